@@ -1,0 +1,481 @@
+/* attnviz-config.c: config.json to the generic transformer description
+ *
+ * Hugging Face config.json fields read, by family:
+ *   all:    "architectures": [string], "model_type": string
+ *   GPT-2:  vocab_size, n_positions (or n_ctx), n_embd, n_layer, n_head,
+ *           n_inner (null = 4 * n_embd), activation_function, layer_norm_epsilon
+ *   BERT:   vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
+ *           intermediate_size, hidden_act, max_position_embeddings,
+ *           type_vocab_size, layer_norm_eps, pad_token_id
+ *   LLaMA / Qwen2: vocab_size, hidden_size, intermediate_size,
+ *           num_hidden_layers, num_attention_heads, num_key_value_heads,
+ *           head_dim (optional), max_position_embeddings, rms_norm_eps,
+ *           rope_theta, hidden_act, tie_word_embeddings, attention_bias
+ *           (Qwen2 always has Q/K/V biases), bos/eos/pad_token_id
+ */
+#define G_LOG_DOMAIN "attnviz-config"
+#include "config.h"
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-config.h"
+
+/* Sizes beyond these are refused: a hostile config.json must not make us
+ * allocate terabytes or overflow an int product. */
+#define MAX_DIM   (1 << 16)
+#define MAX_LAYER 1024
+#define MAX_HEAD  1024
+#define MAX_VOCAB (1 << 22)
+#define MAX_CTX   (1 << 20)
+
+typedef struct {
+  JsonObject *obj;
+  const char *filename;
+  GError **error;
+  gboolean failed;
+} Reader;
+
+static void
+reader_fail (Reader *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+reader_fail (Reader *r, const char *fmt, ...)
+{
+  if (r->failed)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (r->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s", r->filename, msg);
+  r->failed = TRUE;
+}
+
+/* The first of the NULL-terminated KEYS present and not null, or NULL. */
+static JsonNode *
+reader_find (Reader *r, const char *const *keys, const char **found)
+{
+  for (; *keys; keys++)
+    {
+      JsonNode *node = json_object_get_member (r->obj, *keys);
+      if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+        {
+          *found = *keys;
+          return node;
+        }
+    }
+  return NULL;
+}
+
+static int
+read_int_keys (Reader *r, const char *const *keys, int fallback, int lo, int hi)
+{
+  const char *key = NULL;
+  JsonNode *node = reader_find (r, keys, &key);
+  if (node == NULL)
+    {
+      if (fallback == G_MININT)
+        reader_fail (r, "missing \"%s\"", keys[0]);
+      return fallback;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      reader_fail (r, "\"%s\" is not an integer", key);
+      return fallback;
+    }
+  gint64 v = json_node_get_int (node);
+  if (v < lo || v > hi)
+    {
+      reader_fail (r, "\"%s\" = %" G_GINT64_FORMAT " is outside [%d, %d]", key, v, lo, hi);
+      return fallback;
+    }
+  return (int) v;
+}
+
+#define KEYS(...) ((const char *const[]) { __VA_ARGS__, NULL })
+#define REQUIRED G_MININT
+
+static double
+read_double (Reader *r, const char *key, double fallback)
+{
+  JsonNode *node = json_object_get_member (r->obj, key);
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return fallback;
+  if (!JSON_NODE_HOLDS_VALUE (node)
+      || (json_node_get_value_type (node) != G_TYPE_DOUBLE
+          && json_node_get_value_type (node) != G_TYPE_INT64))
+    {
+      reader_fail (r, "\"%s\" is not a number", key);
+      return fallback;
+    }
+  double v = json_node_get_double (node);
+  if (!isfinite (v))
+    {
+      reader_fail (r, "\"%s\" is not finite", key);
+      return fallback;
+    }
+  return v;
+}
+
+static gboolean
+read_bool (Reader *r, const char *key, gboolean fallback)
+{
+  JsonNode *node = json_object_get_member (r->obj, key);
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return fallback;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
+    {
+      reader_fail (r, "\"%s\" is not true or false", key);
+      return fallback;
+    }
+  return json_node_get_boolean (node);
+}
+
+static const char *
+read_string (Reader *r, const char *key)
+{
+  JsonNode *node = json_object_get_member (r->obj, key);
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    {
+      reader_fail (r, "\"%s\" is not a string", key);
+      return NULL;
+    }
+  return json_node_get_string (node);
+}
+
+static gboolean
+parse_activation (Reader *r, const char *key, const char *name, AttnvizActivation *act)
+{
+  static const struct { const char *name; AttnvizActivation act; } table[] = {
+    { "gelu_new", ATTNVIZ_ACT_GELU_TANH },
+    { "gelu_pytorch_tanh", ATTNVIZ_ACT_GELU_TANH },
+    { "gelu_fast", ATTNVIZ_ACT_GELU_TANH },
+    { "gelu", ATTNVIZ_ACT_GELU_ERF },
+    { "silu", ATTNVIZ_ACT_SILU },
+    { "swish", ATTNVIZ_ACT_SILU },
+    { "relu", ATTNVIZ_ACT_RELU },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (table); i++)
+    if (g_strcmp0 (name, table[i].name) == 0)
+      {
+        *act = table[i].act;
+        return TRUE;
+      }
+  reader_fail (r, "unsupported \"%s\": \"%s\" (expected gelu, gelu_new, silu or relu)", key, name);
+  return FALSE;
+}
+
+static void
+read_special_ids (Reader *r, AttnvizConfig *c)
+{
+  c->bos_id = read_int_keys (r, KEYS ("bos_token_id"), -1, 0, MAX_VOCAB);
+  c->eos_id = read_int_keys (r, KEYS ("eos_token_id"), -1, 0, MAX_VOCAB);
+  c->pad_id = read_int_keys (r, KEYS ("pad_token_id"), -1, 0, MAX_VOCAB);
+}
+
+static void
+parse_gpt2 (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_GPT2;
+  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->n_ctx = read_int_keys (r, KEYS ("n_positions", "n_ctx", "max_position_embeddings"), REQUIRED, 1, MAX_CTX);
+  c->d_model = read_int_keys (r, KEYS ("n_embd", "hidden_size"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = read_int_keys (r, KEYS ("n_layer", "num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_head = read_int_keys (r, KEYS ("n_head", "num_attention_heads"), REQUIRED, 1, MAX_HEAD);
+  c->n_kv_head = c->n_head;
+  c->d_ff = read_int_keys (r, KEYS ("n_inner"), 0, 1, 4 * MAX_DIM);
+  if (c->d_ff == 0)
+    c->d_ff = 4 * c->d_model;
+  const char *act = read_string (r, "activation_function");
+  c->act = ATTNVIZ_ACT_GELU_TANH;
+  if (act != NULL)
+    parse_activation (r, "activation_function", act, &c->act);
+  c->norm_eps = read_double (r, "layer_norm_epsilon", 1e-5);
+  c->norm = ATTNVIZ_NORM_LAYERNORM;
+  c->pre_norm = TRUE;
+  c->final_norm = TRUE;
+  c->pos = ATTNVIZ_POS_LEARNED;
+  c->causal = TRUE;
+  c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
+  c->tied_embeddings = read_bool (r, "tie_word_embeddings", TRUE);
+  c->has_lm_head = g_str_has_suffix (c->architecture, "LMHeadModel");
+  read_special_ids (r, c);
+}
+
+static void
+parse_bert (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_BERT;
+  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->d_model = read_int_keys (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = read_int_keys (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_head = read_int_keys (r, KEYS ("num_attention_heads"), REQUIRED, 1, MAX_HEAD);
+  c->n_kv_head = c->n_head;
+  c->d_ff = read_int_keys (r, KEYS ("intermediate_size"), REQUIRED, 1, 4 * MAX_DIM);
+  c->n_ctx = read_int_keys (r, KEYS ("max_position_embeddings"), 512, 1, MAX_CTX);
+  c->n_token_types = read_int_keys (r, KEYS ("type_vocab_size"), 2, 0, 1024);
+  const char *act = read_string (r, "hidden_act");
+  c->act = ATTNVIZ_ACT_GELU_ERF;
+  if (act != NULL)
+    parse_activation (r, "hidden_act", act, &c->act);
+  c->norm_eps = read_double (r, "layer_norm_eps", 1e-12);
+  c->norm = ATTNVIZ_NORM_LAYERNORM;
+  c->pre_norm = FALSE;
+  c->embedding_norm = TRUE;
+  c->final_norm = FALSE;
+  const char *pos_type = read_string (r, "position_embedding_type");
+  if (pos_type != NULL && strcmp (pos_type, "absolute") != 0)
+    reader_fail (r, "unsupported \"position_embedding_type\": \"%s\" (expected absolute)", pos_type);
+  c->pos = ATTNVIZ_POS_LEARNED;
+  c->causal = FALSE;
+  c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
+  c->tied_embeddings = read_bool (r, "tie_word_embeddings", TRUE);
+  c->has_lm_head = strcmp (c->architecture, "BertForMaskedLM") == 0
+                   || strcmp (c->architecture, "BertForPreTraining") == 0;
+  c->mlm_transform = c->has_lm_head;
+  read_special_ids (r, c);
+  if (c->pad_id < 0)
+    c->pad_id = 0;
+}
+
+static void
+parse_llama (Reader *r, AttnvizConfig *c, gboolean qwen2)
+{
+  c->family = ATTNVIZ_FAMILY_LLAMA;
+  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->d_model = read_int_keys (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = read_int_keys (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_head = read_int_keys (r, KEYS ("num_attention_heads"), REQUIRED, 1, MAX_HEAD);
+  c->n_kv_head = read_int_keys (r, KEYS ("num_key_value_heads"), c->n_head, 1, MAX_HEAD);
+  c->d_ff = read_int_keys (r, KEYS ("intermediate_size"), REQUIRED, 1, 8 * MAX_DIM);
+  c->n_ctx = read_int_keys (r, KEYS ("max_position_embeddings"), 2048, 1, MAX_CTX);
+  c->head_dim = read_int_keys (r, KEYS ("head_dim"), 0, 1, MAX_DIM);
+  const char *act = read_string (r, "hidden_act");
+  c->act = ATTNVIZ_ACT_SILU;
+  if (act != NULL)
+    parse_activation (r, "hidden_act", act, &c->act);
+  c->gated_mlp = TRUE;
+  c->norm_eps = read_double (r, "rms_norm_eps", 1e-6);
+  c->rope_theta = read_double (r, "rope_theta", 10000.0);
+  if (json_object_has_member (r->obj, "rope_scaling")
+      && !JSON_NODE_HOLDS_NULL (json_object_get_member (r->obj, "rope_scaling")))
+    reader_fail (r, "\"rope_scaling\" is not supported");
+  c->norm = ATTNVIZ_NORM_RMSNORM;
+  c->pre_norm = TRUE;
+  c->final_norm = TRUE;
+  c->pos = ATTNVIZ_POS_ROPE;
+  c->causal = TRUE;
+  c->qkv_bias = qwen2 ? TRUE : read_bool (r, "attention_bias", FALSE);
+  c->out_bias = qwen2 ? FALSE : c->qkv_bias;
+  c->mlp_bias = qwen2 ? FALSE : read_bool (r, "mlp_bias", FALSE);
+  c->tied_embeddings = read_bool (r, "tie_word_embeddings", qwen2 ? TRUE : FALSE);
+  c->has_lm_head = TRUE;
+  read_special_ids (r, c);
+}
+
+static const struct {
+  const char *architecture;
+  const char *model_type;
+  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2 */
+} known_architectures[] = {
+  { "GPT2LMHeadModel", "gpt2", 0 },
+  { "GPT2Model", "gpt2", 0 },
+  { "BertForMaskedLM", "bert", 1 },
+  { "BertModel", "bert", 1 },
+  { "BertForPreTraining", "bert", 1 },
+  { "LlamaForCausalLM", "llama", 2 },
+  { "Qwen2ForCausalLM", "qwen2", 3 },
+};
+
+gboolean
+attnviz_config_parse (AttnvizConfig *config,
+                      const char *data,
+                      gsize len,
+                      const char *filename,
+                      GError **error)
+{
+  g_return_val_if_fail (config != NULL, FALSE);
+  memset (config, 0, sizeof *config);
+
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(GError) local = NULL;
+  if (len > G_MAXSSIZE || !json_parser_load_from_data (parser, data, (gssize) len, &local))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not valid JSON: %s",
+                   filename, local ? local->message : "too large");
+      return FALSE;
+    }
+  JsonNode *root = json_parser_get_root (parser);
+  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not a JSON object", filename);
+      return FALSE;
+    }
+
+  Reader r = { json_node_get_object (root), filename, error, FALSE };
+
+  const char *model_type = read_string (&r, "model_type");
+  const char *arch = NULL;
+  JsonNode *archs = json_object_get_member (r.obj, "architectures");
+  if (archs != NULL && JSON_NODE_HOLDS_ARRAY (archs))
+    {
+      JsonArray *a = json_node_get_array (archs);
+      if (json_array_get_length (a) > 0)
+        {
+          JsonNode *first = json_array_get_element (a, 0);
+          if (JSON_NODE_HOLDS_VALUE (first) && json_node_get_value_type (first) == G_TYPE_STRING)
+            arch = json_node_get_string (first);
+        }
+    }
+  if (r.failed)
+    return FALSE;
+
+  int kind = -1;
+  for (guint i = 0; i < G_N_ELEMENTS (known_architectures) && kind < 0; i++)
+    if (g_strcmp0 (arch, known_architectures[i].architecture) == 0)
+      {
+        kind = known_architectures[i].kind;
+        if (model_type == NULL)
+          model_type = known_architectures[i].model_type;
+      }
+  /* No architectures list: fall back to model_type with the LM head. */
+  if (kind < 0 && arch == NULL && model_type != NULL)
+    for (guint i = 0; i < G_N_ELEMENTS (known_architectures) && kind < 0; i++)
+      if (strcmp (model_type, known_architectures[i].model_type) == 0)
+        {
+          kind = known_architectures[i].kind;
+          arch = known_architectures[i].architecture;
+        }
+  if (kind < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
+                   "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM and Qwen2ForCausalLM",
+                   filename, arch ? arch : "(none)", model_type ? model_type : "(none)");
+      return FALSE;
+    }
+
+  config->architecture = g_strdup (arch);
+  config->model_type = g_strdup (model_type);
+
+  switch (kind)
+    {
+    case 0: parse_gpt2 (&r, config); break;
+    case 1: parse_bert (&r, config); break;
+    default: parse_llama (&r, config, kind == 3); break;
+    }
+
+  if (!r.failed && config->head_dim == 0)
+    {
+      if (config->d_model % config->n_head != 0)
+        reader_fail (&r, "hidden size %d is not a multiple of the %d heads", config->d_model, config->n_head);
+      config->head_dim = config->d_model / config->n_head;
+    }
+  if (!r.failed && config->n_head % config->n_kv_head != 0)
+    reader_fail (&r, "%d attention heads cannot share %d key/value heads", config->n_head, config->n_kv_head);
+  if (!r.failed && config->pos == ATTNVIZ_POS_ROPE && config->head_dim % 2 != 0)
+    reader_fail (&r, "RoPE needs an even head dimension, not %d", config->head_dim);
+  if (!r.failed && !(config->norm_eps >= 0.0f && config->norm_eps < 1.0f))
+    reader_fail (&r, "norm epsilon %g is outside [0, 1)", config->norm_eps);
+  if (!r.failed && config->pos == ATTNVIZ_POS_ROPE && !(config->rope_theta > 1.0f))
+    reader_fail (&r, "\"rope_theta\" = %g must be above 1", config->rope_theta);
+  /* Bound the total size: a few tens of billions of parameters at most. */
+  if (!r.failed && attnviz_config_n_params (config) > ((gint64) 1 << 36))
+    reader_fail (&r, "the sizes describe %" G_GINT64_FORMAT " parameters, more than attnviz will load",
+                 attnviz_config_n_params (config));
+
+  if (r.failed)
+    {
+      attnviz_config_clear (config);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+attnviz_config_load (AttnvizConfig *config, const char *path, GError **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  g_autoptr(GError) local = NULL;
+  memset (config, 0, sizeof *config);
+  if (!g_file_get_contents (path, &contents, &len, &local))
+    {
+      g_set_error (error, G_IO_ERROR,
+                   local->domain == G_FILE_ERROR && local->code == G_FILE_ERROR_NOENT
+                     ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
+                   "%s", local->message);
+      return FALSE;
+    }
+  return attnviz_config_parse (config, contents, len, path, error);
+}
+
+void
+attnviz_config_clear (AttnvizConfig *config)
+{
+  g_clear_pointer (&config->architecture, g_free);
+  g_clear_pointer (&config->model_type, g_free);
+}
+
+gint64
+attnviz_config_n_params (const AttnvizConfig *c)
+{
+  gint64 d = c->d_model, q = (gint64) c->n_head * c->head_dim, kv = (gint64) c->n_kv_head * c->head_dim;
+  gint64 per_layer = d * q + 2 * d * kv + q * d;
+  per_layer += (c->gated_mlp ? 3 : 2) * d * c->d_ff;
+  gint64 n = (gint64) c->n_layer * per_layer + (gint64) c->vocab_size * d;
+  if (c->pos == ATTNVIZ_POS_LEARNED)
+    n += (gint64) c->n_ctx * d;
+  if (c->has_lm_head && !c->tied_embeddings)
+    n += (gint64) c->vocab_size * d;
+  return n;
+}
+
+const char *
+attnviz_family_to_string (AttnvizFamily family)
+{
+  switch (family)
+    {
+    case ATTNVIZ_FAMILY_GPT2: return "gpt2";
+    case ATTNVIZ_FAMILY_BERT: return "bert";
+    case ATTNVIZ_FAMILY_LLAMA: return "llama";
+    default: return "unknown";
+    }
+}
+
+const char *
+attnviz_position_kind_to_string (AttnvizPositionKind pos)
+{
+  switch (pos)
+    {
+    case ATTNVIZ_POS_NONE: return "none";
+    case ATTNVIZ_POS_LEARNED: return "learned";
+    case ATTNVIZ_POS_SINUSOIDAL: return "sinusoidal";
+    case ATTNVIZ_POS_ROPE: return "rope";
+    default: return "unknown";
+    }
+}
+
+const char *
+attnviz_activation_to_string (AttnvizActivation act)
+{
+  switch (act)
+    {
+    case ATTNVIZ_ACT_GELU_TANH: return "gelu-tanh";
+    case ATTNVIZ_ACT_GELU_ERF: return "gelu-erf";
+    case ATTNVIZ_ACT_SILU: return "silu";
+    case ATTNVIZ_ACT_RELU: return "relu";
+    default: return "unknown";
+    }
+}
+
+const char *
+attnviz_norm_kind_to_string (AttnvizNormKind norm)
+{
+  return norm == ATTNVIZ_NORM_RMSNORM ? "rmsnorm" : "layernorm";
+}

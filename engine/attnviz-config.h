@@ -1,0 +1,98 @@
+/* attnviz-config.h: one generic transformer description for every family
+ *
+ * GPT-2, BERT and the LLaMA family (LLaMA, Qwen2) differ in a handful of
+ * choices: where the norm sits and what kind it is, the activation, how
+ * positions enter, the attention shape and which projections carry biases.
+ * config.json is read into this struct and the forward pass only ever looks
+ * at these fields, never at the architecture name.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  ATTNVIZ_FAMILY_GPT2,
+  ATTNVIZ_FAMILY_BERT,
+  ATTNVIZ_FAMILY_LLAMA,
+} AttnvizFamily;
+
+typedef enum {
+  ATTNVIZ_NORM_LAYERNORM,  /* (x - mean) / sqrt(var + eps) * w + b */
+  ATTNVIZ_NORM_RMSNORM,    /* x / sqrt(mean(x^2) + eps) * w */
+} AttnvizNormKind;
+
+typedef enum {
+  ATTNVIZ_ACT_GELU_TANH,   /* GPT-2's "gelu_new" */
+  ATTNVIZ_ACT_GELU_ERF,    /* BERT's "gelu" */
+  ATTNVIZ_ACT_SILU,
+  ATTNVIZ_ACT_RELU,
+} AttnvizActivation;
+
+typedef enum {
+  ATTNVIZ_POS_NONE,
+  ATTNVIZ_POS_LEARNED,     /* a (n_ctx, d_model) table added to the embeddings */
+  ATTNVIZ_POS_SINUSOIDAL,  /* Vaswani et al. sin/cos added to the embeddings */
+  ATTNVIZ_POS_ROPE,        /* rotary, Hugging Face rotate-half order */
+} AttnvizPositionKind;
+
+typedef struct {
+  char *architecture;      /* "GPT2LMHeadModel", "BertForMaskedLM", ... */
+  char *model_type;        /* "gpt2", "bert", "llama", "qwen2" */
+  AttnvizFamily family;
+
+  int n_layer;
+  int d_model;
+  int n_head;
+  int n_kv_head;           /* == n_head unless grouped-query attention */
+  int head_dim;            /* usually d_model / n_head */
+  int d_ff;                /* MLP hidden width */
+  int vocab_size;
+  int n_ctx;               /* longest sequence the positions allow */
+  int n_token_types;       /* BERT segment embeddings, else 0 */
+
+  float norm_eps;
+  float rope_theta;
+
+  AttnvizNormKind norm;
+  gboolean pre_norm;       /* GPT-2/LLaMA: x + f(norm(x)); BERT: norm(x + f(x)) */
+  gboolean embedding_norm; /* BERT normalises the summed embeddings */
+  gboolean final_norm;     /* a norm after the last layer (GPT-2 ln_f, LLaMA norm) */
+  AttnvizActivation act;
+  gboolean gated_mlp;      /* SwiGLU: down(act(gate(x)) * up(x)) */
+  AttnvizPositionKind pos;
+  gboolean causal;
+
+  gboolean qkv_bias;
+  gboolean out_bias;       /* attention output projection */
+  gboolean mlp_bias;
+  gboolean tied_embeddings;
+  gboolean has_lm_head;    /* FALSE for a bare BertModel: no logits */
+  gboolean mlm_transform;  /* BERT: dense + act + LayerNorm before the decoder */
+
+  int bos_id;              /* -1 when unknown */
+  int eos_id;
+  int pad_id;
+} AttnvizConfig;
+
+/* Reads config.json at PATH.  Unknown architectures, missing or absurd
+ * sizes are errors naming the file and the field. */
+gboolean attnviz_config_load (AttnvizConfig *config, const char *path, GError **error);
+/* The same from memory (the fuzz harness uses this). */
+gboolean attnviz_config_parse (AttnvizConfig *config,
+                               const char *data,
+                               gsize len,
+                               const char *filename,
+                               GError **error);
+void attnviz_config_clear (AttnvizConfig *config);
+
+const char *attnviz_family_to_string (AttnvizFamily family);
+const char *attnviz_position_kind_to_string (AttnvizPositionKind pos);
+const char *attnviz_activation_to_string (AttnvizActivation act);
+const char *attnviz_norm_kind_to_string (AttnvizNormKind norm);
+
+/* Number of parameters the description implies. */
+gint64 attnviz_config_n_params (const AttnvizConfig *config);
+
+G_END_DECLS

@@ -1,0 +1,559 @@
+/* attnviz-model.c: locate, check and map a model's tensors
+ *
+ * Tensor names by family (HF = Hugging Face transformers):
+ *   GPT-2 ("" or "transformer." prefix):
+ *     wte.weight (V, d)  wpe.weight (n_ctx, d)  ln_f.{weight,bias} (d)
+ *     h.L.ln_1.{weight,bias}  h.L.attn.c_attn.{weight (d, 3d), bias (3d)}
+ *     h.L.attn.c_proj.{weight (d, d), bias}  h.L.ln_2.{weight,bias}
+ *     h.L.mlp.c_fc.{weight (d, ff), bias}  h.L.mlp.c_proj.{weight (ff, d), bias}
+ *     lm_head.weight (V, d), optional: tied to wte when absent.
+ *     Conv1D weights are stored (in, out), everything else (out, in).
+ *   BERT ("bert." or "" prefix; LayerNorm.gamma/beta = LayerNorm.weight/bias):
+ *     embeddings.{word,position,token_type}_embeddings.weight, embeddings.LayerNorm
+ *     encoder.layer.L.attention.self.{query,key,value}.{weight,bias}
+ *     encoder.layer.L.attention.output.{dense,LayerNorm}
+ *     encoder.layer.L.intermediate.dense  encoder.layer.L.output.{dense,LayerNorm}
+ *     cls.predictions.transform.{dense,LayerNorm}, cls.predictions.bias (V),
+ *     cls.predictions.decoder.weight, optional: tied to the word embeddings.
+ *   LLaMA / Qwen2:
+ *     model.embed_tokens.weight  model.norm.weight  lm_head.weight (untied)
+ *     model.layers.L.{input_layernorm,post_attention_layernorm}.weight
+ *     model.layers.L.self_attn.{q,k,v,o}_proj.weight (+ q/k/v bias in Qwen2)
+ *     model.layers.L.mlp.{gate,up,down}_proj.weight
+ */
+#define G_LOG_DOMAIN "attnviz-model"
+#include "config.h"
+
+#include <gio/gio.h>
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-model.h"
+
+typedef struct {
+  AttnvizModel *model;
+  const char *prefix;
+  GError **error;
+  gboolean failed;
+} Loader;
+
+static const AttnvizTensorInfo *
+loader_find (Loader *l, const char *const *names, char **found)
+{
+  for (; *names; names++)
+    {
+      g_autofree char *full = g_strconcat (l->prefix, *names, NULL);
+      const AttnvizTensorInfo *info = attnviz_safetensors_lookup (l->model->st, full);
+      if (info != NULL)
+        {
+          if (found)
+            *found = g_steal_pointer (&full);
+          return info;
+        }
+    }
+  return NULL;
+}
+
+static char *
+shape_to_string (int n_dims, const gint64 *shape)
+{
+  GString *s = g_string_new ("[");
+  for (int i = 0; i < n_dims; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+/* The tensor under the first of NAMES that exists, as float32 with shape
+ * (d0) or (d0, d1) (d1 == 0 for a vector).  NULL when absent and OPTIONAL;
+ * otherwise every problem sets the error. */
+static const float *
+loader_get_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
+{
+  if (l->failed)
+    return NULL;
+  g_autofree char *name = NULL;
+  const AttnvizTensorInfo *info = loader_find (l, names, &name);
+  const char *file = attnviz_safetensors_get_path (l->model->st);
+  if (info == NULL)
+    {
+      if (!optional)
+        {
+          g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: missing tensor \"%s%s\" (a %s %s model needs it)", file, l->prefix,
+                       names[0], l->model->config.architecture, attnviz_family_to_string (l->model->config.family));
+          l->failed = TRUE;
+        }
+      return NULL;
+    }
+  file = info->file ? info->file : file;
+
+  int want_dims = d1 > 0 ? 2 : 1;
+  gint64 want[2] = { d0, d1 };
+  if (info->n_dims != want_dims || info->shape[0] != d0 || (want_dims == 2 && info->shape[1] != d1))
+    {
+      g_autofree char *got = shape_to_string (info->n_dims, info->shape);
+      g_autofree char *exp = shape_to_string (want_dims, want);
+      g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: tensor \"%s\" has shape %s, expected %s from config.json", file, name, got, exp);
+      l->failed = TRUE;
+      return NULL;
+    }
+  if (info->dtype != ATTNVIZ_DTYPE_F32 && info->dtype != ATTNVIZ_DTYPE_F16
+      && info->dtype != ATTNVIZ_DTYPE_BF16)
+    {
+      g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "%s: tensor \"%s\" has dtype %s; attnviz reads F32, F16 and BF16", file, name,
+                   attnviz_dtype_to_string (info->dtype));
+      l->failed = TRUE;
+      return NULL;
+    }
+
+  const float *data;
+  if (info->dtype == ATTNVIZ_DTYPE_F32 && ((guintptr) info->data % sizeof (float)) == 0)
+    data = (const float *) info->data;   /* used in place, inside the mapping */
+  else
+    {
+      float *copy = g_try_new (float, info->n_elements);
+      if (copy == NULL)
+        {
+          g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                       "%s: out of memory converting tensor \"%s\"", file, name);
+          l->failed = TRUE;
+          return NULL;
+        }
+      attnviz_tensor_to_f32 (info, copy);
+      g_ptr_array_add (l->model->owned, copy);
+      data = copy;
+    }
+  l->model->dtype = info->dtype;
+
+  for (gint64 i = 0; i < info->n_elements; i++)
+    if (!isfinite (data[i]))
+      {
+        g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                     "%s: tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
+                     file, name, data[i], i);
+        l->failed = TRUE;
+        return NULL;
+      }
+  return data;
+}
+
+#define NAMES(...) ((const char *const[]) { __VA_ARGS__, NULL })
+
+/* A formatted single name, for per-layer tensors. */
+static const float *
+loader_get (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+
+static const float *
+loader_get (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *name = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  return loader_get_names (l, NAMES (name), d0, d1, optional);
+}
+
+/* A LayerNorm weight or bias under either spelling (weight/gamma, bias/beta). */
+static const float *
+loader_get_norm (Loader *l, const char *base, gboolean bias, int d)
+{
+  g_autofree char *a = g_strconcat (base, bias ? ".bias" : ".weight", NULL);
+  g_autofree char *b = g_strconcat (base, bias ? ".beta" : ".gamma", NULL);
+  return loader_get_names (l, NAMES (a, b), d, 0, FALSE);
+}
+
+static AttnvizLinear
+linear_out_in (const float *w, const float *b, int n_in, int n_out)
+{
+  return (AttnvizLinear) { .w = w, .b = b, .n_in = n_in, .n_out = n_out, .ld = n_in, .in_out = FALSE };
+}
+
+/* nn.Linear "NAME.weight" (out, in) and optional "NAME.bias" (out). */
+static AttnvizLinear
+loader_linear (Loader *l, const char *name, int n_in, int n_out, gboolean bias)
+{
+  const float *w = loader_get (l, n_out, n_in, FALSE, "%s.weight", name);
+  const float *b = bias ? loader_get (l, n_out, 0, FALSE, "%s.bias", name) : NULL;
+  return linear_out_in (w, b, n_in, n_out);
+}
+
+static void
+load_gpt2 (Loader *l)
+{
+  AttnvizModel *m = l->model;
+  const AttnvizConfig *c = &m->config;
+  int d = c->d_model, ff = c->d_ff;
+
+  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "wte.weight");
+  m->pos_emb = loader_get (l, c->n_ctx, d, FALSE, "wpe.weight");
+  for (int i = 0; i < c->n_layer && !l->failed; i++)
+    {
+      AttnvizLayerWeights *L = &m->layers[i];
+      L->attn_norm_w = loader_get (l, d, 0, FALSE, "h.%d.ln_1.weight", i);
+      L->attn_norm_b = loader_get (l, d, 0, FALSE, "h.%d.ln_1.bias", i);
+      const float *qkv_w = loader_get (l, d, 3 * d, FALSE, "h.%d.attn.c_attn.weight", i);
+      const float *qkv_b = loader_get (l, 3 * d, 0, FALSE, "h.%d.attn.c_attn.bias", i);
+      if (l->failed)
+        break;
+      /* Q, K and V are the three column blocks of the (d, 3d) Conv1D weight. */
+      for (int j = 0; j < 3; j++)
+        {
+          AttnvizLinear lin = { qkv_w + j * d, qkv_b + j * d, d, d, 3 * d, TRUE };
+          *(j == 0 ? &L->q : j == 1 ? &L->k : &L->v) = lin;
+        }
+      L->o = (AttnvizLinear) { loader_get (l, d, d, FALSE, "h.%d.attn.c_proj.weight", i),
+                               loader_get (l, d, 0, FALSE, "h.%d.attn.c_proj.bias", i), d, d, d, TRUE };
+      L->mlp_norm_w = loader_get (l, d, 0, FALSE, "h.%d.ln_2.weight", i);
+      L->mlp_norm_b = loader_get (l, d, 0, FALSE, "h.%d.ln_2.bias", i);
+      L->up = (AttnvizLinear) { loader_get (l, d, ff, FALSE, "h.%d.mlp.c_fc.weight", i),
+                                loader_get (l, ff, 0, FALSE, "h.%d.mlp.c_fc.bias", i), d, ff, ff, TRUE };
+      L->down = (AttnvizLinear) { loader_get (l, ff, d, FALSE, "h.%d.mlp.c_proj.weight", i),
+                                  loader_get (l, d, 0, FALSE, "h.%d.mlp.c_proj.bias", i), ff, d, d, TRUE };
+    }
+  m->final_norm_w = loader_get (l, d, 0, FALSE, "ln_f.weight");
+  m->final_norm_b = loader_get (l, d, 0, FALSE, "ln_f.bias");
+
+  if (c->has_lm_head && !l->failed)
+    {
+      /* lm_head sits outside the "transformer." prefix. */
+      const char *prefix = l->prefix;
+      l->prefix = "";
+      const float *head = loader_get (l, c->vocab_size, d, TRUE, "lm_head.weight");
+      l->prefix = prefix;
+      m->lm_head = linear_out_in (head ? head : m->tok_emb, NULL, d, c->vocab_size);
+    }
+}
+
+static void
+load_bert (Loader *l)
+{
+  AttnvizModel *m = l->model;
+  const AttnvizConfig *c = &m->config;
+  int d = c->d_model, ff = c->d_ff;
+
+  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "embeddings.word_embeddings.weight");
+  m->pos_emb = loader_get (l, c->n_ctx, d, FALSE, "embeddings.position_embeddings.weight");
+  if (c->n_token_types > 0)
+    m->type_emb = loader_get (l, c->n_token_types, d, FALSE, "embeddings.token_type_embeddings.weight");
+  m->emb_norm_w = loader_get_norm (l, "embeddings.LayerNorm", FALSE, d);
+  m->emb_norm_b = loader_get_norm (l, "embeddings.LayerNorm", TRUE, d);
+  for (int i = 0; i < c->n_layer && !l->failed; i++)
+    {
+      AttnvizLayerWeights *L = &m->layers[i];
+      g_autofree char *p = g_strdup_printf ("encoder.layer.%d.", i);
+      g_autofree char *q = g_strconcat (p, "attention.self.query", NULL);
+      g_autofree char *k = g_strconcat (p, "attention.self.key", NULL);
+      g_autofree char *v = g_strconcat (p, "attention.self.value", NULL);
+      g_autofree char *o = g_strconcat (p, "attention.output.dense", NULL);
+      g_autofree char *an = g_strconcat (p, "attention.output.LayerNorm", NULL);
+      g_autofree char *up = g_strconcat (p, "intermediate.dense", NULL);
+      g_autofree char *down = g_strconcat (p, "output.dense", NULL);
+      g_autofree char *mn = g_strconcat (p, "output.LayerNorm", NULL);
+      L->q = loader_linear (l, q, d, d, TRUE);
+      L->k = loader_linear (l, k, d, d, TRUE);
+      L->v = loader_linear (l, v, d, d, TRUE);
+      L->o = loader_linear (l, o, d, d, TRUE);
+      L->attn_norm_w = loader_get_norm (l, an, FALSE, d);
+      L->attn_norm_b = loader_get_norm (l, an, TRUE, d);
+      L->up = loader_linear (l, up, d, ff, TRUE);
+      L->down = loader_linear (l, down, ff, d, TRUE);
+      L->mlp_norm_w = loader_get_norm (l, mn, FALSE, d);
+      L->mlp_norm_b = loader_get_norm (l, mn, TRUE, d);
+    }
+
+  if (c->has_lm_head && !l->failed)
+    {
+      const char *prefix = l->prefix;
+      l->prefix = "";
+      m->mlm_dense = loader_linear (l, "cls.predictions.transform.dense", d, d, TRUE);
+      m->mlm_norm_w = loader_get_norm (l, "cls.predictions.transform.LayerNorm", FALSE, d);
+      m->mlm_norm_b = loader_get_norm (l, "cls.predictions.transform.LayerNorm", TRUE, d);
+      const float *head = loader_get (l, c->vocab_size, d, TRUE, "cls.predictions.decoder.weight");
+      const float *bias = loader_get_names (l, NAMES ("cls.predictions.bias", "cls.predictions.decoder.bias"),
+                                           c->vocab_size, 0, FALSE);
+      l->prefix = prefix;
+      m->lm_head = linear_out_in (head ? head : m->tok_emb, bias, d, c->vocab_size);
+    }
+}
+
+static void
+load_llama (Loader *l)
+{
+  AttnvizModel *m = l->model;
+  const AttnvizConfig *c = &m->config;
+  int d = c->d_model, ff = c->d_ff;
+  int dq = c->n_head * c->head_dim, dkv = c->n_kv_head * c->head_dim;
+
+  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "model.embed_tokens.weight");
+  for (int i = 0; i < c->n_layer && !l->failed; i++)
+    {
+      AttnvizLayerWeights *L = &m->layers[i];
+      g_autofree char *p = g_strdup_printf ("model.layers.%d.", i);
+      g_autofree char *q = g_strconcat (p, "self_attn.q_proj", NULL);
+      g_autofree char *k = g_strconcat (p, "self_attn.k_proj", NULL);
+      g_autofree char *v = g_strconcat (p, "self_attn.v_proj", NULL);
+      g_autofree char *o = g_strconcat (p, "self_attn.o_proj", NULL);
+      g_autofree char *gate = g_strconcat (p, "mlp.gate_proj", NULL);
+      g_autofree char *up = g_strconcat (p, "mlp.up_proj", NULL);
+      g_autofree char *down = g_strconcat (p, "mlp.down_proj", NULL);
+      L->attn_norm_w = loader_get (l, d, 0, FALSE, "%sinput_layernorm.weight", p);
+      L->q = loader_linear (l, q, d, dq, c->qkv_bias);
+      L->k = loader_linear (l, k, d, dkv, c->qkv_bias);
+      L->v = loader_linear (l, v, d, dkv, c->qkv_bias);
+      L->o = loader_linear (l, o, dq, d, c->out_bias);
+      L->mlp_norm_w = loader_get (l, d, 0, FALSE, "%spost_attention_layernorm.weight", p);
+      L->gate = loader_linear (l, gate, d, ff, c->mlp_bias);
+      L->up = loader_linear (l, up, d, ff, c->mlp_bias);
+      L->down = loader_linear (l, down, ff, d, c->mlp_bias);
+    }
+  m->final_norm_w = loader_get (l, d, 0, FALSE, "model.norm.weight");
+  const float *head = loader_get (l, c->vocab_size, d, c->tied_embeddings, "lm_head.weight");
+  m->lm_head = linear_out_in (head ? head : m->tok_emb, NULL, d, c->vocab_size);
+}
+
+static gboolean
+find_weights (const char *path, char **dir_out, char **weights_out, GError **error)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_autofree char *single = g_build_filename (path, "model.safetensors", NULL);
+      g_autofree char *index = g_build_filename (path, "model.safetensors.index.json", NULL);
+      g_autofree char *config = g_build_filename (path, "config.json", NULL);
+      if (!g_file_test (config, G_FILE_TEST_EXISTS))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no config.json in this folder", path);
+          return FALSE;
+        }
+      if (g_file_test (single, G_FILE_TEST_EXISTS))
+        *weights_out = g_steal_pointer (&single);
+      else if (g_file_test (index, G_FILE_TEST_EXISTS))
+        *weights_out = g_steal_pointer (&index);
+      else
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                       "%s: no model.safetensors or model.safetensors.index.json in this folder", path);
+          return FALSE;
+        }
+      *dir_out = g_strdup (path);
+      return TRUE;
+    }
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no such file or folder", path);
+      return FALSE;
+    }
+  if (g_str_has_suffix (path, ".gguf"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "%s: GGUF files are not supported yet; open the Hugging Face folder", path);
+      return FALSE;
+    }
+  if (!g_str_has_suffix (path, ".safetensors") && !g_str_has_suffix (path, ".index.json"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "%s: not a model (expected a folder, a .safetensors file or a .safetensors.index.json)", path);
+      return FALSE;
+    }
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *config = g_build_filename (dir, "config.json", NULL);
+  if (!g_file_test (config, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no config.json beside it in %s", path, dir);
+      return FALSE;
+    }
+  *dir_out = g_steal_pointer (&dir);
+  *weights_out = g_strdup (path);
+  return TRUE;
+}
+
+static AttnvizModel *
+model_new (void)
+{
+  AttnvizModel *m = g_new0 (AttnvizModel, 1);
+  m->owned = g_ptr_array_new_with_free_func (g_free);
+  return m;
+}
+
+AttnvizModel *
+attnviz_model_load (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+
+  g_autoptr(AttnvizModel) m = model_new ();
+  m->path = g_strdup (path);
+  if (!find_weights (path, &m->dir, &m->weights_path, error))
+    return NULL;
+
+  g_autofree char *config_path = g_build_filename (m->dir, "config.json", NULL);
+  if (!attnviz_config_load (&m->config, config_path, error))
+    return NULL;
+
+  m->st = attnviz_safetensors_open (m->weights_path, error);
+  if (m->st == NULL)
+    return NULL;
+
+  Loader l = { m, "", error, FALSE };
+  const AttnvizConfig *c = &m->config;
+  m->layers = g_new0 (AttnvizLayerWeights, c->n_layer);
+
+  /* The prefix is whatever makes the embedding table appear. */
+  static const struct { AttnvizFamily family; const char *probe; const char *prefixes[3]; } prefixes[] = {
+    { ATTNVIZ_FAMILY_GPT2, "wte.weight", { "", "transformer.", NULL } },
+    { ATTNVIZ_FAMILY_BERT, "embeddings.word_embeddings.weight", { "bert.", "", NULL } },
+    { ATTNVIZ_FAMILY_LLAMA, "model.embed_tokens.weight", { "", NULL, NULL } },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
+    if (prefixes[i].family == c->family)
+      {
+        l.prefix = prefixes[i].prefixes[0];
+        for (const char *const *p = prefixes[i].prefixes; *p; p++)
+          {
+            g_autofree char *probe = g_strconcat (*p, prefixes[i].probe, NULL);
+            if (attnviz_safetensors_lookup (m->st, probe))
+              {
+                l.prefix = *p;
+                break;
+              }
+          }
+      }
+
+  switch (c->family)
+    {
+    case ATTNVIZ_FAMILY_GPT2: load_gpt2 (&l); break;
+    case ATTNVIZ_FAMILY_BERT: load_bert (&l); break;
+    case ATTNVIZ_FAMILY_LLAMA: load_llama (&l); break;
+    default: g_assert_not_reached ();
+    }
+  if (l.failed)
+    return NULL;
+
+  g_autoptr(GError) tok_error = NULL;
+  m->tokenizer = attnviz_tokenizer_load_dir (m->dir, &tok_error);
+  if (m->tokenizer == NULL)
+    m->tokenizer_error = g_strdup (tok_error->message);
+  else if (attnviz_tokenizer_get_vocab_size (m->tokenizer) > c->vocab_size)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: the tokenizer has %d tokens but the model only %d", m->dir,
+                   attnviz_tokenizer_get_vocab_size (m->tokenizer), c->vocab_size);
+      return NULL;
+    }
+
+  return g_steal_pointer (&m);
+}
+
+/* xoshiro-style generator and Box-Muller: fast and the same on every machine. */
+static guint64
+splitmix64 (guint64 *s)
+{
+  guint64 z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+static float *
+random_tensor (AttnvizModel *m, guint64 *state, gsize n, float mean, float std)
+{
+  float *t = g_new (float, n);
+  for (gsize i = 0; i < n; i += 2)
+    {
+      double u1 = ((splitmix64 (state) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+      double u2 = (splitmix64 (state) >> 11) * (1.0 / 9007199254740992.0);
+      double r = sqrt (-2.0 * log (u1));
+      t[i] = mean + std * (float) (r * cos (2 * G_PI * u2));
+      if (i + 1 < n)
+        t[i + 1] = mean + std * (float) (r * sin (2 * G_PI * u2));
+    }
+  g_ptr_array_add (m->owned, t);
+  return t;
+}
+
+static AttnvizLinear
+random_linear (AttnvizModel *m, guint64 *s, int n_in, int n_out, gboolean bias)
+{
+  return linear_out_in (random_tensor (m, s, (gsize) n_in * n_out, 0.0f, 0.02f),
+                        bias ? random_tensor (m, s, n_out, 0.0f, 0.02f) : NULL, n_in, n_out);
+}
+
+AttnvizModel *
+attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
+{
+  AttnvizModel *m = model_new ();
+  AttnvizConfig *c = &m->config;
+  guint64 s = seed;
+
+  *c = *config;
+  c->architecture = g_strdup (config->architecture ? config->architecture : "random");
+  c->model_type = g_strdup (config->model_type ? config->model_type : "random");
+  m->path = g_strdup ("(random weights)");
+  m->dtype = ATTNVIZ_DTYPE_F32;
+  m->tokenizer_error = g_strdup ("a random model has no tokenizer");
+
+  int d = c->d_model, ff = c->d_ff;
+  int dq = c->n_head * c->head_dim, dkv = c->n_kv_head * c->head_dim;
+  gboolean ln = c->norm == ATTNVIZ_NORM_LAYERNORM;
+
+  m->tok_emb = random_tensor (m, &s, (gsize) c->vocab_size * d, 0.0f, 0.02f);
+  if (c->pos == ATTNVIZ_POS_LEARNED)
+    m->pos_emb = random_tensor (m, &s, (gsize) c->n_ctx * d, 0.0f, 0.01f);
+  if (c->n_token_types > 0)
+    m->type_emb = random_tensor (m, &s, (gsize) c->n_token_types * d, 0.0f, 0.02f);
+  if (c->embedding_norm)
+    {
+      m->emb_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+      m->emb_norm_b = random_tensor (m, &s, d, 0.0f, 0.0f);
+    }
+  m->layers = g_new0 (AttnvizLayerWeights, c->n_layer);
+  for (int i = 0; i < c->n_layer; i++)
+    {
+      AttnvizLayerWeights *L = &m->layers[i];
+      L->attn_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+      L->attn_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
+      L->q = random_linear (m, &s, d, dq, c->qkv_bias);
+      L->k = random_linear (m, &s, d, dkv, c->qkv_bias);
+      L->v = random_linear (m, &s, d, dkv, c->qkv_bias);
+      L->o = random_linear (m, &s, dq, d, c->out_bias);
+      L->mlp_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+      L->mlp_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
+      L->up = random_linear (m, &s, d, ff, c->mlp_bias);
+      if (c->gated_mlp)
+        L->gate = random_linear (m, &s, d, ff, c->mlp_bias);
+      L->down = random_linear (m, &s, ff, d, c->mlp_bias);
+    }
+  if (c->final_norm)
+    {
+      m->final_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+      m->final_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
+    }
+  if (c->mlm_transform)
+    {
+      m->mlm_dense = random_linear (m, &s, d, d, TRUE);
+      m->mlm_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+      m->mlm_norm_b = random_tensor (m, &s, d, 0.0f, 0.0f);
+    }
+  if (c->has_lm_head)
+    m->lm_head = c->tied_embeddings ? linear_out_in (m->tok_emb, NULL, d, c->vocab_size)
+                                    : random_linear (m, &s, d, c->vocab_size, FALSE);
+  return m;
+}
+
+void
+attnviz_model_free (AttnvizModel *m)
+{
+  if (m == NULL)
+    return;
+  attnviz_config_clear (&m->config);
+  g_free (m->path);
+  g_free (m->dir);
+  g_free (m->weights_path);
+  g_free (m->layers);
+  g_clear_pointer (&m->tokenizer, attnviz_tokenizer_free);
+  g_free (m->tokenizer_error);
+  g_clear_pointer (&m->owned, g_ptr_array_unref);
+  g_clear_pointer (&m->st, attnviz_safetensors_free);
+  g_free (m);
+}

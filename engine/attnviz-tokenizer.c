@@ -1,0 +1,3 @@
+/* placeholder until written */
+#include "config.h"
+typedef int attnviz_tokenizer_placeholder;

@@ -1,0 +1,80 @@
+/* attnviz-tokenizer.h: text to token ids, each token keeping its byte span
+ *
+ * Three families, chosen from the files found in a model folder:
+ *  - GPT-2 byte-level BPE: `tokenizer.json` with model.type "BPE" and a
+ *    "ByteLevel" pre-tokenizer, or `vocab.json` + `merges.txt`.
+ *  - BERT WordPiece: `tokenizer.json` with model.type "WordPiece", or
+ *    `vocab.txt` (+ `tokenizer_config.json` for do_lower_case/strip_accents).
+ *  - SentencePiece-style BPE (LLaMA): `tokenizer.json` with model.type "BPE",
+ *    byte_fallback and a "▁" normalizer; merge priority from
+ *    `sentencepiece_scores.json` when present, else from the merges ranks.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  ATTNVIZ_TOKENIZER_GPT2_BPE,
+  ATTNVIZ_TOKENIZER_WORDPIECE,
+  ATTNVIZ_TOKENIZER_SPM_BPE,
+} AttnvizTokenizerKind;
+
+/* One token of an encoded text.  [start, end) is the byte span of the
+ * input text the token came from; special tokens added by the tokenizer
+ * (BOS, [CLS], [SEP]) have start == end (an empty span at the place
+ * they were inserted).  A span may be shared by several tokens when one
+ * character is split across byte-fallback tokens. */
+typedef struct {
+  gint32 id;
+  guint32 start;
+  guint32 end;
+  gboolean special;
+} AttnvizToken;
+
+typedef struct _AttnvizTokenizer AttnvizTokenizer;
+
+/* Opens the tokenizer of the model in DIR (a folder).  Errors name the file
+ * and the problem (G_IO_ERROR_NOT_FOUND when no tokenizer file is there). */
+AttnvizTokenizer *attnviz_tokenizer_load_dir (const char *dir, GError **error);
+void attnviz_tokenizer_free (AttnvizTokenizer *self);
+
+AttnvizTokenizerKind attnviz_tokenizer_get_kind (const AttnvizTokenizer *self);
+/* A short human name: "gpt2-bpe", "wordpiece", "sentencepiece-bpe". */
+const char *attnviz_tokenizer_get_kind_name (const AttnvizTokenizer *self);
+int attnviz_tokenizer_get_vocab_size (const AttnvizTokenizer *self);
+
+/* Special token ids, or -1 when the tokenizer has none. */
+int attnviz_tokenizer_get_bos_id (const AttnvizTokenizer *self); /* <s>, [CLS] */
+int attnviz_tokenizer_get_eos_id (const AttnvizTokenizer *self); /* </s>, [SEP] */
+int attnviz_tokenizer_get_pad_id (const AttnvizTokenizer *self);
+int attnviz_tokenizer_get_unk_id (const AttnvizTokenizer *self);
+
+/* Encodes TEXT (LEN bytes, or -1 for NUL-terminated).  When ADD_SPECIAL is
+ * set, the special tokens the model's tokenizer config asks for are added
+ * (LLaMA: BOS if add_bos_token; BERT: [CLS] ... [SEP]; GPT-2: none).
+ * Invalid UTF-8 is an error (G_CONVERT_ERROR_ILLEGAL_SEQUENCE) naming the
+ * byte offset.  Returns an array of AttnvizToken. */
+GArray *attnviz_tokenizer_encode (const AttnvizTokenizer *self,
+                                  const char *text,
+                                  gssize len,
+                                  gboolean add_special,
+                                  GError **error);
+
+/* The vocabulary entry of ID as stored (e.g. "Ġthe", "##ing", "▁the",
+ * "<0x0A>"), or NULL when out of range. */
+const char *attnviz_tokenizer_get_piece (const AttnvizTokenizer *self, int id);
+
+/* The bytes ID stands for in running text (GPT-2: byte-decoded; SPM: "▁" as
+ * space and <0xNN> as that byte; WordPiece: the piece without "##").  The
+ * result may be invalid UTF-8 for partial byte tokens. */
+GBytes *attnviz_tokenizer_decode_token (const AttnvizTokenizer *self, int id);
+
+/* Decodes a whole sequence the way the model's own decoder does (SPM: the
+ * leading space after BOS stripped, byte fallbacks fused). */
+char *attnviz_tokenizer_decode (const AttnvizTokenizer *self,
+                                const gint32 *ids,
+                                gsize n_ids);
+
+G_END_DECLS

@@ -1,0 +1,263 @@
+/* The forward pass against PyTorch: tiny random-weight models in Hugging
+ * Face layout, written by tools/make-fixtures.py, whose attentions, logits
+ * and losses PyTorch computed.  The engine must match them to 1e-4. */
+#define G_LOG_DOMAIN "test-forward"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-forward.h"
+#include "attnviz-test-util.h"
+
+#define TOL 1e-4f
+
+typedef struct {
+  const char *fixture;
+  const char *suffix;     /* "" or "-padded" */
+  gboolean has_logits;
+} Case;
+
+static float *
+load_reference (const char *fixture, const char *name, gint64 *shape, int *n_dims, gsize *n)
+{
+  g_autofree char *path = attnviz_test_fixture_path (fixture, "reference", name, NULL);
+  return attnviz_test_load_npy (path, shape, n_dims, n);
+}
+
+/* Compares only where the reference is defined (loss is NaN at the end of a
+ * causal sequence and at padding). */
+static void
+assert_loss_matches (const float *got, const float *want, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    {
+      if (isnan (want[i]))
+        {
+          g_assert_true (isnan (got[i]));
+          continue;
+        }
+      g_assert_cmpfloat_with_epsilon (got[i], want[i], TOL);
+    }
+}
+
+static void
+test_matches_pytorch (gconstpointer data)
+{
+  const Case *c = data;
+  g_autofree char *dir = attnviz_test_fixture_path (c->fixture, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+
+  gint64 shape[8];
+  int nd;
+  gsize n;
+  g_autofree char *ids_name = g_strdup_printf ("input_ids%s.npy", c->suffix);
+  g_autofree float *idsf = load_reference (c->fixture, ids_name, shape, &nd, &n);
+  int T = (int) n;
+  g_autofree gint32 *ids = g_new (gint32, T);
+  for (int t = 0; t < T; t++)
+    ids[t] = (gint32) idsf[t];
+
+  g_autofree guint8 *mask = NULL;
+  AttnvizRunOptions opt = { 0 };
+  if (*c->suffix)
+    {
+      g_autofree float *maskf = load_reference (c->fixture, "attention_mask.npy", shape, &nd, &n);
+      mask = g_new (guint8, T);
+      for (int t = 0; t < T; t++)
+        mask[t] = maskf[t] != 0.0f;
+      opt.key_mask = mask;
+    }
+
+  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, &opt, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (rec->n_rec_layers, ==, model->config.n_layer);
+  g_assert_cmpint (rec->n_rec_heads, ==, model->config.n_head);
+
+  g_autofree char *att_name = g_strdup_printf ("attentions%s.npy", c->suffix);
+  g_autofree float *att = load_reference (c->fixture, att_name, shape, &nd, &n);
+  g_assert_cmpint (nd, ==, 4);
+  g_assert_cmpint (shape[0], ==, model->config.n_layer);
+  g_assert_cmpint (shape[1], ==, model->config.n_head);
+  g_assert_cmpint (shape[2], ==, T);
+  g_assert_true (attnviz_test_check_tensor (rec->attn, att, n, TOL, "attentions"));
+
+  if (c->has_logits)
+    {
+      g_autofree char *logits_name = g_strdup_printf ("logits%s.npy", c->suffix);
+      g_autofree char *loss_name = g_strdup_printf ("loss%s.npy", c->suffix);
+      g_autofree float *logits = load_reference (c->fixture, logits_name, shape, &nd, &n);
+      g_assert_nonnull (rec->logits);
+      g_assert_cmpuint (n, ==, (gsize) T * model->config.vocab_size);
+      g_assert_true (attnviz_test_check_tensor (rec->logits, logits, n, TOL, "logits"));
+      g_autofree float *loss = load_reference (c->fixture, loss_name, shape, &nd, &n);
+      g_assert_cmpuint (n, ==, (gsize) T);
+      assert_loss_matches (rec->loss, loss, n);
+    }
+  else
+    g_assert_null (rec->logits);
+}
+
+static void
+test_two_spellings_of_gpt2_agree (void)
+{
+  g_autofree char *a_dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autofree char *b_dir = attnviz_test_fixture_path ("gpt2-tiny-prefixed", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) a = attnviz_model_load (a_dir, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizModel) b = attnviz_model_load (b_dir, &error);
+  g_assert_no_error (error);
+  gint32 ids[] = { 5, 17, 33, 2, 90, 41 };
+  g_autoptr(AttnvizRecording) ra = attnviz_forward (a, ids, G_N_ELEMENTS (ids), NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizRecording) rb = attnviz_forward (b, ids, G_N_ELEMENTS (ids), NULL, &error);
+  g_assert_no_error (error);
+  gsize n = (gsize) a->config.n_layer * a->config.n_head * 6 * 6;
+  g_assert_cmpmem (ra->attn, n * sizeof (float), rb->attn, n * sizeof (float));
+}
+
+static void
+test_f32_tensors_are_used_in_place (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("llama-gqa-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  /* Nothing was converted: every weight points into the mapped file. */
+  g_assert_cmpuint (m->owned->len, ==, 0);
+  g_assert_cmpint (m->dtype, ==, ATTNVIZ_DTYPE_F32);
+}
+
+static void
+test_recording_only_chosen_layers_and_heads (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  gint32 ids[] = { 5, 17, 33, 2, 90, 41, 7 };
+  int T = G_N_ELEMENTS (ids);
+  g_autoptr(AttnvizRecording) all = attnviz_forward (m, ids, T, NULL, &error);
+  g_assert_no_error (error);
+  int layers[] = { 2, 0 };
+  int heads[] = { 3 };
+  AttnvizRunOptions opt = { .layers = layers, .n_layers = 2, .heads = heads, .n_heads = 1 };
+  g_autoptr(AttnvizRecording) some = attnviz_forward (m, ids, T, &opt, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (some->n_rec_layers, ==, 2);
+  g_assert_cmpint (some->n_rec_heads, ==, 1);
+  g_assert_null (attnviz_recording_get_attention (some, 1, 3));
+  g_assert_cmpmem (attnviz_recording_get_attention (some, 2, 3), T * T * 4,
+                   attnviz_recording_get_attention (all, 2, 3), T * T * 4);
+  g_assert_cmpmem (some->attn + T * T, T * T * 4, attnviz_recording_get_attention (all, 0, 3), T * T * 4);
+}
+
+static void
+test_too_long_input_is_an_error (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  int T = m->config.n_ctx + 1;
+  g_autofree gint32 *ids = g_new0 (gint32, T);
+  AttnvizRecording *rec = attnviz_forward (m, ids, T, NULL, &error);
+  g_assert_null (rec);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "context"));
+}
+
+static void
+test_ids_outside_the_vocabulary_are_an_error (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  gint32 ids[] = { 1, m->config.vocab_size };
+  g_assert_null (attnviz_forward (m, ids, 2, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+}
+
+static void
+test_an_oversized_recording_is_refused (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  gint32 ids[16] = { 0 };
+  AttnvizRunOptions opt = { .max_record_bytes = 1024 };
+  g_assert_null (attnviz_forward (m, ids, 16, &opt, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+}
+
+static void
+test_cancelling_stops_the_run (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_cancellable_cancel (cancellable);
+  gint32 ids[4] = { 1, 2, 3, 4 };
+  AttnvizRunOptions opt = { .cancellable = cancellable };
+  g_assert_null (attnviz_forward (m, ids, 4, &opt, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
+test_softmax_rows_sum_to_one (void)
+{
+  float x[] = { 1.0f, -INFINITY, 3.0f, 1000.0f, -1000.0f };
+  attnviz_softmax (x, G_N_ELEMENTS (x));
+  float sum = 0.0f;
+  for (guint i = 0; i < G_N_ELEMENTS (x); i++)
+    sum += x[i];
+  g_assert_cmpfloat_with_epsilon (sum, 1.0f, 1e-6f);
+  g_assert_cmpfloat (x[1], ==, 0.0f);
+}
+
+static const Case cases[] = {
+  { "gpt2-tiny", "", TRUE },
+  { "gpt2-tiny-prefixed", "", TRUE },
+  { "bert-tiny", "", TRUE },
+  { "bert-tiny", "-padded", TRUE },
+  { "bert-tiny-modern", "", FALSE },
+  { "bert-tiny-modern", "-padded", FALSE },
+  { "bert-nopos", "", TRUE },
+  { "llama-gqa-tiny", "", TRUE },
+  { "llama-gqa-tiny-f16", "", TRUE },
+  { "llama-gqa-tiny-bf16", "", TRUE },
+  { "qwen2-tiny", "", TRUE },
+};
+
+int
+main (int argc, char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/engine/forward/%s%s/matches-pytorch",
+                                               cases[i].fixture, cases[i].suffix);
+      g_test_add_data_func (path, &cases[i], test_matches_pytorch);
+    }
+  g_test_add_func ("/engine/forward/gpt2/both-name-spellings-give-the-same-attention",
+                   test_two_spellings_of_gpt2_agree);
+  g_test_add_func ("/engine/forward/f32-tensors-are-used-in-place", test_f32_tensors_are_used_in_place);
+  g_test_add_func ("/engine/forward/records-only-the-chosen-layers-and-heads",
+                   test_recording_only_chosen_layers_and_heads);
+  g_test_add_func ("/engine/forward/input-longer-than-the-context-is-an-error", test_too_long_input_is_an_error);
+  g_test_add_func ("/engine/forward/ids-outside-the-vocabulary-are-an-error",
+                   test_ids_outside_the_vocabulary_are_an_error);
+  g_test_add_func ("/engine/forward/an-oversized-recording-is-refused", test_an_oversized_recording_is_refused);
+  g_test_add_func ("/engine/forward/cancelling-stops-the-run", test_cancelling_stops_the_run);
+  g_test_add_func ("/engine/softmax/rows-sum-to-one", test_softmax_rows_sum_to_one);
+
+  return g_test_run ();
+}
