@@ -28,7 +28,9 @@ attnviz_npy_header (AttnvizNpyType type, const gint64 *shape, int n_dims)
   GString *dict = g_string_new (NULL);
   g_string_append_printf (dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", npy_descr (type, &elem));
   for (int i = 0; i < n_dims; i++)
-    g_string_append_printf (dict, "%" G_GINT64_FORMAT ",%s", shape[i], i + 1 < n_dims ? " " : "");
+    g_string_append_printf (dict, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
+  if (n_dims == 1)
+    g_string_append_c (dict, ',');   /* (5,) is a tuple, (5) is not */
   g_string_append (dict, "), }");
   gsize total = 10 + dict->len + 1;
   gsize padded = (total + 63) / 64 * 64;

@@ -646,8 +646,8 @@ parse_image (AttnvizSafetensors *self,
         furthest = s;
     }
 
-  /* Names are unique within a JSON object, but "a\u0000b" and "a\u0000c"
-   * both become "a"; across shards the same name may also turn up twice. */
+  /* Names are unique within a JSON object (json-glib keeps the last of
+   * duplicates), but two shards may both claim a name. */
   for (guint i = 0; i < spans->len; i++)
     {
       AttnvizTensorInfo *info = &g_array_index (infos, AttnvizTensorInfo,
@@ -656,8 +656,6 @@ parse_image (AttnvizSafetensors *self,
         {
           guint prev = GPOINTER_TO_UINT (g_hash_table_lookup (self->by_name, info->name)) - 1;
           const char *other = g_array_index (self->tensors, AttnvizTensorInfo, prev).file;
-          if (other == file)
-            return set_tensor_invalid (error, file, info->name, "listed twice");
           return set_tensor_invalid (error, file, info->name, "also in %s", other);
         }
       AttnvizTensorInfo moved = *info;
@@ -722,6 +720,14 @@ static gboolean
 open_shard (AttnvizSafetensors *self, char *file, const char *what, GError **error)
 {
   g_ptr_array_add (self->files, file);
+
+  /* GMappedFile only says "mmap() failed: No such device" for a folder. */
+  if (g_file_test (file, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
+                   "%s: %s is a folder, not a safetensors file", file, what);
+      return FALSE;
+    }
 
   GError *local = NULL;
   GMappedFile *mapped = g_mapped_file_new (file, FALSE, &local);

@@ -1,0 +1,61 @@
+/* attnviz-cli.h: what the subcommands share */
+#pragma once
+
+#include <glib.h>
+
+#include "attnviz-forward.h"
+#include "attnviz-model.h"
+
+G_BEGIN_DECLS
+
+enum {
+  ATTNVIZ_EXIT_OK = 0,
+  ATTNVIZ_EXIT_BAD_INPUT = 1,
+  ATTNVIZ_EXIT_USAGE = 2,
+};
+
+/* A subcommand: argv[0] is the subcommand's name. */
+typedef int (*AttnvizCommandFunc) (int argc, char **argv);
+
+int attnviz_cmd_info (int argc, char **argv);
+int attnviz_cmd_dump (int argc, char **argv);
+int attnviz_cmd_generate (int argc, char **argv);
+int attnviz_cmd_bench (int argc, char **argv);
+
+/* Prints "attnviz: MESSAGE" on stderr and returns CODE. */
+int attnviz_cli_fail (int code, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+/* Parses the options of a subcommand; on error prints it with the usage hint
+ * and returns FALSE (exit ATTNVIZ_EXIT_USAGE).  Also FALSE with *help set
+ * when --help was printed (exit 0). */
+gboolean attnviz_cli_parse (GOptionContext *context, int *argc, char ***argv, gboolean *help);
+
+/* "0,3-5" -> [0, 3, 4, 5].  NULL with an error for anything else. */
+int *attnviz_cli_parse_index_list (const char *spec, int *n, GError **error);
+/* "1, 2,3" -> ids. */
+gint32 *attnviz_cli_parse_ids (const char *spec, int *n, GError **error);
+
+/* The tokens a command runs on, from exactly one of TEXT, TEXT_FILE or IDS. */
+typedef struct {
+  char *text;           /* the text, or NULL for --ids */
+  gsize text_len;
+  char *source;         /* "--text", the file name, or "--ids" */
+  GArray *tokens;       /* AttnvizToken, NULL for --ids */
+  gint32 *ids;          /* (T) */
+  int T;
+  char **token_texts;   /* (T + 1) NULL-terminated: each token's text for display */
+} AttnvizCliInput;
+
+gboolean attnviz_cli_input_load (AttnvizCliInput *input,
+                                 const AttnvizModel *model,
+                                 const char *text,
+                                 const char *text_file,
+                                 const char *ids,
+                                 gboolean truncate,
+                                 GError **error);
+void attnviz_cli_input_clear (AttnvizCliInput *input);
+
+/* The display text of token ID (specials as their piece, bytes made valid). */
+char *attnviz_cli_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *tok, gint32 id);
+
+G_END_DECLS

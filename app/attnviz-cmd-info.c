@@ -1,0 +1,69 @@
+/* attnviz info MODEL: what a model is, in a few lines */
+#define G_LOG_DOMAIN "attnviz-cmd-info"
+#include "config.h"
+
+#include <stdio.h>
+
+#include "attnviz-cli.h"
+
+int
+attnviz_cmd_info (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  const GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print JSON", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("MODEL - describe a model");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  gboolean help;
+  if (!attnviz_cli_parse (ctx, &argc, &argv, &help))
+    return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;
+  if (argc != 2)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "info needs exactly one MODEL (see attnviz info --help)");
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (argv[1], &error);
+  if (m == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+  const AttnvizConfig *c = &m->config;
+
+  const char *tok = m->tokenizer ? attnviz_tokenizer_get_kind_name (m->tokenizer) : "none";
+  if (json)
+    {
+      printf ("{\"model\": \"%s\", \"architecture\": \"%s\", \"model_type\": \"%s\", \"family\": \"%s\", "
+              "\"n_layer\": %d, \"n_head\": %d, \"n_kv_head\": %d, \"d_model\": %d, \"head_dim\": %d, "
+              "\"d_ff\": %d, \"vocab_size\": %d, \"n_ctx\": %d, \"n_params\": %" G_GINT64_FORMAT ", "
+              "\"dtype\": \"%s\", \"tokenizer\": \"%s\", \"causal\": %s, \"positions\": \"%s\"}\n",
+              m->path, c->architecture, c->model_type, attnviz_family_to_string (c->family), c->n_layer,
+              c->n_head, c->n_kv_head, c->d_model, c->head_dim, c->d_ff, c->vocab_size, c->n_ctx,
+              attnviz_config_n_params (c), attnviz_dtype_to_string (m->dtype), tok,
+              c->causal ? "true" : "false", attnviz_position_kind_to_string (c->pos));
+      return ATTNVIZ_EXIT_OK;
+    }
+
+  printf ("model:          %s\n", m->path);
+  printf ("architecture:   %s (%s)\n", c->architecture, c->model_type);
+  printf ("layers:         %d\n", c->n_layer);
+  printf ("heads:          %d query, %d key/value%s, head dim %d\n", c->n_head, c->n_kv_head,
+          c->n_kv_head != c->n_head ? " (grouped-query)" : "", c->head_dim);
+  printf ("width:          d_model %d, MLP %d (%s%s)\n", c->d_model, c->d_ff,
+          attnviz_activation_to_string (c->act), c->gated_mlp ? ", gated" : "");
+  printf ("norm:           %s, %s\n", attnviz_norm_kind_to_string (c->norm), c->pre_norm ? "pre-norm" : "post-norm");
+  printf ("positions:      %s", attnviz_position_kind_to_string (c->pos));
+  if (c->pos == ATTNVIZ_POS_ROPE)
+    printf (" (theta %g)", c->rope_theta);
+  printf ("\n");
+  printf ("attention:      %s\n", c->causal ? "causal" : "bidirectional");
+  printf ("vocabulary:     %d\n", c->vocab_size);
+  printf ("context:        %d tokens\n", c->n_ctx);
+  printf ("parameters:     %.3g M\n", attnviz_config_n_params (c) / 1e6);
+  printf ("dtype:          %s\n", attnviz_dtype_to_string (m->dtype));
+  printf ("output:         %s\n", m->lm_head.w ? (c->tied_embeddings ? "LM head (tied to embeddings)" : "LM head")
+                                                 : "none (hidden states only)");
+  if (m->tokenizer)
+    printf ("tokenizer:      %s, %d tokens\n", tok, attnviz_tokenizer_get_vocab_size (m->tokenizer));
+  else
+    printf ("tokenizer:      none (%s)\n", m->tokenizer_error);
+  return ATTNVIZ_EXIT_OK;
+}

@@ -1,0 +1,75 @@
+/* attnviz: the subcommands dispatch here before any GTK starts, so the
+ * headless ones (dump, info, generate, bench, render) need no display. */
+#define G_LOG_DOMAIN "attnviz"
+#include "config.h"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attnviz-cli.h"
+
+#ifdef HAVE_GUI
+int attnviz_gui_main (int argc, char **argv);
+#endif
+
+static const struct {
+  const char *name;
+  AttnvizCommandFunc func;
+  const char *summary;
+} commands[] = {
+  { "info", attnviz_cmd_info, "Describe a model: architecture, sizes, tokenizer, context" },
+  { "dump", attnviz_cmd_dump, "Run a model on a text and write every head's attention (npy, safetensors, json)" },
+  { "generate", attnviz_cmd_generate, "Generate text from a causal model (greedy or sampled)" },
+  { "bench", attnviz_cmd_bench, "Time the forward pass and recording of a GPT-2-sized model" },
+};
+
+static void
+print_usage (FILE *f)
+{
+  fprintf (f, "Usage:\n  attnviz [MODEL [TEXT]]          open the desktop app\n"
+              "  attnviz COMMAND [OPTION...]     run a command without a display\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (f, "\nattnviz COMMAND --help describes each command.\n");
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+
+  if (argc >= 2)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+        if (strcmp (argv[1], commands[i].name) == 0)
+          return commands[i].func (argc - 1, argv + 1);
+      if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+        {
+          print_usage (stdout);
+          return ATTNVIZ_EXIT_OK;
+        }
+      if (strcmp (argv[1], "--has-gui") == 0)
+        {
+#ifdef HAVE_GUI
+          return ATTNVIZ_EXIT_OK;
+#else
+          return ATTNVIZ_EXIT_BAD_INPUT;
+#endif
+        }
+      if (strcmp (argv[1], "--version") == 0)
+        {
+          printf ("attnviz %s\n", PACKAGE_VERSION);
+          return ATTNVIZ_EXIT_OK;
+        }
+    }
+
+#ifdef HAVE_GUI
+  return attnviz_gui_main (argc, argv);
+#else
+  if (argc >= 2 && argv[1][0] != '-')
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "unknown command \"%s\" (this build has no desktop app)", argv[1]);
+  print_usage (stderr);
+  return ATTNVIZ_EXIT_USAGE;
+#endif
+}

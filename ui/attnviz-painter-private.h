@@ -1,0 +1,116 @@
+/* attnviz-painter-private.h: what the figures of the painter share
+ *
+ * Text through pangocairo with metric hinting off, so a label measured
+ * without a cairo_t (for a layout the widget hit-tests) has the same width
+ * when drawn at any scale; font sizes are absolute, in user units.
+ */
+#pragma once
+
+#include <cairo.h>
+#include <pango/pangocairo.h>
+
+#include "attnviz-colormap.h"
+#include "attnviz-painter.h"
+#include "attnviz-scale.h"
+
+G_BEGIN_DECLS
+
+#define ATTNVIZ_PAINTER_FONT_FAMILY "DejaVu Sans"
+#define ATTNVIZ_PAINTER_DEFAULT_FONT_SIZE 10.0
+/* Longest label, in font sizes, before it is ellipsized. */
+#define ATTNVIZ_PAINTER_MAX_LABEL_EMS 9.0
+
+typedef struct {
+  PangoContext *context;
+  PangoLayout *layout;
+  PangoFontDescription *font;
+  cairo_t *cr;               /* NULL: measuring only */
+  double ascent;             /* per unit of font size, from DejaVu Sans's metrics */
+  double descent;
+} AttnvizPainterText;
+
+/* CR NULL: a context that measures only. */
+void attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr);
+void attnviz_painter_text_clear (AttnvizPainterText *text);
+
+/* Sets what the next measure or draw shows: TEXT at SIZE, ellipsized at the
+ * end to MAX_WIDTH when MAX_WIDTH > 0.  Returns the logical width. */
+double attnviz_painter_text_set (AttnvizPainterText *text, const char *str,
+                                 double size, gboolean bold, double max_width);
+/* The height of a line of SIZE: ascent + descent. */
+double attnviz_painter_text_line_height (const AttnvizPainterText *text, double size);
+/* Draws the text last set so that the point (XALIGN, YALIGN) of its box
+ * (width: logical width; height: the line height, baseline from the font's
+ * ascent, whatever fallback fonts a label pulls in) lies at (X, Y), in the
+ * current user space of the cr. */
+void attnviz_painter_text_draw (AttnvizPainterText *text, double x, double y,
+                                double xalign, double yalign);
+
+/* The foreground colour of a spec (alpha 0: the default near-black). */
+void attnviz_painter_set_source (cairo_t *cr, const AttnvizRGBA *fg, double alpha);
+
+/* Values to pixels: the scale and colour map folded into one table.
+ * Log and power scales go through a table indexed by the float's top bits
+ * (0.1% buckets), so a cell costs no log() or pow(). */
+#define ATTNVIZ_COLORIZER_LEVELS 1024
+typedef struct {
+  AttnvizScale scale;
+  float a, s;            /* w = (v - a) * s, in [0, 1] within range */
+  float log_k;           /* log: t = 1 + ln (w) * log_k */
+  guint16 *bucket;       /* log/power: level of w by float bits, or NULL */
+  guint32 lut[ATTNVIZ_COLORIZER_LEVELS];  /* 0xffRRGGBB at t = i / (LEVELS - 1) */
+  guint32 nodata;
+} AttnvizColorizer;
+
+/* SCALE must have a range; see set_scale for N_VALUES. */
+void attnviz_colorizer_init (AttnvizColorizer *c, const AttnvizScale *scale, AttnvizColormap map,
+                             gsize n_values);
+/* Keeps the colours, changes the scale; N_VALUES (how many values will be
+ * coloured) decides whether a table pays for itself. */
+void attnviz_colorizer_set_scale (AttnvizColorizer *c, const AttnvizScale *scale, gsize n_values);
+void attnviz_colorizer_clear (AttnvizColorizer *c);
+/* OUT (N) pixels for IN (N) values. */
+void attnviz_colorizer_row (const AttnvizColorizer *c, const float *in, int n, guint32 *out);
+guint32 attnviz_colorizer_pixel (const AttnvizColorizer *c, float v);
+
+/* An opaque image surface (cols, rows) of MATRIX (rows, cols) coloured by C. */
+cairo_surface_t *attnviz_painter_matrix_surface (const AttnvizColorizer *c, const float *matrix,
+                                                 int rows, int cols, gsize row_stride);
+/* Fills RECT with SURFACE scaled to it, always with CAIRO_FILTER_NEAREST. */
+void attnviz_painter_draw_surface (cairo_t *cr, cairo_surface_t *surface, const AttnvizRect *rect);
+
+/* Colour bar: the ramp in RECT (bottom t = 0, top t = 1), ticks and their
+ * labels on its right.  reserve gives the width the labels need beyond the
+ * ramp, for the layout. */
+typedef struct {
+  double ticks[16];
+  int n_ticks;
+  double font_size;
+  double tick_length;
+  double label_width;      /* widest tick label */
+} AttnvizColorbarLayout;
+
+void attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *scale,
+                                      double bar_height, double font_size, AttnvizColorbarLayout *out);
+double attnviz_painter_colorbar_reserve (const AttnvizColorbarLayout *cb);
+void attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const AttnvizRect *rect,
+                                    AttnvizColormap map, const AttnvizScale *scale,
+                                    const AttnvizColorbarLayout *cb, const AttnvizRGBA *fg);
+
+/* Title and subtitle over the top of a figure of WIDTH; returns the height
+ * they take (0 with neither). */
+double attnviz_painter_titles_layout (AttnvizPainterText *text, const char *title, const char *subtitle,
+                                      double font_size, double width, double margin,
+                                      AttnvizRect *title_rect, AttnvizRect *subtitle_rect);
+void attnviz_painter_draw_titles (cairo_t *cr, AttnvizPainterText *text, const char *title,
+                                  const char *subtitle, double font_size,
+                                  const AttnvizRect *title_rect, const AttnvizRect *subtitle_rect,
+                                  const AttnvizRGBA *fg);
+
+double attnviz_painter_font_size (double spec_size);
+
+/* Every k-th of N labels, each EXTENT across its axis, at PITCH apart, so
+ * that neighbours do not overlap: 1 when they fit, 0 when not one does. */
+int attnviz_painter_label_step (double pitch, double extent, int n, double total);
+
+G_END_DECLS

@@ -1,0 +1,497 @@
+/* attnviz-painter.c: what the figures share: text, colouring, the colour
+ * bar, titles and label thinning */
+#define G_LOG_DOMAIN "attnviz-painter"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-painter-private.h"
+
+char *
+attnviz_painter_display_text (const char *text)
+{
+  if (text == NULL || *text == '\0')
+    return g_strdup ("∅");
+
+  GString *s = g_string_sized_new (strlen (text) + 8);
+  for (const char *p = text; *p; p++)
+    {
+      unsigned char c = (unsigned char) *p;
+      switch (c)
+        {
+        case ' ':
+          g_string_append (s, "␣");
+          break;
+        case '\n':
+          g_string_append (s, "↵");
+          break;
+        case '\t':
+          g_string_append (s, "⇥");
+          break;
+        case 0x7f:
+          g_string_append (s, "^?");
+          break;
+        default:
+          if (c < 0x20)
+            {
+              g_string_append_c (s, '^');
+              g_string_append_c (s, (char) (c + 0x40));
+            }
+          else
+            g_string_append_c (s, (char) c);
+          break;
+        }
+    }
+  return g_string_free (s, FALSE);
+}
+
+double
+attnviz_painter_font_size (double spec_size)
+{
+  return spec_size > 0 ? spec_size : ATTNVIZ_PAINTER_DEFAULT_FONT_SIZE;
+}
+
+/* ---- Text ----------------------------------------------------------------- */
+
+void
+attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr)
+{
+  memset (text, 0, sizeof *text);
+  text->cr = cr;
+  if (cr != NULL)
+    text->context = pango_cairo_create_context (cr);
+  else
+    text->context = pango_font_map_create_context (pango_cairo_font_map_get_default ());
+
+  /* Unhinted metrics: widths scale linearly with the transformation, so
+   * measuring without a cairo_t agrees with drawing at any scale. */
+  cairo_font_options_t *options = cairo_font_options_create ();
+  cairo_font_options_set_hint_metrics (options, CAIRO_HINT_METRICS_OFF);
+  cairo_font_options_set_hint_style (options, CAIRO_HINT_STYLE_NONE);
+  pango_cairo_context_set_font_options (text->context, options);
+  cairo_font_options_destroy (options);
+  pango_context_set_round_glyph_positions (text->context, FALSE);
+
+  text->font = pango_font_description_new ();
+  pango_font_description_set_family_static (text->font, ATTNVIZ_PAINTER_FONT_FAMILY);
+  pango_font_description_set_absolute_size (text->font, 100.0 * PANGO_SCALE);
+  PangoFontMetrics *metrics = pango_context_get_metrics (text->context, text->font, NULL);
+  text->ascent = pango_font_metrics_get_ascent (metrics) / (100.0 * PANGO_SCALE);
+  text->descent = pango_font_metrics_get_descent (metrics) / (100.0 * PANGO_SCALE);
+  pango_font_metrics_unref (metrics);
+  if (!(text->ascent > 0) || !(text->descent >= 0))
+    {
+      text->ascent = 0.93;   /* DejaVu Sans */
+      text->descent = 0.24;
+    }
+
+  text->layout = pango_layout_new (text->context);
+  pango_layout_set_single_paragraph_mode (text->layout, TRUE);
+}
+
+void
+attnviz_painter_text_clear (AttnvizPainterText *text)
+{
+  g_clear_object (&text->layout);
+  g_clear_object (&text->context);
+  g_clear_pointer (&text->font, pango_font_description_free);
+  text->cr = NULL;
+}
+
+double
+attnviz_painter_text_set (AttnvizPainterText *text, const char *str, double size, gboolean bold, double max_width)
+{
+  pango_font_description_set_absolute_size (text->font, size * PANGO_SCALE);
+  pango_font_description_set_weight (text->font, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
+  pango_layout_set_font_description (text->layout, text->font);
+  if (max_width > 0)
+    {
+      pango_layout_set_width (text->layout, (int) floor (max_width * PANGO_SCALE));
+      pango_layout_set_ellipsize (text->layout, PANGO_ELLIPSIZE_END);
+    }
+  else
+    {
+      pango_layout_set_width (text->layout, -1);
+      pango_layout_set_ellipsize (text->layout, PANGO_ELLIPSIZE_NONE);
+    }
+  pango_layout_set_text (text->layout, str ? str : "", -1);
+
+  PangoRectangle logical;
+  pango_layout_get_extents (text->layout, NULL, &logical);
+  double w = logical.width / (double) PANGO_SCALE;
+  return max_width > 0 ? MIN (w, max_width) : w;
+}
+
+double
+attnviz_painter_text_line_height (const AttnvizPainterText *text, double size)
+{
+  return (text->ascent + text->descent) * size;
+}
+
+void
+attnviz_painter_text_draw (AttnvizPainterText *text, double x, double y, double xalign, double yalign)
+{
+  g_return_if_fail (text->cr != NULL);
+
+  cairo_t *cr = text->cr;
+  double size = pango_font_description_get_size (text->font) / (double) PANGO_SCALE;
+  PangoRectangle logical;
+  pango_layout_get_extents (text->layout, NULL, &logical);
+  double w = logical.width / (double) PANGO_SCALE;
+  double lh = attnviz_painter_text_line_height (text, size);
+  double baseline = y - yalign * lh + text->ascent * size;
+
+  pango_cairo_update_layout (cr, text->layout);
+  cairo_move_to (cr, x - xalign * w - logical.x / (double) PANGO_SCALE,
+                 baseline - pango_layout_get_baseline (text->layout) / (double) PANGO_SCALE);
+  pango_cairo_show_layout (cr, text->layout);
+}
+
+void
+attnviz_painter_set_source (cairo_t *cr, const AttnvizRGBA *fg, double alpha)
+{
+  if (fg != NULL && fg->alpha > 0)
+    cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, fg->alpha * alpha);
+  else
+    cairo_set_source_rgba (cr, 0.13, 0.13, 0.13, alpha);
+}
+
+/* ---- Values to pixels ----------------------------------------------------- */
+
+/* The table covers w in [2^-24, 1) in buckets of 2^10 per octave: the float
+ * bits shifted right by 13 (23 mantissa bits - 10). */
+#define BUCKET_SHIFT 13
+#define BUCKET_W_MIN 5.9604644775390625e-08f   /* 2^-24 */
+#define BUCKET_BITS_MIN 0x33800000u            /* bits of 2^-24 */
+#define BUCKET_BITS_ONE 0x3f800000u            /* bits of 1.0f */
+#define N_BUCKETS ((BUCKET_BITS_ONE - BUCKET_BITS_MIN) >> BUCKET_SHIFT)
+/* A table costs N_BUCKETS log() or pow(); below this many values, computing
+ * each one is cheaper. */
+#define BUCKET_MIN_VALUES 65536
+
+static inline guint32
+float_bits (float f)
+{
+  guint32 u;
+  memcpy (&u, &f, sizeof u);
+  return u;
+}
+
+static inline float
+bits_float (guint32 u)
+{
+  float f;
+  memcpy (&f, &u, sizeof f);
+  return f;
+}
+
+/* t of w = (v - a) * s for w in (0, 1). */
+static inline double
+colorizer_t (const AttnvizColorizer *c, double w)
+{
+  switch (c->scale.kind)
+    {
+    case ATTNVIZ_SCALE_LOG:
+      return 1.0 + log (w) * c->log_k;
+    case ATTNVIZ_SCALE_POWER:
+      return pow (w, c->scale.gamma > 0 ? c->scale.gamma : ATTNVIZ_SCALE_DEFAULT_GAMMA);
+    case ATTNVIZ_SCALE_LINEAR:
+    default:
+      return w;
+    }
+}
+
+static inline int
+level_of_t (double t)
+{
+  if (!(t > 0))
+    return 0;
+  if (t >= 1)
+    return ATTNVIZ_COLORIZER_LEVELS - 1;
+  return (int) (t * (ATTNVIZ_COLORIZER_LEVELS - 1) + 0.5);
+}
+
+void
+attnviz_colorizer_init (AttnvizColorizer *c, const AttnvizScale *scale, AttnvizColormap map, gsize n_values)
+{
+  memset (c, 0, sizeof *c);
+  attnviz_colormap_fill_lut (map, c->lut, ATTNVIZ_COLORIZER_LEVELS);
+  double rgb[3];
+  attnviz_colormap_nodata (map, rgb);
+  c->nodata = attnviz_colormap_pack (rgb);
+  attnviz_colorizer_set_scale (c, scale, n_values);
+}
+
+void
+attnviz_colorizer_set_scale (AttnvizColorizer *c, const AttnvizScale *scale, gsize n_values)
+{
+  double lo, hi;
+
+  c->scale = *scale;
+  attnviz_scale_get_bounds (scale, &lo, &hi);
+  if (!(hi > lo))
+    hi = lo + 1;
+  if (scale->kind == ATTNVIZ_SCALE_LOG)
+    {
+      c->a = 0;
+      c->s = (float) (1.0 / hi);
+      c->log_k = (float) (1.0 / log (hi / lo));
+    }
+  else
+    {
+      c->a = (float) lo;
+      c->s = (float) (1.0 / (hi - lo));
+    }
+
+  g_clear_pointer (&c->bucket, g_free);
+  if (scale->kind != ATTNVIZ_SCALE_LINEAR && n_values >= BUCKET_MIN_VALUES)
+    {
+      c->bucket = g_new (guint16, N_BUCKETS);
+      for (guint k = 0; k < N_BUCKETS; k++)
+        {
+          /* The middle of the bucket. */
+          float w = bits_float (BUCKET_BITS_MIN + (k << BUCKET_SHIFT) + (1u << (BUCKET_SHIFT - 1)));
+          c->bucket[k] = (guint16) level_of_t (colorizer_t (c, w));
+        }
+    }
+}
+
+void
+attnviz_colorizer_clear (AttnvizColorizer *c)
+{
+  g_clear_pointer (&c->bucket, g_free);
+}
+
+static inline guint32
+colorize (const AttnvizColorizer *c, float v)
+{
+  if (v != v)
+    return c->nodata;
+  float w = (v - c->a) * c->s;
+  if (!(w > 0))
+    return c->lut[0];
+  if (w >= 1)
+    return c->lut[ATTNVIZ_COLORIZER_LEVELS - 1];
+  if (c->scale.kind == ATTNVIZ_SCALE_LINEAR)
+    return c->lut[(int) (w * (ATTNVIZ_COLORIZER_LEVELS - 1) + 0.5f)];
+  if (c->bucket != NULL && w >= BUCKET_W_MIN)
+    return c->lut[c->bucket[(float_bits (w) - BUCKET_BITS_MIN) >> BUCKET_SHIFT]];
+  return c->lut[level_of_t (colorizer_t (c, w))];
+}
+
+guint32
+attnviz_colorizer_pixel (const AttnvizColorizer *c, float v)
+{
+  return colorize (c, v);
+}
+
+void
+attnviz_colorizer_row (const AttnvizColorizer *c, const float *in, int n, guint32 *out)
+{
+  for (int i = 0; i < n; i++)
+    out[i] = colorize (c, in[i]);
+}
+
+cairo_surface_t *
+attnviz_painter_matrix_surface (const AttnvizColorizer *c, const float *matrix, int rows, int cols, gsize row_stride)
+{
+  cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, cols, rows);
+  if (cairo_surface_status (surface) != CAIRO_STATUS_SUCCESS)
+    {
+      g_warning ("cannot make a %d x %d image: %s", cols, rows,
+                 cairo_status_to_string (cairo_surface_status (surface)));
+      cairo_surface_destroy (surface);
+      return NULL;
+    }
+  cairo_surface_flush (surface);
+  guchar *data = cairo_image_surface_get_data (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  for (int r = 0; r < rows; r++)
+    attnviz_colorizer_row (c, matrix + (gsize) r * row_stride, cols, (guint32 *) (data + (gsize) r * stride));
+  cairo_surface_mark_dirty (surface);
+  return surface;
+}
+
+void
+attnviz_painter_draw_surface (cairo_t *cr, cairo_surface_t *surface, const AttnvizRect *rect)
+{
+  int w = cairo_image_surface_get_width (surface);
+  int h = cairo_image_surface_get_height (surface);
+  if (w <= 0 || h <= 0 || !(rect->width > 0) || !(rect->height > 0))
+    return;
+
+  cairo_save (cr);
+  cairo_translate (cr, rect->x, rect->y);
+  cairo_scale (cr, rect->width / w, rect->height / h);
+  cairo_set_source_surface (cr, surface, 0, 0);
+  /* One cell, one block of colour: never blur neighbouring weights, on
+   * screen, in a PNG, or in the image a PDF or SVG embeds. */
+  cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
+  cairo_rectangle (cr, 0, 0, w, h);
+  cairo_fill (cr);
+  cairo_restore (cr);
+}
+
+/* ---- Labels --------------------------------------------------------------- */
+
+int
+attnviz_painter_label_step (double pitch, double extent, int n, double total)
+{
+  if (n <= 0 || !(pitch > 0) || total < extent)
+    return 0;
+  int k = (int) ceil (extent / pitch);
+  if (k < 1)
+    k = 1;
+  while (k * pitch < extent)
+    k++;
+  return k;
+}
+
+/* ---- Colour bar ------------------------------------------------------------ */
+
+void
+attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *scale,
+                                 double bar_height, double font_size, AttnvizColorbarLayout *out)
+{
+  double lh = attnviz_painter_text_line_height (text, font_size);
+
+  memset (out, 0, sizeof *out);
+  out->font_size = font_size;
+  out->tick_length = 0.35 * font_size;
+  int max_ticks = CLAMP ((int) floor (bar_height / (2.0 * lh)), 2, 9);
+  out->n_ticks = attnviz_scale_ticks (scale, max_ticks, out->ticks);
+
+  g_auto(GStrv) labels = attnviz_scale_tick_labels (scale, out->ticks, out->n_ticks);
+  for (int i = 0; i < out->n_ticks; i++)
+    out->label_width = MAX (out->label_width, attnviz_painter_text_set (text, labels[i], font_size, FALSE, 0));
+}
+
+double
+attnviz_painter_colorbar_reserve (const AttnvizColorbarLayout *cb)
+{
+  return cb->tick_length + 0.25 * cb->font_size + cb->label_width;
+}
+
+void
+attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const AttnvizRect *rect,
+                               AttnvizColormap map, const AttnvizScale *scale,
+                               const AttnvizColorbarLayout *cb, const AttnvizRGBA *fg)
+{
+  if (!(rect->width > 0) || !(rect->height > 0))
+    return;
+
+  /* The ramp, t = 1 at the top, as a (1, LEVELS) image. */
+  cairo_surface_t *ramp = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 1, ATTNVIZ_COLORIZER_LEVELS);
+  cairo_surface_flush (ramp);
+  guchar *data = cairo_image_surface_get_data (ramp);
+  int stride = cairo_image_surface_get_stride (ramp);
+  for (int i = 0; i < ATTNVIZ_COLORIZER_LEVELS; i++)
+    {
+      double rgb[3];
+      attnviz_colormap_lookup (map, 1.0 - (double) i / (ATTNVIZ_COLORIZER_LEVELS - 1), rgb);
+      *(guint32 *) (data + (gsize) i * stride) = attnviz_colormap_pack (rgb);
+    }
+  cairo_surface_mark_dirty (ramp);
+  attnviz_painter_draw_surface (cr, ramp, rect);
+  cairo_surface_destroy (ramp);
+
+  cairo_save (cr);
+  double lw = MAX (0.5, 0.06 * cb->font_size);
+  cairo_set_line_width (cr, lw);
+  attnviz_painter_set_source (cr, fg, 0.6);
+  cairo_rectangle (cr, rect->x, rect->y, rect->width, rect->height);
+  cairo_stroke (cr);
+
+  g_auto(GStrv) labels = attnviz_scale_tick_labels (scale, cb->ticks, cb->n_ticks);
+  double lh = attnviz_painter_text_line_height (text, cb->font_size);
+  double x = rect->x + rect->width;
+  double last_y = INFINITY;
+  attnviz_painter_set_source (cr, fg, 1.0);
+  for (int i = 0; i < cb->n_ticks; i++)
+    {
+      double t = attnviz_scale_map (scale, cb->ticks[i]);
+      if (isnan (t))
+        continue;
+      double y = rect->y + (1.0 - t) * rect->height;
+      cairo_move_to (cr, x, y);
+      cairo_rel_line_to (cr, cb->tick_length, 0);
+      cairo_stroke (cr);
+      /* Ticks come bottom to top; a label too close to the last one is left out. */
+      if (last_y - y < lh)
+        continue;
+      attnviz_painter_text_set (text, labels[i], cb->font_size, FALSE, 0);
+      attnviz_painter_text_draw (text, x + cb->tick_length + 0.25 * cb->font_size, y, 0.0, 0.5);
+      last_y = y;
+    }
+  cairo_restore (cr);
+}
+
+/* ---- Titles --------------------------------------------------------------- */
+
+#define TITLE_SCALE 1.25
+#define SUBTITLE_SCALE 0.95
+
+double
+attnviz_painter_titles_layout (AttnvizPainterText *text, const char *title, const char *subtitle,
+                               double font_size, double width, double margin,
+                               AttnvizRect *title_rect, AttnvizRect *subtitle_rect)
+{
+  double y = margin;
+  *title_rect = (AttnvizRect) { margin, y, MAX (0, width - 2 * margin), 0 };
+  if (title != NULL && *title)
+    {
+      title_rect->height = attnviz_painter_text_line_height (text, TITLE_SCALE * font_size);
+      y += title_rect->height;
+    }
+  *subtitle_rect = (AttnvizRect) { margin, y, MAX (0, width - 2 * margin), 0 };
+  if (subtitle != NULL && *subtitle)
+    {
+      subtitle_rect->height = attnviz_painter_text_line_height (text, SUBTITLE_SCALE * font_size);
+      y += subtitle_rect->height;
+    }
+  if (y > margin)
+    y += 0.6 * font_size;
+  return y;
+}
+
+void
+attnviz_painter_draw_titles (cairo_t *cr, AttnvizPainterText *text, const char *title,
+                             const char *subtitle, double font_size,
+                             const AttnvizRect *title_rect, const AttnvizRect *subtitle_rect,
+                             const AttnvizRGBA *fg)
+{
+  if (title_rect->height > 0 && title_rect->width > 0)
+    {
+      attnviz_painter_set_source (cr, fg, 1.0);
+      attnviz_painter_text_set (text, title, TITLE_SCALE * font_size, TRUE, title_rect->width);
+      attnviz_painter_text_draw (text, title_rect->x + title_rect->width / 2, title_rect->y, 0.5, 0.0);
+    }
+  if (subtitle_rect->height > 0 && subtitle_rect->width > 0)
+    {
+      attnviz_painter_set_source (cr, fg, 0.65);
+      attnviz_painter_text_set (text, subtitle, SUBTITLE_SCALE * font_size, FALSE, subtitle_rect->width);
+      attnviz_painter_text_draw (text, subtitle_rect->x + subtitle_rect->width / 2, subtitle_rect->y, 0.5, 0.0);
+    }
+}
+
+/* ---- Any figure ------------------------------------------------------------ */
+
+void
+attnviz_paint_figure (cairo_t *cr, AttnvizFigureKind kind, const void *spec, double width, double height)
+{
+  switch (kind)
+    {
+    case ATTNVIZ_FIGURE_HEATMAP:
+      attnviz_paint_heatmap (cr, spec, width, height);
+      break;
+    case ATTNVIZ_FIGURE_GRID:
+      attnviz_paint_grid (cr, spec, width, height);
+      break;
+    case ATTNVIZ_FIGURE_LINES:
+      attnviz_paint_lines (cr, spec, width, height);
+      break;
+    default:
+      g_return_if_reached ();
+    }
+}

@@ -1,0 +1,230 @@
+/* attnviz-painter.h: the figures, drawn into any cairo_t
+ *
+ * The GTK widgets (through gtk_snapshot_append_cairo) and `attnviz render`
+ * share these; nothing here needs GTK.  Every size is in the user units of
+ * the cairo_t: pixels on screen, points in a PDF, SVG or PNG file.  Each
+ * figure has a spec (what to draw), a layout (where things go, for hit
+ * tests) and a paint function that fills WIDTH x HEIGHT from (0, 0); the
+ * background is left alone.
+ */
+#pragma once
+
+#include <cairo.h>
+#include <glib.h>
+
+#include "attnviz-colormap.h"
+#include "attnviz-scale.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  double x, y, width, height;
+} AttnvizRect;
+
+typedef struct {
+  double red, green, blue, alpha;   /* sRGB in [0, 1]; alpha 0: the figure's default */
+} AttnvizRGBA;
+
+typedef enum {
+  ATTNVIZ_AXIS_ROWS,      /* queries */
+  ATTNVIZ_AXIS_COLS,      /* keys */
+} AttnvizAxis;
+
+typedef enum {
+  ATTNVIZ_FIGURE_HEATMAP, /* spec: AttnvizHeatmapSpec */
+  ATTNVIZ_FIGURE_GRID,    /* spec: AttnvizGridSpec */
+  ATTNVIZ_FIGURE_LINES,   /* spec: AttnvizLinesSpec */
+} AttnvizFigureKind;
+
+/* A token's text made visible for a label: space '␣', newline '↵', tab
+ * '⇥', other control characters as ^X, the empty string as '∅'. */
+char *attnviz_painter_display_text (const char *text);
+
+/* ---- One head: a heatmap ------------------------------------------------ */
+
+typedef struct {
+  const float *matrix;              /* (rows, cols) row-major: rows are queries, columns keys */
+  int rows;
+  int cols;
+  const char *const *row_labels;    /* (rows) UTF-8 token texts, or NULL */
+  const char *const *col_labels;    /* (cols) or NULL */
+  const char *title;                /* "layer 3 · head 5", or NULL */
+  const char *subtitle;             /* model and variant, or NULL */
+  const char *row_caption;          /* axis captions ("query", "key"), or NULL */
+  const char *col_caption;
+  AttnvizColormap colormap;
+  AttnvizScale scale;               /* no range: the data's (symmetric for a diverging map) */
+  gboolean colorbar;
+  int highlight_row;                /* outlined with its label in bold; -1: none */
+  int highlight_col;
+  double font_size;                 /* of labels and ticks; 0: 10 */
+  AttnvizRGBA foreground;           /* text; alpha 0: near-black */
+} AttnvizHeatmapSpec;
+
+/* Defaults: viridis, linear over the data, colour bar, no highlight,
+ * captions "query" and "key". */
+void attnviz_heatmap_spec_init (AttnvizHeatmapSpec *spec, const float *matrix, int rows, int cols);
+
+/* Where the parts of a heatmap of a given size go.  Labels are never
+ * drawn over one another: when a cell is thinner than a line of text only
+ * every k-th label is shown (plus the highlighted one, with its close
+ * neighbours hidden), and a label longer than its band is ellipsized. */
+typedef struct {
+  double width, height;       /* the figure */
+  int rows, cols;
+  AttnvizRect matrix;         /* cell (r, c) is at (matrix.x + c * cell, matrix.y + r * cell) */
+  double cell;                /* side of a square cell */
+  AttnvizRect title;          /* height 0 when absent */
+  AttnvizRect subtitle;
+  AttnvizRect row_labels;     /* the band left of the matrix the row labels are drawn in */
+  AttnvizRect col_labels;     /* the band under the matrix (labels read upwards) */
+  AttnvizRect row_caption;    /* rotated caption left of the row labels; height 0 when absent */
+  AttnvizRect col_caption;
+  AttnvizRect colorbar;       /* the ramp; width 0 when hidden */
+  double font_size;           /* of labels */
+  double label_extent;        /* a label's height, across its axis */
+  int row_label_step;         /* every k-th row label shown; 0: none */
+  int col_label_step;
+  int highlight_row;
+  int highlight_col;
+  /* private */
+  double colorbar_ticks[16];
+  int colorbar_n_ticks;
+  double colorbar_label_width;
+} AttnvizHeatmapLayout;
+
+void attnviz_heatmap_layout (const AttnvizHeatmapSpec *spec, double width, double height,
+                             AttnvizHeatmapLayout *out);
+
+/* Whether label INDEX of AXIS is drawn, and the box it is drawn within. */
+gboolean attnviz_heatmap_layout_label_visible (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, int index);
+gboolean attnviz_heatmap_layout_label_rect (const AttnvizHeatmapLayout *layout, AttnvizAxis axis,
+                                            int index, AttnvizRect *rect);
+
+/* The cell under (X, Y): TRUE with *ROW and *COL inside the matrix.  Over
+ * the row labels' band: TRUE with *COL = -1; over the column labels':
+ * TRUE with *ROW = -1.  Elsewhere FALSE with both -1. */
+gboolean attnviz_heatmap_layout_hit (const AttnvizHeatmapLayout *layout, double x, double y,
+                                     int *row, int *col);
+
+void attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width, double height);
+
+/* ---- Every head: the model view ----------------------------------------- */
+
+typedef enum {
+  ATTNVIZ_POOL_MAX,   /* a thumbnail pixel shows the largest weight it covers: thin diagonals stay visible */
+  ATTNVIZ_POOL_MEAN,
+} AttnvizPooling;
+
+typedef struct {
+  int n_layer;                      /* rows of the grid */
+  int n_head;                       /* columns */
+  const float *const *maps;         /* (n_layer * n_head) layer-major, each (rows, cols); NULL entries: not recorded */
+  int rows;
+  int cols;
+  gboolean lower_triangular;        /* every map is 0 above its diagonal (causal): skip reading it */
+  const double *scores;             /* (n_layer * n_head) or NULL: one number per head, drawn instead of the maps */
+  const int *layer_index;           /* (n_layer) model indices to print, or NULL: 0 .. n_layer - 1 */
+  const int *head_index;            /* (n_head) or NULL */
+  AttnvizPooling pooling;
+  AttnvizColormap colormap;
+  AttnvizScale scale;               /* of the maps (or scores); no range: each thumbnail its own (the scores' range) */
+  gboolean colorbar;                /* drawn when the range is shared */
+  int current_layer;                /* outlined; -1: none */
+  int current_head;
+  const char *title;
+  const char *subtitle;
+  double font_size;
+  AttnvizRGBA foreground;
+} AttnvizGridSpec;
+
+/* Defaults: max pooling, viridis, own range per thumbnail, no current head,
+ * captions from the indices 0 .. n - 1. */
+void attnviz_grid_spec_init (AttnvizGridSpec *spec, int n_layer, int n_head,
+                             const float *const *maps, int rows, int cols);
+
+typedef struct {
+  double width, height;
+  int n_layer, n_head;
+  AttnvizRect grid;           /* every thumbnail: cell (l, h) at grid.x + h * pitch, grid.y + l * pitch */
+  double thumb;               /* side of a thumbnail */
+  double pitch;               /* thumb + gap */
+  AttnvizRect title;
+  AttnvizRect subtitle;
+  AttnvizRect layer_caption;  /* "layer", rotated, left of the indices */
+  AttnvizRect head_caption;   /* "head", above the indices */
+  AttnvizRect colorbar;       /* width 0 when hidden */
+  double font_size;           /* of the indices */
+  int layer_label_step;
+  int head_label_step;
+  int current_layer;
+  int current_head;
+  /* private */
+  double colorbar_ticks[16];
+  int colorbar_n_ticks;
+  double colorbar_label_width;
+} AttnvizGridLayout;
+
+void attnviz_grid_layout (const AttnvizGridSpec *spec, double width, double height, AttnvizGridLayout *out);
+gboolean attnviz_grid_layout_cell_rect (const AttnvizGridLayout *layout, int layer, int head, AttnvizRect *rect);
+/* The thumbnail under (X, Y), gaps included; FALSE outside the grid. */
+gboolean attnviz_grid_layout_hit (const AttnvizGridLayout *layout, double x, double y, int *layer, int *head);
+
+void attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, double height);
+
+/* ---- One head as lines between two columns of tokens (BertViz) --------- */
+
+typedef struct {
+  const float *matrix;              /* (rows, cols) weights in [0, 1] */
+  int rows;
+  int cols;
+  const char *const *row_labels;    /* (rows) left column, the queries; or NULL */
+  const char *const *col_labels;    /* (cols) right column, the keys */
+  const char *title;
+  const char *subtitle;
+  int highlight_row;                /* only its lines at full strength, its keys shaded; -1: none */
+  double threshold;                 /* weights under it are not drawn; 0: 0.01 */
+  AttnvizRGBA line_color;           /* alpha 0: a blue */
+  double font_size;                 /* 0: 10; shrunk when the tokens do not fit */
+  AttnvizRGBA foreground;
+} AttnvizLinesSpec;
+
+void attnviz_lines_spec_init (AttnvizLinesSpec *spec, const float *matrix, int rows, int cols);
+
+typedef struct {
+  double width, height;
+  int rows, cols;
+  AttnvizRect title;
+  AttnvizRect subtitle;
+  AttnvizRect left;           /* the query labels' column; row i centred at left.y + (i + 0.5) * left_pitch */
+  AttnvizRect right;          /* the key labels' column */
+  double left_pitch;
+  double right_pitch;
+  double font_size;
+  int left_label_step;        /* every k-th label drawn; 0: none */
+  int right_label_step;
+  int highlight_row;
+} AttnvizLinesLayout;
+
+void attnviz_lines_layout (const AttnvizLinesSpec *spec, double width, double height, AttnvizLinesLayout *out);
+/* The token under (X, Y): ATTNVIZ_AXIS_ROWS for the left column, COLS for the right. */
+gboolean attnviz_lines_layout_hit (const AttnvizLinesLayout *layout, double x, double y,
+                                   AttnvizAxis *axis, int *index);
+
+void attnviz_paint_lines (cairo_t *cr, const AttnvizLinesSpec *spec, double width, double height);
+
+/* ---- Any figure ---------------------------------------------------------- */
+
+void attnviz_paint_figure (cairo_t *cr, AttnvizFigureKind kind, const void *spec, double width, double height);
+
+/* Writes the figure to PATH as PNG (at 300 dpi: WIDTH_PT x HEIGHT_PT points
+ * become ceil (pt * 300 / 72) pixels), SVG or PDF, chosen by the extension,
+ * on a white background, through a temporary file renamed over PATH.
+ * Errors (an unknown extension, a folder that cannot be written, a cairo
+ * failure) are one line naming PATH. */
+gboolean attnviz_paint_to_file (const char *path, AttnvizFigureKind kind, const void *spec,
+                                double width_pt, double height_pt, GError **error);
+
+#define ATTNVIZ_PAINTER_PNG_DPI 300.0
+
+G_END_DECLS
