@@ -22,6 +22,7 @@ static const struct {
   { "dump", attnviz_cmd_dump, "Run a model on a text and write every head's attention (npy, safetensors, json)" },
   { "generate", attnviz_cmd_generate, "Generate text from a causal model (greedy or sampled)" },
   { "bench", attnviz_cmd_bench, "Time the forward pass and recording of a GPT-2-sized model" },
+  { "render", attnviz_cmd_render, "Draw a head's attention as PNG, SVG or PDF" },
 };
 
 static void

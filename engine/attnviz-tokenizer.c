@@ -392,25 +392,38 @@ read_json (const char *path, GError **error)
   return g_steal_pointer (&parser);
 }
 
+typedef struct {
+  AttnvizTokenizer *self;
+  const char *path;
+  GError **error;
+  gboolean ok;
+} VocabWalk;
+
+static void
+vocab_member (JsonObject *o, const char *piece, JsonNode *node, gpointer data)
+{
+  VocabWalk *walk = data;
+
+  if (!walk->ok)
+    return;
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      g_set_error (walk->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: vocabulary entry “%s” is not an integer id", walk->path, piece);
+      walk->ok = FALSE;
+      return;
+    }
+  walk->ok = vocab_add (walk->self, piece, json_node_get_int (node), walk->path, walk->error);
+}
+
 static gboolean
 vocab_from_object (AttnvizTokenizer *self, JsonObject *vocab, const char *path, GError **error)
 {
-  g_autoptr(GList) members = json_object_get_members (vocab);
+  VocabWalk walk = { self, path, error, TRUE };
 
-  for (GList *l = members; l != NULL; l = l->next)
-    {
-      const char *piece = l->data;
-      gint64 id;
-
-      if (!obj_int (vocab, piece, &id))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s: vocabulary entry “%s” is not an integer id", path, piece);
-          return FALSE;
-        }
-      if (!vocab_add (self, piece, id, path, error))
-        return FALSE;
-    }
+  json_object_foreach_member (vocab, vocab_member, &walk);
+  if (!walk.ok)
+    return FALSE;
   if (self->pieces->len == 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -664,14 +677,10 @@ read_normalizer (AttnvizTokenizer *self, Loader *loader, JsonObject *norm)
     }
   else if (g_str_equal (type, "BertNormalizer"))
     {
-      int v;
-
-      if ((v = obj_bool (norm, "clean_text")) >= 0)
-        self->clean_text = v;
-      if ((v = obj_bool (norm, "handle_chinese_chars")) >= 0)
-        self->chinese_chars = v;
-      if ((v = obj_bool (norm, "lowercase")) >= 0)
-        self->lowercase = v;
+      /* Absent fields take the normalizer's defaults (all on). */
+      self->clean_text = obj_bool (norm, "clean_text") != 0;
+      self->chinese_chars = obj_bool (norm, "handle_chinese_chars") != 0;
+      self->lowercase = obj_bool (norm, "lowercase") != 0;
       loader->strip_accents = obj_bool (norm, "strip_accents");
     }
   else if (g_str_equal (type, "Lowercase"))
@@ -846,6 +855,8 @@ load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, G
       const char *prefix = obj_string (model, "continuing_subword_prefix");
 
       self->kind = ATTNVIZ_TOKENIZER_WORDPIECE;
+      /* Without a normalizer the text goes to WordPiece as it is. */
+      self->clean_text = self->chinese_chars = self->lowercase = FALSE;
       read_normalizer (self, loader, obj_object (root, "normalizer"));
       if (prefix != NULL)
         {
@@ -1139,9 +1150,15 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
         self->flags[self->byte_ids[b]] |= PIECE_BYTE;
     }
 
-  if (self->kind == ATTNVIZ_TOKENIZER_GPT2_BPE && self->pretokenizer == NULL)
-    self->pretokenizer = g_regex_new (GPT2_PATTERN, G_REGEX_OPTIMIZE, 0, NULL);
-  g_assert (self->kind != ATTNVIZ_TOKENIZER_GPT2_BPE || self->pretokenizer != NULL);
+  if (self->kind == ATTNVIZ_TOKENIZER_GPT2_BPE)
+    {
+      if (self->pretokenizer == NULL)
+        self->pretokenizer = g_regex_new (GPT2_PATTERN, G_REGEX_OPTIMIZE, 0, NULL);
+      g_assert (self->pretokenizer != NULL);
+      /* GRegex JIT-compiles on its first match, writing into the GRegex:
+       * match once now so that encodes on several threads only read it. */
+      g_regex_match (self->pretokenizer, "warm up", 0, NULL);
+    }
 
   scores_path = g_build_filename (loader->dir, "sentencepiece_scores.json", NULL);
   if (self->kind == ATTNVIZ_TOKENIZER_SPM_BPE && g_file_test (scores_path, G_FILE_TEST_EXISTS))
@@ -2219,6 +2236,7 @@ append_token_bytes (const AttnvizTokenizer *self, int id, GByteArray *out)
     }
 }
 
+/* Special tokens ("<s>", "[CLS]") give their piece as it is written. */
 GBytes *
 attnviz_tokenizer_decode_token (const AttnvizTokenizer *self, int id)
 {

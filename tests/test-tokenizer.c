@@ -21,8 +21,12 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Loads the tokenizer in ../shared/data/A/B, or returns NULL after skipping. */
-static AttnvizTokenizer *
+/* Tokenizers under ../shared, loaded once and shared by the tests (a
+ * tokenizer is immutable): folder -> AttnvizTokenizer. */
+static GHashTable *loaded;
+
+/* The tokenizer in ../shared/data/A/B[/C], or NULL after skipping. */
+static const AttnvizTokenizer *
 load_shared (const char *a, const char *b, const char *c)
 {
   g_autofree char *dir = attnviz_test_shared_path (a, b, c, NULL);
@@ -31,9 +35,14 @@ load_shared (const char *a, const char *b, const char *c)
 
   if (dir == NULL)
     return NULL;
-  tok = attnviz_tokenizer_load_dir (dir, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (tok);
+  tok = g_hash_table_lookup (loaded, dir);
+  if (tok == NULL)
+    {
+      tok = attnviz_tokenizer_load_dir (dir, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (tok);
+      g_hash_table_insert (loaded, g_steal_pointer (&dir), tok);
+    }
   return tok;
 }
 
@@ -354,7 +363,8 @@ test_llama_cpp_vectors (gconstpointer data)
   g_auto(GStrv) cases = NULL;
   g_auto(GStrv) expected = NULL;
   g_autofree char *converted = NULL;
-  AttnvizTokenizer *tok;
+  AttnvizTokenizer *owned = NULL; /* the converted GGUF vocabulary */
+  const AttnvizTokenizer *tok;
   guint n_cases, failures = 0;
   g_autoptr(GError) error = NULL;
 
@@ -370,7 +380,7 @@ test_llama_cpp_vectors (gconstpointer data)
 
       converted = make_temp_dir ();
       convert_gguf_vocab (gguf, converted);
-      tok = attnviz_tokenizer_load_dir (converted, &error);
+      tok = owned = attnviz_tokenizer_load_dir (converted, &error);
       g_assert_no_error (error);
     }
 
@@ -405,7 +415,7 @@ test_llama_cpp_vectors (gconstpointer data)
     }
   g_test_message ("%s: %u of %u cases match", set->vectors, n_cases - failures, n_cases);
   g_assert_cmpuint (failures, ==, 0);
-  attnviz_tokenizer_free (tok);
+  attnviz_tokenizer_free (owned);
   if (converted != NULL)
     remove_temp_dir (converted);
 }
@@ -423,7 +433,7 @@ static const char *const sample_texts[] = {
 static void
 test_gpt2_spans_reproduce_the_text (void)
 {
-  AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
+  const AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
 
   if (tok == NULL)
     return;
@@ -443,13 +453,12 @@ test_gpt2_spans_reproduce_the_text (void)
         }
       g_assert_cmpstr (joined->str, ==, text);
     }
-  attnviz_tokenizer_free (tok);
 }
 
 static void
 test_gpt2_decode_round_trips (void)
 {
-  AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
+  const AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
 
   if (tok == NULL)
     return;
@@ -477,7 +486,6 @@ test_gpt2_decode_round_trips (void)
     bytes = attnviz_tokenizer_decode_token (tok, id);
     g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), " the", 4);
   }
-  attnviz_tokenizer_free (tok);
 }
 
 /* The same vocabulary through tokenizer.json must give the same ids. */
@@ -493,7 +501,8 @@ test_gpt2_tokenizer_json_agrees_with_vocab_json (void)
   g_autoptr(GString) json = NULL;
   g_auto(GStrv) lines = NULL;
   g_autoptr(GError) error = NULL;
-  AttnvizTokenizer *a, *b;
+  const AttnvizTokenizer *a;
+  AttnvizTokenizer *b;
   gboolean first = TRUE;
 
   if (src == NULL)
@@ -530,6 +539,7 @@ test_gpt2_tokenizer_json_agrees_with_vocab_json (void)
   a = load_shared ("tokenizers", "gpt2", NULL);
   b = attnviz_tokenizer_load_dir (dir, &error);
   g_assert_no_error (error);
+  g_assert_nonnull (b);
   g_assert_cmpint (attnviz_tokenizer_get_kind (b), ==, ATTNVIZ_TOKENIZER_GPT2_BPE);
 
   for (gsize t = 0; t < G_N_ELEMENTS (sample_texts); t++)
@@ -540,7 +550,6 @@ test_gpt2_tokenizer_json_agrees_with_vocab_json (void)
       g_assert_cmpmem (ta->data, ta->len * sizeof (AttnvizToken),
                        tb->data, tb->len * sizeof (AttnvizToken));
     }
-  attnviz_tokenizer_free (a);
   attnviz_tokenizer_free (b);
   remove_temp_dir (dir);
 }
@@ -577,7 +586,7 @@ make_long_text (gsize size)
 static void
 test_gpt2_long_text_is_fast (void)
 {
-  AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
+  const AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
   g_autofree char *text = NULL;
   g_autoptr(GArray) tokens = NULL;
   g_autofree gint32 *ids = NULL;
@@ -599,7 +608,6 @@ test_gpt2_long_text_is_fast (void)
   ids = token_ids (tokens);
   back = attnviz_tokenizer_decode (tok, ids, tokens->len);
   g_assert_cmpstr (back, ==, text);
-  attnviz_tokenizer_free (tok);
 }
 
 typedef struct {
@@ -620,7 +628,7 @@ encode_in_thread (gpointer data)
 static void
 test_gpt2_threads_share_one_tokenizer (void)
 {
-  AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
+  const AttnvizTokenizer *tok = load_shared ("tokenizers", "gpt2", NULL);
   g_autofree char *text = NULL;
   g_autoptr(GArray) reference = NULL;
   ThreadJob jobs[4];
@@ -643,7 +651,6 @@ test_gpt2_threads_share_one_tokenizer (void)
                        reference->data, reference->len * sizeof (AttnvizToken));
       g_array_unref (jobs[i].tokens);
     }
-  attnviz_tokenizer_free (tok);
 }
 
 /* A vocabulary small enough to follow by hand; needs nothing from ../shared. */
@@ -692,7 +699,7 @@ test_gpt2_tiny_vocab_merges_by_rank (void)
 static void
 test_bert_spans_point_at_original_bytes (void)
 {
-  AttnvizTokenizer *tok = load_shared ("tokenizers", "bert-base-uncased", NULL);
+  const AttnvizTokenizer *tok = load_shared ("tokenizers", "bert-base-uncased", NULL);
   /* "é" is two bytes and "WORLD" upper case: the spans still index the input. */
   const char *text = "H\xc3\xa9llo WORLD";
   static const struct {
@@ -726,13 +733,12 @@ test_bert_spans_point_at_original_bytes (void)
       g_assert_cmpuint (t->end, ==, expect[i].end);
       g_assert_cmpint (t->special, ==, expect[i].special);
     }
-  attnviz_tokenizer_free (tok);
 }
 
 static void
 test_bert_subwords_share_their_word (void)
 {
-  AttnvizTokenizer *tok = load_shared ("tokenizers", "bert-base-uncased", NULL);
+  const AttnvizTokenizer *tok = load_shared ("tokenizers", "bert-base-uncased", NULL);
   /* "Führer" is "fu" "##hrer" after accent stripping: the ü's two bytes
    * belong to the first piece's span. */
   const char *text = "F\xc3\xbchrer!";
@@ -760,7 +766,121 @@ test_bert_subwords_share_their_word (void)
   ids = token_ids (tokens);
   back = attnviz_tokenizer_decode (tok, ids, tokens->len);
   g_assert_cmpstr (back, ==, "fuhrer!");
-  attnviz_tokenizer_free (tok);
+}
+
+/* bert-base-uncased written as a tokenizer.json (BertNormalizer, WordPiece,
+ * a [CLS] $A [SEP] template) must encode as vocab.txt does. */
+static void
+test_bert_tokenizer_json_agrees_with_vocab_txt (void)
+{
+  g_autofree char *src = attnviz_test_shared_path ("tokenizers", "bert-base-uncased", NULL);
+  g_autofree char *vocab_path = NULL;
+  g_autofree char *vocab_text = NULL;
+  g_autofree char *json_text = NULL;
+  g_autofree char *dir = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(GError) error = NULL;
+  const AttnvizTokenizer *a;
+  AttnvizTokenizer *j;
+  static const char *const texts[] = {
+    "H\xc3\xa9llo WORLD", "Hello, y'all! How are you \xf0\x9f\x98\x81 ?\xe6\x88\x91\xe6\x83\xb3", "",
+  };
+
+  if (src == NULL)
+    return;
+  vocab_path = g_build_filename (src, "vocab.txt", NULL);
+  g_file_get_contents (vocab_path, &vocab_text, NULL, &error);
+  g_assert_no_error (error);
+  lines = g_strsplit (vocab_text, "\n", -1);
+
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "normalizer");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "BertNormalizer");
+  json_builder_set_member_name (b, "clean_text");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "handle_chinese_chars");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_set_member_name (b, "strip_accents");
+  json_builder_add_null_value (b);
+  json_builder_set_member_name (b, "lowercase");
+  json_builder_add_boolean_value (b, TRUE);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "post_processor");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "TemplateProcessing");
+  json_builder_set_member_name (b, "single");
+  json_builder_begin_array (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "SpecialToken");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, "[CLS]");
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "Sequence");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, "A");
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "SpecialToken");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "id");
+  json_builder_add_string_value (b, "[SEP]");
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "type");
+  json_builder_add_string_value (b, "WordPiece");
+  json_builder_set_member_name (b, "unk_token");
+  json_builder_add_string_value (b, "[UNK]");
+  json_builder_set_member_name (b, "continuing_subword_prefix");
+  json_builder_add_string_value (b, "##");
+  json_builder_set_member_name (b, "max_input_chars_per_word");
+  json_builder_add_int_value (b, 100);
+  json_builder_set_member_name (b, "vocab");
+  json_builder_begin_object (b);
+  for (guint i = 0; lines[i] != NULL && lines[i][0] != '\0'; i++)
+    {
+      json_builder_set_member_name (b, lines[i]);
+      json_builder_add_int_value (b, i);
+    }
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  json_builder_end_object (b);
+  root = json_builder_get_root (b);
+  json_text = json_to_string (root, FALSE);
+
+  dir = make_temp_dir ();
+  write_file (dir, "tokenizer.json", json_text);
+  a = load_shared ("tokenizers", "bert-base-uncased", NULL);
+  j = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (j);
+  g_assert_cmpint (attnviz_tokenizer_get_kind (j), ==, ATTNVIZ_TOKENIZER_WORDPIECE);
+  g_assert_cmpint (attnviz_tokenizer_get_unk_id (j), ==, 100);
+
+  for (gsize t = 0; t < G_N_ELEMENTS (texts); t++)
+    {
+      g_autoptr(GArray) ta = encode (a, texts[t], TRUE);
+      g_autoptr(GArray) tj = encode (j, texts[t], TRUE);
+
+      g_assert_cmpuint (tj->len, >=, 2);
+      g_assert_cmpmem (ta->data, ta->len * sizeof (AttnvizToken),
+                       tj->data, tj->len * sizeof (AttnvizToken));
+    }
+  attnviz_tokenizer_free (j);
+  remove_temp_dir (dir);
 }
 
 /* ---------------------------------------------------------------- SentencePiece */
@@ -782,7 +902,7 @@ static void
 test_spm_bos_comes_first (gconstpointer data)
 {
   const SpmCase *c = data;
-  AttnvizTokenizer *tok = load_shared ("models", c->model, "hf");
+  const AttnvizTokenizer *tok = load_shared ("models", c->model, "hf");
   g_autoptr(GArray) tokens = NULL;
   guint n = 0;
 
@@ -811,7 +931,6 @@ test_spm_bos_comes_first (gconstpointer data)
   /* The first word carries the prepended "▁", which has no source byte. */
   g_assert_cmpuint (g_array_index (tokens, AttnvizToken, 1).start, ==, 0);
   g_assert_false (g_array_index (tokens, AttnvizToken, 1).special);
-  attnviz_tokenizer_free (tok);
 }
 
 /* Non-special spans start at 0, end at the text's length and follow each
@@ -846,7 +965,7 @@ static const char *const spm_texts[] = {
 };
 
 static void
-check_spm_round_trips (AttnvizTokenizer *tok)
+check_spm_round_trips (const AttnvizTokenizer *tok)
 {
   for (gsize t = 0; t < G_N_ELEMENTS (spm_texts); t++)
     {
@@ -863,18 +982,17 @@ static void
 test_spm_decode_round_trips (gconstpointer data)
 {
   const SpmCase *c = data;
-  AttnvizTokenizer *tok = load_shared ("models", c->model, "hf");
+  const AttnvizTokenizer *tok = load_shared ("models", c->model, "hf");
 
   if (tok == NULL)
     return;
   check_spm_round_trips (tok);
-  attnviz_tokenizer_free (tok);
 }
 
 static void
 test_spm_byte_fallback_shares_the_character_span (void)
 {
-  AttnvizTokenizer *tok = load_shared ("models", "stories260K", "hf");
+  const AttnvizTokenizer *tok = load_shared ("models", "stories260K", "hf");
   /* "こ" is not in the 512-piece vocabulary: three byte tokens, one span. */
   const char *text = "a\xe3\x81\x93";
   g_autoptr(GArray) tokens = NULL;
@@ -899,7 +1017,6 @@ test_spm_byte_fallback_shares_the_character_span (void)
   g_assert_cmpuint (n_bytes, ==, 3);
   bytes = attnviz_tokenizer_decode_token (tok, g_array_index (tokens, AttnvizToken, tokens->len - 1).id);
   g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), "\x93", 1);
-  attnviz_tokenizer_free (tok);
 }
 
 /* Without sentencepiece_scores.json the merges' ranks decide: the ids may
@@ -939,9 +1056,9 @@ test_spm_without_scores_merges_by_rank (void)
 static void
 test_empty_text_gives_only_specials (void)
 {
-  AttnvizTokenizer *gpt2 = load_shared ("tokenizers", "gpt2", NULL);
-  AttnvizTokenizer *bert = NULL;
-  AttnvizTokenizer *spm = NULL;
+  const AttnvizTokenizer *gpt2 = load_shared ("tokenizers", "gpt2", NULL);
+  const AttnvizTokenizer *bert = NULL;
+  const AttnvizTokenizer *spm = NULL;
   g_autoptr(GArray) a = NULL;
   g_autoptr(GArray) b = NULL;
   g_autoptr(GArray) c = NULL;
@@ -962,15 +1079,12 @@ test_empty_text_gives_only_specials (void)
   g_assert_cmpint (g_array_index (c, AttnvizToken, 0).id, ==, 1);
   g_assert_true (g_array_index (c, AttnvizToken, 0).special);
 
-  attnviz_tokenizer_free (gpt2);
-  attnviz_tokenizer_free (bert);
-  attnviz_tokenizer_free (spm);
 }
 
 static void
 test_invalid_utf8_is_an_error (void)
 {
-  AttnvizTokenizer *toks[3] = { NULL, NULL, NULL };
+  const AttnvizTokenizer *toks[3] = { NULL, NULL, NULL };
   static const struct {
     const char *text;
     const char *message;
@@ -997,7 +1111,6 @@ test_invalid_utf8_is_an_error (void)
           g_assert_error (error, G_CONVERT_ERROR, G_CONVERT_ERROR_ILLEGAL_SEQUENCE);
           g_assert_cmpstr (error->message, ==, bad[i].message);
         }
-      attnviz_tokenizer_free (toks[k]);
     }
 }
 
@@ -1088,7 +1201,11 @@ test_bad_folder_is_an_error (gconstpointer data)
 int
 main (int argc, char *argv[])
 {
+  int status;
+
   g_test_init (&argc, &argv, NULL);
+  loaded = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                  (GDestroyNotify) attnviz_tokenizer_free);
 
   g_test_add_data_func ("/engine/tokenizer/gpt2/llama-cpp-vectors", &gpt2_vectors, test_llama_cpp_vectors);
   g_test_add_func ("/engine/tokenizer/gpt2/spans-reproduce-the-text", test_gpt2_spans_reproduce_the_text);
@@ -1102,6 +1219,8 @@ main (int argc, char *argv[])
   g_test_add_data_func ("/engine/tokenizer/bert/llama-cpp-vectors", &bert_vectors, test_llama_cpp_vectors);
   g_test_add_func ("/engine/tokenizer/bert/spans-point-at-original-bytes", test_bert_spans_point_at_original_bytes);
   g_test_add_func ("/engine/tokenizer/bert/subwords-share-their-word", test_bert_subwords_share_their_word);
+  g_test_add_func ("/engine/tokenizer/bert/tokenizer-json-agrees-with-vocab-txt",
+                   test_bert_tokenizer_json_agrees_with_vocab_txt);
 
   g_test_add_data_func ("/engine/tokenizer/llama-spm/llama-cpp-vectors", &llama_spm_vectors,
                         test_llama_cpp_vectors);
@@ -1125,5 +1244,7 @@ main (int argc, char *argv[])
       g_test_add_data_func (path, &bad_folders[i], test_bad_folder_is_an_error);
     }
 
-  return g_test_run ();
+  status = g_test_run ();
+  g_hash_table_unref (loaded);
+  return status;
 }
