@@ -44,7 +44,12 @@ main (int argc, char **argv)
     {
       for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
         if (strcmp (argv[1], commands[i].name) == 0)
-          return commands[i].func (argc - 1, argv + 1);
+          {
+            /* GOptionContext's help says "Usage: attnviz dump ..." */
+            g_autofree char *prgname = g_strdup_printf ("attnviz %s", argv[1]);
+            g_set_prgname (prgname);
+            return commands[i].func (argc - 1, argv + 1);
+          }
       if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
         {
           print_usage (stdout);

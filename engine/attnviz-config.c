@@ -73,24 +73,27 @@ reader_find (Reader *r, const char *const *keys, const char **found)
 static int
 read_int_keys (Reader *r, const char *const *keys, int fallback, int lo, int hi)
 {
+  /* After a failure the value is still one the rest of the parse can do
+   * arithmetic on without overflowing: the lower bound. */
+  int safe = fallback == G_MININT ? lo : fallback;
   const char *key = NULL;
   JsonNode *node = reader_find (r, keys, &key);
   if (node == NULL)
     {
       if (fallback == G_MININT)
         reader_fail (r, "missing \"%s\"", keys[0]);
-      return fallback;
+      return safe;
     }
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     {
       reader_fail (r, "\"%s\" is not an integer", key);
-      return fallback;
+      return safe;
     }
   gint64 v = json_node_get_int (node);
   if (v < lo || v > hi)
     {
       reader_fail (r, "\"%s\" = %" G_GINT64_FORMAT " is outside [%d, %d]", key, v, lo, hi);
-      return fallback;
+      return safe;
     }
   return (int) v;
 }

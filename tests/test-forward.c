@@ -222,6 +222,69 @@ test_softmax_rows_sum_to_one (void)
   g_assert_cmpfloat (x[1], ==, 0.0f);
 }
 
+
+/* The gpt2-tiny fixture re-written as two shards with an index must give the
+ * same attention as the single file, and so must opening the .safetensors
+ * file itself rather than its folder. */
+static void
+test_sharded_and_single_file_layouts_agree (void)
+{
+  g_autofree char *src = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autofree char *src_st = g_build_filename (src, "model.safetensors", NULL);
+  g_autofree char *src_config = g_build_filename (src, "config.json", NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizSafetensors *st = attnviz_safetensors_open (src_st, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-shards-XXXXXX", NULL);
+  guint n = attnviz_safetensors_get_n_tensors (st);
+  g_autofree AttnvizTensorOut *outs = g_new0 (AttnvizTensorOut, n);
+  GString *index = g_string_new ("{\"metadata\": {}, \"weight_map\": {");
+  for (guint i = 0; i < n; i++)
+    {
+      const AttnvizTensorInfo *t = attnviz_safetensors_get_nth (st, i);
+      outs[i].name = t->name;
+      outs[i].dtype = t->dtype;
+      outs[i].n_dims = t->n_dims;
+      memcpy (outs[i].shape, t->shape, sizeof t->shape);
+      outs[i].data = t->data;
+      g_string_append_printf (index, "%s\"%s\": \"model-%05u-of-00002.safetensors\"", i ? ", " : "", t->name,
+                              i < n / 2 ? 1u : 2u);
+    }
+  g_string_append (index, "}}");
+  g_autofree char *shard1 = g_build_filename (dir, "model-00001-of-00002.safetensors", NULL);
+  g_autofree char *shard2 = g_build_filename (dir, "model-00002-of-00002.safetensors", NULL);
+  g_autofree char *index_path = g_build_filename (dir, "model.safetensors.index.json", NULL);
+  g_autofree char *config_path = g_build_filename (dir, "config.json", NULL);
+  g_assert_true (attnviz_safetensors_write (shard1, outs, n / 2, NULL, &error));
+  g_assert_true (attnviz_safetensors_write (shard2, outs + n / 2, n - n / 2, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (index_path, index->str, index->len, NULL));
+  g_string_free (index, TRUE);
+  g_autofree char *config = NULL;
+  g_assert_true (g_file_get_contents (src_config, &config, NULL, NULL));
+  g_assert_true (g_file_set_contents (config_path, config, -1, NULL));
+
+  g_autoptr(AttnvizModel) sharded = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizModel) single = attnviz_model_load (src_st, &error);
+  g_assert_no_error (error);
+  attnviz_safetensors_free (st);
+
+  gint32 ids[] = { 37, 65, 65, 25, 33, 95, 68, 17, 46, 93, 75 };
+  int T = G_N_ELEMENTS (ids);
+  g_autoptr(AttnvizRecording) a = attnviz_forward (sharded, ids, T, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizRecording) b = attnviz_forward (single, ids, T, NULL, &error);
+  g_assert_no_error (error);
+  gint64 shape[8];
+  int nd;
+  gsize count;
+  g_autofree float *want = load_reference ("gpt2-tiny", "attentions.npy", shape, &nd, &count);
+  g_assert_true (attnviz_test_check_tensor (a->attn, want, count, TOL, "sharded"));
+  g_assert_true (attnviz_test_check_tensor (b->attn, want, count, TOL, "single file"));
+}
+
 static const Case cases[] = {
   { "gpt2-tiny", "", TRUE },
   { "gpt2-tiny-prefixed", "", TRUE },
@@ -257,6 +320,8 @@ main (int argc, char *argv[])
                    test_ids_outside_the_vocabulary_are_an_error);
   g_test_add_func ("/engine/forward/an-oversized-recording-is-refused", test_an_oversized_recording_is_refused);
   g_test_add_func ("/engine/forward/cancelling-stops-the-run", test_cancelling_stops_the_run);
+  g_test_add_func ("/engine/forward/sharded-and-single-file-layouts-agree",
+                   test_sharded_and_single_file_layouts_agree);
   g_test_add_func ("/engine/softmax/rows-sum-to-one", test_softmax_rows_sum_to_one);
 
   return g_test_run ();

@@ -82,6 +82,7 @@ void attnviz_painter_draw_surface (cairo_t *cr, cairo_surface_t *surface, const 
 /* Colour bar: the ramp in RECT (bottom t = 0, top t = 1), ticks and their
  * labels on its right.  reserve gives the width the labels need beyond the
  * ramp, for the layout. */
+#define ATTNVIZ_COLORBAR_TICK_EMS 0.35
 typedef struct {
   double ticks[16];
   int n_ticks;

@@ -54,32 +54,42 @@ attnviz_painter_font_size (double spec_size)
 
 /* ---- Text ----------------------------------------------------------------- */
 
-void
-attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr)
+/* Unhinted metrics: widths scale linearly with the transformation, so
+ * measuring without a cairo_t agrees with drawing at any scale. */
+static void
+set_unhinted (PangoContext *context)
 {
-  memset (text, 0, sizeof *text);
-  text->cr = cr;
-  if (cr != NULL)
-    text->context = pango_cairo_create_context (cr);
-  else
-    text->context = pango_font_map_create_context (pango_cairo_font_map_get_default ());
-
-  /* Unhinted metrics: widths scale linearly with the transformation, so
-   * measuring without a cairo_t agrees with drawing at any scale. */
   cairo_font_options_t *options = cairo_font_options_create ();
   cairo_font_options_set_hint_metrics (options, CAIRO_HINT_METRICS_OFF);
   cairo_font_options_set_hint_style (options, CAIRO_HINT_STYLE_NONE);
-  pango_cairo_context_set_font_options (text->context, options);
+  pango_cairo_context_set_font_options (context, options);
   cairo_font_options_destroy (options);
-  pango_context_set_round_glyph_positions (text->context, FALSE);
+  pango_context_set_round_glyph_positions (context, FALSE);
+}
+
+void
+attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr)
+{
+  PangoFontMap *font_map = pango_cairo_font_map_get_default ();
+
+  memset (text, 0, sizeof *text);
+  text->cr = cr;
+  text->context = cr != NULL ? pango_cairo_create_context (cr) : pango_font_map_create_context (font_map);
+  set_unhinted (text->context);
 
   text->font = pango_font_description_new ();
   pango_font_description_set_family_static (text->font, ATTNVIZ_PAINTER_FONT_FAMILY);
+
+  /* Line metrics in user units come from a context without the cr's
+   * transformation: with one, pango reports them in device units. */
+  PangoContext *plain = pango_font_map_create_context (font_map);
+  set_unhinted (plain);
   pango_font_description_set_absolute_size (text->font, 100.0 * PANGO_SCALE);
-  PangoFontMetrics *metrics = pango_context_get_metrics (text->context, text->font, NULL);
+  PangoFontMetrics *metrics = pango_context_get_metrics (plain, text->font, NULL);
   text->ascent = pango_font_metrics_get_ascent (metrics) / (100.0 * PANGO_SCALE);
   text->descent = pango_font_metrics_get_descent (metrics) / (100.0 * PANGO_SCALE);
   pango_font_metrics_unref (metrics);
+  g_object_unref (plain);
   if (!(text->ascent > 0) || !(text->descent >= 0))
     {
       text->ascent = 0.93;   /* DejaVu Sans */
@@ -313,6 +323,41 @@ attnviz_painter_matrix_surface (const AttnvizColorizer *c, const float *matrix, 
   return surface;
 }
 
+/* SURFACE (RGB24) with each pixel repeated KX times across and KY down. */
+static cairo_surface_t *
+upscale_nearest (cairo_surface_t *surface, int kx, int ky)
+{
+  int w = cairo_image_surface_get_width (surface);
+  int h = cairo_image_surface_get_height (surface);
+  cairo_surface_t *big = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w * kx, h * ky);
+  if (cairo_surface_status (big) != CAIRO_STATUS_SUCCESS)
+    {
+      cairo_surface_destroy (big);
+      return cairo_surface_reference (surface);
+    }
+  cairo_surface_flush (surface);
+  cairo_surface_flush (big);
+  const guchar *src = cairo_image_surface_get_data (surface);
+  int src_stride = cairo_image_surface_get_stride (surface);
+  guchar *dst = cairo_image_surface_get_data (big);
+  int dst_stride = cairo_image_surface_get_stride (big);
+  for (int y = 0; y < h; y++)
+    {
+      const guint32 *in = (const guint32 *) (src + (gsize) y * src_stride);
+      guint32 *out = (guint32 *) (dst + (gsize) y * ky * dst_stride);
+      for (int x = 0; x < w; x++)
+        for (int k = 0; k < kx; k++)
+          out[x * kx + k] = in[x];
+      for (int k = 1; k < ky; k++)
+        memcpy (dst + ((gsize) y * ky + k) * dst_stride, out, (gsize) w * kx * 4);
+    }
+  cairo_surface_mark_dirty (big);
+  return big;
+}
+
+/* Largest image an SVG embeds for one matrix, in pixels. */
+#define SVG_MAX_PIXELS (16u << 20)
+
 void
 attnviz_painter_draw_surface (cairo_t *cr, cairo_surface_t *surface, const AttnvizRect *rect)
 {
@@ -321,16 +366,45 @@ attnviz_painter_draw_surface (cairo_t *cr, cairo_surface_t *surface, const Attnv
   if (w <= 0 || h <= 0 || !(rect->width > 0) || !(rect->height > 0))
     return;
 
+  /* Cairo's SVG backend drops the filter and SVG viewers smooth images by
+   * default: there, embed the image already enlarged to about 300 dpi, so
+   * smoothing can only soften a cell's outermost pixel. */
+  cairo_surface_t *image = cairo_surface_reference (surface);
+  if (cairo_surface_get_type (cairo_get_target (cr)) == CAIRO_SURFACE_TYPE_SVG)
+    {
+      double dw = rect->width, dh = 0, ew = 0, eh = rect->height;
+      cairo_user_to_device_distance (cr, &dw, &dh);
+      cairo_user_to_device_distance (cr, &ew, &eh);
+      double dpi_scale = 300.0 / 72.0;
+      int kx = MAX (1, (int) ceil (hypot (dw, dh) * dpi_scale / w));
+      int ky = MAX (1, (int) ceil (hypot (ew, eh) * dpi_scale / h));
+      while ((guint64) w * kx * h * ky > SVG_MAX_PIXELS && (kx > 1 || ky > 1))
+        {
+          if (kx >= ky)
+            kx = MAX (1, kx / 2);
+          else
+            ky = MAX (1, ky / 2);
+        }
+      if (kx > 1 || ky > 1)
+        {
+          cairo_surface_destroy (image);
+          image = upscale_nearest (surface, kx, ky);
+          w = cairo_image_surface_get_width (image);
+          h = cairo_image_surface_get_height (image);
+        }
+    }
+
   cairo_save (cr);
   cairo_translate (cr, rect->x, rect->y);
   cairo_scale (cr, rect->width / w, rect->height / h);
-  cairo_set_source_surface (cr, surface, 0, 0);
+  cairo_set_source_surface (cr, image, 0, 0);
   /* One cell, one block of colour: never blur neighbouring weights, on
-   * screen, in a PNG, or in the image a PDF or SVG embeds. */
+   * screen, in a PNG, or in the image a PDF embeds (/Interpolate false). */
   cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
   cairo_rectangle (cr, 0, 0, w, h);
   cairo_fill (cr);
   cairo_restore (cr);
+  cairo_surface_destroy (image);
 }
 
 /* ---- Labels --------------------------------------------------------------- */
@@ -358,7 +432,7 @@ attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *s
 
   memset (out, 0, sizeof *out);
   out->font_size = font_size;
-  out->tick_length = 0.35 * font_size;
+  out->tick_length = ATTNVIZ_COLORBAR_TICK_EMS * font_size;
   int max_ticks = CLAMP ((int) floor (bar_height / (2.0 * lh)), 2, 9);
   out->n_ticks = attnviz_scale_ticks (scale, max_ticks, out->ticks);
 

@@ -224,7 +224,7 @@ static const char *superscripts[] = {
 static char *
 format_decade (int e)
 {
-  if (e >= -1 && e <= 3)
+  if (e >= -2 && e <= 3)
     return g_strdup_printf ("%g", pow (10, e));
   GString *s = g_string_new ("10");
   if (e < 0)
@@ -280,8 +280,8 @@ attnviz_scale_tick_labels (const AttnvizScale *scale, const double *ticks, int n
         {
           double v = fabs (ticks[i]) < 1e-12 ? 0.0 : ticks[i];
           labels[i] = g_strdup_printf ("%.*f", decimals, v);
-          if (strcmp (labels[i], "-0") == 0 || g_str_has_prefix (labels[i], "-0.") &&
-              strspn (labels[i] + 3, "0") == strlen (labels[i] + 3))
+          /* "-0.00" for a value that rounds to zero reads as a bug. */
+          if (labels[i][0] == '-' && strspn (labels[i] + 1, "0.") == strlen (labels[i] + 1))
             memmove (labels[i], labels[i] + 1, strlen (labels[i]));
         }
     }

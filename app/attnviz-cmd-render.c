@@ -1,0 +1,289 @@
+/* attnviz render MODEL ...: draw a head's attention as PNG, SVG or PDF
+ * with the same painter the desktop app uses */
+#define G_LOG_DOMAIN "attnviz-cmd-render"
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "attnviz-cli.h"
+#include "attnviz-painter.h"
+
+typedef enum {
+  VIEW_HEATMAP,
+  VIEW_GRID,
+  VIEW_LINES,
+} RenderView;
+
+typedef enum {
+  AGGREGATE_NONE,
+  AGGREGATE_MEAN,
+  AGGREGATE_MAX,
+} RenderAggregate;
+
+/* A short name for the subtitle: the model folder's name, or its parent's
+ * when the folder is a generic "hf" or "model". */
+static char *
+model_display_name (const AttnvizModel *model)
+{
+  g_autofree char *base = g_path_get_basename (model->dir ? model->dir : model->path);
+  static const char *generic[] = { "hf", "model", "models", "weights", "checkpoint", ".", "/" };
+  for (guint i = 0; i < G_N_ELEMENTS (generic); i++)
+    if (g_ascii_strcasecmp (base, generic[i]) == 0)
+      {
+        g_autofree char *parent = g_path_get_dirname (model->dir ? model->dir : model->path);
+        return g_path_get_basename (parent);
+      }
+  return g_steal_pointer (&base);
+}
+
+/* OUT (T, T) = the mean or max over the N_HEAD (T, T) maps from FIRST. */
+static void
+aggregate_heads (float *out, const AttnvizRecording *rec, int layer, RenderAggregate how)
+{
+  gsize n = (gsize) rec->T * rec->T;
+  for (int h = 0; h < rec->n_head; h++)
+    {
+      const float *a = attnviz_recording_get_attention (rec, layer, h);
+      for (gsize i = 0; i < n; i++)
+        {
+          if (h == 0)
+            out[i] = a[i];
+          else if (how == AGGREGATE_MAX)
+            out[i] = MAX (out[i], a[i]);
+          else
+            out[i] += a[i];
+        }
+    }
+  if (how == AGGREGATE_MEAN)
+    for (gsize i = 0; i < n; i++)
+      out[i] /= rec->n_head;
+}
+
+int
+attnviz_cmd_render (int argc, char **argv)
+{
+  g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *out = NULL;
+  g_autofree char *view_s = NULL, *aggregate_s = NULL, *colormap_s = NULL, *scale_s = NULL;
+  int layer = -1, head = -1;
+  double width = 0, height = 0, font_size = 0, vmin = NAN, vmax = NAN;
+  gboolean truncate = FALSE, quiet = FALSE;
+  const GOptionEntry entries[] = {
+    { "text", 't', 0, G_OPTION_ARG_STRING, &text, "Text to run (special tokens added as the model's tokenizer says)", "TEXT" },
+    { "text-file", 'f', 0, G_OPTION_ARG_FILENAME, &text_file, "Read the text from a file", "FILE" },
+    { "ids", 0, 0, G_OPTION_ARG_STRING, &ids, "Token ids, used exactly as given", "1,2,3" },
+    { "layer", 'l', 0, G_OPTION_ARG_INT, &layer, "Layer to draw (default 0)", "L" },
+    { "head", 'H', 0, G_OPTION_ARG_INT, &head, "Head to draw (default 0)", "H" },
+    { "view", 0, 0, G_OPTION_ARG_STRING, &view_s, "heatmap (default), grid (every layer and head) or lines", "VIEW" },
+    { "aggregate", 'a', 0, G_OPTION_ARG_STRING, &aggregate_s, "Draw the mean or max over the layer's heads instead of one head", "mean|max" },
+    { "colormap", 'c', 0, G_OPTION_ARG_STRING, &colormap_s, "viridis (default), magma, grey or rdbu", "MAP" },
+    { "scale", 's', 0, G_OPTION_ARG_STRING, &scale_s, "linear (default), log (from 1e-4) or power (gamma 0.5)", "SCALE" },
+    { "vmin", 0, 0, G_OPTION_ARG_DOUBLE, &vmin, "Value at the bottom of the colour map (default 0)", "V" },
+    { "vmax", 0, 0, G_OPTION_ARG_DOUBLE, &vmax, "Value at the top (default: the largest weight)", "V" },
+    { "width", 'W', 0, G_OPTION_ARG_DOUBLE, &width, "Figure width in points (PNG: 300 dpi)", "PT" },
+    { "height", 0, 0, G_OPTION_ARG_DOUBLE, &height, "Figure height in points", "PT" },
+    { "font-size", 0, 0, G_OPTION_ARG_DOUBLE, &font_size, "Label size in points (default 10)", "PT" },
+    { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The figure: .png, .svg or .pdf", "OUT" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing on success", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("MODEL - draw a head's attention as PNG, SVG or PDF");
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  gboolean help;
+  if (!attnviz_cli_parse (ctx, &argc, &argv, &help))
+    return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;
+  if (argc != 2)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs exactly one MODEL (see attnviz render --help)");
+  if (out == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs -o OUT (.png, .svg or .pdf)");
+  if ((text != NULL) + (text_file != NULL) + (ids != NULL) != 1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs exactly one of --text, --text-file or --ids");
+  if (!g_str_has_suffix (out, ".png") && !g_str_has_suffix (out, ".svg") && !g_str_has_suffix (out, ".pdf") &&
+      !g_str_has_suffix (out, ".PNG") && !g_str_has_suffix (out, ".SVG") && !g_str_has_suffix (out, ".PDF"))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: the name should end in .png, .svg or .pdf", out);
+
+  RenderView view = VIEW_HEATMAP;
+  if (view_s != NULL)
+    {
+      if (strcmp (view_s, "heatmap") == 0)
+        view = VIEW_HEATMAP;
+      else if (strcmp (view_s, "grid") == 0)
+        view = VIEW_GRID;
+      else if (strcmp (view_s, "lines") == 0)
+        view = VIEW_LINES;
+      else
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--view %s: expected heatmap, grid or lines", view_s);
+    }
+  RenderAggregate aggregate = AGGREGATE_NONE;
+  if (aggregate_s != NULL)
+    {
+      if (strcmp (aggregate_s, "mean") == 0)
+        aggregate = AGGREGATE_MEAN;
+      else if (strcmp (aggregate_s, "max") == 0)
+        aggregate = AGGREGATE_MAX;
+      else
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--aggregate %s: expected mean or max", aggregate_s);
+      if (head >= 0)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--aggregate draws every head of the layer: leave out --head");
+      if (view == VIEW_GRID)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--aggregate does not apply to --view grid");
+    }
+  AttnvizColormap colormap = ATTNVIZ_COLORMAP_VIRIDIS;
+  if (colormap_s != NULL && !attnviz_colormap_from_string (colormap_s, &colormap))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--colormap %s: expected viridis, magma, grey or rdbu", colormap_s);
+  AttnvizScaleKind scale_kind = ATTNVIZ_SCALE_LINEAR;
+  if (scale_s != NULL && !attnviz_scale_kind_from_string (scale_s, &scale_kind))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--scale %s: expected linear, log or power", scale_s);
+  if ((!isnan (vmin) && !isfinite (vmin)) || (!isnan (vmax) && !isfinite (vmax)) ||
+      (!isnan (vmin) && !isnan (vmax) && vmin >= vmax))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--vmin and --vmax: expected finite numbers with vmin < vmax");
+  if (width < 0 || height < 0 || font_size < 0 || width > 10000 || height > 10000 || font_size > 200)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--width, --height and --font-size: expected sizes in points, up to 10000");
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (argv[1], &error);
+  if (model == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+  const AttnvizConfig *c = &model->config;
+  if (layer >= c->n_layer || layer < -1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--layer %d: %s has layers 0 to %d", layer, argv[1], c->n_layer - 1);
+  if (head >= c->n_head || head < -1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--head %d: %s has heads 0 to %d", head, argv[1], c->n_head - 1);
+
+  AttnvizCliInput input;
+  if (!attnviz_cli_input_load (&input, model, text, text_file, ids, truncate, &error))
+    {
+      attnviz_cli_input_clear (&input);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+    }
+
+  /* Record only what the figure shows. */
+  int the_layer = MAX (layer, 0), the_head = MAX (head, 0);
+  AttnvizRunOptions opt = { .skip_logits = TRUE };
+  if (view != VIEW_GRID)
+    {
+      opt.layers = &the_layer;
+      opt.n_layers = 1;
+      if (aggregate == AGGREGATE_NONE)
+        {
+          opt.heads = &the_head;
+          opt.n_heads = 1;
+        }
+    }
+  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, input.ids, input.T, &opt, &error);
+  if (rec == NULL)
+    {
+      attnviz_cli_input_clear (&input);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
+    }
+  int T = rec->T;
+  const char *const *labels = (const char *const *) input.token_texts;
+
+  /* The range: as given, else from the data below. */
+  AttnvizScale scale;
+  attnviz_scale_init (&scale, scale_kind, 0, 0);
+  g_autofree char *name = model_display_name (model);
+  g_autofree char *subtitle = g_strdup_printf ("%s (%s) · model · %d tokens", name, c->model_type, T);
+  g_autofree char *title = NULL;
+  g_autofree float *combined = NULL;
+  const float *matrix = NULL;
+
+  if (view != VIEW_GRID)
+    {
+      if (aggregate != AGGREGATE_NONE)
+        {
+          combined = g_new (float, (gsize) T * T);
+          aggregate_heads (combined, rec, the_layer, aggregate);
+          matrix = combined;
+          title = g_strdup_printf ("layer %d · %s of %d heads", the_layer,
+                                   aggregate == AGGREGATE_MEAN ? "mean" : "max", c->n_head);
+        }
+      else
+        {
+          matrix = attnviz_recording_get_attention (rec, the_layer, the_head);
+          title = g_strdup_printf ("layer %d · head %d", the_layer, the_head);
+        }
+      g_assert (matrix != NULL);
+      /* Attention weights start at 0; the top is the largest one unless given. */
+      scale.vmin = isnan (vmin) ? 0 : vmin;
+      if (!isnan (vmax))
+        scale.vmax = vmax;
+      else
+        {
+          float m = 0;
+          for (gsize i = 0; i < (gsize) T * T; i++)
+            m = MAX (m, matrix[i]);
+          scale.vmax = m > scale.vmin ? m : scale.vmin + 1;
+        }
+      if (attnviz_colormap_is_diverging (colormap) && isnan (vmin) && isnan (vmax))
+        scale.vmin = -scale.vmax;
+    }
+
+  gboolean ok;
+  if (view == VIEW_HEATMAP)
+    {
+      AttnvizHeatmapSpec spec;
+      attnviz_heatmap_spec_init (&spec, matrix, T, T);
+      spec.row_labels = labels;
+      spec.col_labels = labels;
+      spec.title = title;
+      spec.subtitle = subtitle;
+      spec.colormap = colormap;
+      spec.scale = scale;
+      spec.font_size = font_size;
+      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_HEATMAP, &spec,
+                                  width > 0 ? width : 480, height > 0 ? height : 460, &error);
+    }
+  else if (view == VIEW_LINES)
+    {
+      AttnvizLinesSpec spec;
+      attnviz_lines_spec_init (&spec, matrix, T, T);
+      spec.row_labels = labels;
+      spec.col_labels = labels;
+      spec.title = title;
+      spec.subtitle = subtitle;
+      spec.font_size = font_size;
+      double fs = font_size > 0 ? font_size : 10;
+      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_LINES, &spec, width > 0 ? width : 360,
+                                  height > 0 ? height : CLAMP (4.5 * fs + T * 1.5 * fs, 240, 2000), &error);
+    }
+  else
+    {
+      int n = c->n_layer * c->n_head;
+      g_autofree const float **maps = g_new0 (const float *, n);
+      for (int l = 0; l < c->n_layer; l++)
+        for (int h = 0; h < c->n_head; h++)
+          maps[l * c->n_head + h] = attnviz_recording_get_attention (rec, l, h);
+      AttnvizGridSpec spec;
+      attnviz_grid_spec_init (&spec, c->n_layer, c->n_head, maps, T, T);
+      spec.lower_triangular = rec->causal;
+      spec.colormap = colormap;
+      if (!isnan (vmin) || !isnan (vmax))
+        {
+          /* A shared range was asked for; else each head shows its own. */
+          scale.vmin = isnan (vmin) ? 0 : vmin;
+          scale.vmax = isnan (vmax) ? 1 : vmax;
+        }
+      spec.scale = scale;
+      spec.current_layer = layer;
+      spec.current_head = head;
+      spec.font_size = font_size;
+      title = g_strdup_printf ("%d layers × %d heads", c->n_layer, c->n_head);
+      spec.title = title;
+      spec.subtitle = subtitle;
+      double w = width > 0 ? width : 560;
+      double fs = font_size > 0 ? font_size : 10;
+      double chrome = 8 * fs;
+      double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * c->n_layer / c->n_head, 200, 2000);
+      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_GRID, &spec, w, h, &error);
+    }
+  attnviz_cli_input_clear (&input);
+  if (!ok)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+  if (!quiet)
+    fprintf (stderr, "attnviz: drew %s of %d tokens to %s\n",
+             view == VIEW_GRID ? "every head" : title, T, out);
+  return ATTNVIZ_EXIT_OK;
+}

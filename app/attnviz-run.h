@@ -1,0 +1,62 @@
+/* attnviz-run.h: open a model and run it on a text, in a worker thread
+ *
+ * The desktop app's long work: loading the weights, tokenizing and the
+ * forward pass all happen in a GTask thread.  Progress reaches the caller's
+ * main context through g_main_context_invoke (); cancelling the
+ * GCancellable stops the forward pass between layers.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "attnviz-model.h"
+#include "attnviz-result.h"
+
+G_BEGIN_DECLS
+
+/* A loaded model, shared by the window and any run still using it. */
+typedef struct _AttnvizLoadedModel AttnvizLoadedModel;
+
+AttnvizLoadedModel *attnviz_loaded_model_ref (AttnvizLoadedModel *self);
+void attnviz_loaded_model_unref (AttnvizLoadedModel *self);
+const AttnvizModel *attnviz_loaded_model_get_model (AttnvizLoadedModel *self);
+/* What the user opened. */
+const char *attnviz_loaded_model_get_path (AttnvizLoadedModel *self);
+/* A short name: the folder's, with its parent's when it is a generic one
+ * ("stories260K/hf"). */
+const char *attnviz_loaded_model_get_name (AttnvizLoadedModel *self);
+/* "llama · 5 layers · 8 heads · context 512". */
+char *attnviz_loaded_model_describe (AttnvizLoadedModel *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizLoadedModel, attnviz_loaded_model_unref)
+
+char *attnviz_model_display_name (const char *path);
+
+/* Called on the caller's main context; STAGE is a sentence for the user. */
+typedef void (*AttnvizRunProgressFunc) (double fraction, const char *stage, gpointer user_data);
+
+/* Loads PATH (unless MODEL, already loaded from it, is given), then runs
+ * it on TEXT (unless TEXT is NULL: load only).  PROGRESS_DATA is released
+ * with PROGRESS_DESTROY, possibly from the worker thread. */
+void attnviz_run_async (const char *path,
+                        AttnvizLoadedModel *model,
+                        const char *text,
+                        GCancellable *cancellable,
+                        AttnvizRunProgressFunc progress,
+                        gpointer progress_data,
+                        GDestroyNotify progress_destroy,
+                        GAsyncReadyCallback callback,
+                        gpointer user_data);
+
+/* On success *MODEL is the model used and *RESULT the run (NULL when only
+ * loading).  Errors are sentences for the user; when the model loaded but
+ * the run failed, *MODEL is still set. */
+gboolean attnviz_run_finish (GAsyncResult *result,
+                             AttnvizLoadedModel **model,
+                             AttnvizResult **run,
+                             GError **error);
+
+/* The text token TOKEN of TEXT shows: its span, or its piece when special. */
+char *attnviz_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *token, gint32 id);
+
+G_END_DECLS

@@ -1,0 +1,1251 @@
+/* attnviz-window.c: the main window: a model, a text, and its attention
+ *
+ * The window owns the state every view shows (the run's result, layer,
+ * head, aggregate, colour map, scale, selected token) as properties and
+ * binds the views to them.  Opening and running happen in attnviz_run_async ()
+ * workers; each request carries a generation number, so a result that
+ * arrives after a newer request (or a cancel) is dropped, never shown over
+ * a newer one.  Errors go to a banner in the window; the previous result
+ * stays.
+ */
+#define G_LOG_DOMAIN "attnviz-window"
+#include "config.h"
+
+#include <string.h>
+
+#include "attnviz-grid-view.h"
+#include "attnviz-heatmap-view.h"
+#include "attnviz-lines-view.h"
+#include "attnviz-recent.h"
+#include "attnviz-run.h"
+#include "attnviz-token-strip.h"
+#include "attnviz-window.h"
+
+struct _AttnvizWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template children */
+  AdwToastOverlay *toast_overlay;
+  AdwViewSwitcherTitle *switcher_title;
+  GMenu *open_menu;
+  GtkRevealer *error_revealer;
+  GtkLabel *error_label;
+  GtkLabel *model_label;
+  GtkLabel *model_details;
+  GtkTextView *text_view;
+  GtkWidget *cancel_button;
+  GtkProgressBar *progress_bar;
+  GtkLabel *token_count;
+  AttnvizTokenStrip *token_strip;
+  GtkStack *main_stack;
+  AdwStatusPage *ready_page;
+  AdwViewStack *view_stack;
+  AttnvizGridView *grid_view;
+  AttnvizHeatmapView *heatmap_view;
+  AttnvizLinesView *lines_view;
+  GtkAdjustment *layer_adjustment;
+  GtkAdjustment *head_adjustment;
+  GtkWidget *position_box;
+  GtkWidget *head_spin;
+
+  /* The model and the run shown */
+  AttnvizLoadedModel *model;
+  char *loading_path;          /* a model being opened, or NULL */
+  AttnvizResult *result;
+  int layer;
+  int head;
+  AttnvizAggregate aggregate;
+  AttnvizColormap colormap;
+  AttnvizScaleKind scale;
+  int selected_token;
+
+  /* The job in flight */
+  GCancellable *cancellable;
+  guint generation;
+  gboolean busy;
+
+  char *error_message;
+  GtkNativeDialog *chooser;
+};
+
+G_DEFINE_FINAL_TYPE (AttnvizWindow, attnviz_window, ADW_TYPE_APPLICATION_WINDOW)
+
+enum {
+  PROP_0,
+  PROP_RESULT,
+  PROP_BUSY,
+  PROP_LAYER,
+  PROP_HEAD,
+  PROP_AGGREGATE,
+  PROP_COLORMAP,
+  PROP_SCALE,
+  PROP_SELECTED_TOKEN,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  RUN_FINISHED,
+  EXPORTED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void set_result (AttnvizWindow *self, AttnvizResult *result);
+static void set_layer (AttnvizWindow *self, int layer);
+static void set_head (AttnvizWindow *self, int head);
+static void set_aggregate (AttnvizWindow *self, AttnvizAggregate aggregate);
+static void set_colormap (AttnvizWindow *self, AttnvizColormap colormap);
+static void set_scale (AttnvizWindow *self, AttnvizScaleKind scale);
+static void set_selected_token (AttnvizWindow *self, int token);
+
+/* ---- Small helpers -------------------------------------------------------- */
+
+static void
+set_action_enabled (AttnvizWindow *self, const char *name, gboolean enabled)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
+}
+
+static void
+set_action_state (AttnvizWindow *self, const char *name, const char *state)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+  g_simple_action_set_state (G_SIMPLE_ACTION (action), g_variant_new_string (state));
+}
+
+static void
+show_error (AttnvizWindow *self, const char *message)
+{
+  g_free (self->error_message);
+  self->error_message = g_strdup (message);
+  gtk_label_set_text (self->error_label, message);
+  gtk_revealer_set_reveal_child (self->error_revealer, TRUE);
+}
+
+static void
+dismiss_error (AttnvizWindow *self)
+{
+  g_clear_pointer (&self->error_message, g_free);
+  gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
+}
+
+static void
+show_toast (AttnvizWindow *self, const char *message)
+{
+  AdwToast *toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, 3);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+static char *
+get_text (AttnvizWindow *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->text_view);
+  GtkTextIter start, end;
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  return gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+}
+
+static gboolean
+text_is_blank (const char *text)
+{
+  for (const char *p = text; *p; p = g_utf8_next_char (p))
+    if (!g_unichar_isspace (g_utf8_get_char (p)))
+      return FALSE;
+  return TRUE;
+}
+
+static GtkWidget *
+visible_view (AttnvizWindow *self)
+{
+  return adw_view_stack_get_visible_child (self->view_stack);
+}
+
+/* Which page of the main stack shows, and what may be done. */
+static void
+update_state (AttnvizWindow *self)
+{
+  gboolean have_model = self->model != NULL || self->loading_path != NULL;
+
+  if (self->result != NULL)
+    gtk_stack_set_visible_child_name (self->main_stack, "views");
+  else if (have_model)
+    gtk_stack_set_visible_child_name (self->main_stack, "ready");
+  else
+    gtk_stack_set_visible_child_name (self->main_stack, "welcome");
+
+  if (self->result == NULL && have_model)
+    {
+      if (self->model != NULL && self->loading_path == NULL)
+        {
+          g_autofree char *details = attnviz_loaded_model_describe (self->model);
+          g_autofree char *description =
+            g_strdup_printf ("%s\nWrite a text on the left and press Run (Ctrl+Enter).", details);
+          adw_status_page_set_title (self->ready_page, attnviz_loaded_model_get_name (self->model));
+          adw_status_page_set_description (self->ready_page, description);
+        }
+      else
+        {
+          adw_status_page_set_title (self->ready_page, "Opening the Model…");
+          adw_status_page_set_description (self->ready_page, self->loading_path);
+        }
+    }
+
+  set_action_enabled (self, "run", have_model);
+  set_action_enabled (self, "cancel", self->busy);
+  set_action_enabled (self, "export", self->result != NULL);
+  set_action_enabled (self, "export-to", self->result != NULL);
+  set_action_enabled (self, "next-head", self->result != NULL);
+  set_action_enabled (self, "previous-head", self->result != NULL);
+  set_action_enabled (self, "next-layer", self->result != NULL);
+  set_action_enabled (self, "previous-layer", self->result != NULL);
+  gtk_widget_set_sensitive (self->position_box, self->result != NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->switcher_title), self->result != NULL);
+  gtk_widget_set_sensitive (self->head_spin, self->aggregate == ATTNVIZ_AGGREGATE_HEAD);
+  gtk_widget_set_visible (self->cancel_button, self->busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), self->busy);
+}
+
+static void
+set_busy (AttnvizWindow *self, gboolean busy)
+{
+  if (busy == self->busy)
+    return;
+  self->busy = busy;
+  if (busy)
+    {
+      gtk_progress_bar_set_fraction (self->progress_bar, 0.0);
+      gtk_progress_bar_set_text (self->progress_bar, "Starting…");
+    }
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+}
+
+static void
+rebuild_recent_menu (AttnvizWindow *self)
+{
+  GMenuModel *section = g_menu_model_get_item_link (G_MENU_MODEL (self->open_menu), 1, G_MENU_LINK_SECTION);
+  g_auto(GStrv) paths = attnviz_recent_list ();
+
+  g_menu_remove_all (G_MENU (section));
+  for (guint i = 0; paths[i] != NULL; i++)
+    {
+      g_autofree char *name = attnviz_model_display_name (paths[i]);
+      g_autoptr(GMenuItem) item = g_menu_item_new (name, NULL);
+      g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (paths[i]));
+      g_menu_append_item (G_MENU (section), item);
+    }
+  g_object_unref (section);
+}
+
+static void
+set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
+{
+  if (model == self->model)
+    return;
+  g_clear_pointer (&self->model, attnviz_loaded_model_unref);
+  self->model = attnviz_loaded_model_ref (model);
+
+  g_autofree char *details = attnviz_loaded_model_describe (model);
+  gtk_label_set_text (self->model_label, attnviz_loaded_model_get_name (model));
+  gtk_label_set_text (self->model_details, details);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_label), attnviz_loaded_model_get_path (model));
+  adw_view_switcher_title_set_subtitle (self->switcher_title, attnviz_loaded_model_get_name (model));
+  g_autofree char *title = g_strdup_printf ("%s — attnviz", attnviz_loaded_model_get_name (model));
+  gtk_window_set_title (GTK_WINDOW (self), title);
+
+  attnviz_recent_add (attnviz_loaded_model_get_path (model));
+  rebuild_recent_menu (self);
+}
+
+/* ---- Opening and running -------------------------------------------------- */
+
+/* Ties a worker's progress and completion to the window and its request,
+ * without keeping a closed window alive. */
+typedef struct {
+  GWeakRef window;
+  guint generation;
+} JobRef;
+
+static JobRef *
+job_ref_new (AttnvizWindow *self)
+{
+  JobRef *ref = g_new0 (JobRef, 1);
+  g_weak_ref_init (&ref->window, self);
+  ref->generation = self->generation;
+  return ref;
+}
+
+static void
+job_ref_free (gpointer data)
+{
+  JobRef *ref = data;
+  g_weak_ref_clear (&ref->window);
+  g_free (ref);
+}
+
+/* The window for REF, or NULL when it is gone or REF is not its latest. */
+static AttnvizWindow *
+job_ref_get (JobRef *ref)
+{
+  AttnvizWindow *self = g_weak_ref_get (&ref->window);
+  if (self != NULL && self->generation != ref->generation)
+    g_clear_object (&self);
+  return self;
+}
+
+static void
+on_job_progress (double fraction, const char *stage, gpointer user_data)
+{
+  g_autoptr(AttnvizWindow) self = job_ref_get (user_data);
+
+  if (self == NULL || !self->busy)
+    return;
+  gtk_progress_bar_set_fraction (self->progress_bar, fraction);
+  gtk_progress_bar_set_text (self->progress_bar, stage);
+}
+
+static void
+on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  JobRef *ref = user_data;
+  g_autoptr(AttnvizLoadedModel) model = NULL;
+  g_autoptr(AttnvizResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = attnviz_run_finish (res, &model, &result, &error);
+  g_autoptr(AttnvizWindow) self = job_ref_get (ref);
+
+  job_ref_free (ref);
+  if (self == NULL)
+    return;   /* a newer request, or a cancel, took over */
+
+  g_clear_pointer (&self->loading_path, g_free);
+  g_clear_object (&self->cancellable);
+  self->busy = FALSE;
+
+  if (!ok)
+    {
+      /* The model may have loaded even though its run failed. */
+      if (model != NULL)
+        set_model (self, model);
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        show_error (self, error->message);
+      update_state (self);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+      g_signal_emit (self, signals[RUN_FINISHED], 0, FALSE);
+      return;
+    }
+
+  gboolean new_model = model != self->model;
+  set_model (self, model);
+  dismiss_error (self);
+  if (result != NULL)
+    {
+      gboolean first = self->result == NULL || new_model;
+      set_result (self, result);
+      /* The model view first: every head at a glance. */
+      if (first)
+        adw_view_stack_set_visible_child_name (self->view_stack, "grid");
+      gtk_widget_grab_focus (visible_view (self));
+    }
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
+  g_signal_emit (self, signals[RUN_FINISHED], 0, TRUE);
+}
+
+/* Starts loading PATH (unless it is the open model) and, with TEXT, a run;
+ * whatever was in flight is cancelled. */
+static void
+start_job (AttnvizWindow *self, const char *path, const char *text)
+{
+  if (self->cancellable)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  self->generation++;
+
+  AttnvizLoadedModel *model = NULL;
+  if (self->model != NULL && g_strcmp0 (attnviz_loaded_model_get_path (self->model), path) == 0)
+    {
+      model = self->model;
+      g_clear_pointer (&self->loading_path, g_free);
+    }
+  else if (g_strcmp0 (self->loading_path, path) != 0)
+    {
+      g_free (self->loading_path);
+      self->loading_path = g_strdup (path);
+    }
+
+  set_busy (self, TRUE);
+  update_state (self);
+  attnviz_run_async (path, model, text, self->cancellable,
+                     on_job_progress, job_ref_new (self), job_ref_free,
+                     on_job_done, job_ref_new (self));
+}
+
+void
+attnviz_window_open (AttnvizWindow *self, const char *path)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+
+  g_autofree char *text = get_text (self);
+  g_autofree char *path_copy = g_strdup (path);
+  start_job (self, path_copy, text_is_blank (text) ? NULL : text);
+}
+
+void
+attnviz_window_run (AttnvizWindow *self)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+
+  const char *path = self->loading_path ? self->loading_path
+                   : self->model ? attnviz_loaded_model_get_path (self->model) : NULL;
+  if (path == NULL)
+    {
+      show_error (self, "Open a model first: a Hugging Face folder or a .safetensors file.");
+      return;
+    }
+  g_autofree char *text = get_text (self);
+  if (text_is_blank (text))
+    {
+      show_error (self, "Write a text to run the model on.");
+      return;
+    }
+  g_autofree char *path_copy = g_strdup (path);
+  start_job (self, path_copy, text);
+}
+
+static void
+cancel_job (AttnvizWindow *self)
+{
+  if (!self->busy)
+    return;
+  g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  /* The worker stops at its next check; its outcome is dropped. */
+  self->generation++;
+  g_clear_pointer (&self->loading_path, g_free);
+  set_busy (self, FALSE);
+  show_toast (self, "Run cancelled");
+}
+
+void
+attnviz_window_set_text (AttnvizWindow *self, const char *text)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->text_view), text ? text : "", -1);
+}
+
+/* ---- Export --------------------------------------------------------------- */
+
+typedef struct {
+  char *path;
+  AttnvizFigureKind kind;
+  AttnvizHeatmapSpec heatmap;
+  AttnvizGridSpec grid;
+  AttnvizLinesSpec lines;
+  double width_pt, height_pt;
+  char *title;                 /* copies: the views' strings change */
+  char *subtitle;
+  AttnvizResult *result;       /* keeps the matrices and labels alive */
+} ExportJob;
+
+static void
+export_job_free (ExportJob *job)
+{
+  g_free (job->path);
+  g_free (job->title);
+  g_free (job->subtitle);
+  g_clear_object (&job->result);
+  g_free (job);
+}
+
+/* Figure sizes in points: cells of a readable size for short inputs, one
+ * page at most for long ones (300 dpi PNGs stay under ~4000 px). */
+static void
+heatmap_export_size (int T, double *width_pt, double *height_pt)
+{
+  double side = CLAMP (160.0 + 12.0 * T, 420.0, 960.0);
+  *width_pt = side + 90;
+  *height_pt = side + 40;
+}
+
+gboolean
+attnviz_window_get_export_heatmap (AttnvizWindow *self, AttnvizHeatmapSpec *spec,
+                                   double *width_pt, double *height_pt)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), FALSE);
+
+  if (!attnviz_heatmap_view_get_spec (self->heatmap_view, spec))
+    return FALSE;
+  heatmap_export_size (spec->rows, width_pt, height_pt);
+  return TRUE;
+}
+
+static ExportJob *
+export_job_new (AttnvizWindow *self, const char *path, GError **error)
+{
+  const char *view = adw_view_stack_get_visible_child_name (self->view_stack);
+  ExportJob *job = g_new0 (ExportJob, 1);
+  gboolean ok = FALSE;
+
+  job->path = g_strdup (path);
+  job->result = self->result ? g_object_ref (self->result) : NULL;
+  if (job->result == NULL)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Run the model first: there is nothing to export.");
+  else if (g_strcmp0 (view, "grid") == 0)
+    {
+      ok = attnviz_grid_view_get_spec (self->grid_view, &job->grid);
+      job->kind = ATTNVIZ_FIGURE_GRID;
+      job->width_pt = CLAMP (140.0 + 72.0 * job->grid.n_head, 420.0, 1000.0);
+      job->height_pt = CLAMP (120.0 + 72.0 * job->grid.n_layer, 320.0, 1000.0);
+      job->title = g_strdup (job->grid.title);
+      job->subtitle = g_strdup (job->grid.subtitle);
+      job->grid.title = job->title;
+      job->grid.subtitle = job->subtitle;
+    }
+  else if (g_strcmp0 (view, "lines") == 0)
+    {
+      ok = attnviz_lines_view_get_spec (self->lines_view, &job->lines, error);
+      job->kind = ATTNVIZ_FIGURE_LINES;
+      job->width_pt = 480;
+      job->height_pt = CLAMP (100.0 + 16.0 * job->lines.rows, 320.0, 1200.0);
+      job->title = g_strdup (job->lines.title);
+      job->subtitle = g_strdup (job->lines.subtitle);
+      job->lines.title = job->title;
+      job->lines.subtitle = job->subtitle;
+    }
+  else
+    {
+      ok = attnviz_window_get_export_heatmap (self, &job->heatmap, &job->width_pt, &job->height_pt);
+      job->kind = ATTNVIZ_FIGURE_HEATMAP;
+      job->title = g_strdup (job->heatmap.title);
+      job->subtitle = g_strdup (job->heatmap.subtitle);
+      job->heatmap.title = job->title;
+      job->heatmap.subtitle = job->subtitle;
+    }
+  if (!ok)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "This view has nothing to export.");
+      export_job_free (job);
+      return NULL;
+    }
+  return job;
+}
+
+static void
+export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  ExportJob *job = task_data;
+  const void *spec = job->kind == ATTNVIZ_FIGURE_GRID ? (const void *) &job->grid
+                   : job->kind == ATTNVIZ_FIGURE_LINES ? (const void *) &job->lines
+                   : (const void *) &job->heatmap;
+  GError *error = NULL;
+
+  if (attnviz_paint_to_file (job->path, job->kind, spec, job->width_pt, job->height_pt, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_export_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  AttnvizWindow *self = ATTNVIZ_WINDOW (source);
+  ExportJob *job = g_task_get_task_data (G_TASK (res));
+  g_autoptr(GError) error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (res), &error))
+    {
+      g_autofree char *base = g_path_get_basename (job->path);
+      g_autofree char *message = g_strdup_printf ("Exported “%s”", base);
+      show_toast (self, message);
+    }
+  else
+    {
+      g_autofree char *message = g_strdup_printf ("Could not export the figure: %s", error->message);
+      show_error (self, message);
+    }
+  g_signal_emit (self, signals[EXPORTED], 0, job->path, error);
+}
+
+void
+attnviz_window_export (AttnvizWindow *self, const char *path)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+
+  g_autoptr(GError) error = NULL;
+  ExportJob *job = export_job_new (self, path, &error);
+  g_autoptr(GTask) task = g_task_new (self, NULL, on_export_done, NULL);
+  g_task_set_source_tag (task, attnviz_window_export);
+  if (job == NULL)
+    {
+      /* Reported the same way as a failed write. */
+      ExportJob *empty = g_new0 (ExportJob, 1);
+      empty->path = g_strdup (path);
+      g_task_set_task_data (task, empty, (GDestroyNotify) export_job_free);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+static char *
+export_suggested_name (AttnvizWindow *self)
+{
+  const char *view = adw_view_stack_get_visible_child_name (self->view_stack);
+  const char *what = self->aggregate == ATTNVIZ_AGGREGATE_MEAN ? "mean"
+                   : self->aggregate == ATTNVIZ_AGGREGATE_MAX ? "max" : NULL;
+
+  if (g_strcmp0 (view, "grid") == 0)
+    return g_strdup ("attention-grid.png");
+  if (what != NULL)
+    return g_strdup_printf ("attention-%s-layer%d-%s.png", view, self->layer, what);
+  return g_strdup_printf ("attention-%s-layer%d-head%d.png", view, self->layer, self->head);
+}
+
+static void
+on_export_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      if (path != NULL)
+        {
+          g_autofree char *lower = g_ascii_strdown (path, -1);
+          if (!g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".svg")
+              && !g_str_has_suffix (lower, ".pdf"))
+            {
+              /* No known extension: the format of the chosen filter. */
+              GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
+              const char *ext = filter ? g_object_get_data (G_OBJECT (filter), "extension") : NULL;
+              char *with = g_strconcat (path, ext ? ext : ".png", NULL);
+              g_free (path);
+              path = with;
+            }
+          attnviz_window_export (self, path);
+        }
+      else
+        show_error (self, "Exports are written to local files; choose a folder on this computer.");
+    }
+  g_clear_object (&self->chooser);
+}
+
+static GtkFileFilter *
+make_filter (const char *name, const char *mime, const char *pattern, const char *extension)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, name);
+  if (mime)
+    gtk_file_filter_add_mime_type (filter, mime);
+  gtk_file_filter_add_pattern (filter, pattern);
+  if (extension)
+    g_object_set_data (G_OBJECT (filter), "extension", (gpointer) extension);
+  return filter;
+}
+
+static void
+show_export_dialog (AttnvizWindow *self)
+{
+  if (self->result == NULL || self->chooser != NULL)
+    return;
+
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new ("Export Figure", GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                 "_Export", "_Cancel");
+  GtkFileChooser *fc = GTK_FILE_CHOOSER (chooser);
+  g_autofree char *name = export_suggested_name (self);
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_add_filter (fc, make_filter ("PNG image (300 dpi)", "image/png", "*.png", ".png"));
+  gtk_file_chooser_add_filter (fc, make_filter ("SVG drawing", "image/svg+xml", "*.svg", ".svg"));
+  gtk_file_chooser_add_filter (fc, make_filter ("PDF document", "application/pdf", "*.pdf", ".pdf"));
+  gtk_file_chooser_set_current_name (fc, name);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_export_response), self);
+  self->chooser = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_show (self->chooser);
+}
+
+/* ---- Open dialogs and drops ----------------------------------------------- */
+
+static void
+on_open_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      if (path != NULL)
+        attnviz_window_open (self, path);
+      else
+        show_error (self, "Models are read from local files; choose one on this computer.");
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+show_open_dialog (AttnvizWindow *self, gboolean folder)
+{
+  if (self->chooser != NULL)
+    return;
+
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new (folder ? "Open Model Folder" : "Open Model File", GTK_WINDOW (self),
+                                 folder ? GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER : GTK_FILE_CHOOSER_ACTION_OPEN,
+                                 "_Open", "_Cancel");
+  GtkFileChooser *fc = GTK_FILE_CHOOSER (chooser);
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  if (!folder)
+    {
+      GtkFileFilter *models = gtk_file_filter_new ();
+      gtk_file_filter_set_name (models, "Models (.safetensors, .gguf)");
+      gtk_file_filter_add_pattern (models, "*.safetensors");
+      gtk_file_filter_add_pattern (models, "*.safetensors.index.json");
+      gtk_file_filter_add_pattern (models, "*.gguf");
+      gtk_file_chooser_add_filter (fc, models);
+      g_object_unref (models);
+      gtk_file_chooser_add_filter (fc, make_filter ("All files", NULL, "*", NULL));
+    }
+  if (self->model != NULL)
+    {
+      g_autofree char *dir = folder ? g_path_get_dirname (attnviz_loaded_model_get_path (self->model))
+                                    : g_strdup (attnviz_loaded_model_get_path (self->model));
+      if (!folder && !g_file_test (dir, G_FILE_TEST_IS_DIR))
+        {
+          char *parent = g_path_get_dirname (dir);
+          g_free (dir);
+          dir = parent;
+        }
+      g_autoptr(GFile) where = g_file_new_for_path (dir);
+      gtk_file_chooser_set_current_folder (fc, where, NULL);
+    }
+  g_signal_connect (chooser, "response", G_CALLBACK (on_open_response), self);
+  self->chooser = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_show (self->chooser);
+}
+
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, AttnvizWindow *self)
+{
+  GdkFileList *list = g_value_get_boxed (value);
+  GSList *files = list ? gdk_file_list_get_files (list) : NULL;
+
+  if (files == NULL)
+    return FALSE;
+  g_autofree char *path = g_file_get_path (files->data);
+  g_slist_free (files);
+  if (path == NULL)
+    {
+      show_error (self, "Only models on this computer can be opened.");
+      return FALSE;
+    }
+  attnviz_window_open (self, path);
+  return TRUE;
+}
+
+/* ---- Actions -------------------------------------------------------------- */
+
+static void
+open_file_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  show_open_dialog (user_data, FALSE);
+}
+
+static void
+open_folder_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  show_open_dialog (user_data, TRUE);
+}
+
+static void
+open_recent_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  attnviz_window_open (user_data, g_variant_get_string (parameter, NULL));
+}
+
+static void
+run_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  attnviz_window_run (user_data);
+}
+
+static void
+cancel_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  cancel_job (user_data);
+}
+
+static void
+export_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  show_export_dialog (user_data);
+}
+
+static void
+export_to_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  attnviz_window_export (user_data, g_variant_get_string (parameter, NULL));
+}
+
+static void
+dismiss_error_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  dismiss_error (user_data);
+}
+
+static void
+step_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  const char *name = g_action_get_name (G_ACTION (action));
+
+  if (g_str_equal (name, "next-head"))
+    set_head (self, self->head + 1);
+  else if (g_str_equal (name, "previous-head"))
+    set_head (self, self->head - 1);
+  else if (g_str_equal (name, "next-layer"))
+    set_layer (self, self->layer + 1);
+  else if (g_str_equal (name, "previous-layer"))
+    set_layer (self, self->layer - 1);
+}
+
+static void
+change_view_state (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  const char *name = g_variant_get_string (state, NULL);
+
+  if (adw_view_stack_get_child_by_name (self->view_stack, name) == NULL)
+    return;
+  adw_view_stack_set_visible_child_name (self->view_stack, name);
+}
+
+static void
+change_aggregate_state (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  AttnvizAggregate aggregate;
+
+  if (attnviz_aggregate_from_string (g_variant_get_string (state, NULL), &aggregate))
+    set_aggregate (user_data, aggregate);
+}
+
+static void
+change_colormap_state (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  AttnvizColormap colormap;
+
+  if (attnviz_colormap_from_string (g_variant_get_string (state, NULL), &colormap))
+    set_colormap (user_data, colormap);
+}
+
+static void
+change_scale_state (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  AttnvizScaleKind scale;
+
+  if (attnviz_scale_kind_from_string (g_variant_get_string (state, NULL), &scale))
+    set_scale (user_data, scale);
+}
+
+static const GActionEntry win_entries[] = {
+  { "open-file", open_file_action },
+  { "open-folder", open_folder_action },
+  { "open-recent", open_recent_action, "s" },
+  { "run", run_action },
+  { "cancel", cancel_action },
+  { "export", export_action },
+  { "export-to", export_to_action, "s" },
+  { "dismiss-error", dismiss_error_action },
+  { "next-head", step_action },
+  { "previous-head", step_action },
+  { "next-layer", step_action },
+  { "previous-layer", step_action },
+  { "view", NULL, "s", "'grid'", change_view_state },
+  { "aggregate", NULL, "s", "'head'", change_aggregate_state },
+  { "colormap", NULL, "s", "'viridis'", change_colormap_state },
+  { "scale", NULL, "s", "'linear'", change_scale_state },
+};
+
+static void
+on_visible_view_changed (AttnvizWindow *self)
+{
+  const char *name = adw_view_stack_get_visible_child_name (self->view_stack);
+  if (name != NULL)
+    set_action_state (self, "view", name);
+}
+
+static void
+on_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self)
+{
+  set_layer (self, layer);
+  set_head (self, head);
+  if (self->aggregate != ATTNVIZ_AGGREGATE_HEAD)
+    set_aggregate (self, ATTNVIZ_AGGREGATE_HEAD);
+  adw_view_stack_set_visible_child_name (self->view_stack, "heatmap");
+  gtk_widget_grab_focus (GTK_WIDGET (self->heatmap_view));
+}
+
+/* ---- Properties ----------------------------------------------------------- */
+
+static int
+n_layers (AttnvizWindow *self)
+{
+  return self->result ? attnviz_result_get_n_layers (self->result) : 0;
+}
+
+static int
+n_heads (AttnvizWindow *self)
+{
+  return self->result ? attnviz_result_get_n_heads (self->result) : 0;
+}
+
+static void
+set_layer (AttnvizWindow *self, int layer)
+{
+  layer = CLAMP (layer, 0, MAX (0, n_layers (self) - 1));
+  if (layer == self->layer)
+    return;
+  self->layer = layer;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYER]);
+}
+
+static void
+set_head (AttnvizWindow *self, int head)
+{
+  head = CLAMP (head, 0, MAX (0, n_heads (self) - 1));
+  if (head == self->head)
+    return;
+  self->head = head;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEAD]);
+}
+
+static void
+set_aggregate (AttnvizWindow *self, AttnvizAggregate aggregate)
+{
+  if (aggregate == self->aggregate)
+    return;
+  self->aggregate = aggregate;
+  set_action_state (self, "aggregate", attnviz_aggregate_to_string (aggregate));
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AGGREGATE]);
+}
+
+static void
+set_colormap (AttnvizWindow *self, AttnvizColormap colormap)
+{
+  if (colormap == self->colormap)
+    return;
+  self->colormap = colormap;
+  set_action_state (self, "colormap", attnviz_colormap_to_string (colormap));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COLORMAP]);
+}
+
+static void
+set_scale (AttnvizWindow *self, AttnvizScaleKind scale)
+{
+  if (scale == self->scale)
+    return;
+  self->scale = scale;
+  set_action_state (self, "scale", attnviz_scale_kind_to_string (scale));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SCALE]);
+}
+
+static void
+set_selected_token (AttnvizWindow *self, int token)
+{
+  int T = self->result ? attnviz_result_get_n_tokens (self->result) : 0;
+  if (token < 0 || token >= T)
+    token = -1;
+  if (token == self->selected_token)
+    return;
+  self->selected_token = token;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+}
+
+static void
+set_result (AttnvizWindow *self, AttnvizResult *result)
+{
+  if (!g_set_object (&self->result, result))
+    return;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  /* Clamp to the new run first, so the views never see an index that is
+   * out of range for the result they hold. */
+  set_layer (self, self->layer);
+  set_head (self, self->head);
+  set_selected_token (self, self->selected_token);
+  gtk_adjustment_set_upper (self->layer_adjustment, MAX (0, n_layers (self) - 1));
+  gtk_adjustment_set_upper (self->head_adjustment, MAX (0, n_heads (self) - 1));
+
+  attnviz_grid_view_set_result (self->grid_view, result);
+  attnviz_heatmap_view_set_result (self->heatmap_view, result);
+  attnviz_lines_view_set_result (self->lines_view, result);
+  attnviz_token_strip_set_result (self->token_strip, result);
+
+  int T = result ? attnviz_result_get_n_tokens (result) : 0;
+  g_autofree char *count = g_strdup_printf ("%d", T);
+  gtk_label_set_text (self->token_count, result ? count : "");
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+AttnvizResult *
+attnviz_window_get_result (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return self->result;
+}
+
+gboolean
+attnviz_window_get_busy (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), FALSE);
+  return self->busy;
+}
+
+const char *
+attnviz_window_get_error (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return self->error_message;
+}
+
+static void
+attnviz_window_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  AttnvizWindow *self = ATTNVIZ_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_RESULT:
+      g_value_set_object (value, self->result);
+      break;
+    case PROP_BUSY:
+      g_value_set_boolean (value, self->busy);
+      break;
+    case PROP_LAYER:
+      g_value_set_int (value, self->layer);
+      break;
+    case PROP_HEAD:
+      g_value_set_int (value, self->head);
+      break;
+    case PROP_AGGREGATE:
+      g_value_set_enum (value, self->aggregate);
+      break;
+    case PROP_COLORMAP:
+      g_value_set_enum (value, self->colormap);
+      break;
+    case PROP_SCALE:
+      g_value_set_enum (value, self->scale);
+      break;
+    case PROP_SELECTED_TOKEN:
+      g_value_set_int (value, self->selected_token);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+attnviz_window_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  AttnvizWindow *self = ATTNVIZ_WINDOW (object);
+
+  switch (prop_id)
+    {
+    case PROP_LAYER:
+      set_layer (self, g_value_get_int (value));
+      break;
+    case PROP_HEAD:
+      set_head (self, g_value_get_int (value));
+      break;
+    case PROP_AGGREGATE:
+      set_aggregate (self, g_value_get_enum (value));
+      break;
+    case PROP_COLORMAP:
+      set_colormap (self, g_value_get_enum (value));
+      break;
+    case PROP_SCALE:
+      set_scale (self, g_value_get_enum (value));
+      break;
+    case PROP_SELECTED_TOKEN:
+      set_selected_token (self, g_value_get_int (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+attnviz_window_dispose (GObject *object)
+{
+  AttnvizWindow *self = ATTNVIZ_WINDOW (object);
+
+  if (self->cancellable)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  if (self->chooser)
+    gtk_native_dialog_destroy (self->chooser);
+  g_clear_object (&self->chooser);
+  gtk_widget_dispose_template (GTK_WIDGET (self), ATTNVIZ_TYPE_WINDOW);
+  g_clear_object (&self->result);
+  g_clear_pointer (&self->model, attnviz_loaded_model_unref);
+  G_OBJECT_CLASS (attnviz_window_parent_class)->dispose (object);
+}
+
+static void
+attnviz_window_finalize (GObject *object)
+{
+  AttnvizWindow *self = ATTNVIZ_WINDOW (object);
+
+  g_free (self->loading_path);
+  g_free (self->error_message);
+  G_OBJECT_CLASS (attnviz_window_parent_class)->finalize (object);
+}
+
+static void
+attnviz_window_class_init (AttnvizWindowClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = attnviz_window_dispose;
+  object_class->finalize = attnviz_window_finalize;
+  object_class->get_property = attnviz_window_get_property;
+  object_class->set_property = attnviz_window_set_property;
+
+  properties[PROP_RESULT] =
+    g_param_spec_object ("result", NULL, NULL, ATTNVIZ_TYPE_RESULT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_BUSY] =
+    g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAYER] =
+    g_param_spec_int ("layer", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HEAD] =
+    g_param_spec_int ("head", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_AGGREGATE] =
+    g_param_spec_enum ("aggregate", NULL, NULL, ATTNVIZ_TYPE_AGGREGATE, ATTNVIZ_AGGREGATE_HEAD,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_COLORMAP] =
+    g_param_spec_enum ("colormap", NULL, NULL, ATTNVIZ_TYPE_COLORMAP, ATTNVIZ_COLORMAP_VIRIDIS,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SCALE] =
+    g_param_spec_enum ("scale", NULL, NULL, ATTNVIZ_TYPE_SCALE_KIND, ATTNVIZ_SCALE_LINEAR,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SELECTED_TOKEN] =
+    g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* A request finished (TRUE) or failed (FALSE); not emitted for requests
+   * a newer one replaced. */
+  signals[RUN_FINISHED] =
+    g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  /* An export was written to PATH, or failed with ERROR. */
+  signals[EXPORTED] =
+    g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
+
+  g_type_ensure (ATTNVIZ_TYPE_GRID_VIEW);
+  g_type_ensure (ATTNVIZ_TYPE_HEATMAP_VIEW);
+  g_type_ensure (ATTNVIZ_TYPE_LINES_VIEW);
+  g_type_ensure (ATTNVIZ_TYPE_TOKEN_STRIP);
+
+  gtk_widget_class_set_template_from_resource (widget_class, "/org/attnviz/Attnviz/ui/attnviz-window.ui");
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, toast_overlay);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, open_menu);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, error_revealer);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, error_label);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, model_label);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, model_details);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, text_view);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, cancel_button);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, progress_bar);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, token_count);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, token_strip);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, main_stack);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, ready_page);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_stack);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, grid_view);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, heatmap_view);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, lines_view);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, layer_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, position_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_spin);
+}
+
+static void
+bind_view (AttnvizWindow *self, gpointer view, gboolean aggregate, gboolean colours, gboolean selection)
+{
+  GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+
+  g_object_bind_property (self, "layer", view, "layer", both);
+  g_object_bind_property (self, "head", view, "head", both);
+  if (aggregate)
+    g_object_bind_property (self, "aggregate", view, "aggregate", G_BINDING_SYNC_CREATE);
+  if (colours)
+    {
+      g_object_bind_property (self, "colormap", view, "colormap", G_BINDING_SYNC_CREATE);
+      g_object_bind_property (self, "scale", view, "scale", G_BINDING_SYNC_CREATE);
+    }
+  if (selection)
+    g_object_bind_property (self, "selected-token", view, "selected-token", both);
+}
+
+static void
+attnviz_window_init (AttnvizWindow *self)
+{
+  self->selected_token = -1;
+  self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
+  self->scale = ATTNVIZ_SCALE_LINEAR;
+
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+
+  bind_view (self, self->grid_view, FALSE, TRUE, FALSE);
+  bind_view (self, self->heatmap_view, TRUE, TRUE, TRUE);
+  bind_view (self, self->lines_view, TRUE, FALSE, TRUE);
+  g_object_bind_property (self, "selected-token", self->token_strip, "selected-token",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "layer", self->layer_adjustment, "value",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "head", self->head_adjustment, "value",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+
+  g_signal_connect (self->grid_view, "head-activated", G_CALLBACK (on_head_activated), self);
+  g_signal_connect_swapped (self->view_stack, "notify::visible-child-name",
+                            G_CALLBACK (on_visible_view_changed), self);
+
+  GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self->toast_overlay), GTK_EVENT_CONTROLLER (drop));
+
+  attnviz_window_set_text (self, "Once upon a time, there was a little girl named Lily. "
+                                 "She loved to play outside in the park.");
+  rebuild_recent_menu (self);
+  update_state (self);
+}
+
+AttnvizWindow *
+attnviz_window_new (GtkApplication *application)
+{
+  return g_object_new (ATTNVIZ_TYPE_WINDOW, "application", application, NULL);
+}

@@ -1,0 +1,37 @@
+/* attnviz-window.h: the main window: a model, a text, and its attention */
+#pragma once
+
+#include <adwaita.h>
+
+#include "attnviz-painter.h"
+#include "attnviz-result.h"
+
+G_BEGIN_DECLS
+
+#define ATTNVIZ_TYPE_WINDOW (attnviz_window_get_type ())
+G_DECLARE_FINAL_TYPE (AttnvizWindow, attnviz_window, ATTNVIZ, WINDOW, AdwApplicationWindow)
+
+AttnvizWindow *attnviz_window_new (GtkApplication *application);
+
+/* Opens the model at PATH in the background; when the text box holds a
+ * text, runs it on that text once loaded. */
+void attnviz_window_open (AttnvizWindow *self, const char *path);
+void attnviz_window_set_text (AttnvizWindow *self, const char *text);
+/* Runs the open model on the text; a run in progress is cancelled. */
+void attnviz_window_run (AttnvizWindow *self);
+
+AttnvizResult *attnviz_window_get_result (AttnvizWindow *self);
+gboolean attnviz_window_get_busy (AttnvizWindow *self);
+/* The message the error banner shows, or NULL. */
+const char *attnviz_window_get_error (AttnvizWindow *self);
+
+/* The heatmap figure exactly as win.export-to writes it: its spec (into
+ * the window's result) and size in points. */
+gboolean attnviz_window_get_export_heatmap (AttnvizWindow *self, AttnvizHeatmapSpec *spec,
+                                            double *width_pt, double *height_pt);
+
+/* Writes the current view to PATH (PNG, SVG or PDF by the extension) in
+ * the background; the "exported" signal tells how it went. */
+void attnviz_window_export (AttnvizWindow *self, const char *path);
+
+G_END_DECLS

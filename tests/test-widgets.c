@@ -1,0 +1,446 @@
+/* test-widgets.c: the desktop app's widgets, their properties, hit tests
+ * and actions, and that nothing leaks (g_assert_finalize_object) */
+#define G_LOG_DOMAIN "test-widgets"
+#include "config.h"
+
+#include <stdio.h>
+
+#include <adwaita.h>
+
+#include "attnviz-grid-view.h"
+#include "attnviz-heatmap-view.h"
+#include "attnviz-lines-view.h"
+#include "attnviz-test-widgets-util.h"
+#include "attnviz-token-strip.h"
+#include "attnviz-window.h"
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, int *count)
+{
+  (*count)++;
+}
+
+/* Puts WIDGET in a window of WIDTH x HEIGHT and waits until it is drawn. */
+static GtkWindow *
+show_in_window (GtkWidget *widget, int width, int height)
+{
+  GtkWindow *window = GTK_WINDOW (gtk_window_new ());
+  gtk_window_set_default_size (window, width, height);
+  gtk_window_set_child (window, widget);
+  gtk_window_present (window);
+  attnviz_test_wait_until (gtk_widget_get_width (widget) > 0 && gtk_widget_get_mapped (widget), 10);
+  g_assert_cmpint (gtk_widget_get_width (widget), >, 0);
+  return window;
+}
+
+static void
+destroy_window (GtkWindow *window)
+{
+  g_object_ref (window);
+  gtk_window_destroy (window);
+  g_assert_finalize_object (window);
+}
+
+/* ---- The result ------------------------------------------------------------ */
+
+static void
+test_result_aggregates (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (2, 3, 7, 1);
+  int T = 7;
+
+  const float *mean = attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_MEAN, 1, 0);
+  const float *max = attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_MAX, 1, 2);
+  g_assert_nonnull (mean);
+  g_assert_nonnull (max);
+  /* Cached: the same buffer the second time. */
+  g_assert_true (mean == attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_MEAN, 1, 1));
+
+  for (int i = 0; i < T * T; i++)
+    {
+      double sum = 0, largest = 0;
+      for (int h = 0; h < 3; h++)
+        {
+          float v = attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, 1, h)[i];
+          sum += v;
+          largest = MAX (largest, v);
+        }
+      g_assert_cmpfloat_with_epsilon (mean[i], sum / 3, 1e-6);
+      g_assert_cmpfloat_with_epsilon (max[i], largest, 1e-7);
+    }
+  /* The mean of row-normalised rows is row-normalised. */
+  for (int r = 0; r < T; r++)
+    {
+      double s = 0;
+      for (int c = 0; c < T; c++)
+        s += mean[r * T + c];
+      g_assert_cmpfloat_with_epsilon (s, 1.0, 1e-5);
+    }
+  g_assert_null (attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, 2, 0));
+  g_assert_null (attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, 0, 3));
+
+  g_autofree char *d = attnviz_result_describe (result, ATTNVIZ_AGGREGATE_MAX, 1, 0);
+  g_assert_cmpstr (d, ==, "layer 1 · max over 3 heads");
+  g_assert_finalize_object (result);
+}
+
+/* ---- The heatmap ----------------------------------------------------------- */
+
+static void
+test_heatmap_properties (void)
+{
+  AttnvizHeatmapView *view = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
+  AttnvizResult *result = attnviz_test_random_result (3, 4, 9, 2);
+  int layer_n = 0, head_n = 0, colormap_n = 0, scale_n = 0, selected_n = 0, result_n = 0, zoom_n = 0;
+
+  g_signal_connect (view, "notify::layer", G_CALLBACK (count_notify), &layer_n);
+  g_signal_connect (view, "notify::head", G_CALLBACK (count_notify), &head_n);
+  g_signal_connect (view, "notify::colormap", G_CALLBACK (count_notify), &colormap_n);
+  g_signal_connect (view, "notify::scale", G_CALLBACK (count_notify), &scale_n);
+  g_signal_connect (view, "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
+  g_signal_connect (view, "notify::result", G_CALLBACK (count_notify), &result_n);
+  g_signal_connect (view, "notify::zoom", G_CALLBACK (count_notify), &zoom_n);
+
+  g_assert_cmpint (attnviz_heatmap_view_get_selected_token (view), ==, -1);
+  g_assert_cmpfloat (attnviz_heatmap_view_get_zoom (view), ==, 1.0);
+
+  attnviz_heatmap_view_set_result (view, result);
+  attnviz_heatmap_view_set_result (view, result);
+  g_assert_cmpint (result_n, ==, 1);
+
+  g_object_set (view, "layer", 2, "head", 3, "colormap", ATTNVIZ_COLORMAP_MAGMA,
+                "scale", ATTNVIZ_SCALE_LOG, "selected-token", 4, NULL);
+  g_assert_cmpint (layer_n, ==, 1);
+  g_assert_cmpint (head_n, ==, 1);
+  g_assert_cmpint (colormap_n, ==, 1);
+  g_assert_cmpint (scale_n, ==, 1);
+  g_assert_cmpint (selected_n, ==, 1);
+
+  /* Setting the same values notifies nothing (explicit notify). */
+  g_object_set (view, "layer", 2, "head", 3, "colormap", ATTNVIZ_COLORMAP_MAGMA,
+                "scale", ATTNVIZ_SCALE_LOG, "selected-token", 4, NULL);
+  g_assert_cmpint (layer_n + head_n + colormap_n + scale_n + selected_n, ==, 5);
+
+  /* Out of range: clamped to the result. */
+  attnviz_heatmap_view_set_head (view, 99);
+  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 3);
+  attnviz_heatmap_view_set_layer (view, -5);
+  g_assert_cmpint (attnviz_heatmap_view_get_layer (view), ==, 0);
+  attnviz_heatmap_view_set_selected_token (view, 9);
+  g_assert_cmpint (attnviz_heatmap_view_get_selected_token (view), ==, -1);
+
+  attnviz_heatmap_view_set_zoom (view, 1000);
+  g_assert_cmpfloat (attnviz_heatmap_view_get_zoom (view), ==, ATTNVIZ_HEATMAP_VIEW_MAX_ZOOM);
+  attnviz_heatmap_view_set_zoom (view, 1.0);
+  g_assert_cmpint (zoom_n, ==, 2);
+
+  /* The spec follows the properties. */
+  AttnvizHeatmapSpec spec;
+  attnviz_heatmap_view_set_head (view, 1);
+  attnviz_heatmap_view_set_selected_token (view, 5);
+  g_assert_true (attnviz_heatmap_view_get_spec (view, &spec));
+  g_assert_true (spec.matrix == attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, 0, 1));
+  g_assert_cmpint (spec.rows, ==, 9);
+  g_assert_cmpint (spec.highlight_row, ==, 5);
+  g_assert_cmpint (spec.colormap, ==, ATTNVIZ_COLORMAP_MAGMA);
+  g_assert_cmpint (spec.scale.kind, ==, ATTNVIZ_SCALE_LOG);
+  g_assert_cmpstr (spec.title, ==, "layer 0 · head 1");
+  attnviz_heatmap_view_set_aggregate (view, ATTNVIZ_AGGREGATE_MEAN);
+  g_assert_true (attnviz_heatmap_view_get_spec (view, &spec));
+  g_assert_true (spec.matrix == attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_MEAN, 0, 0));
+
+  /* A smaller run clamps what no longer exists. */
+  AttnvizResult *small = attnviz_test_random_result (1, 1, 3, 3);
+  attnviz_heatmap_view_set_result (view, small);
+  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 0);
+  g_assert_cmpint (attnviz_heatmap_view_get_selected_token (view), ==, -1);
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (result);
+  g_assert_finalize_object (small);
+}
+
+static void
+test_heatmap_hit (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (2, 2, 12, 4);
+  GtkWidget *view = attnviz_heatmap_view_new ();
+  AttnvizHeatmapLayout layout;
+  double ox, oy;
+  int row, col;
+
+  attnviz_heatmap_view_set_result (ATTNVIZ_HEATMAP_VIEW (view), result);
+  GtkWindow *window = show_in_window (view, 640, 560);
+  g_assert_true (attnviz_heatmap_view_get_layout (ATTNVIZ_HEATMAP_VIEW (view), &layout, &ox, &oy));
+  g_assert_cmpint (layout.rows, ==, 12);
+  g_assert_cmpfloat (layout.cell, >, 10);
+
+  /* The centre of every cell maps to that cell. */
+  for (int r = 0; r < 12; r++)
+    for (int c = 0; c < 12; c++)
+      {
+        double x = ox + layout.matrix.x + (c + 0.5) * layout.cell;
+        double y = oy + layout.matrix.y + (r + 0.5) * layout.cell;
+        g_assert_true (attnviz_heatmap_view_hit (ATTNVIZ_HEATMAP_VIEW (view), x, y, &row, &col));
+        g_assert_cmpint (row, ==, r);
+        g_assert_cmpint (col, ==, c);
+      }
+  /* A row label: that row, no column. */
+  g_assert_true (attnviz_heatmap_view_hit (ATTNVIZ_HEATMAP_VIEW (view), layout.matrix.x - 5,
+                                           layout.matrix.y + 3.5 * layout.cell, &row, &col));
+  g_assert_cmpint (row, ==, 3);
+  g_assert_cmpint (col, ==, -1);
+  /* The top-left corner is no cell. */
+  g_assert_false (attnviz_heatmap_view_hit (ATTNVIZ_HEATMAP_VIEW (view), 1, 1, &row, &col));
+
+  /* Zoomed 4x about the centre: the cell under a point is where the
+   * layout, moved by the pan, puts it. */
+  attnviz_heatmap_view_set_zoom (ATTNVIZ_HEATMAP_VIEW (view), 4.0);
+  g_assert_true (attnviz_heatmap_view_get_layout (ATTNVIZ_HEATMAP_VIEW (view), &layout, &ox, &oy));
+  g_assert_cmpfloat (ox, <, 0);
+  double cx = gtk_widget_get_width (view) / 2.0, cy = gtk_widget_get_height (view) / 2.0;
+  g_assert_true (attnviz_heatmap_view_hit (ATTNVIZ_HEATMAP_VIEW (view), cx, cy, &row, &col));
+  g_assert_cmpint (row, ==, (int) floor ((cy - oy - layout.matrix.y) / layout.cell));
+  g_assert_cmpint (col, ==, (int) floor ((cx - ox - layout.matrix.x) / layout.cell));
+
+  /* The content node is the widget's size, whatever the zoom. */
+  GskRenderNode *node = attnviz_heatmap_view_build_node (ATTNVIZ_HEATMAP_VIEW (view), 300, 200);
+  graphene_rect_t bounds;
+  gsk_render_node_get_bounds (node, &bounds);
+  g_assert_cmpfloat (bounds.size.width, <=, 300);
+  g_assert_cmpfloat (bounds.size.height, <=, 200);
+  gsk_render_node_unref (node);
+
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+static void
+test_heatmap_keyboard (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (3, 3, 5, 5);
+  AttnvizHeatmapView *view = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
+
+  attnviz_heatmap_view_set_result (view, result);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
+  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 2);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-layer", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.previous-head", NULL));
+  g_assert_cmpint (attnviz_heatmap_view_get_layer (view), ==, 1);
+  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 1);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.zoom-in", NULL));
+  g_assert_cmpfloat (attnviz_heatmap_view_get_zoom (view), >, 1.0);
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.zoom-fit", NULL));
+  g_assert_cmpfloat (attnviz_heatmap_view_get_zoom (view), ==, 1.0);
+
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (result);
+}
+
+/* ---- The grid, the lines, the tokens -------------------------------------- */
+
+static void
+on_head_activated (AttnvizGridView *grid, int layer, int head, int *out)
+{
+  out[0] = layer;
+  out[1] = head;
+}
+
+static void
+test_grid_view (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (4, 6, 10, 6);
+  GtkWidget *grid = attnviz_grid_view_new ();
+  int activated[2] = { -1, -1 };
+  int layer_n = 0;
+
+  g_signal_connect (grid, "head-activated", G_CALLBACK (on_head_activated), activated);
+  g_signal_connect (grid, "notify::layer", G_CALLBACK (count_notify), &layer_n);
+  attnviz_grid_view_set_result (ATTNVIZ_GRID_VIEW (grid), result);
+  GtkWindow *window = show_in_window (grid, 700, 500);
+
+  AttnvizGridSpec spec;
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_cmpint (spec.n_layer, ==, 4);
+  g_assert_cmpint (spec.n_head, ==, 6);
+  g_assert_true (spec.lower_triangular);
+
+  AttnvizGridLayout layout;
+  AttnvizRect rect;
+  AttnvizGridSpec screen = spec;
+  attnviz_grid_view_set_layer (ATTNVIZ_GRID_VIEW (grid), 2);
+  g_assert_cmpint (layer_n, ==, 1);
+  screen.current_layer = screen.current_head = -1;
+  screen.title = NULL;
+  screen.font_size = 11;
+  attnviz_grid_layout (&screen, gtk_widget_get_width (grid), gtk_widget_get_height (grid), &layout);
+  g_assert_true (attnviz_grid_layout_cell_rect (&layout, 3, 5, &rect));
+  int l, h;
+  g_assert_true (attnviz_grid_view_hit (ATTNVIZ_GRID_VIEW (grid), rect.x + rect.width / 2,
+                                        rect.y + rect.height / 2, &l, &h));
+  g_assert_cmpint (l, ==, 3);
+  g_assert_cmpint (h, ==, 5);
+
+  attnviz_grid_view_set_head (ATTNVIZ_GRID_VIEW (grid), 4);
+  g_assert_true (gtk_widget_activate_action (grid, "grid.activate-head", NULL));
+  g_assert_cmpint (activated[0], ==, 2);
+  g_assert_cmpint (activated[1], ==, 4);
+  g_assert_true (gtk_widget_activate_action (grid, "grid.next-layer", NULL));
+  g_assert_cmpint (attnviz_grid_view_get_layer (ATTNVIZ_GRID_VIEW (grid)), ==, 3);
+
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+static void
+test_lines_view (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (1, 2, 8, 7);
+  AttnvizResult *long_result = attnviz_test_random_result (1, 1, ATTNVIZ_LINES_VIEW_MAX_TOKENS + 1, 8);
+  AttnvizLinesView *lines = g_object_ref_sink (ATTNVIZ_LINES_VIEW (attnviz_lines_view_new ()));
+  AttnvizLinesSpec spec;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (attnviz_lines_view_get_spec (lines, &spec, &error));
+  g_clear_error (&error);
+  attnviz_lines_view_set_result (lines, result);
+  attnviz_lines_view_set_selected_token (lines, 3);
+  g_assert_true (attnviz_lines_view_get_spec (lines, &spec, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (spec.highlight_row, ==, 3);
+
+  attnviz_lines_view_set_result (lines, long_result);
+  g_assert_false (attnviz_lines_view_get_spec (lines, &spec, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "Too many tokens"));
+
+  g_assert_finalize_object (lines);
+  g_assert_finalize_object (result);
+  g_assert_finalize_object (long_result);
+}
+
+static void
+test_token_strip (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (1, 1, 6, 9);
+  GtkWidget *strip = attnviz_token_strip_new ();
+  int selected_n = 0;
+
+  g_signal_connect (strip, "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
+  attnviz_token_strip_set_result (ATTNVIZ_TOKEN_STRIP (strip), result);
+  GtkWindow *window = show_in_window (strip, 200, 300);
+
+  GtkWidget *chip = attnviz_token_strip_get_chip (ATTNVIZ_TOKEN_STRIP (strip), 2);
+  g_assert_nonnull (chip);
+  g_assert_null (attnviz_token_strip_get_chip (ATTNVIZ_TOKEN_STRIP (strip), 6));
+  /* The chip shows the token's text with its space made visible. */
+  GtkWidget *label = gtk_button_get_child (GTK_BUTTON (chip));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (label)), ==, "␣t2");
+  const char *tooltip = gtk_widget_get_tooltip_text (chip);
+  g_assert_nonnull (strstr (tooltip, "id 2"));
+
+  /* Chips wrap: six chips in 200 px take more than one line. */
+  GtkWidget *last = attnviz_token_strip_get_chip (ATTNVIZ_TOKEN_STRIP (strip), 5);
+  graphene_rect_t first_bounds, last_bounds;
+  g_assert_true (gtk_widget_compute_bounds (attnviz_token_strip_get_chip (ATTNVIZ_TOKEN_STRIP (strip), 0),
+                                            strip, &first_bounds));
+  g_assert_true (gtk_widget_compute_bounds (last, strip, &last_bounds));
+  g_assert_cmpfloat (last_bounds.origin.y, >, first_bounds.origin.y);
+
+  g_signal_emit_by_name (chip, "clicked");
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ATTNVIZ_TOKEN_STRIP (strip)), ==, 2);
+  g_assert_true (gtk_widget_has_css_class (chip, "selected-token"));
+  g_signal_emit_by_name (chip, "clicked");
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ATTNVIZ_TOKEN_STRIP (strip)), ==, -1);
+  g_assert_false (gtk_widget_has_css_class (chip, "selected-token"));
+  g_assert_cmpint (selected_n, ==, 2);
+
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+/* ---- The window ------------------------------------------------------------ */
+
+static void
+on_run_finished (AttnvizWindow *window, gboolean ok, int *state)
+{
+  *state = ok ? 1 : 2;
+}
+
+static void
+test_window_actions (void)
+{
+  AttnvizWindow *window = attnviz_window_new (NULL);
+  static const char *const actions[] = {
+    "open-file", "open-folder", "open-recent", "run", "cancel", "export", "export-to",
+    "next-head", "previous-head", "next-layer", "previous-layer", "view", "aggregate",
+    "colormap", "scale", "dismiss-error",
+  };
+
+  g_object_ref (window);
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
+    g_assert_true (g_action_group_has_action (G_ACTION_GROUP (window), actions[i]));
+  g_assert_cmpstr ((const char *) g_action_group_get_action_parameter_type (G_ACTION_GROUP (window), "export-to"),
+                   ==, "s");
+  /* Nothing to export or step through before a run. */
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "export-to"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "next-head"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "cancel"));
+
+  /* Settings reach the window's properties through the stateful actions. */
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "colormap", g_variant_new_string ("magma"));
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "scale", g_variant_new_string ("power"));
+  g_action_group_change_action_state (G_ACTION_GROUP (window), "aggregate", g_variant_new_string ("max"));
+  AttnvizColormap colormap;
+  AttnvizScaleKind scale;
+  AttnvizAggregate aggregate;
+  g_object_get (window, "colormap", &colormap, "scale", &scale, "aggregate", &aggregate, NULL);
+  g_assert_cmpint (colormap, ==, ATTNVIZ_COLORMAP_MAGMA);
+  g_assert_cmpint (scale, ==, ATTNVIZ_SCALE_POWER);
+  g_assert_cmpint (aggregate, ==, ATTNVIZ_AGGREGATE_MAX);
+  g_autoptr(GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (window), "colormap");
+  g_assert_cmpstr (g_variant_get_string (state, NULL), ==, "magma");
+
+  /* Running without a model is an error in the window, not a crash. */
+  attnviz_window_run (window);
+  g_assert_nonnull (attnviz_window_get_error (window));
+  g_assert_null (attnviz_window_get_result (window));
+
+  /* A model that does not exist: an error naming it, and no result. */
+  int finished = 0;
+  g_signal_connect (window, "run-finished", G_CALLBACK (on_run_finished), &finished);
+  attnviz_window_open (window, "/nonexistent/attnviz-model");
+  g_assert_true (attnviz_window_get_busy (window));
+  attnviz_test_wait_until (finished != 0, 30);
+  g_assert_cmpint (finished, ==, 2);
+  g_assert_false (attnviz_window_get_busy (window));
+  g_assert_nonnull (strstr (attnviz_window_get_error (window), "/nonexistent/attnviz-model"));
+  g_assert_null (attnviz_window_get_result (window));
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_assert_finalize_object (window);
+}
+
+int
+main (int argc, char **argv)
+{
+  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
+    {
+      printf ("1..0 # SKIP no display (run under Xvfb)\n");
+      return 0;
+    }
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/ui/result/aggregates-are-the-mean-and-max-of-the-heads", test_result_aggregates);
+  g_test_add_func ("/ui/heatmap-view/properties-notify-once-and-clamp", test_heatmap_properties);
+  g_test_add_func ("/ui/heatmap-view/hit-test-finds-the-cell", test_heatmap_hit);
+  g_test_add_func ("/ui/heatmap-view/keys-step-heads-layers-and-zoom", test_heatmap_keyboard);
+  g_test_add_func ("/ui/grid-view/thumbnails-open-their-head", test_grid_view);
+  g_test_add_func ("/ui/lines-view/refuses-long-inputs", test_lines_view);
+  g_test_add_func ("/ui/token-strip/chips-select-their-token", test_token_strip);
+  g_test_add_func ("/ui/window/actions-exist-and-errors-stay-in-the-window", test_window_actions);
+  return g_test_run ();
+}

@@ -1,0 +1,34 @@
+/* attnviz-grid-view.h: the model view, one thumbnail per layer and head */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "attnviz-painter.h"
+#include "attnviz-result.h"
+
+G_BEGIN_DECLS
+
+#define ATTNVIZ_TYPE_GRID_VIEW (attnviz_grid_view_get_type ())
+G_DECLARE_FINAL_TYPE (AttnvizGridView, attnviz_grid_view, ATTNVIZ, GRID_VIEW, GtkWidget)
+
+GtkWidget *attnviz_grid_view_new (void);
+
+AttnvizResult *attnviz_grid_view_get_result (AttnvizGridView *self);
+void attnviz_grid_view_set_result (AttnvizGridView *self, AttnvizResult *result);
+int attnviz_grid_view_get_layer (AttnvizGridView *self);
+void attnviz_grid_view_set_layer (AttnvizGridView *self, int layer);
+int attnviz_grid_view_get_head (AttnvizGridView *self);
+void attnviz_grid_view_set_head (AttnvizGridView *self, int head);
+AttnvizColormap attnviz_grid_view_get_colormap (AttnvizGridView *self);
+void attnviz_grid_view_set_colormap (AttnvizGridView *self, AttnvizColormap colormap);
+AttnvizScaleKind attnviz_grid_view_get_scale (AttnvizGridView *self);
+void attnviz_grid_view_set_scale (AttnvizGridView *self, AttnvizScaleKind scale);
+
+/* The figure with the current head outlined, for export. */
+gboolean attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec);
+/* The thumbnail under the widget point (X, Y). */
+gboolean attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, int *head);
+/* Paints the content node for a WIDTH x HEIGHT widget (for the benchmark). */
+GskRenderNode *attnviz_grid_view_build_node (AttnvizGridView *self, int width, int height);
+
+G_END_DECLS

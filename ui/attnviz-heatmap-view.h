@@ -1,0 +1,53 @@
+/* attnviz-heatmap-view.h: one head (or an aggregate) as an interactive heatmap */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "attnviz-painter.h"
+#include "attnviz-result.h"
+
+G_BEGIN_DECLS
+
+#define ATTNVIZ_TYPE_HEATMAP_VIEW (attnviz_heatmap_view_get_type ())
+G_DECLARE_FINAL_TYPE (AttnvizHeatmapView, attnviz_heatmap_view, ATTNVIZ, HEATMAP_VIEW, GtkWidget)
+
+#define ATTNVIZ_HEATMAP_VIEW_MAX_ZOOM 64.0
+
+GtkWidget *attnviz_heatmap_view_new (void);
+
+AttnvizResult *attnviz_heatmap_view_get_result (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_result (AttnvizHeatmapView *self, AttnvizResult *result);
+int attnviz_heatmap_view_get_layer (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_layer (AttnvizHeatmapView *self, int layer);
+int attnviz_heatmap_view_get_head (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_head (AttnvizHeatmapView *self, int head);
+AttnvizAggregate attnviz_heatmap_view_get_aggregate (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_aggregate (AttnvizHeatmapView *self, AttnvizAggregate aggregate);
+AttnvizColormap attnviz_heatmap_view_get_colormap (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_colormap (AttnvizHeatmapView *self, AttnvizColormap colormap);
+AttnvizScaleKind attnviz_heatmap_view_get_scale (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_scale (AttnvizHeatmapView *self, AttnvizScaleKind scale);
+int attnviz_heatmap_view_get_selected_token (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_selected_token (AttnvizHeatmapView *self, int token);
+double attnviz_heatmap_view_get_zoom (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_zoom (AttnvizHeatmapView *self, double zoom);
+
+/* The figure as the view paints it (for export: foreground left at the
+ * painter's default).  Pointers into the result and the view: valid until
+ * either changes.  FALSE when there is nothing to show. */
+gboolean attnviz_heatmap_view_get_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec);
+
+/* The cell or label under the widget point (X, Y), as
+ * attnviz_heatmap_layout_hit () reports it, zoom and pan applied. */
+gboolean attnviz_heatmap_view_hit (AttnvizHeatmapView *self, double x, double y, int *row, int *col);
+
+/* The layout of the figure at the widget's size; (*ORIGIN_X, *ORIGIN_Y)
+ * is where the figure's (0, 0) is in widget coordinates. */
+gboolean attnviz_heatmap_view_get_layout (AttnvizHeatmapView *self, AttnvizHeatmapLayout *layout,
+                                          double *origin_x, double *origin_y);
+
+/* Paints the content node for a WIDTH x HEIGHT widget, as snapshot does
+ * when its cache is empty (for the benchmark). */
+GskRenderNode *attnviz_heatmap_view_build_node (AttnvizHeatmapView *self, int width, int height);
+
+G_END_DECLS

@@ -1,0 +1,471 @@
+/* attnviz-painter-heatmap.c: one head's (queries, keys) matrix as a heatmap
+ * with its token labels and a colour bar */
+#define G_LOG_DOMAIN "attnviz-painter"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-painter-private.h"
+
+/* Figure proportions, in font sizes. */
+#define MARGIN_EMS 0.6
+#define CAPTION_GAP_EMS 0.4
+#define COLORBAR_GAP_EMS 1.0
+#define COLORBAR_WIDTH_EMS 1.0
+#define MAX_LAYOUT_ROUNDS 256
+
+void
+attnviz_heatmap_spec_init (AttnvizHeatmapSpec *spec, const float *matrix, int rows, int cols)
+{
+  memset (spec, 0, sizeof *spec);
+  spec->matrix = matrix;
+  spec->rows = rows;
+  spec->cols = cols;
+  spec->row_caption = "query";
+  spec->col_caption = "key";
+  spec->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
+  attnviz_scale_init (&spec->scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
+  spec->colorbar = TRUE;
+  spec->highlight_row = -1;
+  spec->highlight_col = -1;
+}
+
+/* The spec's scale with its range filled in from the matrix when unset. */
+static void
+heatmap_scale (const AttnvizHeatmapSpec *spec, AttnvizScale *scale)
+{
+  *scale = spec->scale;
+  if (!attnviz_scale_has_range (scale) && spec->scale.vmin == spec->scale.vmax)
+    attnviz_scale_fit (scale, spec->matrix, (gsize) spec->rows * spec->cols,
+                       attnviz_colormap_is_diverging (spec->colormap));
+  if (!attnviz_scale_has_range (scale))
+    {
+      /* A range the user set but that is empty (vmin >= vmax). */
+      attnviz_scale_get_bounds (scale, &scale->vmin, &scale->vmax);
+      scale->vmax = scale->vmin + 1;
+    }
+}
+
+gboolean
+attnviz_heatmap_layout_label_visible (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, int index)
+{
+  int n = axis == ATTNVIZ_AXIS_ROWS ? layout->rows : layout->cols;
+  int step = axis == ATTNVIZ_AXIS_ROWS ? layout->row_label_step : layout->col_label_step;
+  int hl = axis == ATTNVIZ_AXIS_ROWS ? layout->highlight_row : layout->highlight_col;
+
+  if (step <= 0 || index < 0 || index >= n)
+    return FALSE;
+  if (index == hl)
+    return TRUE;
+  if (index % step != 0)
+    return FALSE;
+  /* The highlighted label pushes aside the regular ones it would touch. */
+  if (hl >= 0 && hl < n && fabs ((double) (index - hl)) * layout->cell < layout->label_extent)
+    return FALSE;
+  return TRUE;
+}
+
+gboolean
+attnviz_heatmap_layout_label_rect (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, int index, AttnvizRect *rect)
+{
+  if (!attnviz_heatmap_layout_label_visible (layout, axis, index))
+    return FALSE;
+  double centre = (index + 0.5) * layout->cell;
+  if (axis == ATTNVIZ_AXIS_ROWS)
+    *rect = (AttnvizRect) {
+      layout->row_labels.x, layout->matrix.y + centre - layout->label_extent / 2,
+      layout->row_labels.width, layout->label_extent,
+    };
+  else
+    *rect = (AttnvizRect) {
+      layout->matrix.x + centre - layout->label_extent / 2, layout->col_labels.y,
+      layout->label_extent, layout->col_labels.height,
+    };
+  return TRUE;
+}
+
+static double
+label_width (AttnvizPainterText *text, const char *label, double size, gboolean bold, double max_width)
+{
+  g_autofree char *shown = attnviz_painter_display_text (label);
+  return attnviz_painter_text_set (text, shown, size, bold, max_width);
+}
+
+/* The widest of the labels AXIS shows in LAYOUT; WIDTHS caches what was
+ * measured already (NaN: not yet). */
+static double
+widest_visible_label (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, const char *const *labels,
+                      AttnvizPainterText *text, double max_width, double *widths)
+{
+  int n = axis == ATTNVIZ_AXIS_ROWS ? layout->rows : layout->cols;
+  int step = axis == ATTNVIZ_AXIS_ROWS ? layout->row_label_step : layout->col_label_step;
+  int hl = axis == ATTNVIZ_AXIS_ROWS ? layout->highlight_row : layout->highlight_col;
+  double widest = 0;
+
+  if (labels == NULL || step <= 0)
+    return 0;
+  for (int i = 0; i < n; i += step)
+    {
+      if (!attnviz_heatmap_layout_label_visible (layout, axis, i))
+        continue;
+      if (isnan (widths[i]))
+        widths[i] = label_width (text, labels[i], layout->font_size, FALSE, max_width);
+      widest = MAX (widest, widths[i]);
+    }
+  if (hl >= 0 && hl < n)
+    widest = MAX (widest, label_width (text, labels[hl], layout->font_size, TRUE, max_width));
+  return widest;
+}
+
+/* What one round of the layout works from: the fixed sizes and the widths
+ * of the label bands and the colour bar's tick labels. */
+typedef struct {
+  const AttnvizHeatmapSpec *spec;
+  const AttnvizScale *scale;
+  AttnvizPainterText *text;
+  double width, height;
+  double fs, margin, lh, gap, top, caption_band;
+  double row_max, col_max;   /* longest label before the ellipsis */
+  gboolean has_row_labels, has_col_labels, has_row_caption, has_col_caption;
+  double *widths;            /* (rows + cols) label widths measured so far, NaN: not yet */
+  /* the round's result */
+  double left, upper, aw, ah;
+  AttnvizColorbarLayout cb;
+} LayoutRound;
+
+/* Places the matrix for bands ROW_BAND, COL_BAND and CB_RESERVE, and says
+ * how wide the labels it then shows want them (WANT). */
+static void
+layout_round (LayoutRound *lr, double row_band, double col_band, double cb_reserve,
+              AttnvizHeatmapLayout *out, double want[3])
+{
+  const AttnvizHeatmapSpec *spec = lr->spec;
+  int rows = out->rows, cols = out->cols;
+  double fs = lr->fs, lh = lr->lh;
+
+  lr->left = lr->margin + (lr->has_row_caption ? lr->caption_band : 0) +
+             (lr->has_row_labels ? row_band + lr->gap : 0);
+  double right = lr->margin + (spec->colorbar ? COLORBAR_GAP_EMS * fs + COLORBAR_WIDTH_EMS * fs + cb_reserve : 0);
+  lr->upper = lr->top + lh / 2;
+  double lower = MAX (lr->margin, lh / 2) + (lr->has_col_caption ? lr->caption_band : 0) +
+                 (lr->has_col_labels ? col_band + lr->gap : 0);
+  lr->aw = MAX (0, lr->width - lr->left - right);
+  lr->ah = MAX (0, lr->height - lr->upper - lower);
+  out->cell = rows > 0 && cols > 0 ? MIN (lr->aw / cols, lr->ah / rows) : 0;
+  out->row_label_step = lr->has_row_labels ? attnviz_painter_label_step (out->cell, lh, rows, rows * out->cell) : 0;
+  out->col_label_step = lr->has_col_labels ? attnviz_painter_label_step (out->cell, lh, cols, cols * out->cell) : 0;
+
+  want[0] = widest_visible_label (out, ATTNVIZ_AXIS_ROWS, spec->row_labels, lr->text, lr->row_max, lr->widths);
+  want[1] = widest_visible_label (out, ATTNVIZ_AXIS_COLS, spec->col_labels, lr->text, lr->col_max,
+                                  lr->widths + rows);
+  want[2] = 0;
+  if (spec->colorbar)
+    {
+      attnviz_painter_colorbar_layout (lr->text, lr->scale, MAX (rows * out->cell, 4 * lh), fs, &lr->cb);
+      want[2] = attnviz_painter_colorbar_reserve (&lr->cb);
+    }
+}
+
+static gboolean
+wants_fit (const double want[3], const double have[3])
+{
+  return want[0] <= have[0] && want[1] <= have[1] && want[2] <= have[2];
+}
+
+static void
+heatmap_layout (const AttnvizHeatmapSpec *spec, const AttnvizScale *scale, double width, double height,
+                AttnvizPainterText *text, AttnvizHeatmapLayout *out)
+{
+  double fs = attnviz_painter_font_size (spec->font_size);
+  int rows = MAX (spec->rows, 0), cols = MAX (spec->cols, 0);
+  LayoutRound lr = {
+    .spec = spec,
+    .scale = scale,
+    .text = text,
+    .width = width,
+    .height = height,
+    .fs = fs,
+    .margin = MARGIN_EMS * fs,
+    .lh = attnviz_painter_text_line_height (text, fs),
+    .row_max = MIN (ATTNVIZ_PAINTER_MAX_LABEL_EMS * fs, 0.3 * width),
+    .col_max = MIN (ATTNVIZ_PAINTER_MAX_LABEL_EMS * fs, 0.3 * height),
+    .has_row_labels = spec->row_labels != NULL && rows > 0,
+    .has_col_labels = spec->col_labels != NULL && cols > 0,
+    .has_row_caption = spec->row_caption != NULL && *spec->row_caption,
+    .has_col_caption = spec->col_caption != NULL && *spec->col_caption,
+  };
+  double lh = lr.lh;
+  lr.caption_band = lh + CAPTION_GAP_EMS * fs;
+  /* Labels keep half a line from the matrix: a row label can then poke at
+   * most that far past the matrix's ends (when cells are thinner than a
+   * line), and never into a column label, the title or the colour bar. */
+  lr.gap = lh / 2;
+
+  memset (out, 0, sizeof *out);
+  out->width = width;
+  out->height = height;
+  out->rows = rows;
+  out->cols = cols;
+  out->font_size = fs;
+  out->label_extent = lh;
+  out->highlight_row = spec->highlight_row >= 0 && spec->highlight_row < rows ? spec->highlight_row : -1;
+  out->highlight_col = spec->highlight_col >= 0 && spec->highlight_col < cols ? spec->highlight_col : -1;
+
+  lr.top = attnviz_painter_titles_layout (text, spec->title, spec->subtitle, fs, width, lr.margin,
+                                          &out->title, &out->subtitle);
+
+  /* The bands (row labels, column labels, tick labels) only ever grow, so
+   * this ends; when a round grows nothing, every label shown fits. */
+  g_autofree double *widths = g_new (double, (gsize) rows + cols + 1);
+  for (int i = 0; i < rows + cols; i++)
+    widths[i] = NAN;
+  lr.widths = widths;
+  double have[3] = { 0, 0, 0 }, want[3];
+  gboolean fits = FALSE;
+  for (int round = 0; round < MAX_LAYOUT_ROUNDS && !fits; round++)
+    {
+      layout_round (&lr, have[0], have[1], have[2], out, want);
+      fits = wants_fit (want, have);
+      for (int k = 0; k < 3; k++)
+        have[k] = MAX (have[k], want[k]);
+    }
+  if (!fits)
+    {
+      /* Never seen; but rather no labels than labels over the matrix. */
+      layout_round (&lr, have[0], have[1], have[2], out, want);
+      out->row_label_step = out->col_label_step = 0;
+      want[0] = have[0];
+      want[1] = have[1];
+    }
+
+  /* The bands may still hold a long label an earlier round showed and
+   * this one does not: try them as wide as what is shown now, and keep
+   * that when everything shown then still fits. */
+  if (want[0] < have[0] || want[1] < have[1])
+    {
+      double tight[3] = { want[0], want[1], have[2] }, again[3];
+      layout_round (&lr, tight[0], tight[1], tight[2], out, again);
+      if (wants_fit (again, tight))
+        memcpy (have, tight, sizeof have);
+      else
+        layout_round (&lr, have[0], have[1], have[2], out, again);
+    }
+  double row_band = have[0], col_band = have[1];
+
+  /* Centre what is left over: the block of matrix, labels and bar moves;
+   * the titles move down with it. */
+  double dx = (lr.aw - cols * out->cell) / 2;
+  double dy = (lr.ah - rows * out->cell) / 2;
+  out->title.y += dy;
+  out->subtitle.y += dy;
+  out->matrix = (AttnvizRect) { lr.left + dx, lr.upper + dy, cols * out->cell, rows * out->cell };
+  const AttnvizRect *m = &out->matrix;
+  double gap = lr.gap;
+  double caption_band = lr.caption_band;
+  gboolean has_row_labels = lr.has_row_labels, has_col_labels = lr.has_col_labels;
+  AttnvizColorbarLayout cb = lr.cb;
+  double ah = lr.ah;
+
+  out->row_labels = (AttnvizRect) { m->x - (has_row_labels ? gap + row_band : 0), m->y, row_band, m->height };
+  out->col_labels = (AttnvizRect) { m->x, m->y + m->height + (has_col_labels ? gap : 0), m->width, col_band };
+  if (lr.has_row_caption)
+    out->row_caption = (AttnvizRect) { out->row_labels.x - caption_band, m->y, lh, m->height };
+  if (lr.has_col_caption)
+    out->col_caption = (AttnvizRect) {
+      m->x, out->col_labels.y + out->col_labels.height + CAPTION_GAP_EMS * fs, m->width, lh,
+    };
+  if (spec->colorbar)
+    {
+      double bar_h = MIN (MAX (m->height, 4 * lh), ah);
+      out->colorbar = (AttnvizRect) {
+        m->x + m->width + COLORBAR_GAP_EMS * fs, m->y + (m->height - bar_h) / 2,
+        COLORBAR_WIDTH_EMS * fs, bar_h,
+      };
+      G_STATIC_ASSERT (sizeof out->colorbar_ticks == sizeof cb.ticks);
+      memcpy (out->colorbar_ticks, cb.ticks, sizeof cb.ticks);
+      out->colorbar_n_ticks = cb.n_ticks;
+      out->colorbar_label_width = cb.label_width;
+    }
+}
+
+void
+attnviz_heatmap_layout (const AttnvizHeatmapSpec *spec, double width, double height, AttnvizHeatmapLayout *out)
+{
+  g_return_if_fail (spec != NULL && out != NULL);
+
+  AttnvizScale scale;
+  AttnvizPainterText text;
+  heatmap_scale (spec, &scale);
+  attnviz_painter_text_init (&text, NULL);
+  heatmap_layout (spec, &scale, width, height, &text, out);
+  attnviz_painter_text_clear (&text);
+}
+
+gboolean
+attnviz_heatmap_layout_hit (const AttnvizHeatmapLayout *layout, double x, double y, int *row, int *col)
+{
+  const AttnvizRect *m = &layout->matrix;
+  int r = -1, c = -1;
+
+  if (layout->cell > 0)
+    {
+      if (y >= m->y && y < m->y + m->height)
+        r = MIN ((int) floor ((y - m->y) / layout->cell), layout->rows - 1);
+      if (x >= m->x && x < m->x + m->width)
+        c = MIN ((int) floor ((x - m->x) / layout->cell), layout->cols - 1);
+    }
+  const AttnvizRect *rl = &layout->row_labels, *cl = &layout->col_labels;
+  gboolean in_matrix = r >= 0 && c >= 0;
+  gboolean in_row_labels = r >= 0 && rl->width > 0 && x >= rl->x && x < m->x;
+  gboolean in_col_labels = c >= 0 && cl->height > 0 && y >= m->y + m->height && y < cl->y + cl->height;
+
+  if (in_matrix || in_row_labels || in_col_labels)
+    {
+      if (row)
+        *row = in_col_labels ? -1 : r;
+      if (col)
+        *col = in_row_labels ? -1 : c;
+      return TRUE;
+    }
+  if (row)
+    *row = -1;
+  if (col)
+    *col = -1;
+  return FALSE;
+}
+
+static void
+draw_labels (cairo_t *cr, AttnvizPainterText *text, const AttnvizHeatmapSpec *spec,
+             const AttnvizHeatmapLayout *layout, double row_max, double col_max)
+{
+  const AttnvizRect *m = &layout->matrix;
+  double fs = layout->font_size;
+
+  attnviz_painter_set_source (cr, &spec->foreground, 1.0);
+  if (spec->row_labels != NULL && layout->row_label_step > 0)
+    for (int i = 0; i < layout->rows; i++)
+      {
+        if (!attnviz_heatmap_layout_label_visible (layout, ATTNVIZ_AXIS_ROWS, i))
+          continue;
+        g_autofree char *shown = attnviz_painter_display_text (spec->row_labels[i]);
+        attnviz_painter_text_set (text, shown, fs, i == layout->highlight_row, row_max);
+        attnviz_painter_text_draw (text, layout->row_labels.x + layout->row_labels.width,
+                                   m->y + (i + 0.5) * layout->cell, 1.0, 0.5);
+      }
+
+  if (spec->col_labels != NULL && layout->col_label_step > 0)
+    for (int j = 0; j < layout->cols; j++)
+      {
+        if (!attnviz_heatmap_layout_label_visible (layout, ATTNVIZ_AXIS_COLS, j))
+          continue;
+        g_autofree char *shown = attnviz_painter_display_text (spec->col_labels[j]);
+        attnviz_painter_text_set (text, shown, fs, j == layout->highlight_col, col_max);
+        /* Read upwards, ending at the top of the band, under column j. */
+        cairo_save (cr);
+        cairo_translate (cr, m->x + (j + 0.5) * layout->cell, layout->col_labels.y);
+        cairo_rotate (cr, -G_PI / 2);
+        attnviz_painter_text_draw (text, 0, 0, 1.0, 0.5);
+        cairo_restore (cr);
+      }
+
+  attnviz_painter_set_source (cr, &spec->foreground, 0.7);
+  if (layout->row_caption.height > 0)
+    {
+      const AttnvizRect *rc = &layout->row_caption;
+      attnviz_painter_text_set (text, spec->row_caption, fs, FALSE, rc->height);
+      cairo_save (cr);
+      cairo_translate (cr, rc->x + rc->width / 2, rc->y + rc->height / 2);
+      cairo_rotate (cr, -G_PI / 2);
+      attnviz_painter_text_draw (text, 0, 0, 0.5, 0.5);
+      cairo_restore (cr);
+    }
+  if (layout->col_caption.height > 0)
+    {
+      const AttnvizRect *cc = &layout->col_caption;
+      attnviz_painter_text_set (text, spec->col_caption, fs, FALSE, cc->width);
+      attnviz_painter_text_draw (text, cc->x + cc->width / 2, cc->y, 0.5, 0.0);
+    }
+}
+
+/* A band across the matrix outlined dark then light, visible on any map. */
+static void
+outline_rect (cairo_t *cr, double x, double y, double w, double h, double lw)
+{
+  cairo_rectangle (cr, x - lw / 2, y - lw / 2, w + lw, h + lw);
+  cairo_set_line_width (cr, 2 * lw);
+  cairo_set_source_rgba (cr, 0, 0, 0, 0.8);
+  cairo_stroke_preserve (cr);
+  cairo_set_line_width (cr, lw);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_stroke (cr);
+}
+
+void
+attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width, double height)
+{
+  g_return_if_fail (cr != NULL && spec != NULL);
+  g_return_if_fail (spec->rows >= 0 && spec->cols >= 0);
+  g_return_if_fail (spec->matrix != NULL || spec->rows == 0 || spec->cols == 0);
+
+  AttnvizScale scale;
+  AttnvizHeatmapLayout layout;
+  AttnvizPainterText measure, text;
+  heatmap_scale (spec, &scale);
+  /* Laid out by a measuring context, exactly as attnviz_heatmap_layout()
+   * does for the widget's hit tests. */
+  attnviz_painter_text_init (&measure, NULL);
+  heatmap_layout (spec, &scale, width, height, &measure, &layout);
+  attnviz_painter_text_clear (&measure);
+
+  cairo_save (cr);
+  attnviz_painter_text_init (&text, cr);
+  const AttnvizRect *m = &layout.matrix;
+
+  if (m->width > 0 && m->height > 0)
+    {
+      AttnvizColorizer colorizer;
+      attnviz_colorizer_init (&colorizer, &scale, spec->colormap, (gsize) spec->rows * spec->cols);
+      cairo_surface_t *image = attnviz_painter_matrix_surface (&colorizer, spec->matrix,
+                                                               spec->rows, spec->cols, spec->cols);
+      attnviz_colorizer_clear (&colorizer);
+      if (image != NULL)
+        {
+          attnviz_painter_draw_surface (cr, image, m);
+          cairo_surface_destroy (image);
+        }
+
+      /* A hairline frame keeps a white-at-zero map (grey) apart from the page. */
+      attnviz_painter_set_source (cr, &spec->foreground, 0.45);
+      cairo_set_line_width (cr, MAX (0.5, 0.05 * layout.font_size));
+      cairo_rectangle (cr, m->x, m->y, m->width, m->height);
+      cairo_stroke (cr);
+
+      double lw = CLAMP (0.15 * layout.cell, 0.75, 0.12 * layout.font_size + 0.5);
+      if (layout.highlight_row >= 0)
+        outline_rect (cr, m->x, m->y + layout.highlight_row * layout.cell, m->width, layout.cell, lw);
+      if (layout.highlight_col >= 0)
+        outline_rect (cr, m->x + layout.highlight_col * layout.cell, m->y, layout.cell, m->height, lw);
+    }
+
+  double fs = layout.font_size;
+  draw_labels (cr, &text, spec, &layout,
+               MIN (ATTNVIZ_PAINTER_MAX_LABEL_EMS * fs, 0.3 * width),
+               MIN (ATTNVIZ_PAINTER_MAX_LABEL_EMS * fs, 0.3 * height));
+
+  if (spec->colorbar && layout.colorbar.width > 0)
+    {
+      AttnvizColorbarLayout cb = { 0 };
+      memcpy (cb.ticks, layout.colorbar_ticks, sizeof cb.ticks);
+      cb.n_ticks = layout.colorbar_n_ticks;
+      cb.font_size = fs;
+      cb.tick_length = ATTNVIZ_COLORBAR_TICK_EMS * fs;
+      cb.label_width = layout.colorbar_label_width;
+      attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, &scale, &cb, &spec->foreground);
+    }
+
+  attnviz_painter_draw_titles (cr, &text, spec->title, spec->subtitle, fs, &layout.title, &layout.subtitle,
+                               &spec->foreground);
+  attnviz_painter_text_clear (&text);
+  cairo_restore (cr);
+}
