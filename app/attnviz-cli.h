@@ -22,6 +22,8 @@ int attnviz_cmd_dump (int argc, char **argv);
 int attnviz_cmd_generate (int argc, char **argv);
 int attnviz_cmd_bench (int argc, char **argv);
 int attnviz_cmd_render (int argc, char **argv);
+int attnviz_cmd_train (int argc, char **argv);
+int attnviz_cmd_sweep (int argc, char **argv);
 
 /* Prints "attnviz: MESSAGE" on stderr and returns CODE. */
 int attnviz_cli_fail (int code, const char *fmt, ...) G_GNUC_PRINTF (2, 3);

@@ -23,6 +23,8 @@ static const struct {
   { "generate", attnviz_cmd_generate, "Generate text from a causal model (greedy or sampled)" },
   { "bench", attnviz_cmd_bench, "Time the forward pass and recording of a GPT-2-sized model" },
   { "render", attnviz_cmd_render, "Draw a head's attention as PNG, SVG or PDF" },
+  { "train", attnviz_cmd_train, "Train a small transformer on a task (cross-entropy or policy gradient)" },
+  { "sweep", attnviz_cmd_sweep, "Train variants of a model on a task and tabulate their accuracy" },
 };
 
 static void

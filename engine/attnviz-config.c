@@ -12,6 +12,21 @@
  *           head_dim (optional), max_position_embeddings, rms_norm_eps,
  *           rope_theta, hidden_act, tie_word_embeddings, attention_bias
  *           (Qwen2 always has Q/K/V biases), bos/eos/pad_token_id
+ *   attnviz's own models ("AttnvizDecoder", "AttnvizSeq2Seq", model_type
+ *   "attnviz", written by `attnviz train`; tensors in attnviz-model.c):
+ *           d_model, n_layer (decoder layers), n_enc_layer (AttnvizSeq2Seq
+ *           only, >= 1), n_head, head_dim (any size, default d_model / n_head),
+ *           d_ff (default 4 * d_model), vocab_size, n_ctx,
+ *           position: "sinusoidal" | "learned" | "rope" | "none",
+ *           rope_theta (default 10000), score: "scaled_dot" | "dot" | "additive",
+ *           mask: "causal" | "window:W" (the decoder's self-attention; the
+ *           encoder is bidirectional), activation: "relu" | "gelu" (erf) |
+ *           "gelu_new" (tanh), norm_eps (default 1e-5),
+ *           bos/eos/pad_token_id.  Always: pre-norm LayerNorm with a final
+ *           norm (and one after the encoder), biases on every linear layer,
+ *           the LM head tied to the token embedding.  Keys starting with
+ *           "attnviz_" (attnviz_task, attnviz_seed, attnviz_step, ...) record
+ *           how the model was trained and are not read here.
  */
 #define G_LOG_DOMAIN "attnviz-config"
 #include "config.h"
@@ -281,10 +296,78 @@ parse_llama (Reader *r, AttnvizConfig *c, gboolean qwen2)
   read_special_ids (r, c);
 }
 
+static void
+parse_attnviz (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_ATTNVIZ;
+  c->encoder_decoder = g_strcmp0 (c->architecture, "AttnvizSeq2Seq") == 0;
+  c->d_model = read_int_keys (r, KEYS ("d_model"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = read_int_keys (r, KEYS ("n_layer"), REQUIRED, 1, MAX_LAYER);
+  c->n_enc_layer = c->encoder_decoder ? read_int_keys (r, KEYS ("n_enc_layer"), REQUIRED, 1, MAX_LAYER) : 0;
+  c->n_head = read_int_keys (r, KEYS ("n_head"), REQUIRED, 1, MAX_HEAD);
+  c->n_kv_head = c->n_head;
+  c->head_dim = read_int_keys (r, KEYS ("head_dim"), 0, 1, MAX_DIM);
+  c->d_ff = read_int_keys (r, KEYS ("d_ff"), 0, 1, 4 * MAX_DIM);
+  if (c->d_ff == 0)
+    c->d_ff = 4 * c->d_model;
+  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->n_ctx = read_int_keys (r, KEYS ("n_ctx"), REQUIRED, 1, MAX_CTX);
+  c->norm_eps = read_double (r, "norm_eps", 1e-5);
+  c->rope_theta = read_double (r, "rope_theta", 10000.0);
+
+  const char *pos = read_string (r, "position");
+  if (pos == NULL || strcmp (pos, "sinusoidal") == 0)
+    c->pos = ATTNVIZ_POS_SINUSOIDAL;
+  else if (strcmp (pos, "learned") == 0)
+    c->pos = ATTNVIZ_POS_LEARNED;
+  else if (strcmp (pos, "rope") == 0)
+    c->pos = ATTNVIZ_POS_ROPE;
+  else if (strcmp (pos, "none") == 0)
+    c->pos = ATTNVIZ_POS_NONE;
+  else
+    reader_fail (r, "unsupported \"position\": \"%s\" (expected sinusoidal, learned, rope or none)", pos);
+
+  const char *score = read_string (r, "score");
+  if (score == NULL || strcmp (score, "scaled_dot") == 0)
+    c->score = ATTNVIZ_SCORE_SCALED_DOT;
+  else if (strcmp (score, "dot") == 0)
+    c->score = ATTNVIZ_SCORE_DOT;
+  else if (strcmp (score, "additive") == 0)
+    c->score = ATTNVIZ_SCORE_ADDITIVE;
+  else
+    reader_fail (r, "unsupported \"score\": \"%s\" (expected scaled_dot, dot or additive)", score);
+
+  const char *mask = read_string (r, "mask");
+  c->causal = TRUE;
+  if (mask != NULL && strcmp (mask, "causal") != 0)
+    {
+      gint64 w = 0;
+      if (!g_str_has_prefix (mask, "window:")
+          || !g_ascii_string_to_signed (mask + strlen ("window:"), 10, 1, MAX_CTX, &w, NULL))
+        reader_fail (r, "unsupported \"mask\": \"%s\" (expected causal or window:W with W >= 1)", mask);
+      c->window = (int) w;
+    }
+
+  const char *act = read_string (r, "activation");
+  c->act = ATTNVIZ_ACT_RELU;
+  if (act != NULL)
+    parse_activation (r, "activation", act, &c->act);
+  if (c->act != ATTNVIZ_ACT_RELU && c->act != ATTNVIZ_ACT_GELU_ERF && c->act != ATTNVIZ_ACT_GELU_TANH)
+    reader_fail (r, "unsupported \"activation\": \"%s\" (expected relu, gelu or gelu_new)", act);
+
+  c->norm = ATTNVIZ_NORM_LAYERNORM;
+  c->pre_norm = TRUE;
+  c->final_norm = TRUE;
+  c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
+  c->tied_embeddings = TRUE;
+  c->has_lm_head = TRUE;
+  read_special_ids (r, c);
+}
+
 static const struct {
   const char *architecture;
   const char *model_type;
-  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2 */
+  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz */
 } known_architectures[] = {
   { "GPT2LMHeadModel", "gpt2", 0 },
   { "GPT2Model", "gpt2", 0 },
@@ -293,6 +376,8 @@ static const struct {
   { "BertForPreTraining", "bert", 1 },
   { "LlamaForCausalLM", "llama", 2 },
   { "Qwen2ForCausalLM", "qwen2", 3 },
+  { "AttnvizDecoder", "attnviz", 4 },
+  { "AttnvizSeq2Seq", "attnviz", 4 },
 };
 
 gboolean
@@ -358,7 +443,8 @@ attnviz_config_parse (AttnvizConfig *config,
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
-                   "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM and Qwen2ForCausalLM",
+                   "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
+                   "AttnvizDecoder and AttnvizSeq2Seq",
                    filename, arch ? arch : "(none)", model_type ? model_type : "(none)");
       return FALSE;
     }
@@ -370,6 +456,7 @@ attnviz_config_parse (AttnvizConfig *config,
     {
     case 0: parse_gpt2 (&r, config); break;
     case 1: parse_bert (&r, config); break;
+    case 4: parse_attnviz (&r, config); break;
     default: parse_llama (&r, config, kind == 3); break;
     }
 
@@ -432,6 +519,10 @@ attnviz_config_n_params (const AttnvizConfig *c)
   gint64 per_layer = d * q + 2 * d * kv + q * d;
   per_layer += (c->gated_mlp ? 3 : 2) * d * c->d_ff;
   gint64 n = (gint64) c->n_layer * per_layer + (gint64) c->vocab_size * d;
+  /* Encoder-decoder: the encoder's layers and each decoder layer's
+   * cross-attention. */
+  if (c->encoder_decoder)
+    n += (gint64) c->n_enc_layer * per_layer + (gint64) c->n_layer * (2 * d * q + 2 * d * kv);
   if (c->pos == ATTNVIZ_POS_LEARNED)
     n += (gint64) c->n_ctx * d;
   if (c->has_lm_head && !c->tied_embeddings)
@@ -447,6 +538,7 @@ attnviz_family_to_string (AttnvizFamily family)
     case ATTNVIZ_FAMILY_GPT2: return "gpt2";
     case ATTNVIZ_FAMILY_BERT: return "bert";
     case ATTNVIZ_FAMILY_LLAMA: return "llama";
+    case ATTNVIZ_FAMILY_ATTNVIZ: return "attnviz";
     default: return "unknown";
     }
 }

@@ -16,6 +16,7 @@ typedef enum {
   ATTNVIZ_FAMILY_GPT2,
   ATTNVIZ_FAMILY_BERT,
   ATTNVIZ_FAMILY_LLAMA,
+  ATTNVIZ_FAMILY_ATTNVIZ,  /* trained by attnviz itself: AttnvizDecoder, AttnvizSeq2Seq */
 } AttnvizFamily;
 
 typedef enum {
@@ -36,6 +37,12 @@ typedef enum {
   ATTNVIZ_POS_SINUSOIDAL,  /* Vaswani et al. sin/cos added to the embeddings */
   ATTNVIZ_POS_ROPE,        /* rotary, Hugging Face rotate-half order */
 } AttnvizPositionKind;
+
+typedef enum {
+  ATTNVIZ_SCORE_SCALED_DOT, /* q.k / sqrt(head_dim) */
+  ATTNVIZ_SCORE_DOT,        /* q.k, unscaled */
+  ATTNVIZ_SCORE_ADDITIVE,   /* Bahdanau: v_h . tanh(q + k), v_h (head_dim) learned per head */
+} AttnvizScoreKind;
 
 typedef struct {
   char *architecture;      /* "GPT2LMHeadModel", "BertForMaskedLM", ... */
@@ -70,6 +77,15 @@ typedef struct {
   gboolean tied_embeddings;
   gboolean has_lm_head;    /* FALSE for a bare BertModel: no logits */
   gboolean mlm_transform;  /* BERT: dense + act + LayerNorm before the decoder */
+
+  AttnvizScoreKind score;  /* compatibility function of every attention */
+  int window;              /* > 0: causal self-attention sees only the last WINDOW keys (itself included) */
+
+  /* Encoder-decoder models (attnviz's own "AttnvizSeq2Seq"): n_layer is the
+   * decoder's depth; every decoder layer also cross-attends to the encoder's
+   * output.  The encoder is bidirectional and shares the token embedding. */
+  gboolean encoder_decoder;
+  int n_enc_layer;
 
   int bos_id;              /* -1 when unknown */
   int eos_id;

@@ -5,6 +5,7 @@
 
 #include "attnviz-model.h"
 #include "attnviz-recording.h"
+#include "attnviz-variant.h"
 
 G_BEGIN_DECLS
 
@@ -23,6 +24,13 @@ typedef struct {
   const gint32 *token_types;    /* (T) BERT segment ids; NULL = all 0 */
   const gint32 *positions;      /* (T) position ids; NULL = 0 .. T-1 */
 
+  const AttnvizVariant *variant;/* NULL: the model as it is */
+  const gboolean *special;      /* (T) which tokens are special, for exclude=special; NULL: none */
+  gboolean keep_residuals;      /* keep the residual stream entering every layer (for reuse) */
+  const AttnvizRecording *reuse;/* a run of the same ids and options under the model's own variant,
+                                 * made with keep_residuals: the layers before the variant's first
+                                 * change are copied from it instead of computed */
+
   guint64 max_record_bytes;     /* 0: ATTNVIZ_DEFAULT_MAX_RECORD_BYTES */
   GCancellable *cancellable;
   AttnvizProgressFunc progress; /* called after each layer, from the calling thread */
@@ -39,6 +47,19 @@ AttnvizRecording *attnviz_forward (const AttnvizModel *model,
                                    int T,
                                    const AttnvizRunOptions *options,
                                    GError **error);
+
+/* Encoder-decoder models (config.encoder_decoder): the encoder reads
+ * SRC_IDS (S tokens, bidirectional), the decoder reads TGT_IDS (T tokens,
+ * causal, starting with BOS) and cross-attends to the encoder's output.
+ * The recording's attn is the decoder self-attention, enc_attn and
+ * cross_attn the rest; logits (T, V) predict the next target token. */
+AttnvizRecording *attnviz_forward_seq2seq (const AttnvizModel *model,
+                                           const gint32 *src_ids,
+                                           int S,
+                                           const gint32 *tgt_ids,
+                                           int T,
+                                           const AttnvizRunOptions *options,
+                                           GError **error);
 
 /* Kernels, outputs first (exposed for tests). */
 void attnviz_layernorm (float *out, const float *x, const float *w, const float *b, int n, float eps);

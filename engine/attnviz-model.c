@@ -20,6 +20,30 @@
  *     model.layers.L.{input_layernorm,post_attention_layernorm}.weight
  *     model.layers.L.self_attn.{q,k,v,o}_proj.weight (+ q/k/v bias in Qwen2)
  *     model.layers.L.mlp.{gate,up,down}_proj.weight
+ *   attnviz's own ("AttnvizDecoder", "AttnvizSeq2Seq", written by `attnviz
+ *   train`; config keys in attnviz-config.c), all float32, nn.Linear (out, in),
+ *   dq = n_head * head_dim:
+ *     tok_emb.weight (V, d), also the LM head (tied)
+ *     pos_emb.weight (n_ctx, d), position "learned" only; shared by the
+ *       encoder and the decoder, each counting from 0
+ *     layers.L.attn_norm.{weight,bias} (d)
+ *     layers.L.attn.{q,k,v}.weight (dq, d)  layers.L.attn.{q,k,v}.bias (dq)
+ *     layers.L.attn.o.weight (d, dq)  layers.L.attn.o.bias (d)
+ *     layers.L.attn.score_v (n_head, head_dim), score "additive" only:
+ *       score(i, j) = v_h . tanh (q_i + k_j) over the head's head_dim
+ *     layers.L.cross_norm.{weight,bias}, layers.L.cross_attn.{q,k,v,o}.{weight,bias}
+ *       and layers.L.cross_attn.score_v: AttnvizSeq2Seq only; q from the
+ *       decoder, k and v from the encoder's final-normed output
+ *     layers.L.mlp_norm.{weight,bias} (d)
+ *     layers.L.mlp.up.weight (d_ff, d), .bias (d_ff); layers.L.mlp.down.weight (d, d_ff), .bias (d)
+ *     final_norm.{weight,bias} (d)
+ *     encoder.layers.L.* as layers.L.* without the cross-attention, and
+ *     encoder.final_norm.{weight,bias}: AttnvizSeq2Seq only.
+ *   Each layer: x += attn (attn_norm (x)); [x += cross_attn (cross_norm (x), enc)];
+ *   x += mlp (mlp_norm (x)).  RoPE rotates q and k of self-attention only (the
+ *   cross-attention sees no positions but through its inputs).  The decoder
+ *   starts from bos_token_id and stops at eos_token_id; the source is the
+ *   tokenizer's encoding with add_special (its characters then eos).
  */
 #define G_LOG_DOMAIN "attnviz-model"
 #include "config.h"
@@ -314,6 +338,82 @@ load_llama (Loader *l)
   m->lm_head = linear_out_in (head ? head : m->tok_emb, NULL, d, c->vocab_size);
 }
 
+/* One attention block of an attnviz model: "PREFIX.{q,k,v,o}" and, for
+ * additive scoring, "PREFIX.score_v". */
+static void
+load_attnviz_attention (Loader *l, const char *prefix, AttnvizLinear *q, AttnvizLinear *k,
+                        AttnvizLinear *v, AttnvizLinear *o, const float **score_v)
+{
+  const AttnvizConfig *c = &l->model->config;
+  int d = c->d_model, dq = c->n_head * c->head_dim;
+  g_autofree char *nq = g_strconcat (prefix, ".q", NULL);
+  g_autofree char *nk = g_strconcat (prefix, ".k", NULL);
+  g_autofree char *nv = g_strconcat (prefix, ".v", NULL);
+  g_autofree char *no = g_strconcat (prefix, ".o", NULL);
+  *q = loader_linear (l, nq, d, dq, TRUE);
+  *k = loader_linear (l, nk, d, dq, TRUE);
+  *v = loader_linear (l, nv, d, dq, TRUE);
+  *o = loader_linear (l, no, dq, d, TRUE);
+  if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+    *score_v = loader_get (l, c->n_head, c->head_dim, FALSE, "%s.score_v", prefix);
+}
+
+static void
+load_attnviz_layer (Loader *l, AttnvizLayerWeights *L, const char *prefix, gboolean cross)
+{
+  const AttnvizConfig *c = &l->model->config;
+  int d = c->d_model, ff = c->d_ff;
+  g_autofree char *attn = g_strconcat (prefix, "attn", NULL);
+  g_autofree char *cross_attn = g_strconcat (prefix, "cross_attn", NULL);
+  g_autofree char *up = g_strconcat (prefix, "mlp.up", NULL);
+  g_autofree char *down = g_strconcat (prefix, "mlp.down", NULL);
+
+  L->attn_norm_w = loader_get (l, d, 0, FALSE, "%sattn_norm.weight", prefix);
+  L->attn_norm_b = loader_get (l, d, 0, FALSE, "%sattn_norm.bias", prefix);
+  load_attnviz_attention (l, attn, &L->q, &L->k, &L->v, &L->o, &L->score_v);
+  if (cross)
+    {
+      L->cross_norm_w = loader_get (l, d, 0, FALSE, "%scross_norm.weight", prefix);
+      L->cross_norm_b = loader_get (l, d, 0, FALSE, "%scross_norm.bias", prefix);
+      load_attnviz_attention (l, cross_attn, &L->cq, &L->ck, &L->cv, &L->co, &L->cross_score_v);
+    }
+  L->mlp_norm_w = loader_get (l, d, 0, FALSE, "%smlp_norm.weight", prefix);
+  L->mlp_norm_b = loader_get (l, d, 0, FALSE, "%smlp_norm.bias", prefix);
+  L->up = loader_linear (l, up, d, ff, TRUE);
+  L->down = loader_linear (l, down, ff, d, TRUE);
+}
+
+static void
+load_attnviz (Loader *l)
+{
+  AttnvizModel *m = l->model;
+  const AttnvizConfig *c = &m->config;
+  int d = c->d_model;
+
+  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "tok_emb.weight");
+  if (c->pos == ATTNVIZ_POS_LEARNED)
+    m->pos_emb = loader_get (l, c->n_ctx, d, FALSE, "pos_emb.weight");
+  for (int i = 0; i < c->n_layer && !l->failed; i++)
+    {
+      g_autofree char *prefix = g_strdup_printf ("layers.%d.", i);
+      load_attnviz_layer (l, &m->layers[i], prefix, c->encoder_decoder);
+    }
+  m->final_norm_w = loader_get (l, d, 0, FALSE, "final_norm.weight");
+  m->final_norm_b = loader_get (l, d, 0, FALSE, "final_norm.bias");
+  if (c->encoder_decoder)
+    {
+      m->enc_layers = g_new0 (AttnvizLayerWeights, c->n_enc_layer);
+      for (int i = 0; i < c->n_enc_layer && !l->failed; i++)
+        {
+          g_autofree char *prefix = g_strdup_printf ("encoder.layers.%d.", i);
+          load_attnviz_layer (l, &m->enc_layers[i], prefix, FALSE);
+        }
+      m->enc_final_norm_w = loader_get (l, d, 0, FALSE, "encoder.final_norm.weight");
+      m->enc_final_norm_b = loader_get (l, d, 0, FALSE, "encoder.final_norm.bias");
+    }
+  m->lm_head = linear_out_in (m->tok_emb, NULL, d, c->vocab_size);
+}
+
 static gboolean
 find_weights (const char *path, char **dir_out, char **weights_out, GError **error)
 {
@@ -425,6 +525,7 @@ attnviz_model_load (const char *path, GError **error)
     case ATTNVIZ_FAMILY_GPT2: load_gpt2 (&l); break;
     case ATTNVIZ_FAMILY_BERT: load_bert (&l); break;
     case ATTNVIZ_FAMILY_LLAMA: load_llama (&l); break;
+    case ATTNVIZ_FAMILY_ATTNVIZ: load_attnviz (&l); break;
     default: g_assert_not_reached ();
     }
   if (l.failed)
@@ -523,6 +624,44 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
       if (c->gated_mlp)
         L->gate = random_linear (m, &s, d, ff, c->mlp_bias);
       L->down = random_linear (m, &s, ff, d, c->mlp_bias);
+      if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+        L->score_v = random_tensor (m, &s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
+      if (c->encoder_decoder)
+        {
+          L->cross_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+          L->cross_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
+          L->cq = random_linear (m, &s, d, dq, c->qkv_bias);
+          L->ck = random_linear (m, &s, d, dq, c->qkv_bias);
+          L->cv = random_linear (m, &s, d, dq, c->qkv_bias);
+          L->co = random_linear (m, &s, dq, d, c->out_bias);
+          if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+            L->cross_score_v = random_tensor (m, &s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
+        }
+    }
+  if (c->encoder_decoder)
+    {
+      /* The encoder: the same blocks, bidirectional, without cross-attention. */
+      m->enc_layers = g_new0 (AttnvizLayerWeights, c->n_enc_layer);
+      for (int i = 0; i < c->n_enc_layer; i++)
+        {
+          AttnvizLayerWeights *L = &m->enc_layers[i];
+          L->attn_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+          L->attn_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
+          L->q = random_linear (m, &s, d, dq, c->qkv_bias);
+          L->k = random_linear (m, &s, d, dkv, c->qkv_bias);
+          L->v = random_linear (m, &s, d, dkv, c->qkv_bias);
+          L->o = random_linear (m, &s, dq, d, c->out_bias);
+          L->mlp_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+          L->mlp_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
+          L->up = random_linear (m, &s, d, ff, c->mlp_bias);
+          if (c->gated_mlp)
+            L->gate = random_linear (m, &s, d, ff, c->mlp_bias);
+          L->down = random_linear (m, &s, ff, d, c->mlp_bias);
+          if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+            L->score_v = random_tensor (m, &s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
+        }
+      m->enc_final_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
+      m->enc_final_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
     }
   if (c->final_norm)
     {
@@ -551,6 +690,7 @@ attnviz_model_free (AttnvizModel *m)
   g_free (m->dir);
   g_free (m->weights_path);
   g_free (m->layers);
+  g_free (m->enc_layers);
   g_clear_pointer (&m->tokenizer, attnviz_tokenizer_free);
   g_free (m->tokenizer_error);
   g_clear_pointer (&m->owned, g_ptr_array_unref);

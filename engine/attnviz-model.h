@@ -40,6 +40,17 @@ typedef struct {
   AttnvizLinear up;          /* d_model -> d_ff */
   AttnvizLinear gate;        /* d_model -> d_ff, gated MLPs only */
   AttnvizLinear down;        /* d_ff -> d_model */
+  const float *score_v;      /* (n_head, head_dim) additive scoring only */
+
+  /* decoder layers of encoder-decoder models: cross-attention to the
+   * encoder output, between self-attention and the MLP */
+  const float *cross_norm_w; /* (d_model) */
+  const float *cross_norm_b;
+  AttnvizLinear cq;          /* d_model -> n_head * head_dim, from the decoder */
+  AttnvizLinear ck;          /* d_model -> n_head * head_dim, from the encoder output */
+  AttnvizLinear cv;
+  AttnvizLinear co;          /* n_head * head_dim -> d_model */
+  const float *cross_score_v; /* (n_head, head_dim) additive scoring only */
 } AttnvizLayerWeights;
 
 typedef struct {
@@ -54,7 +65,10 @@ typedef struct {
   const float *type_emb;     /* (n_token_types, d_model), BERT */
   const float *emb_norm_w;   /* (d_model), BERT */
   const float *emb_norm_b;
-  AttnvizLayerWeights *layers; /* (n_layer) */
+  AttnvizLayerWeights *layers; /* (n_layer) the decoder's, for encoder-decoder models */
+  AttnvizLayerWeights *enc_layers; /* (n_enc_layer) encoder-decoder only */
+  const float *enc_final_norm_w;   /* (d_model) encoder-decoder only */
+  const float *enc_final_norm_b;
   const float *final_norm_w; /* (d_model) */
   const float *final_norm_b;
   AttnvizLinear mlm_dense;   /* BERT MLM transform: d_model -> d_model */

@@ -73,6 +73,11 @@ attnviz_recording_free (AttnvizRecording *rec)
   g_free (rec->attn);
   g_free (rec->logits);
   g_free (rec->loss);
+  g_free (rec->src_ids);
+  g_free (rec->variant);
+  g_free (rec->residuals);
+  g_free (rec->enc_attn);
+  g_free (rec->cross_attn);
   g_free (rec);
 }
 

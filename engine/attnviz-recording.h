@@ -31,6 +31,18 @@ typedef struct {
                            * causal: of token t+1 given tokens 0..t (the last is NaN);
                            * bidirectional: of token t itself, unmasked */
   double seconds;         /* wall time of the forward pass */
+  char *variant;          /* canonical spec of the variant run ("model") */
+  int reused_layers;      /* layers copied from a previous run instead of computed */
+  int d_model;
+  float *residuals;       /* (n_layer + 1, T, d_model) the stream entering each layer and
+                           * leaving the last, keep_residuals only */
+
+  /* encoder-decoder runs only (S == 0 otherwise): the source side */
+  int S;                  /* source tokens */
+  int n_enc_layer;
+  gint32 *src_ids;        /* (S) */
+  float *enc_attn;        /* (n_enc_layer, n_head, S, S) encoder self-attention, all heads */
+  float *cross_attn;      /* (n_layer, n_head, T, S) decoder-to-encoder, all heads; rows targets */
 } AttnvizRecording;
 
 /* Bytes the attention buffer of a run would take. */

@@ -748,6 +748,62 @@ read_pre_tokenizer (AttnvizTokenizer *self, PreTokenizerInfo *info, JsonObject *
     g_debug ("ignoring pre-tokenizer %s", type);
 }
 
+/* model.type "attnviz-chars": one token per character (see the header). */
+static gboolean
+load_chars (AttnvizTokenizer *self, Loader *loader, JsonObject *model, JsonObject *vocab,
+            const char *path, GError **error)
+{
+  static const struct {
+    const char *key;
+    gsize offset;
+  } names[] = {
+    { "bos_token", G_STRUCT_OFFSET (Loader, bos_name) },
+    { "eos_token", G_STRUCT_OFFSET (Loader, eos_name) },
+    { "pad_token", G_STRUCT_OFFSET (Loader, pad_name) },
+    { "unk_token", G_STRUCT_OFFSET (Loader, unk_name) },
+  };
+  int v;
+
+  self->kind = ATTNVIZ_TOKENIZER_CHARS;
+  if (!vocab_from_object (self, vocab, path, error))
+    return FALSE;
+  for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      char **slot = G_STRUCT_MEMBER_P (loader, names[i].offset);
+      const char *s = obj_string (model, names[i].key);
+
+      if (s != NULL)
+        {
+          g_free (*slot);
+          *slot = g_strdup (s);
+        }
+    }
+  for (guint id = 0; id < self->pieces->len; id++)
+    {
+      const char *piece = g_ptr_array_index (self->pieces, id);
+      gboolean special = FALSE;
+
+      for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
+        {
+          char **slot = G_STRUCT_MEMBER_P (loader, names[i].offset);
+
+          special |= piece != NULL && g_strcmp0 (*slot, piece) == 0;
+        }
+      if (piece != NULL && !special && g_utf8_strlen (piece, -1) != 1)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: vocabulary entry “%s” (id %u) is not one character", path, piece, id);
+          return FALSE;
+        }
+    }
+  if ((v = obj_bool (model, "add_bos_token")) >= 0)
+    loader->add_bos = v;
+  if ((v = obj_bool (model, "add_eos_token")) >= 0)
+    loader->add_eos = v;
+  self->flags = g_new0 (guint8, self->pieces->len);
+  return TRUE;
+}
+
 static gboolean
 load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, GError **error)
 {
@@ -777,6 +833,8 @@ load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, G
       return FALSE;
     }
 
+  if (g_str_equal (type, "attnviz-chars"))
+    return load_chars (self, loader, model, vocab, path, error);
   if (g_str_equal (type, "BPE"))
     {
       PreTokenizerInfo info = { 0 };
@@ -1075,6 +1133,7 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
     [ATTNVIZ_TOKENIZER_GPT2_BPE] = { "<|endoftext|>", "<|endoftext|>", NULL, "<|endoftext|>" },
     [ATTNVIZ_TOKENIZER_WORDPIECE] = { "[CLS]", "[SEP]", "[PAD]", "[UNK]" },
     [ATTNVIZ_TOKENIZER_SPM_BPE] = { "<s>", "</s>", NULL, "<unk>" },
+    [ATTNVIZ_TOKENIZER_CHARS] = { "<bos>", "<eos>", "<pad>", "<unk>" },
   };
   const char *const *def = defaults[self->kind];
   int *special_ids[] = { &self->bos_id, &self->eos_id, &self->pad_id, &self->unk_id };
@@ -1133,6 +1192,15 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
   if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE)
     {
       self->strip_accents = loader->strip_accents < 0 ? self->lowercase : loader->strip_accents;
+      return TRUE;
+    }
+  if (self->kind == ATTNVIZ_TOKENIZER_CHARS)
+    {
+      self->n_prefix = self->n_suffix = 0;
+      if (loader->add_bos > 0 && self->bos_id >= 0)
+        self->prefix[self->n_prefix++] = self->bos_id;
+      if (loader->add_eos > 0 && self->eos_id >= 0)
+        self->suffix[self->n_suffix++] = self->eos_id;
       return TRUE;
     }
 
@@ -1306,6 +1374,8 @@ attnviz_tokenizer_get_kind_name (const AttnvizTokenizer *self)
       return "wordpiece";
     case ATTNVIZ_TOKENIZER_SPM_BPE:
       return "sentencepiece-bpe";
+    case ATTNVIZ_TOKENIZER_CHARS:
+      return "chars";
     default:
       g_assert_not_reached ();
     }
@@ -2080,6 +2150,25 @@ encode_wordpiece (const AttnvizTokenizer *self, const char *text, gsize len, GAr
   g_string_free (st.cand, TRUE);
 }
 
+/* ---------------------------------------------------------------- chars */
+
+static void
+encode_chars (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
+{
+  for (const char *p = text; p < text + len; )
+    {
+      const char *next = g_utf8_next_char (p);
+      int id = vocab_lookup_len (self, p, next - p);
+
+      /* Without an unk token an unknown character has no id: it is left out. */
+      if (id < 0)
+        id = self->unk_id;
+      if (id >= 0)
+        push_token (tokens, id, (guint32) (p - text), (guint32) (next - text), FALSE);
+      p = next;
+    }
+}
+
 /* ---------------------------------------------------------------- encode */
 
 static gboolean
@@ -2149,6 +2238,9 @@ attnviz_tokenizer_encode (const AttnvizTokenizer *self,
       break;
     case ATTNVIZ_TOKENIZER_WORDPIECE:
       encode_wordpiece (self, text, n, tokens);
+      break;
+    case ATTNVIZ_TOKENIZER_CHARS:
+      encode_chars (self, text, n, tokens);
       break;
     default:
       g_assert_not_reached ();
@@ -2228,6 +2320,10 @@ append_token_bytes (const AttnvizTokenizer *self, int id, GByteArray *out)
     case ATTNVIZ_TOKENIZER_WORDPIECE:
       if (g_str_has_prefix (piece, self->subword_prefix))
         piece += strlen (self->subword_prefix);
+      g_byte_array_append (out, (const guint8 *) piece, strlen (piece));
+      break;
+
+    case ATTNVIZ_TOKENIZER_CHARS:
       g_byte_array_append (out, (const guint8 *) piece, strlen (piece));
       break;
 

@@ -8,6 +8,13 @@
  *  - SentencePiece-style BPE (LLaMA): `tokenizer.json` with model.type "BPE",
  *    byte_fallback and a "▁" normalizer; merge priority from
  *    `sentencepiece_scores.json` when present, else from the merges ranks.
+ *  - Characters (attnviz's own trained models): `tokenizer.json` with
+ *    model.type "attnviz-chars", model.vocab {piece: id} where every piece
+ *    but the special tokens is one Unicode character, model.{pad,bos,eos,
+ *    unk}_token naming the specials ("<pad>", "<bos>", "<eos>", "<unk>") and
+ *    model.add_bos_token / model.add_eos_token saying what add_special adds.
+ *    One token per character, its byte span that character's bytes; a
+ *    character outside the vocabulary becomes unk.
  */
 #pragma once
 
@@ -19,6 +26,7 @@ typedef enum {
   ATTNVIZ_TOKENIZER_GPT2_BPE,
   ATTNVIZ_TOKENIZER_WORDPIECE,
   ATTNVIZ_TOKENIZER_SPM_BPE,
+  ATTNVIZ_TOKENIZER_CHARS,
 } AttnvizTokenizerKind;
 
 /* One token of an encoded text.  [start, end) is the byte span of the
@@ -41,7 +49,7 @@ AttnvizTokenizer *attnviz_tokenizer_load_dir (const char *dir, GError **error);
 void attnviz_tokenizer_free (AttnvizTokenizer *self);
 
 AttnvizTokenizerKind attnviz_tokenizer_get_kind (const AttnvizTokenizer *self);
-/* A short human name: "gpt2-bpe", "wordpiece", "sentencepiece-bpe". */
+/* A short human name: "gpt2-bpe", "wordpiece", "sentencepiece-bpe", "chars". */
 const char *attnviz_tokenizer_get_kind_name (const AttnvizTokenizer *self);
 int attnviz_tokenizer_get_vocab_size (const AttnvizTokenizer *self);
 

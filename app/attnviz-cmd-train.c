@@ -1,0 +1,278 @@
+/* attnviz train --task dates ... -o DIR: train a small transformer
+ *
+ * Prints the loss and accuracy as it goes (one line redrawn with \r on a
+ * terminal, plain lines otherwise) and the held-out accuracy at the end,
+ * then saves a model every other command opens.
+ */
+#define G_LOG_DOMAIN "attnviz-cmd-train"
+#include "config.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attnviz-cli.h"
+#include "attnviz-train.h"
+
+typedef struct {
+  gboolean tty;
+  int width;              /* of the last line drawn, to blank it */
+  gboolean quiet;
+  double train_seconds;   /* from the last report */
+} Printer;
+
+static void
+print_report (const AttnvizTrainReport *r, gpointer data)
+{
+  Printer *p = data;
+  p->train_seconds = r->train_seconds;
+  if (p->quiet)
+    return;
+  double rate = r->train_seconds > 0.0 ? r->step / r->train_seconds : 0.0;
+  g_autofree char *heldout = r->heldout_exact >= 0.0
+                               ? g_strdup_printf ("  held-out %5.1f%% exact, %5.1f%% tokens", 100.0 * r->heldout_exact,
+                                                  100.0 * r->heldout_tokens)
+                               : g_strdup ("");
+  if (r->final)
+    {
+      if (p->tty && p->width > 0)
+        printf ("\r%*s\r", p->width, "");
+      return;
+    }
+  if (p->tty)
+    {
+      int bar = 24, done = (int) ((double) r->step / MAX (r->steps, 1) * bar);
+      char line[512];
+      int n = g_snprintf (line, sizeof line, "step %d/%d [%.*s%*s] loss %.4f acc %5.1f%%  %.1f steps/s%s", r->step,
+                          r->steps, done, "########################", bar - done, "", r->loss, 100.0 * r->accuracy,
+                          rate, heldout);
+      printf ("\r%s%*s", line, MAX (p->width - n, 0), "");
+      p->width = n;
+      /* Held-out results and checkpoints stay on the screen. */
+      if (r->heldout_exact >= 0.0 || r->checkpoint)
+        {
+          printf ("\n");
+          p->width = 0;
+        }
+      if (r->checkpoint)
+        printf ("checkpoint: %s\n", r->checkpoint);
+    }
+  else
+    {
+      printf ("step %d/%d  loss %.4f  acc %5.1f%%  lr %.2e  %.1f steps/s%s\n", r->step, r->steps, r->loss,
+              100.0 * r->accuracy, r->lr, rate, heldout);
+      if (r->checkpoint)
+        printf ("checkpoint: %s\n", r->checkpoint);
+    }
+  fflush (stdout);
+}
+
+int
+attnviz_cmd_train (int argc, char **argv)
+{
+  g_autofree char *task_spec = NULL, *arch = NULL, *pos = NULL, *score = NULL, *mask = NULL, *act = NULL;
+  g_autofree char *objective = NULL, *reward = NULL, *init = NULL, *out = NULL;
+  int layers = 2, enc_layers = -1, d_model = 64, heads = 4, head_dim = 0, d_ff = 0, ctx = 0, text_window = 0;
+  int steps = 2000, batch = 32, warmup = 100, eval_every = 250, eval_examples = 200, checkpoint_every = 0;
+  int log_every = 0, threads = 0;
+  double lr = 1e-3, weight_decay = 0.01, clip = 1.0, dropout = 0.0, stop_at = 0.0, min_lr = 0.1;
+  gint64 seed = 1;
+  gboolean pg_greedy = FALSE, bench = FALSE, quiet = FALSE;
+  const GOptionEntry entries[] = {
+    { "task", 't', 0, G_OPTION_ARG_STRING, &task_spec, "copy, reverse, sort, dates, repeat or file:PATH", "TASK" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "seq2seq or decoder (default: what the task suits)", "ARCH" },
+    { "layers", 'l', 0, G_OPTION_ARG_INT, &layers, "Decoder layers (default 2)", "N" },
+    { "enc-layers", 0, 0, G_OPTION_ARG_INT, &enc_layers, "Encoder layers (default: as --layers)", "N" },
+    { "d-model", 'd', 0, G_OPTION_ARG_INT, &d_model, "Width of the residual stream (default 64)", "N" },
+    { "heads", 'H', 0, G_OPTION_ARG_INT, &heads, "Attention heads (default 4)", "N" },
+    { "head-dim", 0, 0, G_OPTION_ARG_INT, &head_dim, "Width of each head (default d-model / heads)", "N" },
+    { "d-ff", 0, 0, G_OPTION_ARG_INT, &d_ff, "MLP hidden width (default 4 * d-model)", "N" },
+    { "pos", 0, 0, G_OPTION_ARG_STRING, &pos, "sinusoidal (default), learned, rope or none", "POS" },
+    { "score", 0, 0, G_OPTION_ARG_STRING, &score, "scaled_dot (default), dot or additive", "SCORE" },
+    { "mask", 0, 0, G_OPTION_ARG_STRING, &mask, "causal (default) or window:W (decoder self-attention)", "MASK" },
+    { "act", 0, 0, G_OPTION_ARG_STRING, &act, "relu (default) or gelu", "ACT" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "On each block's output (default 0)", "P" },
+    { "ctx", 0, 0, G_OPTION_ARG_INT, &ctx, "Context length (default: what the task needs)", "N" },
+    { "window", 0, 0, G_OPTION_ARG_INT, &text_window, "Plain-text tasks: characters per example (default 64)", "N" },
+    { "objective", 0, 0, G_OPTION_ARG_STRING, &objective, "ce (cross-entropy, default) or pg (policy gradient)", "OBJ" },
+    { "reward", 0, 0, G_OPTION_ARG_STRING, &reward, "pg: exact (default) or tokens", "REWARD" },
+    { "pg-greedy", 0, 0, G_OPTION_ARG_NONE, &pg_greedy, "pg: reward the greedy output instead of samples", NULL },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this trained model (e.g. to fine-tune with pg)", "MODEL" },
+    { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Optimizer steps (default 2000)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Sequences per step (default 32)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (default 1e-3)", "LR" },
+    { "min-lr", 0, 0, G_OPTION_ARG_DOUBLE, &min_lr, "Final learning rate, as a fraction of --lr (default 0.1)", "F" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Warm-up steps (default 100)", "N" },
+    { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &weight_decay, "AdamW weight decay (default 0.01)", "W" },
+    { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &clip, "Clip the gradient norm to this (default 1; 0: never)", "C" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Random seed (default 1)", "S" },
+    { "eval-every", 0, 0, G_OPTION_ARG_INT, &eval_every, "Steps between held-out evaluations (default 250)", "N" },
+    { "eval-examples", 0, 0, G_OPTION_ARG_INT, &eval_examples, "Held-out examples those use (default 200)", "N" },
+    { "stop-at", 0, 0, G_OPTION_ARG_DOUBLE, &stop_at, "Stop once held-out exact match reaches this (0.99)", "A" },
+    { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, "Save checkpoints/step-N/ every N steps", "N" },
+    { "log-every", 0, 0, G_OPTION_ARG_INT, &log_every, "Steps between progress lines", "N" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 1: the matrices are small)", "N" },
+    { "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Report steps/s and the share of time in GEMM", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the result", NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Model folder, or a .safetensors file", "PATH" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) octx = g_option_context_new ("- train a small transformer on a task");
+  g_option_context_add_main_entries (octx, entries, NULL);
+  g_option_context_set_description (octx,
+    "Example:\n  attnviz train --task dates --heads 4 --head-dim 16 --pos sinusoidal --score additive \\\n"
+    "                --objective ce --steps 3000 --batch 32 --lr 1e-3 --seed 1 -o dates-model\n"
+    "Fine-tune with policy gradient:\n  attnviz train --task dates --init dates-model --objective pg --lr 1e-4 "
+    "--steps 500 -o dates-pg\n");
+  gboolean help;
+  if (!attnviz_cli_parse (octx, &argc, &argv, &help))
+    return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;
+  if (argc != 1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "train takes no positional arguments (see attnviz train --help)");
+  if (task_spec == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "train needs --task (copy, reverse, sort, dates, repeat or file:PATH)");
+  if (steps < 1 || batch < 1 || layers < 1 || d_model < 1 || heads < 1 || head_dim < 0 || d_ff < 0 || ctx < 0
+      || threads < 0 || eval_every < 0 || checkpoint_every < 0 || !(lr > 0.0) || dropout < 0.0 || dropout >= 1.0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sizes, steps and rates must be positive, dropout in [0, 1)");
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, text_window, &error);
+  if (task == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--task: %s", error->message);
+
+  g_autoptr(AttnvizModel) init_model = NULL;
+  AttnvizConfig c;
+  if (init != NULL)
+    {
+      init_model = attnviz_model_load (init, &error);
+      if (init_model == NULL)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--init: %s", error->message);
+      if (init_model->config.family != ATTNVIZ_FAMILY_ATTNVIZ)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--init %s: not a model attnviz trained", init);
+      if (init_model->config.vocab_size != attnviz_task_get_vocab_size (task))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--init %s: its vocabulary (%d) is not the task's (%d)",
+                                 init, init_model->config.vocab_size, attnviz_task_get_vocab_size (task));
+      c = init_model->config;
+      /* The shape is the model's; what may change is how it is trained. */
+    }
+  else
+    {
+      gboolean seq2seq = attnviz_task_prefers_seq2seq (task);
+      if (arch != NULL && strcmp (arch, "seq2seq") != 0 && strcmp (arch, "decoder") != 0)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch: \"%s\" (seq2seq or decoder)", arch);
+      if (arch != NULL)
+        seq2seq = strcmp (arch, "seq2seq") == 0;
+      if (seq2seq && !attnviz_task_has_source (task))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch seq2seq: a plain-text task has no source");
+      attnviz_train_config_init (&c, task, seq2seq);
+      c.n_layer = layers;
+      c.n_enc_layer = seq2seq ? (enc_layers > 0 ? enc_layers : layers) : 0;
+      c.d_model = d_model;
+      c.n_head = c.n_kv_head = heads;
+      c.head_dim = head_dim > 0 ? head_dim : MAX (d_model / heads, 1);
+      c.d_ff = d_ff > 0 ? d_ff : 4 * d_model;
+      if (ctx > 0)
+        c.n_ctx = ctx;
+      if ((pos && !attnviz_train_parse_position (pos, &c.pos, &error))
+          || (score && !attnviz_train_parse_score (score, &c.score, &error))
+          || (mask && !attnviz_train_parse_mask (mask, &c.window, &error))
+          || (act && !attnviz_train_parse_activation (act, &c.act, &error)))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
+    }
+
+  AttnvizTrainOptions opt;
+  attnviz_train_options_init (&opt);
+  opt.steps = steps;
+  opt.batch = batch;
+  opt.lr = lr;
+  opt.min_lr = min_lr;
+  opt.warmup = warmup;
+  opt.weight_decay = weight_decay;
+  opt.grad_clip = clip;
+  opt.dropout = dropout;
+  opt.seed = (guint64) seed;
+  opt.pg_sample = !pg_greedy;
+  if (objective != NULL && strcmp (objective, "ce") != 0 && strcmp (objective, "pg") != 0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective: \"%s\" (ce or pg)", objective);
+  opt.objective = g_strcmp0 (objective, "pg") == 0 ? ATTNVIZ_OBJECTIVE_PG : ATTNVIZ_OBJECTIVE_CE;
+  if (reward != NULL && strcmp (reward, "exact") != 0 && strcmp (reward, "tokens") != 0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--reward: \"%s\" (exact or tokens)", reward);
+  opt.reward = g_strcmp0 (reward, "tokens") == 0 ? ATTNVIZ_REWARD_TOKENS : ATTNVIZ_REWARD_EXACT;
+  if (opt.objective == ATTNVIZ_OBJECTIVE_PG && !attnviz_task_has_source (task))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective pg needs a task with targets to reward, not plain text");
+
+  /* The matrices are small: one thread is usually the fastest. */
+  openblas_set_num_threads (threads > 0 ? threads : 1);
+
+  int max_S, max_T;
+  attnviz_train_context_for (task, c.encoder_decoder, &max_S, &max_T);
+  if (MAX (max_S, max_T) > c.n_ctx)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "the task's examples need a context of %d, the model has %d",
+                             MAX (max_S, max_T), c.n_ctx);
+  g_autoptr(AttnvizTrainer) t = attnviz_trainer_new (&c, &opt, max_S, max_T, &error);
+  if (t == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
+  if (init_model != NULL && !attnviz_trainer_load_weights (t, init_model, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--init: %s", error->message);
+
+  gsize n_params;
+  attnviz_trainer_get_params (t, &n_params);
+  Printer printer = { isatty (fileno (stdout)), 0, quiet };
+  if (!quiet)
+    {
+      const AttnvizConfig *tc = attnviz_trainer_get_config (t);
+      g_autofree char *enc = tc->encoder_decoder ? g_strdup_printf (" (+%d encoder)", tc->n_enc_layer) : g_strdup ("");
+      g_autofree char *win = tc->window > 0 ? g_strdup_printf (", window %d", tc->window) : g_strdup ("");
+      printf ("task %s: %s, %d layers%s, d_model %d, %d heads of %d, %s positions, %s scoring%s, %s; "
+              "%.1fk parameters\n",
+              task_spec, tc->encoder_decoder ? "encoder-decoder" : "decoder-only", tc->n_layer, enc, tc->d_model,
+              tc->n_head, tc->head_dim, attnviz_position_kind_to_string (tc->pos),
+              attnviz_train_score_to_string (tc->score), win,
+              opt.objective == ATTNVIZ_OBJECTIVE_PG ? "policy gradient" : "cross-entropy", n_params / 1000.0);
+      fflush (stdout);
+    }
+
+  g_autoptr(GHashTable) extra = g_hash_table_new (g_str_hash, g_str_equal);
+  if (init != NULL)
+    g_hash_table_insert (extra, (char *) "attnviz_init", init);
+
+  AttnvizTrainLoop loop = {
+    .report_every = log_every > 0 ? log_every : printer.tty ? 10 : MAX (steps / 20, 50),
+    .eval_every = eval_every,
+    .eval_examples = eval_examples,
+    .stop_at = stop_at,
+    .checkpoint_every = checkpoint_every,
+    .out_path = out,
+    .extra = extra,
+    .report = print_report,
+    .report_data = &printer,
+  };
+  attnviz_train_gemm_timing (bench);
+  AttnvizEvalResult res;
+  gint64 t0 = g_get_monotonic_time ();
+  if (!attnviz_trainer_run (t, task, &loop, &res, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+  double total = (g_get_monotonic_time () - t0) / 1e6;
+
+  int step = attnviz_trainer_get_step (t);
+  if (attnviz_task_has_source (task))
+    printf ("held-out exact match: %.2f%% (%d examples), token accuracy %.2f%%, after %d steps in %.1f s\n",
+            100.0 * res.exact, res.n, 100.0 * res.tokens, step, total);
+  else
+    printf ("held-out next-character accuracy: %.2f%% (%d windows), after %d steps in %.1f s\n", 100.0 * res.tokens,
+            res.n, step, total);
+  if (bench)
+    {
+      double train_s = printer.train_seconds, gemm_s = attnviz_train_gemm_seconds ();
+      printf ("bench: %d steps in %.2f s of training (%.1f steps/s, %.1f ms/step); GEMM %.2f s = %.0f%% of it, "
+              "%" G_GUINT64_FORMAT " calls (%.0f per step); %d OpenBLAS thread%s\n",
+              step, train_s, step / MAX (train_s, 1e-9), 1000.0 * train_s / MAX (step, 1), gemm_s,
+              100.0 * gemm_s / MAX (train_s, 1e-9), attnviz_train_gemm_calls (),
+              (double) attnviz_train_gemm_calls () / MAX (step, 1), openblas_get_num_threads (),
+              openblas_get_num_threads () == 1 ? "" : "s");
+    }
+  if (out != NULL)
+    printf ("saved: %s\n", out);
+  return ATTNVIZ_EXIT_OK;
+}
