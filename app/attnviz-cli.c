@@ -231,3 +231,12 @@ attnviz_cli_input_clear (AttnvizCliInput *in)
   g_clear_pointer (&in->ids, g_free);
   g_clear_pointer (&in->token_texts, g_strfreev);
 }
+
+gboolean *
+attnviz_cli_input_special (const AttnvizCliInput *in)
+{
+  gboolean *special = g_new0 (gboolean, MAX (in->T, 1));
+  for (int t = 0; t < in->T && in->tokens; t++)
+    special[t] = g_array_index (in->tokens, AttnvizToken, t).special;
+  return special;
+}

@@ -57,6 +57,8 @@ gboolean attnviz_cli_input_load (AttnvizCliInput *input,
                                  gboolean truncate,
                                  GError **error);
 void attnviz_cli_input_clear (AttnvizCliInput *input);
+/* (T) which tokens the tokenizer added (BOS, [CLS], [SEP]), for exclude=special. */
+gboolean *attnviz_cli_input_special (const AttnvizCliInput *input);
 
 /* The display text of token ID (specials as their piece, bytes made valid). */
 char *attnviz_cli_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *tok, gint32 id);

@@ -11,7 +11,7 @@ int
 attnviz_cmd_dump (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *layers = NULL, *heads = NULL;
-  g_autofree char *format_s = NULL, *out = NULL;
+  g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL;
   gboolean truncate = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
     { "text", 't', 0, G_OPTION_ARG_STRING, &text, "Text to run (special tokens added as the model's tokenizer says)", "TEXT" },
@@ -20,6 +20,10 @@ attnviz_cmd_dump (int argc, char **argv)
     { "layers", 'l', 0, G_OPTION_ARG_STRING, &layers, "Layers to record (default all)", "0,3-5" },
     { "heads", 'H', 0, G_OPTION_ARG_STRING, &heads, "Heads to record (default all)", "0-3" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format_s, "npy (a folder), safetensors or json (default: from OUT's extension, else npy)", "FORMAT" },
+    { "variant", 0, 0, G_OPTION_ARG_STRING, &variant_s,
+      "Run the model changed: comma-separated mask=model|causal|bidirectional|window:W|strided:S, "
+      "exclude=special|I+J, pos=model|none|sinusoidal|shuffled[:SEED]|reversed|rope-theta:X, "
+      "score=model|dot|scale:S, ablate=L3H5+L4H0, ablate-mode=zero|mean", "SPEC" },
     { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write", "OUT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing on success", NULL },
@@ -56,6 +60,10 @@ attnviz_cmd_dump (int argc, char **argv)
   if (heads && !(head_list = attnviz_cli_parse_index_list (heads, &n_heads, &error)))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--heads: %s", error->message);
 
+  g_auto(AttnvizVariant) variant = { 0 };
+  if (!attnviz_variant_parse (&variant, variant_s, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--variant: %s", error->message);
+
   g_autoptr(AttnvizModel) model = attnviz_model_load (argv[1], &error);
   if (model == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
@@ -67,9 +75,11 @@ attnviz_cmd_dump (int argc, char **argv)
       return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
     }
 
+  g_autofree gboolean *special = attnviz_cli_input_special (&input);
   AttnvizRunOptions opt = {
     .layers = layer_list, .n_layers = n_layers,
     .heads = head_list, .n_heads = n_heads,
+    .variant = &variant, .special = special,
   };
   g_autoptr(AttnvizRecording) rec = attnviz_forward (model, input.ids, input.T, &opt, &error);
   if (rec == NULL)
@@ -82,7 +92,7 @@ attnviz_cmd_dump (int argc, char **argv)
     .model_path = argv[1],
     .architecture = model->config.architecture,
     .model_type = model->config.model_type,
-    .variant = "model",
+    .variant = rec->variant,
     .tokens = input.tokens ? (const AttnvizToken *) input.tokens->data : NULL,
     .token_texts = input.token_texts,
   };

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-metrics.h"
 #include "attnviz-painter.h"
 
 typedef enum {
@@ -66,6 +67,7 @@ attnviz_cmd_render (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *out = NULL;
   g_autofree char *view_s = NULL, *aggregate_s = NULL, *colormap_s = NULL, *scale_s = NULL;
+  g_autofree char *variant_s = NULL, *vs_s = NULL;
   int layer = -1, head = -1;
   double width = 0, height = 0, font_size = 0, vmin = NAN, vmax = NAN;
   gboolean truncate = FALSE, quiet = FALSE;
@@ -84,6 +86,8 @@ attnviz_cmd_render (int argc, char **argv)
     { "width", 'W', 0, G_OPTION_ARG_DOUBLE, &width, "Figure width in points (PNG: 300 dpi)", "PT" },
     { "height", 0, 0, G_OPTION_ARG_DOUBLE, &height, "Figure height in points", "PT" },
     { "font-size", 0, 0, G_OPTION_ARG_DOUBLE, &font_size, "Label size in points (default 10)", "PT" },
+    { "variant", 0, 0, G_OPTION_ARG_STRING, &variant_s, "Run the model changed (e.g. mask=window:8,pos=none); see attnviz dump --help", "SPEC" },
+    { "vs", 0, 0, G_OPTION_ARG_STRING, &vs_s, "Draw the difference from a second variant B (A - B; grid: one TVD per head)", "SPEC" },
     { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "The figure: .png, .svg or .pdf", "OUT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing on success", NULL },
@@ -143,6 +147,18 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--width, --height and --font-size: expected sizes in points, up to 10000");
 
   g_autoptr(GError) error = NULL;
+  g_auto(AttnvizVariant) variant_a = { 0 };
+  g_auto(AttnvizVariant) variant_b = { 0 };
+  if (!attnviz_variant_parse (&variant_a, variant_s, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--variant: %s", error->message);
+  if (!attnviz_variant_parse (&variant_b, vs_s, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--vs: %s", error->message);
+  gboolean compare = vs_s != NULL;
+  if (compare && view == VIEW_LINES)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--vs draws a difference heatmap or grid, not lines");
+  if (compare && colormap_s == NULL)
+    colormap = ATTNVIZ_COLORMAP_RDBU;
+
   g_autoptr(AttnvizModel) model = attnviz_model_load (argv[1], &error);
   if (model == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
@@ -172,8 +188,17 @@ attnviz_cmd_render (int argc, char **argv)
           opt.n_heads = 1;
         }
     }
+  g_autofree gboolean *special = attnviz_cli_input_special (&input);
+  opt.special = special;
+  opt.variant = &variant_a;
   g_autoptr(AttnvizRecording) rec = attnviz_forward (model, input.ids, input.T, &opt, &error);
-  if (rec == NULL)
+  g_autoptr(AttnvizRecording) rec_b = NULL;
+  if (rec != NULL && compare)
+    {
+      opt.variant = &variant_b;
+      rec_b = attnviz_forward (model, input.ids, input.T, &opt, &error);
+    }
+  if (rec == NULL || (compare && rec_b == NULL))
     {
       attnviz_cli_input_clear (&input);
       return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
@@ -185,7 +210,10 @@ attnviz_cmd_render (int argc, char **argv)
   AttnvizScale scale;
   attnviz_scale_init (&scale, scale_kind, 0, 0);
   g_autofree char *name = model_display_name (model);
-  g_autofree char *subtitle = g_strdup_printf ("%s (%s) · model · %d tokens", name, c->model_type, T);
+  g_autofree char *subtitle = compare ? g_strdup_printf ("%s (%s) · A: %s − B: %s · %d tokens", name, c->model_type,
+                                                         rec->variant, rec_b->variant, T)
+                                      : g_strdup_printf ("%s (%s) · %s · %d tokens", name, c->model_type,
+                                                         rec->variant, T);
   g_autofree char *title = NULL;
   g_autofree float *combined = NULL;
   const float *matrix = NULL;
@@ -205,6 +233,23 @@ attnviz_cmd_render (int argc, char **argv)
           matrix = attnviz_recording_get_attention (rec, the_layer, the_head);
           title = g_strdup_printf ("layer %d · head %d", the_layer, the_head);
         }
+      if (compare)
+        {
+          /* A - B, on a diverging map centred on 0 */
+          g_autofree float *b = g_new (float, (gsize) T * T);
+          if (aggregate != AGGREGATE_NONE)
+            aggregate_heads (b, rec_b, the_layer, aggregate);
+          else
+            memcpy (b, attnviz_recording_get_attention (rec_b, the_layer, the_head), sizeof (float) * T * T);
+          float *diff = g_new (float, (gsize) T * T);
+          attnviz_attention_difference (diff, matrix, b, T);
+          g_free (combined);
+          combined = diff;
+          matrix = diff;
+          char *t = g_strdup_printf ("%s · A − B", title);
+          g_free (title);
+          title = t;
+        }
       g_assert (matrix != NULL);
       /* Attention weights start at 0; the top is the largest one unless given. */
       scale.vmin = isnan (vmin) ? 0 : vmin;
@@ -216,6 +261,13 @@ attnviz_cmd_render (int argc, char **argv)
           for (gsize i = 0; i < (gsize) T * T; i++)
             m = MAX (m, matrix[i]);
           scale.vmax = m > scale.vmin ? m : scale.vmin + 1;
+        }
+      if (compare && isnan (vmax))
+        {
+          float m = 0;
+          for (gsize i = 0; i < (gsize) T * T; i++)
+            m = MAX (m, fabsf (matrix[i]));
+          scale.vmax = m > 0 ? m : 1;
         }
       if (attnviz_colormap_is_diverging (colormap) && isnan (vmin) && isnan (vmax))
         scale.vmin = -scale.vmax;
@@ -260,6 +312,15 @@ attnviz_cmd_render (int argc, char **argv)
       attnviz_grid_spec_init (&spec, c->n_layer, c->n_head, maps, T, T);
       spec.lower_triangular = rec->causal;
       spec.colormap = colormap;
+      g_autofree double *tvd = NULL;
+      if (compare)
+        {
+          /* one number per head: how far B's rows moved from A's */
+          tvd = g_new (double, n);
+          attnviz_recording_tvd_per_head (rec, rec_b, tvd);
+          spec.scores = tvd;
+          spec.colormap = colormap_s ? colormap : ATTNVIZ_COLORMAP_MAGMA;
+        }
       if (!isnan (vmin) || !isnan (vmax))
         {
           /* A shared range was asked for; else each head shows its own. */
@@ -270,7 +331,8 @@ attnviz_cmd_render (int argc, char **argv)
       spec.current_layer = layer;
       spec.current_head = head;
       spec.font_size = font_size;
-      title = g_strdup_printf ("%d layers × %d heads", c->n_layer, c->n_head);
+      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads", c->n_layer, c->n_head)
+                      : g_strdup_printf ("%d layers × %d heads", c->n_layer, c->n_head);
       spec.title = title;
       spec.subtitle = subtitle;
       double w = width > 0 ? width : 560;

@@ -102,6 +102,8 @@ int attnviz_variant_first_changed_layer (const AttnvizVariant *variant, const At
 
 gboolean attnviz_variant_head_ablated (const AttnvizVariant *variant, int layer, int head);
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AttnvizVariant, attnviz_variant_clear)
+
 /* Position ids for T tokens (NULL: the model's 0 .. T-1 apply). */
 gint32 *attnviz_variant_positions (const AttnvizVariant *variant, int T);
 

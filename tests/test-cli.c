@@ -268,6 +268,53 @@ test_ids_are_used_exactly_as_given (void)
   g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (tokens, 0), "id"), ==, 403);
 }
 
+static void
+test_dump_records_the_variant_it_ran (void)
+{
+  g_autofree char *model = fixture ("gpt2-tiny");
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (tmp, "dump.json", NULL);
+  g_auto(Run) r = { 0 };
+  run_attnviz (&r, "dump", model, "--ids", "5,17,33,2,90,41", "--variant", "pos=none, mask=window:2", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  JsonObject *root = load_json_file (parser, out);
+  JsonObject *meta = json_object_get_object_member (root, "metadata");
+  /* the canonical spec, keys in a fixed order */
+  g_assert_cmpstr (json_object_get_string_member (meta, "variant"), ==, "mask=window:2,pos=none");
+  /* window 2 on a causal model: row 3 sees keys 2 and 3 only */
+  JsonArray *row = json_array_get_array_element (json_array_get_array_element (
+    json_array_get_array_element (json_object_get_array_member (root, "attentions"), 0), 0), 3);
+  g_assert_cmpfloat (json_array_get_double_element (row, 0), ==, 0.0);
+  g_assert_cmpfloat (json_array_get_double_element (row, 1), ==, 0.0);
+  g_assert_cmpfloat (json_array_get_double_element (row, 2), >, 0.0);
+
+  g_auto(Run) bad = { 0 };
+  run_attnviz (&bad, "dump", model, "--ids", "5,17", "--variant", "mask=sideways", "-o", out, NULL);
+  assert_one_line_error (&bad, 2, "mask=sideways");
+  g_auto(Run) rope = { 0 };
+  run_attnviz (&rope, "dump", model, "--ids", "5,17", "--variant", "pos=rope-theta:500", "-o", out, NULL);
+  assert_one_line_error (&rope, 1, "RoPE");
+}
+
+static void
+test_render_draws_a_difference_of_two_variants (gconstpointer data)
+{
+  const char *view = data;
+  g_autofree char *model = fixture ("gpt2-tiny");
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (tmp, "diff.png", NULL);
+  g_auto(Run) r = { 0 };
+  run_attnviz (&r, "render", model, "--ids", "5,17,33,2,90,41", "--view", view, "--layer", "1", "--head", "2",
+               "--variant", "mask=bidirectional", "--vs", "model", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_autofree char *png = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (out, &png, &len, NULL));
+  g_assert_cmpuint (len, >, 1000);
+  g_assert_cmpmem (png, 8, "\x89PNG\r\n\x1a\n", 8);
+}
+
 /* --- bad input ----------------------------------------------------------- */
 
 typedef struct {
@@ -534,6 +581,11 @@ main (int argc, char *argv[])
                         test_dump_is_readable_by_numpy_and_a_safetensors_reader);
   g_test_add_func ("/cli/dump/json-carries-tokens-spans-and-shapes", test_dump_json_carries_tokens_spans_and_shapes);
   g_test_add_func ("/cli/dump/ids-are-used-exactly-as-given", test_ids_are_used_exactly_as_given);
+  g_test_add_func ("/cli/dump/records-the-variant-it-ran", test_dump_records_the_variant_it_ran);
+  g_test_add_data_func ("/cli/render/draws-a-difference-heatmap-of-two-variants", "heatmap",
+                        test_render_draws_a_difference_of_two_variants);
+  g_test_add_data_func ("/cli/render/draws-a-per-head-difference-grid", "grid",
+                        test_render_draws_a_difference_of_two_variants);
   for (guint i = 0; i < G_N_ELEMENTS (bad_models); i++)
     {
       g_autofree char *path = g_strdup_printf ("/cli/bad-input/%s-model-is-a-one-line-error", bad_models[i].name);
