@@ -41,6 +41,7 @@ configure _build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dgui=disa
   || failed_steps=$((failed_steps + 1))
 if ninja -C _build-asan; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     meson test -C _build-asan --suite engine --suite cli --print-errorlogs --num-processes 2 || true
 else
   failed_steps=$((failed_steps + 1))
