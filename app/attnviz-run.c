@@ -123,16 +123,23 @@ typedef struct {
   char *path;
   AttnvizLoadedModel *model;
   char *text;
+  char *variant_a;               /* a comparison: the specs of A and B; else NULL */
+  char *variant_b;
   GMainContext *context;         /* where progress goes */
   AttnvizRunProgressFunc progress;
   gpointer progress_data;
   GDestroyNotify progress_destroy;
   int n_layer;
+  /* which of a comparison's forward passes is running (worker only) */
+  int pass;
+  int n_passes;
+  char *pass_name;               /* "A (mask=bidirectional)", or NULL */
 } RunData;
 
 typedef struct {
   AttnvizLoadedModel *model;
   AttnvizResult *result;
+  AttnvizResult *comparison;     /* A − B, for comparisons */
   GError *error;          /* the run failed after the model loaded */
 } RunOutput;
 
@@ -150,6 +157,9 @@ run_data_free (RunData *d)
   g_free (d->path);
   g_clear_pointer (&d->model, attnviz_loaded_model_unref);
   g_free (d->text);
+  g_free (d->variant_a);
+  g_free (d->variant_b);
+  g_free (d->pass_name);
   g_main_context_unref (d->context);
   if (d->progress_destroy)
     d->progress_destroy (d->progress_data);
@@ -161,6 +171,7 @@ run_output_free (RunOutput *out)
 {
   g_clear_pointer (&out->model, attnviz_loaded_model_unref);
   g_clear_object (&out->result);
+  g_clear_object (&out->comparison);
   g_clear_error (&out->error);
   g_free (out);
 }
@@ -209,11 +220,154 @@ on_forward_progress (double fraction, gpointer user_data)
   GTask *task = user_data;
   RunData *d = g_task_get_task_data (task);
   int done = (int) (fraction * d->n_layer + 0.5);
+  int n_passes = MAX (d->n_passes, 1);
+  double overall = (d->pass + fraction) / n_passes;
 
-  if (done >= d->n_layer)
-    report (task, 1.0, g_strdup ("Drawing…"));
+  if (done >= d->n_layer && d->pass + 1 >= n_passes)
+    report (task, 1.0, g_strdup (d->pass_name ? "Comparing…" : "Drawing…"));
+  else if (done >= d->n_layer)
+    report (task, overall, g_strdup_printf ("%s: done", d->pass_name));
+  else if (d->pass_name)
+    report (task, overall, g_strdup_printf ("%s: layer %d of %d…", d->pass_name, done + 1, d->n_layer));
   else
     report (task, fraction, g_strdup_printf ("Running layer %d of %d…", done + 1, d->n_layer));
+}
+
+static void
+return_run_error (GTask *task, RunOutput *out, GError *error /* owned */, const char *what)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      run_output_free (out);
+      g_task_return_error (task, error);
+      return;
+    }
+  out->error = g_error_new (error->domain, error->code, "%s: %s", what, error->message);
+  g_error_free (error);
+  g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
+}
+
+static char **
+make_labels (const AttnvizModel *model, const char *text, GArray *tokens, const gint32 *ids)
+{
+  char **labels = g_new0 (char *, tokens->len + 1);
+  for (guint t = 0; t < tokens->len; t++)
+    labels[t] = attnviz_token_text (model, text, &g_array_index (tokens, AttnvizToken, t), ids[t]);
+  return labels;
+}
+
+static AttnvizResult *
+make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const gint32 *ids,
+             AttnvizRecording *rec /* owned */)
+{
+  const AttnvizModel *model = attnviz_loaded_model_get_model (loaded);
+  GArray *copy = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), tokens->len);
+  g_array_append_vals (copy, tokens->data, tokens->len);
+  /* Kept only to compute the loss and to start the later passes. */
+  g_clear_pointer (&rec->logits, g_free);
+  g_clear_pointer (&rec->residuals, g_free);
+  AttnvizResult *result = attnviz_result_new (rec, make_labels (model, text, tokens, ids), copy, text,
+                                              attnviz_loaded_model_get_name (loaded));
+  /* A causal model's loss at t is that of token t + 1. */
+  attnviz_result_set_loss_predicts_next (result, model->config.causal || model->config.encoder_decoder);
+  return result;
+}
+
+/* A comparison: the model as it is (kept residuals, so that the variants
+ * start from it at their first changed layer), then A and B; a variant
+ * that is the model's own is that first run. */
+static void
+compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *out,
+                GArray *tokens, const gint32 *ids, GCancellable *cancellable)
+{
+  const AttnvizModel *model = attnviz_loaded_model_get_model (loaded);
+  const AttnvizConfig *config = &model->config;
+  int T = tokens->len;
+  g_auto(AttnvizVariant) va = { 0 };
+  g_auto(AttnvizVariant) vb = { 0 };
+  GError *error = NULL;
+
+  if (!attnviz_variant_parse (&va, d->variant_a, &error) || !attnviz_variant_check (&va, config, &error))
+    {
+      return_run_error (task, out, error, "Variant A");
+      return;
+    }
+  if (!attnviz_variant_parse (&vb, d->variant_b, &error) || !attnviz_variant_check (&vb, config, &error))
+    {
+      return_run_error (task, out, error, "Variant B");
+      return;
+    }
+
+  g_autofree gboolean *special = g_new0 (gboolean, T);
+  for (int t = 0; t < T; t++)
+    special[t] = g_array_index (tokens, AttnvizToken, t).special;
+
+  gboolean a_model = attnviz_variant_is_model (&va), b_model = attnviz_variant_is_model (&vb);
+  g_autofree char *spec_a = attnviz_variant_to_string (&va);
+  g_autofree char *spec_b = attnviz_variant_to_string (&vb);
+  d->n_layer = config->n_layer;
+  d->n_passes = 1 + !a_model + !b_model;
+  d->pass = 0;
+  d->pass_name = a_model ? g_strdup_printf ("A (%s)", spec_a)
+               : b_model ? g_strdup_printf ("B (%s)", spec_b)
+               : g_strdup ("The model as it is");
+  report (task, 0.0, g_strdup_printf ("%s: layer 1 of %d…", d->pass_name, config->n_layer));
+
+  /* The residual stream is kept only when a variant can start from it. */
+  gboolean reusable = (!a_model && attnviz_variant_first_changed_layer (&va, config) > 0)
+                      || (!b_model && attnviz_variant_first_changed_layer (&vb, config) > 0);
+  AttnvizRunOptions options = {
+    .special = special,
+    .keep_residuals = reusable,
+    .cancellable = cancellable,
+    .progress = on_forward_progress,
+    .progress_data = task,
+  };
+  g_autoptr(AttnvizRecording) base = attnviz_forward (model, ids, T, &options, &error);
+  if (base == NULL)
+    {
+      return_run_error (task, out, error, "The run failed");
+      return;
+    }
+
+  AttnvizRecording *recs[2] = { NULL, NULL };
+  const AttnvizVariant *variants[2] = { &va, &vb };
+  const char *specs[2] = { spec_a, spec_b };
+  gboolean is_model[2] = { a_model, b_model };
+  options.keep_residuals = FALSE;
+  options.reuse = base;
+  for (int i = 0; i < 2; i++)
+    {
+      if (is_model[i])
+        continue;
+      d->pass++;
+      g_free (d->pass_name);
+      d->pass_name = g_strdup_printf ("%s (%s)", i == 0 ? "A" : "B", specs[i]);
+      options.variant = variants[i];
+      recs[i] = attnviz_forward (model, ids, T, &options, &error);
+      if (recs[i] == NULL)
+        {
+          g_clear_pointer (&recs[0], attnviz_recording_free);
+          return_run_error (task, out, error, i == 0 ? "Variant A failed" : "Variant B failed");
+          return;
+        }
+      g_debug ("%s: %d of %d layers reused from the model's run", d->pass_name, recs[i]->reused_layers,
+               config->n_layer);
+    }
+
+  g_autoptr(AttnvizResult) base_result = make_result (loaded, d->text, tokens, ids, g_steal_pointer (&base));
+  g_autoptr(AttnvizResult) a = recs[0] ? make_result (loaded, d->text, tokens, ids, recs[0])
+                                       : g_object_ref (base_result);
+  g_autoptr(AttnvizResult) b = recs[1] ? make_result (loaded, d->text, tokens, ids, recs[1])
+                                       : g_object_ref (base_result);
+  out->comparison = attnviz_result_new_difference (a, b, &error);
+  if (out->comparison == NULL)
+    {
+      return_run_error (task, out, error, "Could not compare A and B");
+      return;
+    }
+  out->result = g_steal_pointer (&base_result);
+  g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 
 static void
@@ -287,6 +441,12 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   for (int t = 0; t < T; t++)
     ids[t] = g_array_index (tokens, AttnvizToken, t).id;
 
+  if (d->variant_a != NULL)
+    {
+      compare_thread (task, d, loaded, out, tokens, ids, cancellable);
+      return;
+    }
+
   d->n_layer = config->n_layer;
   report (task, 0.0, g_strdup_printf ("Running layer 1 of %d…", config->n_layer));
   AttnvizRunOptions options = {
@@ -328,12 +488,32 @@ attnviz_run_async (const char *path,
                    GAsyncReadyCallback callback,
                    gpointer user_data)
 {
+  attnviz_run_compare_async (path, model, text, NULL, NULL, cancellable, progress, progress_data,
+                             progress_destroy, callback, user_data);
+}
+
+void
+attnviz_run_compare_async (const char *path,
+                           AttnvizLoadedModel *model,
+                           const char *text,
+                           const char *variant_a,
+                           const char *variant_b,
+                           GCancellable *cancellable,
+                           AttnvizRunProgressFunc progress,
+                           gpointer progress_data,
+                           GDestroyNotify progress_destroy,
+                           GAsyncReadyCallback callback,
+                           gpointer user_data)
+{
   g_return_if_fail (path != NULL);
+  g_return_if_fail ((variant_a == NULL) == (variant_b == NULL));
 
   RunData *d = g_new0 (RunData, 1);
   d->path = g_strdup (path);
   d->model = model ? attnviz_loaded_model_ref (model) : NULL;
   d->text = g_strdup (text);
+  d->variant_a = g_strdup (variant_a);
+  d->variant_b = g_strdup (variant_b);
   d->context = g_main_context_ref_thread_default ();
   d->progress = progress;
   d->progress_data = progress_data;
@@ -348,6 +528,13 @@ attnviz_run_async (const char *path,
 
 gboolean
 attnviz_run_finish (GAsyncResult *result, AttnvizLoadedModel **model, AttnvizResult **run, GError **error)
+{
+  return attnviz_run_compare_finish (result, model, run, NULL, error);
+}
+
+gboolean
+attnviz_run_compare_finish (GAsyncResult *result, AttnvizLoadedModel **model, AttnvizResult **run,
+                            AttnvizResult **comparison, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
 
@@ -364,6 +551,8 @@ attnviz_run_finish (GAsyncResult *result, AttnvizLoadedModel **model, AttnvizRes
     }
   if (run)
     *run = g_steal_pointer (&out->result);
+  if (comparison)
+    *comparison = g_steal_pointer (&out->comparison);
   run_output_free (out);
   return TRUE;
 }

@@ -48,6 +48,31 @@ void attnviz_run_async (const char *path,
                         GAsyncReadyCallback callback,
                         gpointer user_data);
 
+/* As attnviz_run_async (), running TEXT under two variants, A and B
+ * (specs as attnviz_variant_parse () reads them), after the model as it
+ * is; the variants start from that run at their first changed layer.
+ * Progress names the pass ("A (mask=bidirectional): layer 2 of 5…"). */
+void attnviz_run_compare_async (const char *path,
+                                AttnvizLoadedModel *model,
+                                const char *text,
+                                const char *variant_a,
+                                const char *variant_b,
+                                GCancellable *cancellable,
+                                AttnvizRunProgressFunc progress,
+                                gpointer progress_data,
+                                GDestroyNotify progress_destroy,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data);
+
+/* As attnviz_run_finish (); a comparison also sets *COMPARISON, the
+ * difference result of A and B (attnviz_result_new_difference ()), and
+ * *RUN is the model as it is. */
+gboolean attnviz_run_compare_finish (GAsyncResult *result,
+                                     AttnvizLoadedModel **model,
+                                     AttnvizResult **run,
+                                     AttnvizResult **comparison,
+                                     GError **error);
+
 /* On success *MODEL is the model used and *RESULT the run (NULL when only
  * loading).  Errors are sentences for the user; when the model loaded but
  * the run failed, *MODEL is still set. */

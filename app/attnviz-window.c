@@ -7,19 +7,32 @@
  * arrives after a newer request (or a cancel) is dropped, never shown over
  * a newer one.  Errors go to a banner in the window; the previous result
  * stays.
+ *
+ * Compare mode (win.compare) shows a bar of two variant editors, A and B,
+ * under the header; a run then runs the model as it is, A and B, and the
+ * views of a single run make way for two of the comparison: the Changes
+ * grid (one total variation distance per head) and A vs B (A and B side
+ * by side on one colour scale, and A − B).  The per-token loss change
+ * shows under the token strip.  Changing a variant re-runs the comparison.
  */
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
 #include <string.h>
 
+#include "attnviz-compare-view.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-lines-view.h"
+#include "attnviz-loss-strip.h"
 #include "attnviz-recent.h"
 #include "attnviz-run.h"
 #include "attnviz-token-strip.h"
+#include "attnviz-variant-editor.h"
 #include "attnviz-window.h"
+
+/* How long a variant edit waits before the comparison runs again. */
+#define RERUN_DELAY_MS 300
 
 struct _AttnvizWindow
 {
@@ -48,6 +61,18 @@ struct _AttnvizWindow
   GtkAdjustment *head_adjustment;
   GtkWidget *position_box;
   GtkWidget *head_spin;
+  GtkRevealer *compare_revealer;
+  GtkFlowBox *compare_bar;
+  AttnvizVariantEditor *editor_a;
+  AttnvizVariantEditor *editor_b;
+  AdwButtonContent *run_content;
+  GtkWidget *loss_box;
+  GtkLabel *loss_means;
+  AttnvizLossStrip *loss_strip;
+  AdwViewStackPage *changes_page;
+  AdwViewStackPage *compare_page;
+  AttnvizGridView *changes_grid;
+  AttnvizCompareView *compare_view;
 
   /* The model and the run shown */
   AttnvizLoadedModel *model;
@@ -59,6 +84,12 @@ struct _AttnvizWindow
   AttnvizColormap colormap;
   AttnvizScaleKind scale;
   int selected_token;
+
+  /* Compare mode */
+  gboolean compare;
+  AttnvizResult *comparison;   /* A − B (a difference result), or NULL */
+  AttnvizCompareMode compare_mode;
+  guint rerun_source;
 
   /* The job in flight */
   GCancellable *cancellable;
@@ -81,6 +112,8 @@ enum {
   PROP_COLORMAP,
   PROP_SCALE,
   PROP_SELECTED_TOKEN,
+  PROP_COMPARE,
+  PROP_COMPARISON,
   N_PROPS
 };
 
@@ -101,6 +134,8 @@ static void set_aggregate (AttnvizWindow *self, AttnvizAggregate aggregate);
 static void set_colormap (AttnvizWindow *self, AttnvizColormap colormap);
 static void set_scale (AttnvizWindow *self, AttnvizScaleKind scale);
 static void set_selected_token (AttnvizWindow *self, int token);
+static void set_comparison (AttnvizWindow *self, AttnvizResult *comparison);
+static void update_marks (AttnvizWindow *self);
 
 /* ---- Small helpers -------------------------------------------------------- */
 
@@ -167,19 +202,50 @@ visible_view (AttnvizWindow *self)
 }
 
 /* Which page of the main stack shows, and what may be done. */
+/* Whether the comparison's views show instead of the single run's. */
+static gboolean
+showing_comparison (AttnvizWindow *self)
+{
+  return self->compare && self->comparison != NULL;
+}
+
+static void
+update_pages (AttnvizWindow *self)
+{
+  static const char *const single[] = { "grid", "heatmap", "lines" };
+  gboolean comparing = showing_comparison (self);
+  const char *visible = adw_view_stack_get_visible_child_name (self->view_stack);
+
+  /* Show the new pages first, so the stack always has a visible one. */
+  adw_view_stack_page_set_visible (self->changes_page, comparing);
+  adw_view_stack_page_set_visible (self->compare_page, comparing);
+  for (guint i = 0; i < G_N_ELEMENTS (single); i++)
+    {
+      GtkWidget *child = adw_view_stack_get_child_by_name (self->view_stack, single[i]);
+      adw_view_stack_page_set_visible (adw_view_stack_get_page (self->view_stack, child), !comparing);
+    }
+  gboolean on_compare_page = g_strcmp0 (visible, "changes") == 0 || g_strcmp0 (visible, "compare") == 0;
+  if (comparing && !on_compare_page)
+    adw_view_stack_set_visible_child_name (self->view_stack,
+                                           g_strcmp0 (visible, "grid") == 0 ? "changes" : "compare");
+  else if (!comparing && on_compare_page)
+    adw_view_stack_set_visible_child_name (self->view_stack, g_strcmp0 (visible, "changes") == 0 ? "grid" : "heatmap");
+}
+
 static void
 update_state (AttnvizWindow *self)
 {
   gboolean have_model = self->model != NULL || self->loading_path != NULL;
+  gboolean have_view = self->result != NULL || showing_comparison (self);
 
-  if (self->result != NULL)
+  if (have_view)
     gtk_stack_set_visible_child_name (self->main_stack, "views");
   else if (have_model)
     gtk_stack_set_visible_child_name (self->main_stack, "ready");
   else
     gtk_stack_set_visible_child_name (self->main_stack, "welcome");
 
-  if (self->result == NULL && have_model)
+  if (!have_view && have_model)
     {
       if (self->model != NULL && self->loading_path == NULL)
         {
@@ -198,14 +264,20 @@ update_state (AttnvizWindow *self)
 
   set_action_enabled (self, "run", have_model);
   set_action_enabled (self, "cancel", self->busy);
-  set_action_enabled (self, "export", self->result != NULL);
-  set_action_enabled (self, "export-to", self->result != NULL);
+  set_action_enabled (self, "export", have_view);
+  set_action_enabled (self, "export-to", have_view);
   set_action_enabled (self, "next-head", self->result != NULL);
   set_action_enabled (self, "previous-head", self->result != NULL);
   set_action_enabled (self, "next-layer", self->result != NULL);
   set_action_enabled (self, "previous-layer", self->result != NULL);
-  gtk_widget_set_sensitive (self->position_box, self->result != NULL);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->switcher_title), self->result != NULL);
+  set_action_enabled (self, "compare-head", self->result != NULL);
+  set_action_enabled (self, "ablate-a", self->model != NULL);
+  set_action_enabled (self, "ablate-b", self->model != NULL);
+  gtk_widget_set_sensitive (self->position_box, have_view);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->switcher_title), have_view);
+  gtk_widget_set_visible (self->loss_box, showing_comparison (self));
+  adw_button_content_set_label (self->run_content, self->compare ? "Run _A and B" : "_Run");
+  update_pages (self);
   gtk_widget_set_sensitive (self->head_spin, self->aggregate == ATTNVIZ_AGGREGATE_HEAD);
   gtk_widget_set_visible (self->cancel_button, self->busy);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), self->busy);
@@ -261,6 +333,12 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
 
   attnviz_recent_add (attnviz_loaded_model_get_path (model));
   rebuild_recent_menu (self);
+
+  /* The presets that apply depend on the model (RoPE's base, its heads). */
+  const AttnvizConfig *config = &attnviz_loaded_model_get_model (model)->config;
+  attnviz_variant_editor_set_config (self->editor_a, config);
+  attnviz_variant_editor_set_config (self->editor_b, config);
+  update_marks (self);
 }
 
 /* ---- Opening and running -------------------------------------------------- */
@@ -316,8 +394,9 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
   JobRef *ref = user_data;
   g_autoptr(AttnvizLoadedModel) model = NULL;
   g_autoptr(AttnvizResult) result = NULL;
+  g_autoptr(AttnvizResult) comparison = NULL;
   g_autoptr(GError) error = NULL;
-  gboolean ok = attnviz_run_finish (res, &model, &result, &error);
+  gboolean ok = attnviz_run_compare_finish (res, &model, &result, &comparison, &error);
   g_autoptr(AttnvizWindow) self = job_ref_get (ref);
 
   job_ref_free (ref);
@@ -331,6 +410,8 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
   if (!ok)
     {
       /* The model may have loaded even though its run failed. */
+      if (model != NULL && model != self->model)
+        set_comparison (self, NULL);
       if (model != NULL)
         set_model (self, model);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -342,14 +423,22 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
     }
 
   gboolean new_model = model != self->model;
+  if (new_model)
+    set_comparison (self, NULL);
   set_model (self, model);
   dismiss_error (self);
   if (result != NULL)
     {
       gboolean first = self->result == NULL || new_model;
+      gboolean first_comparison = comparison != NULL && (self->comparison == NULL || new_model);
       set_result (self, result);
-      /* The model view first: every head at a glance. */
-      if (first)
+      /* A single run leaves no comparison of an older text behind. */
+      set_comparison (self, comparison);
+      /* The model view first: every head at a glance (for a comparison,
+       * every head's change). */
+      if (first_comparison)
+        adw_view_stack_set_visible_child_name (self->view_stack, "changes");
+      else if (first && comparison == NULL)
         adw_view_stack_set_visible_child_name (self->view_stack, "grid");
       gtk_widget_grab_focus (visible_view (self));
     }
@@ -381,11 +470,17 @@ start_job (AttnvizWindow *self, const char *path, const char *text)
       self->loading_path = g_strdup (path);
     }
 
+  g_clear_handle_id (&self->rerun_source, g_source_remove);
   set_busy (self, TRUE);
   update_state (self);
-  attnviz_run_async (path, model, text, self->cancellable,
-                     on_job_progress, job_ref_new (self), job_ref_free,
-                     on_job_done, job_ref_new (self));
+  /* In compare mode a text runs under A and B (a model only opening does not). */
+  gboolean compare = self->compare && text != NULL;
+  attnviz_run_compare_async (path, model, text,
+                             compare ? attnviz_variant_editor_get_spec (self->editor_a) : NULL,
+                             compare ? attnviz_variant_editor_get_spec (self->editor_b) : NULL,
+                             self->cancellable,
+                             on_job_progress, job_ref_new (self), job_ref_free,
+                             on_job_done, job_ref_new (self));
 }
 
 void
@@ -450,9 +545,12 @@ typedef struct {
   AttnvizHeatmapSpec heatmap;
   AttnvizGridSpec grid;
   AttnvizLinesSpec lines;
+  AttnvizHeatmapRowSpec row;
   double width_pt, height_pt;
   char *title;                 /* copies: the views' strings change */
   char *subtitle;
+  char *panel_titles[ATTNVIZ_HEATMAP_ROW_MAX];
+  char *panel_subtitles[ATTNVIZ_HEATMAP_ROW_MAX];
   AttnvizResult *result;       /* keeps the matrices and labels alive */
 } ExportJob;
 
@@ -462,6 +560,11 @@ export_job_free (ExportJob *job)
   g_free (job->path);
   g_free (job->title);
   g_free (job->subtitle);
+  for (int i = 0; i < ATTNVIZ_HEATMAP_ROW_MAX; i++)
+    {
+      g_free (job->panel_titles[i]);
+      g_free (job->panel_subtitles[i]);
+    }
   g_clear_object (&job->result);
   g_free (job);
 }
@@ -496,9 +599,41 @@ export_job_new (AttnvizWindow *self, const char *path, GError **error)
   gboolean ok = FALSE;
 
   job->path = g_strdup (path);
-  job->result = self->result ? g_object_ref (self->result) : NULL;
+  gboolean comparing = g_strcmp0 (view, "changes") == 0 || g_strcmp0 (view, "compare") == 0;
+  AttnvizResult *shown = comparing ? self->comparison : self->result;
+  job->result = shown ? g_object_ref (shown) : NULL;
   if (job->result == NULL)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Run the model first: there is nothing to export.");
+  else if (g_strcmp0 (view, "changes") == 0)
+    {
+      /* One number per head: the total variation distance of A and B. */
+      ok = attnviz_grid_view_get_spec (self->changes_grid, &job->grid);
+      job->kind = ATTNVIZ_FIGURE_GRID;
+      job->width_pt = CLAMP (140.0 + 72.0 * job->grid.n_head, 420.0, 1000.0);
+      job->height_pt = CLAMP (120.0 + 72.0 * job->grid.n_layer, 320.0, 1000.0);
+      job->title = g_strdup (job->grid.title);
+      job->subtitle = g_strdup (job->grid.subtitle);
+      job->grid.title = job->title;
+      job->grid.subtitle = job->subtitle;
+    }
+  else if (g_strcmp0 (view, "compare") == 0)
+    {
+      /* The panes on screen, side by side; each names its variant, the
+       * difference both. */
+      ok = attnviz_compare_view_get_figure (self->compare_view, &job->row);
+      job->kind = ATTNVIZ_FIGURE_HEATMAP_ROW;
+      double side_w, side_h;
+      heatmap_export_size (attnviz_result_get_n_tokens (job->result), &side_w, &side_h);
+      job->width_pt = side_w * MAX (job->row.n_panels, 1);
+      job->height_pt = side_h;
+      for (int i = 0; ok && i < job->row.n_panels; i++)
+        {
+          job->panel_titles[i] = g_strdup (job->row.panels[i].title);
+          job->panel_subtitles[i] = g_strdup (job->row.panels[i].subtitle);
+          job->row.panels[i].title = job->panel_titles[i];
+          job->row.panels[i].subtitle = job->panel_subtitles[i];
+        }
+    }
   else if (g_strcmp0 (view, "grid") == 0)
     {
       ok = attnviz_grid_view_get_spec (self->grid_view, &job->grid);
@@ -546,6 +681,7 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   ExportJob *job = task_data;
   const void *spec = job->kind == ATTNVIZ_FIGURE_GRID ? (const void *) &job->grid
                    : job->kind == ATTNVIZ_FIGURE_LINES ? (const void *) &job->lines
+                   : job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW ? (const void *) &job->row
                    : (const void *) &job->heatmap;
   GError *error = NULL;
 
@@ -608,6 +744,10 @@ export_suggested_name (AttnvizWindow *self)
 
   if (g_strcmp0 (view, "grid") == 0)
     return g_strdup ("attention-grid.png");
+  if (g_strcmp0 (view, "changes") == 0)
+    return g_strdup ("attention-changes.png");
+  if (g_strcmp0 (view, "compare") == 0)
+    view = self->compare_mode == ATTNVIZ_COMPARE_DIFFERENCE ? "difference" : "compare";
   if (what != NULL)
     return g_strdup_printf ("attention-%s-layer%d-%s.png", view, self->layer, what);
   return g_strdup_printf ("attention-%s-layer%d-head%d.png", view, self->layer, self->head);
@@ -657,7 +797,7 @@ make_filter (const char *name, const char *mime, const char *pattern, const char
 static void
 show_export_dialog (AttnvizWindow *self)
 {
-  if (self->result == NULL || self->chooser != NULL)
+  if ((self->result == NULL && !showing_comparison (self)) || self->chooser != NULL)
     return;
 
   GtkFileChooserNative *chooser =
@@ -826,7 +966,9 @@ change_view_state (GSimpleAction *action, GVariant *state, gpointer user_data)
   AttnvizWindow *self = user_data;
   const char *name = g_variant_get_string (state, NULL);
 
-  if (adw_view_stack_get_child_by_name (self->view_stack, name) == NULL)
+  GtkWidget *child = adw_view_stack_get_child_by_name (self->view_stack, name);
+  /* The single run's pages hide while comparing, and the other way round. */
+  if (child == NULL || !adw_view_stack_page_get_visible (adw_view_stack_get_page (self->view_stack, child)))
     return;
   adw_view_stack_set_visible_child_name (self->view_stack, name);
 }
@@ -858,6 +1000,238 @@ change_scale_state (GSimpleAction *action, GVariant *state, gpointer user_data)
     set_scale (user_data, scale);
 }
 
+/* ---- Compare mode --------------------------------------------------------- */
+
+static AttnvizVariantEditor *
+editor_for (AttnvizWindow *self, int which)
+{
+  return which == 0 ? self->editor_a : self->editor_b;
+}
+
+/* The ablation toggles' check marks follow the current head. */
+static void
+update_ablate_states (AttnvizWindow *self)
+{
+  for (int which = 0; which < 2; which++)
+    {
+      const AttnvizVariant *v = attnviz_variant_editor_get_variant (editor_for (self, which));
+      GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), which == 0 ? "ablate-a" : "ablate-b");
+      g_simple_action_set_state (G_SIMPLE_ACTION (action),
+                                 g_variant_new_boolean (attnviz_variant_head_ablated (v, self->layer, self->head)));
+    }
+}
+
+/* The grids badge the heads switched off in A and in B. */
+static void
+update_marks (AttnvizWindow *self)
+{
+  int L = self->model ? attnviz_loaded_model_get_model (self->model)->config.n_layer : 0;
+  int H = self->model ? attnviz_loaded_model_get_model (self->model)->config.n_head : 0;
+  g_autofree guint8 *marks = g_new0 (guint8, MAX (L * H, 1));
+
+  for (int which = 0; which < 2; which++)
+    {
+      const AttnvizVariant *v = attnviz_variant_editor_get_variant (editor_for (self, which));
+      for (int i = 0; i < v->n_ablate; i++)
+        if (v->ablate[i].layer < L && v->ablate[i].head < H)
+          marks[v->ablate[i].layer * H + v->ablate[i].head] |= 1 << which;
+    }
+  attnviz_grid_view_set_marks (self->grid_view, marks, L * H);
+  attnviz_grid_view_set_marks (self->changes_grid, marks, L * H);
+}
+
+/* Runs the comparison again if there is one to keep up to date (or a run
+ * to turn into one). */
+static gboolean
+rerun_now (gpointer data)
+{
+  AttnvizWindow *self = data;
+  g_autofree char *text = get_text (self);
+
+  self->rerun_source = 0;
+  if (self->compare && self->model != NULL && (self->result != NULL || self->comparison != NULL)
+      && !text_is_blank (text))
+    attnviz_window_run (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_rerun (AttnvizWindow *self)
+{
+  g_clear_handle_id (&self->rerun_source, g_source_remove);
+  self->rerun_source = g_timeout_add (RERUN_DELAY_MS, rerun_now, self);
+}
+
+static void
+on_variant_changed (AttnvizVariantEditor *editor, GParamSpec *pspec, AttnvizWindow *self)
+{
+  update_ablate_states (self);
+  update_marks (self);
+  if (self->compare)
+    schedule_rerun (self);
+}
+
+static void
+set_comparison (AttnvizWindow *self, AttnvizResult *comparison)
+{
+  if (!g_set_object (&self->comparison, comparison))
+    return;
+
+  attnviz_grid_view_set_result (self->changes_grid, comparison);
+  attnviz_compare_view_set_result (self->compare_view, comparison);
+  attnviz_loss_strip_set_result (self->loss_strip, comparison);
+  if (comparison != NULL)
+    {
+      AttnvizResult *a = attnviz_result_get_a (comparison), *b = attnviz_result_get_b (comparison);
+      g_autofree char *means = attnviz_loss_strip_describe_means (self->loss_strip);
+      g_autofree char *tooltip = g_strdup_printf ("Mean negative log-likelihood per token, in nats\n"
+                                                  "A: %s\nB: %s", attnviz_result_get_variant (a),
+                                                  attnviz_result_get_variant (b));
+      gtk_label_set_text (self->loss_means, means);
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->loss_means), tooltip);
+    }
+  update_state (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARISON]);
+}
+
+void
+attnviz_window_set_compare (AttnvizWindow *self, gboolean compare)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+
+  compare = !!compare;
+  if (compare == self->compare)
+    return;
+  self->compare = compare;
+  /* Hidden once slid up, so that its width does not hold the window wide. */
+  if (compare)
+    gtk_widget_set_visible (GTK_WIDGET (self->compare_revealer), TRUE);
+  gtk_revealer_set_reveal_child (self->compare_revealer, compare);
+  g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "compare")),
+                             g_variant_new_boolean (compare));
+  update_state (self);
+  /* Turning it on compares the text shown at once. */
+  if (compare)
+    rerun_now (self);
+  else
+    g_clear_handle_id (&self->rerun_source, g_source_remove);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARE]);
+}
+
+gboolean
+attnviz_window_get_compare (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), FALSE);
+  return self->compare;
+}
+
+AttnvizResult *
+attnviz_window_get_comparison (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return self->comparison;
+}
+
+AttnvizVariantEditor *
+attnviz_window_get_variant_editor (AttnvizWindow *self, int which)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  g_return_val_if_fail (which == 0 || which == 1, NULL);
+  return editor_for (self, which);
+}
+
+GtkWidget *
+attnviz_window_get_view (AttnvizWindow *self, const char *name)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  /* These two pages hold a caption or a switch above their view. */
+  if (g_strcmp0 (name, "changes") == 0)
+    return GTK_WIDGET (self->changes_grid);
+  if (g_strcmp0 (name, "compare") == 0)
+    return GTK_WIDGET (self->compare_view);
+  return adw_view_stack_get_child_by_name (self->view_stack, name);
+}
+
+/* Switches head LAYER/HEAD off in A (WHICH 0) or B, or back on. */
+static void
+toggle_head (AttnvizWindow *self, int which, int layer, int head)
+{
+  gboolean off = attnviz_variant_editor_toggle_head (editor_for (self, which), layer, head);
+  g_autofree char *message = g_strdup_printf ("Head %d of layer %d switched %s in %s", head, layer,
+                                              off ? "off" : "back on", which == 0 ? "A" : "B");
+  show_toast (self, message);
+  /* The variant must be seen to be compared. */
+  attnviz_window_set_compare (self, TRUE);
+}
+
+static void
+on_head_toggled (AttnvizGridView *grid, int layer, int head, GdkModifierType state, AttnvizWindow *self)
+{
+  toggle_head (self, (state & GDK_SHIFT_MASK) ? 1 : 0, layer, head);
+}
+
+static void
+on_compare_bar_revealed (GtkRevealer *revealer, GParamSpec *pspec, AttnvizWindow *self)
+{
+  if (!gtk_revealer_get_child_revealed (revealer) && !self->compare)
+    gtk_widget_set_visible (GTK_WIDGET (revealer), FALSE);
+}
+
+static void
+compare_action (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  attnviz_window_set_compare (user_data, g_variant_get_boolean (state));
+}
+
+static void
+change_compare_mode_state (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  AttnvizCompareMode mode;
+
+  if (!attnviz_compare_mode_from_string (g_variant_get_string (state, NULL), &mode))
+    return;
+  self->compare_mode = mode;
+  g_simple_action_set_state (action, state);
+  attnviz_compare_view_set_mode (self->compare_view, mode);
+}
+
+static void
+swap_variants_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  g_autofree char *a = g_strdup (attnviz_variant_editor_get_spec (self->editor_a));
+
+  attnviz_variant_editor_set_spec (self->editor_a, attnviz_variant_editor_get_spec (self->editor_b), NULL);
+  attnviz_variant_editor_set_spec (self->editor_b, a, NULL);
+}
+
+static void
+ablate_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  int which = g_str_equal (g_action_get_name (G_ACTION (action)), "ablate-a") ? 0 : 1;
+
+  toggle_head (self, which, self->layer, self->head);
+}
+
+static void
+compare_head_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+
+  if (self->aggregate != ATTNVIZ_AGGREGATE_HEAD)
+    set_aggregate (self, ATTNVIZ_AGGREGATE_HEAD);
+  if (!showing_comparison (self))
+    {
+      /* Nothing compared yet: compare, and show this head when it is. */
+      attnviz_window_set_compare (self, TRUE);
+      return;
+    }
+  adw_view_stack_set_visible_child_name (self->view_stack, "compare");
+  gtk_widget_grab_focus (GTK_WIDGET (self->compare_view));
+}
+
 static const GActionEntry win_entries[] = {
   { "open-file", open_file_action },
   { "open-folder", open_folder_action },
@@ -875,6 +1249,12 @@ static const GActionEntry win_entries[] = {
   { "aggregate", NULL, "s", "'head'", change_aggregate_state },
   { "colormap", NULL, "s", "'viridis'", change_colormap_state },
   { "scale", NULL, "s", "'linear'", change_scale_state },
+  { "compare", NULL, NULL, "false", compare_action },
+  { "compare-mode", NULL, "s", "'side-by-side'", change_compare_mode_state },
+  { "swap-variants", swap_variants_action },
+  { "ablate-a", ablate_action, NULL, "false" },
+  { "ablate-b", ablate_action, NULL, "false" },
+  { "compare-head", compare_head_action },
 };
 
 static void
@@ -883,6 +1263,14 @@ on_visible_view_changed (AttnvizWindow *self)
   const char *name = adw_view_stack_get_visible_child_name (self->view_stack);
   if (name != NULL)
     set_action_state (self, "view", name);
+}
+
+static void
+on_changed_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self)
+{
+  set_layer (self, layer);
+  set_head (self, head);
+  compare_head_action (NULL, NULL, self);
 }
 
 static void
@@ -917,6 +1305,9 @@ set_layer (AttnvizWindow *self, int layer)
   if (layer == self->layer)
     return;
   self->layer = layer;
+  attnviz_variant_editor_set_current_head (self->editor_a, self->layer, self->head);
+  attnviz_variant_editor_set_current_head (self->editor_b, self->layer, self->head);
+  update_ablate_states (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYER]);
 }
 
@@ -927,6 +1318,9 @@ set_head (AttnvizWindow *self, int head)
   if (head == self->head)
     return;
   self->head = head;
+  attnviz_variant_editor_set_current_head (self->editor_a, self->layer, self->head);
+  attnviz_variant_editor_set_current_head (self->editor_b, self->layer, self->head);
+  update_ablate_states (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEAD]);
 }
 
@@ -1053,6 +1447,12 @@ attnviz_window_get_property (GObject *object, guint prop_id, GValue *value, GPar
     case PROP_SELECTED_TOKEN:
       g_value_set_int (value, self->selected_token);
       break;
+    case PROP_COMPARE:
+      g_value_set_boolean (value, self->compare);
+      break;
+    case PROP_COMPARISON:
+      g_value_set_object (value, self->comparison);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1083,6 +1483,9 @@ attnviz_window_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_SELECTED_TOKEN:
       set_selected_token (self, g_value_get_int (value));
       break;
+    case PROP_COMPARE:
+      attnviz_window_set_compare (self, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1096,11 +1499,13 @@ attnviz_window_dispose (GObject *object)
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->rerun_source, g_source_remove);
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
   gtk_widget_dispose_template (GTK_WIDGET (self), ATTNVIZ_TYPE_WINDOW);
   g_clear_object (&self->result);
+  g_clear_object (&self->comparison);
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
   G_OBJECT_CLASS (attnviz_window_parent_class)->dispose (object);
 }
@@ -1150,6 +1555,12 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   properties[PROP_SELECTED_TOKEN] =
     g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_COMPARE] =
+    g_param_spec_boolean ("compare", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_COMPARISON] =
+    g_param_spec_object ("comparison", NULL, NULL, ATTNVIZ_TYPE_RESULT,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A request finished (TRUE) or failed (FALSE); not emitted for requests
@@ -1166,6 +1577,9 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   g_type_ensure (ATTNVIZ_TYPE_HEATMAP_VIEW);
   g_type_ensure (ATTNVIZ_TYPE_LINES_VIEW);
   g_type_ensure (ATTNVIZ_TYPE_TOKEN_STRIP);
+  g_type_ensure (ATTNVIZ_TYPE_VARIANT_EDITOR);
+  g_type_ensure (ATTNVIZ_TYPE_LOSS_STRIP);
+  g_type_ensure (ATTNVIZ_TYPE_COMPARE_VIEW);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/attnviz/Attnviz/ui/attnviz-window.ui");
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, toast_overlay);
@@ -1190,6 +1604,18 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, position_box);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_spin);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, compare_revealer);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, compare_bar);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, editor_a);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, editor_b);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, run_content);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, loss_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, loss_means);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, loss_strip);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, changes_page);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, compare_page);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, changes_grid);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, compare_view);
 }
 
 static void
@@ -1216,6 +1642,7 @@ attnviz_window_init (AttnvizWindow *self)
   self->selected_token = -1;
   self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
   self->scale = ATTNVIZ_SCALE_LINEAR;
+  self->compare_mode = ATTNVIZ_COMPARE_SIDE_BY_SIDE;
 
   gtk_widget_init_template (GTK_WIDGET (self));
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
@@ -1223,6 +1650,11 @@ attnviz_window_init (AttnvizWindow *self)
   bind_view (self, self->grid_view, FALSE, TRUE, FALSE);
   bind_view (self, self->heatmap_view, TRUE, TRUE, TRUE);
   bind_view (self, self->lines_view, TRUE, FALSE, TRUE);
+  bind_view (self, self->compare_view, TRUE, TRUE, TRUE);
+  /* The Changes grid keeps its own colour map: it shows distances. */
+  bind_view (self, self->changes_grid, FALSE, FALSE, FALSE);
+  g_object_bind_property (self, "selected-token", self->loss_strip, "selected-token",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "selected-token", self->token_strip, "selected-token",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "layer", self->layer_adjustment, "value",
@@ -1231,6 +1663,18 @@ attnviz_window_init (AttnvizWindow *self)
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
 
   g_signal_connect (self->grid_view, "head-activated", G_CALLBACK (on_head_activated), self);
+  g_signal_connect (self->grid_view, "head-toggled", G_CALLBACK (on_head_toggled), self);
+  g_signal_connect (self->changes_grid, "head-activated", G_CALLBACK (on_changed_head_activated), self);
+  g_signal_connect (self->changes_grid, "head-toggled", G_CALLBACK (on_head_toggled), self);
+  g_signal_connect (self->compare_revealer, "notify::child-revealed", G_CALLBACK (on_compare_bar_revealed), self);
+  /* The flow box's cells only hold the editors: no focus stops of their own. */
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->compare_bar)); child;
+       child = gtk_widget_get_next_sibling (child))
+    gtk_widget_set_focusable (child, FALSE);
+  g_signal_connect (self->editor_a, "notify::spec", G_CALLBACK (on_variant_changed), self);
+  g_signal_connect (self->editor_b, "notify::spec", G_CALLBACK (on_variant_changed), self);
+  /* The usual comparison: the model changed (A) against the model (B). */
+  attnviz_variant_editor_set_spec (self->editor_a, "mask=bidirectional", NULL);
   g_signal_connect_swapped (self->view_stack, "notify::visible-child-name",
                             G_CALLBACK (on_visible_view_changed), self);
 

@@ -5,6 +5,7 @@
 
 #include "attnviz-painter.h"
 #include "attnviz-result.h"
+#include "attnviz-variant-editor.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,19 @@ const char *attnviz_window_get_error (AttnvizWindow *self);
  * the window's result) and size in points. */
 gboolean attnviz_window_get_export_heatmap (AttnvizWindow *self, AttnvizHeatmapSpec *spec,
                                             double *width_pt, double *height_pt);
+
+/* Compare mode: the bar of variant editors A and B shows, and a run runs
+ * the model as it is, A and B (win.compare). */
+void attnviz_window_set_compare (AttnvizWindow *self, gboolean compare);
+gboolean attnviz_window_get_compare (AttnvizWindow *self);
+/* The last comparison, A − B (a difference result), or NULL. */
+AttnvizResult *attnviz_window_get_comparison (AttnvizWindow *self);
+/* The editor of variant A (WHICH 0) or B (1). */
+AttnvizVariantEditor *attnviz_window_get_variant_editor (AttnvizWindow *self, int which);
+/* The widget of a view stack page: "grid", "heatmap", "lines", "changes"
+ * (an AttnvizGridView of the comparison) or "compare" (an
+ * AttnvizCompareView). */
+GtkWidget *attnviz_window_get_view (AttnvizWindow *self, const char *name);
 
 /* Writes the current view to PATH (PNG, SVG or PDF by the extension) in
  * the background; the "exported" signal tells how it went. */

@@ -295,7 +295,7 @@ attnviz_task_new (const char *spec, int text_window, GError **error)
     { "reverse", ATTNVIZ_TASK_REVERSE, letters, SEQ_MAX, SEQ_MAX },
     { "sort", ATTNVIZ_TASK_SORT, letters, SEQ_MAX, SEQ_MAX },
     { "dates", ATTNVIZ_TASK_DATES, date_chars, 29, 10 },
-    { "repeat", ATTNVIZ_TASK_REPEAT, repeat_symbols, REPEAT_MAX, REPEAT_MAX },
+    { "repeat", ATTNVIZ_TASK_REPEAT, repeat_symbols, REPEAT_MAX + 1, REPEAT_MAX - 1 },
   };
   gboolean found = FALSE;
   for (guint i = 0; i < G_N_ELEMENTS (builtin); i++)
@@ -359,6 +359,12 @@ gboolean
 attnviz_task_has_source (const AttnvizTask *task)
 {
   return task->kind != ATTNVIZ_TASK_FILE_TEXT;
+}
+
+gboolean
+attnviz_task_has_separator (const AttnvizTask *task)
+{
+  return task->kind != ATTNVIZ_TASK_REPEAT;
 }
 
 gboolean
@@ -507,12 +513,11 @@ sample_any (const AttnvizTask *task, AttnvizRng *rng, gboolean test, AttnvizExam
       }
     case ATTNVIZ_TASK_REPEAT:
       {
-        int n_pool = (int) strlen (repeat_symbols);
-        int n = REPEAT_MIN + (int) attnviz_rng_below (rng, REPEAT_MAX - REPEAT_MIN + 1);
-        if (g_getenv ("REPEAT_DISTINCT"))
-          {
+        /* Distinct symbols: the first occurrence of each is unambiguous. */
         char pool[sizeof repeat_symbols];
+        int n_pool = (int) strlen (repeat_symbols);
         memcpy (pool, repeat_symbols, sizeof pool);
+        int n = REPEAT_MIN + (int) attnviz_rng_below (rng, REPEAT_MAX - REPEAT_MIN + 1);
         for (int i = 0; i < n; i++)
           {
             int j = i + (int) attnviz_rng_below (rng, n_pool - i);
@@ -521,13 +526,11 @@ sample_any (const AttnvizTask *task, AttnvizRng *rng, gboolean test, AttnvizExam
             pool[j] = t;
             buf[i] = pool[i];
           }
-          }
-        else
-        for (int i = 0; i < n; i++)
-          buf[i] = repeat_symbols[attnviz_rng_below (rng, n_pool)];
+        /* source "s s0", target "s1 ... s(n-1)": the run, then its second
+         * copy from its first symbol on (the one thing no model can guess) */
         buf[n] = '\0';
-        ex->source = g_strdup (buf);
-        ex->target = g_strdup (buf);
+        ex->source = g_strdup_printf ("%s%c", buf, buf[0]);
+        ex->target = g_strdup (buf + 1);
         break;
       }
     case ATTNVIZ_TASK_DATES:

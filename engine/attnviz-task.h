@@ -8,9 +8,12 @@
  *             forms ("21 nov 2026", "november 21, 2026", "sat 21/11/2026",
  *             "21.11.2026", ...), years 1900-2099, weekdays always the
  *             true ones
- *   repeat    "k3x.b" -> "k3x.b": a run of distinct random symbols, then the
- *             same run again; a decoder-only model learns it with induction
- *             heads (the second copy is predictable only by looking back)
+ *   repeat    "k3x.bk" -> "3x.b": a run of distinct random symbols, then
+ *             the same run again, the model continuing it from the second
+ *             copy's first symbol; a decoder-only model reads it as one text
+ *             "<bos> k3x.bk3x.b" (no separator) and learns it with induction
+ *             heads: the next symbol is the one after the earlier occurrence
+ *             of the current one
  * and from a file ("file:PATH"):
  *   lines "source<TAB>target" -> a parallel corpus for encoder-decoders;
  *   anything else -> plain text for a decoder (windows of the text).
@@ -85,6 +88,10 @@ const char *attnviz_task_get_spec (const AttnvizTask *task);
  * encoder-decoder suits it, a decoder-only model reads "<bos> source <eos>
  * target <eos>". */
 gboolean attnviz_task_has_source (const AttnvizTask *task);
+/* FALSE for repeat: a decoder-only model reads "<bos> source target" with
+ * no <eos> between or after (and is asked for exactly as many tokens as
+ * the target has). */
+gboolean attnviz_task_has_separator (const AttnvizTask *task);
 /* The model the task suits by default: repeat and plain text train a
  * decoder, the others an encoder-decoder. */
 gboolean attnviz_task_prefers_seq2seq (const AttnvizTask *task);

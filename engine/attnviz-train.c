@@ -362,6 +362,18 @@ example_rows (const AttnvizTask *task, gboolean seq2seq, const AttnvizExample *e
       g_array_append_val (r->tgt, eos);
       return;
     }
+  if (!attnviz_task_has_separator (task))
+    {
+      /* <bos> source target, the loss on the target: one running text */
+      g_array_append_val (r->inp, bos);
+      g_array_append_vals (r->inp, src->data, src->len);
+      g_array_append_vals (r->inp, tgt->data, tgt->len);
+      g_array_set_size (r->inp, r->inp->len - 1);
+      for (guint i = 0; i < src->len; i++)
+        g_array_append_val (r->tgt, none);
+      g_array_append_vals (r->tgt, tgt->data, tgt->len);
+      return;
+    }
   /* <bos> source <eos> target <eos>: the loss on "target <eos>" */
   g_array_append_val (r->inp, bos);
   g_array_append_vals (r->inp, src->data, src->len);
@@ -387,6 +399,26 @@ rows_clear (Rows *r)
   g_array_unref (r->src);
   g_array_unref (r->inp);
   g_array_unref (r->tgt);
+}
+
+/* What the model is given before it decodes: the encoder's source and
+ * the decoder's first tokens (<bos>; <bos> source <eos>; <bos> source). */
+static void
+example_prompt (const AttnvizTask *task, gboolean seq2seq, const char *source, GArray *src, GArray *prompt)
+{
+  gint32 bos = ATTNVIZ_TASK_BOS, eos = ATTNVIZ_TASK_EOS;
+  g_array_set_size (src, 0);
+  g_array_set_size (prompt, 0);
+  g_array_append_val (prompt, bos);
+  if (seq2seq)
+    {
+      attnviz_task_encode (task, source, src);
+      g_array_append_val (src, eos);
+      return;
+    }
+  attnviz_task_encode (task, source, prompt);
+  if (attnviz_task_has_separator (task))
+    g_array_append_val (prompt, eos);
 }
 
 gboolean
@@ -804,35 +836,29 @@ decode_batch (AttnvizTrainer *t, const AttnvizTask *task, const AttnvizExample *
 
   /* Each row's prefix so far. */
   g_autofree GArray **seq = g_new0 (GArray *, n);
-  Rows r;
-  rows_init (&r);
+  g_autoptr(GArray) src = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GArray) prompt = g_array_new (FALSE, FALSE, sizeof (gint32));
   int S = 0;
   for (int b = 0; b < n; b++)
     {
-      AttnvizExample prompt = { ex[b].source, (char *) "" };
-      example_rows (task, seq2seq, &prompt, &r);
-      S = MAX (S, MIN ((int) r.src->len, t->cap_S));
+      example_prompt (task, seq2seq, ex[b].source, src, prompt);
+      S = MAX (S, MIN ((int) src->len, t->cap_S));
     }
   for (int b = 0; b < n; b++)
     {
-      AttnvizExample prompt = { ex[b].source, (char *) "" };
-      example_rows (task, seq2seq, &prompt, &r);
+      example_prompt (task, seq2seq, ex[b].source, src, prompt);
       seq[b] = g_array_new (FALSE, FALSE, sizeof (gint32));
+      g_array_append_vals (seq[b], prompt->data, MIN ((int) prompt->len, t->cap_T));
       if (seq2seq)
         {
-          gint32 bos = ATTNVIZ_TASK_BOS;
-          g_array_append_val (seq[b], bos);
-          int len = MIN ((int) r.src->len, t->cap_S);
+          int len = MIN ((int) src->len, t->cap_S);
           for (int s = 0; s < S; s++)
-            batch->src[(gsize) b * S + s] = s < len ? g_array_index (r.src, gint32, s) : ATTNVIZ_TASK_PAD;
+            batch->src[(gsize) b * S + s] = s < len ? g_array_index (src, gint32, s) : ATTNVIZ_TASK_PAD;
           batch->src_len[b] = len;
         }
-      else
-        g_array_append_vals (seq[b], r.inp->data, MIN ((int) r.inp->len, t->cap_T));
       g_array_set_size (out[b], 0);
       ended[b] = FALSE;
     }
-  rows_clear (&r);
   batch->B = n;
   batch->S = S;
 
@@ -878,6 +904,26 @@ decode_batch (AttnvizTrainer *t, const AttnvizTask *task, const AttnvizExample *
     }
   for (int b = 0; b < n; b++)
     g_array_unref (seq[b]);
+}
+
+/* Tokens to decode: the target and its <eos>, or without a separator
+ * just the target (such a model never says <eos>). */
+static int
+max_new_tokens (const AttnvizTrainer *t, const AttnvizTask *task)
+{
+  gboolean sep = t->config.encoder_decoder || attnviz_task_has_separator (task);
+  return attnviz_task_get_max_target (task) + (sep ? 1 : 0);
+}
+
+/* Without a separator the output is as long as the target is. */
+static void
+cut_to_target (const AttnvizTrainer *t, const AttnvizTask *task, GArray *out, gboolean *ended, const GArray *want)
+{
+  if (t->config.encoder_decoder || attnviz_task_has_separator (task))
+    return;
+  if (out->len > want->len)
+    g_array_set_size (out, want->len);
+  *ended = out->len == want->len;
 }
 
 static double
@@ -933,15 +979,15 @@ attnviz_trainer_evaluate (AttnvizTrainer *t,
   for (int b = 0; b < B; b++)
     out[b] = g_array_new (FALSE, FALSE, sizeof (gint32));
   g_autoptr(GArray) want = g_array_new (FALSE, FALSE, sizeof (gint32));
-  int max_new = attnviz_task_get_max_target (task) + 1;
   for (int i = 0; i < n; i += B)
     {
       int m = MIN (B, n - i);
-      decode_batch (t, task, examples + i, m, max_new, NULL, out, ended);
+      decode_batch (t, task, examples + i, m, max_new_tokens (t, task), NULL, out, ended);
       for (int b = 0; b < m; b++)
         {
           g_array_set_size (want, 0);
           attnviz_task_encode (task, examples[i + b].target, want);
+          cut_to_target (t, task, out[b], &ended[b], want);
           exact += exact_match (out[b], ended[b], want);
           tokens += token_accuracy (out[b], want);
         }
@@ -1017,14 +1063,15 @@ pg_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy
       attnviz_task_sample (task, rng, &ex[b]);
       out[b] = g_array_new (FALSE, FALSE, sizeof (gint32));
     }
-  decode_batch (t, task, ex, B, attnviz_task_get_max_target (task) + 1, t->opt.pg_sample ? &t->rng : NULL, out,
-                ended);
+  decode_batch (t, task, ex, B, max_new_tokens (t, task), t->opt.pg_sample ? &t->rng : NULL, out, ended);
 
   double mean = 0.0, exact = 0.0;
+  gboolean sep = c->encoder_decoder || attnviz_task_has_separator (task);
   for (int b = 0; b < B; b++)
     {
       g_array_set_size (want, 0);
       attnviz_task_encode (task, ex[b].target, want);
+      cut_to_target (t, task, out[b], &ended[b], want);
       gboolean hit = exact_match (out[b], ended[b], want);
       reward[b] = t->opt.reward == ATTNVIZ_REWARD_EXACT ? hit : token_accuracy (out[b], want);
       mean += reward[b];
@@ -1048,14 +1095,23 @@ pg_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy
     {
       Rows *r = &rows[b];
       rows_init (r);
-      AttnvizExample e = { ex[b].source, (char *) "" };
-      example_rows (task, c->encoder_decoder, &e, r);
+      example_prompt (task, c->encoder_decoder, ex[b].source, r->src, r->inp);
       int prompt = r->inp->len;
-      gint32 last = ended[b] ? ATTNVIZ_TASK_EOS : -1;
+      gint32 last = ended[b] && sep ? ATTNVIZ_TASK_EOS : -1;
       g_array_append_vals (r->inp, out[b]->data, out[b]->len);
-      g_array_set_size (r->tgt, prompt - 1);
+      for (int i = 0; i < prompt - 1; i++)
+        {
+          gint32 none = -1;
+          g_array_append_val (r->tgt, none);
+        }
       g_array_append_vals (r->tgt, out[b]->data, out[b]->len);
       g_array_append_val (r->tgt, last);
+      if (!sep)
+        {
+          /* the last token was not fed back: nothing predicts after it */
+          g_array_set_size (r->inp, r->inp->len - 1);
+          g_array_set_size (r->tgt, r->tgt->len - 1);
+        }
       /* An output that filled the context: its last token was never fed back. */
       if ((int) r->inp->len > t->cap_T)
         {
@@ -1479,8 +1535,10 @@ attnviz_train_context_for (const AttnvizTask *task, gboolean seq2seq, int *max_S
       S = ls + 1;              /* source <eos> */
       T = lt + 1;              /* <bos> target */
     }
-  else
+  else if (attnviz_task_has_separator (task))
     T = ls + lt + 2;           /* <bos> source <eos> target */
+  else
+    T = ls + lt;               /* <bos> source target, minus the last */
   if (max_S)
     *max_S = S;
   if (max_T)
@@ -1502,7 +1560,9 @@ attnviz_train_config_init (AttnvizConfig *c, const AttnvizTask *task, gboolean s
   c->head_dim = 16;
   c->d_ff = 256;
   c->vocab_size = attnviz_task_get_vocab_size (task);
-  c->n_ctx = attnviz_train_context_for (task, seq2seq, NULL, NULL);
+  /* Room for every training sequence and its last token (a recording of a
+   * whole example), rounded up to a multiple of 8. */
+  c->n_ctx = (attnviz_train_context_for (task, seq2seq, NULL, NULL) + 1 + 7) / 8 * 8;
   c->norm_eps = 1e-5f;
   c->rope_theta = 10000.0f;
   c->norm = ATTNVIZ_NORM_LAYERNORM;

@@ -159,13 +159,12 @@ induction_scores (const AttnvizModel *model, const char *kind, int layer, double
   for (guint e = 0; e < test->len && e < 200; e++)
     {
       const AttnvizExample *ex = &g_array_index (test, AttnvizExample, e);
-      /* <bos> s <eos> s: the training format, the second copy from k + 2 */
-      g_autoptr(GArray) ids = encode (model, ex->source);
-      g_autoptr(GArray) copy = encode (model, ex->source);
-      int k = (int) copy->len - 1;
-      gint32 eos = c->eos_id;
-      g_array_append_val (ids, eos);
-      g_array_append_vals (ids, (gint32 *) copy->data + 1, k);
+      /* "<bos> s s", the training format: the source is the run and the
+       * second copy's first symbol, the target the rest of the copy */
+      g_autofree char *text = g_strconcat (ex->source, ex->target, NULL);
+      g_autoptr(GArray) ids = encode (model, text);
+      int k = (int) (ids->len - 1) / 2;
+      g_assert_cmpint (ids->len, ==, 2 * k + 1);
       int T = ids->len;
       AttnvizRunOptions opt = { .layers = &layer, .n_layers = 1, .skip_logits = TRUE };
       g_autoptr(AttnvizRecording) rec = attnviz_forward (model, (gint32 *) ids->data, T, &opt, &error);
@@ -175,7 +174,7 @@ induction_scores (const AttnvizModel *model, const char *kind, int layer, double
           const float *P = attnviz_recording_get_attention (rec, layer, h);
           for (int i = 0; i < k; i++)
             {
-              int t = k + 2 + i;           /* second occurrence of s[i] */
+              int t = k + 1 + i;           /* second occurrence of s[i] */
               int key = strcmp (kind, "induction") == 0 ? 2 + i : t - 1;
               sum[h] += P[(gsize) t * T + key];
             }

@@ -3,7 +3,10 @@
  * The thumbnails are painted once by attnviz_paint_grid () into a render
  * node kept until the data, the size or a setting changes; the current
  * head's outline and the hovered one are drawn over it each frame, so
- * stepping through heads costs nothing here.
+ * stepping through heads costs nothing here.  A comparison (a difference
+ * result) shows one number per head instead: how far B's rows are from
+ * A's.  Ctrl+click asks for a head to be switched off ("head-toggled");
+ * a right click opens the menu model on that head.
  */
 #define G_LOG_DOMAIN "attnviz-grid-view"
 #include "config.h"
@@ -24,6 +27,9 @@ struct _AttnvizGridView
   AttnvizScaleKind scale;
 
   char *subtitle;
+  GMenuModel *menu_model;
+  GtkWidget *menu;        /* GtkPopoverMenu, a child, or NULL */
+  GByteArray *marks;      /* (n_layer * n_head) bit 0: off in A, bit 1: off in B; or NULL */
 
   GskRenderNode *content;
   AttnvizGridLayout layout;
@@ -42,6 +48,7 @@ enum {
   PROP_HEAD,
   PROP_COLORMAP,
   PROP_SCALE,
+  PROP_MENU_MODEL,
   N_PROPS
 };
 
@@ -49,6 +56,7 @@ static GParamSpec *properties[N_PROPS];
 
 enum {
   HEAD_ACTIVATED,
+  HEAD_TOGGLED,
   N_SIGNALS
 };
 
@@ -83,6 +91,7 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   if (self->result == NULL)
     return FALSE;
   int T = attnviz_result_get_n_tokens (self->result);
+  const double *tvd = attnviz_result_get_tvd (self->result);
   attnviz_grid_spec_init (spec, n_layers (self), n_heads (self), attnviz_result_get_maps (self->result), T, T);
   spec->lower_triangular = attnviz_result_get_causal (self->result);
   spec->pooling = ATTNVIZ_POOL_MAX;
@@ -91,8 +100,20 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   spec->current_layer = self->layer;
   spec->current_head = self->head;
   spec->title = "attention of every layer and head";
+  if (tvd != NULL)
+    {
+      /* From 0 (unchanged) to the largest change, so that the heads the
+       * variant moves most stand out. */
+      double top = 0;
+      for (int i = 0; i < n_layers (self) * n_heads (self); i++)
+        top = MAX (top, tvd[i]);
+      spec->scores = tvd;
+      attnviz_scale_init (&spec->scale, ATTNVIZ_SCALE_LINEAR, 0, top > 0 ? top : 1);
+      spec->title = "total variation distance between A’s and B’s attention";
+    }
   g_free (self->subtitle);
-  self->subtitle = g_strdup_printf ("%s · %d tokens", attnviz_result_get_model_name (self->result), T);
+  self->subtitle = g_strdup_printf ("%s · %s · %d tokens", attnviz_result_get_model_name (self->result),
+                                    attnviz_result_get_variant (self->result), T);
   spec->subtitle = self->subtitle;
   return TRUE;
 }
@@ -159,6 +180,86 @@ outline_thumbnail (AttnvizGridView *self, GtkSnapshot *snapshot, int layer, int 
   attnviz_snapshot_outline (snapshot, &rect, color);
 }
 
+/* A round badge with a letter at the top right of a thumbnail: heads
+ * switched off in A (red) or B (blue), the colours of the difference's
+ * ends. */
+static void
+draw_badge (AttnvizGridView *self, GtkSnapshot *snapshot, const AttnvizRect *r, int slot, const char *letter,
+            const GdkRGBA *fill)
+{
+  double d = CLAMP (r->width / 4, 8, 18);
+  double x = r->x + r->width - (slot + 1) * (d + 2), y = r->y + 2;
+  graphene_rect_t box = GRAPHENE_RECT_INIT (x, y, d, d);
+  GskRoundedRect round;
+  static const GdkRGBA white = { 1, 1, 1, 1 };
+  static const GdkRGBA edge = { 1, 1, 1, 0.9 };
+
+  gsk_rounded_rect_init_from_rect (&round, &box, d / 2);
+  gtk_snapshot_push_rounded_clip (snapshot, &round);
+  gtk_snapshot_append_color (snapshot, fill, &box);
+  gtk_snapshot_pop (snapshot);
+  gtk_snapshot_append_border (snapshot, &round, (float[4]) { 1, 1, 1, 1 }, (GdkRGBA[4]) { edge, edge, edge, edge });
+  if (d >= 12)
+    {
+      PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), letter);
+      PangoAttrList *attrs = pango_attr_list_new ();
+      int lw, lh;
+      pango_attr_list_insert (attrs, pango_attr_weight_new (PANGO_WEIGHT_BOLD));
+      pango_attr_list_insert (attrs, pango_attr_size_new_absolute ((int) (d * 0.62 * PANGO_SCALE)));
+      pango_layout_set_attributes (layout, attrs);
+      pango_attr_list_unref (attrs);
+      pango_layout_get_pixel_size (layout, &lw, &lh);
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (x + (d - lw) / 2, y + (d - lh) / 2));
+      gtk_snapshot_append_layout (snapshot, layout, &white);
+      gtk_snapshot_restore (snapshot);
+      g_object_unref (layout);
+    }
+}
+
+static void
+draw_marks (AttnvizGridView *self, GtkSnapshot *snapshot)
+{
+  static const GdkRGBA red = { 0.698, 0.094, 0.169, 1 };
+  static const GdkRGBA blue = { 0.129, 0.4, 0.675, 1 };
+  int H = n_heads (self);
+
+  if (self->marks == NULL || self->marks->len != (guint) (n_layers (self) * H))
+    return;
+  for (int l = 0; l < n_layers (self); l++)
+    for (int h = 0; h < H; h++)
+      {
+        guint8 m = self->marks->data[l * H + h];
+        AttnvizRect r;
+        if (m == 0 || !attnviz_grid_layout_cell_rect (&self->layout, l, h, &r))
+          continue;
+        int slot = 0;
+        if (m & 2)
+          draw_badge (self, snapshot, &r, slot++, "B", &blue);
+        if (m & 1)
+          draw_badge (self, snapshot, &r, slot++, "A", &red);
+      }
+}
+
+void
+attnviz_grid_view_set_marks (AttnvizGridView *self, const guint8 *marks, int n)
+{
+  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
+
+  gboolean any = FALSE;
+  for (int i = 0; marks != NULL && i < n; i++)
+    any |= marks[i] != 0;
+  if (!any && self->marks == NULL)
+    return;
+  g_clear_pointer (&self->marks, g_byte_array_unref);
+  if (any)
+    {
+      self->marks = g_byte_array_sized_new (n);
+      g_byte_array_append (self->marks, marks, n);
+    }
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
 static void
 attnviz_grid_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
@@ -180,6 +281,7 @@ attnviz_grid_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   if (self->content)
     gtk_snapshot_append_node (snapshot, self->content);
 
+  draw_marks (self, snapshot);
   if (self->hover_layer >= 0 && (self->hover_layer != self->layer || self->hover_head != self->head))
     outline_thumbnail (self, snapshot, self->hover_layer, self->hover_head, &hover);
   outline_thumbnail (self, snapshot, self->layer, self->head, &current);
@@ -200,6 +302,8 @@ attnviz_grid_view_size_allocate (GtkWidget *widget, int width, int height, int b
 
   if (width != self->cache_width || height != self->cache_height)
     invalidate_content (self);
+  if (self->menu != NULL)
+    gtk_popover_present (GTK_POPOVER (self->menu));
 }
 
 static void
@@ -247,9 +351,44 @@ on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizG
     gtk_widget_grab_focus (GTK_WIDGET (self));
   if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
     return;
+  GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
   attnviz_grid_view_set_layer (self, layer);
   attnviz_grid_view_set_head (self, head);
-  g_signal_emit (self, signals[HEAD_ACTIVATED], 0, layer, head);
+  if (state & GDK_CONTROL_MASK)
+    g_signal_emit (self, signals[HEAD_TOGGLED], 0, layer, head, state & gtk_accelerator_get_default_mod_mask ());
+  else
+    g_signal_emit (self, signals[HEAD_ACTIVATED], 0, layer, head);
+}
+
+static void
+popup_menu (AttnvizGridView *self, double x, double y)
+{
+  if (self->menu_model == NULL)
+    return;
+  if (self->menu == NULL)
+    {
+      self->menu = gtk_popover_menu_new_from_model (self->menu_model);
+      gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
+      gtk_popover_set_has_arrow (GTK_POPOVER (self->menu), FALSE);
+      gtk_widget_set_halign (self->menu, GTK_ALIGN_START);
+    }
+  gtk_popover_set_pointing_to (GTK_POPOVER (self->menu), &(GdkRectangle) { (int) x, (int) y, 1, 1 });
+  gtk_popover_popup (GTK_POPOVER (self->menu));
+}
+
+static void
+on_secondary_pressed (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizGridView *self)
+{
+  int layer, head;
+
+  if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
+    return;
+  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
+  if (gtk_widget_get_focusable (GTK_WIDGET (self)))
+    gtk_widget_grab_focus (GTK_WIDGET (self));
+  attnviz_grid_view_set_layer (self, layer);
+  attnviz_grid_view_set_head (self, head);
+  popup_menu (self, x, y);
 }
 
 static gboolean
@@ -265,7 +404,13 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
     }
   else if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
     return FALSE;
-  g_autofree char *markup = g_strdup_printf ("<b>layer %d · head %d</b>\nclick to open its heatmap", layer, head);
+  const double *tvd = self->result ? attnviz_result_get_tvd (self->result) : NULL;
+  g_autofree char *markup = NULL;
+  if (tvd != NULL)
+    markup = g_strdup_printf ("<b>layer %d · head %d</b>\ntotal variation distance %.4f\n"
+                              "click to compare A and B", layer, head, tvd[layer * n_heads (self) + head]);
+  else
+    markup = g_strdup_printf ("<b>layer %d · head %d</b>\nclick to open its heatmap", layer, head);
   gtk_tooltip_set_markup (tooltip, markup);
   return TRUE;
 }
@@ -285,6 +430,12 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     attnviz_grid_view_set_layer (self, self->layer - 1);
   else if (g_str_equal (action_name, "grid.activate-head") && self->result != NULL)
     g_signal_emit (self, signals[HEAD_ACTIVATED], 0, self->layer, self->head);
+  else if (g_str_equal (action_name, "grid.show-menu") && self->result != NULL && ensure_layout (self))
+    {
+      AttnvizRect r;
+      if (attnviz_grid_layout_cell_rect (&self->layout, self->layer, self->head, &r))
+        popup_menu (self, r.x + r.width / 2, r.y + r.height / 2);
+    }
 }
 
 /* ---- GObject -------------------------------------------------------------- */
@@ -296,6 +447,9 @@ attnviz_grid_view_dispose (GObject *object)
 
   g_clear_pointer (&self->content, gsk_render_node_unref);
   g_clear_object (&self->result);
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
+  g_clear_object (&self->menu_model);
+  g_clear_pointer (&self->marks, g_byte_array_unref);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->dispose (object);
 }
 
@@ -328,6 +482,9 @@ attnviz_grid_view_get_property (GObject *object, guint prop_id, GValue *value, G
     case PROP_SCALE:
       g_value_set_enum (value, self->scale);
       break;
+    case PROP_MENU_MODEL:
+      g_value_set_object (value, self->menu_model);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -354,6 +511,9 @@ attnviz_grid_view_set_property (GObject *object, guint prop_id, const GValue *va
       break;
     case PROP_SCALE:
       attnviz_grid_view_set_scale (self, g_value_get_enum (value));
+      break;
+    case PROP_MENU_MODEL:
+      attnviz_grid_view_set_menu_model (self, g_value_get_object (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -391,18 +551,27 @@ attnviz_grid_view_class_init (AttnvizGridViewClass *klass)
   properties[PROP_SCALE] =
     g_param_spec_enum ("scale", NULL, NULL, ATTNVIZ_TYPE_SCALE_KIND, ATTNVIZ_SCALE_LINEAR,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MENU_MODEL] =
+    g_param_spec_object ("menu-model", NULL, NULL, G_TYPE_MENU_MODEL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A thumbnail was clicked, or Enter pressed on the current one. */
   signals[HEAD_ACTIVATED] =
     g_signal_new ("head-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
+  /* A thumbnail was Ctrl+clicked (with these modifiers): switch that head
+   * off, or back on, in a variant. */
+  signals[HEAD_TOGGLED] =
+    g_signal_new ("head-toggled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_INT, GDK_TYPE_MODIFIER_TYPE);
 
   gtk_widget_class_install_action (widget_class, "grid.next-head", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "grid.previous-head", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "grid.next-layer", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "grid.previous-layer", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "grid.activate-head", NULL, step_action);
+  gtk_widget_class_install_action (widget_class, "grid.show-menu", NULL, step_action);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "grid.next-head", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Right, 0, "grid.next-head", NULL);
@@ -415,6 +584,8 @@ attnviz_grid_view_class_init (AttnvizGridViewClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, 0, "grid.activate-head", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, 0, "grid.activate-head", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "grid.activate-head", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "grid.show-menu", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "grid.show-menu", NULL);
 
   gtk_widget_class_set_css_name (widget_class, "gridview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
@@ -446,6 +617,11 @@ attnviz_grid_view_init (AttnvizGridView *self)
   gesture = gtk_gesture_click_new ();
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_PRIMARY);
   g_signal_connect (gesture, "released", G_CALLBACK (on_released), self);
+  gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (gesture));
+
+  gesture = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_SECONDARY);
+  g_signal_connect (gesture, "pressed", G_CALLBACK (on_secondary_pressed), self);
   gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (gesture));
 }
 
@@ -562,4 +738,23 @@ attnviz_grid_view_set_scale (AttnvizGridView *self, AttnvizScaleKind scale)
   self->scale = scale;
   invalidate_content (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SCALE]);
+}
+
+GMenuModel *
+attnviz_grid_view_get_menu_model (AttnvizGridView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), NULL);
+  return self->menu_model;
+}
+
+void
+attnviz_grid_view_set_menu_model (AttnvizGridView *self, GMenuModel *model)
+{
+  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
+  g_return_if_fail (model == NULL || G_IS_MENU_MODEL (model));
+
+  if (!g_set_object (&self->menu_model, model))
+    return;
+  g_clear_pointer (&self->menu, gtk_widget_unparent);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MENU_MODEL]);
 }

@@ -24,6 +24,23 @@ void attnviz_grid_view_set_colormap (AttnvizGridView *self, AttnvizColormap colo
 AttnvizScaleKind attnviz_grid_view_get_scale (AttnvizGridView *self);
 void attnviz_grid_view_set_scale (AttnvizGridView *self, AttnvizScaleKind scale);
 
+/* A menu shown on a right click (or the Menu key) over a thumbnail, after
+ * that thumbnail becomes the current head; NULL: none. */
+GMenuModel *attnviz_grid_view_get_menu_model (AttnvizGridView *self);
+void attnviz_grid_view_set_menu_model (AttnvizGridView *self, GMenuModel *model);
+
+/* Badges on thumbnails: MARKS (n_layers * n_heads, layer-major, copied)
+ * has bit 0 set for a head switched off in variant A, bit 1 in B; NULL
+ * clears them. */
+void attnviz_grid_view_set_marks (AttnvizGridView *self, const guint8 *marks, int n);
+
+/* With a difference result the grid draws one number per head, the total
+ * variation distance between A's and B's rows, on a range from 0 to the
+ * largest of them.
+ *
+ * Signals: "head-activated" (layer, head) on a click or Enter;
+ * "head-toggled" (layer, head, GdkModifierType) on a Ctrl+click. */
+
 /* The figure with the current head outlined, for export. */
 gboolean attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec);
 /* The thumbnail under the widget point (X, Y). */

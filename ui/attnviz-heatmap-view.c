@@ -34,6 +34,8 @@ struct _AttnvizHeatmapView
   double zoom;            /* 1: the figure fits the widget */
   double pan_x, pan_y;    /* the virtual figure's point at the widget's (0, 0) */
 
+  char *label;
+  double vmin, vmax;      /* equal: the data's range */
   char *title;
   char *subtitle;
 
@@ -62,10 +64,18 @@ enum {
   PROP_SCALE,
   PROP_SELECTED_TOKEN,
   PROP_ZOOM,
+  PROP_LABEL,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  HOVER_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 static void
 invalidate_content (AttnvizHeatmapView *self)
@@ -117,14 +127,17 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   attnviz_heatmap_spec_init (spec, matrix, T, T);
   spec->row_labels = attnviz_result_get_labels (self->result);
   spec->col_labels = spec->row_labels;
+  g_autofree char *what = attnviz_result_describe (self->result, self->aggregate, self->layer, self->head);
   g_free (self->title);
-  self->title = attnviz_result_describe (self->result, self->aggregate, self->layer, self->head);
+  self->title = self->label ? g_strdup_printf ("%s · %s", self->label, what) : g_steal_pointer (&what);
   g_free (self->subtitle);
-  self->subtitle = g_strdup_printf ("%s · %d tokens", attnviz_result_get_model_name (self->result), T);
+  /* Every figure says which variant of the model it shows. */
+  self->subtitle = g_strdup_printf ("%s · %s · %d tokens", attnviz_result_get_model_name (self->result),
+                                    attnviz_result_get_variant (self->result), T);
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->colormap = self->colormap;
-  attnviz_scale_init (&spec->scale, self->scale, 0, 0);
+  attnviz_scale_init (&spec->scale, self->scale, self->vmin, self->vmax);
   spec->highlight_row = self->selected_token;
   spec->highlight_col = self->selected_token;
 }
@@ -505,6 +518,16 @@ set_hover (AttnvizHeatmapView *self, int row, int col)
   self->hover_row = row;
   self->hover_col = col;
   gtk_widget_queue_draw (GTK_WIDGET (self));
+  g_signal_emit (self, signals[HOVER_CHANGED], 0, row, col);
+}
+
+void
+attnviz_heatmap_view_set_hover (AttnvizHeatmapView *self, int row, int col)
+{
+  g_return_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self));
+
+  int T = n_tokens (self);
+  set_hover (self, row >= 0 && row < T ? row : -1, col >= 0 && col < T ? col : -1);
 }
 
 static void
@@ -597,8 +620,19 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
       int T = n_tokens (self);
       g_autofree char *q = token_markup (self, row);
       g_autofree char *k = token_markup (self, col);
-      markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>weight</b> %.4g",
-                                q, k, m[(gsize) row * T + col]);
+      gsize at = (gsize) row * T + col;
+      AttnvizResult *a = attnviz_result_get_a (self->result);
+      if (a != NULL)
+        {
+          const float *ma = attnviz_result_get_matrix (a, self->aggregate, self->layer, self->head);
+          const float *mb = attnviz_result_get_matrix (attnviz_result_get_b (self->result), self->aggregate,
+                                                       self->layer, self->head);
+          markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>A − B</b> %+.4g\n"
+                                    "<b>A</b> %.4g · <b>B</b> %.4g",
+                                    q, k, m[at], ma[at], mb[at]);
+        }
+      else
+        markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>weight</b> %.4g", q, k, m[at]);
     }
   else
     {
@@ -652,6 +686,7 @@ attnviz_heatmap_view_finalize (GObject *object)
 {
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (object);
 
+  g_free (self->label);
   g_free (self->title);
   g_free (self->subtitle);
   G_OBJECT_CLASS (attnviz_heatmap_view_parent_class)->finalize (object);
@@ -688,6 +723,9 @@ attnviz_heatmap_view_get_property (GObject *object, guint prop_id, GValue *value
     case PROP_ZOOM:
       g_value_set_double (value, self->zoom);
       break;
+    case PROP_LABEL:
+      g_value_set_string (value, self->label);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -723,6 +761,9 @@ attnviz_heatmap_view_set_property (GObject *object, guint prop_id, const GValue 
       break;
     case PROP_ZOOM:
       attnviz_heatmap_view_set_zoom (self, g_value_get_double (value));
+      break;
+    case PROP_LABEL:
+      attnviz_heatmap_view_set_label (self, g_value_get_string (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -769,7 +810,16 @@ attnviz_heatmap_view_class_init (AttnvizHeatmapViewClass *klass)
   properties[PROP_ZOOM] =
     g_param_spec_double ("zoom", NULL, NULL, 1.0, ATTNVIZ_HEATMAP_VIEW_MAX_ZOOM, 1.0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LABEL] =
+    g_param_spec_string ("label", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* The crosshair moved to (row, col), -1 for none: views side by side
+   * show it at the same cell. */
+  signals[HOVER_CHANGED] =
+    g_signal_new ("hover-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
 
   gtk_widget_class_install_action (widget_class, "heatmap.next-head", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "heatmap.previous-head", NULL, step_action);
@@ -1030,4 +1080,38 @@ attnviz_heatmap_view_set_zoom (AttnvizHeatmapView *self, double zoom)
       return;
     }
   zoom_at_centre (self, zoom);
+}
+
+const char *
+attnviz_heatmap_view_get_label (AttnvizHeatmapView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), NULL);
+  return self->label;
+}
+
+void
+attnviz_heatmap_view_set_label (AttnvizHeatmapView *self, const char *label)
+{
+  g_return_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self));
+
+  if (g_strcmp0 (label, self->label) == 0)
+    return;
+  g_free (self->label);
+  self->label = g_strdup (label);
+  invalidate_content (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LABEL]);
+}
+
+void
+attnviz_heatmap_view_set_range (AttnvizHeatmapView *self, double vmin, double vmax)
+{
+  g_return_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self));
+
+  if (!(vmin < vmax))
+    vmin = vmax = 0;
+  if (vmin == self->vmin && vmax == self->vmax)
+    return;
+  self->vmin = vmin;
+  self->vmax = vmax;
+  invalidate_content (self);
 }

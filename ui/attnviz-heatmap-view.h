@@ -31,6 +31,17 @@ int attnviz_heatmap_view_get_selected_token (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_selected_token (AttnvizHeatmapView *self, int token);
 double attnviz_heatmap_view_get_zoom (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_zoom (AttnvizHeatmapView *self, double zoom);
+/* A name put before the title ("A" gives "A · layer 3 · head 5"), or NULL. */
+const char *attnviz_heatmap_view_get_label (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_label (AttnvizHeatmapView *self, const char *label);
+/* The values at the ends of the colour map, so that views side by side
+ * share one scale; VMIN == VMAX: the data's own range (symmetric for a
+ * diverging map). */
+void attnviz_heatmap_view_set_range (AttnvizHeatmapView *self, double vmin, double vmax);
+
+/* The crosshair at the cell (ROW, COL), -1 for none, as the pointer puts
+ * it; the view emits "hover-changed" (row, col) when it moves. */
+void attnviz_heatmap_view_set_hover (AttnvizHeatmapView *self, int row, int col);
 
 /* The figure as the view paints it (for export: foreground left at the
  * painter's default).  Pointers into the result and the view: valid until

@@ -89,7 +89,8 @@ attnviz_lines_view_get_spec (AttnvizLinesView *self, AttnvizLinesSpec *spec, GEr
   g_free (self->title);
   self->title = attnviz_result_describe (self->result, self->aggregate, self->layer, self->head);
   g_free (self->subtitle);
-  self->subtitle = g_strdup_printf ("%s · %d tokens", attnviz_result_get_model_name (self->result), T);
+  self->subtitle = g_strdup_printf ("%s · %s · %d tokens", attnviz_result_get_model_name (self->result),
+                                    attnviz_result_get_variant (self->result), T);
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->highlight_row = self->selected_token;

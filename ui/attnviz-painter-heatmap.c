@@ -469,3 +469,23 @@ attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width
   attnviz_painter_text_clear (&text);
   cairo_restore (cr);
 }
+
+void
+attnviz_paint_heatmap_row (cairo_t *cr, const AttnvizHeatmapRowSpec *spec, double width, double height)
+{
+  g_return_if_fail (cr != NULL && spec != NULL);
+  g_return_if_fail (spec->n_panels >= 0 && spec->n_panels <= ATTNVIZ_HEATMAP_ROW_MAX);
+
+  if (spec->n_panels == 0)
+    return;
+  double w = width / spec->n_panels;
+  for (int i = 0; i < spec->n_panels; i++)
+    {
+      cairo_save (cr);
+      cairo_translate (cr, i * w, 0);
+      cairo_rectangle (cr, 0, 0, w, height);
+      cairo_clip (cr);
+      attnviz_paint_heatmap (cr, &spec->panels[i], w, height);
+      cairo_restore (cr);
+    }
+}

@@ -34,6 +34,7 @@ typedef enum {
   ATTNVIZ_FIGURE_HEATMAP, /* spec: AttnvizHeatmapSpec */
   ATTNVIZ_FIGURE_GRID,    /* spec: AttnvizGridSpec */
   ATTNVIZ_FIGURE_LINES,   /* spec: AttnvizLinesSpec */
+  ATTNVIZ_FIGURE_HEATMAP_ROW, /* spec: AttnvizHeatmapRowSpec */
 } AttnvizFigureKind;
 
 /* A token's text made visible for a label: space '␣', newline '↵', tab
@@ -108,6 +109,17 @@ gboolean attnviz_heatmap_layout_hit (const AttnvizHeatmapLayout *layout, double 
                                      int *row, int *col);
 
 void attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width, double height);
+
+/* Heatmaps side by side (a comparison: A, B, A - B), each in an equal
+ * share of the width, each with its own title, subtitle and colour bar. */
+#define ATTNVIZ_HEATMAP_ROW_MAX 4
+
+typedef struct {
+  int n_panels;
+  AttnvizHeatmapSpec panels[ATTNVIZ_HEATMAP_ROW_MAX];   /* left to right */
+} AttnvizHeatmapRowSpec;
+
+void attnviz_paint_heatmap_row (cairo_t *cr, const AttnvizHeatmapRowSpec *spec, double width, double height);
 
 /* ---- Every head: the model view ----------------------------------------- */
 

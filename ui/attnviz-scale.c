@@ -87,7 +87,7 @@ attnviz_scale_fit (AttnvizScale *scale, const float *data, gsize n, gboolean sym
   if (lo == hi)
     {
       double d = lo == 0 ? 1 : fabs (lo) * 0.5;
-      if (lo >= 0 && lo - d < 0)
+      if (!symmetric && lo >= 0 && lo - d < 0)
         lo = 0;   /* a constant probability stays a probability */
       else
         lo -= d;

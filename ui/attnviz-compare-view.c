@@ -1,0 +1,393 @@
+/* attnviz-compare-view.c: A and B side by side, and A − B
+ *
+ * Three heatmap views of one comparison (a difference result): A's run,
+ * B's run and A − B.  A and B share one colour scale, from 0 to the
+ * largest weight of either, so the same colour means the same weight in
+ * both; A − B uses the diverging map over a range symmetric about 0 (red:
+ * A attends more, blue: B does).  The mode shows A | B, A − B alone, or
+ * all three.  Layer, head, aggregate and the selected token are the
+ * view's, shared by the three (stepping heads in one steps them all), and
+ * the cell under the pointer in one pane is outlined in the others.
+ */
+#define G_LOG_DOMAIN "attnviz-compare-view"
+#include "config.h"
+
+#include "attnviz-compare-view.h"
+
+G_DEFINE_ENUM_TYPE (AttnvizCompareMode, attnviz_compare_mode,
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_COMPARE_SIDE_BY_SIDE, "side-by-side"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_COMPARE_DIFFERENCE, "difference"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_COMPARE_ALL, "all"))
+
+const char *
+attnviz_compare_mode_to_string (AttnvizCompareMode mode)
+{
+  switch (mode)
+    {
+    case ATTNVIZ_COMPARE_DIFFERENCE:
+      return "difference";
+    case ATTNVIZ_COMPARE_ALL:
+      return "all";
+    case ATTNVIZ_COMPARE_SIDE_BY_SIDE:
+    default:
+      return "side-by-side";
+    }
+}
+
+gboolean
+attnviz_compare_mode_from_string (const char *name, AttnvizCompareMode *mode)
+{
+  static const AttnvizCompareMode all[] = {
+    ATTNVIZ_COMPARE_SIDE_BY_SIDE, ATTNVIZ_COMPARE_DIFFERENCE, ATTNVIZ_COMPARE_ALL,
+  };
+
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (all); i++)
+    if (g_str_equal (name, attnviz_compare_mode_to_string (all[i])))
+      {
+        *mode = all[i];
+        return TRUE;
+      }
+  return FALSE;
+}
+
+struct _AttnvizCompareView
+{
+  GtkWidget parent_instance;
+
+  AttnvizHeatmapView *panes[3];   /* A, B, A − B */
+
+  AttnvizResult *result;
+  int layer;
+  int head;
+  AttnvizAggregate aggregate;
+  AttnvizColormap colormap;
+  AttnvizScaleKind scale;
+  int selected_token;
+  AttnvizCompareMode mode;
+  double shared_max;
+};
+
+G_DEFINE_FINAL_TYPE (AttnvizCompareView, attnviz_compare_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_RESULT,
+  PROP_LAYER,
+  PROP_HEAD,
+  PROP_AGGREGATE,
+  PROP_COLORMAP,
+  PROP_SCALE,
+  PROP_SELECTED_TOKEN,
+  PROP_MODE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+/* A's and B's scale: 0 to the largest weight of either. */
+static void
+update_shared_range (AttnvizCompareView *self)
+{
+  double top = 0;
+
+  if (self->result != NULL && attnviz_result_is_difference (self->result))
+    {
+      AttnvizResult *sides[2] = { attnviz_result_get_a (self->result), attnviz_result_get_b (self->result) };
+      int T = attnviz_result_get_n_tokens (self->result);
+      for (int s = 0; s < 2; s++)
+        {
+          const float *m = attnviz_result_get_matrix (sides[s], self->aggregate, self->layer, self->head);
+          for (gsize i = 0; m != NULL && i < (gsize) T * T; i++)
+            if (m[i] > top)
+              top = m[i];
+        }
+    }
+  self->shared_max = top > 0 ? top : 1;
+  for (int s = 0; s < 2; s++)
+    attnviz_heatmap_view_set_range (self->panes[s], 0, self->shared_max);
+}
+
+static void
+update_mode (AttnvizCompareView *self)
+{
+  gtk_widget_set_visible (GTK_WIDGET (self->panes[ATTNVIZ_COMPARE_PANE_A]), self->mode != ATTNVIZ_COMPARE_DIFFERENCE);
+  gtk_widget_set_visible (GTK_WIDGET (self->panes[ATTNVIZ_COMPARE_PANE_B]), self->mode != ATTNVIZ_COMPARE_DIFFERENCE);
+  gtk_widget_set_visible (GTK_WIDGET (self->panes[ATTNVIZ_COMPARE_PANE_DIFFERENCE]),
+                          self->mode != ATTNVIZ_COMPARE_SIDE_BY_SIDE);
+}
+
+AttnvizHeatmapView *
+attnviz_compare_view_get_pane (AttnvizCompareView *self, AttnvizComparePane pane)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self), NULL);
+  g_return_val_if_fail (pane <= ATTNVIZ_COMPARE_PANE_DIFFERENCE, NULL);
+  return self->panes[pane];
+}
+
+double
+attnviz_compare_view_get_shared_max (AttnvizCompareView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self), 0);
+  return self->shared_max;
+}
+
+gboolean
+attnviz_compare_view_get_figure (AttnvizCompareView *self, AttnvizHeatmapRowSpec *spec)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self), FALSE);
+
+  memset (spec, 0, sizeof *spec);
+  for (int p = 0; p < 3; p++)
+    {
+      if (!gtk_widget_get_visible (GTK_WIDGET (self->panes[p])))
+        continue;
+      if (!attnviz_heatmap_view_get_spec (self->panes[p], &spec->panels[spec->n_panels]))
+        return FALSE;
+      spec->n_panels++;
+    }
+  return spec->n_panels > 0;
+}
+
+/* The pointer over one pane shows the same cell in the others. */
+static void
+on_pane_hover (AttnvizHeatmapView *pane, int row, int col, AttnvizCompareView *self)
+{
+  for (int p = 0; p < 3; p++)
+    if (self->panes[p] != NULL && self->panes[p] != pane)
+      attnviz_heatmap_view_set_hover (self->panes[p], row, col);
+}
+
+/* ---- GObject -------------------------------------------------------------- */
+
+static void
+attnviz_compare_view_dispose (GObject *object)
+{
+  AttnvizCompareView *self = ATTNVIZ_COMPARE_VIEW (object);
+
+  for (int p = 0; p < 3; p++)
+    if (self->panes[p] != NULL)
+      {
+        g_signal_handlers_disconnect_by_func (self->panes[p], on_pane_hover, self);
+        gtk_widget_unparent (GTK_WIDGET (self->panes[p]));
+        self->panes[p] = NULL;
+      }
+  g_clear_object (&self->result);
+  G_OBJECT_CLASS (attnviz_compare_view_parent_class)->dispose (object);
+}
+
+static void
+attnviz_compare_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  AttnvizCompareView *self = ATTNVIZ_COMPARE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_RESULT:
+      g_value_set_object (value, self->result);
+      break;
+    case PROP_LAYER:
+      g_value_set_int (value, self->layer);
+      break;
+    case PROP_HEAD:
+      g_value_set_int (value, self->head);
+      break;
+    case PROP_AGGREGATE:
+      g_value_set_enum (value, self->aggregate);
+      break;
+    case PROP_COLORMAP:
+      g_value_set_enum (value, self->colormap);
+      break;
+    case PROP_SCALE:
+      g_value_set_enum (value, self->scale);
+      break;
+    case PROP_SELECTED_TOKEN:
+      g_value_set_int (value, self->selected_token);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+/* Sets an int property, notifying only on a change. */
+static gboolean
+set_int (AttnvizCompareView *self, int *field, int value, guint prop_id)
+{
+  if (*field == value)
+    return FALSE;
+  *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
+  return TRUE;
+}
+
+static void
+attnviz_compare_view_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  AttnvizCompareView *self = ATTNVIZ_COMPARE_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_RESULT:
+      attnviz_compare_view_set_result (self, g_value_get_object (value));
+      break;
+    case PROP_LAYER:
+      if (set_int (self, &self->layer, MAX (g_value_get_int (value), 0), prop_id))
+        update_shared_range (self);
+      break;
+    case PROP_HEAD:
+      if (set_int (self, &self->head, MAX (g_value_get_int (value), 0), prop_id))
+        update_shared_range (self);
+      break;
+    case PROP_AGGREGATE:
+      if (set_int (self, (int *) &self->aggregate, g_value_get_enum (value), prop_id))
+        update_shared_range (self);
+      break;
+    case PROP_COLORMAP:
+      set_int (self, (int *) &self->colormap, g_value_get_enum (value), prop_id);
+      break;
+    case PROP_SCALE:
+      set_int (self, (int *) &self->scale, g_value_get_enum (value), prop_id);
+      break;
+    case PROP_SELECTED_TOKEN:
+      set_int (self, &self->selected_token, MAX (g_value_get_int (value), -1), prop_id);
+      break;
+    case PROP_MODE:
+      attnviz_compare_view_set_mode (self, g_value_get_enum (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+attnviz_compare_view_class_init (AttnvizCompareViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = attnviz_compare_view_dispose;
+  object_class->get_property = attnviz_compare_view_get_property;
+  object_class->set_property = attnviz_compare_view_set_property;
+
+  properties[PROP_RESULT] =
+    g_param_spec_object ("result", NULL, NULL, ATTNVIZ_TYPE_RESULT,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LAYER] =
+    g_param_spec_int ("layer", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_HEAD] =
+    g_param_spec_int ("head", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_AGGREGATE] =
+    g_param_spec_enum ("aggregate", NULL, NULL, ATTNVIZ_TYPE_AGGREGATE, ATTNVIZ_AGGREGATE_HEAD,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_COLORMAP] =
+    g_param_spec_enum ("colormap", NULL, NULL, ATTNVIZ_TYPE_COLORMAP, ATTNVIZ_COLORMAP_VIRIDIS,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SCALE] =
+    g_param_spec_enum ("scale", NULL, NULL, ATTNVIZ_TYPE_SCALE_KIND, ATTNVIZ_SCALE_LINEAR,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SELECTED_TOKEN] =
+    g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MODE] =
+    g_param_spec_enum ("mode", NULL, NULL, ATTNVIZ_TYPE_COMPARE_MODE, ATTNVIZ_COMPARE_SIDE_BY_SIDE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BOX_LAYOUT);
+  gtk_widget_class_set_css_name (widget_class, "compareview");
+}
+
+static void
+attnviz_compare_view_init (AttnvizCompareView *self)
+{
+  static const char *const labels[] = { "A", "B", NULL };
+  GtkLayoutManager *layout = gtk_widget_get_layout_manager (GTK_WIDGET (self));
+  GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+
+  gtk_box_layout_set_homogeneous (GTK_BOX_LAYOUT (layout), TRUE);
+  self->selected_token = -1;
+  self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
+  self->scale = ATTNVIZ_SCALE_LINEAR;
+
+  for (int p = 0; p < 3; p++)
+    {
+      self->panes[p] = ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ());
+      gtk_widget_set_hexpand (GTK_WIDGET (self->panes[p]), TRUE);
+      gtk_widget_set_vexpand (GTK_WIDGET (self->panes[p]), TRUE);
+      gtk_widget_set_parent (GTK_WIDGET (self->panes[p]), GTK_WIDGET (self));
+      attnviz_heatmap_view_set_label (self->panes[p], labels[p]);
+      g_signal_connect (self->panes[p], "hover-changed", G_CALLBACK (on_pane_hover), self);
+      /* Stepping or selecting in any pane moves all three. */
+      g_object_bind_property (self, "layer", self->panes[p], "layer", both);
+      g_object_bind_property (self, "head", self->panes[p], "head", both);
+      g_object_bind_property (self, "aggregate", self->panes[p], "aggregate", G_BINDING_SYNC_CREATE);
+      g_object_bind_property (self, "selected-token", self->panes[p], "selected-token", both);
+      if (p < 2)
+        {
+          g_object_bind_property (self, "colormap", self->panes[p], "colormap", G_BINDING_SYNC_CREATE);
+          g_object_bind_property (self, "scale", self->panes[p], "scale", G_BINDING_SYNC_CREATE);
+        }
+    }
+  /* Differences: diverging, linear, symmetric about 0. */
+  attnviz_heatmap_view_set_colormap (self->panes[ATTNVIZ_COMPARE_PANE_DIFFERENCE], ATTNVIZ_COLORMAP_RDBU);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->panes[ATTNVIZ_COMPARE_PANE_A]),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, "Attention under variant A", -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->panes[ATTNVIZ_COMPARE_PANE_B]),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, "Attention under variant B", -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->panes[ATTNVIZ_COMPARE_PANE_DIFFERENCE]),
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, "Attention of A minus attention of B", -1);
+  update_mode (self);
+}
+
+GtkWidget *
+attnviz_compare_view_new (void)
+{
+  return g_object_new (ATTNVIZ_TYPE_COMPARE_VIEW, NULL);
+}
+
+AttnvizResult *
+attnviz_compare_view_get_result (AttnvizCompareView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self), NULL);
+  return self->result;
+}
+
+void
+attnviz_compare_view_set_result (AttnvizCompareView *self, AttnvizResult *result)
+{
+  g_return_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self));
+  g_return_if_fail (result == NULL || (ATTNVIZ_IS_RESULT (result) && attnviz_result_is_difference (result)));
+
+  if (!g_set_object (&self->result, result))
+    return;
+  g_object_freeze_notify (G_OBJECT (self));
+  attnviz_heatmap_view_set_result (self->panes[ATTNVIZ_COMPARE_PANE_A], result ? attnviz_result_get_a (result) : NULL);
+  attnviz_heatmap_view_set_result (self->panes[ATTNVIZ_COMPARE_PANE_B], result ? attnviz_result_get_b (result) : NULL);
+  attnviz_heatmap_view_set_result (self->panes[ATTNVIZ_COMPARE_PANE_DIFFERENCE], result);
+  update_shared_range (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+AttnvizCompareMode
+attnviz_compare_view_get_mode (AttnvizCompareView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self), ATTNVIZ_COMPARE_SIDE_BY_SIDE);
+  return self->mode;
+}
+
+void
+attnviz_compare_view_set_mode (AttnvizCompareView *self, AttnvizCompareMode mode)
+{
+  g_return_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self));
+
+  if (mode == self->mode)
+    return;
+  self->mode = mode;
+  update_mode (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODE]);
+}

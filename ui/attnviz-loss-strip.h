@@ -1,0 +1,32 @@
+/* attnviz-loss-strip.h: how each token's loss changed between A and B */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "attnviz-result.h"
+
+G_BEGIN_DECLS
+
+#define ATTNVIZ_TYPE_LOSS_STRIP (attnviz_loss_strip_get_type ())
+G_DECLARE_FINAL_TYPE (AttnvizLossStrip, attnviz_loss_strip, ATTNVIZ, LOSS_STRIP, GtkWidget)
+
+GtkWidget *attnviz_loss_strip_new (void);
+
+/* A difference result (attnviz_result_new_difference ()); anything else
+ * shows nothing. */
+AttnvizResult *attnviz_loss_strip_get_result (AttnvizLossStrip *self);
+void attnviz_loss_strip_set_result (AttnvizLossStrip *self, AttnvizResult *result);
+int attnviz_loss_strip_get_selected_token (AttnvizLossStrip *self);
+void attnviz_loss_strip_set_selected_token (AttnvizLossStrip *self, int token);
+
+/* The largest |A - B| over the tokens: the ends of the colour range. */
+double attnviz_loss_strip_get_range (AttnvizLossStrip *self);
+/* The chip of token INDEX in widget coordinates (for tests); FALSE when
+ * there is none. */
+gboolean attnviz_loss_strip_get_chip_rect (AttnvizLossStrip *self, int index, graphene_rect_t *rect);
+/* "loss A 2.31 · B 3.05 · A − B −0.74" for token INDEX. */
+char *attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index);
+/* "mean A 2.31 · B 3.05 · A − B −0.74": the mean loss per token of each. */
+char *attnviz_loss_strip_describe_means (AttnvizLossStrip *self);
+
+G_END_DECLS
