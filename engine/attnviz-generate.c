@@ -1,0 +1,92 @@
+/* attnviz-generate.c: decoding by running the whole sequence again for
+ * every new token.  The models people open here are small or the outputs
+ * short; a KV cache would be an optimisation, not a different answer. */
+#define G_LOG_DOMAIN "attnviz-generate"
+#include "config.h"
+
+#include <math.h>
+
+#include "attnviz-generate.h"
+
+static int
+pick (const float *logits, int n, double temperature, GRand *rand)
+{
+  int best = 0;
+  for (int i = 1; i < n; i++)
+    if (logits[i] > logits[best])
+      best = i;
+  if (temperature <= 0.0)
+    return best;
+  double max = logits[best], sum = 0.0;
+  g_autofree double *p = g_new (double, n);
+  for (int i = 0; i < n; i++)
+    sum += p[i] = exp ((logits[i] - max) / temperature);
+  double r = g_rand_double (rand) * sum;
+  for (int i = 0; i < n; i++)
+    if ((r -= p[i]) <= 0.0)
+      return i;
+  return n - 1;
+}
+
+gboolean
+attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateOptions *o, GError **error)
+{
+  const AttnvizConfig *c = &model->config;
+  if (model->lm_head.w == NULL || !c->causal || c->encoder_decoder)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: generating needs a causal language model",
+                   model->path);
+      return FALSE;
+    }
+  g_autoptr(GRand) rand = g_rand_new_with_seed (o->seed);
+  AttnvizRunOptions opt = { .record_none = TRUE, .cancellable = o->cancellable };
+  for (int step = 0; step < o->max_new && (int) ids->len < c->n_ctx; step++)
+    {
+      g_autoptr(AttnvizRecording) rec = attnviz_forward (model, (gint32 *) ids->data, ids->len, &opt, error);
+      if (rec == NULL)
+        return FALSE;
+      gint32 next = pick (rec->logits + (gsize) (rec->T - 1) * rec->vocab_size, rec->vocab_size,
+                          o->temperature, rand);
+      if (next == o->eos_id || next == o->stop_id)
+        break;
+      g_array_append_val (ids, next);
+    }
+  return TRUE;
+}
+
+GArray *
+attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int S,
+                          const AttnvizGenerateOptions *o, GError **error)
+{
+  const AttnvizConfig *c = &model->config;
+  if (!c->encoder_decoder)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s is not an encoder-decoder model", model->path);
+      return NULL;
+    }
+  gint32 bos = o->bos_id >= 0 ? o->bos_id : c->bos_id;
+  if (bos < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: the model names no BOS token to start from",
+                   model->path);
+      return NULL;
+    }
+  g_autoptr(GArray) tgt = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_array_append_val (tgt, bos);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (o->seed);
+  AttnvizRunOptions opt = { .record_none = TRUE, .cancellable = o->cancellable };
+  int eos = o->eos_id >= 0 ? o->eos_id : c->eos_id;
+  for (int step = 0; step < o->max_new && (int) tgt->len < c->n_ctx; step++)
+    {
+      g_autoptr(AttnvizRecording) rec = attnviz_forward_seq2seq (model, src_ids, S, (gint32 *) tgt->data, tgt->len,
+                                                                 &opt, error);
+      if (rec == NULL)
+        return NULL;
+      gint32 next = pick (rec->logits + (gsize) (rec->T - 1) * rec->vocab_size, rec->vocab_size,
+                          o->temperature, rand);
+      if (next == eos || next == o->stop_id)
+        break;
+      g_array_append_val (tgt, next);
+    }
+  return g_steal_pointer (&tgt);
+}

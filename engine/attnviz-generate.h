@@ -1,0 +1,27 @@
+/* attnviz-generate.h: greedy (or sampled) decoding with the engine */
+#pragma once
+
+#include "attnviz-forward.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  int max_new;            /* tokens to add at most */
+  double temperature;     /* 0: greedy */
+  guint32 seed;
+  int bos_id;             /* seq2seq: the first target token; -1: the tokenizer's / config's */
+  int eos_id;             /* stops when produced (not appended); -1: none */
+  int stop_id;            /* a second stop token (llama2.c stops at BOS); -1: none */
+  GCancellable *cancellable;
+} AttnvizGenerateOptions;
+
+/* Appends up to max_new tokens to IDS (decoder-only models). */
+gboolean attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateOptions *options,
+                           GError **error);
+
+/* Decodes a target for SRC_IDS (S tokens) with an encoder-decoder model:
+ * returns the target ids starting with BOS (EOS not included). */
+GArray *attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int S,
+                                  const AttnvizGenerateOptions *options, GError **error);
+
+G_END_DECLS
