@@ -47,7 +47,8 @@ parse_float (const char *s, float *out)
 {
   char *end = NULL;
   double v = g_ascii_strtod (s, &end);
-  if (end == s || *end != '\0' || !isfinite (v) || v <= 0.0)
+  /* The value must survive the trip to float: 1e120 would become inf. */
+  if (end == s || *end != '\0' || !isfinite (v) || v <= 0.0 || !isfinite ((float) v) || (float) v <= 0.0f)
     return FALSE;
   *out = (float) v;
   return TRUE;

@@ -284,7 +284,8 @@ test_variant_specs_round_trip (void)
       g_assert_cmpstr (s, ==, specs[i]);
       attnviz_variant_clear (&v);
     }
-  static const char *bad[] = { "mask=window:0", "pos=sideways", "nonsense", "ablate=H3", "score=scale:-1", "key=1" };
+  static const char *bad[] = { "mask=window:0", "pos=sideways", "nonsense", "ablate=H3", "score=scale:-1", "key=1",
+                               "score=scale:1e300" /* inf as a float: found by fuzz-variant */ };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       AttnvizVariant v;

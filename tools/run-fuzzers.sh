@@ -18,7 +18,7 @@ while getopts t: opt; do
   esac
 done
 shift $((OPTIND - 1))
-harnesses=${*:-safetensors config}
+harnesses=${*:-safetensors config tokenizer variant}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/_build-fuzz"
