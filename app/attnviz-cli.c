@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-generate.h"
 
 int
 attnviz_cli_fail (int code, const char *fmt, ...)
@@ -219,6 +220,76 @@ attnviz_cli_input_load (AttnvizCliInput *in,
     in->token_texts[t] = attnviz_cli_token_text (model, in->text,
                                                  in->tokens ? &g_array_index (in->tokens, AttnvizToken, t) : NULL,
                                                  in->ids[t]);
+  return TRUE;
+}
+
+gboolean
+attnviz_cli_target_load (AttnvizCliInput *target,
+                         const AttnvizModel *model,
+                         const AttnvizCliInput *source,
+                         const char *target_text,
+                         GError **error)
+{
+  const AttnvizConfig *c = &model->config;
+  memset (target, 0, sizeof *target);
+  g_return_val_if_fail (c->encoder_decoder, FALSE);
+  if (model->tokenizer == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s", model->tokenizer_error);
+      return FALSE;
+    }
+  gint32 bos = c->bos_id >= 0 ? c->bos_id : attnviz_tokenizer_get_bos_id (model->tokenizer);
+  if (bos < 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: the model names no BOS token to start the target",
+                   model->path);
+      return FALSE;
+    }
+
+  g_autoptr(GArray) ids = NULL;
+  if (target_text != NULL)
+    {
+      target->source = g_strdup ("--target");
+      g_autoptr(GArray) toks = attnviz_tokenizer_encode (model->tokenizer, target_text, -1, FALSE, error);
+      if (toks == NULL)
+        {
+          g_prefix_error (error, "--target: ");
+          return FALSE;
+        }
+      ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+      g_array_append_val (ids, bos);
+      for (guint i = 0; i < toks->len; i++)
+        g_array_append_val (ids, g_array_index (toks, AttnvizToken, i).id);
+    }
+  else
+    {
+      target->source = g_strdup ("the decoded target");
+      AttnvizGenerateOptions o = {
+        .max_new = c->n_ctx,
+        .bos_id = bos,
+        .eos_id = c->eos_id >= 0 ? c->eos_id : attnviz_tokenizer_get_eos_id (model->tokenizer),
+        .stop_id = -1,
+      };
+      ids = attnviz_generate_seq2seq (model, source->ids, source->T, &o, error);
+      if (ids == NULL)
+        return FALSE;
+    }
+  if ((int) ids->len > c->n_ctx)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%s: %u tokens with BOS are more than the model's context of %d", target->source, ids->len, c->n_ctx);
+      return FALSE;
+    }
+
+  /* Spans into the target's own text, as the source's are into --text. */
+  target->T = ids->len;
+  target->ids = g_memdup2 (ids->data, sizeof (gint32) * ids->len);
+  target->tokens = attnviz_generate_target_tokens (model->tokenizer, target->ids, target->T, &target->text);
+  target->text_len = strlen (target->text);
+  target->token_texts = g_new0 (char *, target->T + 1);
+  for (int t = 0; t < target->T; t++)
+    target->token_texts[t] = attnviz_cli_token_text (model, target->text,
+                                                     &g_array_index (target->tokens, AttnvizToken, t), target->ids[t]);
   return TRUE;
 }
 

@@ -60,6 +60,18 @@ void attnviz_cli_input_clear (AttnvizCliInput *input);
 /* (T) which tokens the tokenizer added (BOS, [CLS], [SEP]), for exclude=special. */
 gboolean *attnviz_cli_input_special (const AttnvizCliInput *input);
 
+/* Encoder-decoder models: the decoder's input for a run whose source is
+ * SOURCE.  With TARGET_TEXT, BOS and its tokens (teacher forcing); without,
+ * BOS and the model's greedy output for the source (attnviz_generate_seq2seq).
+ * TARGET is filled like attnviz_cli_input_load () fills an input: text,
+ * tokens with spans into it, ids, token_texts.  Errors: no tokenizer or BOS,
+ * a target longer than the context. */
+gboolean attnviz_cli_target_load (AttnvizCliInput *target,
+                                  const AttnvizModel *model,
+                                  const AttnvizCliInput *source,
+                                  const char *target_text,
+                                  GError **error);
+
 /* The display text of token ID (specials as their piece, bytes made valid). */
 char *attnviz_cli_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *tok, gint32 id);
 

@@ -1,4 +1,9 @@
-/* attnviz dump MODEL ...: run a model and write every recorded attention */
+/* attnviz dump MODEL ...: run a model and write every recorded attention
+ *
+ * An encoder-decoder reads --text (or --text-file, --ids) as its source;
+ * its decoder reads BOS and --target, or the target it decodes greedily
+ * for that source, and the dump adds the encoder's and the cross-attention.
+ */
 #define G_LOG_DOMAIN "attnviz-cmd-dump"
 #include "config.h"
 
@@ -11,12 +16,14 @@ int
 attnviz_cmd_dump (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *layers = NULL, *heads = NULL;
-  g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL;
+  g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL;
   gboolean truncate = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
     { "text", 't', 0, G_OPTION_ARG_STRING, &text, "Text to run (special tokens added as the model's tokenizer says)", "TEXT" },
     { "text-file", 'f', 0, G_OPTION_ARG_FILENAME, &text_file, "Read the text from a file", "FILE" },
     { "ids", 0, 0, G_OPTION_ARG_STRING, &ids, "Token ids, used exactly as given", "1,2,3" },
+    { "target", 0, 0, G_OPTION_ARG_STRING, &target_s,
+      "Encoder-decoder models: the target the decoder reads after BOS (default: its greedy output for the source)", "TEXT" },
     { "layers", 'l', 0, G_OPTION_ARG_STRING, &layers, "Layers to record (default all)", "0,3-5" },
     { "heads", 'H', 0, G_OPTION_ARG_STRING, &heads, "Heads to record (default all)", "0-3" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format_s, "npy (a folder), safetensors or json (default: from OUT's extension, else npy)", "FORMAT" },
@@ -68,23 +75,34 @@ attnviz_cmd_dump (int argc, char **argv)
   if (model == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
 
-  AttnvizCliInput input;
-  if (!attnviz_cli_input_load (&input, model, text, text_file, ids, truncate, &error))
+  gboolean seq2seq = model->config.encoder_decoder;
+  if (target_s != NULL && !seq2seq)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--target: %s is not an encoder-decoder model", argv[1]);
+
+  AttnvizCliInput input, target = { 0 };
+  if (!attnviz_cli_input_load (&input, model, text, text_file, ids, truncate, &error)
+      || (seq2seq && !attnviz_cli_target_load (&target, model, &input, target_s, &error)))
     {
       attnviz_cli_input_clear (&input);
+      attnviz_cli_input_clear (&target);
       return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
     }
 
-  g_autofree gboolean *special = attnviz_cli_input_special (&input);
+  /* The decoder's tokens: the input's, or an encoder-decoder's target. */
+  AttnvizCliInput *dec = seq2seq ? &target : &input;
+  g_autofree gboolean *special = attnviz_cli_input_special (dec);
   AttnvizRunOptions opt = {
     .layers = layer_list, .n_layers = n_layers,
     .heads = head_list, .n_heads = n_heads,
     .variant = &variant, .special = special,
   };
-  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, input.ids, input.T, &opt, &error);
+  g_autoptr(AttnvizRecording) rec = seq2seq
+    ? attnviz_forward_seq2seq (model, input.ids, input.T, target.ids, target.T, &opt, &error)
+    : attnviz_forward (model, input.ids, input.T, &opt, &error);
   if (rec == NULL)
     {
       attnviz_cli_input_clear (&input);
+      attnviz_cli_input_clear (&target);
       return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
     }
 
@@ -93,15 +111,30 @@ attnviz_cmd_dump (int argc, char **argv)
     .architecture = model->config.architecture,
     .model_type = model->config.model_type,
     .variant = rec->variant,
-    .tokens = input.tokens ? (const AttnvizToken *) input.tokens->data : NULL,
-    .token_texts = input.token_texts,
+    .tokens = dec->tokens ? (const AttnvizToken *) dec->tokens->data : NULL,
+    .token_texts = dec->token_texts,
   };
+  if (seq2seq)
+    {
+      info.source_tokens = input.tokens ? (const AttnvizToken *) input.tokens->data : NULL;
+      info.source_texts = input.token_texts;
+    }
   gboolean ok = attnviz_dump_write (rec, &info, format, out, &error);
+  if (ok && seq2seq && !quiet)
+    fprintf (stderr, "attnviz: target \"%s\" (%s)\n", target.text, target_s ? "--target" : "greedy");
   attnviz_cli_input_clear (&input);
+  attnviz_cli_input_clear (&target);
   if (!ok)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
   if (!quiet)
-    fprintf (stderr, "attnviz: wrote %d layers x %d heads x %d tokens to %s (%.3f s)\n",
-             rec->n_rec_layers, rec->n_rec_heads, rec->T, out, rec->seconds);
+    {
+      if (rec->S > 0)
+        fprintf (stderr, "attnviz: wrote %d decoder layers x %d heads x %d target tokens, %d encoder layers, "
+                 "%d source tokens to %s (%.3f s)\n", rec->n_rec_layers, rec->n_rec_heads, rec->T, rec->n_enc_layer,
+                 rec->S, out, rec->seconds);
+      else
+        fprintf (stderr, "attnviz: wrote %d layers x %d heads x %d tokens to %s (%.3f s)\n",
+                 rec->n_rec_layers, rec->n_rec_heads, rec->T, out, rec->seconds);
+    }
   return ATTNVIZ_EXIT_OK;
 }

@@ -2,38 +2,50 @@
  *
  * Greedy by default (llama2.c's temperature 0), so the output of a model
  * can be compared with its reference implementation token for token.
+ * An encoder-decoder (attnviz's AttnvizSeq2Seq) reads --prompt as its
+ * source and decodes the target: attnviz generate dates-model -p "21 nov 2026".
+ * Both go through the engine's decoders (attnviz-generate.h), the ones the
+ * desktop app uses.
  */
 #define G_LOG_DOMAIN "attnviz-cmd-generate"
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-generate.h"
 
+/* An encoder-decoder: PROMPT is the source; the target is decoded from
+ * <bos> until <eos> (neither printed). */
 static int
-argmax (const float *x, int n)
+generate_seq2seq (const AttnvizModel *model, const char *path, const char *prompt,
+                  const AttnvizGenerateOptions *options)
 {
-  int best = 0;
-  for (int i = 1; i < n; i++)
-    if (x[i] > x[best])
-      best = i;
-  return best;
-}
+  const AttnvizConfig *c = &model->config;
+  g_autoptr(GError) error = NULL;
+  if (prompt == NULL || *prompt == '\0')
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: an encoder-decoder needs --prompt, the source to decode from", path);
+  g_autoptr(GArray) toks = attnviz_tokenizer_encode (model->tokenizer, prompt, -1, TRUE, &error);
+  if (toks == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--prompt: %s", error->message);
+  if (toks->len == 0 || (int) toks->len > c->n_ctx)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--prompt: %u tokens; the model's context is %d", toks->len,
+                             c->n_ctx);
+  g_autofree gint32 *src = g_new (gint32, toks->len);
+  for (guint i = 0; i < toks->len; i++)
+    src[i] = g_array_index (toks, AttnvizToken, i).id;
 
-static int
-sample (const float *logits, int n, double temperature, GRand *rand)
-{
-  double max = logits[argmax (logits, n)], sum = 0.0;
-  g_autofree double *p = g_new (double, n);
-  for (int i = 0; i < n; i++)
-    sum += p[i] = exp ((logits[i] - max) / temperature);
-  double r = g_rand_double (rand) * sum;
-  for (int i = 0; i < n; i++)
-    if ((r -= p[i]) <= 0.0)
-      return i;
-  return n - 1;
+  AttnvizGenerateOptions o = *options;
+  o.bos_id = c->bos_id >= 0 ? c->bos_id : attnviz_tokenizer_get_bos_id (model->tokenizer);
+  o.eos_id = c->eos_id >= 0 ? c->eos_id : attnviz_tokenizer_get_eos_id (model->tokenizer);
+  g_autoptr(GArray) tgt = attnviz_generate_seq2seq (model, src, toks->len, &o, &error);
+  if (tgt == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", path, error->message);
+  /* The target without its leading <bos>. */
+  g_autofree char *text = attnviz_tokenizer_decode (model->tokenizer, (gint32 *) tgt->data + 1, tgt->len - 1);
+  printf ("%s\n", text);
+  return ATTNVIZ_EXIT_OK;
 }
 
 int
@@ -44,13 +56,14 @@ attnviz_cmd_generate (int argc, char **argv)
   double temperature = 0.0;
   gint64 seed = 42;
   const GOptionEntry entries[] = {
-    { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt, "Text to continue (default: start from BOS)", "TEXT" },
-    { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Tokens to generate (default 64)", "N" },
+    { "prompt", 'p', 0, G_OPTION_ARG_STRING, &prompt,
+      "Text to continue (default: start from BOS); an encoder-decoder's source", "TEXT" },
+    { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Tokens to generate at most (default 64)", "N" },
     { "temperature", 'T', 0, G_OPTION_ARG_DOUBLE, &temperature, "0 for greedy (default), else sample", "T" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Random seed for sampling", "S" },
     { NULL }
   };
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("MODEL - generate text");
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("MODEL - generate text (an encoder-decoder: from --prompt)");
   g_option_context_add_main_entries (ctx, entries, NULL);
   gboolean help;
   if (!attnviz_cli_parse (ctx, &argc, &argv, &help))
@@ -65,6 +78,20 @@ attnviz_cmd_generate (int argc, char **argv)
   if (model == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
   const AttnvizConfig *c = &model->config;
+  AttnvizGenerateOptions options = {
+    .max_new = steps,
+    .temperature = temperature,
+    .seed = (guint32) seed,
+    .bos_id = -1,
+    .eos_id = -1,
+    .stop_id = -1,
+  };
+  if (c->encoder_decoder)
+    {
+      if (model->tokenizer == NULL)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", model->tokenizer_error);
+      return generate_seq2seq (model, argv[1], prompt, &options);
+    }
   if (!c->causal || model->lm_head.w == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: generate needs a causal language model", argv[1]);
   if (model->tokenizer == NULL)
@@ -92,38 +119,12 @@ attnviz_cmd_generate (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--prompt: %u tokens are more than the model's context of %d",
                              ids->len, c->n_ctx);
 
-  /* Printed so far: decode(all) minus what is already on the screen, so
-   * byte-fallback pieces appear once their character is complete. */
-  g_autofree char *shown = attnviz_tokenizer_decode (model->tokenizer, (gint32 *) ids->data, ids->len);
-  fputs (shown, stdout);
-  g_autoptr(GRand) rand = g_rand_new_with_seed ((guint32) seed);
-  AttnvizRunOptions opt = { .record_none = TRUE };
-
-  for (int step = 0; step < steps && (int) ids->len < c->n_ctx; step++)
-    {
-      g_autoptr(AttnvizRecording) rec = attnviz_forward (model, (gint32 *) ids->data, ids->len, &opt, &error);
-      if (rec == NULL)
-        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
-      const float *last = rec->logits + (gsize) (rec->T - 1) * rec->vocab_size;
-      gint32 next = temperature > 0.0 ? sample (last, rec->vocab_size, temperature, rand)
-                                      : argmax (last, rec->vocab_size);
-      /* llama2.c stops at BOS, Hugging Face at EOS. */
-      if (next == bos || next == eos)
-        break;
-      g_array_append_val (ids, next);
-      g_autofree char *all = attnviz_tokenizer_decode (model->tokenizer, (gint32 *) ids->data, ids->len);
-      if (g_utf8_validate (all, -1, NULL) && strlen (all) >= strlen (shown)
-          && strncmp (all, shown, strlen (shown)) == 0)
-        {
-          fputs (all + strlen (shown), stdout);
-          fflush (stdout);
-          g_free (shown);
-          shown = g_steal_pointer (&all);
-        }
-    }
-  g_autofree char *final = attnviz_tokenizer_decode (model->tokenizer, (gint32 *) ids->data, ids->len);
-  if (strncmp (final, shown, strlen (shown)) == 0)
-    fputs (final + strlen (shown), stdout);
-  fputc ('\n', stdout);
+  /* llama2.c stops at BOS, Hugging Face at EOS. */
+  options.eos_id = eos;
+  options.stop_id = bos;
+  if (!attnviz_generate (model, ids, &options, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
+  g_autofree char *text = attnviz_tokenizer_decode (model->tokenizer, (gint32 *) ids->data, ids->len);
+  printf ("%s\n", text);
   return ATTNVIZ_EXIT_OK;
 }

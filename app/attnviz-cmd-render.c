@@ -1,5 +1,10 @@
 /* attnviz render MODEL ...: draw a head's attention as PNG, SVG or PDF
- * with the same painter the desktop app uses */
+ * with the same painter the desktop app uses
+ *
+ * An encoder-decoder reads --text as its source and BOS + --target (or its
+ * greedy output) in the decoder; --attention picks the decoder's self-
+ * attention (T, T), the encoder's (S, S) or the cross-attention (T, S):
+ * target rows, source columns, not square. */
 #define G_LOG_DOMAIN "attnviz-cmd-render"
 #include "config.h"
 
@@ -16,6 +21,18 @@ typedef enum {
   VIEW_GRID,
   VIEW_LINES,
 } RenderView;
+
+typedef enum {
+  ATTENTION_SELF,     /* the decoder's (or the only) self-attention: (T, T) */
+  ATTENTION_ENCODER,  /* (S, S) */
+  ATTENTION_CROSS,    /* (T, S): rows targets, columns sources */
+} RenderAttention;
+
+static const char *const attention_names[] = {
+  [ATTENTION_SELF] = "decoder self-attention",
+  [ATTENTION_ENCODER] = "encoder self-attention",
+  [ATTENTION_CROSS] = "cross-attention",
+};
 
 typedef enum {
   AGGREGATE_NONE,
@@ -39,14 +56,36 @@ model_display_name (const AttnvizModel *model)
   return g_steal_pointer (&base);
 }
 
-/* OUT (T, T) = the mean or max over the N_HEAD (T, T) maps from FIRST. */
-static void
-aggregate_heads (float *out, const AttnvizRecording *rec, int layer, RenderAggregate how)
+/* The (ROWS, COLS) map of one layer and head of the attention KIND, or
+ * NULL when it was not recorded. */
+static const float *
+kind_map (const AttnvizRecording *rec, RenderAttention kind, int layer, int head, int *rows, int *cols)
 {
-  gsize n = (gsize) rec->T * rec->T;
+  switch (kind)
+    {
+    case ATTENTION_ENCODER:
+      *rows = *cols = rec->S;
+      return rec->enc_attn + ((gsize) layer * rec->n_head + head) * rec->S * rec->S;
+    case ATTENTION_CROSS:
+      *rows = rec->T;
+      *cols = rec->S;
+      return rec->cross_attn + ((gsize) layer * rec->n_head + head) * rec->T * rec->S;
+    case ATTENTION_SELF:
+    default:
+      *rows = *cols = rec->T;
+      return attnviz_recording_get_attention (rec, layer, head);
+    }
+}
+
+/* OUT (rows, cols) = the mean or max over the layer's heads. */
+static void
+aggregate_heads (float *out, const AttnvizRecording *rec, RenderAttention kind, int layer, RenderAggregate how)
+{
+  int rows, cols;
   for (int h = 0; h < rec->n_head; h++)
     {
-      const float *a = attnviz_recording_get_attention (rec, layer, h);
+      const float *a = kind_map (rec, kind, layer, h, &rows, &cols);
+      gsize n = (gsize) rows * cols;
       for (gsize i = 0; i < n; i++)
         {
           if (h == 0)
@@ -56,10 +95,10 @@ aggregate_heads (float *out, const AttnvizRecording *rec, int layer, RenderAggre
           else
             out[i] += a[i];
         }
+      if (how == AGGREGATE_MEAN && h == rec->n_head - 1)
+        for (gsize i = 0; i < n; i++)
+          out[i] /= rec->n_head;
     }
-  if (how == AGGREGATE_MEAN)
-    for (gsize i = 0; i < n; i++)
-      out[i] /= rec->n_head;
 }
 
 int
@@ -67,7 +106,7 @@ attnviz_cmd_render (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *out = NULL;
   g_autofree char *view_s = NULL, *aggregate_s = NULL, *colormap_s = NULL, *scale_s = NULL;
-  g_autofree char *variant_s = NULL, *vs_s = NULL;
+  g_autofree char *variant_s = NULL, *vs_s = NULL, *attention_s = NULL, *target_s = NULL;
   int layer = -1, head = -1;
   double width = 0, height = 0, font_size = 0, vmin = NAN, vmax = NAN;
   gboolean truncate = FALSE, quiet = FALSE;
@@ -75,6 +114,10 @@ attnviz_cmd_render (int argc, char **argv)
     { "text", 't', 0, G_OPTION_ARG_STRING, &text, "Text to run (special tokens added as the model's tokenizer says)", "TEXT" },
     { "text-file", 'f', 0, G_OPTION_ARG_FILENAME, &text_file, "Read the text from a file", "FILE" },
     { "ids", 0, 0, G_OPTION_ARG_STRING, &ids, "Token ids, used exactly as given", "1,2,3" },
+    { "target", 0, 0, G_OPTION_ARG_STRING, &target_s,
+      "Encoder-decoder models: the target the decoder reads after BOS (default: its greedy output for the source)", "TEXT" },
+    { "attention", 'A', 0, G_OPTION_ARG_STRING, &attention_s,
+      "Encoder-decoder models: self (the decoder's, default), encoder or cross (target rows x source columns)", "KIND" },
     { "layer", 'l', 0, G_OPTION_ARG_INT, &layer, "Layer to draw (default 0)", "L" },
     { "head", 'H', 0, G_OPTION_ARG_INT, &head, "Head to draw (default 0)", "H" },
     { "view", 0, 0, G_OPTION_ARG_STRING, &view_s, "heatmap (default), grid (every layer and head) or lines", "VIEW" },
@@ -120,6 +163,18 @@ attnviz_cmd_render (int argc, char **argv)
       else
         return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--view %s: expected heatmap, grid or lines", view_s);
     }
+  RenderAttention kind = ATTENTION_SELF;
+  if (attention_s != NULL)
+    {
+      if (strcmp (attention_s, "self") == 0)
+        kind = ATTENTION_SELF;
+      else if (strcmp (attention_s, "encoder") == 0)
+        kind = ATTENTION_ENCODER;
+      else if (strcmp (attention_s, "cross") == 0)
+        kind = ATTENTION_CROSS;
+      else
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--attention %s: expected self, encoder or cross", attention_s);
+    }
   RenderAggregate aggregate = AGGREGATE_NONE;
   if (aggregate_s != NULL)
     {
@@ -158,27 +213,42 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--vs draws a difference heatmap or grid, not lines");
   if (compare && colormap_s == NULL)
     colormap = ATTNVIZ_COLORMAP_RDBU;
+  if (compare && kind != ATTENTION_SELF)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--vs compares self-attention only; leave out --attention %s",
+                             attention_s);
 
   g_autoptr(AttnvizModel) model = attnviz_model_load (argv[1], &error);
   if (model == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
   const AttnvizConfig *c = &model->config;
-  if (layer >= c->n_layer || layer < -1)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--layer %d: %s has layers 0 to %d", layer, argv[1], c->n_layer - 1);
+  gboolean seq2seq = c->encoder_decoder;
+  if (!seq2seq && (kind != ATTENTION_SELF || target_s != NULL))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %s is not an encoder-decoder model",
+                             target_s ? "--target" : "--attention", argv[1]);
+  /* The layers of the attention drawn: the encoder's own count. */
+  int n_layer = kind == ATTENTION_ENCODER ? c->n_enc_layer : c->n_layer;
+  if (layer >= n_layer || layer < -1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--layer %d: %s has %slayers 0 to %d", layer, argv[1],
+                             kind == ATTENTION_ENCODER ? "encoder " : "", n_layer - 1);
   if (head >= c->n_head || head < -1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--head %d: %s has heads 0 to %d", head, argv[1], c->n_head - 1);
 
-  AttnvizCliInput input;
-  if (!attnviz_cli_input_load (&input, model, text, text_file, ids, truncate, &error))
+  AttnvizCliInput input, target = { 0 };
+  if (!attnviz_cli_input_load (&input, model, text, text_file, ids, truncate, &error)
+      || (seq2seq && !attnviz_cli_target_load (&target, model, &input, target_s, &error)))
     {
       attnviz_cli_input_clear (&input);
+      attnviz_cli_input_clear (&target);
       return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
     }
+  /* The decoder's tokens: the input's, or an encoder-decoder's target. */
+  AttnvizCliInput *dec = seq2seq ? &target : &input;
 
-  /* Record only what the figure shows. */
+  /* Record only what the figure shows (an encoder-decoder records its
+   * encoder and cross-attention whole). */
   int the_layer = MAX (layer, 0), the_head = MAX (head, 0);
   AttnvizRunOptions opt = { .skip_logits = TRUE };
-  if (view != VIEW_GRID)
+  if (view != VIEW_GRID && kind == ATTENTION_SELF)
     {
       opt.layers = &the_layer;
       opt.n_layers = 1;
@@ -188,32 +258,51 @@ attnviz_cmd_render (int argc, char **argv)
           opt.n_heads = 1;
         }
     }
-  g_autofree gboolean *special = attnviz_cli_input_special (&input);
+  else if (kind != ATTENTION_SELF)
+    opt.record_none = TRUE;
+  g_autofree gboolean *special = attnviz_cli_input_special (dec);
   opt.special = special;
   opt.variant = &variant_a;
-  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, input.ids, input.T, &opt, &error);
+  g_autoptr(AttnvizRecording) rec = NULL;
   g_autoptr(AttnvizRecording) rec_b = NULL;
-  if (rec != NULL && compare)
+  for (int pass = 0; pass < (compare ? 2 : 1); pass++)
     {
-      opt.variant = &variant_b;
-      rec_b = attnviz_forward (model, input.ids, input.T, &opt, &error);
+      opt.variant = pass == 0 ? &variant_a : &variant_b;
+      AttnvizRecording *r = seq2seq
+        ? attnviz_forward_seq2seq (model, input.ids, input.T, target.ids, target.T, &opt, &error)
+        : attnviz_forward (model, input.ids, input.T, &opt, &error);
+      if (r == NULL)
+        {
+          attnviz_cli_input_clear (&input);
+          attnviz_cli_input_clear (&target);
+          return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
+        }
+      if (pass == 0)
+        rec = r;
+      else
+        rec_b = r;
     }
-  if (rec == NULL || (compare && rec_b == NULL))
-    {
-      attnviz_cli_input_clear (&input);
-      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
-    }
-  int T = rec->T;
-  const char *const *labels = (const char *const *) input.token_texts;
+  /* The shape of the matrices drawn: (T, T), (S, S) or (T, S). */
+  int rows = kind == ATTENTION_ENCODER ? rec->S : rec->T;
+  int cols = kind == ATTENTION_SELF ? rec->T : rec->S;
+  const char *const *row_labels = (const char *const *) (kind == ATTENTION_ENCODER ? input.token_texts
+                                                                                  : dec->token_texts);
+  const char *const *col_labels = (const char *const *) (kind == ATTENTION_SELF ? dec->token_texts
+                                                                               : input.token_texts);
+  gsize n_cells = (gsize) rows * cols;
 
   /* The range: as given, else from the data below. */
   AttnvizScale scale;
   attnviz_scale_init (&scale, scale_kind, 0, 0);
   g_autofree char *name = model_display_name (model);
-  g_autofree char *subtitle = compare ? g_strdup_printf ("%s (%s) · A: %s − B: %s · %d tokens", name, c->model_type,
-                                                         rec->variant, rec_b->variant, T)
-                                      : g_strdup_printf ("%s (%s) · %s · %d tokens", name, c->model_type,
-                                                         rec->variant, T);
+  /* An encoder-decoder's figures say which attention they show. */
+  g_autofree char *what = seq2seq ? g_strdup_printf ("%s · ", attention_names[kind]) : g_strdup ("");
+  g_autofree char *count = rows == cols ? g_strdup_printf ("%d tokens", rows)
+                                        : g_strdup_printf ("%d target × %d source tokens", rows, cols);
+  g_autofree char *subtitle = compare ? g_strdup_printf ("%s (%s) · %sA: %s − B: %s · %s", name, c->model_type,
+                                                         what, rec->variant, rec_b->variant, count)
+                                      : g_strdup_printf ("%s (%s) · %s%s · %s", name, c->model_type,
+                                                         what, rec->variant, count);
   g_autofree char *title = NULL;
   g_autofree float *combined = NULL;
   const float *matrix = NULL;
@@ -222,27 +311,28 @@ attnviz_cmd_render (int argc, char **argv)
     {
       if (aggregate != AGGREGATE_NONE)
         {
-          combined = g_new (float, (gsize) T * T);
-          aggregate_heads (combined, rec, the_layer, aggregate);
+          combined = g_new (float, MAX (n_cells, 1));
+          aggregate_heads (combined, rec, kind, the_layer, aggregate);
           matrix = combined;
           title = g_strdup_printf ("layer %d · %s of %d heads", the_layer,
                                    aggregate == AGGREGATE_MEAN ? "mean" : "max", c->n_head);
         }
       else
         {
-          matrix = attnviz_recording_get_attention (rec, the_layer, the_head);
+          int r, k;
+          matrix = kind_map (rec, kind, the_layer, the_head, &r, &k);
           title = g_strdup_printf ("layer %d · head %d", the_layer, the_head);
         }
       if (compare)
         {
           /* A - B, on a diverging map centred on 0 */
-          g_autofree float *b = g_new (float, (gsize) T * T);
+          g_autofree float *b = g_new (float, MAX (n_cells, 1));
           if (aggregate != AGGREGATE_NONE)
-            aggregate_heads (b, rec_b, the_layer, aggregate);
+            aggregate_heads (b, rec_b, kind, the_layer, aggregate);
           else
-            memcpy (b, attnviz_recording_get_attention (rec_b, the_layer, the_head), sizeof (float) * T * T);
-          float *diff = g_new (float, (gsize) T * T);
-          attnviz_attention_difference (diff, matrix, b, T);
+            memcpy (b, attnviz_recording_get_attention (rec_b, the_layer, the_head), sizeof (float) * n_cells);
+          float *diff = g_new (float, MAX (n_cells, 1));
+          attnviz_attention_difference (diff, matrix, b, rows);
           g_free (combined);
           combined = diff;
           matrix = diff;
@@ -258,14 +348,14 @@ attnviz_cmd_render (int argc, char **argv)
       else
         {
           float m = 0;
-          for (gsize i = 0; i < (gsize) T * T; i++)
+          for (gsize i = 0; i < n_cells; i++)
             m = MAX (m, matrix[i]);
           scale.vmax = m > scale.vmin ? m : scale.vmin + 1;
         }
       if (compare && isnan (vmax))
         {
           float m = 0;
-          for (gsize i = 0; i < (gsize) T * T; i++)
+          for (gsize i = 0; i < n_cells; i++)
             m = MAX (m, fabsf (matrix[i]));
           scale.vmax = m > 0 ? m : 1;
         }
@@ -277,40 +367,58 @@ attnviz_cmd_render (int argc, char **argv)
   if (view == VIEW_HEATMAP)
     {
       AttnvizHeatmapSpec spec;
-      attnviz_heatmap_spec_init (&spec, matrix, T, T);
-      spec.row_labels = labels;
-      spec.col_labels = labels;
+      attnviz_heatmap_spec_init (&spec, matrix, rows, cols);
+      spec.row_labels = row_labels;
+      spec.col_labels = col_labels;
+      if (kind == ATTENTION_CROSS)
+        {
+          spec.row_caption = "target (query)";
+          spec.col_caption = "source (key)";
+        }
       spec.title = title;
       spec.subtitle = subtitle;
       spec.colormap = colormap;
       spec.scale = scale;
       spec.font_size = font_size;
+      /* A square figure for a square matrix; a wider one when the matrix is. */
+      double w = 480, h = 460;
+      if (rows != cols)
+        {
+          double fs = font_size > 0 ? font_size : 10;
+          double cell = CLAMP (360.0 / MAX (rows, cols), 1.2 * fs, 3.0 * fs);
+          w = MIN (150 + cols * cell + 6 * fs, 1600);
+          h = MIN (110 + rows * cell + 4 * fs, 1600);
+        }
       ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_HEATMAP, &spec,
-                                  width > 0 ? width : 480, height > 0 ? height : 460, &error);
+                                  width > 0 ? width : w, height > 0 ? height : h, &error);
     }
   else if (view == VIEW_LINES)
     {
       AttnvizLinesSpec spec;
-      attnviz_lines_spec_init (&spec, matrix, T, T);
-      spec.row_labels = labels;
-      spec.col_labels = labels;
+      attnviz_lines_spec_init (&spec, matrix, rows, cols);
+      spec.row_labels = row_labels;
+      spec.col_labels = col_labels;
       spec.title = title;
       spec.subtitle = subtitle;
       spec.font_size = font_size;
       double fs = font_size > 0 ? font_size : 10;
-      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_LINES, &spec, width > 0 ? width : 360,
-                                  height > 0 ? height : CLAMP (4.5 * fs + T * 1.5 * fs, 240, 2000), &error);
+      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_LINES, &spec, width > 0 ? width : rows != cols ? 440 : 360,
+                                  height > 0 ? height : CLAMP (4.5 * fs + MAX (rows, cols) * 1.5 * fs, 240, 2000),
+                                  &error);
     }
   else
     {
-      int n = c->n_layer * c->n_head;
-      g_autofree const float **maps = g_new0 (const float *, n);
-      for (int l = 0; l < c->n_layer; l++)
+      int n = n_layer * c->n_head;
+      g_autofree const float **maps = g_new0 (const float *, MAX (n, 1));
+      for (int l = 0; l < n_layer; l++)
         for (int h = 0; h < c->n_head; h++)
-          maps[l * c->n_head + h] = attnviz_recording_get_attention (rec, l, h);
+          {
+            int r, k;
+            maps[l * c->n_head + h] = kind_map (rec, kind, l, h, &r, &k);
+          }
       AttnvizGridSpec spec;
-      attnviz_grid_spec_init (&spec, c->n_layer, c->n_head, maps, T, T);
-      spec.lower_triangular = rec->causal;
+      attnviz_grid_spec_init (&spec, n_layer, c->n_head, maps, rows, cols);
+      spec.lower_triangular = rec->causal && kind == ATTENTION_SELF;
       spec.colormap = colormap;
       g_autofree double *tvd = NULL;
       if (compare)
@@ -331,21 +439,22 @@ attnviz_cmd_render (int argc, char **argv)
       spec.current_layer = layer;
       spec.current_head = head;
       spec.font_size = font_size;
-      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads", c->n_layer, c->n_head)
-                      : g_strdup_printf ("%d layers × %d heads", c->n_layer, c->n_head);
+      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads", n_layer, c->n_head)
+                      : g_strdup_printf ("%d layers × %d heads", n_layer, c->n_head);
       spec.title = title;
       spec.subtitle = subtitle;
       double w = width > 0 ? width : 560;
       double fs = font_size > 0 ? font_size : 10;
       double chrome = 8 * fs;
-      double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * c->n_layer / c->n_head, 200, 2000);
+      double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * n_layer / c->n_head, 200, 2000);
       ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_GRID, &spec, w, h, &error);
     }
   attnviz_cli_input_clear (&input);
+  attnviz_cli_input_clear (&target);
   if (!ok)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
   if (!quiet)
-    fprintf (stderr, "attnviz: drew %s of %d tokens to %s\n",
-             view == VIEW_GRID ? "every head" : title, T, out);
+    fprintf (stderr, "attnviz: drew %s%s of %s to %s\n", what,
+             view == VIEW_GRID ? "every head" : title, count, out);
   return ATTNVIZ_EXIT_OK;
 }

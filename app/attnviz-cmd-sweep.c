@@ -1,11 +1,256 @@
-/* attnviz sweep: train variants of a model and tabulate them */
+/* attnviz sweep --task dates --heads 1,2,4,8 --pos sinusoidal,learned,rope,none
+ *
+ * Trains every combination of the listed choices with the same budget and
+ * seed and writes a markdown table of held-out accuracy and training time.
+ */
 #define G_LOG_DOMAIN "attnviz-cmd-sweep"
 #include "config.h"
 
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "attnviz-cli.h"
+#include "attnviz-fileutil.h"
+#include "attnviz-train.h"
+
+/* One axis of the sweep: its values as given. */
+typedef struct {
+  const char *name;       /* column title */
+  char **values;
+} Axis;
+
+enum { AX_LAYERS, AX_D_MODEL, AX_HEADS, AX_HEAD_DIM, AX_POS, AX_SCORE, AX_MASK, AX_ACT, AX_SEED, N_AXES };
+
+static gboolean
+apply (AttnvizConfig *c, guint64 *seed, int axis, const char *value, GError **error)
+{
+  gint64 n = 0;
+  gboolean numeric = axis == AX_LAYERS || axis == AX_D_MODEL || axis == AX_HEADS || axis == AX_HEAD_DIM
+                     || axis == AX_SEED;
+  if (numeric && !(g_strcmp0 (value, "auto") == 0 && axis == AX_HEAD_DIM)
+      && !g_ascii_string_to_signed (value, 10, axis == AX_SEED ? 0 : 1, axis == AX_SEED ? G_MAXINT64 : 4096, &n,
+                                    error))
+    return FALSE;
+  switch (axis)
+    {
+    case AX_LAYERS:
+      c->n_layer = (int) n;
+      c->n_enc_layer = c->encoder_decoder ? (int) n : 0;
+      return TRUE;
+    case AX_D_MODEL:
+      c->d_model = (int) n;
+      c->d_ff = 4 * (int) n;
+      return TRUE;
+    case AX_HEADS:
+      c->n_head = c->n_kv_head = (int) n;
+      return TRUE;
+    case AX_HEAD_DIM:
+      c->head_dim = (int) n; /* 0 ("auto"): d_model / heads, set later */
+      return TRUE;
+    case AX_POS:
+      return attnviz_train_parse_position (value, &c->pos, error);
+    case AX_SCORE:
+      return attnviz_train_parse_score (value, &c->score, error);
+    case AX_MASK:
+      return attnviz_train_parse_mask (value, &c->window, error);
+    case AX_ACT:
+      return attnviz_train_parse_activation (value, &c->act, error);
+    case AX_SEED:
+      *seed = (guint64) n;
+      return TRUE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+keep_train_seconds (const AttnvizTrainReport *report, gpointer data)
+{
+  *(double *) data = report->train_seconds;
+}
 
 int
 attnviz_cmd_sweep (int argc, char **argv)
 {
-  return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sweep: not yet");
+  g_autofree char *task_spec = NULL, *arch = NULL, *out = NULL, *save_dir = NULL;
+  g_autofree char *layers = NULL, *d_model = NULL, *heads = NULL, *head_dim = NULL, *pos = NULL, *score = NULL;
+  g_autofree char *mask = NULL, *act = NULL, *seeds = NULL;
+  int steps = 1500, batch = 32, warmup = 100, threads = 0;
+  double lr = 1e-3, dropout = 0.0;
+  const GOptionEntry entries[] = {
+    { "task", 't', 0, G_OPTION_ARG_STRING, &task_spec, "copy, reverse, sort, dates, repeat or file:PATH", "TASK" },
+    { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "seq2seq or decoder (default: what the task suits)", "ARCH" },
+    { "layers", 'l', 0, G_OPTION_ARG_STRING, &layers, "Layers, e.g. 1,2 (default 2)", "LIST" },
+    { "d-model", 'd', 0, G_OPTION_ARG_STRING, &d_model, "Widths (default 64)", "LIST" },
+    { "heads", 'H', 0, G_OPTION_ARG_STRING, &heads, "Heads, e.g. 1,2,4,8 (default 4)", "LIST" },
+    { "head-dim", 0, 0, G_OPTION_ARG_STRING, &head_dim, "Head widths, or auto = d-model / heads (default)", "LIST" },
+    { "pos", 0, 0, G_OPTION_ARG_STRING, &pos, "Positional encodings: sinusoidal,learned,rope,none", "LIST" },
+    { "score", 0, 0, G_OPTION_ARG_STRING, &score, "Compatibility functions: scaled_dot,dot,additive", "LIST" },
+    { "mask", 0, 0, G_OPTION_ARG_STRING, &mask, "Masks: causal,window:W", "LIST" },
+    { "act", 0, 0, G_OPTION_ARG_STRING, &act, "Activations: relu,gelu", "LIST" },
+    { "seeds", 's', 0, G_OPTION_ARG_STRING, &seeds, "Seeds (default 1)", "LIST" },
+    { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Optimizer steps of each run (default 1500)", "N" },
+    { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Sequences per step (default 32)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (default 1e-3)", "LR" },
+    { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Warm-up steps (default 100)", "N" },
+    { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "Dropout (default 0)", "P" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 1)", "N" },
+    { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, "Save each model in a folder under DIR", "DIR" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the table here (default: stdout)", "FILE" },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) octx = g_option_context_new ("- train variants of a model and tabulate them");
+  g_option_context_add_main_entries (octx, entries, NULL);
+  g_option_context_set_description (octx,
+    "Every combination of the lists is trained with the same budget and seed.\n"
+    "Example:\n  attnviz sweep --task dates --heads 1,2,4,8 --pos sinusoidal,learned,rope,none --steps 1500 "
+    "-o sweep.md\n");
+  gboolean help;
+  if (!attnviz_cli_parse (octx, &argc, &argv, &help))
+    return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;
+  if (argc != 1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sweep takes no positional arguments (see attnviz sweep --help)");
+  if (task_spec == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sweep needs --task");
+  if (steps < 1 || batch < 1 || !(lr > 0.0) || threads < 0 || dropout < 0.0 || dropout >= 1.0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "steps, batch and rates must be positive, dropout in [0, 1)");
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, 0, &error);
+  if (task == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--task: %s", error->message);
+  gboolean seq2seq = attnviz_task_prefers_seq2seq (task);
+  if (arch != NULL && strcmp (arch, "seq2seq") != 0 && strcmp (arch, "decoder") != 0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch: \"%s\" (seq2seq or decoder)", arch);
+  if (arch != NULL)
+    seq2seq = strcmp (arch, "seq2seq") == 0;
+  if (seq2seq && !attnviz_task_has_source (task))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch seq2seq: a plain-text task has no source");
+
+  Axis axes[N_AXES] = {
+    { "layers", g_strsplit (layers ? layers : "2", ",", -1) },
+    { "d_model", g_strsplit (d_model ? d_model : "64", ",", -1) },
+    { "heads", g_strsplit (heads ? heads : "4", ",", -1) },
+    { "head dim", g_strsplit (head_dim ? head_dim : "auto", ",", -1) },
+    { "positions", g_strsplit (pos ? pos : "sinusoidal", ",", -1) },
+    { "score", g_strsplit (score ? score : "scaled_dot", ",", -1) },
+    { "mask", g_strsplit (mask ? mask : "causal", ",", -1) },
+    { "activation", g_strsplit (act ? act : "relu", ",", -1) },
+    { "seed", g_strsplit (seeds ? seeds : "1", ",", -1) },
+  };
+  int n_runs = 1;
+  int counts[N_AXES];
+  for (int a = 0; a < N_AXES; a++)
+    {
+      counts[a] = g_strv_length (axes[a].values);
+      if (counts[a] == 0)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "an empty list for %s", axes[a].name);
+      for (int i = 0; i < counts[a]; i++)
+        g_strstrip (axes[a].values[i]);
+      n_runs *= counts[a];
+    }
+  if (n_runs > 256)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%d combinations: more than 256", n_runs);
+
+  openblas_set_num_threads (threads > 0 ? threads : 1);
+  int max_S, max_T;
+  attnviz_train_context_for (task, seq2seq, &max_S, &max_T);
+
+  GString *table = g_string_new (NULL);
+  AttnvizConfig base;
+  attnviz_train_config_init (&base, task, seq2seq);
+  g_string_append_printf (table,
+                          "Task `%s`, %s, %d steps of %d sequences, lr %g, %s; held-out exact match on %u examples "
+                          "(greedy decoding) and training time on %d thread%s.\n\n",
+                          task_spec, seq2seq ? "encoder-decoder" : "decoder-only", steps, batch, lr,
+                          dropout > 0.0 ? "dropout" : "no dropout", attnviz_task_get_test_set (task)->len,
+                          threads > 0 ? threads : 1, threads > 1 ? "s" : "");
+  g_string_append (table, "|");
+  for (int a = 0; a < N_AXES; a++)
+    if (counts[a] > 1)
+      g_string_append_printf (table, " %s |", axes[a].name);
+  g_string_append (table, " parameters | held-out exact match | token accuracy | training time |\n|");
+  for (int a = 0; a < N_AXES; a++)
+    if (counts[a] > 1)
+      g_string_append (table, "---|");
+  g_string_append (table, "---:|---:|---:|---:|\n");
+
+  for (int run = 0; run < n_runs; run++)
+    {
+      AttnvizConfig c = base;
+      guint64 seed = 1;
+      int idx[N_AXES], rest = run;
+      for (int a = N_AXES - 1; a >= 0; a--)
+        {
+          idx[a] = rest % counts[a];
+          rest /= counts[a];
+        }
+      g_autoptr(GString) label = g_string_new (NULL);
+      for (int a = 0; a < N_AXES; a++)
+        {
+          if (!apply (&c, &seed, a, axes[a].values[idx[a]], &error))
+            return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--%s: %s", axes[a].name, error->message);
+          if (counts[a] > 1)
+            g_string_append_printf (label, "%s%s %s", label->len ? ", " : "", axes[a].name, axes[a].values[idx[a]]);
+        }
+      if (c.head_dim == 0)
+        c.head_dim = MAX (c.d_model / c.n_head, 1);
+
+      AttnvizTrainOptions opt;
+      attnviz_train_options_init (&opt);
+      opt.steps = steps;
+      opt.batch = batch;
+      opt.lr = lr;
+      opt.warmup = warmup;
+      opt.dropout = dropout;
+      opt.seed = seed;
+      g_autoptr(AttnvizTrainer) t = attnviz_trainer_new (&c, &opt, max_S, max_T, &error);
+      if (t == NULL)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %s", label->str, error->message);
+
+      g_autofree char *path = NULL;
+      if (save_dir != NULL)
+        {
+          /* "heads 4, positions rope" -> "heads-4-positions-rope" */
+          GString *name = g_string_new (NULL);
+          for (const char *p = label->len ? label->str : "model"; *p; p++)
+            {
+              char ch = g_ascii_isalnum (*p) || *p == '_' || *p == '.' ? *p : '-';
+              if (ch != '-' || (name->len > 0 && name->str[name->len - 1] != '-'))
+                g_string_append_c (name, ch);
+            }
+          path = g_build_filename (save_dir, name->str, NULL);
+          g_string_free (name, TRUE);
+        }
+      /* the time spent training, not evaluating: the loop's last report */
+      double train_seconds = 0.0;
+      AttnvizTrainLoop loop = { .out_path = path, .report = keep_train_seconds, .report_data = &train_seconds };
+      AttnvizEvalResult res;
+      if (!attnviz_trainer_run (t, task, &loop, &res, &error))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", label->str, error->message);
+      gsize n_params;
+      attnviz_trainer_get_params (t, &n_params);
+
+      fprintf (stderr, "[%d/%d] %s: %.1f%% exact, %.1f%% tokens, %.1f s\n", run + 1, n_runs,
+               label->len ? label->str : "model", 100.0 * res.exact, 100.0 * res.tokens, train_seconds);
+      g_string_append (table, "|");
+      for (int a = 0; a < N_AXES; a++)
+        if (counts[a] > 1)
+          g_string_append_printf (table, " %s |", axes[a].values[idx[a]]);
+      g_string_append_printf (table, " %.1fk | %.1f%% | %.1f%% | %.0f s |\n", n_params / 1000.0, 100.0 * res.exact,
+                              100.0 * res.tokens, train_seconds);
+    }
+
+  for (int a = 0; a < N_AXES; a++)
+    g_strfreev (axes[a].values);
+  g_autofree char *text = g_string_free (table, FALSE);
+  if (out == NULL)
+    {
+      fputs (text, stdout);
+      return ATTNVIZ_EXIT_OK;
+    }
+  if (!attnviz_file_set_contents (out, text, strlen (text), &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+  return ATTNVIZ_EXIT_OK;
 }

@@ -20,6 +20,7 @@ typedef struct {
   int width;              /* of the last line drawn, to blank it */
   gboolean quiet;
   double train_seconds;   /* from the last report */
+  gboolean pg;            /* the loss column is the mean reward */
 } Printer;
 
 static void
@@ -44,9 +45,9 @@ print_report (const AttnvizTrainReport *r, gpointer data)
     {
       int bar = 24, done = (int) ((double) r->step / MAX (r->steps, 1) * bar);
       char line[512];
-      int n = g_snprintf (line, sizeof line, "step %d/%d [%.*s%*s] loss %.4f acc %5.1f%%  %.1f steps/s%s", r->step,
-                          r->steps, done, "########################", bar - done, "", r->loss, 100.0 * r->accuracy,
-                          rate, heldout);
+      int n = g_snprintf (line, sizeof line, "step %d/%d [%.*s%*s] %s %.4f %s %5.1f%%  %.1f steps/s%s", r->step,
+                          r->steps, done, "########################", bar - done, "", p->pg ? "reward" : "loss",
+                          r->loss, p->pg ? "exact" : "acc", 100.0 * r->accuracy, rate, heldout);
       printf ("\r%s%*s", line, MAX (p->width - n, 0), "");
       p->width = n;
       /* Held-out results and checkpoints stay on the screen. */
@@ -60,8 +61,8 @@ print_report (const AttnvizTrainReport *r, gpointer data)
     }
   else
     {
-      printf ("step %d/%d  loss %.4f  acc %5.1f%%  lr %.2e  %.1f steps/s%s\n", r->step, r->steps, r->loss,
-              100.0 * r->accuracy, r->lr, rate, heldout);
+      printf ("step %d/%d  %s %.4f  %s %5.1f%%  lr %.2e  %.1f steps/s%s\n", r->step, r->steps,
+              p->pg ? "reward" : "loss", r->loss, p->pg ? "exact" : "acc", 100.0 * r->accuracy, r->lr, rate, heldout);
       if (r->checkpoint)
         printf ("checkpoint: %s\n", r->checkpoint);
     }
@@ -218,7 +219,7 @@ attnviz_cmd_train (int argc, char **argv)
 
   gsize n_params;
   attnviz_trainer_get_params (t, &n_params);
-  Printer printer = { isatty (fileno (stdout)), 0, quiet };
+  Printer printer = { isatty (fileno (stdout)), 0, quiet, 0.0, opt.objective == ATTNVIZ_OBJECTIVE_PG };
   if (!quiet)
     {
       const AttnvizConfig *tc = attnviz_trainer_get_config (t);

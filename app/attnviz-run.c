@@ -4,7 +4,10 @@
 
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+
 #include "attnviz-forward.h"
+#include "attnviz-generate.h"
 #include "attnviz-run.h"
 
 struct _AttnvizLoadedModel
@@ -68,6 +71,11 @@ char *
 attnviz_loaded_model_describe (AttnvizLoadedModel *self)
 {
   const AttnvizConfig *c = &self->model->config;
+  if (c->encoder_decoder)
+    return g_strdup_printf ("%s · encoder-decoder · %d + %d layers · %d heads · context %d%s",
+                            c->model_type ? c->model_type : attnviz_family_to_string (c->family),
+                            c->n_enc_layer, c->n_layer, c->n_head, c->n_ctx,
+                            self->model->tokenizer ? "" : " · no tokenizer");
   return g_strdup_printf ("%s · %d layers · %d heads · context %d%s",
                           c->model_type ? c->model_type : attnviz_family_to_string (c->family),
                           c->n_layer, c->n_head, c->n_ctx,
@@ -85,6 +93,13 @@ attnviz_model_display_name (const char *path)
   g_autofree char *dir = g_path_get_dirname (clean);
   g_autofree char *parent = g_path_get_basename (dir);
 
+  /* A checkpoint attnviz train left (MODEL/checkpoints/step-000250): the
+   * model's name; the step is shown apart. */
+  if (g_str_has_prefix (base, "step-") && g_str_equal (parent, "checkpoints"))
+    {
+      g_autofree char *model_dir = g_path_get_dirname (dir);
+      return attnviz_model_display_name (model_dir);
+    }
   if (g_str_has_suffix (base, ".safetensors") && !g_str_equal (base, "model.safetensors"))
     base[strlen (base) - strlen (".safetensors")] = '\0';
   if (g_strv_contains (generic, base) && !g_str_equal (parent, "/") && !g_str_equal (parent, "."))
@@ -117,6 +132,84 @@ attnviz_token_text (const AttnvizModel *model, const char *text, const AttnvizTo
   return g_utf8_make_valid (data ? data : "", len);
 }
 
+/* ---- Checkpoints ---------------------------------------------------------- */
+
+void
+attnviz_checkpoint_clear (gpointer data)
+{
+  g_free (((AttnvizCheckpoint *) data)->path);
+}
+
+static int
+checkpoint_compare (gconstpointer a, gconstpointer b)
+{
+  const AttnvizCheckpoint *x = a, *y = b;
+  return (x->step > y->step) - (x->step < y->step);
+}
+
+/* The attnviz_step a trained model's config.json records, or -1. */
+static int
+config_step (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "config.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  if (!json_parser_load_from_file (parser, path, NULL))
+    return -1;
+  JsonNode *root = json_parser_get_root (parser);
+  if (!JSON_NODE_HOLDS_OBJECT (root))
+    return -1;
+  JsonNode *step = json_object_get_member (json_node_get_object (root), "attnviz_step");
+  if (step == NULL || json_node_get_value_type (step) != G_TYPE_INT64)
+    return -1;
+  gint64 v = json_node_get_int (step);
+  return v >= 0 && v <= G_MAXINT ? (int) v : -1;
+}
+
+GArray *
+attnviz_checkpoints_list (const char *model_path, const char *model_dir)
+{
+  GArray *list = g_array_new (FALSE, FALSE, sizeof (AttnvizCheckpoint));
+  g_array_set_clear_func (list, attnviz_checkpoint_clear);
+  if (model_dir == NULL)
+    return list;
+
+  g_autofree char *root = g_build_filename (model_dir, "checkpoints", NULL);
+  g_autoptr(GDir) dir = g_dir_open (root, 0, NULL);
+  const char *name;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      guint64 step;
+      g_autofree char *path = g_build_filename (root, name, NULL);
+      g_autofree char *config = g_build_filename (path, "config.json", NULL);
+      if (!g_str_has_prefix (name, "step-")
+          || !g_ascii_string_to_unsigned (name + 5, 10, 0, G_MAXINT, &step, NULL)
+          || !g_file_test (config, G_FILE_TEST_IS_REGULAR))
+        continue;
+      AttnvizCheckpoint c = { (int) step, g_steal_pointer (&path), FALSE };
+      g_array_append_val (list, c);
+    }
+  if (list->len == 0)
+    return list;
+  g_array_sort (list, checkpoint_compare);
+
+  /* The model itself last, at its own step (after the last checkpoint
+   * when its config does not say). */
+  int last = g_array_index (list, AttnvizCheckpoint, list->len - 1).step;
+  int step = config_step (model_dir);
+  if (step < 0)
+    step = last + 1;
+  for (guint i = 0; i < list->len; i++)
+    if (g_array_index (list, AttnvizCheckpoint, i).step >= step)
+      {
+        /* A checkpoint at (or, oddly, after) the final step. */
+        g_array_set_size (list, i);
+        break;
+      }
+  AttnvizCheckpoint final = { step, g_strdup (model_path), TRUE };
+  g_array_append_val (list, final);
+  return list;
+}
+
 /* ---- The job -------------------------------------------------------------- */
 
 typedef struct {
@@ -125,6 +218,7 @@ typedef struct {
   char *text;
   char *variant_a;               /* a comparison: the specs of A and B; else NULL */
   char *variant_b;
+  GArray *target;                /* an encoder-decoder's decoder input (gint32, from BOS), or NULL: decode */
   GMainContext *context;         /* where progress goes */
   AttnvizRunProgressFunc progress;
   gpointer progress_data;
@@ -159,6 +253,7 @@ run_data_free (RunData *d)
   g_free (d->text);
   g_free (d->variant_a);
   g_free (d->variant_b);
+  g_clear_pointer (&d->target, g_array_unref);
   g_free (d->pass_name);
   g_main_context_unref (d->context);
   if (d->progress_destroy)
@@ -370,6 +465,70 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 
+/* An encoder-decoder: TOKENS are the source.  The decoder reads BOS and
+ * the model's greedy output for it (or d->target), and the result shows
+ * its self-attention, the cross-attention and the encoder's. */
+static void
+seq2seq_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *out,
+                GArray *tokens, const gint32 *ids, GCancellable *cancellable)
+{
+  const AttnvizModel *model = attnviz_loaded_model_get_model (loaded);
+  const AttnvizConfig *config = &model->config;
+  int S = tokens->len;
+  GError *error = NULL;
+
+  report (task, 0.0, g_strdup ("Decoding the target…"));
+  AttnvizGenerateOptions go = {
+    .max_new = config->n_ctx,
+    .bos_id = config->bos_id >= 0 ? config->bos_id : attnviz_tokenizer_get_bos_id (model->tokenizer),
+    .eos_id = config->eos_id >= 0 ? config->eos_id : attnviz_tokenizer_get_eos_id (model->tokenizer),
+    .stop_id = -1,
+    .cancellable = cancellable,
+  };
+  g_autoptr(GArray) decoded = attnviz_generate_seq2seq (model, ids, S, &go, &error);
+  if (decoded == NULL)
+    {
+      return_run_error (task, out, error, "Could not decode a target");
+      return;
+    }
+  GArray *target = d->target ? d->target : decoded;
+
+  d->n_layer = config->n_enc_layer + config->n_layer;
+  report (task, 0.0, g_strdup_printf ("Running layer 1 of %d…", d->n_layer));
+  AttnvizRunOptions options = {
+    .skip_logits = TRUE,
+    .cancellable = cancellable,
+    .progress = on_forward_progress,
+    .progress_data = task,
+  };
+  AttnvizRecording *rec = attnviz_forward_seq2seq (model, ids, S, (const gint32 *) target->data, target->len,
+                                                   &options, &error);
+  if (rec == NULL)
+    {
+      return_run_error (task, out, error, "The run failed");
+      return;
+    }
+
+  /* The target's labels come from its own text, the source's from the
+   * text typed. */
+  g_autofree char *target_text = NULL;
+  GArray *target_tokens = attnviz_generate_target_tokens (model->tokenizer, rec->ids, rec->T, &target_text);
+  char **target_labels = make_labels (model, target_text, target_tokens, rec->ids);
+  GArray *source_tokens = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), tokens->len);
+  g_array_append_vals (source_tokens, tokens->data, tokens->len);
+  out->result = attnviz_result_new_seq2seq (rec, target_labels, target_tokens, target_text,
+                                            make_labels (model, d->text, tokens, ids), source_tokens, d->text,
+                                            attnviz_loaded_model_get_name (loaded));
+  attnviz_result_set_loss_predicts_next (out->result, TRUE);
+  if (d->target != NULL)
+    {
+      g_autofree char *own = attnviz_tokenizer_decode (model->tokenizer, (const gint32 *) decoded->data + 1,
+                                                       decoded->len - 1);
+      attnviz_result_set_output (out->result, own);
+    }
+  g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
+}
+
 static void
 run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
@@ -441,6 +600,12 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   for (int t = 0; t < T; t++)
     ids[t] = g_array_index (tokens, AttnvizToken, t).id;
 
+  if (config->encoder_decoder)
+    {
+      /* Variants are compared on decoder-only and encoder models only. */
+      seq2seq_thread (task, d, loaded, out, tokens, ids, cancellable);
+      return;
+    }
   if (d->variant_a != NULL)
     {
       compare_thread (task, d, loaded, out, tokens, ids, cancellable);
@@ -492,6 +657,56 @@ attnviz_run_async (const char *path,
                              progress_destroy, callback, user_data);
 }
 
+static void
+start (const char *path, AttnvizLoadedModel *model, const char *text, const char *variant_a, const char *variant_b,
+       GArray *target /* owned */, GCancellable *cancellable, AttnvizRunProgressFunc progress, gpointer progress_data,
+       GDestroyNotify progress_destroy, GAsyncReadyCallback callback, gpointer user_data)
+{
+  RunData *d = g_new0 (RunData, 1);
+  d->path = g_strdup (path);
+  d->model = model ? attnviz_loaded_model_ref (model) : NULL;
+  d->text = g_strdup (text);
+  d->variant_a = g_strdup (variant_a);
+  d->variant_b = g_strdup (variant_b);
+  d->target = target;
+  d->context = g_main_context_ref_thread_default ();
+  d->progress = progress;
+  d->progress_data = progress_data;
+  d->progress_destroy = progress_destroy;
+
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, attnviz_run_async);
+  g_task_set_name (task, "attnviz run");
+  g_task_set_task_data (task, d, (GDestroyNotify) run_data_free);
+  g_task_run_in_thread (task, run_thread);
+}
+
+void
+attnviz_run_target_async (const char *path,
+                          AttnvizLoadedModel *model,
+                          const char *text,
+                          const gint32 *target,
+                          int n_target,
+                          GCancellable *cancellable,
+                          AttnvizRunProgressFunc progress,
+                          gpointer progress_data,
+                          GDestroyNotify progress_destroy,
+                          GAsyncReadyCallback callback,
+                          gpointer user_data)
+{
+  g_return_if_fail (path != NULL);
+  g_return_if_fail (target == NULL || n_target > 0);
+
+  GArray *copy = NULL;
+  if (target != NULL)
+    {
+      copy = g_array_sized_new (FALSE, FALSE, sizeof (gint32), n_target);
+      g_array_append_vals (copy, target, n_target);
+    }
+  start (path, model, text, NULL, NULL, copy, cancellable, progress, progress_data, progress_destroy,
+         callback, user_data);
+}
+
 void
 attnviz_run_compare_async (const char *path,
                            AttnvizLoadedModel *model,
@@ -508,22 +723,8 @@ attnviz_run_compare_async (const char *path,
   g_return_if_fail (path != NULL);
   g_return_if_fail ((variant_a == NULL) == (variant_b == NULL));
 
-  RunData *d = g_new0 (RunData, 1);
-  d->path = g_strdup (path);
-  d->model = model ? attnviz_loaded_model_ref (model) : NULL;
-  d->text = g_strdup (text);
-  d->variant_a = g_strdup (variant_a);
-  d->variant_b = g_strdup (variant_b);
-  d->context = g_main_context_ref_thread_default ();
-  d->progress = progress;
-  d->progress_data = progress_data;
-  d->progress_destroy = progress_destroy;
-
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, attnviz_run_async);
-  g_task_set_name (task, "attnviz run");
-  g_task_set_task_data (task, d, (GDestroyNotify) run_data_free);
-  g_task_run_in_thread (task, run_thread);
+  start (path, model, text, variant_a, variant_b, NULL, cancellable, progress, progress_data, progress_destroy,
+         callback, user_data);
 }
 
 gboolean

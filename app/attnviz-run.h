@@ -48,6 +48,23 @@ void attnviz_run_async (const char *path,
                         GAsyncReadyCallback callback,
                         gpointer user_data);
 
+/* As attnviz_run_async (); an encoder-decoder's decoder then reads TARGET
+ * (N_TARGET ids starting with BOS) instead of its own greedy output, and
+ * the result's output is what this model decodes (a checkpoint shown with
+ * the final model's target, so that every step shows the same tokens).
+ * TARGET NULL: as attnviz_run_async (). */
+void attnviz_run_target_async (const char *path,
+                               AttnvizLoadedModel *model,
+                               const char *text,
+                               const gint32 *target,
+                               int n_target,
+                               GCancellable *cancellable,
+                               AttnvizRunProgressFunc progress,
+                               gpointer progress_data,
+                               GDestroyNotify progress_destroy,
+                               GAsyncReadyCallback callback,
+                               gpointer user_data);
+
 /* As attnviz_run_async (), running TEXT under two variants, A and B
  * (specs as attnviz_variant_parse () reads them), after the model as it
  * is; the variants start from that run at their first changed layer.
@@ -80,6 +97,21 @@ gboolean attnviz_run_finish (GAsyncResult *result,
                              AttnvizLoadedModel **model,
                              AttnvizResult **run,
                              GError **error);
+
+/* The checkpoints a training run left beside a model: MODEL_DIR/checkpoints/
+ * step-N/ folders that hold a config.json, in step order, then the model
+ * itself (MODEL_PATH) at the step its config.json names (attnviz_step),
+ * replacing a checkpoint of that same step.  Empty when there is no
+ * checkpoint. */
+typedef struct {
+  int step;
+  char *path;
+  gboolean final;     /* the model itself */
+} AttnvizCheckpoint;
+
+GArray *attnviz_checkpoints_list (const char *model_path, const char *model_dir);
+/* The clear function of such an array (frees the path). */
+void attnviz_checkpoint_clear (gpointer checkpoint);
 
 /* The text token TOKEN of TEXT shows: its span, or its piece when special. */
 char *attnviz_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *token, gint32 id);

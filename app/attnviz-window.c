@@ -14,10 +14,25 @@
  * grid (one total variation distance per head) and A vs B (A and B side
  * by side on one colour scale, and A − B).  The per-token loss change
  * shows under the token strip.  Changing a variant re-runs the comparison.
+ *
+ * An encoder-decoder run (the text is its source; the worker decodes the
+ * target greedily) holds three attentions: the window keeps the run and
+ * shows the one win.attention picks ("self", "cross", "encoder") through
+ * the same views; the token strip shows the source above the target, and
+ * the selection has two sides (selected-token in the target, selected-
+ * source in the source) that the views bind to as the attention shown
+ * needs.  Compare mode is for the other models.
+ *
+ * A model folder with checkpoints/step-N/ (left by attnviz train) gets a
+ * training-step slider: moving it loads that checkpoint and runs the same
+ * input in a worker (an encoder-decoder reads the final model's target,
+ * so every step shows the same tokens), keeping the view, layer and head;
+ * the runs are kept, so scrubbing back is instant.
  */
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "attnviz-compare-view.h"
@@ -73,11 +88,35 @@ struct _AttnvizWindow
   AdwViewStackPage *compare_page;
   AttnvizGridView *changes_grid;
   AttnvizCompareView *compare_view;
+  GtkWidget *compare_button;
+  GtkWidget *output_box;
+  GtkLabel *output_label;
+  GtkWidget *source_box;
+  AttnvizTokenStrip *source_strip;
+  GtkWidget *target_caption;
+  GtkWidget *attention_bar;
+  GtkWidget *checkpoint_bar;
+  GtkScale *checkpoint_scale;
+  GtkAdjustment *checkpoint_adjustment;
+  GtkLabel *step_label;
 
   /* The model and the run shown */
   AttnvizLoadedModel *model;
   char *loading_path;          /* a model being opened, or NULL */
-  AttnvizResult *result;
+  AttnvizResult *run;          /* the run shown: the model's, or a checkpoint's */
+  AttnvizResult *result;       /* the attention of RUN the views show (RUN itself but for an
+                                * encoder-decoder's cross or encoder attention) */
+  AttnvizAttentionKind attention;
+  int selected_source;         /* an encoder-decoder's source token, -1: none */
+  GBinding *selection[3];      /* the views' selections, bound as the attention shown needs */
+
+  /* Checkpoints */
+  GArray *checkpoints;         /* AttnvizCheckpoint, the model itself last; empty: no slider */
+  int checkpoint;              /* the index shown */
+  AttnvizResult *final_run;    /* the model's own run of the text */
+  GHashTable *checkpoint_runs; /* checkpoint path -> its run of final_run's input */
+  GCancellable *checkpoint_cancellable;
+  guint checkpoint_generation;
   int layer;
   int head;
   AttnvizAggregate aggregate;
@@ -114,6 +153,9 @@ enum {
   PROP_SELECTED_TOKEN,
   PROP_COMPARE,
   PROP_COMPARISON,
+  PROP_ATTENTION,
+  PROP_SELECTED_SOURCE,
+  PROP_STEP,
   N_PROPS
 };
 
@@ -136,6 +178,11 @@ static void set_scale (AttnvizWindow *self, AttnvizScaleKind scale);
 static void set_selected_token (AttnvizWindow *self, int token);
 static void set_comparison (AttnvizWindow *self, AttnvizResult *comparison);
 static void update_marks (AttnvizWindow *self);
+static void set_run (AttnvizWindow *self, AttnvizResult *run);
+static void set_selected_source (AttnvizWindow *self, int token);
+static void update_checkpoints (AttnvizWindow *self);
+static void cancel_checkpoint_job (AttnvizWindow *self);
+static void show_checkpoint (AttnvizWindow *self, int index);
 
 /* ---- Small helpers -------------------------------------------------------- */
 
@@ -201,7 +248,12 @@ visible_view (AttnvizWindow *self)
   return adw_view_stack_get_visible_child (self->view_stack);
 }
 
-/* Which page of the main stack shows, and what may be done. */
+static gboolean
+model_is_seq2seq (AttnvizWindow *self)
+{
+  return self->model != NULL && attnviz_loaded_model_get_model (self->model)->config.encoder_decoder;
+}
+
 /* Whether the comparison's views show instead of the single run's. */
 static gboolean
 showing_comparison (AttnvizWindow *self)
@@ -270,9 +322,22 @@ update_state (AttnvizWindow *self)
   set_action_enabled (self, "previous-head", self->result != NULL);
   set_action_enabled (self, "next-layer", self->result != NULL);
   set_action_enabled (self, "previous-layer", self->result != NULL);
-  set_action_enabled (self, "compare-head", self->result != NULL);
-  set_action_enabled (self, "ablate-a", self->model != NULL);
-  set_action_enabled (self, "ablate-b", self->model != NULL);
+  /* Variants are compared on decoder-only and encoder models. */
+  gboolean seq2seq = model_is_seq2seq (self);
+  set_action_enabled (self, "compare", !seq2seq);
+  gtk_widget_set_tooltip_text (self->compare_button,
+                               seq2seq ? "Comparing variants is not available for encoder-decoder models"
+                                       : "Compare Two Variants of the Model (Ctrl+D)");
+  set_action_enabled (self, "compare-head", self->result != NULL && !seq2seq);
+  set_action_enabled (self, "ablate-a", self->model != NULL && !seq2seq);
+  set_action_enabled (self, "ablate-b", self->model != NULL && !seq2seq);
+  gboolean run_seq2seq = self->run != NULL && attnviz_result_is_seq2seq (self->run);
+  set_action_enabled (self, "attention", run_seq2seq);
+  gtk_widget_set_visible (self->attention_bar, run_seq2seq && have_view && !showing_comparison (self));
+  gtk_widget_set_visible (self->checkpoint_bar, self->checkpoints->len > 1 && self->final_run != NULL
+                                                && !showing_comparison (self));
+  set_action_enabled (self, "next-step", self->checkpoints->len > 1 && self->final_run != NULL);
+  set_action_enabled (self, "previous-step", self->checkpoints->len > 1 && self->final_run != NULL);
   gtk_widget_set_sensitive (self->position_box, have_view);
   gtk_widget_set_sensitive (GTK_WIDGET (self->switcher_title), have_view);
   gtk_widget_set_visible (self->loss_box, showing_comparison (self));
@@ -339,6 +404,9 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
   attnviz_variant_editor_set_config (self->editor_a, config);
   attnviz_variant_editor_set_config (self->editor_b, config);
   update_marks (self);
+  if (config->encoder_decoder && self->compare)
+    attnviz_window_set_compare (self, FALSE);
+  update_checkpoints (self);
 }
 
 /* ---- Opening and running -------------------------------------------------- */
@@ -431,7 +499,20 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       gboolean first = self->result == NULL || new_model;
       gboolean first_comparison = comparison != NULL && (self->comparison == NULL || new_model);
-      set_result (self, result);
+      /* The model's own run: the last mark of the training-step slider,
+       * whose other marks now run this input. */
+      g_set_object (&self->final_run, result);
+      g_hash_table_remove_all (self->checkpoint_runs);
+      cancel_checkpoint_job (self);
+      if (self->checkpoints->len > 1)
+        {
+          const AttnvizCheckpoint *last = &g_array_index (self->checkpoints, AttnvizCheckpoint,
+                                                          self->checkpoints->len - 1);
+          attnviz_result_set_step (result, last->step);
+          self->checkpoint = self->checkpoints->len - 1;
+          gtk_adjustment_set_value (self->checkpoint_adjustment, self->checkpoint);
+        }
+      set_run (self, result);
       /* A single run leaves no comparison of an older text behind. */
       set_comparison (self, comparison);
       /* The model view first: every head at a glance (for a comparison,
@@ -579,6 +660,23 @@ heatmap_export_size (int T, double *width_pt, double *height_pt)
   *height_pt = side + 40;
 }
 
+/* A matrix that is not square (cross-attention): the cells of a square
+ * one of its longer side, the figure cut to the matrix's shape. */
+static void
+heatmap_export_size_for (int rows, int cols, double *width_pt, double *height_pt)
+{
+  if (rows == cols)
+    {
+      heatmap_export_size (rows, width_pt, height_pt);
+      return;
+    }
+  int n = MAX (MAX (rows, cols), 1);
+  double side = CLAMP (160.0 + 12.0 * n, 420.0, 960.0);
+  double cell = (side - 120.0) / n;
+  *width_pt = 120.0 + cols * cell + 90;
+  *height_pt = MAX (120.0 + rows * cell + 40, 260.0);
+}
+
 gboolean
 attnviz_window_get_export_heatmap (AttnvizWindow *self, AttnvizHeatmapSpec *spec,
                                    double *width_pt, double *height_pt)
@@ -587,7 +685,7 @@ attnviz_window_get_export_heatmap (AttnvizWindow *self, AttnvizHeatmapSpec *spec
 
   if (!attnviz_heatmap_view_get_spec (self->heatmap_view, spec))
     return FALSE;
-  heatmap_export_size (spec->rows, width_pt, height_pt);
+  heatmap_export_size_for (spec->rows, spec->cols, width_pt, height_pt);
   return TRUE;
 }
 
@@ -650,7 +748,7 @@ export_job_new (AttnvizWindow *self, const char *path, GError **error)
       ok = attnviz_lines_view_get_spec (self->lines_view, &job->lines, error);
       job->kind = ATTNVIZ_FIGURE_LINES;
       job->width_pt = 480;
-      job->height_pt = CLAMP (100.0 + 16.0 * job->lines.rows, 320.0, 1200.0);
+      job->height_pt = CLAMP (100.0 + 16.0 * MAX (job->lines.rows, job->lines.cols), 320.0, 1200.0);
       job->title = g_strdup (job->lines.title);
       job->subtitle = g_strdup (job->lines.subtitle);
       job->lines.title = job->title;
@@ -742,15 +840,23 @@ export_suggested_name (AttnvizWindow *self)
   const char *what = self->aggregate == ATTNVIZ_AGGREGATE_MEAN ? "mean"
                    : self->aggregate == ATTNVIZ_AGGREGATE_MAX ? "max" : NULL;
 
+  /* An encoder-decoder's attention and a checkpoint's step in the name. */
+  int step = self->result ? attnviz_result_get_step (self->result) : -1;
+  g_autofree char *suffix = step >= 0 ? g_strdup_printf ("-step%d", step) : g_strdup ("");
+  const char *kind = self->result && attnviz_result_is_seq2seq (self->result)
+                     ? (self->attention == ATTNVIZ_ATTENTION_CROSS ? "cross-"
+                        : self->attention == ATTNVIZ_ATTENTION_ENCODER ? "encoder-" : "decoder-")
+                     : "";
+
   if (g_strcmp0 (view, "grid") == 0)
-    return g_strdup ("attention-grid.png");
+    return g_strdup_printf ("attention-%sgrid%s.png", kind, suffix);
   if (g_strcmp0 (view, "changes") == 0)
     return g_strdup ("attention-changes.png");
   if (g_strcmp0 (view, "compare") == 0)
     view = self->compare_mode == ATTNVIZ_COMPARE_DIFFERENCE ? "difference" : "compare";
   if (what != NULL)
-    return g_strdup_printf ("attention-%s-layer%d-%s.png", view, self->layer, what);
-  return g_strdup_printf ("attention-%s-layer%d-head%d.png", view, self->layer, self->head);
+    return g_strdup_printf ("attention-%s%s-layer%d-%s%s.png", kind, view, self->layer, what, suffix);
+  return g_strdup_printf ("attention-%s%s-layer%d-head%d%s.png", kind, view, self->layer, self->head, suffix);
 }
 
 static void
@@ -1102,6 +1208,13 @@ attnviz_window_set_compare (AttnvizWindow *self, gboolean compare)
   compare = !!compare;
   if (compare == self->compare)
     return;
+  if (compare && model_is_seq2seq (self))
+    {
+      show_toast (self, "Comparing variants is not available for encoder-decoder models");
+      g_simple_action_set_state (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "compare")),
+                                 g_variant_new_boolean (FALSE));
+      return;
+    }
   self->compare = compare;
   /* Hidden once slid up, so that its width does not hold the window wide. */
   if (compare)
@@ -1156,6 +1269,11 @@ attnviz_window_get_view (AttnvizWindow *self, const char *name)
 static void
 toggle_head (AttnvizWindow *self, int which, int layer, int head)
 {
+  if (model_is_seq2seq (self))
+    {
+      show_toast (self, "Heads are switched off in comparisons, which encoder-decoder models do not have");
+      return;
+    }
   gboolean off = attnviz_variant_editor_toggle_head (editor_for (self, which), layer, head);
   g_autofree char *message = g_strdup_printf ("Head %d of layer %d switched %s in %s", head, layer,
                                               off ? "off" : "back on", which == 0 ? "A" : "B");
@@ -1232,6 +1350,28 @@ compare_head_action (GSimpleAction *action, GVariant *parameter, gpointer user_d
   gtk_widget_grab_focus (GTK_WIDGET (self->compare_view));
 }
 
+static void set_attention (AttnvizWindow *self, AttnvizAttentionKind kind);
+
+static void
+change_attention_state (GSimpleAction *action, GVariant *state, gpointer user_data)
+{
+  AttnvizAttentionKind kind;
+
+  if (attnviz_attention_kind_from_string (g_variant_get_string (state, NULL), &kind))
+    set_attention (user_data, kind);
+}
+
+static void
+step_checkpoint_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  int delta = g_str_equal (g_action_get_name (G_ACTION (action)), "next-step") ? 1 : -1;
+
+  if (self->checkpoints->len > 1)
+    gtk_adjustment_set_value (self->checkpoint_adjustment,
+                              CLAMP (self->checkpoint + delta, 0, (int) self->checkpoints->len - 1));
+}
+
 static const GActionEntry win_entries[] = {
   { "open-file", open_file_action },
   { "open-folder", open_folder_action },
@@ -1255,6 +1395,9 @@ static const GActionEntry win_entries[] = {
   { "ablate-a", ablate_action, NULL, "false" },
   { "ablate-b", ablate_action, NULL, "false" },
   { "compare-head", compare_head_action },
+  { "attention", NULL, "s", "'self'", change_attention_state },
+  { "next-step", step_checkpoint_action },
+  { "previous-step", step_checkpoint_action },
 };
 
 static void
@@ -1358,13 +1501,54 @@ set_scale (AttnvizWindow *self, AttnvizScaleKind scale)
 static void
 set_selected_token (AttnvizWindow *self, int token)
 {
-  int T = self->result ? attnviz_result_get_n_tokens (self->result) : 0;
+  /* A token of the run: an encoder-decoder's target. */
+  int T = self->run ? attnviz_result_get_n_tokens (self->run) : 0;
   if (token < 0 || token >= T)
     token = -1;
   if (token == self->selected_token)
     return;
   self->selected_token = token;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+}
+
+static void
+set_selected_source (AttnvizWindow *self, int token)
+{
+  const AttnvizRecording *rec = self->run ? attnviz_result_get_recording (self->run) : NULL;
+  int S = rec ? rec->S : 0;
+  if (token < 0 || token >= S)
+    token = -1;
+  if (token == self->selected_source)
+    return;
+  self->selected_source = token;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_SOURCE]);
+}
+
+/* The views' selections follow the attention shown: their rows are the
+ * target's tokens (selected-token), or the source's for the encoder; the
+ * heatmap's columns of the cross-attention are the source's. */
+static void
+unbind_selection (AttnvizWindow *self)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (self->selection); i++)
+    if (self->selection[i] != NULL)
+      {
+        g_binding_unbind (self->selection[i]);
+        self->selection[i] = NULL;
+      }
+}
+
+static void
+bind_selection (AttnvizWindow *self)
+{
+  GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
+  const char *rows = self->result && attnviz_result_get_kind (self->result) == ATTNVIZ_ATTENTION_ENCODER
+                     ? "selected-source" : "selected-token";
+
+  unbind_selection (self);
+  self->selection[0] = g_object_bind_property (self, rows, self->heatmap_view, "selected-token", both);
+  self->selection[1] = g_object_bind_property (self, rows, self->lines_view, "selected-token", both);
+  self->selection[2] = g_object_bind_property (self, "selected-source", self->heatmap_view, "selected-key", both);
 }
 
 static void
@@ -1379,20 +1563,260 @@ set_result (AttnvizWindow *self, AttnvizResult *result)
   set_layer (self, self->layer);
   set_head (self, self->head);
   set_selected_token (self, self->selected_token);
+  set_selected_source (self, self->selected_source);
   gtk_adjustment_set_upper (self->layer_adjustment, MAX (0, n_layers (self) - 1));
   gtk_adjustment_set_upper (self->head_adjustment, MAX (0, n_heads (self) - 1));
 
+  /* The selections are bound again once the views hold the new result,
+   * so that neither side clamps the other's index to the wrong tokens. */
+  unbind_selection (self);
   attnviz_grid_view_set_result (self->grid_view, result);
   attnviz_heatmap_view_set_result (self->heatmap_view, result);
   attnviz_lines_view_set_result (self->lines_view, result);
-  attnviz_token_strip_set_result (self->token_strip, result);
+  bind_selection (self);
 
-  int T = result ? attnviz_result_get_n_tokens (result) : 0;
-  g_autofree char *count = g_strdup_printf ("%d", T);
-  gtk_label_set_text (self->token_count, result ? count : "");
   update_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
   g_object_thaw_notify (G_OBJECT (self));
+}
+
+/* The attention of the run that win.attention picks, or the run itself. */
+static void
+show_attention (AttnvizWindow *self)
+{
+  g_autoptr(AttnvizResult) shown = self->run ? attnviz_result_get_attention (self->run, self->attention) : NULL;
+  if (self->run != NULL && shown == NULL)
+    {
+      /* A decoder-only run has its self-attention only. */
+      self->attention = ATTNVIZ_ATTENTION_SELF;
+      set_action_state (self, "attention", "self");
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTENTION]);
+      shown = g_object_ref (self->run);
+    }
+  set_result (self, shown);
+}
+
+static void
+set_attention (AttnvizWindow *self, AttnvizAttentionKind kind)
+{
+  if (kind != ATTNVIZ_ATTENTION_SELF && (self->run == NULL || !attnviz_result_is_seq2seq (self->run)))
+    return;
+  if (kind == self->attention)
+    return;
+  self->attention = kind;
+  set_action_state (self, "attention", attnviz_attention_kind_to_string (kind));
+  show_attention (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTENTION]);
+}
+
+/* The window's subtitle and the slider's label name the step shown. */
+static void
+update_step_label (AttnvizWindow *self)
+{
+  if (self->model == NULL)
+    return;
+  const char *name = attnviz_loaded_model_get_name (self->model);
+  int step = self->run ? attnviz_result_get_step (self->run) : -1;
+  if (self->checkpoints->len > 1)
+    {
+      const AttnvizCheckpoint *c = &g_array_index (self->checkpoints, AttnvizCheckpoint, self->checkpoint);
+      const AttnvizCheckpoint *last = &g_array_index (self->checkpoints, AttnvizCheckpoint,
+                                                      self->checkpoints->len - 1);
+      gboolean loading = step != c->step;
+      g_autofree char *label = g_strdup_printf ("step %d of %d%s", c->step, last->step,
+                                                loading ? "…" : c->final ? " (final)" : "");
+      gtk_label_set_text (self->step_label, label);
+    }
+  g_autofree char *subtitle = step >= 0 ? g_strdup_printf ("%s · step %d", name, step) : g_strdup (name);
+  adw_view_switcher_title_set_subtitle (self->switcher_title, subtitle);
+}
+
+/* RUN's attentions, its tokens and its output, in every view. */
+static void
+set_run (AttnvizWindow *self, AttnvizResult *run)
+{
+  int old_step = self->run ? attnviz_result_get_step (self->run) : -1;
+  if (!g_set_object (&self->run, run))
+    return;
+
+  g_object_freeze_notify (G_OBJECT (self));
+  gboolean seq2seq = run != NULL && attnviz_result_is_seq2seq (run);
+  g_autoptr(AttnvizResult) source = seq2seq ? attnviz_result_get_attention (run, ATTNVIZ_ATTENTION_ENCODER) : NULL;
+  set_selected_token (self, self->selected_token);
+  set_selected_source (self, self->selected_source);
+  attnviz_token_strip_set_result (self->token_strip, run);
+  attnviz_token_strip_set_result (self->source_strip, source);
+  gtk_widget_set_visible (self->source_box, seq2seq);
+  gtk_widget_set_visible (self->target_caption, seq2seq);
+  gtk_widget_set_visible (self->output_box, seq2seq);
+  if (seq2seq)
+    {
+      /* A checkpoint read the final model's output; it writes its own. */
+      const char *output = attnviz_result_get_output (run);
+      const char *target = attnviz_result_get_target_text (run);
+      int step = attnviz_result_get_step (run);
+      g_autofree char *shown = output && step >= 0 ? g_strdup_printf ("%s\n(at step %d; its attention is shown "
+                                                                     "on the final model’s “%s”)", output, step,
+                                                                     target)
+                                                   : g_strdup (output ? output : target);
+      gtk_label_set_text (self->output_label, shown);
+    }
+
+  int T = run ? attnviz_result_get_n_tokens (run) : 0;
+  g_autofree char *count = seq2seq ? g_strdup_printf ("%d source · %d target",
+                                                      attnviz_result_get_recording (run)->S, T)
+                                   : g_strdup_printf ("%d", T);
+  gtk_label_set_text (self->token_count, run ? count : "");
+  show_attention (self);
+  update_step_label (self);
+  if ((run ? attnviz_result_get_step (run) : -1) != old_step)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
+  g_object_thaw_notify (G_OBJECT (self));
+}
+
+/* ---- Checkpoints ---------------------------------------------------------- */
+
+/* Drops the checkpoint run in flight: its result, if it still comes, is
+ * not shown. */
+static void
+cancel_checkpoint_job (AttnvizWindow *self)
+{
+  g_cancellable_cancel (self->checkpoint_cancellable);
+  g_clear_object (&self->checkpoint_cancellable);
+  self->checkpoint_cancellable = g_cancellable_new ();
+  self->checkpoint_generation++;
+}
+
+static void
+update_checkpoints (AttnvizWindow *self)
+{
+  g_array_set_size (self->checkpoints, 0);
+  g_hash_table_remove_all (self->checkpoint_runs);
+  cancel_checkpoint_job (self);
+  g_clear_object (&self->final_run);
+  if (self->model != NULL)
+    {
+      const AttnvizModel *model = attnviz_loaded_model_get_model (self->model);
+      g_autoptr(GArray) list = attnviz_checkpoints_list (attnviz_loaded_model_get_path (self->model), model->dir);
+      for (guint i = 0; i < list->len; i++)
+        {
+          AttnvizCheckpoint c = g_array_index (list, AttnvizCheckpoint, i);
+          c.path = g_strdup (c.path);
+          g_array_append_val (self->checkpoints, c);
+        }
+    }
+
+  int n = self->checkpoints->len;
+  self->checkpoint = MAX (n - 1, 0);
+  gtk_scale_clear_marks (self->checkpoint_scale);
+  gtk_adjustment_configure (self->checkpoint_adjustment, self->checkpoint, 0, MAX (n - 1, 0), 1, 1, 0);
+  /* A mark at every checkpoint; step numbers where they have room. */
+  int every = MAX (1, (n + 7) / 8);
+  for (int i = 0; i < n; i++)
+    {
+      const AttnvizCheckpoint *c = &g_array_index (self->checkpoints, AttnvizCheckpoint, i);
+      g_autofree char *label = g_strdup_printf ("%d", c->step);
+      gboolean labelled = i == n - 1 || (i % every == 0 && n - 1 - i >= every);
+      gtk_scale_add_mark (self->checkpoint_scale, i, GTK_POS_BOTTOM, labelled ? label : NULL);
+    }
+  update_step_label (self);
+  update_state (self);
+}
+
+typedef struct {
+  GWeakRef window;
+  guint generation;
+  char *path;
+  int step;
+} CheckpointJob;
+
+static void
+checkpoint_job_free (CheckpointJob *job)
+{
+  g_weak_ref_clear (&job->window);
+  g_free (job->path);
+  g_free (job);
+}
+
+static void
+on_checkpoint_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  CheckpointJob *job = user_data;
+  g_autoptr(AttnvizResult) run = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = attnviz_run_finish (res, NULL, &run, &error);
+  g_autoptr(AttnvizWindow) self = g_weak_ref_get (&job->window);
+
+  if (self == NULL || job->generation != self->checkpoint_generation)
+    {
+      checkpoint_job_free (job);
+      return;
+    }
+  if (!ok)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_autofree char *message = g_strdup_printf ("Step %d: %s", job->step, error->message);
+          show_error (self, message);
+        }
+      checkpoint_job_free (job);
+      return;
+    }
+  attnviz_result_set_step (run, job->step);
+  g_hash_table_insert (self->checkpoint_runs, g_strdup (job->path), g_object_ref (run));
+  set_run (self, run);
+  checkpoint_job_free (job);
+}
+
+/* Shows checkpoint INDEX: the model's own run for the last one, a kept
+ * run, or a new one in a worker. */
+static void
+show_checkpoint (AttnvizWindow *self, int index)
+{
+  if (index < 0 || index >= (int) self->checkpoints->len || index == self->checkpoint)
+    return;
+  self->checkpoint = index;
+  /* A slower step still loading is not wanted any more. */
+  cancel_checkpoint_job (self);
+
+  const AttnvizCheckpoint *c = &g_array_index (self->checkpoints, AttnvizCheckpoint, index);
+  AttnvizResult *kept = c->final ? self->final_run : g_hash_table_lookup (self->checkpoint_runs, c->path);
+  if (kept != NULL || self->final_run == NULL)
+    {
+      if (kept != NULL)
+        set_run (self, kept);
+      update_step_label (self);
+      return;
+    }
+
+  /* The same input: an encoder-decoder's decoder reads the final model's
+   * target, so that every step shows the same tokens. */
+  const AttnvizRecording *rec = attnviz_result_get_recording (self->final_run);
+  gboolean seq2seq = attnviz_result_is_seq2seq (self->final_run);
+  CheckpointJob *job = g_new0 (CheckpointJob, 1);
+  g_weak_ref_init (&job->window, self);
+  job->generation = self->checkpoint_generation;
+  job->path = g_strdup (c->path);
+  job->step = c->step;
+  update_step_label (self);
+  attnviz_run_target_async (c->path, NULL, attnviz_result_get_text (self->final_run),
+                            seq2seq ? rec->ids : NULL, seq2seq ? rec->T : 0,
+                            self->checkpoint_cancellable, NULL, NULL, NULL, on_checkpoint_done, job);
+}
+
+static void
+on_checkpoint_value_changed (GtkAdjustment *adjustment, AttnvizWindow *self)
+{
+  double value = gtk_adjustment_get_value (adjustment);
+  int index = (int) round (value);
+
+  /* The slider stops at the marks only. */
+  if (value != index)
+    {
+      gtk_adjustment_set_value (adjustment, index);
+      return;
+    }
+  show_checkpoint (self, index);
 }
 
 AttnvizResult *
@@ -1400,6 +1824,62 @@ attnviz_window_get_result (AttnvizWindow *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
   return self->result;
+}
+
+AttnvizResult *
+attnviz_window_get_run (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return self->run;
+}
+
+void
+attnviz_window_set_attention (AttnvizWindow *self, AttnvizAttentionKind kind)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+  set_attention (self, kind);
+}
+
+AttnvizAttentionKind
+attnviz_window_get_attention (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), ATTNVIZ_ATTENTION_SELF);
+  return self->attention;
+}
+
+int
+attnviz_window_get_n_checkpoints (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), 0);
+  return self->checkpoints->len > 1 ? (int) self->checkpoints->len : 0;
+}
+
+int
+attnviz_window_get_step (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), -1);
+  return self->run ? attnviz_result_get_step (self->run) : -1;
+}
+
+GtkWidget *
+attnviz_window_get_checkpoint_scale (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return GTK_WIDGET (self->checkpoint_scale);
+}
+
+const char *
+attnviz_window_get_step_label (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return gtk_label_get_text (self->step_label);
+}
+
+const char *
+attnviz_window_get_output (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return gtk_widget_get_visible (self->output_box) ? gtk_label_get_text (self->output_label) : NULL;
 }
 
 gboolean
@@ -1453,6 +1933,15 @@ attnviz_window_get_property (GObject *object, guint prop_id, GValue *value, GPar
     case PROP_COMPARISON:
       g_value_set_object (value, self->comparison);
       break;
+    case PROP_ATTENTION:
+      g_value_set_enum (value, self->attention);
+      break;
+    case PROP_SELECTED_SOURCE:
+      g_value_set_int (value, self->selected_source);
+      break;
+    case PROP_STEP:
+      g_value_set_int (value, attnviz_window_get_step (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1486,6 +1975,12 @@ attnviz_window_set_property (GObject *object, guint prop_id, const GValue *value
     case PROP_COMPARE:
       attnviz_window_set_compare (self, g_value_get_boolean (value));
       break;
+    case PROP_ATTENTION:
+      set_attention (self, g_value_get_enum (value));
+      break;
+    case PROP_SELECTED_SOURCE:
+      set_selected_source (self, g_value_get_int (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1499,12 +1994,19 @@ attnviz_window_dispose (GObject *object)
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  if (self->checkpoint_cancellable)
+    g_cancellable_cancel (self->checkpoint_cancellable);
+  g_clear_object (&self->checkpoint_cancellable);
+  unbind_selection (self);
   g_clear_handle_id (&self->rerun_source, g_source_remove);
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
   gtk_widget_dispose_template (GTK_WIDGET (self), ATTNVIZ_TYPE_WINDOW);
   g_clear_object (&self->result);
+  g_clear_object (&self->run);
+  g_clear_object (&self->final_run);
+  g_clear_pointer (&self->checkpoint_runs, g_hash_table_unref);
   g_clear_object (&self->comparison);
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
   G_OBJECT_CLASS (attnviz_window_parent_class)->dispose (object);
@@ -1517,6 +2019,7 @@ attnviz_window_finalize (GObject *object)
 
   g_free (self->loading_path);
   g_free (self->error_message);
+  g_array_unref (self->checkpoints);
   G_OBJECT_CLASS (attnviz_window_parent_class)->finalize (object);
 }
 
@@ -1561,6 +2064,16 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   properties[PROP_COMPARISON] =
     g_param_spec_object ("comparison", NULL, NULL, ATTNVIZ_TYPE_RESULT,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ATTENTION] =
+    g_param_spec_enum ("attention", NULL, NULL, ATTNVIZ_TYPE_ATTENTION_KIND, ATTNVIZ_ATTENTION_SELF,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SELECTED_SOURCE] =
+    g_param_spec_int ("selected-source", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The training step of the run shown, -1 when the model has no checkpoints. */
+  properties[PROP_STEP] =
+    g_param_spec_int ("step", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A request finished (TRUE) or failed (FALSE); not emitted for requests
@@ -1616,6 +2129,17 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, compare_page);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, changes_grid);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, compare_view);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, compare_button);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, output_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, output_label);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, source_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, source_strip);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, target_caption);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, attention_bar);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_bar);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_scale);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
 }
 
 static void
@@ -1640,6 +2164,11 @@ static void
 attnviz_window_init (AttnvizWindow *self)
 {
   self->selected_token = -1;
+  self->selected_source = -1;
+  self->checkpoints = g_array_new (FALSE, FALSE, sizeof (AttnvizCheckpoint));
+  g_array_set_clear_func (self->checkpoints, attnviz_checkpoint_clear);
+  self->checkpoint_runs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->checkpoint_cancellable = g_cancellable_new ();
   self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
   self->scale = ATTNVIZ_SCALE_LINEAR;
   self->compare_mode = ATTNVIZ_COMPARE_SIDE_BY_SIDE;
@@ -1648,8 +2177,10 @@ attnviz_window_init (AttnvizWindow *self)
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
 
   bind_view (self, self->grid_view, FALSE, TRUE, FALSE);
-  bind_view (self, self->heatmap_view, TRUE, TRUE, TRUE);
-  bind_view (self, self->lines_view, TRUE, FALSE, TRUE);
+  /* Their selections: bind_selection (), as the attention shown needs. */
+  bind_view (self, self->heatmap_view, TRUE, TRUE, FALSE);
+  bind_view (self, self->lines_view, TRUE, FALSE, FALSE);
+  bind_selection (self);
   bind_view (self, self->compare_view, TRUE, TRUE, TRUE);
   /* The Changes grid keeps its own colour map: it shows distances. */
   bind_view (self, self->changes_grid, FALSE, FALSE, FALSE);
@@ -1657,6 +2188,9 @@ attnviz_window_init (AttnvizWindow *self)
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "selected-token", self->token_strip, "selected-token",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_object_bind_property (self, "selected-source", self->source_strip, "selected-token",
+                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  g_signal_connect (self->checkpoint_adjustment, "value-changed", G_CALLBACK (on_checkpoint_value_changed), self);
   g_object_bind_property (self, "layer", self->layer_adjustment, "value",
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   g_object_bind_property (self, "head", self->head_adjustment, "value",

@@ -21,7 +21,26 @@ void attnviz_window_set_text (AttnvizWindow *self, const char *text);
 /* Runs the open model on the text; a run in progress is cancelled. */
 void attnviz_window_run (AttnvizWindow *self);
 
+/* The attention the views show (for an encoder-decoder, the one
+ * attnviz_window_set_attention () picked from the run). */
 AttnvizResult *attnviz_window_get_result (AttnvizWindow *self);
+/* The run shown: the model's, or a checkpoint's (for an encoder-decoder,
+ * its decoder self-attention, with the other two reachable from it). */
+AttnvizResult *attnviz_window_get_run (AttnvizWindow *self);
+/* An encoder-decoder: which attention the views show (win.attention). */
+void attnviz_window_set_attention (AttnvizWindow *self, AttnvizAttentionKind kind);
+AttnvizAttentionKind attnviz_window_get_attention (AttnvizWindow *self);
+/* An encoder-decoder's output for the text as the sidebar shows it, or
+ * NULL. */
+const char *attnviz_window_get_output (AttnvizWindow *self);
+
+/* Checkpoints: the marks of the training-step slider (the model itself
+ * included), 0 when the model has none; the step of the run shown (the
+ * "step" property), -1 without checkpoints; the slider; its label. */
+int attnviz_window_get_n_checkpoints (AttnvizWindow *self);
+int attnviz_window_get_step (AttnvizWindow *self);
+GtkWidget *attnviz_window_get_checkpoint_scale (AttnvizWindow *self);
+const char *attnviz_window_get_step_label (AttnvizWindow *self);
 gboolean attnviz_window_get_busy (AttnvizWindow *self);
 /* The message the error banner shows, or NULL. */
 const char *attnviz_window_get_error (AttnvizWindow *self);

@@ -46,6 +46,36 @@ add_float (JsonBuilder *b, float v)
     json_builder_add_null_value (b);
 }
 
+/* [{id, text, start, end, special}] for N tokens; TEXTS and TOKENS may be NULL. */
+static void
+add_tokens (JsonBuilder *b, const char *name, const gint32 *ids, int n, char **texts, const AttnvizToken *tokens)
+{
+  json_builder_set_member_name (b, name);
+  json_builder_begin_array (b);
+  for (int t = 0; t < n; t++)
+    {
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "id");
+      json_builder_add_int_value (b, ids[t]);
+      if (texts)
+        {
+          json_builder_set_member_name (b, "text");
+          json_builder_add_string_value (b, texts[t]);
+        }
+      if (tokens)
+        {
+          json_builder_set_member_name (b, "start");
+          json_builder_add_int_value (b, tokens[t].start);
+          json_builder_set_member_name (b, "end");
+          json_builder_add_int_value (b, tokens[t].end);
+          json_builder_set_member_name (b, "special");
+          json_builder_add_boolean_value (b, tokens[t].special);
+        }
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+}
+
 static void
 build_metadata (JsonBuilder *b, const AttnvizRecording *rec, const AttnvizDumpInfo *info)
 {
@@ -80,30 +110,21 @@ build_metadata (JsonBuilder *b, const AttnvizRecording *rec, const AttnvizDumpIn
   json_builder_set_member_name (b, "mean_loss");
   add_float (b, (float) attnviz_recording_mean_loss (rec));
 
-  json_builder_set_member_name (b, "tokens");
-  json_builder_begin_array (b);
-  for (int t = 0; t < rec->T; t++)
+  add_tokens (b, "tokens", rec->ids, rec->T, info->token_texts, info->tokens);
+  if (rec->S > 0)
     {
-      json_builder_begin_object (b);
-      json_builder_set_member_name (b, "id");
-      json_builder_add_int_value (b, rec->ids[t]);
-      if (info->token_texts)
-        {
-          json_builder_set_member_name (b, "text");
-          json_builder_add_string_value (b, info->token_texts[t]);
-        }
-      if (info->tokens)
-        {
-          json_builder_set_member_name (b, "start");
-          json_builder_add_int_value (b, info->tokens[t].start);
-          json_builder_set_member_name (b, "end");
-          json_builder_add_int_value (b, info->tokens[t].end);
-          json_builder_set_member_name (b, "special");
-          json_builder_add_boolean_value (b, info->tokens[t].special);
-        }
-      json_builder_end_object (b);
+      json_builder_set_member_name (b, "encoder_decoder");
+      json_builder_add_boolean_value (b, TRUE);
+      json_builder_set_member_name (b, "n_source_tokens");
+      json_builder_add_int_value (b, rec->S);
+      json_builder_set_member_name (b, "n_enc_layer");
+      json_builder_add_int_value (b, rec->n_enc_layer);
+      int enc_shape[] = { rec->n_enc_layer, rec->n_head, rec->S, rec->S };
+      int cross_shape[] = { rec->n_layer, rec->n_head, rec->T, rec->S };
+      add_int_array (b, "encoder_attentions_shape", enc_shape, 4);
+      add_int_array (b, "cross_attentions_shape", cross_shape, 4);
+      add_tokens (b, "source_tokens", rec->src_ids, rec->S, info->source_texts, info->source_tokens);
     }
-  json_builder_end_array (b);
   json_builder_end_object (b);
 }
 
@@ -125,16 +146,23 @@ attnviz_dump_metadata_json (const AttnvizRecording *rec, const AttnvizDumpInfo *
   return builder_to_string (b, pretty);
 }
 
+/* (N, 2) start and end of each token, zeros when TOKENS is NULL. */
+static gint32 *
+spans_of (const AttnvizToken *tokens, int n)
+{
+  gint32 *spans = g_new0 (gint32, 2 * MAX (n, 1));
+  for (int t = 0; t < n && tokens; t++)
+    {
+      spans[2 * t] = tokens[t].start;
+      spans[2 * t + 1] = tokens[t].end;
+    }
+  return spans;
+}
+
 static gint32 *
 token_spans (const AttnvizRecording *rec, const AttnvizDumpInfo *info)
 {
-  gint32 *spans = g_new0 (gint32, 2 * rec->T);
-  for (int t = 0; t < rec->T && info->tokens; t++)
-    {
-      spans[2 * t] = info->tokens[t].start;
-      spans[2 * t + 1] = info->tokens[t].end;
-    }
-  return spans;
+  return spans_of (info->tokens, rec->T);
 }
 
 static const float *
@@ -186,6 +214,24 @@ write_npy_folder (const AttnvizRecording *rec, const AttnvizDumpInfo *info, cons
       || (rec->logits && !attnviz_npy_write (logits, ATTNVIZ_NPY_F32, v_shape, 1, last_logits (rec), error))
       || !attnviz_file_set_contents (meta, json, strlen (json), error))
     return FALSE;
+
+  if (rec->S > 0)
+    {
+      g_autofree char *enc = g_build_filename (dir, "encoder_attentions.npy", NULL);
+      g_autofree char *cross = g_build_filename (dir, "cross_attentions.npy", NULL);
+      g_autofree char *src = g_build_filename (dir, "source_ids.npy", NULL);
+      g_autofree char *src_spans_path = g_build_filename (dir, "source_spans.npy", NULL);
+      g_autofree gint32 *src_spans = spans_of (info->source_tokens, rec->S);
+      gint64 enc_shape[] = { rec->n_enc_layer, rec->n_head, rec->S, rec->S };
+      gint64 cross_shape[] = { rec->n_layer, rec->n_head, rec->T, rec->S };
+      gint64 s_shape[] = { rec->S };
+      gint64 s_span_shape[] = { rec->S, 2 };
+      if (!attnviz_npy_write (enc, ATTNVIZ_NPY_F32, enc_shape, 4, rec->enc_attn, error)
+          || !attnviz_npy_write (cross, ATTNVIZ_NPY_F32, cross_shape, 4, rec->cross_attn, error)
+          || !attnviz_npy_write (src, ATTNVIZ_NPY_I32, s_shape, 1, rec->src_ids, error)
+          || !attnviz_npy_write (src_spans_path, ATTNVIZ_NPY_I32, s_span_shape, 2, src_spans, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -200,7 +246,8 @@ write_safetensors (const AttnvizRecording *rec, const AttnvizDumpInfo *info, con
   for (int i = 0; i < rec->n_rec_heads; i++)
     head_idx[i] = rec->rec_heads[i];
 
-  AttnvizTensorOut t[7];
+  g_autofree gint32 *src_spans = spans_of (info->source_tokens, rec->S);
+  AttnvizTensorOut t[11];
   guint n = 0;
   t[n++] = (AttnvizTensorOut) { "attentions", ATTNVIZ_DTYPE_F32, 4,
                                 { rec->n_rec_layers, rec->n_rec_heads, rec->T, rec->T }, rec->attn };
@@ -211,6 +258,15 @@ write_safetensors (const AttnvizRecording *rec, const AttnvizDumpInfo *info, con
   t[n++] = (AttnvizTensorOut) { "heads", ATTNVIZ_DTYPE_I32, 1, { rec->n_rec_heads }, head_idx };
   if (rec->logits)
     t[n++] = (AttnvizTensorOut) { "logits_last", ATTNVIZ_DTYPE_F32, 1, { rec->vocab_size }, last_logits (rec) };
+  if (rec->S > 0)
+    {
+      t[n++] = (AttnvizTensorOut) { "encoder_attentions", ATTNVIZ_DTYPE_F32, 4,
+                                    { rec->n_enc_layer, rec->n_head, rec->S, rec->S }, rec->enc_attn };
+      t[n++] = (AttnvizTensorOut) { "cross_attentions", ATTNVIZ_DTYPE_F32, 4,
+                                    { rec->n_layer, rec->n_head, rec->T, rec->S }, rec->cross_attn };
+      t[n++] = (AttnvizTensorOut) { "source_ids", ATTNVIZ_DTYPE_I32, 1, { rec->S }, rec->src_ids };
+      t[n++] = (AttnvizTensorOut) { "source_spans", ATTNVIZ_DTYPE_I32, 2, { rec->S, 2 }, src_spans };
+    }
 
   g_autoptr(GHashTable) meta = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   g_hash_table_insert (meta, "attnviz", attnviz_dump_metadata_json (rec, info, FALSE));
@@ -232,14 +288,29 @@ add_matrix (JsonBuilder *b, const float *m, int rows, int cols)
   json_builder_end_array (b);
 }
 
+/* A (N_LAYER, N_HEAD, ROWS, COLS) block as nested arrays. */
+static void
+add_stack (JsonBuilder *b, const float *m, int n_layer, int n_head, int rows, int cols)
+{
+  json_builder_begin_array (b);
+  for (int l = 0; l < n_layer; l++)
+    {
+      json_builder_begin_array (b);
+      for (int h = 0; h < n_head; h++)
+        add_matrix (b, m + ((gsize) l * n_head + h) * rows * cols, rows, cols);
+      json_builder_end_array (b);
+    }
+  json_builder_end_array (b);
+}
+
 static gboolean
 write_json (const AttnvizRecording *rec, const AttnvizDumpInfo *info, const char *path, GError **error)
 {
-  if (rec->T > ATTNVIZ_DUMP_JSON_MAX_T)
+  if (rec->T > ATTNVIZ_DUMP_JSON_MAX_T || rec->S > ATTNVIZ_DUMP_JSON_MAX_T)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "%s: %d tokens are too many for json (at most %d); use --format npy or safetensors",
-                   path, rec->T, ATTNVIZ_DUMP_JSON_MAX_T);
+                   path, MAX (rec->T, rec->S), ATTNVIZ_DUMP_JSON_MAX_T);
       return FALSE;
     }
   g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -256,6 +327,19 @@ write_json (const AttnvizRecording *rec, const AttnvizDumpInfo *info, const char
       json_builder_end_array (b);
     }
   json_builder_end_array (b);
+  if (rec->S > 0)
+    {
+      /* (n_enc_layer, H, S, S) and (L, H, T, S) */
+      json_builder_set_member_name (b, "encoder_attentions");
+      add_stack (b, rec->enc_attn, rec->n_enc_layer, rec->n_head, rec->S, rec->S);
+      json_builder_set_member_name (b, "cross_attentions");
+      add_stack (b, rec->cross_attn, rec->n_layer, rec->n_head, rec->T, rec->S);
+      json_builder_set_member_name (b, "source_ids");
+      json_builder_begin_array (b);
+      for (int i = 0; i < rec->S; i++)
+        json_builder_add_int_value (b, rec->src_ids[i]);
+      json_builder_end_array (b);
+    }
   json_builder_set_member_name (b, "loss");
   json_builder_begin_array (b);
   for (int t = 0; t < rec->T; t++)

@@ -90,3 +90,34 @@ attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int 
     }
   return g_steal_pointer (&tgt);
 }
+
+GArray *
+attnviz_generate_target_tokens (const AttnvizTokenizer *tokenizer, const gint32 *ids, int n, char **text)
+{
+  g_return_val_if_fail (tokenizer != NULL && text != NULL, NULL);
+
+  GArray *tokens = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), MAX (n, 1));
+  GString *out = g_string_new (NULL);
+  int specials[] = { attnviz_tokenizer_get_bos_id (tokenizer), attnviz_tokenizer_get_eos_id (tokenizer),
+                     attnviz_tokenizer_get_pad_id (tokenizer) };
+  for (int i = 0; i < n; i++)
+    {
+      AttnvizToken tok = { .id = ids[i], .start = out->len, .end = out->len };
+      for (guint k = 0; k < G_N_ELEMENTS (specials); k++)
+        if (ids[i] == specials[k])
+          tok.special = TRUE;
+      if (!tok.special)
+        {
+          g_autoptr(GBytes) bytes = attnviz_tokenizer_decode_token (tokenizer, ids[i]);
+          gsize len = 0;
+          const char *data = bytes ? g_bytes_get_data (bytes, &len) : NULL;
+          /* Each token on its own made valid: a span never cuts a character. */
+          g_autofree char *valid = g_utf8_make_valid (data ? data : "", len);
+          g_string_append (out, valid);
+          tok.end = out->len;
+        }
+      g_array_append_val (tokens, tok);
+    }
+  *text = g_string_free (out, FALSE);
+  return tokens;
+}

@@ -24,4 +24,11 @@ gboolean attnviz_generate (const AttnvizModel *model, GArray *ids, const Attnviz
 GArray *attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int S,
                                   const AttnvizGenerateOptions *options, GError **error);
 
+/* The tokens of an encoder-decoder's target IDS (N, starting with BOS), to
+ * label and dump it: *TEXT gets the bytes the tokens after BOS stand for,
+ * made valid UTF-8, and each token its span there; the special tokens
+ * (BOS, EOS, padding) have an empty span and special set.  Returns an
+ * array of AttnvizToken. */
+GArray *attnviz_generate_target_tokens (const AttnvizTokenizer *tokenizer, const gint32 *ids, int n, char **text);
+
 G_END_DECLS

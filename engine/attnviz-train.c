@@ -1482,7 +1482,8 @@ attnviz_trainer_run (AttnvizTrainer *t,
           report = TRUE;
         }
       g_autofree char *ckpt = NULL;
-      if (loop->checkpoint_every > 0 && base_dir != NULL && step % loop->checkpoint_every == 0)
+      /* The last step's checkpoint would be the model itself. */
+      if (loop->checkpoint_every > 0 && base_dir != NULL && step % loop->checkpoint_every == 0 && !last && !stopped)
         {
           g_autofree char *name = g_strdup_printf ("step-%06d", step);
           ckpt = g_build_filename (base_dir, "checkpoints", name, NULL);

@@ -216,7 +216,7 @@ typedef struct {
   int eval_every;         /* steps between held-out evaluations; 0: only at the end */
   int eval_examples;      /* held-out examples those use; 0: all */
   double stop_at;         /* stop once held-out exact match reaches it; 0: never */
-  int checkpoint_every;   /* 0: none */
+  int checkpoint_every;   /* every N steps but the last: checkpoints/step-NNNNNN/ beside the model; 0: none */
   const char *out_path;   /* where the model goes (and checkpoints/ beside it) */
   GHashTable *extra;      /* more config.json keys */
   AttnvizTrainReportFunc report;

@@ -90,9 +90,9 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
 
   if (self->result == NULL)
     return FALSE;
-  int T = attnviz_result_get_n_tokens (self->result);
   const double *tvd = attnviz_result_get_tvd (self->result);
-  attnviz_grid_spec_init (spec, n_layers (self), n_heads (self), attnviz_result_get_maps (self->result), T, T);
+  attnviz_grid_spec_init (spec, n_layers (self), n_heads (self), attnviz_result_get_maps (self->result),
+                          attnviz_result_get_n_tokens (self->result), attnviz_result_get_n_cols (self->result));
   spec->lower_triangular = attnviz_result_get_causal (self->result);
   spec->pooling = ATTNVIZ_POOL_MAX;
   spec->colormap = self->colormap;
@@ -112,8 +112,7 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
       spec->title = "total variation distance between A’s and B’s attention";
     }
   g_free (self->subtitle);
-  self->subtitle = g_strdup_printf ("%s · %s · %d tokens", attnviz_result_get_model_name (self->result),
-                                    attnviz_result_get_variant (self->result), T);
+  self->subtitle = attnviz_result_describe_run (self->result);
   spec->subtitle = self->subtitle;
   return TRUE;
 }

@@ -31,6 +31,7 @@ struct _AttnvizHeatmapView
   AttnvizColormap colormap;
   AttnvizScaleKind scale;
   int selected_token;
+  int selected_key;       /* a column's token when the columns are other tokens (cross-attention) */
   double zoom;            /* 1: the figure fits the widget */
   double pan_x, pan_y;    /* the virtual figure's point at the widget's (0, 0) */
 
@@ -63,6 +64,7 @@ enum {
   PROP_COLORMAP,
   PROP_SCALE,
   PROP_SELECTED_TOKEN,
+  PROP_SELECTED_KEY,
   PROP_ZOOM,
   PROP_LABEL,
   N_PROPS
@@ -103,6 +105,18 @@ n_tokens (AttnvizHeatmapView *self)
   return self->result ? attnviz_result_get_n_tokens (self->result) : 0;
 }
 
+static int
+n_cols (AttnvizHeatmapView *self)
+{
+  return self->result ? attnviz_result_get_n_cols (self->result) : 0;
+}
+
+static gboolean
+is_square (AttnvizHeatmapView *self)
+{
+  return self->result == NULL || attnviz_result_is_square (self->result);
+}
+
 static void
 virtual_size (AttnvizHeatmapView *self, double *vw, double *vh)
 {
@@ -122,24 +136,27 @@ clamp_pan (AttnvizHeatmapView *self)
 static void
 fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matrix)
 {
-  int T = n_tokens (self);
-
-  attnviz_heatmap_spec_init (spec, matrix, T, T);
+  attnviz_heatmap_spec_init (spec, matrix, n_tokens (self), n_cols (self));
   spec->row_labels = attnviz_result_get_labels (self->result);
-  spec->col_labels = spec->row_labels;
+  spec->col_labels = attnviz_result_get_col_labels (self->result);
+  if (!is_square (self))
+    {
+      spec->row_caption = "target (query)";
+      spec->col_caption = "source (key)";
+    }
   g_autofree char *what = attnviz_result_describe (self->result, self->aggregate, self->layer, self->head);
   g_free (self->title);
   self->title = self->label ? g_strdup_printf ("%s · %s", self->label, what) : g_steal_pointer (&what);
   g_free (self->subtitle);
-  /* Every figure says which variant of the model it shows. */
-  self->subtitle = g_strdup_printf ("%s · %s · %d tokens", attnviz_result_get_model_name (self->result),
-                                    attnviz_result_get_variant (self->result), T);
+  /* Every figure says which variant of the model it shows (and an
+   * encoder-decoder's which attention). */
+  self->subtitle = attnviz_result_describe_run (self->result);
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->colormap = self->colormap;
   attnviz_scale_init (&spec->scale, self->scale, self->vmin, self->vmax);
   spec->highlight_row = self->selected_token;
-  spec->highlight_col = self->selected_token;
+  spec->highlight_col = is_square (self) ? self->selected_token : self->selected_key;
 }
 
 gboolean
@@ -526,8 +543,7 @@ attnviz_heatmap_view_set_hover (AttnvizHeatmapView *self, int row, int col)
 {
   g_return_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self));
 
-  int T = n_tokens (self);
-  set_hover (self, row >= 0 && row < T ? row : -1, col >= 0 && col < T ? col : -1);
+  set_hover (self, row >= 0 && row < n_tokens (self) ? row : -1, col >= 0 && col < n_cols (self) ? col : -1);
 }
 
 static void
@@ -592,14 +608,22 @@ on_drag_end (GtkGestureDrag *gesture, double dx, double dy, AttnvizHeatmapView *
   gtk_gesture_drag_get_start_point (gesture, &x, &y);
   if (!attnviz_heatmap_view_hit (self, x, y, &row, &col))
     return;
+  if (row < 0 && !is_square (self))
+    {
+      /* A source token's label, across the columns of the cross-attention. */
+      attnviz_heatmap_view_set_selected_key (self, col == self->selected_key ? -1 : col);
+      return;
+    }
   int token = row >= 0 ? row : col;
   attnviz_heatmap_view_set_selected_token (self, token == self->selected_token ? -1 : token);
 }
 
 static char *
-token_markup (AttnvizHeatmapView *self, int index)
+token_markup (AttnvizHeatmapView *self, AttnvizAxis axis, int index)
 {
-  g_autofree char *shown = attnviz_painter_display_text (attnviz_result_get_label (self->result, index));
+  const char *label = axis == ATTNVIZ_AXIS_ROWS ? attnviz_result_get_label (self->result, index)
+                                                : attnviz_result_get_col_label (self->result, index);
+  g_autofree char *shown = attnviz_painter_display_text (label);
   g_autofree char *escaped = g_markup_escape_text (shown, -1);
   return g_strdup_printf ("%d “%s”", index, escaped);
 }
@@ -617,10 +641,9 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   if (row >= 0 && col >= 0)
     {
       const float *m = attnviz_result_get_matrix (self->result, self->aggregate, self->layer, self->head);
-      int T = n_tokens (self);
-      g_autofree char *q = token_markup (self, row);
-      g_autofree char *k = token_markup (self, col);
-      gsize at = (gsize) row * T + col;
+      g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
+      g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
+      gsize at = (gsize) row * n_cols (self) + col;
       AttnvizResult *a = attnviz_result_get_a (self->result);
       if (a != NULL)
         {
@@ -631,16 +654,32 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
                                     "<b>A</b> %.4g · <b>B</b> %.4g",
                                     q, k, m[at], ma[at], mb[at]);
         }
+      else if (!is_square (self))
+        {
+          /* The decoder reads target token ROW to write the next one:
+           * the weight is that step's look at the source. */
+          g_autofree char *next = NULL;
+          if (row + 1 < n_tokens (self))
+            {
+              g_autofree char *shown = attnviz_painter_display_text (attnviz_result_get_label (self->result, row + 1));
+              g_autofree char *escaped = g_markup_escape_text (shown, -1);
+              next = g_strdup_printf (" → “%s”", escaped);
+            }
+          markup = g_strdup_printf ("<b>target</b> %s%s\n<b>source</b> %s\n<b>weight</b> %.4g", q,
+                                    next ? next : "", k, m[at]);
+        }
       else
         markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>weight</b> %.4g", q, k, m[at]);
     }
   else
     {
+      AttnvizAxis axis = row >= 0 ? ATTNVIZ_AXIS_ROWS : ATTNVIZ_AXIS_COLS;
       int index = row >= 0 ? row : col;
-      g_autofree char *t = token_markup (self, index);
-      markup = g_strdup_printf ("<b>%s</b> %s\nid %d · click to highlight",
-                                row >= 0 ? "query" : "key", t,
-                                attnviz_result_get_token_id (self->result, index));
+      g_autofree char *t = token_markup (self, axis, index);
+      const char *name = is_square (self) ? (row >= 0 ? "query" : "key") : (row >= 0 ? "target" : "source");
+      markup = g_strdup_printf ("<b>%s</b> %s\nid %d · click to highlight", name, t,
+                                row >= 0 ? attnviz_result_get_token_id (self->result, index)
+                                         : attnviz_result_get_col_token_id (self->result, index));
     }
   gtk_tooltip_set_markup (tooltip, markup);
   return TRUE;
@@ -720,6 +759,9 @@ attnviz_heatmap_view_get_property (GObject *object, guint prop_id, GValue *value
     case PROP_SELECTED_TOKEN:
       g_value_set_int (value, self->selected_token);
       break;
+    case PROP_SELECTED_KEY:
+      g_value_set_int (value, self->selected_key);
+      break;
     case PROP_ZOOM:
       g_value_set_double (value, self->zoom);
       break;
@@ -758,6 +800,9 @@ attnviz_heatmap_view_set_property (GObject *object, guint prop_id, const GValue 
       break;
     case PROP_SELECTED_TOKEN:
       attnviz_heatmap_view_set_selected_token (self, g_value_get_int (value));
+      break;
+    case PROP_SELECTED_KEY:
+      attnviz_heatmap_view_set_selected_key (self, g_value_get_int (value));
       break;
     case PROP_ZOOM:
       attnviz_heatmap_view_set_zoom (self, g_value_get_double (value));
@@ -806,6 +851,10 @@ attnviz_heatmap_view_class_init (AttnvizHeatmapViewClass *klass)
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_SELECTED_TOKEN] =
     g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
+                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* The source token highlighted across a cross-attention's columns. */
+  properties[PROP_SELECTED_KEY] =
+    g_param_spec_int ("selected-key", NULL, NULL, -1, G_MAXINT, -1,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_ZOOM] =
     g_param_spec_double ("zoom", NULL, NULL, 1.0, ATTNVIZ_HEATMAP_VIEW_MAX_ZOOM, 1.0,
@@ -857,6 +906,7 @@ attnviz_heatmap_view_init (AttnvizHeatmapView *self)
   GtkGesture *gesture;
 
   self->selected_token = -1;
+  self->selected_key = -1;
   self->zoom = 1.0;
   self->hover_row = -1;
   self->hover_col = -1;
@@ -925,6 +975,8 @@ attnviz_heatmap_view_set_result (AttnvizHeatmapView *self, AttnvizResult *result
     attnviz_heatmap_view_set_head (self, MAX (0, n_heads (self) - 1));
   if (self->selected_token >= n_tokens (self))
     attnviz_heatmap_view_set_selected_token (self, -1);
+  if (!is_square (self) && self->selected_key >= n_cols (self))
+    attnviz_heatmap_view_set_selected_key (self, -1);
   self->hover_row = self->hover_col = -1;
   invalidate_content (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
@@ -1052,6 +1104,30 @@ attnviz_heatmap_view_set_selected_token (AttnvizHeatmapView *self, int token)
   self->selected_token = token;
   invalidate_content (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+}
+
+int
+attnviz_heatmap_view_get_selected_key (AttnvizHeatmapView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), -1);
+  return self->selected_key;
+}
+
+void
+attnviz_heatmap_view_set_selected_key (AttnvizHeatmapView *self, int key)
+{
+  g_return_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self));
+
+  /* Kept as it is while the columns are the rows' tokens (it is not used
+   * then): a window binds it to a source token whatever it shows. */
+  if (key < 0 || (self->result != NULL && !is_square (self) && key >= n_cols (self)))
+    key = -1;
+  if (key == self->selected_key)
+    return;
+  self->selected_key = key;
+  if (!is_square (self))
+    invalidate_content (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_KEY]);
 }
 
 double

@@ -29,6 +29,10 @@ AttnvizScaleKind attnviz_heatmap_view_get_scale (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_scale (AttnvizHeatmapView *self, AttnvizScaleKind scale);
 int attnviz_heatmap_view_get_selected_token (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_selected_token (AttnvizHeatmapView *self, int token);
+/* Results that are not square (cross-attention): the column token
+ * highlighted, apart from the selected (row) token; -1 for none. */
+int attnviz_heatmap_view_get_selected_key (AttnvizHeatmapView *self);
+void attnviz_heatmap_view_set_selected_key (AttnvizHeatmapView *self, int key);
 double attnviz_heatmap_view_get_zoom (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_zoom (AttnvizHeatmapView *self, double zoom);
 /* A name put before the title ("A" gives "A · layer 3 · head 5"), or NULL. */

@@ -60,6 +60,13 @@ invalidate_content (AttnvizLinesView *self)
 static int
 n_tokens (AttnvizLinesView *self)
 {
+  /* The longer of the two columns: what has to fit. */
+  return self->result ? MAX (attnviz_result_get_n_tokens (self->result), attnviz_result_get_n_cols (self->result)) : 0;
+}
+
+static int
+n_rows (AttnvizLinesView *self)
+{
   return self->result ? attnviz_result_get_n_tokens (self->result) : 0;
 }
 
@@ -83,14 +90,15 @@ attnviz_lines_view_get_spec (AttnvizLinesView *self, AttnvizLinesSpec *spec, GEr
                    T, ATTNVIZ_LINES_VIEW_MAX_TOKENS);
       return FALSE;
     }
-  attnviz_lines_spec_init (spec, matrix, T, T);
+  /* Queries on the left, keys on the right: for the cross-attention the
+   * target on the left and the source on the right. */
+  attnviz_lines_spec_init (spec, matrix, n_rows (self), attnviz_result_get_n_cols (self->result));
   spec->row_labels = attnviz_result_get_labels (self->result);
-  spec->col_labels = spec->row_labels;
+  spec->col_labels = attnviz_result_get_col_labels (self->result);
   g_free (self->title);
   self->title = attnviz_result_describe (self->result, self->aggregate, self->layer, self->head);
   g_free (self->subtitle);
-  self->subtitle = g_strdup_printf ("%s · %s · %d tokens", attnviz_result_get_model_name (self->result),
-                                    attnviz_result_get_variant (self->result), T);
+  self->subtitle = attnviz_result_describe_run (self->result);
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->highlight_row = self->selected_token;
@@ -230,6 +238,9 @@ on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizL
     gtk_widget_grab_focus (GTK_WIDGET (self));
   if (!hit (self, x, y, &axis, &index))
     return;
+  /* The right column of a cross-attention is the source, not the rows. */
+  if (axis == ATTNVIZ_AXIS_COLS && !attnviz_result_is_square (self->result))
+    return;
   attnviz_lines_view_set_selected_token (self, index == self->selected_token ? -1 : index);
 }
 
@@ -242,11 +253,16 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
 
   if (keyboard || !hit (self, x, y, &axis, &index))
     return FALSE;
-  g_autofree char *shown = attnviz_painter_display_text (attnviz_result_get_label (self->result, index));
+  gboolean rows = axis == ATTNVIZ_AXIS_ROWS;
+  const char *label = rows ? attnviz_result_get_label (self->result, index)
+                           : attnviz_result_get_col_label (self->result, index);
+  const char *name = attnviz_result_is_square (self->result) ? (rows ? "query" : "key")
+                                                               : (rows ? "target" : "source");
+  g_autofree char *shown = attnviz_painter_display_text (label);
   g_autofree char *escaped = g_markup_escape_text (shown, -1);
-  g_autofree char *markup = g_strdup_printf ("<b>%s</b> %d “%s”\nid %d",
-                                             axis == ATTNVIZ_AXIS_ROWS ? "query" : "key", index, escaped,
-                                             attnviz_result_get_token_id (self->result, index));
+  g_autofree char *markup = g_strdup_printf ("<b>%s</b> %d “%s”\nid %d", name, index, escaped,
+                                             rows ? attnviz_result_get_token_id (self->result, index)
+                                                  : attnviz_result_get_col_token_id (self->result, index));
   gtk_tooltip_set_markup (tooltip, markup);
   return TRUE;
 }
@@ -442,7 +458,7 @@ attnviz_lines_view_set_result (AttnvizLinesView *self, AttnvizResult *result)
     attnviz_lines_view_set_layer (self, MAX (0, L - 1));
   if (self->head >= H)
     attnviz_lines_view_set_head (self, MAX (0, H - 1));
-  if (self->selected_token >= n_tokens (self))
+  if (self->selected_token >= n_rows (self))
     attnviz_lines_view_set_selected_token (self, -1);
   self->hover_row = -1;
   invalidate_content (self);
@@ -526,7 +542,7 @@ attnviz_lines_view_set_selected_token (AttnvizLinesView *self, int token)
 {
   g_return_if_fail (ATTNVIZ_IS_LINES_VIEW (self));
 
-  if (token < 0 || (self->result != NULL && token >= n_tokens (self)))
+  if (token < 0 || (self->result != NULL && token >= n_rows (self)))
     token = -1;
   if (token == self->selected_token)
     return;

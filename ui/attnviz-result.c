@@ -29,6 +29,56 @@ G_DEFINE_ENUM_TYPE (AttnvizScaleKind, attnviz_scale_kind,
   G_DEFINE_ENUM_VALUE (ATTNVIZ_SCALE_LOG, "log"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_SCALE_POWER, "power"))
 
+G_DEFINE_ENUM_TYPE (AttnvizAttentionKind, attnviz_attention_kind,
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_ATTENTION_SELF, "self"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_ATTENTION_CROSS, "cross"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_ATTENTION_ENCODER, "encoder"))
+
+const char *
+attnviz_attention_kind_to_string (AttnvizAttentionKind kind)
+{
+  switch (kind)
+    {
+    case ATTNVIZ_ATTENTION_CROSS:
+      return "cross";
+    case ATTNVIZ_ATTENTION_ENCODER:
+      return "encoder";
+    case ATTNVIZ_ATTENTION_SELF:
+    default:
+      return "self";
+    }
+}
+
+gboolean
+attnviz_attention_kind_from_string (const char *name, AttnvizAttentionKind *kind)
+{
+  static const AttnvizAttentionKind all[] = { ATTNVIZ_ATTENTION_SELF, ATTNVIZ_ATTENTION_CROSS,
+                                              ATTNVIZ_ATTENTION_ENCODER };
+
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (all); i++)
+    if (g_ascii_strcasecmp (name, attnviz_attention_kind_to_string (all[i])) == 0)
+      {
+        *kind = all[i];
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+attnviz_attention_kind_describe (AttnvizAttentionKind kind)
+{
+  switch (kind)
+    {
+    case ATTNVIZ_ATTENTION_CROSS:
+      return "cross-attention";
+    case ATTNVIZ_ATTENTION_ENCODER:
+      return "encoder self-attention";
+    case ATTNVIZ_ATTENTION_SELF:
+    default:
+      return "decoder self-attention";
+    }
+}
+
 const char *
 attnviz_aggregate_to_string (AttnvizAggregate aggregate)
 {
@@ -62,14 +112,32 @@ struct _AttnvizResult
 {
   GObject parent_instance;
 
-  AttnvizRecording *rec;
-  char **labels;          /* (T + 1) */
-  GArray *tokens;         /* (T) AttnvizToken, or NULL */
+  AttnvizRecording *rec;  /* owned by the run (RUN, or this result when RUN is NULL) */
+  AttnvizResult *run;     /* an encoder-decoder's cross or encoder view: the run it shows, else NULL */
+  AttnvizAttentionKind kind;
+  int rows;               /* queries: T, or S for the encoder */
+  int cols;               /* keys: S for the cross-attention, else rows */
+  int n_layer;            /* of the attention shown: the encoder's own count for it */
+  int n_head;
+  gboolean causal;
+  const gint32 *ids;      /* (rows) into rec */
+  const gint32 *col_ids;  /* (cols) into rec */
+  char **labels;          /* (rows + 1) */
+  char **col_labels;      /* (cols + 1), or NULL: the labels */
+  GArray *tokens;         /* (rows) AttnvizToken, or NULL */
+  GArray *col_tokens;     /* (cols), or NULL (the tokens when square) */
   char *text;
   char *model_name;
 
-  const float **maps;     /* (n_layer * n_head) into rec->attn */
-  float **mean;           /* (n_layer) each (T, T), computed on first use */
+  /* An encoder-decoder run (the decoder's self-attention result) */
+  char **source_labels;   /* (S + 1) */
+  GArray *source_tokens;  /* (S) */
+  char *target_text;
+  char *output;
+  int step;
+
+  const float **maps;     /* (n_layer * n_head) into rec */
+  float **mean;           /* (n_layer) each (rows, cols), computed on first use */
   float **max;
   gboolean loss_predicts_next;
 
@@ -86,9 +154,8 @@ static void
 attnviz_result_finalize (GObject *object)
 {
   AttnvizResult *self = ATTNVIZ_RESULT (object);
-  int n_layer = self->rec->n_layer;
 
-  for (int l = 0; l < n_layer; l++)
+  for (int l = 0; l < self->n_layer; l++)
     {
       g_free (self->mean[l]);
       g_free (self->max[l]);
@@ -96,9 +163,17 @@ attnviz_result_finalize (GObject *object)
   g_free (self->mean);
   g_free (self->max);
   g_free (self->maps);
-  g_clear_pointer (&self->rec, attnviz_recording_free);
+  if (self->run == NULL)
+    g_clear_pointer (&self->rec, attnviz_recording_free);
+  g_clear_object (&self->run);
   g_strfreev (self->labels);
+  g_strfreev (self->col_labels);
+  g_strfreev (self->source_labels);
   g_clear_pointer (&self->tokens, g_array_unref);
+  g_clear_pointer (&self->col_tokens, g_array_unref);
+  g_clear_pointer (&self->source_tokens, g_array_unref);
+  g_free (self->target_text);
+  g_free (self->output);
   g_free (self->text);
   g_free (self->model_name);
   g_clear_object (&self->a);
@@ -118,6 +193,16 @@ attnviz_result_class_init (AttnvizResultClass *klass)
 static void
 attnviz_result_init (AttnvizResult *self)
 {
+  self->step = -1;
+}
+
+/* The caches for N_LAYER layers of N_HEAD heads. */
+static void
+alloc_maps (AttnvizResult *self)
+{
+  self->maps = g_new0 (const float *, MAX ((gsize) self->n_layer * self->n_head, 1));
+  self->mean = g_new0 (float *, MAX (self->n_layer, 1));
+  self->max = g_new0 (float *, MAX (self->n_layer, 1));
 }
 
 AttnvizResult *
@@ -129,19 +214,229 @@ attnviz_result_new (AttnvizRecording *rec, char **labels, GArray *tokens, const 
 
   AttnvizResult *self = g_object_new (ATTNVIZ_TYPE_RESULT, NULL);
   self->rec = rec;
+  self->kind = ATTNVIZ_ATTENTION_SELF;
+  self->rows = self->cols = rec->T;
+  self->n_layer = rec->n_layer;
+  self->n_head = rec->n_head;
+  self->causal = rec->causal;
+  self->ids = self->col_ids = rec->ids;
   self->labels = labels;
   self->tokens = tokens;
   self->text = g_strdup (text);
   self->model_name = g_strdup (model_name);
 
   int L = rec->n_layer, H = rec->n_head;
-  self->maps = g_new0 (const float *, (gsize) L * H);
+  alloc_maps (self);
   for (int l = 0; l < L; l++)
     for (int h = 0; h < H; h++)
       self->maps[l * H + h] = attnviz_recording_get_attention (rec, l, h);
-  self->mean = g_new0 (float *, L);
-  self->max = g_new0 (float *, L);
   return self;
+}
+
+AttnvizResult *
+attnviz_result_new_seq2seq (AttnvizRecording *rec,
+                            char **labels,
+                            GArray *tokens,
+                            const char *target_text,
+                            char **source_labels,
+                            GArray *source_tokens,
+                            const char *text,
+                            const char *model_name)
+{
+  g_return_val_if_fail (rec != NULL && rec->S > 0 && rec->enc_attn != NULL && rec->cross_attn != NULL, NULL);
+  g_return_val_if_fail (source_labels != NULL && g_strv_length (source_labels) == (guint) rec->S, NULL);
+  g_return_val_if_fail (source_tokens == NULL || source_tokens->len == (guint) rec->S, NULL);
+
+  AttnvizResult *self = attnviz_result_new (rec, labels, tokens, text, model_name);
+  if (self == NULL)
+    return NULL;
+  self->source_labels = source_labels;
+  self->source_tokens = source_tokens;
+  self->target_text = g_strdup (target_text);
+  return self;
+}
+
+/* The run an encoder-decoder view shows (itself for the run). */
+static AttnvizResult *
+run_of (AttnvizResult *self)
+{
+  return self->run ? self->run : self;
+}
+
+gboolean
+attnviz_result_is_seq2seq (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), FALSE);
+  return run_of (self)->source_labels != NULL;
+}
+
+AttnvizAttentionKind
+attnviz_result_get_kind (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), ATTNVIZ_ATTENTION_SELF);
+  return self->kind;
+}
+
+static char **
+copy_labels (char **labels)
+{
+  return g_strdupv (labels);
+}
+
+AttnvizResult *
+attnviz_result_get_attention (AttnvizResult *self, AttnvizAttentionKind kind)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+
+  AttnvizResult *run = run_of (self);
+  if (kind == self->kind)
+    return g_object_ref (self);
+  if (kind == ATTNVIZ_ATTENTION_SELF)
+    return g_object_ref (run);
+  if (run->source_labels == NULL || run->a != NULL)
+    return NULL;
+
+  const AttnvizRecording *rec = run->rec;
+  AttnvizResult *view = g_object_new (ATTNVIZ_TYPE_RESULT, NULL);
+  view->run = g_object_ref (run);
+  view->rec = run->rec;
+  view->kind = kind;
+  view->n_head = rec->n_head;
+  view->text = g_strdup (run->text);
+  view->model_name = g_strdup (run->model_name);
+  view->loss_predicts_next = run->loss_predicts_next;
+  if (kind == ATTNVIZ_ATTENTION_CROSS)
+    {
+      /* Target rows (the decoder's queries), source columns. */
+      view->rows = rec->T;
+      view->cols = rec->S;
+      view->n_layer = rec->n_layer;
+      view->ids = rec->ids;
+      view->col_ids = rec->src_ids;
+      view->labels = copy_labels (run->labels);
+      view->col_labels = copy_labels (run->source_labels);
+      view->tokens = run->tokens ? g_array_ref (run->tokens) : NULL;
+      view->col_tokens = run->source_tokens ? g_array_ref (run->source_tokens) : NULL;
+      alloc_maps (view);
+      for (gsize i = 0; i < (gsize) view->n_layer * view->n_head; i++)
+        view->maps[i] = rec->cross_attn + i * (gsize) rec->T * rec->S;
+    }
+  else
+    {
+      view->rows = view->cols = rec->S;
+      view->n_layer = rec->n_enc_layer;
+      view->ids = view->col_ids = rec->src_ids;
+      view->labels = copy_labels (run->source_labels);
+      view->tokens = run->source_tokens ? g_array_ref (run->source_tokens) : NULL;
+      alloc_maps (view);
+      for (gsize i = 0; i < (gsize) view->n_layer * view->n_head; i++)
+        view->maps[i] = rec->enc_attn + i * (gsize) rec->S * rec->S;
+    }
+  return view;
+}
+
+const char *
+attnviz_result_get_target_text (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+  return run_of (self)->target_text;
+}
+
+const char *
+attnviz_result_get_output (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+  return run_of (self)->output;
+}
+
+void
+attnviz_result_set_output (AttnvizResult *self, const char *output)
+{
+  g_return_if_fail (ATTNVIZ_IS_RESULT (self));
+  AttnvizResult *run = run_of (self);
+  g_free (run->output);
+  run->output = g_strdup (output);
+}
+
+int
+attnviz_result_get_step (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), -1);
+  return run_of (self)->step;
+}
+
+void
+attnviz_result_set_step (AttnvizResult *self, int step)
+{
+  g_return_if_fail (ATTNVIZ_IS_RESULT (self));
+  run_of (self)->step = MAX (step, -1);
+}
+
+int
+attnviz_result_get_n_cols (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), 0);
+  return self->cols;
+}
+
+gboolean
+attnviz_result_is_square (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), TRUE);
+  return self->kind != ATTNVIZ_ATTENTION_CROSS;
+}
+
+const char *const *
+attnviz_result_get_col_labels (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+  return (const char *const *) (self->col_labels ? self->col_labels : self->labels);
+}
+
+const char *
+attnviz_result_get_col_label (AttnvizResult *self, int index)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+  g_return_val_if_fail (index >= 0 && index < self->cols, NULL);
+  return attnviz_result_get_col_labels (self)[index];
+}
+
+gint32
+attnviz_result_get_col_token_id (AttnvizResult *self, int index)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), -1);
+  g_return_val_if_fail (index >= 0 && index < self->cols, -1);
+  return self->col_ids[index];
+}
+
+const AttnvizToken *
+attnviz_result_get_col_token (AttnvizResult *self, int index)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+  if (attnviz_result_is_square (self))
+    return attnviz_result_get_token (self, index);
+  if (self->col_tokens == NULL || index < 0 || index >= (int) self->col_tokens->len)
+    return NULL;
+  return &g_array_index (self->col_tokens, AttnvizToken, index);
+}
+
+char *
+attnviz_result_describe_run (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+
+  GString *s = g_string_new (self->model_name);
+  int step = attnviz_result_get_step (self);
+  if (attnviz_result_is_seq2seq (self))
+    g_string_append_printf (s, " · %s", attnviz_attention_kind_describe (self->kind));
+  if (step >= 0)
+    g_string_append_printf (s, " · step %d", step);
+  g_string_append_printf (s, " · %s", attnviz_result_get_variant (self));
+  if (self->rows != self->cols)
+    g_string_append_printf (s, " · %d target × %d source tokens", self->rows, self->cols);
+  else
+    g_string_append_printf (s, " · %d tokens", self->rows);
+  return g_string_free (s, FALSE);
 }
 
 const AttnvizRecording *
@@ -155,28 +450,28 @@ int
 attnviz_result_get_n_tokens (AttnvizResult *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), 0);
-  return self->rec->T;
+  return self->rows;
 }
 
 int
 attnviz_result_get_n_layers (AttnvizResult *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), 0);
-  return self->rec->n_layer;
+  return self->n_layer;
 }
 
 int
 attnviz_result_get_n_heads (AttnvizResult *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), 0);
-  return self->rec->n_head;
+  return self->n_head;
 }
 
 gboolean
 attnviz_result_get_causal (AttnvizResult *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), FALSE);
-  return self->rec->causal;
+  return self->causal;
 }
 
 const char *const *
@@ -190,7 +485,7 @@ const char *
 attnviz_result_get_label (AttnvizResult *self, int index)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
-  g_return_val_if_fail (index >= 0 && index < self->rec->T, NULL);
+  g_return_val_if_fail (index >= 0 && index < self->rows, NULL);
   return self->labels[index];
 }
 
@@ -207,8 +502,8 @@ gint32
 attnviz_result_get_token_id (AttnvizResult *self, int index)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), -1);
-  g_return_val_if_fail (index >= 0 && index < self->rec->T, -1);
-  return self->rec->ids[index];
+  g_return_val_if_fail (index >= 0 && index < self->rows, -1);
+  return self->ids[index];
 }
 
 const char *
@@ -237,8 +532,8 @@ attnviz_result_get_maps (AttnvizResult *self)
 static gboolean
 aggregate_layer (AttnvizResult *self, int layer, gboolean take_max, float *out)
 {
-  int H = self->rec->n_head;
-  gsize n = (gsize) self->rec->T * self->rec->T;
+  int H = self->n_head;
+  gsize n = (gsize) self->rows * self->cols;
   int used = 0;
 
   for (int h = 0; h < H; h++)
@@ -299,7 +594,7 @@ attnviz_result_get_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int 
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
 
-  int L = self->rec->n_layer, H = self->rec->n_head;
+  int L = self->n_layer, H = self->n_head;
   if (layer < 0 || layer >= L)
     return NULL;
   if (self->a != NULL)
@@ -310,7 +605,7 @@ attnviz_result_get_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int 
   float **cache = aggregate == ATTNVIZ_AGGREGATE_MAX ? self->max : self->mean;
   if (cache[layer] == NULL)
     {
-      gsize n = (gsize) self->rec->T * self->rec->T;
+      gsize n = (gsize) self->rows * self->cols;
       float *out = g_try_malloc (MAX (n, 1) * sizeof (float));
       if (out == NULL)
         return NULL;
@@ -329,18 +624,28 @@ attnviz_result_describe (AttnvizResult *self, AttnvizAggregate aggregate, int la
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
 
-  const char *suffix = self->a != NULL ? " · A − B" : "";
-
+  GString *s = g_string_new (NULL);
+  if (attnviz_result_is_seq2seq (self))
+    g_string_append (s, self->kind == ATTNVIZ_ATTENTION_CROSS ? "cross · "
+                      : self->kind == ATTNVIZ_ATTENTION_ENCODER ? "encoder · " : "decoder · ");
   switch (aggregate)
     {
     case ATTNVIZ_AGGREGATE_MEAN:
-      return g_strdup_printf ("layer %d · mean over %d heads%s", layer, self->rec->n_head, suffix);
+      g_string_append_printf (s, "layer %d · mean over %d heads", layer, self->n_head);
+      break;
     case ATTNVIZ_AGGREGATE_MAX:
-      return g_strdup_printf ("layer %d · max over %d heads%s", layer, self->rec->n_head, suffix);
+      g_string_append_printf (s, "layer %d · max over %d heads", layer, self->n_head);
+      break;
     case ATTNVIZ_AGGREGATE_HEAD:
     default:
-      return g_strdup_printf ("layer %d · head %d%s", layer, head, suffix);
+      g_string_append_printf (s, "layer %d · head %d", layer, head);
     }
+  if (self->a != NULL)
+    g_string_append (s, " · A − B");
+  int step = attnviz_result_get_step (self);
+  if (step >= 0)
+    g_string_append_printf (s, " · step %d", step);
+  return g_string_free (s, FALSE);
 }
 
 const char *
@@ -362,8 +667,10 @@ attnviz_result_get_token_loss (AttnvizResult *self, int index)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NAN);
 
-  if (index < 0 || index >= self->rec->T)
+  if (index < 0 || index >= self->rows || self->kind == ATTNVIZ_ATTENTION_ENCODER)
     return NAN;
+  if (self->run != NULL)
+    return attnviz_result_get_token_loss (self->run, index);
   if (self->a != NULL)
     return attnviz_result_get_token_loss (self->a, index) - attnviz_result_get_token_loss (self->b, index);
   /* A causal model's loss at t is that of token t + 1. */
@@ -380,6 +687,10 @@ attnviz_result_get_mean_loss (AttnvizResult *self)
 
   if (self->a != NULL)
     return attnviz_result_get_mean_loss (self->a) - attnviz_result_get_mean_loss (self->b);
+  if (self->kind == ATTNVIZ_ATTENTION_ENCODER)
+    return NAN;
+  if (self->run != NULL)
+    return attnviz_result_get_mean_loss (self->run);
   return self->rec->loss ? attnviz_recording_mean_loss (self->rec) : NAN;
 }
 
@@ -394,6 +705,7 @@ attnviz_result_new_difference (AttnvizResult *a, AttnvizResult *b, GError **erro
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (a) && ATTNVIZ_IS_RESULT (b), NULL);
   g_return_val_if_fail (a->a == NULL && b->a == NULL, NULL);
+  g_return_val_if_fail (a->run == NULL && b->run == NULL, NULL);
 
   const AttnvizRecording *ra = a->rec, *rb = b->rec;
   if (ra->T != rb->T || ra->n_layer != rb->n_layer || ra->n_head != rb->n_head

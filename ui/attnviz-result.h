@@ -9,6 +9,15 @@
  * is A's minus B's, it carries one total variation distance per head, and
  * its variant reads "A: mask=bidirectional − B: model".  The views show it
  * like any other result.
+ *
+ * An encoder-decoder run (attnviz_result_new_seq2seq ()) is a result of
+ * the decoder's self-attention: its tokens are the decoder's (BOS and the
+ * target).  attnviz_result_get_attention () gives the other two as results
+ * of their own that share its recording: the cross-attention, whose rows
+ * are the target tokens and whose columns the source tokens (not square),
+ * and the encoder's self-attention over the source.  The views read rows
+ * from attnviz_result_get_n_tokens () and the labels, columns from the
+ * _col_ accessors; for a square result they are the same.
  */
 #pragma once
 
@@ -33,6 +42,21 @@ GType attnviz_colormap_get_type (void) G_GNUC_CONST;
 #define ATTNVIZ_TYPE_SCALE_KIND (attnviz_scale_kind_get_type ())
 GType attnviz_scale_kind_get_type (void) G_GNUC_CONST;
 
+/* Which attention of a run a result shows. */
+typedef enum {
+  ATTNVIZ_ATTENTION_SELF,     /* the only one of a decoder-only or encoder model; a seq2seq decoder's (T, T) */
+  ATTNVIZ_ATTENTION_CROSS,    /* decoder to encoder (T, S): target rows, source columns */
+  ATTNVIZ_ATTENTION_ENCODER,  /* the encoder's self-attention (S, S) */
+} AttnvizAttentionKind;
+
+#define ATTNVIZ_TYPE_ATTENTION_KIND (attnviz_attention_kind_get_type ())
+GType attnviz_attention_kind_get_type (void) G_GNUC_CONST;
+/* "self", "cross", "encoder" */
+const char *attnviz_attention_kind_to_string (AttnvizAttentionKind kind);
+gboolean attnviz_attention_kind_from_string (const char *name, AttnvizAttentionKind *kind);
+/* "decoder self-attention", "cross-attention", "encoder self-attention" */
+const char *attnviz_attention_kind_describe (AttnvizAttentionKind kind);
+
 const char *attnviz_aggregate_to_string (AttnvizAggregate aggregate);
 gboolean attnviz_aggregate_from_string (const char *name, AttnvizAggregate *aggregate);
 
@@ -48,6 +72,51 @@ AttnvizResult *attnviz_result_new (AttnvizRecording *rec,
                                    const char *text,
                                    const char *model_name);
 
+/* An encoder-decoder run: REC has its source side (rec->S > 0).  LABELS
+ * and TOKENS are the decoder's ((T) BOS and the target, spans into
+ * TARGET_TEXT), SOURCE_LABELS and SOURCE_TOKENS ((S), spans into TEXT) the
+ * source's; takes all four.  The result shows the decoder's self-attention. */
+AttnvizResult *attnviz_result_new_seq2seq (AttnvizRecording *rec,
+                                           char **labels,
+                                           GArray *tokens,
+                                           const char *target_text,
+                                           char **source_labels,
+                                           GArray *source_tokens,
+                                           const char *text,
+                                           const char *model_name);
+gboolean attnviz_result_is_seq2seq (AttnvizResult *self);
+AttnvizAttentionKind attnviz_result_get_kind (AttnvizResult *self);
+/* The attention KIND of the same run, as a result sharing this one's
+ * recording (a new reference; SELF's own kind gives SELF again), or NULL
+ * when the run has none of that kind (a decoder-only run: anything but
+ * self).  Works from any of the three. */
+AttnvizResult *attnviz_result_get_attention (AttnvizResult *self, AttnvizAttentionKind kind);
+/* The decoded target of an encoder-decoder run, NULL otherwise. */
+const char *attnviz_result_get_target_text (AttnvizResult *self);
+/* What the run's own model decodes for the source, when the decoder read
+ * another target (a checkpoint shown with the final model's output); NULL
+ * when it is the target itself. */
+const char *attnviz_result_get_output (AttnvizResult *self);
+void attnviz_result_set_output (AttnvizResult *self, const char *output);
+/* The training step of the model that ran (a checkpoint), shown in titles
+ * and subtitles; -1 (the default): none shown. */
+int attnviz_result_get_step (AttnvizResult *self);
+void attnviz_result_set_step (AttnvizResult *self, int step);
+
+/* Columns (keys): n_tokens but for the cross-attention (S). */
+int attnviz_result_get_n_cols (AttnvizResult *self);
+/* Whether the columns are the row tokens again (self-attention). */
+gboolean attnviz_result_is_square (AttnvizResult *self);
+const char *const *attnviz_result_get_col_labels (AttnvizResult *self);
+const char *attnviz_result_get_col_label (AttnvizResult *self, int index);
+gint32 attnviz_result_get_col_token_id (AttnvizResult *self, int index);
+const AttnvizToken *attnviz_result_get_col_token (AttnvizResult *self, int index);
+
+/* The subtitle of every figure of the result: "stories260K · model · 24
+ * tokens"; an encoder-decoder's names the attention and the size,
+ * "dates · cross-attention · step 250 · model · 11 target × 26 source tokens". */
+char *attnviz_result_describe_run (AttnvizResult *self);
+
 const AttnvizRecording *attnviz_result_get_recording (AttnvizResult *self);
 int attnviz_result_get_n_tokens (AttnvizResult *self);
 int attnviz_result_get_n_layers (AttnvizResult *self);
@@ -62,7 +131,8 @@ const char *attnviz_result_get_text (AttnvizResult *self);
 const char *attnviz_result_get_model_name (AttnvizResult *self);
 
 /* The (T, T) matrix for LAYER and HEAD (HEAD is ignored for the
- * aggregates), or NULL when that layer or head was not recorded. */
+ * aggregates), or NULL when that layer or head was not recorded.
+ * (rows, cols) for a result that is not square. */
 const float *attnviz_result_get_matrix (AttnvizResult *self,
                                         AttnvizAggregate aggregate,
                                         int layer,
@@ -73,7 +143,8 @@ const float *attnviz_result_get_matrix (AttnvizResult *self,
 const float *const *attnviz_result_get_maps (AttnvizResult *self);
 
 /* "layer 3 · head 5", "layer 3 · mean over 12 heads" (a difference adds
- * " · A − B"). */
+ * " · A − B"; an encoder-decoder's starts with "cross · ", "encoder · " or
+ * "decoder · "; a checkpoint's ends with " · step 250"). */
 char *attnviz_result_describe (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head);
 
 /* The canonical spec of the variant that was run ("model",
