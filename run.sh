@@ -11,15 +11,11 @@ bash tools/install-deps.sh
 ninja -C _build >/dev/null
 
 exe=_build/app/attnviz
-text="Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
-model=""
-for candidate in data/models/stories-demo ../shared/data/models/stories260K/hf; do
-  if [ -e "$candidate" ]; then model=$candidate; break; fi
-done
-if [ -z "$model" ]; then
-  echo "no model found (data/models or ../shared/data/models/stories260K/hf)" >&2
-  exit 1
-fi
+# The built-in demo: an encoder-decoder trained by attnviz itself to
+# normalise dates; its cross-attention draws the alignment between the
+# characters of the source and of the date it writes.
+model=data/models/dates-seq2seq
+text="saturday 21 november 2026"
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && "$exe" --has-gui 2>/dev/null; then
   exec "$exe" "$model" "$text"
@@ -28,9 +24,11 @@ fi
 out=attnviz-output
 mkdir -p "$out"
 "$exe" info "$model"
+echo "source: $text"
+printf 'output: '
+"$exe" generate "$model" --prompt "$text"
 "$exe" dump "$model" --text "$text" -o "$out/attention"
-if "$exe" render --help >/dev/null 2>&1; then
-  "$exe" render "$model" --text "$text" --layer 1 --head 0 -o "$out/layer1-head0.png"
-  "$exe" render "$model" --text "$text" --view grid -o "$out/grid.png"
-fi
-echo "No display: wrote the run to $out/ (attention/ holds .npy arrays; open the PNGs to see the heads)."
+"$exe" render "$model" --text "$text" --attention cross --layer 1 --head 0 -o "$out/cross-layer1-head0.png"
+"$exe" render "$model" --text "$text" --attention cross --view grid -o "$out/cross-grid.png"
+"$exe" render "$model" --text "$text" --attention encoder --view grid -o "$out/encoder-grid.png"
+echo "No display: wrote the run to $out/ (attention/ holds .npy arrays; the PNGs show the heads)."
