@@ -95,7 +95,7 @@ attnviz_cmd_sweep (int argc, char **argv)
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Peak learning rate (default 1e-3)", "LR" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Warm-up steps (default 100)", "N" },
     { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "Dropout (default 0)", "P" },
-    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 1)", "N" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 2, or 1 on one core)", "N" },
     { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, "Save each model in a folder under DIR", "DIR" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the table here (default: stdout)", "FILE" },
     { NULL }
@@ -153,7 +153,8 @@ attnviz_cmd_sweep (int argc, char **argv)
   if (n_runs > 256)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%d combinations: more than 256", n_runs);
 
-  openblas_set_num_threads (threads > 0 ? threads : 1);
+  int n_threads = threads > 0 ? threads : MIN (2, (int) g_get_num_processors ());
+  openblas_set_num_threads (n_threads);
   int max_S, max_T;
   attnviz_train_context_for (task, seq2seq, &max_S, &max_T);
 
@@ -165,7 +166,7 @@ attnviz_cmd_sweep (int argc, char **argv)
                           "(greedy decoding) and training time on %d thread%s.\n\n",
                           task_spec, seq2seq ? "encoder-decoder" : "decoder-only", steps, batch, lr,
                           dropout > 0.0 ? "dropout" : "no dropout", attnviz_task_get_test_set (task)->len,
-                          threads > 0 ? threads : 1, threads > 1 ? "s" : "");
+                          n_threads, n_threads > 1 ? "s" : "");
   g_string_append (table, "|");
   for (int a = 0; a < N_AXES; a++)
     if (counts[a] > 1)
