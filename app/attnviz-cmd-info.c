@@ -34,17 +34,22 @@ attnviz_cmd_info (int argc, char **argv)
       printf ("{\"model\": \"%s\", \"architecture\": \"%s\", \"model_type\": \"%s\", \"family\": \"%s\", "
               "\"n_layer\": %d, \"n_head\": %d, \"n_kv_head\": %d, \"d_model\": %d, \"head_dim\": %d, "
               "\"d_ff\": %d, \"vocab_size\": %d, \"n_ctx\": %d, \"n_params\": %" G_GINT64_FORMAT ", "
+              "\"encoder_decoder\": %s, \"n_enc_layer\": %d, \"window\": %d, "
               "\"dtype\": \"%s\", \"tokenizer\": \"%s\", \"causal\": %s, \"positions\": \"%s\"}\n",
               m->path, c->architecture, c->model_type, attnviz_family_to_string (c->family), c->n_layer,
               c->n_head, c->n_kv_head, c->d_model, c->head_dim, c->d_ff, c->vocab_size, c->n_ctx,
-              attnviz_config_n_params (c), attnviz_dtype_to_string (m->dtype), tok,
+              attnviz_config_n_params (c), c->encoder_decoder ? "true" : "false", c->n_enc_layer, c->window, attnviz_dtype_to_string (m->dtype), tok,
               c->causal ? "true" : "false", attnviz_position_kind_to_string (c->pos));
       return ATTNVIZ_EXIT_OK;
     }
 
   printf ("model:          %s\n", m->path);
   printf ("architecture:   %s (%s)\n", c->architecture, c->model_type);
-  printf ("layers:         %d\n", c->n_layer);
+  if (c->encoder_decoder)
+    printf ("layers:         %d encoder + %d decoder (cross-attention in every decoder layer)\n",
+            c->n_enc_layer, c->n_layer);
+  else
+    printf ("layers:         %d\n", c->n_layer);
   printf ("heads:          %d query, %d key/value%s, head dim %d\n", c->n_head, c->n_kv_head,
           c->n_kv_head != c->n_head ? " (grouped-query)" : "", c->head_dim);
   printf ("width:          d_model %d, MLP %d (%s%s)\n", c->d_model, c->d_ff,
@@ -54,7 +59,11 @@ attnviz_cmd_info (int argc, char **argv)
   if (c->pos == ATTNVIZ_POS_ROPE)
     printf (" (theta %g)", c->rope_theta);
   printf ("\n");
-  printf ("attention:      %s\n", c->causal ? "causal" : "bidirectional");
+  static const char *const scores[] = { "scaled dot product", "unscaled dot product", "additive (Bahdanau)" };
+  printf ("attention:      %s", c->causal ? "causal" : "bidirectional");
+  if (c->window > 0)
+    printf (", sliding window of %d", c->window);
+  printf (", %s\n", scores[c->score]);
   printf ("vocabulary:     %d\n", c->vocab_size);
   printf ("context:        %d tokens\n", c->n_ctx);
   printf ("parameters:     %.3g M\n", attnviz_config_n_params (c) / 1e6);
