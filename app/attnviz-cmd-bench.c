@@ -227,6 +227,53 @@ time_forward (const AttnvizModel *model, int T, int repeat, BenchRow *row, GErro
   return TRUE;
 }
 
+
+/* A second variant after the model's own run: ablating a head of the last
+ * layer recomputes one layer instead of twelve when it starts from the
+ * kept residual stream.  Prints both times and what was reused. */
+static gboolean
+time_variant_reuse (const AttnvizModel *model, int T, GError **error)
+{
+  const AttnvizConfig *c = &model->config;
+  g_autofree gint32 *ids = g_new (gint32, T);
+  GRand *rand = g_rand_new_with_seed (SEED + T);
+  for (int t = 0; t < T; t++)
+    ids[t] = g_rand_int_range (rand, 0, c->vocab_size);
+  g_rand_free (rand);
+
+  AttnvizRunOptions base_opt = { .keep_residuals = TRUE };
+  double t0 = now ();
+  g_autoptr(AttnvizRecording) base = attnviz_forward (model, ids, T, &base_opt, error);
+  double t_base = now () - t0;
+  if (base == NULL)
+    return FALSE;
+
+  g_autofree char *spec = g_strdup_printf ("ablate=L%dH0", c->n_layer - 1);
+  g_auto(AttnvizVariant) variant = { 0 };
+  if (!attnviz_variant_parse (&variant, spec, error))
+    return FALSE;
+  AttnvizRunOptions fresh_opt = { .variant = &variant };
+  AttnvizRunOptions reuse_opt = { .variant = &variant, .reuse = base };
+  t0 = now ();
+  g_autoptr(AttnvizRecording) fresh = attnviz_forward (model, ids, T, &fresh_opt, error);
+  double t_fresh = now () - t0;
+  if (fresh == NULL)
+    return FALSE;
+  t0 = now ();
+  g_autoptr(AttnvizRecording) reused = attnviz_forward (model, ids, T, &reuse_opt, error);
+  double t_reused = now () - t0;
+  if (reused == NULL)
+    return FALSE;
+  gsize n = attnviz_recording_attention_bytes (reused->n_rec_layers, reused->n_rec_heads, T);
+  gboolean same = memcmp (fresh->attn, reused->attn, n) == 0;
+
+  printf ("variant reuse at T = %d: model run keeping residuals %.3f s; variant %s from scratch %.3f s, "
+          "reusing the model run %.3f s (%d of %d layers and the embeddings reused, %.1fx faster, %s)\n",
+          T, t_base, spec, t_fresh, t_reused, reused->reused_layers, c->n_layer,
+          t_reused > 0 ? t_fresh / t_reused : 0.0, same ? "identical attention" : "ATTENTION DIFFERS");
+  return same;
+}
+
 static int
 compare_ints (gconstpointer a, gconstpointer b)
 {
@@ -347,6 +394,13 @@ attnviz_cmd_bench (int argc, char **argv)
       if (r->speedup < TARGET_PYTORCH_SPEEDUP)
         g_string_append_printf (misses, "; T = %d only %.1fx PyTorch eager", r->T, r->speedup);
     }
+  {
+    g_autoptr(GError) reuse_error = NULL;
+    int T = rows[n_sizes - 1].T;
+    if (!time_variant_reuse (model, T, &reuse_error))
+      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "bench: variant reuse: %s",
+                               reuse_error ? reuse_error->message : "the reused run differs");
+  }
   if (judged->len == 0)
     printf ("targets (>= %.0f%% of SGEMM, >= %.0fx PyTorch eager): not judged, no length with a reference figure "
             "(128, 512, 1024)\n", 100.0 * TARGET_SGEMM_FRACTION, TARGET_PYTORCH_SPEEDUP);
