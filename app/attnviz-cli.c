@@ -108,26 +108,6 @@ attnviz_cli_parse_ids (const char *spec, int *n, GError **error)
   return (gint32 *) g_array_free (g_steal_pointer (&out), FALSE);
 }
 
-char *
-attnviz_cli_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *tok, gint32 id)
-{
-  if (text != NULL && tok != NULL && !tok->special)
-    return g_utf8_make_valid (text + tok->start, tok->end - tok->start);
-  if (model->tokenizer == NULL)
-    return g_strdup_printf ("%d", id);
-  if (tok != NULL && tok->special)
-    {
-      const char *piece = attnviz_tokenizer_get_piece (model->tokenizer, id);
-      return g_strdup (piece ? piece : "");
-    }
-  g_autoptr(GBytes) bytes = attnviz_tokenizer_decode_token (model->tokenizer, id);
-  if (bytes == NULL)
-    return g_strdup_printf ("%d", id);
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-  return g_utf8_make_valid (data ? data : "", len);
-}
-
 gboolean
 attnviz_cli_input_load (AttnvizCliInput *in,
                         const AttnvizModel *model,
@@ -217,9 +197,10 @@ attnviz_cli_input_load (AttnvizCliInput *in,
 
   in->token_texts = g_new0 (char *, in->T + 1);
   for (int t = 0; t < in->T; t++)
-    in->token_texts[t] = attnviz_cli_token_text (model, in->text,
-                                                 in->tokens ? &g_array_index (in->tokens, AttnvizToken, t) : NULL,
-                                                 in->ids[t]);
+    in->token_texts[t] = attnviz_tokenizer_token_display_text (model->tokenizer, in->text,
+                                                               in->tokens ? &g_array_index (in->tokens, AttnvizToken, t)
+                                                                          : NULL,
+                                                               in->ids[t]);
   return TRUE;
 }
 
@@ -288,9 +269,30 @@ attnviz_cli_target_load (AttnvizCliInput *target,
   target->text_len = strlen (target->text);
   target->token_texts = g_new0 (char *, target->T + 1);
   for (int t = 0; t < target->T; t++)
-    target->token_texts[t] = attnviz_cli_token_text (model, target->text,
-                                                     &g_array_index (target->tokens, AttnvizToken, t), target->ids[t]);
+    target->token_texts[t] = attnviz_tokenizer_token_display_text (model->tokenizer, target->text,
+                                                                   &g_array_index (target->tokens, AttnvizToken, t),
+                                                                   target->ids[t]);
   return TRUE;
+}
+
+gboolean
+attnviz_cli_input_and_target_load (AttnvizCliInput *input,
+                                   AttnvizCliInput *target,
+                                   const AttnvizModel *model,
+                                   const char *text,
+                                   const char *text_file,
+                                   const char *ids,
+                                   const char *target_text,
+                                   gboolean truncate,
+                                   GError **error)
+{
+  memset (target, 0, sizeof *target);
+  if (attnviz_cli_input_load (input, model, text, text_file, ids, truncate, error)
+      && (!model->config.encoder_decoder || attnviz_cli_target_load (target, model, input, target_text, error)))
+    return TRUE;
+  attnviz_cli_input_clear (input);
+  attnviz_cli_input_clear (target);
+  return FALSE;
 }
 
 void

@@ -72,7 +72,28 @@ gboolean attnviz_cli_target_load (AttnvizCliInput *target,
                                   const char *target_text,
                                   GError **error);
 
-/* The display text of token ID (specials as their piece, bytes made valid). */
-char *attnviz_cli_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *tok, gint32 id);
+/* What dump and render run: INPUT from exactly one of TEXT, TEXT_FILE or
+ * IDS and, for an encoder-decoder MODEL, TARGET as attnviz_cli_target_load ()
+ * makes it (TARGET stays zeroed otherwise).  On an error both are cleared. */
+gboolean attnviz_cli_input_and_target_load (AttnvizCliInput *input,
+                                            AttnvizCliInput *target,
+                                            const AttnvizModel *model,
+                                            const char *text,
+                                            const char *text_file,
+                                            const char *ids,
+                                            const char *target_text,
+                                            gboolean truncate,
+                                            GError **error);
+
+/* The GOptionEntry rows of the tokens a command runs on (dump, render):
+ * --text, --text-file, --ids and, for encoder-decoder models, --target. */
+#define ATTNVIZ_CLI_INPUT_OPTION_ENTRIES(text, text_file, ids, target)                                           \
+  { "text", 't', 0, G_OPTION_ARG_STRING, (text), "Text to run (special tokens added as the model's tokenizer says)", \
+    "TEXT" },                                                                                                     \
+  { "text-file", 'f', 0, G_OPTION_ARG_FILENAME, (text_file), "Read the text from a file", "FILE" },               \
+  { "ids", 0, 0, G_OPTION_ARG_STRING, (ids), "Token ids, used exactly as given", "1,2,3" },                        \
+  { "target", 0, 0, G_OPTION_ARG_STRING, (target),                                                                \
+    "Encoder-decoder models: the target the decoder reads after BOS (default: its greedy output for the source)", \
+    "TEXT" }
 
 G_END_DECLS

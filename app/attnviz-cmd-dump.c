@@ -19,11 +19,7 @@ attnviz_cmd_dump (int argc, char **argv)
   g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL;
   gboolean truncate = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
-    { "text", 't', 0, G_OPTION_ARG_STRING, &text, "Text to run (special tokens added as the model's tokenizer says)", "TEXT" },
-    { "text-file", 'f', 0, G_OPTION_ARG_FILENAME, &text_file, "Read the text from a file", "FILE" },
-    { "ids", 0, 0, G_OPTION_ARG_STRING, &ids, "Token ids, used exactly as given", "1,2,3" },
-    { "target", 0, 0, G_OPTION_ARG_STRING, &target_s,
-      "Encoder-decoder models: the target the decoder reads after BOS (default: its greedy output for the source)", "TEXT" },
+    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
     { "layers", 'l', 0, G_OPTION_ARG_STRING, &layers, "Layers to record (default all)", "0,3-5" },
     { "heads", 'H', 0, G_OPTION_ARG_STRING, &heads, "Heads to record (default all)", "0-3" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format_s, "npy (a folder), safetensors or json (default: from OUT's extension, else npy)", "FORMAT" },
@@ -79,14 +75,9 @@ attnviz_cmd_dump (int argc, char **argv)
   if (target_s != NULL && !seq2seq)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--target: %s is not an encoder-decoder model", argv[1]);
 
-  AttnvizCliInput input, target = { 0 };
-  if (!attnviz_cli_input_load (&input, model, text, text_file, ids, truncate, &error)
-      || (seq2seq && !attnviz_cli_target_load (&target, model, &input, target_s, &error)))
-    {
-      attnviz_cli_input_clear (&input);
-      attnviz_cli_input_clear (&target);
-      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
-    }
+  AttnvizCliInput input, target;
+  if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, truncate, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
 
   /* The decoder's tokens: the input's, or an encoder-decoder's target. */
   AttnvizCliInput *dec = seq2seq ? &target : &input;

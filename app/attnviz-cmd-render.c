@@ -111,11 +111,7 @@ attnviz_cmd_render (int argc, char **argv)
   double width = 0, height = 0, font_size = 0, vmin = NAN, vmax = NAN;
   gboolean truncate = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
-    { "text", 't', 0, G_OPTION_ARG_STRING, &text, "Text to run (special tokens added as the model's tokenizer says)", "TEXT" },
-    { "text-file", 'f', 0, G_OPTION_ARG_FILENAME, &text_file, "Read the text from a file", "FILE" },
-    { "ids", 0, 0, G_OPTION_ARG_STRING, &ids, "Token ids, used exactly as given", "1,2,3" },
-    { "target", 0, 0, G_OPTION_ARG_STRING, &target_s,
-      "Encoder-decoder models: the target the decoder reads after BOS (default: its greedy output for the source)", "TEXT" },
+    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
     { "attention", 'A', 0, G_OPTION_ARG_STRING, &attention_s,
       "Encoder-decoder models: self (the decoder's, default), encoder or cross (target rows x source columns)", "KIND" },
     { "layer", 'l', 0, G_OPTION_ARG_INT, &layer, "Layer to draw (default 0)", "L" },
@@ -233,14 +229,9 @@ attnviz_cmd_render (int argc, char **argv)
   if (head >= c->n_head || head < -1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--head %d: %s has heads 0 to %d", head, argv[1], c->n_head - 1);
 
-  AttnvizCliInput input, target = { 0 };
-  if (!attnviz_cli_input_load (&input, model, text, text_file, ids, truncate, &error)
-      || (seq2seq && !attnviz_cli_target_load (&target, model, &input, target_s, &error)))
-    {
-      attnviz_cli_input_clear (&input);
-      attnviz_cli_input_clear (&target);
-      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
-    }
+  AttnvizCliInput input, target;
+  if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, truncate, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
   /* The decoder's tokens: the input's, or an encoder-decoder's target. */
   AttnvizCliInput *dec = seq2seq ? &target : &input;
 

@@ -111,27 +111,6 @@ attnviz_model_display_name (const char *path)
   return g_steal_pointer (&base);
 }
 
-char *
-attnviz_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *token, gint32 id)
-{
-  /* As attnviz_cli_token_text (): the span of the text, or the piece. */
-  if (text != NULL && token != NULL && !token->special)
-    return g_utf8_make_valid (text + token->start, token->end - token->start);
-  if (model->tokenizer == NULL)
-    return g_strdup_printf ("%d", id);
-  if (token != NULL && token->special)
-    {
-      const char *piece = attnviz_tokenizer_get_piece (model->tokenizer, id);
-      return g_strdup (piece ? piece : "");
-    }
-  g_autoptr(GBytes) bytes = attnviz_tokenizer_decode_token (model->tokenizer, id);
-  if (bytes == NULL)
-    return g_strdup_printf ("%d", id);
-  gsize len;
-  const char *data = g_bytes_get_data (bytes, &len);
-  return g_utf8_make_valid (data ? data : "", len);
-}
-
 /* ---- Checkpoints ---------------------------------------------------------- */
 
 void
@@ -347,7 +326,8 @@ make_labels (const AttnvizModel *model, const char *text, GArray *tokens, const 
 {
   char **labels = g_new0 (char *, tokens->len + 1);
   for (guint t = 0; t < tokens->len; t++)
-    labels[t] = attnviz_token_text (model, text, &g_array_index (tokens, AttnvizToken, t), ids[t]);
+    labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, text,
+                                                      &g_array_index (tokens, AttnvizToken, t), ids[t]);
   return labels;
 }
 
@@ -636,7 +616,8 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
 
   char **labels = g_new0 (char *, T + 1);
   for (int t = 0; t < T; t++)
-    labels[t] = attnviz_token_text (model, d->text, &g_array_index (tokens, AttnvizToken, t), ids[t]);
+    labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, d->text,
+                                                      &g_array_index (tokens, AttnvizToken, t), ids[t]);
   out->result = attnviz_result_new (rec, labels, g_steal_pointer (&tokens), d->text,
                                     attnviz_loaded_model_get_name (loaded));
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);

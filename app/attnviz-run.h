@@ -113,7 +113,4 @@ GArray *attnviz_checkpoints_list (const char *model_path, const char *model_dir)
 /* The clear function of such an array (frees the path). */
 void attnviz_checkpoint_clear (gpointer checkpoint);
 
-/* The text token TOKEN of TEXT shows: its span, or its piece when special. */
-char *attnviz_token_text (const AttnvizModel *model, const char *text, const AttnvizToken *token, gint32 id);
-
 G_END_DECLS

@@ -580,6 +580,32 @@ random_linear (AttnvizModel *m, guint64 *s, int n_in, int n_out, gboolean bias)
                         bias ? random_tensor (m, s, n_out, 0.0f, 0.02f) : NULL, n_in, n_out);
 }
 
+/* The self-attention and MLP of one block (decoder or encoder), drawn in
+ * this order from the generator S so that a seed gives the same model. */
+static void
+random_block (AttnvizModel *m, guint64 *s, AttnvizLayerWeights *L)
+{
+  const AttnvizConfig *c = &m->config;
+  int d = c->d_model, ff = c->d_ff;
+  int dq = c->n_head * c->head_dim, dkv = c->n_kv_head * c->head_dim;
+  gboolean ln = c->norm == ATTNVIZ_NORM_LAYERNORM;
+
+  L->attn_norm_w = random_tensor (m, s, d, 1.0f, 0.0f);
+  L->attn_norm_b = ln ? random_tensor (m, s, d, 0.0f, 0.0f) : NULL;
+  L->q = random_linear (m, s, d, dq, c->qkv_bias);
+  L->k = random_linear (m, s, d, dkv, c->qkv_bias);
+  L->v = random_linear (m, s, d, dkv, c->qkv_bias);
+  L->o = random_linear (m, s, dq, d, c->out_bias);
+  L->mlp_norm_w = random_tensor (m, s, d, 1.0f, 0.0f);
+  L->mlp_norm_b = ln ? random_tensor (m, s, d, 0.0f, 0.0f) : NULL;
+  L->up = random_linear (m, s, d, ff, c->mlp_bias);
+  if (c->gated_mlp)
+    L->gate = random_linear (m, s, d, ff, c->mlp_bias);
+  L->down = random_linear (m, s, ff, d, c->mlp_bias);
+  if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+    L->score_v = random_tensor (m, s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
+}
+
 AttnvizModel *
 attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
 {
@@ -594,8 +620,8 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
   m->dtype = ATTNVIZ_DTYPE_F32;
   m->tokenizer_error = g_strdup ("a random model has no tokenizer");
 
-  int d = c->d_model, ff = c->d_ff;
-  int dq = c->n_head * c->head_dim, dkv = c->n_kv_head * c->head_dim;
+  int d = c->d_model;
+  int dq = c->n_head * c->head_dim;
   gboolean ln = c->norm == ATTNVIZ_NORM_LAYERNORM;
 
   m->tok_emb = random_tensor (m, &s, (gsize) c->vocab_size * d, 0.0f, 0.02f);
@@ -612,20 +638,7 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
   for (int i = 0; i < c->n_layer; i++)
     {
       AttnvizLayerWeights *L = &m->layers[i];
-      L->attn_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
-      L->attn_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
-      L->q = random_linear (m, &s, d, dq, c->qkv_bias);
-      L->k = random_linear (m, &s, d, dkv, c->qkv_bias);
-      L->v = random_linear (m, &s, d, dkv, c->qkv_bias);
-      L->o = random_linear (m, &s, dq, d, c->out_bias);
-      L->mlp_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
-      L->mlp_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
-      L->up = random_linear (m, &s, d, ff, c->mlp_bias);
-      if (c->gated_mlp)
-        L->gate = random_linear (m, &s, d, ff, c->mlp_bias);
-      L->down = random_linear (m, &s, ff, d, c->mlp_bias);
-      if (c->score == ATTNVIZ_SCORE_ADDITIVE)
-        L->score_v = random_tensor (m, &s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
+      random_block (m, &s, L);
       if (c->encoder_decoder)
         {
           L->cross_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
@@ -644,21 +657,7 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
       m->enc_layers = g_new0 (AttnvizLayerWeights, c->n_enc_layer);
       for (int i = 0; i < c->n_enc_layer; i++)
         {
-          AttnvizLayerWeights *L = &m->enc_layers[i];
-          L->attn_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
-          L->attn_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
-          L->q = random_linear (m, &s, d, dq, c->qkv_bias);
-          L->k = random_linear (m, &s, d, dkv, c->qkv_bias);
-          L->v = random_linear (m, &s, d, dkv, c->qkv_bias);
-          L->o = random_linear (m, &s, dq, d, c->out_bias);
-          L->mlp_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
-          L->mlp_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;
-          L->up = random_linear (m, &s, d, ff, c->mlp_bias);
-          if (c->gated_mlp)
-            L->gate = random_linear (m, &s, d, ff, c->mlp_bias);
-          L->down = random_linear (m, &s, ff, d, c->mlp_bias);
-          if (c->score == ATTNVIZ_SCORE_ADDITIVE)
-            L->score_v = random_tensor (m, &s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
+          random_block (m, &s, &m->enc_layers[i]);
         }
       m->enc_final_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
       m->enc_final_norm_b = ln ? random_tensor (m, &s, d, 0.0f, 0.0f) : NULL;

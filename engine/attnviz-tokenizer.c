@@ -2346,6 +2346,29 @@ attnviz_tokenizer_decode_token (const AttnvizTokenizer *self, int id)
   return g_byte_array_free_to_bytes (out);
 }
 
+char *
+attnviz_tokenizer_token_display_text (const AttnvizTokenizer *self,
+                                      const char *text,
+                                      const AttnvizToken *token,
+                                      gint32 id)
+{
+  if (text != NULL && token != NULL && !token->special)
+    return g_utf8_make_valid (text + token->start, token->end - token->start);
+  if (self == NULL)
+    return g_strdup_printf ("%d", id);
+  if (token != NULL && token->special)
+    {
+      const char *piece = attnviz_tokenizer_get_piece (self, id);
+      return g_strdup (piece ? piece : "");
+    }
+  g_autoptr(GBytes) bytes = attnviz_tokenizer_decode_token (self, id);
+  if (bytes == NULL)
+    return g_strdup_printf ("%d", id);
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+  return g_utf8_make_valid (data ? data : "", len);
+}
+
 /* Hugging Face's clean_up_tokenization for WordPiece text. */
 static char *
 wordpiece_cleanup (char *text)

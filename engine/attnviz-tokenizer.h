@@ -79,6 +79,15 @@ const char *attnviz_tokenizer_get_piece (const AttnvizTokenizer *self, int id);
  * result may be invalid UTF-8 for partial byte tokens. */
 GBytes *attnviz_tokenizer_decode_token (const AttnvizTokenizer *self, int id);
 
+/* The text token ID shows in a label: its span of TEXT (made valid UTF-8)
+ * when TOKEN came from encoding TEXT and is not special; else a special's
+ * piece, or the bytes it decodes to.  SELF may be NULL (a model without a
+ * tokenizer): then, as when ID is out of range, the id as a number. */
+char *attnviz_tokenizer_token_display_text (const AttnvizTokenizer *self,
+                                            const char *text,
+                                            const AttnvizToken *token,
+                                            gint32 id);
+
 /* Decodes a whole sequence the way the model's own decoder does (SPM: the
  * leading space after BOS stripped, byte fallbacks fused). */
 char *attnviz_tokenizer_decode (const AttnvizTokenizer *self,

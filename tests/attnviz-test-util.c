@@ -1,6 +1,8 @@
 #define G_LOG_DOMAIN "attnviz-test"
 #include "config.h"
 
+#include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -132,4 +134,79 @@ attnviz_test_load_npy (const char *path, gint64 *shape, int *n_dims, gsize *n)
   else
     g_error ("%s: unsupported npy dtype %s", path, descr);
   return out;
+}
+
+void
+attnviz_test_run_clear (AttnvizTestRun *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+void
+attnviz_test_run_attnvizv (AttnvizTestRun *r, const char *const *args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  const char *exe = g_getenv ("ATTNVIZ_EXE");
+  g_assert_nonnull (exe);
+  g_ptr_array_add (argv, (gpointer) exe);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
+                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                                                &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (p, NULL, NULL, &r->out, &r->err, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (p));
+  r->status = g_subprocess_get_exit_status (p);
+  if (r->err && *r->err)
+    g_test_message ("stderr: %s", r->err);
+}
+
+void
+attnviz_test_run_attnviz (AttnvizTestRun *r, const char *first, ...)
+{
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  va_list ap;
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (args, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (args, NULL);
+  attnviz_test_run_attnvizv (r, (const char *const *) args->pdata);
+}
+
+void
+attnviz_test_assert_one_line_error (const AttnvizTestRun *r, int status, const char *needle)
+{
+  g_assert_cmpint (r->status, ==, status);
+  g_assert_nonnull (r->err);
+  g_assert_cmpuint (strlen (r->err), >, 0);
+  /* exactly one line */
+  g_assert_nonnull (strchr (r->err, '\n'));
+  g_assert_cmpstr (strchr (r->err, '\n') + 1, ==, "");
+  if (needle)
+    g_assert_nonnull (strstr (r->err, needle));
+}
+
+void
+attnviz_test_remove_tree (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
+    {
+      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+      const char *name;
+      while (dir && (name = g_dir_read_name (dir)))
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          attnviz_test_remove_tree (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
 }

@@ -19,4 +19,28 @@ gboolean attnviz_test_check_tensor (const float *a, const float *b, gsize n,
 /* Reads a .npy file of little-endian <f4 or <i4/<i8 (converted to float). */
 float *attnviz_test_load_npy (const char *path, gint64 *shape, int *n_dims, gsize *n);
 
+/* One run of the attnviz executable ($ATTNVIZ_EXE): its exit status and
+ * what it wrote, as UTF-8. */
+typedef struct {
+  int status;
+  char *out;
+  char *err;
+} AttnvizTestRun;
+
+void attnviz_test_run_clear (AttnvizTestRun *r);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (AttnvizTestRun, attnviz_test_run_clear)
+
+/* Runs attnviz with the NULL-terminated arguments ARGS, waits for it and
+ * keeps its status, stdout and stderr in R (stderr is also logged). */
+void attnviz_test_run_attnvizv (AttnvizTestRun *r, const char *const *args);
+/* The same with the arguments given one by one, NULL-terminated. */
+void attnviz_test_run_attnviz (AttnvizTestRun *r, const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* R exited with STATUS and wrote exactly one line on stderr, holding NEEDLE
+ * when that is not NULL. */
+void attnviz_test_assert_one_line_error (const AttnvizTestRun *r, int status, const char *needle);
+
+/* Removes PATH and, when it is a directory (not a link to one), all below it. */
+void attnviz_test_remove_tree (const char *path);
+
 G_END_DECLS

@@ -9,66 +9,6 @@
 
 #include "attnviz-test-util.h"
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_attnviz (Run *r, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *exe = g_getenv ("ATTNVIZ_EXE");
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (gpointer) exe);
-  va_list ap;
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (p));
-  r->status = g_subprocess_get_exit_status (p);
-  if (r->err && *r->err)
-    g_test_message ("stderr: %s", r->err);
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir && (name = g_dir_read_name (dir)) != NULL)
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_remove (path);
-}
-
 static void
 test_train_and_use (void)
 {
@@ -77,10 +17,10 @@ test_train_and_use (void)
   g_assert_no_error (error);
   g_autofree char *out = g_build_filename (tmp, "copy-model", NULL);
 
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "train", "--task", "copy", "--layers", "1", "--d-model", "16", "--heads", "2", "--head-dim", "6",
-               "--pos", "rope", "--score", "additive", "--steps", "40", "--batch", "8", "--eval-every", "20",
-               "--eval-examples", "20", "--checkpoint-every", "20", "--seed", "3", "-o", out, NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "train", "--task", "copy", "--layers", "1", "--d-model", "16", "--heads", "2", "--head-dim", "6",
+                            "--pos", "rope", "--score", "additive", "--steps", "40", "--batch", "8", "--eval-every", "20",
+                            "--eval-examples", "20", "--checkpoint-every", "20", "--seed", "3", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
   /* not a terminal: plain progress lines, then the held-out result */
   g_assert_nonnull (strstr (r.out, "step 20/40"));
@@ -102,48 +42,48 @@ test_train_and_use (void)
   g_assert_cmpint (json_object_get_int_member (o, "attnviz_step"), ==, 40);
   g_assert_cmpint (json_object_get_int_member (o, "head_dim"), ==, 6);
 
-  g_auto(Run) info = { 0 };
-  run_attnviz (&info, "info", out, NULL);
+  g_auto(AttnvizTestRun) info = { 0 };
+  attnviz_test_run_attnviz (&info, "info", out, NULL);
   g_assert_cmpint (info.status, ==, 0);
   g_assert_nonnull (strstr (info.out, "AttnvizSeq2Seq"));
 
-  g_auto(Run) gen = { 0 };
-  run_attnviz (&gen, "generate", out, "--prompt", "abc", NULL);
+  g_auto(AttnvizTestRun) gen = { 0 };
+  attnviz_test_run_attnviz (&gen, "generate", out, "--prompt", "abc", NULL);
   g_assert_cmpint (gen.status, ==, 0);
   g_assert_cmpuint (strlen (gen.out), >=, 1);
 
   /* policy gradient, fine-tuning the model just saved */
   g_autofree char *pg = g_build_filename (tmp, "copy-pg.safetensors", NULL);
-  g_auto(Run) r2 = { 0 };
-  run_attnviz (&r2, "train", "--task", "copy", "--init", out, "--objective", "pg", "--reward", "tokens", "--steps",
-               "5", "--batch", "8", "--eval-examples", "10", "--lr", "1e-4", "-o", pg, NULL);
+  g_auto(AttnvizTestRun) r2 = { 0 };
+  attnviz_test_run_attnviz (&r2, "train", "--task", "copy", "--init", out, "--objective", "pg", "--reward", "tokens", "--steps",
+                            "5", "--batch", "8", "--eval-examples", "10", "--lr", "1e-4", "-o", pg, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_true (g_file_test (pg, G_FILE_TEST_EXISTS));
   g_autofree char *beside = g_build_filename (tmp, "tokenizer.json", NULL);
   g_assert_true (g_file_test (beside, G_FILE_TEST_EXISTS));
 
-  remove_tree (tmp);
+  attnviz_test_remove_tree (tmp);
 }
 
 static void
 test_train_refuses_bad_options (void)
 {
-  g_auto(Run) a = { 0 };
-  run_attnviz (&a, "train", "--task", "nonsense", NULL);
+  g_auto(AttnvizTestRun) a = { 0 };
+  attnviz_test_run_attnviz (&a, "train", "--task", "nonsense", NULL);
   g_assert_cmpint (a.status, ==, 1);
   g_assert_nonnull (strstr (a.err, "unknown task"));
-  g_auto(Run) b = { 0 };
-  run_attnviz (&b, "train", "--task", "copy", "--pos", "spiral", NULL);
+  g_auto(AttnvizTestRun) b = { 0 };
+  attnviz_test_run_attnviz (&b, "train", "--task", "copy", "--pos", "spiral", NULL);
   g_assert_cmpint (b.status, ==, 2);
   g_assert_nonnull (strstr (b.err, "spiral"));
-  g_auto(Run) c = { 0 };
-  run_attnviz (&c, "train", "--task", "copy", "--steps", "0", NULL);
+  g_auto(AttnvizTestRun) c = { 0 };
+  attnviz_test_run_attnviz (&c, "train", "--task", "copy", "--steps", "0", NULL);
   g_assert_cmpint (c.status, ==, 2);
-  g_auto(Run) d = { 0 };
-  run_attnviz (&d, "train", NULL);
+  g_auto(AttnvizTestRun) d = { 0 };
+  attnviz_test_run_attnviz (&d, "train", NULL);
   g_assert_cmpint (d.status, ==, 2);
-  g_auto(Run) e = { 0 };
-  run_attnviz (&e, "train", "--task", "copy", "--pos", "rope", "--head-dim", "5", "--steps", "1", NULL);
+  g_auto(AttnvizTestRun) e = { 0 };
+  attnviz_test_run_attnviz (&e, "train", "--task", "copy", "--pos", "rope", "--head-dim", "5", "--steps", "1", NULL);
   g_assert_cmpint (e.status, ==, 2);
   g_assert_nonnull (strstr (e.err, "RoPE"));
 }
@@ -151,9 +91,9 @@ test_train_refuses_bad_options (void)
 static void
 test_sweep_table (void)
 {
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "sweep", "--task", "reverse", "--heads", "1,2", "--pos", "learned,none", "--d-model", "16",
-               "--steps", "5", "--batch", "4", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "sweep", "--task", "reverse", "--heads", "1,2", "--pos", "learned,none", "--d-model", "16",
+                            "--steps", "5", "--batch", "4", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "| heads | positions | parameters | held-out exact match |"));
   g_assert_nonnull (strstr (r.out, "| 2 | none |"));

@@ -10,62 +10,6 @@
 
 #include "attnviz-test-util.h"
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-/* Runs attnviz with the NULL-terminated arguments. */
-static void
-run_attnviz (Run *r, const char *first, ...)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *exe = g_getenv ("ATTNVIZ_EXE");
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (gpointer) exe);
-  va_list ap;
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (p));
-  r->status = g_subprocess_get_exit_status (p);
-  if (r->err && *r->err)
-    g_test_message ("stderr: %s", r->err);
-}
-
-static void
-assert_one_line_error (const Run *r, int status, const char *needle)
-{
-  g_assert_cmpint (r->status, ==, status);
-  g_assert_nonnull (r->err);
-  g_assert_cmpuint (strlen (r->err), >, 0);
-  /* exactly one line */
-  g_assert_nonnull (strchr (r->err, '\n'));
-  g_assert_cmpstr (strchr (r->err, '\n') + 1, ==, "");
-  if (needle)
-    g_assert_nonnull (strstr (r->err, needle));
-}
-
 static char *
 fixture (const char *name)
 {
@@ -96,8 +40,8 @@ test_greedy_stories260k_prints_llama2c_reference (void)
   g_autofree char *expected = NULL;
   g_assert_true (g_file_get_contents (ref_path, &expected, NULL, NULL));
 
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "generate", model, "-n", "200", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "generate", model, "-n", "200", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (g_str_has_suffix (r.out, "\n"));
   r.out[strlen (r.out) - 1] = '\0';
@@ -110,8 +54,8 @@ test_aidreams260k_generates_text (void)
   g_autofree char *model = attnviz_test_shared_path ("models", "aidreams260K", "hf", NULL);
   if (model == NULL)
     return;
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "generate", model, "-n", "60", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "generate", model, "-n", "60", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (g_utf8_validate (r.out, -1, NULL));
   /* Sixty tokens of a 512-token vocabulary are words, not nothing. */
@@ -125,8 +69,8 @@ static void
 test_info_describes_a_model (gconstpointer data)
 {
   g_autofree char *model = fixture (data);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "info", model, NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "info", model, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "layers:"));
   g_assert_nonnull (strstr (r.out, "context:"));
@@ -139,8 +83,8 @@ test_info_of_stories260k_names_its_tokenizer (void)
   g_autofree char *model = attnviz_test_shared_path ("models", "stories260K", "hf", NULL);
   if (model == NULL)
     return;
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "info", model, "--json", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "info", model, "--json", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_autoptr(JsonParser) parser = json_parser_new ();
   g_assert_true (json_parser_load_from_data (parser, r.out, -1, NULL));
@@ -171,8 +115,8 @@ test_dump_is_readable_by_numpy_and_a_safetensors_reader (gconstpointer data)
   g_autofree char *out = g_build_filename (tmp, g_str_equal (format, "npy") ? "dump" : "dump.safetensors", NULL);
   const char *ids = "37,65,65,25,33,95,68,17,46,93,75"; /* the fixture's own input */
 
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model, "--ids", ids, "--format", format, "-o", out, NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--ids", ids, "--format", format, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
 
   g_autofree char *script = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "cli", "check-dump.py", NULL);
@@ -206,8 +150,8 @@ test_dump_json_carries_tokens_spans_and_shapes (void)
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "dump.json", NULL);
   const char *text = "Once upon a time, Lily\nsaw a ball.";
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model, "--text", text, "--layers", "0,3-4", "--heads", "1-2", "-o", out, NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--text", text, "--layers", "0,3-4", "--heads", "1-2", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
 
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -258,8 +202,8 @@ test_ids_are_used_exactly_as_given (void)
     return;
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "dump.json", NULL);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model, "--ids", "403,407,261", "-o", out, NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--ids", "403,407,261", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *meta = json_object_get_object_member (load_json_file (parser, out), "metadata");
@@ -274,8 +218,8 @@ test_dump_records_the_variant_it_ran (void)
   g_autofree char *model = fixture ("gpt2-tiny");
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "dump.json", NULL);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model, "--ids", "5,17,33,2,90,41", "--variant", "pos=none, mask=window:2", "-o", out, NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--ids", "5,17,33,2,90,41", "--variant", "pos=none, mask=window:2", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *root = load_json_file (parser, out);
@@ -289,12 +233,12 @@ test_dump_records_the_variant_it_ran (void)
   g_assert_cmpfloat (json_array_get_double_element (row, 1), ==, 0.0);
   g_assert_cmpfloat (json_array_get_double_element (row, 2), >, 0.0);
 
-  g_auto(Run) bad = { 0 };
-  run_attnviz (&bad, "dump", model, "--ids", "5,17", "--variant", "mask=sideways", "-o", out, NULL);
-  assert_one_line_error (&bad, 2, "mask=sideways");
-  g_auto(Run) rope = { 0 };
-  run_attnviz (&rope, "dump", model, "--ids", "5,17", "--variant", "pos=rope-theta:500", "-o", out, NULL);
-  assert_one_line_error (&rope, 1, "RoPE");
+  g_auto(AttnvizTestRun) bad = { 0 };
+  attnviz_test_run_attnviz (&bad, "dump", model, "--ids", "5,17", "--variant", "mask=sideways", "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&bad, 2, "mask=sideways");
+  g_auto(AttnvizTestRun) rope = { 0 };
+  attnviz_test_run_attnviz (&rope, "dump", model, "--ids", "5,17", "--variant", "pos=rope-theta:500", "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&rope, 1, "RoPE");
 }
 
 static void
@@ -304,9 +248,9 @@ test_render_draws_a_difference_of_two_variants (gconstpointer data)
   g_autofree char *model = fixture ("gpt2-tiny");
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "diff.png", NULL);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "render", model, "--ids", "5,17,33,2,90,41", "--view", view, "--layer", "1", "--head", "2",
-               "--variant", "mask=bidirectional", "--vs", "model", "-o", out, NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "render", model, "--ids", "5,17,33,2,90,41", "--view", view, "--layer", "1", "--head", "2",
+                            "--variant", "mask=bidirectional", "--vs", "model", "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_autofree char *png = NULL;
   gsize len = 0;
@@ -442,9 +386,9 @@ test_bad_model_is_a_one_line_error (gconstpointer data)
   g_autofree char *st = g_build_filename (dir, "model.safetensors", NULL);
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-out-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "out.json", NULL);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", dir, "--ids", "1,2,3", "-o", out, NULL);
-  assert_one_line_error (&r, 1, bad->needle);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", dir, "--ids", "1,2,3", "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&r, 1, bad->needle);
   /* The error names the file (or, for config problems, config.json). */
   g_assert_true (strstr (r.err, st) != NULL || strstr (r.err, "config.json") != NULL);
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
@@ -456,9 +400,9 @@ test_text_without_a_tokenizer_is_an_error (void)
   g_autofree char *model = fixture ("gpt2-tiny");
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-out-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "out.json", NULL);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model, "--text", "hello", "-o", out, NULL);
-  assert_one_line_error (&r, 1, "tokenizer");
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--text", "hello", "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&r, 1, "tokenizer");
   g_assert_nonnull (strstr (r.err, "gpt2-tiny"));
 }
 
@@ -472,19 +416,19 @@ test_text_errors (gconstpointer data)
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-out-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "out.json", NULL);
   g_autofree char *file = g_build_filename (tmp, "input.txt", NULL);
-  g_auto(Run) r = { 0 };
+  g_auto(AttnvizTestRun) r = { 0 };
   if (g_str_equal (which, "empty"))
     {
       g_assert_true (g_file_set_contents (file, "", 0, NULL));
-      run_attnviz (&r, "dump", model, "--text-file", file, "-o", out, NULL);
-      assert_one_line_error (&r, 1, "empty");
+      attnviz_test_run_attnviz (&r, "dump", model, "--text-file", file, "-o", out, NULL);
+      attnviz_test_assert_one_line_error (&r, 1, "empty");
       g_assert_nonnull (strstr (r.err, file));
     }
   else if (g_str_equal (which, "invalid-utf8"))
     {
       g_assert_true (g_file_set_contents (file, "caf\xc3\x28 au lait", -1, NULL));
-      run_attnviz (&r, "dump", model, "--text-file", file, "-o", out, NULL);
-      assert_one_line_error (&r, 1, "UTF-8");
+      attnviz_test_run_attnviz (&r, "dump", model, "--text-file", file, "-o", out, NULL);
+      attnviz_test_assert_one_line_error (&r, 1, "UTF-8");
       g_assert_nonnull (strstr (r.err, file));
     }
   else if (g_str_equal (which, "longer-than-context"))
@@ -493,14 +437,14 @@ test_text_errors (gconstpointer data)
       for (int i = 0; i < 400; i++)
         g_string_append (s, "the cat sat. ");
       g_assert_true (g_file_set_contents (file, s->str, s->len, NULL));
-      run_attnviz (&r, "dump", model, "--text-file", file, "-o", out, NULL);
-      assert_one_line_error (&r, 1, "context of 512");
+      attnviz_test_run_attnviz (&r, "dump", model, "--text-file", file, "-o", out, NULL);
+      attnviz_test_assert_one_line_error (&r, 1, "context of 512");
       g_assert_nonnull (strstr (r.err, file));
       g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
       /* --truncate cuts it to the context instead. */
-      g_auto(Run) r2 = { 0 };
-      run_attnviz (&r2, "dump", model, "--text-file", file, "--truncate", "--layers", "0", "--heads", "0",
-                   "--format", "safetensors", "-o", out, NULL);
+      g_auto(AttnvizTestRun) r2 = { 0 };
+      attnviz_test_run_attnviz (&r2, "dump", model, "--text-file", file, "--truncate", "--layers", "0", "--heads", "0",
+                                "--format", "safetensors", "-o", out, NULL);
       g_assert_cmpint (r2.status, ==, 0);
       g_string_free (s, TRUE);
     }
@@ -511,9 +455,9 @@ test_text_errors (gconstpointer data)
 static void
 test_missing_model_is_a_one_line_error (void)
 {
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "info", "/nonexistent/model", NULL);
-  assert_one_line_error (&r, 1, "/nonexistent/model");
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "info", "/nonexistent/model", NULL);
+  attnviz_test_assert_one_line_error (&r, 1, "/nonexistent/model");
 }
 
 /* --- usage ---------------------------------------------------------------- */
@@ -522,16 +466,16 @@ static void
 test_usage_errors_exit_with_2 (void)
 {
   g_autofree char *model = fixture ("gpt2-tiny");
-  g_auto(Run) a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, e = { 0 };
-  run_attnviz (&a, "dump", model, "--ids", "1,2", NULL);                          /* no -o */
+  g_auto(AttnvizTestRun) a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 }, e = { 0 };
+  attnviz_test_run_attnviz (&a, "dump", model, "--ids", "1,2", NULL);                          /* no -o */
   g_assert_cmpint (a.status, ==, 2);
-  run_attnviz (&b, "dump", model, "--ids", "1,2", "--layers", "x-", "-o", "o", NULL);
+  attnviz_test_run_attnviz (&b, "dump", model, "--ids", "1,2", "--layers", "x-", "-o", "o", NULL);
   g_assert_cmpint (b.status, ==, 2);
-  run_attnviz (&c, "dump", model, "--no-such-option", NULL);
+  attnviz_test_run_attnviz (&c, "dump", model, "--no-such-option", NULL);
   g_assert_cmpint (c.status, ==, 2);
-  run_attnviz (&d, "dump", model, "--ids", "1,2", "--text", "x", "-o", "o", NULL);
+  attnviz_test_run_attnviz (&d, "dump", model, "--ids", "1,2", "--text", "x", "-o", "o", NULL);
   g_assert_cmpint (d.status, ==, 2);
-  run_attnviz (&e, "dump", "--help", NULL);
+  attnviz_test_run_attnviz (&e, "dump", "--help", NULL);
   g_assert_cmpint (e.status, ==, 0);
   g_assert_nonnull (strstr (e.out, "--layers"));
 }
@@ -542,9 +486,9 @@ test_layers_outside_the_model_are_bad_input (void)
   g_autofree char *model = fixture ("gpt2-tiny");
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-out-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "out.json", NULL);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model, "--ids", "1,2", "--layers", "7", "-o", out, NULL);
-  assert_one_line_error (&r, 1, "layer 7");
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--ids", "1,2", "--layers", "7", "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&r, 1, "layer 7");
 }
 
 static const BadModel bad_models[] = {

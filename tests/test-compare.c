@@ -26,6 +26,7 @@
 #include "attnviz-grid-view.h"
 #include "attnviz-loss-strip.h"
 #include "attnviz-test-widgets-util.h"
+#include "attnviz-test-window-util.h"
 #include "attnviz-variant-editor.h"
 #include "attnviz-window.h"
 
@@ -229,31 +230,8 @@ test_difference_result (void)
 
 /* ---- The window on stories260K --------------------------------------------- */
 
-typedef struct {
-  int finished;
-  gboolean ok;
-  int exported;
-  GError *export_error;
-} Watch;
-
 static void
-on_run_finished (AttnvizWindow *window, gboolean ok, Watch *w)
-{
-  w->finished++;
-  w->ok = ok;
-}
-
-static void
-on_exported (AttnvizWindow *window, const char *path, const GError *error, Watch *w)
-{
-  w->exported++;
-  g_clear_error (&w->export_error);
-  if (error)
-    w->export_error = g_error_copy (error);
-}
-
-static void
-wait_for_run (AttnvizWindow *window, Watch *w, int before)
+wait_for_run (AttnvizWindow *window, AttnvizTestWatch *w, int before)
 {
   attnviz_test_wait_until (w->finished > before && !attnviz_window_get_busy (window), 120);
   g_assert_cmpint (w->finished, >, before);
@@ -327,15 +305,15 @@ test_window_compare (gconstpointer model)
     }
 
   AttnvizWindow *window = attnviz_window_new (NULL);
-  Watch w = { 0 };
+  AttnvizTestWatch w = { 0 };
   g_autofree char *dir = g_dir_make_tmp ("attnviz-compare-XXXXXX", NULL);
   g_autofree char *png = g_build_filename (dir, "difference.png", NULL);
   g_autofree char *svg = g_build_filename (dir, "side-by-side.svg", NULL);
   g_autofree char *pdf = g_build_filename (dir, "changes.pdf", NULL);
 
   g_object_ref (window);
-  g_signal_connect (window, "run-finished", G_CALLBACK (on_run_finished), &w);
-  g_signal_connect (window, "exported", G_CALLBACK (on_exported), &w);
+  g_signal_connect (window, "run-finished", G_CALLBACK (attnviz_test_on_run_finished), &w);
+  g_signal_connect (window, "exported", G_CALLBACK (attnviz_test_on_exported), &w);
   gtk_window_present (GTK_WINDOW (window));
   attnviz_window_set_text (window, TEXT);
   attnviz_window_open (window, model);

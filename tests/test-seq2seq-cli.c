@@ -23,65 +23,6 @@
 
 static char *model_dir;
 
-typedef struct {
-  int status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Run, run_clear)
-
-static void
-run_attnvizv (Run *r, const char *const *args)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  const char *exe = g_getenv ("ATTNVIZ_EXE");
-  g_assert_nonnull (exe);
-  g_ptr_array_add (argv, (gpointer) exe);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_newv ((const char *const *) argv->pdata,
-                                                G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                                                &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_exited (p));
-  r->status = g_subprocess_get_exit_status (p);
-  if (r->err && *r->err)
-    g_test_message ("stderr: %s", r->err);
-}
-
-#define run_attnviz(r, ...) run_attnvizv (r, (const char *const[]) { __VA_ARGS__, NULL })
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir && (name = g_dir_read_name (dir)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
-
 /* Every row of the (N, ROWS, COLS) block M sums to 1. */
 static void
 assert_rows_sum_to_one (const float *m, gsize n_maps, int rows, int cols, const char *what)
@@ -142,8 +83,8 @@ test_dump_npy (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("attnviz-s2s-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "dump", NULL);
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model_dir, "--text", SOURCE, "-o", out);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model_dir, "--text", SOURCE, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
 
   gint64 shape[8];
@@ -197,7 +138,7 @@ test_dump_npy (void)
   JsonArray *tokens = json_object_get_array_member (meta, "tokens");
   g_assert_cmpint (json_array_get_length (tokens), ==, T);
   g_assert_cmpstr (json_object_get_string_member (json_array_get_object_element (tokens, 0), "text"), ==, "<bos>");
-  remove_tree (dir);
+  attnviz_test_remove_tree (dir);
 }
 
 static void
@@ -209,8 +150,8 @@ test_dump_target_safetensors_and_json (void)
   int S = strlen (SOURCE) + 1, T = 1 + strlen ("2026-11-21");
 
   /* --target: BOS and the target, teacher-forced. */
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "dump", model_dir, "--text", SOURCE, "--target", "2026-11-21", "-o", st);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model_dir, "--text", SOURCE, "--target", "2026-11-21", "-o", st, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_autoptr(GError) error = NULL;
   AttnvizSafetensors *f = attnviz_safetensors_open (st, &error);
@@ -235,8 +176,8 @@ test_dump_target_safetensors_and_json (void)
   check_source_tokens (json_node_get_object (json_parser_get_root (st_parser)), S, NULL);
   attnviz_safetensors_free (f);
 
-  g_auto(Run) r2 = { 0 };
-  run_attnviz (&r2, "dump", model_dir, "--text", SOURCE, "--target", "2026-11-21", "-o", js);
+  g_auto(AttnvizTestRun) r2 = { 0 };
+  attnviz_test_run_attnviz (&r2, "dump", model_dir, "--text", SOURCE, "--target", "2026-11-21", "-o", js, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *root = load_json (parser, js);
@@ -267,7 +208,7 @@ test_dump_target_safetensors_and_json (void)
   g_assert_cmpint (json_array_get_length (enc_rows), ==, S);
   g_assert_cmpint (json_array_get_length (json_array_get_array_element (enc_rows, 0)), ==, S);
   g_assert_cmpint (json_array_get_length (json_object_get_array_member (root, "source_ids")), ==, S);
-  remove_tree (dir);
+  attnviz_test_remove_tree (dir);
 }
 
 static gboolean
@@ -286,50 +227,50 @@ test_render_cross (void)
   g_autofree char *grid = g_build_filename (dir, "encoder-grid.png", NULL);
   g_autofree char *lines = g_build_filename (dir, "cross-lines.svg", NULL);
 
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "render", model_dir, "--text", SOURCE, "--attention", "cross", "--layer", "1", "--head", "2",
-               "-o", heatmap);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "render", model_dir, "--text", SOURCE, "--attention", "cross", "--layer", "1", "--head", "2",
+                            "-o", heatmap, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (is_png (heatmap));
   g_assert_nonnull (strstr (r.err, "cross-attention"));
   g_assert_nonnull (strstr (r.err, "source tokens"));
 
-  g_auto(Run) r2 = { 0 };
-  run_attnviz (&r2, "render", model_dir, "--text", SOURCE, "--attention", "encoder", "--view", "grid", "-o", grid);
+  g_auto(AttnvizTestRun) r2 = { 0 };
+  attnviz_test_run_attnviz (&r2, "render", model_dir, "--text", SOURCE, "--attention", "encoder", "--view", "grid", "-o", grid, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_true (is_png (grid));
 
-  g_auto(Run) r3 = { 0 };
-  run_attnviz (&r3, "render", model_dir, "--text", SOURCE, "--target", "2026-11-21", "--attention", "cross",
-               "--view", "lines", "--aggregate", "mean", "-o", lines);
+  g_auto(AttnvizTestRun) r3 = { 0 };
+  attnviz_test_run_attnviz (&r3, "render", model_dir, "--text", SOURCE, "--target", "2026-11-21", "--attention", "cross",
+                            "--view", "lines", "--aggregate", "mean", "-o", lines, NULL);
   g_assert_cmpint (r3.status, ==, 0);
   g_autofree char *svg = NULL;
   g_assert_true (g_file_get_contents (lines, &svg, NULL, NULL));
   g_assert_nonnull (strstr (svg, "<svg"));
 
   /* The encoder has its own layers; --vs compares self-attention only. */
-  g_auto(Run) r4 = { 0 };
-  run_attnviz (&r4, "render", model_dir, "--text", SOURCE, "--attention", "encoder", "--layer", "2", "-o", heatmap);
+  g_auto(AttnvizTestRun) r4 = { 0 };
+  attnviz_test_run_attnviz (&r4, "render", model_dir, "--text", SOURCE, "--attention", "encoder", "--layer", "2", "-o", heatmap, NULL);
   g_assert_cmpint (r4.status, ==, 2);
   g_assert_nonnull (strstr (r4.err, "encoder layers 0 to 1"));
-  g_auto(Run) r5 = { 0 };
-  run_attnviz (&r5, "render", model_dir, "--text", SOURCE, "--attention", "cross", "--vs", "model", "-o", heatmap);
+  g_auto(AttnvizTestRun) r5 = { 0 };
+  attnviz_test_run_attnviz (&r5, "render", model_dir, "--text", SOURCE, "--attention", "cross", "--vs", "model", "-o", heatmap, NULL);
   g_assert_cmpint (r5.status, ==, 2);
-  remove_tree (dir);
+  attnviz_test_remove_tree (dir);
 }
 
 static void
 test_generate (void)
 {
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "generate", model_dir, "--prompt", SOURCE);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "generate", model_dir, "--prompt", SOURCE, NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (g_str_has_suffix (r.out, "\n"));
   g_assert_null (strstr (r.out, "<bos>"));
 
   /* An encoder-decoder decodes from a source. */
-  g_auto(Run) r2 = { 0 };
-  run_attnviz (&r2, "generate", model_dir);
+  g_auto(AttnvizTestRun) r2 = { 0 };
+  attnviz_test_run_attnviz (&r2, "generate", model_dir, NULL);
   g_assert_cmpint (r2.status, ==, 2);
   g_assert_nonnull (strstr (r2.err, "--prompt"));
 }
@@ -341,15 +282,15 @@ test_decoder_only_refuses (void)
   g_autofree char *dir = g_dir_make_tmp ("attnviz-s2s-XXXXXX", NULL);
   g_autofree char *png = g_build_filename (dir, "x.png", NULL);
 
-  g_auto(Run) r = { 0 };
-  run_attnviz (&r, "render", model, "--ids", "1,2,3", "--attention", "cross", "-o", png);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "render", model, "--ids", "1,2,3", "--attention", "cross", "-o", png, NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "not an encoder-decoder"));
   g_assert_false (g_file_test (png, G_FILE_TEST_EXISTS));
-  g_auto(Run) r2 = { 0 };
-  run_attnviz (&r2, "dump", model, "--ids", "1,2,3", "--target", "x", "-o", dir);
+  g_auto(AttnvizTestRun) r2 = { 0 };
+  attnviz_test_run_attnviz (&r2, "dump", model, "--ids", "1,2,3", "--target", "x", "-o", dir, NULL);
   g_assert_cmpint (r2.status, ==, 2);
-  remove_tree (dir);
+  attnviz_test_remove_tree (dir);
 }
 
 int
@@ -360,8 +301,8 @@ main (int argc, char **argv)
   /* A small model with checkpoints, trained for these tests. */
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-s2s-model-XXXXXX", NULL);
   model_dir = g_build_filename (tmp, "dates", NULL);
-  g_auto(Run) train = { 0 };
-  run_attnviz (&train, "train", "--task", "dates", "--steps", "30", "--checkpoint-every", "10", "-q", "-o", model_dir);
+  g_auto(AttnvizTestRun) train = { 0 };
+  attnviz_test_run_attnviz (&train, "train", "--task", "dates", "--steps", "30", "--checkpoint-every", "10", "-q", "-o", model_dir, NULL);
   if (train.status != 0)
     g_error ("could not train the test model: %s", train.err);
 
@@ -371,7 +312,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/seq2seq/generate-decodes-the-prompt", test_generate);
   g_test_add_func ("/cli/seq2seq/decoder-only-models-refuse-the-options", test_decoder_only_refuses);
   int status = g_test_run ();
-  remove_tree (tmp);
+  attnviz_test_remove_tree (tmp);
   g_free (model_dir);
   return status;
 }

@@ -25,54 +25,15 @@
 #include "attnviz-grid-view.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-lines-view.h"
+#include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
+#include "attnviz-test-window-util.h"
 #include "attnviz-token-strip.h"
 #include "attnviz-window.h"
 
 #define SOURCE "saturday 21 november 2026"
 
 static char *model_dir;
-
-typedef struct {
-  int finished;
-  gboolean ok;
-  int exported;
-  GError *export_error;
-} Watch;
-
-static void
-on_run_finished (AttnvizWindow *window, gboolean ok, Watch *w)
-{
-  w->finished++;
-  w->ok = ok;
-}
-
-static void
-on_exported (AttnvizWindow *window, const char *path, const GError *error, Watch *w)
-{
-  w->exported++;
-  g_clear_error (&w->export_error);
-  if (error)
-    w->export_error = g_error_copy (error);
-}
-
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR) && !g_file_test (path, G_FILE_TEST_IS_SYMLINK))
-    {
-      g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-      const char *name;
-      while (dir && (name = g_dir_read_name (dir)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          remove_tree (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 static void
 collect (GtkWidget *widget, GType type, GPtrArray *found)
@@ -98,12 +59,12 @@ spin (int ms)
 }
 
 static AttnvizWindow *
-open_window (Watch *w)
+open_window (AttnvizTestWatch *w)
 {
   AttnvizWindow *window = attnviz_window_new (NULL);
   g_object_ref (window);
-  g_signal_connect (window, "run-finished", G_CALLBACK (on_run_finished), w);
-  g_signal_connect (window, "exported", G_CALLBACK (on_exported), w);
+  g_signal_connect (window, "run-finished", G_CALLBACK (attnviz_test_on_run_finished), w);
+  g_signal_connect (window, "exported", G_CALLBACK (attnviz_test_on_exported), w);
   gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
   gtk_window_present (GTK_WINDOW (window));
   attnviz_window_set_text (window, SOURCE);
@@ -127,7 +88,7 @@ close_window (AttnvizWindow *window)
 static void
 test_cross_attention (void)
 {
-  Watch w = { 0 };
+  AttnvizTestWatch w = { 0 };
   AttnvizWindow *window = open_window (&w);
   g_autofree char *dir = g_dir_make_tmp ("attnviz-s2s-ui-XXXXXX", NULL);
   g_autofree char *png = g_build_filename (dir, "cross.png", NULL);
@@ -253,7 +214,7 @@ test_cross_attention (void)
   g_assert_cmpint (spec.highlight_row, ==, 2);
 
   close_window (window);
-  remove_tree (dir);
+  attnviz_test_remove_tree (dir);
   g_clear_error (&w.export_error);
 }
 
@@ -269,7 +230,7 @@ matrices_differ (const float *a, const float *b, gsize n)
 static void
 test_checkpoint_slider (void)
 {
-  Watch w = { 0 };
+  AttnvizTestWatch w = { 0 };
   AttnvizWindow *window = open_window (&w);
   g_autofree char *dir = g_dir_make_tmp ("attnviz-s2s-ui-XXXXXX", NULL);
   g_autofree char *png = g_build_filename (dir, "step.png", NULL);
@@ -337,7 +298,7 @@ test_checkpoint_slider (void)
   g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (scale)), ==, 1);
 
   close_window (window);
-  remove_tree (dir);
+  attnviz_test_remove_tree (dir);
   g_clear_error (&w.export_error);
 }
 
@@ -346,10 +307,10 @@ static void
 test_no_checkpoints (void)
 {
   g_autofree char *path = g_build_filename (model_dir, "checkpoints", "step-000020", NULL);
-  Watch w = { 0 };
+  AttnvizTestWatch w = { 0 };
   AttnvizWindow *window = attnviz_window_new (NULL);
   g_object_ref (window);
-  g_signal_connect (window, "run-finished", G_CALLBACK (on_run_finished), &w);
+  g_signal_connect (window, "run-finished", G_CALLBACK (attnviz_test_on_run_finished), &w);
   gtk_window_present (GTK_WINDOW (window));
   attnviz_window_set_text (window, SOURCE);
   attnviz_window_open (window, path);
@@ -394,8 +355,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/seq2seq/no-slider-without-checkpoints", test_no_checkpoints);
 
   status = g_test_run ();
-  remove_tree (tmp);
-  remove_tree (data_home);
+  attnviz_test_remove_tree (tmp);
+  attnviz_test_remove_tree (data_home);
   g_free (model_dir);
   return status;
 }
