@@ -18,6 +18,10 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "attnviz-forward.h"
 
@@ -133,6 +137,27 @@ parallel_for (gsize n, gsize grain, RangeFunc func, gpointer data)
     g_cond_wait (&job->finished, &job->lock);
   g_mutex_unlock (&job->lock);
   g_atomic_rc_box_release_full (job, parallel_job_clear);
+}
+
+/* ---------------------------------------------------------------- memory */
+
+/* Asks for transparent huge pages for a large buffer about to be filled.
+ * A run writes its recording into fresh memory (800 MB at T = 1024 for
+ * GPT-2), and taking that 4 KiB page fault by page fault costs as much as
+ * a tenth of the forward pass; 2 MiB pages cut the faults 512-fold.  Only
+ * a hint: nothing changes where the kernel does not take it. */
+static void
+advise_huge_pages (void *p, gsize bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  long page = sysconf (_SC_PAGESIZE);
+  if (p == NULL || page <= 0 || bytes < (4 << 20))
+    return;
+  guintptr start = ((guintptr) p + page - 1) & ~(guintptr) (page - 1);
+  guintptr end = ((guintptr) p + bytes) & ~(guintptr) (page - 1);
+  if (end > start)
+    madvise ((void *) start, end - start, MADV_HUGEPAGE);
+#endif
 }
 
 /* ---------------------------------------------------------------- exp */
@@ -994,6 +1019,7 @@ run_state_alloc (RunState *s, const AttnvizConfig *c, int T, int Tk, GError **er
                    "out of memory: running %d tokens needs %.2f GiB of work space", T, total * 4.0 / 1073741824.0);
       return NULL;
     }
+  advise_huge_pages (mem, total * sizeof (float));
   float *p = mem;
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
     {
@@ -1078,6 +1104,9 @@ recording_for (const AttnvizModel *model, const AttnvizRunOptions *o, int T, GEr
                                                  error);
   if (rec == NULL)
     return NULL;
+  advise_huge_pages (rec->attn, attnviz_recording_attention_bytes (n_layers, n_heads, T));
+  if (rec->logits)
+    advise_huge_pages (rec->logits, (gsize) T * c->vocab_size * sizeof (float));
   rec->d_model = c->d_model;
   rec->variant = o->variant ? attnviz_variant_to_string (o->variant) : g_strdup ("model");
   for (int t = 0; t < T; t++)
