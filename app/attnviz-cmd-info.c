@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "attnviz-cmd-info"
 #include "config.h"
 
+#include <json-glib/json-glib.h>
 #include <stdio.h>
 
 #include "attnviz-cli.h"
@@ -31,15 +32,39 @@ attnviz_cmd_info (int argc, char **argv)
   const char *tok = m->tokenizer ? attnviz_tokenizer_get_kind_name (m->tokenizer) : "none";
   if (json)
     {
-      printf ("{\"model\": \"%s\", \"architecture\": \"%s\", \"model_type\": \"%s\", \"family\": \"%s\", "
-              "\"n_layer\": %d, \"n_head\": %d, \"n_kv_head\": %d, \"d_model\": %d, \"head_dim\": %d, "
-              "\"d_ff\": %d, \"vocab_size\": %d, \"n_ctx\": %d, \"n_params\": %" G_GINT64_FORMAT ", "
-              "\"encoder_decoder\": %s, \"n_enc_layer\": %d, \"window\": %d, "
-              "\"dtype\": \"%s\", \"tokenizer\": \"%s\", \"causal\": %s, \"positions\": \"%s\"}\n",
-              m->path, c->architecture, c->model_type, attnviz_family_to_string (c->family), c->n_layer,
-              c->n_head, c->n_kv_head, c->d_model, c->head_dim, c->d_ff, c->vocab_size, c->n_ctx,
-              attnviz_config_n_params (c), c->encoder_decoder ? "true" : "false", c->n_enc_layer, c->window, attnviz_dtype_to_string (m->dtype), tok,
-              c->causal ? "true" : "false", attnviz_position_kind_to_string (c->pos));
+      /* json-glib escapes what a path or a config string may hold */
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+      json_builder_begin_object (b);
+#define STR(k, v) (json_builder_set_member_name (b, k), json_builder_add_string_value (b, v))
+#define INT(k, v) (json_builder_set_member_name (b, k), json_builder_add_int_value (b, v))
+#define BOOL(k, v) (json_builder_set_member_name (b, k), json_builder_add_boolean_value (b, v))
+      STR ("model", m->path);
+      STR ("architecture", c->architecture);
+      STR ("model_type", c->model_type);
+      STR ("family", attnviz_family_to_string (c->family));
+      INT ("n_layer", c->n_layer);
+      INT ("n_head", c->n_head);
+      INT ("n_kv_head", c->n_kv_head);
+      INT ("d_model", c->d_model);
+      INT ("head_dim", c->head_dim);
+      INT ("d_ff", c->d_ff);
+      INT ("vocab_size", c->vocab_size);
+      INT ("n_ctx", c->n_ctx);
+      INT ("n_params", attnviz_config_n_params (c));
+      BOOL ("encoder_decoder", c->encoder_decoder);
+      INT ("n_enc_layer", c->n_enc_layer);
+      INT ("window", c->window);
+      STR ("dtype", attnviz_dtype_to_string (m->dtype));
+      STR ("tokenizer", tok);
+      BOOL ("causal", c->causal);
+      STR ("positions", attnviz_position_kind_to_string (c->pos));
+#undef STR
+#undef INT
+#undef BOOL
+      json_builder_end_object (b);
+      g_autoptr(JsonNode) root = json_builder_get_root (b);
+      g_autofree char *text = json_to_string (root, FALSE);
+      printf ("%s\n", text);
       return ATTNVIZ_EXIT_OK;
     }
 
