@@ -77,28 +77,16 @@ kind_map (const AttnvizRecording *rec, RenderAttention kind, int layer, int head
     }
 }
 
-/* OUT (rows, cols) = the mean or max over the layer's heads. */
+/* OUT (rows, cols) = the mean or max over the layer's heads, as the app
+ * computes it. */
 static void
 aggregate_heads (float *out, const AttnvizRecording *rec, RenderAttention kind, int layer, RenderAggregate how)
 {
-  int rows, cols;
+  int rows = 0, cols = 0;
+  g_autofree const float **maps = g_new (const float *, rec->n_head);
   for (int h = 0; h < rec->n_head; h++)
-    {
-      const float *a = kind_map (rec, kind, layer, h, &rows, &cols);
-      gsize n = (gsize) rows * cols;
-      for (gsize i = 0; i < n; i++)
-        {
-          if (h == 0)
-            out[i] = a[i];
-          else if (how == AGGREGATE_MAX)
-            out[i] = MAX (out[i], a[i]);
-          else
-            out[i] += a[i];
-        }
-      if (how == AGGREGATE_MEAN && h == rec->n_head - 1)
-        for (gsize i = 0; i < n; i++)
-          out[i] /= rec->n_head;
-    }
+    maps[h] = kind_map (rec, kind, layer, h, &rows, &cols);
+  attnviz_combine_maps (out, maps, rec->n_head, (gsize) rows * cols, how == AGGREGATE_MAX);
 }
 
 int

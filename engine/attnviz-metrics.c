@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "attnviz-metrics.h"
 
@@ -32,6 +33,34 @@ attnviz_recording_tvd_per_head (const AttnvizRecording *a, const AttnvizRecordin
         out[at] = attnviz_total_variation (a->attn + at * nn, b->attn + at * nn, a->T, a->T);
       }
   return TRUE;
+}
+
+int
+attnviz_combine_maps (float *out, const float *const *maps, int n_maps, gsize n, gboolean take_max)
+{
+  int used = 0;
+  for (int k = 0; k < n_maps; k++)
+    {
+      const float *m = maps[k];
+      if (m == NULL)
+        continue;
+      if (used == 0)
+        memcpy (out, m, n * sizeof (float));
+      else if (take_max)
+        for (gsize i = 0; i < n; i++)
+          out[i] = MAX (out[i], m[i]);
+      else
+        for (gsize i = 0; i < n; i++)
+          out[i] += m[i];
+      used++;
+    }
+  if (!take_max && used > 1)
+    {
+      float k = 1.0f / used;
+      for (gsize i = 0; i < n; i++)
+        out[i] *= k;
+    }
+  return used;
 }
 
 void

@@ -16,6 +16,12 @@ double attnviz_total_variation (const float *a, const float *b, int rows, int co
  * FALSE when the recordings are not comparable. */
 gboolean attnviz_recording_tvd_per_head (const AttnvizRecording *a, const AttnvizRecording *b, double *out);
 
+/* OUT (n) = the element-wise mean (or, TAKE_MAX, the max) of the non-NULL
+ * of MAPS (n_maps, each n floats): the "mean/max over a layer's heads"
+ * the app and `attnviz render --aggregate` show.  Returns how many maps
+ * were used; OUT is untouched when none was. */
+int attnviz_combine_maps (float *out, const float *const *maps, int n_maps, gsize n, gboolean take_max);
+
 /* OUT (T, T) = A - B for one recorded head. */
 void attnviz_attention_difference (float *out, const float *a, const float *b, int n);
 

@@ -533,33 +533,8 @@ static gboolean
 aggregate_layer (AttnvizResult *self, int layer, gboolean take_max, float *out)
 {
   int H = self->n_head;
-  gsize n = (gsize) self->rows * self->cols;
-  int used = 0;
-
-  for (int h = 0; h < H; h++)
-    {
-      const float *m = self->maps[layer * H + h];
-      if (m == NULL)
-        continue;
-      if (used == 0)
-        memcpy (out, m, n * sizeof (float));
-      else if (take_max)
-        for (gsize i = 0; i < n; i++)
-          out[i] = MAX (out[i], m[i]);
-      else
-        for (gsize i = 0; i < n; i++)
-          out[i] += m[i];
-      used++;
-    }
-  if (used == 0)
-    return FALSE;
-  if (!take_max && used > 1)
-    {
-      float k = 1.0f / used;
-      for (gsize i = 0; i < n; i++)
-        out[i] *= k;
-    }
-  return TRUE;
+  return attnviz_combine_maps (out, (const float *const *) self->maps + (gsize) layer * H, H,
+                               (gsize) self->rows * self->cols, take_max) > 0;
 }
 
 /* A - B for one head or aggregate, kept for the result's life (the views
