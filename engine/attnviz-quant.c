@@ -1,0 +1,123 @@
+#define G_LOG_DOMAIN "attnviz-quant"
+#include "config.h"
+
+/* The ggml type table: every type id ggml has defined, with its name, the
+ * values per block and the bytes per block (ggml.c type_traits,
+ * ggml-common.h block structs).  Known types are enough to check a GGUF
+ * file's layout; the supported ones (attnviz-quant.h) are what attnviz can
+ * compute with. */
+
+#include "attnviz-quant.h"
+
+typedef struct {
+  const char *name;
+  int block_size;
+  gsize block_bytes;
+  gboolean supported;
+} TypeInfo;
+
+static const TypeInfo type_table[] = {
+  [0] = { "F32", 1, 4, TRUE },
+  [1] = { "F16", 1, 2, TRUE },
+  [2] = { "Q4_0", 32, 18, TRUE },
+  [3] = { "Q4_1", 32, 20, TRUE },
+  [6] = { "Q5_0", 32, 22, TRUE },
+  [7] = { "Q5_1", 32, 24, TRUE },
+  [8] = { "Q8_0", 32, 34, TRUE },
+  [9] = { "Q8_1", 32, 36, FALSE },
+  [10] = { "Q2_K", 256, 84, TRUE },
+  [11] = { "Q3_K", 256, 110, TRUE },
+  [12] = { "Q4_K", 256, 144, TRUE },
+  [13] = { "Q5_K", 256, 176, TRUE },
+  [14] = { "Q6_K", 256, 210, TRUE },
+  [15] = { "Q8_K", 256, 292, FALSE },
+  [16] = { "IQ2_XXS", 256, 66, FALSE },
+  [17] = { "IQ2_XS", 256, 74, FALSE },
+  [18] = { "IQ3_XXS", 256, 98, FALSE },
+  [19] = { "IQ1_S", 256, 50, FALSE },
+  [20] = { "IQ4_NL", 32, 18, FALSE },
+  [21] = { "IQ3_S", 256, 110, FALSE },
+  [22] = { "IQ2_S", 256, 82, FALSE },
+  [23] = { "IQ4_XS", 256, 136, FALSE },
+  [24] = { "I8", 1, 1, FALSE },
+  [25] = { "I16", 1, 2, FALSE },
+  [26] = { "I32", 1, 4, FALSE },
+  [27] = { "I64", 1, 8, FALSE },
+  [28] = { "F64", 1, 8, FALSE },
+  [29] = { "IQ1_M", 256, 56, FALSE },
+  [30] = { "BF16", 1, 2, TRUE },
+  [34] = { "TQ1_0", 256, 54, FALSE },
+  [35] = { "TQ2_0", 256, 66, FALSE },
+  [39] = { "MXFP4", 32, 17, FALSE },
+  [40] = { "NVFP4", 64, 36, FALSE },
+  [41] = { "Q1_0", 128, 18, FALSE },
+  [42] = { "Q2_0", 64, 18, FALSE },
+};
+
+static const TypeInfo *
+type_info (guint32 type)
+{
+  if (type >= G_N_ELEMENTS (type_table) || type_table[type].name == NULL)
+    return NULL;
+  return &type_table[type];
+}
+
+gboolean
+attnviz_weight_type_known (guint32 type, const char **name, int *block_size, gsize *block_bytes)
+{
+  const TypeInfo *info = type_info (type);
+  if (info == NULL)
+    return FALSE;
+  if (name)
+    *name = info->name;
+  if (block_size)
+    *block_size = info->block_size;
+  if (block_bytes)
+    *block_bytes = info->block_bytes;
+  return TRUE;
+}
+
+gboolean
+attnviz_weight_type_supported (guint32 type)
+{
+  const TypeInfo *info = type_info (type);
+  return info != NULL && info->supported;
+}
+
+const char *
+attnviz_weight_type_name (guint32 type)
+{
+  const TypeInfo *info = type_info (type);
+  return info ? info->name : NULL;
+}
+
+int
+attnviz_weight_type_block_size (AttnvizWeightType type)
+{
+  const TypeInfo *info = type_info (type);
+  g_return_val_if_fail (info != NULL, 1);
+  return info->block_size;
+}
+
+gsize
+attnviz_weight_type_block_bytes (AttnvizWeightType type)
+{
+  const TypeInfo *info = type_info (type);
+  g_return_val_if_fail (info != NULL, 0);
+  return info->block_bytes;
+}
+
+gboolean
+attnviz_weight_row_bytes (AttnvizWeightType type, gint64 n, gsize *out)
+{
+  const TypeInfo *info = type_info (type);
+  g_return_val_if_fail (info != NULL, FALSE);
+  if (n < 0 || n % info->block_size != 0)
+    return FALSE;
+  guint64 bytes;
+  if (!g_uint64_checked_mul (&bytes, (guint64) (n / info->block_size), info->block_bytes)
+      || bytes > G_MAXSIZE)
+    return FALSE;
+  *out = (gsize) bytes;
+  return TRUE;
+}
