@@ -237,7 +237,7 @@ attnviz_application_init (AttnvizApplication *self)
   g_application_add_main_option_entries (G_APPLICATION (self), option_entries);
   g_application_set_option_context_parameter_string (G_APPLICATION (self), "[MODEL [TEXT]]");
   g_application_set_option_context_summary (G_APPLICATION (self),
-                                            "Open MODEL (a Hugging Face folder or a .safetensors file) "
+                                            "Open MODEL (a Hugging Face folder, a .safetensors or a .gguf file) "
                                             "and run it on TEXT.");
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-fileutil.h"
 #include "attnviz-generate.h"
 
 int
@@ -15,9 +16,11 @@ attnviz_cli_fail (int code, const char *fmt, ...)
   va_start (ap, fmt);
   g_autofree char *msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  /* One line: newlines inside the message would split it. */
+  /* One line, and nothing a file put in the message (an ESC sequence, a
+   * newline) reaches the terminal as it is. */
   g_strdelimit (msg, "\n", ' ');
-  fprintf (stderr, "attnviz: %s\n", msg);
+  g_autofree char *line = attnviz_printable_line (msg);
+  fprintf (stderr, "attnviz: %s\n", line);
   return code;
 }
 
@@ -42,37 +45,70 @@ attnviz_cli_parse (GOptionContext *context, int *argc, char ***argv, gboolean *h
   return TRUE;
 }
 
-static gboolean
-parse_int (const char *s, const char *end, gint64 *out)
+int
+attnviz_cli_fail_error (const GError *error)
 {
-  g_autofree char *tmp = g_strstrip (g_strndup (s, end - s));
-  if (*tmp == '\0')
-    return FALSE;
-  return g_ascii_string_to_signed (tmp, 10, G_MININT32, G_MAXINT32, out, NULL);
+  return attnviz_cli_fail (error->domain == G_OPTION_ERROR ? ATTNVIZ_EXIT_USAGE : ATTNVIZ_EXIT_BAD_INPUT, "%s",
+                           error->message);
+}
+
+static gboolean G_GNUC_PRINTF (3, 4)
+usage_error (GError **error, const char *option, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: %s", option, msg);
+  return FALSE;
+}
+
+char **
+attnviz_cli_split_list (const char *option, const char *spec, GError **error)
+{
+  g_return_val_if_fail (option != NULL, NULL);
+  g_autofree char *trimmed = g_strstrip (g_strdup (spec ? spec : ""));
+  if (*trimmed == '\0')
+    {
+      usage_error (error, option, "the list is empty");
+      return NULL;
+    }
+  g_auto(GStrv) items = g_strsplit (trimmed, ",", -1);
+  for (int i = 0; items[i]; i++)
+    if (*g_strstrip (items[i]) == '\0')
+      {
+        g_autofree char *quoted = attnviz_printable (spec);
+        usage_error (error, option, "item %d of \"%s\" is empty", i + 1, quoted);
+        return NULL;
+      }
+  return g_steal_pointer (&items);
 }
 
 int *
-attnviz_cli_parse_index_list (const char *spec, int *n, GError **error)
+attnviz_cli_parse_index_list (const char *option, const char *spec, int *n, GError **error)
 {
+  g_auto(GStrv) items = attnviz_cli_split_list (option, spec, error);
+  if (items == NULL)
+    return NULL;
   g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (int));
-  g_auto(GStrv) parts = g_strsplit (spec, ",", -1);
-  for (int i = 0; parts[i]; i++)
+  for (int i = 0; items[i]; i++)
     {
-      const char *p = parts[i];
+      const char *p = items[i];
       const char *dash = strchr (p + (p[0] == '-' ? 1 : 0), '-');
+      g_autofree char *first = g_strstrip (g_strndup (p, dash ? (gsize) (dash - p) : strlen (p)));
+      g_autofree char *last = dash ? g_strstrip (g_strdup (dash + 1)) : g_strdup (first);
       gint64 a, b;
-      if (dash ? !(parse_int (p, dash, &a) && parse_int (dash + 1, dash + strlen (dash), &b))
-               : !parse_int (p, p + strlen (p), &a))
+      if (!g_ascii_string_to_signed (first, 10, 0, G_MAXINT32, &a, NULL)
+          || !g_ascii_string_to_signed (last, 10, 0, G_MAXINT32, &b, NULL))
         {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "\"%s\" is not a list of indices like 0,3-5", spec);
+          g_autofree char *quoted = attnviz_printable (p);
+          usage_error (error, option, "\"%s\" is not an index or a range like 3-5", quoted);
           return NULL;
         }
-      if (!dash)
-        b = a;
-      if (a < 0 || b < a || b - a > 1 << 20)
+      if (b < a || b - a > 1 << 20)
         {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "\"%s\": bad range \"%s\"", spec, p);
+          g_autofree char *quoted = attnviz_printable (p);
+          usage_error (error, option, "\"%s\" is not a range from low to high", quoted);
           return NULL;
         }
       for (gint64 v = a; v <= b; v++)
@@ -86,19 +122,19 @@ attnviz_cli_parse_index_list (const char *spec, int *n, GError **error)
 }
 
 gint32 *
-attnviz_cli_parse_ids (const char *spec, int *n, GError **error)
+attnviz_cli_parse_ids (const char *option, const char *spec, int *n, GError **error)
 {
+  g_auto(GStrv) items = attnviz_cli_split_list (option, spec, error);
+  if (items == NULL)
+    return NULL;
   g_autoptr(GArray) out = g_array_new (FALSE, FALSE, sizeof (gint32));
-  g_auto(GStrv) parts = g_strsplit_set (spec, ", \t\n", -1);
-  for (int i = 0; parts[i]; i++)
+  for (int i = 0; items[i]; i++)
     {
-      if (*parts[i] == '\0')
-        continue;
       gint64 v;
-      if (!g_ascii_string_to_signed (parts[i], 10, 0, G_MAXINT32, &v, NULL))
+      if (!g_ascii_string_to_signed (items[i], 10, 0, G_MAXINT32, &v, NULL))
         {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "--ids: \"%s\" is not a token id (a non-negative integer)", parts[i]);
+          g_autofree char *quoted = attnviz_printable (items[i]);
+          usage_error (error, option, "\"%s\" is not a token id (a non-negative integer)", quoted);
           return NULL;
         }
       gint32 id = (gint32) v;
@@ -106,6 +142,38 @@ attnviz_cli_parse_ids (const char *spec, int *n, GError **error)
     }
   *n = out->len;
   return (gint32 *) g_array_free (g_steal_pointer (&out), FALSE);
+}
+
+gboolean
+attnviz_cli_check_indices (const char *option, const int *v, int n, int count, const char *what, GError **error)
+{
+  for (int i = 0; i < n; i++)
+    if (v[i] < 0 || v[i] >= count)
+      return usage_error (error, option, "%d is %s the model's %d %s (0-%d)", v[i], v[i] < 0 ? "not one of" : "past",
+                          count, what, count - 1);
+  return TRUE;
+}
+
+gboolean
+attnviz_cli_check_output (const char *option, const char *path, GError **error)
+{
+  if (path == NULL || *path == '\0')
+    return usage_error (error, option, "the output path is empty");
+  return attnviz_output_check (path, error);
+}
+
+char *
+attnviz_cli_tokenizer_file (const AttnvizModel *model)
+{
+  static const char *const names[] = { "tokenizer.json", "vocab.json", "vocab.txt" };
+  for (guint i = 0; model->dir != NULL && i < G_N_ELEMENTS (names); i++)
+    {
+      char *path = g_build_filename (model->dir, names[i], NULL);
+      if (attnviz_path_present (path))
+        return path;
+      g_free (path);
+    }
+  return g_strdup (model->dir ? model->dir : model->path);
 }
 
 gboolean
@@ -126,25 +194,33 @@ attnviz_cli_input_load (AttnvizCliInput *in,
       return FALSE;
     }
   int n_ctx = model->config.n_ctx;
+  /* A problem with an option's value is a usage error (exit 2) naming the
+   * option; one with a file (--text-file, the model's) names the file. */
+  GQuark domain = text_file != NULL ? G_IO_ERROR : G_OPTION_ERROR;
+  int code = text_file != NULL ? G_IO_ERROR_INVALID_DATA : G_OPTION_ERROR_BAD_VALUE;
 
   if (ids != NULL)
     {
       in->source = g_strdup ("--ids");
-      in->ids = attnviz_cli_parse_ids (ids, &in->T, error);
+      in->ids = attnviz_cli_parse_ids ("--ids", ids, &in->T, error);
       if (in->ids == NULL)
         return FALSE;
+      for (int t = 0; t < in->T; t++)
+        if (in->ids[t] >= model->config.vocab_size)
+          {
+            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         "--ids: %d is outside the vocabulary (0..%d)", in->ids[t], model->config.vocab_size - 1);
+            return FALSE;
+          }
     }
   else
     {
       if (text_file != NULL)
         {
           in->source = g_strdup (text_file);
-          g_autoptr(GError) local = NULL;
-          if (!g_file_get_contents (text_file, &in->text, &in->text_len, &local))
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", local->message);
-              return FALSE;
-            }
+          if (!attnviz_read_regular (text_file, ATTNVIZ_CLI_MAX_TEXT_BYTES, "a text file", &in->text, &in->text_len,
+                                     error))
+            return FALSE;
         }
       else
         {
@@ -154,7 +230,7 @@ attnviz_cli_input_load (AttnvizCliInput *in,
         }
       if (in->text_len == 0)
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: the text is empty", in->source);
+          g_set_error (error, domain, code, "%s: the text is empty", in->source);
           return FALSE;
         }
       if (model->tokenizer == NULL)
@@ -165,9 +241,16 @@ attnviz_cli_input_load (AttnvizCliInput *in,
         }
       g_autoptr(GError) local = NULL;
       in->tokens = attnviz_tokenizer_encode (model->tokenizer, in->text, in->text_len, TRUE, &local);
+      if (in->tokens == NULL && local->domain == G_REGEX_ERROR)
+        {
+          /* The tokenizer's own pattern failed: its file is at fault. */
+          g_autofree char *file = attnviz_cli_tokenizer_file (model);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s (%s)", file, local->message, in->source);
+          return FALSE;
+        }
       if (in->tokens == NULL)
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s", in->source, local->message);
+          g_set_error (error, domain, code, "%s: %s", in->source, local->message);
           return FALSE;
         }
       in->T = in->tokens->len;
@@ -178,14 +261,14 @@ attnviz_cli_input_load (AttnvizCliInput *in,
 
   if (in->T == 0)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: no tokens to run", in->source);
+      g_set_error (error, domain, code, "%s: no tokens to run", in->source);
       return FALSE;
     }
   if (in->T > n_ctx)
     {
       if (!truncate)
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          g_set_error (error, domain, code,
                        "%s: %d tokens are more than the model's context of %d (--truncate cuts the rest)",
                        in->source, in->T, n_ctx);
           return FALSE;
@@ -231,10 +314,16 @@ attnviz_cli_target_load (AttnvizCliInput *target,
   if (target_text != NULL)
     {
       target->source = g_strdup ("--target");
-      g_autoptr(GArray) toks = attnviz_tokenizer_encode (model->tokenizer, target_text, -1, FALSE, error);
+      g_autoptr(GError) local = NULL;
+      g_autoptr(GArray) toks = attnviz_tokenizer_encode (model->tokenizer, target_text, -1, FALSE, &local);
       if (toks == NULL)
         {
-          g_prefix_error (error, "--target: ");
+          /* the text's fault (exit 2), or the tokenizer file's */
+          g_autofree char *file = local->domain == G_REGEX_ERROR ? attnviz_cli_tokenizer_file (model) : NULL;
+          if (file != NULL)
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s (--target)", file, local->message);
+          else
+            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--target: %s", local->message);
           return FALSE;
         }
       ids = g_array_new (FALSE, FALSE, sizeof (gint32));

@@ -24,6 +24,8 @@ int attnviz_cmd_bench (int argc, char **argv);
 int attnviz_cmd_render (int argc, char **argv);
 int attnviz_cmd_train (int argc, char **argv);
 int attnviz_cmd_sweep (int argc, char **argv);
+int attnviz_cmd_tokenize (int argc, char **argv);
+int attnviz_cmd_convert (int argc, char **argv);
 
 /* Prints "attnviz: MESSAGE" on stderr and returns CODE. */
 int attnviz_cli_fail (int code, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
@@ -33,10 +35,33 @@ int attnviz_cli_fail (int code, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
  * when --help was printed (exit 0). */
 gboolean attnviz_cli_parse (GOptionContext *context, int *argc, char ***argv, gboolean *help);
 
-/* "0,3-5" -> [0, 3, 4, 5].  NULL with an error for anything else. */
-int *attnviz_cli_parse_index_list (const char *spec, int *n, GError **error);
-/* "1, 2,3" -> ids. */
-gint32 *attnviz_cli_parse_ids (const char *spec, int *n, GError **error);
+/* Prints ERROR's message as attnviz_cli_fail () does and returns its exit
+ * status: ATTNVIZ_EXIT_USAGE for a G_OPTION_ERROR (a bad option value),
+ * else ATTNVIZ_EXIT_BAD_INPUT (a bad file). */
+int attnviz_cli_fail_error (const GError *error);
+
+/* Every list option of every command goes through these.  The items of a
+ * comma-separated list, blanks around each stripped; an empty list, or an
+ * empty item ("1,,2", ",", ""), is a G_OPTION_ERROR naming OPTION. */
+char **attnviz_cli_split_list (const char *option, const char *spec, GError **error);
+/* "0,3-5" -> [0, 3, 4, 5].  NULL with a G_OPTION_ERROR naming OPTION for
+ * anything else. */
+int *attnviz_cli_parse_index_list (const char *option, const char *spec, int *n, GError **error);
+/* "1, 2,3" -> ids (not yet checked against a vocabulary). */
+gint32 *attnviz_cli_parse_ids (const char *option, const char *spec, int *n, GError **error);
+/* Each of the N indices V names one of COUNT things (the model's "layers",
+ * "heads"); else "OPTION: 99 is past the model's 5 layers (0-4)". */
+gboolean attnviz_cli_check_indices (const char *option, const int *v, int n, int count, const char *what,
+                                    GError **error);
+/* OPTION's output PATH is not empty (a G_OPTION_ERROR) and may be written
+ * (attnviz_output_check: no link, no FIFO or device). */
+gboolean attnviz_cli_check_output (const char *option, const char *path, GError **error);
+
+/* The file a model's tokenizer was read from, for errors that blame it. */
+char *attnviz_cli_tokenizer_file (const AttnvizModel *model);
+
+/* --text-file larger than this is refused, not read. */
+#define ATTNVIZ_CLI_MAX_TEXT_BYTES ((gsize) 64 << 20)
 
 /* The tokens a command runs on, from exactly one of TEXT, TEXT_FILE or IDS. */
 typedef struct {

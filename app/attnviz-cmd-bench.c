@@ -1,12 +1,15 @@
-/* attnviz bench: how fast the forward pass and its recording run
+/* attnviz bench [MODEL]: how fast the forward pass and its recording run
  *
- * A GPT-2-124M-shaped model with random weights runs over random tokens
- * at a few sequence lengths, recording every head's attention (12, 12, T, T),
- * every logit (T, 50257) and the per-token loss, as `attnviz dump` does.
- * Each time is set against two yardsticks: the OpenBLAS SGEMM rate measured
- * in the same run on this machine (the forward is nearly all matrix
- * products, so this says how much of the hardware it uses), and the
- * PyTorch eager times the issue gives for this machine.
+ * Runs MODEL (any model file attnviz opens; without one, a GPT-2-124M-
+ * shaped model with random weights) over random tokens at a few sequence
+ * lengths, recording every head's attention, every logit (T, V) and the
+ * per-token loss, as `attnviz dump --logits all` does, and prints the
+ * median and best times, the arithmetic rate, and the peak resident memory.
+ * The only yardstick printed beside them is one measured in the same run:
+ * the OpenBLAS SGEMM rate on this machine (the forward is nearly all matrix
+ * products, so this says how much of the hardware it uses).  Comparisons
+ * with PyTorch and llama.cpp, measured in one run as well, are
+ * tools/bench-compare.sh's.
  */
 #define G_LOG_DOMAIN "attnviz-cmd-bench"
 #include "config.h"
@@ -16,22 +19,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include <json-glib/json-glib.h>
+
 #include "attnviz-cli.h"
-
-/* The targets of the issue. */
-#define TARGET_SGEMM_FRACTION 0.60
-#define TARGET_PYTORCH_SPEEDUP 3.0
-
-/* PyTorch eager (transformers GPT2LMHeadModel, output_attentions=True,
- * labels given) on the 2-core EPYC this was specified on, in seconds. */
-static const struct {
-  int T;
-  double seconds;
-} pytorch_eager[] = {
-  { 128, 2.0 },
-  { 512, 3.4 },
-  { 1024, 8.5 },
-};
+#include "attnviz-parallel.h"
 
 /* The SGEMM of the baseline: the MLP up-projection at T = 1024,
  * (M, K) x (K, N). */
@@ -46,10 +37,13 @@ static char *opt_sizes = NULL;
 static int opt_repeat = 3;
 static gboolean opt_quick = FALSE;
 static int opt_threads = 0;
+static gboolean opt_json = FALSE;
 
 static const GOptionEntry entries[] = {
-  { "sizes", 's', 0, G_OPTION_ARG_STRING, &opt_sizes, "Sequence lengths to time (default 128,512,1024)", "T,..." },
-  { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Runs per length; the best is reported (default 3)", "N" },
+  { "sizes", 's', 0, G_OPTION_ARG_STRING, &opt_sizes,
+    "Sequence lengths to time (default 128,512,1024, or 512 for a MODEL)", "T,..." },
+  { "repeat", 'r', 0, G_OPTION_ARG_INT, &opt_repeat, "Runs per length; the median and the best are reported (default 3)", "N" },
+  { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the results as one JSON object", NULL },
   { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "Only T = 64 and 128, for a smoke test", NULL },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "OpenBLAS threads (default: OpenBLAS's own choice)", "N" },
   { NULL }
@@ -168,15 +162,6 @@ peak_rss_bytes (void)
   return 0;
 }
 
-static double
-pytorch_seconds (int T)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (pytorch_eager); i++)
-    if (pytorch_eager[i].T == T)
-      return pytorch_eager[i].seconds;
-  return 0.0;
-}
-
 static int
 compare_doubles (gconstpointer a, gconstpointer b)
 {
@@ -188,10 +173,10 @@ typedef struct {
   int T;
   double best;       /* seconds */
   double median;
-  double gflops;     /* of the best run */
+  double gflops;     /* of the median run */
   double of_sgemm;   /* gflops / the baseline */
-  double speedup;    /* PyTorch eager / best, 0 without a reference */
   guint64 peak_rss;
+  guint64 recording; /* bytes the run keeps: the attention source, logits, loss, top-k */
 } BenchRow;
 
 static gboolean
@@ -213,6 +198,11 @@ time_forward (const AttnvizModel *model, int T, int repeat, BenchRow *row, GErro
       times[rep] = now () - t0;
       if (rec == NULL)
         return FALSE;
+      /* What the run keeps: the attention source, kept logits, loss, top-k. */
+      row->recording = (rec->attention ? attnviz_attention_get_bytes (rec->attention) : 0)
+                       + (rec->logits ? (guint64) T * c->vocab_size * sizeof (float) : 0)
+                       + (guint64) T * (1 + 2 * rec->top_k) * sizeof (float)
+                       + (rec->last_logits ? (guint64) c->vocab_size * sizeof (float) : 0);
       attnviz_recording_free (rec);
     }
   qsort (times, repeat, sizeof (double), compare_doubles);
@@ -220,9 +210,7 @@ time_forward (const AttnvizModel *model, int T, int repeat, BenchRow *row, GErro
   row->T = T;
   row->best = times[0];
   row->median = repeat % 2 ? times[repeat / 2] : (times[repeat / 2 - 1] + times[repeat / 2]) / 2.0;
-  row->gflops = forward_flops (c, T) / row->best / 1e9;
-  double eager = pytorch_seconds (T);
-  row->speedup = eager > 0.0 ? eager / row->best : 0.0;
+  row->gflops = forward_flops (c, T) / row->median / 1e9;
   row->peak_rss = own_peak ? peak_rss_bytes () : 0;
   return TRUE;
 }
@@ -264,8 +252,14 @@ time_variant_reuse (const AttnvizModel *model, int T, GError **error)
   double t_reused = now () - t0;
   if (reused == NULL)
     return FALSE;
-  gsize n = attnviz_recording_attention_bytes (reused->n_rec_layers, reused->n_rec_heads, T);
-  gboolean same = memcmp (fresh->attn, reused->attn, n) == 0;
+  gboolean same = TRUE;
+  for (int l = 0; l < c->n_layer && same; l++)
+    for (int h = 0; h < c->n_head && same; h++)
+      {
+        g_autofree float *a = attnviz_attention_dup_matrix (fresh->attention, l, h);
+        g_autofree float *b = attnviz_attention_dup_matrix (reused->attention, l, h);
+        same = memcmp (a, b, sizeof (float) * T * T) == 0;
+      }
 
   printf ("variant reuse at T = %d: model run keeping residuals %.3f s; variant %s from scratch %.3f s, "
           "reusing the model run %.3f s (%d of %d layers and the embeddings reused, %.1fx faster, %s)\n",
@@ -280,28 +274,78 @@ compare_ints (gconstpointer a, gconstpointer b)
   return *(const int *) a - *(const int *) b;
 }
 
+static void
+print_json (const AttnvizModel *model, const char *name, double load_s, double sgemm,
+            const BenchRow *rows, int n_rows)
+{
+  g_autoptr(JsonBuilder) b = json_builder_new ();
+  json_builder_begin_object (b);
+  json_builder_set_member_name (b, "model");
+  json_builder_add_string_value (b, name);
+  g_autofree char *storage = attnviz_model_describe_storage (model);
+  json_builder_set_member_name (b, "storage");
+  json_builder_add_string_value (b, storage);
+  json_builder_set_member_name (b, "weight_bytes");
+  json_builder_add_int_value (b, (gint64) model->weight_bytes);
+  json_builder_set_member_name (b, "n_params");
+  json_builder_add_int_value (b, attnviz_config_n_params (&model->config));
+  json_builder_set_member_name (b, "threads");
+  json_builder_add_int_value (b, openblas_get_num_threads ());
+  json_builder_set_member_name (b, "load_seconds");
+  json_builder_add_double_value (b, load_s);
+  json_builder_set_member_name (b, "sgemm_gflops");
+  json_builder_add_double_value (b, sgemm);
+  json_builder_set_member_name (b, "runs");
+  json_builder_begin_array (b);
+  for (int i = 0; i < n_rows; i++)
+    {
+      const BenchRow *r = &rows[i];
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "T");
+      json_builder_add_int_value (b, r->T);
+      json_builder_set_member_name (b, "median_seconds");
+      json_builder_add_double_value (b, r->median);
+      json_builder_set_member_name (b, "best_seconds");
+      json_builder_add_double_value (b, r->best);
+      json_builder_set_member_name (b, "gflop");
+      json_builder_add_double_value (b, forward_flops (&model->config, r->T) / 1e9);
+      json_builder_set_member_name (b, "gflops");
+      json_builder_add_double_value (b, r->gflops);
+      json_builder_set_member_name (b, "peak_rss_bytes");
+      json_builder_add_int_value (b, (gint64) r->peak_rss);
+      json_builder_set_member_name (b, "recording_bytes");
+      json_builder_add_int_value (b, (gint64) r->recording);
+      json_builder_end_object (b);
+    }
+  json_builder_end_array (b);
+  json_builder_end_object (b);
+  g_autoptr(JsonNode) root = json_builder_get_root (b);
+  g_autofree char *text = json_to_string (root, TRUE);
+  printf ("%s\n", text);
+}
+
 int
 attnviz_cmd_bench (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) ctx = g_option_context_new ("- time the forward pass of a GPT-2-sized model");
+  g_autoptr(GOptionContext) ctx = g_option_context_new ("[MODEL] - time the forward pass and its recording");
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_set_description (ctx,
-    "Runs a GPT-2 (124M) shaped model with random weights over random tokens,\n"
+    "Runs MODEL (a Hugging Face folder, .safetensors or .gguf; without one, a\n"
+    "GPT-2 (124M) shaped model with random weights) over random tokens,\n"
     "recording every head's attention, all logits and the per-token loss, and\n"
-    "compares the time with the OpenBLAS SGEMM rate measured in the same run\n"
-    "and with PyTorch eager's reference times.");
+    "prints the median and best times, GFLOP/s and the peak resident memory,\n"
+    "beside the OpenBLAS SGEMM rate measured in the same run.\n"
+    "tools/bench-compare.sh sets these against PyTorch and llama.cpp.");
   gboolean help;
   if (!attnviz_cli_parse (ctx, &argc, &argv, &help))
     return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;
-  if (argc != 1)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "bench takes no arguments, only options (see attnviz bench --help)");
+  if (argc > 2)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "bench takes at most one MODEL (see attnviz bench --help)");
   if (opt_repeat < 1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--repeat must be at least 1");
   if (opt_threads < 0)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--threads must be at least 1");
-
-  AttnvizConfig config;
-  gpt2_small_config (&config);
+  const char *model_path = argc == 2 ? argv[1] : NULL;
 
   g_autoptr(GError) error = NULL;
   g_autofree int *sizes = NULL;
@@ -314,99 +358,101 @@ attnviz_cmd_bench (int argc, char **argv)
     }
   else
     {
-      sizes = attnviz_cli_parse_index_list (opt_sizes ? opt_sizes : "128,512,1024", &n_sizes, &error);
+      const char *spec = opt_sizes ? opt_sizes : model_path ? "512" : "128,512,1024";
+      sizes = attnviz_cli_parse_index_list ("--sizes", spec, &n_sizes, &error);
       if (sizes == NULL)
-        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--sizes: %s", error->message);
+        return attnviz_cli_fail_error (error);
     }
-  for (int i = 0; i < n_sizes; i++)
-    if (sizes[i] < 1 || sizes[i] > config.n_ctx)
-      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--sizes: %d is outside 1-%d, GPT-2's context", sizes[i],
-                               config.n_ctx);
   qsort (sizes, n_sizes, sizeof (int), compare_ints);
-
   if (opt_threads > 0)
-    openblas_set_num_threads (opt_threads);
-
-  printf ("attnviz bench: GPT-2 (124M) shape, random weights, recording all %d x %d heads, logits and loss\n",
-          config.n_layer, config.n_head);
-  g_autofree char *blas = g_strstrip (g_strdup (openblas_get_config ()));
-  printf ("OpenBLAS:        %s, %d threads\n", blas, openblas_get_num_threads ());
-  /* Times on a busy machine say little: say so. */
-  g_autofree char *loadavg = NULL;
-  if (g_file_get_contents ("/proc/loadavg", &loadavg, NULL, NULL) && g_ascii_strtod (loadavg, NULL) >= 0.5)
-    printf ("note:            load average %.2f before the run: other work shares the cores\n",
-            g_ascii_strtod (loadavg, NULL));
-  fflush (stdout);
-
-  double sgemm = sgemm_rate ();
+    {
+      openblas_set_num_threads (opt_threads);
+      attnviz_set_n_threads (opt_threads);
+    }
 
   double t0 = now ();
-  g_autoptr(AttnvizModel) model = attnviz_model_new_random (&config, SEED);
-  double build = now () - t0;
-  printf ("model:           %.1f M parameters, built in %.2f s (not in the times below)\n",
-          attnviz_config_n_params (&model->config) / 1e6, build);
-  fflush (stdout);
+  g_autoptr(AttnvizModel) model = NULL;
+  if (model_path != NULL)
+    {
+      model = attnviz_model_load (model_path, &error);
+      if (model == NULL)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+    }
+  else
+    {
+      AttnvizConfig config;
+      gpt2_small_config (&config);
+      model = attnviz_model_new_random (&config, SEED);
+    }
+  double load_s = now () - t0;
+  const AttnvizConfig *c = &model->config;
+  if (c->encoder_decoder)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: bench times decoder-only and encoder models", model_path);
+  for (int i = 0; i < n_sizes; i++)
+    if (sizes[i] < 1 || sizes[i] > c->n_ctx)
+      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--sizes: %d is outside 1-%d, the model's context", sizes[i],
+                               c->n_ctx);
 
+  g_autofree char *storage = attnviz_model_describe_storage (model);
+  const char *name = model_path ? model_path : "GPT-2 (124M) shape, random weights";
+  if (!opt_json)
+    {
+      printf ("attnviz bench: %s\n", name);
+      printf ("model:           %s · %s, %d layers x %d heads recorded, logits and loss; loaded in %.2f s\n",
+              storage, c->model_type ? c->model_type : attnviz_family_to_string (c->family),
+              c->n_layer, c->n_head, load_s);
+      g_autofree char *blas = g_strstrip (g_strdup (openblas_get_config ()));
+      printf ("OpenBLAS:        %s; %d engine threads, OpenBLAS single-threaded inside them\n", blas,
+              attnviz_n_compute_threads ());
+      /* Times on a busy machine say little: say so. */
+      g_autofree char *loadavg = NULL;
+      if (g_file_get_contents ("/proc/loadavg", &loadavg, NULL, NULL) && g_ascii_strtod (loadavg, NULL) >= 0.5)
+        printf ("note:            load average %.2f before the run: other work shares the cores\n",
+                g_ascii_strtod (loadavg, NULL));
+      fflush (stdout);
+    }
+
+  double sgemm = sgemm_rate ();
   g_autofree BenchRow *rows = g_new0 (BenchRow, n_sizes);
   for (int i = 0; i < n_sizes; i++)
     if (!time_forward (model, sizes[i], opt_repeat, &rows[i], &error))
       return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "T = %d: %s", sizes[i], error->message);
-
   /* Measured again after the runs, the best of both: on a shared machine a
    * burst of other work during one measurement would otherwise flatter or
    * damn every ratio below. */
   sgemm = MAX (sgemm, sgemm_rate ());
+  for (int i = 0; i < n_sizes; i++)
+    rows[i].of_sgemm = rows[i].gflops / sgemm;
+
+  if (opt_json)
+    {
+      print_json (model, name, load_s, sgemm, rows, n_sizes);
+      return ATTNVIZ_EXIT_OK;
+    }
+
   printf ("SGEMM baseline:  %.1f GFLOP/s (%dx%d by %dx%d, best of %d before and %d after the runs)\n",
           sgemm, SGEMM_M, SGEMM_K, SGEMM_K, SGEMM_N, SGEMM_REPS, SGEMM_REPS);
   printf ("\n");
-  printf ("%6s %9s %9s %8s %9s %9s %14s %10s\n",
-          "T", "best s", "median s", "GFLOP", "GFLOP/s", "of SGEMM", "vs PyTorch", "peak RSS");
+  printf ("%6s %9s %9s %9s %9s %9s %11s %11s\n",
+          "T", "median s", "best s", "GFLOP", "GFLOP/s", "of SGEMM", "recording", "peak RSS");
   for (int i = 0; i < n_sizes; i++)
     {
       BenchRow *r = &rows[i];
-      r->of_sgemm = r->gflops / sgemm;
-      g_autofree char *speedup = r->speedup > 0.0 ? g_strdup_printf ("%.1fx faster", r->speedup)
-                                                  : g_strdup ("-");
       g_autofree char *rss = r->peak_rss ? g_format_size_full (r->peak_rss, G_FORMAT_SIZE_IEC_UNITS)
                                          : g_strdup ("-");
-      printf ("%6d %9.3f %9.3f %8.1f %9.1f %8.0f%% %14s %10s\n", r->T, r->best, r->median,
-              forward_flops (&model->config, r->T) / 1e9, r->gflops, 100.0 * r->of_sgemm, speedup, rss);
+      g_autofree char *recording = g_format_size_full (r->recording, G_FORMAT_SIZE_IEC_UNITS);
+      printf ("%6d %9.3f %9.3f %9.1f %9.1f %8.0f%% %11s %11s\n", r->T, r->median, r->best,
+              forward_flops (c, r->T) / 1e9, r->gflops, 100.0 * r->of_sgemm, recording, rss);
     }
+  printf ("(GFLOP counts every linear layer and the full T x T of each head; GFLOP/s is of the median run.)\n");
 
-  printf ("\n");
-  for (int i = 0; i < n_sizes; i++)
-    if (rows[i].speedup > 0.0)
-      printf ("T = %4d: %.1fx faster than PyTorch eager (reference figure %.1f s)\n", rows[i].T,
-              rows[i].speedup, pytorch_seconds (rows[i].T));
-
-  /* The targets hold where a reference figure exists; other lengths are
-   * shown but not judged. */
-  g_autoptr(GString) judged = g_string_new (NULL);
-  g_autoptr(GString) misses = g_string_new (NULL);
-  for (int i = 0; i < n_sizes; i++)
+  if (model_path == NULL)
     {
-      const BenchRow *r = &rows[i];
-      if (r->speedup <= 0.0)
-        continue;
-      g_string_append_printf (judged, "%s%d", judged->len ? "," : "", r->T);
-      if (r->of_sgemm < TARGET_SGEMM_FRACTION)
-        g_string_append_printf (misses, "; T = %d at %.0f%% of SGEMM", r->T, 100.0 * r->of_sgemm);
-      if (r->speedup < TARGET_PYTORCH_SPEEDUP)
-        g_string_append_printf (misses, "; T = %d only %.1fx PyTorch eager", r->T, r->speedup);
+      g_autoptr(GError) reuse_error = NULL;
+      int T = rows[n_sizes - 1].T;
+      if (!time_variant_reuse (model, T, &reuse_error))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "bench: variant reuse: %s",
+                                 reuse_error ? reuse_error->message : "the reused run differs");
     }
-  {
-    g_autoptr(GError) reuse_error = NULL;
-    int T = rows[n_sizes - 1].T;
-    if (!time_variant_reuse (model, T, &reuse_error))
-      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "bench: variant reuse: %s",
-                               reuse_error ? reuse_error->message : "the reused run differs");
-  }
-  if (judged->len == 0)
-    printf ("targets (>= %.0f%% of SGEMM, >= %.0fx PyTorch eager): not judged, no length with a reference figure "
-            "(128, 512, 1024)\n", 100.0 * TARGET_SGEMM_FRACTION, TARGET_PYTORCH_SPEEDUP);
-  else
-    printf ("targets (>= %.0f%% of SGEMM, >= %.0fx PyTorch eager) at T = %s: %s%s\n",
-            100.0 * TARGET_SGEMM_FRACTION, TARGET_PYTORCH_SPEEDUP, judged->str,
-            misses->len ? "NOT MET" : "met", misses->str);
   return ATTNVIZ_EXIT_OK;
 }

@@ -3,21 +3,57 @@
  * An encoder-decoder reads --text (or --text-file, --ids) as its source;
  * its decoder reads BOS and --target, or the target it decodes greedily
  * for that source, and the dump adds the encoder's and the cross-attention.
+ *
+ * The output is opened before the run (attnviz_dump_open), so --logits all
+ * streams into it while the run goes on, and every head is written band
+ * by band after it: memory stays the run's own plus a band, whatever T.
  */
 #define G_LOG_DOMAIN "attnviz-cmd-dump"
 #include "config.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "attnviz-cli.h"
 #include "attnviz-dump.h"
+#include "attnviz-fileutil.h"
+
+/* "A-B" or "A": query rows A to B, both included, counted from 0. */
+static gboolean
+parse_rows (const char *spec, int *first, int *last, GError **error)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (spec));
+  const char *dash = strchr (trimmed, '-');
+  g_autofree char *a = g_strstrip (g_strndup (trimmed, dash ? (gsize) (dash - trimmed) : strlen (trimmed)));
+  g_autofree char *b = dash ? g_strstrip (g_strdup (dash + 1)) : g_strdup (a);
+  gint64 x, y;
+  if (!g_ascii_string_to_signed (a, 10, 0, G_MAXINT32 - 1, &x, NULL)
+      || !g_ascii_string_to_signed (b, 10, 0, G_MAXINT32 - 1, &y, NULL))
+    {
+      g_autofree char *quoted = attnviz_printable (spec);
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--rows %s: expected query rows FIRST-LAST (both included, from 0), like 100-199", quoted);
+      return FALSE;
+    }
+  if (y < x)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   "--rows %d-%d: the first row is after the last", (int) x, (int) y);
+      return FALSE;
+    }
+  *first = (int) x;
+  *last = (int) y;
+  return TRUE;
+}
 
 int
 attnviz_cmd_dump (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *layers = NULL, *heads = NULL;
   g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL;
-  gboolean truncate = FALSE, quiet = FALSE;
+  g_autofree char *logits_s = NULL, *rows_s = NULL;
+  gboolean truncate = FALSE, quiet = FALSE, pool_max = FALSE;
+  int pool = -1;
   const GOptionEntry entries[] = {
     ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
     { "layers", 'l', 0, G_OPTION_ARG_STRING, &layers, "Layers to record (default all)", "0,3-5" },
@@ -27,6 +63,13 @@ attnviz_cmd_dump (int argc, char **argv)
       "Run the model changed: comma-separated mask=model|causal|bidirectional|window:W|strided:S, "
       "exclude=special|I+J, pos=model|none|sinusoidal|shuffled[:SEED]|reversed|rope-theta:X, "
       "score=model|dot|scale:S, ablate=L3H5+L4H0, ablate-mode=zero|mean", "SPEC" },
+    { "pool", 0, 0, G_OPTION_ARG_INT, &pool,
+      "Write each head as N x N bins (their mean: attentions_pooled_mean), not whole; for long inputs", "N" },
+    { "pool-max", 0, 0, G_OPTION_ARG_NONE, &pool_max, "With --pool: the bins' max too (attentions_pooled_max)", NULL },
+    { "rows", 0, 0, G_OPTION_ARG_STRING, &rows_s,
+      "Write only query rows FIRST to LAST (both included, from 0) of every head", "FIRST-LAST" },
+    { "logits", 0, 0, G_OPTION_ARG_STRING, &logits_s,
+      "last (default: logits_last, the last position's) or all (logits, every position's, streamed)", "WHICH" },
     { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write", "OUT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing on success", NULL },
@@ -41,6 +84,8 @@ attnviz_cmd_dump (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "dump needs exactly one MODEL (see attnviz dump --help)");
   if (out == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "dump needs -o OUT");
+  if (*out == '\0')
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "-o: the output path is empty");
   if ((text != NULL) + (text_file != NULL) + (ids != NULL) != 1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "dump needs exactly one of --text, --text-file or --ids");
 
@@ -56,12 +101,34 @@ attnviz_cmd_dump (int argc, char **argv)
     format = ATTNVIZ_DUMP_JSON;
 
   g_autoptr(GError) error = NULL;
+  AttnvizDumpOptions dump_opt = ATTNVIZ_DUMP_OPTIONS_INIT;
+  dump_opt.format = format;
+  if (logits_s != NULL && !attnviz_dump_logits_from_string (logits_s, &dump_opt.logits))
+    {
+      g_autofree char *quoted = attnviz_printable (logits_s);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--logits %s: expected last or all", quoted);
+    }
+  if (pool != -1 && pool < 1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pool %d: expected a number of bins, 1 or more", pool);
+  dump_opt.pool = MAX (pool, 0);
+  dump_opt.pool_max = pool_max;
+  if (rows_s != NULL && !parse_rows (rows_s, &dump_opt.row_first, &dump_opt.row_last, &error))
+    return attnviz_cli_fail_error (error);
+  if (pool_max && pool == -1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pool-max adds the bins' max to --pool N: give --pool N too");
+  if (pool != -1 && rows_s != NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pool and --rows: choose one (a pooled head covers every row)");
+
   g_autofree int *layer_list = NULL, *head_list = NULL;
-  int n_layers = 0, n_heads = 0;
-  if (layers && !(layer_list = attnviz_cli_parse_index_list (layers, &n_layers, &error)))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--layers: %s", error->message);
-  if (heads && !(head_list = attnviz_cli_parse_index_list (heads, &n_heads, &error)))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--heads: %s", error->message);
+  g_autofree gint32 *id_list = NULL;
+  int n_layers = 0, n_heads = 0, n_ids = 0;
+  if ((layers && !(layer_list = attnviz_cli_parse_index_list ("--layers", layers, &n_layers, &error)))
+      || (heads && !(head_list = attnviz_cli_parse_index_list ("--heads", heads, &n_heads, &error)))
+      || (ids && !(id_list = attnviz_cli_parse_ids ("--ids", ids, &n_ids, &error))))
+    return attnviz_cli_fail_error (error);
+  /* A FIFO, a device or a link at -o is refused before any work. */
+  if (!attnviz_dump_check_output (format, out, &error))
+    return attnviz_cli_fail_error (error);
 
   g_auto(AttnvizVariant) variant = { 0 };
   if (!attnviz_variant_parse (&variant, variant_s, &error))
@@ -70,6 +137,9 @@ attnviz_cmd_dump (int argc, char **argv)
   g_autoptr(AttnvizModel) model = attnviz_model_load (argv[1], &error);
   if (model == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+  if (!attnviz_cli_check_indices ("--layers", layer_list, n_layers, model->config.n_layer, "layers", &error)
+      || !attnviz_cli_check_indices ("--heads", head_list, n_heads, model->config.n_head, "heads", &error))
+    return attnviz_cli_fail_error (error);
 
   gboolean seq2seq = model->config.encoder_decoder;
   if (target_s != NULL && !seq2seq)
@@ -77,7 +147,7 @@ attnviz_cmd_dump (int argc, char **argv)
 
   AttnvizCliInput input, target;
   if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, truncate, &error))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+    return attnviz_cli_fail_error (error);
 
   /* The decoder's tokens: the input's, or an encoder-decoder's target. */
   AttnvizCliInput *dec = seq2seq ? &target : &input;
@@ -87,21 +157,12 @@ attnviz_cmd_dump (int argc, char **argv)
     .heads = head_list, .n_heads = n_heads,
     .variant = &variant, .special = special,
   };
-  g_autoptr(AttnvizRecording) rec = seq2seq
-    ? attnviz_forward_seq2seq (model, input.ids, input.T, target.ids, target.T, &opt, &error)
-    : attnviz_forward (model, input.ids, input.T, &opt, &error);
-  if (rec == NULL)
-    {
-      attnviz_cli_input_clear (&input);
-      attnviz_cli_input_clear (&target);
-      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
-    }
-
+  g_autofree char *variant_spec = attnviz_variant_to_string (&variant);
   AttnvizDumpInfo info = {
     .model_path = argv[1],
     .architecture = model->config.architecture,
     .model_type = model->config.model_type,
-    .variant = rec->variant,
+    .variant = variant_spec,
     .tokens = dec->tokens ? (const AttnvizToken *) dec->tokens->data : NULL,
     .token_texts = dec->token_texts,
   };
@@ -110,9 +171,37 @@ attnviz_cmd_dump (int argc, char **argv)
       info.source_tokens = input.tokens ? (const AttnvizToken *) input.tokens->data : NULL;
       info.source_texts = input.token_texts;
     }
-  gboolean ok = attnviz_dump_write (rec, &info, format, out, &error);
+  /* Opened before the run: the options checked against its length, and
+   * the logits streamed into the output as they come. */
+  AttnvizDump *dump = attnviz_dump_open (out, &dump_opt, model, &opt, dec->ids, dec->T, seq2seq ? input.ids : NULL,
+                                         seq2seq ? input.T : 0, &info, &error);
+  if (dump == NULL)
+    {
+      attnviz_cli_input_clear (&input);
+      attnviz_cli_input_clear (&target);
+      return attnviz_cli_fail_error (error);
+    }
+  g_autoptr(AttnvizRecording) rec = seq2seq
+    ? attnviz_forward_seq2seq (model, input.ids, input.T, target.ids, target.T, &opt, &error)
+    : attnviz_forward (model, input.ids, input.T, &opt, &error);
+  if (rec == NULL)
+    {
+      /* A failed write names the output; anything else is the run's. */
+      gboolean writing = attnviz_dump_failed (dump);
+      attnviz_dump_abort (dump);
+      attnviz_cli_input_clear (&input);
+      attnviz_cli_input_clear (&target);
+      if (writing)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
+    }
+  gboolean ok = attnviz_dump_finish (dump, rec, &error);
   if (ok && seq2seq && !quiet)
-    fprintf (stderr, "attnviz: target \"%s\" (%s)\n", target.text, target_s ? "--target" : "greedy");
+    {
+      /* decoded by the model's tokenizer: escaped for the terminal */
+      g_autofree char *shown = attnviz_printable (target.text);
+      fprintf (stderr, "attnviz: target \"%s\" (%s)\n", shown, target_s ? "--target" : "greedy");
+    }
   attnviz_cli_input_clear (&input);
   attnviz_cli_input_clear (&target);
   if (!ok)
@@ -124,8 +213,8 @@ attnviz_cmd_dump (int argc, char **argv)
                  "%d source tokens to %s (%.3f s)\n", rec->n_rec_layers, rec->n_rec_heads, rec->T, rec->n_enc_layer,
                  rec->S, out, rec->seconds);
       else
-        fprintf (stderr, "attnviz: wrote %d layers x %d heads x %d tokens to %s (%.3f s)\n",
-                 rec->n_rec_layers, rec->n_rec_heads, rec->T, out, rec->seconds);
+        fprintf (stderr, "attnviz: wrote %d layers x %d heads x %d tokens%s to %s (%.3f s)\n",
+                 rec->n_rec_layers, rec->n_rec_heads, rec->T, dump_opt.pool > 0 ? " pooled" : "", out, rec->seconds);
     }
   return ATTNVIZ_EXIT_OK;
 }

@@ -16,6 +16,19 @@
 #include "attnviz-cli.h"
 #include "attnviz-generate.h"
 
+/* A prompt the tokenizer could not encode: invalid UTF-8 is the option's
+ * fault (exit 2), a split pattern that failed is the tokenizer file's. */
+static int
+prompt_error (const AttnvizModel *model, const GError *error)
+{
+  if (error->domain == G_REGEX_ERROR)
+    {
+      g_autofree char *file = attnviz_cli_tokenizer_file (model);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s (--prompt)", file, error->message);
+    }
+  return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--prompt: %s", error->message);
+}
+
 /* An encoder-decoder: PROMPT is the source; the target is decoded from
  * <bos> until <eos> (neither printed). */
 static int
@@ -28,9 +41,9 @@ generate_seq2seq (const AttnvizModel *model, const char *path, const char *promp
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: an encoder-decoder needs --prompt, the source to decode from", path);
   g_autoptr(GArray) toks = attnviz_tokenizer_encode (model->tokenizer, prompt, -1, TRUE, &error);
   if (toks == NULL)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--prompt: %s", error->message);
+    return prompt_error (model, error);
   if (toks->len == 0 || (int) toks->len > c->n_ctx)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--prompt: %u tokens; the model's context is %d", toks->len,
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--prompt: %u tokens; the model's context is %d", toks->len,
                              c->n_ctx);
   g_autofree gint32 *src = g_new (gint32, toks->len);
   for (guint i = 0; i < toks->len; i++)
@@ -92,7 +105,7 @@ attnviz_cmd_generate (int argc, char **argv)
         return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", model->tokenizer_error);
       return generate_seq2seq (model, argv[1], prompt, &options);
     }
-  if (!c->causal || model->lm_head.w == NULL)
+  if (!c->causal || model->lm_head.w.data == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: generate needs a causal language model", argv[1]);
   if (model->tokenizer == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", model->tokenizer_error);
@@ -102,7 +115,7 @@ attnviz_cmd_generate (int argc, char **argv)
     {
       g_autoptr(GArray) toks = attnviz_tokenizer_encode (model->tokenizer, prompt, -1, TRUE, &error);
       if (toks == NULL)
-        return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--prompt: %s", error->message);
+        return prompt_error (model, error);
       for (guint i = 0; i < toks->len; i++)
         g_array_append_val (ids, g_array_index (toks, AttnvizToken, i).id);
     }
@@ -116,7 +129,7 @@ attnviz_cmd_generate (int argc, char **argv)
       g_array_append_val (ids, b);
     }
   if ((int) ids->len > c->n_ctx)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--prompt: %u tokens are more than the model's context of %d",
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--prompt: %u tokens are more than the model's context of %d",
                              ids->len, c->n_ctx);
 
   /* llama2.c stops at BOS, Hugging Face at EOS. */

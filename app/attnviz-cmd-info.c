@@ -6,6 +6,112 @@
 #include <stdio.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-fileutil.h"
+#include "attnviz-json.h"
+
+/* Per weight type: tensors and bytes as stored, over every tensor of a
+ * GGUF file, in type-id order. */
+typedef struct {
+  guint32 type;
+  guint n;
+  guint64 bytes;
+} TypeShare;
+
+static GArray *
+gguf_type_shares (const AttnvizGguf *g, guint64 *total)
+{
+  GArray *shares = g_array_new (FALSE, TRUE, sizeof (TypeShare));
+  *total = 0;
+  for (guint i = 0; i < attnviz_gguf_get_n_tensors (g); i++)
+    {
+      const AttnvizGgufTensor *t = attnviz_gguf_get_tensor (g, i);
+      TypeShare *share = NULL;
+      for (guint j = 0; j < shares->len && share == NULL; j++)
+        if (g_array_index (shares, TypeShare, j).type == t->type)
+          share = &g_array_index (shares, TypeShare, j);
+      if (share == NULL)
+        {
+          TypeShare fresh = { t->type, 0, 0 };
+          guint at = 0;
+          while (at < shares->len && g_array_index (shares, TypeShare, at).type < t->type)
+            at++;
+          g_array_insert_val (shares, at, fresh);
+          share = &g_array_index (shares, TypeShare, at);
+        }
+      share->n++;
+      share->bytes += t->n_bytes;
+      *total += t->n_bytes;
+    }
+  return shares;
+}
+
+static const char *
+type_label (guint32 type)
+{
+  const char *name = attnviz_weight_type_name (type);
+  return name ? name : "unknown";
+}
+
+static void
+add_gguf_json (JsonBuilder *b, const AttnvizGguf *g)
+{
+  guint64 total;
+  g_autoptr(GArray) shares = gguf_type_shares (g, &total);
+  json_builder_set_member_name (b, "gguf_version");
+  json_builder_add_int_value (b, attnviz_gguf_get_version (g));
+  json_builder_set_member_name (b, "file_bytes");
+  json_builder_add_int_value (b, (gint64) attnviz_gguf_get_file_size (g));
+  json_builder_set_member_name (b, "tensor_types");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < shares->len; i++)
+    {
+      const TypeShare *s = &g_array_index (shares, TypeShare, i);
+      json_builder_set_member_name (b, type_label (s->type));
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "tensors");
+      json_builder_add_int_value (b, s->n);
+      json_builder_set_member_name (b, "bytes");
+      json_builder_add_int_value (b, (gint64) s->bytes);
+      json_builder_set_member_name (b, "share");
+      json_builder_add_double_value (b, total ? (double) s->bytes / total : 0.0);
+      json_builder_end_object (b);
+    }
+  json_builder_end_object (b);
+  json_builder_set_member_name (b, "metadata");
+  json_builder_begin_object (b);
+  for (guint i = 0; i < attnviz_gguf_get_n_kv (g); i++)
+    {
+      g_autofree char *value = attnviz_gguf_kv_to_string (g, i, 200);
+      json_builder_set_member_name (b, attnviz_gguf_get_key (g, i));
+      json_builder_add_string_value (b, value);
+    }
+  json_builder_end_object (b);
+}
+
+static void
+print_gguf (const AttnvizGguf *g)
+{
+  guint64 total;
+  g_autoptr(GArray) shares = gguf_type_shares (g, &total);
+  g_autofree char *file = g_format_size (attnviz_gguf_get_file_size (g));
+  printf ("file:           GGUF v%u, %s, %u tensors, %u metadata keys\n", attnviz_gguf_get_version (g), file,
+          attnviz_gguf_get_n_tensors (g), attnviz_gguf_get_n_kv (g));
+  printf ("tensor types:  ");
+  for (guint i = 0; i < shares->len; i++)
+    {
+      const TypeShare *s = &g_array_index (shares, TypeShare, i);
+      double share = total ? 100.0 * s->bytes / total : 0.0;
+      g_autofree char *pct = share > 0.0 && share < 0.1 ? g_strdup ("<0.1%") : g_strdup_printf ("%.1f%%", share);
+      printf ("%s %s %s of the bytes in %u tensor%s", i ? "," : "", type_label (s->type), pct, s->n,
+              s->n == 1 ? "" : "s");
+    }
+  printf ("\nmetadata:\n");
+  for (guint i = 0; i < attnviz_gguf_get_n_kv (g); i++)
+    {
+      g_autofree char *value = attnviz_gguf_kv_to_string (g, i, 60);
+      printf ("  %-44s %s\n", attnviz_gguf_get_key (g, i), value);
+    }
+}
 
 int
 attnviz_cmd_info (int argc, char **argv)
@@ -54,7 +160,13 @@ attnviz_cmd_info (int argc, char **argv)
       BOOL ("encoder_decoder", c->encoder_decoder);
       INT ("n_enc_layer", c->n_enc_layer);
       INT ("window", c->window);
-      STR ("dtype", attnviz_dtype_to_string (m->dtype));
+      STR ("dtype", m->type_name);
+      g_autofree char *storage = attnviz_model_describe_storage (m);
+      STR ("storage", storage);
+      STR ("format", m->gguf ? "gguf" : "safetensors");
+      INT ("weight_bytes", (gint64) m->weight_bytes);
+      if (m->gguf_file)
+        add_gguf_json (b, m->gguf_file);
       STR ("tokenizer", tok);
       BOOL ("causal", c->causal);
       STR ("positions", attnviz_position_kind_to_string (c->pos));
@@ -63,13 +175,18 @@ attnviz_cmd_info (int argc, char **argv)
 #undef BOOL
       json_builder_end_object (b);
       g_autoptr(JsonNode) root = json_builder_get_root (b);
-      g_autofree char *text = json_to_string (root, FALSE);
+      g_autofree char *text = attnviz_json_to_data (root, FALSE, NULL);
       printf ("%s\n", text);
       return ATTNVIZ_EXIT_OK;
     }
 
-  printf ("model:          %s\n", m->path);
-  printf ("architecture:   %s (%s)\n", c->architecture, c->model_type);
+  /* Strings from the files, escaped: an ESC sequence in config.json must
+   * not reach the terminal. */
+  g_autofree char *path = attnviz_printable_line (m->path);
+  g_autofree char *arch = attnviz_printable_line (c->architecture);
+  g_autofree char *model_type = attnviz_printable_line (c->model_type);
+  printf ("model:          %s\n", path);
+  printf ("architecture:   %s (%s)\n", arch, model_type);
   if (c->encoder_decoder)
     printf ("layers:         %d encoder + %d decoder (cross-attention in every decoder layer)\n",
             c->n_enc_layer, c->n_layer);
@@ -91,13 +208,21 @@ attnviz_cmd_info (int argc, char **argv)
   printf (", %s\n", scores[c->score]);
   printf ("vocabulary:     %d\n", c->vocab_size);
   printf ("context:        %d tokens\n", c->n_ctx);
-  printf ("parameters:     %.3g M\n", attnviz_config_n_params (c) / 1e6);
-  printf ("dtype:          %s\n", attnviz_dtype_to_string (m->dtype));
-  printf ("output:         %s\n", m->lm_head.w ? (c->tied_embeddings ? "LM head (tied to embeddings)" : "LM head")
+  g_autofree char *params = attnviz_format_params (attnviz_config_n_params (c));
+  printf ("parameters:     %s\n", params);
+  g_autofree char *storage = attnviz_model_describe_storage (m);
+  g_autofree char *weights = g_format_size (m->weight_bytes);
+  printf ("storage:        %s, %s of weights\n", storage, weights);
+  printf ("output:         %s\n", m->lm_head.w.data ? (c->tied_embeddings ? "LM head (tied to embeddings)" : "LM head")
                                                  : "none (hidden states only)");
   if (m->tokenizer)
     printf ("tokenizer:      %s, %d tokens\n", tok, attnviz_tokenizer_get_vocab_size (m->tokenizer));
   else
-    printf ("tokenizer:      none (%s)\n", m->tokenizer_error);
+    {
+      g_autofree char *why = attnviz_printable_line (m->tokenizer_error);
+      printf ("tokenizer:      none (%s)\n", why);
+    }
+  if (m->gguf_file)
+    print_gguf (m->gguf_file);
   return ATTNVIZ_EXIT_OK;
 }

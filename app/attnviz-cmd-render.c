@@ -13,7 +13,9 @@
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-fileutil.h"
 #include "attnviz-metrics.h"
+#include "attnviz-parallel.h"
 #include "attnviz-painter.h"
 
 typedef enum {
@@ -56,37 +58,205 @@ model_display_name (const AttnvizModel *model)
   return g_steal_pointer (&base);
 }
 
-/* The (ROWS, COLS) map of one layer and head of the attention KIND, or
- * NULL when it was not recorded. */
-static const float *
-kind_map (const AttnvizRecording *rec, RenderAttention kind, int layer, int head, int *rows, int *cols)
+/* The attention source of KIND: every figure reads through it. */
+static AttnvizAttention *
+kind_source (const AttnvizRecording *rec, RenderAttention kind)
 {
   switch (kind)
     {
-    case ATTENTION_ENCODER:
-      *rows = *cols = rec->S;
-      return rec->enc_attn + ((gsize) layer * rec->n_head + head) * rec->S * rec->S;
-    case ATTENTION_CROSS:
-      *rows = rec->T;
-      *cols = rec->S;
-      return rec->cross_attn + ((gsize) layer * rec->n_head + head) * rec->T * rec->S;
+    case ATTENTION_ENCODER: return rec->enc_attention;
+    case ATTENTION_CROSS: return rec->cross_attention;
     case ATTENTION_SELF:
-    default:
-      *rows = *cols = rec->T;
-      return attnviz_recording_get_attention (rec, layer, head);
+    default: return rec->attention;
     }
 }
 
-/* OUT (rows, cols) = the mean or max over the layer's heads, as the app
- * computes it. */
+/* What a heatmap or lines figure draws: one head, or the mean or max over
+ * a layer's heads, of run A, minus the same of run B when comparing. */
+typedef struct {
+  AttnvizAttention *a, *b;  /* b NULL: A alone */
+  int layer, head;          /* head -1: every head of the layer, combined */
+  int n_head;
+  RenderAggregate aggregate;
+  int rows, cols;
+} Drawn;
+
+/* OUT (m, cols) = the heads of SOURCE combined over rows [i0, i0 + m) as
+ * attnviz_combine_maps () combines whole maps (the app's aggregate), one
+ * head at a time through SCRATCH (m, cols). */
 static void
-aggregate_heads (float *out, const AttnvizRecording *rec, RenderAttention kind, int layer, RenderAggregate how)
+combined_rows (const Drawn *d, AttnvizAttention *source, int i0, int m, float *out, float *scratch)
 {
-  int rows = 0, cols = 0;
-  g_autofree const float **maps = g_new (const float *, rec->n_head);
-  for (int h = 0; h < rec->n_head; h++)
-    maps[h] = kind_map (rec, kind, layer, h, &rows, &cols);
-  attnviz_combine_maps (out, maps, rec->n_head, (gsize) rows * cols, how == AGGREGATE_MAX);
+  gsize n = (gsize) m * d->cols;
+  if (d->head >= 0)
+    {
+      attnviz_attention_get_rect (source, d->layer, d->head, i0, i0 + m, 0, d->cols, out, d->cols);
+      return;
+    }
+  attnviz_attention_get_rect (source, d->layer, 0, i0, i0 + m, 0, d->cols, out, d->cols);
+  for (int h = 1; h < d->n_head; h++)
+    {
+      attnviz_attention_get_rect (source, d->layer, h, i0, i0 + m, 0, d->cols, scratch, d->cols);
+      if (d->aggregate == AGGREGATE_MAX)
+        for (gsize i = 0; i < n; i++)
+          out[i] = MAX (out[i], scratch[i]);
+      else
+        for (gsize i = 0; i < n; i++)
+          out[i] += scratch[i];
+    }
+  if (d->aggregate == AGGREGATE_MEAN && d->n_head > 1)
+    {
+      float k = 1.0f / d->n_head;
+      for (gsize i = 0; i < n; i++)
+        out[i] *= k;
+    }
+}
+
+/* OUT (m, cols) = rows [i0, i0 + m) of the drawn matrix; SCRATCH holds
+ * 2 (m, cols). */
+static void
+drawn_rows (const Drawn *d, int i0, int m, float *out, float *scratch)
+{
+  gsize n = (gsize) m * d->cols;
+  combined_rows (d, d->a, i0, m, out, scratch);
+  if (d->b == NULL)
+    return;
+  combined_rows (d, d->b, i0, m, scratch + n, scratch);
+  for (gsize i = 0; i < n; i++)
+    out[i] = out[i] - scratch[n + i];
+}
+
+/* Rows a figure reads at once: the attention source's recompute block. */
+#define RENDER_ROW_BLOCK 128
+
+/* The whole drawn matrix (rows, cols): for inputs a figure shows cell by
+ * cell, the same values the dense matrices gave. */
+static float *
+drawn_matrix (const Drawn *d)
+{
+  gsize n = (gsize) d->rows * d->cols;
+  float *out = g_new (float, MAX (n, 1));
+  g_autofree float *scratch = d->b || d->head < 0 ? g_new (float, 2 * MAX (n, 1)) : NULL;
+  drawn_rows (d, 0, d->rows, out, scratch);
+  return out;
+}
+
+/* OUT (br, bc) = the drawn matrix pooled into BR x BC bins by their mean
+ * (bins as attnviz_attention_pool () makes them), exactly, a band of rows
+ * at a time. */
+static void
+drawn_pooled (const Drawn *d, int br, int bc, float *out)
+{
+  if (d->b == NULL && d->head >= 0)
+    {
+      attnviz_attention_pool (d->a, d->layer, d->head, br, bc, ATTNVIZ_POOL_MEAN, out, NULL);
+      return;
+    }
+  gsize n = (gsize) RENDER_ROW_BLOCK * d->cols;
+  g_autofree float *block = g_new (float, n);
+  g_autofree float *scratch = g_new (float, 2 * n);
+  memset (out, 0, sizeof (float) * br * bc);
+  for (int i0 = 0; i0 < d->rows; i0 += RENDER_ROW_BLOCK)
+    {
+      int m = MIN (RENDER_ROW_BLOCK, d->rows - i0);
+      drawn_rows (d, i0, m, block, scratch);
+      for (int r = 0; r < m; r++)
+        {
+          const float *row = block + (gsize) r * d->cols;
+          float *o = out + (gsize) attnviz_bin_of (i0 + r, br, d->rows) * bc;
+          for (int j = 0; j < bc; j++)
+            {
+              int c0 = attnviz_bin_start (j, bc, d->cols), c1 = attnviz_bin_start (j + 1, bc, d->cols);
+              float sum = o[j];
+              for (int c = c0; c < c1; c++)
+                sum += row[c];
+              o[j] = sum;
+            }
+        }
+    }
+  for (int i = 0; i < br; i++)
+    for (int j = 0; j < bc; j++)
+      out[(gsize) i * bc + j] /= (float) (attnviz_bin_start (i + 1, br, d->rows) - attnviz_bin_start (i, br, d->rows))
+                                 * (attnviz_bin_start (j + 1, bc, d->cols) - attnviz_bin_start (j, bc, d->cols));
+}
+
+/* The grid's thumbnails: every head of SOURCE pooled by its max into
+ * (tr, tc) bins, side by side on the engine's threads. */
+typedef struct {
+  AttnvizAttention *source;
+  int n_head;
+  int tr, tc;
+  float *thumbs;            /* (n_layer * n_head, tr, tc) */
+  const float **maps;       /* (n_layer * n_head) pointers into thumbs */
+} GridJob;
+
+static void
+grid_range (gpointer data, gsize start, gsize end)
+{
+  const GridJob *job = data;
+  gsize bins = (gsize) job->tr * job->tc;
+  for (gsize k = start; k < end; k++)
+    {
+      int layer = (int) k / job->n_head, head = (int) k % job->n_head;
+      float *out = job->thumbs + k * bins;
+      if (!attnviz_attention_has_head (job->source, layer, head))
+        continue;
+      attnviz_attention_pool (job->source, layer, head, job->tr, job->tc, ATTNVIZ_POOL_MAX, out, NULL);
+      job->maps[k] = out;
+    }
+}
+
+/* Inputs up to this many tokens a side are drawn cell by cell, exactly as
+ * always; longer ones from the pooled matrix when the figure has fewer
+ * pixels than tokens. */
+#define RENDER_EXACT_MAX_TOKENS 1024
+/* A pooled figure never holds more bins than this a side (64 MiB). */
+#define RENDER_MAX_BINS 4096
+
+/* "8" for bins of 8 tokens, "5–6" when N over LENGTH bins are uneven. */
+static char *
+bin_size_text (int n, int length)
+{
+  int lo = length / n, hi = (length + n - 1) / n;
+  return lo == hi ? g_strdup_printf ("%d", lo) : g_strdup_printf ("%d–%d", lo, hi);
+}
+
+/* "mean of 8 × 8 tokens per cell" for BR x BC bins over ROWS x COLS. */
+static char *
+pooling_note (const char *stat, int br, int bc, int rows, int cols, const char *per)
+{
+  g_autofree char *r = bin_size_text (br, rows);
+  g_autofree char *c = bin_size_text (bc, cols);
+  return g_strdup_printf ("%s of %s × %s tokens per %s", stat, r, c, per);
+}
+
+/* Labels of BINS bins over TEXTS (LENGTH): each bin's first token, after
+ * its position ("2048:␣the"), so a long axis can be read. */
+static char **
+bin_labels (const char *const *texts, int bins, int length)
+{
+  if (texts == NULL)
+    return NULL;
+  char **labels = g_new0 (char *, bins + 1);
+  for (int i = 0; i < bins; i++)
+    {
+      int t = attnviz_bin_start (i, bins, length);
+      labels[i] = g_strdup_printf ("%d:%s", t, texts[t]);
+    }
+  return labels;
+}
+
+/* Device pixels per point of a figure of WIDTH_PT written to PATH: a PNG
+ * is ceil (width * 300 / 72) whole pixels wide (attnviz_paint_to_file),
+ * SVG and PDF thumbnails are pooled for 300 dpi (attnviz-painter-grid.c),
+ * so a figure pooled here has the bins the painter would make. */
+static double
+pixels_per_point (const char *path, double width_pt)
+{
+  double dpp = ATTNVIZ_PAINTER_PNG_DPI / 72.0;
+  if (g_str_has_suffix (path, ".png") || g_str_has_suffix (path, ".PNG"))
+    return ceil (width_pt * dpp) / width_pt;
+  return dpp;
 }
 
 int
@@ -129,6 +299,8 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs exactly one MODEL (see attnviz render --help)");
   if (out == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs -o OUT (.png, .svg or .pdf)");
+  if (*out == '\0')
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "-o: the output path is empty");
   if ((text != NULL) + (text_file != NULL) + (ids != NULL) != 1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs exactly one of --text, --text-file or --ids");
   if (!g_str_has_suffix (out, ".png") && !g_str_has_suffix (out, ".svg") && !g_str_has_suffix (out, ".pdf") &&
@@ -186,6 +358,12 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--width, --height and --font-size: expected sizes in points, up to 10000");
 
   g_autoptr(GError) error = NULL;
+  g_autofree gint32 *id_list = NULL;
+  int n_ids = 0;
+  if (ids && !(id_list = attnviz_cli_parse_ids ("--ids", ids, &n_ids, &error)))
+    return attnviz_cli_fail_error (error);
+  if (!attnviz_output_check (out, &error))
+    return attnviz_cli_fail_error (error);
   g_auto(AttnvizVariant) variant_a = { 0 };
   g_auto(AttnvizVariant) variant_b = { 0 };
   if (!attnviz_variant_parse (&variant_a, variant_s, &error))
@@ -219,14 +397,27 @@ attnviz_cmd_render (int argc, char **argv)
 
   AttnvizCliInput input, target;
   if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, truncate, &error))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
+    return attnviz_cli_fail_error (error);
   /* The decoder's tokens: the input's, or an encoder-decoder's target. */
   AttnvizCliInput *dec = seq2seq ? &target : &input;
+
+  /* The shape of the matrices drawn: (T, T), (S, S) or (T, S). */
+  int rows = kind == ATTENTION_ENCODER ? input.T : dec->T;
+  int cols = kind == ATTENTION_SELF ? dec->T : input.T;
+  gboolean long_input = MAX (rows, cols) > RENDER_EXACT_MAX_TOKENS;
+  if (view == VIEW_LINES && long_input)
+    {
+      attnviz_cli_input_clear (&input);
+      attnviz_cli_input_clear (&target);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--view lines: %d tokens are too many to draw as lines "
+                               "(at most %d); use --view heatmap or grid", MAX (rows, cols), RENDER_EXACT_MAX_TOKENS);
+    }
 
   /* Record only what the figure shows (an encoder-decoder records its
    * encoder and cross-attention whole). */
   int the_layer = MAX (layer, 0), the_head = MAX (head, 0);
-  AttnvizRunOptions opt = { .skip_logits = TRUE };
+  /* Figures read every head exactly: the run keeps its smallest overview. */
+  AttnvizRunOptions opt = { .skip_logits = TRUE, .overview_bytes = 1 };
   if (view != VIEW_GRID && kind == ATTENTION_SELF)
     {
       opt.layers = &the_layer;
@@ -261,14 +452,10 @@ attnviz_cmd_render (int argc, char **argv)
       else
         rec_b = r;
     }
-  /* The shape of the matrices drawn: (T, T), (S, S) or (T, S). */
-  int rows = kind == ATTENTION_ENCODER ? rec->S : rec->T;
-  int cols = kind == ATTENTION_SELF ? rec->T : rec->S;
   const char *const *row_labels = (const char *const *) (kind == ATTENTION_ENCODER ? input.token_texts
                                                                                   : dec->token_texts);
   const char *const *col_labels = (const char *const *) (kind == ATTENTION_SELF ? dec->token_texts
                                                                                : input.token_texts);
-  gsize n_cells = (gsize) rows * cols;
 
   /* The range: as given, else from the data below. */
   AttnvizScale scale;
@@ -283,43 +470,113 @@ attnviz_cmd_render (int argc, char **argv)
                                       : g_strdup_printf ("%s (%s) · %s%s · %s", name, c->model_type,
                                                          what, rec->variant, count);
   g_autofree char *title = NULL;
-  g_autofree float *combined = NULL;
-  const float *matrix = NULL;
+  g_autofree char *pool_note = NULL;   /* how a long input was pooled, or NULL */
+  g_autofree float *matrix = NULL;
+  g_auto(GStrv) pooled_row_labels = NULL;
+  g_auto(GStrv) pooled_col_labels = NULL;
+  /* The matrix drawn: the input's rows and columns, or fewer bins. */
+  int draw_rows = rows, draw_cols = cols;
+  double fig_w = 0, fig_h = 0;
 
   if (view != VIEW_GRID)
     {
+      Drawn drawn = {
+        .a = kind_source (rec, kind), .b = compare ? kind_source (rec_b, kind) : NULL,
+        .layer = the_layer, .head = aggregate != AGGREGATE_NONE ? -1 : the_head, .n_head = c->n_head,
+        .aggregate = aggregate, .rows = rows, .cols = cols,
+      };
       if (aggregate != AGGREGATE_NONE)
-        {
-          combined = g_new (float, MAX (n_cells, 1));
-          aggregate_heads (combined, rec, kind, the_layer, aggregate);
-          matrix = combined;
-          title = g_strdup_printf ("layer %d · %s of %d heads", the_layer,
-                                   aggregate == AGGREGATE_MEAN ? "mean" : "max", c->n_head);
-        }
+        title = g_strdup_printf ("layer %d · %s of %d heads", the_layer,
+                                 aggregate == AGGREGATE_MEAN ? "mean" : "max", c->n_head);
       else
-        {
-          int r, k;
-          matrix = kind_map (rec, kind, the_layer, the_head, &r, &k);
-          title = g_strdup_printf ("layer %d · head %d", the_layer, the_head);
-        }
+        title = g_strdup_printf ("layer %d · head %d", the_layer, the_head);
       if (compare)
         {
-          /* A - B, on a diverging map centred on 0 */
-          g_autofree float *b = g_new (float, MAX (n_cells, 1));
-          if (aggregate != AGGREGATE_NONE)
-            aggregate_heads (b, rec_b, kind, the_layer, aggregate);
-          else
-            memcpy (b, attnviz_recording_get_attention (rec_b, the_layer, the_head), sizeof (float) * n_cells);
-          float *diff = g_new (float, MAX (n_cells, 1));
-          attnviz_attention_difference (diff, matrix, b, rows);
-          g_free (combined);
-          combined = diff;
-          matrix = diff;
           char *t = g_strdup_printf ("%s · A − B", title);
           g_free (title);
           title = t;
         }
-      g_assert (matrix != NULL);
+
+      /* A square figure for a square matrix; a wider one when the matrix is. */
+      double fs = font_size > 0 ? font_size : 10;
+      fig_w = 480;
+      fig_h = 460;
+      if (rows != cols)
+        {
+          double cell = CLAMP (360.0 / MAX (rows, cols), 1.2 * fs, 3.0 * fs);
+          fig_w = MIN (150 + cols * cell + 6 * fs, 1600);
+          fig_h = MIN (110 + rows * cell + 4 * fs, 1600);
+        }
+      if (view == VIEW_LINES)
+        {
+          fig_w = rows != cols ? 440 : 360;
+          fig_h = CLAMP (4.5 * fs + MAX (rows, cols) * 1.5 * fs, 240, 2000);
+        }
+      if (width > 0)
+        fig_w = width;
+      if (height > 0)
+        fig_h = height;
+
+      /* A long input on a heatmap: K x K tokens a cell, K the fewest that
+       * fit the pixels the matrix gets (the layout depends a little on the
+       * bins' labels, so it is found again until it holds). */
+      int k = 1;
+      g_autofree char *note = NULL;
+      if (view == VIEW_HEATMAP && long_input)
+        {
+          k = MAX (1, (MAX (rows, cols) + RENDER_MAX_BINS - 1) / RENDER_MAX_BINS);
+          for (int round = 0; round < 4; round++)
+            {
+              int br = (rows + k - 1) / k, bc = (cols + k - 1) / k;
+              g_auto(GStrv) rl = bin_labels (row_labels, br, rows);
+              g_auto(GStrv) cl = bin_labels (col_labels, bc, cols);
+              AttnvizHeatmapSpec probe;
+              attnviz_heatmap_spec_init (&probe, NULL, br, bc);
+              probe.row_labels = (const char *const *) rl;
+              probe.col_labels = (const char *const *) cl;
+              probe.title = title;
+              probe.subtitle = subtitle;   /* one line, whatever its text */
+              probe.font_size = font_size;
+              attnviz_scale_init (&probe.scale, scale_kind, 0, 1);
+              if (kind == ATTENTION_CROSS)
+                {
+                  probe.row_caption = "target (query)";
+                  probe.col_caption = "source (key)";
+                }
+              AttnvizHeatmapLayout layout;
+              attnviz_heatmap_layout (&probe, fig_w, fig_h, &layout);
+              double ppp = pixels_per_point (out, fig_w);
+              int px_r = MAX (1, (int) floor (layout.matrix.height * ppp));
+              int px_c = MAX (1, (int) floor (layout.matrix.width * ppp));
+              /* bins of the same K tokens both ways keep cells square */
+              int want = MAX (MAX ((rows + px_r - 1) / px_r, (cols + px_c - 1) / px_c), 1);
+              want = MAX (want, (MAX (rows, cols) + RENDER_MAX_BINS - 1) / RENDER_MAX_BINS);
+              if (want == k)
+                break;
+              k = want;
+            }
+        }
+      if (k > 1)
+        {
+          draw_rows = (rows + k - 1) / k;
+          draw_cols = (cols + k - 1) / k;
+          g_free (note);
+          note = pooling_note ("mean", draw_rows, draw_cols, rows, cols, "cell");
+          matrix = g_new (float, (gsize) draw_rows * draw_cols);
+          drawn_pooled (&drawn, draw_rows, draw_cols, matrix);
+          pooled_row_labels = bin_labels (row_labels, draw_rows, rows);
+          pooled_col_labels = bin_labels (col_labels, draw_cols, cols);
+          row_labels = (const char *const *) pooled_row_labels;
+          col_labels = (const char *const *) pooled_col_labels;
+          char *sub = g_strdup_printf ("%s · %s", subtitle, note);
+          g_free (subtitle);
+          subtitle = sub;
+          pool_note = g_steal_pointer (&note);
+        }
+      else
+        matrix = drawn_matrix (&drawn);
+
+      gsize n_cells = (gsize) draw_rows * draw_cols;
       /* Attention weights start at 0; the top is the largest one unless given. */
       scale.vmin = isnan (vmin) ? 0 : vmin;
       if (!isnan (vmax))
@@ -346,7 +603,7 @@ attnviz_cmd_render (int argc, char **argv)
   if (view == VIEW_HEATMAP)
     {
       AttnvizHeatmapSpec spec;
-      attnviz_heatmap_spec_init (&spec, matrix, rows, cols);
+      attnviz_heatmap_spec_init (&spec, matrix, draw_rows, draw_cols);
       spec.row_labels = row_labels;
       spec.col_labels = col_labels;
       if (kind == ATTENTION_CROSS)
@@ -359,17 +616,7 @@ attnviz_cmd_render (int argc, char **argv)
       spec.colormap = colormap;
       spec.scale = scale;
       spec.font_size = font_size;
-      /* A square figure for a square matrix; a wider one when the matrix is. */
-      double w = 480, h = 460;
-      if (rows != cols)
-        {
-          double fs = font_size > 0 ? font_size : 10;
-          double cell = CLAMP (360.0 / MAX (rows, cols), 1.2 * fs, 3.0 * fs);
-          w = MIN (150 + cols * cell + 6 * fs, 1600);
-          h = MIN (110 + rows * cell + 4 * fs, 1600);
-        }
-      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_HEATMAP, &spec,
-                                  width > 0 ? width : w, height > 0 ? height : h, &error);
+      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_HEATMAP, &spec, fig_w, fig_h, &error);
     }
   else if (view == VIEW_LINES)
     {
@@ -380,34 +627,28 @@ attnviz_cmd_render (int argc, char **argv)
       spec.title = title;
       spec.subtitle = subtitle;
       spec.font_size = font_size;
-      double fs = font_size > 0 ? font_size : 10;
-      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_LINES, &spec, width > 0 ? width : rows != cols ? 440 : 360,
-                                  height > 0 ? height : CLAMP (4.5 * fs + MAX (rows, cols) * 1.5 * fs, 240, 2000),
-                                  &error);
+      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_LINES, &spec, fig_w, fig_h, &error);
     }
   else
     {
+      AttnvizAttention *source = kind_source (rec, kind);
       int n = n_layer * c->n_head;
+      double w = width > 0 ? width : 560;
+      double fs = font_size > 0 ? font_size : 10;
+      double chrome = 8 * fs;
+      double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * n_layer / c->n_head, 200, 2000);
+      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads", n_layer, c->n_head)
+                      : g_strdup_printf ("%d layers × %d heads", n_layer, c->n_head);
       g_autofree const float **maps = g_new0 (const float *, MAX (n, 1));
-      for (int l = 0; l < n_layer; l++)
-        for (int h = 0; h < c->n_head; h++)
-          {
-            int r, k;
-            maps[l * c->n_head + h] = kind_map (rec, kind, l, h, &r, &k);
-          }
       AttnvizGridSpec spec;
       attnviz_grid_spec_init (&spec, n_layer, c->n_head, maps, rows, cols);
       spec.lower_triangular = rec->causal && kind == ATTENTION_SELF;
       spec.colormap = colormap;
-      g_autofree double *tvd = NULL;
-      if (compare)
-        {
-          /* one number per head: how far B's rows moved from A's */
-          tvd = g_new (double, n);
-          attnviz_recording_tvd_per_head (rec, rec_b, tvd);
-          spec.scores = tvd;
-          spec.colormap = colormap_s ? colormap : ATTNVIZ_COLORMAP_MAGMA;
-        }
+      spec.title = title;
+      spec.subtitle = subtitle;
+      spec.current_layer = layer;
+      spec.current_head = head;
+      spec.font_size = font_size;
       if (!isnan (vmin) || !isnan (vmax))
         {
           /* A shared range was asked for; else each head shows its own. */
@@ -415,17 +656,50 @@ attnviz_cmd_render (int argc, char **argv)
           scale.vmax = isnan (vmax) ? 1 : vmax;
         }
       spec.scale = scale;
-      spec.current_layer = layer;
-      spec.current_head = head;
-      spec.font_size = font_size;
-      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads", n_layer, c->n_head)
-                      : g_strdup_printf ("%d layers × %d heads", n_layer, c->n_head);
-      spec.title = title;
-      spec.subtitle = subtitle;
-      double w = width > 0 ? width : 560;
-      double fs = font_size > 0 ? font_size : 10;
-      double chrome = 8 * fs;
-      double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * n_layer / c->n_head, 200, 2000);
+
+      g_autofree double *tvd = NULL;
+      g_autofree float *thumbs = NULL;
+      if (compare)
+        {
+          /* one number per head: how far B's rows moved from A's */
+          tvd = g_new (double, MAX (n, 1));
+          attnviz_recording_tvd_per_head (rec, rec_b, tvd);
+          spec.scores = tvd;
+          spec.colormap = colormap_s ? colormap : ATTNVIZ_COLORMAP_MAGMA;
+        }
+      else if (!long_input && attnviz_attention_is_dense (source))
+        {
+          /* The dense matrices: the painter pools them itself, as always. */
+          for (int k = 0; k < n; k++)
+            maps[k] = attnviz_attention_peek_dense (source, k / c->n_head, k % c->n_head);
+        }
+      else
+        {
+          /* Each thumbnail pixel is the largest weight it covers: every head
+           * pooled exactly at the thumbnails' resolution through its
+           * source, with the bins the painter would use on the whole
+           * matrices (so the same pixels), no matrix ever held whole. */
+          AttnvizGridLayout layout;
+          attnviz_grid_layout (&spec, w, h, &layout);
+          int px = (int) ceil (layout.thumb * pixels_per_point (out, w));
+          int tr = CLAMP (px, 1, rows), tc = CLAMP (px, 1, cols);
+          gsize bins = (gsize) tr * tc;
+          thumbs = g_new (float, MAX (n, 1) * bins);
+          GridJob job = { source, c->n_head, tr, tc, thumbs, maps };
+          attnviz_parallel_for (n, 1, grid_range, &job);
+          spec.rows = tr;
+          spec.cols = tc;
+          /* already pooled: the painter's own pooling is the identity */
+          spec.lower_triangular = FALSE;
+          if (long_input && (tr < rows || tc < cols))
+            {
+              pool_note = pooling_note ("max", tr, tc, rows, cols, "thumbnail pixel");
+              char *sub = g_strdup_printf ("%s · %s", subtitle, pool_note);
+              g_free (subtitle);
+              subtitle = sub;
+              spec.subtitle = subtitle;
+            }
+        }
       ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_GRID, &spec, w, h, &error);
     }
   attnviz_cli_input_clear (&input);
@@ -433,7 +707,7 @@ attnviz_cmd_render (int argc, char **argv)
   if (!ok)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
   if (!quiet)
-    fprintf (stderr, "attnviz: drew %s%s of %s to %s\n", what,
-             view == VIEW_GRID ? "every head" : title, count, out);
+    fprintf (stderr, "attnviz: drew %s%s of %s%s%s%s to %s\n", what, view == VIEW_GRID ? "every head" : title, count,
+             pool_note ? " (" : "", pool_note ? pool_note : "", pool_note ? ")" : "", out);
   return ATTNVIZ_EXIT_OK;
 }

@@ -113,10 +113,16 @@ attnviz_cmd_sweep (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sweep takes no positional arguments (see attnviz sweep --help)");
   if (task_spec == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sweep needs --task");
+  if (save_dir != NULL && *save_dir == '\0')
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--save-dir: the folder is empty");
+  /* Outputs are checked before the first run trains: no link, no FIFO. */
+  g_autoptr(GError) error = NULL;
+  if ((out != NULL && !attnviz_cli_check_output ("-o", out, &error))
+      || (save_dir != NULL && !attnviz_output_check_dir (save_dir, NULL, &error)))
+    return attnviz_cli_fail_error (error);
   if (steps < 1 || batch < 1 || !(lr > 0.0) || threads < 0 || dropout < 0.0 || dropout >= 1.0)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "steps, batch and rates must be positive, dropout in [0, 1)");
 
-  g_autoptr(GError) error = NULL;
   g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, 0, &error);
   if (task == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--task: %s", error->message);
@@ -128,30 +134,56 @@ attnviz_cmd_sweep (int argc, char **argv)
   if (seq2seq && !attnviz_task_has_source (task))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch seq2seq: a plain-text task has no source");
 
-  Axis axes[N_AXES] = {
-    { "layers", g_strsplit (layers ? layers : "2", ",", -1) },
-    { "d_model", g_strsplit (d_model ? d_model : "64", ",", -1) },
-    { "heads", g_strsplit (heads ? heads : "4", ",", -1) },
-    { "head dim", g_strsplit (head_dim ? head_dim : "auto", ",", -1) },
-    { "positions", g_strsplit (pos ? pos : "sinusoidal", ",", -1) },
-    { "score", g_strsplit (score ? score : "scaled_dot", ",", -1) },
-    { "mask", g_strsplit (mask ? mask : "causal", ",", -1) },
-    { "activation", g_strsplit (act ? act : "relu", ",", -1) },
-    { "seed", g_strsplit (seeds ? seeds : "1", ",", -1) },
+  /* Each list option, its column title and its default. */
+  static const struct { const char *option; const char *title; const char *fallback; } lists[N_AXES] = {
+    [AX_LAYERS] = { "--layers", "layers", "2" },
+    [AX_D_MODEL] = { "--d-model", "d_model", "64" },
+    [AX_HEADS] = { "--heads", "heads", "4" },
+    [AX_HEAD_DIM] = { "--head-dim", "head dim", "auto" },
+    [AX_POS] = { "--pos", "positions", "sinusoidal" },
+    [AX_SCORE] = { "--score", "score", "scaled_dot" },
+    [AX_MASK] = { "--mask", "mask", "causal" },
+    [AX_ACT] = { "--act", "activation", "relu" },
+    [AX_SEED] = { "--seeds", "seed", "1" },
   };
+  const char *given[N_AXES] = { layers, d_model, heads, head_dim, pos, score, mask, act, seeds };
+  Axis axes[N_AXES] = { { 0 } };
   int n_runs = 1;
   int counts[N_AXES];
   for (int a = 0; a < N_AXES; a++)
     {
+      axes[a].name = lists[a].title;
+      axes[a].values = attnviz_cli_split_list (lists[a].option, given[a] ? given[a] : lists[a].fallback, &error);
+      if (axes[a].values == NULL)
+        {
+          for (int b = 0; b < a; b++)
+            g_strfreev (axes[b].values);
+          return attnviz_cli_fail_error (error);
+        }
       counts[a] = g_strv_length (axes[a].values);
-      if (counts[a] == 0)
-        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "an empty list for %s", axes[a].name);
-      for (int i = 0; i < counts[a]; i++)
-        g_strstrip (axes[a].values[i]);
-      n_runs *= counts[a];
+      n_runs = (int) MIN ((gint64) n_runs * counts[a], 1 << 20);
     }
+  /* Every value is checked before the first run trains. */
+  for (int a = 0; a < N_AXES; a++)
+    for (int i = 0; i < counts[a]; i++)
+      {
+        AttnvizConfig probe;
+        guint64 probe_seed;
+        attnviz_train_config_init (&probe, task, seq2seq);
+        if (!apply (&probe, &probe_seed, a, axes[a].values[i], &error))
+          {
+            g_autofree char *quoted = attnviz_printable (axes[a].values[i]);
+            for (int b = 0; b < N_AXES; b++)
+              g_strfreev (axes[b].values);
+            return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: \"%s\": %s", lists[a].option, quoted, error->message);
+          }
+      }
   if (n_runs > 256)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%d combinations: more than 256", n_runs);
+    {
+      for (int b = 0; b < N_AXES; b++)
+        g_strfreev (axes[b].values);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%d combinations: more than 256", n_runs);
+    }
 
   int n_threads = threads > 0 ? threads : MIN (2, (int) g_get_num_processors ());
   openblas_set_num_threads (n_threads);
@@ -191,7 +223,7 @@ attnviz_cmd_sweep (int argc, char **argv)
       for (int a = 0; a < N_AXES; a++)
         {
           if (!apply (&c, &seed, a, axes[a].values[idx[a]], &error))
-            return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--%s: %s", axes[a].name, error->message);
+            return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %s", lists[a].option, error->message);
           if (counts[a] > 1)
             g_string_append_printf (label, "%s%s %s", label->len ? ", " : "", axes[a].name, axes[a].values[idx[a]]);
         }

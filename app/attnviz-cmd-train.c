@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-fileutil.h"
 #include "attnviz-train.h"
 
 typedef struct {
@@ -133,11 +134,16 @@ attnviz_cmd_train (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "train takes no positional arguments (see attnviz train --help)");
   if (task_spec == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "train needs --task (copy, reverse, sort, dates, repeat or file:PATH)");
+  g_autoptr(GError) error = NULL;
+  if (out != NULL && *out == '\0')
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "-o: the output path is empty");
+  if (out != NULL && !(g_str_has_suffix (out, ".safetensors") ? attnviz_output_check (out, &error)
+                                                              : attnviz_output_check_dir (out, NULL, &error)))
+    return attnviz_cli_fail_error (error);
   if (steps < 1 || batch < 1 || layers < 1 || d_model < 1 || heads < 1 || head_dim < 0 || d_ff < 0 || ctx < 0
       || threads < 0 || eval_every < 0 || checkpoint_every < 0 || !(lr > 0.0) || dropout < 0.0 || dropout >= 1.0)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sizes, steps and rates must be positive, dropout in [0, 1)");
 
-  g_autoptr(GError) error = NULL;
   g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, text_window, &error);
   if (task == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--task: %s", error->message);

@@ -1,5 +1,6 @@
 /* attnviz: the subcommands dispatch here before any GTK starts, so the
- * headless ones (dump, info, generate, bench, render) need no display. */
+ * headless ones (dump, info, generate, bench, render, tokenize,
+ * convert) need no display. */
 #define G_LOG_DOMAIN "attnviz"
 #include "config.h"
 
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-fileutil.h"
 
 #ifdef HAVE_GUI
 int attnviz_gui_main (int argc, char **argv);
@@ -25,6 +27,8 @@ static const struct {
   { "render", attnviz_cmd_render, "Draw a head's attention as PNG, SVG or PDF" },
   { "train", attnviz_cmd_train, "Train a small transformer on a task (cross-entropy or policy gradient)" },
   { "sweep", attnviz_cmd_sweep, "Train variants of a model on a task and tabulate their accuracy" },
+  { "tokenize", attnviz_cmd_tokenize, "Print the token ids of a text (a GGUF file or a model folder)" },
+  { "convert", attnviz_cmd_convert, "Write a model as a GGUF file llama.cpp loads (F32 to Q4_K)" },
 };
 
 static void
@@ -41,6 +45,9 @@ int
 main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
+  /* Ctrl-C or a kill while an output is being written removes its
+   * temporary files (attnviz-fileutil.h) before the process dies. */
+  attnviz_cleanup_install_handlers ();
 
   if (argc >= 2)
     {

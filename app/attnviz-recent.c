@@ -6,7 +6,11 @@
 
 #include <glib/gstdio.h>
 
+#include "attnviz-fileutil.h"
 #include "attnviz-recent.h"
+
+/* The list is a few paths: anything larger is not ours. */
+#define MAX_RECENT_BYTES (1 << 20)
 
 #define GROUP "Recent"
 #define KEY "Models"
@@ -21,10 +25,14 @@ static char **
 read_all (void)
 {
   g_autofree char *path = recent_path ();
+  g_autofree char *contents = NULL;
+  gsize len = 0;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   char **paths;
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, NULL)
+  /* Read like any other input: a regular file, not too large. */
+  if (!attnviz_read_regular (path, MAX_RECENT_BYTES, "a list of recent models", &contents, &len, NULL)
+      || !g_key_file_load_from_data (kf, contents, len, G_KEY_FILE_NONE, NULL)
       || (paths = g_key_file_get_string_list (kf, GROUP, KEY, NULL, NULL)) == NULL)
     return g_new0 (char *, 1);
   return paths;
@@ -62,7 +70,9 @@ attnviz_recent_add (const char *path)
   g_autofree char *file = recent_path ();
   g_autofree char *dir = g_path_get_dirname (file);
   g_autoptr(GError) error = NULL;
-  if (g_mkdir_with_parents (dir, 0700) != 0 || !g_key_file_save_to_file (kf, file, &error))
+  gsize len = 0;
+  g_autofree char *data = g_key_file_to_data (kf, &len, NULL);
+  if (g_mkdir_with_parents (dir, 0700) != 0 || !attnviz_file_set_contents (file, data, len, &error))
     g_debug ("Could not remember %s in %s: %s", absolute, file,
              error ? error->message : g_strerror (errno));
 }

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "attnviz-forward.h"
+#include "attnviz-json.h"
 #include "attnviz-generate.h"
 #include "attnviz-run.h"
 
@@ -71,12 +72,13 @@ char *
 attnviz_loaded_model_describe (AttnvizLoadedModel *self)
 {
   const AttnvizConfig *c = &self->model->config;
+  g_autofree char *storage = attnviz_model_describe_storage (self->model);
   if (c->encoder_decoder)
-    return g_strdup_printf ("%s · encoder-decoder · %d + %d layers · %d heads · context %d%s",
+    return g_strdup_printf ("%s · %s · encoder-decoder · %d + %d layers · %d heads · context %d%s", storage,
                             c->model_type ? c->model_type : attnviz_family_to_string (c->family),
                             c->n_enc_layer, c->n_layer, c->n_head, c->n_ctx,
                             self->model->tokenizer ? "" : " · no tokenizer");
-  return g_strdup_printf ("%s · %d layers · %d heads · context %d%s",
+  return g_strdup_printf ("%s · %s · %d layers · %d heads · context %d%s", storage,
                           c->model_type ? c->model_type : attnviz_family_to_string (c->family),
                           c->n_layer, c->n_head, c->n_ctx,
                           self->model->tokenizer ? "" : " · no tokenizer");
@@ -131,11 +133,10 @@ static int
 config_step (const char *dir)
 {
   g_autofree char *path = g_build_filename (dir, "config.json", NULL);
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  if (!json_parser_load_from_file (parser, path, NULL))
-    return -1;
-  JsonNode *root = json_parser_get_root (parser);
-  if (!JSON_NODE_HOLDS_OBJECT (root))
+  /* The same reader as the model's own: a FIFO or a deep file here must
+   * not hang or crash the window. */
+  g_autoptr(JsonNode) root = attnviz_json_load (path, ATTNVIZ_JSON_CONFIG, NULL);
+  if (root == NULL)
     return -1;
   JsonNode *step = json_object_get_member (json_node_get_object (root), "attnviz_step");
   if (step == NULL || json_node_get_value_type (step) != G_TYPE_INT64)

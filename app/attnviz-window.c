@@ -584,7 +584,7 @@ attnviz_window_run (AttnvizWindow *self)
                    : self->model ? attnviz_loaded_model_get_path (self->model) : NULL;
   if (path == NULL)
     {
-      show_error (self, "Open a model first: a Hugging Face folder or a .safetensors file.");
+      show_error (self, "Open a model first: a Hugging Face folder, a .safetensors file or a .gguf file.");
       return;
     }
   g_autofree char *text = get_text (self);

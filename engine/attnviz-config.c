@@ -37,14 +37,16 @@
 #include <string.h>
 
 #include "attnviz-config.h"
+#include "attnviz-fileutil.h"
+#include "attnviz-json.h"
 
 /* Sizes beyond these are refused: a hostile config.json must not make us
  * allocate terabytes or overflow an int product. */
-#define MAX_DIM   (1 << 16)
-#define MAX_LAYER 1024
-#define MAX_HEAD  1024
-#define MAX_VOCAB (1 << 22)
-#define MAX_CTX   (1 << 20)
+#define MAX_DIM   ATTNVIZ_CONFIG_MAX_DIM
+#define MAX_LAYER ATTNVIZ_CONFIG_MAX_LAYER
+#define MAX_HEAD  ATTNVIZ_CONFIG_MAX_HEAD
+#define MAX_VOCAB ATTNVIZ_CONFIG_MAX_VOCAB
+#define MAX_CTX   ATTNVIZ_CONFIG_MAX_CTX
 
 typedef struct {
   JsonObject *obj;
@@ -184,16 +186,59 @@ parse_activation (Reader *r, const char *key, const char *name, AttnvizActivatio
         *act = table[i].act;
         return TRUE;
       }
-  reader_fail (r, "unsupported \"%s\": \"%s\" (expected gelu, gelu_new, silu or relu)", key, name);
+  g_autofree char *quoted = attnviz_printable (name);
+  reader_fail (r, "unsupported \"%s\": \"%s\" (expected gelu, gelu_new, silu or relu)", key, quoted);
   return FALSE;
 }
 
+/* One id of the vocabulary of VOCAB_SIZE tokens, or -1 when absent. */
+static int
+check_token_id (Reader *r, const char *key, JsonNode *node, int index, int vocab_size)
+{
+  g_autofree char *where = index < 0 ? g_strdup_printf ("\"%s\"", key) : g_strdup_printf ("\"%s\"[%d]", key, index);
+  if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    {
+      reader_fail (r, "%s is not a token id (an integer)", where);
+      return -1;
+    }
+  gint64 v = json_node_get_int (node);
+  if (v < 0 || v >= vocab_size)
+    {
+      reader_fail (r, "%s = %" G_GINT64_FORMAT " is outside the vocabulary (0..%d)", where, v, vocab_size - 1);
+      return -1;
+    }
+  return (int) v;
+}
+
+/* KEY: an id, a list of ids (eos_token_id of models with several end
+ * tokens: the first is used, all are checked), null or absent (-1). */
+static int
+read_token_id (Reader *r, const char *key, int vocab_size)
+{
+  JsonNode *node = json_object_get_member (r->obj, key);
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return -1;
+  if (!JSON_NODE_HOLDS_ARRAY (node))
+    return check_token_id (r, key, node, -1, vocab_size);
+  JsonArray *list = json_node_get_array (node);
+  int first = -1;
+  for (guint i = 0; i < json_array_get_length (list); i++)
+    {
+      int id = check_token_id (r, key, json_array_get_element (list, i), (int) i, vocab_size);
+      if (i == 0)
+        first = id;
+    }
+  return first;
+}
+
+/* After vocab_size: every special id must be one of its tokens, or the
+ * first generated token would read past the embedding table. */
 static void
 read_special_ids (Reader *r, AttnvizConfig *c)
 {
-  c->bos_id = read_int_keys (r, KEYS ("bos_token_id"), -1, 0, MAX_VOCAB);
-  c->eos_id = read_int_keys (r, KEYS ("eos_token_id"), -1, 0, MAX_VOCAB);
-  c->pad_id = read_int_keys (r, KEYS ("pad_token_id"), -1, 0, MAX_VOCAB);
+  c->bos_id = read_token_id (r, "bos_token_id", c->vocab_size);
+  c->eos_id = read_token_id (r, "eos_token_id", c->vocab_size);
+  c->pad_id = read_token_id (r, "pad_token_id", c->vocab_size);
 }
 
 static void
@@ -248,7 +293,10 @@ parse_bert (Reader *r, AttnvizConfig *c)
   c->final_norm = FALSE;
   const char *pos_type = read_string (r, "position_embedding_type");
   if (pos_type != NULL && strcmp (pos_type, "absolute") != 0)
-    reader_fail (r, "unsupported \"position_embedding_type\": \"%s\" (expected absolute)", pos_type);
+    {
+      g_autofree char *quoted = attnviz_printable (pos_type);
+      reader_fail (r, "unsupported \"position_embedding_type\": \"%s\" (expected absolute)", quoted);
+    }
   c->pos = ATTNVIZ_POS_LEARNED;
   c->causal = FALSE;
   c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
@@ -259,6 +307,60 @@ parse_bert (Reader *r, AttnvizConfig *c)
   read_special_ids (r, c);
   if (c->pad_id < 0)
     c->pad_id = 0;
+}
+
+/* "rope_scaling": {"rope_type" (or "type"): "linear", "factor"} divides the
+ * positions by the factor; {"rope_type": "llama3", "factor",
+ * "low_freq_factor", "high_freq_factor", "original_max_position_embeddings"}
+ * stretches the low frequencies as Llama 3.1/3.2 do.  Others change positions
+ * in ways attnviz does not follow: refused, naming the key. */
+static void
+parse_rope_scaling (Reader *r, AttnvizConfig *c)
+{
+  JsonNode *node = json_object_get_member (r->obj, "rope_scaling");
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return;
+  if (!JSON_NODE_HOLDS_OBJECT (node))
+    {
+      reader_fail (r, "\"rope_scaling\" is not an object");
+      return;
+    }
+  Reader sub = *r;
+  sub.obj = json_node_get_object (node);
+  const char *type = read_string (&sub, "rope_type");
+  if (type == NULL)
+    type = read_string (&sub, "type");
+  if (r->failed || sub.failed)
+    {
+      r->failed = TRUE;
+      return;
+    }
+  if (type == NULL || strcmp (type, "default") == 0)
+    return;
+  double factor = read_double (&sub, "factor", 0.0);
+  if (!sub.failed && !(factor >= 1.0 && factor <= 1024.0))
+    reader_fail (&sub, "\"rope_scaling\": \"factor\" = %g is outside [1, 1024]", factor);
+  if (strcmp (type, "linear") == 0)
+    c->rope_scale = (float) factor;
+  else if (strcmp (type, "llama3") == 0)
+    {
+      c->rope_llama3 = TRUE;
+      c->rope_llama3_factor = (float) factor;
+      c->rope_llama3_low = (float) read_double (&sub, "low_freq_factor", 1.0);
+      c->rope_llama3_high = (float) read_double (&sub, "high_freq_factor", 4.0);
+      c->rope_llama3_original = read_int_keys (&sub, KEYS ("original_max_position_embeddings"), 8192, 1, MAX_CTX);
+      if (!sub.failed && !(c->rope_llama3_low > 0.0f && c->rope_llama3_high > c->rope_llama3_low))
+        reader_fail (&sub, "\"rope_scaling\": low_freq_factor %g and high_freq_factor %g need 0 < low < high",
+                     c->rope_llama3_low, c->rope_llama3_high);
+    }
+  else
+    {
+      g_autofree char *quoted = g_strescape (type, NULL);
+      reader_fail (&sub, "\"rope_scaling\": type \"%s\" is not supported (attnviz follows linear and llama3)",
+                   quoted);
+    }
+  if (sub.failed)
+    r->failed = TRUE;
 }
 
 static void
@@ -280,9 +382,7 @@ parse_llama (Reader *r, AttnvizConfig *c, gboolean qwen2)
   c->gated_mlp = TRUE;
   c->norm_eps = read_double (r, "rms_norm_eps", 1e-6);
   c->rope_theta = read_double (r, "rope_theta", 10000.0);
-  if (json_object_has_member (r->obj, "rope_scaling")
-      && !JSON_NODE_HOLDS_NULL (json_object_get_member (r->obj, "rope_scaling")))
-    reader_fail (r, "\"rope_scaling\" is not supported");
+  parse_rope_scaling (r, c);
   c->norm = ATTNVIZ_NORM_RMSNORM;
   c->pre_norm = TRUE;
   c->final_norm = TRUE;
@@ -325,7 +425,10 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
   else if (strcmp (pos, "none") == 0)
     c->pos = ATTNVIZ_POS_NONE;
   else
-    reader_fail (r, "unsupported \"position\": \"%s\" (expected sinusoidal, learned, rope or none)", pos);
+    {
+      g_autofree char *quoted = attnviz_printable (pos);
+      reader_fail (r, "unsupported \"position\": \"%s\" (expected sinusoidal, learned, rope or none)", quoted);
+    }
 
   const char *score = read_string (r, "score");
   if (score == NULL || strcmp (score, "scaled_dot") == 0)
@@ -335,7 +438,10 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
   else if (strcmp (score, "additive") == 0)
     c->score = ATTNVIZ_SCORE_ADDITIVE;
   else
-    reader_fail (r, "unsupported \"score\": \"%s\" (expected scaled_dot, dot or additive)", score);
+    {
+      g_autofree char *quoted = attnviz_printable (score);
+      reader_fail (r, "unsupported \"score\": \"%s\" (expected scaled_dot, dot or additive)", quoted);
+    }
 
   const char *mask = read_string (r, "mask");
   c->causal = TRUE;
@@ -344,7 +450,10 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
       gint64 w = 0;
       if (!g_str_has_prefix (mask, "window:")
           || !g_ascii_string_to_signed (mask + strlen ("window:"), 10, 1, MAX_CTX, &w, NULL))
-        reader_fail (r, "unsupported \"mask\": \"%s\" (expected causal or window:W with W >= 1)", mask);
+        {
+          g_autofree char *quoted = attnviz_printable (mask);
+          reader_fail (r, "unsupported \"mask\": \"%s\" (expected causal or window:W with W >= 1)", quoted);
+        }
       c->window = (int) w;
     }
 
@@ -353,7 +462,10 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
   if (act != NULL)
     parse_activation (r, "activation", act, &c->act);
   if (c->act != ATTNVIZ_ACT_RELU && c->act != ATTNVIZ_ACT_GELU_ERF && c->act != ATTNVIZ_ACT_GELU_TANH)
-    reader_fail (r, "unsupported \"activation\": \"%s\" (expected relu, gelu or gelu_new)", act);
+    {
+      g_autofree char *quoted = attnviz_printable (act);
+      reader_fail (r, "unsupported \"activation\": \"%s\" (expected relu, gelu or gelu_new)", quoted);
+    }
 
   c->norm = ATTNVIZ_NORM_LAYERNORM;
   c->pre_norm = TRUE;
@@ -390,20 +502,9 @@ attnviz_config_parse (AttnvizConfig *config,
   g_return_val_if_fail (config != NULL, FALSE);
   memset (config, 0, sizeof *config);
 
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GError) local = NULL;
-  if (len > G_MAXSSIZE || !json_parser_load_from_data (parser, data, (gssize) len, &local))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not valid JSON: %s",
-                   filename, local ? local->message : "too large");
-      return FALSE;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not a JSON object", filename);
-      return FALSE;
-    }
+  g_autoptr(JsonNode) root = attnviz_json_parse (data, len, ATTNVIZ_JSON_CONFIG, filename, error);
+  if (root == NULL)
+    return FALSE;
 
   Reader r = { json_node_get_object (root), filename, error, FALSE };
 
@@ -441,11 +542,15 @@ attnviz_config_parse (AttnvizConfig *config,
         }
   if (kind < 0)
     {
+      /* Strings from the file: escaped, so an ESC sequence in them cannot
+       * reach the terminal. */
+      g_autofree char *qarch = arch ? attnviz_printable (arch) : g_strdup ("(none)");
+      g_autofree char *qtype = model_type ? attnviz_printable (model_type) : g_strdup ("(none)");
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
                    "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
                    "AttnvizDecoder and AttnvizSeq2Seq",
-                   filename, arch ? arch : "(none)", model_type ? model_type : "(none)");
+                   filename, qarch, qtype);
       return FALSE;
     }
 
@@ -492,16 +597,10 @@ attnviz_config_load (AttnvizConfig *config, const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize len = 0;
-  g_autoptr(GError) local = NULL;
   memset (config, 0, sizeof *config);
-  if (!g_file_get_contents (path, &contents, &len, &local))
-    {
-      g_set_error (error, G_IO_ERROR,
-                   local->domain == G_FILE_ERROR && local->code == G_FILE_ERROR_NOENT
-                     ? G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
-                   "%s", local->message);
-      return FALSE;
-    }
+  if (!attnviz_read_regular (path, attnviz_json_kind_max_bytes (ATTNVIZ_JSON_CONFIG),
+                             attnviz_json_kind_name (ATTNVIZ_JSON_CONFIG), &contents, &len, error))
+    return FALSE;
   return attnviz_config_parse (config, contents, len, path, error);
 }
 
@@ -510,6 +609,12 @@ attnviz_config_clear (AttnvizConfig *config)
 {
   g_clear_pointer (&config->architecture, g_free);
   g_clear_pointer (&config->model_type, g_free);
+}
+
+int
+attnviz_config_max_positions (const AttnvizConfig *c)
+{
+  return c->pos == ATTNVIZ_POS_LEARNED ? c->n_ctx : ATTNVIZ_CONFIG_MAX_CTX;
 }
 
 gint64

@@ -12,6 +12,14 @@
 
 G_BEGIN_DECLS
 
+/* Sizes beyond these are refused, from any file: a hostile file must not
+ * make attnviz allocate terabytes or overflow an int product. */
+#define ATTNVIZ_CONFIG_MAX_DIM   (1 << 16)
+#define ATTNVIZ_CONFIG_MAX_LAYER 1024
+#define ATTNVIZ_CONFIG_MAX_HEAD  1024
+#define ATTNVIZ_CONFIG_MAX_VOCAB (1 << 22)
+#define ATTNVIZ_CONFIG_MAX_CTX   (1 << 20)
+
 typedef enum {
   ATTNVIZ_FAMILY_GPT2,
   ATTNVIZ_FAMILY_BERT,
@@ -38,6 +46,15 @@ typedef enum {
   ATTNVIZ_POS_ROPE,        /* rotary, Hugging Face rotate-half order */
 } AttnvizPositionKind;
 
+/* Which dimensions of a head RoPE rotates together.  The same weights give
+ * the same attention either way once their Q/K rows are ordered to match:
+ * llama.cpp's converter permutes LLaMA's rows so that GGUF `llama` rotates
+ * adjacent pairs where the Hugging Face layout rotates halves. */
+typedef enum {
+  ATTNVIZ_ROPE_HALVES,     /* dimension i with i + n/2 (Hugging Face rotate-half, GPT-NeoX, Qwen2 GGUF) */
+  ATTNVIZ_ROPE_PAIRS,      /* dimension 2i with 2i + 1 (GPT-J, llama.cpp's LLaMA) */
+} AttnvizRopeStyle;
+
 typedef enum {
   ATTNVIZ_SCORE_SCALED_DOT, /* q.k / sqrt(head_dim) */
   ATTNVIZ_SCORE_DOT,        /* q.k, unscaled */
@@ -61,6 +78,12 @@ typedef struct {
 
   float norm_eps;
   float rope_theta;
+  AttnvizRopeStyle rope_style;
+  int rope_dims;           /* dimensions of each head RoPE rotates (the first ones); 0: head_dim */
+  float rope_scale;        /* linear RoPE scaling: positions divided by it (0 or 1: none) */
+  gboolean rope_llama3;    /* Llama 3's scaling of the low frequencies (Hugging Face's "llama3") */
+  float rope_llama3_factor, rope_llama3_low, rope_llama3_high;
+  int rope_llama3_original;/* original_max_position_embeddings */
 
   AttnvizNormKind norm;
   gboolean pre_norm;       /* GPT-2/LLaMA: x + f(norm(x)); BERT: norm(x + f(x)) */
@@ -107,6 +130,12 @@ const char *attnviz_family_to_string (AttnvizFamily family);
 const char *attnviz_position_kind_to_string (AttnvizPositionKind pos);
 const char *attnviz_activation_to_string (AttnvizActivation act);
 const char *attnviz_norm_kind_to_string (AttnvizNormKind norm);
+
+/* The longest sequence the model can run at all: its context for learned
+ * positions (a table of that many rows), else ATTNVIZ_CONFIG_MAX_CTX, since
+ * RoPE, sinusoids and no positions extend past the length a model was
+ * trained at (n_ctx), as llama.cpp lets them. */
+int attnviz_config_max_positions (const AttnvizConfig *config);
 
 /* Number of parameters the description implies. */
 gint64 attnviz_config_n_params (const AttnvizConfig *config);

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <gio/gio.h>
 #include <glib/gstdio.h>
@@ -52,7 +54,13 @@ attnviz_open_regular (const char *path, GError **error)
   int fd = open (path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
   if (fd < 0)
     {
-      set_errno_error (error, path, errno);
+      int saved = errno;
+      struct stat lst;
+      if (saved == ENOENT && lstat (path, &lst) == 0 && S_ISLNK (lst.st_mode))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                     "%s: is a symbolic link to a file that does not exist", path);
+      else
+        set_errno_error (error, path, saved);
       return -1;
     }
   struct stat st;
@@ -197,21 +205,273 @@ attnviz_read_regular (const char *path,
   return TRUE;
 }
 
+gboolean
+attnviz_path_present (const char *path)
+{
+  struct stat st;
+  return lstat (path, &st) == 0;
+}
+
+/* ---- cleaning up on signals ------------------------------------------- */
+
+#define MAX_CLEANUP 64
+
+/* Published with an atomic pointer store after is_dir is set; the handler
+ * only reads them. */
+static char *volatile cleanup_paths[MAX_CLEANUP];
+static volatile sig_atomic_t cleanup_is_dir[MAX_CLEANUP];
+
+int
+attnviz_cleanup_register (const char *path, gboolean is_dir)
+{
+  g_return_val_if_fail (path != NULL, -1);
+  char *copy = g_strdup (path);
+  for (int i = 0; i < MAX_CLEANUP; i++)
+    if (cleanup_paths[i] == NULL)
+      {
+        cleanup_is_dir[i] = is_dir;
+        if (g_atomic_pointer_compare_and_exchange ((gpointer *) &cleanup_paths[i], NULL, copy))
+          return i;
+      }
+  g_free (copy);
+  return -1;
+}
+
+void
+attnviz_cleanup_unregister (int slot)
+{
+  if (slot < 0 || slot >= MAX_CLEANUP)
+    return;
+  char *path = g_atomic_pointer_exchange ((gpointer *) &cleanup_paths[slot], NULL);
+  g_free (path);
+}
+
+/* Unlinks every entry of the folder PATH (not below: temporary folders
+ * hold plain files), then the folder.  Only system calls: no malloc, no
+ * stdio, nothing a signal handler may not call. */
+static void
+remove_dir_in_handler (const char *path)
+{
+  static char buf[4096] __attribute__ ((aligned (8)));
+  int fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      for (;;)
+        {
+          long n = syscall (SYS_getdents64, fd, buf, sizeof buf);
+          if (n <= 0)
+            break;
+          for (long off = 0; off < n;)
+            {
+              /* struct linux_dirent64: d_ino 8, d_off 8, d_reclen 2, d_type 1, d_name */
+              unsigned short reclen;
+              memcpy (&reclen, buf + off + 16, sizeof reclen);
+              const char *name = buf + off + 19;
+              if (!(name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))))
+                unlinkat (fd, name, 0);
+              off += reclen;
+            }
+        }
+      close (fd);
+    }
+  rmdir (path);
+}
+
+static void
+on_fatal_signal (int sig)
+{
+  int saved_errno = errno;
+  /* Files first, then folders (a folder's own files may be listed too). */
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < MAX_CLEANUP; i++)
+      {
+        const char *path = cleanup_paths[i];
+        if (path == NULL || cleanup_is_dir[i] != pass)
+          continue;
+        if (pass == 0)
+          unlink (path);
+        else
+          remove_dir_in_handler (path);
+      }
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  sigemptyset (&dfl.sa_mask);
+  sigaction (sig, &dfl, NULL);
+  errno = saved_errno;
+  raise (sig);
+}
+
+void
+attnviz_cleanup_install_handlers (void)
+{
+  static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+  for (guint i = 0; i < G_N_ELEMENTS (signals); i++)
+    {
+      struct sigaction old;
+      if (sigaction (signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+        continue;
+      struct sigaction sa = { .sa_handler = on_fatal_signal };
+      sigemptyset (&sa.sa_mask);
+      for (guint j = 0; j < G_N_ELEMENTS (signals); j++)
+        sigaddset (&sa.sa_mask, signals[j]);
+      sigaction (signals[i], &sa, NULL);
+    }
+}
+
 /* ---- writing ------------------------------------------------------------ */
+
+/* What is at an output path now. */
+typedef enum {
+  TARGET_ABSENT,
+  TARGET_REGULAR,
+  TARGET_DIR,
+} TargetKind;
+
+/* The output policy (see the header): FALSE with an error for a link or
+ * anything but a regular file (or, with WANT_DIR, a folder).  ST gets the
+ * lstat of an existing target. */
+static gboolean
+inspect_target (const char *path, gboolean want_dir, TargetKind *kind, struct stat *st, GError **error)
+{
+  if (path == NULL || *path == '\0')
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "the output path is empty");
+      return FALSE;
+    }
+  if (lstat (path, st) != 0)
+    {
+      int saved = errno;
+      if (saved == ENOENT)
+        {
+          *kind = TARGET_ABSENT;
+          return TRUE;
+        }
+      set_errno_error (error, path, saved);
+      return FALSE;
+    }
+  if (S_ISLNK (st->st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   "%s: is a symbolic link; attnviz does not write through links (give the path it points to)",
+                   path);
+      return FALSE;
+    }
+  if (want_dir ? S_ISDIR (st->st_mode) : S_ISREG (st->st_mode))
+    {
+      *kind = want_dir ? TARGET_DIR : TARGET_REGULAR;
+      return TRUE;
+    }
+  if (want_dir && S_ISREG (st->st_mode))
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_DIRECTORY,
+                 "%s: is a file, not a folder; attnviz writes this output as a folder", path);
+  else
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                 "%s: is %s; attnviz replaces only %s", path, file_kind (st->st_mode),
+                 want_dir ? "folders it wrote" : "regular files");
+  return FALSE;
+}
+
+gboolean
+attnviz_output_check (const char *path, GError **error)
+{
+  TargetKind kind;
+  struct stat st;
+  return inspect_target (path, FALSE, &kind, &st, error);
+}
+
+/* DIR/.BASE.XXXXXXXXXXXX: twelve random letters and digits (62^12 names, so
+ * a clash with an existing file is not a practical event). */
+static char *
+temp_name (const char *dir, const char *base)
+{
+  static const char chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  char suffix[13];
+  for (int i = 0; i < 12; i++)
+    suffix[i] = chars[g_random_int_range (0, sizeof chars - 1)];
+  suffix[12] = '\0';
+  return g_strdup_printf ("%s/.%s.%s", dir, base, suffix);
+}
+
+/* Creates a temporary file (returns its descriptor) or folder (returns 0)
+ * beside the output, with MODE (the umask applies).  The name is entered in
+ * the signal cleanup table before the file exists, so no signal can come
+ * between the two and leave it behind.  -1 with errno on failure. */
+static int
+create_temp (const char *dir, const char *base, gboolean is_dir, int mode, char **path_out, int *slot_out)
+{
+  for (int attempt = 0; attempt < 16; attempt++)
+    {
+      char *path = temp_name (dir, base);
+      int slot = attnviz_cleanup_register (path, is_dir);
+      int fd = is_dir ? (mkdir (path, (mode_t) mode) == 0 ? 0 : -1)
+                      : open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+      if (fd >= 0)
+        {
+          *path_out = path;
+          *slot_out = slot;
+          return fd;
+        }
+      int saved = errno;
+      attnviz_cleanup_unregister (slot);
+      g_free (path);
+      if (saved != EEXIST)
+        {
+          errno = saved;
+          return -1;
+        }
+    }
+  errno = EEXIST;
+  return -1;
+}
+
+/* Renames the finished temporary TMP onto PATH, refusing again (the
+ * target may have changed since open) anything the policy refuses.  When
+ * PATH was absent it must still be absent: RENAME_NOREPLACE. */
+static int
+rename_into_place (const char *tmp, const char *path, gboolean want_dir, GError **error)
+{
+  /* A second try when something appeared at PATH meanwhile: it is then
+   * inspected like any existing target. */
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      TargetKind kind;
+      struct stat st;
+      if (!inspect_target (path, want_dir, &kind, &st, error))
+        return -1;
+      if (kind != TARGET_ABSENT)
+        break;
+      if (renameat2 (AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+        return 0;
+      if (errno == EINVAL || errno == ENOSYS)
+        break;  /* a filesystem without renameat2 flags: a plain rename */
+      if (errno != EEXIST)
+        return errno;
+    }
+  return rename (tmp, path) == 0 ? 0 : errno;
+}
 
 struct _AttnvizAtomicFile {
   char *path;
   char *tmp_path;
   FILE *stream;
+  int slot;   /* in the signal cleanup table */
 };
 
 AttnvizAtomicFile *
 attnviz_atomic_file_open (const char *path, GError **error)
 {
+  TargetKind kind;
+  struct stat st;
+  if (!inspect_target (path, FALSE, &kind, &st, error))
+    return NULL;
+
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
-  g_autofree char *tmpl = g_strdup_printf ("%s/.%s.XXXXXX", dir, base);
-  int fd = g_mkstemp (tmpl);
+  g_autofree char *tmpl = NULL;
+  int slot = -1;
+  /* A new file gets 0666 & ~umask from open () itself; a replacement is
+   * made private first and given the old file's bits before any byte is
+   * written, so it is never readable by more people than the old one. */
+  int fd = create_temp (dir, base, FALSE, kind == TARGET_REGULAR ? 0600 : 0666, &tmpl, &slot);
   if (fd < 0)
     {
       int saved = errno;
@@ -219,12 +479,30 @@ attnviz_atomic_file_open (const char *path, GError **error)
                    "%s: cannot create a file in %s: %s", path, dir, g_strerror (saved));
       return NULL;
     }
+  if (kind == TARGET_REGULAR)
+    {
+      /* Another owner's file (when run as root) stays theirs; failing that
+       * is harmless. */
+      if (fchown (fd, st.st_uid, st.st_gid) != 0)
+        g_debug ("%s: keeping the owner failed: %s", path, g_strerror (errno));
+      if (fchmod (fd, st.st_mode & 07777) != 0)
+        {
+          int saved = errno;
+          close (fd);
+          g_unlink (tmpl);
+          attnviz_cleanup_unregister (slot);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "%s: cannot keep the file's permissions: %s", path, g_strerror (saved));
+          return NULL;
+        }
+    }
   FILE *stream = fdopen (fd, "wb");
   if (stream == NULL)
     {
       int saved = errno;
       close (fd);
       g_unlink (tmpl);
+      attnviz_cleanup_unregister (slot);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                    "%s: %s", path, g_strerror (saved));
       return NULL;
@@ -233,6 +511,7 @@ attnviz_atomic_file_open (const char *path, GError **error)
   self->path = g_strdup (path);
   self->tmp_path = g_steal_pointer (&tmpl);
   self->stream = stream;
+  self->slot = slot;
   return self;
 }
 
@@ -245,6 +524,7 @@ attnviz_atomic_file_get_stream (AttnvizAtomicFile *self)
 static void
 atomic_file_free (AttnvizAtomicFile *self)
 {
+  attnviz_cleanup_unregister (self->slot);
   g_free (self->path);
   g_free (self->tmp_path);
   g_free (self);
@@ -271,8 +551,18 @@ attnviz_atomic_file_commit (AttnvizAtomicFile *self, GError **error)
     saved = errno ? errno : EIO;
   if (fclose (stream) != 0 && saved == 0)
     saved = errno ? errno : EIO;
-  if (saved == 0 && g_rename (self->tmp_path, self->path) != 0)
-    saved = errno;
+  if (saved == 0)
+    {
+      GError *local = NULL;
+      saved = rename_into_place (self->tmp_path, self->path, FALSE, &local);
+      if (saved < 0)
+        {
+          g_propagate_error (error, local);
+          g_unlink (self->tmp_path);
+          atomic_file_free (self);
+          return FALSE;
+        }
+    }
   if (saved != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
@@ -281,8 +571,6 @@ attnviz_atomic_file_commit (AttnvizAtomicFile *self, GError **error)
       atomic_file_free (self);
       return FALSE;
     }
-  /* mkstemp makes 0600 files; outputs are ordinary user files. */
-  g_chmod (self->path, 0644);
   atomic_file_free (self);
   return TRUE;
 }
@@ -302,4 +590,305 @@ attnviz_file_set_contents (const char *path, const void *data, gsize len, GError
       return FALSE;
     }
   return attnviz_atomic_file_commit (file, error);
+}
+
+/* ---- folders written as a whole ------------------------------------------ */
+
+struct _AttnvizAtomicDir {
+  char *path;
+  char *tmp_path;
+  char **known;
+  int slot;
+};
+
+/* Whether the folder PATH holds only names from KNOWN; else the first
+ * other name in *STRANGER. */
+static gboolean
+dir_holds_only (const char *path, char **known, char **stranger, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  g_autoptr(GDir) d = g_dir_open (path, 0, &local);
+  if (d == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot read the folder: %s", path, local->message);
+      return FALSE;
+    }
+  const char *name;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (!g_strv_contains ((const char *const *) known, name))
+      {
+        *stranger = g_strdup (name);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+check_dir_target (const char *path, char **known, TargetKind *kind, struct stat *st, GError **error)
+{
+  if (!inspect_target (path, TRUE, kind, st, error))
+    return FALSE;
+  if (*kind == TARGET_DIR && known != NULL)
+    {
+      g_autofree char *stranger = NULL;
+      if (!dir_holds_only (path, known, &stranger, error))
+        {
+          if (stranger != NULL)
+            {
+              g_autofree char *quoted = attnviz_printable (stranger);
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                           "%s: holds \"%s\", which attnviz did not write there; attnviz replaces a folder only "
+                           "when it holds nothing but a previous output", path, quoted);
+            }
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* Removes from DIR the files KNOWN names (every file when KNOWN is NULL:
+ * a temporary folder of our own), then DIR.  Anything else someone put in
+ * an old folder meanwhile keeps it, hidden but not lost. */
+static void
+remove_known_dir (const char *dir, char **known)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    if (known == NULL || g_strv_contains ((const char *const *) known, name))
+      {
+        g_autofree char *child = g_build_filename (dir, name, NULL);
+        g_unlink (child);
+      }
+  g_rmdir (dir);
+}
+
+AttnvizAtomicDir *
+attnviz_atomic_dir_open (const char *path, const char *const *known, GError **error)
+{
+  g_return_val_if_fail (known != NULL, NULL);
+  TargetKind kind;
+  struct stat st;
+  g_auto(GStrv) names = g_strdupv ((char **) known);
+  /* "out/" names the folder out, not something inside it. */
+  g_autofree char *trimmed = g_strdup (path);
+  for (gsize n = strlen (trimmed); n > 1 && trimmed[n - 1] == '/'; n--)
+    trimmed[n - 1] = '\0';
+  path = trimmed;
+  if (!check_dir_target (path, names, &kind, &st, error))
+    return NULL;
+
+  g_autofree char *parent = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *tmpl = NULL;
+  int slot = -1;
+  /* 0777 & ~umask for a new folder; an existing one keeps its bits. */
+  if (create_temp (parent, base, TRUE, kind == TARGET_DIR ? 0700 : 0777, &tmpl, &slot) < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot create a folder in %s: %s", path,
+                   parent, g_strerror (saved));
+      return NULL;
+    }
+  AttnvizAtomicDir *self = g_new0 (AttnvizAtomicDir, 1);
+  self->slot = slot;
+  if (kind == TARGET_DIR && chmod (tmpl, st.st_mode & 07777) != 0)
+    g_debug ("%s: keeping the folder's permissions failed: %s", path, g_strerror (errno));
+  self->path = g_strdup (path);
+  self->tmp_path = g_steal_pointer (&tmpl);
+  self->known = g_steal_pointer (&names);
+  return self;
+}
+
+gboolean
+attnviz_output_check_dir (const char *path, const char *const *known, GError **error)
+{
+  TargetKind kind;
+  struct stat st;
+  g_auto(GStrv) names = g_strdupv ((char **) known);
+  g_autofree char *trimmed = g_strdup (path ? path : "");
+  for (gsize n = strlen (trimmed); n > 1 && trimmed[n - 1] == '/'; n--)
+    trimmed[n - 1] = '\0';
+  return check_dir_target (trimmed, names, &kind, &st, error);
+}
+
+const char *
+attnviz_atomic_dir_get_path (AttnvizAtomicDir *self)
+{
+  return self->tmp_path;
+}
+
+static void
+atomic_dir_free (AttnvizAtomicDir *self)
+{
+  attnviz_cleanup_unregister (self->slot);
+  g_free (self->path);
+  g_free (self->tmp_path);
+  g_strfreev (self->known);
+  g_free (self);
+}
+
+void
+attnviz_atomic_dir_abort (AttnvizAtomicDir *self)
+{
+  if (self == NULL)
+    return;
+  remove_known_dir (self->tmp_path, NULL);
+  atomic_dir_free (self);
+}
+
+/* fsync of every file in DIR and of DIR itself, so the rename publishes
+ * data that is on disk. */
+static int
+sync_dir (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  while (d != NULL && (name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (dir, name, NULL);
+      int fd = open (child, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0)
+        return errno;
+      int rc = fsync (fd) == 0 ? 0 : errno;
+      close (fd);
+      if (rc != 0)
+        return rc;
+    }
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      fsync (fd);
+      close (fd);
+    }
+  return 0;
+}
+
+/* Moves the old folder at PATH aside and the new one in, on a filesystem
+ * without RENAME_EXCHANGE: for a moment PATH is absent, never mixed.  The
+ * old one is entered for cleanup only once the new one is in place, so a
+ * signal in between leaves it hidden, not removed. */
+static int
+swap_without_exchange (AttnvizAtomicDir *self)
+{
+  g_autofree char *parent = g_path_get_dirname (self->path);
+  g_autofree char *base = g_path_get_basename (self->path);
+  g_autofree char *old = temp_name (parent, base);
+  if (renameat2 (AT_FDCWD, self->path, AT_FDCWD, old, RENAME_NOREPLACE) != 0
+      && !((errno == EINVAL || errno == ENOSYS) && rename (self->path, old) == 0))
+    return errno;
+  if (rename (self->tmp_path, self->path) != 0)
+    {
+      int saved = errno;
+      rename (old, self->path);
+      return saved;
+    }
+  int old_slot = attnviz_cleanup_register (old, TRUE);
+  remove_known_dir (old, self->known);
+  attnviz_cleanup_unregister (old_slot);
+  return 0;
+}
+
+gboolean
+attnviz_atomic_dir_commit (AttnvizAtomicDir *self, GError **error)
+{
+  int saved = sync_dir (self->tmp_path);
+  /* A second round when another writer put a folder at PATH meanwhile:
+   * it is then checked and swapped like any existing one. */
+  for (int attempt = 0; saved == 0 && attempt < 3; attempt++)
+    {
+      TargetKind kind = TARGET_ABSENT;
+      struct stat st;
+      if (!check_dir_target (self->path, self->known, &kind, &st, error))
+        {
+          attnviz_atomic_dir_abort (self);
+          return FALSE;
+        }
+      if (kind == TARGET_ABSENT)
+        {
+          if (renameat2 (AT_FDCWD, self->tmp_path, AT_FDCWD, self->path, RENAME_NOREPLACE) == 0
+              || ((errno == EINVAL || errno == ENOSYS) && rename (self->tmp_path, self->path) == 0))
+            {
+              atomic_dir_free (self);
+              return TRUE;
+            }
+          saved = errno == EEXIST || errno == ENOTEMPTY ? 0 : errno;
+          continue;
+        }
+      /* Swap the two folders in one step; tmp_path then holds the old one,
+       * still registered for cleanup while it is removed. */
+      if (renameat2 (AT_FDCWD, self->tmp_path, AT_FDCWD, self->path, RENAME_EXCHANGE) == 0)
+        {
+          remove_known_dir (self->tmp_path, self->known);
+          atomic_dir_free (self);
+          return TRUE;
+        }
+      saved = errno;
+      if (saved == ENOENT)
+        saved = 0;  /* removed meanwhile: try again as absent */
+      else if (saved == EINVAL || saved == ENOSYS)
+        {
+          saved = swap_without_exchange (self);
+          if (saved == 0)
+            {
+              atomic_dir_free (self);
+              return TRUE;
+            }
+        }
+    }
+  if (saved == 0)
+    saved = EBUSY;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot write the folder: %s", self->path,
+               g_strerror (saved));
+  attnviz_atomic_dir_abort (self);
+  return FALSE;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+static char *
+escape_controls (const char *s, gboolean quotes)
+{
+  if (s == NULL)
+    return g_strdup ("(null)");
+  GString *out = g_string_sized_new (strlen (s) + 8);
+  const char *p = s;
+  while (*p)
+    {
+      gunichar c = g_utf8_get_char_validated (p, -1);
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      const char *next = g_utf8_next_char (p);
+      if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c < 0x20 || c == 0x7f)
+        g_string_append_printf (out, "\\x%02x", (guint) c);
+      else if (c >= 0x80 && c < 0xa0)
+        g_string_append_printf (out, "\\u%04x", (guint) c);
+      else if (quotes && (c == '"' || c == '\\'))
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (char) c);
+        }
+      else
+        g_string_append_len (out, p, next - p);
+      p = next;
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+attnviz_printable (const char *s)
+{
+  return escape_controls (s, TRUE);
+}
+
+char *
+attnviz_printable_line (const char *s)
+{
+  return escape_controls (s, FALSE);
 }

@@ -3,6 +3,7 @@
 
 #include <gio/gio.h>
 
+#include "attnviz-kernels.h"
 #include "attnviz-model.h"
 #include "attnviz-recording.h"
 #include "attnviz-variant.h"
@@ -10,6 +11,21 @@
 G_BEGIN_DECLS
 
 typedef void (*AttnvizProgressFunc) (double fraction, gpointer user_data);
+
+/* Called with each block of rows [t0, t0 + n) of the logits, LOGITS (n,
+ * vocab_size), in order; FALSE (with an error) stops the run. */
+typedef gboolean (*AttnvizLogitsFunc) (const float *logits, int t0, int n, int vocab_size,
+                                       gpointer user_data, GError **error);
+
+/* How a run keeps its attention (attnviz-attention.h). */
+typedef enum {
+  ATTNVIZ_STORAGE_AUTO,       /* dense when it takes at most ATTNVIZ_ATTENTION_DENSE_BYTES */
+  ATTNVIZ_STORAGE_DENSE,      /* every recorded head's matrix */
+  ATTNVIZ_STORAGE_RECOMPUTE,  /* the inputs and the softmax statistics, heads computed when asked */
+} AttnvizStorage;
+
+/* Logits kept whole by default up to this size. */
+#define ATTNVIZ_KEEP_LOGITS_BYTES ((guint64) 64 << 20)
 
 typedef struct {
   /* Which layers and heads to record: NULL records all of them. */
@@ -19,6 +35,12 @@ typedef struct {
   int n_heads;
   gboolean record_none;         /* record no attention at all (generation) */
   gboolean skip_logits;         /* leave logits and loss out */
+  gboolean keep_logits;         /* keep every position's logits in rec->logits (default: only when
+                                 * they take at most ATTNVIZ_KEEP_LOGITS_BYTES) */
+  AttnvizLogitsFunc logits_func;/* every block of logits as it is computed, or NULL */
+  gpointer logits_data;
+  AttnvizStorage storage;
+  guint64 overview_bytes;       /* 0: ATTNVIZ_ATTENTION_OVERVIEW_BYTES */
 
   const guint8 *key_mask;       /* (T): 0 removes that key, like HF's attention_mask; NULL = all 1 */
   const gint32 *token_types;    /* (T) BERT segment ids; NULL = all 0 */
@@ -31,7 +53,9 @@ typedef struct {
                                  * made with keep_residuals: the layers before the variant's first
                                  * change are copied from it instead of computed */
 
-  guint64 max_record_bytes;     /* 0: ATTNVIZ_DEFAULT_MAX_RECORD_BYTES */
+  guint64 max_record_bytes;     /* 0: ATTNVIZ_DEFAULT_MAX_RECORD_BYTES: what the run may keep (the
+                                 * attention's kept inputs or dense matrices, kept logits); it no
+                                 * longer limits the length of the input */
   GCancellable *cancellable;
   AttnvizProgressFunc progress; /* called after each layer, from the calling thread */
   gpointer progress_data;
@@ -40,8 +64,9 @@ typedef struct {
 #define ATTNVIZ_DEFAULT_MAX_RECORD_BYTES ((guint64) 4 << 30)
 
 /* Runs MODEL over IDS (T tokens) and returns the recording.  Errors: a
- * sequence longer than the model's context, an id outside the vocabulary,
- * T == 0, a recording over the memory limit, cancellation. */
+ * sequence longer than the model's positions, an id outside the vocabulary,
+ * T == 0, a recording over the memory limit, a layer that produced a
+ * non-finite value, cancellation. */
 AttnvizRecording *attnviz_forward (const AttnvizModel *model,
                                    const gint32 *ids,
                                    int T,
@@ -61,11 +86,10 @@ AttnvizRecording *attnviz_forward_seq2seq (const AttnvizModel *model,
                                            const AttnvizRunOptions *options,
                                            GError **error);
 
-/* Kernels, outputs first (exposed for tests). */
-void attnviz_layernorm (float *out, const float *x, const float *w, const float *b, int n, float eps);
-void attnviz_rmsnorm (float *out, const float *x, const float *w, int n, float eps);
-/* In place over N values; entries at -INFINITY become exactly 0. */
-void attnviz_softmax (float *x, int n);
-void attnviz_linear (float *out, const float *in, const AttnvizLinear *lin, int T);
+
+/* INV_FREQ (rope_dims / 2): the angle per position of each pair RoPE
+ * turns, with the model's scaling (linear, Llama 3, rope_freqs) and the
+ * variant's base (VARIANT may be NULL). */
+void attnviz_rope_frequencies (float *inv_freq, const AttnvizModel *model, const AttnvizVariant *variant);
 
 G_END_DECLS

@@ -32,7 +32,7 @@ gboolean
 attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateOptions *o, GError **error)
 {
   const AttnvizConfig *c = &model->config;
-  if (model->lm_head.w == NULL || !c->causal || c->encoder_decoder)
+  if (model->lm_head.w.data == NULL || !c->causal || c->encoder_decoder)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: generating needs a causal language model",
                    model->path);
@@ -40,12 +40,14 @@ attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateO
     }
   g_autoptr(GRand) rand = g_rand_new_with_seed (o->seed);
   AttnvizRunOptions opt = { .record_none = TRUE, .cancellable = o->cancellable };
-  for (int step = 0; step < o->max_new && (int) ids->len < c->n_ctx; step++)
+  /* A RoPE model writes on past the length it was trained at, as llama.cpp
+   * lets it (stories260K's GGUF says 128 where llama2.c runs 512). */
+  for (int step = 0; step < o->max_new && (int) ids->len < attnviz_config_max_positions (c); step++)
     {
       g_autoptr(AttnvizRecording) rec = attnviz_forward (model, (gint32 *) ids->data, ids->len, &opt, error);
       if (rec == NULL)
         return FALSE;
-      gint32 next = pick (rec->logits + (gsize) (rec->T - 1) * rec->vocab_size, rec->vocab_size,
+      gint32 next = pick (rec->last_logits, rec->vocab_size,
                           o->temperature, rand);
       if (next == o->eos_id || next == o->stop_id)
         break;
@@ -82,7 +84,7 @@ attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int 
                                                                  &opt, error);
       if (rec == NULL)
         return NULL;
-      gint32 next = pick (rec->logits + (gsize) (rec->T - 1) * rec->vocab_size, rec->vocab_size,
+      gint32 next = pick (rec->last_logits, rec->vocab_size,
                           o->temperature, rand);
       if (next == eos || next == o->stop_id)
         break;

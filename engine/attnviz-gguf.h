@@ -68,9 +68,13 @@ gsize attnviz_gguf_get_file_size (const AttnvizGguf *self);
 /* ---- metadata ---- */
 
 guint attnviz_gguf_get_n_kv (const AttnvizGguf *self);
+/* Keys and tensor names are UTF-8 without control characters (checked at
+ * open): they can be printed as they are.  Values cannot: use
+ * attnviz_gguf_kv_to_string. */
 const char *attnviz_gguf_get_key (const AttnvizGguf *self, guint i);
 AttnvizGgufType attnviz_gguf_get_kv_type (const AttnvizGguf *self, guint i);
-/* For arrays: the element type and the number of elements. */
+/* For arrays: the element type and the number of elements (for other
+ * values: the value's own type, and 0). */
 AttnvizGgufType attnviz_gguf_get_array_type (const AttnvizGguf *self, guint i);
 guint64 attnviz_gguf_get_array_length (const AttnvizGguf *self, guint i);
 /* Index of KEY, or -1. */
@@ -134,11 +138,16 @@ void attnviz_gguf_writer_add_int32 (AttnvizGgufWriter *w, const char *key, gint3
 void attnviz_gguf_writer_add_uint64 (AttnvizGgufWriter *w, const char *key, guint64 value);
 void attnviz_gguf_writer_add_float32 (AttnvizGgufWriter *w, const char *key, float value);
 void attnviz_gguf_writer_add_bool (AttnvizGgufWriter *w, const char *key, gboolean value);
+/* Any fixed-size scalar TYPE (not STRING or ARRAY), from VALUE in host
+ * order (a BOOL is one byte, as in add_array). */
+void attnviz_gguf_writer_add_scalar (AttnvizGgufWriter *w, const char *key, AttnvizGgufType type,
+                                     const void *value);
 void attnviz_gguf_writer_add_string (AttnvizGgufWriter *w, const char *key, const char *value);
 void attnviz_gguf_writer_add_string_array (AttnvizGgufWriter *w, const char *key,
                                            const char *const *values, gsize n);
 /* An array of a fixed-size element type (not STRING or ARRAY): N elements
- * at DATA in host order. */
+ * at DATA in host order, each of the size the file gives it (a BOOL
+ * element is one byte, 0 or 1, not a gboolean). */
 void attnviz_gguf_writer_add_array (AttnvizGgufWriter *w, const char *key, AttnvizGgufType type,
                                     const void *data, gsize n);
 /* Copies every key of SRC but those for which SKIP returns TRUE (SKIP may
@@ -152,6 +161,18 @@ void attnviz_gguf_writer_copy_kv (AttnvizGgufWriter *w, const AttnvizGguf *src,
 void attnviz_gguf_writer_add_tensor (AttnvizGgufWriter *w, const char *name, guint32 type,
                                      int n_dims, const gint64 *ne, const void *data,
                                      gsize n_bytes, GDestroyNotify destroy);
+
+/* A tensor whose bytes are made when the write reaches it, so that a
+ * converter holds one tensor's output at a time: FUNC (USER_DATA, &destroy,
+ * error) returns exactly N_BYTES (freed with *destroy when it sets one),
+ * or NULL with an error, which stops the write and leaves no file.
+ * USER_DATA_DESTROY frees USER_DATA with the writer. */
+typedef const void *(*AttnvizGgufTensorFunc) (gpointer user_data, GDestroyNotify *destroy,
+                                              GError **error);
+void attnviz_gguf_writer_add_tensor_func (AttnvizGgufWriter *w, const char *name, guint32 type,
+                                          int n_dims, const gint64 *ne, gsize n_bytes,
+                                          AttnvizGgufTensorFunc func, gpointer user_data,
+                                          GDestroyNotify user_data_destroy);
 
 /* Writes GGUF v3 with general.alignment 32 (or the value set under that
  * key), atomically (attnviz-fileutil.h).  Errors name PATH. */

@@ -11,8 +11,14 @@ G_BEGIN_DECLS
  * two (rows, cols) attention matrices: 0.5 * sum_j |a_ij - b_ij|, in [0, 1]. */
 double attnviz_total_variation (const float *a, const float *b, int rows, int cols);
 
+/* The same for one head of two attention sources of the same shape, read
+ * a band of rows at a time (whatever their length: no matrix is held
+ * whole); dense sources give attnviz_total_variation ()'s value. */
+double attnviz_attention_total_variation (AttnvizAttention *a, AttnvizAttention *b, int layer, int head);
+
 /* One TVD per (layer, head) between two recordings of the same tokens and
- * the same recorded layers/heads: OUT (n_rec_layers * n_rec_heads).
+ * the same recorded layers/heads: OUT (n_rec_layers * n_rec_heads), head
+ * by head through their attention sources, on the engine's threads.
  * FALSE when the recordings are not comparable. */
 gboolean attnviz_recording_tvd_per_head (const AttnvizRecording *a, const AttnvizRecording *b, double *out);
 

@@ -48,11 +48,17 @@
 #define G_LOG_DOMAIN "attnviz-model"
 #include "config.h"
 
+#include <errno.h>
 #include <gio/gio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "attnviz-model.h"
+#include "attnviz-fileutil.h"
+#include "attnviz-model-private.h"
+
+#define NAMES(...) ((const char *const[]) { __VA_ARGS__, NULL })
 
 typedef struct {
   AttnvizModel *model;
@@ -88,11 +94,12 @@ shape_to_string (int n_dims, const gint64 *shape)
   return g_string_free (s, FALSE);
 }
 
-/* The tensor under the first of NAMES that exists, as float32 with shape
- * (d0) or (d0, d1) (d1 == 0 for a vector).  NULL when absent and OPTIONAL;
- * otherwise every problem sets the error. */
-static const float *
-loader_get_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
+/* The tensor under the first of NAMES that exists, checked to have shape
+ * (d0) or (d0, d1) (d1 == 0 for a vector) and a floating dtype.  NULL when
+ * absent and OPTIONAL; otherwise every problem sets the error. */
+static const AttnvizTensorInfo *
+loader_lookup (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional,
+               char **found)
 {
   if (l->failed)
     return NULL;
@@ -132,39 +139,133 @@ loader_get_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gbo
       l->failed = TRUE;
       return NULL;
     }
-
-  const float *data;
-  if (info->dtype == ATTNVIZ_DTYPE_F32 && ((guintptr) info->data % sizeof (float)) == 0)
-    data = (const float *) info->data;   /* used in place, inside the mapping */
-  else
-    {
-      float *copy = g_try_new (float, info->n_elements);
-      if (copy == NULL)
-        {
-          g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                       "%s: out of memory converting tensor \"%s\"", file, name);
-          l->failed = TRUE;
-          return NULL;
-        }
-      attnviz_tensor_to_f32 (info, copy);
-      g_ptr_array_add (l->model->owned, copy);
-      data = copy;
-    }
-  l->model->dtype = info->dtype;
-
-  for (gint64 i = 0; i < info->n_elements; i++)
-    if (!isfinite (data[i]))
-      {
-        g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                     "%s: tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
-                     file, name, data[i], i);
-        l->failed = TRUE;
-        return NULL;
-      }
-  return data;
+  *found = g_steal_pointer (&name);
+  return info;
 }
 
-#define NAMES(...) ((const char *const[]) { __VA_ARGS__, NULL })
+static void
+loader_fail_non_finite (Loader *l, const AttnvizTensorInfo *info, const char *name, double value,
+                        gint64 i)
+{
+  const char *file = info->file ? info->file : attnviz_safetensors_get_path (l->model->st);
+  g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               "%s: tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
+               file, name, value, i);
+  l->failed = TRUE;
+}
+
+/* The first non-finite element of a tensor as stored, or -1.  Half types
+ * are checked on their bits: an all-ones exponent. */
+static gint64
+first_non_finite (const AttnvizTensorInfo *info, double *value)
+{
+  const guint8 *p = info->data;
+  for (gint64 i = 0; i < info->n_elements; i++)
+    {
+      if (info->dtype == ATTNVIZ_DTYPE_F32)
+        {
+          float f;
+          memcpy (&f, p + 4 * i, 4);
+          if (!isfinite (f))
+            {
+              *value = f;
+              return i;
+            }
+        }
+      else
+        {
+          guint16 h;
+          memcpy (&h, p + 2 * i, 2);
+          h = GUINT16_FROM_LE (h);
+          guint16 exp_mask = info->dtype == ATTNVIZ_DTYPE_F16 ? 0x7c00 : 0x7f80;
+          if ((h & exp_mask) == exp_mask)
+            {
+              *value = info->dtype == ATTNVIZ_DTYPE_F16 ? attnviz_f16_to_f32 (h) : attnviz_bf16_to_f32 (h);
+              return i;
+            }
+        }
+    }
+  return -1;
+}
+
+static void
+loader_note_type (Loader *l, const AttnvizTensorInfo *info)
+{
+  const char *type = attnviz_dtype_to_string (info->dtype);
+  AttnvizModel *m = l->model;
+  if (m->type_name == NULL)
+    m->type_name = g_strdup (type);
+  else if (strcmp (m->type_name, type) != 0 && strcmp (m->type_name, "mixed") != 0)
+    {
+      g_free (m->type_name);
+      m->type_name = g_strdup ("mixed");
+    }
+}
+
+/* A tensor of any floating dtype as float32 (converted into an owned copy
+ * unless it is F32 and aligned in the mapping): vectors, small tables. */
+static const float *
+loader_get_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
+{
+  g_autofree char *name = NULL;
+  const AttnvizTensorInfo *info = loader_lookup (l, names, d0, d1, optional, &name);
+  if (info == NULL)
+    return NULL;
+  double bad;
+  gint64 at = first_non_finite (info, &bad);
+  if (at >= 0)
+    {
+      loader_fail_non_finite (l, info, name, bad, at);
+      return NULL;
+    }
+  if (info->dtype == ATTNVIZ_DTYPE_F32 && ((guintptr) info->data % sizeof (float)) == 0)
+    return (const float *) info->data;   /* used in place, inside the mapping */
+
+  float *copy = g_try_new (float, info->n_elements);
+  if (copy == NULL)
+    {
+      g_set_error (l->error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "%s: out of memory converting tensor \"%s\"", info->file, name);
+      l->failed = TRUE;
+      return NULL;
+    }
+  attnviz_tensor_to_f32 (info, copy);
+  g_ptr_array_add (l->model->owned, copy);
+  return copy;
+}
+
+/* A (d0, d1) matrix kept in its stored type: F16 and BF16 in place in the
+ * mapping, F32 too when aligned (a copy otherwise). */
+static AttnvizMatrix
+loader_matrix_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
+{
+  AttnvizMatrix m = { 0 };
+  g_autofree char *name = NULL;
+  const AttnvizTensorInfo *info = loader_lookup (l, names, d0, d1, optional, &name);
+  if (info == NULL)
+    return m;
+  loader_note_type (l, info);
+  if (info->dtype == ATTNVIZ_DTYPE_F32 && ((guintptr) info->data % sizeof (float)) != 0)
+    {
+      const float *copy = loader_get_names (l, NAMES (name), d0, d1, FALSE);
+      return copy ? attnviz_matrix_f32 (copy, (int) d0, (int) d1, (int) d1) : m;
+    }
+  double bad;
+  gint64 at = first_non_finite (info, &bad);
+  if (at >= 0)
+    {
+      loader_fail_non_finite (l, info, name, bad, at);
+      return m;
+    }
+  m.data = info->data;
+  m.type = info->dtype == ATTNVIZ_DTYPE_F32 ? ATTNVIZ_WEIGHT_F32
+           : info->dtype == ATTNVIZ_DTYPE_F16 ? ATTNVIZ_WEIGHT_F16 : ATTNVIZ_WEIGHT_BF16;
+  m.rows = (int) d0;
+  m.cols = (int) d1;
+  m.row_bytes = (gsize) d1 * attnviz_dtype_size (info->dtype);
+  return m;
+}
+
 
 /* A formatted single name, for per-layer tensors. */
 static const float *
@@ -180,6 +281,20 @@ loader_get (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt,
   return loader_get_names (l, NAMES (name), d0, d1, optional);
 }
 
+/* A formatted single name, for matrices. */
+static AttnvizMatrix
+loader_matrix (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
+
+static AttnvizMatrix
+loader_matrix (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *name = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  return loader_matrix_names (l, NAMES (name), d0, d1, optional);
+}
+
 /* A LayerNorm weight or bias under either spelling (weight/gamma, bias/beta). */
 static const float *
 loader_get_norm (Loader *l, const char *base, gboolean bias, int d)
@@ -190,16 +305,24 @@ loader_get_norm (Loader *l, const char *base, gboolean bias, int d)
 }
 
 static AttnvizLinear
-linear_out_in (const float *w, const float *b, int n_in, int n_out)
+linear_out_in (AttnvizMatrix w, const float *b, int n_in, int n_out)
 {
-  return (AttnvizLinear) { .w = w, .b = b, .n_in = n_in, .n_out = n_out, .ld = n_in, .in_out = FALSE };
+  return (AttnvizLinear) { .w = w, .b = b, .n_in = n_in, .n_out = n_out, .in_out = FALSE };
+}
+
+/* GPT-2's Conv1D: W stored (n_in, n_out_total), the layer reads columns
+ * [col0, col0 + n_out). */
+static AttnvizLinear
+linear_in_out (AttnvizMatrix w, const float *b, int n_in, int n_out, int col0)
+{
+  return (AttnvizLinear) { .w = w, .b = b, .n_in = n_in, .n_out = n_out, .col0 = col0, .in_out = TRUE };
 }
 
 /* nn.Linear "NAME.weight" (out, in) and optional "NAME.bias" (out). */
 static AttnvizLinear
 loader_linear (Loader *l, const char *name, int n_in, int n_out, gboolean bias)
 {
-  const float *w = loader_get (l, n_out, n_in, FALSE, "%s.weight", name);
+  AttnvizMatrix w = loader_matrix (l, n_out, n_in, FALSE, "%s.weight", name);
   const float *b = bias ? loader_get (l, n_out, 0, FALSE, "%s.bias", name) : NULL;
   return linear_out_in (w, b, n_in, n_out);
 }
@@ -211,31 +334,29 @@ load_gpt2 (Loader *l)
   const AttnvizConfig *c = &m->config;
   int d = c->d_model, ff = c->d_ff;
 
-  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "wte.weight");
-  m->pos_emb = loader_get (l, c->n_ctx, d, FALSE, "wpe.weight");
+  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "wte.weight");
+  m->pos_emb = loader_matrix (l, c->n_ctx, d, FALSE, "wpe.weight");
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     {
       AttnvizLayerWeights *L = &m->layers[i];
       L->attn_norm_w = loader_get (l, d, 0, FALSE, "h.%d.ln_1.weight", i);
       L->attn_norm_b = loader_get (l, d, 0, FALSE, "h.%d.ln_1.bias", i);
-      const float *qkv_w = loader_get (l, d, 3 * d, FALSE, "h.%d.attn.c_attn.weight", i);
+      AttnvizMatrix qkv_w = loader_matrix (l, d, 3 * d, FALSE, "h.%d.attn.c_attn.weight", i);
       const float *qkv_b = loader_get (l, 3 * d, 0, FALSE, "h.%d.attn.c_attn.bias", i);
       if (l->failed)
         break;
       /* Q, K and V are the three column blocks of the (d, 3d) Conv1D weight. */
-      for (int j = 0; j < 3; j++)
-        {
-          AttnvizLinear lin = { qkv_w + j * d, qkv_b + j * d, d, d, 3 * d, TRUE };
-          *(j == 0 ? &L->q : j == 1 ? &L->k : &L->v) = lin;
-        }
-      L->o = (AttnvizLinear) { loader_get (l, d, d, FALSE, "h.%d.attn.c_proj.weight", i),
-                               loader_get (l, d, 0, FALSE, "h.%d.attn.c_proj.bias", i), d, d, d, TRUE };
+      L->q = linear_in_out (qkv_w, qkv_b, d, d, 0);
+      L->k = linear_in_out (qkv_w, qkv_b + d, d, d, d);
+      L->v = linear_in_out (qkv_w, qkv_b + 2 * d, d, d, 2 * d);
+      L->o = linear_in_out (loader_matrix (l, d, d, FALSE, "h.%d.attn.c_proj.weight", i),
+                            loader_get (l, d, 0, FALSE, "h.%d.attn.c_proj.bias", i), d, d, 0);
       L->mlp_norm_w = loader_get (l, d, 0, FALSE, "h.%d.ln_2.weight", i);
       L->mlp_norm_b = loader_get (l, d, 0, FALSE, "h.%d.ln_2.bias", i);
-      L->up = (AttnvizLinear) { loader_get (l, d, ff, FALSE, "h.%d.mlp.c_fc.weight", i),
-                                loader_get (l, ff, 0, FALSE, "h.%d.mlp.c_fc.bias", i), d, ff, ff, TRUE };
-      L->down = (AttnvizLinear) { loader_get (l, ff, d, FALSE, "h.%d.mlp.c_proj.weight", i),
-                                  loader_get (l, d, 0, FALSE, "h.%d.mlp.c_proj.bias", i), ff, d, d, TRUE };
+      L->up = linear_in_out (loader_matrix (l, d, ff, FALSE, "h.%d.mlp.c_fc.weight", i),
+                             loader_get (l, ff, 0, FALSE, "h.%d.mlp.c_fc.bias", i), d, ff, 0);
+      L->down = linear_in_out (loader_matrix (l, ff, d, FALSE, "h.%d.mlp.c_proj.weight", i),
+                               loader_get (l, d, 0, FALSE, "h.%d.mlp.c_proj.bias", i), ff, d, 0);
     }
   m->final_norm_w = loader_get (l, d, 0, FALSE, "ln_f.weight");
   m->final_norm_b = loader_get (l, d, 0, FALSE, "ln_f.bias");
@@ -245,9 +366,9 @@ load_gpt2 (Loader *l)
       /* lm_head sits outside the "transformer." prefix. */
       const char *prefix = l->prefix;
       l->prefix = "";
-      const float *head = loader_get (l, c->vocab_size, d, TRUE, "lm_head.weight");
+      AttnvizMatrix head = loader_matrix (l, c->vocab_size, d, TRUE, "lm_head.weight");
       l->prefix = prefix;
-      m->lm_head = linear_out_in (head ? head : m->tok_emb, NULL, d, c->vocab_size);
+      m->lm_head = linear_out_in (head.data ? head : m->tok_emb, NULL, d, c->vocab_size);
     }
 }
 
@@ -258,10 +379,10 @@ load_bert (Loader *l)
   const AttnvizConfig *c = &m->config;
   int d = c->d_model, ff = c->d_ff;
 
-  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "embeddings.word_embeddings.weight");
-  m->pos_emb = loader_get (l, c->n_ctx, d, FALSE, "embeddings.position_embeddings.weight");
+  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "embeddings.word_embeddings.weight");
+  m->pos_emb = loader_matrix (l, c->n_ctx, d, FALSE, "embeddings.position_embeddings.weight");
   if (c->n_token_types > 0)
-    m->type_emb = loader_get (l, c->n_token_types, d, FALSE, "embeddings.token_type_embeddings.weight");
+    m->type_emb = loader_matrix (l, c->n_token_types, d, FALSE, "embeddings.token_type_embeddings.weight");
   m->emb_norm_w = loader_get_norm (l, "embeddings.LayerNorm", FALSE, d);
   m->emb_norm_b = loader_get_norm (l, "embeddings.LayerNorm", TRUE, d);
   for (int i = 0; i < c->n_layer && !l->failed; i++)
@@ -295,11 +416,11 @@ load_bert (Loader *l)
       m->mlm_dense = loader_linear (l, "cls.predictions.transform.dense", d, d, TRUE);
       m->mlm_norm_w = loader_get_norm (l, "cls.predictions.transform.LayerNorm", FALSE, d);
       m->mlm_norm_b = loader_get_norm (l, "cls.predictions.transform.LayerNorm", TRUE, d);
-      const float *head = loader_get (l, c->vocab_size, d, TRUE, "cls.predictions.decoder.weight");
+      AttnvizMatrix head = loader_matrix (l, c->vocab_size, d, TRUE, "cls.predictions.decoder.weight");
       const float *bias = loader_get_names (l, NAMES ("cls.predictions.bias", "cls.predictions.decoder.bias"),
                                            c->vocab_size, 0, FALSE);
       l->prefix = prefix;
-      m->lm_head = linear_out_in (head ? head : m->tok_emb, bias, d, c->vocab_size);
+      m->lm_head = linear_out_in (head.data ? head : m->tok_emb, bias, d, c->vocab_size);
     }
 }
 
@@ -311,7 +432,7 @@ load_llama (Loader *l)
   int d = c->d_model, ff = c->d_ff;
   int dq = c->n_head * c->head_dim, dkv = c->n_kv_head * c->head_dim;
 
-  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "model.embed_tokens.weight");
+  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "model.embed_tokens.weight");
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     {
       AttnvizLayerWeights *L = &m->layers[i];
@@ -334,8 +455,8 @@ load_llama (Loader *l)
       L->down = loader_linear (l, down, ff, d, c->mlp_bias);
     }
   m->final_norm_w = loader_get (l, d, 0, FALSE, "model.norm.weight");
-  const float *head = loader_get (l, c->vocab_size, d, c->tied_embeddings, "lm_head.weight");
-  m->lm_head = linear_out_in (head ? head : m->tok_emb, NULL, d, c->vocab_size);
+  AttnvizMatrix head = loader_matrix (l, c->vocab_size, d, c->tied_embeddings, "lm_head.weight");
+  m->lm_head = linear_out_in (head.data ? head : m->tok_emb, NULL, d, c->vocab_size);
 }
 
 /* One attention block of an attnviz model: "PREFIX.{q,k,v,o}" and, for
@@ -390,9 +511,9 @@ load_attnviz (Loader *l)
   const AttnvizConfig *c = &m->config;
   int d = c->d_model;
 
-  m->tok_emb = loader_get (l, c->vocab_size, d, FALSE, "tok_emb.weight");
+  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "tok_emb.weight");
   if (c->pos == ATTNVIZ_POS_LEARNED)
-    m->pos_emb = loader_get (l, c->n_ctx, d, FALSE, "pos_emb.weight");
+    m->pos_emb = loader_matrix (l, c->n_ctx, d, FALSE, "pos_emb.weight");
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     {
       g_autofree char *prefix = g_strdup_printf ("layers.%d.", i);
@@ -414,22 +535,40 @@ load_attnviz (Loader *l)
   m->lm_head = linear_out_in (m->tok_emb, NULL, d, c->vocab_size);
 }
 
+/* Files count as there when anything is at their path (a dangling link, a
+ * loop, a FIFO): reading them then says what is wrong with them, rather
+ * than "no config.json in this folder". */
 static gboolean
 find_weights (const char *path, char **dir_out, char **weights_out, GError **error)
 {
-  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+  struct stat st;
+  if (stat (path, &st) != 0)
+    {
+      int saved = errno;
+      struct stat lst;
+      if (lstat (path, &lst) == 0)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: %s", path,
+                     saved == ELOOP ? "too many levels of symbolic links"
+                                    : saved == ENOENT ? "is a symbolic link to a file that does not exist"
+                                                      : g_strerror (saved));
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: %s", path,
+                     saved == ENOENT ? "no such file or folder" : g_strerror (saved));
+      return FALSE;
+    }
+  if (S_ISDIR (st.st_mode))
     {
       g_autofree char *single = g_build_filename (path, "model.safetensors", NULL);
       g_autofree char *index = g_build_filename (path, "model.safetensors.index.json", NULL);
       g_autofree char *config = g_build_filename (path, "config.json", NULL);
-      if (!g_file_test (config, G_FILE_TEST_EXISTS))
+      if (!attnviz_path_present (config))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no config.json in this folder", path);
           return FALSE;
         }
-      if (g_file_test (single, G_FILE_TEST_EXISTS))
+      if (attnviz_path_present (single))
         *weights_out = g_steal_pointer (&single);
-      else if (g_file_test (index, G_FILE_TEST_EXISTS))
+      else if (attnviz_path_present (index))
         *weights_out = g_steal_pointer (&index);
       else
         {
@@ -440,26 +579,15 @@ find_weights (const char *path, char **dir_out, char **weights_out, GError **err
       *dir_out = g_strdup (path);
       return TRUE;
     }
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no such file or folder", path);
-      return FALSE;
-    }
-  if (g_str_has_suffix (path, ".gguf"))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: GGUF files are not supported yet; open the Hugging Face folder", path);
-      return FALSE;
-    }
   if (!g_str_has_suffix (path, ".safetensors") && !g_str_has_suffix (path, ".index.json"))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: not a model (expected a folder, a .safetensors file or a .safetensors.index.json)", path);
+                   "%s: not a model (expected a folder, a .gguf file, a .safetensors file or a .safetensors.index.json)", path);
       return FALSE;
     }
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *config = g_build_filename (dir, "config.json", NULL);
-  if (!g_file_test (config, G_FILE_TEST_EXISTS))
+  if (!attnviz_path_present (config))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: no config.json beside it in %s", path, dir);
       return FALSE;
@@ -469,12 +597,60 @@ find_weights (const char *path, char **dir_out, char **weights_out, GError **err
   return TRUE;
 }
 
-static AttnvizModel *
-model_new (void)
+/* A model may come without a tokenizer, or with one of a kind attnviz does
+ * not read (then --ids still runs it); any other failure is a broken file. */
+static gboolean
+tokenizer_error_is_fatal (const char *dir, const GError *error)
 {
-  AttnvizModel *m = g_new0 (AttnvizModel, 1);
+  /* the files that make a tokenizer (a tokenizer_config.json alone, as
+   * beside a SentencePiece tokenizer.model, does not) */
+  static const char *const files[] = { "tokenizer.json", "vocab.json", "vocab.txt" };
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, files[i], NULL);
+      if (attnviz_path_present (path))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+AttnvizModel *
+_attnviz_model_new (void)
+{
+  AttnvizModel *m = g_atomic_rc_box_new0 (AttnvizModel);
   m->owned = g_ptr_array_new_with_free_func (g_free);
   return m;
+}
+
+char *
+_attnviz_model_quote (const char *name)
+{
+  char high[129];
+  for (int i = 0; i < 128; i++)
+    high[i] = (char) (0x80 + i);
+  high[128] = '\0';
+  return g_strescape (name, high);
+}
+
+/* A GGUF file: named .gguf, or any regular file that starts with "GGUF". */
+static gboolean
+is_gguf (const char *path)
+{
+  if (g_file_test (path, G_FILE_TEST_IS_DIR))
+    return FALSE;
+  if (g_str_has_suffix (path, ".gguf") || g_str_has_suffix (path, ".GGUF"))
+    return TRUE;
+  if (g_str_has_suffix (path, ".safetensors") || g_str_has_suffix (path, ".json"))
+    return FALSE;
+  int fd = attnviz_open_regular (path, NULL);
+  if (fd < 0)
+    return FALSE;
+  char magic[4];
+  gboolean gguf = read (fd, magic, 4) == 4 && memcmp (magic, "GGUF", 4) == 0;
+  close (fd);
+  return gguf;
 }
 
 AttnvizModel *
@@ -482,8 +658,10 @@ attnviz_model_load (const char *path, GError **error)
 {
   g_return_val_if_fail (path != NULL, NULL);
 
-  g_autoptr(AttnvizModel) m = model_new ();
+  g_autoptr(AttnvizModel) m = _attnviz_model_new ();
   m->path = g_strdup (path);
+  if (is_gguf (path))
+    return _attnviz_model_load_gguf (m, error) ? g_steal_pointer (&m) : NULL;
   if (!find_weights (path, &m->dir, &m->weights_path, error))
     return NULL;
 
@@ -530,11 +708,20 @@ attnviz_model_load (const char *path, GError **error)
     }
   if (l.failed)
     return NULL;
+  for (guint i = 0; i < attnviz_safetensors_get_n_tensors (m->st); i++)
+    m->weight_bytes += attnviz_safetensors_get_nth (m->st, i)->n_bytes;
 
   g_autoptr(GError) tok_error = NULL;
   m->tokenizer = attnviz_tokenizer_load_dir (m->dir, &tok_error);
-  if (m->tokenizer == NULL)
+  if (m->tokenizer == NULL && !tokenizer_error_is_fatal (m->dir, tok_error))
     m->tokenizer_error = g_strdup (tok_error->message);
+  else if (m->tokenizer == NULL)
+    {
+      /* A tokenizer file that is there but broken (or hostile) is a broken
+       * model, not a model without a tokenizer. */
+      g_propagate_error (error, g_steal_pointer (&tok_error));
+      return NULL;
+    }
   else if (attnviz_tokenizer_get_vocab_size (m->tokenizer) > c->vocab_size)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -573,10 +760,16 @@ random_tensor (AttnvizModel *m, guint64 *state, gsize n, float mean, float std)
   return t;
 }
 
+static AttnvizMatrix
+random_matrix (AttnvizModel *m, guint64 *s, int rows, int cols, float mean, float std)
+{
+  return attnviz_matrix_f32 (random_tensor (m, s, (gsize) rows * cols, mean, std), rows, cols, cols);
+}
+
 static AttnvizLinear
 random_linear (AttnvizModel *m, guint64 *s, int n_in, int n_out, gboolean bias)
 {
-  return linear_out_in (random_tensor (m, s, (gsize) n_in * n_out, 0.0f, 0.02f),
+  return linear_out_in (random_matrix (m, s, n_out, n_in, 0.0f, 0.02f),
                         bias ? random_tensor (m, s, n_out, 0.0f, 0.02f) : NULL, n_in, n_out);
 }
 
@@ -609,7 +802,7 @@ random_block (AttnvizModel *m, guint64 *s, AttnvizLayerWeights *L)
 AttnvizModel *
 attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
 {
-  AttnvizModel *m = model_new ();
+  AttnvizModel *m = _attnviz_model_new ();
   AttnvizConfig *c = &m->config;
   guint64 s = seed;
 
@@ -617,18 +810,18 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
   c->architecture = g_strdup (config->architecture ? config->architecture : "random");
   c->model_type = g_strdup (config->model_type ? config->model_type : "random");
   m->path = g_strdup ("(random weights)");
-  m->dtype = ATTNVIZ_DTYPE_F32;
+  m->type_name = g_strdup ("F32");
   m->tokenizer_error = g_strdup ("a random model has no tokenizer");
 
   int d = c->d_model;
   int dq = c->n_head * c->head_dim;
   gboolean ln = c->norm == ATTNVIZ_NORM_LAYERNORM;
 
-  m->tok_emb = random_tensor (m, &s, (gsize) c->vocab_size * d, 0.0f, 0.02f);
+  m->tok_emb = random_matrix (m, &s, c->vocab_size, d, 0.0f, 0.02f);
   if (c->pos == ATTNVIZ_POS_LEARNED)
-    m->pos_emb = random_tensor (m, &s, (gsize) c->n_ctx * d, 0.0f, 0.01f);
+    m->pos_emb = random_matrix (m, &s, c->n_ctx, d, 0.0f, 0.01f);
   if (c->n_token_types > 0)
-    m->type_emb = random_tensor (m, &s, (gsize) c->n_token_types * d, 0.0f, 0.02f);
+    m->type_emb = random_matrix (m, &s, c->n_token_types, d, 0.0f, 0.02f);
   if (c->embedding_norm)
     {
       m->emb_norm_w = random_tensor (m, &s, d, 1.0f, 0.0f);
@@ -679,20 +872,55 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
   return m;
 }
 
-void
-attnviz_model_free (AttnvizModel *m)
+static void
+model_clear (gpointer data)
 {
-  if (m == NULL)
-    return;
+  AttnvizModel *m = data;
   attnviz_config_clear (&m->config);
   g_free (m->path);
   g_free (m->dir);
   g_free (m->weights_path);
+  g_free (m->type_name);
   g_free (m->layers);
   g_free (m->enc_layers);
   g_clear_pointer (&m->tokenizer, attnviz_tokenizer_free);
   g_free (m->tokenizer_error);
   g_clear_pointer (&m->owned, g_ptr_array_unref);
   g_clear_pointer (&m->st, attnviz_safetensors_free);
-  g_free (m);
+  g_clear_pointer (&m->gguf_file, attnviz_gguf_free);
+}
+
+AttnvizModel *
+attnviz_model_ref (AttnvizModel *m)
+{
+  g_return_val_if_fail (m != NULL, NULL);
+  return g_atomic_rc_box_acquire (m);
+}
+
+void
+attnviz_model_free (AttnvizModel *m)
+{
+  if (m == NULL)
+    return;
+  g_atomic_rc_box_release_full (m, model_clear);
+}
+
+char *
+attnviz_format_params (gint64 n)
+{
+  if (n >= 1000000000)
+    return g_strdup_printf ("%.1f B", n / 1e9);
+  if (n >= 10000000)
+    return g_strdup_printf ("%.0f M", n / 1e6);
+  if (n >= 1000000)
+    return g_strdup_printf ("%.1f M", n / 1e6);
+  return g_strdup_printf ("%.0f K", n / 1e3);
+}
+
+char *
+attnviz_model_describe_storage (const AttnvizModel *model)
+{
+  g_autofree char *params = attnviz_format_params (attnviz_config_n_params (&model->config));
+  const char *format = model->gguf ? "GGUF" : model->st ? "safetensors" : "in memory";
+  return g_strdup_printf ("%s · %s · %s", format, model->type_name ? model->type_name : "F32", params);
 }

@@ -1,32 +1,24 @@
 /* attnviz-model.h: a transformer's weights, in one generic layout
  *
- * Every family is loaded into the same AttnvizModel; the forward pass reads
- * nothing but AttnvizConfig and these pointers.  F32 tensors point straight
- * into the mapped safetensors file (no copy); F16/BF16 tensors are converted
- * into one owned allocation.
+ * Every family, from a Hugging Face folder or a GGUF file, is loaded into
+ * the same AttnvizModel; the forward pass reads nothing but AttnvizConfig
+ * and these pointers.  Matrices (AttnvizMatrix, attnviz-matmul.h) stay in
+ * the mapped file in their stored type, F32, F16, BF16 or a GGUF block
+ * type, and are turned into float32 a panel at a time when a product needs
+ * them; vectors (norms, biases) are float32, converted at load when stored
+ * otherwise.
  */
 #pragma once
 
 #include <glib.h>
 
 #include "attnviz-config.h"
+#include "attnviz-gguf.h"
+#include "attnviz-matmul.h"
 #include "attnviz-safetensors.h"
 #include "attnviz-tokenizer.h"
 
 G_BEGIN_DECLS
-
-/* y = x W^T + b for Hugging Face nn.Linear weights stored (n_out, n_in),
- * or y = x W + b for GPT-2 Conv1D weights stored (n_in, n_out).  LD is the
- * row stride of the stored matrix (GPT-2's fused c_attn is read as three
- * column blocks of one (d, 3d) matrix). */
-typedef struct {
-  const float *w;
-  const float *b;        /* (n_out) or NULL */
-  int n_in;
-  int n_out;
-  int ld;
-  gboolean in_out;       /* TRUE: stored (n_in, n_out) */
-} AttnvizLinear;
 
 typedef struct {
   const float *attn_norm_w;  /* (d_model); pre-LN: before attention; post-LN: after it */
@@ -56,13 +48,16 @@ typedef struct {
 typedef struct {
   AttnvizConfig config;
   char *path;                /* what the user opened */
-  char *dir;                 /* the folder holding config.json */
-  char *weights_path;        /* the safetensors file or index */
-  AttnvizDtype dtype;        /* of the weight matrices as stored */
+  char *dir;                 /* the folder holding config.json, or the GGUF file's */
+  char *weights_path;        /* the safetensors file or index, or the .gguf */
+  gboolean gguf;             /* opened from a GGUF file */
+  char *type_name;           /* how the weights are stored: "F32", "BF16", "Q4_K_M" (GGUF's
+                              * general.file_type), "mixed" */
+  guint64 weight_bytes;      /* bytes of every tensor as stored */
 
-  const float *tok_emb;      /* (vocab_size, d_model) */
-  const float *pos_emb;      /* (n_ctx, d_model), learned positions only */
-  const float *type_emb;     /* (n_token_types, d_model), BERT */
+  AttnvizMatrix tok_emb;     /* (vocab_size, d_model) */
+  AttnvizMatrix pos_emb;     /* (n_ctx, d_model), learned positions only; data NULL otherwise */
+  AttnvizMatrix type_emb;    /* (n_token_types, d_model), BERT; data NULL otherwise */
   const float *emb_norm_w;   /* (d_model), BERT */
   const float *emb_norm_b;
   AttnvizLayerWeights *layers; /* (n_layer) the decoder's, for encoder-decoder models */
@@ -74,19 +69,22 @@ typedef struct {
   AttnvizLinear mlm_dense;   /* BERT MLM transform: d_model -> d_model */
   const float *mlm_norm_w;
   const float *mlm_norm_b;
-  AttnvizLinear lm_head;     /* d_model -> vocab_size; w == NULL without a head */
+  AttnvizLinear lm_head;     /* d_model -> vocab_size; w.data == NULL without a head */
+  const float *rope_freq_factors; /* (rope_dims / 2) or NULL: RoPE frequency i is divided by
+                                   * factor i (Llama 3's rope_freqs) */
 
   AttnvizTokenizer *tokenizer; /* NULL when the folder has none */
   char *tokenizer_error;       /* why it is NULL */
 
   /* private */
   AttnvizSafetensors *st;
+  AttnvizGguf *gguf_file;
   GPtrArray *owned;          /* converted and generated tensors (g_free) */
 } AttnvizModel;
 
 /* Opens a model: a folder with config.json and model.safetensors (or a
- * sharded model.safetensors.index.json), or a .safetensors file with its
- * config.json beside it.  Every tensor the description needs is checked for
+ * sharded model.safetensors.index.json), a .safetensors file with its
+ * config.json beside it, or a .gguf file (attnviz-model-gguf.c).  Every tensor the description needs is checked for
  * presence, shape, dtype and finite values; errors name the file, the
  * tensor and what was expected.  A missing tokenizer is not an error here
  * (the model can still run on ids): see tokenizer_error. */
@@ -96,7 +94,19 @@ AttnvizModel *attnviz_model_load (const char *path, GError **error);
  * 0.02, LayerNorm weights 1), for benchmarks and tests.  No tokenizer. */
 AttnvizModel *attnviz_model_new_random (const AttnvizConfig *config, guint64 seed);
 
+/* Models are reference counted: a recording that recomputes attention on
+ * demand keeps its model (attnviz-attention.h).  attnviz_model_free ()
+ * drops one reference, the model goes with the last. */
+AttnvizModel *attnviz_model_ref (AttnvizModel *model);
 void attnviz_model_free (AttnvizModel *model);
+
+/* How the model is stored, for titles and `info`: the format, the weight
+ * type and the parameter count, as "GGUF · Q4_K_M · 1.2 B" or
+ * "safetensors · BF16 · 124 M". */
+char *attnviz_model_describe_storage (const AttnvizModel *model);
+
+/* A parameter count the way people say it: "1.2 B", "124 M", "260 K". */
+char *attnviz_format_params (gint64 n);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizModel, attnviz_model_free)
 

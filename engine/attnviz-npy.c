@@ -47,6 +47,99 @@ attnviz_npy_header (AttnvizNpyType type, const gint64 *shape, int n_dims)
   return g_byte_array_free_to_bytes (out);
 }
 
+struct _AttnvizNpyWriter {
+  char *path;
+  AttnvizAtomicFile *file;
+  gsize elem;
+  guint64 n_left;     /* elements still to write */
+};
+
+static void
+npy_writer_free (AttnvizNpyWriter *self)
+{
+  g_free (self->path);
+  g_free (self);
+}
+
+AttnvizNpyWriter *
+attnviz_npy_writer_open (const char *path, AttnvizNpyType type, const gint64 *shape, int n_dims, GError **error)
+{
+  g_return_val_if_fail (path != NULL && (shape != NULL || n_dims == 0), NULL);
+  AttnvizNpyWriter *self = g_new0 (AttnvizNpyWriter, 1);
+  self->path = g_strdup (path);
+  npy_descr (type, &self->elem);
+  self->n_left = 1;
+  for (int i = 0; i < n_dims; i++)
+    {
+      g_return_val_if_fail (shape[i] >= 0, NULL);
+      self->n_left *= (guint64) shape[i];
+    }
+
+  g_autoptr(GBytes) header = attnviz_npy_header (type, shape, n_dims);
+  self->file = attnviz_atomic_file_open (path, error);
+  if (self->file == NULL)
+    {
+      npy_writer_free (self);
+      return NULL;
+    }
+  gsize hlen;
+  const void *h = g_bytes_get_data (header, &hlen);
+  if (fwrite (h, 1, hlen, attnviz_atomic_file_get_stream (self->file)) != hlen)
+    {
+      int saved = errno ? errno : EIO;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot write: %s", path,
+                   g_strerror (saved));
+      attnviz_npy_writer_abort (self);
+      return NULL;
+    }
+  return self;
+}
+
+gboolean
+attnviz_npy_writer_write (AttnvizNpyWriter *self, const void *data, gsize n_elements, GError **error)
+{
+  g_return_val_if_fail (self != NULL && (data != NULL || n_elements == 0), FALSE);
+  g_return_val_if_fail (n_elements <= self->n_left, FALSE);
+  if (n_elements == 0)
+    return TRUE;
+  errno = 0;
+  if (fwrite (data, self->elem, n_elements, attnviz_atomic_file_get_stream (self->file)) != n_elements)
+    {
+      int saved = errno ? errno : EIO;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot write: %s", self->path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  self->n_left -= n_elements;
+  return TRUE;
+}
+
+gboolean
+attnviz_npy_writer_commit (AttnvizNpyWriter *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  if (self->n_left != 0)
+    {
+      /* A caller's mistake, but never a file shorter than its header says. */
+      g_critical ("%s: %" G_GUINT64_FORMAT " elements were never written", self->path, self->n_left);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: the array was not written whole", self->path);
+      attnviz_npy_writer_abort (self);
+      return FALSE;
+    }
+  gboolean ok = attnviz_atomic_file_commit (self->file, error);
+  npy_writer_free (self);
+  return ok;
+}
+
+void
+attnviz_npy_writer_abort (AttnvizNpyWriter *self)
+{
+  if (self == NULL)
+    return;
+  attnviz_atomic_file_abort (self->file);
+  npy_writer_free (self);
+}
+
 gboolean
 attnviz_npy_write (const char *path,
                    AttnvizNpyType type,
@@ -55,26 +148,16 @@ attnviz_npy_write (const char *path,
                    const void *data,
                    GError **error)
 {
-  gsize elem;
-  npy_descr (type, &elem);
   gsize n = 1;
   for (int i = 0; i < n_dims; i++)
     n *= (gsize) shape[i];
-
-  g_autoptr(GBytes) header = attnviz_npy_header (type, shape, n_dims);
-  AttnvizAtomicFile *file = attnviz_atomic_file_open (path, error);
-  if (file == NULL)
+  AttnvizNpyWriter *w = attnviz_npy_writer_open (path, type, shape, n_dims, error);
+  if (w == NULL)
     return FALSE;
-  FILE *f = attnviz_atomic_file_get_stream (file);
-  gsize hlen;
-  const void *h = g_bytes_get_data (header, &hlen);
-  if (fwrite (h, 1, hlen, f) != hlen || (n > 0 && fwrite (data, elem, n, f) != n))
+  if (!attnviz_npy_writer_write (w, data, n, error))
     {
-      int saved = errno ? errno : EIO;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot write: %s", path,
-                   g_strerror (saved));
-      attnviz_atomic_file_abort (file);
+      attnviz_npy_writer_abort (w);
       return FALSE;
     }
-  return attnviz_atomic_file_commit (file, error);
+  return attnviz_npy_writer_commit (w, error);
 }

@@ -25,6 +25,22 @@ gboolean attnviz_npy_write (const char *path,
                             const void *data,
                             GError **error);
 
+/* The same, streamed: the header first, then the data in pieces of any
+ * size as it is computed (an array larger than memory), through an
+ * AttnvizAtomicFile.  commit checks that exactly the shape's elements were
+ * written; abort (or a failed write) leaves no file. */
+typedef struct _AttnvizNpyWriter AttnvizNpyWriter;
+
+AttnvizNpyWriter *attnviz_npy_writer_open (const char *path,
+                                           AttnvizNpyType type,
+                                           const gint64 *shape,
+                                           int n_dims,
+                                           GError **error);
+/* Appends N_ELEMENTS elements of DATA (little-endian). */
+gboolean attnviz_npy_writer_write (AttnvizNpyWriter *self, const void *data, gsize n_elements, GError **error);
+gboolean attnviz_npy_writer_commit (AttnvizNpyWriter *self, GError **error);
+void attnviz_npy_writer_abort (AttnvizNpyWriter *self);
+
 /* The header bytes for such an array (exposed for tests). */
 GBytes *attnviz_npy_header (AttnvizNpyType type, const gint64 *shape, int n_dims);
 

@@ -7,7 +7,7 @@
  * file's layout; the supported ones (attnviz-quant.h) are what attnviz can
  * compute with. */
 
-#include "attnviz-quant.h"
+#include "attnviz-quant-private.h"
 
 typedef struct {
   const char *name;
@@ -120,4 +120,95 @@ attnviz_weight_row_bytes (AttnvizWeightType type, gint64 n, gsize *out)
     return FALSE;
   *out = (gsize) bytes;
   return TRUE;
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+typedef void (*DequantizeFunc) (const guint8 *src, float *dst, gint64 n_blocks);
+typedef void (*QuantizeFunc) (const float *src, guint8 *dst, gint64 n_blocks);
+
+static DequantizeFunc
+dequantize_func (AttnvizWeightType type)
+{
+  switch (type)
+    {
+    case ATTNVIZ_WEIGHT_F32: return _attnviz_dequantize_f32;
+    case ATTNVIZ_WEIGHT_F16: return _attnviz_dequantize_f16;
+    case ATTNVIZ_WEIGHT_BF16: return _attnviz_dequantize_bf16;
+    case ATTNVIZ_WEIGHT_Q4_0: return _attnviz_dequantize_q4_0;
+    case ATTNVIZ_WEIGHT_Q4_1: return _attnviz_dequantize_q4_1;
+    case ATTNVIZ_WEIGHT_Q5_0: return _attnviz_dequantize_q5_0;
+    case ATTNVIZ_WEIGHT_Q5_1: return _attnviz_dequantize_q5_1;
+    case ATTNVIZ_WEIGHT_Q8_0: return _attnviz_dequantize_q8_0;
+    case ATTNVIZ_WEIGHT_Q2_K: return _attnviz_dequantize_q2_k;
+    case ATTNVIZ_WEIGHT_Q3_K: return _attnviz_dequantize_q3_k;
+    case ATTNVIZ_WEIGHT_Q4_K: return _attnviz_dequantize_q4_k;
+    case ATTNVIZ_WEIGHT_Q5_K: return _attnviz_dequantize_q5_k;
+    case ATTNVIZ_WEIGHT_Q6_K: return _attnviz_dequantize_q6_k;
+    default: return NULL;
+    }
+}
+
+static QuantizeFunc
+quantize_func (AttnvizWeightType type)
+{
+  switch (type)
+    {
+    case ATTNVIZ_WEIGHT_F32: return _attnviz_quantize_f32;
+    case ATTNVIZ_WEIGHT_F16: return _attnviz_quantize_f16;
+    case ATTNVIZ_WEIGHT_BF16: return _attnviz_quantize_bf16;
+    case ATTNVIZ_WEIGHT_Q8_0: return _attnviz_quantize_q8_0;
+    case ATTNVIZ_WEIGHT_Q4_0: return _attnviz_quantize_q4_0;
+    case ATTNVIZ_WEIGHT_Q4_K: return _attnviz_quantize_q4_k;
+    default: return NULL;
+    }
+}
+
+void
+attnviz_dequantize_row (AttnvizWeightType type, const void *src, float *dst, gint64 n)
+{
+  DequantizeFunc func = dequantize_func (type);
+  g_return_if_fail (func != NULL);
+  g_return_if_fail (n >= 0 && n % type_table[type].block_size == 0);
+  g_return_if_fail ((src != NULL && dst != NULL) || n == 0);
+
+  if (n > 0)
+    func (src, dst, n / type_table[type].block_size);
+}
+
+void
+attnviz_dequantize_rows (AttnvizWeightType type, const void *src, gsize row_bytes,
+                         int n_rows, gint64 n, float *dst, gsize ld_dst)
+{
+  DequantizeFunc func = dequantize_func (type);
+  g_return_if_fail (func != NULL);
+  g_return_if_fail (n >= 0 && n % type_table[type].block_size == 0);
+  g_return_if_fail (n_rows >= 0);
+  g_return_if_fail (n_rows <= 1 || ld_dst >= (gsize) n);
+  g_return_if_fail ((src != NULL && dst != NULL) || n == 0 || n_rows == 0);
+
+  gint64 n_blocks = n / type_table[type].block_size;
+  if (n_blocks == 0)
+    return;
+  const guint8 *row = src;
+  for (int r = 0; r < n_rows; r++)
+    func (row + (gsize) r * row_bytes, dst + (gsize) r * ld_dst, n_blocks);
+}
+
+gboolean
+attnviz_weight_type_can_quantize (AttnvizWeightType type)
+{
+  return quantize_func (type) != NULL;
+}
+
+void
+attnviz_quantize_row (AttnvizWeightType type, const float *src, void *dst, gint64 n)
+{
+  QuantizeFunc func = quantize_func (type);
+  g_return_if_fail (func != NULL);
+  g_return_if_fail (n >= 0 && n % type_table[type].block_size == 0);
+  g_return_if_fail ((src != NULL && dst != NULL) || n == 0);
+
+  if (n > 0)
+    func (src, dst, n / type_table[type].block_size);
 }

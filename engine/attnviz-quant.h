@@ -99,7 +99,10 @@ gboolean attnviz_weight_type_can_quantize (AttnvizWeightType type);
 /* Quantizes one row of N values (N a multiple of the block size) into DST
  * (attnviz_weight_row_bytes bytes), choosing scales as llama.cpp's
  * reference quantizers do closely enough that a round trip stays within the
- * type's usual error.  Non-finite input is the caller's to refuse. */
+ * type's usual error.  Non-finite input is the caller's to refuse, and so
+ * are values whose f16 scale would overflow, as it does in llama.cpp:
+ * beyond about 6.5e4 for F16, 5.2e5 for Q4_0, 4e6 for Q4_K, 8.3e6 for Q8_0
+ * the values come back as inf or NaN. */
 void attnviz_quantize_row (AttnvizWeightType type, const float *src, void *dst, gint64 n);
 
 G_END_DECLS

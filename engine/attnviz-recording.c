@@ -29,10 +29,13 @@ attnviz_recording_new (int T,
   guint64 bytes = attnviz_recording_attention_bytes (n_rec_layers, n_rec_heads, T);
   if (max_bytes > 0 && bytes > max_bytes)
     {
+      /* Only advise what can help: with one head of one layer left, only a
+       * shorter text makes it smaller. */
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
-                   "recording %d layers x %d heads at %d tokens needs %.2f GiB, over the %.2f GiB limit; "
-                   "record fewer layers or heads", n_rec_layers, n_rec_heads, T,
-                   bytes / 1073741824.0, max_bytes / 1073741824.0);
+                   "recording %d layers x %d heads at %d tokens needs %.2f GiB, over the %.2f GiB limit; %s",
+                   n_rec_layers, n_rec_heads, T, bytes / 1073741824.0, max_bytes / 1073741824.0,
+                   (guint64) n_rec_layers * n_rec_heads > 1 ? "record fewer layers or heads"
+                                                            : "use fewer tokens (a shorter text)");
       return NULL;
     }
 
@@ -47,6 +50,7 @@ attnviz_recording_new (int T,
   rec->rec_layers = g_memdup2 (rec_layers, sizeof (int) * MAX (n_rec_layers, 1));
   rec->rec_heads = g_memdup2 (rec_heads, sizeof (int) * MAX (n_rec_heads, 1));
   rec->loss = g_new (float, T);
+  rec->owns_dense = TRUE;
   if (bytes > 0)
     rec->attn = g_try_malloc (bytes);
   if (with_logits)
@@ -70,14 +74,23 @@ attnviz_recording_free (AttnvizRecording *rec)
   g_free (rec->ids);
   g_free (rec->rec_layers);
   g_free (rec->rec_heads);
-  g_free (rec->attn);
+  if (rec->owns_dense)
+    {
+      g_free (rec->attn);
+      g_free (rec->enc_attn);
+      g_free (rec->cross_attn);
+    }
+  g_clear_pointer (&rec->attention, attnviz_attention_free);
+  g_clear_pointer (&rec->enc_attention, attnviz_attention_free);
+  g_clear_pointer (&rec->cross_attention, attnviz_attention_free);
   g_free (rec->logits);
+  g_free (rec->last_logits);
+  g_free (rec->topk_ids);
+  g_free (rec->topk_probs);
   g_free (rec->loss);
   g_free (rec->src_ids);
   g_free (rec->variant);
   g_free (rec->residuals);
-  g_free (rec->enc_attn);
-  g_free (rec->cross_attn);
   g_free (rec);
 }
 
@@ -91,7 +104,7 @@ attnviz_recording_get_attention (const AttnvizRecording *rec, int layer, int hea
   for (int i = 0; i < rec->n_rec_heads; i++)
     if (rec->rec_heads[i] == head)
       hi = i;
-  if (li < 0 || hi < 0)
+  if (li < 0 || hi < 0 || rec->attn == NULL)
     return NULL;
   return rec->attn + ((gsize) li * rec->n_rec_heads + hi) * (gsize) rec->T * rec->T;
 }

@@ -1,13 +1,22 @@
 /* attnviz-recording.h: what one run of a model leaves behind
  *
- * The attention probabilities of every recorded layer and head, exactly as
- * Hugging Face returns them with output_attentions=True: after masking and
- * softmax, rows are queries and columns keys.  One contiguous buffer
- * (n_rec_layers, n_rec_heads, T, T) float32; see DESIGN.md for its size.
+ * The attention of every recorded layer and head, as an AttnvizAttention
+ * (attnviz-attention.h) that computes any head, tile, row or cell exactly
+ * when asked: the probabilities Hugging Face returns with
+ * output_attentions=True, after masking and softmax, rows queries and
+ * columns keys.  Small runs keep them dense, and then attn points at the
+ * (n_rec_layers, n_rec_heads, T, T) float32 buffer; DESIGN.md says when.
+ * Of the logits a run keeps the loss, each position's top-k and the last
+ * position's (all of them only when asked, or small).
  */
 #pragma once
 
 #include <glib.h>
+
+#include "attnviz-attention.h"
+
+/* Candidates each position keeps: its most likely next tokens. */
+#define ATTNVIZ_TOP_K 10
 
 G_BEGIN_DECLS
 
@@ -24,9 +33,14 @@ typedef struct {
   int n_rec_heads;
   int *rec_layers;        /* (n_rec_layers) model layer index of each recorded layer */
   int *rec_heads;         /* (n_rec_heads) model head index of each recorded head */
-  float *attn;            /* (n_rec_layers, n_rec_heads, T, T) */
+  AttnvizAttention *attention; /* the self-attention (a seq2seq decoder's); NULL when nothing is recorded */
+  float *attn;            /* (n_rec_layers, n_rec_heads, T, T) when dense, else NULL */
 
-  float *logits;          /* (T, vocab_size), NULL when the model has no LM head */
+  float *logits;          /* (T, vocab_size) when kept, else NULL */
+  float *last_logits;     /* (vocab_size) the last position's, NULL without an LM head */
+  int top_k;              /* candidates kept per position (0 without an LM head) */
+  gint32 *topk_ids;       /* (T, top_k) each position's most likely tokens, most likely first */
+  float *topk_probs;      /* (T, top_k) their probabilities */
   float *loss;            /* (T) negative log-likelihood in nats, NaN where undefined:
                            * causal: of token t+1 given tokens 0..t (the last is NaN);
                            * bidirectional: of token t itself, unmasked */
@@ -41,15 +55,21 @@ typedef struct {
   int S;                  /* source tokens */
   int n_enc_layer;
   gint32 *src_ids;        /* (S) */
-  float *enc_attn;        /* (n_enc_layer, n_head, S, S) encoder self-attention, all heads */
-  float *cross_attn;      /* (n_layer, n_head, T, S) decoder-to-encoder, all heads; rows targets */
+  AttnvizAttention *enc_attention;   /* the encoder's self-attention, every layer and head */
+  AttnvizAttention *cross_attention; /* decoder to encoder (T, S), every layer and head */
+  float *enc_attn;        /* (n_enc_layer, n_head, S, S) when dense, else NULL */
+  float *cross_attn;      /* (n_layer, n_head, T, S) when dense, else NULL; rows targets */
+  gboolean owns_dense;    /* attn, enc_attn and cross_attn are the recording's own (the trainer's) */
 } AttnvizRecording;
 
 /* Bytes the attention buffer of a run would take. */
 guint64 attnviz_recording_attention_bytes (int n_rec_layers, int n_rec_heads, int T);
 
-/* Allocates a recording, or NULL with G_IO_ERROR_NO_SPACE when the
- * attention buffer would pass MAX_BYTES or the allocation fails. */
+/* Allocates a recording with its own dense attention buffer and all
+ * logits (the trainer's recordings, for tests), or NULL with
+ * G_IO_ERROR_NO_SPACE when the attention buffer would pass MAX_BYTES or the
+ * allocation fails.  The engine's runs make theirs with an AttnvizAttention
+ * instead. */
 AttnvizRecording *attnviz_recording_new (int T,
                                          int n_layer,
                                          int n_head,
@@ -63,8 +83,9 @@ AttnvizRecording *attnviz_recording_new (int T,
                                          GError **error);
 void attnviz_recording_free (AttnvizRecording *rec);
 
-/* The (T, T) matrix of model layer LAYER and head HEAD, or NULL when that
- * pair was not recorded. */
+/* The dense (T, T) matrix of model layer LAYER and head HEAD, or NULL when
+ * that pair was not recorded or the run recomputes (read it through
+ * rec->attention then). */
 float *attnviz_recording_get_attention (const AttnvizRecording *rec, int layer, int head);
 
 /* Mean loss over the positions where it is defined. */

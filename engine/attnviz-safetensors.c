@@ -11,9 +11,11 @@
  *                       past the end of the file.
  *   offset 8, N bytes   the header: a UTF-8 JSON object, possibly padded at
  *                       the end with spaces so the data starts 8-aligned.
- *                       No NUL bytes, nesting at most MAX_JSON_DEPTH deep
- *                       (json-glib recurses, so deeper input would overflow
- *                       the stack).  Each member is either
+ *                       Read by attnviz_json_parse (attnviz-json.h): no NUL
+ *                       bytes, strict JSON (no comments), nesting at most
+ *                       ATTNVIZ_JSON_MAX_DEPTH deep (json-glib recurses, so
+ *                       deeper input would overflow the stack), integers
+ *                       within 64 bits.  Each member is either
  *     "__metadata__": {"key": "value", ...}
  *                       free-form strings (format, producer...); every value
  *                       must be a string.
@@ -45,14 +47,16 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 #include "attnviz-fileutil.h"
+#include "attnviz-quant-private.h"
+#include "attnviz-json.h"
 #include "attnviz-safetensors.h"
 
 #define MAX_HEADER_BYTES (100 * 1000 * 1000)
-#define MAX_JSON_DEPTH 64
 
 struct _AttnvizSafetensors {
   char *path;
@@ -110,43 +114,21 @@ dtype_from_string (const char *s, AttnvizDtype *out)
 static inline float
 f32_from_bits (guint32 bits)
 {
-  float f;
-  memcpy (&f, &bits, sizeof f);
-  return f;
+  return attnviz_quant_float_from_bits (bits);
 }
 
 static inline guint32
 f32_to_bits (float f)
 {
-  guint32 bits;
-  memcpy (&bits, &f, sizeof bits);
-  return bits;
+  return attnviz_quant_float_to_bits (f);
 }
 
-/* IEEE binary16: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits. */
+/* IEEE binary16: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits;
+ * the weight kernels' exact conversion (attnviz-quant-private.h). */
 float
 attnviz_f16_to_f32 (guint16 h)
 {
-  guint32 sign = (guint32) (h & 0x8000) << 16;
-  guint32 exp = (h >> 10) & 0x1f;
-  guint32 mant = h & 0x3ff;
-
-  if (exp == 0x1f)  /* inf, or NaN with its payload kept */
-    return f32_from_bits (sign | 0x7f800000 | (mant << 13));
-  if (exp != 0)
-    return f32_from_bits (sign | ((exp + 127 - 15) << 23) | (mant << 13));
-  if (mant == 0)
-    return f32_from_bits (sign);
-
-  /* Subnormal: mant * 2^-24.  Shift the leading 1 up to bit 10 so the value
-   * becomes a normal float32 (every half subnormal is one). */
-  int e = 127 - 15 + 1;
-  while ((mant & 0x400) == 0)
-    {
-      mant <<= 1;
-      e--;
-    }
-  return f32_from_bits (sign | ((guint32) e << 23) | ((mant & 0x3ff) << 13));
+  return attnviz_quant_half_to_float (h);
 }
 
 /* bfloat16 is the top half of a float32. */
@@ -295,88 +277,7 @@ set_tensor_invalid (GError **error, const char *file, const char *tensor, const 
   return FALSE;
 }
 
-/* Turns a GFileError from GMappedFile or g_file_get_contents into a
- * G_IO_ERROR naming PATH once. */
-static void
-propagate_file_error (GError **error, GError *local, const char *path, const char *what)
-{
-  int code = local->domain == G_FILE_ERROR
-               ? g_io_error_from_file_error ((GFileError) local->code)
-               : G_IO_ERROR_FAILED;
-  if (local->domain == G_FILE_ERROR && local->code == G_FILE_ERROR_NOENT)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: %s does not exist", path, what);
-  else
-    g_set_error (error, G_IO_ERROR, code, "%s: cannot read %s: %s", path, what, local->message);
-  g_error_free (local);
-}
-
 /* ---- JSON helpers -------------------------------------------------------- */
-
-/* json-glib parses recursively; count the nesting outside strings first so a
- * header of a million '[' cannot overflow the stack. */
-static gboolean
-json_depth_ok (const char *text, gsize len, int max_depth)
-{
-  int depth = 0;
-  gboolean in_string = FALSE;
-
-  for (gsize i = 0; i < len; i++)
-    {
-      char c = text[i];
-      if (in_string)
-        {
-          if (c == '\\')
-            i++;
-          else if (c == '"')
-            in_string = FALSE;
-        }
-      else if (c == '"')
-        in_string = TRUE;
-      else if (c == '[' || c == '{')
-        {
-          if (++depth > max_depth)
-            return FALSE;
-        }
-      else if (c == ']' || c == '}')
-        depth--;
-    }
-  return TRUE;
-}
-
-/* Parses LEN bytes of JSON text into a root node (owned by the caller). */
-static JsonNode *
-parse_json (const char *text, gsize len, const char *file, const char *what, GError **error)
-{
-  const char *bad_utf8 = NULL;
-
-  if (!g_utf8_validate (text, (gssize) len, &bad_utf8))
-    {
-      set_invalid (error, file, "%s is not valid UTF-8 (at byte %zu)", what,
-                   (gsize) (bad_utf8 - text));
-      return NULL;
-    }
-  if (!json_depth_ok (text, len, MAX_JSON_DEPTH))
-    {
-      set_invalid (error, file, "%s nests deeper than %d levels", what, MAX_JSON_DEPTH);
-      return NULL;
-    }
-
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GError) local = NULL;
-  if (!json_parser_load_from_data (parser, text, (gssize) len, &local))
-    {
-      g_autofree char *msg = g_strdelimit (g_strdup (local->message), "\r\n", ' ');
-      set_invalid (error, file, "%s is not valid JSON: %s", what, msg);
-      return NULL;
-    }
-  JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      set_invalid (error, file, "%s is not a JSON object", what);
-      return NULL;
-    }
-  return json_node_copy (root);
-}
 
 /* A JSON integer (not a double, not a bool) that is >= 0. */
 static gboolean
@@ -588,7 +489,8 @@ parse_image (AttnvizSafetensors *self,
   const guint8 *base = data + 8 + header_len;
   guint64 data_len = size - 8 - header_len;
 
-  g_autoptr(JsonNode) root = parse_json (header, (gsize) header_len, file, "header", error);
+  g_autoptr(JsonNode) root = attnviz_json_parse (header, (gsize) header_len, ATTNVIZ_JSON_SAFETENSORS_HEADER,
+                                                 file, error);
   if (root == NULL)
     return FALSE;
 
@@ -721,19 +623,16 @@ open_shard (AttnvizSafetensors *self, char *file, const char *what, GError **err
 {
   g_ptr_array_add (self->files, file);
 
-  /* GMappedFile only says "mmap() failed: No such device" for a folder. */
-  if (g_file_test (file, G_FILE_TEST_IS_DIR))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_IS_DIRECTORY,
-                   "%s: %s is a folder, not a safetensors file", file, what);
-      return FALSE;
-    }
-
+  /* Only a regular file: a FIFO would block, /dev/zero would map. */
   GError *local = NULL;
-  GMappedFile *mapped = g_mapped_file_new (file, FALSE, &local);
+  GMappedFile *mapped = attnviz_map_regular (file, &local);
   if (mapped == NULL)
     {
-      propagate_file_error (error, local, file, what);
+      if (g_error_matches (local, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s: %s does not exist", file, what);
+      else
+        g_propagate_error (error, g_steal_pointer (&local));
+      g_clear_error (&local);
       return FALSE;
     }
   g_ptr_array_add (self->mappings, mapped);
@@ -757,19 +656,7 @@ shard_name_ok (const char *name)
 static gboolean
 open_index (AttnvizSafetensors *self, const char *path, GError **error)
 {
-  g_autofree char *text = NULL;
-  gsize len = 0;
-  GError *local = NULL;
-
-  if (!g_file_get_contents (path, &text, &len, &local))
-    {
-      propagate_file_error (error, local, path, "the shard index");
-      return FALSE;
-    }
-  if (len > MAX_HEADER_BYTES)
-    return set_invalid (error, path, "%zu bytes is absurd for a shard index", len);
-
-  g_autoptr(JsonNode) root = parse_json (text, len, path, "the index", error);
+  g_autoptr(JsonNode) root = attnviz_json_load (path, ATTNVIZ_JSON_INDEX, error);
   if (root == NULL)
     return FALSE;
   JsonNode *map_node = json_object_get_member (json_node_get_object (root), "weight_map");
@@ -889,30 +776,25 @@ compare_strings (gconstpointer a, gconstpointer b, gpointer user_data)
   return strcmp (*(const char * const *) a, *(const char * const *) b);
 }
 
+/* S as a JSON string literal, escaped as every attnviz output is. */
 static void
 append_json_string (GString *out, const char *s)
 {
-  g_autoptr(JsonNode) node = json_node_init_string (json_node_alloc (), s);
-  g_autofree char *text = json_to_string (node, FALSE);
+  g_autofree char *text = attnviz_json_quote (s);
   g_string_append (out, text);
 }
 
-gboolean
-attnviz_safetensors_write (const char *path,
-                           const AttnvizTensorOut *tensors,
-                           guint n_tensors,
-                           GHashTable *metadata,
-                           GError **error)
+/* The header of TENSORS and METADATA into HEADER, padded with spaces to
+ * a multiple of 8 at least MIN_LEN long, and each tensor's byte count into
+ * SIZES (n_tensors). */
+static gboolean
+build_header (const char *path, const AttnvizTensorOut *tensors, guint n_tensors, GHashTable *metadata,
+              gsize min_len, GString *header, guint64 *sizes, GError **error)
 {
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (tensors != NULL || n_tensors == 0, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  g_autoptr(GString) header = g_string_new ("{");
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autofree gsize *sizes = g_new0 (gsize, n_tensors + 1);
   guint64 offset = 0;
 
+  g_string_assign (header, "{");
   if (metadata != NULL && g_hash_table_size (metadata) > 0)
     {
       /* Sorted, so the same input always gives the same bytes. */
@@ -962,8 +844,7 @@ attnviz_safetensors_write (const char *path,
                        "%s: tensor \"%s\": shape %s is negative or too large", path, quoted, shape);
           return FALSE;
         }
-      g_return_val_if_fail (tensor->data != NULL || n_bytes == 0, FALSE);
-      sizes[t] = (gsize) n_bytes;
+      sizes[t] = n_bytes;
 
       if (header->len > 1)
         g_string_append_c (header, ',');
@@ -979,26 +860,207 @@ attnviz_safetensors_write (const char *path,
   g_string_append_c (header, '}');
 
   /* Pad with spaces so the data, at 8 + header->len, starts 8-aligned. */
-  while (header->len % 8 != 0)
+  while (header->len < min_len || header->len % 8 != 0)
     g_string_append_c (header, ' ');
+  return TRUE;
+}
 
-  AttnvizAtomicFile *file = attnviz_atomic_file_open (path, error);
-  if (file == NULL)
-    return FALSE;
-  FILE *stream = attnviz_atomic_file_get_stream (file);
-  guint64 len_le = GUINT64_TO_LE ((guint64) header->len);
-  gboolean ok = fwrite (&len_le, 8, 1, stream) == 1
-                && fwrite (header->str, 1, header->len, stream) == header->len;
-  for (guint t = 0; ok && t < n_tensors; t++)
-    if (sizes[t] > 0)
-      ok = fwrite (tensors[t].data, 1, sizes[t], stream) == sizes[t];
-  if (!ok)
+struct _AttnvizSafetensorsWriter {
+  char *path;
+  AttnvizAtomicFile *file;
+  int fd;                     /* of the file: every write is a pwrite at its place */
+  AttnvizTensorOut *tensors;  /* (n_tensors) the layout, data unused */
+  guint n_tensors;
+  guint64 *begin;             /* (n_tensors) where each tensor's bytes start, from the data's start */
+  guint64 *size;              /* (n_tensors) how many there are */
+  guint64 *written;           /* (n_tensors) how many were written */
+  gsize header_len;           /* fixed once written: the data's offsets hang on it */
+};
+
+static void
+writer_free (AttnvizSafetensorsWriter *self)
+{
+  g_free (self->path);
+  g_free (self->tensors);
+  g_free (self->begin);
+  g_free (self->size);
+  g_free (self->written);
+  g_free (self);
+}
+
+static gboolean
+writer_failed (AttnvizSafetensorsWriter *self, int saved, GError **error)
+{
+  saved = saved ? saved : EIO;
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot write: %s", self->path,
+               g_strerror (saved));
+  return FALSE;
+}
+
+/* N bytes of DATA at OFFSET of the file, whatever pwrite () takes at once. */
+static gboolean
+write_at (AttnvizSafetensorsWriter *self, guint64 offset, const void *data, gsize n, GError **error)
+{
+  const guint8 *p = data;
+  while (n > 0)
     {
-      int saved = errno ? errno : EIO;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "%s: cannot write: %s", path, g_strerror (saved));
-      attnviz_atomic_file_abort (file);
+      ssize_t k = pwrite (self->fd, p, MIN (n, (gsize) 1 << 30), (off_t) offset);
+      if (k < 0 && errno == EINTR)
+        continue;
+      if (k <= 0)
+        return writer_failed (self, k < 0 ? errno : EIO, error);
+      p += k;
+      n -= (gsize) k;
+      offset += (guint64) k;
+    }
+  return TRUE;
+}
+
+AttnvizSafetensorsWriter *
+attnviz_safetensors_writer_open (const char *path,
+                                 const AttnvizTensorOut *tensors,
+                                 guint n_tensors,
+                                 GHashTable *metadata,
+                                 gsize metadata_room,
+                                 GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (tensors != NULL || n_tensors == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_autoptr(GString) header = g_string_new (NULL);
+  g_autofree guint64 *sizes = g_new0 (guint64, n_tensors + 1);
+  if (!build_header (path, tensors, n_tensors, metadata, 0, header, sizes, error))
+    return NULL;
+  if (metadata_room > 0)
+    {
+      gsize want = header->len + metadata_room;
+      while (header->len < want || header->len % 8 != 0)
+        g_string_append_c (header, ' ');
+    }
+
+  AttnvizSafetensorsWriter *self = g_new0 (AttnvizSafetensorsWriter, 1);
+  self->path = g_strdup (path);
+  self->tensors = g_memdup2 (tensors, sizeof (AttnvizTensorOut) * MAX (n_tensors, 1));
+  self->n_tensors = n_tensors;
+  self->header_len = header->len;
+  self->begin = g_new0 (guint64, n_tensors + 1);
+  self->size = g_steal_pointer (&sizes);
+  self->written = g_new0 (guint64, n_tensors + 1);
+  for (guint t = 1; t < n_tensors; t++)
+    self->begin[t] = self->begin[t - 1] + self->size[t - 1];
+
+  self->file = attnviz_atomic_file_open (path, error);
+  if (self->file == NULL)
+    {
+      writer_free (self);
+      return NULL;
+    }
+  FILE *stream = attnviz_atomic_file_get_stream (self->file);
+  if (fflush (stream) != 0)
+    {
+      writer_failed (self, errno, error);
+      attnviz_safetensors_writer_abort (self);
+      return NULL;
+    }
+  self->fd = fileno (stream);
+  guint64 len_le = GUINT64_TO_LE ((guint64) header->len);
+  if (!write_at (self, 0, &len_le, 8, error) || !write_at (self, 8, header->str, header->len, error))
+    {
+      attnviz_safetensors_writer_abort (self);
+      return NULL;
+    }
+  return self;
+}
+
+gboolean
+attnviz_safetensors_writer_write (AttnvizSafetensorsWriter *self, guint tensor, const void *data, gsize n_bytes,
+                                  GError **error)
+{
+  g_return_val_if_fail (self != NULL && tensor < self->n_tensors, FALSE);
+  g_return_val_if_fail (data != NULL || n_bytes == 0, FALSE);
+  g_return_val_if_fail (n_bytes <= self->size[tensor] - self->written[tensor], FALSE);
+  if (!write_at (self, 8 + self->header_len + self->begin[tensor] + self->written[tensor], data, n_bytes, error))
+    return FALSE;
+  self->written[tensor] += n_bytes;
+  return TRUE;
+}
+
+gboolean
+attnviz_safetensors_writer_set_metadata (AttnvizSafetensorsWriter *self, GHashTable *metadata, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  g_autoptr(GString) header = g_string_new (NULL);
+  g_autofree guint64 *sizes = g_new0 (guint64, self->n_tensors + 1);
+  if (!build_header (self->path, self->tensors, self->n_tensors, metadata, self->header_len, header, sizes, error))
+    return FALSE;
+  if (header->len != self->header_len)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                   "%s: the metadata (%" G_GSIZE_FORMAT " bytes of header) outgrew the room kept for it (%"
+                   G_GSIZE_FORMAT ")", self->path, header->len, self->header_len);
       return FALSE;
     }
-  return attnviz_atomic_file_commit (file, error);
+  return write_at (self, 8, header->str, header->len, error);
+}
+
+gboolean
+attnviz_safetensors_writer_commit (AttnvizSafetensorsWriter *self, GError **error)
+{
+  g_return_val_if_fail (self != NULL, FALSE);
+  for (guint t = 0; t < self->n_tensors; t++)
+    if (self->written[t] != self->size[t])
+      {
+        g_critical ("%s: tensor %s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes written", self->path,
+                    self->tensors[t].name, self->written[t], self->size[t]);
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: the tensors were not written whole", self->path);
+        attnviz_safetensors_writer_abort (self);
+        return FALSE;
+      }
+  gboolean ok = attnviz_atomic_file_commit (self->file, error);
+  writer_free (self);
+  return ok;
+}
+
+void
+attnviz_safetensors_writer_abort (AttnvizSafetensorsWriter *self)
+{
+  if (self == NULL)
+    return;
+  attnviz_atomic_file_abort (self->file);
+  writer_free (self);
+}
+
+gboolean
+attnviz_safetensors_write (const char *path,
+                           const AttnvizTensorOut *tensors,
+                           guint n_tensors,
+                           GHashTable *metadata,
+                           GError **error)
+{
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (tensors != NULL || n_tensors == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  AttnvizSafetensorsWriter *w = attnviz_safetensors_writer_open (path, tensors, n_tensors, metadata, 0, error);
+  if (w == NULL)
+    return FALSE;
+  for (guint t = 0; t < n_tensors; t++)
+    {
+      gsize n_bytes = 1;
+      for (int d = 0; d < tensors[t].n_dims; d++)
+        n_bytes *= (gsize) tensors[t].shape[d];
+      n_bytes *= attnviz_dtype_size (tensors[t].dtype);
+      if (n_bytes > 0 && tensors[t].data == NULL)
+        {
+          attnviz_safetensors_writer_abort (w);
+          g_return_val_if_reached (FALSE);
+        }
+      if (!attnviz_safetensors_writer_write (w, t, tensors[t].data, n_bytes, error))
+        {
+          attnviz_safetensors_writer_abort (w);
+          return FALSE;
+        }
+    }
+  return attnviz_safetensors_writer_commit (w, error);
 }

@@ -96,4 +96,31 @@ gboolean attnviz_safetensors_write (const char *path,
                                     GHashTable *metadata, /* char* -> char*, may be NULL */
                                     GError **error);
 
+/* The same, streamed, for files larger than memory: open writes the header
+ * of TENSORS (their data is not read; offsets follow their order) with
+ * METADATA_ROOM spare bytes of header (spaces) so the metadata may be set
+ * again later, larger, without moving the data.  Then write appends bytes
+ * to tensor TENSOR, in pieces of any size, as they are computed: each
+ * tensor is written at its own place, so several may fill at once (a
+ * head's mean and max pooling) and in any order (the logits during the
+ * run, the attention after).  set_metadata rewrites the header in place
+ * (an error if it no longer fits the room); commit checks every byte of
+ * every tensor was written, then fsyncs and renames; abort (or any
+ * failure) leaves no file.  Through an AttnvizAtomicFile, so every output
+ * rule holds. */
+typedef struct _AttnvizSafetensorsWriter AttnvizSafetensorsWriter;
+
+AttnvizSafetensorsWriter *attnviz_safetensors_writer_open (const char *path,
+                                                           const AttnvizTensorOut *tensors,
+                                                           guint n_tensors,
+                                                           GHashTable *metadata,
+                                                           gsize metadata_room,
+                                                           GError **error);
+gboolean attnviz_safetensors_writer_write (AttnvizSafetensorsWriter *self, guint tensor, const void *data,
+                                           gsize n_bytes, GError **error);
+gboolean attnviz_safetensors_writer_set_metadata (AttnvizSafetensorsWriter *self, GHashTable *metadata,
+                                                  GError **error);
+gboolean attnviz_safetensors_writer_commit (AttnvizSafetensorsWriter *self, GError **error);
+void attnviz_safetensors_writer_abort (AttnvizSafetensorsWriter *self);
+
 G_END_DECLS

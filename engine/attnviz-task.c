@@ -8,7 +8,11 @@
 #include <string.h>
 
 #include "attnviz-fileutil.h"
+#include "attnviz-json.h"
 #include "attnviz-task.h"
+
+/* A task file (file:PATH) larger than this is refused, not read. */
+#define MAX_TASK_FILE_BYTES ((gsize) 256 << 20)
 
 /* ---------------------------------------------------------------- random */
 
@@ -174,7 +178,7 @@ load_file (AttnvizTask *task, const char *path, GError **error)
 {
   g_autofree char *contents = NULL;
   gsize len = 0;
-  if (!g_file_get_contents (path, &contents, &len, error))
+  if (!attnviz_read_regular (path, MAX_TASK_FILE_BYTES, "a task file", &contents, &len, error))
     return FALSE;
   const char *bad = NULL;
   if (!g_utf8_validate_len (contents, len, &bad))
@@ -669,11 +673,6 @@ attnviz_task_write_tokenizer (const AttnvizTask *task, const char *path, gboolea
   json_builder_end_object (b);
   json_builder_end_object (b);
 
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  gsize len = 0;
-  g_autofree char *text = json_generator_to_data (gen, &len);
-  return attnviz_file_set_contents (path, text, len, error);
+  return attnviz_json_write (path, root, TRUE, error);
 }

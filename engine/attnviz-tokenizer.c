@@ -38,6 +38,16 @@
  *   adjacent pair whose concatenation is a piece with the highest score
  *   merges first (leftmost on ties); otherwise the merge ranks decide.
  *
+ * GGUF (tokenizer.ggml.*: model, pre, tokens, scores, token_type, merges,
+ * the *_token_id keys, add_bos_token, add_eos_token, add_space_prefix,
+ * normalizer.lowercase/strip_accents) is read field by field in
+ * attnviz-tokenizer-gguf.c into the same struct
+ * (attnviz-tokenizer-private.h).  Where llama.cpp encodes differently the
+ * loops here branch, each branch commented: llama.cpp's pre-tokenizers
+ * instead of the GRegex (attnviz-tokenizer-pretok.c), user-defined tokens
+ * cut out of the text before encoding, and WordPiece with a "▁" on a
+ * word's first piece (attnviz-tokenizer-llama.c).
+ *
  * All three families come down to two loops: BPE (a linked list of symbols
  * and a heap of candidate pairs, shared by GPT-2 and SentencePiece) and
  * WordPiece's greedy longest match.  Every symbol carries the byte span of
@@ -55,83 +65,17 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "attnviz-fileutil.h"
+#include "attnviz-json.h"
 #include "attnviz-tokenizer.h"
+#include "attnviz-tokenizer-private.h"
 
 /* GPT-2's pre-tokenizer (openai/gpt-2 encoder.py). */
 #define GPT2_PATTERN \
   "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
-#define METASPACE "\xe2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, "▁" */
-
-/* Ids above this are treated as a corrupt file rather than allocated. */
-#define MAX_VOCAB_ID (1 << 24)
-
-enum {
-  PIECE_SPECIAL = 1 << 0, /* control or added special token: never merged into */
-  PIECE_BYTE = 1 << 1,    /* SentencePiece "<0xNN>" byte fallback */
-};
-
-/* (left id, right id) -> merge, open addressing. */
-typedef struct {
-  guint64 key;   /* (left << 32) | right, or PAIR_EMPTY */
-  double score;  /* higher merges first: a SentencePiece score, or -rank */
-  gint32 merged; /* id of the concatenation */
-} PairSlot;
-
-#define PAIR_EMPTY G_MAXUINT64
-
-typedef struct {
-  PairSlot *slots; /* (mask + 1) */
-  gsize mask;
-  gsize n;
-} PairTable;
-
-struct _AttnvizTokenizer
-{
-  AttnvizTokenizerKind kind;
-
-  GPtrArray *pieces; /* (vocab_size) id -> piece, owned; NULL for holes */
-  GHashTable *vocab; /* piece -> id, keys borrowed from pieces */
-  guint8 *flags;     /* (vocab_size) PIECE_* */
-
-  int bos_id;
-  int eos_id;
-  int pad_id;
-  int unk_id;
-  int prefix[4]; /* ids add_special puts before the text */
-  int n_prefix;
-  int suffix[4]; /* and after it */
-  int n_suffix;
-
-  /* BPE (GPT-2 and SentencePiece) */
-  PairTable pairs;
-  gboolean ignore_merges;
-  gboolean byte_fallback;
-  gboolean fuse_unk;
-  gint32 byte_ids[256]; /* GPT-2: id of the byte's stand-in character;
-                         * SentencePiece: id of "<0xNN>"; -1 when absent */
-
-  /* GPT-2 */
-  GRegex *pretokenizer;
-  gboolean add_prefix_space;
-  gunichar byte_to_char[256]; /* bytes_to_unicode() */
-  gint16 char_to_byte[324];   /* its inverse, -1 elsewhere */
-
-  /* SentencePiece */
-  char *prepend;           /* put before non-empty text ("▁"), or NULL */
-  char *space;             /* what ' ' becomes ("▁"), or NULL */
-  gboolean split_on_space; /* Metaspace split: merges never cross a "▁" */
-  double *scores;          /* (vocab_size) or NULL: merge by rank */
-
-  /* WordPiece */
-  gboolean clean_text;
-  gboolean chinese_chars;
-  gboolean lowercase;
-  gboolean strip_accents;
-  char *subword_prefix; /* "##" */
-  int max_word_chars;
-};
-
+/* merges.txt and vocab.txt: the size limit of a tokenizer file. */
+#define MAX_TEXT_BYTES ((gsize) 256 << 20)
 /* What loading gathers before the tokenizer is complete. */
 typedef struct {
   const char *dir;
@@ -260,32 +204,37 @@ vocab_lookup_len (const AttnvizTokenizer *self, const char *s, gsize len)
     }
 }
 
+/* Gives PIECE the id ID.  FIELD names where in PATH the pair comes from
+ * ("model.vocab", "added_tokens[3]", "line 7") for errors: an id outside
+ * [0, MAX_VOCAB_ID) or already given to another piece is a broken file. */
 static gboolean
-vocab_add (AttnvizTokenizer *self, const char *piece, gint64 id, const char *path, GError **error)
+vocab_add (AttnvizTokenizer *self, const char *piece, gint64 id, const char *path, const char *field,
+           GError **error)
 {
   char *copy;
 
   if (id < 0 || id >= MAX_VOCAB_ID)
     {
+      g_autofree char *quoted = attnviz_printable (piece);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: piece “%s” has id %" G_GINT64_FORMAT ", out of range",
-                   path, piece, id);
+                   "%s: %s: piece “%s” has id %" G_GINT64_FORMAT ", outside 0..%d",
+                   path, field, quoted, id, MAX_VOCAB_ID - 1);
       return FALSE;
     }
   if ((guint) id >= self->pieces->len)
     g_ptr_array_set_size (self->pieces, id + 1);
-  copy = g_strdup (piece);
   if (g_ptr_array_index (self->pieces, id) != NULL)
     {
-      /* A second piece for the same id replaces the first; the table's key
-       * may be the old string itself, which is about to be freed. */
-      char *old = g_ptr_array_index (self->pieces, id);
-      gpointer key;
-
-      if (g_hash_table_lookup_extended (self->vocab, old, &key, NULL) && key == old)
-        g_hash_table_remove (self->vocab, old);
-      g_free (old);
+      /* Two pieces for one id: whichever wins, the other's id is wrong, and
+       * every later file naming it would be blamed for it. */
+      g_autofree char *quoted = attnviz_printable (piece);
+      g_autofree char *other = attnviz_printable (g_ptr_array_index (self->pieces, id));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: %s: id %" G_GINT64_FORMAT " is given to both “%s” and “%s”",
+                   path, field, id, other, quoted);
+      return FALSE;
     }
+  copy = g_strdup (piece);
   g_ptr_array_index (self->pieces, id) = copy;
   /* A repeated piece maps to its last id, as in Hugging Face. */
   g_hash_table_replace (self->vocab, copy, GINT_TO_POINTER ((int) id));
@@ -361,40 +310,19 @@ token_name (JsonObject *o, const char *name)
   return s;
 }
 
-/* Parses PATH; on failure the error names the file. */
-static JsonParser *
-read_json (const char *path, GError **error)
+/* Parses PATH, a regular file within KIND's size limit, as one JSON
+ * object (attnviz_json_load: depth and lexing checked first); on failure
+ * the error names the file. */
+static JsonNode *
+read_json (const char *path, AttnvizJsonKind kind, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  g_autoptr(GError) local_error = NULL;
-  g_autofree char *contents = NULL;
-  gsize len;
-
-  if (!g_file_get_contents (path, &contents, &len, error))
-    return NULL;
-  if (!json_parser_load_from_data (parser, contents, len, &local_error))
-    {
-      /* json-glib says "<data>:LINE:COL: ..." of a buffer: name the file. */
-      const char *msg = local_error->message;
-
-      if (g_str_has_prefix (msg, "<data>:"))
-        msg += strlen ("<data>:");
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: malformed JSON: %s", path, msg);
-      return NULL;
-    }
-  if (json_parser_get_root (parser) == NULL || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: not a JSON object", path);
-      return NULL;
-    }
-  return g_steal_pointer (&parser);
+  return attnviz_json_load (path, kind, error);
 }
 
 typedef struct {
   AttnvizTokenizer *self;
   const char *path;
+  const char *field;
   GError **error;
   gboolean ok;
 } VocabWalk;
@@ -408,18 +336,19 @@ vocab_member (JsonObject *o, const char *piece, JsonNode *node, gpointer data)
     return;
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     {
+      g_autofree char *quoted = attnviz_printable (piece);
       g_set_error (walk->error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: vocabulary entry “%s” is not an integer id", walk->path, piece);
+                   "%s: %s: entry “%s” is not an integer id", walk->path, walk->field, quoted);
       walk->ok = FALSE;
       return;
     }
-  walk->ok = vocab_add (walk->self, piece, json_node_get_int (node), walk->path, walk->error);
+  walk->ok = vocab_add (walk->self, piece, json_node_get_int (node), walk->path, walk->field, walk->error);
 }
 
 static gboolean
-vocab_from_object (AttnvizTokenizer *self, JsonObject *vocab, const char *path, GError **error)
+vocab_from_object (AttnvizTokenizer *self, JsonObject *vocab, const char *path, const char *field, GError **error)
 {
-  VocabWalk walk = { self, path, error, TRUE };
+  VocabWalk walk = { self, path, field, error, TRUE };
 
   json_object_foreach_member (vocab, vocab_member, &walk);
   if (!walk.ok)
@@ -453,9 +382,12 @@ add_merge (AttnvizTokenizer *self, Loader *loader, const char *left, const char 
     missing = joined;
   if (missing != NULL)
     {
+      g_autofree char *qleft = attnviz_printable (left);
+      g_autofree char *qright = attnviz_printable (right);
+      g_autofree char *qmissing = attnviz_printable (missing);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: merge “%s %s”: “%s” is not in the vocabulary",
-                   where, left, right, missing);
+                   where, qleft, qright, qmissing);
       return FALSE;
     }
   g_array_append_vals (loader->merges, triple, 3);
@@ -488,7 +420,7 @@ load_merges_txt (AttnvizTokenizer *self, Loader *loader, const char *path, GErro
   g_autofree char *contents = NULL;
   g_auto(GStrv) lines = NULL;
 
-  if (!g_file_get_contents (path, &contents, NULL, error))
+  if (!attnviz_read_regular (path, MAX_TEXT_BYTES, "a tokenizer file", &contents, NULL, error))
     return FALSE;
   lines = g_strsplit (contents, "\n", -1);
   for (int i = 0; lines[i] != NULL; i++)
@@ -506,9 +438,10 @@ load_merges_txt (AttnvizTokenizer *self, Loader *loader, const char *path, GErro
       space = strchr (line, ' ');
       if (space == NULL || space == line || space[1] == '\0' || strchr (space + 1, ' ') != NULL)
         {
+          g_autofree char *quoted = attnviz_printable (line);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                        "%s: expected two pieces separated by one space, got “%s”",
-                       where, line);
+                       where, quoted);
           return FALSE;
         }
       *space = '\0';
@@ -522,12 +455,12 @@ static gboolean
 load_gpt2_files (AttnvizTokenizer *self, Loader *loader, const char *vocab_path,
                  const char *merges_path, GError **error)
 {
-  g_autoptr(JsonParser) parser = read_json (vocab_path, error);
+  g_autoptr(JsonNode) root = read_json (vocab_path, ATTNVIZ_JSON_TOKENIZER, error);
 
-  if (parser == NULL)
+  if (root == NULL)
     return FALSE;
   self->kind = ATTNVIZ_TOKENIZER_GPT2_BPE;
-  if (!vocab_from_object (self, json_node_get_object (json_parser_get_root (parser)), vocab_path, error))
+  if (!vocab_from_object (self, json_node_get_object (root), vocab_path, "the vocabulary", error))
     return FALSE;
   return load_merges_txt (self, loader, merges_path, error);
 }
@@ -539,7 +472,7 @@ load_vocab_txt (AttnvizTokenizer *self, const char *path, GError **error)
   g_auto(GStrv) lines = NULL;
   int n;
 
-  if (!g_file_get_contents (path, &contents, NULL, error))
+  if (!attnviz_read_regular (path, MAX_TEXT_BYTES, "a tokenizer file", &contents, NULL, error))
     return FALSE;
   self->kind = ATTNVIZ_TOKENIZER_WORDPIECE;
   lines = g_strsplit (contents, "\n", -1);
@@ -550,9 +483,11 @@ load_vocab_txt (AttnvizTokenizer *self, const char *path, GError **error)
     {
       gsize len = strlen (lines[i]);
 
+      g_autofree char *field = g_strdup_printf ("line %d", i + 1);
+
       if (len > 0 && lines[i][len - 1] == '\r')
         lines[i][len - 1] = '\0';
-      if (!vocab_add (self, lines[i], i, path, error))
+      if (!vocab_add (self, lines[i], i, path, field, error))
         return FALSE;
     }
   if (n == 0)
@@ -765,7 +700,7 @@ load_chars (AttnvizTokenizer *self, Loader *loader, JsonObject *model, JsonObjec
   int v;
 
   self->kind = ATTNVIZ_TOKENIZER_CHARS;
-  if (!vocab_from_object (self, vocab, path, error))
+  if (!vocab_from_object (self, vocab, path, "model.vocab", error))
     return FALSE;
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     {
@@ -791,8 +726,9 @@ load_chars (AttnvizTokenizer *self, Loader *loader, JsonObject *model, JsonObjec
         }
       if (piece != NULL && !special && g_utf8_strlen (piece, -1) != 1)
         {
+          g_autofree char *quoted = attnviz_printable (piece);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s: vocabulary entry “%s” (id %u) is not one character", path, piece, id);
+                       "%s: vocabulary entry “%s” (id %u) is not one character", path, quoted, id);
           return FALSE;
         }
     }
@@ -807,15 +743,15 @@ load_chars (AttnvizTokenizer *self, Loader *loader, JsonObject *model, JsonObjec
 static gboolean
 load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, GError **error)
 {
-  g_autoptr(JsonParser) parser = read_json (path, error);
+  g_autoptr(JsonNode) root_node = read_json (path, ATTNVIZ_JSON_TOKENIZER, error);
   JsonObject *root, *model, *vocab;
   JsonArray *added;
   const char *type;
   gint64 max_chars;
 
-  if (parser == NULL)
+  if (root_node == NULL)
     return FALSE;
-  root = json_node_get_object (json_parser_get_root (parser));
+  root = json_node_get_object (root_node);
   model = obj_object (root, "model");
   if (model == NULL)
     {
@@ -868,7 +804,7 @@ load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, G
                        path);
           return FALSE;
         }
-      if (!vocab_from_object (self, vocab, path, error))
+      if (!vocab_from_object (self, vocab, path, "model.vocab", error))
         return FALSE;
       if (merges == NULL)
         {
@@ -923,13 +859,14 @@ load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, G
         }
       if (obj_int (model, "max_input_chars_per_word", &max_chars) && max_chars > 0)
         self->max_word_chars = (int) MIN (max_chars, G_MAXINT);
-      if (!vocab_from_object (self, vocab, path, error))
+      if (!vocab_from_object (self, vocab, path, "model.vocab", error))
         return FALSE;
     }
   else
     {
+      g_autofree char *quoted = attnviz_printable (type);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: model type “%s” is not supported (BPE or WordPiece)", path, type);
+                   "%s: model type “%s” is not supported (BPE or WordPiece)", path, quoted);
       return FALSE;
     }
 
@@ -947,13 +884,22 @@ load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, G
       const char *content = obj_string (tok, "content");
       gint64 id;
 
+      g_autofree char *field = g_strdup_printf ("added_tokens[%u]", i);
+
       if (content == NULL || !obj_int (tok, "id", &id))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s: added_tokens[%u] lacks an id or a content", path, i);
+                       "%s: %s lacks an id or a content", path, field);
           return FALSE;
         }
-      if (vocab_lookup (self, content) != id && !vocab_add (self, content, id, path, error))
+      /* The range first: -1 would equal vocab_lookup's "not found". */
+      if (id < 0 || id >= MAX_VOCAB_ID)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: %s: id %" G_GINT64_FORMAT " is outside 0..%d", path, field, id, MAX_VOCAB_ID - 1);
+          return FALSE;
+        }
+      if (vocab_lookup (self, content) != id && !vocab_add (self, content, id, path, field, error))
         return FALSE;
     }
 
@@ -966,8 +912,107 @@ load_tokenizer_json (AttnvizTokenizer *self, Loader *loader, const char *path, G
       JsonObject *tok = json_node_get_object (json_array_get_element (added, i));
       gint64 id;
 
-      if (obj_bool (tok, "special") == 1 && obj_int (tok, "id", &id))
+      /* Checked above: every id is a piece, within the flags. */
+      if (obj_bool (tok, "special") == 1 && obj_int (tok, "id", &id) && id >= 0
+          && (guint64) id < self->pieces->len)
         self->flags[id] |= PIECE_SPECIAL;
+    }
+  return TRUE;
+}
+
+/* ID (from FIELD of PATH) as a piece of the loaded vocabulary, or FALSE
+ * with an error naming the file, the field and the id. */
+static gboolean
+check_config_id (AttnvizTokenizer *self, gint64 id, const char *path, const char *field, GError **error)
+{
+  if (id < 0 || (guint64) id >= self->pieces->len || g_ptr_array_index (self->pieces, id) == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: %s: id %" G_GINT64_FORMAT " is not in the vocabulary (0..%d)",
+                   path, field, id, (int) self->pieces->len - 1);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The ids a tokenizer_config.json may give: bos_token_id and the like, and
+ * added_tokens_decoder { "ID": { content, special } }.  Each must name a
+ * piece of the vocabulary, with the same content; the special ones are
+ * marked so. */
+static gboolean
+read_config_ids (AttnvizTokenizer *self, Loader *loader, JsonObject *o, const char *path, GError **error)
+{
+  static const struct {
+    const char *key;
+    gsize offset;
+  } ids[] = {
+    { "bos_token_id", G_STRUCT_OFFSET (Loader, bos_name) },
+    { "eos_token_id", G_STRUCT_OFFSET (Loader, eos_name) },
+    { "pad_token_id", G_STRUCT_OFFSET (Loader, pad_name) },
+    { "unk_token_id", G_STRUCT_OFFSET (Loader, unk_name) },
+  };
+  JsonObject *decoder = obj_object (o, "added_tokens_decoder");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      JsonNode *n = obj_member (o, ids[i].key);
+      char **slot = G_STRUCT_MEMBER_P (loader, ids[i].offset);
+      gint64 id;
+
+      if (n == NULL || JSON_NODE_HOLDS_NULL (n))
+        continue;
+      if (!obj_int (o, ids[i].key, &id))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: %s is not a token id (an integer)", path, ids[i].key);
+          return FALSE;
+        }
+      if (!check_config_id (self, id, path, ids[i].key, error))
+        return FALSE;
+      g_free (*slot);
+      *slot = g_strdup (g_ptr_array_index (self->pieces, id));
+    }
+
+  if (decoder == NULL && obj_member (o, "added_tokens_decoder") != NULL
+      && !JSON_NODE_HOLDS_NULL (obj_member (o, "added_tokens_decoder")))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: added_tokens_decoder is not an object of id: token", path);
+      return FALSE;
+    }
+  if (decoder != NULL)
+    {
+      g_autoptr(GList) keys = json_object_get_members (decoder);
+
+      for (GList *l = keys; l != NULL; l = l->next)
+        {
+          g_autofree char *quoted_key = attnviz_printable (l->data);
+          g_autofree char *field = g_strdup_printf ("added_tokens_decoder[\"%s\"]", quoted_key);
+          JsonNode *n = json_object_get_member (decoder, l->data);
+          JsonObject *tok = JSON_NODE_HOLDS_OBJECT (n) ? json_node_get_object (n) : NULL;
+          const char *content = obj_string (tok, "content");
+          gint64 id;
+
+          if (!g_ascii_string_to_signed (l->data, 10, G_MININT64, G_MAXINT64, &id, NULL))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "%s: %s: \"%s\" is not a token id", path, field, quoted_key);
+              return FALSE;
+            }
+          if (!check_config_id (self, id, path, field, error))
+            return FALSE;
+          if (content == NULL || strcmp (content, g_ptr_array_index (self->pieces, id)) != 0)
+            {
+              g_autofree char *qcontent = attnviz_printable (content ? content : "(none)");
+              g_autofree char *qpiece = attnviz_printable (g_ptr_array_index (self->pieces, id));
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "%s: %s: id %" G_GINT64_FORMAT " is “%s” here but “%s” in the vocabulary",
+                           path, field, id, qcontent, qpiece);
+              return FALSE;
+            }
+          if (obj_bool (tok, "special") == 1)
+            self->flags[id] |= PIECE_SPECIAL;
+        }
     }
   return TRUE;
 }
@@ -977,7 +1022,7 @@ static gboolean
 read_config (AttnvizTokenizer *self, Loader *loader, const char *name, GError **error)
 {
   g_autofree char *path = g_build_filename (loader->dir, name, NULL);
-  g_autoptr(JsonParser) parser = NULL;
+  g_autoptr(JsonNode) root = NULL;
   JsonObject *o;
   const char *s;
   int v;
@@ -991,12 +1036,12 @@ read_config (AttnvizTokenizer *self, Loader *loader, const char *name, GError **
     { "unk_token", G_STRUCT_OFFSET (Loader, unk_name) },
   };
 
-  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+  if (!attnviz_path_present (path))
     return TRUE;
-  parser = read_json (path, error);
-  if (parser == NULL)
+  root = read_json (path, ATTNVIZ_JSON_TOKENIZER_CONFIG, error);
+  if (root == NULL)
     return FALSE;
-  o = json_node_get_object (json_parser_get_root (parser));
+  o = json_node_get_object (root);
 
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
     {
@@ -1032,19 +1077,19 @@ read_config (AttnvizTokenizer *self, Loader *loader, const char *name, GError **
     loader->add_bos = v;
   if ((v = obj_bool (o, "add_eos_token")) >= 0)
     loader->add_eos = v;
-  return TRUE;
+  return read_config_ids (self, loader, o, path, error);
 }
 
 static gboolean
 read_scores (AttnvizTokenizer *self, const char *path, GError **error)
 {
-  g_autoptr(JsonParser) parser = read_json (path, error);
+  g_autoptr(JsonNode) root = read_json (path, ATTNVIZ_JSON_TOKENIZER, error);
   JsonObject *o;
   JsonArray *pieces, *scores;
 
-  if (parser == NULL)
+  if (root == NULL)
     return FALSE;
-  o = json_node_get_object (json_parser_get_root (parser));
+  o = json_node_get_object (root);
   pieces = obj_array (o, "pieces");
   scores = obj_array (o, "scores");
   if (pieces == NULL || scores == NULL || json_array_get_length (pieces) != json_array_get_length (scores))
@@ -1071,9 +1116,10 @@ read_scores (AttnvizTokenizer *self, const char *path, GError **error)
       id = vocab_lookup (self, json_node_get_string (p));
       if (id < 0)
         {
+          g_autofree char *quoted = attnviz_printable (json_node_get_string (p));
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "%s: piece “%s” is not in the tokenizer's vocabulary",
-                       path, json_node_get_string (p));
+                       "%s: pieces[%u]: “%s” is not in the tokenizer's vocabulary",
+                       path, i, quoted);
           return FALSE;
         }
       self->scores[id] = json_node_get_double (s);
@@ -1229,7 +1275,7 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
     }
 
   scores_path = g_build_filename (loader->dir, "sentencepiece_scores.json", NULL);
-  if (self->kind == ATTNVIZ_TOKENIZER_SPM_BPE && g_file_test (scores_path, G_FILE_TEST_EXISTS))
+  if (self->kind == ATTNVIZ_TOKENIZER_SPM_BPE && attnviz_path_present (scores_path))
     {
       if (!read_scores (self, scores_path, error))
         return FALSE;
@@ -1293,11 +1339,13 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
   loader.merges = g_array_new (FALSE, FALSE, sizeof (gint32));
   loader.add_bos = loader.add_eos = loader.strip_accents = -1;
 
-  if (g_file_test (json_path, G_FILE_TEST_EXISTS))
+  /* Present (even as a dangling link or a FIFO) is what decides which
+   * files are read; reading then refuses what is not a regular file. */
+  if (attnviz_path_present (json_path))
     ok = load_tokenizer_json (self, &loader, json_path, error);
-  else if (g_file_test (vocab_json, G_FILE_TEST_EXISTS))
+  else if (attnviz_path_present (vocab_json))
     {
-      if (g_file_test (merges_txt, G_FILE_TEST_EXISTS))
+      if (attnviz_path_present (merges_txt))
         ok = load_gpt2_files (self, &loader, vocab_json, merges_txt, error);
       else
         {
@@ -1306,7 +1354,7 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
           ok = FALSE;
         }
     }
-  else if (g_file_test (vocab_txt, G_FILE_TEST_EXISTS))
+  else if (attnviz_path_present (vocab_txt))
     ok = load_vocab_txt (self, vocab_txt, error);
   else
     {
@@ -1350,6 +1398,7 @@ attnviz_tokenizer_free (AttnvizTokenizer *self)
   g_free (self->space);
   g_free (self->scores);
   g_free (self->subword_prefix);
+  g_free (self->split_ids);
   g_free (self);
 }
 
@@ -1672,6 +1721,25 @@ gpt2_emit_word (const AttnvizTokenizer *self, Gpt2State *st, const char *work,
     }
 }
 
+/* Encodes every word of llama.cpp's pre-tokenizer; returns WLEN. */
+static gsize
+emit_llama_words (const AttnvizTokenizer *self, Gpt2State *st, const char *work, gsize wlen,
+                  guint32 shift, GArray *tokens)
+{
+  g_autoptr(GArray) ends = g_array_new (FALSE, FALSE, sizeof (guint32));
+  gsize done = 0;
+
+  _attnviz_pretok_split (self->llama_pretok, work, wlen, ends);
+  for (guint i = 0; i < ends->len; i++)
+    {
+      gsize end = g_array_index (ends, guint32, i);
+
+      gpt2_emit_word (self, st, work, done, end, shift, tokens);
+      done = end;
+    }
+  return wlen;
+}
+
 static gboolean
 encode_gpt2 (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens, GError **error)
 {
@@ -1703,9 +1771,13 @@ encode_gpt2 (const AttnvizTokenizer *self, const char *text, gsize len, GArray *
   st.scratch = g_array_new (FALSE, FALSE, sizeof (WordToken));
 
   /* Each match is a word; text between matches (a Split pattern's gaps)
-   * is a word too. */
-  g_regex_match_full (self->pretokenizer, work, wlen, 0, 0, &match, &re_error);
-  while (re_error == NULL && g_match_info_matches (match))
+   * is a word too.  A GGUF vocabulary splits as llama.cpp does instead
+   * (attnviz-tokenizer-pretok.c): its words cover the whole text. */
+  if (self->llama_pretok != NULL)
+    done = emit_llama_words (self, &st, work, wlen, shift, tokens);
+  else
+    g_regex_match_full (self->pretokenizer, work, wlen, 0, 0, &match, &re_error);
+  while (re_error == NULL && match != NULL && g_match_info_matches (match))
     {
       int ms, me;
 
@@ -1727,8 +1799,10 @@ encode_gpt2 (const AttnvizTokenizer *self, const char *text, gsize len, GArray *
 
   if (re_error != NULL)
     {
-      g_set_error (error, G_CONVERT_ERROR, G_CONVERT_ERROR_FAILED,
-                   "pre-tokenizer failed: %s", re_error->message);
+      /* The pattern comes from the tokenizer's file, not from the text:
+       * G_REGEX_ERROR tells callers to blame that file. */
+      g_set_error (error, G_REGEX_ERROR, re_error->domain == G_REGEX_ERROR ? re_error->code : G_REGEX_ERROR_MATCH,
+                   "the pre-tokenizer's split pattern failed on this text: %s", re_error->message);
       return FALSE;
     }
   return TRUE;
@@ -2196,6 +2270,62 @@ validate_utf8 (const char *text, gsize len, GError **error)
   return TRUE;
 }
 
+static gboolean
+encode_text (const AttnvizTokenizer *self, const char *text, gsize n, GArray *tokens, GError **error)
+{
+  switch (self->kind)
+    {
+    case ATTNVIZ_TOKENIZER_GPT2_BPE:
+      return encode_gpt2 (self, text, n, tokens, error);
+    case ATTNVIZ_TOKENIZER_SPM_BPE:
+      encode_spm (self, text, n, tokens);
+      return TRUE;
+    case ATTNVIZ_TOKENIZER_WORDPIECE:
+      if (self->phantom_space)
+        _attnviz_tokenizer_encode_wpm_phantom (self, text, n, tokens);
+      else
+        encode_wordpiece (self, text, n, tokens);
+      return TRUE;
+    case ATTNVIZ_TOKENIZER_CHARS:
+      encode_chars (self, text, n, tokens);
+      return TRUE;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* A GGUF vocabulary's user-defined tokens are split out of the text first,
+ * as llama.cpp does; each run of text between them is encoded on its own
+ * (SentencePiece puts its "▁" before each run, as llama.cpp does after a
+ * special token) and its spans moved to where the run starts. */
+static gboolean
+encode_fragments (const AttnvizTokenizer *self, const char *text, gsize n, GArray *tokens, GError **error)
+{
+  g_autoptr(GArray) frags = _attnviz_tokenizer_split_specials (self, text, n);
+
+  for (guint f = 0; f < frags->len; f++)
+    {
+      const AttnvizFragment *fr = &g_array_index (frags, AttnvizFragment, f);
+      guint first = tokens->len;
+
+      if (fr->id >= 0)
+        {
+          push_token (tokens, fr->id, fr->start, fr->end, TRUE);
+          continue;
+        }
+      if (!encode_text (self, text + fr->start, fr->end - fr->start, tokens, error))
+        return FALSE;
+      for (guint i = first; i < tokens->len; i++)
+        {
+          AttnvizToken *t = &g_array_index (tokens, AttnvizToken, i);
+
+          t->start += fr->start;
+          t->end += fr->start;
+        }
+    }
+  return TRUE;
+}
+
 GArray *
 attnviz_tokenizer_encode (const AttnvizTokenizer *self,
                           const char *text,
@@ -2227,24 +2357,9 @@ attnviz_tokenizer_encode (const AttnvizTokenizer *self,
     for (int i = 0; i < self->n_prefix; i++)
       push_token (tokens, self->prefix[i], 0, 0, TRUE);
 
-  switch (self->kind)
-    {
-    case ATTNVIZ_TOKENIZER_GPT2_BPE:
-      if (!encode_gpt2 (self, text, n, tokens, error))
-        return NULL;
-      break;
-    case ATTNVIZ_TOKENIZER_SPM_BPE:
-      encode_spm (self, text, n, tokens);
-      break;
-    case ATTNVIZ_TOKENIZER_WORDPIECE:
-      encode_wordpiece (self, text, n, tokens);
-      break;
-    case ATTNVIZ_TOKENIZER_CHARS:
-      encode_chars (self, text, n, tokens);
-      break;
-    default:
-      g_assert_not_reached ();
-    }
+  if (!(self->n_split > 0 ? encode_fragments (self, text, n, tokens, error)
+                          : encode_text (self, text, n, tokens, error)))
+    return NULL;
 
   if (add_special)
     for (int i = 0; i < self->n_suffix; i++)
@@ -2318,7 +2433,11 @@ append_token_bytes (const AttnvizTokenizer *self, int id, GByteArray *out)
       break;
 
     case ATTNVIZ_TOKENIZER_WORDPIECE:
-      if (g_str_has_prefix (piece, self->subword_prefix))
+      /* llama.cpp's WordPiece marks a word's start ("▁") instead of its
+       * continuations ("##"): either way the mark is not text. */
+      if (self->phantom_space && g_str_has_prefix (piece, METASPACE))
+        piece += strlen (METASPACE);
+      else if (!self->phantom_space && g_str_has_prefix (piece, self->subword_prefix))
         piece += strlen (self->subword_prefix);
       g_byte_array_append (out, (const guint8 *) piece, strlen (piece));
       break;
@@ -2369,6 +2488,17 @@ attnviz_tokenizer_token_display_text (const AttnvizTokenizer *self,
   return g_utf8_make_valid (data ? data : "", len);
 }
 
+/* Whether WordPiece token ID begins a word (decode puts a space before it). */
+static gboolean
+wordpiece_starts_word (const AttnvizTokenizer *self, int id)
+{
+  const char *piece = g_ptr_array_index (self->pieces, id);
+
+  if (!self->phantom_space)
+    return !g_str_has_prefix (piece, self->subword_prefix);
+  return (self->flags[id] & PIECE_SPECIAL) || g_str_has_prefix (piece, METASPACE);
+}
+
 /* Hugging Face's clean_up_tokenization for WordPiece text. */
 static char *
 wordpiece_cleanup (char *text)
@@ -2413,8 +2543,7 @@ attnviz_tokenizer_decode (const AttnvizTokenizer *self,
           prev = id;
           continue;
         }
-      if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE && out->len > 0
-          && !g_str_has_prefix (g_ptr_array_index (self->pieces, id), self->subword_prefix))
+      if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE && out->len > 0 && wordpiece_starts_word (self, id))
         g_byte_array_append (out, (const guint8 *) " ", 1);
       append_token_bytes (self, id, out);
       /* llama2.c: the space SentencePiece put before the first word goes. */
@@ -2429,4 +2558,31 @@ attnviz_tokenizer_decode (const AttnvizTokenizer *self,
   if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE)
     text = wordpiece_cleanup (text);
   return text;
+}
+
+/* ---------------------------------------------------------------- for the other loaders */
+
+AttnvizTokenizer *
+_attnviz_tokenizer_new (void)
+{
+  return tokenizer_new ();
+}
+
+int
+_attnviz_tokenizer_vocab_lookup (const AttnvizTokenizer *self, const char *piece)
+{
+  return vocab_lookup (self, piece);
+}
+
+void
+_attnviz_tokenizer_pair_insert (AttnvizTokenizer *self, gint32 left, gint32 right,
+                                double score, gint32 merged)
+{
+  pair_table_insert (&self->pairs, left, right, score, merged);
+}
+
+void
+_attnviz_tokenizer_build_score_pairs (AttnvizTokenizer *self)
+{
+  build_score_pairs (self);
 }

@@ -15,10 +15,19 @@
  *    model.add_bos_token / model.add_eos_token saying what add_special adds.
  *    One token per character, its byte span that character's bytes; a
  *    character outside the vocabulary becomes unk.
+ *
+ * A GGUF file (llama.cpp's format) carries the same three families in its
+ * tokenizer.ggml.* metadata ("llama", "gpt2", "bert"; the keys are listed
+ * in attnviz-tokenizer-gguf.c).  A tokenizer read from it encodes exactly
+ * as llama.cpp does with parse_special off: llama.cpp's pre-tokenizer for
+ * tokenizer.ggml.pre, user-defined tokens cut out of the text first, its
+ * WordPiece with a "▁" on a word's first piece.
  */
 #pragma once
 
 #include <glib.h>
+
+#include "attnviz-gguf.h"
 
 G_BEGIN_DECLS
 
@@ -32,8 +41,11 @@ typedef enum {
 /* One token of an encoded text.  [start, end) is the byte span of the
  * input text the token came from; special tokens added by the tokenizer
  * (BOS, [CLS], [SEP]) have start == end (an empty span at the place
- * they were inserted).  A span may be shared by several tokens when one
- * character is split across byte-fallback tokens. */
+ * they were inserted).  A special token found in the text (a GGUF
+ * vocabulary's user-defined tokens) is special too and spans its text.
+ * A span may be shared by several tokens when one character is split
+ * across byte-fallback tokens; SentencePiece's "▁" before the text, when
+ * it is a token alone, spans nothing. */
 typedef struct {
   gint32 id;
   guint32 start;
@@ -46,6 +58,12 @@ typedef struct _AttnvizTokenizer AttnvizTokenizer;
 /* Opens the tokenizer of the model in DIR (a folder).  Errors name the file
  * and the problem (G_IO_ERROR_NOT_FOUND when no tokenizer file is there). */
 AttnvizTokenizer *attnviz_tokenizer_load_dir (const char *dir, GError **error);
+/* The tokenizer a GGUF file carries in its tokenizer.ggml.* metadata (a
+ * vocabulary-only file is enough).  It encodes as llama.cpp does with
+ * parse_special off.  Errors are one line naming the file and the key
+ * (G_IO_ERROR_INVALID_DATA, or G_IO_ERROR_NOT_SUPPORTED for a tokenizer or
+ * pre-tokenizer attnviz does not know).  GGUF is not needed afterwards. */
+AttnvizTokenizer *attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error);
 void attnviz_tokenizer_free (AttnvizTokenizer *self);
 
 AttnvizTokenizerKind attnviz_tokenizer_get_kind (const AttnvizTokenizer *self);
@@ -93,5 +111,17 @@ char *attnviz_tokenizer_token_display_text (const AttnvizTokenizer *self,
 char *attnviz_tokenizer_decode (const AttnvizTokenizer *self,
                                 const gint32 *ids,
                                 gsize n_ids);
+
+/* Adds tokenizer.ggml.* to W: the keys llama.cpp (and
+ * attnviz_tokenizer_new_from_gguf) read back as a tokenizer that encodes
+ * like SELF (attnviz-tokenizer-export.c lists them).  The vocabulary is
+ * padded to N_VOCAB pieces (the model's embedding rows) with unused
+ * "[PADi]" pieces.  A tokenizer GGUF cannot express (attnviz's character
+ * tokenizer, a pre-tokenizer llama.cpp does not know, ...) is a one-line
+ * G_IO_ERROR_NOT_SUPPORTED. */
+gboolean attnviz_tokenizer_write_gguf (const AttnvizTokenizer *self,
+                                       AttnvizGgufWriter *w,
+                                       int n_vocab,
+                                       GError **error);
 
 G_END_DECLS

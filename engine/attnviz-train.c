@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "attnviz-fileutil.h"
+#include "attnviz-json.h"
 #include "attnviz-safetensors.h"
 #include "attnviz-train.h"
 
@@ -1228,11 +1229,8 @@ config_json (AttnvizTrainer *t, const AttnvizTask *task, GHashTable *extra)
 #undef STR
 #undef DBL
   json_builder_end_object (b);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
   g_autoptr(JsonNode) root = json_builder_get_root (b);
-  json_generator_set_root (gen, root);
-  json_generator_set_pretty (gen, TRUE);
-  return json_generator_to_data (gen, NULL);
+  return attnviz_json_to_data (root, TRUE, NULL);
 }
 
 gboolean
@@ -1250,7 +1248,7 @@ attnviz_trainer_save (AttnvizTrainer *t, const AttnvizTask *task, const char *pa
       dir = g_strdup (path);
       weights = g_build_filename (path, "model.safetensors", NULL);
     }
-  if (g_mkdir_with_parents (dir, 0755) != 0)
+  if (g_mkdir_with_parents (dir, 0777) != 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: cannot create the folder: %s", dir,
                    g_strerror (errno));

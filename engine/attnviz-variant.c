@@ -176,7 +176,13 @@ attnviz_variant_parse (AttnvizVariant *v, const char *spec, GError **error)
     {
       char *item = g_strstrip (items[i]);
       if (*item == '\0')
-        continue;
+        {
+          /* "mask=causal,,pos=none" is a typo, not two changes. */
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "variant: item %d of \"%s\" is empty", i + 1,
+                       spec);
+          attnviz_variant_clear (v);
+          return FALSE;
+        }
       char *eq = strchr (item, '=');
       if (eq == NULL)
         {

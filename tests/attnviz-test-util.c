@@ -124,6 +124,13 @@ attnviz_test_load_npy (const char *path, gint64 *shape, int *n_dims, gsize *n)
         memcpy (&v, data + 8 * i, 8);
         out[i] = (float) v;
       }
+  else if (g_str_has_prefix (descr, "<f8"))
+    for (gsize i = 0; i < count; i++)
+      {
+        double v;
+        memcpy (&v, data + 8 * i, 8);
+        out[i] = (float) v;
+      }
   else if (g_str_has_prefix (descr, "<i4"))
     for (gsize i = 0; i < count; i++)
       {

@@ -16,7 +16,7 @@ char *attnviz_test_fixture_path (const char *first, ...) G_GNUC_NULL_TERMINATED;
 gboolean attnviz_test_check_tensor (const float *a, const float *b, gsize n,
                                     float tol, const char *label);
 
-/* Reads a .npy file of little-endian <f4 or <i4/<i8 (converted to float). */
+/* Reads a .npy file of little-endian <f4, <f8 or <i4/<i8 (converted to float). */
 float *attnviz_test_load_npy (const char *path, gint64 *shape, int *n_dims, gsize *n);
 
 /* One run of the attnviz executable ($ATTNVIZ_EXE): its exit status and

@@ -20,6 +20,7 @@
 
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include "attnviz-application.h"
 #include "attnviz-window.h"
@@ -337,6 +338,105 @@ test_app_end_to_end (gconstpointer model)
   g_free (e.svg);
 }
 
+/* ---- a run that overflows float32 is an error in the window (issue 8) ---- */
+
+typedef struct {
+  GApplication *app;
+  gboolean finished;
+  gboolean ok;
+  char *error;
+} Overflow;
+
+static void
+overflow_run_finished (AttnvizWindow *window, gboolean ok, Overflow *o)
+{
+  o->finished = TRUE;
+  o->ok = ok;
+  o->error = g_strdup (attnviz_window_get_error (window));
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_application_quit (o->app);
+}
+
+static void
+overflow_window_added (GtkApplication *app, GtkWindow *window, Overflow *o)
+{
+  if (ATTNVIZ_IS_WINDOW (window))
+    g_signal_connect (window, "run-finished", G_CALLBACK (overflow_run_finished), o);
+}
+
+static gboolean
+overflow_timeout (gpointer data)
+{
+  g_application_quit (((Overflow *) data)->app);
+  return G_SOURCE_REMOVE;
+}
+
+/* The gpt2-tiny fixture with a WordPiece tokenizer and the Q/K/V weights
+ * of layer 1 at 3e38: finite, so the model loads, but Q K^T overflows. */
+static char *
+make_overflowing_model (void)
+{
+  const char *fixtures = g_getenv ("ATTNVIZ_FIXTURES_DIR");
+  g_autofree char *src = g_build_filename (fixtures ? fixtures : "tests/fixtures", "gpt2-tiny", NULL);
+  char *dir = g_dir_make_tmp ("attnviz-overflow-XXXXXX", NULL);
+  static const char *const files[] = { "config.json", "model.safetensors" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *from = g_build_filename (src, files[i], NULL);
+      g_autofree char *to = g_build_filename (dir, files[i], NULL);
+      g_autofree char *data = NULL;
+      gsize len = 0;
+      g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+      if (i == 1)
+        {
+          guint64 hlen;
+          memcpy (&hlen, data, 8);
+          hlen = GUINT64_FROM_LE (hlen);
+          g_autoptr(JsonParser) p = json_parser_new ();
+          g_assert_true (json_parser_load_from_data (p, data + 8, (gssize) hlen, NULL));
+          JsonObject *t = json_object_get_object_member (json_node_get_object (json_parser_get_root (p)),
+                                                         "h.1.attn.c_attn.weight");
+          JsonArray *off = json_object_get_array_member (t, "data_offsets");
+          float big = 3e38f;
+          for (gint64 at = json_array_get_int_element (off, 0); at < json_array_get_int_element (off, 1); at += 4)
+            memcpy (data + 8 + hlen + at, &big, 4);
+        }
+      g_assert_true (g_file_set_contents (to, data, (gssize) len, NULL));
+    }
+  g_autofree char *tok = g_build_filename (dir, "tokenizer.json", NULL);
+  g_assert_true (g_file_set_contents (tok, "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", "
+                                      "\"vocab\": {\"[UNK]\": 0, \"[CLS]\": 1, \"[SEP]\": 2, \"a\": 3, \"b\": 4}}}", -1,
+                                      NULL));
+  return dir;
+}
+
+static void
+test_a_run_that_overflows_is_an_error (void)
+{
+  g_autofree char *model = make_overflowing_model ();
+  Overflow o = { 0 };
+  char *argv[] = { "attnviz", model, "--text=a b a b", NULL };
+  o.app = G_APPLICATION (attnviz_application_new (G_APPLICATION_NON_UNIQUE));
+  g_signal_connect (o.app, "window-added", G_CALLBACK (overflow_window_added), &o);
+  guint timeout = g_timeout_add_seconds (120, overflow_timeout, &o);
+  g_application_run (o.app, 3, argv);
+  g_source_remove (timeout);
+  g_assert_true (o.finished);
+  g_assert_false (o.ok);
+  g_test_message ("the window says: %s", o.error);
+  g_assert_nonnull (o.error);
+  g_assert_nonnull (strstr (o.error, "layer 1 produced a non-finite value"));
+  g_free (o.error);
+  g_assert_finalize_object (o.app);
+  static const char *const files[] = { "config.json", "model.safetensors", "tokenizer.json" };
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *path = g_build_filename (model, files[i], NULL);
+      g_unlink (path);
+    }
+  g_rmdir (model);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -365,6 +465,7 @@ main (int argc, char **argv)
 
   g_test_add_data_func ("/ui/app/runs-exports-png-and-svg-and-keeps-results-on-errors", model,
                         test_app_end_to_end);
+  g_test_add_func ("/ui/app/a-run-that-overflows-float32-is-an-error", test_a_run_that_overflows_is_an_error);
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);
   g_autofree char *recent_dir = g_path_get_dirname (recent);

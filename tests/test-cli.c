@@ -30,10 +30,11 @@ python3_with_numpy (void)
 
 /* --- generate ----------------------------------------------------------- */
 
+/* DATA: the copy of stories260K under its folder ("hf", or the GGUF file). */
 static void
-test_greedy_stories260k_prints_llama2c_reference (void)
+test_greedy_stories260k_prints_llama2c_reference (gconstpointer data)
 {
-  g_autofree char *model = attnviz_test_shared_path ("models", "stories260K", "hf", NULL);
+  g_autofree char *model = attnviz_test_shared_path ("models", "stories260K", (const char *) data, NULL);
   if (model == NULL)
     return;
   g_autofree char *ref_path = attnviz_test_shared_path ("models", "stories260K", "greedy-200.txt", NULL);
@@ -99,10 +100,14 @@ test_info_of_stories260k_names_its_tokenizer (void)
 
 /* --- dump --------------------------------------------------------------- */
 
+/* DATA: "npy" or "safetensors", then " pooled" for a dump of 4 x 4 bins
+ * (mean and max) and every position's logits. */
 static void
 test_dump_is_readable_by_numpy_and_a_safetensors_reader (gconstpointer data)
 {
-  const char *format = data;
+  g_auto(GStrv) words = g_strsplit (data, " ", 2);
+  const char *format = words[0];
+  gboolean pooled = words[1] != NULL;
   g_autofree char *python = python3_with_numpy ();
   if (python == NULL)
     {
@@ -116,13 +121,18 @@ test_dump_is_readable_by_numpy_and_a_safetensors_reader (gconstpointer data)
   const char *ids = "37,65,65,25,33,95,68,17,46,93,75"; /* the fixture's own input */
 
   g_auto(AttnvizTestRun) r = { 0 };
-  attnviz_test_run_attnviz (&r, "dump", model, "--ids", ids, "--format", format, "-o", out, NULL);
+  if (pooled)
+    attnviz_test_run_attnviz (&r, "dump", model, "--ids", ids, "--format", format, "--pool", "4", "--pool-max",
+                              "--logits", "all", "-o", out, NULL);
+  else
+    attnviz_test_run_attnviz (&r, "dump", model, "--ids", ids, "--format", format, "-o", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
 
   g_autofree char *script = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "cli", "check-dump.py", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) p = g_subprocess_new (G_SUBPROCESS_FLAGS_STDERR_MERGE | G_SUBPROCESS_FLAGS_STDOUT_PIPE,
-                                               &error, python, script, format, out, ref, NULL);
+                                               &error, python, script, format, out, ref,
+                                               pooled ? "pooled" : "whole", NULL);
   g_assert_no_error (error);
   g_autofree char *output = NULL;
   g_subprocess_communicate_utf8 (p, NULL, NULL, &output, NULL, &error);
@@ -481,14 +491,16 @@ test_usage_errors_exit_with_2 (void)
 }
 
 static void
-test_layers_outside_the_model_are_bad_input (void)
+test_layers_outside_the_model_are_a_usage_error (void)
 {
   g_autofree char *model = fixture ("gpt2-tiny");
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-out-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (tmp, "out.json", NULL);
   g_auto(AttnvizTestRun) r = { 0 };
   attnviz_test_run_attnviz (&r, "dump", model, "--ids", "1,2", "--layers", "7", "-o", out, NULL);
-  attnviz_test_assert_one_line_error (&r, 1, "layer 7");
+  /* a bad option value: exit 2, the option named, not the model */
+  attnviz_test_assert_one_line_error (&r, 2, "--layers: 7 is past the model's 3 layers");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
 static const BadModel bad_models[] = {
@@ -509,8 +521,10 @@ main (int argc, char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/cli/generate/stories260K-greedy-200-prints-llama2c-reference",
-                   test_greedy_stories260k_prints_llama2c_reference);
+  g_test_add_data_func ("/cli/generate/stories260K-greedy-200-prints-llama2c-reference", "hf",
+                        test_greedy_stories260k_prints_llama2c_reference);
+  g_test_add_data_func ("/cli/generate/stories260K-gguf-greedy-200-prints-llama2c-reference",
+                        "gguf/stories260K-f32.gguf", test_greedy_stories260k_prints_llama2c_reference);
   g_test_add_func ("/cli/generate/aidreams260K-generates-text", test_aidreams260k_generates_text);
   static const char *fixtures[] = { "gpt2-tiny", "bert-tiny", "bert-tiny-modern", "llama-gqa-tiny-bf16", "qwen2-tiny" };
   for (guint i = 0; i < G_N_ELEMENTS (fixtures); i++)
@@ -523,6 +537,10 @@ main (int argc, char *argv[])
                         test_dump_is_readable_by_numpy_and_a_safetensors_reader);
   g_test_add_data_func ("/cli/dump/safetensors-opens-with-an-independent-reader-and-matches-pytorch", "safetensors",
                         test_dump_is_readable_by_numpy_and_a_safetensors_reader);
+  g_test_add_data_func ("/cli/dump/npy-pooled-with-all-logits-matches-numpy-pooling-of-pytorch", "npy pooled",
+                        test_dump_is_readable_by_numpy_and_a_safetensors_reader);
+  g_test_add_data_func ("/cli/dump/safetensors-pooled-with-all-logits-matches-numpy-pooling-of-pytorch",
+                        "safetensors pooled", test_dump_is_readable_by_numpy_and_a_safetensors_reader);
   g_test_add_func ("/cli/dump/json-carries-tokens-spans-and-shapes", test_dump_json_carries_tokens_spans_and_shapes);
   g_test_add_func ("/cli/dump/ids-are-used-exactly-as-given", test_ids_are_used_exactly_as_given);
   g_test_add_func ("/cli/dump/records-the-variant-it-ran", test_dump_records_the_variant_it_ran);
@@ -541,7 +559,7 @@ main (int argc, char *argv[])
   g_test_add_data_func ("/cli/bad-input/text-longer-than-the-context-is-an-error", "longer-than-context",
                         test_text_errors);
   g_test_add_func ("/cli/bad-input/missing-model-is-a-one-line-error", test_missing_model_is_a_one_line_error);
-  g_test_add_func ("/cli/bad-input/layers-outside-the-model", test_layers_outside_the_model_are_bad_input);
+  g_test_add_func ("/cli/usage/layers-outside-the-model", test_layers_outside_the_model_are_a_usage_error);
   g_test_add_func ("/cli/usage/errors-exit-with-2", test_usage_errors_exit_with_2);
 
   return g_test_run ();

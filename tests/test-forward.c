@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attnviz-forward.h"
 #include "attnviz-test-util.h"
@@ -128,7 +129,7 @@ test_f32_tensors_are_used_in_place (void)
   g_assert_no_error (error);
   /* Nothing was converted: every weight points into the mapped file. */
   g_assert_cmpuint (m->owned->len, ==, 0);
-  g_assert_cmpint (m->dtype, ==, ATTNVIZ_DTYPE_F32);
+  g_assert_cmpstr (m->type_name, ==, "F32");
 }
 
 static void
@@ -195,6 +196,100 @@ test_an_oversized_recording_is_refused (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
 }
 
+/* A copy of the llama-gqa-tiny fixture whose config.json gets EXTRA
+ * members ("key": value, ...) before its last brace. */
+static char *
+llama_copy_with (const char *extra)
+{
+  g_autofree char *src = attnviz_test_fixture_path ("llama-gqa-tiny", NULL);
+  char *dir = g_dir_make_tmp ("attnviz-rope-XXXXXX", NULL);
+  g_autofree char *config = NULL;
+  g_autofree char *src_config = g_build_filename (src, "config.json", NULL);
+  g_assert_true (g_file_get_contents (src_config, &config, NULL, NULL));
+  char *brace = strrchr (config, '}');
+  g_assert_nonnull (brace);
+  *brace = '\0';
+  g_autofree char *edited = g_strdup_printf ("%s, %s}\n", config, extra);
+  g_autofree char *dst_config = g_build_filename (dir, "config.json", NULL);
+  g_assert_true (g_file_set_contents (dst_config, edited, -1, NULL));
+  g_autofree char *src_st_rel = g_build_filename (src, "model.safetensors", NULL);
+  g_autofree char *src_st = g_canonicalize_filename (src_st_rel, NULL);
+  g_autofree char *dst_st = g_build_filename (dir, "model.safetensors", NULL);
+  g_assert_cmpint (symlink (src_st, dst_st), ==, 0);
+  return dir;
+}
+
+/* Linear RoPE scaling divides the positions by its factor: scaled by 2 at
+ * positions 0, 2, 4 ... the model attends as unscaled at 0, 1, 2 ... */
+static void
+test_linear_rope_scaling_divides_the_positions (void)
+{
+  g_autofree char *plain_dir = attnviz_test_fixture_path ("llama-gqa-tiny", NULL);
+  g_autofree char *dir = llama_copy_with ("\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) plain = attnviz_model_load (plain_dir, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizModel) scaled = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  int T = 30;
+  gint32 ids[30], doubled[30];
+  for (int t = 0; t < T; t++)
+    {
+      ids[t] = (t * 7 + 1) % plain->config.vocab_size;
+      doubled[t] = 2 * t;
+    }
+  AttnvizRunOptions o = { .positions = doubled };
+  g_autoptr(AttnvizRecording) a = attnviz_forward (plain, ids, T, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizRecording) b = attnviz_forward (scaled, ids, T, &o, &error);
+  g_assert_no_error (error);
+  g_assert_true (attnviz_test_check_tensor (a->attn, b->attn, (gsize) plain->config.n_layer * plain->config.n_head * T * T,
+                                            1e-5f, "scaled at 2t vs plain at t"));
+  attnviz_test_remove_tree (dir);
+}
+
+/* Llama 3's scaling (Hugging Face's _compute_llama3_parameters): a pair whose
+ * wavelength 2 pi / f is longer than original / low_freq_factor turns
+ * FACTOR times slower, one shorter than original / high_freq_factor as
+ * before, one between by the blend (1 - s) f / FACTOR + s f with
+ * s = (original / wavelength - low) / (high - low).  The fixture's head has
+ * 8 dimensions at theta 10000: frequencies 1, 0.1, 0.01, 0.001, wavelengths
+ * 6.3, 63, 628, 6283; with original 1024, low 1, high 8 (thresholds 1024 and
+ * 128) the first two are kept, the third blended (s = (1024 / 628.3 - 1) / 7),
+ * the last divided by 8. */
+static void
+test_llama3_rope_scaling_stretches_the_low_frequencies (void)
+{
+  g_autofree char *dir = llama_copy_with ("\"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, "
+                                          "\"low_freq_factor\": 1.0, \"high_freq_factor\": 8.0, "
+                                          "\"original_max_position_embeddings\": 1024}");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (m->config.head_dim, ==, 8);
+  g_assert_cmpfloat (m->config.rope_theta, ==, 10000.0f);
+  float got[4];
+  attnviz_rope_frequencies (got, m, NULL);
+  double f2 = 0.01, s = (1024.0 / (2 * G_PI / f2) - 1.0) / 7.0;
+  double want[4] = { 1.0, 0.1, (1 - s) * f2 / 8 + s * f2, 0.001 / 8 };
+  for (int i = 0; i < 4; i++)
+    g_assert_cmpfloat_with_epsilon (got[i], want[i], 1e-6 * want[i] + 1e-9);
+  attnviz_test_remove_tree (dir);
+}
+
+/* Scalings that change positions in other ways are refused, naming the key. */
+static void
+test_unknown_rope_scaling_is_refused_naming_it (void)
+{
+  g_autofree char *dir = llama_copy_with ("\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_null (m);
+  g_assert_nonnull (strstr (error->message, "config.json"));
+  g_assert_nonnull (strstr (error->message, "\"rope_scaling\": type \"yarn\" is not supported"));
+  attnviz_test_remove_tree (dir);
+}
+
 static void
 test_cancelling_stops_the_run (void)
 {
@@ -230,7 +325,8 @@ static void
 test_sharded_and_single_file_layouts_agree (void)
 {
   g_autofree char *src = attnviz_test_fixture_path ("gpt2-tiny", NULL);
-  g_autofree char *src_st = g_build_filename (src, "model.safetensors", NULL);
+  g_autofree char *src_st_rel = g_build_filename (src, "model.safetensors", NULL);
+  g_autofree char *src_st = g_canonicalize_filename (src_st_rel, NULL);
   g_autofree char *src_config = g_build_filename (src, "config.json", NULL);
   g_autoptr(GError) error = NULL;
   AttnvizSafetensors *st = attnviz_safetensors_open (src_st, &error);
@@ -320,6 +416,10 @@ main (int argc, char *argv[])
                    test_ids_outside_the_vocabulary_are_an_error);
   g_test_add_func ("/engine/forward/an-oversized-recording-is-refused", test_an_oversized_recording_is_refused);
   g_test_add_func ("/engine/forward/cancelling-stops-the-run", test_cancelling_stops_the_run);
+  g_test_add_func ("/engine/rope/linear-scaling-divides-the-positions", test_linear_rope_scaling_divides_the_positions);
+  g_test_add_func ("/engine/rope/llama3-scaling-stretches-the-low-frequencies",
+                   test_llama3_rope_scaling_stretches_the_low_frequencies);
+  g_test_add_func ("/engine/rope/unknown-scaling-is-refused-naming-it", test_unknown_rope_scaling_is_refused_naming_it);
   g_test_add_func ("/engine/forward/sharded-and-single-file-layouts-agree",
                    test_sharded_and_single_file_layouts_agree);
   g_test_add_func ("/engine/softmax/rows-sum-to-one", test_softmax_rows_sum_to_one);

@@ -334,7 +334,7 @@ static const BadCase bad_cases[] = {
   { "header-length-near-2^64", NULL, 0, "\xf8\xff\xff\xff\xff\xff\xff\xff{}", 10,
     "is absurd" },
   { "header-with-a-nul-byte", NULL, 0, "\x04\x00\x00\x00\x00\x00\x00\x00{\0 }", 12,
-    "header is not valid UTF-8" },
+    "header holds a NUL byte" },
   T ("header-not-json", "{\"a\": ", 0, "header is not valid JSON"),
   T ("header-empty", "", 0, "header is not a JSON object"),
   T ("header-an-array", "[1, 2]", 0, "header is not a JSON object"),

@@ -1151,7 +1151,7 @@ typedef struct {
 static const BadFolder bad_folders[] = {
   { "malformed-tokenizer-json",
     { { "tokenizer.json", "{ \"model\": { \"type\": \"BPE\", " } },
-    { "tokenizer.json", "malformed JSON" } },
+    { "tokenizer.json", "not valid JSON" } },
   { "tokenizer-json-without-model",
     { { "tokenizer.json", "{ \"version\": \"1.0\" }" } },
     { "tokenizer.json", "model" } },
@@ -1175,7 +1175,7 @@ static const BadFolder bad_folders[] = {
     { "merges.txt", NULL } },
   { "malformed-tokenizer-config",
     { { "vocab.txt", "[PAD]\n[UNK]\n" }, { "tokenizer_config.json", "{ do_lower_case: true }" } },
-    { "tokenizer_config.json", "malformed JSON" } },
+    { "tokenizer_config.json", "not valid JSON" } },
 };
 
 static void

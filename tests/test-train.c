@@ -478,9 +478,9 @@ test_save_load_round_trip (void)
   g_autoptr(AttnvizModel) model = attnviz_model_load (file, &error);
   g_assert_no_error (error);
   g_assert_true (model->config.encoder_decoder);
-  g_assert_nonnull (model->enc_layers[0].q.w);
+  g_assert_nonnull (model->enc_layers[0].q.w.data);
   g_assert_nonnull (model->layers[1].cross_score_v);
-  g_assert_nonnull (model->pos_emb);
+  g_assert_nonnull (model->pos_emb.data);
   g_assert_true (attnviz_trainer_load_weights (b, model, &error));
   gsize na, nb;
   float *wa = attnviz_trainer_get_params (a, &na);

@@ -3,22 +3,28 @@
 #
 #   tools/run-fuzzers.sh [-t SECONDS] [HARNESS...]
 #
-# HARNESS is safetensors and/or config (default: both); SECONDS per harness
-# (default 60, or $FUZZ_SECONDS).  The seed corpus in tests/fuzz/corpus/ is
-# copied to a scratch folder first, so new inputs libFuzzer finds do not land
-# in the repository.  Crash inputs are kept under the scratch folder, whose
-# path is printed.  Exits non-zero when a harness crashed, leaked or timed out.
+# HARNESS is any of safetensors config tokenizer special-ids variant gguf
+# tokenizer-gguf (default: all); SECONDS per harness (default 60, or
+# $FUZZ_SECONDS).  Inputs may be up to 256 KiB (-max_len; 64 KiB for the
+# binary GGUF harnesses), enough for JSON nested deep enough to overflow a
+# recursive parser's stack; each harness has its dictionary
+# (tests/fuzz/HARNESS.dict) with its format's lexical edges: brackets,
+# comments, quotes, escapes, numbers past 64 bits, GGUF type ids.  The seed
+# corpus in tests/fuzz/corpus/ is copied to a scratch folder first, so new
+# inputs libFuzzer finds do not land in the repository.  Crash inputs are
+# kept under the scratch folder, whose path is printed.  Exits non-zero when
+# a harness crashed, leaked or timed out.
 set -eu
 
 seconds=${FUZZ_SECONDS:-60}
 while getopts t: opt; do
   case $opt in
     t) seconds=$OPTARG ;;
-    *) echo "usage: $0 [-t SECONDS] [safetensors|config ...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-t SECONDS] [safetensors|config|tokenizer|special-ids|variant|gguf|tokenizer-gguf ...]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-harnesses=${*:-safetensors config tokenizer variant}
+harnesses=${*:-safetensors config tokenizer special-ids variant gguf tokenizer-gguf}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/_build-fuzz"
@@ -49,12 +55,19 @@ for h in $harnesses; do
     dict="-dict=$top/tests/fuzz/$h.dict"
   fi
 
+  # JSON harnesses need room for nesting deep enough to overflow a
+  # recursive parser; a GGUF seed holds tensor data after its header.
+  case $h in
+    gguf|tokenizer-gguf) max_len=-max_len=65536 ;;
+    *) max_len=-max_len=262144 ;;
+  esac
+
   echo "== fuzz-$h: ${seconds}s"
   # libFuzzer exits non-zero on the first crash; carry on to the report.
   # shellcheck disable=SC2086
   if "$build/tests/fuzz/fuzz-$h" \
        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-       -print_final_stats=1 -artifact_prefix="$work/artifacts/" $dict \
+       -print_final_stats=1 -artifact_prefix="$work/artifacts/" $dict $max_len \
        "$work/corpus" >"$work/log" 2>&1; then
     rc=0
   else

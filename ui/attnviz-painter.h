@@ -10,6 +10,8 @@
 #pragma once
 
 #include <cairo.h>
+
+#include "attnviz-attention.h"
 #include <glib.h>
 
 #include "attnviz-colormap.h"
@@ -123,10 +125,9 @@ void attnviz_paint_heatmap_row (cairo_t *cr, const AttnvizHeatmapRowSpec *spec, 
 
 /* ---- Every head: the model view ----------------------------------------- */
 
-typedef enum {
-  ATTNVIZ_POOL_MAX,   /* a thumbnail pixel shows the largest weight it covers: thin diagonals stay visible */
-  ATTNVIZ_POOL_MEAN,
-} AttnvizPooling;
+/* A thumbnail pixel shows the largest weight it covers (thin diagonals stay
+ * visible) or their mean: the engine's AttnvizPool (attnviz-attention.h). */
+typedef AttnvizPool AttnvizPooling;
 
 typedef struct {
   int n_layer;                      /* rows of the grid */

@@ -1,0 +1,83 @@
+/* attnviz-attention-private.h: how the forward pass fills an AttnvizAttention,
+ * and the score kernel both use */
+#pragma once
+
+#include "attnviz-attention.h"
+#include "attnviz-model.h"
+
+G_BEGIN_DECLS
+
+/* Which attention of a model: its weights and its inputs. */
+typedef enum {
+  ATTNVIZ_STACK_SELF,     /* a decoder-only or encoder model's, a seq2seq decoder's self-attention */
+  ATTNVIZ_STACK_ENCODER,  /* a seq2seq encoder's self-attention */
+  ATTNVIZ_STACK_CROSS,    /* a seq2seq decoder's attention to the encoder output */
+} AttnvizStack;
+
+/* Who may see whom, and the score's scale: what the run resolved from the
+ * model and its variant. */
+typedef struct {
+  gboolean causal;          /* key j visible to query i only when j <= i */
+  int window;               /* > 0: |i - j| < window */
+  int stride;               /* > 0: |i - j| < stride or |i - j| % stride == 0 */
+  const guint8 *key_mask;   /* (n_cols) 0 removes a key; NULL: every key */
+  float scale;
+} AttnvizMask;
+
+typedef struct {
+  AttnvizModel *model;      /* referenced by the attention */
+  AttnvizStack stack;
+  int n_rows, n_cols;
+  const int *rec_layers;    /* (n_rec_layers) layers of the stack recorded */
+  int n_rec_layers;
+  const int *rec_heads;     /* (n_rec_heads) */
+  int n_rec_heads;
+  AttnvizMask mask;         /* key_mask is copied */
+  AttnvizScoreKind score;
+  gboolean rope;            /* RoPE on q and k (self stacks of RoPE models) */
+  const gint32 *positions;  /* (n_rows) position ids, copied; NULL: 0 .. n_rows - 1 */
+  const float *inv_freq;    /* (n_rot / 2) copied */
+  gboolean dense;           /* keep the dense matrices (else keep inputs and recompute) */
+  guint64 overview_bytes;   /* 0: ATTNVIZ_ATTENTION_OVERVIEW_BYTES */
+} AttnvizAttentionSpec;
+
+AttnvizAttention *_attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error);
+
+/* Index of a model layer / head among the recorded ones, or -1. */
+int _attnviz_attention_layer_index (const AttnvizAttention *self, int layer);
+int _attnviz_attention_head_index (const AttnvizAttention *self, int head);
+
+/* The (n_rows, n_cols) dense matrix of recorded layer LI and head HI, for
+ * the forward pass to write into (dense runs only). */
+float *_attnviz_attention_dense (AttnvizAttention *self, int li, int hi);
+/* The softmax statistics of recorded layer LI, head HI: (n_rows) maxima
+ * and (n_rows) reciprocal sums. */
+void _attnviz_attention_stats (AttnvizAttention *self, int li, int hi, float **max, float **inv);
+/* Keeps the inputs of recorded layer LI's attention: Q_IN (n_rows,
+ * d_model) and K_IN (n_cols, d_model) (the same for self-attention;
+ * recompute runs only, copied; a cross stack keeps K_IN once). */
+gboolean _attnviz_attention_keep_inputs (AttnvizAttention *self, int li, const float *q_in,
+                                         const float *k_in, GError **error);
+/* Adds rows [i0, i0 + m) of a head's probabilities, P (m, n_keys) rows LDP
+ * apart, zeros beyond n_keys, to its overview. */
+void _attnviz_attention_overview_add (AttnvizAttention *self, int li, int hi, int i0, int m,
+                                      const float *P, gsize ldp, int n_keys);
+/* After the last row: sums to means. */
+void _attnviz_attention_finish (AttnvizAttention *self);
+
+/* Copies recorded layers of SRC that the same run made into SELF (a
+ * variant's run reusing the model's own first layers). */
+void _attnviz_attention_copy_layer (AttnvizAttention *self, const AttnvizAttention *src, int layer);
+
+/* S (m, c1 - c0), rows LDS apart = scale * Q K^T for queries [i0, i0 + m)
+ * (Q (m, ldq), this head's columns) and keys [c0, c1) (K (c1 - c0, ldk)),
+ * with every key the mask hides from a query set to -inf.  Shared by the
+ * forward pass and recomputation, so both compute the same scores. */
+void _attnviz_scores (const AttnvizMask *mask, const float *q, int ldq, int i0, int m,
+                      const float *k, int ldk, int c0, int c1, int hd, float *S, gsize lds);
+
+/* Softmax of one row of N scores in place, as attnviz_softmax computes it,
+ * leaving its largest score and the reciprocal of its sum. */
+void _attnviz_softmax_row (float *row, int n, float *max, float *inv);
+
+G_END_DECLS

@@ -1,0 +1,166 @@
+/* attnviz-tokenizer-private.h: what the tokenizer's files share
+ *
+ * One tokenizer, split over files by job:
+ *   attnviz-tokenizer.c         Hugging Face files, the encoding loops, decode
+ *   attnviz-tokenizer-gguf.c    GGUF metadata (tokenizer.ggml.*)
+ *   attnviz-tokenizer-pretok.c  llama.cpp's pre-tokenizers (tokenizer.ggml.pre)
+ *   attnviz-tokenizer-llama.c   llama.cpp's other habits: user-defined tokens
+ *                               split out of the text first, WordPiece with a
+ *                               "▁" on a word's first piece
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "attnviz-tokenizer.h"
+
+G_BEGIN_DECLS
+
+#define METASPACE "\xe2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, "▁" */
+
+/* Ids above this are treated as a corrupt file rather than allocated. */
+#define MAX_VOCAB_ID (1 << 24)
+
+enum {
+  PIECE_SPECIAL = 1 << 0, /* control or added special token: never merged into */
+  PIECE_BYTE = 1 << 1,    /* SentencePiece "<0xNN>" byte fallback */
+  PIECE_LSTRIP = 1 << 2,  /* split out of the text: eats the white space before it */
+  PIECE_RSTRIP = 1 << 3,  /* ... and after it (llama.cpp's phi-3 habit) */
+};
+
+/* (left id, right id) -> merge, open addressing. */
+typedef struct {
+  guint64 key;   /* (left << 32) | right, or PAIR_EMPTY */
+  double score;  /* higher merges first: a SentencePiece score, or -rank */
+  gint32 merged; /* id of the concatenation */
+} PairSlot;
+
+#define PAIR_EMPTY G_MAXUINT64
+
+typedef struct {
+  PairSlot *slots; /* (mask + 1) */
+  gsize mask;
+  gsize n;
+} PairTable;
+
+/* llama.cpp's pre-tokenizer for a tokenizer.ggml.pre value: up to four
+ * splitting stages, each applied to the words the previous one made
+ * (llama.cpp's regex_exprs), and the flags llama.cpp ties to the name. */
+typedef enum {
+  PRETOK_GPT2,          /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
+  PRETOK_LLAMA3,        /* (?i:'s|..|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*
+                         * |\s*[\r\n]+|\s+(?!\S)|\s+ */
+  PRETOK_QWEN2,         /* the same with \p{N} one at a time */
+  PRETOK_PUNCT_RUNS,    /* [\p{P}\$\+<=>\^~\|]+ and the gaps between */
+  PRETOK_PUNCT_RUNS_BT, /* [\p{P}\$\+<=>\^~\|`]+ (Falcon) */
+  PRETOK_NUMBER_RUNS,   /* \p{N}+ */
+  PRETOK_NUMBER_EACH,   /* \p{N} */
+  PRETOK_DIGITS3,       /* [0-9][0-9][0-9] */
+} AttnvizPretokStage;
+
+typedef struct {
+  const char *const *names; /* tokenizer.ggml.pre values, NULL-terminated */
+  AttnvizPretokStage stages[4];
+  int n_stages;
+  gboolean ignore_merges; /* a word that is a piece is not merged (Llama 3) */
+  gboolean add_bos;       /* llama.cpp's default for add_bos_token */
+} AttnvizPretok;
+
+struct _AttnvizTokenizer
+{
+  AttnvizTokenizerKind kind;
+
+  GPtrArray *pieces; /* (vocab_size) id -> piece, owned; NULL for holes */
+  GHashTable *vocab; /* piece -> id, keys borrowed from pieces */
+  guint8 *flags;     /* (vocab_size) PIECE_* */
+
+  int bos_id;
+  int eos_id;
+  int pad_id;
+  int unk_id;
+  int prefix[4]; /* ids add_special puts before the text */
+  int n_prefix;
+  int suffix[4]; /* and after it */
+  int n_suffix;
+
+  /* Special tokens found in the text and split out before it is tokenized
+   * (llama.cpp's user-defined tokens), longest first; NULL when none. */
+  gint32 *split_ids; /* (n_split) */
+  int n_split;
+
+  /* BPE (GPT-2 and SentencePiece) */
+  PairTable pairs;
+  gboolean ignore_merges;
+  gboolean byte_fallback;
+  gboolean fuse_unk;
+  gint32 byte_ids[256]; /* GPT-2: id of the byte's stand-in character;
+                         * SentencePiece: id of "<0xNN>"; -1 when absent */
+
+  /* GPT-2 */
+  GRegex *pretokenizer;
+  const AttnvizPretok *llama_pretok; /* GGUF: llama.cpp's splitting, used
+                                      * instead of PRETOKENIZER */
+  gboolean add_prefix_space;
+  gunichar byte_to_char[256]; /* bytes_to_unicode() */
+  gint16 char_to_byte[324];   /* its inverse, -1 elsewhere */
+
+  /* SentencePiece */
+  char *prepend;           /* put before non-empty text ("▁"), or NULL */
+  char *space;             /* what ' ' becomes ("▁"), or NULL */
+  gboolean split_on_space; /* Metaspace split: merges never cross a "▁" */
+  double *scores;          /* (vocab_size) or NULL: merge by rank */
+
+  /* WordPiece */
+  gboolean clean_text;
+  gboolean chinese_chars;
+  gboolean lowercase;
+  gboolean strip_accents;
+  char *subword_prefix; /* "##" */
+  int max_word_chars;
+  gboolean phantom_space; /* GGUF (llama.cpp's WPM): a word's first piece
+                           * starts with "▁", the others carry no prefix */
+  gsize max_piece_len;    /* bytes of the longest piece: how far that
+                           * greedy match looks ahead */
+};
+
+/* ---- attnviz-tokenizer.c, for the other loaders ---- */
+
+AttnvizTokenizer *_attnviz_tokenizer_new (void);
+int _attnviz_tokenizer_vocab_lookup (const AttnvizTokenizer *self, const char *piece);
+/* The first insertion of a pair wins. */
+void _attnviz_tokenizer_pair_insert (AttnvizTokenizer *self, gint32 left, gint32 right,
+                                     double score, gint32 merged);
+/* SentencePiece merging from self->scores: every piece that splits into two
+ * pieces is their merge, with its own score as priority. */
+void _attnviz_tokenizer_build_score_pairs (AttnvizTokenizer *self);
+
+/* ---- attnviz-tokenizer-pretok.c ---- */
+
+/* llama.cpp's white space: Unicode's White_Space property (9-13, 32, 0x85,
+ * 0xA0, 0x1680, 0x2000-0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000). */
+gboolean _attnviz_tokenizer_is_white_space (gunichar c);
+/* The pre-tokenizer llama.cpp uses for tokenizer.ggml.pre NAME, or NULL. */
+const AttnvizPretok *_attnviz_pretok_lookup (const char *name);
+/* Splits TEXT[0, LEN) (valid UTF-8) into words: appends to ENDS (guint32)
+ * the byte offset where each word ends, in order; the last is LEN. */
+void _attnviz_pretok_split (const AttnvizPretok *pre, const char *text, gsize len, GArray *ends);
+
+/* ---- attnviz-tokenizer-llama.c ---- */
+
+/* A run of the text: plain text (ID -1) or a special token split out. */
+typedef struct {
+  guint32 start; /* byte span in the text */
+  guint32 end;
+  gint32 id;
+} AttnvizFragment;
+
+/* TEXT[0, LEN) cut at every occurrence of self->split_ids' pieces, longest
+ * first, as llama.cpp's tokenizer_st_partition does; empty text runs are
+ * left out.  Returns an array of AttnvizFragment. */
+GArray *_attnviz_tokenizer_split_specials (const AttnvizTokenizer *self, const char *text, gsize len);
+/* llama.cpp's WordPiece (WPM): its own normalisation and word splitting,
+ * then greedy longest match over "▁" + word. */
+void _attnviz_tokenizer_encode_wpm_phantom (const AttnvizTokenizer *self, const char *text, gsize len,
+                                            GArray *tokens);
+
+G_END_DECLS

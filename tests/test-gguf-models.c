@@ -1,0 +1,358 @@
+/* GGUF models run as llama.cpp's own references say they should.
+ *
+ * ../shared/data/models/tiny-{llama,qwen2}-gguf hold one random model
+ * quantized by llama.cpp into every type attnviz reads, with the attention
+ * and logits of an independent numpy float64 forward on llama.cpp's own
+ * dequantization of those weights (ref/TYPE/), and llama.cpp's logits.
+ * stories260K and aidreams260K come as GGUF and as Hugging Face folders,
+ * converted separately: the same numbers by two routes. */
+#define G_LOG_DOMAIN "test-gguf-models"
+#include "config.h"
+
+#include <gio/gio.h>
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-forward.h"
+#include "attnviz-gguf.h"
+#include "attnviz-model.h"
+#include "attnviz-test-util.h"
+
+static const char *const quant_types[] = {
+  "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1",
+  "q2_k", "q3_k_m", "q4_k_m", "q5_k_m", "q6_k", NULL,
+};
+
+typedef struct {
+  const char *set;      /* tiny-llama-gguf */
+  const char *prefix;   /* "tiny" or "qwen2-tiny": gguf/PREFIX-TYPE.gguf */
+  const char *type;
+} QuantCase;
+
+static gint32 *
+read_ids (const char *set, int *T)
+{
+  g_autofree char *path = attnviz_test_shared_path ("models", set, "ref", "ids.txt", NULL);
+  if (path == NULL)
+    return NULL;
+  g_autofree char *text = NULL;
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_auto(GStrv) parts = g_strsplit (g_strstrip (text), ",", -1);
+  *T = (int) g_strv_length (parts);
+  gint32 *ids = g_new (gint32, *T);
+  for (int i = 0; i < *T; i++)
+    ids[i] = (gint32) g_ascii_strtoll (parts[i], NULL, 10);
+  return ids;
+}
+
+static float *
+load_ref (const char *set, const char *type, const char *name, gsize *n)
+{
+  g_autofree char *path = attnviz_test_shared_path ("models", set, "ref", type, name, NULL);
+  gint64 shape[8];
+  int n_dims;
+  return attnviz_test_load_npy (path, shape, &n_dims, n);
+}
+
+/* The attention of every layer and head within 1e-4 of the numpy forward
+ * on llama.cpp's dequantization, logits within 1e-3 of it and within the
+ * bound the README gives of llama.cpp's own (its kernels also quantize the
+ * activations): 5e-2 for quantized types, 1e-4 for F32. */
+static void
+test_quantized_model_matches_the_reference (gconstpointer data)
+{
+  const QuantCase *qc = data;
+  int T = 0;
+  g_autofree gint32 *ids = read_ids (qc->set, &T);
+  if (ids == NULL)
+    return;
+  g_autofree char *name = g_strdup_printf ("%s-%s.gguf", qc->prefix, qc->type);
+  g_autofree char *path = attnviz_test_shared_path ("models", qc->set, "gguf", name, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (model->gguf);
+
+  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, NULL, &error);
+  g_assert_no_error (error);
+
+  gsize n_att, n_logits, n_llama;
+  g_autofree float *att = load_ref (qc->set, qc->type, "attentions.npy", &n_att);
+  g_autofree float *logits = load_ref (qc->set, qc->type, "logits.npy", &n_logits);
+  g_autofree float *llama = load_ref (qc->set, qc->type, "logits-llama.cpp.npy", &n_llama);
+  const AttnvizConfig *c = &model->config;
+  g_assert_cmpuint (n_att, ==, (gsize) c->n_layer * c->n_head * T * T);
+  g_assert_cmpuint (n_logits, ==, (gsize) T * c->vocab_size);
+  g_assert_cmpuint (n_llama, ==, n_logits);
+
+  g_autofree char *label = g_strdup_printf ("%s attention", name);
+  g_assert_true (attnviz_test_check_tensor (rec->attn, att, n_att, 1e-4f, label));
+  g_autofree char *label2 = g_strdup_printf ("%s logits vs numpy", name);
+  g_assert_true (attnviz_test_check_tensor (rec->logits, logits, n_logits, 1e-3f, label2));
+  g_autofree char *label3 = g_strdup_printf ("%s logits vs llama.cpp", name);
+  float bound = strcmp (qc->type, "f32") == 0 ? 1e-4f : 5e-2f;
+  g_assert_true (attnviz_test_check_tensor (rec->logits, llama, n_logits, bound, label3));
+}
+
+/* The same model as GGUF and as a Hugging Face folder, converted by two
+ * routes, records the same attention for the same ids. */
+static void
+test_gguf_and_hf_copies_agree (gconstpointer data)
+{
+  const char *const *paths = data;   /* { folder under models, gguf relative, hf relative } */
+  g_autofree char *gguf = attnviz_test_shared_path ("models", paths[0], paths[1], NULL);
+  g_autofree char *hf = gguf ? attnviz_test_shared_path ("models", paths[0], paths[2], NULL) : NULL;
+  if (hf == NULL)
+    return;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) a = attnviz_model_load (gguf, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizModel) b = attnviz_model_load (hf, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (a->config.n_layer, ==, b->config.n_layer);
+  g_assert_cmpint (a->config.n_head, ==, b->config.n_head);
+  g_assert_cmpint (a->config.vocab_size, ==, b->config.vocab_size);
+
+  /* 100 tokens (or the context, if shorter) spread over the vocabulary. */
+  int T = MIN (100, MIN (a->config.n_ctx, b->config.n_ctx));
+  g_autofree gint32 *ids = g_new (gint32, T);
+  for (int t = 0; t < T; t++)
+    ids[t] = (gint32) ((t * 7919 + 1) % a->config.vocab_size);
+  g_autoptr(AttnvizRecording) ra = attnviz_forward (a, ids, T, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizRecording) rb = attnviz_forward (b, ids, T, NULL, &error);
+  g_assert_no_error (error);
+  gsize n = (gsize) a->config.n_layer * a->config.n_head * T * T;
+  g_assert_true (attnviz_test_check_tensor (ra->attn, rb->attn, n, 1e-5f, paths[1]));
+  g_assert_true (attnviz_test_check_tensor (ra->logits, rb->logits, (gsize) T * a->config.vocab_size,
+                                            1e-3f, "logits"));
+}
+
+static const char *const stories_pair[] = { "stories260K", "gguf/stories260K-f32.gguf", "hf" };
+static const char *const aidreams_pair[] = { "aidreams260K", "gguf/aidreams260K-f32.gguf", "hf" };
+static const char *const tiny_llama_pair[] = { "tiny-llama-gguf", "gguf/tiny-f32.gguf", "hf" };
+static const char *const tiny_qwen2_pair[] = { "tiny-qwen2-gguf", "gguf/qwen2-tiny-f32.gguf", "hf" };
+
+/* Matrices keep their stored type: a BF16 safetensors model is not
+ * converted to float32 (only its vectors are), and a Q4_K_M GGUF file keeps
+ * Q4_K and Q6_K blocks. */
+static void
+test_weights_stay_in_their_stored_type (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("llama-gqa-tiny-bf16", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) m = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (m->tok_emb.type, ==, ATTNVIZ_WEIGHT_BF16);
+  g_assert_cmpint (m->layers[0].q.w.type, ==, ATTNVIZ_WEIGHT_BF16);
+  gsize owned = 0;
+  for (guint i = 0; i < m->owned->len; i++)
+    owned++;
+  /* Norm weights only: 2 per layer and the final one. */
+  g_assert_cmpuint (owned, <=, (gsize) 2 * m->config.n_layer + 1);
+
+  g_autofree char *q4 = attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf", "tiny-q4_k_m.gguf", NULL);
+  if (q4 == NULL)
+    return;
+  g_autoptr(AttnvizModel) g = attnviz_model_load (q4, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g->type_name, ==, "Q4_K_M");
+  gboolean q4k = FALSE, q6k = FALSE;
+  for (int l = 0; l < g->config.n_layer; l++)
+    {
+      const AttnvizLinear *lins[] = { &g->layers[l].q, &g->layers[l].k, &g->layers[l].v, &g->layers[l].o,
+                                      &g->layers[l].up, &g->layers[l].gate, &g->layers[l].down };
+      for (guint i = 0; i < G_N_ELEMENTS (lins); i++)
+        {
+          q4k |= lins[i]->w.type == ATTNVIZ_WEIGHT_Q4_K;
+          q6k |= lins[i]->w.type == ATTNVIZ_WEIGHT_Q6_K;
+        }
+    }
+  g_assert_true (q4k && q6k);
+}
+
+/* ---- hostile model files: one line naming the file and the problem ---- */
+
+typedef struct {
+  const char *name;
+  const char *drop_key;       /* a key left out, or NULL */
+  const char *set_key;        /* a key given another value, or NULL */
+  AttnvizGgufType set_type;
+  gint64 set_int;
+  const char *set_string;
+  const char *retype_tensor;  /* a tensor given another type, or NULL */
+  guint32 new_type;
+  const char *needle;         /* what the message must say */
+} BadModel;
+
+static const BadModel bad_models[] = {
+  { "missing-block-count", .drop_key = "llama.block_count", .needle = "missing key \"llama.block_count\"" },
+  { "missing-architecture", .drop_key = "general.architecture", .needle = "general.architecture" },
+  { "unknown-architecture", .set_key = "general.architecture", .set_type = ATTNVIZ_GGUF_STRING,
+    .set_string = "phi3\x1b[31m", .needle = "architecture \"phi3\\033[31m\" is not supported" },
+  { "kv-heads-not-dividing", .set_key = "llama.attention.head_count_kv", .set_type = ATTNVIZ_GGUF_UINT32,
+    .set_int = 3, .needle = "head_count_kv = 3" },
+  { "kv-heads-against-the-tensors", .set_key = "llama.attention.head_count_kv", .set_type = ATTNVIZ_GGUF_UINT32,
+    .set_int = 4, .needle = "tensor \"blk.0.attn_k.weight\" has shape [256, 128], expected [256, 256]" },
+  { "bos-outside-the-vocabulary", .set_key = "tokenizer.ggml.bos_token_id", .set_type = ATTNVIZ_GGUF_UINT32,
+    .set_int = 99999, .needle = "tokenizer.ggml.bos_token_id = 99999 is outside the vocabulary" },
+  { "absurd-layer-count", .set_key = "llama.block_count", .set_type = ATTNVIZ_GGUF_UINT64,
+    .set_int = G_MAXINT64, .needle = "llama.block_count" },
+  { "context-of-zero", .set_key = "llama.context_length", .set_type = ATTNVIZ_GGUF_UINT32,
+    .set_int = 0, .needle = "llama.context_length" },
+  { "string-where-a-number-belongs", .set_key = "llama.embedding_length", .set_type = ATTNVIZ_GGUF_STRING,
+    .set_string = "256", .needle = "llama.embedding_length" },
+  { "yarn-rope-scaling", .set_key = "llama.rope.scaling.type", .set_type = ATTNVIZ_GGUF_STRING,
+    .set_string = "yarn", .needle = "llama.rope.scaling.type = \"yarn\" is not supported" },
+  { "an-iq2-tensor", .retype_tensor = "blk.0.attn_q.weight", .new_type = 16,
+    .needle = "tensor \"blk.0.attn_q.weight\" is IQ2_XXS, a type attnviz cannot read" },
+  { "an-mxfp4-tensor", .retype_tensor = "blk.1.ffn_up.weight", .new_type = 39,
+    .needle = "tensor \"blk.1.ffn_up.weight\" is MXFP4" },
+};
+
+static gboolean
+skip_key (const char *key, gpointer data)
+{
+  const BadModel *bad = data;
+  return g_strcmp0 (key, bad->drop_key) == 0;
+}
+
+static void
+test_a_hostile_model_file_is_refused_in_one_line (gconstpointer data)
+{
+  const BadModel *bad = data;
+  g_autofree char *src_path = attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf", "tiny-f32.gguf", NULL);
+  if (src_path == NULL)
+    return;
+  g_autoptr(GError) error = NULL;
+  AttnvizGguf *src = attnviz_gguf_open (src_path, &error);
+  g_assert_no_error (error);
+
+  AttnvizGgufWriter *w = attnviz_gguf_writer_new ();
+  attnviz_gguf_writer_copy_kv (w, src, skip_key, (gpointer) bad);
+  if (bad->set_key && bad->set_type == ATTNVIZ_GGUF_STRING)
+    attnviz_gguf_writer_add_string (w, bad->set_key, bad->set_string);
+  else if (bad->set_key && bad->set_type == ATTNVIZ_GGUF_UINT32)
+    attnviz_gguf_writer_add_uint32 (w, bad->set_key, (guint32) bad->set_int);
+  else if (bad->set_key)
+    attnviz_gguf_writer_add_uint64 (w, bad->set_key, (guint64) bad->set_int);
+  for (guint i = 0; i < attnviz_gguf_get_n_tensors (src); i++)
+    {
+      const AttnvizGgufTensor *t = attnviz_gguf_get_tensor (src, i);
+      if (g_strcmp0 (t->name, bad->retype_tensor) == 0)
+        {
+          /* The right number of bytes for the new type, so only the type is wrong. */
+          int block;
+          gsize block_bytes;
+          g_assert_true (attnviz_weight_type_known (bad->new_type, NULL, &block, &block_bytes));
+          gsize n = (gsize) (t->n_elements / block) * block_bytes;
+          attnviz_gguf_writer_add_tensor (w, t->name, bad->new_type, t->n_dims, t->ne, g_malloc0 (n), n, g_free);
+        }
+      else
+        attnviz_gguf_writer_add_tensor (w, t->name, t->type, t->n_dims, t->ne, t->data, t->n_bytes, NULL);
+    }
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-gguf-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "bad.gguf", NULL);
+  g_assert_true (attnviz_gguf_writer_write (w, path, &error));
+  g_assert_no_error (error);
+  attnviz_gguf_writer_free (w);
+  attnviz_gguf_free (src);
+
+  g_autoptr(AttnvizModel) model = attnviz_model_load (path, &error);
+  g_assert_null (model);
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, path));
+  g_assert_null (strchr (error->message, '\n'));
+  g_assert_null (strchr (error->message, '\x1b'));
+  if (strstr (error->message, bad->needle) == NULL)
+    g_error ("expected \"%s\" in \"%s\"", bad->needle, error->message);
+  attnviz_test_remove_tree (dir);
+}
+
+/* Linear RoPE scaling divides positions by its factor: a model scaled by 2
+ * at positions 0, 2, 4 ... attends as the unscaled one at 0, 1, 2 ... */
+static void
+test_linear_rope_scaling_divides_the_positions (void)
+{
+  g_autofree char *src_path = attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf", "tiny-f32.gguf", NULL);
+  if (src_path == NULL)
+    return;
+  g_autoptr(GError) error = NULL;
+  AttnvizGguf *src = attnviz_gguf_open (src_path, &error);
+  g_assert_no_error (error);
+  AttnvizGgufWriter *w = attnviz_gguf_writer_new ();
+  attnviz_gguf_writer_copy_kv (w, src, NULL, NULL);
+  attnviz_gguf_writer_add_string (w, "llama.rope.scaling.type", "linear");
+  attnviz_gguf_writer_add_float32 (w, "llama.rope.scaling.factor", 2.0f);
+  for (guint i = 0; i < attnviz_gguf_get_n_tensors (src); i++)
+    {
+      const AttnvizGgufTensor *t = attnviz_gguf_get_tensor (src, i);
+      attnviz_gguf_writer_add_tensor (w, t->name, t->type, t->n_dims, t->ne, t->data, t->n_bytes, NULL);
+    }
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-gguf-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "scaled.gguf", NULL);
+  g_assert_true (attnviz_gguf_writer_write (w, path, &error));
+  attnviz_gguf_writer_free (w);
+  attnviz_gguf_free (src);
+
+  g_autoptr(AttnvizModel) plain = attnviz_model_load (src_path, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizModel) scaled = attnviz_model_load (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (scaled->config.rope_scale, ==, 2.0f);
+  int T = 40;
+  gint32 ids[40], doubled[40];
+  for (int t = 0; t < T; t++)
+    {
+      ids[t] = (t * 13 + 5) % plain->config.vocab_size;
+      doubled[t] = 2 * t;
+    }
+  AttnvizRunOptions o = { .positions = doubled };
+  g_autoptr(AttnvizRecording) a = attnviz_forward (plain, ids, T, NULL, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizRecording) b = attnviz_forward (scaled, ids, T, &o, &error);
+  g_assert_no_error (error);
+  gsize n = (gsize) plain->config.n_layer * plain->config.n_head * T * T;
+  g_assert_true (attnviz_test_check_tensor (a->attn, b->attn, n, 1e-5f, "scaled at 2t vs plain at t"));
+  attnviz_test_remove_tree (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  for (const char *const *t = quant_types; *t; t++)
+    {
+      static const struct { const char *set, *prefix, *name; } sets[] = {
+        { "tiny-llama-gguf", "tiny", "tiny-llama" },
+        { "tiny-qwen2-gguf", "qwen2-tiny", "tiny-qwen2" },
+      };
+      for (guint s = 0; s < G_N_ELEMENTS (sets); s++)
+        {
+          QuantCase *qc = g_new (QuantCase, 1);
+          *qc = (QuantCase) { sets[s].set, sets[s].prefix, *t };
+          g_autofree char *test_path = g_strdup_printf ("/engine/gguf/%s/%s/matches-the-reference-forward",
+                                                        sets[s].name, *t);
+          g_test_add_data_func_full (test_path, qc, test_quantized_model_matches_the_reference, g_free);
+        }
+    }
+  g_test_add_data_func ("/engine/gguf/stories260K/attention-equals-the-hf-copy", stories_pair,
+                        test_gguf_and_hf_copies_agree);
+  g_test_add_data_func ("/engine/gguf/aidreams260K/attention-equals-the-hf-copy", aidreams_pair,
+                        test_gguf_and_hf_copies_agree);
+  g_test_add_data_func ("/engine/gguf/tiny-llama/attention-equals-the-hf-copy", tiny_llama_pair,
+                        test_gguf_and_hf_copies_agree);
+  g_test_add_data_func ("/engine/gguf/tiny-qwen2/attention-equals-the-hf-copy", tiny_qwen2_pair,
+                        test_gguf_and_hf_copies_agree);
+  g_test_add_func ("/engine/model/weights-stay-in-their-stored-type", test_weights_stay_in_their_stored_type);
+  g_test_add_func ("/engine/gguf/linear-rope-scaling-divides-the-positions",
+                   test_linear_rope_scaling_divides_the_positions);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_models); i++)
+    {
+      g_autofree char *test_path = g_strdup_printf ("/engine/gguf/refuses-in-one-line/%s", bad_models[i].name);
+      g_test_add_data_func (test_path, &bad_models[i], test_a_hostile_model_file_is_refused_in_one_line);
+    }
+  return g_test_run ();
+}
