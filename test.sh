@@ -11,6 +11,15 @@ cd "$(dirname "$0")"
 
 bash tools/install-deps.sh || { echo "could not install the Debian packages"; echo "0 passed, 1 failed"; exit 1; }
 
+# llama.cpp as a reference (../shared/tools/llref, from npm): the tests that
+# compare with it skip, and say so, when it cannot be built.
+if [ -d ../shared/tools/llref ] && command -v npm >/dev/null \
+   && timeout 900 bash ../shared/tools/llref/build.sh >/dev/null 2>&1; then
+  echo "llama.cpp reference: /tmp/llref/llref"
+else
+  echo "llama.cpp reference not built (no ../shared, npm or network): comparisons with llama.cpp skip"
+fi
+
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2}
 fuzz_seconds=${FUZZ_SECONDS:-60}
 failed_steps=0

@@ -283,6 +283,22 @@ copy_labels (char **labels)
   return g_strdupv (labels);
 }
 
+AttnvizAttention *
+attnviz_result_get_source (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+
+  if (self->a != NULL || self->rec == NULL)
+    return NULL;
+  switch (self->kind)
+    {
+    case ATTNVIZ_ATTENTION_CROSS: return self->rec->cross_attention;
+    case ATTNVIZ_ATTENTION_ENCODER: return self->rec->enc_attention;
+    case ATTNVIZ_ATTENTION_SELF:
+    default: return self->rec->attention;
+    }
+}
+
 AttnvizResult *
 attnviz_result_get_attention (AttnvizResult *self, AttnvizAttentionKind kind)
 {

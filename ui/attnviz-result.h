@@ -138,6 +138,14 @@ const float *attnviz_result_get_matrix (AttnvizResult *self,
                                         int layer,
                                         int head);
 
+/* The attention source the result shows (attnviz-attention.h): its
+ * recording's self, encoder or cross-attention, owned by the recording;
+ * NULL for a difference and for a recording made without one (the
+ * trainer's, which keeps only dense matrices).  Long runs read through it:
+ * their dense matrices are not kept, and get_matrix () and get_maps ()
+ * then give NULL. */
+AttnvizAttention *attnviz_result_get_source (AttnvizResult *self);
+
 /* (n_layers * n_heads) layer-major pointers into the recording, for the
  * grid; NULL entries were not recorded. */
 const float *const *attnviz_result_get_maps (AttnvizResult *self);
