@@ -757,6 +757,7 @@ random_tensor (AttnvizModel *m, guint64 *state, gsize n, float mean, float std)
         t[i + 1] = mean + std * (float) (r * sin (2 * G_PI * u2));
     }
   g_ptr_array_add (m->owned, t);
+  m->weight_bytes += n * sizeof (float);
   return t;
 }
 
