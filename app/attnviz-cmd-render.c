@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-cli-figure.h"
 #include "attnviz-fileutil.h"
 #include "attnviz-metrics.h"
 #include "attnviz-parallel.h"
@@ -251,12 +252,12 @@ bin_labels (const char *const *texts, int bins, int length)
  * SVG and PDF thumbnails are pooled for 300 dpi (attnviz-painter-grid.c),
  * so a figure pooled here has the bins the painter would make. */
 static double
-pixels_per_point (const char *path, double width_pt)
+pixels_per_point (const char *path, double width_pt, double dpi)
 {
-  double dpp = ATTNVIZ_PAINTER_PNG_DPI / 72.0;
+  double d = dpi > 0 ? dpi : ATTNVIZ_PAINTER_PNG_DPI;
   if (g_str_has_suffix (path, ".png") || g_str_has_suffix (path, ".PNG"))
-    return ceil (width_pt * dpp) / width_pt;
-  return dpp;
+    return attnviz_png_pixels (width_pt, d) / width_pt;
+  return d / 72.0;
 }
 
 int
@@ -266,7 +267,8 @@ attnviz_cmd_render (int argc, char **argv)
   g_autofree char *view_s = NULL, *aggregate_s = NULL, *colormap_s = NULL, *scale_s = NULL;
   g_autofree char *variant_s = NULL, *vs_s = NULL, *attention_s = NULL, *target_s = NULL;
   int layer = -1, head = -1;
-  double width = 0, height = 0, font_size = 0, vmin = NAN, vmax = NAN;
+  double vmin = NAN, vmax = NAN;
+  g_auto(AttnvizCliFigure) fig = { 0 };
   gboolean truncate = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
     ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
@@ -280,9 +282,7 @@ attnviz_cmd_render (int argc, char **argv)
     { "scale", 's', 0, G_OPTION_ARG_STRING, &scale_s, "linear (default), log (from 1e-4) or power (gamma 0.5)", "SCALE" },
     { "vmin", 0, 0, G_OPTION_ARG_DOUBLE, &vmin, "Value at the bottom of the colour map (default 0)", "V" },
     { "vmax", 0, 0, G_OPTION_ARG_DOUBLE, &vmax, "Value at the top (default: the largest weight)", "V" },
-    { "width", 'W', 0, G_OPTION_ARG_DOUBLE, &width, "Figure width in points (PNG: 300 dpi)", "PT" },
-    { "height", 0, 0, G_OPTION_ARG_DOUBLE, &height, "Figure height in points", "PT" },
-    { "font-size", 0, 0, G_OPTION_ARG_DOUBLE, &font_size, "Label size in points (default 10)", "PT" },
+    ATTNVIZ_CLI_FIGURE_OPTION_ENTRIES (&fig),
     { "variant", 0, 0, G_OPTION_ARG_STRING, &variant_s, "Run the model changed (e.g. mask=window:8,pos=none); see attnviz dump --help", "SPEC" },
     { "vs", 0, 0, G_OPTION_ARG_STRING, &vs_s, "Draw the difference from a second variant B (A - B; grid: one TVD per head)", "SPEC" },
     { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
@@ -354,10 +354,13 @@ attnviz_cmd_render (int argc, char **argv)
   if ((!isnan (vmin) && !isfinite (vmin)) || (!isnan (vmax) && !isfinite (vmax)) ||
       (!isnan (vmin) && !isnan (vmax) && vmin >= vmax))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--vmin and --vmax: expected finite numbers with vmin < vmax");
-  if (width < 0 || height < 0 || font_size < 0 || width > 10000 || height > 10000 || font_size > 200)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--width, --height and --font-size: expected sizes in points, up to 10000");
-
   g_autoptr(GError) error = NULL;
+  if (!attnviz_cli_figure_check (&fig, vmin, vmax, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
+  vmin = fig.vmin;
+  vmax = fig.vmax;
+  double width = fig.width_pt, height = fig.height_pt, font_size = fig.font_size;
+  const gboolean colorbar = !fig.no_colorbar;
   g_autofree gint32 *id_list = NULL;
   int n_ids = 0;
   if (ids && !(id_list = attnviz_cli_parse_ids ("--ids", ids, &n_ids, &error)))
@@ -512,6 +515,9 @@ attnviz_cmd_render (int argc, char **argv)
           fig_w = rows != cols ? 440 : 360;
           fig_h = CLAMP (4.5 * fs + MAX (rows, cols) * 1.5 * fs, 240, 2000);
         }
+      /* A width alone keeps the figure's proportions. */
+      if (width > 0 && height <= 0)
+        fig_h = MAX (fig_h * width / fig_w, 10.0);
       if (width > 0)
         fig_w = width;
       if (height > 0)
@@ -534,8 +540,9 @@ attnviz_cmd_render (int argc, char **argv)
               attnviz_heatmap_spec_init (&probe, NULL, br, bc);
               probe.row_labels = (const char *const *) rl;
               probe.col_labels = (const char *const *) cl;
-              probe.title = title;
-              probe.subtitle = subtitle;   /* one line, whatever its text */
+              probe.title = fig.no_title ? NULL : title;
+              probe.subtitle = fig.no_subtitle ? NULL : subtitle;   /* one line, whatever its text */
+              probe.colorbar = colorbar;
               probe.font_size = font_size;
               attnviz_scale_init (&probe.scale, scale_kind, 0, 1);
               if (kind == ATTENTION_CROSS)
@@ -545,7 +552,7 @@ attnviz_cmd_render (int argc, char **argv)
                 }
               AttnvizHeatmapLayout layout;
               attnviz_heatmap_layout (&probe, fig_w, fig_h, &layout);
-              double ppp = pixels_per_point (out, fig_w);
+              double ppp = pixels_per_point (out, fig_w, fig.dpi);
               int px_r = MAX (1, (int) floor (layout.matrix.height * ppp));
               int px_c = MAX (1, (int) floor (layout.matrix.width * ppp));
               /* bins of the same K tokens both ways keep cells square */
@@ -611,12 +618,14 @@ attnviz_cmd_render (int argc, char **argv)
           spec.row_caption = "target (query)";
           spec.col_caption = "source (key)";
         }
-      spec.title = title;
-      spec.subtitle = subtitle;
+      spec.title = fig.no_title ? NULL : title;
+      spec.subtitle = fig.no_subtitle ? NULL : subtitle;
       spec.colormap = colormap;
       spec.scale = scale;
+      spec.colorbar = colorbar;
       spec.font_size = font_size;
-      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_HEATMAP, &spec, fig_w, fig_h, &error);
+      AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
+      ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_HEATMAP, &spec, fig_w, fig_h, &eo, &error);
     }
   else if (view == VIEW_LINES)
     {
@@ -624,10 +633,11 @@ attnviz_cmd_render (int argc, char **argv)
       attnviz_lines_spec_init (&spec, matrix, rows, cols);
       spec.row_labels = row_labels;
       spec.col_labels = col_labels;
-      spec.title = title;
-      spec.subtitle = subtitle;
+      spec.title = fig.no_title ? NULL : title;
+      spec.subtitle = fig.no_subtitle ? NULL : subtitle;
       spec.font_size = font_size;
-      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_LINES, &spec, fig_w, fig_h, &error);
+      AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
+      ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_LINES, &spec, fig_w, fig_h, &eo, &error);
     }
   else
     {
@@ -644,8 +654,8 @@ attnviz_cmd_render (int argc, char **argv)
       attnviz_grid_spec_init (&spec, n_layer, c->n_head, maps, rows, cols);
       spec.lower_triangular = rec->causal && kind == ATTENTION_SELF;
       spec.colormap = colormap;
-      spec.title = title;
-      spec.subtitle = subtitle;
+      spec.title = fig.no_title ? NULL : title;
+      spec.subtitle = fig.no_subtitle ? NULL : subtitle;
       spec.current_layer = layer;
       spec.current_head = head;
       spec.font_size = font_size;
@@ -681,7 +691,7 @@ attnviz_cmd_render (int argc, char **argv)
            * matrices (so the same pixels), no matrix ever held whole. */
           AttnvizGridLayout layout;
           attnviz_grid_layout (&spec, w, h, &layout);
-          int px = (int) ceil (layout.thumb * pixels_per_point (out, w));
+          int px = (int) ceil (layout.thumb * pixels_per_point (out, w, fig.dpi));
           int tr = CLAMP (px, 1, rows), tc = CLAMP (px, 1, cols);
           gsize bins = (gsize) tr * tc;
           thumbs = g_new (float, MAX (n, 1) * bins);
@@ -697,10 +707,13 @@ attnviz_cmd_render (int argc, char **argv)
               char *sub = g_strdup_printf ("%s · %s", subtitle, pool_note);
               g_free (subtitle);
               subtitle = sub;
-              spec.subtitle = subtitle;
+              spec.subtitle = fig.no_subtitle ? NULL : subtitle;
             }
         }
-      ok = attnviz_paint_to_file (out, ATTNVIZ_FIGURE_GRID, &spec, w, h, &error);
+      if (fig.no_colorbar)
+        spec.colorbar = FALSE;
+      AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
+      ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_GRID, &spec, w, h, &eo, &error);
     }
   attnviz_cli_input_clear (&input);
   attnviz_cli_input_clear (&target);

@@ -3,7 +3,7 @@
 # Idempotent: does nothing when every package is already installed.
 set -eu
 pkgs="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
-libglib2.0-dev libjson-glib-dev libopenblas-dev libcairo2-dev libgtk-4-dev libadwaita-1-dev
+libglib2.0-dev libjson-glib-dev libopenblas-dev libcairo2-dev zlib1g-dev libgtk-4-dev libadwaita-1-dev
 python3-numpy python3-torch xvfb xauth imagemagick desktop-file-utils appstream-util
 fonts-dejavu-core"
 missing=""

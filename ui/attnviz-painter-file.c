@@ -8,6 +8,8 @@
 #include <cairo-pdf.h>
 #include <cairo-svg.h>
 #include <gio/gio.h>
+#include <string.h>
+#include <zlib.h>
 
 #include "attnviz-fileutil.h"
 #include "attnviz-painter-private.h"
@@ -43,28 +45,89 @@ write_stream (void *closure, const unsigned char *data, unsigned int length)
   return fwrite (data, 1, length, stream) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
 }
 
-/* White page, then the figure. */
+static cairo_status_t
+append_bytes (void *closure, const unsigned char *data, unsigned int length)
+{
+  g_byte_array_append (closure, data, length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+static void
+put_be32 (guint8 *p, guint32 v)
+{
+  p[0] = v >> 24;
+  p[1] = v >> 16;
+  p[2] = v >> 8;
+  p[3] = v;
+}
+
+/* Writes the PNG cairo made (PNG) with a pHYs chunk of DPI after its IHDR
+ * (signature 8 bytes, IHDR 25): cairo writes none, and without one an
+ * editor guesses 72 or 96 dpi and places a 300 dpi figure four times too
+ * large. */
+static cairo_status_t
+write_png_with_dpi (GByteArray *png, double dpi, FILE *stream)
+{
+  const gsize head = 8 + 25;
+  if (png->len < head || memcmp (png->data + 12, "IHDR", 4) != 0)
+    return CAIRO_STATUS_WRITE_ERROR;
+  guint32 ppm = (guint32) lround (dpi / 0.0254);
+  guint8 chunk[4 + 4 + 9 + 4];
+  put_be32 (chunk, 9);
+  memcpy (chunk + 4, "pHYs", 4);
+  put_be32 (chunk + 8, ppm);
+  put_be32 (chunk + 12, ppm);
+  chunk[16] = 1; /* the unit is the metre */
+  put_be32 (chunk + 17, (guint32) crc32 (0, chunk + 4, 4 + 9));
+  if (fwrite (png->data, 1, head, stream) != head
+      || fwrite (chunk, 1, sizeof chunk, stream) != sizeof chunk
+      || fwrite (png->data + head, 1, png->len - head, stream) != png->len - head)
+    return CAIRO_STATUS_WRITE_ERROR;
+  return CAIRO_STATUS_SUCCESS;
+}
+
+/* The page (white unless TRANSPARENT), then the figure. */
 static cairo_status_t
 paint_page (cairo_surface_t *surface, double scale, AttnvizFigureKind kind, const void *spec,
-            double width_pt, double height_pt)
+            double width_pt, double height_pt, gboolean transparent)
 {
   cairo_t *cr = cairo_create (surface);
   cairo_scale (cr, scale, scale);
-  cairo_set_source_rgb (cr, 1, 1, 1);
-  cairo_paint (cr);
+  if (!transparent)
+    {
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_paint (cr);
+    }
   attnviz_paint_figure (cr, kind, spec, width_pt, height_pt);
   cairo_status_t status = cairo_status (cr);
   cairo_destroy (cr);
   return status;
 }
 
+int
+attnviz_png_pixels (double width_pt, double dpi)
+{
+  return (int) ceil (width_pt * (dpi > 0 ? dpi : ATTNVIZ_PAINTER_PNG_DPI) / 72.0);
+}
+
 gboolean
 attnviz_paint_to_file (const char *path, AttnvizFigureKind kind, const void *spec,
                        double width_pt, double height_pt, GError **error)
 {
+  return attnviz_paint_to_file_full (path, kind, spec, width_pt, height_pt, NULL, error);
+}
+
+gboolean
+attnviz_paint_to_file_full (const char *path, AttnvizFigureKind kind, const void *spec,
+                            double width_pt, double height_pt, const AttnvizExportOptions *options,
+                            GError **error)
+{
   g_return_val_if_fail (path != NULL && spec != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  AttnvizExportOptions defaults = { 0 };
+  const AttnvizExportOptions *o = options ? options : &defaults;
+  double dpi = o->dpi > 0 ? o->dpi : ATTNVIZ_PAINTER_PNG_DPI;
   FileFormat format;
   if (!format_from_path (path, &format))
     {
@@ -78,13 +141,18 @@ attnviz_paint_to_file (const char *path, AttnvizFigureKind kind, const void *spe
                    "%s: the figure's size %g x %g pt is not positive", path, width_pt, height_pt);
       return FALSE;
     }
-  double scale = ATTNVIZ_PAINTER_PNG_DPI / 72.0;
-  double px_w = ceil (width_pt * scale), px_h = ceil (height_pt * scale);
+  if (!(dpi >= 72 && dpi <= 1200))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: %g dpi is outside 72 to 1200", path, dpi);
+      return FALSE;
+    }
+  /* (pt * dpi) first: 240 pt at 300 dpi is exactly 1000 pixels */
+  double px_w = ceil (width_pt * dpi / 72.0), px_h = ceil (height_pt * dpi / 72.0);
   if (format == FORMAT_PNG && (px_w > MAX_PNG_PIXELS || px_h > MAX_PNG_PIXELS))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "%s: %g x %g pt at %g dpi is over %d pixels a side", path, width_pt, height_pt,
-                   ATTNVIZ_PAINTER_PNG_DPI, MAX_PNG_PIXELS);
+                   dpi, MAX_PNG_PIXELS);
       return FALSE;
     }
 
@@ -98,23 +166,31 @@ attnviz_paint_to_file (const char *path, AttnvizFigureKind kind, const void *spe
   switch (format)
     {
     case FORMAT_PNG:
-      surface = cairo_image_surface_create (CAIRO_FORMAT_RGB24, (int) px_w, (int) px_h);
+      surface = cairo_image_surface_create (o->transparent ? CAIRO_FORMAT_ARGB32 : CAIRO_FORMAT_RGB24,
+                                            (int) px_w, (int) px_h);
       status = cairo_surface_status (surface);
       if (status == CAIRO_STATUS_SUCCESS)
-        status = paint_page (surface, px_w / width_pt, kind, spec, width_pt, height_pt);
+        status = paint_page (surface, px_w / width_pt, kind, spec, width_pt, height_pt, o->transparent);
       if (status == CAIRO_STATUS_SUCCESS)
-        status = cairo_surface_write_to_png_stream (surface, write_stream, stream);
+        {
+          g_autoptr(GByteArray) png = g_byte_array_new ();
+          status = cairo_surface_write_to_png_stream (surface, append_bytes, png);
+          if (status == CAIRO_STATUS_SUCCESS)
+            status = write_png_with_dpi (png, dpi, stream);
+        }
       break;
     case FORMAT_SVG:
       surface = cairo_svg_surface_create_for_stream (write_stream, stream, width_pt, height_pt);
       cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PT);
-      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt);
+      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt, o->transparent);
       break;
     case FORMAT_PDF:
     default:
       surface = cairo_pdf_surface_create_for_stream (write_stream, stream, width_pt, height_pt);
       cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "attnviz " PACKAGE_VERSION);
-      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt);
+      if (o->title != NULL)
+        cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, o->title);
+      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt, o->transparent);
       break;
     }
   /* The vector backends write as they finish. */

@@ -240,4 +240,21 @@ gboolean attnviz_paint_to_file (const char *path, AttnvizFigureKind kind, const 
 
 #define ATTNVIZ_PAINTER_PNG_DPI 300.0
 
+/* How a figure is written, beyond its spec. */
+typedef struct {
+  double dpi;            /* PNG pixels per inch (72 to 1200); 0: ATTNVIZ_PAINTER_PNG_DPI */
+  gboolean transparent;  /* no white page behind the figure (PNG with alpha, SVG, PDF) */
+  const char *title;     /* the document's title (PDF Info, SVG <title>), or NULL */
+} AttnvizExportOptions;
+
+/* attnviz_paint_to_file () with OPTIONS (NULL: the defaults).  A PNG
+ * carries its resolution (a pHYs chunk), so a document editor places it at
+ * WIDTH_PT x HEIGHT_PT; a PDF carries TITLE and attnviz as its creator. */
+gboolean attnviz_paint_to_file_full (const char *path, AttnvizFigureKind kind, const void *spec,
+                                     double width_pt, double height_pt, const AttnvizExportOptions *options,
+                                     GError **error);
+
+/* Pixels a PNG of WIDTH_PT points is wide at DPI (0: the default). */
+int attnviz_png_pixels (double width_pt, double dpi);
+
 G_END_DECLS

@@ -1,0 +1,125 @@
+/* attnviz-cli-figure.c: sizes, ranges and switches of a rendered figure */
+#define G_LOG_DOMAIN "attnviz-cli"
+#include "config.h"
+
+#include <gio/gio.h>
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-cli-figure.h"
+
+/* The largest figure side, in points (139 inches). */
+#define MAX_SIDE_PT 10000.0
+
+static const struct {
+  const char *suffix;
+  double points;         /* per unit */
+} units[] = {
+  { "mm", 72.0 / 25.4 },
+  { "cm", 72.0 / 2.54 },
+  { "in", 72.0 },
+  { "pt", 1.0 },
+  { "", 1.0 },
+};
+
+gboolean
+attnviz_cli_parse_length (const char *option, const char *text, gboolean presets, double *pt, GError **error)
+{
+  if (presets && g_strcmp0 (text, "one-column") == 0)
+    {
+      *pt = 240.0;
+      return TRUE;
+    }
+  if (presets && g_strcmp0 (text, "two-column") == 0)
+    {
+      *pt = 504.0;
+      return TRUE;
+    }
+  for (guint i = 0; text != NULL && i < G_N_ELEMENTS (units); i++)
+    {
+      if (!g_str_has_suffix (text, units[i].suffix))
+        continue;
+      gsize n = strlen (text) - strlen (units[i].suffix);
+      g_autofree char *number = g_strndup (text, n);
+      char *end = NULL;
+      double v = g_ascii_strtod (number, &end);
+      if (n == 0 || end == NULL || *end != '\0' || !isfinite (v))
+        continue;
+      v *= units[i].points;
+      if (!(v >= 10.0 && v <= MAX_SIDE_PT))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "%s %s: expected a length between 10 pt and %g pt (%.0f mm)", option, text, MAX_SIDE_PT,
+                       MAX_SIDE_PT * 25.4 / 72.0);
+          return FALSE;
+        }
+      *pt = v;
+      return TRUE;
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               "%s %s: expected a length such as 85mm, 8.5cm, 3.3in or 240pt%s", option, text ? text : "",
+               presets ? ", or one-column or two-column" : "");
+  return FALSE;
+}
+
+gboolean
+attnviz_cli_figure_check (AttnvizCliFigure *f, double vmin, double vmax, GError **error)
+{
+  f->width_pt = f->height_pt = 0;
+  f->vmin = vmin;
+  f->vmax = vmax;
+  if (f->width_s && !attnviz_cli_parse_length ("--width", f->width_s, TRUE, &f->width_pt, error))
+    return FALSE;
+  if (f->height_s && !attnviz_cli_parse_length ("--height", f->height_s, FALSE, &f->height_pt, error))
+    return FALSE;
+  if (!(f->font_size >= 0 && f->font_size <= 200))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--font-size %g: expected 1 to 200 points",
+                   f->font_size);
+      return FALSE;
+    }
+  if (f->dpi != 0 && !(f->dpi >= 72 && f->dpi <= 1200))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "--dpi %g: expected 72 to 1200", f->dpi);
+      return FALSE;
+    }
+  if (f->range_s != NULL)
+    {
+      if (!isnan (vmin) || !isnan (vmax))
+        {
+          g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                               "--range: give either --range or --vmin/--vmax, not both");
+          return FALSE;
+        }
+      const char *colon = strchr (f->range_s, ':');
+      char *end1 = NULL, *end2 = NULL;
+      g_autofree char *lo = colon ? g_strndup (f->range_s, colon - f->range_s) : NULL;
+      double a = lo ? g_ascii_strtod (lo, &end1) : NAN;
+      double b = colon ? g_ascii_strtod (colon + 1, &end2) : NAN;
+      if (colon == NULL || *lo == '\0' || colon[1] == '\0' || *end1 != '\0' || *end2 != '\0' || !isfinite (a)
+          || !isfinite (b) || !(a < b))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       "--range %s: expected LO:HI, two finite numbers with LO < HI (such as 0:1)", f->range_s);
+          return FALSE;
+        }
+      f->vmin = a;
+      f->vmax = b;
+    }
+  return TRUE;
+}
+
+AttnvizExportOptions
+attnviz_cli_figure_export_options (const AttnvizCliFigure *f, const char *title)
+{
+  AttnvizExportOptions o = { .dpi = f->dpi, .transparent = f->transparent, .title = title };
+  return o;
+}
+
+void
+attnviz_cli_figure_clear (AttnvizCliFigure *f)
+{
+  g_clear_pointer (&f->width_s, g_free);
+  g_clear_pointer (&f->height_s, g_free);
+  g_clear_pointer (&f->range_s, g_free);
+}
