@@ -135,7 +135,7 @@ fail (Reader *r, int code, const char *format, ...)
 static gboolean
 truncated (Reader *r, const char *what)
 {
-  return fail (r, INVALID, "%s at byte %zu runs past the end of the %zu-byte file",
+  return fail (r, INVALID, "the file is truncated: %s at byte %zu runs past the end of the %zu-byte file",
                what, r->pos, r->size);
 }
 
@@ -567,13 +567,21 @@ place_tensors (AttnvizGguf *self, Reader *r)
     {
       r->where = AT_TENSOR;
       r->name = t[i].name;
-      if (t[i].offset > self->data_size)
-        return fail (r, INVALID, "offset %" G_GUINT64_FORMAT " runs past the end of the "
-                     "%zu-byte data section", t[i].offset, self->data_size);
-      if (t[i].n_bytes > self->data_size - t[i].offset)
-        return fail (r, INVALID, "its %zu bytes at offset %" G_GUINT64_FORMAT " run past "
-                     "the end of the %zu-byte data section", t[i].n_bytes, t[i].offset,
-                     self->data_size);
+      if (t[i].offset > self->data_size || t[i].n_bytes > self->data_size - t[i].offset)
+        {
+          /* Plain words first: almost always an interrupted download. */
+          guint64 end = t[i].offset > self->data_size ? t[i].offset : t[i].offset + t[i].n_bytes;
+          g_autofree char *missing = g_format_size (end - self->data_size);
+          g_autofree char *quoted = attnviz_gguf_escape (r->name, strlen (r->name), MESSAGE_NAME_CHARS);
+          r->where = AT_HEADER;
+          if (t[i].offset > self->data_size)
+            return fail (r, INVALID, "the file is truncated (at least %s missing; an interrupted download?): "
+                         "tensor \"%s\": offset %" G_GUINT64_FORMAT " runs past the end of the %zu-byte "
+                         "data section", missing, quoted, t[i].offset, self->data_size);
+          return fail (r, INVALID, "the file is truncated (at least %s missing; an interrupted download?): "
+                       "tensor \"%s\": its %zu bytes at offset %" G_GUINT64_FORMAT " run past the end of "
+                       "the %zu-byte data section", missing, quoted, t[i].n_bytes, t[i].offset, self->data_size);
+        }
       t[i].data = self->base + self->data_offset + t[i].offset;
     }
 

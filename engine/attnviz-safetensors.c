@@ -424,10 +424,16 @@ parse_tensor_entry (JsonNode *node,
                                "data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "] "
                                "begin after end", begin, end);
   if ((guint64) end > data_len)
-    return set_tensor_invalid (error, file, name,
-                               "data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "] "
-                               "end past the %" G_GUINT64_FORMAT " bytes of data",
-                               begin, end, data_len);
+    {
+      /* Plain words first: almost always an interrupted download. */
+      g_autofree char *missing = g_format_size ((guint64) end - data_len);
+      g_autofree char *quoted = quote_name (name);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: the file is truncated (at least %s missing; an interrupted download?): tensor \"%s\": "
+                   "data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "] end past the %" G_GUINT64_FORMAT
+                   " bytes of data", file, missing, quoted, begin, end, data_len);
+      return FALSE;
+    }
   if ((guint64) (end - begin) != n_bytes)
     return set_tensor_invalid (error, file, name,
                                "data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "] "
@@ -482,8 +488,8 @@ parse_image (AttnvizSafetensors *self,
     return set_invalid (error, file, "header length %" G_GUINT64_FORMAT " is absurd "
                         "(more than %d bytes)", header_len, MAX_HEADER_BYTES);
   if (header_len > size - 8)
-    return set_invalid (error, file, "header length %" G_GUINT64_FORMAT " runs past the end "
-                        "of the %zu-byte file", header_len, size);
+    return set_invalid (error, file, "the file is truncated (or not safetensors): header length %" G_GUINT64_FORMAT
+                        " runs past the end of the %zu-byte file", header_len, size);
 
   const char *header = (const char *) data + 8;
   const guint8 *base = data + 8 + header_len;

@@ -504,7 +504,7 @@ test_layers_outside_the_model_are_a_usage_error (void)
 }
 
 static const BadModel bad_models[] = {
-  { "truncated", NULL },
+  { "truncated", "the file is truncated" },
   { "header-past-end", NULL },
   { "header-not-json", "JSON" },
   { "offsets-out-of-range", "wpe.weight" },

@@ -333,8 +333,10 @@ static const BadCase bad_cases[] = {
   { "tensor-type-unknown", bad_unknown_type, G_IO_ERROR_INVALID_DATA, "tensor \"a\": unknown type id 99" },
   { "tensor-type-removed-q4_2", bad_removed_type_4, G_IO_ERROR_INVALID_DATA, "unknown type id 4" },
   { "offset-past-the-end", bad_offset_past_the_end, G_IO_ERROR_INVALID_DATA,
+    "the file is truncated (at least 4.0\u00a0kB missing; an interrupted download?): "
     "tensor \"a\": offset 4096 runs past the end of the 64-byte data section" },
   { "bytes-past-the-end", bad_bytes_past_the_end, G_IO_ERROR_INVALID_DATA,
+    "the file is truncated (at least 32 bytes missing; an interrupted download?): "
     "tensor \"a\": its 64 bytes at offset 32 run past the end of the 64-byte data section" },
   { "offset-near-2^64", bad_offset_2_64_minus_32, G_IO_ERROR_INVALID_DATA,
     "offset 18446744073709551584 runs past the end" },
