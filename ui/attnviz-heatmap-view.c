@@ -46,6 +46,8 @@ struct _AttnvizHeatmapView
   gboolean layout_valid;
   int cache_width, cache_height;
 
+  AttnvizLabelCache *label_cache;   /* label widths, kept while the result stays */
+
   int hover_row, hover_col;
   double pointer_x, pointer_y;
   double drag_pan_x, drag_pan_y;
@@ -180,6 +182,7 @@ screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
   if (!attnviz_heatmap_view_get_spec (self, spec))
     return FALSE;
   spec->font_size = SCREEN_FONT_SIZE;
+  spec->label_cache = self->label_cache;
   attnviz_widget_get_foreground (GTK_WIDGET (self), &spec->foreground);
   return TRUE;
 }
@@ -726,6 +729,7 @@ attnviz_heatmap_view_finalize (GObject *object)
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (object);
 
   g_free (self->label);
+  attnviz_label_cache_free (self->label_cache);
   g_free (self->title);
   g_free (self->subtitle);
   G_OBJECT_CLASS (attnviz_heatmap_view_parent_class)->finalize (object);
@@ -908,6 +912,7 @@ attnviz_heatmap_view_init (AttnvizHeatmapView *self)
   self->selected_token = -1;
   self->selected_key = -1;
   self->zoom = 1.0;
+  self->label_cache = attnviz_label_cache_new ();
   self->hover_row = -1;
   self->hover_col = -1;
   self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
@@ -978,6 +983,7 @@ attnviz_heatmap_view_set_result (AttnvizHeatmapView *self, AttnvizResult *result
   if (!is_square (self) && self->selected_key >= n_cols (self))
     attnviz_heatmap_view_set_selected_key (self, -1);
   self->hover_row = self->hover_col = -1;
+  attnviz_label_cache_reset (self->label_cache);
   invalidate_content (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
   g_object_thaw_notify (G_OBJECT (self));
