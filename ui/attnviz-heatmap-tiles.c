@@ -4,6 +4,11 @@
 
 #include <math.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <gio/gio.h>
 
@@ -78,6 +83,15 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+/* Bins across a tile at bins of K cells: pooled tiles are wider, since a
+ * source recomputes whole rows (a band's scores against every key it
+ * sees), so a band is read once for the width of the picture. */
+static int
+tile_width (int k)
+{
+  return k > 1 ? 4 * ATTNVIZ_HEATMAP_TILE : ATTNVIZ_HEATMAP_TILE;
+}
 
 static guint
 tile_key_hash (gconstpointer p)
@@ -183,6 +197,33 @@ tile_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   g_task_return_boolean (task, ok && !g_cancellable_is_cancelled (cancellable));
 }
 
+/* The tiles' own threads, niced: on a machine of two busy cores the main
+ * loop then keeps its turn while they work (a GTask returns from them). */
+static void
+tile_worker (gpointer data, gpointer pool_data)
+{
+  static GPrivate niced;
+  GTask *task = data;
+  if (g_private_get (&niced) == NULL)
+    {
+#ifdef __linux__
+      setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 10);
+#endif
+      g_private_set (&niced, GINT_TO_POINTER (1));
+    }
+  tile_thread (task, g_task_get_source_object (task), g_task_get_task_data (task), g_task_get_cancellable (task));
+  g_object_unref (task);
+}
+
+static void
+run_in_tile_thread (GTask *task)
+{
+  static GThreadPool *pool;
+  if (g_once_init_enter (&pool))
+    g_once_init_leave (&pool, g_thread_pool_new (tile_worker, NULL, MAX_RUNNING + 1, FALSE, NULL));
+  g_thread_pool_push (pool, g_object_ref (task), NULL);
+}
+
 static void start_wanted (AttnvizHeatmapTiles *self);
 
 static void
@@ -224,9 +265,9 @@ start_tile (AttnvizHeatmapTiles *self, Tile *t)
   job->key = t->key;
   /* In bins of K cells (K = 1: cells). */
   job->br0 = t->key.tr * ATTNVIZ_HEATMAP_TILE;
-  job->bc0 = t->key.tc * ATTNVIZ_HEATMAP_TILE;
+  job->bc0 = t->key.tc * tile_width (k);
   job->br1 = MIN (job->br0 + ATTNVIZ_HEATMAP_TILE, (rows + k - 1) / k);
-  job->bc1 = MIN (job->bc0 + ATTNVIZ_HEATMAP_TILE, (cols + k - 1) / k);
+  job->bc1 = MIN (job->bc0 + tile_width (k), (cols + k - 1) / k);
   t->rows = job->br1 - job->br0;
   t->cols = job->bc1 - job->bc0;
   job->values = g_new (float, (gsize) t->rows * t->cols);
@@ -235,7 +276,7 @@ start_tile (AttnvizHeatmapTiles *self, Tile *t)
   self->running++;
   GTask *task = g_task_new (self, t->cancellable, tile_done, NULL);
   g_task_set_task_data (task, job, tile_job_free);
-  g_task_run_in_thread (task, tile_thread);
+  run_in_tile_thread (task);
   g_object_unref (task);
 }
 
@@ -448,9 +489,9 @@ attnviz_heatmap_tiles_paint (AttnvizHeatmapTiles *self, cairo_t *cr, const Attnv
 
   paint_overview (self, cr, m);
 
-  int span = ATTNVIZ_HEATMAP_TILE * k;   /* cells a side of a tile */
+  int span = ATTNVIZ_HEATMAP_TILE * k, cspan = tile_width (k) * k;   /* cells down and across a tile */
   for (int tr = r0 / span; tr * span < r1; tr++)
-    for (int tc = c0 / span; tc * span < c1; tc++)
+    for (int tc = c0 / cspan; tc * cspan < c1; tc++)
       {
         TileKey key = self->picture;
         key.k = k;
@@ -480,8 +521,8 @@ attnviz_heatmap_tiles_paint (AttnvizHeatmapTiles *self, cairo_t *cr, const Attnv
             t->surface = color_surface (self, t->values, t->rows, t->cols);
             t->color_stamp = self->color_stamp;
           }
-        double x = m->x + (double) tc * span * cell, y = m->y + (double) tr * span * cell;
-        double w = (MIN ((tc + 1) * span, cols) - tc * span) * cell;
+        double x = m->x + (double) tc * cspan * cell, y = m->y + (double) tr * span * cell;
+        double w = (MIN ((tc + 1) * cspan, cols) - tc * cspan) * cell;
         double h = (MIN ((tr + 1) * span, rows) - tr * span) * cell;
         draw_bins (cr, t->surface, x, y, w, h, k * cell, k * cell);
       }
@@ -495,11 +536,11 @@ attnviz_heatmap_tiles_peek (AttnvizHeatmapTiles *self, int k, int bin_row, int b
   TileKey key = self->picture;
   key.k = k;
   key.tr = bin_row / ATTNVIZ_HEATMAP_TILE;
-  key.tc = bin_col / ATTNVIZ_HEATMAP_TILE;
+  key.tc = bin_col / tile_width (k);
   Tile *t = g_hash_table_lookup (self->tiles, &key);
   if (t == NULL || t->state != TILE_READY)
     return FALSE;
-  int i = bin_row - key.tr * ATTNVIZ_HEATMAP_TILE, j = bin_col - key.tc * ATTNVIZ_HEATMAP_TILE;
+  int i = bin_row - key.tr * ATTNVIZ_HEATMAP_TILE, j = bin_col - key.tc * tile_width (k);
   if (i >= t->rows || j >= t->cols)
     return FALSE;
   *value = t->values[(gsize) i * t->cols + j];

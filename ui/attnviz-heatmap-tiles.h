@@ -3,7 +3,8 @@
  * A long run keeps no matrices: AttnvizHeatmapView paints the head's
  * overview at once, stretched over the matrix, then the exact picture of
  * what shows, at the screen's resolution, tile by tile as worker threads
- * make them.  A tile is TILE x TILE bins of K x K cells (K = 1: the cells
+ * make them.  A tile is TILE x TILE bins of K x K cells (4 TILE across
+ * when pooled) (K = 1: the cells
  * themselves; K > 1: each bin the max of its cells, attnviz_result_pool_tile ()),
  * cached within a memory budget (least recently painted first out), so
  * panning and coming back reuse them.  Work no longer in view is cancelled.
