@@ -97,7 +97,21 @@ update_shared_range (AttnvizCompareView *self)
       for (int s = 0; s < 2; s++)
         {
           const float *m = attnviz_result_get_matrix (sides[s], self->aggregate, self->layer, self->head);
-          for (gsize i = 0; m != NULL && i < (gsize) T * T; i++)
+          gsize n = (gsize) T * T;
+          if (m == NULL)
+            {
+              /* A long run: the max overview holds the exact largest
+               * weight of a head or of the max over heads (the mean over
+               * heads has only its mean overview: its largest bin). */
+              int r = 0, c = 0;
+              m = attnviz_result_get_overview (sides[s], self->aggregate, self->layer, self->head,
+                                               ATTNVIZ_POOL_MAX, &r, &c);
+              if (m == NULL)
+                m = attnviz_result_get_overview (sides[s], self->aggregate, self->layer, self->head,
+                                                 ATTNVIZ_POOL_MEAN, &r, &c);
+              n = (gsize) r * c;
+            }
+          for (gsize i = 0; m != NULL && i < n; i++)
             if (m[i] > top)
               top = m[i];
         }

@@ -13,12 +13,15 @@
 #include <math.h>
 #include <string.h>
 
+#include "attnviz-heatmap-tiles.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-widgets-private.h"
 
 #define ZOOM_STEP 1.25
 #define SCROLL_WHEEL_PIXELS 48.0
 #define SCREEN_FONT_SIZE 11.0
+/* An export of a long run is pooled to at most this many bins a side. */
+#define EXPORT_MAX_BINS 1024
 
 struct _AttnvizHeatmapView
 {
@@ -45,6 +48,15 @@ struct _AttnvizHeatmapView
   AttnvizHeatmapLayout layout;
   gboolean layout_valid;
   int cache_width, cache_height;
+
+  AttnvizLabelCache *label_cache;   /* label widths, kept while the result stays */
+
+  /* A long run (no dense matrix): painted by tiles; exported pooled */
+  AttnvizHeatmapTiles *tiles;
+  int bin;                /* cells a side of a bin on screen now (1: exact cells) */
+  float *export_matrix;   /* the pooled picture get_spec () gave last */
+  char **export_row_labels;
+  char **export_col_labels;
 
   int hover_row, hover_col;
   double pointer_x, pointer_y;
@@ -134,7 +146,7 @@ clamp_pan (AttnvizHeatmapView *self)
 }
 
 static void
-fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matrix)
+fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matrix, int bin)
 {
   attnviz_heatmap_spec_init (spec, matrix, n_tokens (self), n_cols (self));
   spec->row_labels = attnviz_result_get_labels (self->result);
@@ -151,6 +163,14 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   /* Every figure says which variant of the model it shows (and an
    * encoder-decoder's which attention). */
   self->subtitle = attnviz_result_describe_run (self->result);
+  if (bin > 1)
+    {
+      /* A picture pooled for the screen or the file says so, as render does. */
+      g_autofree char *note = attnviz_result_describe_pooling (self->result, bin);
+      char *sub = g_strdup_printf ("%s · %s", self->subtitle, note);
+      g_free (self->subtitle);
+      self->subtitle = sub;
+    }
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->colormap = self->colormap;
@@ -159,17 +179,105 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   spec->highlight_col = is_square (self) ? self->selected_token : self->selected_key;
 }
 
+/* Whether the view shows a long run: no dense matrix, read by tiles. */
+static gboolean
+is_long (AttnvizHeatmapView *self)
+{
+  return self->result != NULL && attnviz_result_is_long (self->result)
+         && attnviz_result_has_matrix (self->result, self->aggregate, self->layer, self->head);
+}
+
+/* Labels of BINS bins of K over TEXTS (LENGTH): each bin's first token
+ * after its position ("2048:␣the"), as render labels a pooled axis. */
+static char **
+bin_labels (const char *const *texts, int k, int length)
+{
+  int bins = (length + k - 1) / k;
+  char **labels = g_new0 (char *, bins + 1);
+  for (int i = 0; i < bins; i++)
+    labels[i] = g_strdup_printf ("%d:%s", i * k, texts[i * k]);
+  return labels;
+}
+
+/* A long run's figure for a file: the exact picture pooled by its max into
+ * at most EXPORT_MAX_BINS a side (the note in the subtitle), computed now. */
+static gboolean
+long_export_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
+{
+  int rows = n_tokens (self), cols = n_cols (self);
+  int k = MAX (1, (MAX (rows, cols) + EXPORT_MAX_BINS - 1) / EXPORT_MAX_BINS);
+  int br = (rows + k - 1) / k, bc = (cols + k - 1) / k;
+  g_clear_pointer (&self->export_matrix, g_free);
+  g_clear_pointer (&self->export_row_labels, g_strfreev);
+  g_clear_pointer (&self->export_col_labels, g_strfreev);
+  self->export_matrix = g_new (float, (gsize) br * bc);
+  gboolean ok = k == 1
+    ? attnviz_result_get_rect (self->result, self->aggregate, self->layer, self->head, 0, rows, 0, cols,
+                               self->export_matrix, cols)
+    : attnviz_result_pool_tile (self->result, self->aggregate, self->layer, self->head, k, 0, br, 0, bc,
+                                ATTNVIZ_POOL_MAX, self->export_matrix, NULL);
+  if (!ok)
+    return FALSE;
+  fill_spec (self, spec, self->export_matrix, k);
+  spec->rows = br;
+  spec->cols = bc;
+  if (k > 1)
+    {
+      self->export_row_labels = bin_labels (attnviz_result_get_labels (self->result), k, rows);
+      self->export_col_labels = bin_labels (attnviz_result_get_col_labels (self->result), k, cols);
+      spec->row_labels = (const char *const *) self->export_row_labels;
+      spec->col_labels = (const char *const *) self->export_col_labels;
+      spec->highlight_row = spec->highlight_row >= 0 ? spec->highlight_row / k : -1;
+      spec->highlight_col = spec->highlight_col >= 0 ? spec->highlight_col / k : -1;
+    }
+  return TRUE;
+}
+
+static void
+paint_long_cells (cairo_t *cr, const AttnvizRect *matrix, gpointer data)
+{
+  AttnvizHeatmapView *self = data;
+  attnviz_heatmap_tiles_paint (self->tiles, cr, matrix, self->bin);
+}
+
+/* A long run's figure on screen: the tiles paint the cells, on the scale
+ * of the overview (the exact max of a head), with the note of the bins
+ * shown now. */
+static gboolean
+long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
+{
+  attnviz_heatmap_tiles_set_result (self->tiles, self->result);
+  attnviz_heatmap_tiles_set_picture (self->tiles, self->aggregate, self->layer, self->head);
+  fill_spec (self, spec, NULL, self->bin);
+  spec->paint_cells = paint_long_cells;
+  spec->paint_cells_data = self;
+  if (self->vmin == self->vmax)
+    {
+      int r = 0, c = 0;
+      const float *o = attnviz_heatmap_tiles_get_overview (self->tiles, &r, &c);
+      attnviz_scale_init (&spec->scale, self->scale, 0, 0);
+      if (o != NULL)
+        attnviz_scale_fit (&spec->scale, o, (gsize) r * c, attnviz_colormap_is_diverging (self->colormap));
+      if (!attnviz_scale_has_range (&spec->scale))
+        attnviz_scale_init (&spec->scale, self->scale, 0, 1);
+    }
+  attnviz_heatmap_tiles_set_colors (self->tiles, self->colormap, &spec->scale);
+  return TRUE;
+}
+
 gboolean
 attnviz_heatmap_view_get_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
 {
   g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), FALSE);
   g_return_val_if_fail (spec != NULL, FALSE);
 
+  if (is_long (self))
+    return long_export_spec (self, spec);
   const float *matrix = self->result
     ? attnviz_result_get_matrix (self->result, self->aggregate, self->layer, self->head) : NULL;
   if (matrix == NULL)
     return FALSE;
-  fill_spec (self, spec, matrix);
+  fill_spec (self, spec, matrix, 1);
   return TRUE;
 }
 
@@ -177,9 +285,10 @@ attnviz_heatmap_view_get_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spe
 static gboolean
 screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
 {
-  if (!attnviz_heatmap_view_get_spec (self, spec))
+  if (is_long (self) ? !long_screen_spec (self, spec) : !attnviz_heatmap_view_get_spec (self, spec))
     return FALSE;
   spec->font_size = SCREEN_FONT_SIZE;
+  spec->label_cache = self->label_cache;
   attnviz_widget_get_foreground (GTK_WIDGET (self), &spec->foreground);
   return TRUE;
 }
@@ -252,16 +361,41 @@ paint_clipped (cairo_t *cr, const AttnvizHeatmapSpec *spec, double vw, double vh
   cairo_restore (cr);
 }
 
+static GskRenderNode *build_node (AttnvizHeatmapView *self, int width, int height);
+
 GskRenderNode *
 attnviz_heatmap_view_build_node (AttnvizHeatmapView *self, int width, int height)
+{
+  AttnvizHeatmapSpec spec;
+
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), NULL);
+
+  if (width <= 0 || height <= 0)
+    return NULL;
+  if (is_long (self))
+    {
+      /* Bins of about a device pixel: the layout's cell decides them. */
+      AttnvizHeatmapLayout l;
+      if (!screen_spec (self, &spec))
+        return NULL;
+      attnviz_heatmap_layout (&spec, width * self->zoom, height * self->zoom, &l);
+      self->bin = attnviz_heatmap_tiles_bin_for (l.cell * gtk_widget_get_scale_factor (GTK_WIDGET (self)));
+      attnviz_heatmap_tiles_begin_frame (self->tiles);
+      GskRenderNode *node = build_node (self, width, height);
+      attnviz_heatmap_tiles_end_frame (self->tiles);
+      return node;
+    }
+  return build_node (self, width, height);
+}
+
+static GskRenderNode *
+build_node (AttnvizHeatmapView *self, int width, int height)
 {
   AttnvizHeatmapSpec spec;
   AttnvizHeatmapLayout layout;
   PinnedBands bands;
 
-  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), NULL);
-
-  if (width <= 0 || height <= 0 || !screen_spec (self, &spec))
+  if (!screen_spec (self, &spec))
     return NULL;
   double vw = width * self->zoom, vh = height * self->zoom;
   if (self->zoom <= 1.0)
@@ -628,6 +762,23 @@ token_markup (AttnvizHeatmapView *self, AttnvizAxis axis, int index)
   return g_strdup_printf ("%d “%s”", index, escaped);
 }
 
+/* A long run's cell: its exact value, from an exact tile or computed off
+ * the main loop (the tooltip is asked again when it arrives). */
+static char *
+long_cell_markup (AttnvizHeatmapView *self, int row, int col)
+{
+  float v, a, b;
+  g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
+  g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
+  const char *qn = is_square (self) ? "query" : "target", *kn = is_square (self) ? "key" : "source";
+  if (!attnviz_heatmap_tiles_get_value (self->tiles, row, col, &v, &a, &b))
+    return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>weight</b> …", qn, q, kn, k);
+  if (attnviz_result_is_difference (self->result))
+    return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>A − B</b> %+.4g\n<b>A</b> %.4g · <b>B</b> %.4g",
+                            qn, q, kn, k, v, a, b);
+  return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>weight</b> %.4g", qn, q, kn, k, v);
+}
+
 static gboolean
 on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
 {
@@ -638,7 +789,9 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
     return FALSE;
 
   g_autofree char *markup = NULL;
-  if (row >= 0 && col >= 0)
+  if (row >= 0 && col >= 0 && is_long (self))
+    markup = long_cell_markup (self, row, col);
+  else if (row >= 0 && col >= 0)
     {
       const float *m = attnviz_result_get_matrix (self->result, self->aggregate, self->layer, self->head);
       g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
@@ -716,6 +869,12 @@ attnviz_heatmap_view_dispose (GObject *object)
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (object);
 
   g_clear_pointer (&self->content, gsk_render_node_unref);
+  if (self->tiles != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->tiles, self);
+      attnviz_heatmap_tiles_set_result (self->tiles, NULL);
+      g_clear_object (&self->tiles);
+    }
   g_clear_object (&self->result);
   G_OBJECT_CLASS (attnviz_heatmap_view_parent_class)->dispose (object);
 }
@@ -726,6 +885,10 @@ attnviz_heatmap_view_finalize (GObject *object)
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (object);
 
   g_free (self->label);
+  attnviz_label_cache_free (self->label_cache);
+  g_free (self->export_matrix);
+  g_strfreev (self->export_row_labels);
+  g_strfreev (self->export_col_labels);
   g_free (self->title);
   g_free (self->subtitle);
   G_OBJECT_CLASS (attnviz_heatmap_view_parent_class)->finalize (object);
@@ -898,6 +1061,16 @@ attnviz_heatmap_view_class_init (AttnvizHeatmapViewClass *klass)
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
 }
 
+/* A tile or a hover value arrived: the same figure, more of it exact. */
+static void
+on_tiles_changed (AttnvizHeatmapView *self)
+{
+  g_clear_pointer (&self->content, gsk_render_node_unref);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  if (self->hover_row >= 0 && self->hover_col >= 0)
+    gtk_widget_trigger_tooltip_query (GTK_WIDGET (self));
+}
+
 static void
 attnviz_heatmap_view_init (AttnvizHeatmapView *self)
 {
@@ -908,6 +1081,10 @@ attnviz_heatmap_view_init (AttnvizHeatmapView *self)
   self->selected_token = -1;
   self->selected_key = -1;
   self->zoom = 1.0;
+  self->label_cache = attnviz_label_cache_new ();
+  self->bin = 1;
+  self->tiles = attnviz_heatmap_tiles_new ();
+  g_signal_connect_swapped (self->tiles, "changed", G_CALLBACK (on_tiles_changed), self);
   self->hover_row = -1;
   self->hover_col = -1;
   self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
@@ -978,6 +1155,8 @@ attnviz_heatmap_view_set_result (AttnvizHeatmapView *self, AttnvizResult *result
   if (!is_square (self) && self->selected_key >= n_cols (self))
     attnviz_heatmap_view_set_selected_key (self, -1);
   self->hover_row = self->hover_col = -1;
+  attnviz_label_cache_reset (self->label_cache);
+  attnviz_heatmap_tiles_set_result (self->tiles, result);
   invalidate_content (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
   g_object_thaw_notify (G_OBJECT (self));
@@ -1190,4 +1369,18 @@ attnviz_heatmap_view_set_range (AttnvizHeatmapView *self, double vmin, double vm
   self->vmin = vmin;
   self->vmax = vmax;
   invalidate_content (self);
+}
+
+struct _AttnvizHeatmapTiles *
+attnviz_heatmap_view_get_tiles (AttnvizHeatmapView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), NULL);
+  return self->tiles;
+}
+
+int
+attnviz_heatmap_view_get_bin (AttnvizHeatmapView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), 1);
+  return self->bin;
 }

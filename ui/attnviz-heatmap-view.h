@@ -65,4 +65,9 @@ gboolean attnviz_heatmap_view_get_layout (AttnvizHeatmapView *self, AttnvizHeatm
  * when its cache is empty (for the benchmark). */
 GskRenderNode *attnviz_heatmap_view_build_node (AttnvizHeatmapView *self, int width, int height);
 
+/* A long run's picture (attnviz-heatmap-tiles.h): the tiles the view
+ * paints, and the cells a side of the bins it shows now (1: the cells). */
+struct _AttnvizHeatmapTiles *attnviz_heatmap_view_get_tiles (AttnvizHeatmapView *self);
+int attnviz_heatmap_view_get_bin (AttnvizHeatmapView *self);
+
 G_END_DECLS

@@ -25,6 +25,7 @@ struct _AttnvizLinesView
 
   char *title;
   char *subtitle;
+  float *read_matrix;   /* a long run's rows, read through its source */
 
   GskRenderNode *content;     /* painted with content_row highlighted */
   int content_row;
@@ -78,16 +79,27 @@ attnviz_lines_view_get_spec (AttnvizLinesView *self, AttnvizLinesSpec *spec, GEr
   const float *matrix = self->result
     ? attnviz_result_get_matrix (self->result, self->aggregate, self->layer, self->head) : NULL;
   int T = n_tokens (self);
-  if (matrix == NULL)
+  if (matrix == NULL && T <= ATTNVIZ_LINES_VIEW_MAX_TOKENS && self->result != NULL
+      && attnviz_result_has_matrix (self->result, self->aggregate, self->layer, self->head))
     {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "There is no attention to draw yet.");
-      return FALSE;
+      /* A run that keeps no dense matrices: the few rows drawn, read exactly. */
+      int rows = n_rows (self), cols = attnviz_result_get_n_cols (self->result);
+      g_free (self->read_matrix);
+      self->read_matrix = g_new (float, MAX ((gsize) rows * cols, 1));
+      attnviz_result_get_rect (self->result, self->aggregate, self->layer, self->head, 0, rows, 0, cols,
+                               self->read_matrix, cols);
+      matrix = self->read_matrix;
     }
   if (T > ATTNVIZ_LINES_VIEW_MAX_TOKENS)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "Too many tokens for the lines view: %d (at most %d). Use the heatmap.",
                    T, ATTNVIZ_LINES_VIEW_MAX_TOKENS);
+      return FALSE;
+    }
+  if (matrix == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "There is no attention to draw yet.");
       return FALSE;
     }
   /* Queries on the left, keys on the right: for the cross-attention the
@@ -299,6 +311,7 @@ attnviz_lines_view_finalize (GObject *object)
 
   g_free (self->title);
   g_free (self->subtitle);
+  g_free (self->read_matrix);
   G_OBJECT_CLASS (attnviz_lines_view_parent_class)->finalize (object);
 }
 

@@ -31,12 +31,61 @@ attnviz_heatmap_spec_init (AttnvizHeatmapSpec *spec, const float *matrix, int ro
   spec->highlight_col = -1;
 }
 
+struct _AttnvizLabelCache {
+  double font_size, row_max, col_max;   /* what the widths were measured for */
+  int rows, cols;
+  double *widths;                       /* (rows + cols), NaN: not measured */
+};
+
+AttnvizLabelCache *
+attnviz_label_cache_new (void)
+{
+  return g_new0 (AttnvizLabelCache, 1);
+}
+
+void
+attnviz_label_cache_free (AttnvizLabelCache *cache)
+{
+  if (cache == NULL)
+    return;
+  g_free (cache->widths);
+  g_free (cache);
+}
+
+void
+attnviz_label_cache_reset (AttnvizLabelCache *cache)
+{
+  g_return_if_fail (cache != NULL);
+  g_clear_pointer (&cache->widths, g_free);
+}
+
+/* The widths array for ROWS + COLS labels measured at FS within ROW_MAX
+ * and COL_MAX: CACHE's when it was for the same, else new NaNs. */
+static double *
+label_cache_widths (AttnvizLabelCache *cache, double fs, double row_max, double col_max, int rows, int cols)
+{
+  if (cache->widths == NULL || cache->font_size != fs || cache->row_max != row_max || cache->col_max != col_max
+      || cache->rows != rows || cache->cols != cols)
+    {
+      g_free (cache->widths);
+      cache->widths = g_new (double, (gsize) rows + cols + 1);
+      for (int i = 0; i < rows + cols; i++)
+        cache->widths[i] = NAN;
+      cache->font_size = fs;
+      cache->row_max = row_max;
+      cache->col_max = col_max;
+      cache->rows = rows;
+      cache->cols = cols;
+    }
+  return cache->widths;
+}
+
 /* The spec's scale with its range filled in from the matrix when unset. */
 static void
 heatmap_scale (const AttnvizHeatmapSpec *spec, AttnvizScale *scale)
 {
   *scale = spec->scale;
-  if (!attnviz_scale_has_range (scale) && spec->scale.vmin == spec->scale.vmax)
+  if (!attnviz_scale_has_range (scale) && spec->scale.vmin == spec->scale.vmax && spec->matrix != NULL)
     attnviz_scale_fit (scale, spec->matrix, (gsize) spec->rows * spec->cols,
                        attnviz_colormap_is_diverging (spec->colormap));
   if (!attnviz_scale_has_range (scale))
@@ -217,10 +266,16 @@ heatmap_layout (const AttnvizHeatmapSpec *spec, const AttnvizScale *scale, doubl
 
   /* The bands (row labels, column labels, tick labels) only ever grow, so
    * this ends; when a round grows nothing, every label shown fits. */
-  g_autofree double *widths = g_new (double, (gsize) rows + cols + 1);
-  for (int i = 0; i < rows + cols; i++)
-    widths[i] = NAN;
-  lr.widths = widths;
+  g_autofree double *own_widths = NULL;
+  if (spec->label_cache != NULL)
+    lr.widths = label_cache_widths (spec->label_cache, fs, lr.row_max, lr.col_max, rows, cols);
+  else
+    {
+      own_widths = g_new (double, (gsize) rows + cols + 1);
+      for (int i = 0; i < rows + cols; i++)
+        own_widths[i] = NAN;
+      lr.widths = own_widths;
+    }
   double have[3] = { 0, 0, 0 }, want[3];
   gboolean fits = FALSE;
   for (int round = 0; round < MAX_LAYOUT_ROUNDS && !fits; round++)
@@ -341,10 +396,24 @@ draw_labels (cairo_t *cr, AttnvizPainterText *text, const AttnvizHeatmapSpec *sp
 {
   const AttnvizRect *m = &layout->matrix;
   double fs = layout->font_size;
+  double x0, y0, x1, y1;
+  int i0 = 0, i1 = layout->rows, j0 = 0, j1 = layout->cols;
+
+  /* Only the labels of the rows and columns within the clip: a zoomed
+   * figure of thousands of tokens shows a few dozen. */
+  cairo_clip_extents (cr, &x0, &y0, &x1, &y1);
+  if (layout->cell > 0)
+    {
+      double reach = layout->label_extent;
+      i0 = CLAMP ((int) floor ((y0 - reach - m->y) / layout->cell), 0, layout->rows);
+      i1 = CLAMP ((int) ceil ((y1 + reach - m->y) / layout->cell) + 1, 0, layout->rows);
+      j0 = CLAMP ((int) floor ((x0 - reach - m->x) / layout->cell), 0, layout->cols);
+      j1 = CLAMP ((int) ceil ((x1 + reach - m->x) / layout->cell) + 1, 0, layout->cols);
+    }
 
   attnviz_painter_set_source (cr, &spec->foreground, 1.0);
   if (spec->row_labels != NULL && layout->row_label_step > 0)
-    for (int i = 0; i < layout->rows; i++)
+    for (int i = i0; i < i1; i++)
       {
         if (!attnviz_heatmap_layout_label_visible (layout, ATTNVIZ_AXIS_ROWS, i))
           continue;
@@ -355,7 +424,7 @@ draw_labels (cairo_t *cr, AttnvizPainterText *text, const AttnvizHeatmapSpec *sp
       }
 
   if (spec->col_labels != NULL && layout->col_label_step > 0)
-    for (int j = 0; j < layout->cols; j++)
+    for (int j = j0; j < j1; j++)
       {
         if (!attnviz_heatmap_layout_label_visible (layout, ATTNVIZ_AXIS_COLS, j))
           continue;
@@ -401,12 +470,49 @@ outline_rect (cairo_t *cr, double x, double y, double w, double h, double lw)
   cairo_stroke (cr);
 }
 
+/* The cells of the matrix within CR's clip, coloured and drawn one pixel a
+ * cell: a zoomed-in figure colours only what shows. */
+static void
+paint_visible_cells (cairo_t *cr, const AttnvizHeatmapSpec *spec, const AttnvizScale *scale,
+                     const AttnvizHeatmapLayout *layout)
+{
+  const AttnvizRect *m = &layout->matrix;
+  double x0, y0, x1, y1;
+  int i0 = 0, i1 = spec->rows, j0 = 0, j1 = spec->cols;
+
+  cairo_clip_extents (cr, &x0, &y0, &x1, &y1);
+  if (layout->cell > 0 && cairo_surface_get_type (cairo_get_target (cr)) == CAIRO_SURFACE_TYPE_IMAGE)
+    {
+      i0 = CLAMP ((int) floor ((y0 - m->y) / layout->cell), 0, spec->rows);
+      i1 = CLAMP ((int) ceil ((y1 - m->y) / layout->cell), 0, spec->rows);
+      j0 = CLAMP ((int) floor ((x0 - m->x) / layout->cell), 0, spec->cols);
+      j1 = CLAMP ((int) ceil ((x1 - m->x) / layout->cell), 0, spec->cols);
+    }
+  if (i1 <= i0 || j1 <= j0)
+    return;
+  AttnvizColorizer colorizer;
+  /* The whole matrix's count: the same colours as painting it all. */
+  attnviz_colorizer_init (&colorizer, scale, spec->colormap, (gsize) spec->rows * spec->cols);
+  cairo_surface_t *image = attnviz_painter_matrix_surface (&colorizer, spec->matrix + (gsize) i0 * spec->cols + j0,
+                                                           i1 - i0, j1 - j0, spec->cols);
+  attnviz_colorizer_clear (&colorizer);
+  if (image != NULL)
+    {
+      AttnvizRect part = { m->x + j0 * layout->cell, m->y + i0 * layout->cell,
+                           (j1 - j0) * layout->cell, (i1 - i0) * layout->cell };
+      if (i0 == 0 && i1 == spec->rows && j0 == 0 && j1 == spec->cols)
+        part = *m;
+      attnviz_painter_draw_surface (cr, image, &part);
+      cairo_surface_destroy (image);
+    }
+}
+
 void
 attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width, double height)
 {
   g_return_if_fail (cr != NULL && spec != NULL);
   g_return_if_fail (spec->rows >= 0 && spec->cols >= 0);
-  g_return_if_fail (spec->matrix != NULL || spec->rows == 0 || spec->cols == 0);
+  g_return_if_fail (spec->matrix != NULL || spec->paint_cells != NULL || spec->rows == 0 || spec->cols == 0);
 
   AttnvizScale scale;
   AttnvizHeatmapLayout layout;
@@ -424,16 +530,16 @@ attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width
 
   if (m->width > 0 && m->height > 0)
     {
-      AttnvizColorizer colorizer;
-      attnviz_colorizer_init (&colorizer, &scale, spec->colormap, (gsize) spec->rows * spec->cols);
-      cairo_surface_t *image = attnviz_painter_matrix_surface (&colorizer, spec->matrix,
-                                                               spec->rows, spec->cols, spec->cols);
-      attnviz_colorizer_clear (&colorizer);
-      if (image != NULL)
+      if (spec->matrix == NULL && spec->paint_cells != NULL)
         {
-          attnviz_painter_draw_surface (cr, image, m);
-          cairo_surface_destroy (image);
+          cairo_save (cr);
+          cairo_rectangle (cr, m->x, m->y, m->width, m->height);
+          cairo_clip (cr);
+          spec->paint_cells (cr, m, spec->paint_cells_data);
+          cairo_restore (cr);
         }
+      else if (spec->matrix != NULL)
+        paint_visible_cells (cr, spec, &scale, &layout);
 
       /* A hairline frame keeps a white-at-zero map (grey) apart from the page. */
       attnviz_painter_set_source (cr, &spec->foreground, 0.45);

@@ -62,7 +62,23 @@ typedef struct {
   int highlight_col;
   double font_size;                 /* of labels and ticks; 0: 10 */
   AttnvizRGBA foreground;           /* text; alpha 0: near-black */
+  /* A matrix too large to hold (a long run): MATRIX NULL, SCALE with a
+   * range, and PAINT_CELLS fills the matrix's rectangle in CR (only what
+   * CR's clip shows need be drawn); the rest of the figure as usual. */
+  void (*paint_cells) (cairo_t *cr, const AttnvizRect *matrix, gpointer data);
+  gpointer paint_cells_data;
+  /* Label widths measured by earlier layouts, kept by the caller for a
+   * figure drawn again and again (a widget), or NULL. */
+  struct _AttnvizLabelCache *label_cache;
 } AttnvizHeatmapSpec;
+
+/* Widths of labels as the heatmap layout measured them, reused while the
+ * labels, font size and longest width stay the same.  Main thread. */
+typedef struct _AttnvizLabelCache AttnvizLabelCache;
+AttnvizLabelCache *attnviz_label_cache_new (void);
+void attnviz_label_cache_free (AttnvizLabelCache *cache);
+/* Forgets every width (the labels changed). */
+void attnviz_label_cache_reset (AttnvizLabelCache *cache);
 
 /* Defaults: viridis, linear over the data, colour bar, no highlight,
  * captions "query" and "key". */

@@ -10,7 +10,7 @@
 
 #include "attnviz-colormap.h"
 #include "attnviz-metrics.h"
-#include "attnviz-result.h"
+#include "attnviz-result-private.h"
 #include "attnviz-scale.h"
 
 G_DEFINE_ENUM_TYPE (AttnvizAggregate, attnviz_aggregate,
@@ -108,45 +108,6 @@ attnviz_aggregate_from_string (const char *name, AttnvizAggregate *aggregate)
   return FALSE;
 }
 
-struct _AttnvizResult
-{
-  GObject parent_instance;
-
-  AttnvizRecording *rec;  /* owned by the run (RUN, or this result when RUN is NULL) */
-  AttnvizResult *run;     /* an encoder-decoder's cross or encoder view: the run it shows, else NULL */
-  AttnvizAttentionKind kind;
-  int rows;               /* queries: T, or S for the encoder */
-  int cols;               /* keys: S for the cross-attention, else rows */
-  int n_layer;            /* of the attention shown: the encoder's own count for it */
-  int n_head;
-  gboolean causal;
-  const gint32 *ids;      /* (rows) into rec */
-  const gint32 *col_ids;  /* (cols) into rec */
-  char **labels;          /* (rows + 1) */
-  char **col_labels;      /* (cols + 1), or NULL: the labels */
-  GArray *tokens;         /* (rows) AttnvizToken, or NULL */
-  GArray *col_tokens;     /* (cols), or NULL (the tokens when square) */
-  char *text;
-  char *model_name;
-
-  /* An encoder-decoder run (the decoder's self-attention result) */
-  char **source_labels;   /* (S + 1) */
-  GArray *source_tokens;  /* (S) */
-  char *target_text;
-  char *output;
-  int step;
-
-  const float **maps;     /* (n_layer * n_head) into rec */
-  float **mean;           /* (n_layer) each (rows, cols), computed on first use */
-  float **max;
-  gboolean loss_predicts_next;
-
-  /* A difference: A - B */
-  AttnvizResult *a;
-  AttnvizResult *b;
-  double *tvd;            /* (n_layer * n_head) */
-  GHashTable *differences;/* matrix key -> (T, T) A - B, computed on first use */
-};
 
 G_DEFINE_FINAL_TYPE (AttnvizResult, attnviz_result, G_TYPE_OBJECT)
 
@@ -162,6 +123,7 @@ attnviz_result_finalize (GObject *object)
     }
   g_free (self->mean);
   g_free (self->max);
+  _attnviz_result_clear_overviews (self);
   g_free (self->maps);
   if (self->run == NULL)
     g_clear_pointer (&self->rec, attnviz_recording_free);

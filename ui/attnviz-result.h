@@ -150,6 +150,48 @@ AttnvizAttention *attnviz_result_get_source (AttnvizResult *self);
  * grid; NULL entries were not recorded. */
 const float *const *attnviz_result_get_maps (AttnvizResult *self);
 
+/* ---- Any run, long ones included (attnviz-result-read.c) ----------------
+ *
+ * A long run keeps no dense matrices (get_matrix () and get_maps () give
+ * NULL for it): these read it, exactly, through its attention source, and
+ * read a short run from its matrices.  A difference reads A and B and
+ * subtracts.  All but get_overview () may be called from any thread. */
+
+/* Whether get_matrix () gives NULL for recorded heads (for a difference:
+ * when A's or B's does): the run recomputes its attention on demand. */
+gboolean attnviz_result_is_long (AttnvizResult *self);
+/* Whether HEAD of LAYER (any head of it, for an aggregate) can be read. */
+gboolean attnviz_result_has_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head);
+/* OUT (r1 - r0, c1 - c0), rows LD floats apart = rows [r0, r1) and columns
+ * [c0, c1) of the head, aggregate or difference: the values get_matrix ()
+ * gives for a short run, bit for bit.  FALSE when not recorded. */
+gboolean attnviz_result_get_rect (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                                  int r0, int r1, int c0, int c1, float *out, gsize ld);
+/* One cell, as get_rect () gives it; NaN when not recorded. */
+float attnviz_result_get_cell (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                               int row, int col);
+/* OUT (br1 - br0, bc1 - bc0) = bins [br0, br1) x [bc0, bc1) of the matrix
+ * pooled over bins of K x K cells (bin i covers cells [i K, min ((i + 1) K,
+ * n))), exactly, from get_rect () a band of rows at a time.  ATTNVIZ_POOL_MAX
+ * takes the largest weight, and for a difference the A − B of the largest
+ * magnitude with its sign, so that thin lines stay visible either way.
+ * FALSE when cancelled or not recorded. */
+gboolean attnviz_result_pool_tile (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                                   int k, int br0, int br1, int bc0, int bc1, AttnvizPool pool,
+                                   float *out, GCancellable *cancellable);
+/* What a figure's subtitle says of a picture pooled over K x K cells by
+ * its max: "max over 10×10 cells" (a difference's: "largest |A − B| over
+ * 10×10 cells"). */
+char *attnviz_result_describe_pooling (AttnvizResult *self, int k);
+/* The overview the forward pass left, as (*ROWS, *COLS) bins laid out by
+ * attnviz_bin_start (), owned by SELF; NULL when none is exact for POOL or
+ * the run has no source.  A head has both poolings; the mean over heads
+ * its MEAN (the mean of its heads' means); the max over heads its MAX (the
+ * max of their maxes); a difference the MEAN of A − B (A's means minus
+ * B's).  Main thread only (the combined ones are made on first use). */
+const float *attnviz_result_get_overview (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                                          AttnvizPool pool, int *rows, int *cols);
+
 /* "layer 3 · head 5", "layer 3 · mean over 12 heads" (a difference adds
  * " · A − B"; an encoder-decoder's starts with "cross · ", "encoder · " or
  * "decoder · "; a checkpoint's ends with " · step 250"). */
