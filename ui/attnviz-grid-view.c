@@ -324,6 +324,19 @@ attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, in
   return attnviz_grid_layout_hit (&self->layout, x, y, layer, head);
 }
 
+gboolean
+attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head, graphene_rect_t *rect)
+{
+  AttnvizRect r;
+
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
+
+  if (!ensure_layout (self) || !attnviz_grid_layout_cell_rect (&self->layout, layer, head, &r))
+    return FALSE;
+  graphene_rect_init (rect, r.x, r.y, r.width, r.height);
+  return TRUE;
+}
+
 static void
 outline_thumbnail (AttnvizGridView *self, GtkSnapshot *snapshot, int layer, int head, const GdkRGBA *color)
 {

@@ -48,6 +48,8 @@ void attnviz_grid_view_set_show_scores (AttnvizGridView *self, gboolean show_sco
 gboolean attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec);
 /* The thumbnail under the widget point (X, Y). */
 gboolean attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, int *head);
+/* Where the thumbnail of LAYER and HEAD is drawn, in the widget. */
+gboolean attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head, graphene_rect_t *rect);
 /* Paints the content node for a WIDTH x HEIGHT widget (for the benchmark). */
 GskRenderNode *attnviz_grid_view_build_node (AttnvizGridView *self, int width, int height);
 
