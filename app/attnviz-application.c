@@ -181,6 +181,7 @@ attnviz_application_startup (GApplication *app)
     { "win.show-help-overlay", { "<Control>question", NULL } },
     { "win.open-folder", { "<Control>o", NULL } },
     { "win.open-file", { "<Control><Shift>o", NULL } },
+    { "win.open-text", { "<Control>t", NULL } },
     { "win.run", { "<Control>Return", "<Control>KP_Enter", NULL } },
     { "win.cancel", { "Escape", NULL } },
     { "win.export", { "<Control>e", NULL } },
