@@ -11,6 +11,7 @@
 #include <gsk/gsk.h>
 
 #include "attnviz-grid-view.h"
+#include "attnviz-loss-strip.h"
 #include "attnviz-painter-private.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-token-strip.h"
@@ -263,6 +264,46 @@ test_token_strip_at_8192_tokens (void)
   g_assert_finalize_object (result);
 }
 
+static void
+test_loss_strip_of_a_long_difference (void)
+{
+  enum { T = 4096 };
+  AttnvizResult *a = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 14, "mask=window:16");
+  AttnvizResult *b = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 14, NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizResult *diff = attnviz_result_new_difference (a, b, &error);
+  g_assert_no_error (error);
+  GtkWidget *strip = attnviz_loss_strip_new ();
+  AttnvizLossStrip *ls = ATTNVIZ_LOSS_STRIP (strip);
+  GtkWidget *sw = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
+  attnviz_loss_strip_set_result (ls, diff);
+  GtkWindow *window = show_in_window (sw, 420, 320);
+  attnviz_test_wait_until (attnviz_loss_strip_get_n_drawn (ls) > 0, 10);
+  int first = attnviz_loss_strip_get_n_drawn (ls);
+  g_assert_cmpint (first, >, 0);
+  g_assert_cmpint (first, <, T / 20);
+
+  /* Scrolled to the end: the chips there are drawn, still only a few. */
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  double end = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
+  g_assert_cmpfloat (end, >, 10 * gtk_adjustment_get_page_size (adj));
+  gtk_adjustment_set_value (adj, end);
+  g_autofree char *last = attnviz_loss_strip_describe_token (ls, T - 1);
+  g_assert_nonnull (last);
+  graphene_rect_t bounds;
+  attnviz_test_wait_until (gtk_widget_compute_bounds (strip, sw, &bounds) && bounds.origin.y < -end + 1, 10);
+  attnviz_test_wait_until (attnviz_loss_strip_get_n_drawn (ls) > 0, 10);
+  g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), >, 0);
+  g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), <, T / 20);
+
+  destroy_window (window);
+  g_assert_finalize_object (diff);
+  g_assert_finalize_object (a);
+  g_assert_finalize_object (b);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -273,5 +314,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/long-grid/a-long-difference-shows-a-minus-b", test_long_difference_grid_shows_a_minus_b);
   g_test_add_func ("/ui/token-strip/8192-tokens-draw-only-what-shows-and-scroll-to-the-selection",
                    test_token_strip_at_8192_tokens);
+  g_test_add_func ("/ui/loss-strip/a-long-difference-draws-only-what-shows", test_loss_strip_of_a_long_difference);
   return g_test_run ();
 }

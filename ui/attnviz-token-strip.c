@@ -18,6 +18,7 @@
 
 #include "attnviz-painter.h"
 #include "attnviz-token-strip.h"
+#include "attnviz-widgets-private.h"
 
 #define SPACING 4
 #define PAD_X 6
@@ -260,19 +261,6 @@ scrolled_window (AttnvizTokenStrip *self)
   return gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
 }
 
-/* The part of the strip its scrolled window shows, in the strip's
- * coordinates; the whole strip when it is not in one. */
-static void
-visible_rect (AttnvizTokenStrip *self, graphene_rect_t *out)
-{
-  GtkWidget *widget = GTK_WIDGET (self), *sw = scrolled_window (self);
-  graphene_rect_t view;
-
-  graphene_rect_init (out, 0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget));
-  if (sw != NULL && gtk_widget_compute_bounds (sw, widget, &view))
-    graphene_rect_intersection (out, &view, out);
-}
-
 static void
 on_scrolled (GtkAdjustment *adjustment, AttnvizTokenStrip *self)
 {
@@ -385,7 +373,7 @@ attnviz_token_strip_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   lookup_color (widget, "accent_fg_color", &white, &accent_fg);
 
   graphene_rect_t view;
-  visible_rect (self, &view);
+  attnviz_widget_visible_rect (widget, &view);
   int pitch = self->chip_height + SPACING;
   int first_line = MAX (0, (int) (view.origin.y / pitch));
   int last_line = MIN (self->n_lines - 1, (int) ((view.origin.y + view.size.height) / pitch));
