@@ -216,8 +216,11 @@ test_token_strip_at_8192_tokens (void)
   GtkWidget *sw = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
-  attnviz_token_strip_set_result (ts, result);
   GtkWindow *window = show_in_window (sw, 420, 320);
+  /* The tokens arrive in a window already shown, and a selection with
+   * them, before the strip has its new size (the app's order). */
+  attnviz_token_strip_set_result (ts, result);
+  attnviz_token_strip_set_selected_token (ts, 4999);
   attnviz_test_wait_until (attnviz_token_strip_get_n_drawn (ts) > 0, 10);
 
   /* One widget, whatever the length, drawing only what shows. */
@@ -230,15 +233,23 @@ test_token_strip_at_8192_tokens (void)
   g_assert_true (attnviz_token_strip_get_chip_rect (ts, T - 1, &last));
   g_assert_cmpint (gtk_widget_get_height (strip), >=, (int) (last.origin.y + last.size.height));
 
-  /* Token 5000 by keyboard: select 4999, step right. */
-  attnviz_token_strip_set_selected_token (ts, 4999);
+  /* 4999 shows, once the strip has its size. */
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  graphene_rect_t chip, bounds;
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, 4999, &chip));
+  attnviz_test_wait_until (gtk_adjustment_get_value (adj) > 0, 10);
+  attnviz_test_wait_until (gtk_widget_compute_bounds (strip, sw, &bounds)
+                           && bounds.origin.y + chip.origin.y >= 0
+                           && bounds.origin.y + chip.origin.y + chip.size.height <= gtk_widget_get_height (sw), 10);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y + chip.size.height, <=, gtk_widget_get_height (sw));
+
+  /* Token 5000 by keyboard: step right from 4999. */
   gtk_widget_grab_focus (strip);
   g_assert_true (gtk_widget_activate_action (strip, "tokens.next", NULL));
   g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, 5000);
 
   /* It is scrolled into view, and drawn there. */
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
-  graphene_rect_t chip, bounds;
   g_assert_true (attnviz_token_strip_get_chip_rect (ts, 5000, &chip));
   attnviz_test_wait_until (gtk_adjustment_get_value (adj) > chip.origin.y - gtk_adjustment_get_page_size (adj), 10);
   attnviz_test_wait_until (gtk_widget_compute_bounds (strip, sw, &bounds)

@@ -50,6 +50,7 @@ struct _AttnvizTokenStrip
 
   GtkAdjustment *vadjustment;  /* of the scrolled window around the strip, while mapped */
   guint scroll_tick;
+  int scroll_waits;
 };
 
 G_DEFINE_FINAL_TYPE (AttnvizTokenStrip, attnviz_token_strip, GTK_TYPE_WIDGET)
@@ -269,11 +270,22 @@ on_scrolled (GtkAdjustment *adjustment, AttnvizTokenStrip *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
+/* Frames a scroll waits for the strip's new size at most. */
+#define SCROLL_MAX_WAIT 30
+
 static gboolean
 scroll_to_selected_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
 {
   AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+  graphene_rect_t chip;
 
+  /* Ticks come before layout: a strip that has just got its tokens is
+   * still allocated at its old height, and the window cannot scroll to a
+   * chip below it yet. */
+  if (attnviz_token_strip_get_chip_rect (self, self->selected_token, &chip)
+      && chip.origin.y + chip.size.height > gtk_widget_get_height (widget)
+      && ++self->scroll_waits < SCROLL_MAX_WAIT)
+    return G_SOURCE_CONTINUE;
   self->scroll_tick = 0;
   attnviz_token_strip_scroll_to_token (self, self->selected_token);
   return G_SOURCE_REMOVE;
@@ -292,7 +304,9 @@ attnviz_token_strip_scroll_to_token (AttnvizTokenStrip *self, int index)
   GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
   double top = bounds.origin.y + chip.origin.y, bottom = top + chip.size.height;
   double page = gtk_adjustment_get_page_size (adj), value = gtk_adjustment_get_value (adj);
-  if (top < SCROLL_MARGIN)
+  if (top < -page || bottom > 2 * page)
+    gtk_adjustment_set_value (adj, value + (top + bottom - page) / 2);   /* a jump: centred */
+  else if (top < SCROLL_MARGIN)
     gtk_adjustment_set_value (adj, value + top - SCROLL_MARGIN);
   else if (bottom > page - SCROLL_MARGIN)
     gtk_adjustment_set_value (adj, value + bottom - page + SCROLL_MARGIN);
@@ -306,6 +320,7 @@ queue_scroll_to_selected (AttnvizTokenStrip *self)
     return;
   if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
     return;
+  self->scroll_waits = 0;
   self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_to_selected_tick, NULL, NULL);
 }
 
