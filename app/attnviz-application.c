@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "attnviz-application.h"
+#include "attnviz-text-file.h"
 #include "attnviz-window.h"
 
 #define TEXT_PLATFORM_KEY "attnviz-text"
@@ -28,6 +29,7 @@ G_DEFINE_FINAL_TYPE (AttnvizApplication, attnviz_application, ADW_TYPE_APPLICATI
 
 static const GOptionEntry option_entries[] = {
   { "text", 't', 0, G_OPTION_ARG_STRING, NULL, "The text to run the model on", "TEXT" },
+  { "text-file", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Read the text to run the model on from FILE", "FILE" },
   { NULL }
 };
 
@@ -72,10 +74,26 @@ attnviz_application_handle_local_options (GApplication *app, GVariantDict *optio
   AttnvizApplication *self = ATTNVIZ_APPLICATION (app);
   const char *text = NULL;
 
+  const char *text_file = NULL;
+
   if (g_variant_dict_lookup (options, "text", "&s", &text))
     {
       g_free (self->pending_text);
       self->pending_text = g_strdup (text);
+    }
+  if (g_variant_dict_lookup (options, "text-file", "^&ay", &text_file))
+    {
+      /* Read here, with the same checks as Open Text File, so that a bad
+       * file is a one-line error before any window opens. */
+      g_autoptr(GError) error = NULL;
+      char *contents = attnviz_text_file_read (text_file, &error);
+      if (contents == NULL)
+        {
+          g_printerr ("attnviz: %s\n", error->message);
+          return 1;
+        }
+      g_free (self->pending_text);
+      self->pending_text = contents;
     }
   return -1;
 }
@@ -181,6 +199,7 @@ attnviz_application_startup (GApplication *app)
     { "win.show-help-overlay", { "<Control>question", NULL } },
     { "win.open-folder", { "<Control>o", NULL } },
     { "win.open-file", { "<Control><Shift>o", NULL } },
+    { "win.open-text", { "<Control>t", NULL } },
     { "win.run", { "<Control>Return", "<Control>KP_Enter", NULL } },
     { "win.cancel", { "Escape", NULL } },
     { "win.export", { "<Control>e", NULL } },

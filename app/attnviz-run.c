@@ -568,11 +568,14 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
       g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
       return;
     }
-  if (T > config->n_ctx)
+  /* A learned position table has n_ctx rows; RoPE and the others run past
+   * the length a model was trained at, as the command line does. */
+  int max_positions = attnviz_config_max_positions (config);
+  if (T > max_positions)
     {
       out->error = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                                 "The text is %d tokens long, but this model reads at most %d. "
-                                "Shorten the text and run again.", T, config->n_ctx);
+                                "Shorten the text and run again.", T, max_positions);
       g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
       return;
     }

@@ -42,6 +42,8 @@
 #include "attnviz-loss-strip.h"
 #include "attnviz-recent.h"
 #include "attnviz-run.h"
+#include "attnviz-text-file.h"
+#include "attnviz-token-counter.h"
 #include "attnviz-token-strip.h"
 #include "attnviz-variant-editor.h"
 #include "attnviz-window.h"
@@ -65,6 +67,7 @@ struct _AttnvizWindow
   GtkWidget *cancel_button;
   GtkProgressBar *progress_bar;
   GtkLabel *token_count;
+  GtkLabel *text_token_count;
   AttnvizTokenStrip *token_strip;
   GtkStack *main_stack;
   AdwStatusPage *ready_page;
@@ -137,6 +140,8 @@ struct _AttnvizWindow
 
   char *error_message;
   GtkNativeDialog *chooser;
+  AttnvizTokenCounter *token_counter;   /* the text box's "412 tokens" */
+  guint text_file_generation;           /* of the last text file asked for */
 };
 
 G_DEFINE_FINAL_TYPE (AttnvizWindow, attnviz_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -164,6 +169,7 @@ static GParamSpec *properties[N_PROPS];
 enum {
   RUN_FINISHED,
   EXPORTED,
+  TEXT_FILE_READ,
   N_SIGNALS
 };
 
@@ -403,6 +409,7 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
   const AttnvizConfig *config = &attnviz_loaded_model_get_model (model)->config;
   attnviz_variant_editor_set_config (self->editor_a, config);
   attnviz_variant_editor_set_config (self->editor_b, config);
+  attnviz_token_counter_set_model (self->token_counter, model);
   update_marks (self);
   if (config->encoder_decoder && self->compare)
     attnviz_window_set_compare (self, FALSE);
@@ -981,6 +988,82 @@ show_open_dialog (AttnvizWindow *self, gboolean folder)
   gtk_native_dialog_show (self->chooser);
 }
 
+/* ---- Text files ------------------------------------------------------------ */
+
+typedef struct {
+  GWeakRef window;
+  guint generation;
+} TextFileRequest;
+
+static void
+on_text_file_read (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  TextFileRequest *request = user_data;
+  g_autoptr(AttnvizWindow) self = g_weak_ref_get (&request->window);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = attnviz_text_file_read_finish (res, &error);
+
+  /* Only the last file asked for lands in the box. */
+  if (self != NULL && request->generation == self->text_file_generation)
+    {
+      if (text != NULL)
+        {
+          dismiss_error (self);
+          attnviz_window_set_text (self, text);
+        }
+      else
+        show_error (self, error->message);
+      g_signal_emit (self, signals[TEXT_FILE_READ], 0, text != NULL);
+    }
+  g_weak_ref_clear (&request->window);
+  g_free (request);
+}
+
+void
+attnviz_window_open_text_file (AttnvizWindow *self, const char *path)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+
+  TextFileRequest *request = g_new0 (TextFileRequest, 1);
+  g_weak_ref_init (&request->window, self);
+  request->generation = ++self->text_file_generation;
+  attnviz_text_file_read_async (path, NULL, on_text_file_read, request);
+}
+
+static void
+on_text_dialog_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = file ? g_file_get_path (file) : NULL;
+      if (path != NULL)
+        attnviz_window_open_text_file (self, path);
+      else
+        show_error (self, "Texts are read from local files; choose one on this computer.");
+    }
+  g_clear_object (&self->chooser);
+}
+
+static void
+show_text_dialog (AttnvizWindow *self)
+{
+  if (self->chooser != NULL)
+    return;
+
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new ("Open Text File", GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
+                                 "_Open", "_Cancel");
+  GtkFileChooser *fc = GTK_FILE_CHOOSER (chooser);
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_add_filter (fc, make_filter ("Text files", "text/plain", "*.txt", NULL));
+  gtk_file_chooser_add_filter (fc, make_filter ("All files", NULL, "*", NULL));
+  g_signal_connect (chooser, "response", G_CALLBACK (on_text_dialog_response), self);
+  self->chooser = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_show (self->chooser);
+}
+
 static gboolean
 on_drop (GtkDropTarget *target, const GValue *value, double x, double y, AttnvizWindow *self)
 {
@@ -1006,6 +1089,12 @@ static void
 open_file_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
   show_open_dialog (user_data, FALSE);
+}
+
+static void
+open_text_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  show_text_dialog (user_data);
 }
 
 static void
@@ -1375,6 +1464,7 @@ step_checkpoint_action (GSimpleAction *action, GVariant *parameter, gpointer use
 static const GActionEntry win_entries[] = {
   { "open-file", open_file_action },
   { "open-folder", open_folder_action },
+  { "open-text", open_text_action },
   { "open-recent", open_recent_action, "s" },
   { "run", run_action },
   { "cancel", cancel_action },
@@ -2002,6 +2092,7 @@ attnviz_window_dispose (GObject *object)
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
+  g_clear_object (&self->token_counter);
   gtk_widget_dispose_template (GTK_WIDGET (self), ATTNVIZ_TYPE_WINDOW);
   g_clear_object (&self->result);
   g_clear_object (&self->run);
@@ -2082,6 +2173,11 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
     g_signal_new ("run-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   /* An export was written to PATH, or failed with ERROR. */
+  /* A text file asked for by attnviz_window_open_text_file () was read
+   * into the text box (TRUE), or could not be (the error banner says why). */
+  signals[TEXT_FILE_READ] =
+    g_signal_new ("text-file-read", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   signals[EXPORTED] =
     g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_ERROR);
@@ -2106,6 +2202,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, cancel_button);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, token_count);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, text_token_count);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, token_strip);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, main_stack);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, ready_page);
@@ -2174,6 +2271,8 @@ attnviz_window_init (AttnvizWindow *self)
   self->compare_mode = ATTNVIZ_COMPARE_SIDE_BY_SIDE;
 
   gtk_widget_init_template (GTK_WIDGET (self));
+  self->token_counter = attnviz_token_counter_new (gtk_text_view_get_buffer (self->text_view),
+                                                   self->text_token_count);
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
 
   bind_view (self, self->grid_view, FALSE, TRUE, FALSE);
@@ -2226,4 +2325,18 @@ AttnvizWindow *
 attnviz_window_new (GtkApplication *application)
 {
   return g_object_new (ATTNVIZ_TYPE_WINDOW, "application", application, NULL);
+}
+
+int
+attnviz_window_get_text_token_count (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), -1);
+  return attnviz_token_counter_get_count (self->token_counter);
+}
+
+const char *
+attnviz_window_get_text_token_label (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return gtk_label_get_text (self->text_token_count);
 }

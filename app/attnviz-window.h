@@ -18,6 +18,15 @@ AttnvizWindow *attnviz_window_new (GtkApplication *application);
  * text, runs it on that text once loaded. */
 void attnviz_window_open (AttnvizWindow *self, const char *path);
 void attnviz_window_set_text (AttnvizWindow *self, const char *text);
+/* Reads PATH into the text box in the background (win.open-text asks for
+ * the file), through attnviz_text_file_read ()'s checks: a file that is
+ * not a regular one, too large or not UTF-8 is refused with a one-line
+ * error in the banner.  "text-file-read" (gboolean) tells how it went. */
+void attnviz_window_open_text_file (AttnvizWindow *self, const char *path);
+/* The text box's own count of the tokens its text makes (-1 while there
+ * is none), and the label that shows it. */
+int attnviz_window_get_text_token_count (AttnvizWindow *self);
+const char *attnviz_window_get_text_token_label (AttnvizWindow *self);
 /* Runs the open model on the text; a run in progress is cancelled. */
 void attnviz_window_run (AttnvizWindow *self);
 

@@ -120,10 +120,11 @@ test_cross_attention (void)
   g_assert_cmpuint (strips->len, ==, 2);
   AttnvizTokenStrip *source_strip = strips->pdata[0], *target_strip = strips->pdata[1];
   g_assert_true (gtk_widget_is_visible (GTK_WIDGET (source_strip)));
-  g_assert_nonnull (attnviz_token_strip_get_chip (source_strip, S - 1));
-  g_assert_null (attnviz_token_strip_get_chip (source_strip, S));
-  g_assert_nonnull (attnviz_token_strip_get_chip (target_strip, T - 1));
-  g_assert_null (attnviz_token_strip_get_chip (target_strip, T));
+  graphene_rect_t chip;
+  g_assert_true (attnviz_token_strip_get_chip_rect (source_strip, S - 1, &chip));
+  g_assert_false (attnviz_token_strip_get_chip_rect (source_strip, S, &chip));
+  g_assert_true (attnviz_token_strip_get_chip_rect (target_strip, T - 1, &chip));
+  g_assert_false (attnviz_token_strip_get_chip_rect (target_strip, T, &chip));
 
   /* Cross: through win.attention, as the switch above the views does. */
   g_object_set (window, "layer", 1, "head", 2, NULL);

@@ -3,13 +3,21 @@
  * The thumbnails are painted once by attnviz_paint_grid () into a render
  * node kept until the data, the size or a setting changes; the current
  * head's outline and the hovered one are drawn over it each frame, so
- * stepping through heads costs nothing here.  A comparison (a difference
+ * stepping through heads costs nothing here.
+ *
+ * A result with an attention source is drawn from the overviews its
+ * forward pass left (at most 256 x 256 bins a head), at any length: max
+ * pooling, so that thin diagonals and single strong keys stay visible.  A
+ * long run keeps no dense matrices at all; a small one's are read only
+ * when a thumbnail has more pixels than its overview has bins.  A comparison (a difference
  * result) shows one number per head instead: how far B's rows are from
  * A's.  Ctrl+click asks for a head to be switched off ("head-toggled");
  * a right click opens the menu model on that head.
  */
 #define G_LOG_DOMAIN "attnviz-grid-view"
 #include "config.h"
+
+#include <math.h>
 
 #include "attnviz-grid-view.h"
 #include "attnviz-widgets-private.h"
@@ -27,6 +35,16 @@ struct _AttnvizGridView
   AttnvizScaleKind scale;
 
   char *subtitle;
+  char *title;
+  gboolean show_scores;   /* a difference: its TVD per head, or A − B thumbnails */
+
+  /* The overviews of the result's heads (attnviz_attention_get_overview ()),
+   * found on first use */
+  const float **overviews;  /* (n_layer * n_head) into the source, or into diff; or NULL */
+  float *diff;              /* (n_layer * n_head, ov_rows, ov_cols) A − B of the mean overviews */
+  int ov_rows, ov_cols;
+  float diff_range;         /* largest |A − B| */
+
   GMenuModel *menu_model;
   GtkWidget *menu;        /* GtkPopoverMenu, a child, or NULL */
   GByteArray *marks;      /* (n_layer * n_head) bit 0: off in A, bit 1: off in B; or NULL */
@@ -49,6 +67,7 @@ enum {
   PROP_COLORMAP,
   PROP_SCALE,
   PROP_MENU_MODEL,
+  PROP_SHOW_SCORES,
   N_PROPS
 };
 
@@ -61,6 +80,15 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+static void
+clear_overviews (AttnvizGridView *self)
+{
+  g_clear_pointer (&self->overviews, g_free);
+  g_clear_pointer (&self->diff, g_free);
+  self->ov_rows = self->ov_cols = 0;
+  self->diff_range = 0;
+}
 
 static void
 invalidate_content (AttnvizGridView *self)
@@ -82,6 +110,97 @@ n_heads (AttnvizGridView *self)
   return self->result ? attnviz_result_get_n_heads (self->result) : 0;
 }
 
+/* The overviews of SOURCE's heads, as the grid lays them out, into
+ * OUT (n_layer * n_head); FALSE when it has none. */
+static gboolean
+find_overviews (AttnvizGridView *self, AttnvizAttention *source, AttnvizPool pool, const float **out,
+                int *rows, int *cols)
+{
+  int L = n_layers (self), H = n_heads (self), any = 0;
+
+  *rows = *cols = 0;
+  if (source == NULL || attnviz_attention_get_n_layers (source) < L || attnviz_attention_get_n_heads (source) < H)
+    return FALSE;
+  for (int l = 0; l < L; l++)
+    for (int h = 0; h < H; h++)
+      {
+        int r = 0, c = 0;
+        out[l * H + h] = attnviz_attention_has_head (source, l, h)
+                         ? attnviz_attention_get_overview (source, l, h, pool, &r, &c) : NULL;
+        if (out[l * H + h] == NULL)
+          continue;
+        if (any++ == 0)
+          *rows = r, *cols = c;
+        else if (r != *rows || c != *cols)
+          return FALSE;
+      }
+  return any > 0;
+}
+
+/* A difference's thumbnails: A's mean overview minus B's, bin by bin (a
+ * bin's mean of A − B is exactly the difference of the means; maxima do
+ * not subtract). */
+static void
+ensure_difference_overviews (AttnvizGridView *self, gsize n)
+{
+  AttnvizAttention *sa = attnviz_result_get_source (attnviz_result_get_a (self->result));
+  AttnvizAttention *sb = attnviz_result_get_source (attnviz_result_get_b (self->result));
+  g_autofree const float **oa = g_new0 (const float *, n);
+  g_autofree const float **ob = g_new0 (const float *, n);
+  int ra, ca, rb, cb;
+
+  if (!find_overviews (self, sa, ATTNVIZ_POOL_MEAN, oa, &ra, &ca)
+      || !find_overviews (self, sb, ATTNVIZ_POOL_MEAN, ob, &rb, &cb) || ra != rb || ca != cb)
+    return;
+  gsize bins = (gsize) ra * ca;
+  self->diff = g_try_new (float, n * bins);
+  if (self->diff == NULL)
+    return;
+  for (gsize k = 0; k < n; k++)
+    {
+      float *d = self->diff + k * bins;
+      if (oa[k] == NULL || ob[k] == NULL)
+        continue;
+      for (gsize i = 0; i < bins; i++)
+        {
+          d[i] = oa[k][i] - ob[k][i];
+          self->diff_range = MAX (self->diff_range, fabsf (d[i]));
+        }
+      self->overviews[k] = d;
+    }
+  self->ov_rows = ra;
+  self->ov_cols = ca;
+}
+
+static void
+ensure_overviews (AttnvizGridView *self)
+{
+  gsize n = (gsize) n_layers (self) * n_heads (self);
+
+  if (self->overviews != NULL || self->result == NULL || n == 0)
+    return;
+  self->overviews = g_new0 (const float *, n);
+  if (attnviz_result_is_difference (self->result))
+    ensure_difference_overviews (self, n);
+  else if (!find_overviews (self, attnviz_result_get_source (self->result), ATTNVIZ_POOL_MAX,
+                            self->overviews, &self->ov_rows, &self->ov_cols))
+    self->ov_rows = self->ov_cols = 0;
+  if (self->ov_rows == 0)
+    g_clear_pointer (&self->overviews, g_free);
+}
+
+/* " · max of ≥ 32 × 32 tokens per pixel" (the wording of render --grid)
+ * when an overview bin holds more than one token, else "". */
+static char *
+pooling_note (AttnvizGridView *self, const char *what)
+{
+  int rows = attnviz_result_get_n_tokens (self->result), cols = attnviz_result_get_n_cols (self->result);
+  int br = (rows + self->ov_rows - 1) / self->ov_rows, bc = (cols + self->ov_cols - 1) / self->ov_cols;
+  if (br <= 1 && bc <= 1)
+    return g_strdup ("");
+  return g_strdup_printf (" · %s of ≥ %d × %d tokens per pixel", what, br, bc);
+}
+
 gboolean
 attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
 {
@@ -91,16 +210,53 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   if (self->result == NULL)
     return FALSE;
   const double *tvd = attnviz_result_get_tvd (self->result);
-  attnviz_grid_spec_init (spec, n_layers (self), n_heads (self), attnviz_result_get_maps (self->result),
+  AttnvizAttention *source = attnviz_result_get_source (self->result);
+  /* A long run's dense maps are not kept: all its entries are NULL. */
+  const float *const *maps = source == NULL || attnviz_attention_is_dense (source)
+                             ? attnviz_result_get_maps (self->result) : NULL;
+  gboolean difference = attnviz_result_is_difference (self->result);
+  if (difference)
+    maps = NULL;
+  if (!difference || !self->show_scores)
+    ensure_overviews (self);
+  if (maps == NULL && self->overviews == NULL)
+    maps = attnviz_result_get_maps (self->result);   /* no overviews: heads without data */
+  attnviz_grid_spec_init (spec, n_layers (self), n_heads (self), maps,
                           attnviz_result_get_n_tokens (self->result), attnviz_result_get_n_cols (self->result));
+  if (!difference || !self->show_scores)
+    spec->overviews = (const float *const *) self->overviews;
+  spec->ov_rows = self->ov_rows;
+  spec->ov_cols = self->ov_cols;
   spec->lower_triangular = attnviz_result_get_causal (self->result);
   spec->pooling = ATTNVIZ_POOL_MAX;
   spec->colormap = self->colormap;
   attnviz_scale_init (&spec->scale, self->scale, 0, 0);
   spec->current_layer = self->layer;
   spec->current_head = self->head;
-  spec->title = "attention of every layer and head";
-  if (tvd != NULL)
+  g_free (self->title);
+  if (self->overviews != NULL && difference && !self->show_scores)
+    {
+      g_autofree char *note = pooling_note (self, "mean");
+      self->title = g_strdup_printf ("A − B of every layer and head%s", note);
+    }
+  else if (self->overviews != NULL && maps == NULL)
+    {
+      g_autofree char *note = pooling_note (self, "max");
+      self->title = g_strdup_printf ("attention of every layer and head%s", note);
+    }
+  else
+    self->title = g_strdup ("attention of every layer and head");
+  spec->title = self->title;
+  if (difference && !self->show_scores && self->overviews != NULL)
+    {
+      /* A − B on the difference's diverging map, one range for all heads
+       * symmetric about 0, so that the heads that change most stand out. */
+      spec->pooling = ATTNVIZ_POOL_MEAN;
+      spec->colormap = ATTNVIZ_COLORMAP_RDBU;
+      float top = self->diff_range > 0 ? self->diff_range : 1;
+      attnviz_scale_init (&spec->scale, ATTNVIZ_SCALE_LINEAR, -top, top);
+    }
+  else if (tvd != NULL)
     {
       /* From 0 (unchanged) to the largest change, so that the heads the
        * variant moves most stand out. */
@@ -166,6 +322,19 @@ attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, in
   if (!ensure_layout (self))
     return FALSE;
   return attnviz_grid_layout_hit (&self->layout, x, y, layer, head);
+}
+
+gboolean
+attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head, graphene_rect_t *rect)
+{
+  AttnvizRect r;
+
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
+
+  if (!ensure_layout (self) || !attnviz_grid_layout_cell_rect (&self->layout, layer, head, &r))
+    return FALSE;
+  graphene_rect_init (rect, r.x, r.y, r.width, r.height);
+  return TRUE;
 }
 
 static void
@@ -449,6 +618,7 @@ attnviz_grid_view_dispose (GObject *object)
   g_clear_pointer (&self->menu, gtk_widget_unparent);
   g_clear_object (&self->menu_model);
   g_clear_pointer (&self->marks, g_byte_array_unref);
+  clear_overviews (self);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->dispose (object);
 }
 
@@ -456,6 +626,7 @@ static void
 attnviz_grid_view_finalize (GObject *object)
 {
   g_free (ATTNVIZ_GRID_VIEW (object)->subtitle);
+  g_free (ATTNVIZ_GRID_VIEW (object)->title);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->finalize (object);
 }
 
@@ -483,6 +654,9 @@ attnviz_grid_view_get_property (GObject *object, guint prop_id, GValue *value, G
       break;
     case PROP_MENU_MODEL:
       g_value_set_object (value, self->menu_model);
+      break;
+    case PROP_SHOW_SCORES:
+      g_value_set_boolean (value, self->show_scores);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -513,6 +687,9 @@ attnviz_grid_view_set_property (GObject *object, guint prop_id, const GValue *va
       break;
     case PROP_MENU_MODEL:
       attnviz_grid_view_set_menu_model (self, g_value_get_object (value));
+      break;
+    case PROP_SHOW_SCORES:
+      attnviz_grid_view_set_show_scores (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -553,6 +730,9 @@ attnviz_grid_view_class_init (AttnvizGridViewClass *klass)
   properties[PROP_MENU_MODEL] =
     g_param_spec_object ("menu-model", NULL, NULL, G_TYPE_MENU_MODEL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SHOW_SCORES] =
+    g_param_spec_boolean ("show-scores", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A thumbnail was clicked, or Enter pressed on the current one. */
@@ -600,6 +780,7 @@ attnviz_grid_view_init (AttnvizGridView *self)
   self->hover_layer = self->hover_head = -1;
   self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
   self->scale = ATTNVIZ_SCALE_LINEAR;
+  self->show_scores = TRUE;
 
   gtk_widget_set_focusable (widget, TRUE);
   gtk_widget_set_has_tooltip (widget, TRUE);
@@ -651,6 +832,7 @@ attnviz_grid_view_set_result (AttnvizGridView *self, AttnvizResult *result)
   if (self->head >= n_heads (self))
     attnviz_grid_view_set_head (self, MAX (0, n_heads (self) - 1));
   self->hover_layer = self->hover_head = -1;
+  clear_overviews (self);
   invalidate_content (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
   g_object_thaw_notify (G_OBJECT (self));
@@ -756,4 +938,24 @@ attnviz_grid_view_set_menu_model (AttnvizGridView *self, GMenuModel *model)
     return;
   g_clear_pointer (&self->menu, gtk_widget_unparent);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MENU_MODEL]);
+}
+
+gboolean
+attnviz_grid_view_get_show_scores (AttnvizGridView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), TRUE);
+  return self->show_scores;
+}
+
+void
+attnviz_grid_view_set_show_scores (AttnvizGridView *self, gboolean show_scores)
+{
+  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
+
+  show_scores = !!show_scores;
+  if (show_scores == self->show_scores)
+    return;
+  self->show_scores = show_scores;
+  invalidate_content (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_SCORES]);
 }

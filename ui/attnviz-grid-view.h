@@ -36,15 +36,20 @@ void attnviz_grid_view_set_marks (AttnvizGridView *self, const guint8 *marks, in
 
 /* With a difference result the grid draws one number per head, the total
  * variation distance between A's and B's rows, on a range from 0 to the
- * largest of them.
+ * largest of them; with show-scores FALSE, each head's A − B instead (from
+ * A's and B's mean overviews, on the diverging map, one range for all).
  *
  * Signals: "head-activated" (layer, head) on a click or Enter;
  * "head-toggled" (layer, head, GdkModifierType) on a Ctrl+click. */
+gboolean attnviz_grid_view_get_show_scores (AttnvizGridView *self);
+void attnviz_grid_view_set_show_scores (AttnvizGridView *self, gboolean show_scores);
 
 /* The figure with the current head outlined, for export. */
 gboolean attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec);
 /* The thumbnail under the widget point (X, Y). */
 gboolean attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, int *head);
+/* Where the thumbnail of LAYER and HEAD is drawn, in the widget. */
+gboolean attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head, graphene_rect_t *rect);
 /* Paints the content node for a WIDTH x HEIGHT widget (for the benchmark). */
 GskRenderNode *attnviz_grid_view_build_node (AttnvizGridView *self, int width, int height);
 

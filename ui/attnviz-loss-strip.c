@@ -1,6 +1,7 @@
 /* attnviz-loss-strip.c: how each token's loss changed between A and B
  *
- * The tokens flow like words, as in the token strip above, each chip
+ * The tokens flow like words, as in the token strip above (drawn, like
+ * it, only where its scrolled window shows them), each chip
  * tinted by the change of its negative log-likelihood, A's minus B's, on
  * the diverging colour map the difference heatmap uses (red: A's loss is
  * higher, blue: lower, white: the same), over a range symmetric about 0.
@@ -17,6 +18,7 @@
 #include "attnviz-colormap.h"
 #include "attnviz-loss-strip.h"
 #include "attnviz-painter.h"
+#include "attnviz-widgets-private.h"
 
 #define SPACING 4
 #define PAD_X 6
@@ -34,11 +36,13 @@ struct _AttnvizLossStrip
   int selected_token;
   double range;               /* largest |A - B| */
 
+  GtkAdjustment *vadjustment; /* of the scrolled window around the strip, while mapped */
   GPtrArray *layouts;         /* (T) PangoLayout of each chip's text */
   GArray *rects;              /* (T) graphene_rect_t, from the last allocation */
   PangoLayout *legend_low;    /* the colour bar's end labels */
   PangoLayout *legend_high;
   int chips_height;
+  int n_drawn;                /* chips the last frame drew */
 };
 
 G_DEFINE_FINAL_TYPE (AttnvizLossStrip, attnviz_loss_strip, GTK_TYPE_WIDGET)
@@ -190,16 +194,26 @@ attnviz_loss_strip_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   int T = n_tokens (self);
   GdkRGBA fg, accent;
 
+  self->n_drawn = 0;
   if (T == 0 || self->rects->len != (guint) T)
     return;
   get_foreground (widget, &fg);
   gtk_style_context_lookup_color (gtk_widget_get_style_context (widget), "accent_color", &accent);
 
+  /* Only the chips in view: 8192 of them took a frame each time. */
+  graphene_rect_t view;
+  attnviz_widget_visible_rect (widget, &view);
+  graphene_rect_inset (&view, 0, -4);
   for (int t = 0; t < T; t++)
     {
       const graphene_rect_t *r = &g_array_index (self->rects, graphene_rect_t, t);
+      if (r->origin.y + r->size.height < view.origin.y)
+        continue;
+      if (r->origin.y > view.origin.y + view.size.height)
+        break;
       PangoLayout *layout = g_ptr_array_index (self->layouts, t);
       double d = token_delta (self, t);
+      self->n_drawn++;
       GskRoundedRect box;
       GdkRGBA fill, ink;
 
@@ -266,6 +280,39 @@ attnviz_loss_strip_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (width - hw, 0));
   gtk_snapshot_append_layout (snapshot, self->legend_high, &dim);
   gtk_snapshot_restore (snapshot);
+}
+
+static void
+on_scrolled (GtkAdjustment *adjustment, AttnvizLossStrip *self)
+{
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+attnviz_loss_strip_map (GtkWidget *widget)
+{
+  AttnvizLossStrip *self = ATTNVIZ_LOSS_STRIP (widget);
+  GtkWidget *sw = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+
+  GTK_WIDGET_CLASS (attnviz_loss_strip_parent_class)->map (widget);
+  if (sw != NULL)
+    {
+      self->vadjustment = g_object_ref (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw)));
+      g_signal_connect (self->vadjustment, "value-changed", G_CALLBACK (on_scrolled), self);
+    }
+}
+
+static void
+attnviz_loss_strip_unmap (GtkWidget *widget)
+{
+  AttnvizLossStrip *self = ATTNVIZ_LOSS_STRIP (widget);
+
+  if (self->vadjustment != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->vadjustment, on_scrolled, self);
+      g_clear_object (&self->vadjustment);
+    }
+  GTK_WIDGET_CLASS (attnviz_loss_strip_parent_class)->unmap (widget);
 }
 
 static GtkSizeRequestMode
@@ -466,6 +513,8 @@ attnviz_loss_strip_class_init (AttnvizLossStripClass *klass)
   object_class->set_property = attnviz_loss_strip_set_property;
 
   widget_class->snapshot = attnviz_loss_strip_snapshot;
+  widget_class->map = attnviz_loss_strip_map;
+  widget_class->unmap = attnviz_loss_strip_unmap;
   widget_class->get_request_mode = attnviz_loss_strip_get_request_mode;
   widget_class->measure = attnviz_loss_strip_measure;
   widget_class->size_allocate = attnviz_loss_strip_size_allocate;
@@ -573,4 +622,11 @@ attnviz_loss_strip_get_chip_rect (AttnvizLossStrip *self, int index, graphene_re
     return FALSE;
   *rect = g_array_index (self->rects, graphene_rect_t, index);
   return TRUE;
+}
+
+int
+attnviz_loss_strip_get_n_drawn (AttnvizLossStrip *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_LOSS_STRIP (self), 0);
+  return self->n_drawn;
 }

@@ -29,4 +29,8 @@ char *attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index);
 /* "mean A 2.31 · B 3.05 · A − B −0.74": the mean loss per token of each. */
 char *attnviz_loss_strip_describe_means (AttnvizLossStrip *self);
 
+/* How many chips the last frame drew: only those its scrolled window
+ * shows (for tests). */
+int attnviz_loss_strip_get_n_drawn (AttnvizLossStrip *self);
+
 G_END_DECLS

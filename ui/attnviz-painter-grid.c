@@ -200,12 +200,21 @@ attnviz_grid_layout_hit (const AttnvizGridLayout *layout, double x, double y, in
 
 /* ---- Pooling -------------------------------------------------------------- */
 
+/* What the thumbnails are pooled from: the dense maps, or the overviews. */
 typedef struct {
-  const AttnvizGridSpec *spec;
+  const float *const *maps;  /* (n_maps) each (rows, cols); NULL entries: not recorded */
+  int n_maps;
+  int rows, cols;
+  gboolean lower;            /* 0 above the diagonal, and bins of rows and columns line up */
+} GridSource;
+
+typedef struct {
+  const GridSource *src;
   int tr, tc;                /* thumbnail pixels */
   const int *rs;             /* (tr + 1) first matrix row of each thumbnail row */
   const int *cs;             /* (tc + 1) first matrix column of each thumbnail column */
   float *pooled;             /* (n_maps, tr, tc) */
+  AttnvizPooling pooling;
   int first, stride;         /* the maps this worker pools: first, first + stride, ... */
 } PoolJob;
 
@@ -285,20 +294,20 @@ static gpointer
 pool_worker (gpointer data)
 {
   const PoolJob *job = data;
-  const AttnvizGridSpec *spec = job->spec;
-  int n = spec->n_layer * spec->n_head;
-  for (int k = job->first; k < n; k += job->stride)
-    if (spec->maps[k] != NULL)
-      pool_map (spec->maps[k], spec->cols, spec->lower_triangular, spec->pooling,
+  const GridSource *src = job->src;
+  for (int k = job->first; k < src->n_maps; k += job->stride)
+    if (src->maps[k] != NULL)
+      pool_map (src->maps[k], src->cols, src->lower, job->pooling,
                 job->tr, job->tc, job->rs, job->cs, job->pooled + (gsize) k * job->tr * job->tc);
   return NULL;
 }
 
 static void
-pool_all (const AttnvizGridSpec *spec, int tr, int tc, const int *rs, const int *cs, float *pooled)
+pool_all (const GridSource *src, AttnvizPooling pooling, int tr, int tc, const int *rs, const int *cs,
+          float *pooled)
 {
-  int n = spec->n_layer * spec->n_head;
-  guint64 cells = (guint64) n * spec->rows * spec->cols;
+  int n = src->n_maps;
+  guint64 cells = (guint64) n * src->rows * src->cols;
   int n_threads = cells >= THREADED_POOL_MIN_CELLS ? CLAMP ((int) g_get_num_processors (), 1, MAX_POOL_THREADS) : 1;
   n_threads = MIN (n_threads, MAX (n, 1));
 
@@ -306,7 +315,7 @@ pool_all (const AttnvizGridSpec *spec, int tr, int tc, const int *rs, const int 
   GThread *threads[MAX_POOL_THREADS] = { NULL };
   for (int t = 0; t < n_threads; t++)
     {
-      jobs[t] = (PoolJob) { spec, tr, tc, rs, cs, pooled, t, n_threads };
+      jobs[t] = (PoolJob) { src, tr, tc, rs, cs, pooled, pooling, t, n_threads };
       if (t > 0)
         threads[t] = g_thread_try_new ("attnviz-pool", pool_worker, &jobs[t], NULL);
     }
@@ -321,7 +330,11 @@ pool_all (const AttnvizGridSpec *spec, int tr, int tc, const int *rs, const int 
 }
 
 /* Thumbnail pixels along one side: as many as it covers on the target
- * (at 300 dpi for vector surfaces), never more than the map has. */
+ * (at 300 dpi for vector surfaces), never more than the map has.  A
+ * recording surface is GTK's (a render node replayed onto the screen at
+ * one pixel per unit): pooling it for 300 dpi took four times the pixels
+ * the screen shows, which the replay then dropped again (losing what max
+ * pooling kept) and cost the grid's first frame most of its time. */
 static int
 thumbnail_pixels (cairo_t *cr, double thumb, int n)
 {
@@ -333,7 +346,6 @@ thumbnail_pixels (cairo_t *cr, double thumb, int n)
     case CAIRO_SURFACE_TYPE_PDF:
     case CAIRO_SURFACE_TYPE_PS:
     case CAIRO_SURFACE_TYPE_SVG:
-    case CAIRO_SURFACE_TYPE_RECORDING:
     case CAIRO_SURFACE_TYPE_SCRIPT:
       px *= VECTOR_OVERSAMPLE;
       break;
@@ -341,6 +353,34 @@ thumbnail_pixels (cairo_t *cr, double thumb, int n)
       break;
     }
   return CLAMP ((int) ceil (px), 1, MAX (n, 1));
+}
+
+/* The overviews when they have as many bins as a thumbnail has pixels
+ * (pooling them further costs a fraction of reading T x T floats a head),
+ * the dense maps when a thumbnail has more pixels than the overview has
+ * bins (a big export of a few heads), or when there are no overviews. */
+static void
+grid_source (const AttnvizGridSpec *spec, int tr, int tc, GridSource *src)
+{
+  gboolean overviews = spec->overviews != NULL && spec->ov_rows > 0 && spec->ov_cols > 0
+                       && (spec->maps == NULL || (tr <= spec->ov_rows && tc <= spec->ov_cols));
+  src->n_maps = spec->n_layer * spec->n_head;
+  if (overviews)
+    {
+      src->maps = spec->overviews;
+      src->rows = spec->ov_rows;
+      src->cols = spec->ov_cols;
+      /* Bin i of the rows and of the columns cover the same tokens: the
+       * bins above the diagonal are whole masked cells, 0. */
+      src->lower = spec->lower_triangular && spec->rows == spec->cols && spec->ov_rows == spec->ov_cols;
+    }
+  else
+    {
+      src->maps = spec->maps;
+      src->rows = spec->rows;
+      src->cols = spec->cols;
+      src->lower = spec->lower_triangular;
+    }
 }
 
 /* ---- Drawing -------------------------------------------------------------- */
@@ -352,17 +392,21 @@ draw_thumbnails (cairo_t *cr, const AttnvizGridSpec *spec, const AttnvizGridLayo
   int n = spec->n_layer * spec->n_head;
   int tr = thumbnail_pixels (cr, layout->thumb, spec->rows);
   int tc = thumbnail_pixels (cr, layout->thumb, spec->cols);
+  GridSource src;
+  grid_source (spec, tr, tc, &src);
+  tr = MIN (tr, src.rows);
+  tc = MIN (tc, src.cols);
   g_autofree int *rs = g_new (int, tr + 1);
   g_autofree int *cs = g_new (int, tc + 1);
   for (int i = 0; i <= tr; i++)
-    rs[i] = (int) ((gint64) i * spec->rows / tr);
+    rs[i] = attnviz_bin_start (i, tr, src.rows);
   for (int j = 0; j <= tc; j++)
-    cs[j] = (int) ((gint64) j * spec->cols / tc);
+    cs[j] = attnviz_bin_start (j, tc, src.cols);
 
   g_autofree float *pooled = g_try_new (float, (gsize) n * tr * tc);
   if (pooled == NULL)
     return;
-  pool_all (spec, tr, tc, rs, cs, pooled);
+  pool_all (&src, spec->pooling, tr, tc, rs, cs, pooled);
 
   AttnvizColorizer colorizer;
   AttnvizScale scale;
@@ -377,7 +421,7 @@ draw_thumbnails (cairo_t *cr, const AttnvizGridSpec *spec, const AttnvizGridLayo
         int k = l * spec->n_head + h;
         AttnvizRect rect;
         attnviz_grid_layout_cell_rect (layout, l, h, &rect);
-        if (spec->maps[k] == NULL)
+        if (src.maps[k] == NULL)
           {
             double rgb[3];
             attnviz_colormap_nodata (spec->colormap, rgb);
@@ -499,7 +543,8 @@ attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, doub
 {
   g_return_if_fail (cr != NULL && spec != NULL);
   g_return_if_fail (spec->n_layer >= 0 && spec->n_head >= 0);
-  g_return_if_fail (spec->scores != NULL || spec->maps != NULL || spec->n_layer * spec->n_head == 0);
+  g_return_if_fail (spec->scores != NULL || spec->maps != NULL || spec->overviews != NULL
+                    || spec->n_layer * spec->n_head == 0);
   g_return_if_fail (spec->scores != NULL || (spec->rows > 0 && spec->cols > 0) || spec->n_layer * spec->n_head == 0);
 
   AttnvizScale scale;

@@ -153,6 +153,13 @@ typedef struct {
   int cols;
   gboolean lower_triangular;        /* every map is 0 above its diagonal (causal): skip reading it */
   const double *scores;             /* (n_layer * n_head) or NULL: one number per head, drawn instead of the maps */
+  /* Overviews of the maps, (n_layer * n_head) layer-major, each (ov_rows, ov_cols) bins already
+   * pooled as POOLING says (attnviz_attention_get_overview ()); NULL entries: not recorded.  When
+   * set they are drawn instead of MAPS, unless MAPS are given and a thumbnail has more pixels than
+   * the overview has bins; MAPS may then be NULL (a long run keeps no dense matrices). */
+  const float *const *overviews;
+  int ov_rows;
+  int ov_cols;
   const int *layer_index;           /* (n_layer) model indices to print, or NULL: 0 .. n_layer - 1 */
   const int *head_index;            /* (n_head) or NULL */
   AttnvizPooling pooling;

@@ -4,21 +4,53 @@
  * span, with spaces and newlines made visible; special tokens (BOS, [CLS])
  * show their piece and are styled apart.  The tooltip gives the id and the
  * span.  The chips wrap like words.  Clicking a chip selects its token;
- * clicking it again clears the selection.
+ * clicking it again clears the selection; Left/Right, Up/Down, Home/End
+ * step it, and the strip scrolls the selected chip into view.
+ *
+ * The strip is one widget, whatever the length: a widget per chip took
+ * seconds to build at 8192 tokens and every frame measured them all.  It
+ * lays out every chip's box (x, line) from widths measured once per
+ * distinct piece, and draws only the chips in the part of it its
+ * scrolled window shows.
  */
 #define G_LOG_DOMAIN "attnviz-token-strip"
 #include "config.h"
 
 #include "attnviz-painter.h"
 #include "attnviz-token-strip.h"
+#include "attnviz-widgets-private.h"
+
+#define SPACING 4
+#define PAD_X 6
+#define MIN_CHIP_HEIGHT 22
+#define RADIUS 6
+#define MAX_CHARS 24
+/* Kept above and below the selected chip when it is scrolled to. */
+#define SCROLL_MARGIN 8
 
 struct _AttnvizTokenStrip
 {
   GtkWidget parent_instance;
 
-  GPtrArray *chips;       /* (T) GtkButton, children of the strip */
   AttnvizResult *result;
   int selected_token;
+  int hover_token;
+
+  /* One entry a token, from the result */
+  char **shown;           /* (T + 1) the chip's text: visible spaces, cut at MAX_CHARS */
+  int *widths;            /* (T) chip widths, measured on first layout; NULL until then */
+  int chip_height;
+
+  /* The flow at layout_width */
+  int layout_width;       /* -1: none */
+  int *x;                 /* (T) */
+  int *line;              /* (T) */
+  int n_lines;
+  int n_drawn;            /* chips the last snapshot drew */
+
+  GtkAdjustment *vadjustment;  /* of the scrolled window around the strip, while mapped */
+  guint scroll_tick;
+  int scroll_waits;
 };
 
 G_DEFINE_FINAL_TYPE (AttnvizTokenStrip, attnviz_token_strip, GTK_TYPE_WIDGET)
@@ -32,118 +64,382 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-#define SPACING 4
+static int
+n_tokens (AttnvizTokenStrip *self)
+{
+  return self->result ? attnviz_result_get_n_tokens (self->result) : 0;
+}
 
-GtkWidget *
-attnviz_token_strip_get_chip (AttnvizTokenStrip *self, int index)
+static void
+invalidate_layout (AttnvizTokenStrip *self)
+{
+  self->layout_width = -1;
+  gtk_widget_queue_resize (GTK_WIDGET (self));
+}
+
+static void
+invalidate_widths (AttnvizTokenStrip *self)
+{
+  g_clear_pointer (&self->widths, g_free);
+  invalidate_layout (self);
+}
+
+static PangoLayout *
+chip_layout (AttnvizTokenStrip *self, const char *text, gboolean special)
+{
+  PangoLayout *layout = gtk_widget_create_pango_layout (GTK_WIDGET (self), text);
+  if (special)
+    {
+      PangoAttrList *attrs = pango_attr_list_new ();
+      pango_attr_list_insert (attrs, pango_attr_style_new (PANGO_STYLE_ITALIC));
+      pango_layout_set_attributes (layout, attrs);
+      pango_attr_list_unref (attrs);
+    }
+  return layout;
+}
+
+static gboolean
+is_special (AttnvizTokenStrip *self, int index)
+{
+  const AttnvizToken *token = attnviz_result_get_token (self->result, index);
+  return token != NULL && token->special;
+}
+
+/* Every chip's width, measured once per distinct text (a long text
+ * repeats its pieces: 8192 tokens of prose have a couple of thousand). */
+static void
+ensure_widths (AttnvizTokenStrip *self)
+{
+  int T = n_tokens (self);
+
+  if (self->widths != NULL || T == 0)
+    return;
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  PangoLayout *plain = chip_layout (self, "", FALSE), *special = chip_layout (self, "", TRUE);
+  int text_height = 0;
+  self->widths = g_new (int, T);
+  for (int t = 0; t < T; t++)
+    {
+      gboolean sp = is_special (self, t);
+      gpointer known;
+      /* Special chips are italic: measured apart. */
+      if (!sp && g_hash_table_lookup_extended (seen, self->shown[t], NULL, &known))
+        {
+          self->widths[t] = GPOINTER_TO_INT (known);
+          continue;
+        }
+      int w, h;
+      pango_layout_set_text (sp ? special : plain, self->shown[t], -1);
+      pango_layout_get_pixel_size (sp ? special : plain, &w, &h);
+      self->widths[t] = w + 2 * PAD_X;
+      text_height = MAX (text_height, h);
+      if (!sp)
+        g_hash_table_insert (seen, self->shown[t], GINT_TO_POINTER (self->widths[t]));
+    }
+  if (text_height == 0)
+    pango_layout_get_pixel_size (plain, NULL, &text_height);
+  self->chip_height = MAX (MIN_CHIP_HEIGHT, text_height + 2);
+  g_object_unref (plain);
+  g_object_unref (special);
+}
+
+/* Lays the chips out in lines of at most WIDTH; returns the height. */
+static int
+flow (AttnvizTokenStrip *self, int width)
+{
+  int T = n_tokens (self);
+
+  ensure_widths (self);
+  width = MAX (width, 1);
+  if (width != self->layout_width)
+    {
+      int x = 0, line = 0;
+      g_free (self->x);
+      g_free (self->line);
+      self->x = g_new (int, MAX (T, 1));
+      self->line = g_new (int, MAX (T, 1));
+      for (int t = 0; t < T; t++)
+        {
+          int w = MIN (self->widths[t], width);
+          if (x > 0 && x + w > width)
+            {
+              x = 0;
+              line++;
+            }
+          self->x[t] = x;
+          self->line[t] = line;
+          x += w + SPACING;
+        }
+      self->n_lines = T > 0 ? line + 1 : 0;
+      self->layout_width = width;
+    }
+  return self->n_lines > 0 ? self->n_lines * (self->chip_height + SPACING) - SPACING : 0;
+}
+
+gboolean
+attnviz_token_strip_get_chip_rect (AttnvizTokenStrip *self, int index, graphene_rect_t *rect)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), FALSE);
+
+  if (index < 0 || index >= n_tokens (self))
+    return FALSE;
+  int width = gtk_widget_get_width (GTK_WIDGET (self));
+  flow (self, width > 0 ? width : 600);
+  graphene_rect_init (rect, self->x[index], self->line[index] * (self->chip_height + SPACING),
+                      MIN (self->widths[index], MAX (self->layout_width, 1)), self->chip_height);
+  return TRUE;
+}
+
+/* The first token of line LINE (binary search: lines only grow). */
+static int
+first_of_line (AttnvizTokenStrip *self, int line)
+{
+  int lo = 0, hi = n_tokens (self);
+  while (lo < hi)
+    {
+      int mid = lo + (hi - lo) / 2;
+      if (self->line[mid] < line)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+int
+attnviz_token_strip_get_token_at (AttnvizTokenStrip *self, double x, double y)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), -1);
+
+  if (n_tokens (self) == 0 || y < 0)
+    return -1;
+  flow (self, gtk_widget_get_width (GTK_WIDGET (self)));
+  int pitch = self->chip_height + SPACING;
+  int line = (int) (y / pitch);
+  if (line >= self->n_lines || y - line * pitch >= self->chip_height)
+    return -1;
+  for (int t = first_of_line (self, line); t < n_tokens (self) && self->line[t] == line; t++)
+    if (x >= self->x[t] && x < self->x[t] + MIN (self->widths[t], self->layout_width))
+      return t;
+  return -1;
+}
+
+const char *
+attnviz_token_strip_get_chip_text (AttnvizTokenStrip *self, int index)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), NULL);
+  return index >= 0 && index < n_tokens (self) ? self->shown[index] : NULL;
+}
+
+char *
+attnviz_token_strip_describe_token (AttnvizTokenStrip *self, int index)
 {
   g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), NULL);
 
-  if (index < 0 || index >= (int) self->chips->len)
+  if (index < 0 || index >= n_tokens (self))
     return NULL;
-  return g_ptr_array_index (self->chips, index);
+  const AttnvizToken *token = attnviz_result_get_token (self->result, index);
+  gint32 id = attnviz_result_get_token_id (self->result, index);
+  if (token != NULL && token->special)
+    return g_strdup_printf ("Token %d: special token, id %d", index, id);
+  if (token != NULL)
+    return g_strdup_printf ("Token %d: id %d, bytes %u–%u", index, id, token->start, token->end);
+  return g_strdup_printf ("Token %d: id %d", index, id);
 }
 
-static void
-on_chip_clicked (GtkButton *chip, AttnvizTokenStrip *self)
+int
+attnviz_token_strip_get_n_drawn (AttnvizTokenStrip *self)
 {
-  int index = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (chip), "attnviz-index"));
-  attnviz_token_strip_set_selected_token (self, index == self->selected_token ? -1 : index);
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), 0);
+  return self->n_drawn;
 }
+
+/* ---- Scrolling ------------------------------------------------------------- */
 
 static GtkWidget *
-make_chip (AttnvizTokenStrip *self, int index)
+scrolled_window (AttnvizTokenStrip *self)
 {
-  AttnvizResult *result = self->result;
-  const AttnvizToken *token = attnviz_result_get_token (result, index);
-  gint32 id = attnviz_result_get_token_id (result, index);
-  g_autofree char *shown = attnviz_painter_display_text (attnviz_result_get_label (result, index));
-  g_autofree char *tooltip = NULL;
-
-  GtkWidget *label = gtk_label_new (shown);
-  gtk_label_set_max_width_chars (GTK_LABEL (label), 24);
-  gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
-
-  GtkWidget *chip = gtk_button_new ();
-  gtk_button_set_child (GTK_BUTTON (chip), label);
-  gtk_widget_add_css_class (chip, "token-chip");
-  if (token != NULL && token->special)
-    {
-      gtk_widget_add_css_class (chip, "special");
-      tooltip = g_strdup_printf ("Token %d: special token, id %d", index, id);
-    }
-  else if (token != NULL)
-    tooltip = g_strdup_printf ("Token %d: id %d, bytes %u–%u", index, id, token->start, token->end);
-  else
-    tooltip = g_strdup_printf ("Token %d: id %d", index, id);
-  gtk_widget_set_tooltip_text (chip, tooltip);
-  g_object_set_data (G_OBJECT (chip), "attnviz-index", GINT_TO_POINTER (index));
-  g_signal_connect (chip, "clicked", G_CALLBACK (on_chip_clicked), self);
-  return chip;
+  return gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
 }
 
 static void
-rebuild (AttnvizTokenStrip *self)
+on_scrolled (GtkAdjustment *adjustment, AttnvizTokenStrip *self)
 {
-  for (guint i = 0; i < self->chips->len; i++)
-    gtk_widget_unparent (g_ptr_array_index (self->chips, i));
-  g_ptr_array_set_size (self->chips, 0);
-  if (self->result == NULL)
+  /* GTK keeps the strip's render node when only its offset changes: the
+   * chips that come into view must be drawn. */
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Frames a scroll waits for the strip's new size at most. */
+#define SCROLL_MAX_WAIT 30
+
+static gboolean
+scroll_to_selected_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+  graphene_rect_t chip;
+
+  /* Ticks come before layout: a strip that has just got its tokens is
+   * still allocated at its old height, and the window cannot scroll to a
+   * chip below it yet. */
+  if (attnviz_token_strip_get_chip_rect (self, self->selected_token, &chip)
+      && chip.origin.y + chip.size.height > gtk_widget_get_height (widget)
+      && ++self->scroll_waits < SCROLL_MAX_WAIT)
+    return G_SOURCE_CONTINUE;
+  self->scroll_tick = 0;
+  attnviz_token_strip_scroll_to_token (self, self->selected_token);
+  return G_SOURCE_REMOVE;
+}
+
+void
+attnviz_token_strip_scroll_to_token (AttnvizTokenStrip *self, int index)
+{
+  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
+
+  GtkWidget *sw = scrolled_window (self);
+  graphene_rect_t chip, bounds;
+  if (sw == NULL || !attnviz_token_strip_get_chip_rect (self, index, &chip)
+      || !gtk_widget_compute_bounds (GTK_WIDGET (self), sw, &bounds))
     return;
-  int T = attnviz_result_get_n_tokens (self->result);
-  for (int t = 0; t < T; t++)
-    {
-      GtkWidget *chip = make_chip (self, t);
-      gtk_widget_set_parent (chip, GTK_WIDGET (self));
-      g_ptr_array_add (self->chips, chip);
-    }
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  double top = bounds.origin.y + chip.origin.y, bottom = top + chip.size.height;
+  double page = gtk_adjustment_get_page_size (adj), value = gtk_adjustment_get_value (adj);
+  if (top < -page || bottom > 2 * page)
+    gtk_adjustment_set_value (adj, value + (top + bottom - page) / 2);   /* a jump: centred */
+  else if (top < SCROLL_MARGIN)
+    gtk_adjustment_set_value (adj, value + top - SCROLL_MARGIN);
+  else if (bottom > page - SCROLL_MARGIN)
+    gtk_adjustment_set_value (adj, value + bottom - page + SCROLL_MARGIN);
+}
+
+/* After the next layout: the strip may not have its size yet. */
+static void
+queue_scroll_to_selected (AttnvizTokenStrip *self)
+{
+  if (self->selected_token < 0 || self->scroll_tick != 0)
+    return;
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  self->scroll_waits = 0;
+  self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_to_selected_tick, NULL, NULL);
 }
 
 static void
-mark_selected (AttnvizTokenStrip *self, int token, gboolean selected)
+attnviz_token_strip_map (GtkWidget *widget)
 {
-  GtkWidget *chip = attnviz_token_strip_get_chip (self, token);
+  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+  GtkWidget *sw;
 
-  if (chip == NULL)
-    return;
-  if (selected)
-    gtk_widget_add_css_class (chip, "selected-token");
-  else
-    gtk_widget_remove_css_class (chip, "selected-token");
-}
-
-/* ---- Layout: chips flow like words, wrapping at the width --------------- */
-
-/* Lays the chips out in lines of at most WIDTH; returns the height.  With
- * ALLOCATE, places them too. */
-static int
-flow (AttnvizTokenStrip *self, int width, gboolean allocate)
-{
-  int x = 0, y = 0, line_height = 0;
-
-  for (guint i = 0; i < self->chips->len; i++)
+  GTK_WIDGET_CLASS (attnviz_token_strip_parent_class)->map (widget);
+  if ((sw = scrolled_window (self)) != NULL)
     {
-      GtkWidget *chip = g_ptr_array_index (self->chips, i);
-      int w, h;
-
-      if (!gtk_widget_should_layout (chip))
-        continue;
-      gtk_widget_measure (chip, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &w, NULL, NULL);
-      w = MIN (w, MAX (width, 1));
-      gtk_widget_measure (chip, GTK_ORIENTATION_VERTICAL, w, NULL, &h, NULL, NULL);
-      if (x > 0 && x + w > width)
-        {
-          x = 0;
-          y += line_height + SPACING;
-          line_height = 0;
-        }
-      if (allocate)
-        gtk_widget_size_allocate (chip, &(GtkAllocation) { x, y, w, h }, -1);
-      x += w + SPACING;
-      line_height = MAX (line_height, h);
+      self->vadjustment = g_object_ref (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw)));
+      g_signal_connect (self->vadjustment, "value-changed", G_CALLBACK (on_scrolled), self);
     }
-  return y + line_height;
+  queue_scroll_to_selected (self);
 }
+
+static void
+attnviz_token_strip_unmap (GtkWidget *widget)
+{
+  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+
+  if (self->vadjustment != NULL)
+    {
+      g_signal_handlers_disconnect_by_func (self->vadjustment, on_scrolled, self);
+      g_clear_object (&self->vadjustment);
+    }
+  if (self->scroll_tick != 0)
+    {
+      gtk_widget_remove_tick_callback (widget, self->scroll_tick);
+      self->scroll_tick = 0;
+    }
+  GTK_WIDGET_CLASS (attnviz_token_strip_parent_class)->unmap (widget);
+}
+
+/* ---- Drawing ----------------------------------------------------------------- */
+
+static void
+lookup_color (GtkWidget *widget, const char *name, const GdkRGBA *fallback, GdkRGBA *out)
+{
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  if (!gtk_style_context_lookup_color (gtk_widget_get_style_context (widget), name, out))
+    *out = *fallback;
+  G_GNUC_END_IGNORE_DEPRECATIONS
+}
+
+static void
+attnviz_token_strip_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+{
+  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+  int T = n_tokens (self);
+  GdkRGBA fg, accent, accent_bg, accent_fg, fill;
+  static const GdkRGBA blue = { 0.21, 0.52, 0.89, 1 }, white = { 1, 1, 1, 1 };
+
+  self->n_drawn = 0;
+  if (T == 0)
+    return;
+  flow (self, gtk_widget_get_width (widget));
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  lookup_color (widget, "accent_color", &blue, &accent);
+  lookup_color (widget, "accent_bg_color", &blue, &accent_bg);
+  lookup_color (widget, "accent_fg_color", &white, &accent_fg);
+
+  graphene_rect_t view;
+  attnviz_widget_visible_rect (widget, &view);
+  int pitch = self->chip_height + SPACING;
+  int first_line = MAX (0, (int) (view.origin.y / pitch));
+  int last_line = MIN (self->n_lines - 1, (int) ((view.origin.y + view.size.height) / pitch));
+  if (view.size.height <= 0)
+    return;
+
+  PangoLayout *plain = chip_layout (self, "", FALSE), *special = chip_layout (self, "", TRUE);
+  for (int t = first_of_line (self, first_line); t < T && self->line[t] <= last_line; t++)
+    {
+      graphene_rect_t r;
+      GskRoundedRect box;
+      gboolean sp = is_special (self, t), selected = t == self->selected_token;
+      attnviz_token_strip_get_chip_rect (self, t, &r);
+      gsk_rounded_rect_init_from_rect (&box, &r, RADIUS);
+      /* A button's fill: the text colour, faint; stronger under the pointer. */
+      fill = selected ? accent_bg : (GdkRGBA) { fg.red, fg.green, fg.blue, t == self->hover_token ? 0.16 : 0.08 };
+      gtk_snapshot_push_rounded_clip (snapshot, &box);
+      gtk_snapshot_append_color (snapshot, &fill, &r);
+      gtk_snapshot_pop (snapshot);
+
+      PangoLayout *layout = sp ? special : plain;
+      int tw, th;
+      pango_layout_set_text (layout, self->shown[t], -1);
+      pango_layout_set_width (layout, MAX (1, (int) r.size.width - 2 * PAD_X) * PANGO_SCALE);
+      pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+      pango_layout_get_pixel_size (layout, &tw, &th);
+      gtk_snapshot_save (snapshot);
+      gtk_snapshot_translate (snapshot, &GRAPHENE_POINT_INIT (r.origin.x + PAD_X,
+                                                              r.origin.y + (r.size.height - th) / 2));
+      gtk_snapshot_append_layout (snapshot, layout, selected ? &accent_fg : sp ? &accent : &fg);
+      gtk_snapshot_restore (snapshot);
+      self->n_drawn++;
+    }
+  g_object_unref (plain);
+  g_object_unref (special);
+
+  /* Keyboard focus: a ring around the selected chip (or the first). */
+  if (gtk_widget_has_visible_focus (widget))
+    {
+      graphene_rect_t r;
+      GskRoundedRect ring;
+      GdkRGBA c = accent;
+      c.alpha = 0.5;
+      attnviz_token_strip_get_chip_rect (self, MAX (self->selected_token, 0), &r);
+      graphene_rect_inset (&r, -2, -2);
+      gsk_rounded_rect_init_from_rect (&ring, &r, RADIUS + 2);
+      gtk_snapshot_append_border (snapshot, &ring, (float[4]) { 2, 2, 2, 2 }, (GdkRGBA[4]) { c, c, c, c });
+    }
+}
+
+/* ---- Size ---------------------------------------------------------------------- */
 
 static GtkSizeRequestMode
 attnviz_token_strip_get_request_mode (GtkWidget *widget)
@@ -156,32 +452,133 @@ attnviz_token_strip_measure (GtkWidget *widget, GtkOrientation orientation, int 
                              int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
 {
   AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+  int T = n_tokens (self);
 
+  ensure_widths (self);
   if (orientation == GTK_ORIENTATION_HORIZONTAL)
     {
       int widest = 0, total = 0;
-      for (guint i = 0; i < self->chips->len; i++)
+      for (int t = 0; t < T; t++)
         {
-          int min, nat;
-          gtk_widget_measure (g_ptr_array_index (self->chips, i), orientation, -1, &min, &nat, NULL, NULL);
-          widest = MAX (widest, min);
-          total += nat + (i > 0 ? SPACING : 0);
+          widest = MAX (widest, self->widths[t]);
+          total += self->widths[t] + (t > 0 ? SPACING : 0);
         }
-      *minimum = widest;
+      /* A chip narrower than its text is ellipsized: never ask for more
+       * than a sidebar's width. */
+      *minimum = MIN (widest, 200);
       *natural = MIN (total, 600);
     }
   else
-    {
-      int height = flow (self, for_size < 0 ? 600 : for_size, FALSE);
-      *minimum = *natural = height;
-    }
+    *minimum = *natural = flow (self, for_size < 0 ? 600 : for_size);
 }
 
 static void
 attnviz_token_strip_size_allocate (GtkWidget *widget, int width, int height, int baseline)
 {
-  flow (ATTNVIZ_TOKEN_STRIP (widget), width, TRUE);
+  flow (ATTNVIZ_TOKEN_STRIP (widget), width);
 }
+
+static void
+attnviz_token_strip_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
+{
+  GTK_WIDGET_CLASS (attnviz_token_strip_parent_class)->css_changed (widget, change);
+  invalidate_widths (ATTNVIZ_TOKEN_STRIP (widget));
+}
+
+/* ---- Pointer and keys ------------------------------------------------------------ */
+
+static void
+set_hover (AttnvizTokenStrip *self, int token)
+{
+  if (token == self->hover_token)
+    return;
+  self->hover_token = token;
+  gtk_widget_set_cursor_from_name (GTK_WIDGET (self), token >= 0 ? "pointer" : NULL);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+static void
+on_motion (GtkEventControllerMotion *controller, double x, double y, AttnvizTokenStrip *self)
+{
+  set_hover (self, attnviz_token_strip_get_token_at (self, x, y));
+}
+
+static void
+on_leave (GtkEventControllerMotion *controller, AttnvizTokenStrip *self)
+{
+  set_hover (self, -1);
+}
+
+static void
+on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizTokenStrip *self)
+{
+  int token = attnviz_token_strip_get_token_at (self, x, y);
+
+  gtk_widget_grab_focus (GTK_WIDGET (self));
+  if (token < 0)
+    return;
+  attnviz_token_strip_set_selected_token (self, token == self->selected_token ? -1 : token);
+}
+
+static gboolean
+on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
+{
+  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+  int token = keyboard ? self->selected_token : attnviz_token_strip_get_token_at (self, x, y);
+  graphene_rect_t r;
+
+  if (token < 0 || !attnviz_token_strip_get_chip_rect (self, token, &r))
+    return FALSE;
+  g_autofree char *text = attnviz_token_strip_describe_token (self, token);
+  gtk_tooltip_set_text (tooltip, text);
+  gtk_tooltip_set_tip_area (tooltip, &(GdkRectangle) { r.origin.x, r.origin.y, r.size.width, r.size.height });
+  return TRUE;
+}
+
+/* The token on line LINE nearest to X. */
+static int
+nearest_on_line (AttnvizTokenStrip *self, int line, int x)
+{
+  int best = -1, best_d = G_MAXINT;
+  for (int t = first_of_line (self, line); t < n_tokens (self) && self->line[t] == line; t++)
+    {
+      int d = ABS (self->x[t] + self->widths[t] / 2 - x);
+      if (d < best_d)
+        best = t, best_d = d;
+    }
+  return best;
+}
+
+static void
+step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
+  int T = n_tokens (self), s = self->selected_token, to = s;
+
+  if (T == 0)
+    return;
+  flow (self, gtk_widget_get_width (widget));
+  if (g_str_equal (action_name, "tokens.next"))
+    to = s < 0 ? 0 : MIN (s + 1, T - 1);
+  else if (g_str_equal (action_name, "tokens.previous"))
+    to = s < 0 ? 0 : MAX (s - 1, 0);
+  else if (g_str_equal (action_name, "tokens.first"))
+    to = 0;
+  else if (g_str_equal (action_name, "tokens.last"))
+    to = T - 1;
+  else if (s >= 0)
+    {
+      gboolean down = g_str_equal (action_name, "tokens.line-down");
+      int line = self->line[s] + (down ? 1 : -1);
+      if (line >= 0 && line < self->n_lines)
+        to = nearest_on_line (self, line, self->x[s] + self->widths[s] / 2);
+    }
+  else
+    to = 0;
+  attnviz_token_strip_set_selected_token (self, to);
+}
+
+/* ---- GObject ----------------------------------------------------------------------- */
 
 static void
 attnviz_token_strip_dispose (GObject *object)
@@ -189,14 +586,18 @@ attnviz_token_strip_dispose (GObject *object)
   AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (object);
 
   g_clear_object (&self->result);
-  rebuild (self);   /* with no result: removes the chips */
   G_OBJECT_CLASS (attnviz_token_strip_parent_class)->dispose (object);
 }
 
 static void
 attnviz_token_strip_finalize (GObject *object)
 {
-  g_ptr_array_unref (ATTNVIZ_TOKEN_STRIP (object)->chips);
+  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (object);
+
+  g_strfreev (self->shown);
+  g_free (self->widths);
+  g_free (self->x);
+  g_free (self->line);
   G_OBJECT_CLASS (attnviz_token_strip_parent_class)->finalize (object);
 }
 
@@ -258,14 +659,58 @@ attnviz_token_strip_class_init (AttnvizTokenStripClass *klass)
   widget_class->get_request_mode = attnviz_token_strip_get_request_mode;
   widget_class->measure = attnviz_token_strip_measure;
   widget_class->size_allocate = attnviz_token_strip_size_allocate;
+  widget_class->snapshot = attnviz_token_strip_snapshot;
+  widget_class->css_changed = attnviz_token_strip_css_changed;
+  widget_class->map = attnviz_token_strip_map;
+  widget_class->unmap = attnviz_token_strip_unmap;
+
+  gtk_widget_class_install_action (widget_class, "tokens.next", NULL, step_action);
+  gtk_widget_class_install_action (widget_class, "tokens.previous", NULL, step_action);
+  gtk_widget_class_install_action (widget_class, "tokens.line-down", NULL, step_action);
+  gtk_widget_class_install_action (widget_class, "tokens.line-up", NULL, step_action);
+  gtk_widget_class_install_action (widget_class, "tokens.first", NULL, step_action);
+  gtk_widget_class_install_action (widget_class, "tokens.last", NULL, step_action);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "tokens.next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Right, 0, "tokens.next", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "tokens.previous", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Left, 0, "tokens.previous", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "tokens.line-down", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Down, 0, "tokens.line-down", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "tokens.line-up", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Up, 0, "tokens.line-up", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Home, 0, "tokens.first", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_End, 0, "tokens.last", NULL);
+
   gtk_widget_class_set_css_name (widget_class, "tokenstrip");
+  gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_LIST);
 }
 
 static void
 attnviz_token_strip_init (AttnvizTokenStrip *self)
 {
+  GtkWidget *widget = GTK_WIDGET (self);
+  GtkEventController *controller;
+  GtkGesture *gesture;
+
   self->selected_token = -1;
-  self->chips = g_ptr_array_new ();
+  self->hover_token = -1;
+  self->layout_width = -1;
+  gtk_widget_set_focusable (widget, TRUE);
+  gtk_widget_set_has_tooltip (widget, TRUE);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  "Tokens of the run", -1);
+  g_signal_connect (widget, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
+
+  controller = gtk_event_controller_motion_new ();
+  g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);
+  g_signal_connect (controller, "enter", G_CALLBACK (on_motion), self);
+  g_signal_connect (controller, "leave", G_CALLBACK (on_leave), self);
+  gtk_widget_add_controller (widget, controller);
+
+  gesture = gtk_gesture_click_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_PRIMARY);
+  g_signal_connect (gesture, "released", G_CALLBACK (on_released), self);
+  gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (gesture));
 }
 
 GtkWidget *
@@ -281,6 +726,18 @@ attnviz_token_strip_get_result (AttnvizTokenStrip *self)
   return self->result;
 }
 
+/* The chip's text: visible spaces and newlines, long pieces cut. */
+static char *
+chip_text (const char *label)
+{
+  char *shown = attnviz_painter_display_text (label);
+  if (g_utf8_strlen (shown, -1) <= MAX_CHARS)
+    return shown;
+  g_autofree char *cut = g_utf8_substring (shown, 0, MAX_CHARS - 1);
+  g_free (shown);
+  return g_strconcat (cut, "…", NULL);
+}
+
 void
 attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result)
 {
@@ -290,15 +747,18 @@ attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result)
   if (!g_set_object (&self->result, result))
     return;
   g_object_freeze_notify (G_OBJECT (self));
-  rebuild (self);
-  int T = result ? attnviz_result_get_n_tokens (result) : 0;
+  int T = n_tokens (self);
+  g_strfreev (self->shown);
+  self->shown = g_new0 (char *, T + 1);
+  for (int t = 0; t < T; t++)
+    self->shown[t] = chip_text (attnviz_result_get_label (result, t));
+  self->hover_token = -1;
+  invalidate_widths (self);
   if (self->selected_token >= T)
     {
       self->selected_token = -1;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
     }
-  else
-    mark_selected (self, self->selected_token, TRUE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
   g_object_thaw_notify (G_OBJECT (self));
 }
@@ -315,13 +775,12 @@ attnviz_token_strip_set_selected_token (AttnvizTokenStrip *self, int token)
 {
   g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
 
-  int T = self->result ? attnviz_result_get_n_tokens (self->result) : 0;
-  if (token < 0 || token >= T)
+  if (token < 0 || token >= n_tokens (self))
     token = -1;
   if (token == self->selected_token)
     return;
-  mark_selected (self, self->selected_token, FALSE);
   self->selected_token = token;
-  mark_selected (self, token, TRUE);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  queue_scroll_to_selected (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
 }

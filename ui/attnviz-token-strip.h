@@ -1,4 +1,5 @@
-/* attnviz-token-strip.h: the tokens of a run as a flow of chips */
+/* attnviz-token-strip.h: the tokens of a run as a flow of chips, drawn
+ * by one widget (only the chips in view), at any length */
 #pragma once
 
 #include <gtk/gtk.h>
@@ -14,10 +15,22 @@ GtkWidget *attnviz_token_strip_new (void);
 
 AttnvizResult *attnviz_token_strip_get_result (AttnvizTokenStrip *self);
 void attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result);
+/* -1: none.  Setting it scrolls the strip's scrolled window to the chip. */
 int attnviz_token_strip_get_selected_token (AttnvizTokenStrip *self);
 void attnviz_token_strip_set_selected_token (AttnvizTokenStrip *self, int token);
 
-/* The chip of token INDEX (for tests), or NULL. */
-GtkWidget *attnviz_token_strip_get_chip (AttnvizTokenStrip *self, int index);
+/* The box of token INDEX's chip in the strip's coordinates (as laid out at
+ * its width); FALSE when there is no such token. */
+gboolean attnviz_token_strip_get_chip_rect (AttnvizTokenStrip *self, int index, graphene_rect_t *rect);
+/* The token whose chip is at (X, Y), or -1. */
+int attnviz_token_strip_get_token_at (AttnvizTokenStrip *self, double x, double y);
+/* The text a chip shows ("␣the"), or NULL. */
+const char *attnviz_token_strip_get_chip_text (AttnvizTokenStrip *self, int index);
+/* Its tooltip: "Token 3: id 262, bytes 9–13". */
+char *attnviz_token_strip_describe_token (AttnvizTokenStrip *self, int index);
+/* Scrolls the enclosing scrolled window so that chip INDEX shows. */
+void attnviz_token_strip_scroll_to_token (AttnvizTokenStrip *self, int index);
+/* How many chips the last frame drew (for tests and benchmarks). */
+int attnviz_token_strip_get_n_drawn (AttnvizTokenStrip *self);
 
 G_END_DECLS

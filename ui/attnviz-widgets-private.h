@@ -25,6 +25,22 @@ attnviz_widget_get_foreground (GtkWidget *widget, AttnvizRGBA *out)
   *out = (AttnvizRGBA) { color.red, color.green, color.blue, MAX (color.alpha, 0.01) };
 }
 
+/* The part of WIDGET its scrolled window shows, in WIDGET's coordinates
+ * (all of it when it is in none): the token and loss strips draw only the
+ * chips in it.  GTK keeps a child's render node when only its scroll
+ * offset changes, so such a widget queues a draw on "value-changed" of
+ * the window's vadjustment. */
+static inline void
+attnviz_widget_visible_rect (GtkWidget *widget, graphene_rect_t *out)
+{
+  GtkWidget *sw = gtk_widget_get_ancestor (widget, GTK_TYPE_SCROLLED_WINDOW);
+  graphene_rect_t view;
+
+  graphene_rect_init (out, 0, 0, gtk_widget_get_width (widget), gtk_widget_get_height (widget));
+  if (sw != NULL && gtk_widget_compute_bounds (sw, widget, &view))
+    graphene_rect_intersection (out, &view, out);
+}
+
 /* A render node of WIDTH x HEIGHT holding what PAINT draws; the figure is
  * VIRTUAL_WIDTH x VIRTUAL_HEIGHT, moved by (-PAN_X, -PAN_Y) and clipped. */
 static inline GskRenderNode *

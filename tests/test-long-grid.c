@@ -1,0 +1,330 @@
+/* Long runs in the widgets: the grid of a run that keeps no dense matrices
+ * draws every head from the overviews its forward pass left, a long
+ * difference draws A − B from A's and B's mean overviews, and the token
+ * strip stays one widget at 8192 tokens. */
+#define G_LOG_DOMAIN "test-long-grid"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <gsk/gsk.h>
+
+#include "attnviz-grid-view.h"
+#include "attnviz-loss-strip.h"
+#include "attnviz-painter-private.h"
+#include "attnviz-test-widgets-util.h"
+#include "attnviz-token-strip.h"
+
+#define LONG_T 2048
+/* Bins sampled along each side of a thumbnail. */
+#define SAMPLES 24
+
+static GtkWindow *
+show_in_window (GtkWidget *widget, int width, int height)
+{
+  GtkWindow *window = GTK_WINDOW (gtk_window_new ());
+  gtk_window_set_default_size (window, width, height);
+  gtk_window_set_child (window, widget);
+  gtk_window_present (window);
+  attnviz_test_wait_until (gtk_widget_get_width (widget) > 0 && gtk_widget_get_mapped (widget), 10);
+  g_assert_cmpint (gtk_widget_get_width (widget), >, 0);
+  return window;
+}
+
+static void
+destroy_window (GtkWindow *window)
+{
+  g_object_ref (window);
+  gtk_window_destroy (window);
+  g_assert_finalize_object (window);
+}
+
+/* The view's picture as pixels, 0xffRRGGBB, WIDTH x HEIGHT. */
+static guint32 *
+render_view (AttnvizGridView *view, int width, int height)
+{
+  g_autoptr(GError) error = NULL;
+  GskRenderer *renderer = gsk_cairo_renderer_new ();
+  g_assert_true (gsk_renderer_realize (renderer, NULL, &error));
+  GskRenderNode *node = attnviz_grid_view_build_node (view, width, height);
+  g_assert_nonnull (node);
+  GdkTexture *texture = gsk_renderer_render_texture (renderer, node,
+                                                     &GRAPHENE_RECT_INIT (0, 0, width, height));
+  guint32 *pixels = g_new (guint32, (gsize) width * height);
+  gdk_texture_download (texture, (guchar *) pixels, (gsize) width * 4);
+  g_object_unref (texture);
+  gsk_render_node_unref (node);
+  gsk_renderer_unrealize (renderer);
+  g_object_unref (renderer);
+  return pixels;
+}
+
+/* The pixel at the centre of bin (I, J) of a thumbnail of BINS x BINS
+ * drawn in RECT. */
+static guint32
+bin_pixel (const guint32 *pixels, int width, const graphene_rect_t *rect, int bins, int i, int j)
+{
+  int x = (int) floor (rect->origin.x + (j + 0.5) * rect->size.width / bins);
+  int y = (int) floor (rect->origin.y + (i + 0.5) * rect->size.height / bins);
+  return pixels[(gsize) y * width + x] | 0xff000000u;
+}
+
+/* Every sampled bin of the thumbnail of (LAYER, HEAD) has the colour
+ * COLORIZER gives VALUES (bins x bins) there; returns how many distinct
+ * colours were seen, so that a blank thumbnail cannot pass. */
+static int
+assert_thumbnail (AttnvizGridView *view, const guint32 *pixels, int width, int layer, int head,
+                  const float *values, int bins, const AttnvizColorizer *colorizer)
+{
+  graphene_rect_t rect;
+  g_assert_true (attnviz_grid_view_get_thumbnail_rect (view, layer, head, &rect));
+  /* Big enough that the pixel nearest a bin's centre shows that bin. */
+  g_assert_cmpfloat (rect.size.width, >=, 1.5 * bins);
+  g_autoptr(GHashTable) colours = g_hash_table_new (NULL, NULL);
+  for (int si = 0; si < SAMPLES; si++)
+    for (int sj = 0; sj < SAMPLES; sj++)
+      {
+        /* Inside the edges, where the thumbnail's first and last pixels
+         * are blended with the background. */
+        int i = 1 + (si * (bins - 3)) / (SAMPLES - 1), j = 1 + (sj * (bins - 3)) / (SAMPLES - 1);
+        guint32 want = attnviz_colorizer_pixel (colorizer, values[(gsize) i * bins + j]) | 0xff000000u;
+        guint32 got = bin_pixel (pixels, width, &rect, bins, i, j);
+        if (want != got)
+          g_error ("layer %d head %d bin (%d, %d): value %g wants #%06x, drawn #%06x", layer, head, i, j,
+                   values[(gsize) i * bins + j], want & 0xffffff, got & 0xffffff);
+        g_hash_table_add (colours, GUINT_TO_POINTER (got));
+      }
+  return g_hash_table_size (colours);
+}
+
+static void
+test_long_grid_draws_overviews (void)
+{
+  AttnvizResult *result = attnviz_test_forward_result (2, 3, LONG_T, ATTNVIZ_STORAGE_RECOMPUTE, 11, NULL);
+  AttnvizAttention *source = attnviz_result_get_source (result);
+  g_assert_nonnull (source);
+  g_assert_false (attnviz_attention_is_dense (source));
+  /* No dense matrix: the old grid had nothing to draw. */
+  g_assert_null (attnviz_result_get_maps (result)[0]);
+
+  GtkWidget *widget = attnviz_grid_view_new ();
+  AttnvizGridView *view = ATTNVIZ_GRID_VIEW (widget);
+  attnviz_grid_view_set_result (view, result);
+  GtkWindow *window = show_in_window (widget, 1500, 950);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autofree guint32 *pixels = render_view (view, width, height);
+
+  /* The exported figure says how it was pooled. */
+  AttnvizGridSpec spec;
+  g_assert_true (attnviz_grid_view_get_spec (view, &spec));
+  g_assert_null (spec.maps);
+  g_assert_nonnull (spec.overviews);
+  g_assert_nonnull (strstr (spec.title, "max of ≥ 8 × 8 tokens per pixel"));
+
+  static const int heads[][2] = { { 0, 0 }, { 0, 2 }, { 1, 1 } };
+  for (guint k = 0; k < G_N_ELEMENTS (heads); k++)
+    {
+      int rows, cols;
+      const float *ov = attnviz_attention_get_overview (source, heads[k][0], heads[k][1], ATTNVIZ_POOL_MAX,
+                                                        &rows, &cols);
+      g_assert_nonnull (ov);
+      g_assert_cmpint (rows, ==, 256);
+      g_assert_cmpint (cols, ==, 256);
+      /* Each thumbnail on its own range, as the painter fits it. */
+      AttnvizScale scale;
+      AttnvizColorizer colorizer;
+      attnviz_scale_init (&scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
+      attnviz_scale_fit (&scale, ov, (gsize) rows * cols, FALSE);
+      attnviz_colorizer_init (&colorizer, &scale, ATTNVIZ_COLORMAP_VIRIDIS, (gsize) rows * cols);
+      int n = assert_thumbnail (view, pixels, width, heads[k][0], heads[k][1], ov, rows, &colorizer);
+      g_assert_cmpint (n, >, 2);
+      attnviz_colorizer_clear (&colorizer);
+    }
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+static void
+test_long_difference_grid_shows_a_minus_b (void)
+{
+  AttnvizResult *a = attnviz_test_forward_result (2, 2, LONG_T, ATTNVIZ_STORAGE_RECOMPUTE, 12, "mask=window:64");
+  AttnvizResult *b = attnviz_test_forward_result (2, 2, LONG_T, ATTNVIZ_STORAGE_RECOMPUTE, 12, NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizResult *diff = attnviz_result_new_difference (a, b, &error);
+  g_assert_no_error (error);
+
+  GtkWidget *widget = attnviz_grid_view_new ();
+  AttnvizGridView *view = ATTNVIZ_GRID_VIEW (widget);
+  attnviz_grid_view_set_result (view, diff);
+  attnviz_grid_view_set_show_scores (view, FALSE);
+  GtkWindow *window = show_in_window (widget, 950, 950);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autofree guint32 *pixels = render_view (view, width, height);
+
+  AttnvizGridSpec spec;
+  g_assert_true (attnviz_grid_view_get_spec (view, &spec));
+  g_assert_null (spec.scores);
+  g_assert_nonnull (spec.overviews);
+  g_assert_cmpint (spec.colormap, ==, ATTNVIZ_COLORMAP_RDBU);
+  g_assert_nonnull (strstr (spec.title, "A − B"));
+  g_assert_nonnull (strstr (spec.title, "mean of"));
+  /* One range for all heads, symmetric about 0. */
+  g_assert_cmpfloat (spec.scale.vmin, ==, -spec.scale.vmax);
+  g_assert_cmpfloat (spec.scale.vmax, >, 0);
+
+  AttnvizAttention *sa = attnviz_result_get_source (a), *sb = attnviz_result_get_source (b);
+  AttnvizColorizer colorizer;
+  attnviz_colorizer_init (&colorizer, &spec.scale, ATTNVIZ_COLORMAP_RDBU, 0);
+  float largest = 0;
+  for (int l = 0; l < 2; l++)
+    for (int h = 0; h < 2; h++)
+      {
+        int rows, cols;
+        const float *oa = attnviz_attention_get_overview (sa, l, h, ATTNVIZ_POOL_MEAN, &rows, &cols);
+        const float *ob = attnviz_attention_get_overview (sb, l, h, ATTNVIZ_POOL_MEAN, &rows, &cols);
+        g_autofree float *want = g_new (float, (gsize) rows * cols);
+        for (gsize i = 0; i < (gsize) rows * cols; i++)
+          {
+            want[i] = oa[i] - ob[i];
+            largest = MAX (largest, fabsf (want[i]));
+          }
+        g_assert_cmpmem (spec.overviews[l * 2 + h], sizeof (float) * rows * cols, want, sizeof (float) * rows * cols);
+        int n = assert_thumbnail (view, pixels, width, l, h, want, rows, &colorizer);
+        g_assert_cmpint (n, >, 2);
+      }
+  g_assert_cmpfloat (spec.scale.vmax, ==, largest);
+  attnviz_colorizer_clear (&colorizer);
+
+  /* Back to one number per head. */
+  attnviz_grid_view_set_show_scores (view, TRUE);
+  g_assert_true (attnviz_grid_view_get_spec (view, &spec));
+  g_assert_true (spec.scores == attnviz_result_get_tvd (diff));
+  destroy_window (window);
+  g_assert_finalize_object (diff);
+  g_assert_finalize_object (a);
+  g_assert_finalize_object (b);
+}
+
+static void
+test_token_strip_at_8192_tokens (void)
+{
+  enum { T = 8192 };
+  AttnvizResult *result = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 13, NULL);
+  GtkWidget *strip = attnviz_token_strip_new ();
+  AttnvizTokenStrip *ts = ATTNVIZ_TOKEN_STRIP (strip);
+  GtkWidget *sw = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
+  GtkWindow *window = show_in_window (sw, 420, 320);
+  /* The tokens arrive in a window already shown, and a selection with
+   * them, before the strip has its new size (the app's order). */
+  attnviz_token_strip_set_result (ts, result);
+  attnviz_token_strip_set_selected_token (ts, 4999);
+  attnviz_test_wait_until (attnviz_token_strip_get_n_drawn (ts) > 0, 10);
+
+  /* One widget, whatever the length, drawing only what shows. */
+  g_assert_null (gtk_widget_get_first_child (strip));
+  int drawn = attnviz_token_strip_get_n_drawn (ts);
+  g_assert_cmpint (drawn, >, 0);
+  g_assert_cmpint (drawn, <, T / 20);
+  /* Yet it is as tall as all of its chips. */
+  graphene_rect_t last;
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, T - 1, &last));
+  g_assert_cmpint (gtk_widget_get_height (strip), >=, (int) (last.origin.y + last.size.height));
+
+  /* 4999 shows, once the strip has its size. */
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  graphene_rect_t chip, bounds;
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, 4999, &chip));
+  attnviz_test_wait_until (gtk_adjustment_get_value (adj) > 0, 10);
+  attnviz_test_wait_until (gtk_widget_compute_bounds (strip, sw, &bounds)
+                           && bounds.origin.y + chip.origin.y >= 0
+                           && bounds.origin.y + chip.origin.y + chip.size.height <= gtk_widget_get_height (sw), 10);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y + chip.size.height, <=, gtk_widget_get_height (sw));
+
+  /* Token 5000 by keyboard: step right from 4999. */
+  gtk_widget_grab_focus (strip);
+  g_assert_true (gtk_widget_activate_action (strip, "tokens.next", NULL));
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, 5000);
+
+  /* It is scrolled into view, and drawn there. */
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, 5000, &chip));
+  attnviz_test_wait_until (gtk_adjustment_get_value (adj) > chip.origin.y - gtk_adjustment_get_page_size (adj), 10);
+  attnviz_test_wait_until (gtk_widget_compute_bounds (strip, sw, &bounds)
+                           && bounds.origin.y + chip.origin.y >= 0
+                           && bounds.origin.y + chip.origin.y + chip.size.height <= gtk_widget_get_height (sw), 10);
+  g_assert_true (gtk_widget_compute_bounds (strip, sw, &bounds));
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y + chip.size.height, <=, gtk_widget_get_height (sw));
+  attnviz_test_wait_until (attnviz_token_strip_get_token_at (ts, chip.origin.x + 1, chip.origin.y + 1) == 5000
+                           && attnviz_token_strip_get_n_drawn (ts) > 0, 10);
+  g_assert_cmpint (attnviz_token_strip_get_n_drawn (ts), <, T / 20);
+
+  /* Down a line keeps to the chip below; End goes to the last token. */
+  g_assert_true (gtk_widget_activate_action (strip, "tokens.line-down", NULL));
+  int below = attnviz_token_strip_get_selected_token (ts);
+  graphene_rect_t below_rect;
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, below, &below_rect));
+  g_assert_cmpfloat (below_rect.origin.y, >, chip.origin.y);
+  g_assert_true (gtk_widget_activate_action (strip, "tokens.last", NULL));
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, T - 1);
+
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+static void
+test_loss_strip_of_a_long_difference (void)
+{
+  enum { T = 4096 };
+  AttnvizResult *a = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 14, "mask=window:16");
+  AttnvizResult *b = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 14, NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizResult *diff = attnviz_result_new_difference (a, b, &error);
+  g_assert_no_error (error);
+  GtkWidget *strip = attnviz_loss_strip_new ();
+  AttnvizLossStrip *ls = ATTNVIZ_LOSS_STRIP (strip);
+  GtkWidget *sw = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
+  attnviz_loss_strip_set_result (ls, diff);
+  GtkWindow *window = show_in_window (sw, 420, 320);
+  attnviz_test_wait_until (attnviz_loss_strip_get_n_drawn (ls) > 0, 10);
+  int first = attnviz_loss_strip_get_n_drawn (ls);
+  g_assert_cmpint (first, >, 0);
+  g_assert_cmpint (first, <, T / 20);
+
+  /* Scrolled to the end: the chips there are drawn, still only a few. */
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  double end = gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj);
+  g_assert_cmpfloat (end, >, 10 * gtk_adjustment_get_page_size (adj));
+  gtk_adjustment_set_value (adj, end);
+  g_autofree char *last = attnviz_loss_strip_describe_token (ls, T - 1);
+  g_assert_nonnull (last);
+  graphene_rect_t bounds;
+  attnviz_test_wait_until (gtk_widget_compute_bounds (strip, sw, &bounds) && bounds.origin.y < -end + 1, 10);
+  attnviz_test_wait_until (attnviz_loss_strip_get_n_drawn (ls) > 0, 10);
+  g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), >, 0);
+  g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), <, T / 20);
+
+  destroy_window (window);
+  g_assert_finalize_object (diff);
+  g_assert_finalize_object (a);
+  g_assert_finalize_object (b);
+}
+
+int
+main (int argc, char **argv)
+{
+  gtk_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/ui/long-grid/thumbnails-are-the-overviews-through-the-colour-map",
+                   test_long_grid_draws_overviews);
+  g_test_add_func ("/ui/long-grid/a-long-difference-shows-a-minus-b", test_long_difference_grid_shows_a_minus_b);
+  g_test_add_func ("/ui/token-strip/8192-tokens-draw-only-what-shows-and-scroll-to-the-selection",
+                   test_token_strip_at_8192_tokens);
+  g_test_add_func ("/ui/loss-strip/a-long-difference-draws-only-what-shows", test_loss_strip_of_a_long_difference);
+  return g_test_run ();
+}
