@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # attnviz against PyTorch eager and llama.cpp, every number measured in this
-# one run on this machine (medians of --repeat runs, and their ratios).
+# one run on this machine: --repeat rounds, each tool once a round (so a change
+# in the load falls on every tool alike), medians over the rounds, and ratios.
 #
 #   tools/bench-compare.sh [--model gpt2|llama1b|qwen05b|FILE.gguf] [--sizes 512]
 #                          [--repeat 3] [--threads 2] [--no-pytorch] [--no-llama-cpp]
@@ -77,43 +78,58 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 load=$(cut -d' ' -f1 /proc/loadavg)
 
-echo "attnviz ..." >&2
-"$exe" bench ${gguf:+"$gguf"} --sizes "$sizes" --repeat "$repeat" --threads "$threads" --json > "$tmp/attnviz.json"
+# Rounds, each tool once per round, so a change in the machine's load
+# between tools falls on all of them alike; medians over the rounds.
+for round in $(seq "$repeat"); do
+  echo "round $round of $repeat: attnviz ..." >&2
+  "$exe" bench ${gguf:+"$gguf"} --sizes "$sizes" --repeat 1 --threads "$threads" --json > "$tmp/attnviz.$round.json"
 
-if [ $pytorch = 1 ] && { [ $model = gpt2 ] || [ -n "$hf" ]; }; then
-  echo "PyTorch eager ..." >&2
-  if [ $model = gpt2 ]; then src=(--gpt2); else src=(--hf "$hf"); fi
-  /usr/bin/python3 tools/bench-pytorch.py "${src[@]}" --sizes "$sizes" --repeat "$repeat" \
-    --threads "$threads" > "$tmp/pytorch.json" || { echo "note: PyTorch failed" >&2; rm -f "$tmp/pytorch.json"; }
-fi
+  if [ $pytorch = 1 ] && { [ $model = gpt2 ] || [ -n "$hf" ]; }; then
+    echo "round $round of $repeat: PyTorch eager ..." >&2
+    if [ $model = gpt2 ]; then src=(--gpt2); else src=(--hf "$hf"); fi
+    /usr/bin/python3 tools/bench-pytorch.py "${src[@]}" --sizes "$sizes" --repeat 1 \
+      --threads "$threads" > "$tmp/pytorch.$round.json" || { echo "note: PyTorch failed" >&2; rm -f "$tmp/pytorch.$round.json"; }
+  fi
 
-if [ -n "$llref" ] && [ -n "$gguf" ]; then
-  echo "llama.cpp ..." >&2
-  for T in ${sizes//,/ }; do
-    "$llref" bench "$gguf" "$T" "$repeat" "$threads" 2>/dev/null | tail -n 1 >> "$tmp/llama.txt"
-  done
-fi
+  if [ -n "$llref" ] && [ -n "$gguf" ]; then
+    echo "round $round of $repeat: llama.cpp ..." >&2
+    for T in ${sizes//,/ }; do
+      "$llref" bench "$gguf" "$T" 1 "$threads" 2>/dev/null | tail -n 1 >> "$tmp/llama.txt"
+    done
+  fi
+done
 
 /usr/bin/python3 - "$tmp" "$load" "$threads" "$model" <<'PY'
 import json, os, re, sys
 tmp, load, threads, model = sys.argv[1:5]
-a = json.load(open(os.path.join(tmp, "attnviz.json")))
+import glob, statistics
+rounds = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(tmp, "attnviz.*.json")))]
+a = rounds[0]
+a["sgemm_gflops"] = statistics.median(x["sgemm_gflops"] for x in rounds)
+for r in a["runs"]:
+    same = [x_r for x in rounds for x_r in x["runs"] if x_r["T"] == r["T"]]
+    flop = r["gflops"] * r["median_seconds"]
+    r["median_seconds"] = statistics.median(x_r["median_seconds"] for x_r in same)
+    r["gflops"] = flop / r["median_seconds"]
+    r["peak_rss_bytes"] = max(x_r["peak_rss_bytes"] for x_r in same)
 pt = {}
-if os.path.exists(os.path.join(tmp, "pytorch.json")):
-    p = json.load(open(os.path.join(tmp, "pytorch.json")))
-    pt = {r["T"]: r["median_seconds"] for r in p["runs"]}
+for f in sorted(glob.glob(os.path.join(tmp, "pytorch.*.json"))):
+    for r in json.load(open(f))["runs"]:
+        pt.setdefault(r["T"], []).append(r["median_seconds"])
+pt = {T: statistics.median(v) for T, v in pt.items()}
 ll = {}
 if os.path.exists(os.path.join(tmp, "llama.txt")):
     for line in open(os.path.join(tmp, "llama.txt")):
         m = re.search(r"T=(\d+) .*median_s=([\d.]+)", line)
         if m:
-            ll[int(m.group(1))] = float(m.group(2))
+            ll.setdefault(int(m.group(1)), []).append(float(m.group(2)))
+ll = {T: statistics.median(v) for T, v in ll.items()}
 gib = 1 << 30
 def ratio(theirs, ours):
     return f"{theirs / ours:.2f}x faster" if theirs >= ours else f"{ours / theirs:.2f}x slower"
 print(f"model: {a['model']} ({a['storage']}, {a['weight_bytes'] / gib:.2f} GiB of weights); "
-      f"{threads} threads; load average {load} before the run; "
-      f"OpenBLAS SGEMM {a['sgemm_gflops']:.0f} GFLOP/s in the same run")
+      f"{threads} threads; load average {load} before the run; medians of {len(rounds)} rounds, "
+      f"each tool once a round; OpenBLAS SGEMM {a['sgemm_gflops']:.0f} GFLOP/s in the same runs")
 print()
 cols = ["T", "attnviz median", "GFLOP/s", "of SGEMM", "peak RSS", "weights + recording + 1 GiB"]
 if pt: cols += ["PyTorch eager", "attnviz vs PyTorch"]
