@@ -131,6 +131,8 @@ struct _AttnvizWindow
   gboolean busy;
 
   char *error_message;
+  gboolean stale;              /* the views show a run older than the last request, which failed */
+  GtkWidget *view_menu_button;
   GtkNativeDialog *chooser;
   AttnvizTokenCounter *token_counter;   /* the text box's "412 tokens" */
   guint text_file_generation;           /* of the last text file asked for */
@@ -162,6 +164,7 @@ static guint signals[N_SIGNALS];
 static void set_comparison (AttnvizWindow *self, AttnvizResult *comparison);
 static void update_marks (AttnvizWindow *self);
 static void set_run (AttnvizWindow *self, AttnvizResult *run);
+static void reset_variants (AttnvizWindow *self);
 static void update_checkpoints (AttnvizWindow *self);
 static void cancel_checkpoint_job (AttnvizWindow *self);
 static void show_checkpoint (AttnvizWindow *self, int index);
@@ -198,6 +201,20 @@ dismiss_error (AttnvizWindow *self)
   gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
 }
 
+/* After a failed request the last run stays, dimmed, and says so: it is
+ * not the text or the model asked for. */
+static void
+set_stale (AttnvizWindow *self, gboolean stale)
+{
+  self->stale = stale;
+  if (stale)
+    gtk_widget_add_css_class (GTK_WIDGET (self->view_stack), "stale");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->view_stack), "stale");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->view_stack),
+                               stale ? "Out of date: the last run failed; this is the run before it" : NULL);
+}
+
 static void
 show_toast (AttnvizWindow *self, const char *message)
 {
@@ -224,10 +241,13 @@ text_is_blank (const char *text)
   return TRUE;
 }
 
-static GtkWidget *
-visible_view (AttnvizWindow *self)
+/* The figure of the page shown takes the keys (its arrows step heads). */
+static void
+focus_view (AttnvizWindow *self)
 {
-  return adw_view_stack_get_visible_child (self->view_stack);
+  GtkWidget *view = attnviz_window_get_view (self, adw_view_stack_get_visible_child_name (self->view_stack));
+  if (view != NULL)
+    gtk_widget_grab_focus (view);
 }
 
 static gboolean
@@ -296,7 +316,8 @@ update_state (AttnvizWindow *self)
         }
     }
 
-  set_action_enabled (self, "run", have_model);
+  g_autofree char *text = get_text (self);
+  set_action_enabled (self, "run", have_model && !text_is_blank (text));
   set_action_enabled (self, "cancel", self->busy);
   set_action_enabled (self, "export", have_view);
   set_action_enabled (self, "export-to", have_view);
@@ -306,7 +327,8 @@ update_state (AttnvizWindow *self)
   set_action_enabled (self, "previous-layer", attnviz_view_state_get_result (self->state) != NULL);
   /* Variants are compared on decoder-only and encoder models. */
   gboolean seq2seq = model_is_seq2seq (self);
-  set_action_enabled (self, "compare", !seq2seq);
+  set_action_enabled (self, "compare", self->model != NULL && !seq2seq);
+  gtk_widget_set_sensitive (self->view_menu_button, self->model != NULL);
   gtk_widget_set_tooltip_text (self->compare_button,
                                seq2seq ? "Comparing variants is not available for encoder-decoder models"
                                        : "Compare Two Variants of the Model (Ctrl+D)");
@@ -366,6 +388,7 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
 {
   if (model == self->model)
     return;
+  gboolean another = self->model != NULL;
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
   self->model = attnviz_loaded_model_ref (model);
 
@@ -384,6 +407,8 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
   const AttnvizConfig *config = &attnviz_loaded_model_get_model (model)->config;
   attnviz_variant_editor_set_config (self->editor_a, config);
   attnviz_variant_editor_set_config (self->editor_b, config);
+  if (another)
+    reset_variants (self);
   attnviz_token_counter_set_model (self->token_counter, model);
   update_marks (self);
   if (config->encoder_decoder && self->compare)
@@ -459,13 +484,24 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
 
   if (!ok)
     {
-      /* The model may have loaded even though its run failed. */
+      /* The model may have loaded even though its run failed: nothing
+       * of the last model stays. */
       if (model != NULL && model != self->model)
-        set_comparison (self, NULL);
+        {
+          set_comparison (self, NULL);
+          set_run (self, NULL);
+          g_clear_object (&self->final_run);
+        }
       if (model != NULL)
         set_model (self, model);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_error (self, error->message);
+        {
+          g_autofree char *message = attnviz_view_state_get_run (self->state) != NULL
+            ? g_strdup_printf ("%s\nThe views show the last run, which is out of date.", error->message)
+            : g_strdup (error->message);
+          show_error (self, message);
+          set_stale (self, attnviz_view_state_get_run (self->state) != NULL);
+        }
       update_state (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
       g_signal_emit (self, signals[RUN_FINISHED], 0, FALSE);
@@ -474,9 +510,18 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
 
   gboolean new_model = model != self->model;
   if (new_model)
-    set_comparison (self, NULL);
+    {
+      /* Opening a model without a text to run: nothing of the last model stays. */
+      set_comparison (self, NULL);
+      if (result == NULL)
+        {
+          set_run (self, NULL);
+          g_clear_object (&self->final_run);
+        }
+    }
   set_model (self, model);
   dismiss_error (self);
+  set_stale (self, FALSE);
   if (result != NULL)
     {
       gboolean first = attnviz_view_state_get_result (self->state) == NULL || new_model;
@@ -503,7 +548,7 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
         adw_view_stack_set_visible_child_name (self->view_stack, "changes");
       else if (first && comparison == NULL)
         adw_view_stack_set_visible_child_name (self->view_stack, "grid");
-      gtk_widget_grab_focus (visible_view (self));
+      focus_view (self);
     }
   update_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
@@ -1181,6 +1226,16 @@ update_marks (AttnvizWindow *self)
   attnviz_grid_view_set_marks (self->changes_grid, marks, L * H);
 }
 
+/* Marks and specs belong to the comparison and the model they were made
+ * for: leaving Compare or opening another model starts again from the
+ * usual comparison, the model changed (A) against the model (B). */
+static void
+reset_variants (AttnvizWindow *self)
+{
+  attnviz_variant_editor_set_spec (self->editor_a, "mask=bidirectional", NULL);
+  attnviz_variant_editor_set_spec (self->editor_b, "", NULL);
+}
+
 /* Runs the comparison again if there is one to keep up to date (or a run
  * to turn into one). */
 static gboolean
@@ -1261,7 +1316,10 @@ attnviz_window_set_compare (AttnvizWindow *self, gboolean compare)
   if (compare)
     rerun_now (self);
   else
-    g_clear_handle_id (&self->rerun_source, g_source_remove);
+    {
+      reset_variants (self);
+      g_clear_handle_id (&self->rerun_source, g_source_remove);
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARE]);
 }
 
@@ -1934,6 +1992,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_scale);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_menu_button);
 }
 
 /* One state for the run's views and one for the comparison's, at the same
@@ -1985,6 +2044,7 @@ attnviz_window_init (AttnvizWindow *self)
   self->token_counter = attnviz_token_counter_new (gtk_text_view_get_buffer (self->text_view),
                                                    self->text_token_count);
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+  g_signal_connect_swapped (gtk_text_view_get_buffer (self->text_view), "changed", G_CALLBACK (update_state), self);
 
   bind_states (self);
   g_signal_connect (self->checkpoint_adjustment, "value-changed", G_CALLBACK (on_checkpoint_value_changed), self);
@@ -2012,6 +2072,13 @@ attnviz_window_init (AttnvizWindow *self)
                                  "She loved to play outside in the park.");
   rebuild_recent_menu (self);
   update_state (self);
+}
+
+gboolean
+attnviz_window_get_stale (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), FALSE);
+  return self->stale;
 }
 
 AttnvizViewState *

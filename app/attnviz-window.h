@@ -58,6 +58,9 @@ int attnviz_window_get_step (AttnvizWindow *self);
 GtkWidget *attnviz_window_get_checkpoint_scale (AttnvizWindow *self);
 const char *attnviz_window_get_step_label (AttnvizWindow *self);
 gboolean attnviz_window_get_busy (AttnvizWindow *self);
+/* Whether the views show a run older than the last request, which
+ * failed (they are dimmed and say so). */
+gboolean attnviz_window_get_stale (AttnvizWindow *self);
 /* The message the error banner shows, or NULL. */
 const char *attnviz_window_get_error (AttnvizWindow *self);
 
