@@ -46,6 +46,7 @@
 #include "attnviz-token-counter.h"
 #include "attnviz-token-strip.h"
 #include "attnviz-variant-editor.h"
+#include "attnviz-view-state.h"
 #include "attnviz-window.h"
 
 /* How long a variant edit waits before the comparison runs again. */
@@ -106,12 +107,9 @@ struct _AttnvizWindow
   /* The model and the run shown */
   AttnvizLoadedModel *model;
   char *loading_path;          /* a model being opened, or NULL */
-  AttnvizResult *run;          /* the run shown: the model's, or a checkpoint's */
-  AttnvizResult *result;       /* the attention of RUN the views show (RUN itself but for an
-                                * encoder-decoder's cross or encoder attention) */
-  AttnvizAttentionKind attention;
-  int selected_source;         /* an encoder-decoder's source token, -1: none */
-  GBinding *selection[3];      /* the views' selections, bound as the attention shown needs */
+  AttnvizViewState *state;     /* what the run's views show: the run (the model's, or a
+                                * checkpoint's), its attention shown, layer, head, ... */
+  AttnvizViewState *comparison_state;  /* the comparison's views', bound to STATE's position */
 
   /* Checkpoints */
   GArray *checkpoints;         /* AttnvizCheckpoint, the model itself last; empty: no slider */
@@ -120,12 +118,6 @@ struct _AttnvizWindow
   GHashTable *checkpoint_runs; /* checkpoint path -> its run of final_run's input */
   GCancellable *checkpoint_cancellable;
   guint checkpoint_generation;
-  int layer;
-  int head;
-  AttnvizAggregate aggregate;
-  AttnvizColormap colormap;
-  AttnvizScaleKind scale;
-  int selected_token;
 
   /* Compare mode */
   gboolean compare;
@@ -139,6 +131,8 @@ struct _AttnvizWindow
   gboolean busy;
 
   char *error_message;
+  gboolean stale;              /* the views show a run older than the last request, which failed */
+  GtkWidget *view_menu_button;
   GtkNativeDialog *chooser;
   AttnvizTokenCounter *token_counter;   /* the text box's "412 tokens" */
   guint text_file_generation;           /* of the last text file asked for */
@@ -150,16 +144,8 @@ enum {
   PROP_0,
   PROP_RESULT,
   PROP_BUSY,
-  PROP_LAYER,
-  PROP_HEAD,
-  PROP_AGGREGATE,
-  PROP_COLORMAP,
-  PROP_SCALE,
-  PROP_SELECTED_TOKEN,
   PROP_COMPARE,
   PROP_COMPARISON,
-  PROP_ATTENTION,
-  PROP_SELECTED_SOURCE,
   PROP_STEP,
   N_PROPS
 };
@@ -175,17 +161,10 @@ enum {
 
 static guint signals[N_SIGNALS];
 
-static void set_result (AttnvizWindow *self, AttnvizResult *result);
-static void set_layer (AttnvizWindow *self, int layer);
-static void set_head (AttnvizWindow *self, int head);
-static void set_aggregate (AttnvizWindow *self, AttnvizAggregate aggregate);
-static void set_colormap (AttnvizWindow *self, AttnvizColormap colormap);
-static void set_scale (AttnvizWindow *self, AttnvizScaleKind scale);
-static void set_selected_token (AttnvizWindow *self, int token);
 static void set_comparison (AttnvizWindow *self, AttnvizResult *comparison);
 static void update_marks (AttnvizWindow *self);
 static void set_run (AttnvizWindow *self, AttnvizResult *run);
-static void set_selected_source (AttnvizWindow *self, int token);
+static void reset_variants (AttnvizWindow *self);
 static void update_checkpoints (AttnvizWindow *self);
 static void cancel_checkpoint_job (AttnvizWindow *self);
 static void show_checkpoint (AttnvizWindow *self, int index);
@@ -222,6 +201,20 @@ dismiss_error (AttnvizWindow *self)
   gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
 }
 
+/* After a failed request the last run stays, dimmed, and says so: it is
+ * not the text or the model asked for. */
+static void
+set_stale (AttnvizWindow *self, gboolean stale)
+{
+  self->stale = stale;
+  if (stale)
+    gtk_widget_add_css_class (GTK_WIDGET (self->view_stack), "stale");
+  else
+    gtk_widget_remove_css_class (GTK_WIDGET (self->view_stack), "stale");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->view_stack),
+                               stale ? "Out of date: the last run failed; this is the run before it" : NULL);
+}
+
 static void
 show_toast (AttnvizWindow *self, const char *message)
 {
@@ -248,10 +241,13 @@ text_is_blank (const char *text)
   return TRUE;
 }
 
-static GtkWidget *
-visible_view (AttnvizWindow *self)
+/* The figure of the page shown takes the keys (its arrows step heads). */
+static void
+focus_view (AttnvizWindow *self)
 {
-  return adw_view_stack_get_visible_child (self->view_stack);
+  GtkWidget *view = attnviz_window_get_view (self, adw_view_stack_get_visible_child_name (self->view_stack));
+  if (view != NULL)
+    gtk_widget_grab_focus (view);
 }
 
 static gboolean
@@ -294,7 +290,7 @@ static void
 update_state (AttnvizWindow *self)
 {
   gboolean have_model = self->model != NULL || self->loading_path != NULL;
-  gboolean have_view = self->result != NULL || showing_comparison (self);
+  gboolean have_view = attnviz_view_state_get_result (self->state) != NULL || showing_comparison (self);
 
   if (have_view)
     gtk_stack_set_visible_child_name (self->main_stack, "views");
@@ -320,25 +316,26 @@ update_state (AttnvizWindow *self)
         }
     }
 
-  set_action_enabled (self, "run", have_model);
+  g_autofree char *text = get_text (self);
+  set_action_enabled (self, "run", have_model && !text_is_blank (text));
   set_action_enabled (self, "cancel", self->busy);
   set_action_enabled (self, "export", have_view);
   set_action_enabled (self, "export-to", have_view);
-  set_action_enabled (self, "next-head", self->result != NULL);
-  set_action_enabled (self, "previous-head", self->result != NULL);
-  set_action_enabled (self, "next-layer", self->result != NULL);
-  set_action_enabled (self, "previous-layer", self->result != NULL);
+  set_action_enabled (self, "next-head", attnviz_view_state_get_result (self->state) != NULL);
+  set_action_enabled (self, "previous-head", attnviz_view_state_get_result (self->state) != NULL);
+  set_action_enabled (self, "next-layer", attnviz_view_state_get_result (self->state) != NULL);
+  set_action_enabled (self, "previous-layer", attnviz_view_state_get_result (self->state) != NULL);
   /* Variants are compared on decoder-only and encoder models. */
   gboolean seq2seq = model_is_seq2seq (self);
-  set_action_enabled (self, "compare", !seq2seq);
+  set_action_enabled (self, "compare", self->model != NULL && !seq2seq);
+  gtk_widget_set_sensitive (self->view_menu_button, self->model != NULL);
   gtk_widget_set_tooltip_text (self->compare_button,
                                seq2seq ? "Comparing variants is not available for encoder-decoder models"
                                        : "Compare Two Variants of the Model (Ctrl+D)");
-  set_action_enabled (self, "compare-head", self->result != NULL && !seq2seq);
+  set_action_enabled (self, "compare-head", attnviz_view_state_get_result (self->state) != NULL && !seq2seq);
   set_action_enabled (self, "ablate-a", self->model != NULL && !seq2seq);
   set_action_enabled (self, "ablate-b", self->model != NULL && !seq2seq);
-  gboolean run_seq2seq = self->run != NULL && attnviz_result_is_seq2seq (self->run);
-  set_action_enabled (self, "attention", run_seq2seq);
+  gboolean run_seq2seq = attnviz_view_state_get_run (self->state) != NULL && attnviz_result_is_seq2seq (attnviz_view_state_get_run (self->state));
   gtk_widget_set_visible (self->attention_bar, run_seq2seq && have_view && !showing_comparison (self));
   gtk_widget_set_visible (self->checkpoint_bar, self->checkpoints->len > 1 && self->final_run != NULL
                                                 && !showing_comparison (self));
@@ -349,7 +346,7 @@ update_state (AttnvizWindow *self)
   gtk_widget_set_visible (self->loss_box, showing_comparison (self));
   adw_button_content_set_label (self->run_content, self->compare ? "Run _A and B" : "_Run");
   update_pages (self);
-  gtk_widget_set_sensitive (self->head_spin, self->aggregate == ATTNVIZ_AGGREGATE_HEAD);
+  gtk_widget_set_sensitive (self->head_spin, attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_HEAD);
   gtk_widget_set_visible (self->cancel_button, self->busy);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), self->busy);
 }
@@ -391,6 +388,7 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
 {
   if (model == self->model)
     return;
+  gboolean another = self->model != NULL;
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
   self->model = attnviz_loaded_model_ref (model);
 
@@ -409,6 +407,8 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
   const AttnvizConfig *config = &attnviz_loaded_model_get_model (model)->config;
   attnviz_variant_editor_set_config (self->editor_a, config);
   attnviz_variant_editor_set_config (self->editor_b, config);
+  if (another)
+    reset_variants (self);
   attnviz_token_counter_set_model (self->token_counter, model);
   update_marks (self);
   if (config->encoder_decoder && self->compare)
@@ -484,13 +484,24 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
 
   if (!ok)
     {
-      /* The model may have loaded even though its run failed. */
+      /* The model may have loaded even though its run failed: nothing
+       * of the last model stays. */
       if (model != NULL && model != self->model)
-        set_comparison (self, NULL);
+        {
+          set_comparison (self, NULL);
+          set_run (self, NULL);
+          g_clear_object (&self->final_run);
+        }
       if (model != NULL)
         set_model (self, model);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        show_error (self, error->message);
+        {
+          g_autofree char *message = attnviz_view_state_get_run (self->state) != NULL
+            ? g_strdup_printf ("%s\nThe views show the last run, which is out of date.", error->message)
+            : g_strdup (error->message);
+          show_error (self, message);
+          set_stale (self, attnviz_view_state_get_run (self->state) != NULL);
+        }
       update_state (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
       g_signal_emit (self, signals[RUN_FINISHED], 0, FALSE);
@@ -499,12 +510,21 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
 
   gboolean new_model = model != self->model;
   if (new_model)
-    set_comparison (self, NULL);
+    {
+      /* Opening a model without a text to run: nothing of the last model stays. */
+      set_comparison (self, NULL);
+      if (result == NULL)
+        {
+          set_run (self, NULL);
+          g_clear_object (&self->final_run);
+        }
+    }
   set_model (self, model);
   dismiss_error (self);
+  set_stale (self, FALSE);
   if (result != NULL)
     {
-      gboolean first = self->result == NULL || new_model;
+      gboolean first = attnviz_view_state_get_result (self->state) == NULL || new_model;
       gboolean first_comparison = comparison != NULL && (self->comparison == NULL || new_model);
       /* The model's own run: the last mark of the training-step slider,
        * whose other marks now run this input. */
@@ -528,7 +548,7 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
         adw_view_stack_set_visible_child_name (self->view_stack, "changes");
       else if (first && comparison == NULL)
         adw_view_stack_set_visible_child_name (self->view_stack, "grid");
-      gtk_widget_grab_focus (visible_view (self));
+      focus_view (self);
     }
   update_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUSY]);
@@ -705,7 +725,7 @@ export_job_new (AttnvizWindow *self, const char *path, GError **error)
 
   job->path = g_strdup (path);
   gboolean comparing = g_strcmp0 (view, "changes") == 0 || g_strcmp0 (view, "compare") == 0;
-  AttnvizResult *shown = comparing ? self->comparison : self->result;
+  AttnvizResult *shown = comparing ? self->comparison : attnviz_view_state_get_result (self->state);
   job->result = shown ? g_object_ref (shown) : NULL;
   if (job->result == NULL)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Run the model first: there is nothing to export.");
@@ -844,15 +864,15 @@ static char *
 export_suggested_name (AttnvizWindow *self)
 {
   const char *view = adw_view_stack_get_visible_child_name (self->view_stack);
-  const char *what = self->aggregate == ATTNVIZ_AGGREGATE_MEAN ? "mean"
-                   : self->aggregate == ATTNVIZ_AGGREGATE_MAX ? "max" : NULL;
+  const char *what = attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_MEAN ? "mean"
+                   : attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_MAX ? "max" : NULL;
 
   /* An encoder-decoder's attention and a checkpoint's step in the name. */
-  int step = self->result ? attnviz_result_get_step (self->result) : -1;
+  int step = attnviz_view_state_get_result (self->state) ? attnviz_result_get_step (attnviz_view_state_get_result (self->state)) : -1;
   g_autofree char *suffix = step >= 0 ? g_strdup_printf ("-step%d", step) : g_strdup ("");
-  const char *kind = self->result && attnviz_result_is_seq2seq (self->result)
-                     ? (self->attention == ATTNVIZ_ATTENTION_CROSS ? "cross-"
-                        : self->attention == ATTNVIZ_ATTENTION_ENCODER ? "encoder-" : "decoder-")
+  const char *kind = attnviz_view_state_get_result (self->state) && attnviz_result_is_seq2seq (attnviz_view_state_get_result (self->state))
+                     ? (attnviz_view_state_get_attention (self->state) == ATTNVIZ_ATTENTION_CROSS ? "cross-"
+                        : attnviz_view_state_get_attention (self->state) == ATTNVIZ_ATTENTION_ENCODER ? "encoder-" : "decoder-")
                      : "";
 
   if (g_strcmp0 (view, "grid") == 0)
@@ -862,8 +882,8 @@ export_suggested_name (AttnvizWindow *self)
   if (g_strcmp0 (view, "compare") == 0)
     view = self->compare_mode == ATTNVIZ_COMPARE_DIFFERENCE ? "difference" : "compare";
   if (what != NULL)
-    return g_strdup_printf ("attention-%s%s-layer%d-%s%s.png", kind, view, self->layer, what, suffix);
-  return g_strdup_printf ("attention-%s%s-layer%d-head%d%s.png", kind, view, self->layer, self->head, suffix);
+    return g_strdup_printf ("attention-%s%s-layer%d-%s%s.png", kind, view, attnviz_view_state_get_layer (self->state), what, suffix);
+  return g_strdup_printf ("attention-%s%s-layer%d-head%d%s.png", kind, view, attnviz_view_state_get_layer (self->state), attnviz_view_state_get_head (self->state), suffix);
 }
 
 static void
@@ -910,7 +930,7 @@ make_filter (const char *name, const char *mime, const char *pattern, const char
 static void
 show_export_dialog (AttnvizWindow *self)
 {
-  if ((self->result == NULL && !showing_comparison (self)) || self->chooser != NULL)
+  if ((attnviz_view_state_get_result (self->state) == NULL && !showing_comparison (self)) || self->chooser != NULL)
     return;
 
   GtkFileChooserNative *chooser =
@@ -1145,14 +1165,12 @@ step_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   AttnvizWindow *self = user_data;
   const char *name = g_action_get_name (G_ACTION (action));
 
-  if (g_str_equal (name, "next-head"))
-    set_head (self, self->head + 1);
-  else if (g_str_equal (name, "previous-head"))
-    set_head (self, self->head - 1);
-  else if (g_str_equal (name, "next-layer"))
-    set_layer (self, self->layer + 1);
-  else if (g_str_equal (name, "previous-layer"))
-    set_layer (self, self->layer - 1);
+  int delta = g_str_has_prefix (name, "next-") ? 1 : -1;
+
+  if (g_str_has_suffix (name, "-head"))
+    attnviz_view_state_step_head (self->state, delta);
+  else
+    attnviz_view_state_step_layer (self->state, delta);
 }
 
 static void
@@ -1166,33 +1184,6 @@ change_view_state (GSimpleAction *action, GVariant *state, gpointer user_data)
   if (child == NULL || !adw_view_stack_page_get_visible (adw_view_stack_get_page (self->view_stack, child)))
     return;
   adw_view_stack_set_visible_child_name (self->view_stack, name);
-}
-
-static void
-change_aggregate_state (GSimpleAction *action, GVariant *state, gpointer user_data)
-{
-  AttnvizAggregate aggregate;
-
-  if (attnviz_aggregate_from_string (g_variant_get_string (state, NULL), &aggregate))
-    set_aggregate (user_data, aggregate);
-}
-
-static void
-change_colormap_state (GSimpleAction *action, GVariant *state, gpointer user_data)
-{
-  AttnvizColormap colormap;
-
-  if (attnviz_colormap_from_string (g_variant_get_string (state, NULL), &colormap))
-    set_colormap (user_data, colormap);
-}
-
-static void
-change_scale_state (GSimpleAction *action, GVariant *state, gpointer user_data)
-{
-  AttnvizScaleKind scale;
-
-  if (attnviz_scale_kind_from_string (g_variant_get_string (state, NULL), &scale))
-    set_scale (user_data, scale);
 }
 
 /* ---- Compare mode --------------------------------------------------------- */
@@ -1212,7 +1203,7 @@ update_ablate_states (AttnvizWindow *self)
       const AttnvizVariant *v = attnviz_variant_editor_get_variant (editor_for (self, which));
       GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), which == 0 ? "ablate-a" : "ablate-b");
       g_simple_action_set_state (G_SIMPLE_ACTION (action),
-                                 g_variant_new_boolean (attnviz_variant_head_ablated (v, self->layer, self->head)));
+                                 g_variant_new_boolean (attnviz_variant_head_ablated (v, attnviz_view_state_get_layer (self->state), attnviz_view_state_get_head (self->state))));
     }
 }
 
@@ -1235,6 +1226,16 @@ update_marks (AttnvizWindow *self)
   attnviz_grid_view_set_marks (self->changes_grid, marks, L * H);
 }
 
+/* Marks and specs belong to the comparison and the model they were made
+ * for: leaving Compare or opening another model starts again from the
+ * usual comparison, the model changed (A) against the model (B). */
+static void
+reset_variants (AttnvizWindow *self)
+{
+  attnviz_variant_editor_set_spec (self->editor_a, "mask=bidirectional", NULL);
+  attnviz_variant_editor_set_spec (self->editor_b, "", NULL);
+}
+
 /* Runs the comparison again if there is one to keep up to date (or a run
  * to turn into one). */
 static gboolean
@@ -1244,7 +1245,7 @@ rerun_now (gpointer data)
   g_autofree char *text = get_text (self);
 
   self->rerun_source = 0;
-  if (self->compare && self->model != NULL && (self->result != NULL || self->comparison != NULL)
+  if (self->compare && self->model != NULL && (attnviz_view_state_get_result (self->state) != NULL || self->comparison != NULL)
       && !text_is_blank (text))
     attnviz_window_run (self);
   return G_SOURCE_REMOVE;
@@ -1272,8 +1273,7 @@ set_comparison (AttnvizWindow *self, AttnvizResult *comparison)
   if (!g_set_object (&self->comparison, comparison))
     return;
 
-  attnviz_grid_view_set_result (self->changes_grid, comparison);
-  attnviz_compare_view_set_result (self->compare_view, comparison);
+  attnviz_view_state_set_run (self->comparison_state, comparison);
   attnviz_loss_strip_set_result (self->loss_strip, comparison);
   if (comparison != NULL)
     {
@@ -1316,7 +1316,10 @@ attnviz_window_set_compare (AttnvizWindow *self, gboolean compare)
   if (compare)
     rerun_now (self);
   else
-    g_clear_handle_id (&self->rerun_source, g_source_remove);
+    {
+      reset_variants (self);
+      g_clear_handle_id (&self->rerun_source, g_source_remove);
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPARE]);
 }
 
@@ -1419,7 +1422,7 @@ ablate_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
   AttnvizWindow *self = user_data;
   int which = g_str_equal (g_action_get_name (G_ACTION (action)), "ablate-a") ? 0 : 1;
 
-  toggle_head (self, which, self->layer, self->head);
+  toggle_head (self, which, attnviz_view_state_get_layer (self->state), attnviz_view_state_get_head (self->state));
 }
 
 static void
@@ -1427,8 +1430,7 @@ compare_head_action (GSimpleAction *action, GVariant *parameter, gpointer user_d
 {
   AttnvizWindow *self = user_data;
 
-  if (self->aggregate != ATTNVIZ_AGGREGATE_HEAD)
-    set_aggregate (self, ATTNVIZ_AGGREGATE_HEAD);
+  attnviz_view_state_set_aggregate (self->state, ATTNVIZ_AGGREGATE_HEAD);
   if (!showing_comparison (self))
     {
       /* Nothing compared yet: compare, and show this head when it is. */
@@ -1437,17 +1439,6 @@ compare_head_action (GSimpleAction *action, GVariant *parameter, gpointer user_d
     }
   adw_view_stack_set_visible_child_name (self->view_stack, "compare");
   gtk_widget_grab_focus (GTK_WIDGET (self->compare_view));
-}
-
-static void set_attention (AttnvizWindow *self, AttnvizAttentionKind kind);
-
-static void
-change_attention_state (GSimpleAction *action, GVariant *state, gpointer user_data)
-{
-  AttnvizAttentionKind kind;
-
-  if (attnviz_attention_kind_from_string (g_variant_get_string (state, NULL), &kind))
-    set_attention (user_data, kind);
 }
 
 static void
@@ -1476,16 +1467,12 @@ static const GActionEntry win_entries[] = {
   { "next-layer", step_action },
   { "previous-layer", step_action },
   { "view", NULL, "s", "'grid'", change_view_state },
-  { "aggregate", NULL, "s", "'head'", change_aggregate_state },
-  { "colormap", NULL, "s", "'viridis'", change_colormap_state },
-  { "scale", NULL, "s", "'linear'", change_scale_state },
   { "compare", NULL, NULL, "false", compare_action },
   { "compare-mode", NULL, "s", "'side-by-side'", change_compare_mode_state },
   { "swap-variants", swap_variants_action },
   { "ablate-a", ablate_action, NULL, "false" },
   { "ablate-b", ablate_action, NULL, "false" },
   { "compare-head", compare_head_action },
-  { "attention", NULL, "s", "'self'", change_attention_state },
   { "next-step", step_checkpoint_action },
   { "previous-step", step_checkpoint_action },
 };
@@ -1501,202 +1488,44 @@ on_visible_view_changed (AttnvizWindow *self)
 static void
 on_changed_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self)
 {
-  set_layer (self, layer);
-  set_head (self, head);
+  attnviz_view_state_set_layer (self->state, layer);
+  attnviz_view_state_set_head (self->state, head);
   compare_head_action (NULL, NULL, self);
 }
 
 static void
 on_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self)
 {
-  set_layer (self, layer);
-  set_head (self, head);
-  if (self->aggregate != ATTNVIZ_AGGREGATE_HEAD)
-    set_aggregate (self, ATTNVIZ_AGGREGATE_HEAD);
+  attnviz_view_state_set_layer (self->state, layer);
+  attnviz_view_state_set_head (self->state, head);
+  attnviz_view_state_set_aggregate (self->state, ATTNVIZ_AGGREGATE_HEAD);
   adw_view_stack_set_visible_child_name (self->view_stack, "heatmap");
   gtk_widget_grab_focus (GTK_WIDGET (self->heatmap_view));
 }
 
-/* ---- Properties ----------------------------------------------------------- */
+/* ---- The state ------------------------------------------------------------ */
 
-static int
-n_layers (AttnvizWindow *self)
-{
-  return self->result ? attnviz_result_get_n_layers (self->result) : 0;
-}
-
-static int
-n_heads (AttnvizWindow *self)
-{
-  return self->result ? attnviz_result_get_n_heads (self->result) : 0;
-}
-
+/* The variant editors' presets and the ablation toggles follow the
+ * current head. */
 static void
-set_layer (AttnvizWindow *self, int layer)
+on_position_changed (AttnvizWindow *self)
 {
-  layer = CLAMP (layer, 0, MAX (0, n_layers (self) - 1));
-  if (layer == self->layer)
-    return;
-  self->layer = layer;
-  attnviz_variant_editor_set_current_head (self->editor_a, self->layer, self->head);
-  attnviz_variant_editor_set_current_head (self->editor_b, self->layer, self->head);
+  int layer = attnviz_view_state_get_layer (self->state), head = attnviz_view_state_get_head (self->state);
+
+  attnviz_variant_editor_set_current_head (self->editor_a, layer, head);
+  attnviz_variant_editor_set_current_head (self->editor_b, layer, head);
   update_ablate_states (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYER]);
 }
 
 static void
-set_head (AttnvizWindow *self, int head)
+on_result_changed (AttnvizWindow *self)
 {
-  head = CLAMP (head, 0, MAX (0, n_heads (self) - 1));
-  if (head == self->head)
-    return;
-  self->head = head;
-  attnviz_variant_editor_set_current_head (self->editor_a, self->layer, self->head);
-  attnviz_variant_editor_set_current_head (self->editor_b, self->layer, self->head);
-  update_ablate_states (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEAD]);
-}
+  AttnvizResult *result = attnviz_view_state_get_result (self->state);
 
-static void
-set_aggregate (AttnvizWindow *self, AttnvizAggregate aggregate)
-{
-  if (aggregate == self->aggregate)
-    return;
-  self->aggregate = aggregate;
-  set_action_state (self, "aggregate", attnviz_aggregate_to_string (aggregate));
-  update_state (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_AGGREGATE]);
-}
-
-static void
-set_colormap (AttnvizWindow *self, AttnvizColormap colormap)
-{
-  if (colormap == self->colormap)
-    return;
-  self->colormap = colormap;
-  set_action_state (self, "colormap", attnviz_colormap_to_string (colormap));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COLORMAP]);
-}
-
-static void
-set_scale (AttnvizWindow *self, AttnvizScaleKind scale)
-{
-  if (scale == self->scale)
-    return;
-  self->scale = scale;
-  set_action_state (self, "scale", attnviz_scale_kind_to_string (scale));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SCALE]);
-}
-
-static void
-set_selected_token (AttnvizWindow *self, int token)
-{
-  /* A token of the run: an encoder-decoder's target. */
-  int T = self->run ? attnviz_result_get_n_tokens (self->run) : 0;
-  if (token < 0 || token >= T)
-    token = -1;
-  if (token == self->selected_token)
-    return;
-  self->selected_token = token;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
-}
-
-static void
-set_selected_source (AttnvizWindow *self, int token)
-{
-  const AttnvizRecording *rec = self->run ? attnviz_result_get_recording (self->run) : NULL;
-  int S = rec ? rec->S : 0;
-  if (token < 0 || token >= S)
-    token = -1;
-  if (token == self->selected_source)
-    return;
-  self->selected_source = token;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_SOURCE]);
-}
-
-/* The views' selections follow the attention shown: their rows are the
- * target's tokens (selected-token), or the source's for the encoder; the
- * heatmap's columns of the cross-attention are the source's. */
-static void
-unbind_selection (AttnvizWindow *self)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (self->selection); i++)
-    if (self->selection[i] != NULL)
-      {
-        g_binding_unbind (self->selection[i]);
-        self->selection[i] = NULL;
-      }
-}
-
-static void
-bind_selection (AttnvizWindow *self)
-{
-  GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
-  const char *rows = self->result && attnviz_result_get_kind (self->result) == ATTNVIZ_ATTENTION_ENCODER
-                     ? "selected-source" : "selected-token";
-
-  unbind_selection (self);
-  self->selection[0] = g_object_bind_property (self, rows, self->heatmap_view, "selected-token", both);
-  self->selection[1] = g_object_bind_property (self, rows, self->lines_view, "selected-token", both);
-  self->selection[2] = g_object_bind_property (self, "selected-source", self->heatmap_view, "selected-key", both);
-}
-
-static void
-set_result (AttnvizWindow *self, AttnvizResult *result)
-{
-  if (!g_set_object (&self->result, result))
-    return;
-
-  g_object_freeze_notify (G_OBJECT (self));
-  /* Clamp to the new run first, so the views never see an index that is
-   * out of range for the result they hold. */
-  set_layer (self, self->layer);
-  set_head (self, self->head);
-  set_selected_token (self, self->selected_token);
-  set_selected_source (self, self->selected_source);
-  gtk_adjustment_set_upper (self->layer_adjustment, MAX (0, n_layers (self) - 1));
-  gtk_adjustment_set_upper (self->head_adjustment, MAX (0, n_heads (self) - 1));
-
-  /* The selections are bound again once the views hold the new result,
-   * so that neither side clamps the other's index to the wrong tokens. */
-  unbind_selection (self);
-  attnviz_grid_view_set_result (self->grid_view, result);
-  attnviz_heatmap_view_set_result (self->heatmap_view, result);
-  attnviz_lines_view_set_result (self->lines_view, result);
-  bind_selection (self);
-
+  gtk_adjustment_set_upper (self->layer_adjustment, result ? MAX (0, attnviz_result_get_n_layers (result) - 1) : 0);
+  gtk_adjustment_set_upper (self->head_adjustment, result ? MAX (0, attnviz_result_get_n_heads (result) - 1) : 0);
   update_state (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
-  g_object_thaw_notify (G_OBJECT (self));
-}
-
-/* The attention of the run that win.attention picks, or the run itself. */
-static void
-show_attention (AttnvizWindow *self)
-{
-  g_autoptr(AttnvizResult) shown = self->run ? attnviz_result_get_attention (self->run, self->attention) : NULL;
-  if (self->run != NULL && shown == NULL)
-    {
-      /* A decoder-only run has its self-attention only. */
-      self->attention = ATTNVIZ_ATTENTION_SELF;
-      set_action_state (self, "attention", "self");
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTENTION]);
-      shown = g_object_ref (self->run);
-    }
-  set_result (self, shown);
-}
-
-static void
-set_attention (AttnvizWindow *self, AttnvizAttentionKind kind)
-{
-  if (kind != ATTNVIZ_ATTENTION_SELF && (self->run == NULL || !attnviz_result_is_seq2seq (self->run)))
-    return;
-  if (kind == self->attention)
-    return;
-  self->attention = kind;
-  set_action_state (self, "attention", attnviz_attention_kind_to_string (kind));
-  show_attention (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ATTENTION]);
 }
 
 /* The window's subtitle and the slider's label name the step shown. */
@@ -1706,7 +1535,7 @@ update_step_label (AttnvizWindow *self)
   if (self->model == NULL)
     return;
   const char *name = attnviz_loaded_model_get_name (self->model);
-  int step = self->run ? attnviz_result_get_step (self->run) : -1;
+  int step = attnviz_view_state_get_run (self->state) ? attnviz_result_get_step (attnviz_view_state_get_run (self->state)) : -1;
   if (self->checkpoints->len > 1)
     {
       const AttnvizCheckpoint *c = &g_array_index (self->checkpoints, AttnvizCheckpoint, self->checkpoint);
@@ -1725,15 +1554,15 @@ update_step_label (AttnvizWindow *self)
 static void
 set_run (AttnvizWindow *self, AttnvizResult *run)
 {
-  int old_step = self->run ? attnviz_result_get_step (self->run) : -1;
-  if (!g_set_object (&self->run, run))
+  AttnvizResult *old = attnviz_view_state_get_run (self->state);
+  int old_step = old ? attnviz_result_get_step (old) : -1;
+  if (run == old)
     return;
 
   g_object_freeze_notify (G_OBJECT (self));
   gboolean seq2seq = run != NULL && attnviz_result_is_seq2seq (run);
   g_autoptr(AttnvizResult) source = seq2seq ? attnviz_result_get_attention (run, ATTNVIZ_ATTENTION_ENCODER) : NULL;
-  set_selected_token (self, self->selected_token);
-  set_selected_source (self, self->selected_source);
+  attnviz_view_state_set_run (self->state, run);
   attnviz_token_strip_set_result (self->token_strip, run);
   attnviz_token_strip_set_result (self->source_strip, source);
   gtk_widget_set_visible (self->source_box, seq2seq);
@@ -1757,7 +1586,6 @@ set_run (AttnvizWindow *self, AttnvizResult *run)
                                                       attnviz_result_get_recording (run)->S, T)
                                    : g_strdup_printf ("%d", T);
   gtk_label_set_text (self->token_count, run ? count : "");
-  show_attention (self);
   update_step_label (self);
   if ((run ? attnviz_result_get_step (run) : -1) != old_step)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
@@ -1913,28 +1741,28 @@ AttnvizResult *
 attnviz_window_get_result (AttnvizWindow *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
-  return self->result;
+  return attnviz_view_state_get_result (self->state);
 }
 
 AttnvizResult *
 attnviz_window_get_run (AttnvizWindow *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
-  return self->run;
+  return attnviz_view_state_get_run (self->state);
 }
 
 void
 attnviz_window_set_attention (AttnvizWindow *self, AttnvizAttentionKind kind)
 {
   g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
-  set_attention (self, kind);
+  attnviz_view_state_set_attention (self->state, kind);
 }
 
 AttnvizAttentionKind
 attnviz_window_get_attention (AttnvizWindow *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), ATTNVIZ_ATTENTION_SELF);
-  return self->attention;
+  return attnviz_view_state_get_attention (self->state);
 }
 
 int
@@ -1948,7 +1776,7 @@ int
 attnviz_window_get_step (AttnvizWindow *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), -1);
-  return self->run ? attnviz_result_get_step (self->run) : -1;
+  return attnviz_view_state_get_run (self->state) ? attnviz_result_get_step (attnviz_view_state_get_run (self->state)) : -1;
 }
 
 GtkWidget *
@@ -1994,40 +1822,16 @@ attnviz_window_get_property (GObject *object, guint prop_id, GValue *value, GPar
   switch (prop_id)
     {
     case PROP_RESULT:
-      g_value_set_object (value, self->result);
+      g_value_set_object (value, attnviz_view_state_get_result (self->state));
       break;
     case PROP_BUSY:
       g_value_set_boolean (value, self->busy);
-      break;
-    case PROP_LAYER:
-      g_value_set_int (value, self->layer);
-      break;
-    case PROP_HEAD:
-      g_value_set_int (value, self->head);
-      break;
-    case PROP_AGGREGATE:
-      g_value_set_enum (value, self->aggregate);
-      break;
-    case PROP_COLORMAP:
-      g_value_set_enum (value, self->colormap);
-      break;
-    case PROP_SCALE:
-      g_value_set_enum (value, self->scale);
-      break;
-    case PROP_SELECTED_TOKEN:
-      g_value_set_int (value, self->selected_token);
       break;
     case PROP_COMPARE:
       g_value_set_boolean (value, self->compare);
       break;
     case PROP_COMPARISON:
       g_value_set_object (value, self->comparison);
-      break;
-    case PROP_ATTENTION:
-      g_value_set_enum (value, self->attention);
-      break;
-    case PROP_SELECTED_SOURCE:
-      g_value_set_int (value, self->selected_source);
       break;
     case PROP_STEP:
       g_value_set_int (value, attnviz_window_get_step (self));
@@ -2044,32 +1848,8 @@ attnviz_window_set_property (GObject *object, guint prop_id, const GValue *value
 
   switch (prop_id)
     {
-    case PROP_LAYER:
-      set_layer (self, g_value_get_int (value));
-      break;
-    case PROP_HEAD:
-      set_head (self, g_value_get_int (value));
-      break;
-    case PROP_AGGREGATE:
-      set_aggregate (self, g_value_get_enum (value));
-      break;
-    case PROP_COLORMAP:
-      set_colormap (self, g_value_get_enum (value));
-      break;
-    case PROP_SCALE:
-      set_scale (self, g_value_get_enum (value));
-      break;
-    case PROP_SELECTED_TOKEN:
-      set_selected_token (self, g_value_get_int (value));
-      break;
     case PROP_COMPARE:
       attnviz_window_set_compare (self, g_value_get_boolean (value));
-      break;
-    case PROP_ATTENTION:
-      set_attention (self, g_value_get_enum (value));
-      break;
-    case PROP_SELECTED_SOURCE:
-      set_selected_source (self, g_value_get_int (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2087,15 +1867,14 @@ attnviz_window_dispose (GObject *object)
   if (self->checkpoint_cancellable)
     g_cancellable_cancel (self->checkpoint_cancellable);
   g_clear_object (&self->checkpoint_cancellable);
-  unbind_selection (self);
   g_clear_handle_id (&self->rerun_source, g_source_remove);
   if (self->chooser)
     gtk_native_dialog_destroy (self->chooser);
   g_clear_object (&self->chooser);
   g_clear_object (&self->token_counter);
   gtk_widget_dispose_template (GTK_WIDGET (self), ATTNVIZ_TYPE_WINDOW);
-  g_clear_object (&self->result);
-  g_clear_object (&self->run);
+  g_clear_object (&self->state);
+  g_clear_object (&self->comparison_state);
   g_clear_object (&self->final_run);
   g_clear_pointer (&self->checkpoint_runs, g_hash_table_unref);
   g_clear_object (&self->comparison);
@@ -2131,36 +1910,12 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LAYER] =
-    g_param_spec_int ("layer", NULL, NULL, 0, G_MAXINT, 0,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_HEAD] =
-    g_param_spec_int ("head", NULL, NULL, 0, G_MAXINT, 0,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_AGGREGATE] =
-    g_param_spec_enum ("aggregate", NULL, NULL, ATTNVIZ_TYPE_AGGREGATE, ATTNVIZ_AGGREGATE_HEAD,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_COLORMAP] =
-    g_param_spec_enum ("colormap", NULL, NULL, ATTNVIZ_TYPE_COLORMAP, ATTNVIZ_COLORMAP_VIRIDIS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SCALE] =
-    g_param_spec_enum ("scale", NULL, NULL, ATTNVIZ_TYPE_SCALE_KIND, ATTNVIZ_SCALE_LINEAR,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SELECTED_TOKEN] =
-    g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_COMPARE] =
     g_param_spec_boolean ("compare", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_COMPARISON] =
     g_param_spec_object ("comparison", NULL, NULL, ATTNVIZ_TYPE_RESULT,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_ATTENTION] =
-    g_param_spec_enum ("attention", NULL, NULL, ATTNVIZ_TYPE_ATTENTION_KIND, ATTNVIZ_ATTENTION_SELF,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SELECTED_SOURCE] =
-    g_param_spec_int ("selected-source", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /* The training step of the run shown, -1 when the model has no checkpoints. */
   properties[PROP_STEP] =
     g_param_spec_int ("step", NULL, NULL, -1, G_MAXINT, -1,
@@ -2237,64 +1992,62 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_scale);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_menu_button);
 }
 
+/* One state for the run's views and one for the comparison's, at the same
+ * place: what moves in one moves in the other.  Stateful actions are the
+ * state's properties. */
 static void
-bind_view (AttnvizWindow *self, gpointer view, gboolean aggregate, gboolean colours, gboolean selection)
+bind_states (AttnvizWindow *self)
 {
+  static const char *const shared[] = { "layer", "head", "aggregate", "colormap", "scale", "selected-token" };
+  static const char *const actions[] = { "aggregate", "colormap", "scale", "attention" };
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
-  g_object_bind_property (self, "layer", view, "layer", both);
-  g_object_bind_property (self, "head", view, "head", both);
-  if (aggregate)
-    g_object_bind_property (self, "aggregate", view, "aggregate", G_BINDING_SYNC_CREATE);
-  if (colours)
+  self->state = attnviz_view_state_new ();
+  self->comparison_state = attnviz_view_state_new ();
+  for (guint i = 0; i < G_N_ELEMENTS (shared); i++)
+    g_object_bind_property (self->state, shared[i], self->comparison_state, shared[i], both);
+  for (guint i = 0; i < G_N_ELEMENTS (actions); i++)
     {
-      g_object_bind_property (self, "colormap", view, "colormap", G_BINDING_SYNC_CREATE);
-      g_object_bind_property (self, "scale", view, "scale", G_BINDING_SYNC_CREATE);
+      g_autoptr(GPropertyAction) action = g_property_action_new (actions[i], self->state, actions[i]);
+      g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (action));
     }
-  if (selection)
-    g_object_bind_property (self, "selected-token", view, "selected-token", both);
+
+  attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->grid_view), self->state);
+  attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->heatmap_view), self->state);
+  attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->lines_view), self->state);
+  attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->changes_grid), self->comparison_state);
+  attnviz_compare_view_set_state (self->compare_view, self->comparison_state);
+  g_object_bind_property (self->comparison_state, "selected-token", self->loss_strip, "selected-token", both);
+  g_object_bind_property (self->state, "selected-token", self->token_strip, "selected-token", both);
+  g_object_bind_property (self->state, "selected-source", self->source_strip, "selected-token", both);
+  g_object_bind_property (self->state, "layer", self->layer_adjustment, "value", both);
+  g_object_bind_property (self->state, "head", self->head_adjustment, "value", both);
+  g_signal_connect_swapped (self->state, "notify::layer", G_CALLBACK (on_position_changed), self);
+  g_signal_connect_swapped (self->state, "notify::head", G_CALLBACK (on_position_changed), self);
+  g_signal_connect_swapped (self->state, "notify::aggregate", G_CALLBACK (update_state), self);
+  g_signal_connect_swapped (self->state, "notify::result", G_CALLBACK (on_result_changed), self);
 }
 
 static void
 attnviz_window_init (AttnvizWindow *self)
 {
-  self->selected_token = -1;
-  self->selected_source = -1;
   self->checkpoints = g_array_new (FALSE, FALSE, sizeof (AttnvizCheckpoint));
   g_array_set_clear_func (self->checkpoints, attnviz_checkpoint_clear);
   self->checkpoint_runs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->checkpoint_cancellable = g_cancellable_new ();
-  self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
-  self->scale = ATTNVIZ_SCALE_LINEAR;
   self->compare_mode = ATTNVIZ_COMPARE_SIDE_BY_SIDE;
 
   gtk_widget_init_template (GTK_WIDGET (self));
   self->token_counter = attnviz_token_counter_new (gtk_text_view_get_buffer (self->text_view),
                                                    self->text_token_count);
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+  g_signal_connect_swapped (gtk_text_view_get_buffer (self->text_view), "changed", G_CALLBACK (update_state), self);
 
-  bind_view (self, self->grid_view, FALSE, TRUE, FALSE);
-  /* Their selections: bind_selection (), as the attention shown needs. */
-  bind_view (self, self->heatmap_view, TRUE, TRUE, FALSE);
-  bind_view (self, self->lines_view, TRUE, FALSE, FALSE);
-  bind_selection (self);
-  bind_view (self, self->compare_view, TRUE, TRUE, TRUE);
-  /* The Changes grid keeps its own colour map: it shows distances. */
-  bind_view (self, self->changes_grid, FALSE, FALSE, FALSE);
-  g_object_bind_property (self, "selected-token", self->loss_strip, "selected-token",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "selected-token", self->token_strip, "selected-token",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "selected-source", self->source_strip, "selected-token",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
+  bind_states (self);
   g_signal_connect (self->checkpoint_adjustment, "value-changed", G_CALLBACK (on_checkpoint_value_changed), self);
-  g_object_bind_property (self, "layer", self->layer_adjustment, "value",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-  g_object_bind_property (self, "head", self->head_adjustment, "value",
-                          G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
-
   g_signal_connect (self->grid_view, "head-activated", G_CALLBACK (on_head_activated), self);
   g_signal_connect (self->grid_view, "head-toggled", G_CALLBACK (on_head_toggled), self);
   g_signal_connect (self->changes_grid, "head-activated", G_CALLBACK (on_changed_head_activated), self);
@@ -2319,6 +2072,27 @@ attnviz_window_init (AttnvizWindow *self)
                                  "She loved to play outside in the park.");
   rebuild_recent_menu (self);
   update_state (self);
+}
+
+gboolean
+attnviz_window_get_stale (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), FALSE);
+  return self->stale;
+}
+
+AttnvizViewState *
+attnviz_window_get_state (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return self->state;
+}
+
+AttnvizViewState *
+attnviz_window_get_comparison_state (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
+  return self->comparison_state;
 }
 
 AttnvizWindow *

@@ -6,6 +6,7 @@
 #include "attnviz-painter.h"
 #include "attnviz-result.h"
 #include "attnviz-variant-editor.h"
+#include "attnviz-view-state.h"
 
 G_BEGIN_DECLS
 
@@ -30,6 +31,12 @@ const char *attnviz_window_get_text_token_label (AttnvizWindow *self);
 /* Runs the open model on the text; a run in progress is cancelled. */
 void attnviz_window_run (AttnvizWindow *self);
 
+/* What the run's views show (run, attention, layer, head, aggregate,
+ * colour map, scale, selection), and the comparison's views, whose
+ * position is bound to it. */
+AttnvizViewState *attnviz_window_get_state (AttnvizWindow *self);
+AttnvizViewState *attnviz_window_get_comparison_state (AttnvizWindow *self);
+
 /* The attention the views show (for an encoder-decoder, the one
  * attnviz_window_set_attention () picked from the run). */
 AttnvizResult *attnviz_window_get_result (AttnvizWindow *self);
@@ -51,6 +58,9 @@ int attnviz_window_get_step (AttnvizWindow *self);
 GtkWidget *attnviz_window_get_checkpoint_scale (AttnvizWindow *self);
 const char *attnviz_window_get_step_label (AttnvizWindow *self);
 gboolean attnviz_window_get_busy (AttnvizWindow *self);
+/* Whether the views show a run older than the last request, which
+ * failed (they are dimmed and say so). */
+gboolean attnviz_window_get_stale (AttnvizWindow *self);
 /* The message the error banner shows, or NULL. */
 const char *attnviz_window_get_error (AttnvizWindow *self);
 

@@ -98,13 +98,13 @@ bench_long (GskRenderer *renderer)
   AttnvizResult *result = long_result ();
   printf ("random RoPE model, 2 x %d heads, T = %d (recomputing): run in %.0f ms\n", LONG_H, LONG_T, ms_since (start));
   AttnvizHeatmapView *view = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
-  attnviz_heatmap_view_set_result (view, result);
+  attnviz_view_state_set_run (figure_state (view), result);
   AttnvizHeatmapTiles *tiles = attnviz_heatmap_view_get_tiles (view);
   double shown_ms[2 * LONG_H], exact_ms[2 * LONG_H];
   for (int i = 0; i < 2 * LONG_H; i++)
     {
-      attnviz_heatmap_view_set_head (view, (i + 1) % LONG_H);
-      attnviz_heatmap_view_set_layer (view, i / LONG_H);
+      attnviz_view_state_set_head (figure_state (view), (i + 1) % LONG_H);
+      attnviz_view_state_set_layer (figure_state (view), i / LONG_H);
       start = g_get_monotonic_time ();
       attnviz_heatmap_view_get_layout (view, NULL, NULL, NULL);
       GskRenderNode *node = attnviz_heatmap_view_build_node (view, VIEW_W, VIEW_H);
@@ -145,7 +145,7 @@ bench_grid (GskRenderer *renderer, AttnvizResult *result, const char *what)
   for (int i = 0; i < N; i++)
     {
       AttnvizGridView *grid = g_object_ref_sink (ATTNVIZ_GRID_VIEW (attnviz_grid_view_new ()));
-      attnviz_grid_view_set_result (grid, result);
+      attnviz_view_state_set_run (figure_state (grid), result);
       gint64 start = g_get_monotonic_time ();
       GskRenderNode *node = attnviz_grid_view_build_node (grid, VIEW_W + 200, VIEW_H);
       node_ms[i] = ms_since (start);
@@ -255,11 +255,11 @@ main (int argc, char **argv)
 
   /* ---- Heatmap: switching the head ---- */
   AttnvizHeatmapView *heatmap = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
-  attnviz_heatmap_view_set_result (heatmap, result);
+  attnviz_view_state_set_run (figure_state (heatmap), result);
   double node_ms[H], frame_ms[H];
   for (int h = 0; h < H; h++)
     {
-      attnviz_heatmap_view_set_head (heatmap, (h + 1) % H);
+      attnviz_view_state_set_head (figure_state (heatmap), (h + 1) % H);
       start = g_get_monotonic_time ();
       /* What snapshot does once its cache is dropped: the layout, then the node. */
       attnviz_heatmap_view_get_layout (heatmap, NULL, NULL, NULL);

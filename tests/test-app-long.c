@@ -163,7 +163,7 @@ test_open_text_file_and_run_a_long_text (gconstpointer model)
   g_assert_nonnull (strip);
   graphene_rect_t last;
   g_assert_true (attnviz_token_strip_get_chip_rect (strip, count - 1, &last));
-  g_object_set (window, "selected-token", count - 10, NULL);
+  g_object_set (attnviz_window_get_state (window), "selected-token", count - 10, NULL);
   g_assert_cmpint (attnviz_token_strip_get_selected_token (strip), ==, count - 10);
 
   gtk_window_destroy (GTK_WINDOW (window));

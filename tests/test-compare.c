@@ -361,7 +361,7 @@ test_window_compare (gconstpointer model)
     }
 
   /* A vs B at layer 2, head 3: A − B exactly, one scale for A and B. */
-  g_object_set (window, "layer", 2, "head", 3, NULL);
+  g_object_set (attnviz_window_get_state (window), "layer", 2, "head", 3, NULL);
   g_action_group_activate_action (G_ACTION_GROUP (window), "view", g_variant_new_string ("compare"));
   AttnvizCompareView *compare = ATTNVIZ_COMPARE_VIEW (attnviz_window_get_view (window, "compare"));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (compare)));
@@ -459,7 +459,7 @@ test_window_compare (gconstpointer model)
   before = w.finished;
   g_signal_emit_by_name (attnviz_window_get_view (window, "changes"), "head-toggled", 3, 0, GDK_CONTROL_MASK);
   g_assert_cmpstr (attnviz_variant_editor_get_spec (a_editor), ==, "ablate=L1H2+L3H0");
-  g_object_set (window, "layer", 4, "head", 6, NULL);
+  g_object_set (attnviz_window_get_state (window), "layer", 4, "head", 6, NULL);
   g_action_group_activate_action (G_ACTION_GROUP (window), "ablate-b", NULL);
   g_assert_cmpstr (attnviz_variant_editor_get_spec (b_editor), ==, "ablate=L4H6");
   g_autoptr(GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (window), "ablate-b");

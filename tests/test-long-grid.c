@@ -110,7 +110,7 @@ test_long_grid_draws_overviews (void)
 
   GtkWidget *widget = attnviz_grid_view_new ();
   AttnvizGridView *view = ATTNVIZ_GRID_VIEW (widget);
-  attnviz_grid_view_set_result (view, result);
+  attnviz_view_state_set_run (figure_state (view), result);
   GtkWindow *window = show_in_window (widget, 1500, 950);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   g_autofree guint32 *pixels = render_view (view, width, height);
@@ -156,7 +156,7 @@ test_long_difference_grid_shows_a_minus_b (void)
 
   GtkWidget *widget = attnviz_grid_view_new ();
   AttnvizGridView *view = ATTNVIZ_GRID_VIEW (widget);
-  attnviz_grid_view_set_result (view, diff);
+  attnviz_view_state_set_run (figure_state (view), diff);
   attnviz_grid_view_set_show_scores (view, FALSE);
   GtkWindow *window = show_in_window (widget, 950, 950);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);

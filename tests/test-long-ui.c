@@ -147,7 +147,7 @@ show (Shown *s, AttnvizResult *result)
   s->window = gtk_window_new ();
   gtk_window_set_default_size (GTK_WINDOW (s->window), 1000, 900);
   s->view = ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ());
-  attnviz_heatmap_view_set_result (s->view, result);
+  attnviz_view_state_set_run (figure_state (s->view), result);
   gtk_window_set_child (GTK_WINDOW (s->window), GTK_WIDGET (s->view));
   s->tiles = attnviz_heatmap_view_get_tiles (s->view);
   gtk_window_present (GTK_WINDOW (s->window));
@@ -283,7 +283,7 @@ test_heatmap_of_a_long_run_shows_the_overview_at_once_then_the_exact_picture (gc
   exact_frame_ms (&s);
   for (int head = 1; head < 4; head++)
     {
-      attnviz_heatmap_view_set_head (s.view, head);
+      attnviz_view_state_set_head (figure_state (s.view), head);
       double overview_ms = next_frame_ms ();
       /* The first frame after the switch already paints the head's overview. */
       int r, c;
@@ -324,7 +324,7 @@ test_hover_values_are_the_sources_cells (void)
   Shown s = { 0 };
   show (&s, long_result (7, 1024));
   AttnvizAttention *src = attnviz_result_get_source (s.result);
-  attnviz_heatmap_view_set_head (s.view, 2);
+  attnviz_view_state_set_head (figure_state (s.view), 2);
   attnviz_heatmap_view_set_zoom (s.view, 8.0);
   exact_frame_ms (&s);
 
@@ -361,8 +361,8 @@ test_aggregates_of_a_long_run_are_the_means_and_maxes_of_its_heads (void)
     {
       AttnvizAggregate agg = aggregates[i];
       AttnvizPool pool = agg == ATTNVIZ_AGGREGATE_MEAN ? ATTNVIZ_POOL_MEAN : ATTNVIZ_POOL_MAX;
-      attnviz_heatmap_view_set_aggregate (s.view, agg);
-      attnviz_heatmap_view_set_layer (s.view, 1);
+      attnviz_view_state_set_aggregate (figure_state (s.view), agg);
+      attnviz_view_state_set_layer (figure_state (s.view), 1);
       attnviz_heatmap_view_set_zoom (s.view, 1.0);
       next_frame_ms ();
 
@@ -410,8 +410,8 @@ test_a_long_difference_shows_a_minus_b (void)
 
   Shown s = { 0 };
   show (&s, d);
-  attnviz_heatmap_view_set_colormap (s.view, ATTNVIZ_COLORMAP_RDBU);
-  attnviz_heatmap_view_set_head (s.view, 1);
+  attnviz_view_state_set_colormap (figure_state (s.view), ATTNVIZ_COLORMAP_RDBU);
+  attnviz_view_state_set_head (figure_state (s.view), 1);
   exact_frame_ms (&s);
   /* At fit: bins show the A − B of the largest magnitude. */
   int k = attnviz_heatmap_view_get_bin (s.view);

@@ -127,18 +127,18 @@ test_cross_attention (void)
   g_assert_false (attnviz_token_strip_get_chip_rect (target_strip, T, &chip));
 
   /* Cross: through win.attention, as the switch above the views does. */
-  g_object_set (window, "layer", 1, "head", 2, NULL);
+  g_object_set (attnviz_window_get_state (window), "layer", 1, "head", 2, NULL);
   g_action_group_change_action_state (G_ACTION_GROUP (window), "attention", g_variant_new_string ("cross"));
   g_assert_cmpint (attnviz_window_get_attention (window), ==, ATTNVIZ_ATTENTION_CROSS);
   result = attnviz_window_get_result (window);
   g_assert_cmpint (attnviz_result_get_kind (result), ==, ATTNVIZ_ATTENTION_CROSS);
   g_assert_false (attnviz_result_is_square (result));
   g_assert_false (attnviz_result_get_causal (result));
-  g_assert_cmpint (attnviz_heatmap_view_get_layer (ATTNVIZ_HEATMAP_VIEW (attnviz_window_get_view (window, "heatmap"))),
+  g_assert_cmpint (attnviz_view_state_get_layer (figure_state (ATTNVIZ_HEATMAP_VIEW (attnviz_window_get_view (window, "heatmap")))),
                    ==, 1);
   g_action_group_activate_action (G_ACTION_GROUP (window), "view", g_variant_new_string ("heatmap"));
   AttnvizHeatmapView *heatmap = ATTNVIZ_HEATMAP_VIEW (attnviz_window_get_view (window, "heatmap"));
-  g_assert_cmpint (attnviz_heatmap_view_get_head (heatmap), ==, 2);
+  g_assert_cmpint (attnviz_view_state_get_head (figure_state (heatmap)), ==, 2);
   AttnvizHeatmapSpec spec;
   g_assert_true (attnviz_heatmap_view_get_spec (heatmap, &spec));
   g_assert_cmpint (spec.rows, ==, T);
@@ -161,7 +161,7 @@ test_cross_attention (void)
   g_assert_nonnull (strstr (spec.subtitle, "target"));
 
   /* The selection's source side highlights a column. */
-  g_object_set (window, "selected-source", 9, "selected-token", 2, NULL);
+  g_object_set (attnviz_window_get_state (window), "selected-source", 9, "selected-token", 2, NULL);
   g_assert_true (attnviz_heatmap_view_get_spec (heatmap, &spec));
   g_assert_cmpint (spec.highlight_col, ==, 9);
   g_assert_cmpint (spec.highlight_row, ==, 2);
@@ -246,7 +246,7 @@ test_checkpoint_slider (void)
   g_assert_cmpfloat (gtk_range_get_value (GTK_RANGE (scale)), ==, 2);
 
   attnviz_window_set_attention (window, ATTNVIZ_ATTENTION_CROSS);
-  g_object_set (window, "layer", 1, "head", 3, NULL);
+  g_object_set (attnviz_window_get_state (window), "layer", 1, "head", 3, NULL);
   g_action_group_activate_action (G_ACTION_GROUP (window), "view", g_variant_new_string ("heatmap"));
   AttnvizHeatmapView *heatmap = ATTNVIZ_HEATMAP_VIEW (attnviz_window_get_view (window, "heatmap"));
   AttnvizHeatmapSpec spec;
@@ -263,8 +263,8 @@ test_checkpoint_slider (void)
   g_assert_true (attnviz_window_get_run (window) != final_run);
   g_assert_nonnull (strstr (attnviz_window_get_step_label (window), "step 10"));
   g_assert_cmpint (attnviz_window_get_attention (window), ==, ATTNVIZ_ATTENTION_CROSS);
-  g_assert_cmpint (attnviz_heatmap_view_get_layer (heatmap), ==, 1);
-  g_assert_cmpint (attnviz_heatmap_view_get_head (heatmap), ==, 3);
+  g_assert_cmpint (attnviz_view_state_get_layer (figure_state (heatmap)), ==, 1);
+  g_assert_cmpint (attnviz_view_state_get_head (figure_state (heatmap)), ==, 3);
   g_assert_true (attnviz_heatmap_view_get_spec (heatmap, &spec));
   g_assert_cmpint (spec.rows, ==, T);
   g_assert_cmpint (spec.cols, ==, S);

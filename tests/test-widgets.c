@@ -93,22 +93,22 @@ test_heatmap_properties (void)
   AttnvizResult *result = attnviz_test_random_result (3, 4, 9, 2);
   int layer_n = 0, head_n = 0, colormap_n = 0, scale_n = 0, selected_n = 0, result_n = 0, zoom_n = 0;
 
-  g_signal_connect (view, "notify::layer", G_CALLBACK (count_notify), &layer_n);
-  g_signal_connect (view, "notify::head", G_CALLBACK (count_notify), &head_n);
-  g_signal_connect (view, "notify::colormap", G_CALLBACK (count_notify), &colormap_n);
-  g_signal_connect (view, "notify::scale", G_CALLBACK (count_notify), &scale_n);
-  g_signal_connect (view, "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
-  g_signal_connect (view, "notify::result", G_CALLBACK (count_notify), &result_n);
+  g_signal_connect (figure_state (view), "notify::layer", G_CALLBACK (count_notify), &layer_n);
+  g_signal_connect (figure_state (view), "notify::head", G_CALLBACK (count_notify), &head_n);
+  g_signal_connect (figure_state (view), "notify::colormap", G_CALLBACK (count_notify), &colormap_n);
+  g_signal_connect (figure_state (view), "notify::scale", G_CALLBACK (count_notify), &scale_n);
+  g_signal_connect (figure_state (view), "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
+  g_signal_connect (figure_state (view), "notify::result", G_CALLBACK (count_notify), &result_n);
   g_signal_connect (view, "notify::zoom", G_CALLBACK (count_notify), &zoom_n);
 
-  g_assert_cmpint (attnviz_heatmap_view_get_selected_token (view), ==, -1);
+  g_assert_cmpint (attnviz_view_state_get_selected_token (figure_state (view)), ==, -1);
   g_assert_cmpfloat (attnviz_heatmap_view_get_zoom (view), ==, 1.0);
 
-  attnviz_heatmap_view_set_result (view, result);
-  attnviz_heatmap_view_set_result (view, result);
+  attnviz_view_state_set_run (figure_state (view), result);
+  attnviz_view_state_set_run (figure_state (view), result);
   g_assert_cmpint (result_n, ==, 1);
 
-  g_object_set (view, "layer", 2, "head", 3, "colormap", ATTNVIZ_COLORMAP_MAGMA,
+  g_object_set (figure_state (view), "layer", 2, "head", 3, "colormap", ATTNVIZ_COLORMAP_MAGMA,
                 "scale", ATTNVIZ_SCALE_LOG, "selected-token", 4, NULL);
   g_assert_cmpint (layer_n, ==, 1);
   g_assert_cmpint (head_n, ==, 1);
@@ -117,17 +117,17 @@ test_heatmap_properties (void)
   g_assert_cmpint (selected_n, ==, 1);
 
   /* Setting the same values notifies nothing (explicit notify). */
-  g_object_set (view, "layer", 2, "head", 3, "colormap", ATTNVIZ_COLORMAP_MAGMA,
+  g_object_set (figure_state (view), "layer", 2, "head", 3, "colormap", ATTNVIZ_COLORMAP_MAGMA,
                 "scale", ATTNVIZ_SCALE_LOG, "selected-token", 4, NULL);
   g_assert_cmpint (layer_n + head_n + colormap_n + scale_n + selected_n, ==, 5);
 
   /* Out of range: clamped to the result. */
-  attnviz_heatmap_view_set_head (view, 99);
-  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 3);
-  attnviz_heatmap_view_set_layer (view, -5);
-  g_assert_cmpint (attnviz_heatmap_view_get_layer (view), ==, 0);
-  attnviz_heatmap_view_set_selected_token (view, 9);
-  g_assert_cmpint (attnviz_heatmap_view_get_selected_token (view), ==, -1);
+  attnviz_view_state_set_head (figure_state (view), 99);
+  g_assert_cmpint (attnviz_view_state_get_head (figure_state (view)), ==, 3);
+  attnviz_view_state_set_layer (figure_state (view), -5);
+  g_assert_cmpint (attnviz_view_state_get_layer (figure_state (view)), ==, 0);
+  attnviz_view_state_set_selected_token (figure_state (view), 9);
+  g_assert_cmpint (attnviz_view_state_get_selected_token (figure_state (view)), ==, -1);
 
   attnviz_heatmap_view_set_zoom (view, 1000);
   g_assert_cmpfloat (attnviz_heatmap_view_get_zoom (view), ==, ATTNVIZ_HEATMAP_VIEW_MAX_ZOOM);
@@ -136,8 +136,8 @@ test_heatmap_properties (void)
 
   /* The spec follows the properties. */
   AttnvizHeatmapSpec spec;
-  attnviz_heatmap_view_set_head (view, 1);
-  attnviz_heatmap_view_set_selected_token (view, 5);
+  attnviz_view_state_set_head (figure_state (view), 1);
+  attnviz_view_state_set_selected_token (figure_state (view), 5);
   g_assert_true (attnviz_heatmap_view_get_spec (view, &spec));
   g_assert_true (spec.matrix == attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, 0, 1));
   g_assert_cmpint (spec.rows, ==, 9);
@@ -145,15 +145,15 @@ test_heatmap_properties (void)
   g_assert_cmpint (spec.colormap, ==, ATTNVIZ_COLORMAP_MAGMA);
   g_assert_cmpint (spec.scale.kind, ==, ATTNVIZ_SCALE_LOG);
   g_assert_cmpstr (spec.title, ==, "layer 0 · head 1");
-  attnviz_heatmap_view_set_aggregate (view, ATTNVIZ_AGGREGATE_MEAN);
+  attnviz_view_state_set_aggregate (figure_state (view), ATTNVIZ_AGGREGATE_MEAN);
   g_assert_true (attnviz_heatmap_view_get_spec (view, &spec));
   g_assert_true (spec.matrix == attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_MEAN, 0, 0));
 
   /* A smaller run clamps what no longer exists. */
   AttnvizResult *small = attnviz_test_random_result (1, 1, 3, 3);
-  attnviz_heatmap_view_set_result (view, small);
-  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 0);
-  g_assert_cmpint (attnviz_heatmap_view_get_selected_token (view), ==, -1);
+  attnviz_view_state_set_run (figure_state (view), small);
+  g_assert_cmpint (attnviz_view_state_get_head (figure_state (view)), ==, 0);
+  g_assert_cmpint (attnviz_view_state_get_selected_token (figure_state (view)), ==, -1);
 
   g_assert_finalize_object (view);
   g_assert_finalize_object (result);
@@ -169,7 +169,7 @@ test_heatmap_hit (void)
   double ox, oy;
   int row, col;
 
-  attnviz_heatmap_view_set_result (ATTNVIZ_HEATMAP_VIEW (view), result);
+  attnviz_view_state_set_run (figure_state (ATTNVIZ_HEATMAP_VIEW (view)), result);
   GtkWindow *window = show_in_window (view, 640, 560);
   g_assert_true (attnviz_heatmap_view_get_layout (ATTNVIZ_HEATMAP_VIEW (view), &layout, &ox, &oy));
   g_assert_cmpint (layout.rows, ==, 12);
@@ -221,15 +221,15 @@ test_heatmap_keyboard (void)
   AttnvizResult *result = attnviz_test_random_result (3, 3, 5, 5);
   AttnvizHeatmapView *view = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
 
-  attnviz_heatmap_view_set_result (view, result);
+  attnviz_view_state_set_run (figure_state (view), result);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
-  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 2);
+  g_assert_cmpint (attnviz_view_state_get_head (figure_state (view)), ==, 2);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-layer", NULL));
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.previous-head", NULL));
-  g_assert_cmpint (attnviz_heatmap_view_get_layer (view), ==, 1);
-  g_assert_cmpint (attnviz_heatmap_view_get_head (view), ==, 1);
+  g_assert_cmpint (attnviz_view_state_get_layer (figure_state (view)), ==, 1);
+  g_assert_cmpint (attnviz_view_state_get_head (figure_state (view)), ==, 1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.zoom-in", NULL));
   g_assert_cmpfloat (attnviz_heatmap_view_get_zoom (view), >, 1.0);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.zoom-fit", NULL));
@@ -257,8 +257,8 @@ test_grid_view (void)
   int layer_n = 0;
 
   g_signal_connect (grid, "head-activated", G_CALLBACK (on_head_activated), activated);
-  g_signal_connect (grid, "notify::layer", G_CALLBACK (count_notify), &layer_n);
-  attnviz_grid_view_set_result (ATTNVIZ_GRID_VIEW (grid), result);
+  g_signal_connect (figure_state (grid), "notify::layer", G_CALLBACK (count_notify), &layer_n);
+  attnviz_view_state_set_run (figure_state (ATTNVIZ_GRID_VIEW (grid)), result);
   GtkWindow *window = show_in_window (grid, 700, 500);
 
   AttnvizGridSpec spec;
@@ -270,7 +270,7 @@ test_grid_view (void)
   AttnvizGridLayout layout;
   AttnvizRect rect;
   AttnvizGridSpec screen = spec;
-  attnviz_grid_view_set_layer (ATTNVIZ_GRID_VIEW (grid), 2);
+  attnviz_view_state_set_layer (figure_state (ATTNVIZ_GRID_VIEW (grid)), 2);
   g_assert_cmpint (layer_n, ==, 1);
   screen.current_layer = screen.current_head = -1;
   screen.title = NULL;
@@ -283,12 +283,12 @@ test_grid_view (void)
   g_assert_cmpint (l, ==, 3);
   g_assert_cmpint (h, ==, 5);
 
-  attnviz_grid_view_set_head (ATTNVIZ_GRID_VIEW (grid), 4);
+  attnviz_view_state_set_head (figure_state (ATTNVIZ_GRID_VIEW (grid)), 4);
   g_assert_true (gtk_widget_activate_action (grid, "grid.activate-head", NULL));
   g_assert_cmpint (activated[0], ==, 2);
   g_assert_cmpint (activated[1], ==, 4);
   g_assert_true (gtk_widget_activate_action (grid, "grid.next-layer", NULL));
-  g_assert_cmpint (attnviz_grid_view_get_layer (ATTNVIZ_GRID_VIEW (grid)), ==, 3);
+  g_assert_cmpint (attnviz_view_state_get_layer (figure_state (ATTNVIZ_GRID_VIEW (grid))), ==, 3);
 
   destroy_window (window);
   g_assert_finalize_object (result);
@@ -305,13 +305,13 @@ test_lines_view (void)
 
   g_assert_false (attnviz_lines_view_get_spec (lines, &spec, &error));
   g_clear_error (&error);
-  attnviz_lines_view_set_result (lines, result);
-  attnviz_lines_view_set_selected_token (lines, 3);
+  attnviz_view_state_set_run (figure_state (lines), result);
+  attnviz_view_state_set_selected_token (figure_state (lines), 3);
   g_assert_true (attnviz_lines_view_get_spec (lines, &spec, &error));
   g_assert_no_error (error);
   g_assert_cmpint (spec.highlight_row, ==, 3);
 
-  attnviz_lines_view_set_result (lines, long_result);
+  attnviz_view_state_set_run (figure_state (lines), long_result);
   g_assert_false (attnviz_lines_view_get_spec (lines, &spec, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_assert_nonnull (strstr (error->message, "Too many tokens"));
@@ -418,7 +418,7 @@ test_window_actions (void)
   AttnvizColormap colormap;
   AttnvizScaleKind scale;
   AttnvizAggregate aggregate;
-  g_object_get (window, "colormap", &colormap, "scale", &scale, "aggregate", &aggregate, NULL);
+  g_object_get (attnviz_window_get_state (window), "colormap", &colormap, "scale", &scale, "aggregate", &aggregate, NULL);
   g_assert_cmpint (colormap, ==, ATTNVIZ_COLORMAP_MAGMA);
   g_assert_cmpint (scale, ==, ATTNVIZ_SCALE_POWER);
   g_assert_cmpint (aggregate, ==, ATTNVIZ_AGGREGATE_MAX);

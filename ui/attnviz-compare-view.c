@@ -55,14 +55,7 @@ struct _AttnvizCompareView
   GtkWidget parent_instance;
 
   AttnvizHeatmapView *panes[3];   /* A, B, A − B */
-
-  AttnvizResult *result;
-  int layer;
-  int head;
-  AttnvizAggregate aggregate;
-  AttnvizColormap colormap;
-  AttnvizScaleKind scale;
-  int selected_token;
+  AttnvizViewState *state;        /* the comparison's: a difference result */
   AttnvizCompareMode mode;
   double shared_max;
 };
@@ -71,13 +64,7 @@ G_DEFINE_FINAL_TYPE (AttnvizCompareView, attnviz_compare_view, GTK_TYPE_WIDGET)
 
 enum {
   PROP_0,
-  PROP_RESULT,
-  PROP_LAYER,
-  PROP_HEAD,
-  PROP_AGGREGATE,
-  PROP_COLORMAP,
-  PROP_SCALE,
-  PROP_SELECTED_TOKEN,
+  PROP_STATE,
   PROP_MODE,
   N_PROPS
 };
@@ -89,14 +76,18 @@ static void
 update_shared_range (AttnvizCompareView *self)
 {
   double top = 0;
+  AttnvizResult *result = self->state ? attnviz_view_state_get_result (self->state) : NULL;
+  AttnvizAggregate aggregate = self->state ? attnviz_view_state_get_aggregate (self->state) : 0;
+  int layer = self->state ? attnviz_view_state_get_layer (self->state) : 0;
+  int head = self->state ? attnviz_view_state_get_head (self->state) : 0;
 
-  if (self->result != NULL && attnviz_result_is_difference (self->result))
+  if (result != NULL && attnviz_result_is_difference (result))
     {
-      AttnvizResult *sides[2] = { attnviz_result_get_a (self->result), attnviz_result_get_b (self->result) };
-      int T = attnviz_result_get_n_tokens (self->result);
+      AttnvizResult *sides[2] = { attnviz_result_get_a (result), attnviz_result_get_b (result) };
+      int T = attnviz_result_get_n_tokens (result);
       for (int s = 0; s < 2; s++)
         {
-          const float *m = attnviz_result_get_matrix (sides[s], self->aggregate, self->layer, self->head);
+          const float *m = attnviz_result_get_matrix (sides[s], aggregate, layer, head);
           gsize n = (gsize) T * T;
           if (m == NULL)
             {
@@ -104,10 +95,10 @@ update_shared_range (AttnvizCompareView *self)
                * weight of a head or of the max over heads (the mean over
                * heads has only its mean overview: its largest bin). */
               int r = 0, c = 0;
-              m = attnviz_result_get_overview (sides[s], self->aggregate, self->layer, self->head,
+              m = attnviz_result_get_overview (sides[s], aggregate, layer, head,
                                                ATTNVIZ_POOL_MAX, &r, &c);
               if (m == NULL)
-                m = attnviz_result_get_overview (sides[s], self->aggregate, self->layer, self->head,
+                m = attnviz_result_get_overview (sides[s], aggregate, layer, head,
                                                  ATTNVIZ_POOL_MEAN, &r, &c);
               n = (gsize) r * c;
             }
@@ -171,6 +162,19 @@ on_pane_hover (AttnvizHeatmapView *pane, int row, int col, AttnvizCompareView *s
       attnviz_heatmap_view_set_hover (self->panes[p], row, col);
 }
 
+/* A's and B's scale follows the picture shown. */
+static void
+on_state_notify (AttnvizViewState *state, GParamSpec *pspec, AttnvizCompareView *self)
+{
+  static const char *const picture[] = { "result", "layer", "head", "aggregate" };
+  for (guint i = 0; i < G_N_ELEMENTS (picture); i++)
+    if (g_str_equal (pspec->name, picture[i]))
+      {
+        update_shared_range (self);
+        return;
+      }
+}
+
 /* ---- GObject -------------------------------------------------------------- */
 
 static void
@@ -185,7 +189,9 @@ attnviz_compare_view_dispose (GObject *object)
         gtk_widget_unparent (GTK_WIDGET (self->panes[p]));
         self->panes[p] = NULL;
       }
-  g_clear_object (&self->result);
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_func (self->state, on_state_notify, self);
+  g_clear_object (&self->state);
   G_OBJECT_CLASS (attnviz_compare_view_parent_class)->dispose (object);
 }
 
@@ -196,26 +202,8 @@ attnviz_compare_view_get_property (GObject *object, guint prop_id, GValue *value
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      g_value_set_object (value, self->result);
-      break;
-    case PROP_LAYER:
-      g_value_set_int (value, self->layer);
-      break;
-    case PROP_HEAD:
-      g_value_set_int (value, self->head);
-      break;
-    case PROP_AGGREGATE:
-      g_value_set_enum (value, self->aggregate);
-      break;
-    case PROP_COLORMAP:
-      g_value_set_enum (value, self->colormap);
-      break;
-    case PROP_SCALE:
-      g_value_set_enum (value, self->scale);
-      break;
-    case PROP_SELECTED_TOKEN:
-      g_value_set_int (value, self->selected_token);
+    case PROP_STATE:
+      g_value_set_object (value, self->state);
       break;
     case PROP_MODE:
       g_value_set_enum (value, self->mode);
@@ -225,17 +213,6 @@ attnviz_compare_view_get_property (GObject *object, guint prop_id, GValue *value
     }
 }
 
-/* Sets an int property, notifying only on a change. */
-static gboolean
-set_int (AttnvizCompareView *self, int *field, int value, guint prop_id)
-{
-  if (*field == value)
-    return FALSE;
-  *field = value;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[prop_id]);
-  return TRUE;
-}
-
 static void
 attnviz_compare_view_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
@@ -243,29 +220,8 @@ attnviz_compare_view_set_property (GObject *object, guint prop_id, const GValue 
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      attnviz_compare_view_set_result (self, g_value_get_object (value));
-      break;
-    case PROP_LAYER:
-      if (set_int (self, &self->layer, MAX (g_value_get_int (value), 0), prop_id))
-        update_shared_range (self);
-      break;
-    case PROP_HEAD:
-      if (set_int (self, &self->head, MAX (g_value_get_int (value), 0), prop_id))
-        update_shared_range (self);
-      break;
-    case PROP_AGGREGATE:
-      if (set_int (self, (int *) &self->aggregate, g_value_get_enum (value), prop_id))
-        update_shared_range (self);
-      break;
-    case PROP_COLORMAP:
-      set_int (self, (int *) &self->colormap, g_value_get_enum (value), prop_id);
-      break;
-    case PROP_SCALE:
-      set_int (self, (int *) &self->scale, g_value_get_enum (value), prop_id);
-      break;
-    case PROP_SELECTED_TOKEN:
-      set_int (self, &self->selected_token, MAX (g_value_get_int (value), -1), prop_id);
+    case PROP_STATE:
+      attnviz_compare_view_set_state (self, g_value_get_object (value));
       break;
     case PROP_MODE:
       attnviz_compare_view_set_mode (self, g_value_get_enum (value));
@@ -285,27 +241,9 @@ attnviz_compare_view_class_init (AttnvizCompareViewClass *klass)
   object_class->get_property = attnviz_compare_view_get_property;
   object_class->set_property = attnviz_compare_view_set_property;
 
-  properties[PROP_RESULT] =
-    g_param_spec_object ("result", NULL, NULL, ATTNVIZ_TYPE_RESULT,
+  properties[PROP_STATE] =
+    g_param_spec_object ("state", NULL, NULL, ATTNVIZ_TYPE_VIEW_STATE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LAYER] =
-    g_param_spec_int ("layer", NULL, NULL, 0, G_MAXINT, 0,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_HEAD] =
-    g_param_spec_int ("head", NULL, NULL, 0, G_MAXINT, 0,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_AGGREGATE] =
-    g_param_spec_enum ("aggregate", NULL, NULL, ATTNVIZ_TYPE_AGGREGATE, ATTNVIZ_AGGREGATE_HEAD,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_COLORMAP] =
-    g_param_spec_enum ("colormap", NULL, NULL, ATTNVIZ_TYPE_COLORMAP, ATTNVIZ_COLORMAP_VIRIDIS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SCALE] =
-    g_param_spec_enum ("scale", NULL, NULL, ATTNVIZ_TYPE_SCALE_KIND, ATTNVIZ_SCALE_LINEAR,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SELECTED_TOKEN] =
-    g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_MODE] =
     g_param_spec_enum ("mode", NULL, NULL, ATTNVIZ_TYPE_COMPARE_MODE, ATTNVIZ_COMPARE_SIDE_BY_SIDE,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -320,12 +258,8 @@ attnviz_compare_view_init (AttnvizCompareView *self)
 {
   static const char *const labels[] = { "A", "B", NULL };
   GtkLayoutManager *layout = gtk_widget_get_layout_manager (GTK_WIDGET (self));
-  GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
   gtk_box_layout_set_homogeneous (GTK_BOX_LAYOUT (layout), TRUE);
-  self->selected_token = -1;
-  self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
-  self->scale = ATTNVIZ_SCALE_LINEAR;
 
   for (int p = 0; p < 3; p++)
     {
@@ -335,19 +269,9 @@ attnviz_compare_view_init (AttnvizCompareView *self)
       gtk_widget_set_parent (GTK_WIDGET (self->panes[p]), GTK_WIDGET (self));
       attnviz_heatmap_view_set_label (self->panes[p], labels[p]);
       g_signal_connect (self->panes[p], "hover-changed", G_CALLBACK (on_pane_hover), self);
-      /* Stepping or selecting in any pane moves all three. */
-      g_object_bind_property (self, "layer", self->panes[p], "layer", both);
-      g_object_bind_property (self, "head", self->panes[p], "head", both);
-      g_object_bind_property (self, "aggregate", self->panes[p], "aggregate", G_BINDING_SYNC_CREATE);
-      g_object_bind_property (self, "selected-token", self->panes[p], "selected-token", both);
-      if (p < 2)
-        {
-          g_object_bind_property (self, "colormap", self->panes[p], "colormap", G_BINDING_SYNC_CREATE);
-          g_object_bind_property (self, "scale", self->panes[p], "scale", G_BINDING_SYNC_CREATE);
-        }
+      attnviz_figure_view_set_side (ATTNVIZ_FIGURE_VIEW (self->panes[p]), (AttnvizViewSide[]) {
+                                      ATTNVIZ_VIEW_SIDE_A, ATTNVIZ_VIEW_SIDE_B, ATTNVIZ_VIEW_SIDE_SHOWN }[p]);
     }
-  /* Differences: diverging, linear, symmetric about 0. */
-  attnviz_heatmap_view_set_colormap (self->panes[ATTNVIZ_COMPARE_PANE_DIFFERENCE], ATTNVIZ_COLORMAP_RDBU);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->panes[ATTNVIZ_COMPARE_PANE_A]),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, "Attention under variant A", -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->panes[ATTNVIZ_COMPARE_PANE_B]),
@@ -355,6 +279,7 @@ attnviz_compare_view_init (AttnvizCompareView *self)
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->panes[ATTNVIZ_COMPARE_PANE_DIFFERENCE]),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, "Attention of A minus attention of B", -1);
   update_mode (self);
+  attnviz_compare_view_set_state (self, NULL);
 }
 
 GtkWidget *
@@ -363,28 +288,33 @@ attnviz_compare_view_new (void)
   return g_object_new (ATTNVIZ_TYPE_COMPARE_VIEW, NULL);
 }
 
-AttnvizResult *
-attnviz_compare_view_get_result (AttnvizCompareView *self)
+AttnvizViewState *
+attnviz_compare_view_get_state (AttnvizCompareView *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self), NULL);
-  return self->result;
+  return self->state;
 }
 
+/* The panes share the state: stepping or selecting in one moves all three. */
 void
-attnviz_compare_view_set_result (AttnvizCompareView *self, AttnvizResult *result)
+attnviz_compare_view_set_state (AttnvizCompareView *self, AttnvizViewState *state)
 {
   g_return_if_fail (ATTNVIZ_IS_COMPARE_VIEW (self));
-  g_return_if_fail (result == NULL || (ATTNVIZ_IS_RESULT (result) && attnviz_result_is_difference (result)));
+  g_return_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state));
 
-  if (!g_set_object (&self->result, result))
+  g_autoptr(AttnvizViewState) own = state == NULL ? attnviz_view_state_new () : NULL;
+  if (state == NULL)
+    state = own;
+  if (state == self->state)
     return;
-  g_object_freeze_notify (G_OBJECT (self));
-  attnviz_heatmap_view_set_result (self->panes[ATTNVIZ_COMPARE_PANE_A], result ? attnviz_result_get_a (result) : NULL);
-  attnviz_heatmap_view_set_result (self->panes[ATTNVIZ_COMPARE_PANE_B], result ? attnviz_result_get_b (result) : NULL);
-  attnviz_heatmap_view_set_result (self->panes[ATTNVIZ_COMPARE_PANE_DIFFERENCE], result);
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_func (self->state, on_state_notify, self);
+  g_set_object (&self->state, state);
+  g_signal_connect_object (state, "notify", G_CALLBACK (on_state_notify), self, 0);
+  for (int p = 0; p < 3; p++)
+    attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->panes[p]), state);
   update_shared_range (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
-  g_object_thaw_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
 AttnvizCompareMode

@@ -31,9 +31,11 @@ G_DECLARE_FINAL_TYPE (AttnvizCompareView, attnviz_compare_view, ATTNVIZ, COMPARE
 
 GtkWidget *attnviz_compare_view_new (void);
 
-/* A difference result (attnviz_result_new_difference ()). */
-AttnvizResult *attnviz_compare_view_get_result (AttnvizCompareView *self);
-void attnviz_compare_view_set_result (AttnvizCompareView *self, AttnvizResult *result);
+/* The comparison's state (its result a difference result,
+ * attnviz_result_new_difference ()), shared by the three panes; NULL
+ * gives the view one of its own. */
+AttnvizViewState *attnviz_compare_view_get_state (AttnvizCompareView *self);
+void attnviz_compare_view_set_state (AttnvizCompareView *self, AttnvizViewState *state);
 AttnvizCompareMode attnviz_compare_view_get_mode (AttnvizCompareView *self);
 void attnviz_compare_view_set_mode (AttnvizCompareView *self, AttnvizCompareMode mode);
 

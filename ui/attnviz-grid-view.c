@@ -26,13 +26,7 @@
 
 struct _AttnvizGridView
 {
-  GtkWidget parent_instance;
-
-  AttnvizResult *result;
-  int layer;
-  int head;
-  AttnvizColormap colormap;
-  AttnvizScaleKind scale;
+  AttnvizFigureView parent_instance;
 
   char *subtitle;
   char *title;
@@ -49,23 +43,16 @@ struct _AttnvizGridView
   GtkWidget *menu;        /* GtkPopoverMenu, a child, or NULL */
   GByteArray *marks;      /* (n_layer * n_head) bit 0: off in A, bit 1: off in B; or NULL */
 
-  GskRenderNode *content;
   AttnvizGridLayout layout;
   gboolean layout_valid;
-  int cache_width, cache_height;
 
   int hover_layer, hover_head;
 };
 
-G_DEFINE_FINAL_TYPE (AttnvizGridView, attnviz_grid_view, GTK_TYPE_WIDGET)
+G_DEFINE_FINAL_TYPE (AttnvizGridView, attnviz_grid_view, ATTNVIZ_TYPE_FIGURE_VIEW)
 
 enum {
   PROP_0,
-  PROP_RESULT,
-  PROP_LAYER,
-  PROP_HEAD,
-  PROP_COLORMAP,
-  PROP_SCALE,
   PROP_MENU_MODEL,
   PROP_SHOW_SCORES,
   N_PROPS
@@ -93,21 +80,19 @@ clear_overviews (AttnvizGridView *self)
 static void
 invalidate_content (AttnvizGridView *self)
 {
-  g_clear_pointer (&self->content, gsk_render_node_unref);
-  self->layout_valid = FALSE;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  attnviz_figure_view_invalidate (ATTNVIZ_FIGURE_VIEW (self));
 }
 
 static int
 n_layers (AttnvizGridView *self)
 {
-  return self->result ? attnviz_result_get_n_layers (self->result) : 0;
+  return figure_result (self) ? attnviz_result_get_n_layers (figure_result (self)) : 0;
 }
 
 static int
 n_heads (AttnvizGridView *self)
 {
-  return self->result ? attnviz_result_get_n_heads (self->result) : 0;
+  return figure_result (self) ? attnviz_result_get_n_heads (figure_result (self)) : 0;
 }
 
 /* The overviews of SOURCE's heads, as the grid lays them out, into
@@ -143,8 +128,8 @@ find_overviews (AttnvizGridView *self, AttnvizAttention *source, AttnvizPool poo
 static void
 ensure_difference_overviews (AttnvizGridView *self, gsize n)
 {
-  AttnvizAttention *sa = attnviz_result_get_source (attnviz_result_get_a (self->result));
-  AttnvizAttention *sb = attnviz_result_get_source (attnviz_result_get_b (self->result));
+  AttnvizAttention *sa = attnviz_result_get_source (attnviz_result_get_a (figure_result (self)));
+  AttnvizAttention *sb = attnviz_result_get_source (attnviz_result_get_b (figure_result (self)));
   g_autofree const float **oa = g_new0 (const float *, n);
   g_autofree const float **ob = g_new0 (const float *, n);
   int ra, ca, rb, cb;
@@ -177,12 +162,12 @@ ensure_overviews (AttnvizGridView *self)
 {
   gsize n = (gsize) n_layers (self) * n_heads (self);
 
-  if (self->overviews != NULL || self->result == NULL || n == 0)
+  if (self->overviews != NULL || figure_result (self) == NULL || n == 0)
     return;
   self->overviews = g_new0 (const float *, n);
-  if (attnviz_result_is_difference (self->result))
+  if (attnviz_result_is_difference (figure_result (self)))
     ensure_difference_overviews (self, n);
-  else if (!find_overviews (self, attnviz_result_get_source (self->result), ATTNVIZ_POOL_MAX,
+  else if (!find_overviews (self, attnviz_result_get_source (figure_result (self)), ATTNVIZ_POOL_MAX,
                             self->overviews, &self->ov_rows, &self->ov_cols))
     self->ov_rows = self->ov_cols = 0;
   if (self->ov_rows == 0)
@@ -194,7 +179,7 @@ ensure_overviews (AttnvizGridView *self)
 static char *
 pooling_note (AttnvizGridView *self, const char *what)
 {
-  int rows = attnviz_result_get_n_tokens (self->result), cols = attnviz_result_get_n_cols (self->result);
+  int rows = attnviz_result_get_n_tokens (figure_result (self)), cols = attnviz_result_get_n_cols (figure_result (self));
   int br = (rows + self->ov_rows - 1) / self->ov_rows, bc = (cols + self->ov_cols - 1) / self->ov_cols;
   if (br <= 1 && bc <= 1)
     return g_strdup ("");
@@ -207,32 +192,34 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
   g_return_val_if_fail (spec != NULL, FALSE);
 
-  if (self->result == NULL)
+  if (figure_result (self) == NULL)
     return FALSE;
-  const double *tvd = attnviz_result_get_tvd (self->result);
-  AttnvizAttention *source = attnviz_result_get_source (self->result);
+  const double *tvd = attnviz_result_get_tvd (figure_result (self));
+  AttnvizAttention *source = attnviz_result_get_source (figure_result (self));
   /* A long run's dense maps are not kept: all its entries are NULL. */
   const float *const *maps = source == NULL || attnviz_attention_is_dense (source)
-                             ? attnviz_result_get_maps (self->result) : NULL;
-  gboolean difference = attnviz_result_is_difference (self->result);
+                             ? attnviz_result_get_maps (figure_result (self)) : NULL;
+  gboolean difference = attnviz_result_is_difference (figure_result (self));
   if (difference)
     maps = NULL;
   if (!difference || !self->show_scores)
     ensure_overviews (self);
   if (maps == NULL && self->overviews == NULL)
-    maps = attnviz_result_get_maps (self->result);   /* no overviews: heads without data */
+    maps = attnviz_result_get_maps (figure_result (self));   /* no overviews: heads without data */
   attnviz_grid_spec_init (spec, n_layers (self), n_heads (self), maps,
-                          attnviz_result_get_n_tokens (self->result), attnviz_result_get_n_cols (self->result));
+                          attnviz_result_get_n_tokens (figure_result (self)), attnviz_result_get_n_cols (figure_result (self)));
   if (!difference || !self->show_scores)
     spec->overviews = (const float *const *) self->overviews;
   spec->ov_rows = self->ov_rows;
   spec->ov_cols = self->ov_cols;
-  spec->lower_triangular = attnviz_result_get_causal (self->result);
+  spec->lower_triangular = attnviz_result_get_causal (figure_result (self));
   spec->pooling = ATTNVIZ_POOL_MAX;
-  spec->colormap = self->colormap;
-  attnviz_scale_init (&spec->scale, self->scale, 0, 0);
-  spec->current_layer = self->layer;
-  spec->current_head = self->head;
+  /* A comparison's distances keep their own map (magma): they are not
+   * weights. */
+  spec->colormap = difference ? ATTNVIZ_COLORMAP_MAGMA : figure_colormap (self);
+  attnviz_scale_init (&spec->scale, difference ? ATTNVIZ_SCALE_LINEAR : figure_scale (self), 0, 0);
+  spec->current_layer = figure_layer (self);
+  spec->current_head = figure_head (self);
   g_free (self->title);
   if (self->overviews != NULL && difference && !self->show_scores)
     {
@@ -268,7 +255,7 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
       spec->title = "total variation distance between A’s and B’s attention";
     }
   g_free (self->subtitle);
-  self->subtitle = attnviz_result_describe_run (self->result);
+  self->subtitle = attnviz_result_describe_run (figure_result (self));
   spec->subtitle = self->subtitle;
   return TRUE;
 }
@@ -302,16 +289,21 @@ ensure_layout (AttnvizGridView *self)
   return TRUE;
 }
 
-GskRenderNode *
-attnviz_grid_view_build_node (AttnvizGridView *self, int width, int height)
+static GskRenderNode *
+attnviz_grid_view_build_figure (AttnvizFigureView *view, int width, int height)
 {
   AttnvizGridSpec spec;
 
-  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), NULL);
-
-  if (width <= 0 || height <= 0 || !screen_spec (self, &spec))
+  if (!screen_spec (ATTNVIZ_GRID_VIEW (view), &spec))
     return NULL;
   return attnviz_figure_node (ATTNVIZ_FIGURE_GRID, &spec, width, height, width, height, 0, 0);
+}
+
+GskRenderNode *
+attnviz_grid_view_build_node (AttnvizGridView *self, int width, int height)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), NULL);
+  return attnviz_figure_view_build_node (ATTNVIZ_FIGURE_VIEW (self), width, height);
 }
 
 gboolean
@@ -428,57 +420,55 @@ attnviz_grid_view_set_marks (AttnvizGridView *self, const guint8 *marks, int n)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-static void
-attnviz_grid_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
+static const char *
+attnviz_grid_view_get_message (AttnvizFigureView *view)
 {
-  AttnvizGridView *self = ATTNVIZ_GRID_VIEW (widget);
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  return ensure_layout (ATTNVIZ_GRID_VIEW (view)) ? NULL : "";
+}
+
+/* The badges, the hovered thumbnail and the current one, over the cache. */
+static void
+attnviz_grid_view_snapshot_overlay (AttnvizFigureView *view, GtkSnapshot *snapshot)
+{
+  AttnvizGridView *self = ATTNVIZ_GRID_VIEW (view);
   static const GdkRGBA hover = { 1, 1, 1, 0.6 };
   static const GdkRGBA current = { 1, 1, 1, 1 };
-
-  if (self->result == NULL || width <= 0 || height <= 0 || !ensure_layout (self))
-    return;
-
-  if (self->content == NULL || self->cache_width != width || self->cache_height != height)
-    {
-      g_clear_pointer (&self->content, gsk_render_node_unref);
-      self->content = attnviz_grid_view_build_node (self, width, height);
-      self->cache_width = width;
-      self->cache_height = height;
-    }
-  if (self->content)
-    gtk_snapshot_append_node (snapshot, self->content);
+  int layer = figure_layer (self), head = figure_head (self);
 
   draw_marks (self, snapshot);
-  if (self->hover_layer >= 0 && (self->hover_layer != self->layer || self->hover_head != self->head))
+  if (self->hover_layer >= 0 && (self->hover_layer != layer || self->hover_head != head))
     outline_thumbnail (self, snapshot, self->hover_layer, self->hover_head, &hover);
-  outline_thumbnail (self, snapshot, self->layer, self->head, &current);
+  outline_thumbnail (self, snapshot, layer, head, &current);
 }
 
 static void
-attnviz_grid_view_measure (GtkWidget *widget, GtkOrientation orientation, int for_size,
-                           int *minimum, int *natural, int *minimum_baseline, int *natural_baseline)
+attnviz_grid_view_resized (AttnvizFigureView *view, int width, int height)
 {
-  *minimum = 160;
-  *natural = 480;
-}
+  AttnvizGridView *self = ATTNVIZ_GRID_VIEW (view);
 
-static void
-attnviz_grid_view_size_allocate (GtkWidget *widget, int width, int height, int baseline)
-{
-  AttnvizGridView *self = ATTNVIZ_GRID_VIEW (widget);
-
-  if (width != self->cache_width || height != self->cache_height)
-    invalidate_content (self);
   if (self->menu != NULL)
     gtk_popover_present (GTK_POPOVER (self->menu));
 }
 
 static void
-attnviz_grid_view_css_changed (GtkWidget *widget, GtkCssStyleChange *change)
+attnviz_grid_view_invalidated (AttnvizFigureView *view)
 {
-  GTK_WIDGET_CLASS (attnviz_grid_view_parent_class)->css_changed (widget, change);
-  invalidate_content (ATTNVIZ_GRID_VIEW (widget));
+  ATTNVIZ_GRID_VIEW (view)->layout_valid = FALSE;
+}
+
+/* Stepping heads only moves the outline: the thumbnails stay. */
+static gboolean
+attnviz_grid_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
+{
+  AttnvizGridView *self = ATTNVIZ_GRID_VIEW (view);
+
+  if (pspec == NULL)
+    {
+      self->hover_layer = self->hover_head = -1;
+      clear_overviews (self);
+      return TRUE;
+    }
+  return g_str_equal (pspec->name, "colormap") || g_str_equal (pspec->name, "scale");
 }
 
 /* ---- Pointer and keys ----------------------------------------------------- */
@@ -520,8 +510,8 @@ on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizG
   if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
     return;
   GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
-  attnviz_grid_view_set_layer (self, layer);
-  attnviz_grid_view_set_head (self, head);
+  attnviz_view_state_set_layer (figure_state (self), layer);
+  attnviz_view_state_set_head (figure_state (self), head);
   if (state & GDK_CONTROL_MASK)
     g_signal_emit (self, signals[HEAD_TOGGLED], 0, layer, head, state & gtk_accelerator_get_default_mod_mask ());
   else
@@ -554,8 +544,8 @@ on_secondary_pressed (GtkGestureClick *gesture, int n_press, double x, double y,
   gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
   if (gtk_widget_get_focusable (GTK_WIDGET (self)))
     gtk_widget_grab_focus (GTK_WIDGET (self));
-  attnviz_grid_view_set_layer (self, layer);
-  attnviz_grid_view_set_head (self, head);
+  attnviz_view_state_set_layer (figure_state (self), layer);
+  attnviz_view_state_set_head (figure_state (self), head);
   popup_menu (self, x, y);
 }
 
@@ -567,12 +557,12 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
 
   if (keyboard)
     {
-      layer = self->layer;
-      head = self->head;
+      layer = figure_layer (self);
+      head = figure_head (self);
     }
   else if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
     return FALSE;
-  const double *tvd = self->result ? attnviz_result_get_tvd (self->result) : NULL;
+  const double *tvd = figure_result (self) ? attnviz_result_get_tvd (figure_result (self)) : NULL;
   g_autofree char *markup = NULL;
   if (tvd != NULL)
     markup = g_strdup_printf ("<b>layer %d · head %d</b>\ntotal variation distance %.4f\n"
@@ -588,20 +578,22 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   AttnvizGridView *self = ATTNVIZ_GRID_VIEW (widget);
 
+  AttnvizViewState *state = figure_state (self);
+
   if (g_str_equal (action_name, "grid.next-head"))
-    attnviz_grid_view_set_head (self, self->head + 1);
+    attnviz_view_state_step_head (state, 1);
   else if (g_str_equal (action_name, "grid.previous-head"))
-    attnviz_grid_view_set_head (self, self->head - 1);
+    attnviz_view_state_step_head (state, -1);
   else if (g_str_equal (action_name, "grid.next-layer"))
-    attnviz_grid_view_set_layer (self, self->layer + 1);
+    attnviz_view_state_step_layer (state, 1);
   else if (g_str_equal (action_name, "grid.previous-layer"))
-    attnviz_grid_view_set_layer (self, self->layer - 1);
-  else if (g_str_equal (action_name, "grid.activate-head") && self->result != NULL)
-    g_signal_emit (self, signals[HEAD_ACTIVATED], 0, self->layer, self->head);
-  else if (g_str_equal (action_name, "grid.show-menu") && self->result != NULL && ensure_layout (self))
+    attnviz_view_state_step_layer (state, -1);
+  else if (g_str_equal (action_name, "grid.activate-head") && figure_result (self) != NULL)
+    g_signal_emit (self, signals[HEAD_ACTIVATED], 0, figure_layer (self), figure_head (self));
+  else if (g_str_equal (action_name, "grid.show-menu") && figure_result (self) != NULL && ensure_layout (self))
     {
       AttnvizRect r;
-      if (attnviz_grid_layout_cell_rect (&self->layout, self->layer, self->head, &r))
+      if (attnviz_grid_layout_cell_rect (&self->layout, figure_layer (self), figure_head (self), &r))
         popup_menu (self, r.x + r.width / 2, r.y + r.height / 2);
     }
 }
@@ -613,8 +605,6 @@ attnviz_grid_view_dispose (GObject *object)
 {
   AttnvizGridView *self = ATTNVIZ_GRID_VIEW (object);
 
-  g_clear_pointer (&self->content, gsk_render_node_unref);
-  g_clear_object (&self->result);
   g_clear_pointer (&self->menu, gtk_widget_unparent);
   g_clear_object (&self->menu_model);
   g_clear_pointer (&self->marks, g_byte_array_unref);
@@ -637,21 +627,6 @@ attnviz_grid_view_get_property (GObject *object, guint prop_id, GValue *value, G
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      g_value_set_object (value, self->result);
-      break;
-    case PROP_LAYER:
-      g_value_set_int (value, self->layer);
-      break;
-    case PROP_HEAD:
-      g_value_set_int (value, self->head);
-      break;
-    case PROP_COLORMAP:
-      g_value_set_enum (value, self->colormap);
-      break;
-    case PROP_SCALE:
-      g_value_set_enum (value, self->scale);
-      break;
     case PROP_MENU_MODEL:
       g_value_set_object (value, self->menu_model);
       break;
@@ -670,21 +645,6 @@ attnviz_grid_view_set_property (GObject *object, guint prop_id, const GValue *va
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      attnviz_grid_view_set_result (self, g_value_get_object (value));
-      break;
-    case PROP_LAYER:
-      attnviz_grid_view_set_layer (self, g_value_get_int (value));
-      break;
-    case PROP_HEAD:
-      attnviz_grid_view_set_head (self, g_value_get_int (value));
-      break;
-    case PROP_COLORMAP:
-      attnviz_grid_view_set_colormap (self, g_value_get_enum (value));
-      break;
-    case PROP_SCALE:
-      attnviz_grid_view_set_scale (self, g_value_get_enum (value));
-      break;
     case PROP_MENU_MODEL:
       attnviz_grid_view_set_menu_model (self, g_value_get_object (value));
       break;
@@ -701,32 +661,20 @@ attnviz_grid_view_class_init (AttnvizGridViewClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+  AttnvizFigureViewClass *figure_class = ATTNVIZ_FIGURE_VIEW_CLASS (klass);
 
   object_class->dispose = attnviz_grid_view_dispose;
   object_class->finalize = attnviz_grid_view_finalize;
   object_class->get_property = attnviz_grid_view_get_property;
   object_class->set_property = attnviz_grid_view_set_property;
 
-  widget_class->snapshot = attnviz_grid_view_snapshot;
-  widget_class->measure = attnviz_grid_view_measure;
-  widget_class->size_allocate = attnviz_grid_view_size_allocate;
-  widget_class->css_changed = attnviz_grid_view_css_changed;
+  figure_class->build_node = attnviz_grid_view_build_figure;
+  figure_class->get_message = attnviz_grid_view_get_message;
+  figure_class->snapshot_overlay = attnviz_grid_view_snapshot_overlay;
+  figure_class->state_changed = attnviz_grid_view_state_changed;
+  figure_class->resized = attnviz_grid_view_resized;
+  figure_class->invalidated = attnviz_grid_view_invalidated;
 
-  properties[PROP_RESULT] =
-    g_param_spec_object ("result", NULL, NULL, ATTNVIZ_TYPE_RESULT,
-                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_LAYER] =
-    g_param_spec_int ("layer", NULL, NULL, 0, G_MAXINT, 0,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_HEAD] =
-    g_param_spec_int ("head", NULL, NULL, 0, G_MAXINT, 0,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_COLORMAP] =
-    g_param_spec_enum ("colormap", NULL, NULL, ATTNVIZ_TYPE_COLORMAP, ATTNVIZ_COLORMAP_VIRIDIS,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SCALE] =
-    g_param_spec_enum ("scale", NULL, NULL, ATTNVIZ_TYPE_SCALE_KIND, ATTNVIZ_SCALE_LINEAR,
-                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_MENU_MODEL] =
     g_param_spec_object ("menu-model", NULL, NULL, G_TYPE_MENU_MODEL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -778,8 +726,6 @@ attnviz_grid_view_init (AttnvizGridView *self)
   GtkGesture *gesture;
 
   self->hover_layer = self->hover_head = -1;
-  self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
-  self->scale = ATTNVIZ_SCALE_LINEAR;
   self->show_scores = TRUE;
 
   gtk_widget_set_focusable (widget, TRUE);
@@ -809,116 +755,6 @@ GtkWidget *
 attnviz_grid_view_new (void)
 {
   return g_object_new (ATTNVIZ_TYPE_GRID_VIEW, NULL);
-}
-
-AttnvizResult *
-attnviz_grid_view_get_result (AttnvizGridView *self)
-{
-  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), NULL);
-  return self->result;
-}
-
-void
-attnviz_grid_view_set_result (AttnvizGridView *self, AttnvizResult *result)
-{
-  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
-  g_return_if_fail (result == NULL || ATTNVIZ_IS_RESULT (result));
-
-  if (!g_set_object (&self->result, result))
-    return;
-  g_object_freeze_notify (G_OBJECT (self));
-  if (self->layer >= n_layers (self))
-    attnviz_grid_view_set_layer (self, MAX (0, n_layers (self) - 1));
-  if (self->head >= n_heads (self))
-    attnviz_grid_view_set_head (self, MAX (0, n_heads (self) - 1));
-  self->hover_layer = self->hover_head = -1;
-  clear_overviews (self);
-  invalidate_content (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
-  g_object_thaw_notify (G_OBJECT (self));
-}
-
-int
-attnviz_grid_view_get_layer (AttnvizGridView *self)
-{
-  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), 0);
-  return self->layer;
-}
-
-void
-attnviz_grid_view_set_layer (AttnvizGridView *self, int layer)
-{
-  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
-
-  if (self->result != NULL)
-    layer = CLAMP (layer, 0, MAX (0, n_layers (self) - 1));
-  layer = MAX (layer, 0);
-  if (layer == self->layer)
-    return;
-  self->layer = layer;
-  /* Only the outline moves: the cached thumbnails stay. */
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LAYER]);
-}
-
-int
-attnviz_grid_view_get_head (AttnvizGridView *self)
-{
-  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), 0);
-  return self->head;
-}
-
-void
-attnviz_grid_view_set_head (AttnvizGridView *self, int head)
-{
-  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
-
-  if (self->result != NULL)
-    head = CLAMP (head, 0, MAX (0, n_heads (self) - 1));
-  head = MAX (head, 0);
-  if (head == self->head)
-    return;
-  self->head = head;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_HEAD]);
-}
-
-AttnvizColormap
-attnviz_grid_view_get_colormap (AttnvizGridView *self)
-{
-  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), ATTNVIZ_COLORMAP_VIRIDIS);
-  return self->colormap;
-}
-
-void
-attnviz_grid_view_set_colormap (AttnvizGridView *self, AttnvizColormap colormap)
-{
-  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
-
-  if (colormap == self->colormap)
-    return;
-  self->colormap = colormap;
-  invalidate_content (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COLORMAP]);
-}
-
-AttnvizScaleKind
-attnviz_grid_view_get_scale (AttnvizGridView *self)
-{
-  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), ATTNVIZ_SCALE_LINEAR);
-  return self->scale;
-}
-
-void
-attnviz_grid_view_set_scale (AttnvizGridView *self, AttnvizScaleKind scale)
-{
-  g_return_if_fail (ATTNVIZ_IS_GRID_VIEW (self));
-
-  if (scale == self->scale)
-    return;
-  self->scale = scale;
-  invalidate_content (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SCALE]);
 }
 
 GMenuModel *

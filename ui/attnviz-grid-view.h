@@ -3,26 +3,18 @@
 
 #include <gtk/gtk.h>
 
+#include "attnviz-figure-view.h"
 #include "attnviz-painter.h"
 #include "attnviz-result.h"
 
 G_BEGIN_DECLS
 
 #define ATTNVIZ_TYPE_GRID_VIEW (attnviz_grid_view_get_type ())
-G_DECLARE_FINAL_TYPE (AttnvizGridView, attnviz_grid_view, ATTNVIZ, GRID_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (AttnvizGridView, attnviz_grid_view, ATTNVIZ, GRID_VIEW, AttnvizFigureView)
 
 GtkWidget *attnviz_grid_view_new (void);
 
-AttnvizResult *attnviz_grid_view_get_result (AttnvizGridView *self);
-void attnviz_grid_view_set_result (AttnvizGridView *self, AttnvizResult *result);
-int attnviz_grid_view_get_layer (AttnvizGridView *self);
-void attnviz_grid_view_set_layer (AttnvizGridView *self, int layer);
-int attnviz_grid_view_get_head (AttnvizGridView *self);
-void attnviz_grid_view_set_head (AttnvizGridView *self, int head);
-AttnvizColormap attnviz_grid_view_get_colormap (AttnvizGridView *self);
-void attnviz_grid_view_set_colormap (AttnvizGridView *self, AttnvizColormap colormap);
-AttnvizScaleKind attnviz_grid_view_get_scale (AttnvizGridView *self);
-void attnviz_grid_view_set_scale (AttnvizGridView *self, AttnvizScaleKind scale);
+/* What it shows is its state's: attnviz_figure_view_get_state (). */
 
 /* A menu shown on a right click (or the Menu key) over a thumbnail, after
  * that thumbnail becomes the current head; NULL: none. */

@@ -3,36 +3,21 @@
 
 #include <gtk/gtk.h>
 
+#include "attnviz-figure-view.h"
 #include "attnviz-painter.h"
 #include "attnviz-result.h"
 
 G_BEGIN_DECLS
 
 #define ATTNVIZ_TYPE_HEATMAP_VIEW (attnviz_heatmap_view_get_type ())
-G_DECLARE_FINAL_TYPE (AttnvizHeatmapView, attnviz_heatmap_view, ATTNVIZ, HEATMAP_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (AttnvizHeatmapView, attnviz_heatmap_view, ATTNVIZ, HEATMAP_VIEW, AttnvizFigureView)
 
 #define ATTNVIZ_HEATMAP_VIEW_MAX_ZOOM 64.0
 
 GtkWidget *attnviz_heatmap_view_new (void);
 
-AttnvizResult *attnviz_heatmap_view_get_result (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_result (AttnvizHeatmapView *self, AttnvizResult *result);
-int attnviz_heatmap_view_get_layer (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_layer (AttnvizHeatmapView *self, int layer);
-int attnviz_heatmap_view_get_head (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_head (AttnvizHeatmapView *self, int head);
-AttnvizAggregate attnviz_heatmap_view_get_aggregate (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_aggregate (AttnvizHeatmapView *self, AttnvizAggregate aggregate);
-AttnvizColormap attnviz_heatmap_view_get_colormap (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_colormap (AttnvizHeatmapView *self, AttnvizColormap colormap);
-AttnvizScaleKind attnviz_heatmap_view_get_scale (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_scale (AttnvizHeatmapView *self, AttnvizScaleKind scale);
-int attnviz_heatmap_view_get_selected_token (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_selected_token (AttnvizHeatmapView *self, int token);
-/* Results that are not square (cross-attention): the column token
- * highlighted, apart from the selected (row) token; -1 for none. */
-int attnviz_heatmap_view_get_selected_key (AttnvizHeatmapView *self);
-void attnviz_heatmap_view_set_selected_key (AttnvizHeatmapView *self, int key);
+/* What it shows (result, layer, head, aggregate, colour map, scale, the
+ * selected tokens) is its state's: attnviz_figure_view_get_state (). */
 double attnviz_heatmap_view_get_zoom (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_zoom (AttnvizHeatmapView *self, double zoom);
 /* A name put before the title ("A" gives "A · layer 3 · head 5"), or NULL. */

@@ -3,6 +3,7 @@
 
 #include <gtk/gtk.h>
 
+#include "attnviz-figure-view.h"
 #include "attnviz-painter.h"
 #include "attnviz-result.h"
 
@@ -12,20 +13,11 @@ G_BEGIN_DECLS
 #define ATTNVIZ_LINES_VIEW_MAX_TOKENS 64
 
 #define ATTNVIZ_TYPE_LINES_VIEW (attnviz_lines_view_get_type ())
-G_DECLARE_FINAL_TYPE (AttnvizLinesView, attnviz_lines_view, ATTNVIZ, LINES_VIEW, GtkWidget)
+G_DECLARE_FINAL_TYPE (AttnvizLinesView, attnviz_lines_view, ATTNVIZ, LINES_VIEW, AttnvizFigureView)
 
 GtkWidget *attnviz_lines_view_new (void);
 
-AttnvizResult *attnviz_lines_view_get_result (AttnvizLinesView *self);
-void attnviz_lines_view_set_result (AttnvizLinesView *self, AttnvizResult *result);
-int attnviz_lines_view_get_layer (AttnvizLinesView *self);
-void attnviz_lines_view_set_layer (AttnvizLinesView *self, int layer);
-int attnviz_lines_view_get_head (AttnvizLinesView *self);
-void attnviz_lines_view_set_head (AttnvizLinesView *self, int head);
-AttnvizAggregate attnviz_lines_view_get_aggregate (AttnvizLinesView *self);
-void attnviz_lines_view_set_aggregate (AttnvizLinesView *self, AttnvizAggregate aggregate);
-int attnviz_lines_view_get_selected_token (AttnvizLinesView *self);
-void attnviz_lines_view_set_selected_token (AttnvizLinesView *self, int token);
+/* What it shows is its state's: attnviz_figure_view_get_state (). */
 
 /* The figure for export; FALSE with an error when there is nothing to draw
  * or too many tokens. */

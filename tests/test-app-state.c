@@ -1,0 +1,225 @@
+/* test-app-state.c: what the window shows is always the state asked for
+ *
+ * Issue 11's state bugs, each driven through the real window on
+ * stories260K (5 layers, 8 heads) and the built-in induction model (2
+ * layers, 4 heads): opening another model, runs that keep the place,
+ * marks that belong to their comparison, keys and focus, errors.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+
+#include "attnviz-figure-view.h"
+#include "attnviz-test-util.h"
+#include "attnviz-test-widgets-util.h"
+#include "attnviz-test-window-util.h"
+#include "attnviz-window.h"
+
+#define TEXT "Once upon a time, there was a little girl named Lily. She loved to play outside."
+
+static char *stories;
+static char *induction;
+
+typedef struct {
+  AttnvizWindow *window;
+  AttnvizTestWatch w;
+} Fixture;
+
+static void
+fixture_set_up (Fixture *f, gconstpointer data)
+{
+  memset (f, 0, sizeof *f);
+  f->window = g_object_ref (attnviz_window_new (NULL));
+  g_signal_connect (f->window, "run-finished", G_CALLBACK (attnviz_test_on_run_finished), &f->w);
+  gtk_window_present (GTK_WINDOW (f->window));
+}
+
+static void
+fixture_tear_down (Fixture *f, gconstpointer data)
+{
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_assert_finalize_object (f->window);
+}
+
+/* Opens PATH (running TEXT on it when not NULL) and waits for the outcome. */
+static gboolean
+open_with (Fixture *f, const char *path, const char *text)
+{
+  int before = f->w.finished;
+  attnviz_window_set_text (f->window, text);
+  attnviz_window_open (f->window, path);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
+  g_assert_cmpint (f->w.finished, >, before);
+  return f->w.ok;
+}
+
+static gboolean
+run_text (Fixture *f, const char *text)
+{
+  int before = f->w.finished;
+  attnviz_window_set_text (f->window, text);
+  attnviz_window_run (f->window);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
+  return f->w.ok;
+}
+
+static gboolean
+action_enabled (Fixture *f, const char *name)
+{
+  return g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), name);
+}
+
+static void
+test_opening_another_model_leaves_nothing_of_the_last (Fixture *f, gconstpointer data)
+{
+  g_assert_true (open_with (f, stories, TEXT));
+  g_assert_nonnull (attnviz_window_get_result (f->window));
+
+  g_assert_true (open_with (f, induction, ""));
+  g_assert_null (attnviz_window_get_run (f->window));
+  g_assert_null (attnviz_window_get_result (f->window));
+  GtkWidget *heatmap = attnviz_window_get_view (f->window, "heatmap");
+  g_assert_null (attnviz_figure_view_get_result (ATTNVIZ_FIGURE_VIEW (heatmap)));
+  g_assert_nonnull (strstr (gtk_window_get_title (GTK_WINDOW (f->window)), "induction"));
+}
+
+static void
+test_a_new_run_keeps_layer_and_head (Fixture *f, gconstpointer data)
+{
+  AttnvizViewState *state = attnviz_window_get_state (f->window);
+
+  g_assert_true (open_with (f, stories, TEXT));
+  attnviz_view_state_set_layer (state, 1);
+  attnviz_view_state_set_head (state, 2);
+  g_assert_true (run_text (f, TEXT " She had a dog."));
+  g_assert_cmpint (attnviz_view_state_get_layer (state), ==, 1);
+  g_assert_cmpint (attnviz_view_state_get_head (state), ==, 2);
+
+  /* A smaller model: clamped to its last layer and head. */
+  attnviz_view_state_set_layer (state, 4);
+  attnviz_view_state_set_head (state, 7);
+  g_assert_true (open_with (f, induction, "bright fox.bright fox."));
+  g_assert_cmpint (attnviz_view_state_get_layer (state), ==, 1);
+  g_assert_cmpint (attnviz_view_state_get_head (state), ==, 3);
+}
+
+static void
+test_marks_belong_to_their_comparison (Fixture *f, gconstpointer data)
+{
+  AttnvizVariantEditor *a = attnviz_window_get_variant_editor (f->window, 0);
+
+  g_assert_true (open_with (f, stories, TEXT));
+  int before = f->w.finished;
+  g_signal_emit_by_name (attnviz_window_get_view (f->window, "grid"), "head-toggled", 1, 3, GDK_CONTROL_MASK);
+  g_assert_true (attnviz_window_get_compare (f->window));
+  g_assert_nonnull (strstr (attnviz_variant_editor_get_spec (a), "ablate=L1H3"));
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
+
+  /* Leaving Compare drops them. */
+  attnviz_window_set_compare (f->window, FALSE);
+  g_assert_null (strstr (attnviz_variant_editor_get_spec (a), "ablate"));
+
+  /* And so does opening another model. */
+  attnviz_window_set_compare (f->window, TRUE);
+  attnviz_test_wait_until (!attnviz_window_get_busy (f->window), 120);
+  g_assert_true (attnviz_variant_editor_toggle_head (a, 1, 3));
+  g_assert_nonnull (strstr (attnviz_variant_editor_get_spec (a), "ablate=L1H3"));
+  open_with (f, induction, "bright fox.bright fox.");
+  g_assert_null (strstr (attnviz_variant_editor_get_spec (a), "ablate"));
+}
+
+static void
+test_keys_step_heads_wherever_the_focus_is (Fixture *f, gconstpointer data)
+{
+  AttnvizViewState *state = attnviz_window_get_state (f->window);
+
+  g_assert_true (open_with (f, stories, TEXT));
+  /* After a run the view has the focus. */
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (f->window));
+  GtkWidget *grid = attnviz_window_get_view (f->window, "grid");
+  g_assert_true (focus == grid);
+
+  /* With the focus elsewhere (the text box) the window's actions step. */
+  gtk_widget_grab_focus (GTK_WIDGET (gtk_widget_get_ancestor (grid, GTK_TYPE_WINDOW)));
+  attnviz_view_state_set_head (state, 0);
+  attnviz_view_state_set_layer (state, 0);
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "next-head", NULL);
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "next-layer", NULL);
+  g_assert_cmpint (attnviz_view_state_get_head (state), ==, 1);
+  g_assert_cmpint (attnviz_view_state_get_layer (state), ==, 1);
+}
+
+static void
+test_an_error_marks_the_old_result_out_of_date (Fixture *f, gconstpointer data)
+{
+  g_assert_true (open_with (f, induction, "bright fox.bright fox."));
+  AttnvizResult *shown = attnviz_window_get_result (f->window);
+  g_assert_false (attnviz_window_get_stale (f->window));
+
+  /* A model that is not there: the run before it stays, out of date. */
+  g_assert_false (open_with (f, "/nonexistent/attnviz-model", "bright fox."));
+  g_assert_true (attnviz_window_get_result (f->window) == shown);
+  g_assert_true (attnviz_window_get_stale (f->window));
+  g_assert_nonnull (strstr (attnviz_window_get_error (f->window), "out of date"));
+
+  g_assert_true (open_with (f, induction, "k3x9fq2mwk3x9fq2mw"));
+  g_assert_false (attnviz_window_get_stale (f->window));
+}
+
+static void
+test_run_and_compare_wait_for_what_they_need (Fixture *f, gconstpointer data)
+{
+  /* Nothing open: no comparing. */
+  g_assert_false (action_enabled (f, "compare"));
+  g_assert_true (open_with (f, induction, ""));
+  g_assert_true (action_enabled (f, "compare"));
+
+  /* An empty text: Run is off, and nothing says it is an error. */
+  attnviz_window_set_text (f->window, "  ");
+  g_assert_false (action_enabled (f, "run"));
+  attnviz_window_set_text (f->window, "bright fox.");
+  g_assert_true (action_enabled (f, "run"));
+}
+
+int
+main (int argc, char **argv)
+{
+  if (g_getenv ("DISPLAY") == NULL && g_getenv ("WAYLAND_DISPLAY") == NULL)
+    {
+      printf ("1..0 # SKIP no display (run under Xvfb)\n");
+      return 0;
+    }
+  g_autofree char *data_home = g_dir_make_tmp ("attnviz-state-data-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  const char *shared = g_getenv ("ATTNVIZ_SHARED_DIR");
+  stories = g_build_filename (shared ? shared : "../shared", "data", "models", "stories260K", "hf", NULL);
+  induction = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "data", "models", "induction-decoder", NULL);
+  if (!g_file_test (stories, G_FILE_TEST_IS_DIR))
+    {
+      printf ("1..0 # SKIP no stories260K at %s\n", stories);
+      return 0;
+    }
+
+#define ADD(path, func) g_test_add ("/ui/state/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  ADD ("opening-another-model-leaves-nothing-of-the-last", test_opening_another_model_leaves_nothing_of_the_last);
+  ADD ("a-new-run-keeps-layer-and-head-clamped-for-a-smaller-model", test_a_new_run_keeps_layer_and_head);
+  ADD ("marks-and-specs-belong-to-their-comparison-and-model", test_marks_belong_to_their_comparison);
+  ADD ("stepping-works-whatever-has-focus-and-a-run-focuses-the-view", test_keys_step_heads_wherever_the_focus_is);
+  ADD ("an-error-dims-the-old-result-and-says-it-is-out-of-date", test_an_error_marks_the_old_result_out_of_date);
+  ADD ("run-and-compare-are-off-until-they-can-work", test_run_and_compare_wait_for_what_they_need);
+
+  int status = g_test_run ();
+  g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);
+  g_autofree char *recent_dir = g_path_get_dirname (recent);
+  g_unlink (recent);
+  g_rmdir (recent_dir);
+  g_rmdir (data_home);
+  return status;
+}

@@ -1,0 +1,103 @@
+/* attnviz-heatmap-view-private.h: what the heatmap view's files share
+ *
+ * attnviz-heatmap-view.c builds the figure (dense or, for a long run, from
+ * tiles) and lays it out; attnviz-heatmap-view-input.c zooms, pans,
+ * hovers, selects and tells the tooltip.
+ */
+#pragma once
+
+#include "attnviz-heatmap-tiles.h"
+#include "attnviz-heatmap-view.h"
+#include "attnviz-widgets-private.h"
+
+G_BEGIN_DECLS
+
+struct _AttnvizHeatmapView
+{
+  AttnvizFigureView parent_instance;
+
+  double zoom;            /* 1: the figure fits the widget */
+  double pan_x, pan_y;    /* the virtual figure's point at the widget's (0, 0) */
+
+  char *label;
+  double vmin, vmax;      /* equal: the data's range */
+  char *title;
+  char *subtitle;
+
+  /* The layout of the figure the base class caches, for the current size. */
+  AttnvizHeatmapLayout layout;
+  gboolean layout_valid;
+
+  AttnvizLabelCache *label_cache;   /* label widths, kept while the result stays */
+
+  /* A long run (no dense matrix): painted by tiles; exported pooled */
+  AttnvizHeatmapTiles *tiles;
+  int bin;                /* cells a side of a bin on screen now (1: exact cells) */
+  float *export_matrix;   /* the pooled picture get_spec () gave last */
+  char **export_row_labels;
+  char **export_col_labels;
+
+  int hover_row, hover_col;
+  double pointer_x, pointer_y;
+  double drag_pan_x, drag_pan_y;
+  gboolean dragging;
+  double pinch_zoom;
+};
+
+/* Drops the figure and its layout. */
+static inline void
+invalidate_content (AttnvizHeatmapView *self)
+{
+  attnviz_figure_view_invalidate (ATTNVIZ_FIGURE_VIEW (self));
+}
+
+static inline int
+n_tokens (AttnvizHeatmapView *self)
+{
+  return figure_result (self) ? attnviz_result_get_n_tokens (figure_result (self)) : 0;
+}
+
+static inline int
+n_cols (AttnvizHeatmapView *self)
+{
+  return figure_result (self) ? attnviz_result_get_n_cols (figure_result (self)) : 0;
+}
+
+static inline gboolean
+is_square (AttnvizHeatmapView *self)
+{
+  return figure_result (self) == NULL || attnviz_result_is_square (figure_result (self));
+}
+
+/* Whether the view shows a long run: no dense matrix, read by tiles. */
+static inline gboolean
+is_long (AttnvizHeatmapView *self)
+{
+  return figure_result (self) != NULL && attnviz_result_is_long (figure_result (self))
+         && attnviz_result_has_matrix (figure_result (self), figure_aggregate (self), figure_layer (self),
+                                       figure_head (self));
+}
+
+static inline void
+virtual_size (AttnvizHeatmapView *self, double *vw, double *vh)
+{
+  *vw = gtk_widget_get_width (GTK_WIDGET (self)) * self->zoom;
+  *vh = gtk_widget_get_height (GTK_WIDGET (self)) * self->zoom;
+}
+
+static inline void
+clamp_pan (AttnvizHeatmapView *self)
+{
+  double vw, vh;
+  virtual_size (self, &vw, &vh);
+  self->pan_x = CLAMP (self->pan_x, 0, MAX (0, vw - gtk_widget_get_width (GTK_WIDGET (self))));
+  self->pan_y = CLAMP (self->pan_y, 0, MAX (0, vh - gtk_widget_get_height (GTK_WIDGET (self))));
+}
+
+/* attnviz-heatmap-view-input.c */
+void _attnviz_heatmap_view_class_init_input (GtkWidgetClass *widget_class);
+void _attnviz_heatmap_view_init_input (AttnvizHeatmapView *self);
+void _attnviz_heatmap_view_zoom_at_centre (AttnvizHeatmapView *self, double zoom);
+void _attnviz_heatmap_view_notify_zoom (AttnvizHeatmapView *self);
+
+G_END_DECLS

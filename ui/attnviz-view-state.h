@@ -1,0 +1,76 @@
+/* attnviz-view-state.h: what every view of a run shows, in one object
+ *
+ * Result, attention, layer, head, aggregate, colour map, scale and the
+ * selected tokens have one owner: this object.  The views (grid, heatmap,
+ * lines, token and loss strips, compare) each observe one through their
+ * "state" property, as sysprof's sections observe its SysprofSession; the
+ * window's stateful actions are g_property_action_new () on it.  Values
+ * are clamped here, once, when they are set or the run changes; a new run
+ * keeps the layer, head and selection it can hold.
+ */
+#pragma once
+
+#include <glib-object.h>
+
+#include "attnviz-painter.h"
+#include "attnviz-result.h"
+
+G_BEGIN_DECLS
+
+#define ATTNVIZ_TYPE_VIEW_STATE (attnviz_view_state_get_type ())
+G_DECLARE_FINAL_TYPE (AttnvizViewState, attnviz_view_state, ATTNVIZ, VIEW_STATE, GObject)
+
+/* Which result of the state a view shows: the attention shown, or (for a
+ * comparison) its A or its B. */
+typedef enum {
+  ATTNVIZ_VIEW_SIDE_SHOWN,
+  ATTNVIZ_VIEW_SIDE_A,
+  ATTNVIZ_VIEW_SIDE_B,
+} AttnvizViewSide;
+
+#define ATTNVIZ_TYPE_VIEW_SIDE (attnviz_view_side_get_type ())
+GType attnviz_view_side_get_type (void) G_GNUC_CONST;
+
+AttnvizViewState *attnviz_view_state_new (void);
+
+/* The run (a model's run, a checkpoint's, or a comparison's difference
+ * result); NULL: nothing to show. */
+AttnvizResult *attnviz_view_state_get_run (AttnvizViewState *self);
+void attnviz_view_state_set_run (AttnvizViewState *self, AttnvizResult *run);
+/* An encoder-decoder's attention shown (self, cross or encoder); a run
+ * without it shows its self-attention and the kind goes back to self. */
+AttnvizAttentionKind attnviz_view_state_get_attention (AttnvizViewState *self);
+void attnviz_view_state_set_attention (AttnvizViewState *self, AttnvizAttentionKind kind);
+/* The attention of the run the views show ("result", read-only). */
+AttnvizResult *attnviz_view_state_get_result (AttnvizViewState *self);
+/* The result a view on SIDE shows: the result, or a difference's A or B. */
+AttnvizResult *attnviz_view_state_get_side (AttnvizViewState *self, AttnvizViewSide side);
+
+int attnviz_view_state_get_layer (AttnvizViewState *self);
+void attnviz_view_state_set_layer (AttnvizViewState *self, int layer);
+int attnviz_view_state_get_head (AttnvizViewState *self);
+void attnviz_view_state_set_head (AttnvizViewState *self, int head);
+/* Moves DELTA heads (or layers), clamped to the run. */
+void attnviz_view_state_step_head (AttnvizViewState *self, int delta);
+void attnviz_view_state_step_layer (AttnvizViewState *self, int delta);
+AttnvizAggregate attnviz_view_state_get_aggregate (AttnvizViewState *self);
+void attnviz_view_state_set_aggregate (AttnvizViewState *self, AttnvizAggregate aggregate);
+AttnvizColormap attnviz_view_state_get_colormap (AttnvizViewState *self);
+void attnviz_view_state_set_colormap (AttnvizViewState *self, AttnvizColormap colormap);
+AttnvizScaleKind attnviz_view_state_get_scale (AttnvizViewState *self);
+void attnviz_view_state_set_scale (AttnvizViewState *self, AttnvizScaleKind scale);
+
+/* The selected token of the run (an encoder-decoder's target), and of an
+ * encoder-decoder's source; -1: none. */
+int attnviz_view_state_get_selected_token (AttnvizViewState *self);
+void attnviz_view_state_set_selected_token (AttnvizViewState *self, int token);
+int attnviz_view_state_get_selected_source (AttnvizViewState *self);
+void attnviz_view_state_set_selected_source (AttnvizViewState *self, int token);
+/* The selection along the result's rows and columns: the rows of the
+ * encoder's attention are source tokens, the columns of the cross-
+ * attention too; the others are the run's tokens. */
+int attnviz_view_state_get_row_token (AttnvizViewState *self);
+void attnviz_view_state_set_row_token (AttnvizViewState *self, int token);
+int attnviz_view_state_get_col_token (AttnvizViewState *self);
+
+G_END_DECLS
