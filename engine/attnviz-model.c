@@ -634,7 +634,8 @@ _attnviz_model_quote (const char *name)
   return g_strescape (name, high);
 }
 
-/* A GGUF file: named .gguf, or any regular file that starts with "GGUF". */
+/* A GGUF file: named .gguf, or any regular file that starts with "GGUF",
+ * whatever its name says (a GGUF renamed .safetensors is still GGUF). */
 static gboolean
 is_gguf (const char *path)
 {
@@ -642,8 +643,6 @@ is_gguf (const char *path)
     return FALSE;
   if (g_str_has_suffix (path, ".gguf") || g_str_has_suffix (path, ".GGUF"))
     return TRUE;
-  if (g_str_has_suffix (path, ".safetensors") || g_str_has_suffix (path, ".json"))
-    return FALSE;
   int fd = attnviz_open_regular (path, NULL);
   if (fd < 0)
     return FALSE;

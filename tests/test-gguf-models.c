@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -136,6 +137,34 @@ static const char *const tiny_qwen2_pair[] = { "tiny-qwen2-gguf", "gguf/qwen2-ti
 /* Matrices keep their stored type: a BF16 safetensors model is not
  * converted to float32 (only its vectors are), and a Q4_K_M GGUF file keeps
  * Q4_K and Q6_K blocks. */
+/* A GGUF file renamed .safetensors (or anything else) is still read as
+ * GGUF: the magic decides, not the name. */
+static void
+test_a_gguf_file_is_known_by_its_magic_not_its_name (void)
+{
+  g_autofree char *src = attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf", "tiny-q8_0.gguf", NULL);
+  if (src == NULL)
+    return;
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-magic-XXXXXX", NULL);
+  g_autofree char *renamed = g_build_filename (dir, "model.safetensors", NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+  g_assert_true (g_file_set_contents (renamed, data, (gssize) len, NULL));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) a = attnviz_model_load (src, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizModel) b = attnviz_model_load (renamed, &error);
+  g_assert_no_error (error);
+  g_autofree char *sa = attnviz_model_describe_storage (a);
+  g_autofree char *sb = attnviz_model_describe_storage (b);
+  g_assert_cmpstr (sb, ==, sa);
+  g_assert_true (g_str_has_prefix (sb, "GGUF · Q8_0"));
+  g_assert_cmpint (b->config.n_layer, ==, a->config.n_layer);
+  g_unlink (renamed);
+  g_rmdir (dir);
+}
+
 static void
 test_weights_stay_in_their_stored_type (void)
 {
@@ -347,6 +376,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/engine/gguf/tiny-qwen2/attention-equals-the-hf-copy", tiny_qwen2_pair,
                         test_gguf_and_hf_copies_agree);
   g_test_add_func ("/engine/model/weights-stay-in-their-stored-type", test_weights_stay_in_their_stored_type);
+  g_test_add_func ("/engine/gguf/a-file-is-known-by-its-magic-not-its-name",
+                   test_a_gguf_file_is_known_by_its_magic_not_its_name);
   g_test_add_func ("/engine/gguf/linear-rope-scaling-divides-the-positions",
                    test_linear_rope_scaling_divides_the_positions);
   for (guint i = 0; i < G_N_ELEMENTS (bad_models); i++)
