@@ -223,9 +223,13 @@ _attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error)
             && (self->row_inv = try_alloc_floats (self, heads * spec->n_rows, error)) != NULL) || heads == 0;
     }
 
-  /* Overviews: up to 256 x 256 bins a head, fewer when the budget says so. */
+  /* Overviews: up to 256 x 256 bins a head, each at least 8 tokens a side
+   * (no finer than 32 bins), fewer when the budget says so.  A bin of 8 x 8
+   * keeps an overview at 1/64 of its head: GPT-2 at T = 1024 keeps 128 x 128
+   * bins, 18 MiB for its 144 heads, where 256 x 256 would take 72 MiB, more
+   * than the inputs the whole run is recomputed from. */
   guint64 budget = spec->overview_bytes ? spec->overview_bytes : ATTNVIZ_ATTENTION_OVERVIEW_BYTES;
-  int side = 256;
+  int side = CLAMP (MAX (spec->n_rows, spec->n_cols) / 8, 32, 256);
   while (side > 8 && heads * 2 * (guint64) side * side * sizeof (float) > budget)
     side /= 2;
   self->ov_rows = MIN (spec->n_rows, side);
