@@ -1129,25 +1129,132 @@ read_scores (AttnvizTokenizer *self, const char *path, GError **error)
 
 /* SentencePiece merging: every piece that splits into two pieces is a merge
  * of those two, with the piece's score as priority. */
+/* ---- the ways to cut a piece in two, in time linear in its length ------ */
+
+/* Polynomial hashes modulo the prime 2^61 - 1, with a base drawn at random
+ * for each tokenizer: the hash of every prefix and every suffix of a piece
+ * follows from its prefix hashes in O(1), so finding which cuts of a piece
+ * give two pieces takes time linear in its length.  (Looking each half up
+ * as a string made it quadratic: a file with one 4 MiB piece took minutes
+ * to open.)  A hit is a piece of that length with that hash; two different
+ * strings of length n share one with probability below n / 2^61, and the
+ * base is not known to whoever wrote the file. */
+#define HASH_P ((G_GUINT64_CONSTANT (1) << 61) - 1)
+
+static guint64
+mul_mod (guint64 a, guint64 b)
+{
+  __extension__ typedef unsigned __int128 u128;
+  u128 r = (u128) a * b;
+  guint64 x = (guint64) (r & HASH_P) + (guint64) (r >> 61);
+
+  while (x >= HASH_P)
+    x -= HASH_P;
+  return x;
+}
+
+static guint64
+hash_step (guint64 h, guint64 base, guchar c)
+{
+  return (mul_mod (h, base) + c + 1) % HASH_P;
+}
+
+typedef struct {
+  guint64 hash;
+  gsize len;
+  gint32 id; /* -1: empty */
+} PieceHashSlot;
+
+typedef struct {
+  PieceHashSlot *slots;
+  gsize mask;
+  guint64 base;
+} PieceHashes;
+
+/* Every piece of SELF's vocabulary by its hash and length, to the id a
+ * string lookup gives. */
+static void
+piece_hashes_init (PieceHashes *ph, const AttnvizTokenizer *self)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  gsize cap = 16;
+
+  ph->base = ((((guint64) g_random_int () << 32) | g_random_int ()) % (HASH_P - 512)) + 256;
+  while (cap < (gsize) g_hash_table_size (self->vocab) * 2)
+    cap <<= 1;
+  ph->slots = g_new (PieceHashSlot, cap);
+  ph->mask = cap - 1;
+  for (gsize i = 0; i < cap; i++)
+    ph->slots[i].id = -1;
+  g_hash_table_iter_init (&iter, self->vocab);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const char *piece = key;
+      guint64 h = 0;
+      gsize len = 0, i;
+
+      for (; piece[len] != '\0'; len++)
+        h = hash_step (h, ph->base, (guchar) piece[len]);
+      for (i = (h ^ len) & ph->mask; ph->slots[i].id >= 0; i = (i + 1) & ph->mask)
+        ;
+      ph->slots[i] = (PieceHashSlot) { h, len, GPOINTER_TO_INT (value) };
+    }
+}
+
+static int
+piece_hashes_lookup (const PieceHashes *ph, guint64 hash, gsize len)
+{
+  for (gsize i = (hash ^ len) & ph->mask; ph->slots[i].id >= 0; i = (i + 1) & ph->mask)
+    if (ph->slots[i].hash == hash && ph->slots[i].len == len)
+      return ph->slots[i].id;
+  return -1;
+}
+
 static void
 build_score_pairs (AttnvizTokenizer *self)
 {
+  PieceHashes ph;
+  guint64 *pre = NULL, *pow = NULL; /* (len + 1) prefix hashes, powers of the base */
+  gsize cap = 0;
+
+  piece_hashes_init (&ph, self);
   pair_table_init (&self->pairs, self->pieces->len * 4);
   for (guint id = 0; id < self->pieces->len; id++)
     {
       const char *piece = g_ptr_array_index (self->pieces, id);
+      gsize n;
 
       if (piece == NULL || (self->flags[id] & (PIECE_SPECIAL | PIECE_BYTE)))
         continue;
+      n = strlen (piece);
+      if (n + 1 > cap)
+        {
+          cap = n + 1;
+          pre = g_renew (guint64, pre, cap);
+          pow = g_renew (guint64, pow, cap);
+        }
+      pre[0] = 0;
+      pow[0] = 1;
+      for (gsize i = 0; i < n; i++)
+        {
+          pre[i + 1] = hash_step (pre[i], ph.base, (guchar) piece[i]);
+          pow[i + 1] = mul_mod (pow[i], ph.base);
+        }
       for (const char *cut = g_utf8_next_char (piece); *cut != '\0'; cut = g_utf8_next_char (cut))
         {
-          int left = vocab_lookup_len (self, piece, cut - piece);
-          int right = vocab_lookup (self, cut);
+          gsize c = (gsize) (cut - piece);
+          guint64 right_hash = (pre[n] + HASH_P - mul_mod (pre[c], pow[n - c])) % HASH_P;
+          int left = piece_hashes_lookup (&ph, pre[c], c);
+          int right = left >= 0 ? piece_hashes_lookup (&ph, right_hash, n - c) : -1;
 
           if (left >= 0 && right >= 0)
             pair_table_insert (&self->pairs, left, right, self->scores[id], (gint32) id);
         }
     }
+  g_free (pre);
+  g_free (pow);
+  g_free (ph.slots);
 }
 
 static int

@@ -742,6 +742,41 @@ test_gpt2_small_vocabulary (void)
   attnviz_tokenizer_free (tok);
 }
 
+/* Finding which cuts of a piece give two pieces takes time linear in its
+ * length: a 4 MiB piece once made a SentencePiece vocabulary take minutes
+ * to open (a string lookup per cut).  The merges still come out right. */
+static void
+test_spm_a_huge_piece_opens_in_linear_time (void)
+{
+  g_autoptr(GError) error = NULL;
+  AttnvizGgufWriter *w = attnviz_gguf_writer_new ();
+  gsize huge = (gsize) 4 << 20;
+  g_autofree char *long_piece = g_malloc (huge + 1);
+  const char *tokens[] = { "<unk>", "<s>", "</s>", "a", "aa", "aaa", "b", "ab", long_piece };
+  const float scores[] = { 0, 0, 0, -1, -2, -3, -1, -1, -4 };
+  gint64 start;
+  AttnvizTokenizer *tok;
+  g_autofree char *got = NULL;
+
+  memset (long_piece, 'a', huge);
+  long_piece[huge - 1] = 'b';
+  long_piece[huge] = '\0';
+  attnviz_gguf_writer_add_string (w, "general.architecture", "llama");
+  attnviz_gguf_writer_add_string (w, "tokenizer.ggml.model", "llama");
+  attnviz_gguf_writer_add_string_array (w, "tokenizer.ggml.tokens", tokens, G_N_ELEMENTS (tokens));
+  attnviz_gguf_writer_add_array (w, "tokenizer.ggml.scores", ATTNVIZ_GGUF_FLOAT32, scores, G_N_ELEMENTS (scores));
+  attnviz_gguf_writer_add_bool (w, "tokenizer.ggml.add_space_prefix", FALSE);
+  start = g_get_monotonic_time ();
+  tok = load_written (w, &error);
+  g_assert_no_error (error);
+  /* Well under a second even with sanitizers; minutes before. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
+  got = pieces_of (tok, "aaab aab", FALSE);
+  /* "ab" scores best, then "aa"; the space is no piece. */
+  g_assert_cmpstr (got, ==, "aa|ab|<unk>|a|ab");
+  attnviz_tokenizer_free (tok);
+}
+
 typedef struct {
   const char *name;
   BaseKind kind;
@@ -1149,6 +1184,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/tokenizer/gguf/spm/scores-decide-the-merges", test_spm_scores_decide_the_merges);
   g_test_add_func ("/engine/tokenizer/gguf/spm/flags-and-ids-are-read", test_spm_flags_are_read);
   g_test_add_func ("/engine/tokenizer/gguf/gpt2/small-vocabulary-merges-by-rank", test_gpt2_small_vocabulary);
+  g_test_add_func ("/engine/tokenizer/gguf/spm/a-huge-piece-opens-in-linear-time",
+                   test_spm_a_huge_piece_opens_in_linear_time);
   g_test_add_data_func ("/engine/tokenizer/gguf/llama-spm/user-defined-pieces-split-the-text", "llama-spm",
                         test_user_defined_pieces_split_the_text);
   g_test_add_data_func ("/engine/tokenizer/gguf/phi-3/user-defined-pieces-eat-the-space-after", "phi-3",
