@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-fileutil.h"
 #include "attnviz-generate.h"
 
 /* A prompt the tokenizer could not encode: invalid UTF-8 is the option's
@@ -57,7 +58,8 @@ generate_seq2seq (const AttnvizModel *model, const char *path, const char *promp
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", path, error->message);
   /* The target without its leading <bos>. */
   g_autofree char *text = attnviz_tokenizer_decode (model->tokenizer, (gint32 *) tgt->data + 1, tgt->len - 1);
-  printf ("%s\n", text);
+  g_autofree char *shown = attnviz_printable_text (text);
+  printf ("%s\n", shown);
   return ATTNVIZ_EXIT_OK;
 }
 
@@ -138,6 +140,7 @@ attnviz_cmd_generate (int argc, char **argv)
   if (!attnviz_generate (model, ids, &options, &error))
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
   g_autofree char *text = attnviz_tokenizer_decode (model->tokenizer, (gint32 *) ids->data, ids->len);
-  printf ("%s\n", text);
+  g_autofree char *shown = attnviz_printable_text (text);
+  printf ("%s\n", shown);
   return ATTNVIZ_EXIT_OK;
 }

@@ -123,6 +123,17 @@ void
 _attnviz_softmax_row (float *row, int n, float *max, float *inv)
 {
   float m = attnviz_max_of (row, n);
+  if (m == -INFINITY && attnviz_first_nan (row, n) >= 0)
+    {
+      /* Scores that are all NaN are no mask: NaN carries on, so the
+       * layer's output is NaN and the run stops naming it, rather than
+       * recording a row of zeros. */
+      for (int j = 0; j < n; j++)
+        row[j] = NAN;
+      *max = NAN;
+      *inv = NAN;
+      return;
+    }
   if (m == -INFINITY)
     {
       /* Every key masked: the query reads nothing. */

@@ -846,9 +846,16 @@ attnviz_atomic_dir_commit (AttnvizAtomicDir *self, GError **error)
 
 /* ---- messages ----------------------------------------------------------- */
 
+typedef enum {
+  ESCAPE_LINE,   /* one line: a newline too */
+  ESCAPE_QUOTED, /* one line, and '"' and '\\' for a value inside quotes */
+  ESCAPE_TEXT,   /* many lines: newline and tab kept */
+} EscapeMode;
+
 static char *
-escape_controls (const char *s, gboolean quotes)
+escape_controls (const char *s, EscapeMode mode)
 {
+  gboolean quotes = mode == ESCAPE_QUOTED;
   if (s == NULL)
     return g_strdup ("(null)");
   GString *out = g_string_sized_new (strlen (s) + 8);
@@ -863,7 +870,9 @@ escape_controls (const char *s, gboolean quotes)
           continue;
         }
       const char *next = g_utf8_next_char (p);
-      if (c == '\n')
+      if (mode == ESCAPE_TEXT && (c == '\n' || c == '\t'))
+        g_string_append_c (out, (char) c);
+      else if (c == '\n')
         g_string_append (out, "\\n");
       else if (c < 0x20 || c == 0x7f)
         g_string_append_printf (out, "\\x%02x", (guint) c);
@@ -884,11 +893,17 @@ escape_controls (const char *s, gboolean quotes)
 char *
 attnviz_printable (const char *s)
 {
-  return escape_controls (s, TRUE);
+  return escape_controls (s, ESCAPE_QUOTED);
 }
 
 char *
 attnviz_printable_line (const char *s)
 {
-  return escape_controls (s, FALSE);
+  return escape_controls (s, ESCAPE_LINE);
+}
+
+char *
+attnviz_printable_text (const char *s)
+{
+  return escape_controls (s, ESCAPE_TEXT);
 }

@@ -113,5 +113,10 @@ void attnviz_cleanup_unregister (int slot);
  * value from a file quoted inside a message. */
 char *attnviz_printable (const char *s);
 char *attnviz_printable_line (const char *s);
+/* Text of many lines (what `generate` prints) made safe for a terminal:
+ * as attnviz_printable_line, but newlines and tabs are kept.  A hostile
+ * vocabulary's pieces may hold ESC sequences, and generated text is made
+ * of them. */
+char *attnviz_printable_text (const char *s);
 
 G_END_DECLS

@@ -290,10 +290,26 @@ attnviz_rmsnorm (float *out, const float *x, const float *w, int n, float eps)
     out[i] = w[i] * (x[i] * inv);
 }
 
+gssize
+attnviz_first_nan (const float *x, gsize n)
+{
+  for (gsize i = 0; i < n; i++)
+    if (isnan (x[i]))
+      return (gssize) i;
+  return -1;
+}
+
 void
 attnviz_softmax (float *x, int n)
 {
   float max = attnviz_max_of (x, n);
+  if (max == -INFINITY && attnviz_first_nan (x, n) >= 0)
+    {
+      /* All NaN (attnviz_max_of skips NaN): no mask, so NaN carries on. */
+      for (int j = 0; j < n; j++)
+        x[j] = NAN;
+      return;
+    }
   if (max == -INFINITY)
     {
       /* Every key masked: the query reads nothing. */

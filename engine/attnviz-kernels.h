@@ -11,11 +11,14 @@ G_BEGIN_DECLS
 void attnviz_layernorm (float *out, const float *x, const float *w, const float *b, int n, float eps);
 void attnviz_rmsnorm (float *out, const float *x, const float *w, int n, float eps);
 /* In place over N values; entries at -INFINITY become exactly 0, and a row
- * with none other becomes all zeros. */
+ * with none other becomes all zeros (a row of NaN stays NaN). */
 void attnviz_softmax (float *x, int n);
 
 /* The largest of X[0..N), NaN ignored, -inf when empty. */
 float attnviz_max_of (const float *x, gsize n);
+/* The index of the first NaN in X[0..N), or -1 (attnviz_max_of passes over
+ * NaN, so a row of them would otherwise look fully masked). */
+gssize attnviz_first_nan (const float *x, gsize n);
 /* X[i] = e^(X[i] - SHIFT) over X[0..N); returns their sum (in double). */
 double attnviz_exp_shifted (float *x, gsize n, float shift);
 /* The sum of e^(X[i] - SHIFT) over X[0..N), nothing stored. */

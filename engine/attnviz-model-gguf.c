@@ -13,7 +13,8 @@
  *   ARCH.attention.layer_norm_rms_epsilon (llama, qwen2) or
  *   ARCH.attention.layer_norm_epsilon (gpt2, bert)
  *   ARCH.rope.freq_base           RoPE theta (default 10000)
- *   ARCH.rope.dimension_count     dimensions RoPE turns (default: the head dimension)
+ *   ARCH.rope.dimension_count     dimensions RoPE turns, even, 2 to the head dimension (default:
+ *                                 the head dimension, which must then be at least 2)
  *   ARCH.rope.scaling.type        "none" or "linear" (with ARCH.rope.scaling.factor: positions
  *                                 divided by it); Llama 3's scaling is the rope_freqs tensor;
  *                                 anything else (yarn, longrope) is refused, naming the key
@@ -28,7 +29,7 @@
  *   position_embd.weight (d, n_ctx)          gpt2, bert
  *   token_types.weight (d, n_types)          bert
  *   token_embd_norm.{weight,bias} (d)        bert
- *   rope_freqs.weight (rope dims / 2)        optional: Llama 3's frequency factors
+ *   rope_freqs.weight (rope dims / 2)        optional: Llama 3's frequency factors, each above 0
  *   blk.N.attn_norm.{weight,bias} (d)        pre-norm: llama, qwen2 (no bias), gpt2
  *   blk.N.attn_q/k/v.{weight,bias}           bias: qwen2, and llama files that have one
  *   blk.N.attn_qkv.{weight,bias} (d, 3d)     gpt2: Q, K and V stacked as rows
@@ -40,8 +41,9 @@
  *   output_norm.{weight,bias} (d)            llama, qwen2, gpt2
  *   output.weight (d, V)                     optional: tied to token_embd when absent
  *
- * Matrices stay in the mapping in their stored type (AttnvizMatrix);
- * vectors are float32 (converted when stored otherwise).  RoPE: llama.cpp's
+ * Matrices stay in the mapping in their stored type (AttnvizMatrix), each
+ * checked to be finite on its stored bits (attnviz_weight_first_non_finite);
+ * vectors are float32 (converted when stored otherwise, then checked).  RoPE: llama.cpp's
  * converter permuted LLaMA's Q and K rows so that the `llama` architecture
  * turns adjacent pairs of dimensions, where the same weights in Hugging Face
  * order turn halves; `qwen2` keeps halves.  Either way the attention is the
@@ -271,6 +273,17 @@ get_matrix (Loader *l, gboolean optional, gint64 cols, gint64 rows, const char *
   const AttnvizGgufTensor *t = find_tensor (l, optional, cols, rows, name);
   if (t == NULL)
     return m;
+  /* Kept in its stored type, so checked here on its bits: the forward
+   * pass's check of the residual stream misses a NaN that softmax turns
+   * into a row of zeros. */
+  double bad = 0;
+  gint64 at = attnviz_weight_first_non_finite (t->type, t->data, rows * cols, &bad);
+  if (at >= 0)
+    {
+      loader_fail (l, "tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
+                   name, bad, at);
+      return m;
+    }
   m.data = t->data;
   m.type = t->type;
   m.rows = (int) rows;
@@ -387,6 +400,11 @@ read_config (Loader *l, Arch arch)
   if (llama_like)
     {
       c->rope_theta = read_float (l, "rope.freq_base", 10000.0);
+      /* RoPE turns pairs inside one head: at most head_dim dimensions (a
+       * head of 1 once turned half of the next head's first value). */
+      if (!l->failed && c->head_dim < 2)
+        loader_fail (l, "the head dimension %d is below 2, too small for RoPE, which turns pairs",
+                     c->head_dim);
       c->rope_dims = read_int (l, "rope.dimension_count", c->head_dim, 2, MAX (c->head_dim, 2));
       c->rope_style = arch == ARCH_LLAMA ? ATTNVIZ_ROPE_PAIRS : ATTNVIZ_ROPE_HALVES;
       if (!l->failed && c->rope_dims % 2 != 0)
@@ -496,6 +514,11 @@ load_weights (Loader *l, Arch arch)
     }
   if (c->pos == ATTNVIZ_POS_ROPE)
     m->rope_freq_factors = get_vector (l, TRUE, c->rope_dims / 2, "rope_freqs.weight");
+  /* Each divides a frequency: 0 makes it infinite, and every angle NaN. */
+  for (int i = 0; m->rope_freq_factors != NULL && !l->failed && i < c->rope_dims / 2; i++)
+    if (!(m->rope_freq_factors[i] > 0))
+      loader_fail (l, "tensor \"rope_freqs.weight\" holds %g at element %d; frequency factors "
+                   "must be above 0", m->rope_freq_factors[i], i);
   m->layers = g_new0 (AttnvizLayerWeights, c->n_layer);
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     load_layer (l, arch, i);
@@ -512,15 +535,13 @@ load_weights (Loader *l, Arch arch)
     }
 }
 
-gboolean
-_attnviz_model_load_gguf (AttnvizModel *m, GError **error)
+/* M from M->gguf_file, already open and checked; M->path names it. */
+static gboolean
+build_from_gguf (AttnvizModel *m, GError **error)
 {
   m->gguf = TRUE;
   m->weights_path = g_strdup (m->path);
   m->dir = g_path_get_dirname (m->path);
-  m->gguf_file = attnviz_gguf_open (m->path, error);
-  if (m->gguf_file == NULL)
-    return FALSE;
 
   Loader l = { m, m->gguf_file, m->path, NULL, error, FALSE };
   l.arch = attnviz_gguf_read_string (l.g, "general.architecture", TRUE, error);
@@ -573,4 +594,24 @@ _attnviz_model_load_gguf (AttnvizModel *m, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+_attnviz_model_load_gguf (AttnvizModel *m, GError **error)
+{
+  m->gguf_file = attnviz_gguf_open (m->path, error);
+  if (m->gguf_file == NULL)
+    return FALSE;
+  return build_from_gguf (m, error);
+}
+
+AttnvizModel *
+_attnviz_model_new_from_gguf (AttnvizGguf *gguf, GError **error)
+{
+  g_return_val_if_fail (gguf != NULL, NULL);
+
+  g_autoptr(AttnvizModel) m = _attnviz_model_new ();
+  m->path = g_strdup (attnviz_gguf_get_path (gguf));
+  m->gguf_file = gguf;
+  return build_from_gguf (m, error) ? g_steal_pointer (&m) : NULL;
 }

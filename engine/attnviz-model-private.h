@@ -12,6 +12,10 @@ AttnvizModel *_attnviz_model_new (void);
  * weights kept in their stored types, tokenizer. */
 gboolean _attnviz_model_load_gguf (AttnvizModel *m, GError **error);
 
+/* A model over GGUF, an open file it takes (freed with the model, or at
+ * once on an error); for the fuzz harness, which opens bytes in memory. */
+AttnvizModel *_attnviz_model_new_from_gguf (AttnvizGguf *gguf, GError **error);
+
 /* A name from a file, made fit for a one-line message (control characters
  * and quotes escaped, UTF-8 kept). */
 char *_attnviz_model_quote (const char *name);

@@ -154,38 +154,17 @@ loader_fail_non_finite (Loader *l, const AttnvizTensorInfo *info, const char *na
   l->failed = TRUE;
 }
 
-/* The first non-finite element of a tensor as stored, or -1.  Half types
- * are checked on their bits: an all-ones exponent. */
+/* The first non-finite element of a tensor as stored, or -1 (F32, F16 and
+ * BF16: the only dtypes a weight is taken in). */
 static gint64
 first_non_finite (const AttnvizTensorInfo *info, double *value)
 {
-  const guint8 *p = info->data;
-  for (gint64 i = 0; i < info->n_elements; i++)
-    {
-      if (info->dtype == ATTNVIZ_DTYPE_F32)
-        {
-          float f;
-          memcpy (&f, p + 4 * i, 4);
-          if (!isfinite (f))
-            {
-              *value = f;
-              return i;
-            }
-        }
-      else
-        {
-          guint16 h;
-          memcpy (&h, p + 2 * i, 2);
-          h = GUINT16_FROM_LE (h);
-          guint16 exp_mask = info->dtype == ATTNVIZ_DTYPE_F16 ? 0x7c00 : 0x7f80;
-          if ((h & exp_mask) == exp_mask)
-            {
-              *value = info->dtype == ATTNVIZ_DTYPE_F16 ? attnviz_f16_to_f32 (h) : attnviz_bf16_to_f32 (h);
-              return i;
-            }
-        }
-    }
-  return -1;
+  AttnvizWeightType type = info->dtype == ATTNVIZ_DTYPE_F32   ? ATTNVIZ_WEIGHT_F32
+                           : info->dtype == ATTNVIZ_DTYPE_F16 ? ATTNVIZ_WEIGHT_F16
+                                                              : ATTNVIZ_WEIGHT_BF16;
+  g_return_val_if_fail (info->dtype == ATTNVIZ_DTYPE_F32 || info->dtype == ATTNVIZ_DTYPE_F16
+                        || info->dtype == ATTNVIZ_DTYPE_BF16, -1);
+  return attnviz_weight_first_non_finite (type, info->data, info->n_elements, value);
 }
 
 static void

@@ -195,6 +195,87 @@ attnviz_dequantize_rows (AttnvizWeightType type, const void *src, gsize row_byte
     func (row + (gsize) r * row_bytes, dst + (gsize) r * ld_dst, n_blocks);
 }
 
+/* ---- finiteness, checked on the stored bits ------------------------------- */
+
+/* Byte offsets of a block's f16 scales, -1 past the last.  Every value of a
+ * block type is a small integer times these (plus one of them): at most
+ * about 65504 * 63 * 32, so the block's values are finite exactly when its
+ * scales are. */
+static const gint16 *
+scale_offsets (AttnvizWeightType type)
+{
+  static const gint16 d0[] = { 0, -1 }, d0m2[] = { 0, 2, -1 };
+  static const gint16 q2_k[] = { 80, 82, -1 }, q3_k[] = { 108, -1 }, q6_k[] = { 208, -1 };
+  switch (type)
+    {
+    case ATTNVIZ_WEIGHT_Q4_0: case ATTNVIZ_WEIGHT_Q5_0: case ATTNVIZ_WEIGHT_Q8_0: return d0;
+    case ATTNVIZ_WEIGHT_Q4_1: case ATTNVIZ_WEIGHT_Q5_1: return d0m2;
+    case ATTNVIZ_WEIGHT_Q4_K: case ATTNVIZ_WEIGHT_Q5_K: return d0m2;
+    case ATTNVIZ_WEIGHT_Q2_K: return q2_k;
+    case ATTNVIZ_WEIGHT_Q3_K: return q3_k;
+    case ATTNVIZ_WEIGHT_Q6_K: return q6_k;
+    default: return NULL;
+    }
+}
+
+gint64
+attnviz_weight_first_non_finite (AttnvizWeightType type, const void *src, gint64 n, double *value)
+{
+  g_return_val_if_fail (attnviz_weight_type_supported (type), -1);
+  g_return_val_if_fail (n >= 0 && n % type_table[type].block_size == 0, -1);
+  g_return_val_if_fail (src != NULL || n == 0, -1);
+
+  const guint8 *p = src;
+  double bad = 0;
+  gint64 at = -1;
+  switch (type)
+    {
+    case ATTNVIZ_WEIGHT_F32:
+      for (gint64 i = 0; i < n && at < 0; i++)
+        if ((attnviz_quant_load_u32 (p + 4 * i) & 0x7f800000u) == 0x7f800000u)
+          {
+            at = i;
+            bad = attnviz_quant_float_from_bits (attnviz_quant_load_u32 (p + 4 * i));
+          }
+      break;
+    case ATTNVIZ_WEIGHT_F16:
+    case ATTNVIZ_WEIGHT_BF16:
+      {
+        guint16 mask = type == ATTNVIZ_WEIGHT_F16 ? 0x7c00 : 0x7f80;
+        for (gint64 i = 0; i < n && at < 0; i++)
+          if ((attnviz_quant_load_u16 (p + 2 * i) & mask) == mask)
+            {
+              at = i;
+              guint16 h = attnviz_quant_load_u16 (p + 2 * i);
+              bad = type == ATTNVIZ_WEIGHT_F16 ? attnviz_quant_load_half (p + 2 * i)
+                                               : attnviz_quant_float_from_bits ((guint32) h << 16);
+            }
+        break;
+      }
+    default:
+      {
+        const gint16 *offsets = scale_offsets (type);
+        gint64 n_blocks = n / type_table[type].block_size;
+        gsize block_bytes = type_table[type].block_bytes;
+        for (gint64 b = 0; b < n_blocks && at < 0; b++)
+          for (int k = 0; offsets[k] >= 0; k++)
+            {
+              const guint8 *h = p + (gsize) b * block_bytes + offsets[k];
+              if ((attnviz_quant_load_u16 (h) & 0x7c00) == 0x7c00)
+                {
+                  at = b * type_table[type].block_size;
+                  bad = attnviz_quant_load_half (h);
+                  break;
+                }
+            }
+        break;
+      }
+    }
+  if (at >= 0 && value != NULL)
+    *value = bad;
+  return at;
+}
+
 gboolean
 attnviz_weight_type_can_quantize (AttnvizWeightType type)
 {

@@ -92,6 +92,15 @@ void attnviz_dequantize_row (AttnvizWeightType type, const void *src, float *dst
 void attnviz_dequantize_rows (AttnvizWeightType type, const void *src, gsize row_bytes,
                               int n_rows, gint64 n, float *dst, gsize ld_dst);
 
+/* The index of the first non-finite value (inf or NaN) among the N values
+ * at SRC stored in TYPE (N a multiple of the block size, rows back to back),
+ * or -1; *VALUE gets it.  Read from the stored bits without converting a
+ * whole matrix: every value of F32, F16 and BF16, and of the block types
+ * only their f16 scales, since a block's values are finite exactly when
+ * those are (a bad block is reported at its first value). */
+gint64 attnviz_weight_first_non_finite (AttnvizWeightType type, const void *src, gint64 n,
+                                        double *value);
+
 /* The types attnviz can write (`attnviz convert`): F32, F16, BF16, Q8_0,
  * Q4_0, Q4_K. */
 gboolean attnviz_weight_type_can_quantize (AttnvizWeightType type);

@@ -183,7 +183,6 @@ read_pieces (GgufLoad *ld, GError **error)
       copy = g_strdup (piece);
       g_ptr_array_add (ld->self->pieces, copy);
       g_hash_table_insert (ld->self->vocab, copy, GINT_TO_POINTER ((int) i));
-      ld->self->max_piece_len = MAX (ld->self->max_piece_len, strlen (piece));
     }
   return TRUE;
 }
@@ -631,6 +630,7 @@ attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error)
         case ATTNVIZ_TOKENIZER_WORDPIECE:
           ld.self->lowercase = lowercase;
           ld.self->strip_accents = strip_accents;
+          _attnviz_piece_index_init (&ld.self->piece_index, ld.self);
           break;
         default:
           g_assert_not_reached ();

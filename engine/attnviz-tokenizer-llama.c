@@ -187,24 +187,25 @@ typedef struct {
   GArray *word;    /* WpmChar */
   GString *spelt;  /* METASPACE + the word */
   GArray *offsets; /* guint32: where each char of SPELT starts, and its length */
+  GArray *hashes;  /* guint64: SPELT's prefix hashes, then the powers (piece_index) */
 } WpmState;
 
-static int
-lookup_len (const AttnvizTokenizer *self, const char *s, gsize len)
+/* The J in (LO, HI] with OFF[J] == BYTE (OFF increasing), or 0. */
+static guint
+char_at_byte (const guint32 *off, guint lo, guint hi, gsize byte)
 {
-  char buf[64];
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2 + 1;
 
-  if (len < sizeof buf)
-    {
-      memcpy (buf, s, len);
-      buf[len] = '\0';
-      return _attnviz_tokenizer_vocab_lookup (self, buf);
+      if (off[mid] == byte)
+        return mid;
+      if (off[mid] < byte)
+        lo = mid;
+      else
+        hi = mid - 1;
     }
-  else
-    {
-      g_autofree char *tmp = g_strndup (s, len);
-      return _attnviz_tokenizer_vocab_lookup (self, tmp);
-    }
+  return 0;
 }
 
 static void
@@ -239,20 +240,32 @@ wpm_flush (const AttnvizTokenizer *self, WpmState *st, GArray *tokens)
     }
   off[n] = (guint32) st->spelt->len;
 
+  /* The longest piece starting at each char: only the lengths some piece
+   * has are tried, each in O(1) by its hash, so a long word costs its
+   * length times the number of distinct lengths.  (Trying every end and
+   * looking the bytes up was cubic in the word once a hostile vocabulary
+   * held a long piece.) */
+  const AttnvizPieceIndex *ix = &self->piece_index;
+  gsize bytes = off[n];
+  g_array_set_size (st->hashes, 2 * (bytes + 1));
+  guint64 *pre = (guint64 *) st->hashes->data, *pow = pre + bytes + 1;
+  _attnviz_piece_index_prefixes (ix, st->spelt->str, bytes, pre, pow);
   for (guint i = 0; i < n; )
     {
       int found = -1;
-      guint j;
+      guint j = 0;
 
-      /* The longest piece starting at char i: no piece is longer than
-       * max_piece_len bytes. */
-      for (j = i + 1; j < n && off[j + 1] - off[i] <= self->max_piece_len; j++)
-        ;
-      for (; j > i; j--)
+      for (guint k = 0; k < ix->n_lengths && found < 0; k++)
         {
-          found = lookup_len (self, st->spelt->str + off[i], off[j] - off[i]);
-          if (found >= 0)
-            break;
+          gsize end = off[i] + ix->lengths[k];
+          int id;
+
+          if (ix->lengths[k] == 0 || end > bytes || (j = char_at_byte (off, i, n, end)) == 0)
+            continue;
+          id = _attnviz_piece_index_lookup (ix, pre, pow, off[i], end);
+          if (id >= 0 && memcmp (g_ptr_array_index (self->pieces, id), st->spelt->str + off[i],
+                                 ix->lengths[k]) == 0)
+            found = id;
         }
       if (found < 0)
         {
@@ -276,6 +289,7 @@ _attnviz_tokenizer_encode_wpm_phantom (const AttnvizTokenizer *self, const char 
   st.word = g_array_new (FALSE, FALSE, sizeof (WpmChar));
   st.spelt = g_string_new (NULL);
   st.offsets = g_array_new (FALSE, FALSE, sizeof (guint32));
+  st.hashes = g_array_new (FALSE, FALSE, sizeof (guint64));
 
   for (const char *p = text; p < text + len; p = g_utf8_next_char (p))
     {
@@ -317,4 +331,5 @@ _attnviz_tokenizer_encode_wpm_phantom (const AttnvizTokenizer *self, const char 
   g_array_unref (st.word);
   g_string_free (st.spelt, TRUE);
   g_array_unref (st.offsets);
+  g_array_unref (st.hashes);
 }

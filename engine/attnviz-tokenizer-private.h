@@ -66,6 +66,29 @@ typedef struct {
   gboolean add_bos;       /* llama.cpp's default for add_bos_token */
 } AttnvizPretok;
 
+/* Every piece of a vocabulary by a hash of its bytes (attnviz-tokenizer.c):
+ * whether any substring of a string is a piece, in O(1) after O(length)
+ * work on the string. */
+typedef struct _AttnvizPieceIndexSlot AttnvizPieceIndexSlot;
+typedef struct {
+  AttnvizPieceIndexSlot *slots;
+  gsize mask;
+  guint64 base;
+  guint32 *lengths; /* (n_lengths) the pieces' distinct byte lengths, longest first */
+  guint n_lengths;
+} AttnvizPieceIndex;
+
+void _attnviz_piece_index_init (AttnvizPieceIndex *ix, const AttnvizTokenizer *self);
+void _attnviz_piece_index_clear (AttnvizPieceIndex *ix);
+/* PRE[0..LEN] the hashes of the prefixes of S (LEN bytes), POW[0..LEN] the
+ * powers of the base. */
+void _attnviz_piece_index_prefixes (const AttnvizPieceIndex *ix, const char *s, gsize len,
+                                    guint64 *pre, guint64 *pow);
+/* The id of the piece whose hash and length are those of bytes [START, END)
+ * of the string PRE and POW were made from, or -1. */
+int _attnviz_piece_index_lookup (const AttnvizPieceIndex *ix, const guint64 *pre, const guint64 *pow,
+                                 gsize start, gsize end);
+
 struct _AttnvizTokenizer
 {
   AttnvizTokenizerKind kind;
@@ -119,8 +142,7 @@ struct _AttnvizTokenizer
   int max_word_chars;
   gboolean phantom_space; /* GGUF (llama.cpp's WPM): a word's first piece
                            * starts with "▁", the others carry no prefix */
-  gsize max_piece_len;    /* bytes of the longest piece: how far that
-                           * greedy match looks ahead */
+  AttnvizPieceIndex piece_index; /* WordPiece's longest match, by hash */
 };
 
 /* ---- attnviz-tokenizer.c, for the other loaders ---- */

@@ -1129,25 +1129,163 @@ read_scores (AttnvizTokenizer *self, const char *path, GError **error)
 
 /* SentencePiece merging: every piece that splits into two pieces is a merge
  * of those two, with the piece's score as priority. */
+/* ---- pieces by the hash of their bytes ------------------------------------ */
+
+/* Polynomial hashes modulo the prime 2^61 - 1, with a base drawn at random
+ * for each tokenizer: from the prefix hashes of a string, the hash of any
+ * substring follows in O(1), so finding which substrings are pieces takes
+ * constant time each instead of the time to copy and hash them.  A string
+ * lookup per candidate made the cut search of a piece quadratic in its
+ * length (a file with one 4 MiB piece took minutes to open) and WordPiece's
+ * longest match cubic in a word's length.  A hit is a piece of that length
+ * with that hash; two different strings of length n share one with
+ * probability below n / 2^61, and the base is not known to whoever wrote
+ * the file. */
+#define HASH_P ((G_GUINT64_CONSTANT (1) << 61) - 1)
+
+static guint64
+mul_mod (guint64 a, guint64 b)
+{
+  __extension__ typedef unsigned __int128 u128;
+  u128 r = (u128) a * b;
+  guint64 x = (guint64) (r & HASH_P) + (guint64) (r >> 61);
+
+  while (x >= HASH_P)
+    x -= HASH_P;
+  return x;
+}
+
+static guint64
+hash_step (guint64 h, guint64 base, guchar c)
+{
+  return (mul_mod (h, base) + c + 1) % HASH_P;
+}
+
+struct _AttnvizPieceIndexSlot {
+  guint64 hash;
+  gsize len;
+  gint32 id; /* -1: empty */
+};
+
+static int
+by_length_descending (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+
+  return (x < y) - (x > y);
+}
+
+void
+_attnviz_piece_index_init (AttnvizPieceIndex *ix, const AttnvizTokenizer *self)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  gsize cap = 16;
+  g_autoptr(GHashTable) lengths = g_hash_table_new (NULL, NULL);
+
+  ix->base = ((((guint64) g_random_int () << 32) | g_random_int ()) % (HASH_P - 512)) + 256;
+  while (cap < (gsize) g_hash_table_size (self->vocab) * 2)
+    cap <<= 1;
+  ix->slots = g_new (AttnvizPieceIndexSlot, cap);
+  ix->mask = cap - 1;
+  for (gsize i = 0; i < cap; i++)
+    ix->slots[i].id = -1;
+  g_hash_table_iter_init (&iter, self->vocab);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      const char *piece = key;
+      guint64 h = 0;
+      gsize len = 0, i;
+
+      for (; piece[len] != '\0'; len++)
+        h = hash_step (h, ix->base, (guchar) piece[len]);
+      for (i = (h ^ len) & ix->mask; ix->slots[i].id >= 0; i = (i + 1) & ix->mask)
+        ;
+      ix->slots[i] = (AttnvizPieceIndexSlot) { h, len, GPOINTER_TO_INT (value) };
+      g_hash_table_add (lengths, GSIZE_TO_POINTER (len));
+    }
+  /* At most sqrt (2 * bytes of all pieces) distinct lengths. */
+  ix->n_lengths = g_hash_table_size (lengths);
+  ix->lengths = g_new (guint32, MAX (ix->n_lengths, 1));
+  g_hash_table_iter_init (&iter, lengths);
+  for (guint i = 0; g_hash_table_iter_next (&iter, &key, NULL); i++)
+    ix->lengths[i] = (guint32) GPOINTER_TO_SIZE (key);
+  qsort (ix->lengths, ix->n_lengths, sizeof (guint32), by_length_descending);
+}
+
+void
+_attnviz_piece_index_clear (AttnvizPieceIndex *ix)
+{
+  g_clear_pointer (&ix->slots, g_free);
+  g_clear_pointer (&ix->lengths, g_free);
+  ix->n_lengths = 0;
+}
+
+void
+_attnviz_piece_index_prefixes (const AttnvizPieceIndex *ix, const char *s, gsize len, guint64 *pre,
+                               guint64 *pow)
+{
+  pre[0] = 0;
+  pow[0] = 1;
+  for (gsize i = 0; i < len; i++)
+    {
+      pre[i + 1] = hash_step (pre[i], ix->base, (guchar) s[i]);
+      pow[i + 1] = mul_mod (pow[i], ix->base);
+    }
+}
+
+int
+_attnviz_piece_index_lookup (const AttnvizPieceIndex *ix, const guint64 *pre, const guint64 *pow,
+                             gsize start, gsize end)
+{
+  guint64 hash = (pre[end] + HASH_P - mul_mod (pre[start], pow[end - start])) % HASH_P;
+  gsize len = end - start;
+
+  for (gsize i = (hash ^ len) & ix->mask; ix->slots[i].id >= 0; i = (i + 1) & ix->mask)
+    if (ix->slots[i].hash == hash && ix->slots[i].len == len)
+      return ix->slots[i].id;
+  return -1;
+}
+
+/* Every merge (left, right) -> piece, from the ways to cut each piece in
+ * two: linear in the pieces' lengths. */
 static void
 build_score_pairs (AttnvizTokenizer *self)
 {
+  AttnvizPieceIndex ix = { 0 };
+  guint64 *pre = NULL, *pow = NULL; /* (len + 1) prefix hashes, powers of the base */
+  gsize cap = 0;
+
+  _attnviz_piece_index_init (&ix, self);
   pair_table_init (&self->pairs, self->pieces->len * 4);
   for (guint id = 0; id < self->pieces->len; id++)
     {
       const char *piece = g_ptr_array_index (self->pieces, id);
+      gsize n;
 
       if (piece == NULL || (self->flags[id] & (PIECE_SPECIAL | PIECE_BYTE)))
         continue;
+      n = strlen (piece);
+      if (n + 1 > cap)
+        {
+          cap = n + 1;
+          pre = g_renew (guint64, pre, cap);
+          pow = g_renew (guint64, pow, cap);
+        }
+      _attnviz_piece_index_prefixes (&ix, piece, n, pre, pow);
       for (const char *cut = g_utf8_next_char (piece); *cut != '\0'; cut = g_utf8_next_char (cut))
         {
-          int left = vocab_lookup_len (self, piece, cut - piece);
-          int right = vocab_lookup (self, cut);
+          gsize c = (gsize) (cut - piece);
+          int left = _attnviz_piece_index_lookup (&ix, pre, pow, 0, c);
+          int right = left >= 0 ? _attnviz_piece_index_lookup (&ix, pre, pow, c, n) : -1;
 
           if (left >= 0 && right >= 0)
             pair_table_insert (&self->pairs, left, right, self->scores[id], (gint32) id);
         }
     }
+  g_free (pre);
+  g_free (pow);
+  _attnviz_piece_index_clear (&ix);
 }
 
 static int
@@ -1399,6 +1537,7 @@ attnviz_tokenizer_free (AttnvizTokenizer *self)
   g_free (self->scores);
   g_free (self->subword_prefix);
   g_free (self->split_ids);
+  _attnviz_piece_index_clear (&self->piece_index);
   g_free (self);
 }
 

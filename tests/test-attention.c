@@ -321,6 +321,38 @@ static const Case cases[] = {
   { "qwen2-tiny", "qwen2-tiny", 0, 300, "mask=window:32" },
 };
 
+/* A head whose scores are all NaN is no masked row: the NaN carries on to
+ * the layer's output, so the run stops naming the layer, where softmax once
+ * turned it into a row of zeros and the run recorded it as attention.
+ * Every run shape: dense, recomputed (long) and selected heads. */
+static void
+test_nan_scores_stop_the_run (void)
+{
+  g_autoptr(AttnvizModel) m = random_model (ATTNVIZ_FAMILY_LLAMA);
+  float *wq = (float *) (void *) m->layers[1].q.w.data;
+  gint32 ids[12];
+
+  g_assert_cmpint (m->layers[1].q.w.type, ==, ATTNVIZ_WEIGHT_F32);
+  for (int j = 0; j < m->config.d_model; j++)
+    wq[j] = NAN;  /* row 0: query dimension 0 of head 0 */
+  for (guint i = 0; i < G_N_ELEMENTS (ids); i++)
+    ids[i] = (gint32) (i * 7 % m->config.vocab_size);
+  for (int run = 0; run < 2; run++)
+    {
+      g_autoptr(GError) error = NULL;
+      AttnvizRunOptions opt = { 0 };
+      opt.record_none = run == 1;
+      g_autoptr(AttnvizRecording) rec = attnviz_forward (m, ids, G_N_ELEMENTS (ids), &opt, &error);
+      g_assert_null (rec);
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_assert_nonnull (strstr (error->message, "layer 1 produced a non-finite value"));
+    }
+
+  float row[] = { NAN, NAN, NAN };
+  attnviz_softmax (row, G_N_ELEMENTS (row));
+  g_assert_true (isnan (row[0]) && isnan (row[2]));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -331,6 +363,7 @@ main (int argc, char **argv)
                                                cases[i].name);
       g_test_add_data_func (path, &cases[i], test_recomputed_heads_equal_the_dense_ones);
     }
+  g_test_add_func ("/engine/attention/nan-scores-stop-the-run-naming-the-layer", test_nan_scores_stop_the_run);
   g_test_add_func ("/engine/attention/a-long-run-keeps-its-inputs-not-its-matrices",
                    test_a_long_run_keeps_its_inputs_not_its_matrices);
   g_test_add_func ("/engine/attention/long-run-rows-equal-the-numpy-forward",

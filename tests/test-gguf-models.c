@@ -211,6 +211,11 @@ typedef struct {
   const char *set_string;
   const char *retype_tensor;  /* a tensor given another type, or NULL */
   guint32 new_type;
+  const char *file;           /* the tiny-llama file to start from (NULL: tiny-f32.gguf) */
+  const char *poke_tensor;    /* a tensor with POKE_SIZE bytes at POKE_AT set to POKE_BITS */
+  gsize poke_at;
+  guint32 poke_bits;
+  int poke_size;
   const char *needle;         /* what the message must say */
 } BadModel;
 
@@ -237,6 +242,26 @@ static const BadModel bad_models[] = {
     .needle = "tensor \"blk.0.attn_q.weight\" is IQ2_XXS, a type attnviz cannot read" },
   { "an-mxfp4-tensor", .retype_tensor = "blk.1.ffn_up.weight", .new_type = 39,
     .needle = "tensor \"blk.1.ffn_up.weight\" is MXFP4" },
+  /* Matrices stay in their stored type, so they are checked on their bits:
+   * a NaN in a query row once went through as a head of zeros. */
+  { "a-nan-in-an-f32-matrix", .poke_tensor = "blk.1.attn_q.weight", .poke_at = 4 * 3,
+    .poke_bits = 0x7fc00000, .poke_size = 4,
+    .needle = "tensor \"blk.1.attn_q.weight\" holds a non-finite value (nan at element 3)" },
+  { "an-inf-in-an-f16-matrix", .file = "tiny-f16.gguf", .poke_tensor = "blk.0.ffn_up.weight",
+    .poke_at = 2 * 5, .poke_bits = 0x7c00, .poke_size = 2,
+    .needle = "tensor \"blk.0.ffn_up.weight\" holds a non-finite value (inf at element 5)" },
+  { "a-nan-in-a-bf16-matrix", .file = "tiny-bf16.gguf", .poke_tensor = "blk.1.attn_v.weight",
+    .poke_at = 2 * 7, .poke_bits = 0x7fc0, .poke_size = 2,
+    .needle = "tensor \"blk.1.attn_v.weight\" holds a non-finite value (nan at element 7)" },
+  { "a-nan-scale-in-a-q8_0-block", .file = "tiny-q8_0.gguf", .poke_tensor = "blk.0.attn_k.weight",
+    .poke_at = 34 * 3, .poke_bits = 0x7e00, .poke_size = 2,
+    .needle = "tensor \"blk.0.attn_k.weight\" holds a non-finite value (nan at element 96)" },
+  { "an-inf-min-in-a-q4_k-block", .file = "tiny-q4_k_m.gguf", .poke_tensor = "blk.0.attn_q.weight",
+    .poke_at = 144 + 2, .poke_bits = 0xfc00, .poke_size = 2,
+    .needle = "tensor \"blk.0.attn_q.weight\" holds a non-finite value (-inf at element 256)" },
+  { "a-nan-scale-in-a-q6_k-embedding", .file = "tiny-q4_k_m.gguf", .poke_tensor = "token_embd.weight",
+    .poke_at = 210 + 208, .poke_bits = 0x7e00, .poke_size = 2,
+    .needle = "tensor \"token_embd.weight\" holds a non-finite value (nan at element 256)" },
 };
 
 static gboolean
@@ -250,7 +275,8 @@ static void
 test_a_hostile_model_file_is_refused_in_one_line (gconstpointer data)
 {
   const BadModel *bad = data;
-  g_autofree char *src_path = attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf", "tiny-f32.gguf", NULL);
+  g_autofree char *src_path = attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf",
+                                                        bad->file ? bad->file : "tiny-f32.gguf", NULL);
   if (src_path == NULL)
     return;
   g_autoptr(GError) error = NULL;
@@ -276,6 +302,14 @@ test_a_hostile_model_file_is_refused_in_one_line (gconstpointer data)
           g_assert_true (attnviz_weight_type_known (bad->new_type, NULL, &block, &block_bytes));
           gsize n = (gsize) (t->n_elements / block) * block_bytes;
           attnviz_gguf_writer_add_tensor (w, t->name, bad->new_type, t->n_dims, t->ne, g_malloc0 (n), n, g_free);
+        }
+      else if (g_strcmp0 (t->name, bad->poke_tensor) == 0)
+        {
+          guint8 *copy = g_memdup2 (t->data, t->n_bytes);
+          g_assert_cmpuint (bad->poke_at + bad->poke_size, <=, t->n_bytes);
+          for (int k = 0; k < bad->poke_size; k++)
+            copy[bad->poke_at + k] = (guint8) (bad->poke_bits >> (8 * k));
+          attnviz_gguf_writer_add_tensor (w, t->name, t->type, t->n_dims, t->ne, copy, t->n_bytes, g_free);
         }
       else
         attnviz_gguf_writer_add_tensor (w, t->name, t->type, t->n_dims, t->ne, t->data, t->n_bytes, NULL);
@@ -347,6 +381,105 @@ test_linear_rope_scaling_divides_the_positions (void)
   attnviz_test_remove_tree (dir);
 }
 
+/* ---- RoPE's shape, on a small model written here (no ../shared needed) ---- */
+
+typedef struct {
+  const char *name;
+  int head_dim;
+  int rope_dims;
+  float freq_factor;  /* every element of a rope_freqs.weight, when not 0 */
+  gboolean zero_factor;
+  const char *needle; /* NULL: the model loads and runs */
+} RopeShape;
+
+static const RopeShape rope_shapes[] = {
+  /* RoPE turns pairs inside a head: a head of 1 once turned half of the
+   * next head's first value. */
+  { "a-head-of-1-is-refused", 1, 2, 0, FALSE, "the head dimension 1 is below 2, too small for RoPE" },
+  { "a-head-of-2-runs", 2, 2, 0, FALSE, NULL },
+  { "partial-rotation-runs", 6, 4, 0, FALSE, NULL },
+  { "rope-freqs-of-1-run", 8, 8, 1.0f, FALSE, NULL },
+  /* A factor divides a frequency: 0 made every angle NaN, and softmax
+   * recorded rows of zeros. */
+  { "a-rope-freq-factor-of-0-is-refused", 8, 8, 0, TRUE,
+    "tensor \"rope_freqs.weight\" holds 0 at element 0; frequency factors must be above 0" },
+};
+
+static void
+add_f32 (AttnvizGgufWriter *w, const char *name, gint64 ne0, gint64 ne1, float value)
+{
+  gint64 ne[2] = { ne0, ne1 };
+  gsize n = (gsize) (ne0 * MAX (ne1, 1));
+  float *v = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    v[i] = value != 0 ? value : (float) ((int) (i * 37 % 19) - 9) / 50.0f;
+  attnviz_gguf_writer_add_tensor (w, name, ATTNVIZ_WEIGHT_F32, ne1 > 0 ? 2 : 1, ne, v,
+                                  n * sizeof (float), g_free);
+}
+
+static void
+test_rope_shape (gconstpointer data)
+{
+  const RopeShape *rs = data;
+  const int d = 32, n_head = 2, ff = 64, vocab = 16, hd = rs->head_dim;
+  AttnvizGgufWriter *w = attnviz_gguf_writer_new ();
+  g_autoptr(GError) error = NULL;
+
+  attnviz_gguf_writer_add_string (w, "general.architecture", "llama");
+  attnviz_gguf_writer_add_uint32 (w, "llama.context_length", 16);
+  attnviz_gguf_writer_add_uint32 (w, "llama.embedding_length", d);
+  attnviz_gguf_writer_add_uint32 (w, "llama.block_count", 1);
+  attnviz_gguf_writer_add_uint32 (w, "llama.feed_forward_length", ff);
+  attnviz_gguf_writer_add_uint32 (w, "llama.attention.head_count", n_head);
+  attnviz_gguf_writer_add_uint32 (w, "llama.attention.head_count_kv", 1);
+  attnviz_gguf_writer_add_uint32 (w, "llama.attention.key_length", hd);
+  attnviz_gguf_writer_add_uint32 (w, "llama.rope.dimension_count", rs->rope_dims);
+  add_f32 (w, "token_embd.weight", d, vocab, 0);
+  add_f32 (w, "output_norm.weight", d, 0, 1);
+  add_f32 (w, "blk.0.attn_norm.weight", d, 0, 1);
+  add_f32 (w, "blk.0.ffn_norm.weight", d, 0, 1);
+  add_f32 (w, "blk.0.attn_q.weight", d, n_head * hd, 0);
+  add_f32 (w, "blk.0.attn_k.weight", d, hd, 0);
+  add_f32 (w, "blk.0.attn_v.weight", d, hd, 0);
+  add_f32 (w, "blk.0.attn_output.weight", n_head * hd, d, 0);
+  add_f32 (w, "blk.0.ffn_gate.weight", d, ff, 0);
+  add_f32 (w, "blk.0.ffn_up.weight", d, ff, 0);
+  add_f32 (w, "blk.0.ffn_down.weight", ff, d, 0);
+  if (rs->freq_factor != 0 || rs->zero_factor)
+    {
+      gint64 ne[1] = { rs->rope_dims / 2 };
+      float *f = g_new0 (float, ne[0]);
+      for (gint64 i = 0; i < ne[0]; i++)
+        f[i] = rs->freq_factor;
+      attnviz_gguf_writer_add_tensor (w, "rope_freqs.weight", ATTNVIZ_WEIGHT_F32, 1, ne, f,
+                                      ne[0] * sizeof (float), g_free);
+    }
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-gguf-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "rope.gguf", NULL);
+  g_assert_true (attnviz_gguf_writer_write (w, path, &error));
+  attnviz_gguf_writer_free (w);
+
+  g_autoptr(AttnvizModel) model = attnviz_model_load (path, &error);
+  if (rs->needle != NULL)
+    {
+      g_assert_null (model);
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_true (g_str_has_prefix (error->message, path));
+      if (strstr (error->message, rs->needle) == NULL)
+        g_error ("expected \"%s\" in \"%s\"", rs->needle, error->message);
+    }
+  else
+    {
+      g_assert_no_error (error);
+      const gint32 ids[] = { 1, 5, 9, 15 };
+      g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, G_N_ELEMENTS (ids), NULL, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (rec);
+    }
+  attnviz_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -380,6 +513,11 @@ main (int argc, char **argv)
                    test_a_gguf_file_is_known_by_its_magic_not_its_name);
   g_test_add_func ("/engine/gguf/linear-rope-scaling-divides-the-positions",
                    test_linear_rope_scaling_divides_the_positions);
+  for (guint i = 0; i < G_N_ELEMENTS (rope_shapes); i++)
+    {
+      g_autofree char *test_path = g_strdup_printf ("/engine/gguf/rope/%s", rope_shapes[i].name);
+      g_test_add_data_func (test_path, &rope_shapes[i], test_rope_shape);
+    }
   for (guint i = 0; i < G_N_ELEMENTS (bad_models); i++)
     {
       g_autofree char *test_path = g_strdup_printf ("/engine/gguf/refuses-in-one-line/%s", bad_models[i].name);

@@ -1312,6 +1312,31 @@ test_control_characters_in_tokens_stay_valid_json (void)
   ctx_clear (&ctx);
 }
 
+/* A vocabulary's pieces may hold ESC and BEL, and generated text is made of
+ * them: `generate` escapes control characters but newlines and tabs, so a
+ * model file cannot drive the terminal (clear it, set its title, write its
+ * clipboard). */
+static void
+test_generated_text_cannot_drive_the_terminal (void)
+{
+  Ctx ctx;
+  ctx_init (&ctx);
+  put (&ctx, "@M/tokenizer.json",
+       "{\"model\": {\"type\": \"attnviz-chars\", \"vocab\": {\"<pad>\": 0, \"<bos>\": 1, \"<eos>\": 2, \"<unk>\": 3, "
+       "\"a\": 4, \"\\u001b\": 5, \"\\u0007\": 6, \"]\": 7, \"\\n\": 8, \"\\r\": 9}, \"pad_token\": \"<pad>\", "
+       "\"bos_token\": \"<bos>\", \"eos_token\": \"<eos>\", \"unk_token\": \"<unk>\", \"add_bos_token\": true}}");
+  const char *prompt = "a\x1b]a\x07\r\na";
+  const char *args[] = { "generate", ctx.model, "--prompt", prompt, "-n", "8", "-T", "1.5", "-s", "3", NULL };
+  g_auto(AttnvizTestRun) r = { 0 };
+  run_limited (&r, args, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_test_message ("%s", r.out);
+  for (const char *p = r.out; *p; p++)
+    g_assert_true ((guchar) *p >= 0x20 || *p == '\n' || *p == '\t');
+  g_assert_nonnull (strstr (r.out, "a\\x1b]a\\x07\\x0d\na"));
+  ctx_clear (&ctx);
+}
+
 /* ---- memory ------------------------------------------------------------------------- */
 
 static void
@@ -1413,6 +1438,8 @@ main (int argc, char *argv[])
                         interrupt_a_write);
   g_test_add_data_func ("/hostile/signals/sigterm-during-a-folder-write-leaves-no-temporary",
                         GINT_TO_POINTER (SIGTERM), interrupt_a_write);
+  g_test_add_func ("/hostile/terminal/generated-text-cannot-drive-the-terminal",
+                   test_generated_text_cannot_drive_the_terminal);
   g_test_add_func ("/hostile/json/control-characters-in-tokens-stay-valid-json",
                    test_control_characters_in_tokens_stay_valid_json);
   g_test_add_func ("/hostile/memory/an-address-space-limit-fails-cleanly", test_an_address_space_limit_fails_cleanly);

@@ -524,6 +524,44 @@ test_rows (gconstpointer data)
     }
 }
 
+/* attnviz_weight_first_non_finite reads only the stored bits (every value,
+ * or a block's f16 scales) yet says the same as dequantizing: blocks of
+ * random bytes, in which about one scale in 32 has an all-ones exponent,
+ * are non-finite for both or for neither, and at the same block. */
+static void
+test_finite_check_agrees_with_dequantizing (gconstpointer data)
+{
+  AttnvizWeightType type = GPOINTER_TO_INT (data);
+  int block = attnviz_weight_type_block_size (type);
+  gint64 n = block == 1 ? 64 : 4 * block;
+  gsize n_bytes = 0;
+  g_assert_true (attnviz_weight_row_bytes (type, n, &n_bytes));
+  g_autofree guint8 *bytes = g_malloc (n_bytes);
+  g_autofree float *values = g_new (float, n);
+  GRand *rand = g_rand_new_with_seed (7 + type);
+  guint flagged = 0;
+
+  for (int trial = 0; trial < 2000; trial++)
+    {
+      for (gsize i = 0; i < n_bytes; i++)
+        bytes[i] = (guint8) g_rand_int (rand);
+      attnviz_dequantize_row (type, bytes, values, n);
+      gint64 first = -1;
+      for (gint64 i = 0; i < n && first < 0; i++)
+        if (!isfinite (values[i]))
+          first = i;
+      double bad = 0;
+      gint64 at = attnviz_weight_first_non_finite (type, bytes, n, &bad);
+      /* A block type names the bad block's first value. */
+      g_assert_cmpint (at, ==, first < 0 ? -1 : first / block * block);
+      g_assert_true (at < 0 || !isfinite (bad));
+      flagged += at >= 0;
+    }
+  g_assert_cmpuint (flagged, >, 0);
+  g_assert_cmpuint (flagged, <, 2000);
+  g_rand_free (rand);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -542,6 +580,20 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/quant/q4_k/dequantizes-every-value-of-a-hand-built-block", test_q4_k);
   g_test_add_func ("/engine/quant/q5_k/dequantizes-every-value-of-a-hand-built-block", test_q5_k);
   g_test_add_func ("/engine/quant/q6_k/dequantizes-every-value-of-a-hand-built-block", test_q6_k);
+  {
+    static const AttnvizWeightType all[] = {
+      ATTNVIZ_WEIGHT_F32, ATTNVIZ_WEIGHT_F16, ATTNVIZ_WEIGHT_BF16, ATTNVIZ_WEIGHT_Q4_0,
+      ATTNVIZ_WEIGHT_Q4_1, ATTNVIZ_WEIGHT_Q5_0, ATTNVIZ_WEIGHT_Q5_1, ATTNVIZ_WEIGHT_Q8_0,
+      ATTNVIZ_WEIGHT_Q2_K, ATTNVIZ_WEIGHT_Q3_K, ATTNVIZ_WEIGHT_Q4_K, ATTNVIZ_WEIGHT_Q5_K,
+      ATTNVIZ_WEIGHT_Q6_K,
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+      {
+        g_autofree char *lower = g_ascii_strdown (attnviz_weight_type_name (all[i]), -1);
+        g_autofree char *path = g_strdup_printf ("/engine/quant/%s/finite-check-agrees-with-dequantizing", lower);
+        g_test_add_data_func (path, GINT_TO_POINTER (all[i]), test_finite_check_agrees_with_dequantizing);
+      }
+  }
 
   static const AttnvizWeightType types[] = {
     ATTNVIZ_WEIGHT_F32, ATTNVIZ_WEIGHT_F16, ATTNVIZ_WEIGHT_BF16, ATTNVIZ_WEIGHT_Q4_0,

@@ -742,6 +742,88 @@ test_gpt2_small_vocabulary (void)
   attnviz_tokenizer_free (tok);
 }
 
+/* Finding which cuts of a piece give two pieces takes time linear in its
+ * length: a 4 MiB piece once made a SentencePiece vocabulary take minutes
+ * to open (a string lookup per cut).  The merges still come out right. */
+static void
+test_spm_a_huge_piece_opens_in_linear_time (void)
+{
+  g_autoptr(GError) error = NULL;
+  AttnvizGgufWriter *w = attnviz_gguf_writer_new ();
+  gsize huge = (gsize) 4 << 20;
+  g_autofree char *long_piece = g_malloc (huge + 1);
+  const char *tokens[] = { "<unk>", "<s>", "</s>", "a", "aa", "aaa", "b", "ab", long_piece };
+  const float scores[] = { 0, 0, 0, -1, -2, -3, -1, -1, -4 };
+  gint64 start;
+  AttnvizTokenizer *tok;
+  g_autofree char *got = NULL;
+
+  memset (long_piece, 'a', huge);
+  long_piece[huge - 1] = 'b';
+  long_piece[huge] = '\0';
+  attnviz_gguf_writer_add_string (w, "general.architecture", "llama");
+  attnviz_gguf_writer_add_string (w, "tokenizer.ggml.model", "llama");
+  attnviz_gguf_writer_add_string_array (w, "tokenizer.ggml.tokens", tokens, G_N_ELEMENTS (tokens));
+  attnviz_gguf_writer_add_array (w, "tokenizer.ggml.scores", ATTNVIZ_GGUF_FLOAT32, scores, G_N_ELEMENTS (scores));
+  attnviz_gguf_writer_add_bool (w, "tokenizer.ggml.add_space_prefix", FALSE);
+  start = g_get_monotonic_time ();
+  tok = load_written (w, &error);
+  g_assert_no_error (error);
+  /* Well under a second even with sanitizers; minutes before. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
+  got = pieces_of (tok, "aaab aab", FALSE);
+  /* "ab" scores best, then "aa"; the space is no piece. */
+  g_assert_cmpstr (got, ==, "aa|ab|<unk>|a|ab");
+  attnviz_tokenizer_free (tok);
+}
+
+/* WordPiece's longest match tries only the lengths pieces have, each by
+ * hash: a 1 MiB piece in the vocabulary once made a 3000-letter word take
+ * seconds and a 20000-letter one minutes (every end of the word looked up
+ * as a string). */
+static void
+test_wpm_a_long_word_beside_a_huge_piece_is_fast (void)
+{
+  g_autoptr(GError) error = NULL;
+  AttnvizGgufWriter *w = attnviz_gguf_writer_new ();
+  gsize huge = (gsize) 1 << 20, n_letters = 20000;
+  g_autofree char *long_piece = g_malloc (huge + 1);
+  g_autofree char *text = g_malloc (n_letters + 1);
+  const char *tokens[] = { "[UNK]", "[CLS]", "[SEP]", "\xe2\x96\x81" "a", "a", "aa", "\xe2\x96\x81" "aa", long_piece };
+  gint64 start;
+  AttnvizTokenizer *tok;
+  g_autoptr(GArray) ids = NULL;
+
+  memset (long_piece, 'q', huge);
+  long_piece[huge] = '\0';
+  memset (text, 'a', n_letters);
+  text[n_letters] = '\0';
+  attnviz_gguf_writer_add_string (w, "general.architecture", "bert");
+  attnviz_gguf_writer_add_string (w, "tokenizer.ggml.model", "bert");
+  attnviz_gguf_writer_add_string_array (w, "tokenizer.ggml.tokens", tokens, G_N_ELEMENTS (tokens));
+  attnviz_gguf_writer_add_uint32 (w, "tokenizer.ggml.unknown_token_id", 0);
+  attnviz_gguf_writer_add_uint32 (w, "tokenizer.ggml.cls_token_id", 1);
+  attnviz_gguf_writer_add_uint32 (w, "tokenizer.ggml.seperator_token_id", 2);
+  tok = load_written (w, &error);
+  g_assert_no_error (error);
+  start = g_get_monotonic_time ();
+  ids = encode (tok, text, TRUE);
+  /* Well under a second even with sanitizers. */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 20 * G_USEC_PER_SEC);
+  /* [CLS] "▁aa", then "aa" to the end, [SEP]. */
+  g_assert_cmpuint (ids->len, ==, n_letters / 2 + 2);
+  g_assert_cmpint (g_array_index (ids, AttnvizToken, 1).id, ==, 6);
+  g_assert_cmpint (g_array_index (ids, AttnvizToken, 2).id, ==, 5);
+  g_assert_cmpuint (g_array_index (ids, AttnvizToken, ids->len - 2).end, ==, n_letters);
+  g_clear_pointer (&ids, g_array_unref);
+  g_free (text);
+  text = g_strdup ("aaa qq");
+  ids = encode (tok, text, FALSE);
+  g_autofree char *got = pieces_of (tok, text, FALSE);
+  g_assert_cmpstr (got, ==, "\xe2\x96\x81" "aa|a|[UNK]");
+  attnviz_tokenizer_free (tok);
+}
+
 typedef struct {
   const char *name;
   BaseKind kind;
@@ -1149,6 +1231,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/tokenizer/gguf/spm/scores-decide-the-merges", test_spm_scores_decide_the_merges);
   g_test_add_func ("/engine/tokenizer/gguf/spm/flags-and-ids-are-read", test_spm_flags_are_read);
   g_test_add_func ("/engine/tokenizer/gguf/gpt2/small-vocabulary-merges-by-rank", test_gpt2_small_vocabulary);
+  g_test_add_func ("/engine/tokenizer/gguf/spm/a-huge-piece-opens-in-linear-time",
+                   test_spm_a_huge_piece_opens_in_linear_time);
+  g_test_add_func ("/engine/tokenizer/gguf/wpm/a-long-word-beside-a-huge-piece-is-fast",
+                   test_wpm_a_long_word_beside_a_huge_piece_is_fast);
   g_test_add_data_func ("/engine/tokenizer/gguf/llama-spm/user-defined-pieces-split-the-text", "llama-spm",
                         test_user_defined_pieces_split_the_text);
   g_test_add_data_func ("/engine/tokenizer/gguf/phi-3/user-defined-pieces-eat-the-space-after", "phi-3",

@@ -6,14 +6,21 @@
  * query on every key (text, integer, float, bool, string, string array and
  * numeric arrays) and every tensor's bytes lie inside the input (the first
  * and the last are read, so ASan sees a bad pointer).  The metadata and
- * tensors are then handed to the writer, which is freed unwritten. */
+ * tensors are then handed to the writer, which is freed unwritten.  Last,
+ * the file goes to the model builder (attnviz-model-gguf.c), which either
+ * fails with a one-line GError or gives a model whose tokenizer encodes a
+ * text to ids inside the model's vocabulary; a model small enough is run
+ * over three tokens, so every matrix is dequantized and multiplied. */
 
 #include <stdint.h>
 #include <string.h>
 #include <glib.h>
 
+#include "attnviz-forward.h"
 #include "attnviz-gguf.h"
+#include "attnviz-model-private.h"
 #include "attnviz-quant.h"
+#include "attnviz-tokenizer.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -102,6 +109,51 @@ query_key (const AttnvizGguf *g, guint i)
   g_free (ints);
 }
 
+/* The model builder over the open file G, which it takes. */
+static void
+build_model (AttnvizGguf *g)
+{
+  GError *error = NULL;
+  AttnvizModel *m = _attnviz_model_new_from_gguf (g, &error);
+
+  if (m == NULL)
+    {
+      g_assert (error != NULL && strchr (error->message, '\n') == NULL);
+      g_error_free (error);
+      return;
+    }
+  const AttnvizConfig *c = &m->config;
+  g_assert (c->vocab_size >= 1 && c->n_layer >= 1 && c->n_head >= 1 && c->head_dim >= 1);
+  g_assert (c->n_head % c->n_kv_head == 0);
+  g_free (attnviz_model_describe_storage (m));
+  if (m->tokenizer != NULL)
+    {
+      static const char text[] = "Hello, world! <s> 12 \xc3\xa9";
+      GArray *tokens = attnviz_tokenizer_encode (m->tokenizer, text, strlen (text), TRUE, &error);
+      if (tokens == NULL)
+        g_clear_error (&error);
+      for (guint i = 0; tokens != NULL && i < tokens->len; i++)
+        g_assert (g_array_index (tokens, AttnvizToken, i).id < c->vocab_size);
+      if (tokens != NULL)
+        g_array_unref (tokens);
+    }
+
+  /* Small enough to run in a fuzzing iteration: a few million values. */
+  if (attnviz_config_n_params (c) < 4000000 && c->n_ctx >= 3)
+    {
+      gint32 ids[3] = { 0, c->vocab_size - 1, 1 % c->vocab_size };
+      AttnvizRecording *rec = attnviz_forward (m, ids, 3, NULL, &error);
+      if (rec == NULL)
+        {
+          g_assert (error != NULL && strchr (error->message, '\n') == NULL);
+          g_clear_error (&error);
+        }
+      else
+        attnviz_recording_free (rec);
+    }
+  attnviz_model_free (m);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -141,6 +193,6 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                       NULL);
     }
   attnviz_gguf_writer_free (w);
-  attnviz_gguf_free (g);
+  build_model (g);
   return 0;
 }
