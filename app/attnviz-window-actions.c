@@ -154,12 +154,69 @@ step_checkpoint_action (GSimpleAction *action, GVariant *parameter, gpointer use
                               CLAMP (self->checkpoint + delta, 0, (int) self->checkpoints->len - 1));
 }
 
+static void
+try_demo_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  const char *path = g_variant_get_string (parameter, NULL);
+
+  /* Its own first sample, whatever the box held. */
+  g_clear_pointer (&self->text_owner, g_free);
+  self->text_owner = g_strdup ("");
+  _attnviz_window_demo_fill (self, path);
+  attnviz_window_open (self, path);
+}
+
+static void
+try_demo_sample_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  const char *path, *sample;
+
+  g_variant_get (parameter, "(&s&s)", &path, &sample);
+  _attnviz_window_fill_text (self, sample, path);
+  attnviz_window_open (self, path);
+}
+
+static void
+use_sample_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+
+  if (self->model == NULL)
+    return;
+  _attnviz_window_fill_text (self, g_variant_get_string (parameter, NULL),
+                             attnviz_loaded_model_get_path (self->model));
+  attnviz_window_run (self);
+}
+
+static void
+truncate_and_run_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+
+  if (self->model == NULL)
+    return;
+  int n = attnviz_config_max_positions (&attnviz_loaded_model_get_model (self->model)->config);
+  if (!_attnviz_window_truncate_text (self, n))
+    {
+      _attnviz_window_show_error (self, "The text could not be cut to fit this model.");
+      return;
+    }
+  _attnviz_window_dismiss_error (self);
+  attnviz_window_run (self);
+}
+
 static const GActionEntry win_entries[] = {
   { "open-file", open_file_action },
   { "open-folder", open_folder_action },
   { "open-text", open_text_action },
   { "open-recent", open_recent_action, "s" },
   { "run", run_action },
+  { "try-demo", try_demo_action, "s" },
+  { "try-demo-sample", try_demo_sample_action, "(ss)" },
+  { "use-sample", use_sample_action, "s" },
+  { "truncate-and-run", truncate_and_run_action },
   { "cancel", cancel_action },
   { "export", export_action },
   { "export-to", export_to_action, "s" },

@@ -38,6 +38,7 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
     _attnviz_window_reset_variants (self);
   attnviz_token_counter_set_model (self->token_counter, model);
   _attnviz_window_update_marks (self);
+  _attnviz_window_update_samples (self);
   if (config->encoder_decoder && self->compare)
     attnviz_window_set_compare (self, FALSE);
   _attnviz_window_update_checkpoints (self);
@@ -128,6 +129,14 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
             : g_strdup (error->message);
           _attnviz_window_show_error (self, message);
           _attnviz_window_set_stale (self, attnviz_view_state_get_run (self->state) != NULL);
+          /* Too long for a learned position table: offer the part that fits. */
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE) && self->model != NULL)
+            {
+              int n = attnviz_config_max_positions (&attnviz_loaded_model_get_model (self->model)->config);
+              g_autofree char *label = g_strdup_printf ("_Truncate to %d Tokens and Run", n);
+              gtk_button_set_label (GTK_BUTTON (self->truncate_button), label);
+              gtk_widget_set_visible (self->truncate_button, TRUE);
+            }
         }
       _attnviz_window_update_state (self);
       g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_BUSY]);
@@ -206,6 +215,12 @@ start_job (AttnvizWindow *self, const char *path, const char *text)
     }
 
   g_clear_handle_id (&self->rerun_source, g_source_remove);
+  /* The text now belongs to this model: opening a demo may replace it. */
+  if (text != NULL)
+    {
+      g_free (self->text_owner);
+      self->text_owner = g_strdup (path);
+    }
   _attnviz_window_set_busy (self, TRUE);
   _attnviz_window_update_state (self);
   /* In compare mode a text runs under A and B (a model only opening does not). */
@@ -224,8 +239,9 @@ attnviz_window_open (AttnvizWindow *self, const char *path)
   g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
   g_return_if_fail (path != NULL);
 
-  g_autofree char *text = _attnviz_window_get_text (self);
   g_autofree char *path_copy = g_strdup (path);
+  _attnviz_window_demo_fill (self, path_copy);
+  g_autofree char *text = _attnviz_window_get_text (self);
   start_job (self, path_copy, _attnviz_window_text_is_blank (text) ? NULL : text);
 }
 

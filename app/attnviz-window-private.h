@@ -109,6 +109,14 @@ struct _AttnvizWindow
   GtkNativeDialog *chooser;
   AttnvizTokenCounter *token_counter;   /* the text box's "412 tokens" */
   guint text_file_generation;           /* of the last text file asked for */
+
+  /* The first minute */
+  GtkFlowBox *demo_box;
+  GtkMenuButton *samples_button;
+  GtkWidget *truncate_button;
+  char *text_owner;            /* the model the box's text was run on or filled for ("" the
+                                * default text); NULL once the user wrote or chose it */
+  gboolean filling_text;       /* the box is being filled, not edited */
 };
 
 
@@ -185,5 +193,15 @@ void _attnviz_window_on_changed_head_activated (AttnvizGridView *grid, int layer
 void _attnviz_window_on_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self);
 
 void _attnviz_window_actions_init (AttnvizWindow *self);
+
+/* attnviz-window-text.c */
+void _attnviz_window_fill_text (AttnvizWindow *self, const char *text, const char *owner);
+gboolean _attnviz_window_truncate_text (AttnvizWindow *self, int max_tokens);
+void _attnviz_window_text_init (AttnvizWindow *self);
+
+/* attnviz-window-demos.c */
+void _attnviz_window_demos_init (AttnvizWindow *self);
+void _attnviz_window_demo_fill (AttnvizWindow *self, const char *path);
+void _attnviz_window_update_samples (AttnvizWindow *self);
 
 G_END_DECLS

@@ -6,6 +6,7 @@
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include "attnviz-tokenizer.h"
 #include "attnviz-window-private.h"
 
 char *
@@ -31,6 +32,78 @@ attnviz_window_set_text (AttnvizWindow *self, const char *text)
 {
   g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->text_view), text ? text : "", -1);
+}
+
+/* Fills the box for OWNER (a model's path, "" for the default text): an
+ * edit after it makes the text the user's own. */
+void
+_attnviz_window_fill_text (AttnvizWindow *self, const char *text, const char *owner)
+{
+  self->filling_text = TRUE;
+  attnviz_window_set_text (self, text);
+  self->filling_text = FALSE;
+  g_free (self->text_owner);
+  self->text_owner = g_strdup (owner);
+}
+
+static void
+on_text_changed (AttnvizWindow *self)
+{
+  if (!self->filling_text)
+    g_clear_pointer (&self->text_owner, g_free);
+}
+
+void
+_attnviz_window_text_init (AttnvizWindow *self)
+{
+  g_signal_connect_swapped (gtk_text_view_get_buffer (self->text_view), "changed",
+                            G_CALLBACK (on_text_changed), self);
+}
+
+/* Cuts the box's text to at most MAX_TOKENS tokens of the open model
+ * (special tokens included), at a token's end; FALSE when it cannot. */
+gboolean
+_attnviz_window_truncate_text (AttnvizWindow *self, int max_tokens)
+{
+  g_return_val_if_fail (self->model != NULL, FALSE);
+  const AttnvizTokenizer *tokenizer = attnviz_loaded_model_get_model (self->model)->tokenizer;
+  g_autofree char *text = _attnviz_window_get_text (self);
+
+  /* A cut can merge tokens differently: cut again until it fits. */
+  for (int attempt = 0; attempt < 64; attempt++)
+    {
+      g_autoptr(GArray) tokens = attnviz_tokenizer_encode (tokenizer, text, -1, TRUE, NULL);
+      if (tokens == NULL)
+        return FALSE;
+      int T = tokens->len;
+      if (T <= max_tokens)
+        {
+          g_autofree char *owner = g_strdup (self->text_owner);
+          _attnviz_window_fill_text (self, g_strchomp (text), owner);
+          return TRUE;
+        }
+      /* Special tokens a run adds at the end ([SEP], EOS) stay. */
+      int trailing = 0;
+      while (trailing < T && g_array_index (tokens, AttnvizToken, T - 1 - trailing).special)
+        trailing++;
+      int i = MIN (max_tokens - trailing, T) - 1;
+      while (i >= 0 && g_array_index (tokens, AttnvizToken, i).special)
+        i--;
+      if (i < 0)
+        return FALSE;
+      guint32 end = g_array_index (tokens, AttnvizToken, i).end;
+      if (end >= strlen (text))
+        return FALSE;
+      text[end] = '\0';
+    }
+  return FALSE;
+}
+
+gboolean
+attnviz_window_get_truncate_offered (AttnvizWindow *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), FALSE);
+  return gtk_widget_get_visible (self->truncate_button);
 }
 
 typedef struct {

@@ -54,6 +54,7 @@ _attnviz_window_dismiss_error (AttnvizWindow *self)
 {
   g_clear_pointer (&self->error_message, g_free);
   gtk_revealer_set_reveal_child (self->error_revealer, FALSE);
+  gtk_widget_set_visible (self->truncate_button, FALSE);
 }
 
 /* After a failed request the last run stays, dimmed, and says so: it is
@@ -350,6 +351,7 @@ attnviz_window_finalize (GObject *object)
 
   g_free (self->loading_path);
   g_free (self->error_message);
+  g_free (self->text_owner);
   g_array_unref (self->checkpoints);
   G_OBJECT_CLASS (attnviz_window_parent_class)->finalize (object);
 }
@@ -454,6 +456,9 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_menu_button);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, demo_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, samples_button);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, truncate_button);
 }
 
 /* One state for the run's views and one for the comparison's, at the same
@@ -529,8 +534,11 @@ attnviz_window_init (AttnvizWindow *self)
   g_signal_connect (drop, "drop", G_CALLBACK (_attnviz_window_on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self->toast_overlay), GTK_EVENT_CONTROLLER (drop));
 
-  attnviz_window_set_text (self, "Once upon a time, there was a little girl named Lily. "
-                                 "She loved to play outside in the park.");
+  _attnviz_window_text_init (self);
+  _attnviz_window_demos_init (self);
+  /* The default text belongs to no model: a demo opened replaces it. */
+  _attnviz_window_fill_text (self, "Once upon a time, there was a little girl named Lily. "
+                                   "She loved to play outside in the park.", "");
   _attnviz_window_rebuild_recent_menu (self);
   _attnviz_window_update_state (self);
 }
