@@ -32,20 +32,6 @@ demo_has_sample (const AttnvizDemo *demo, const char *text)
   return FALSE;
 }
 
-/* Menu labels take "_" as a mnemonic: a sample shows as written. */
-static char *
-escape_mnemonics (const char *text)
-{
-  GString *out = g_string_new (NULL);
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '_')
-        g_string_append_c (out, '_');
-      g_string_append_c (out, *p);
-    }
-  return g_string_free (out, FALSE);
-}
-
 void
 _attnviz_window_demo_fill (AttnvizWindow *self, const char *path)
 {
@@ -77,7 +63,7 @@ _attnviz_window_update_samples (AttnvizWindow *self)
   g_autoptr(GMenu) menu = g_menu_new ();
   for (guint i = 0; demo->samples[i] != NULL; i++)
     {
-      g_autofree char *label = escape_mnemonics (demo->samples[i]);
+      g_autofree char *label = _attnviz_window_escape_mnemonics (demo->samples[i]);
       g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
       g_menu_item_set_action_and_target_value (item, "win.use-sample", g_variant_new_string (demo->samples[i]));
       g_menu_append_item (menu, item);

@@ -8,17 +8,34 @@
 
 #include "attnviz-window-private.h"
 
+/* Menu labels take "_" as a mnemonic: "tiny-q4_k_m.gguf" shows as written. */
+char *
+_attnviz_window_escape_mnemonics (const char *text)
+{
+  GString *out = g_string_new (NULL);
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '_')
+        g_string_append_c (out, '_');
+      g_string_append_c (out, *p);
+    }
+  return g_string_free (out, FALSE);
+}
+
 void
 _attnviz_window_rebuild_recent_menu (AttnvizWindow *self)
 {
-  GMenuModel *section = g_menu_model_get_item_link (G_MENU_MODEL (self->open_menu), 1, G_MENU_LINK_SECTION);
+  /* The last section of the Open menu (after Open Text File's). */
+  int n = g_menu_model_get_n_items (G_MENU_MODEL (self->open_menu));
+  GMenuModel *section = g_menu_model_get_item_link (G_MENU_MODEL (self->open_menu), n - 1, G_MENU_LINK_SECTION);
   g_auto(GStrv) paths = attnviz_recent_list ();
 
   g_menu_remove_all (G_MENU (section));
   for (guint i = 0; paths[i] != NULL; i++)
     {
       g_autofree char *name = attnviz_model_display_name (paths[i]);
-      g_autoptr(GMenuItem) item = g_menu_item_new (name, NULL);
+      g_autofree char *label = _attnviz_window_escape_mnemonics (name);
+      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
       g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (paths[i]));
       g_menu_append_item (G_MENU (section), item);
     }

@@ -313,11 +313,7 @@ _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run)
       gtk_label_set_text (self->output_label, shown);
     }
 
-  int T = run ? attnviz_result_get_n_tokens (run) : 0;
-  g_autofree char *count = seq2seq ? g_strdup_printf ("%d source · %d target",
-                                                      attnviz_result_get_recording (run)->S, T)
-                                   : g_strdup_printf ("%d", T);
-  gtk_label_set_text (self->token_count, run ? count : "");
+  _attnviz_window_update_token_count (self);
   _attnviz_window_update_step_label (self);
   if ((run ? attnviz_result_get_step (run) : -1) != old_step)
     g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_STEP]);

@@ -111,12 +111,14 @@ struct _AttnvizWindow
   guint text_file_generation;           /* of the last text file asked for */
 
   /* The first minute */
+  AdwFlap *flap;               /* the sidebar, folded over the views when narrow */
   GtkFlowBox *demo_box;
   GtkMenuButton *samples_button;
   GtkWidget *truncate_button;
   char *text_owner;            /* the model the box's text was run on or filled for ("" the
                                 * default text); NULL once the user wrote or chose it */
-  gboolean filling_text;       /* the box is being filled, not edited */
+  gboolean filling_text;
+  char *text_folder;           /* of the last text file opened */       /* the box is being filled, not edited */
 };
 
 
@@ -151,6 +153,7 @@ void _attnviz_window_focus_view (AttnvizWindow *self);
 gboolean _attnviz_window_model_is_seq2seq (AttnvizWindow *self);
 gboolean _attnviz_window_showing_comparison (AttnvizWindow *self);
 void _attnviz_window_update_state (AttnvizWindow *self);
+void _attnviz_window_update_token_count (AttnvizWindow *self);
 void _attnviz_window_set_busy (AttnvizWindow *self, gboolean busy);
 
 /* attnviz-window-jobs.c */
@@ -198,6 +201,10 @@ void _attnviz_window_actions_init (AttnvizWindow *self);
 void _attnviz_window_fill_text (AttnvizWindow *self, const char *text, const char *owner);
 gboolean _attnviz_window_truncate_text (AttnvizWindow *self, int max_tokens);
 void _attnviz_window_text_init (AttnvizWindow *self);
+GtkFileFilter *_attnviz_window_text_filter (void);
+char *_attnviz_window_text_folder (AttnvizWindow *self);
+
+char *_attnviz_window_escape_mnemonics (const char *text);
 
 /* attnviz-window-demos.c */
 void _attnviz_window_demos_init (AttnvizWindow *self);

@@ -99,6 +99,34 @@ _attnviz_window_truncate_text (AttnvizWindow *self, int max_tokens)
   return FALSE;
 }
 
+/* Plain text by type or by a common extension; an image is not text
+ * whatever the type sniffing says. */
+GtkFileFilter *
+_attnviz_window_text_filter (void)
+{
+  static const char *const suffixes[] = { "txt", "text", "md", "markdown", "rst", "csv", "tsv", "json",
+                                          "jsonl", "log", "tex", "html", "xml", "py", "c", "h" };
+  GtkFileFilter *filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, "Text files");
+  gtk_file_filter_add_mime_type (filter, "text/plain");
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    gtk_file_filter_add_suffix (filter, suffixes[i]);
+  return filter;
+}
+
+/* Where Open Text File starts: the last text file's folder, else
+ * Documents, else home. */
+char *
+_attnviz_window_text_folder (AttnvizWindow *self)
+{
+  if (self->text_folder != NULL && g_file_test (self->text_folder, G_FILE_TEST_IS_DIR))
+    return g_strdup (self->text_folder);
+  const char *documents = g_get_user_special_dir (G_USER_DIRECTORY_DOCUMENTS);
+  if (documents != NULL && g_file_test (documents, G_FILE_TEST_IS_DIR))
+    return g_strdup (documents);
+  return g_strdup (g_get_home_dir ());
+}
+
 gboolean
 attnviz_window_get_truncate_offered (AttnvizWindow *self)
 {
@@ -144,6 +172,8 @@ attnviz_window_open_text_file (AttnvizWindow *self, const char *path)
   TextFileRequest *request = g_new0 (TextFileRequest, 1);
   g_weak_ref_init (&request->window, self);
   request->generation = ++self->text_file_generation;
+  g_free (self->text_folder);
+  self->text_folder = g_path_get_dirname (path);
   attnviz_text_file_read_async (path, NULL, on_text_file_read, request);
 }
 
@@ -173,8 +203,14 @@ _attnviz_window_show_text_dialog (AttnvizWindow *self)
                                  "_Open", "_Cancel");
   GtkFileChooser *fc = GTK_FILE_CHOOSER (chooser);
   gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("Text files", "text/plain", "*.txt", NULL));
-  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("All files", NULL, "*", NULL));
+  g_autoptr(GtkFileFilter) text = _attnviz_window_text_filter ();
+  g_autoptr(GtkFileFilter) all = _attnviz_window_make_filter ("All files", NULL, "*", NULL);
+  gtk_file_chooser_add_filter (fc, text);
+  gtk_file_chooser_add_filter (fc, all);
+  /* Not Recent, which lists model folders. */
+  g_autofree char *folder = _attnviz_window_text_folder (self);
+  g_autoptr(GFile) where = g_file_new_for_path (folder);
+  gtk_file_chooser_set_current_folder (fc, where, NULL);
   g_signal_connect (chooser, "response", G_CALLBACK (on_text_dialog_response), self);
   self->chooser = GTK_NATIVE_DIALOG (chooser);
   gtk_native_dialog_show (self->chooser);

@@ -124,6 +124,35 @@ update_pages (AttnvizWindow *self)
     adw_view_stack_set_visible_child_name (self->view_stack, g_strcmp0 (visible, "changes") == 0 ? "grid" : "heatmap");
 }
 
+/* The run's token count; when the box holds another text (or none), the
+ * tokens shown are the last run's, dimmed, and the count says so. */
+void
+_attnviz_window_update_token_count (AttnvizWindow *self)
+{
+  AttnvizResult *run = attnviz_view_state_get_run (self->state);
+  g_autofree char *text = _attnviz_window_get_text (self);
+  g_autofree char *ran = run ? g_strstrip (g_strdup (attnviz_result_get_text (run))) : NULL;
+  gboolean edited = run != NULL && g_strcmp0 (g_strstrip (text), ran) != 0;
+  int T = run ? attnviz_result_get_n_tokens (run) : 0;
+  g_autofree char *count = run == NULL ? g_strdup ("")
+    : attnviz_result_is_seq2seq (run) ? g_strdup_printf ("%d source · %d target", attnviz_result_get_recording (run)->S, T)
+    : g_strdup_printf ("%d", T);
+  g_autofree char *shown = edited ? g_strdup_printf ("%s · last run's text", count) : g_strdup (count);
+
+  gtk_label_set_text (self->token_count, shown);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->token_count),
+                               edited ? "The text was edited since the last run: these are the tokens of the "
+                                        "text that ran, not of the text in the box" : NULL);
+  GtkWidget *strips[] = { GTK_WIDGET (self->token_strip), GTK_WIDGET (self->source_strip) };
+  for (guint i = 0; i < G_N_ELEMENTS (strips); i++)
+    {
+      if (edited)
+        gtk_widget_add_css_class (strips[i], "stale");
+      else
+        gtk_widget_remove_css_class (strips[i], "stale");
+    }
+}
+
 void
 _attnviz_window_update_state (AttnvizWindow *self)
 {
@@ -187,6 +216,7 @@ _attnviz_window_update_state (AttnvizWindow *self)
   gtk_widget_set_sensitive (self->head_spin, attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_HEAD);
   gtk_widget_set_visible (self->cancel_button, self->busy);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), self->busy);
+  _attnviz_window_update_token_count (self);
 }
 
 void
@@ -352,6 +382,7 @@ attnviz_window_finalize (GObject *object)
   g_free (self->loading_path);
   g_free (self->error_message);
   g_free (self->text_owner);
+  g_free (self->text_folder);
   g_array_unref (self->checkpoints);
   G_OBJECT_CLASS (attnviz_window_parent_class)->finalize (object);
 }
@@ -457,6 +488,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_menu_button);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, demo_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, samples_button);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, truncate_button);
 }
@@ -510,6 +542,8 @@ attnviz_window_init (AttnvizWindow *self)
   self->token_counter = attnviz_token_counter_new (gtk_text_view_get_buffer (self->text_view),
                                                    self->text_token_count);
   _attnviz_window_actions_init (self);
+  g_autoptr(GPropertyAction) sidebar = g_property_action_new ("sidebar", self->flap, "reveal-flap");
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (sidebar));
   g_signal_connect_swapped (gtk_text_view_get_buffer (self->text_view), "changed", G_CALLBACK (_attnviz_window_update_state), self);
 
   bind_states (self);
