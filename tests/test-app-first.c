@@ -22,6 +22,7 @@
 #include <glib/gstdio.h>
 
 #include "attnviz-demos.h"
+#include "attnviz-painter.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
@@ -340,6 +341,34 @@ test_the_shortcuts_say_how_to_step (void)
   gtk_window_destroy (GTK_WINDOW (gtk_builder_get_object (builder, "help_overlay")));
 }
 
+/* A | B | A − B: panels of one size whatever their colour bars read, and
+ * a long subtitle wraps instead of ending in "…". */
+static void
+test_compare_panels_share_a_size_and_subtitles_wrap (void)
+{
+  enum { T = 23 };
+  static float a[T * T], d[T * T];
+  for (int i = 0; i < T * T; i++)
+    {
+      a[i] = (i % 7) / 6.0f;
+      d[i] = ((i % 5) - 2) * 0.37f;
+    }
+  AttnvizHeatmapSpec sa, sd;
+  attnviz_heatmap_spec_init (&sa, a, T, T);
+  attnviz_heatmap_spec_init (&sd, d, T, T);
+  sd.colormap = ATTNVIZ_COLORMAP_RDBU;
+  sa.title = "A · layer 0 · head 0";
+  sd.title = "layer 0 · head 0 · A − B";
+  sa.subtitle = "induction-decoder · mask=bidirectional · 23 tokens";
+  sd.subtitle = "induction-decoder · A: mask=bidirectional − B: model · 23 tokens";
+  AttnvizHeatmapLayout la, ld;
+  attnviz_heatmap_layout (&sa, 300, 320, &la);
+  attnviz_heatmap_layout (&sd, 300, 320, &ld);
+  g_assert_cmpfloat_with_epsilon (la.cell, ld.cell, 1e-9);
+  /* Two lines for the long one, one for the short one. */
+  g_assert_cmpfloat (ld.subtitle.height, >, 1.5 * la.subtitle.height);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -367,6 +396,8 @@ main (int argc, char **argv)
   ADD ("open-text-file-lists-text-and-starts-in-a-folder", test_open_text_file_lists_text_and_starts_in_a_folder);
   ADD ("an-empty-box-counts-no-tokens-and-marks-the-last-run", test_an_empty_box_counts_no_tokens);
   ADD ("the-window-works-at-800-by-600-with-compare", test_the_window_works_at_800_by_600);
+  g_test_add_func ("/ui/first/compare-panels-share-a-size-and-subtitles-wrap",
+                   test_compare_panels_share_a_size_and_subtitles_wrap);
   g_test_add_func ("/ui/first/recent-names-keep-their-underscores", test_recent_names_keep_their_underscores);
   g_test_add_func ("/ui/first/the-shortcuts-say-how-to-step-heads-and-layers", test_the_shortcuts_say_how_to_step);
 
