@@ -124,35 +124,6 @@ update_pages (AttnvizWindow *self)
     adw_view_stack_set_visible_child_name (self->view_stack, g_strcmp0 (visible, "changes") == 0 ? "grid" : "heatmap");
 }
 
-/* The run's token count; when the box holds another text (or none), the
- * tokens shown are the last run's, dimmed, and the count says so. */
-void
-_attnviz_window_update_token_count (AttnvizWindow *self)
-{
-  AttnvizResult *run = attnviz_view_state_get_run (self->state);
-  g_autofree char *text = _attnviz_window_get_text (self);
-  g_autofree char *ran = run ? g_strstrip (g_strdup (attnviz_result_get_text (run))) : NULL;
-  gboolean edited = run != NULL && g_strcmp0 (g_strstrip (text), ran) != 0;
-  int T = run ? attnviz_result_get_n_tokens (run) : 0;
-  g_autofree char *count = run == NULL ? g_strdup ("")
-    : attnviz_result_is_seq2seq (run) ? g_strdup_printf ("%d source · %d target", attnviz_result_get_recording (run)->S, T)
-    : g_strdup_printf ("%d", T);
-  g_autofree char *shown = edited ? g_strdup_printf ("%s · last run's text", count) : g_strdup (count);
-
-  gtk_label_set_text (self->token_count, shown);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->token_count),
-                               edited ? "The text was edited since the last run: these are the tokens of the "
-                                        "text that ran, not of the text in the box" : NULL);
-  GtkWidget *strips[] = { GTK_WIDGET (self->token_strip), GTK_WIDGET (self->source_strip) };
-  for (guint i = 0; i < G_N_ELEMENTS (strips); i++)
-    {
-      if (edited)
-        gtk_widget_add_css_class (strips[i], "stale");
-      else
-        gtk_widget_remove_css_class (strips[i], "stale");
-    }
-}
-
 void
 _attnviz_window_update_state (AttnvizWindow *self)
 {
