@@ -209,6 +209,7 @@ attnviz_application_startup (GApplication *app)
     { "win.view::changes", { "<Alt>4", NULL } },
     { "win.view::compare", { "<Alt>5", NULL } },
     { "win.compare", { "<Control>d", NULL } },
+    { "win.sidebar", { "F9", NULL } },
     { "win.attention::self", { "<Control>1", NULL } },
     { "win.attention::cross", { "<Control>2", NULL } },
     { "win.attention::encoder", { "<Control>3", NULL } },

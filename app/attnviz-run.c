@@ -573,7 +573,8 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   int max_positions = attnviz_config_max_positions (config);
   if (T > max_positions)
     {
-      out->error = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+      /* MESSAGE_TOO_LARGE: the window offers to truncate the text. */
+      out->error = g_error_new (G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
                                 "The text is %d tokens long, but this model reads at most %d. "
                                 "Shorten the text and run again.", T, max_positions);
       g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);

@@ -166,6 +166,16 @@ schedule (AttnvizTokenCounter *self)
       show (self, "", NULL);
       return;
     }
+  /* An empty box makes no tokens to run, whatever BOS a run would add. */
+  GtkTextIter start, end;
+  gtk_text_buffer_get_bounds (self->buffer, &start, &end);
+  g_autofree char *text = gtk_text_buffer_get_text (self->buffer, &start, &end, FALSE);
+  if (*g_strstrip (text) == '\0')
+    {
+      set_count (self, 0);
+      show (self, "0 tokens", NULL);
+      return;
+    }
   self->delay_source = g_timeout_add (COUNT_DELAY_MS, count_now, self);
 }
 

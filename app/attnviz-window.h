@@ -63,6 +63,9 @@ gboolean attnviz_window_get_busy (AttnvizWindow *self);
 gboolean attnviz_window_get_stale (AttnvizWindow *self);
 /* The message the error banner shows, or NULL. */
 const char *attnviz_window_get_error (AttnvizWindow *self);
+/* Whether the error banner offers "Truncate to N Tokens and Run"
+ * (win.truncate-and-run): the text is longer than a learned position table. */
+gboolean attnviz_window_get_truncate_offered (AttnvizWindow *self);
 
 /* The heatmap figure exactly as win.export-to writes it: its spec (into
  * the window's result) and size in points. */

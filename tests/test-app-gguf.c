@@ -48,6 +48,10 @@ fail (AppGguf *t, const char *message)
 static const char *
 find_label (GtkWidget *widget, const char *prefix)
 {
+  /* The sidebar's details, not a status page's (the ready page, kept
+   * mapped while the stack cross-fades, describes the model too). */
+  if (ADW_IS_STATUS_PAGE (widget))
+    return NULL;
   if (GTK_IS_LABEL (widget) && g_str_has_prefix (gtk_label_get_text (GTK_LABEL (widget)), prefix))
     return gtk_label_get_text (GTK_LABEL (widget));
   for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))

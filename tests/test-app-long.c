@@ -240,6 +240,20 @@ test_a_learned_position_table_refuses_a_longer_text (void)
   g_assert_nonnull (strstr (error, "at most 64"));
   g_assert_true (attnviz_window_get_result (window) == first);
 
+  /* Issue 11: the banner offers the part that fits, and runs it. */
+  GAction *truncate = g_action_map_lookup_action (G_ACTION_MAP (window), "truncate-and-run");
+  g_assert_nonnull (truncate);
+  g_assert_true (attnviz_window_get_truncate_offered (window));
+  before = w.finished;
+  g_action_activate (truncate, NULL);
+  attnviz_test_wait_until (w.finished > before && !attnviz_window_get_busy (window), 60);
+  g_assert_true (w.ok);
+  g_assert_null (attnviz_window_get_error (window));
+  g_assert_false (attnviz_window_get_truncate_offered (window));
+  /* [CLS] and [SEP] included: the table's 64 rows, no more. */
+  g_assert_cmpint (attnviz_result_get_n_tokens (attnviz_window_get_result (window)), <=, 64);
+  g_assert_cmpint (attnviz_result_get_n_tokens (attnviz_window_get_result (window)), >=, 62);
+
   gtk_window_destroy (GTK_WINDOW (window));
   static const char *const files[] = { "config.json", "model.safetensors", "tokenizer.json" };
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)

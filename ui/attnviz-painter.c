@@ -115,6 +115,8 @@ attnviz_painter_text_set (AttnvizPainterText *text, const char *str, double size
   pango_font_description_set_absolute_size (text->font, size * PANGO_SCALE);
   pango_font_description_set_weight (text->font, bold ? PANGO_WEIGHT_BOLD : PANGO_WEIGHT_NORMAL);
   pango_layout_set_font_description (text->layout, text->font);
+  pango_layout_set_height (text->layout, -1);
+  pango_layout_set_alignment (text->layout, PANGO_ALIGN_LEFT);
   if (max_width > 0)
     {
       pango_layout_set_width (text->layout, (int) floor (max_width * PANGO_SCALE));
@@ -155,6 +157,19 @@ attnviz_painter_text_draw (AttnvizPainterText *text, double x, double y, double 
   pango_cairo_update_layout (cr, text->layout);
   cairo_move_to (cr, x - xalign * w - logical.x / (double) PANGO_SCALE,
                  baseline - pango_layout_get_baseline (text->layout) / (double) PANGO_SCALE);
+  pango_cairo_show_layout (cr, text->layout);
+}
+
+/* The layout as a box whose top left is (X, Y): for centred, wrapped text. */
+static void
+attnviz_painter_text_draw_box (AttnvizPainterText *text, double x, double y)
+{
+  cairo_t *cr = text->cr;
+  double size = pango_font_description_get_size (text->font) / (double) PANGO_SCALE;
+  double baseline = y + text->ascent * size;
+
+  pango_cairo_update_layout (cr, text->layout);
+  cairo_move_to (cr, x, baseline - pango_layout_get_baseline (text->layout) / (double) PANGO_SCALE);
   pango_cairo_show_layout (cr, text->layout);
 }
 
@@ -439,6 +454,9 @@ attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *s
   g_auto(GStrv) labels = attnviz_scale_tick_labels (scale, out->ticks, out->n_ticks);
   for (int i = 0; i < out->n_ticks; i++)
     out->label_width = MAX (out->label_width, attnviz_painter_text_set (text, labels[i], font_size, FALSE, 0));
+  /* At least a signed two-decimal tick: figures side by side (A | B | A − B,
+   * 0–1 beside −0.75–0.75) then keep one size whatever their ticks say. */
+  out->label_width = MAX (out->label_width, attnviz_painter_text_set (text, "−0.00", font_size, FALSE, 0));
 }
 
 double
@@ -506,6 +524,20 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
 #define TITLE_SCALE 1.25
 #define SUBTITLE_SCALE 0.95
 
+/* A subtitle wraps, centred, into at most SUBTITLE_LINES lines of WIDTH
+ * (then ends in "…"); returns its line count. */
+#define SUBTITLE_LINES 2
+
+static int
+subtitle_set (AttnvizPainterText *text, const char *subtitle, double size, double width)
+{
+  attnviz_painter_text_set (text, subtitle, size, FALSE, width);
+  pango_layout_set_wrap (text->layout, PANGO_WRAP_WORD_CHAR);
+  pango_layout_set_height (text->layout, -SUBTITLE_LINES);
+  pango_layout_set_alignment (text->layout, PANGO_ALIGN_CENTER);
+  return MIN (pango_layout_get_line_count (text->layout), SUBTITLE_LINES);
+}
+
 double
 attnviz_painter_titles_layout (AttnvizPainterText *text, const char *title, const char *subtitle,
                                double font_size, double width, double margin,
@@ -521,7 +553,9 @@ attnviz_painter_titles_layout (AttnvizPainterText *text, const char *title, cons
   *subtitle_rect = (AttnvizRect) { margin, y, MAX (0, width - 2 * margin), 0 };
   if (subtitle != NULL && *subtitle)
     {
-      subtitle_rect->height = attnviz_painter_text_line_height (text, SUBTITLE_SCALE * font_size);
+      int lines = subtitle_rect->width > 0
+                  ? subtitle_set (text, subtitle, SUBTITLE_SCALE * font_size, subtitle_rect->width) : 1;
+      subtitle_rect->height = lines * attnviz_painter_text_line_height (text, SUBTITLE_SCALE * font_size);
       y += subtitle_rect->height;
     }
   if (y > margin)
@@ -544,8 +578,10 @@ attnviz_painter_draw_titles (cairo_t *cr, AttnvizPainterText *text, const char *
   if (subtitle_rect->height > 0 && subtitle_rect->width > 0)
     {
       attnviz_painter_set_source (cr, fg, 0.65);
-      attnviz_painter_text_set (text, subtitle, SUBTITLE_SCALE * font_size, FALSE, subtitle_rect->width);
-      attnviz_painter_text_draw (text, subtitle_rect->x + subtitle_rect->width / 2, subtitle_rect->y, 0.5, 0.0);
+      subtitle_set (text, subtitle, SUBTITLE_SCALE * font_size, subtitle_rect->width);
+      /* Centred lines in a box of the rect's width. */
+      pango_layout_set_width (text->layout, (int) floor (subtitle_rect->width * PANGO_SCALE));
+      attnviz_painter_text_draw_box (text, subtitle_rect->x, subtitle_rect->y);
     }
 }
 

@@ -1,0 +1,299 @@
+/* attnviz-window-export.c: figures of the view shown
+ *
+ * win.export asks for a file, win.export-to writes one: the view shown, as
+ * the painter draws it, PNG, SVG or PDF by the extension, in a thread.
+ */
+#define G_LOG_DOMAIN "attnviz-window"
+#include "config.h"
+
+#include "attnviz-window-private.h"
+
+typedef struct {
+  char *path;
+  AttnvizFigureKind kind;
+  AttnvizHeatmapSpec heatmap;
+  AttnvizGridSpec grid;
+  AttnvizLinesSpec lines;
+  AttnvizHeatmapRowSpec row;
+  double width_pt, height_pt;
+  char *title;                 /* copies: the views' strings change */
+  char *subtitle;
+  char *panel_titles[ATTNVIZ_HEATMAP_ROW_MAX];
+  char *panel_subtitles[ATTNVIZ_HEATMAP_ROW_MAX];
+  AttnvizResult *result;       /* keeps the matrices and labels alive */
+} ExportJob;
+
+static void
+export_job_free (ExportJob *job)
+{
+  g_free (job->path);
+  g_free (job->title);
+  g_free (job->subtitle);
+  for (int i = 0; i < ATTNVIZ_HEATMAP_ROW_MAX; i++)
+    {
+      g_free (job->panel_titles[i]);
+      g_free (job->panel_subtitles[i]);
+    }
+  g_clear_object (&job->result);
+  g_free (job);
+}
+
+/* Figure sizes in points: cells of a readable size for short inputs, one
+ * page at most for long ones (300 dpi PNGs stay under ~4000 px). */
+static void
+heatmap_export_size (int T, double *width_pt, double *height_pt)
+{
+  double side = CLAMP (160.0 + 12.0 * T, 420.0, 960.0);
+  *width_pt = side + 90;
+  *height_pt = side + 40;
+}
+
+/* A matrix that is not square (cross-attention): the cells of a square
+ * one of its longer side, the figure cut to the matrix's shape. */
+static void
+heatmap_export_size_for (int rows, int cols, double *width_pt, double *height_pt)
+{
+  if (rows == cols)
+    {
+      heatmap_export_size (rows, width_pt, height_pt);
+      return;
+    }
+  int n = MAX (MAX (rows, cols), 1);
+  double side = CLAMP (160.0 + 12.0 * n, 420.0, 960.0);
+  double cell = (side - 120.0) / n;
+  *width_pt = 120.0 + cols * cell + 90;
+  *height_pt = MAX (120.0 + rows * cell + 40, 260.0);
+}
+
+gboolean
+attnviz_window_get_export_heatmap (AttnvizWindow *self, AttnvizHeatmapSpec *spec,
+                                   double *width_pt, double *height_pt)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), FALSE);
+
+  if (!attnviz_heatmap_view_get_spec (self->heatmap_view, spec))
+    return FALSE;
+  heatmap_export_size_for (spec->rows, spec->cols, width_pt, height_pt);
+  return TRUE;
+}
+
+static ExportJob *
+export_job_new (AttnvizWindow *self, const char *path, GError **error)
+{
+  const char *view = adw_view_stack_get_visible_child_name (self->view_stack);
+  ExportJob *job = g_new0 (ExportJob, 1);
+  gboolean ok = FALSE;
+
+  job->path = g_strdup (path);
+  gboolean comparing = g_strcmp0 (view, "changes") == 0 || g_strcmp0 (view, "compare") == 0;
+  AttnvizResult *shown = comparing ? self->comparison : attnviz_view_state_get_result (self->state);
+  job->result = shown ? g_object_ref (shown) : NULL;
+  if (job->result == NULL)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Run the model first: there is nothing to export.");
+  else if (g_strcmp0 (view, "changes") == 0)
+    {
+      /* One number per head: the total variation distance of A and B. */
+      ok = attnviz_grid_view_get_spec (self->changes_grid, &job->grid);
+      job->kind = ATTNVIZ_FIGURE_GRID;
+      job->width_pt = CLAMP (140.0 + 72.0 * job->grid.n_head, 420.0, 1000.0);
+      job->height_pt = CLAMP (120.0 + 72.0 * job->grid.n_layer, 320.0, 1000.0);
+      job->title = g_strdup (job->grid.title);
+      job->subtitle = g_strdup (job->grid.subtitle);
+      job->grid.title = job->title;
+      job->grid.subtitle = job->subtitle;
+    }
+  else if (g_strcmp0 (view, "compare") == 0)
+    {
+      /* The panes on screen, side by side; each names its variant, the
+       * difference both. */
+      ok = attnviz_compare_view_get_figure (self->compare_view, &job->row);
+      job->kind = ATTNVIZ_FIGURE_HEATMAP_ROW;
+      double side_w, side_h;
+      heatmap_export_size (attnviz_result_get_n_tokens (job->result), &side_w, &side_h);
+      job->width_pt = side_w * MAX (job->row.n_panels, 1);
+      job->height_pt = side_h;
+      for (int i = 0; ok && i < job->row.n_panels; i++)
+        {
+          job->panel_titles[i] = g_strdup (job->row.panels[i].title);
+          job->panel_subtitles[i] = g_strdup (job->row.panels[i].subtitle);
+          job->row.panels[i].title = job->panel_titles[i];
+          job->row.panels[i].subtitle = job->panel_subtitles[i];
+        }
+    }
+  else if (g_strcmp0 (view, "grid") == 0)
+    {
+      ok = attnviz_grid_view_get_spec (self->grid_view, &job->grid);
+      job->kind = ATTNVIZ_FIGURE_GRID;
+      job->width_pt = CLAMP (140.0 + 72.0 * job->grid.n_head, 420.0, 1000.0);
+      job->height_pt = CLAMP (120.0 + 72.0 * job->grid.n_layer, 320.0, 1000.0);
+      job->title = g_strdup (job->grid.title);
+      job->subtitle = g_strdup (job->grid.subtitle);
+      job->grid.title = job->title;
+      job->grid.subtitle = job->subtitle;
+    }
+  else if (g_strcmp0 (view, "lines") == 0)
+    {
+      ok = attnviz_lines_view_get_spec (self->lines_view, &job->lines, error);
+      job->kind = ATTNVIZ_FIGURE_LINES;
+      job->width_pt = 480;
+      job->height_pt = CLAMP (100.0 + 16.0 * MAX (job->lines.rows, job->lines.cols), 320.0, 1200.0);
+      job->title = g_strdup (job->lines.title);
+      job->subtitle = g_strdup (job->lines.subtitle);
+      job->lines.title = job->title;
+      job->lines.subtitle = job->subtitle;
+    }
+  else
+    {
+      ok = attnviz_window_get_export_heatmap (self, &job->heatmap, &job->width_pt, &job->height_pt);
+      job->kind = ATTNVIZ_FIGURE_HEATMAP;
+      job->title = g_strdup (job->heatmap.title);
+      job->subtitle = g_strdup (job->heatmap.subtitle);
+      job->heatmap.title = job->title;
+      job->heatmap.subtitle = job->subtitle;
+    }
+  if (!ok)
+    {
+      if (error != NULL && *error == NULL)
+        g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "This view has nothing to export.");
+      export_job_free (job);
+      return NULL;
+    }
+  return job;
+}
+
+static void
+export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  ExportJob *job = task_data;
+  const void *spec = job->kind == ATTNVIZ_FIGURE_GRID ? (const void *) &job->grid
+                   : job->kind == ATTNVIZ_FIGURE_LINES ? (const void *) &job->lines
+                   : job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW ? (const void *) &job->row
+                   : (const void *) &job->heatmap;
+  GError *error = NULL;
+
+  if (attnviz_paint_to_file (job->path, job->kind, spec, job->width_pt, job->height_pt, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+on_export_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  AttnvizWindow *self = ATTNVIZ_WINDOW (source);
+  ExportJob *job = g_task_get_task_data (G_TASK (res));
+  g_autoptr(GError) error = NULL;
+
+  if (g_task_propagate_boolean (G_TASK (res), &error))
+    {
+      g_autofree char *base = g_path_get_basename (job->path);
+      g_autofree char *message = g_strdup_printf ("Exported “%s”", base);
+      _attnviz_window_show_toast (self, message);
+    }
+  else
+    {
+      g_autofree char *message = g_strdup_printf ("Could not export the figure: %s", error->message);
+      _attnviz_window_show_error (self, message);
+    }
+  g_signal_emit (self, _attnviz_window_signals[EXPORTED], 0, job->path, error);
+}
+
+void
+attnviz_window_export (AttnvizWindow *self, const char *path)
+{
+  g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
+  g_return_if_fail (path != NULL);
+
+  g_autoptr(GError) error = NULL;
+  ExportJob *job = export_job_new (self, path, &error);
+  g_autoptr(GTask) task = g_task_new (self, NULL, on_export_done, NULL);
+  g_task_set_source_tag (task, attnviz_window_export);
+  if (job == NULL)
+    {
+      /* Reported the same way as a failed write. */
+      ExportJob *empty = g_new0 (ExportJob, 1);
+      empty->path = g_strdup (path);
+      g_task_set_task_data (task, empty, (GDestroyNotify) export_job_free);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_set_task_data (task, job, (GDestroyNotify) export_job_free);
+  g_task_run_in_thread (task, export_thread);
+}
+
+static char *
+export_suggested_name (AttnvizWindow *self)
+{
+  const char *view = adw_view_stack_get_visible_child_name (self->view_stack);
+  const char *what = attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_MEAN ? "mean"
+                   : attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_MAX ? "max" : NULL;
+
+  /* An encoder-decoder's attention and a checkpoint's step in the name. */
+  int step = attnviz_view_state_get_result (self->state) ? attnviz_result_get_step (attnviz_view_state_get_result (self->state)) : -1;
+  g_autofree char *suffix = step >= 0 ? g_strdup_printf ("-step%d", step) : g_strdup ("");
+  const char *kind = attnviz_view_state_get_result (self->state) && attnviz_result_is_seq2seq (attnviz_view_state_get_result (self->state))
+                     ? (attnviz_view_state_get_attention (self->state) == ATTNVIZ_ATTENTION_CROSS ? "cross-"
+                        : attnviz_view_state_get_attention (self->state) == ATTNVIZ_ATTENTION_ENCODER ? "encoder-" : "decoder-")
+                     : "";
+
+  if (g_strcmp0 (view, "grid") == 0)
+    return g_strdup_printf ("attention-%sgrid%s.png", kind, suffix);
+  if (g_strcmp0 (view, "changes") == 0)
+    return g_strdup ("attention-changes.png");
+  if (g_strcmp0 (view, "compare") == 0)
+    view = self->compare_mode == ATTNVIZ_COMPARE_DIFFERENCE ? "difference" : "compare";
+  if (what != NULL)
+    return g_strdup_printf ("attention-%s%s-layer%d-%s%s.png", kind, view, attnviz_view_state_get_layer (self->state), what, suffix);
+  return g_strdup_printf ("attention-%s%s-layer%d-head%d%s.png", kind, view, attnviz_view_state_get_layer (self->state), attnviz_view_state_get_head (self->state), suffix);
+}
+
+static void
+on_export_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+      g_autofree char *path = g_file_get_path (file);
+      if (path != NULL)
+        {
+          g_autofree char *lower = g_ascii_strdown (path, -1);
+          if (!g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".svg")
+              && !g_str_has_suffix (lower, ".pdf"))
+            {
+              /* No known extension: the format of the chosen filter. */
+              GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
+              const char *ext = filter ? g_object_get_data (G_OBJECT (filter), "extension") : NULL;
+              char *with = g_strconcat (path, ext ? ext : ".png", NULL);
+              g_free (path);
+              path = with;
+            }
+          attnviz_window_export (self, path);
+        }
+      else
+        _attnviz_window_show_error (self, "Exports are written to local files; choose a folder on this computer.");
+    }
+  g_clear_object (&self->chooser);
+}
+
+
+void
+_attnviz_window_show_export_dialog (AttnvizWindow *self)
+{
+  if ((attnviz_view_state_get_result (self->state) == NULL && !_attnviz_window_showing_comparison (self)) || self->chooser != NULL)
+    return;
+
+  GtkFileChooserNative *chooser =
+    gtk_file_chooser_native_new ("Export Figure", GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
+                                 "_Export", "_Cancel");
+  GtkFileChooser *fc = GTK_FILE_CHOOSER (chooser);
+  g_autofree char *name = export_suggested_name (self);
+
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
+  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("PNG image (300 dpi)", "image/png", "*.png", ".png"));
+  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("SVG drawing", "image/svg+xml", "*.svg", ".svg"));
+  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("PDF document", "application/pdf", "*.pdf", ".pdf"));
+  gtk_file_chooser_set_current_name (fc, name);
+  g_signal_connect (chooser, "response", G_CALLBACK (on_export_response), self);
+  self->chooser = GTK_NATIVE_DIALOG (chooser);
+  gtk_native_dialog_show (self->chooser);
+}

@@ -1,0 +1,214 @@
+/* attnviz-window-private.h: what the window's files share
+ *
+ * The window is one class split by job over attnviz-window*.c (as
+ * gnome-text-editor's editor-window*.c): its struct and the prototypes the
+ * files call across lie here, each prefixed _attnviz_window_.
+ */
+#pragma once
+
+#include <string.h>
+
+#include "attnviz-compare-view.h"
+#include "attnviz-grid-view.h"
+#include "attnviz-heatmap-view.h"
+#include "attnviz-lines-view.h"
+#include "attnviz-loss-strip.h"
+#include "attnviz-recent.h"
+#include "attnviz-run.h"
+#include "attnviz-text-file.h"
+#include "attnviz-token-counter.h"
+#include "attnviz-token-strip.h"
+#include "attnviz-variant-editor.h"
+#include "attnviz-view-state.h"
+#include "attnviz-window.h"
+
+G_BEGIN_DECLS
+
+
+struct _AttnvizWindow
+{
+  AdwApplicationWindow parent_instance;
+
+  /* Template children */
+  AdwToastOverlay *toast_overlay;
+  AdwViewSwitcherTitle *switcher_title;
+  GMenu *open_menu;
+  GtkRevealer *error_revealer;
+  GtkLabel *error_label;
+  GtkLabel *model_label;
+  GtkLabel *model_details;
+  GtkTextView *text_view;
+  GtkWidget *cancel_button;
+  GtkProgressBar *progress_bar;
+  GtkLabel *token_count;
+  GtkLabel *text_token_count;
+  AttnvizTokenStrip *token_strip;
+  GtkStack *main_stack;
+  AdwStatusPage *ready_page;
+  AdwViewStack *view_stack;
+  AttnvizGridView *grid_view;
+  AttnvizHeatmapView *heatmap_view;
+  AttnvizLinesView *lines_view;
+  GtkAdjustment *layer_adjustment;
+  GtkAdjustment *head_adjustment;
+  GtkWidget *position_box;
+  GtkWidget *head_spin;
+  GtkRevealer *compare_revealer;
+  GtkFlowBox *compare_bar;
+  AttnvizVariantEditor *editor_a;
+  AttnvizVariantEditor *editor_b;
+  AdwButtonContent *run_content;
+  GtkWidget *loss_box;
+  GtkLabel *loss_means;
+  AttnvizLossStrip *loss_strip;
+  AdwViewStackPage *changes_page;
+  AdwViewStackPage *compare_page;
+  AttnvizGridView *changes_grid;
+  AttnvizCompareView *compare_view;
+  GtkWidget *compare_button;
+  GtkWidget *output_box;
+  GtkLabel *output_label;
+  GtkWidget *source_box;
+  AttnvizTokenStrip *source_strip;
+  GtkWidget *target_caption;
+  GtkWidget *attention_bar;
+  GtkWidget *checkpoint_bar;
+  GtkScale *checkpoint_scale;
+  GtkAdjustment *checkpoint_adjustment;
+  GtkLabel *step_label;
+
+  /* The model and the run shown */
+  AttnvizLoadedModel *model;
+  char *loading_path;          /* a model being opened, or NULL */
+  AttnvizViewState *state;     /* what the run's views show: the run (the model's, or a
+                                * checkpoint's), its attention shown, layer, head, ... */
+  AttnvizViewState *comparison_state;  /* the comparison's views', bound to STATE's position */
+
+  /* Checkpoints */
+  GArray *checkpoints;         /* AttnvizCheckpoint, the model itself last; empty: no slider */
+  int checkpoint;              /* the index shown */
+  AttnvizResult *final_run;    /* the model's own run of the text */
+  GHashTable *checkpoint_runs; /* checkpoint path -> its run of final_run's input */
+  GCancellable *checkpoint_cancellable;
+  guint checkpoint_generation;
+
+  /* Compare mode */
+  gboolean compare;
+  AttnvizResult *comparison;   /* A − B (a difference result), or NULL */
+  AttnvizCompareMode compare_mode;
+  guint rerun_source;
+
+  /* The job in flight */
+  GCancellable *cancellable;
+  guint generation;
+  gboolean busy;
+
+  char *error_message;
+  gboolean stale;              /* the views show a run older than the last request, which failed */
+  GtkWidget *view_menu_button;
+  GtkNativeDialog *chooser;
+  AttnvizTokenCounter *token_counter;   /* the text box's "412 tokens" */
+  guint text_file_generation;           /* of the last text file asked for */
+
+  /* The first minute */
+  AdwFlap *flap;               /* the sidebar, folded over the views when narrow */
+  GtkFlowBox *demo_box;
+  GtkMenuButton *samples_button;
+  GtkWidget *truncate_button;
+  char *text_owner;            /* the model the box's text was run on or filled for ("" the
+                                * default text); NULL once the user wrote or chose it */
+  gboolean filling_text;
+  char *text_folder;           /* of the last text file opened */       /* the box is being filled, not edited */
+};
+
+
+enum {
+  PROP_0,
+  PROP_RESULT,
+  PROP_BUSY,
+  PROP_COMPARE,
+  PROP_COMPARISON,
+  PROP_STEP,
+  N_PROPS
+};
+
+extern GParamSpec *_attnviz_window_properties[N_PROPS];
+
+enum {
+  RUN_FINISHED,
+  EXPORTED,
+  TEXT_FILE_READ,
+  N_SIGNALS
+};
+
+extern guint _attnviz_window_signals[N_SIGNALS];
+
+/* attnviz-window.c */
+void _attnviz_window_set_action_state (AttnvizWindow *self, const char *name, const char *state);
+void _attnviz_window_show_error (AttnvizWindow *self, const char *message);
+void _attnviz_window_dismiss_error (AttnvizWindow *self);
+void _attnviz_window_set_stale (AttnvizWindow *self, gboolean stale);
+void _attnviz_window_show_toast (AttnvizWindow *self, const char *message);
+void _attnviz_window_focus_view (AttnvizWindow *self);
+gboolean _attnviz_window_model_is_seq2seq (AttnvizWindow *self);
+gboolean _attnviz_window_showing_comparison (AttnvizWindow *self);
+void _attnviz_window_update_state (AttnvizWindow *self);
+void _attnviz_window_update_token_count (AttnvizWindow *self);
+void _attnviz_window_set_busy (AttnvizWindow *self, gboolean busy);
+
+/* attnviz-window-jobs.c */
+void _attnviz_window_cancel_job (AttnvizWindow *self);
+void _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run);
+
+/* attnviz-window-text.c */
+char *_attnviz_window_get_text (AttnvizWindow *self);
+gboolean _attnviz_window_text_is_blank (const char *text);
+void _attnviz_window_show_text_dialog (AttnvizWindow *self);
+
+/* attnviz-window-dnd.c */
+void _attnviz_window_rebuild_recent_menu (AttnvizWindow *self);
+GtkFileFilter *_attnviz_window_make_filter (const char *name, const char *mime, const char *pattern, const char *extension);
+void _attnviz_window_show_open_dialog (AttnvizWindow *self, gboolean folder);
+gboolean _attnviz_window_on_drop (GtkDropTarget *target, const GValue *value, double x, double y, AttnvizWindow *self);
+
+/* attnviz-window-export.c */
+void _attnviz_window_show_export_dialog (AttnvizWindow *self);
+
+/* attnviz-window-compare.c */
+void _attnviz_window_update_ablate_states (AttnvizWindow *self);
+void _attnviz_window_update_marks (AttnvizWindow *self);
+void _attnviz_window_reset_variants (AttnvizWindow *self);
+void _attnviz_window_on_variant_changed (AttnvizVariantEditor *editor, GParamSpec *pspec, AttnvizWindow *self);
+void _attnviz_window_set_comparison (AttnvizWindow *self, AttnvizResult *comparison);
+void _attnviz_window_toggle_head (AttnvizWindow *self, int which, int layer, int head);
+void _attnviz_window_on_head_toggled (AttnvizGridView *grid, int layer, int head, GdkModifierType state, AttnvizWindow *self);
+void _attnviz_window_on_compare_bar_revealed (GtkRevealer *revealer, GParamSpec *pspec, AttnvizWindow *self);
+
+/* attnviz-window-checkpoints.c */
+void _attnviz_window_update_step_label (AttnvizWindow *self);
+void _attnviz_window_cancel_checkpoint_job (AttnvizWindow *self);
+void _attnviz_window_update_checkpoints (AttnvizWindow *self);
+void _attnviz_window_on_checkpoint_value_changed (GtkAdjustment *adjustment, AttnvizWindow *self);
+
+/* attnviz-window-actions.c */
+void _attnviz_window_on_visible_view_changed (AttnvizWindow *self);
+void _attnviz_window_on_changed_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self);
+void _attnviz_window_on_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self);
+
+void _attnviz_window_actions_init (AttnvizWindow *self);
+
+/* attnviz-window-text.c */
+void _attnviz_window_fill_text (AttnvizWindow *self, const char *text, const char *owner);
+gboolean _attnviz_window_truncate_text (AttnvizWindow *self, int max_tokens);
+void _attnviz_window_text_init (AttnvizWindow *self);
+GtkFileFilter *_attnviz_window_text_filter (void);
+char *_attnviz_window_text_folder (AttnvizWindow *self);
+
+char *_attnviz_window_escape_mnemonics (const char *text);
+
+/* attnviz-window-demos.c */
+void _attnviz_window_demos_init (AttnvizWindow *self);
+void _attnviz_window_demo_fill (AttnvizWindow *self, const char *path);
+void _attnviz_window_update_samples (AttnvizWindow *self);
+
+G_END_DECLS
