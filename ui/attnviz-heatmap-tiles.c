@@ -67,8 +67,8 @@ struct _AttnvizHeatmapTiles
   TileKey overview_picture;
   guint overview_stamp;
 
-  /* The hover value computed off the main thread */
-  int hover_row, hover_col;
+  /* The hover value (K = 1) or bin (K > 1) computed off the main thread */
+  int hover_k, hover_row, hover_col;
   TileKey hover_picture;
   gboolean hover_ready;
   float hover[3];             /* value, A, B */
@@ -373,6 +373,55 @@ attnviz_heatmap_tiles_get_overview (AttnvizHeatmapTiles *self, int *rows, int *c
   return o;
 }
 
+float
+attnviz_heatmap_tiles_get_upper_bound (AttnvizHeatmapTiles *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_TILES (self), NAN);
+
+  if (self->result == NULL || attnviz_result_is_difference (self->result))
+    return NAN;
+  const TileKey *p = &self->picture;
+  int rows, cols;
+  if (p->aggregate != ATTNVIZ_AGGREGATE_MEAN)
+    {
+      /* A head's max overview, and the max over heads' (the max of
+       * theirs), hold the picture's exact largest weight. */
+      const float *o = attnviz_result_get_overview (self->result, p->aggregate, p->layer, p->head,
+                                                    ATTNVIZ_POOL_MAX, &rows, &cols);
+      if (o == NULL)
+        return NAN;
+      float best = -INFINITY;
+      for (gsize i = 0; i < (gsize) rows * cols; i++)
+        best = MAX (best, o[i]);
+      return best;
+    }
+  /* The mean over heads: a bin's mean of the heads can be no larger than
+   * the mean of their maxes over it, so the largest of those bounds every
+   * cell, and every bin the view pools by its max. */
+  int H = attnviz_result_get_n_heads (self->result);
+  g_autofree double *sum = NULL;
+  gsize n = 0;
+  for (int h = 0; h < H; h++)
+    {
+      const float *o = attnviz_result_get_overview (self->result, ATTNVIZ_AGGREGATE_HEAD, p->layer, h,
+                                                    ATTNVIZ_POOL_MAX, &rows, &cols);
+      if (o == NULL)
+        return NAN;
+      if (sum == NULL)
+        {
+          n = (gsize) rows * cols;
+          sum = g_new0 (double, n);
+        }
+      g_return_val_if_fail ((gsize) rows * cols == n, NAN);
+      for (gsize i = 0; i < n; i++)
+        sum[i] += o[i];
+    }
+  double best = -INFINITY;
+  for (gsize i = 0; i < n; i++)
+    best = MAX (best, sum[i]);
+  return n > 0 ? (float) (best / H) : NAN;
+}
+
 int
 attnviz_heatmap_tiles_bin_for (double cell_pixels)
 {
@@ -552,8 +601,8 @@ attnviz_heatmap_tiles_peek (AttnvizHeatmapTiles *self, int k, int bin_row, int b
 typedef struct {
   AttnvizResult *result;
   TileKey picture;
-  int row, col;
-  float v[3];
+  int k, bin_row, bin_col;
+  float v[3];     /* K = 1: value, A, B; K > 1: max, mean, cells seen */
 } HoverJob;
 
 static void
@@ -564,19 +613,62 @@ hover_job_free (gpointer data)
   g_free (job);
 }
 
+/* The max (a difference's A − B of largest magnitude, as the pooled tiles
+ * show it) and the mean of a bin's cells, those the model sees: a causal
+ * run's masked (future) cells are no data. */
+static void
+bin_stats (AttnvizResult *result, const TileKey *p, int k, int bin_row, int bin_col, float v[3])
+{
+  int rows = attnviz_result_get_n_tokens (result), cols = attnviz_result_get_n_cols (result);
+  int r0 = bin_row * k, r1 = MIN (r0 + k, rows), c0 = bin_col * k, c1 = MIN (c0 + k, cols);
+  gboolean causal = attnviz_result_get_causal (result) && attnviz_result_is_square (result);
+  gboolean difference = attnviz_result_is_difference (result);
+  g_autofree float *rect = g_new (float, (gsize) k * k);
+  v[0] = v[1] = NAN;
+  v[2] = 0;
+  if (!attnviz_result_get_rect (result, p->aggregate, p->layer, p->head, r0, r1, c0, c1, rect, k))
+    return;
+  double sum = 0;
+  float best = 0;
+  int seen = 0;
+  for (int i = 0; i < r1 - r0; i++)
+    for (int j = 0; j < c1 - c0; j++)
+      {
+        if (causal && c0 + j > r0 + i)
+          continue;
+        float x = rect[(gsize) i * k + j];
+        if (seen == 0 || (difference ? fabsf (x) > fabsf (best) : x > best))
+          best = x;
+        sum += x;
+        seen++;
+      }
+  if (seen > 0)
+    {
+      v[0] = best;
+      v[1] = (float) (sum / seen);
+    }
+  v[2] = seen;
+}
+
 static void
 hover_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
 {
   HoverJob *job = data;
   const TileKey *p = &job->picture;
-  job->v[0] = attnviz_result_get_cell (job->result, p->aggregate, p->layer, p->head, job->row, job->col);
+  if (job->k > 1)
+    {
+      bin_stats (job->result, p, job->k, job->bin_row, job->bin_col, job->v);
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  job->v[0] = attnviz_result_get_cell (job->result, p->aggregate, p->layer, p->head, job->bin_row, job->bin_col);
   job->v[1] = job->v[2] = NAN;
   AttnvizResult *a = attnviz_result_get_a (job->result);
   if (a != NULL)
     {
-      job->v[1] = attnviz_result_get_cell (a, p->aggregate, p->layer, p->head, job->row, job->col);
+      job->v[1] = attnviz_result_get_cell (a, p->aggregate, p->layer, p->head, job->bin_row, job->bin_col);
       job->v[2] = attnviz_result_get_cell (attnviz_result_get_b (job->result), p->aggregate, p->layer, p->head,
-                                           job->row, job->col);
+                                           job->bin_row, job->bin_col);
     }
   g_task_return_boolean (task, TRUE);
 }
@@ -594,6 +686,43 @@ hover_done (GObject *object, GAsyncResult *res, gpointer data)
   memcpy (self->hover, job->v, sizeof self->hover);
   self->hover_ready = TRUE;
   g_signal_emit (self, signals[CHANGED], 0);
+}
+
+/* The hover job's answer for bin (BIN_ROW, BIN_COL) of K cells: TRUE with
+ * V when known, FALSE while it is computed ("changed" follows). */
+static gboolean
+hover_lookup (AttnvizHeatmapTiles *self, int k, int bin_row, int bin_col, float v[3])
+{
+  gboolean same = k == self->hover_k && bin_row == self->hover_row && bin_col == self->hover_col
+                  && same_picture (&self->hover_picture, &self->picture);
+  if (same && self->hover_ready)
+    {
+      memcpy (v, self->hover, sizeof self->hover);
+      return TRUE;
+    }
+  if (same && self->hover_cancellable != NULL)
+    return FALSE;
+
+  if (self->hover_cancellable)
+    g_cancellable_cancel (self->hover_cancellable);
+  g_clear_object (&self->hover_cancellable);
+  self->hover_k = k;
+  self->hover_row = bin_row;
+  self->hover_col = bin_col;
+  self->hover_picture = self->picture;
+  self->hover_ready = FALSE;
+  self->hover_cancellable = g_cancellable_new ();
+  HoverJob *job = g_new0 (HoverJob, 1);
+  job->result = g_object_ref (self->result);
+  job->picture = self->picture;
+  job->k = k;
+  job->bin_row = bin_row;
+  job->bin_col = bin_col;
+  GTask *task = g_task_new (self, self->hover_cancellable, hover_done, NULL);
+  g_task_set_task_data (task, job, hover_job_free);
+  g_task_run_in_thread (task, hover_thread);
+  g_object_unref (task);
+  return FALSE;
 }
 
 gboolean
@@ -615,35 +744,30 @@ attnviz_heatmap_tiles_get_value (AttnvizHeatmapTiles *self, int row, int col, fl
       *value = t->values[(gsize) (row - key.tr * ATTNVIZ_HEATMAP_TILE) * t->cols + col - key.tc * ATTNVIZ_HEATMAP_TILE];
       return TRUE;
     }
-  gboolean same = row == self->hover_row && col == self->hover_col && same_picture (&self->hover_picture, &self->picture);
-  if (same && self->hover_ready)
-    {
-      *value = self->hover[0];
-      *a = self->hover[1];
-      *b = self->hover[2];
-      return TRUE;
-    }
-  if (same && self->hover_cancellable != NULL)
+  float v[3];
+  if (!hover_lookup (self, 1, row, col, v))
     return FALSE;
+  *value = v[0];
+  *a = v[1];
+  *b = v[2];
+  return TRUE;
+}
 
-  if (self->hover_cancellable)
-    g_cancellable_cancel (self->hover_cancellable);
-  g_clear_object (&self->hover_cancellable);
-  self->hover_row = row;
-  self->hover_col = col;
-  self->hover_picture = self->picture;
-  self->hover_ready = FALSE;
-  self->hover_cancellable = g_cancellable_new ();
-  HoverJob *job = g_new0 (HoverJob, 1);
-  job->result = g_object_ref (self->result);
-  job->picture = self->picture;
-  job->row = row;
-  job->col = col;
-  GTask *task = g_task_new (self, self->hover_cancellable, hover_done, NULL);
-  g_task_set_task_data (task, job, hover_job_free);
-  g_task_run_in_thread (task, hover_thread);
-  g_object_unref (task);
-  return FALSE;
+gboolean
+attnviz_heatmap_tiles_get_bin (AttnvizHeatmapTiles *self, int k, int bin_row, int bin_col,
+                               float *max, float *mean, int *n_cells)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_TILES (self), FALSE);
+  g_return_val_if_fail (self->result != NULL, FALSE);
+  g_return_val_if_fail (k > 1, FALSE);
+
+  float v[3];
+  if (!hover_lookup (self, k, bin_row, bin_col, v))
+    return FALSE;
+  *max = v[0];
+  *mean = v[1];
+  *n_cells = (int) v[2];
+  return TRUE;
 }
 
 /* ---- GObject ---------------------------------------------------------------- */

@@ -59,7 +59,7 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   if (bin > 1)
     {
       /* A picture pooled for the screen or the file says so, as render does. */
-      g_autofree char *note = attnviz_result_describe_pooling (figure_result (self), bin);
+      g_autofree char *note = attnviz_result_describe_pooling (figure_result (self), figure_aggregate (self), bin);
       char *sub = g_strdup_printf ("%s · %s", self->subtitle, note);
       g_free (self->subtitle);
       self->subtitle = sub;
@@ -143,6 +143,11 @@ long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
       attnviz_scale_init (&spec->scale, figure_scale (self), 0, 0);
       if (o != NULL)
         attnviz_scale_fit (&spec->scale, o, (gsize) r * c, attnviz_colormap_is_diverging (figure_colormap (self)));
+      /* The mean over heads' overview is of means, below the max-pooled
+       * bins and the cells the tiles show: the scale reaches their bound. */
+      float bound = attnviz_heatmap_tiles_get_upper_bound (self->tiles);
+      if (attnviz_scale_has_range (&spec->scale) && bound > spec->scale.vmax)
+        spec->scale.vmax = bound;
       if (!attnviz_scale_has_range (&spec->scale))
         attnviz_scale_init (&spec->scale, figure_scale (self), 0, 1);
     }
@@ -679,3 +684,11 @@ attnviz_heatmap_view_get_bin (AttnvizHeatmapView *self)
   return self->bin;
 }
 
+
+gboolean
+attnviz_heatmap_view_get_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+  return screen_spec (self, spec);
+}
