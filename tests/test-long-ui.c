@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <gtk/gtk.h>
@@ -623,6 +624,37 @@ test_zooming_keeps_the_cell_under_the_pointer_at_every_level (void)
   unshow (&s);
 }
 
+static void
+test_zoomed_in_the_view_keeps_a_title_with_the_zoom_and_the_ranges_in_view (void)
+{
+  Shown s = { 0 };
+  show (&s, long_result (7, 1024));
+  next_frame_ms ();
+  g_assert_null (attnviz_heatmap_view_describe_view (s.view));
+  attnviz_heatmap_view_set_zoom (s.view, 8.0);
+  next_frame_ms ();
+
+  g_autofree char *line = attnviz_heatmap_view_describe_view (s.view);
+  g_assert_nonnull (line);
+  g_test_message ("zoomed: %s", line);
+  g_assert_true (g_str_has_prefix (line, "layer 0 · head 0 · ×8 · queries "));
+  int r0, r1, c0, c1, row, col;
+  const char *at = strstr (line, "queries ");
+  g_assert_cmpint (sscanf (at, "queries %d–%d · keys %d–%d", &r0, &r1, &c0, &c1), ==, 4);
+  centre_cell (&s, &row, &col);
+  g_assert_cmpint (r0, <, row);
+  g_assert_cmpint (row, <, r1);
+  g_assert_cmpint (c0, <, col);
+  g_assert_cmpint (col, <, c1);
+  /* The widget's height in cells, give or take the one cut at each edge. */
+  AttnvizHeatmapLayout l;
+  g_assert_true (attnviz_heatmap_view_get_layout (s.view, &l, NULL, NULL));
+  double in_view = gtk_widget_get_height (GTK_WIDGET (s.view)) / l.cell;
+  g_assert_cmpfloat (r1 - r0 + 1, >=, floor (in_view));
+  g_assert_cmpfloat (r1 - r0 + 1, <=, ceil (in_view) + 1);
+  unshow (&s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -638,6 +670,8 @@ main (int argc, char **argv)
                    test_the_mean_over_heads_scale_covers_every_bin_it_paints_and_says_what_a_pixel_is);
   g_test_add_func ("/long-ui/heatmap/zooming-keeps-the-cell-under-the-pointer-at-every-level",
                    test_zooming_keeps_the_cell_under_the_pointer_at_every_level);
+  g_test_add_func ("/long-ui/heatmap/zoomed-in-keeps-a-title-with-the-zoom-and-the-ranges-in-view",
+                   test_zoomed_in_the_view_keeps_a_title_with_the_zoom_and_the_ranges_in_view);
   g_test_add_func ("/long-ui/heatmap/aggregates-are-the-means-and-maxes-of-the-heads",
                    test_aggregates_of_a_long_run_are_the_means_and_maxes_of_its_heads);
   g_test_add_func ("/long-ui/heatmap/a-long-difference-shows-a-minus-b", test_a_long_difference_shows_a_minus_b);

@@ -239,6 +239,42 @@ test_heatmap_keyboard (void)
   g_assert_finalize_object (result);
 }
 
+/* Zoom keys without a click first (a click moves the selection): the view
+ * takes the focus when it comes into view, but not from a text field. */
+static void
+test_heatmap_takes_the_keys_when_shown_unless_typing (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (2, 2, 6, 3);
+  GtkWidget *view = attnviz_heatmap_view_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *entry = gtk_entry_new ();
+  GtkWidget *button = gtk_button_new_with_label ("grid");
+  GtkWidget *stack = gtk_stack_new ();
+  gtk_widget_set_vexpand (stack, TRUE);
+  gtk_stack_add_named (GTK_STACK (stack), gtk_label_new ("grid"), "grid");
+  gtk_stack_add_named (GTK_STACK (stack), view, "heatmap");
+  gtk_box_append (GTK_BOX (box), entry);
+  gtk_box_append (GTK_BOX (box), button);
+  gtk_box_append (GTK_BOX (box), stack);
+  attnviz_view_state_set_run (figure_state (view), result);
+  GtkWindow *window = show_in_window (box, 500, 400);
+
+  gtk_widget_grab_focus (button);
+  gtk_stack_set_visible_child_name (GTK_STACK (stack), "heatmap");
+  attnviz_test_wait_until (gtk_widget_get_mapped (view), 5);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == view);
+
+  gtk_stack_set_visible_child_name (GTK_STACK (stack), "grid");
+  attnviz_test_wait_until (!gtk_widget_get_mapped (view), 5);
+  gtk_widget_grab_focus (entry);
+  gtk_stack_set_visible_child_name (GTK_STACK (stack), "heatmap");
+  attnviz_test_wait_until (gtk_widget_get_mapped (view), 5);
+  g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (window)), entry));
+
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
 /* ---- The grid, the lines, the tokens -------------------------------------- */
 
 static void
@@ -460,6 +496,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/heatmap-view/properties-notify-once-and-clamp", test_heatmap_properties);
   g_test_add_func ("/ui/heatmap-view/hit-test-finds-the-cell", test_heatmap_hit);
   g_test_add_func ("/ui/heatmap-view/keys-step-heads-layers-and-zoom", test_heatmap_keyboard);
+  g_test_add_func ("/ui/heatmap-view/takes-the-keys-when-shown-unless-typing",
+                   test_heatmap_takes_the_keys_when_shown_unless_typing);
   g_test_add_func ("/ui/grid-view/thumbnails-open-their-head", test_grid_view);
   g_test_add_func ("/ui/lines-view/refuses-long-inputs", test_lines_view);
   g_test_add_func ("/ui/token-strip/chips-select-their-token", test_token_strip);

@@ -266,6 +266,27 @@ long_bin_markup (AttnvizHeatmapView *self, int row, int col, int k)
   return g_string_free (m, FALSE);
 }
 
+static char *
+pending_markup (AttnvizHeatmapView *self, int row, int col)
+{
+  int k = self->bin;
+  if (k <= 1)
+    {
+      g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
+      g_autofree char *c = token_markup (self, ATTNVIZ_AXIS_COLS, col);
+      return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<i>computing its weight…</i>", is_square (self) ? "query" : "target",
+                              q, is_square (self) ? "key" : "source", c);
+    }
+  int r0 = row / k * k, c0 = col / k * k;
+  float max;
+  g_autofree char *painted = attnviz_heatmap_tiles_peek (self->tiles, k, row / k, col / k, &max)
+                                 ? g_strdup_printf ("<b>max</b> %.4g · <i>computing the mean…</i>", max)
+                                 : g_strdup ("<i>computing its max and mean…</i>");
+  return g_strdup_printf ("<b>%s</b> %d–%d\n<b>%s</b> %d–%d\n%s", is_square (self) ? "queries" : "targets", r0,
+                          MIN (r0 + k, n_tokens (self)) - 1, is_square (self) ? "keys" : "sources", c0,
+                          MIN (c0 + k, n_cols (self)) - 1, painted);
+}
+
 char *
 attnviz_heatmap_view_describe_cell (AttnvizHeatmapView *self, int row, int col)
 {
@@ -288,10 +309,11 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   g_autofree char *markup = NULL;
   if (row >= 0 && col >= 0 && is_long (self))
     {
-      /* Shown once its value is known: never an empty one. */
+      /* Until its value is known (asked again when it arrives), what is
+       * known: the cell or the bin, and the max a ready tile paints. */
       markup = attnviz_heatmap_view_describe_cell (self, row, col);
       if (markup == NULL)
-        return FALSE;
+        markup = pending_markup (self, row, col);
     }
   else if (row >= 0 && col >= 0)
     {
@@ -394,6 +416,30 @@ _attnviz_heatmap_view_class_init_input (GtkWidgetClass *widget_class)
     gtk_widget_class_add_binding_action (widget_class, keys[i].key, 0, keys[i].action, NULL);
 }
 
+/* The keys (+, −, 0, arrows) are the view's: it takes the focus when it
+ * comes into view or shows a new run, unless the user is typing (a text
+ * field, where + and 0 are text, keeps it).  Clicking first would move
+ * the selection. */
+void
+_attnviz_heatmap_view_take_focus (AttnvizHeatmapView *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  if (root == NULL || !gtk_widget_get_mapped (widget) || !gtk_widget_get_focusable (widget))
+    return;
+  GtkWidget *focus = gtk_root_get_focus (root);
+  if (focus != NULL && gtk_widget_get_mapped (focus)
+      && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT_VIEW (focus)))
+    return;
+  gtk_widget_grab_focus (widget);
+}
+
+static void
+on_map (GtkWidget *widget, gpointer data)
+{
+  _attnviz_heatmap_view_take_focus (ATTNVIZ_HEATMAP_VIEW (widget));
+}
+
 void
 _attnviz_heatmap_view_init_input (AttnvizHeatmapView *self)
 {
@@ -403,6 +449,7 @@ _attnviz_heatmap_view_init_input (AttnvizHeatmapView *self)
 
   gtk_widget_set_has_tooltip (widget, TRUE);
   g_signal_connect (widget, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
+  g_signal_connect (widget, "map", G_CALLBACK (on_map), NULL);
 
   controller = gtk_event_controller_motion_new ();
   g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);

@@ -289,12 +289,16 @@ build_node (AttnvizHeatmapView *self, int width, int height)
     return attnviz_figure_node (ATTNVIZ_FIGURE_HEATMAP, &spec, width, height, vw, vh, 0, 0);
 
   attnviz_heatmap_layout (&spec, vw, vh, &layout);
-  if (!pinned_bands (self, &layout, width, height, &bands))
-    return attnviz_figure_node (ATTNVIZ_FIGURE_HEATMAP, &spec, width, height, vw, vh,
-                                self->pan_x, self->pan_y);
-
   GtkSnapshot *snapshot = gtk_snapshot_new ();
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!pinned_bands (self, &layout, width, height, &bands))
+    {
+      paint_clipped (cr, &spec, vw, vh, 0, 0, width, height, -self->pan_x, -self->pan_y);
+      _attnviz_heatmap_view_paint_zoomed (self, cr, &spec, width, height);
+      cairo_destroy (cr);
+      return gtk_snapshot_free_to_node (snapshot);
+    }
+
   double bottom_top = height - bands.bottom;
   /* The cells, right of and above the pinned bands. */
   paint_clipped (cr, &spec, vw, vh, bands.left, 0, width - bands.left, bottom_top, -self->pan_x, -self->pan_y);
@@ -305,6 +309,7 @@ build_node (AttnvizHeatmapView *self, int width, int height)
   if (bands.bottom > 0)
     paint_clipped (cr, &spec, vw, vh, bands.left, bottom_top, width - bands.left, bands.bottom,
                    -self->pan_x, bottom_top - bands.bottom_y);
+  _attnviz_heatmap_view_paint_zoomed (self, cr, &spec, width, height);
   cairo_destroy (cr);
   return gtk_snapshot_free_to_node (snapshot);
 }
@@ -442,6 +447,7 @@ attnviz_heatmap_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
       self->hover_row = self->hover_col = -1;
       attnviz_label_cache_reset (self->label_cache);
       attnviz_heatmap_tiles_set_result (self->tiles, result);
+      _attnviz_heatmap_view_take_focus (self);
       return TRUE;
     }
   if (g_str_equal (pspec->name, "head"))

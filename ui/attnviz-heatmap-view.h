@@ -23,6 +23,10 @@ void attnviz_heatmap_view_set_zoom (AttnvizHeatmapView *self, double zoom);
 /* Zooms to ZOOM keeping the matrix point under the widget point (X, Y)
  * there, as Ctrl+scroll and pinching do (the pan allowing). */
 void attnviz_heatmap_view_zoom_at (AttnvizHeatmapView *self, double zoom, double x, double y);
+/* Zoomed in, what the band pinned over the figure says: "layer 3 · head 5 ·
+ * ×8 · queries 1200–1391 · keys 300–512" (the rows and columns at least
+ * partly in view); NULL at fit. */
+char *attnviz_heatmap_view_describe_view (AttnvizHeatmapView *self);
 /* A name put before the title ("A" gives "A · layer 3 · head 5"), or NULL. */
 const char *attnviz_heatmap_view_get_label (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_label (AttnvizHeatmapView *self, const char *label);
