@@ -655,6 +655,45 @@ test_zoomed_in_the_view_keeps_a_title_with_the_zoom_and_the_ranges_in_view (void
   unshow (&s);
 }
 
+static void
+test_masked_cells_of_a_long_run_are_drawn_as_no_data (void)
+{
+  Shown s = { 0 };
+  show (&s, long_result (7, 1024));
+  exact_frame_ms (&s);
+  int k = attnviz_heatmap_view_get_bin (s.view);
+  g_assert_cmpint (k, >, 1);
+  /* The tiles paint the matrix, one pixel a bin, into an image of its own. */
+  int bins = (1024 + k - 1) / k;
+  cairo_surface_t *image = cairo_image_surface_create (CAIRO_FORMAT_RGB24, bins, bins);
+  cairo_t *cr = cairo_create (image);
+  AttnvizRect m = { 0, 0, 1024.0 / k, 1024.0 / k };
+  attnviz_heatmap_tiles_paint (s.tiles, cr, &m, k);
+  cairo_destroy (cr);
+  cairo_surface_flush (image);
+  const guchar *data = cairo_image_surface_get_data (image);
+  int stride = cairo_image_surface_get_stride (image);
+  double rgb[3];
+  attnviz_colormap_nodata (attnviz_view_state_get_colormap (figure_state (s.view)), rgb);
+  guint32 nodata = attnviz_colormap_pack (rgb) & 0xffffff;
+  int masked = 0;
+  for (int i = 0; i < (int) m.height; i += 7)
+    for (int j = 0; j < (int) m.width; j += 5)
+      {
+        guint32 p = *(const guint32 *) (data + (gsize) i * stride + (gsize) j * 4) & 0xffffff;
+        if (j > i)
+          {
+            g_assert_cmpuint (p, ==, nodata);
+            masked++;
+          }
+        else
+          g_assert_cmpuint (p, !=, nodata);
+      }
+  g_assert_cmpint (masked, >, 100);
+  cairo_surface_destroy (image);
+  unshow (&s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -672,6 +711,8 @@ main (int argc, char **argv)
                    test_zooming_keeps_the_cell_under_the_pointer_at_every_level);
   g_test_add_func ("/long-ui/heatmap/zoomed-in-keeps-a-title-with-the-zoom-and-the-ranges-in-view",
                    test_zoomed_in_the_view_keeps_a_title_with_the_zoom_and_the_ranges_in_view);
+  g_test_add_func ("/long-ui/heatmap/masked-cells-are-drawn-as-no-data",
+                   test_masked_cells_of_a_long_run_are_drawn_as_no_data);
   g_test_add_func ("/long-ui/heatmap/aggregates-are-the-means-and-maxes-of-the-heads",
                    test_aggregates_of_a_long_run_are_the_means_and_maxes_of_its_heads);
   g_test_add_func ("/long-ui/heatmap/a-long-difference-shows-a-minus-b", test_a_long_difference_shows_a_minus_b);

@@ -275,6 +275,53 @@ test_heatmap_takes_the_keys_when_shown_unless_typing (void)
   g_assert_finalize_object (result);
 }
 
+/* The pixel of IMAGE at (X, Y), 0xRRGGBB. */
+static guint32
+pixel_at (cairo_surface_t *image, double x, double y)
+{
+  cairo_surface_flush (image);
+  const guchar *data = cairo_image_surface_get_data (image);
+  int stride = cairo_image_surface_get_stride (image);
+  return *(const guint32 *) (data + (gsize) (int) y * stride + (gsize) (int) x * 4) & 0xffffff;
+}
+
+/* A causal model's future cells are no data, not weights of 0. */
+static void
+test_heatmap_draws_masked_cells_in_the_no_data_colour (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (1, 2, 8, 4);
+  AttnvizHeatmapView *view = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
+  attnviz_view_state_set_run (figure_state (view), result);
+  AttnvizHeatmapSpec spec;
+  g_assert_true (attnviz_heatmap_view_get_spec (view, &spec));
+  g_assert_true (spec.mask_future);
+
+  cairo_surface_t *image = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 400, 400);
+  cairo_t *cr = cairo_create (image);
+  attnviz_paint_heatmap (cr, &spec, 400, 400);
+  cairo_destroy (cr);
+  AttnvizHeatmapLayout l;
+  attnviz_heatmap_layout (&spec, 400, 400, &l);
+  double rgb[3];
+  attnviz_colormap_nodata (spec.colormap, rgb);
+  guint32 nodata = attnviz_colormap_pack (rgb) & 0xffffff;
+  attnviz_colormap_lookup (spec.colormap, 0, rgb);
+  guint32 zero = attnviz_colormap_pack (rgb) & 0xffffff;
+  g_assert_cmpuint (nodata, !=, zero);
+  for (int r = 0; r < 8; r++)
+    for (int c = 0; c < 8; c++)
+      {
+        guint32 p = pixel_at (image, l.matrix.x + (c + 0.5) * l.cell, l.matrix.y + (r + 0.5) * l.cell);
+        if (c > r)
+          g_assert_cmpuint (p, ==, nodata);
+        else
+          g_assert_cmpuint (p, !=, nodata);
+      }
+  cairo_surface_destroy (image);
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (result);
+}
+
 /* ---- The grid, the lines, the tokens -------------------------------------- */
 
 static void
@@ -498,6 +545,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/heatmap-view/keys-step-heads-layers-and-zoom", test_heatmap_keyboard);
   g_test_add_func ("/ui/heatmap-view/takes-the-keys-when-shown-unless-typing",
                    test_heatmap_takes_the_keys_when_shown_unless_typing);
+  g_test_add_func ("/ui/heatmap-view/draws-masked-cells-in-the-no-data-colour",
+                   test_heatmap_draws_masked_cells_in_the_no_data_colour);
   g_test_add_func ("/ui/grid-view/thumbnails-open-their-head", test_grid_view);
   g_test_add_func ("/ui/lines-view/refuses-long-inputs", test_lines_view);
   g_test_add_func ("/ui/token-strip/chips-select-their-token", test_token_strip);

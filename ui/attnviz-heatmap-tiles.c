@@ -465,8 +465,11 @@ attnviz_heatmap_tiles_is_complete (AttnvizHeatmapTiles *self)
   return self->complete;
 }
 
+/* VALUES (ROWS, COLS) coloured, its first bin the picture's (ROW0, COL0):
+ * a causal run's bins right of the diagonal (all their cells masked, since
+ * bins are alike on both axes) in the no-data colour. */
 static cairo_surface_t *
-color_surface (AttnvizHeatmapTiles *self, const float *values, int rows, int cols)
+color_surface (AttnvizHeatmapTiles *self, const float *values, int rows, int cols, int row0, int col0)
 {
   AttnvizColorizer colorizer;
   AttnvizScale scale = self->scale;
@@ -477,6 +480,8 @@ color_surface (AttnvizHeatmapTiles *self, const float *values, int rows, int col
     }
   attnviz_colorizer_init (&colorizer, &scale, self->colormap, COLOR_VALUES);
   cairo_surface_t *s = attnviz_painter_matrix_surface (&colorizer, values, rows, cols, cols);
+  if (attnviz_result_get_causal (self->result) && attnviz_result_is_square (self->result))
+    attnviz_painter_mask_future (&colorizer, s, row0, col0);
   attnviz_colorizer_clear (&colorizer);
   return s;
 }
@@ -509,7 +514,7 @@ paint_overview (AttnvizHeatmapTiles *self, cairo_t *cr, const AttnvizRect *m)
       g_clear_pointer (&self->overview, cairo_surface_destroy);
       if (o == NULL)
         return;
-      self->overview = color_surface (self, o, rows, cols);
+      self->overview = color_surface (self, o, rows, cols, 0, 0);
       self->overview_picture = self->picture;
       self->overview_stamp = self->color_stamp;
     }
@@ -567,7 +572,8 @@ attnviz_heatmap_tiles_paint (AttnvizHeatmapTiles *self, cairo_t *cr, const Attnv
         if (t->surface == NULL || t->color_stamp != self->color_stamp)
           {
             g_clear_pointer (&t->surface, cairo_surface_destroy);
-            t->surface = color_surface (self, t->values, t->rows, t->cols);
+            t->surface = color_surface (self, t->values, t->rows, t->cols, tr * ATTNVIZ_HEATMAP_TILE,
+                                        tc * tile_width (k));
             t->color_stamp = self->color_stamp;
           }
         double x = m->x + (double) tc * cspan * cell, y = m->y + (double) tr * span * cell;

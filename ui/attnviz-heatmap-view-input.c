@@ -307,7 +307,16 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
     return FALSE;
 
   g_autofree char *markup = NULL;
-  if (row >= 0 && col >= 0 && is_long (self))
+  if (row >= 0 && col >= 0 && col > row && self->bin <= 1 && is_square (self)
+      && attnviz_result_get_causal (figure_result (self)))
+    {
+      /* Drawn in the no-data colour: no weight, not a weight of 0. */
+      g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
+      g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
+      markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\nmasked: a later key, which this query does not see",
+                                q, k);
+    }
+  else if (row >= 0 && col >= 0 && is_long (self))
     {
       /* Until its value is known (asked again when it arrives), what is
        * known: the cell or the bin, and the max a ready tile paints. */

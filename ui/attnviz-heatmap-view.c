@@ -67,6 +67,7 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->colormap = figure_colormap (self);
+  spec->mask_future = is_square (self) && attnviz_result_get_causal (figure_result (self));
   attnviz_scale_init (&spec->scale, figure_scale (self), self->vmin, self->vmax);
   spec->highlight_row = attnviz_view_state_get_row_token (figure_state (self));
   spec->highlight_col = is_square (self) ? attnviz_view_state_get_row_token (figure_state (self)) : attnviz_view_state_get_selected_source (figure_state (self));

@@ -495,6 +495,8 @@ paint_visible_cells (cairo_t *cr, const AttnvizHeatmapSpec *spec, const AttnvizS
   attnviz_colorizer_init (&colorizer, scale, spec->colormap, (gsize) spec->rows * spec->cols);
   cairo_surface_t *image = attnviz_painter_matrix_surface (&colorizer, spec->matrix + (gsize) i0 * spec->cols + j0,
                                                            i1 - i0, j1 - j0, spec->cols);
+  if (spec->mask_future)
+    attnviz_painter_mask_future (&colorizer, image, i0, j0);
   attnviz_colorizer_clear (&colorizer);
   if (image != NULL)
     {
