@@ -30,6 +30,7 @@ struct _AttnvizGridView
 
   char *subtitle;
   char *title;
+  char *screen_subtitle;  /* the subtitle with the note of the pooling on screen */
   gboolean show_scores;   /* a difference: its TVD per head, or A − B thumbnails */
 
   /* The overviews of the result's heads (attnviz_attention_get_overview ()),
@@ -260,7 +261,9 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   return TRUE;
 }
 
-/* On screen the current head is outlined by the widget, over the cache. */
+/* On screen the current head is outlined by the widget, over the cache;
+ * the title is left out, and the subtitle says how thumbnails drawn from
+ * the overviews are pooled at the widget's size, as the export's title. */
 static gboolean
 screen_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
 {
@@ -271,7 +274,42 @@ screen_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   spec->title = NULL;
   spec->font_size = SCREEN_FONT_SIZE;
   attnviz_widget_get_foreground (GTK_WIDGET (self), &spec->foreground);
+  g_clear_pointer (&self->screen_subtitle, g_free);
+  if (spec->overviews != NULL && spec->maps == NULL && spec->scores == NULL)
+    {
+      AttnvizGridLayout l;
+      attnviz_grid_layout (spec, gtk_widget_get_width (GTK_WIDGET (self)), gtk_widget_get_height (GTK_WIDGET (self)),
+                           &l);
+      double pixels = l.thumb * gtk_widget_get_scale_factor (GTK_WIDGET (self));
+      int rows = attnviz_result_get_n_tokens (figure_result (self)), cols = attnviz_result_get_n_cols (figure_result (self));
+      /* A bin of the overview a pixel at least, or more bins when the
+       * thumbnail has fewer pixels than the overview has bins. */
+      int br = (rows + self->ov_rows - 1) / self->ov_rows, bc = (cols + self->ov_cols - 1) / self->ov_cols;
+      if (pixels >= 1)
+        {
+          br = MAX (br, (int) floor (rows / pixels));
+          bc = MAX (bc, (int) floor (cols / pixels));
+        }
+      if (br > 1 || bc > 1)
+        {
+          const char *what = spec->pooling == ATTNVIZ_POOL_MEAN ? "mean" : "max";
+          self->screen_subtitle = g_strdup_printf ("%s · each pixel the %s of ≥ %d × %d tokens",
+                                                   spec->subtitle ? spec->subtitle : "", what, br, bc);
+          spec->subtitle = self->screen_subtitle;
+        }
+    }
   return TRUE;
+}
+
+const char *
+attnviz_grid_view_get_screen_subtitle (AttnvizGridView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), NULL);
+
+  AttnvizGridSpec spec;
+  if (!screen_spec (self, &spec))
+    return NULL;
+  return spec.subtitle;
 }
 
 static gboolean
@@ -617,6 +655,7 @@ attnviz_grid_view_finalize (GObject *object)
 {
   g_free (ATTNVIZ_GRID_VIEW (object)->subtitle);
   g_free (ATTNVIZ_GRID_VIEW (object)->title);
+  g_free (ATTNVIZ_GRID_VIEW (object)->screen_subtitle);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->finalize (object);
 }
 
