@@ -1561,10 +1561,7 @@ set_run (AttnvizWindow *self, AttnvizResult *run)
 
   g_object_freeze_notify (G_OBJECT (self));
   gboolean seq2seq = run != NULL && attnviz_result_is_seq2seq (run);
-  g_autoptr(AttnvizResult) source = seq2seq ? attnviz_result_get_attention (run, ATTNVIZ_ATTENTION_ENCODER) : NULL;
   attnviz_view_state_set_run (self->state, run);
-  attnviz_token_strip_set_result (self->token_strip, run);
-  attnviz_token_strip_set_result (self->source_strip, source);
   gtk_widget_set_visible (self->source_box, seq2seq);
   gtk_widget_set_visible (self->target_caption, seq2seq);
   gtk_widget_set_visible (self->output_box, seq2seq);
@@ -2021,8 +2018,8 @@ bind_states (AttnvizWindow *self)
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->changes_grid), self->comparison_state);
   attnviz_compare_view_set_state (self->compare_view, self->comparison_state);
   g_object_bind_property (self->comparison_state, "selected-token", self->loss_strip, "selected-token", both);
-  g_object_bind_property (self->state, "selected-token", self->token_strip, "selected-token", both);
-  g_object_bind_property (self->state, "selected-source", self->source_strip, "selected-token", both);
+  g_object_set (self->token_strip, "state", self->state, NULL);
+  g_object_set (self->source_strip, "state", self->state, "source", TRUE, NULL);
   g_object_bind_property (self->state, "layer", self->layer_adjustment, "value", both);
   g_object_bind_property (self->state, "head", self->head_adjustment, "value", both);
   g_signal_connect_swapped (self->state, "notify::layer", G_CALLBACK (on_position_changed), self);

@@ -236,8 +236,10 @@ test_token_strip_at_8192_tokens (void)
   GtkWindow *window = show_in_window (sw, 420, 320);
   /* The tokens arrive in a window already shown, and a selection with
    * them, before the strip has its new size (the app's order). */
-  attnviz_token_strip_set_result (ts, result);
-  attnviz_token_strip_set_selected_token (ts, 4999);
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_token_strip_set_state (ts, state);
+  attnviz_view_state_set_run (state, result);
+  attnviz_view_state_set_selected_token (state, 4999);
   attnviz_test_wait_until (attnviz_token_strip_get_n_drawn (ts) > 0, 10);
 
   /* One widget, whatever the length, drawing only what shows. */
@@ -289,6 +291,7 @@ test_token_strip_at_8192_tokens (void)
   g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, T - 1);
 
   destroy_window (window);
+  g_assert_finalize_object (state);
   g_assert_finalize_object (result);
 }
 
@@ -319,7 +322,9 @@ test_token_strip_wheel_steps_lines_and_goes_to_a_token (void)
   GtkWidget *sw = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
-  attnviz_token_strip_set_result (ts, result);
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_view_state_set_run (state, result);
+  attnviz_token_strip_set_state (ts, state);
   GtkWindow *window = show_in_window (sw, 420, 320);
   GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
   attnviz_test_wait_until (gtk_adjustment_get_upper (adj) > 10000, 10);
@@ -382,6 +387,7 @@ test_token_strip_wheel_steps_lines_and_goes_to_a_token (void)
   g_assert_false (gtk_widget_get_mapped (popover));
 
   destroy_window (window);
+  g_assert_finalize_object (state);
   g_assert_finalize_object (result);
 }
 

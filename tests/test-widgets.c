@@ -429,10 +429,14 @@ test_token_strip (void)
 {
   AttnvizResult *result = attnviz_test_random_result (1, 1, 6, 9);
   GtkWidget *strip = attnviz_token_strip_new ();
+  AttnvizViewState *state = attnviz_view_state_new ();
   int selected_n = 0;
 
-  g_signal_connect (strip, "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
-  attnviz_token_strip_set_result (ATTNVIZ_TOKEN_STRIP (strip), result);
+  /* It shows its state's run and selects through it, as the views do. */
+  g_signal_connect (state, "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
+  attnviz_view_state_set_run (state, result);
+  attnviz_token_strip_set_state (ATTNVIZ_TOKEN_STRIP (strip), state);
+  g_assert_true (attnviz_token_strip_get_result (ATTNVIZ_TOKEN_STRIP (strip)) == result);
   GtkWindow *window = show_in_window (strip, 200, 300);
 
   AttnvizTokenStrip *ts = ATTNVIZ_TOKEN_STRIP (strip);
@@ -461,8 +465,12 @@ test_token_strip (void)
   attnviz_test_click (strip, middle.x, middle.y);
   g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, -1);
   g_assert_cmpint (selected_n, ==, 2);
+  /* The state's selection shows in the strip. */
+  attnviz_view_state_set_selected_token (state, 4);
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, 4);
 
   destroy_window (window);
+  g_assert_finalize_object (state);
   g_assert_finalize_object (result);
 }
 

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "attnviz-token-strip.h"
+#include "attnviz-view-state.h"
 #include "attnviz-widgets-private.h"
 
 G_BEGIN_DECLS
@@ -23,8 +24,10 @@ struct _AttnvizTokenStrip
 {
   GtkWidget parent_instance;
 
-  AttnvizResult *result;
-  int selected_token;
+  AttnvizViewState *state;
+  gboolean source;        /* the run's encoder tokens and the selected source */
+  AttnvizResult *result;  /* what it shows, from the state */
+  int selected_token;     /* the state's, within the result */
   int hover_token;
 
   /* One entry a token, from the result */

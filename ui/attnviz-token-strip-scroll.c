@@ -146,7 +146,7 @@ go_to_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
   if (token == self->selected_token)
     attnviz_token_strip_scroll_to_token (self, token);
   else
-    attnviz_token_strip_set_selected_token (self, token);
+    attnviz_token_strip_select (self, token);
 }
 
 static void

@@ -23,8 +23,8 @@ G_DEFINE_FINAL_TYPE (AttnvizTokenStrip, attnviz_token_strip, GTK_TYPE_WIDGET)
 
 enum {
   PROP_0,
-  PROP_RESULT,
-  PROP_SELECTED_TOKEN,
+  PROP_STATE,
+  PROP_SOURCE,
   N_PROPS
 };
 
@@ -380,7 +380,7 @@ on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizT
   gtk_widget_grab_focus (GTK_WIDGET (self));
   if (token < 0)
     return;
-  attnviz_token_strip_set_selected_token (self, token == self->selected_token ? -1 : token);
+  attnviz_token_strip_select (self, token == self->selected_token ? -1 : token);
 }
 
 static gboolean
@@ -438,7 +438,7 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     }
   else
     to = 0;
-  attnviz_token_strip_set_selected_token (self, to);
+  attnviz_token_strip_select (self, to);
 }
 
 /* ---- GObject ----------------------------------------------------------------------- */
@@ -448,6 +448,7 @@ attnviz_token_strip_dispose (GObject *object)
 {
   AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (object);
 
+  attnviz_token_strip_set_state (self, NULL);
   g_clear_object (&self->result);
   g_clear_pointer (&self->go_to, gtk_widget_unparent);
   G_OBJECT_CLASS (attnviz_token_strip_parent_class)->dispose (object);
@@ -472,11 +473,11 @@ attnviz_token_strip_get_property (GObject *object, guint prop_id, GValue *value,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      g_value_set_object (value, self->result);
+    case PROP_STATE:
+      g_value_set_object (value, self->state);
       break;
-    case PROP_SELECTED_TOKEN:
-      g_value_set_int (value, self->selected_token);
+    case PROP_SOURCE:
+      g_value_set_boolean (value, self->source);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -490,11 +491,11 @@ attnviz_token_strip_set_property (GObject *object, guint prop_id, const GValue *
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      attnviz_token_strip_set_result (self, g_value_get_object (value));
+    case PROP_STATE:
+      attnviz_token_strip_set_state (self, g_value_get_object (value));
       break;
-    case PROP_SELECTED_TOKEN:
-      attnviz_token_strip_set_selected_token (self, g_value_get_int (value));
+    case PROP_SOURCE:
+      attnviz_token_strip_set_source (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -512,12 +513,15 @@ attnviz_token_strip_class_init (AttnvizTokenStripClass *klass)
   object_class->get_property = attnviz_token_strip_get_property;
   object_class->set_property = attnviz_token_strip_set_property;
 
-  properties[PROP_RESULT] =
-    g_param_spec_object ("result", NULL, NULL, ATTNVIZ_TYPE_RESULT,
+  /* What it shows: the state's run, its tokens and its selected token. */
+  properties[PROP_STATE] =
+    g_param_spec_object ("state", NULL, NULL, ATTNVIZ_TYPE_VIEW_STATE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SELECTED_TOKEN] =
-    g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* An encoder-decoder's source: the run's encoder tokens and the state's
+   * selected source, instead. */
+  properties[PROP_SOURCE] =
+    g_param_spec_boolean ("source", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   widget_class->get_request_mode = attnviz_token_strip_get_request_mode;
@@ -604,15 +608,16 @@ chip_text (const char *label)
   return g_strconcat (cut, "…", NULL);
 }
 
-void
-attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result)
+/* The tokens to show: the state's run (its source for a source strip). */
+static void
+show_result (AttnvizTokenStrip *self)
 {
-  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
-  g_return_if_fail (result == NULL || ATTNVIZ_IS_RESULT (result));
-
+  AttnvizResult *run = self->state ? attnviz_view_state_get_run (self->state) : NULL;
+  g_autoptr(AttnvizResult) result = NULL;
+  if (run != NULL)
+    result = self->source ? attnviz_result_get_attention (run, ATTNVIZ_ATTENTION_ENCODER) : g_object_ref (run);
   if (!g_set_object (&self->result, result))
     return;
-  g_object_freeze_notify (G_OBJECT (self));
   int T = n_tokens (self);
   g_strfreev (self->shown);
   self->shown = g_new0 (char *, T + 1);
@@ -620,13 +625,79 @@ attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result)
     self->shown[t] = chip_text (attnviz_result_get_label (result, t));
   self->hover_token = -1;
   invalidate_widths (self);
-  if (self->selected_token >= T)
+}
+
+/* The state's selection, drawn and scrolled into view. */
+static void
+show_selection (AttnvizTokenStrip *self)
+{
+  int token = -1;
+  if (self->state != NULL)
+    token = self->source ? attnviz_view_state_get_selected_source (self->state)
+                         : attnviz_view_state_get_selected_token (self->state);
+  if (token >= n_tokens (self))
+    token = -1;
+  if (token == self->selected_token)
+    return;
+  self->selected_token = token;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  _attnviz_token_strip_queue_scroll_to_selected (self);
+}
+
+static void
+on_state_notify (AttnvizViewState *state, GParamSpec *pspec, AttnvizTokenStrip *self)
+{
+  if (pspec == NULL || g_str_equal (pspec->name, "run"))
+    show_result (self);
+  show_selection (self);
+}
+
+AttnvizViewState *
+attnviz_token_strip_get_state (AttnvizTokenStrip *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), NULL);
+  return self->state;
+}
+
+void
+attnviz_token_strip_set_state (AttnvizTokenStrip *self, AttnvizViewState *state)
+{
+  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
+  g_return_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state));
+
+  if (state == self->state)
+    return;
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_data (self->state, self);
+  g_set_object (&self->state, state);
+  if (state != NULL)
     {
-      self->selected_token = -1;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+      g_signal_connect (state, "notify::run", G_CALLBACK (on_state_notify), self);
+      g_signal_connect (state, "notify::selected-token", G_CALLBACK (on_state_notify), self);
+      g_signal_connect (state, "notify::selected-source", G_CALLBACK (on_state_notify), self);
     }
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
-  g_object_thaw_notify (G_OBJECT (self));
+  on_state_notify (state, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+gboolean
+attnviz_token_strip_get_source (AttnvizTokenStrip *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), FALSE);
+  return self->source;
+}
+
+void
+attnviz_token_strip_set_source (AttnvizTokenStrip *self, gboolean source)
+{
+  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
+
+  source = !!source;
+  if (source == self->source)
+    return;
+  self->source = source;
+  on_state_notify (self->state, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOURCE]);
 }
 
 int
@@ -637,16 +708,17 @@ attnviz_token_strip_get_selected_token (AttnvizTokenStrip *self)
 }
 
 void
-attnviz_token_strip_set_selected_token (AttnvizTokenStrip *self, int token)
+attnviz_token_strip_select (AttnvizTokenStrip *self, int token)
 {
   g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
 
+  if (self->state == NULL)
+    return;
   if (token < 0 || token >= n_tokens (self))
     token = -1;
-  if (token == self->selected_token)
-    return;
-  self->selected_token = token;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  _attnviz_token_strip_queue_scroll_to_selected (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+  /* Through the state, which every view observes; it comes back here. */
+  if (self->source)
+    attnviz_view_state_set_selected_source (self->state, token);
+  else
+    attnviz_view_state_set_selected_token (self->state, token);
 }
