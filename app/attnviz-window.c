@@ -1274,7 +1274,6 @@ set_comparison (AttnvizWindow *self, AttnvizResult *comparison)
     return;
 
   attnviz_view_state_set_run (self->comparison_state, comparison);
-  attnviz_loss_strip_set_result (self->loss_strip, comparison);
   if (comparison != NULL)
     {
       AttnvizResult *a = attnviz_result_get_a (comparison), *b = attnviz_result_get_b (comparison);
@@ -2017,7 +2016,7 @@ bind_states (AttnvizWindow *self)
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->lines_view), self->state);
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->changes_grid), self->comparison_state);
   attnviz_compare_view_set_state (self->compare_view, self->comparison_state);
-  g_object_bind_property (self->comparison_state, "selected-token", self->loss_strip, "selected-token", both);
+  attnviz_loss_strip_set_state (self->loss_strip, self->comparison_state);
   g_object_set (self->token_strip, "state", self->state, NULL);
   g_object_set (self->source_strip, "state", self->state, "source", TRUE, NULL);
   g_object_bind_property (self->state, "layer", self->layer_adjustment, "value", both);

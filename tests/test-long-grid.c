@@ -405,7 +405,9 @@ test_loss_strip_of_a_long_difference (void)
   GtkWidget *sw = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
-  attnviz_loss_strip_set_result (ls, diff);
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_view_state_set_run (state, diff);
+  attnviz_loss_strip_set_state (ls, state);
   GtkWindow *window = show_in_window (sw, 420, 320);
   attnviz_test_wait_until (attnviz_loss_strip_get_n_drawn (ls) > 0, 10);
   int first = attnviz_loss_strip_get_n_drawn (ls);
@@ -425,7 +427,13 @@ test_loss_strip_of_a_long_difference (void)
   g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), >, 0);
   g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), <, T / 20);
 
+  /* A click selects through the state. */
+  attnviz_loss_strip_select (ls, T - 1);
+  g_assert_cmpint (attnviz_view_state_get_selected_token (state), ==, T - 1);
+  g_assert_cmpint (attnviz_loss_strip_get_selected_token (ls), ==, T - 1);
+
   destroy_window (window);
+  g_assert_finalize_object (state);
   g_assert_finalize_object (diff);
   g_assert_finalize_object (a);
   g_assert_finalize_object (b);
