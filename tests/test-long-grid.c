@@ -123,13 +123,13 @@ test_long_grid_draws_overviews (void)
   g_assert_nonnull (strstr (spec.title, "max of ≥ 8 × 8 tokens per pixel"));
   /* The screen says so too: the thumbnails are as large as the overviews. */
   g_test_message ("on screen: %s", attnviz_grid_view_get_screen_subtitle (view));
-  g_assert_nonnull (strstr (attnviz_grid_view_get_screen_subtitle (view), " · each pixel the max of ≥ 8 × 8 tokens"));
+  g_assert_nonnull (strstr (attnviz_grid_view_get_screen_subtitle (view), " · max of ≥ 8 × 8 tokens per pixel"));
   /* Smaller, each pixel pools more of them. */
   gtk_window_set_default_size (window, 500, 350);
   attnviz_test_wait_until (gtk_widget_get_width (widget) < 600, 5);
   graphene_rect_t thumb;
   g_assert_true (attnviz_grid_view_get_thumbnail_rect (view, 0, 0, &thumb));
-  g_autofree char *small = g_strdup_printf (" · each pixel the max of ≥ %d × %d tokens",
+  g_autofree char *small = g_strdup_printf (" · max of ≥ %d × %d tokens per pixel",
                                             (int) floor (LONG_T / thumb.size.width),
                                             (int) floor (LONG_T / thumb.size.width));
   g_test_message ("smaller: %s (thumbnails of %.0f px)", attnviz_grid_view_get_screen_subtitle (view),

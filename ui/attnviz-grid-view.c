@@ -176,12 +176,19 @@ ensure_overviews (AttnvizGridView *self)
 }
 
 /* " · max of ≥ 32 × 32 tokens per pixel" (the wording of render --grid)
- * when an overview bin holds more than one token, else "". */
+ * when a pixel holds more than one token, else "": an overview's bin at
+ * least, or more on a thumbnail of PIXELS a side (0: any size) that has
+ * fewer pixels than the overview has bins. */
 static char *
-pooling_note (AttnvizGridView *self, const char *what)
+pooling_note (AttnvizGridView *self, const char *what, double pixels)
 {
   int rows = attnviz_result_get_n_tokens (figure_result (self)), cols = attnviz_result_get_n_cols (figure_result (self));
   int br = (rows + self->ov_rows - 1) / self->ov_rows, bc = (cols + self->ov_cols - 1) / self->ov_cols;
+  if (pixels >= 1)
+    {
+      br = MAX (br, (int) floor (rows / pixels));
+      bc = MAX (bc, (int) floor (cols / pixels));
+    }
   if (br <= 1 && bc <= 1)
     return g_strdup ("");
   return g_strdup_printf (" · %s of ≥ %d × %d tokens per pixel", what, br, bc);
@@ -224,12 +231,12 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   g_free (self->title);
   if (self->overviews != NULL && difference && !self->show_scores)
     {
-      g_autofree char *note = pooling_note (self, "mean");
+      g_autofree char *note = pooling_note (self, "mean", 0);
       self->title = g_strdup_printf ("A − B of every layer and head%s", note);
     }
   else if (self->overviews != NULL && maps == NULL)
     {
-      g_autofree char *note = pooling_note (self, "max");
+      g_autofree char *note = pooling_note (self, "max", 0);
       self->title = g_strdup_printf ("attention of every layer and head%s", note);
     }
   else
@@ -280,23 +287,10 @@ screen_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
       AttnvizGridLayout l;
       attnviz_grid_layout (spec, gtk_widget_get_width (GTK_WIDGET (self)), gtk_widget_get_height (GTK_WIDGET (self)),
                            &l);
-      double pixels = l.thumb * gtk_widget_get_scale_factor (GTK_WIDGET (self));
-      int rows = attnviz_result_get_n_tokens (figure_result (self)), cols = attnviz_result_get_n_cols (figure_result (self));
-      /* A bin of the overview a pixel at least, or more bins when the
-       * thumbnail has fewer pixels than the overview has bins. */
-      int br = (rows + self->ov_rows - 1) / self->ov_rows, bc = (cols + self->ov_cols - 1) / self->ov_cols;
-      if (pixels >= 1)
-        {
-          br = MAX (br, (int) floor (rows / pixels));
-          bc = MAX (bc, (int) floor (cols / pixels));
-        }
-      if (br > 1 || bc > 1)
-        {
-          const char *what = spec->pooling == ATTNVIZ_POOL_MEAN ? "mean" : "max";
-          self->screen_subtitle = g_strdup_printf ("%s · each pixel the %s of ≥ %d × %d tokens",
-                                                   spec->subtitle ? spec->subtitle : "", what, br, bc);
-          spec->subtitle = self->screen_subtitle;
-        }
+      g_autofree char *note = pooling_note (self, spec->pooling == ATTNVIZ_POOL_MEAN ? "mean" : "max",
+                                            l.thumb * gtk_widget_get_scale_factor (GTK_WIDGET (self)));
+      self->screen_subtitle = g_strconcat (spec->subtitle ? spec->subtitle : "", note, NULL);
+      spec->subtitle = self->screen_subtitle;
     }
   return TRUE;
 }
