@@ -431,6 +431,44 @@ test_a_long_difference_shows_a_minus_b (void)
   g_assert_cmpfloat (shown, ==, want);
   g_assert_cmpfloat (want, !=, 0);
 
+  /* The scale comes from the mean overview (A's − B's): the bins reach
+   * beyond it, and the colour bar says so over its top. */
+  AttnvizHeatmapSpec screen;
+  g_assert_true (attnviz_heatmap_view_get_screen_spec (s.view, &screen));
+  g_assert_true (screen.scale_clips);
+  float top = 0;
+  for (int i = 0; i < (1024 + k - 1) / k; i++)
+    for (int j = 0; j <= i; j++)
+      {
+        float v;
+        g_assert_true (attnviz_heatmap_tiles_peek (s.tiles, k, i, j, &v));
+        top = MAX (top, fabsf (v));
+      }
+  g_test_message ("difference: scale ±%g, largest |A − B| of a bin %g", screen.scale.vmax, top);
+  g_assert_cmpfloat (top, >, screen.scale.vmax);
+  AttnvizHeatmapLayout l;
+  attnviz_heatmap_layout (&screen, 900, 800, &l);
+  guint32 above[2] = { 0, 0 };
+  for (int clips = 0; clips < 2; clips++)
+    {
+      screen.scale_clips = clips;
+      cairo_surface_t *image = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 900, 800);
+      cairo_t *cr = cairo_create (image);
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_paint (cr);
+      attnviz_paint_heatmap (cr, &screen, 900, 800);
+      cairo_destroy (cr);
+      /* A checksum of the band just over the bar. */
+      cairo_surface_flush (image);
+      const guchar *data = cairo_image_surface_get_data (image);
+      int stride = cairo_image_surface_get_stride (image);
+      for (int y = MAX (0, (int) l.colorbar.y - 14); y < (int) l.colorbar.y - 1; y++)
+        for (int x = (int) l.colorbar.x; x < MIN (899, (int) (l.colorbar.x + 60)); x++)
+          above[clips] = above[clips] * 31 + *(const guint32 *) (data + (gsize) y * stride + (gsize) x * 4);
+      cairo_surface_destroy (image);
+    }
+  g_assert_cmpuint (above[0], !=, above[1]);
+
   attnviz_heatmap_view_set_zoom (s.view, 8.0);
   exact_frame_ms (&s);
   int row, col;
@@ -554,6 +592,7 @@ test_the_mean_over_heads_scale_covers_every_bin_it_paints_and_says_what_a_pixel_
   g_assert_cmpint (k, >, 1);
   AttnvizHeatmapSpec spec;
   g_assert_true (attnviz_heatmap_view_get_screen_spec (s.view, &spec));
+  g_assert_false (spec.scale_clips);
   g_autofree char *note = g_strdup_printf ("mean over heads · each pixel the max of %d×%d cells", k, k);
   g_assert_nonnull (strstr (spec.subtitle, note));
 

@@ -89,6 +89,7 @@ _attnviz_heatmap_view_paint_zoomed (AttnvizHeatmapView *self, cairo_t *cr, const
     {
       AttnvizColorbarLayout cb;
       attnviz_painter_colorbar_layout (&text, &scale, bar_h, fs, &cb);
+      cb.clips = spec->scale_clips;
       double ramp_w = 0.9 * fs, reserve = attnviz_painter_colorbar_reserve (&cb);
       AttnvizRect bar = { width - margin - reserve - ramp_w, band + margin + lh / 2, ramp_w, bar_h };
       plate (cr, &spec->foreground, bar.x - margin, band, ramp_w + reserve + 2 * margin, bar_h + lh + 2 * margin);

@@ -149,6 +149,10 @@ long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
       float bound = attnviz_heatmap_tiles_get_upper_bound (self->tiles);
       if (attnviz_scale_has_range (&spec->scale) && bound > spec->scale.vmax)
         spec->scale.vmax = bound;
+      /* A difference's overview is of means (A's − B's), its cells and
+       * bins reach beyond; a bound of |A − B| (the larger weight) would
+       * leave the picture blank: the colour bar says it clips. */
+      spec->scale_clips = isnan (bound) && attnviz_result_is_difference (figure_result (self));
       if (!attnviz_scale_has_range (&spec->scale))
         attnviz_scale_init (&spec->scale, figure_scale (self), 0, 1);
     }

@@ -569,6 +569,7 @@ attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width
       cb.font_size = fs;
       cb.tick_length = ATTNVIZ_COLORBAR_TICK_EMS * fs;
       cb.label_width = layout.colorbar_label_width;
+      cb.clips = spec->scale_clips;
       attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, &scale, &cb, &spec->foreground);
     }
 

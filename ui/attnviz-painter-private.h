@@ -93,6 +93,7 @@ typedef struct {
   double font_size;
   double tick_length;
   double label_width;      /* widest tick label */
+  gboolean clips;          /* values lie beyond the ends: "≥ vmax" over the top, "≤ vmin" under the bottom */
 } AttnvizColorbarLayout;
 
 void attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *scale,

@@ -517,6 +517,21 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
       attnviz_painter_text_draw (text, x + cb->tick_length + 0.25 * cb->font_size, y, 0.0, 0.5);
       last_y = y;
     }
+  if (cb->clips)
+    {
+      /* The ends are not the data's: say what lies beyond them. */
+      double ends[2] = { scale->vmin, scale->vmax };
+      g_auto(GStrv) end_labels = attnviz_scale_tick_labels (scale, ends, 2);
+      g_autofree char *high = g_strdup_printf ("≥ %s", end_labels[1]);
+      attnviz_painter_text_set (text, high, cb->font_size, TRUE, 0);
+      attnviz_painter_text_draw (text, rect->x, rect->y - 0.2 * cb->font_size, 0.0, 1.0);
+      if (scale->vmin < 0)
+        {
+          g_autofree char *low = g_strdup_printf ("≤ %s", end_labels[0]);
+          attnviz_painter_text_set (text, low, cb->font_size, TRUE, 0);
+          attnviz_painter_text_draw (text, rect->x, rect->y + rect->height + 0.2 * cb->font_size, 0.0, 0.0);
+        }
+    }
   cairo_restore (cr);
 }
 
