@@ -624,6 +624,7 @@ attnviz_cmd_render (int argc, char **argv)
       spec.scale = scale;
       spec.colorbar = colorbar;
       spec.font_size = font_size;
+      spec.mask_future = rec->causal && kind == ATTENTION_SELF;
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
       ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_HEATMAP, &spec, fig_w, fig_h, &eo, &error);
     }

@@ -101,7 +101,6 @@ _attnviz_window_set_comparison (AttnvizWindow *self, AttnvizResult *comparison)
     return;
 
   attnviz_view_state_set_run (self->comparison_state, comparison);
-  attnviz_loss_strip_set_result (self->loss_strip, comparison);
   if (comparison != NULL)
     {
       AttnvizResult *a = attnviz_result_get_a (comparison), *b = attnviz_result_get_b (comparison);

@@ -293,10 +293,7 @@ _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run)
 
   g_object_freeze_notify (G_OBJECT (self));
   gboolean seq2seq = run != NULL && attnviz_result_is_seq2seq (run);
-  g_autoptr(AttnvizResult) source = seq2seq ? attnviz_result_get_attention (run, ATTNVIZ_ATTENTION_ENCODER) : NULL;
   attnviz_view_state_set_run (self->state, run);
-  attnviz_token_strip_set_result (self->token_strip, run);
-  attnviz_token_strip_set_result (self->source_strip, source);
   gtk_widget_set_visible (self->source_box, seq2seq);
   gtk_widget_set_visible (self->target_caption, seq2seq);
   gtk_widget_set_visible (self->output_box, seq2seq);

@@ -489,9 +489,9 @@ bind_states (AttnvizWindow *self)
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->lines_view), self->state);
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->changes_grid), self->comparison_state);
   attnviz_compare_view_set_state (self->compare_view, self->comparison_state);
-  g_object_bind_property (self->comparison_state, "selected-token", self->loss_strip, "selected-token", both);
-  g_object_bind_property (self->state, "selected-token", self->token_strip, "selected-token", both);
-  g_object_bind_property (self->state, "selected-source", self->source_strip, "selected-token", both);
+  attnviz_loss_strip_set_state (self->loss_strip, self->comparison_state);
+  g_object_set (self->token_strip, "state", self->state, NULL);
+  g_object_set (self->source_strip, "state", self->state, "source", TRUE, NULL);
   g_object_bind_property (self->state, "layer", self->layer_adjustment, "value", both);
   g_object_bind_property (self->state, "head", self->head_adjustment, "value", both);
   g_signal_connect_swapped (self->state, "notify::layer", G_CALLBACK (on_position_changed), self);

@@ -198,14 +198,16 @@ bench_token_strip (void)
   GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (window));
   gulong id = g_signal_connect (clock, "after-paint", G_CALLBACK (count_frame), &frames);
 
+  g_autoptr(AttnvizViewState) state = attnviz_view_state_new ();
+  attnviz_token_strip_set_state (ATTNVIZ_TOKEN_STRIP (strip), state);
   double show_ms[N_SHOW], scroll_ms[N_SCROLL];
   int drawn = 0;
   for (int i = 0; i < N_SHOW; i++)
     {
-      attnviz_token_strip_set_result (ATTNVIZ_TOKEN_STRIP (strip), NULL);
+      attnviz_view_state_set_run (state, NULL);
       wait_frame (&frames);
       gint64 start = g_get_monotonic_time ();
-      attnviz_token_strip_set_result (ATTNVIZ_TOKEN_STRIP (strip), result);
+      attnviz_view_state_set_run (state, result);
       while (attnviz_token_strip_get_n_drawn (ATTNVIZ_TOKEN_STRIP (strip)) == 0)
         g_main_context_iteration (NULL, TRUE);
       show_ms[i] = ms_since (start);

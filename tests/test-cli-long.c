@@ -826,6 +826,7 @@ test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices (gcon
   hs.row_labels = hs.col_labels = (const char *const *) labels;
   hs.title = "layer 1 · head 2";
   hs.subtitle = subtitle;
+  hs.mask_future = rec->causal;
   attnviz_scale_init (&hs.scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
   float vmax = 0;
   for (gsize i = 0; i < (gsize) T * T; i++)

@@ -121,6 +121,23 @@ test_long_grid_draws_overviews (void)
   g_assert_null (spec.maps);
   g_assert_nonnull (spec.overviews);
   g_assert_nonnull (strstr (spec.title, "max of ≥ 8 × 8 tokens per pixel"));
+  /* The screen says so too: the thumbnails are as large as the overviews. */
+  g_test_message ("on screen: %s", attnviz_grid_view_get_screen_subtitle (view));
+  g_assert_nonnull (strstr (attnviz_grid_view_get_screen_subtitle (view), " · max of ≥ 8 × 8 tokens per pixel"));
+  /* Smaller, each pixel pools more of them. */
+  gtk_window_set_default_size (window, 500, 350);
+  attnviz_test_wait_until (gtk_widget_get_width (widget) < 600, 5);
+  graphene_rect_t thumb;
+  g_assert_true (attnviz_grid_view_get_thumbnail_rect (view, 0, 0, &thumb));
+  g_autofree char *small = g_strdup_printf (" · max of ≥ %d × %d tokens per pixel",
+                                            (int) floor (LONG_T / thumb.size.width),
+                                            (int) floor (LONG_T / thumb.size.width));
+  g_test_message ("smaller: %s (thumbnails of %.0f px)", attnviz_grid_view_get_screen_subtitle (view),
+                  thumb.size.width);
+  g_assert_cmpfloat (thumb.size.width, <, 200);
+  g_assert_nonnull (strstr (attnviz_grid_view_get_screen_subtitle (view), small));
+  gtk_window_set_default_size (window, 1500, 950);
+  attnviz_test_wait_until (gtk_widget_get_width (widget) > 1000, 5);
 
   static const int heads[][2] = { { 0, 0 }, { 0, 2 }, { 1, 1 } };
   for (guint k = 0; k < G_N_ELEMENTS (heads); k++)
@@ -219,8 +236,10 @@ test_token_strip_at_8192_tokens (void)
   GtkWindow *window = show_in_window (sw, 420, 320);
   /* The tokens arrive in a window already shown, and a selection with
    * them, before the strip has its new size (the app's order). */
-  attnviz_token_strip_set_result (ts, result);
-  attnviz_token_strip_set_selected_token (ts, 4999);
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_token_strip_set_state (ts, state);
+  attnviz_view_state_set_run (state, result);
+  attnviz_view_state_set_selected_token (state, 4999);
   attnviz_test_wait_until (attnviz_token_strip_get_n_drawn (ts) > 0, 10);
 
   /* One widget, whatever the length, drawing only what shows. */
@@ -272,6 +291,103 @@ test_token_strip_at_8192_tokens (void)
   g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, T - 1);
 
   destroy_window (window);
+  g_assert_finalize_object (state);
+  g_assert_finalize_object (result);
+}
+
+/* The strip's own scroll controller: what a wheel step reaches first. */
+static GtkEventController *
+scroll_controller (GtkWidget *widget)
+{
+  GListModel *controllers = gtk_widget_observe_controllers (widget);
+  GtkEventController *found = NULL;
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && found == NULL; i++)
+    {
+      GtkEventController *c = g_list_model_get_item (controllers, i);
+      if (GTK_IS_EVENT_CONTROLLER_SCROLL (c))
+        found = c;
+      g_object_unref (c);
+    }
+  g_object_unref (controllers);
+  return found;
+}
+
+static void
+test_token_strip_wheel_steps_lines_and_goes_to_a_token (void)
+{
+  enum { T = 8192 };
+  AttnvizResult *result = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 13, NULL);
+  GtkWidget *strip = attnviz_token_strip_new ();
+  AttnvizTokenStrip *ts = ATTNVIZ_TOKEN_STRIP (strip);
+  GtkWidget *sw = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_view_state_set_run (state, result);
+  attnviz_token_strip_set_state (ts, state);
+  GtkWindow *window = show_in_window (sw, 420, 320);
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  attnviz_test_wait_until (gtk_adjustment_get_upper (adj) > 10000, 10);
+
+  /* Sixty wheel steps: 180 lines of chips, each frame drawing what shows. */
+  GtkEventController *wheel = scroll_controller (strip);
+  g_assert_nonnull (wheel);
+  graphene_rect_t first, next_line;
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, 0, &first));
+  int t = 0;
+  while (attnviz_token_strip_get_chip_rect (ts, ++t, &next_line) && next_line.origin.y == first.origin.y)
+    ;
+  double pitch = next_line.origin.y - first.origin.y;
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (strip);
+  gint64 start = g_get_monotonic_time ();
+  for (int step = 0; step < 60; step++)
+    {
+      gboolean handled = FALSE;
+      g_signal_emit_by_name (wheel, "scroll", 0.0, 1.0, &handled);
+      g_assert_true (handled);
+      /* A frame after each step. */
+      gint64 frame = gdk_frame_clock_get_frame_counter (clock);
+      attnviz_test_wait_until (gdk_frame_clock_get_frame_counter (clock) > frame, 5);
+    }
+  double ms = (g_get_monotonic_time () - start) / 1000.0;
+  g_test_message ("60 wheel steps, a frame after each: %.0f px (%.0f lines) in %.0f ms, %d chips drawn last",
+                  gtk_adjustment_get_value (adj), gtk_adjustment_get_value (adj) / pitch, ms,
+                  attnviz_token_strip_get_n_drawn (ts));
+  /* At the frame rate: 60 frames in about a second, not 7. */
+  g_assert_cmpfloat (ms, <, 3000);
+  g_assert_cmpfloat (gtk_adjustment_get_value (adj), ==, 60 * 3 * pitch);
+  int shown = attnviz_token_strip_get_token_at (ts, first.origin.x + 1, 60 * 3 * pitch + 1);
+  g_assert_cmpint (shown, >, 60 * 3 * 3);
+  g_assert_cmpint (attnviz_token_strip_get_n_drawn (ts), <, T / 20);
+
+  /* Going to a token by its number selects it and scrolls to it. */
+  g_assert_true (gtk_widget_activate_action (strip, "tokens.go-to", "i", 7000));
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, 7000);
+  graphene_rect_t chip, bounds;
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, 7000, &chip));
+  attnviz_test_wait_until (gtk_widget_compute_bounds (strip, sw, &bounds)
+                           && bounds.origin.y + chip.origin.y >= 0
+                           && bounds.origin.y + chip.origin.y + chip.size.height <= gtk_widget_get_height (sw), 5);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y + chip.size.height, <=, gtk_widget_get_height (sw));
+  /* Past the end: the last. */
+  g_assert_true (gtk_widget_activate_action (strip, "tokens.go-to", "i", 99999));
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, T - 1);
+  /* Ctrl+G asks for the number, in an entry over the strip. */
+  g_assert_true (gtk_widget_activate_action (strip, "tokens.show-go-to", NULL));
+  GtkWidget *popover = gtk_widget_get_first_child (strip);
+  g_assert_true (GTK_IS_POPOVER (popover));
+  attnviz_test_wait_until (gtk_widget_get_mapped (popover), 5);
+  GtkWidget *entry = gtk_widget_get_last_child (gtk_popover_get_child (GTK_POPOVER (popover)));
+  g_assert_true (GTK_IS_ENTRY (entry));
+  gtk_editable_set_text (GTK_EDITABLE (entry), "1234");
+  g_signal_emit_by_name (entry, "activate");
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, 1234);
+  attnviz_test_wait_until (!gtk_widget_get_mapped (popover), 5);
+  g_assert_false (gtk_widget_get_mapped (popover));
+
+  destroy_window (window);
+  g_assert_finalize_object (state);
   g_assert_finalize_object (result);
 }
 
@@ -289,7 +405,9 @@ test_loss_strip_of_a_long_difference (void)
   GtkWidget *sw = gtk_scrolled_window_new ();
   gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
   gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
-  attnviz_loss_strip_set_result (ls, diff);
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_view_state_set_run (state, diff);
+  attnviz_loss_strip_set_state (ls, state);
   GtkWindow *window = show_in_window (sw, 420, 320);
   attnviz_test_wait_until (attnviz_loss_strip_get_n_drawn (ls) > 0, 10);
   int first = attnviz_loss_strip_get_n_drawn (ls);
@@ -309,7 +427,13 @@ test_loss_strip_of_a_long_difference (void)
   g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), >, 0);
   g_assert_cmpint (attnviz_loss_strip_get_n_drawn (ls), <, T / 20);
 
+  /* A click selects through the state. */
+  attnviz_loss_strip_select (ls, T - 1);
+  g_assert_cmpint (attnviz_view_state_get_selected_token (state), ==, T - 1);
+  g_assert_cmpint (attnviz_loss_strip_get_selected_token (ls), ==, T - 1);
+
   destroy_window (window);
+  g_assert_finalize_object (state);
   g_assert_finalize_object (diff);
   g_assert_finalize_object (a);
   g_assert_finalize_object (b);
@@ -326,5 +450,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/token-strip/8192-tokens-draw-only-what-shows-and-scroll-to-the-selection",
                    test_token_strip_at_8192_tokens);
   g_test_add_func ("/ui/loss-strip/a-long-difference-draws-only-what-shows", test_loss_strip_of_a_long_difference);
+  g_test_add_func ("/ui/token-strip/a-wheel-step-scrolls-three-lines-and-ctrl-g-goes-to-a-token",
+                   test_token_strip_wheel_steps_lines_and_goes_to_a_token);
   return g_test_run ();
 }

@@ -239,6 +239,89 @@ test_heatmap_keyboard (void)
   g_assert_finalize_object (result);
 }
 
+/* Zoom keys without a click first (a click moves the selection): the view
+ * takes the focus when it comes into view, but not from a text field. */
+static void
+test_heatmap_takes_the_keys_when_shown_unless_typing (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (2, 2, 6, 3);
+  GtkWidget *view = attnviz_heatmap_view_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *entry = gtk_entry_new ();
+  GtkWidget *button = gtk_button_new_with_label ("grid");
+  GtkWidget *stack = gtk_stack_new ();
+  gtk_widget_set_vexpand (stack, TRUE);
+  gtk_stack_add_named (GTK_STACK (stack), gtk_label_new ("grid"), "grid");
+  gtk_stack_add_named (GTK_STACK (stack), view, "heatmap");
+  gtk_box_append (GTK_BOX (box), entry);
+  gtk_box_append (GTK_BOX (box), button);
+  gtk_box_append (GTK_BOX (box), stack);
+  attnviz_view_state_set_run (figure_state (view), result);
+  GtkWindow *window = show_in_window (box, 500, 400);
+
+  gtk_widget_grab_focus (button);
+  gtk_stack_set_visible_child_name (GTK_STACK (stack), "heatmap");
+  attnviz_test_wait_until (gtk_widget_get_mapped (view), 5);
+  g_assert_true (gtk_root_get_focus (GTK_ROOT (window)) == view);
+
+  gtk_stack_set_visible_child_name (GTK_STACK (stack), "grid");
+  attnviz_test_wait_until (!gtk_widget_get_mapped (view), 5);
+  gtk_widget_grab_focus (entry);
+  gtk_stack_set_visible_child_name (GTK_STACK (stack), "heatmap");
+  attnviz_test_wait_until (gtk_widget_get_mapped (view), 5);
+  g_assert_true (gtk_widget_is_ancestor (gtk_root_get_focus (GTK_ROOT (window)), entry));
+
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+/* The pixel of IMAGE at (X, Y), 0xRRGGBB. */
+static guint32
+pixel_at (cairo_surface_t *image, double x, double y)
+{
+  cairo_surface_flush (image);
+  const guchar *data = cairo_image_surface_get_data (image);
+  int stride = cairo_image_surface_get_stride (image);
+  return *(const guint32 *) (data + (gsize) (int) y * stride + (gsize) (int) x * 4) & 0xffffff;
+}
+
+/* A causal model's future cells are no data, not weights of 0. */
+static void
+test_heatmap_draws_masked_cells_in_the_no_data_colour (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (1, 2, 8, 4);
+  AttnvizHeatmapView *view = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
+  attnviz_view_state_set_run (figure_state (view), result);
+  AttnvizHeatmapSpec spec;
+  g_assert_true (attnviz_heatmap_view_get_spec (view, &spec));
+  g_assert_true (spec.mask_future);
+
+  cairo_surface_t *image = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 400, 400);
+  cairo_t *cr = cairo_create (image);
+  attnviz_paint_heatmap (cr, &spec, 400, 400);
+  cairo_destroy (cr);
+  AttnvizHeatmapLayout l;
+  attnviz_heatmap_layout (&spec, 400, 400, &l);
+  double rgb[3];
+  attnviz_colormap_nodata (spec.colormap, rgb);
+  guint32 nodata = attnviz_colormap_pack (rgb) & 0xffffff;
+  attnviz_colormap_lookup (spec.colormap, 0, rgb);
+  guint32 zero = attnviz_colormap_pack (rgb) & 0xffffff;
+  g_assert_cmpuint (nodata, !=, zero);
+  for (int r = 0; r < 8; r++)
+    for (int c = 0; c < 8; c++)
+      {
+        guint32 p = pixel_at (image, l.matrix.x + (c + 0.5) * l.cell, l.matrix.y + (r + 0.5) * l.cell);
+        if (c > r)
+          g_assert_cmpuint (p, ==, nodata);
+        else
+          g_assert_cmpuint (p, !=, nodata);
+      }
+  cairo_surface_destroy (image);
+  g_assert_finalize_object (view);
+  g_assert_finalize_object (result);
+}
+
 /* ---- The grid, the lines, the tokens -------------------------------------- */
 
 static void
@@ -346,10 +429,14 @@ test_token_strip (void)
 {
   AttnvizResult *result = attnviz_test_random_result (1, 1, 6, 9);
   GtkWidget *strip = attnviz_token_strip_new ();
+  AttnvizViewState *state = attnviz_view_state_new ();
   int selected_n = 0;
 
-  g_signal_connect (strip, "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
-  attnviz_token_strip_set_result (ATTNVIZ_TOKEN_STRIP (strip), result);
+  /* It shows its state's run and selects through it, as the views do. */
+  g_signal_connect (state, "notify::selected-token", G_CALLBACK (count_notify), &selected_n);
+  attnviz_view_state_set_run (state, result);
+  attnviz_token_strip_set_state (ATTNVIZ_TOKEN_STRIP (strip), state);
+  g_assert_true (attnviz_token_strip_get_result (ATTNVIZ_TOKEN_STRIP (strip)) == result);
   GtkWindow *window = show_in_window (strip, 200, 300);
 
   AttnvizTokenStrip *ts = ATTNVIZ_TOKEN_STRIP (strip);
@@ -378,8 +465,12 @@ test_token_strip (void)
   attnviz_test_click (strip, middle.x, middle.y);
   g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, -1);
   g_assert_cmpint (selected_n, ==, 2);
+  /* The state's selection shows in the strip. */
+  attnviz_view_state_set_selected_token (state, 4);
+  g_assert_cmpint (attnviz_token_strip_get_selected_token (ts), ==, 4);
 
   destroy_window (window);
+  g_assert_finalize_object (state);
   g_assert_finalize_object (result);
 }
 
@@ -460,6 +551,10 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/heatmap-view/properties-notify-once-and-clamp", test_heatmap_properties);
   g_test_add_func ("/ui/heatmap-view/hit-test-finds-the-cell", test_heatmap_hit);
   g_test_add_func ("/ui/heatmap-view/keys-step-heads-layers-and-zoom", test_heatmap_keyboard);
+  g_test_add_func ("/ui/heatmap-view/takes-the-keys-when-shown-unless-typing",
+                   test_heatmap_takes_the_keys_when_shown_unless_typing);
+  g_test_add_func ("/ui/heatmap-view/draws-masked-cells-in-the-no-data-colour",
+                   test_heatmap_draws_masked_cells_in_the_no_data_colour);
   g_test_add_func ("/ui/grid-view/thumbnails-open-their-head", test_grid_view);
   g_test_add_func ("/ui/lines-view/refuses-long-inputs", test_lines_view);
   g_test_add_func ("/ui/token-strip/chips-select-their-token", test_token_strip);

@@ -30,6 +30,7 @@ struct _AttnvizGridView
 
   char *subtitle;
   char *title;
+  char *screen_subtitle;  /* the subtitle with the note of the pooling on screen */
   gboolean show_scores;   /* a difference: its TVD per head, or A − B thumbnails */
 
   /* The overviews of the result's heads (attnviz_attention_get_overview ()),
@@ -175,12 +176,19 @@ ensure_overviews (AttnvizGridView *self)
 }
 
 /* " · max of ≥ 32 × 32 tokens per pixel" (the wording of render --grid)
- * when an overview bin holds more than one token, else "". */
+ * when a pixel holds more than one token, else "": an overview's bin at
+ * least, or more on a thumbnail of PIXELS a side (0: any size) that has
+ * fewer pixels than the overview has bins. */
 static char *
-pooling_note (AttnvizGridView *self, const char *what)
+pooling_note (AttnvizGridView *self, const char *what, double pixels)
 {
   int rows = attnviz_result_get_n_tokens (figure_result (self)), cols = attnviz_result_get_n_cols (figure_result (self));
   int br = (rows + self->ov_rows - 1) / self->ov_rows, bc = (cols + self->ov_cols - 1) / self->ov_cols;
+  if (pixels >= 1)
+    {
+      br = MAX (br, (int) floor (rows / pixels));
+      bc = MAX (bc, (int) floor (cols / pixels));
+    }
   if (br <= 1 && bc <= 1)
     return g_strdup ("");
   return g_strdup_printf (" · %s of ≥ %d × %d tokens per pixel", what, br, bc);
@@ -223,12 +231,12 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   g_free (self->title);
   if (self->overviews != NULL && difference && !self->show_scores)
     {
-      g_autofree char *note = pooling_note (self, "mean");
+      g_autofree char *note = pooling_note (self, "mean", 0);
       self->title = g_strdup_printf ("A − B of every layer and head%s", note);
     }
   else if (self->overviews != NULL && maps == NULL)
     {
-      g_autofree char *note = pooling_note (self, "max");
+      g_autofree char *note = pooling_note (self, "max", 0);
       self->title = g_strdup_printf ("attention of every layer and head%s", note);
     }
   else
@@ -260,7 +268,9 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   return TRUE;
 }
 
-/* On screen the current head is outlined by the widget, over the cache. */
+/* On screen the current head is outlined by the widget, over the cache;
+ * the title is left out, and the subtitle says how thumbnails drawn from
+ * the overviews are pooled at the widget's size, as the export's title. */
 static gboolean
 screen_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
 {
@@ -271,7 +281,29 @@ screen_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   spec->title = NULL;
   spec->font_size = SCREEN_FONT_SIZE;
   attnviz_widget_get_foreground (GTK_WIDGET (self), &spec->foreground);
+  g_clear_pointer (&self->screen_subtitle, g_free);
+  if (spec->overviews != NULL && spec->maps == NULL && spec->scores == NULL)
+    {
+      AttnvizGridLayout l;
+      attnviz_grid_layout (spec, gtk_widget_get_width (GTK_WIDGET (self)), gtk_widget_get_height (GTK_WIDGET (self)),
+                           &l);
+      g_autofree char *note = pooling_note (self, spec->pooling == ATTNVIZ_POOL_MEAN ? "mean" : "max",
+                                            l.thumb * gtk_widget_get_scale_factor (GTK_WIDGET (self)));
+      self->screen_subtitle = g_strconcat (spec->subtitle ? spec->subtitle : "", note, NULL);
+      spec->subtitle = self->screen_subtitle;
+    }
   return TRUE;
+}
+
+const char *
+attnviz_grid_view_get_screen_subtitle (AttnvizGridView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), NULL);
+
+  AttnvizGridSpec spec;
+  if (!screen_spec (self, &spec))
+    return NULL;
+  return spec.subtitle;
 }
 
 static gboolean
@@ -617,6 +649,7 @@ attnviz_grid_view_finalize (GObject *object)
 {
   g_free (ATTNVIZ_GRID_VIEW (object)->subtitle);
   g_free (ATTNVIZ_GRID_VIEW (object)->title);
+  g_free (ATTNVIZ_GRID_VIEW (object)->screen_subtitle);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->finalize (object);
 }
 

@@ -38,6 +38,11 @@ void attnviz_grid_view_set_show_scores (AttnvizGridView *self, gboolean show_sco
 
 /* The figure with the current head outlined, for export. */
 gboolean attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec);
+/* The subtitle the widget shows: a long run's drawn from its overviews
+ * says how many tokens a pixel pools at the widget's size ("… · max of ≥ 69
+ * × 69 tokens per pixel"), as the export's title does.  Valid until
+ * the view changes. */
+const char *attnviz_grid_view_get_screen_subtitle (AttnvizGridView *self);
 /* The thumbnail under the widget point (X, Y). */
 gboolean attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, int *head);
 /* Where the thumbnail of LAYER and HEAD is drawn, in the widget. */

@@ -12,7 +12,7 @@
 
 #include <gio/gio.h>
 
-#include "attnviz-heatmap-tiles.h"
+#include "attnviz-heatmap-tiles-private.h"
 #include "attnviz-painter-private.h"
 
 /* Tiles computed at once: the machine's cores, less one for the UI. */
@@ -20,60 +20,6 @@
 /* Colour tables as a whole matrix of this many values chooses them
  * (attnviz_colorizer_set_scale): every tile is then coloured alike. */
 #define COLOR_VALUES ((gsize) 1 << 20)
-
-typedef struct {
-  AttnvizAggregate aggregate;
-  int layer, head;
-  int k;          /* cells a side of a bin */
-  int tr, tc;     /* the tile's place, in tiles */
-} TileKey;
-
-typedef enum {
-  TILE_WANTED,    /* asked for, not started */
-  TILE_RUNNING,
-  TILE_READY,
-} TileState;
-
-typedef struct {
-  TileKey key;
-  TileState state;
-  int rows, cols;             /* bins */
-  float *values;              /* (rows, cols) once ready */
-  cairo_surface_t *surface;   /* coloured, for COLOR_STAMP */
-  guint color_stamp;
-  GCancellable *cancellable;  /* while running */
-  guint frame;                /* the last frame that wanted it */
-  GList lru;                  /* in the LRU list while ready */
-} Tile;
-
-struct _AttnvizHeatmapTiles
-{
-  GObject parent_instance;
-
-  AttnvizResult *result;
-  TileKey picture;            /* k, tr, tc unused */
-  AttnvizColormap colormap;
-  AttnvizScale scale;
-  guint color_stamp;
-
-  GHashTable *tiles;          /* TileKey -> Tile */
-  GQueue lru;                 /* ready tiles, most recently painted first */
-  gsize bytes;
-  int running;
-  guint frame;
-  gboolean complete;
-
-  cairo_surface_t *overview;  /* the picture's overview, coloured */
-  TileKey overview_picture;
-  guint overview_stamp;
-
-  /* The hover value computed off the main thread */
-  int hover_row, hover_col;
-  TileKey hover_picture;
-  gboolean hover_ready;
-  float hover[3];             /* value, A, B */
-  GCancellable *hover_cancellable;
-};
 
 G_DEFINE_FINAL_TYPE (AttnvizHeatmapTiles, attnviz_heatmap_tiles, G_TYPE_OBJECT)
 
@@ -83,6 +29,12 @@ enum {
 };
 
 static guint signals[N_SIGNALS];
+
+void
+_attnviz_heatmap_tiles_emit_changed (AttnvizHeatmapTiles *self)
+{
+  g_signal_emit (self, signals[CHANGED], 0);
+}
 
 /* Bins across a tile at bins of K cells: pooled tiles are wider, since a
  * source recomputes whole rows (a band's scores against every key it
@@ -109,12 +61,6 @@ static gboolean
 tile_key_equal (gconstpointer a, gconstpointer b)
 {
   return memcmp (a, b, sizeof (TileKey)) == 0;
-}
-
-static gboolean
-same_picture (const TileKey *a, const TileKey *b)
-{
-  return a->aggregate == b->aggregate && a->layer == b->layer && a->head == b->head;
 }
 
 static gsize
@@ -373,6 +319,55 @@ attnviz_heatmap_tiles_get_overview (AttnvizHeatmapTiles *self, int *rows, int *c
   return o;
 }
 
+float
+attnviz_heatmap_tiles_get_upper_bound (AttnvizHeatmapTiles *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_TILES (self), NAN);
+
+  if (self->result == NULL || attnviz_result_is_difference (self->result))
+    return NAN;
+  const TileKey *p = &self->picture;
+  int rows, cols;
+  if (p->aggregate != ATTNVIZ_AGGREGATE_MEAN)
+    {
+      /* A head's max overview, and the max over heads' (the max of
+       * theirs), hold the picture's exact largest weight. */
+      const float *o = attnviz_result_get_overview (self->result, p->aggregate, p->layer, p->head,
+                                                    ATTNVIZ_POOL_MAX, &rows, &cols);
+      if (o == NULL)
+        return NAN;
+      float best = -INFINITY;
+      for (gsize i = 0; i < (gsize) rows * cols; i++)
+        best = MAX (best, o[i]);
+      return best;
+    }
+  /* The mean over heads: a bin's mean of the heads can be no larger than
+   * the mean of their maxes over it, so the largest of those bounds every
+   * cell, and every bin the view pools by its max. */
+  int H = attnviz_result_get_n_heads (self->result);
+  g_autofree double *sum = NULL;
+  gsize n = 0;
+  for (int h = 0; h < H; h++)
+    {
+      const float *o = attnviz_result_get_overview (self->result, ATTNVIZ_AGGREGATE_HEAD, p->layer, h,
+                                                    ATTNVIZ_POOL_MAX, &rows, &cols);
+      if (o == NULL)
+        return NAN;
+      if (sum == NULL)
+        {
+          n = (gsize) rows * cols;
+          sum = g_new0 (double, n);
+        }
+      g_return_val_if_fail ((gsize) rows * cols == n, NAN);
+      for (gsize i = 0; i < n; i++)
+        sum[i] += o[i];
+    }
+  double best = -INFINITY;
+  for (gsize i = 0; i < n; i++)
+    best = MAX (best, sum[i]);
+  return n > 0 ? (float) (best / H) : NAN;
+}
+
 int
 attnviz_heatmap_tiles_bin_for (double cell_pixels)
 {
@@ -416,8 +411,11 @@ attnviz_heatmap_tiles_is_complete (AttnvizHeatmapTiles *self)
   return self->complete;
 }
 
+/* VALUES (ROWS, COLS) coloured, its first bin the picture's (ROW0, COL0):
+ * a causal run's bins right of the diagonal (all their cells masked, since
+ * bins are alike on both axes) in the no-data colour. */
 static cairo_surface_t *
-color_surface (AttnvizHeatmapTiles *self, const float *values, int rows, int cols)
+color_surface (AttnvizHeatmapTiles *self, const float *values, int rows, int cols, int row0, int col0)
 {
   AttnvizColorizer colorizer;
   AttnvizScale scale = self->scale;
@@ -428,6 +426,8 @@ color_surface (AttnvizHeatmapTiles *self, const float *values, int rows, int col
     }
   attnviz_colorizer_init (&colorizer, &scale, self->colormap, COLOR_VALUES);
   cairo_surface_t *s = attnviz_painter_matrix_surface (&colorizer, values, rows, cols, cols);
+  if (attnviz_result_get_causal (self->result) && attnviz_result_is_square (self->result))
+    attnviz_painter_mask_future (&colorizer, s, row0, col0);
   attnviz_colorizer_clear (&colorizer);
   return s;
 }
@@ -460,7 +460,7 @@ paint_overview (AttnvizHeatmapTiles *self, cairo_t *cr, const AttnvizRect *m)
       g_clear_pointer (&self->overview, cairo_surface_destroy);
       if (o == NULL)
         return;
-      self->overview = color_surface (self, o, rows, cols);
+      self->overview = color_surface (self, o, rows, cols, 0, 0);
       self->overview_picture = self->picture;
       self->overview_stamp = self->color_stamp;
     }
@@ -518,7 +518,8 @@ attnviz_heatmap_tiles_paint (AttnvizHeatmapTiles *self, cairo_t *cr, const Attnv
         if (t->surface == NULL || t->color_stamp != self->color_stamp)
           {
             g_clear_pointer (&t->surface, cairo_surface_destroy);
-            t->surface = color_surface (self, t->values, t->rows, t->cols);
+            t->surface = color_surface (self, t->values, t->rows, t->cols, tr * ATTNVIZ_HEATMAP_TILE,
+                                        tc * tile_width (k));
             t->color_stamp = self->color_stamp;
           }
         double x = m->x + (double) tc * cspan * cell, y = m->y + (double) tr * span * cell;
@@ -545,105 +546,6 @@ attnviz_heatmap_tiles_peek (AttnvizHeatmapTiles *self, int k, int bin_row, int b
     return FALSE;
   *value = t->values[(gsize) i * t->cols + j];
   return TRUE;
-}
-
-/* ---- Hover ------------------------------------------------------------------ */
-
-typedef struct {
-  AttnvizResult *result;
-  TileKey picture;
-  int row, col;
-  float v[3];
-} HoverJob;
-
-static void
-hover_job_free (gpointer data)
-{
-  HoverJob *job = data;
-  g_object_unref (job->result);
-  g_free (job);
-}
-
-static void
-hover_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  HoverJob *job = data;
-  const TileKey *p = &job->picture;
-  job->v[0] = attnviz_result_get_cell (job->result, p->aggregate, p->layer, p->head, job->row, job->col);
-  job->v[1] = job->v[2] = NAN;
-  AttnvizResult *a = attnviz_result_get_a (job->result);
-  if (a != NULL)
-    {
-      job->v[1] = attnviz_result_get_cell (a, p->aggregate, p->layer, p->head, job->row, job->col);
-      job->v[2] = attnviz_result_get_cell (attnviz_result_get_b (job->result), p->aggregate, p->layer, p->head,
-                                           job->row, job->col);
-    }
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
-hover_done (GObject *object, GAsyncResult *res, gpointer data)
-{
-  AttnvizHeatmapTiles *self = ATTNVIZ_HEATMAP_TILES (object);
-  HoverJob *job = g_task_get_task_data (G_TASK (res));
-
-  if (g_task_get_cancellable (G_TASK (res)) != self->hover_cancellable
-      || g_cancellable_is_cancelled (self->hover_cancellable))
-    return;
-  g_clear_object (&self->hover_cancellable);
-  memcpy (self->hover, job->v, sizeof self->hover);
-  self->hover_ready = TRUE;
-  g_signal_emit (self, signals[CHANGED], 0);
-}
-
-gboolean
-attnviz_heatmap_tiles_get_value (AttnvizHeatmapTiles *self, int row, int col, float *value, float *a, float *b)
-{
-  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_TILES (self), FALSE);
-  g_return_val_if_fail (self->result != NULL, FALSE);
-
-  *a = *b = NAN;
-  gboolean difference = attnviz_result_is_difference (self->result);
-  /* An exact tile holds it (a difference's A and B are read apart). */
-  TileKey key = self->picture;
-  key.k = 1;
-  key.tr = row / ATTNVIZ_HEATMAP_TILE;
-  key.tc = col / ATTNVIZ_HEATMAP_TILE;
-  Tile *t = g_hash_table_lookup (self->tiles, &key);
-  if (!difference && t != NULL && t->state == TILE_READY)
-    {
-      *value = t->values[(gsize) (row - key.tr * ATTNVIZ_HEATMAP_TILE) * t->cols + col - key.tc * ATTNVIZ_HEATMAP_TILE];
-      return TRUE;
-    }
-  gboolean same = row == self->hover_row && col == self->hover_col && same_picture (&self->hover_picture, &self->picture);
-  if (same && self->hover_ready)
-    {
-      *value = self->hover[0];
-      *a = self->hover[1];
-      *b = self->hover[2];
-      return TRUE;
-    }
-  if (same && self->hover_cancellable != NULL)
-    return FALSE;
-
-  if (self->hover_cancellable)
-    g_cancellable_cancel (self->hover_cancellable);
-  g_clear_object (&self->hover_cancellable);
-  self->hover_row = row;
-  self->hover_col = col;
-  self->hover_picture = self->picture;
-  self->hover_ready = FALSE;
-  self->hover_cancellable = g_cancellable_new ();
-  HoverJob *job = g_new0 (HoverJob, 1);
-  job->result = g_object_ref (self->result);
-  job->picture = self->picture;
-  job->row = row;
-  job->col = col;
-  GTask *task = g_task_new (self, self->hover_cancellable, hover_done, NULL);
-  g_task_set_task_data (task, job, hover_job_free);
-  g_task_run_in_thread (task, hover_thread);
-  g_object_unref (task);
-  return FALSE;
 }
 
 /* ---- GObject ---------------------------------------------------------------- */

@@ -41,6 +41,12 @@ void attnviz_heatmap_tiles_set_colors (AttnvizHeatmapTiles *self, AttnvizColorma
  * mean over heads' mean), owned by the result; NULL when there is none. */
 const float *attnviz_heatmap_tiles_get_overview (AttnvizHeatmapTiles *self, int *rows, int *cols);
 
+/* The largest value any cell of the picture can have, from the overviews:
+ * a head's or the max over heads' exact max; for the mean over heads the
+ * largest mean of the heads' maxes over a bin (a bound, above the mean
+ * overview's max).  NaN for a difference or without overviews. */
+float attnviz_heatmap_tiles_get_upper_bound (AttnvizHeatmapTiles *self);
+
 /* Cells a side of a bin when a cell is CELL_PIXELS device pixels: 1 while
  * a cell is about a pixel or more. */
 int attnviz_heatmap_tiles_bin_for (double cell_pixels);
@@ -62,6 +68,14 @@ gboolean attnviz_heatmap_tiles_is_complete (AttnvizHeatmapTiles *self);
  * follows). */
 gboolean attnviz_heatmap_tiles_get_value (AttnvizHeatmapTiles *self, int row, int col,
                                           float *value, float *a, float *b);
+
+/* What bin (BIN_ROW, BIN_COL) of K > 1 cells a side holds, exactly: its
+ * max (a difference's A − B of largest magnitude, what a pooled tile
+ * paints there), the mean of its cells and how many cells those are (a
+ * causal run's masked cells left out).  TRUE when known now, FALSE while
+ * it is computed off the main thread ("changed" follows). */
+gboolean attnviz_heatmap_tiles_get_bin (AttnvizHeatmapTiles *self, int k, int bin_row, int bin_col,
+                                        float *max, float *mean, int *n_cells);
 
 /* The value a ready tile of the picture holds for bin (BIN_ROW, BIN_COL)
  * of K cells a side (K = 1: the cell): what is painted there.  FALSE when

@@ -17,26 +17,46 @@
 
 /* ---- Zoom and pan --------------------------------------------------------- */
 
-/* Zooms to ZOOM keeping the figure's point under the widget's (X, Y) there. */
-static void
-zoom_at (AttnvizHeatmapView *self, double zoom, double x, double y)
+/* Zooms to ZOOM keeping the figure's point under the widget's (X, Y)
+ * there.  The labels, titles and colour bar keep their size as the
+ * matrix grows, so the figure does not scale as one: the point is kept by
+ * its place in the matrix (in cells, fractions included), read off the
+ * layouts before and after. */
+void
+attnviz_heatmap_view_zoom_at (AttnvizHeatmapView *self, double zoom, double x, double y)
 {
+  g_return_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self));
+
   zoom = CLAMP (zoom, 1.0, ATTNVIZ_HEATMAP_VIEW_MAX_ZOOM);
   if (zoom == self->zoom)
     return;
+  AttnvizHeatmapLayout before;
+  gboolean anchored = attnviz_heatmap_view_get_layout (self, &before, NULL, NULL)
+                      && before.matrix.width > 0 && before.matrix.height > 0;
+  double u = anchored ? (x + self->pan_x - before.matrix.x) / before.matrix.width : 0;
+  double v = anchored ? (y + self->pan_y - before.matrix.y) / before.matrix.height : 0;
   double k = zoom / self->zoom;
-  self->pan_x = (x + self->pan_x) * k - x;
-  self->pan_y = (y + self->pan_y) * k - y;
   self->zoom = zoom;
-  clamp_pan (self);
   invalidate_content (self);
+  AttnvizHeatmapLayout after;
+  if (anchored && attnviz_heatmap_view_get_layout (self, &after, NULL, NULL))
+    {
+      self->pan_x = after.matrix.x + u * after.matrix.width - x;
+      self->pan_y = after.matrix.y + v * after.matrix.height - y;
+    }
+  else
+    {
+      self->pan_x = (x + self->pan_x) * k - x;
+      self->pan_y = (y + self->pan_y) * k - y;
+    }
+  clamp_pan (self);
   _attnviz_heatmap_view_notify_zoom (self);
 }
 
 void
 _attnviz_heatmap_view_zoom_at_centre (AttnvizHeatmapView *self, double zoom)
 {
-  zoom_at (self, zoom, gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
+  attnviz_heatmap_view_zoom_at (self, zoom, gtk_widget_get_width (GTK_WIDGET (self)) / 2.0,
            gtk_widget_get_height (GTK_WIDGET (self)) / 2.0);
 }
 
@@ -64,7 +84,7 @@ on_scroll (GtkEventControllerScroll *controller, double dx, double dy, AttnvizHe
   if (state & GDK_CONTROL_MASK)
     {
       double factor = wheel ? pow (ZOOM_STEP, -dy) : exp (-dy * 0.01);
-      zoom_at (self, self->zoom * factor, self->pointer_x, self->pointer_y);
+      attnviz_heatmap_view_zoom_at (self, self->zoom * factor, self->pointer_x, self->pointer_y);
       return TRUE;
     }
   if (self->zoom <= 1.0)
@@ -92,7 +112,7 @@ on_zoom_scale_changed (GtkGestureZoom *gesture, double scale, AttnvizHeatmapView
       x = gtk_widget_get_width (GTK_WIDGET (self)) / 2.0;
       y = gtk_widget_get_height (GTK_WIDGET (self)) / 2.0;
     }
-  zoom_at (self, self->pinch_zoom * scale, x, y);
+  attnviz_heatmap_view_zoom_at (self, self->pinch_zoom * scale, x, y);
 }
 
 /* ---- Pointer -------------------------------------------------------------- */
@@ -202,7 +222,8 @@ token_markup (AttnvizHeatmapView *self, AttnvizAxis axis, int index)
 }
 
 /* A long run's cell: its exact value, from an exact tile or computed off
- * the main loop (the tooltip is asked again when it arrives). */
+ * the main loop; NULL until it is known (the tooltip is asked again when
+ * it arrives). */
 static char *
 long_cell_markup (AttnvizHeatmapView *self, int row, int col)
 {
@@ -211,11 +232,69 @@ long_cell_markup (AttnvizHeatmapView *self, int row, int col)
   g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
   const char *qn = is_square (self) ? "query" : "target", *kn = is_square (self) ? "key" : "source";
   if (!attnviz_heatmap_tiles_get_value (self->tiles, row, col, &v, &a, &b))
-    return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>weight</b> …", qn, q, kn, k);
+    return NULL;
   if (attnviz_result_is_difference (figure_result (self)))
     return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>A − B</b> %+.4g\n<b>A</b> %.4g · <b>B</b> %.4g",
                             qn, q, kn, k, v, a, b);
   return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>weight</b> %.4g", qn, q, kn, k, v);
+}
+
+/* A pixel of a pooled picture: the bin of K x K cells it shows, named by
+ * its ranges, with the max it is painted by and the mean of its cells,
+ * computed exactly off the main loop; NULL until known. */
+static char *
+long_bin_markup (AttnvizHeatmapView *self, int row, int col, int k)
+{
+  int br = row / k, bc = col / k;
+  int r0 = br * k, r1 = MIN (r0 + k, n_tokens (self)) - 1, c0 = bc * k, c1 = MIN (c0 + k, n_cols (self)) - 1;
+  float max, mean;
+  int cells;
+  if (!attnviz_heatmap_tiles_get_bin (self->tiles, k, br, bc, &max, &mean, &cells))
+    return NULL;
+  const char *qn = is_square (self) ? "queries" : "targets", *kn = is_square (self) ? "keys" : "sources";
+  GString *m = g_string_new (NULL);
+  g_string_append_printf (m, "<b>%s</b> %d–%d\n<b>%s</b> %d–%d\n", qn, r0, r1, kn, c0, c1);
+  if (cells == 0)
+    g_string_append (m, "masked: the model sees none of these cells");
+  else if (attnviz_result_is_difference (figure_result (self)))
+    g_string_append_printf (m, "<b>largest A − B</b> %+.4g · <b>mean</b> %+.4g", max, mean);
+  else
+    g_string_append_printf (m, "<b>max</b> %.4g · <b>mean</b> %.4g", max, mean);
+  g_string_append_printf (m, "\none pixel: %d × %d cells", r1 - r0 + 1, c1 - c0 + 1);
+  if (cells > 0 && cells < (r1 - r0 + 1) * (c1 - c0 + 1))
+    g_string_append_printf (m, ", %d of them seen (the rest masked)", cells);
+  return g_string_free (m, FALSE);
+}
+
+static char *
+pending_markup (AttnvizHeatmapView *self, int row, int col)
+{
+  int k = self->bin;
+  if (k <= 1)
+    {
+      g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
+      g_autofree char *c = token_markup (self, ATTNVIZ_AXIS_COLS, col);
+      return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<i>computing its weight…</i>", is_square (self) ? "query" : "target",
+                              q, is_square (self) ? "key" : "source", c);
+    }
+  int r0 = row / k * k, c0 = col / k * k;
+  float max;
+  g_autofree char *painted = attnviz_heatmap_tiles_peek (self->tiles, k, row / k, col / k, &max)
+                                 ? g_strdup_printf ("<b>max</b> %.4g · <i>computing the mean…</i>", max)
+                                 : g_strdup ("<i>computing its max and mean…</i>");
+  return g_strdup_printf ("<b>%s</b> %d–%d\n<b>%s</b> %d–%d\n%s", is_square (self) ? "queries" : "targets", r0,
+                          MIN (r0 + k, n_tokens (self)) - 1, is_square (self) ? "keys" : "sources", c0,
+                          MIN (c0 + k, n_cols (self)) - 1, painted);
+}
+
+char *
+attnviz_heatmap_view_describe_cell (AttnvizHeatmapView *self, int row, int col)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), NULL);
+  g_return_val_if_fail (is_long (self), NULL);
+  g_return_val_if_fail (row >= 0 && row < n_tokens (self) && col >= 0 && col < n_cols (self), NULL);
+
+  return self->bin > 1 ? long_bin_markup (self, row, col, self->bin) : long_cell_markup (self, row, col);
 }
 
 static gboolean
@@ -224,12 +303,27 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (widget);
   int row, col;
 
-  if (keyboard || !attnviz_heatmap_view_hit (self, x, y, &row, &col))
+  if (keyboard || self->dragging || !attnviz_heatmap_view_hit (self, x, y, &row, &col))
     return FALSE;
 
   g_autofree char *markup = NULL;
-  if (row >= 0 && col >= 0 && is_long (self))
-    markup = long_cell_markup (self, row, col);
+  if (row >= 0 && col >= 0 && col > row && self->bin <= 1 && is_square (self)
+      && attnviz_result_get_causal (figure_result (self)))
+    {
+      /* Drawn in the no-data colour: no weight, not a weight of 0. */
+      g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
+      g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
+      markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\nmasked: a later key, which this query does not see",
+                                q, k);
+    }
+  else if (row >= 0 && col >= 0 && is_long (self))
+    {
+      /* Until its value is known (asked again when it arrives), what is
+       * known: the cell or the bin, and the max a ready tile paints. */
+      markup = attnviz_heatmap_view_describe_cell (self, row, col);
+      if (markup == NULL)
+        markup = pending_markup (self, row, col);
+    }
   else if (row >= 0 && col >= 0)
     {
       const float *m = attnviz_result_get_matrix (figure_result (self), figure_aggregate (self), figure_layer (self), figure_head (self));
@@ -331,6 +425,30 @@ _attnviz_heatmap_view_class_init_input (GtkWidgetClass *widget_class)
     gtk_widget_class_add_binding_action (widget_class, keys[i].key, 0, keys[i].action, NULL);
 }
 
+/* The keys (+, −, 0, arrows) are the view's: it takes the focus when it
+ * comes into view or shows a new run, unless the user is typing (a text
+ * field, where + and 0 are text, keeps it).  Clicking first would move
+ * the selection. */
+void
+_attnviz_heatmap_view_take_focus (AttnvizHeatmapView *self)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  GtkRoot *root = gtk_widget_get_root (widget);
+  if (root == NULL || !gtk_widget_get_mapped (widget) || !gtk_widget_get_focusable (widget))
+    return;
+  GtkWidget *focus = gtk_root_get_focus (root);
+  if (focus != NULL && gtk_widget_get_mapped (focus)
+      && (GTK_IS_EDITABLE (focus) || GTK_IS_TEXT_VIEW (focus)))
+    return;
+  gtk_widget_grab_focus (widget);
+}
+
+static void
+on_map (GtkWidget *widget, gpointer data)
+{
+  _attnviz_heatmap_view_take_focus (ATTNVIZ_HEATMAP_VIEW (widget));
+}
+
 void
 _attnviz_heatmap_view_init_input (AttnvizHeatmapView *self)
 {
@@ -340,6 +458,7 @@ _attnviz_heatmap_view_init_input (AttnvizHeatmapView *self)
 
   gtk_widget_set_has_tooltip (widget, TRUE);
   g_signal_connect (widget, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
+  g_signal_connect (widget, "map", G_CALLBACK (on_map), NULL);
 
   controller = gtk_event_controller_motion_new ();
   g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);

@@ -99,5 +99,11 @@ void _attnviz_heatmap_view_class_init_input (GtkWidgetClass *widget_class);
 void _attnviz_heatmap_view_init_input (AttnvizHeatmapView *self);
 void _attnviz_heatmap_view_zoom_at_centre (AttnvizHeatmapView *self, double zoom);
 void _attnviz_heatmap_view_notify_zoom (AttnvizHeatmapView *self);
+void _attnviz_heatmap_view_take_focus (AttnvizHeatmapView *self);
+
+/* attnviz-heatmap-view-zoomed.c: the compact title and the colour bar
+ * pinned over a zoomed figure, WIDTH x HEIGHT, drawn from SPEC. */
+void _attnviz_heatmap_view_paint_zoomed (AttnvizHeatmapView *self, cairo_t *cr, const AttnvizHeatmapSpec *spec,
+                                         int width, int height);
 
 G_END_DECLS

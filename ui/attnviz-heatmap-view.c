@@ -59,7 +59,7 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   if (bin > 1)
     {
       /* A picture pooled for the screen or the file says so, as render does. */
-      g_autofree char *note = attnviz_result_describe_pooling (figure_result (self), bin);
+      g_autofree char *note = attnviz_result_describe_pooling (figure_result (self), figure_aggregate (self), bin);
       char *sub = g_strdup_printf ("%s · %s", self->subtitle, note);
       g_free (self->subtitle);
       self->subtitle = sub;
@@ -67,6 +67,7 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->colormap = figure_colormap (self);
+  spec->mask_future = is_square (self) && attnviz_result_get_causal (figure_result (self));
   attnviz_scale_init (&spec->scale, figure_scale (self), self->vmin, self->vmax);
   spec->highlight_row = attnviz_view_state_get_row_token (figure_state (self));
   spec->highlight_col = is_square (self) ? attnviz_view_state_get_row_token (figure_state (self)) : attnviz_view_state_get_selected_source (figure_state (self));
@@ -143,6 +144,15 @@ long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
       attnviz_scale_init (&spec->scale, figure_scale (self), 0, 0);
       if (o != NULL)
         attnviz_scale_fit (&spec->scale, o, (gsize) r * c, attnviz_colormap_is_diverging (figure_colormap (self)));
+      /* The mean over heads' overview is of means, below the max-pooled
+       * bins and the cells the tiles show: the scale reaches their bound. */
+      float bound = attnviz_heatmap_tiles_get_upper_bound (self->tiles);
+      if (attnviz_scale_has_range (&spec->scale) && bound > spec->scale.vmax)
+        spec->scale.vmax = bound;
+      /* A difference's overview is of means (A's − B's), its cells and
+       * bins reach beyond; a bound of |A − B| (the larger weight) would
+       * leave the picture blank: the colour bar says it clips. */
+      spec->scale_clips = isnan (bound) && attnviz_result_is_difference (figure_result (self));
       if (!attnviz_scale_has_range (&spec->scale))
         attnviz_scale_init (&spec->scale, figure_scale (self), 0, 1);
     }
@@ -284,12 +294,16 @@ build_node (AttnvizHeatmapView *self, int width, int height)
     return attnviz_figure_node (ATTNVIZ_FIGURE_HEATMAP, &spec, width, height, vw, vh, 0, 0);
 
   attnviz_heatmap_layout (&spec, vw, vh, &layout);
-  if (!pinned_bands (self, &layout, width, height, &bands))
-    return attnviz_figure_node (ATTNVIZ_FIGURE_HEATMAP, &spec, width, height, vw, vh,
-                                self->pan_x, self->pan_y);
-
   GtkSnapshot *snapshot = gtk_snapshot_new ();
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!pinned_bands (self, &layout, width, height, &bands))
+    {
+      paint_clipped (cr, &spec, vw, vh, 0, 0, width, height, -self->pan_x, -self->pan_y);
+      _attnviz_heatmap_view_paint_zoomed (self, cr, &spec, width, height);
+      cairo_destroy (cr);
+      return gtk_snapshot_free_to_node (snapshot);
+    }
+
   double bottom_top = height - bands.bottom;
   /* The cells, right of and above the pinned bands. */
   paint_clipped (cr, &spec, vw, vh, bands.left, 0, width - bands.left, bottom_top, -self->pan_x, -self->pan_y);
@@ -300,6 +314,7 @@ build_node (AttnvizHeatmapView *self, int width, int height)
   if (bands.bottom > 0)
     paint_clipped (cr, &spec, vw, vh, bands.left, bottom_top, width - bands.left, bands.bottom,
                    -self->pan_x, bottom_top - bands.bottom_y);
+  _attnviz_heatmap_view_paint_zoomed (self, cr, &spec, width, height);
   cairo_destroy (cr);
   return gtk_snapshot_free_to_node (snapshot);
 }
@@ -437,6 +452,7 @@ attnviz_heatmap_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
       self->hover_row = self->hover_col = -1;
       attnviz_label_cache_reset (self->label_cache);
       attnviz_heatmap_tiles_set_result (self->tiles, result);
+      _attnviz_heatmap_view_take_focus (self);
       return TRUE;
     }
   if (g_str_equal (pspec->name, "head"))
@@ -679,3 +695,11 @@ attnviz_heatmap_view_get_bin (AttnvizHeatmapView *self)
   return self->bin;
 }
 
+
+gboolean
+attnviz_heatmap_view_get_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_VIEW (self), FALSE);
+  g_return_val_if_fail (spec != NULL, FALSE);
+  return screen_spec (self, spec);
+}

@@ -20,6 +20,13 @@ GtkWidget *attnviz_heatmap_view_new (void);
  * selected tokens) is its state's: attnviz_figure_view_get_state (). */
 double attnviz_heatmap_view_get_zoom (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_zoom (AttnvizHeatmapView *self, double zoom);
+/* Zooms to ZOOM keeping the matrix point under the widget point (X, Y)
+ * there, as Ctrl+scroll and pinching do (the pan allowing). */
+void attnviz_heatmap_view_zoom_at (AttnvizHeatmapView *self, double zoom, double x, double y);
+/* Zoomed in, what the band pinned over the figure says: "layer 3 · head 5 ·
+ * ×8 · queries 1200–1391 · keys 300–512" (the rows and columns at least
+ * partly in view); NULL at fit. */
+char *attnviz_heatmap_view_describe_view (AttnvizHeatmapView *self);
 /* A name put before the title ("A" gives "A · layer 3 · head 5"), or NULL. */
 const char *attnviz_heatmap_view_get_label (AttnvizHeatmapView *self);
 void attnviz_heatmap_view_set_label (AttnvizHeatmapView *self, const char *label);
@@ -54,5 +61,15 @@ GskRenderNode *attnviz_heatmap_view_build_node (AttnvizHeatmapView *self, int wi
  * paints, and the cells a side of the bins it shows now (1: the cells). */
 struct _AttnvizHeatmapTiles *attnviz_heatmap_view_get_tiles (AttnvizHeatmapView *self);
 int attnviz_heatmap_view_get_bin (AttnvizHeatmapView *self);
+/* The figure as the screen shows it now: a long run's cells painted by
+ * tiles (no matrix), its scale reaching the largest value they can paint,
+ * its subtitle saying what a pixel is.  Valid as get_spec ()'s. */
+gboolean attnviz_heatmap_view_get_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec);
+/* A long run's tooltip for the cell (ROW, COL) under the pointer, as
+ * markup: the cell and its exact weight while the view shows exact cells;
+ * the bin of K x K cells holding it, by its query and key ranges, with its
+ * max and mean while the picture is pooled.  NULL while the value is
+ * computed off the main loop (the tiles' "changed" follows). */
+char *attnviz_heatmap_view_describe_cell (AttnvizHeatmapView *self, int row, int col);
 
 G_END_DECLS

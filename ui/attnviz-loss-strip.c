@@ -32,8 +32,9 @@ struct _AttnvizLossStrip
 {
   GtkWidget parent_instance;
 
-  AttnvizResult *result;
-  int selected_token;
+  AttnvizViewState *state;
+  AttnvizResult *result;      /* the state's run, a difference */
+  int selected_token;         /* the state's, within the result */
   double range;               /* largest |A - B| */
 
   GtkAdjustment *vadjustment; /* of the scrolled window around the strip, while mapped */
@@ -49,8 +50,7 @@ G_DEFINE_FINAL_TYPE (AttnvizLossStrip, attnviz_loss_strip, GTK_TYPE_WIDGET)
 
 enum {
   PROP_0,
-  PROP_RESULT,
-  PROP_SELECTED_TOKEN,
+  PROP_STATE,
   N_PROPS
 };
 
@@ -433,7 +433,7 @@ on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizL
   int index = chip_at (self, x, y);
 
   if (index >= 0)
-    attnviz_loss_strip_set_selected_token (self, index == self->selected_token ? -1 : index);
+    attnviz_loss_strip_select (self, index == self->selected_token ? -1 : index);
 }
 
 static void
@@ -449,6 +449,7 @@ attnviz_loss_strip_dispose (GObject *object)
 {
   AttnvizLossStrip *self = ATTNVIZ_LOSS_STRIP (object);
 
+  attnviz_loss_strip_set_state (self, NULL);
   g_clear_object (&self->result);
   g_clear_object (&self->legend_low);
   g_clear_object (&self->legend_high);
@@ -468,37 +469,19 @@ attnviz_loss_strip_finalize (GObject *object)
 static void
 attnviz_loss_strip_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
-  AttnvizLossStrip *self = ATTNVIZ_LOSS_STRIP (object);
-
-  switch (prop_id)
-    {
-    case PROP_RESULT:
-      g_value_set_object (value, self->result);
-      break;
-    case PROP_SELECTED_TOKEN:
-      g_value_set_int (value, self->selected_token);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
+  if (prop_id == PROP_STATE)
+    g_value_set_object (value, ATTNVIZ_LOSS_STRIP (object)->state);
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 static void
 attnviz_loss_strip_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
 {
-  AttnvizLossStrip *self = ATTNVIZ_LOSS_STRIP (object);
-
-  switch (prop_id)
-    {
-    case PROP_RESULT:
-      attnviz_loss_strip_set_result (self, g_value_get_object (value));
-      break;
-    case PROP_SELECTED_TOKEN:
-      attnviz_loss_strip_set_selected_token (self, g_value_get_int (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-    }
+  if (prop_id == PROP_STATE)
+    attnviz_loss_strip_set_state (ATTNVIZ_LOSS_STRIP (object), g_value_get_object (value));
+  else
+    G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
 }
 
 static void
@@ -520,12 +503,11 @@ attnviz_loss_strip_class_init (AttnvizLossStripClass *klass)
   widget_class->size_allocate = attnviz_loss_strip_size_allocate;
   widget_class->css_changed = attnviz_loss_strip_css_changed;
 
-  properties[PROP_RESULT] =
-    g_param_spec_object ("result", NULL, NULL, ATTNVIZ_TYPE_RESULT,
+  /* What it shows: the state's run (a comparison's difference) and its
+   * selected token. */
+  properties[PROP_STATE] =
+    g_param_spec_object ("state", NULL, NULL, ATTNVIZ_TYPE_VIEW_STATE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SELECTED_TOKEN] =
-    g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_css_name (widget_class, "lossstrip");
@@ -568,21 +550,50 @@ attnviz_loss_strip_get_result (AttnvizLossStrip *self)
   return self->result;
 }
 
+static void
+on_state_notify (AttnvizViewState *state, GParamSpec *pspec, AttnvizLossStrip *self)
+{
+  AttnvizResult *run = self->state ? attnviz_view_state_get_run (self->state) : NULL;
+  if (g_set_object (&self->result, run))
+    {
+      rebuild (self);
+      gtk_widget_queue_resize (GTK_WIDGET (self));
+    }
+  int token = self->state ? attnviz_view_state_get_selected_token (self->state) : -1;
+  if (token >= n_tokens (self))
+    token = -1;
+  if (token != self->selected_token)
+    {
+      self->selected_token = token;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+}
+
+AttnvizViewState *
+attnviz_loss_strip_get_state (AttnvizLossStrip *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_LOSS_STRIP (self), NULL);
+  return self->state;
+}
+
 void
-attnviz_loss_strip_set_result (AttnvizLossStrip *self, AttnvizResult *result)
+attnviz_loss_strip_set_state (AttnvizLossStrip *self, AttnvizViewState *state)
 {
   g_return_if_fail (ATTNVIZ_IS_LOSS_STRIP (self));
-  g_return_if_fail (result == NULL || ATTNVIZ_IS_RESULT (result));
+  g_return_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state));
 
-  if (!g_set_object (&self->result, result))
+  if (state == self->state)
     return;
-  g_object_freeze_notify (G_OBJECT (self));
-  rebuild (self);
-  if (self->selected_token >= n_tokens (self))
-    attnviz_loss_strip_set_selected_token (self, -1);
-  gtk_widget_queue_resize (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
-  g_object_thaw_notify (G_OBJECT (self));
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_data (self->state, self);
+  g_set_object (&self->state, state);
+  if (state != NULL)
+    {
+      g_signal_connect (state, "notify::run", G_CALLBACK (on_state_notify), self);
+      g_signal_connect (state, "notify::selected-token", G_CALLBACK (on_state_notify), self);
+    }
+  on_state_notify (state, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
 
 int
@@ -593,17 +604,12 @@ attnviz_loss_strip_get_selected_token (AttnvizLossStrip *self)
 }
 
 void
-attnviz_loss_strip_set_selected_token (AttnvizLossStrip *self, int token)
+attnviz_loss_strip_select (AttnvizLossStrip *self, int token)
 {
   g_return_if_fail (ATTNVIZ_IS_LOSS_STRIP (self));
 
-  if (token < 0 || (self->result != NULL && token >= n_tokens (self)))
-    token = -1;
-  if (token == self->selected_token)
-    return;
-  self->selected_token = token;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+  if (self->state != NULL)
+    attnviz_view_state_set_selected_token (self->state, token >= 0 && token < n_tokens (self) ? token : -1);
 }
 
 double

@@ -4,6 +4,7 @@
 #include <gtk/gtk.h>
 
 #include "attnviz-result.h"
+#include "attnviz-view-state.h"
 
 G_BEGIN_DECLS
 
@@ -12,12 +13,16 @@ G_DECLARE_FINAL_TYPE (AttnvizLossStrip, attnviz_loss_strip, ATTNVIZ, LOSS_STRIP,
 
 GtkWidget *attnviz_loss_strip_new (void);
 
-/* A difference result (attnviz_result_new_difference ()); anything else
- * shows nothing. */
+/* What it shows is its state's (attnviz-view-state.h), as the figure
+ * views': the run, a difference result (attnviz_result_new_difference ();
+ * anything else shows nothing), and the selected token; a click selects
+ * through the state. */
+AttnvizViewState *attnviz_loss_strip_get_state (AttnvizLossStrip *self);
+void attnviz_loss_strip_set_state (AttnvizLossStrip *self, AttnvizViewState *state);
 AttnvizResult *attnviz_loss_strip_get_result (AttnvizLossStrip *self);
-void attnviz_loss_strip_set_result (AttnvizLossStrip *self, AttnvizResult *result);
 int attnviz_loss_strip_get_selected_token (AttnvizLossStrip *self);
-void attnviz_loss_strip_set_selected_token (AttnvizLossStrip *self, int token);
+/* Selects TOKEN (-1: none) in the state. */
+void attnviz_loss_strip_select (AttnvizLossStrip *self, int token);
 
 /* The largest |A - B| over the tokens: the ends of the colour range. */
 double attnviz_loss_strip_get_range (AttnvizLossStrip *self);

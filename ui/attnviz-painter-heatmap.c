@@ -495,6 +495,8 @@ paint_visible_cells (cairo_t *cr, const AttnvizHeatmapSpec *spec, const AttnvizS
   attnviz_colorizer_init (&colorizer, scale, spec->colormap, (gsize) spec->rows * spec->cols);
   cairo_surface_t *image = attnviz_painter_matrix_surface (&colorizer, spec->matrix + (gsize) i0 * spec->cols + j0,
                                                            i1 - i0, j1 - j0, spec->cols);
+  if (spec->mask_future)
+    attnviz_painter_mask_future (&colorizer, image, i0, j0);
   attnviz_colorizer_clear (&colorizer);
   if (image != NULL)
     {
@@ -567,6 +569,7 @@ attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width
       cb.font_size = fs;
       cb.tick_length = ATTNVIZ_COLORBAR_TICK_EMS * fs;
       cb.label_width = layout.colorbar_label_width;
+      cb.clips = spec->scale_clips;
       attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, &scale, &cb, &spec->foreground);
     }
 

@@ -76,6 +76,10 @@ guint32 attnviz_colorizer_pixel (const AttnvizColorizer *c, float v);
 /* An opaque image surface (cols, rows) of MATRIX (rows, cols) coloured by C. */
 cairo_surface_t *attnviz_painter_matrix_surface (const AttnvizColorizer *c, const float *matrix,
                                                  int rows, int cols, gsize row_stride);
+/* Paints the pixels of SURFACE (RGB24, one a cell or bin, its top-left
+ * pixel the matrix's row ROW0 and column COL0) right of the diagonal
+ * (column > row) in C's no-data colour: a causal model's masked cells. */
+void attnviz_painter_mask_future (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0);
 /* Fills RECT with SURFACE scaled to it, always with CAIRO_FILTER_NEAREST. */
 void attnviz_painter_draw_surface (cairo_t *cr, cairo_surface_t *surface, const AttnvizRect *rect);
 
@@ -89,6 +93,7 @@ typedef struct {
   double font_size;
   double tick_length;
   double label_width;      /* widest tick label */
+  gboolean clips;          /* values lie beyond the ends: "≥ vmax" over the top, "≤ vmin" under the bottom */
 } AttnvizColorbarLayout;
 
 void attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *scale,

@@ -338,6 +338,25 @@ attnviz_painter_matrix_surface (const AttnvizColorizer *c, const float *matrix, 
   return surface;
 }
 
+void
+attnviz_painter_mask_future (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0)
+{
+  if (surface == NULL)
+    return;
+  int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  cairo_surface_flush (surface);
+  guchar *data = cairo_image_surface_get_data (surface);
+  for (int i = 0; i < h; i++)
+    {
+      guint32 *row = (guint32 *) (data + (gsize) i * stride);
+      /* Pixel j is column col0 + j: masked from column row0 + i + 1 on. */
+      for (int j = MAX (0, row0 + i + 1 - col0); j < w; j++)
+        row[j] = c->nodata;
+    }
+  cairo_surface_mark_dirty (surface);
+}
+
 /* SURFACE (RGB24) with each pixel repeated KX times across and KY down. */
 static cairo_surface_t *
 upscale_nearest (cairo_surface_t *surface, int kx, int ky)
@@ -515,6 +534,21 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
       attnviz_painter_text_set (text, labels[i], cb->font_size, FALSE, 0);
       attnviz_painter_text_draw (text, x + cb->tick_length + 0.25 * cb->font_size, y, 0.0, 0.5);
       last_y = y;
+    }
+  if (cb->clips)
+    {
+      /* The ends are not the data's: say what lies beyond them. */
+      double ends[2] = { scale->vmin, scale->vmax };
+      g_auto(GStrv) end_labels = attnviz_scale_tick_labels (scale, ends, 2);
+      g_autofree char *high = g_strdup_printf ("≥ %s", end_labels[1]);
+      attnviz_painter_text_set (text, high, cb->font_size, TRUE, 0);
+      attnviz_painter_text_draw (text, rect->x, rect->y - 0.2 * cb->font_size, 0.0, 1.0);
+      if (scale->vmin < 0)
+        {
+          g_autofree char *low = g_strdup_printf ("≤ %s", end_labels[0]);
+          attnviz_painter_text_set (text, low, cb->font_size, TRUE, 0);
+          attnviz_painter_text_draw (text, rect->x, rect->y + rect->height + 0.2 * cb->font_size, 0.0, 0.0);
+        }
     }
   cairo_restore (cr);
 }

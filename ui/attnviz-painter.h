@@ -60,6 +60,14 @@ typedef struct {
   gboolean colorbar;
   int highlight_row;                /* outlined with its label in bold; -1: none */
   int highlight_col;
+  /* A causal model's square picture: cells (or bins of the same size on
+   * both axes) right of the diagonal, column > row, are masked (future)
+   * and drawn in the colour map's no-data colour, not the colour of 0. */
+  gboolean mask_future;
+  /* The cells reach beyond the scale's ends (a long run's difference,
+   * scaled to its overview): the colour bar says so, "≥ vmax" over its top
+   * and "≤ vmin" under its bottom. */
+  gboolean scale_clips;
   double font_size;                 /* of labels and ticks; 0: 10 */
   AttnvizRGBA foreground;           /* text; alpha 0: near-black */
   /* A matrix too large to hold (a long run): MATRIX NULL, SCALE with a

@@ -240,12 +240,14 @@ attnviz_result_pool_tile (AttnvizResult *self, AttnvizAggregate aggregate, int l
 }
 
 char *
-attnviz_result_describe_pooling (AttnvizResult *self, int k)
+attnviz_result_describe_pooling (AttnvizResult *self, AttnvizAggregate aggregate, int k)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+  const char *what = aggregate == ATTNVIZ_AGGREGATE_MEAN ? "mean over heads · "
+                     : aggregate == ATTNVIZ_AGGREGATE_MAX ? "max over heads · " : "";
   if (self->a != NULL)
-    return g_strdup_printf ("largest |A − B| over %d×%d cells", k, k);
-  return g_strdup_printf ("max over %d×%d cells", k, k);
+    return g_strdup_printf ("%seach pixel the largest |A − B| of %d×%d cells", what, k, k);
+  return g_strdup_printf ("%seach pixel the max of %d×%d cells", what, k, k);
 }
 
 /* ---- Overviews ------------------------------------------------------------ */

@@ -179,10 +179,11 @@ float attnviz_result_get_cell (AttnvizResult *self, AttnvizAggregate aggregate, 
 gboolean attnviz_result_pool_tile (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
                                    int k, int br0, int br1, int bc0, int bc1, AttnvizPool pool,
                                    float *out, GCancellable *cancellable);
-/* What a figure's subtitle says of a picture pooled over K x K cells by
- * its max: "max over 10×10 cells" (a difference's: "largest |A − B| over
- * 10×10 cells"). */
-char *attnviz_result_describe_pooling (AttnvizResult *self, int k);
+/* What a figure's subtitle says of a picture of AGGREGATE pooled over
+ * K x K cells by its max: "each pixel the max of 10×10 cells", "mean over
+ * heads · each pixel the max of 10×10 cells" (a difference's: "each pixel
+ * the largest |A − B| of 10×10 cells"). */
+char *attnviz_result_describe_pooling (AttnvizResult *self, AttnvizAggregate aggregate, int k);
 /* The overview the forward pass left, as (*ROWS, *COLS) bins laid out by
  * attnviz_bin_start (), owned by SELF; NULL when none is exact for POOL or
  * the run has no source.  A head has both poolings; the mean over heads

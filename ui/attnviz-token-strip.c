@@ -17,55 +17,21 @@
 #include "config.h"
 
 #include "attnviz-painter.h"
-#include "attnviz-token-strip.h"
-#include "attnviz-widgets-private.h"
-
-#define SPACING 4
-#define PAD_X 6
-#define MIN_CHIP_HEIGHT 22
-#define RADIUS 6
-#define MAX_CHARS 24
-/* Kept above and below the selected chip when it is scrolled to. */
-#define SCROLL_MARGIN 8
-
-struct _AttnvizTokenStrip
-{
-  GtkWidget parent_instance;
-
-  AttnvizResult *result;
-  int selected_token;
-  int hover_token;
-
-  /* One entry a token, from the result */
-  char **shown;           /* (T + 1) the chip's text: visible spaces, cut at MAX_CHARS */
-  int *widths;            /* (T) chip widths, measured on first layout; NULL until then */
-  int chip_height;
-
-  /* The flow at layout_width */
-  int layout_width;       /* -1: none */
-  int *x;                 /* (T) */
-  int *line;              /* (T) */
-  int n_lines;
-  int n_drawn;            /* chips the last snapshot drew */
-
-  GtkAdjustment *vadjustment;  /* of the scrolled window around the strip, while mapped */
-  guint scroll_tick;
-  int scroll_waits;
-};
+#include "attnviz-token-strip-private.h"
 
 G_DEFINE_FINAL_TYPE (AttnvizTokenStrip, attnviz_token_strip, GTK_TYPE_WIDGET)
 
 enum {
   PROP_0,
-  PROP_RESULT,
-  PROP_SELECTED_TOKEN,
+  PROP_STATE,
+  PROP_SOURCE,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
-static int
-n_tokens (AttnvizTokenStrip *self)
+int
+_attnviz_token_strip_n_tokens (AttnvizTokenStrip *self)
 {
   return self->result ? attnviz_result_get_n_tokens (self->result) : 0;
 }
@@ -143,9 +109,8 @@ ensure_widths (AttnvizTokenStrip *self)
   g_object_unref (special);
 }
 
-/* Lays the chips out in lines of at most WIDTH; returns the height. */
-static int
-flow (AttnvizTokenStrip *self, int width)
+int
+_attnviz_token_strip_flow (AttnvizTokenStrip *self, int width)
 {
   int T = n_tokens (self);
 
@@ -252,109 +217,6 @@ attnviz_token_strip_get_n_drawn (AttnvizTokenStrip *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), 0);
   return self->n_drawn;
-}
-
-/* ---- Scrolling ------------------------------------------------------------- */
-
-static GtkWidget *
-scrolled_window (AttnvizTokenStrip *self)
-{
-  return gtk_widget_get_ancestor (GTK_WIDGET (self), GTK_TYPE_SCROLLED_WINDOW);
-}
-
-static void
-on_scrolled (GtkAdjustment *adjustment, AttnvizTokenStrip *self)
-{
-  /* GTK keeps the strip's render node when only its offset changes: the
-   * chips that come into view must be drawn. */
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-/* Frames a scroll waits for the strip's new size at most. */
-#define SCROLL_MAX_WAIT 30
-
-static gboolean
-scroll_to_selected_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
-{
-  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
-  graphene_rect_t chip;
-
-  /* Ticks come before layout: a strip that has just got its tokens is
-   * still allocated at its old height, and the window cannot scroll to a
-   * chip below it yet. */
-  if (attnviz_token_strip_get_chip_rect (self, self->selected_token, &chip)
-      && chip.origin.y + chip.size.height > gtk_widget_get_height (widget)
-      && ++self->scroll_waits < SCROLL_MAX_WAIT)
-    return G_SOURCE_CONTINUE;
-  self->scroll_tick = 0;
-  attnviz_token_strip_scroll_to_token (self, self->selected_token);
-  return G_SOURCE_REMOVE;
-}
-
-void
-attnviz_token_strip_scroll_to_token (AttnvizTokenStrip *self, int index)
-{
-  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
-
-  GtkWidget *sw = scrolled_window (self);
-  graphene_rect_t chip, bounds;
-  if (sw == NULL || !attnviz_token_strip_get_chip_rect (self, index, &chip)
-      || !gtk_widget_compute_bounds (GTK_WIDGET (self), sw, &bounds))
-    return;
-  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
-  double top = bounds.origin.y + chip.origin.y, bottom = top + chip.size.height;
-  double page = gtk_adjustment_get_page_size (adj), value = gtk_adjustment_get_value (adj);
-  if (top < -page || bottom > 2 * page)
-    gtk_adjustment_set_value (adj, value + (top + bottom - page) / 2);   /* a jump: centred */
-  else if (top < SCROLL_MARGIN)
-    gtk_adjustment_set_value (adj, value + top - SCROLL_MARGIN);
-  else if (bottom > page - SCROLL_MARGIN)
-    gtk_adjustment_set_value (adj, value + bottom - page + SCROLL_MARGIN);
-}
-
-/* After the next layout: the strip may not have its size yet. */
-static void
-queue_scroll_to_selected (AttnvizTokenStrip *self)
-{
-  if (self->selected_token < 0 || self->scroll_tick != 0)
-    return;
-  if (!gtk_widget_get_mapped (GTK_WIDGET (self)))
-    return;
-  self->scroll_waits = 0;
-  self->scroll_tick = gtk_widget_add_tick_callback (GTK_WIDGET (self), scroll_to_selected_tick, NULL, NULL);
-}
-
-static void
-attnviz_token_strip_map (GtkWidget *widget)
-{
-  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
-  GtkWidget *sw;
-
-  GTK_WIDGET_CLASS (attnviz_token_strip_parent_class)->map (widget);
-  if ((sw = scrolled_window (self)) != NULL)
-    {
-      self->vadjustment = g_object_ref (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw)));
-      g_signal_connect (self->vadjustment, "value-changed", G_CALLBACK (on_scrolled), self);
-    }
-  queue_scroll_to_selected (self);
-}
-
-static void
-attnviz_token_strip_unmap (GtkWidget *widget)
-{
-  AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (widget);
-
-  if (self->vadjustment != NULL)
-    {
-      g_signal_handlers_disconnect_by_func (self->vadjustment, on_scrolled, self);
-      g_clear_object (&self->vadjustment);
-    }
-  if (self->scroll_tick != 0)
-    {
-      gtk_widget_remove_tick_callback (widget, self->scroll_tick);
-      self->scroll_tick = 0;
-    }
-  GTK_WIDGET_CLASS (attnviz_token_strip_parent_class)->unmap (widget);
 }
 
 /* ---- Drawing ----------------------------------------------------------------- */
@@ -476,6 +338,7 @@ static void
 attnviz_token_strip_size_allocate (GtkWidget *widget, int width, int height, int baseline)
 {
   flow (ATTNVIZ_TOKEN_STRIP (widget), width);
+  _attnviz_token_strip_allocate_popover (ATTNVIZ_TOKEN_STRIP (widget));
 }
 
 static void
@@ -517,7 +380,7 @@ on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizT
   gtk_widget_grab_focus (GTK_WIDGET (self));
   if (token < 0)
     return;
-  attnviz_token_strip_set_selected_token (self, token == self->selected_token ? -1 : token);
+  attnviz_token_strip_select (self, token == self->selected_token ? -1 : token);
 }
 
 static gboolean
@@ -575,7 +438,7 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     }
   else
     to = 0;
-  attnviz_token_strip_set_selected_token (self, to);
+  attnviz_token_strip_select (self, to);
 }
 
 /* ---- GObject ----------------------------------------------------------------------- */
@@ -585,7 +448,9 @@ attnviz_token_strip_dispose (GObject *object)
 {
   AttnvizTokenStrip *self = ATTNVIZ_TOKEN_STRIP (object);
 
+  attnviz_token_strip_set_state (self, NULL);
   g_clear_object (&self->result);
+  g_clear_pointer (&self->go_to, gtk_widget_unparent);
   G_OBJECT_CLASS (attnviz_token_strip_parent_class)->dispose (object);
 }
 
@@ -608,11 +473,11 @@ attnviz_token_strip_get_property (GObject *object, guint prop_id, GValue *value,
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      g_value_set_object (value, self->result);
+    case PROP_STATE:
+      g_value_set_object (value, self->state);
       break;
-    case PROP_SELECTED_TOKEN:
-      g_value_set_int (value, self->selected_token);
+    case PROP_SOURCE:
+      g_value_set_boolean (value, self->source);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -626,11 +491,11 @@ attnviz_token_strip_set_property (GObject *object, guint prop_id, const GValue *
 
   switch (prop_id)
     {
-    case PROP_RESULT:
-      attnviz_token_strip_set_result (self, g_value_get_object (value));
+    case PROP_STATE:
+      attnviz_token_strip_set_state (self, g_value_get_object (value));
       break;
-    case PROP_SELECTED_TOKEN:
-      attnviz_token_strip_set_selected_token (self, g_value_get_int (value));
+    case PROP_SOURCE:
+      attnviz_token_strip_set_source (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -648,12 +513,15 @@ attnviz_token_strip_class_init (AttnvizTokenStripClass *klass)
   object_class->get_property = attnviz_token_strip_get_property;
   object_class->set_property = attnviz_token_strip_set_property;
 
-  properties[PROP_RESULT] =
-    g_param_spec_object ("result", NULL, NULL, ATTNVIZ_TYPE_RESULT,
+  /* What it shows: the state's run, its tokens and its selected token. */
+  properties[PROP_STATE] =
+    g_param_spec_object ("state", NULL, NULL, ATTNVIZ_TYPE_VIEW_STATE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_SELECTED_TOKEN] =
-    g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1,
-                      G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* An encoder-decoder's source: the run's encoder tokens and the state's
+   * selected source, instead. */
+  properties[PROP_SOURCE] =
+    g_param_spec_boolean ("source", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   widget_class->get_request_mode = attnviz_token_strip_get_request_mode;
@@ -661,8 +529,8 @@ attnviz_token_strip_class_init (AttnvizTokenStripClass *klass)
   widget_class->size_allocate = attnviz_token_strip_size_allocate;
   widget_class->snapshot = attnviz_token_strip_snapshot;
   widget_class->css_changed = attnviz_token_strip_css_changed;
-  widget_class->map = attnviz_token_strip_map;
-  widget_class->unmap = attnviz_token_strip_unmap;
+  widget_class->map = _attnviz_token_strip_map;
+  widget_class->unmap = _attnviz_token_strip_unmap;
 
   gtk_widget_class_install_action (widget_class, "tokens.next", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "tokens.previous", NULL, step_action);
@@ -681,6 +549,7 @@ attnviz_token_strip_class_init (AttnvizTokenStripClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Home, 0, "tokens.first", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_End, 0, "tokens.last", NULL);
 
+  _attnviz_token_strip_class_init_scroll (widget_class);
   gtk_widget_class_set_css_name (widget_class, "tokenstrip");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_LIST);
 }
@@ -711,6 +580,7 @@ attnviz_token_strip_init (AttnvizTokenStrip *self)
   gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_PRIMARY);
   g_signal_connect (gesture, "released", G_CALLBACK (on_released), self);
   gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (gesture));
+  _attnviz_token_strip_init_scroll (self);
 }
 
 GtkWidget *
@@ -738,15 +608,16 @@ chip_text (const char *label)
   return g_strconcat (cut, "…", NULL);
 }
 
-void
-attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result)
+/* The tokens to show: the state's run (its source for a source strip). */
+static void
+show_result (AttnvizTokenStrip *self)
 {
-  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
-  g_return_if_fail (result == NULL || ATTNVIZ_IS_RESULT (result));
-
+  AttnvizResult *run = self->state ? attnviz_view_state_get_run (self->state) : NULL;
+  g_autoptr(AttnvizResult) result = NULL;
+  if (run != NULL)
+    result = self->source ? attnviz_result_get_attention (run, ATTNVIZ_ATTENTION_ENCODER) : g_object_ref (run);
   if (!g_set_object (&self->result, result))
     return;
-  g_object_freeze_notify (G_OBJECT (self));
   int T = n_tokens (self);
   g_strfreev (self->shown);
   self->shown = g_new0 (char *, T + 1);
@@ -754,13 +625,79 @@ attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result)
     self->shown[t] = chip_text (attnviz_result_get_label (result, t));
   self->hover_token = -1;
   invalidate_widths (self);
-  if (self->selected_token >= T)
+}
+
+/* The state's selection, drawn and scrolled into view. */
+static void
+show_selection (AttnvizTokenStrip *self)
+{
+  int token = -1;
+  if (self->state != NULL)
+    token = self->source ? attnviz_view_state_get_selected_source (self->state)
+                         : attnviz_view_state_get_selected_token (self->state);
+  if (token >= n_tokens (self))
+    token = -1;
+  if (token == self->selected_token)
+    return;
+  self->selected_token = token;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+  _attnviz_token_strip_queue_scroll_to_selected (self);
+}
+
+static void
+on_state_notify (AttnvizViewState *state, GParamSpec *pspec, AttnvizTokenStrip *self)
+{
+  if (pspec == NULL || g_str_equal (pspec->name, "run"))
+    show_result (self);
+  show_selection (self);
+}
+
+AttnvizViewState *
+attnviz_token_strip_get_state (AttnvizTokenStrip *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), NULL);
+  return self->state;
+}
+
+void
+attnviz_token_strip_set_state (AttnvizTokenStrip *self, AttnvizViewState *state)
+{
+  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
+  g_return_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state));
+
+  if (state == self->state)
+    return;
+  if (self->state != NULL)
+    g_signal_handlers_disconnect_by_data (self->state, self);
+  g_set_object (&self->state, state);
+  if (state != NULL)
     {
-      self->selected_token = -1;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+      g_signal_connect (state, "notify::run", G_CALLBACK (on_state_notify), self);
+      g_signal_connect (state, "notify::selected-token", G_CALLBACK (on_state_notify), self);
+      g_signal_connect (state, "notify::selected-source", G_CALLBACK (on_state_notify), self);
     }
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
-  g_object_thaw_notify (G_OBJECT (self));
+  on_state_notify (state, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+}
+
+gboolean
+attnviz_token_strip_get_source (AttnvizTokenStrip *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), FALSE);
+  return self->source;
+}
+
+void
+attnviz_token_strip_set_source (AttnvizTokenStrip *self, gboolean source)
+{
+  g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
+
+  source = !!source;
+  if (source == self->source)
+    return;
+  self->source = source;
+  on_state_notify (self->state, NULL, self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOURCE]);
 }
 
 int
@@ -771,16 +708,17 @@ attnviz_token_strip_get_selected_token (AttnvizTokenStrip *self)
 }
 
 void
-attnviz_token_strip_set_selected_token (AttnvizTokenStrip *self, int token)
+attnviz_token_strip_select (AttnvizTokenStrip *self, int token)
 {
   g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
 
+  if (self->state == NULL)
+    return;
   if (token < 0 || token >= n_tokens (self))
     token = -1;
-  if (token == self->selected_token)
-    return;
-  self->selected_token = token;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-  queue_scroll_to_selected (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_TOKEN]);
+  /* Through the state, which every view observes; it comes back here. */
+  if (self->source)
+    attnviz_view_state_set_selected_source (self->state, token);
+  else
+    attnviz_view_state_set_selected_token (self->state, token);
 }

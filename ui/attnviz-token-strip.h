@@ -5,6 +5,7 @@
 #include <gtk/gtk.h>
 
 #include "attnviz-result.h"
+#include "attnviz-view-state.h"
 
 G_BEGIN_DECLS
 
@@ -13,11 +14,21 @@ G_DECLARE_FINAL_TYPE (AttnvizTokenStrip, attnviz_token_strip, ATTNVIZ, TOKEN_STR
 
 GtkWidget *attnviz_token_strip_new (void);
 
+/* What it shows is its state's (attnviz-view-state.h), as the figure
+ * views': the run's tokens and the selected token, or with "source" the
+ * run's encoder tokens and the selected source.  A click or a key selects
+ * through the state. */
+AttnvizViewState *attnviz_token_strip_get_state (AttnvizTokenStrip *self);
+void attnviz_token_strip_set_state (AttnvizTokenStrip *self, AttnvizViewState *state);
+gboolean attnviz_token_strip_get_source (AttnvizTokenStrip *self);
+void attnviz_token_strip_set_source (AttnvizTokenStrip *self, gboolean source);
+
+/* The result shown (from the state) and its selected token, -1: none;
+ * the strip's scrolled window scrolls to it. */
 AttnvizResult *attnviz_token_strip_get_result (AttnvizTokenStrip *self);
-void attnviz_token_strip_set_result (AttnvizTokenStrip *self, AttnvizResult *result);
-/* -1: none.  Setting it scrolls the strip's scrolled window to the chip. */
 int attnviz_token_strip_get_selected_token (AttnvizTokenStrip *self);
-void attnviz_token_strip_set_selected_token (AttnvizTokenStrip *self, int token);
+/* Selects TOKEN (-1: none) in the state. */
+void attnviz_token_strip_select (AttnvizTokenStrip *self, int token);
 
 /* The box of token INDEX's chip in the strip's coordinates (as laid out at
  * its width); FALSE when there is no such token. */
