@@ -519,6 +519,22 @@ load_weights (Loader *l, Arch arch)
     if (!(m->rope_freq_factors[i] > 0))
       loader_fail (l, "tensor \"rope_freqs.weight\" holds %g at element %d; frequency factors "
                    "must be above 0", m->rope_freq_factors[i], i);
+  /* A layer's tensors past the block count: llama.cpp refuses the file,
+   * and loading only the first layers would show another model. */
+  for (guint i = 0; i < attnviz_gguf_get_n_tensors (l->g) && !l->failed; i++)
+    {
+      const char *name = attnviz_gguf_get_tensor (l->g, i)->name;
+      char *end = NULL;
+      if (!g_str_has_prefix (name, "blk."))
+        continue;
+      guint64 n = g_ascii_strtoull (name + 4, &end, 10);
+      if (end != name + 4 && *end == '.' && n >= (guint64) c->n_layer)
+        {
+          g_autofree char *quoted = _attnviz_model_quote (name);
+          loader_fail (l, "tensor \"%s\" belongs to layer %" G_GUINT64_FORMAT ", but %s.block_count = %d "
+                       "(the file holds more layers than it says)", quoted, n, l->arch, c->n_layer);
+        }
+    }
   m->layers = g_new0 (AttnvizLayerWeights, c->n_layer);
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     load_layer (l, arch, i);

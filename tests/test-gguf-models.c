@@ -230,6 +230,9 @@ static const BadModel bad_models[] = {
     .set_int = 4, .needle = "tensor \"blk.0.attn_k.weight\" has shape [256, 128], expected [256, 256]" },
   { "bos-outside-the-vocabulary", .set_key = "tokenizer.ggml.bos_token_id", .set_type = ATTNVIZ_GGUF_UINT32,
     .set_int = 99999, .needle = "tokenizer.ggml.bos_token_id = 99999 is outside the vocabulary" },
+  /* The tiny model has 2 layers: a block count of 1 would load half of it. */
+  { "block-count-below-the-layers", .set_key = "llama.block_count", .set_type = ATTNVIZ_GGUF_UINT32,
+    .set_int = 1, .needle = "tensor \"blk.1.attn_norm.weight\" belongs to layer 1, but llama.block_count = 1 (the file holds more layers than it says)" },
   { "absurd-layer-count", .set_key = "llama.block_count", .set_type = ATTNVIZ_GGUF_UINT64,
     .set_int = G_MAXINT64, .needle = "llama.block_count" },
   { "context-of-zero", .set_key = "llama.context_length", .set_type = ATTNVIZ_GGUF_UINT32,
