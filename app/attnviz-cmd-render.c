@@ -629,6 +629,11 @@ attnviz_cmd_render (int argc, char **argv)
       spec.col_labels = col_labels;
       spec.title = title;
       spec.subtitle = subtitle;
+      if (kind == ATTENTION_CROSS)
+        {
+          spec.left_caption = "target";
+          spec.right_caption = "source";
+        }
       attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_LINES, &spec);
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
       ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_LINES, &spec, fig_w, fig_h, &eo, &error);

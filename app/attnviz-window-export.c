@@ -157,6 +157,11 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
       job->subtitle = g_strdup (job->lines.subtitle);
       job->lines.title = job->title;
       job->lines.subtitle = job->subtitle;
+      if (attnviz_view_state_get_attention (self->state) == ATTNVIZ_ATTENTION_CROSS)
+        {
+          job->lines.left_caption = "target";
+          job->lines.right_caption = "source";
+        }
     }
   else
     {

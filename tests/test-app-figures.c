@@ -17,6 +17,8 @@
 #include <glib/gstdio.h>
 
 #include "attnviz-export-dialog.h"
+#include "attnviz-grid-view.h"
+#include "attnviz-lines-view.h"
 #include "attnviz-painter.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
@@ -234,6 +236,145 @@ test_the_export_dialog_writes_its_choices (Fixture *f, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (dialog));
 }
 
+
+/* The PNG at PATH and its pixel at (X_PT, Y_PT) of a WIDTH_PT-wide figure. */
+typedef struct {
+  cairo_surface_t *image;
+  double scale;          /* pixels per point */
+} Png;
+
+static Png
+png_open (const char *path, double width_pt)
+{
+  Png png = { cairo_image_surface_create_from_png (path), 0 };
+  g_assert_cmpint (cairo_surface_status (png.image), ==, CAIRO_STATUS_SUCCESS);
+  png.scale = cairo_image_surface_get_width (png.image) / width_pt;
+  return png;
+}
+
+/* Luminance 0..255 at (X, Y) points, over white where transparent. */
+static double
+png_lum (const Png *png, double x, double y)
+{
+  int w = cairo_image_surface_get_width (png->image), h = cairo_image_surface_get_height (png->image);
+  int px = CLAMP ((int) (x * png->scale), 0, w - 1), py = CLAMP ((int) (y * png->scale), 0, h - 1);
+  const guint8 *data = cairo_image_surface_get_data (png->image);
+  guint32 p = *(const guint32 *) (data + (gsize) py * cairo_image_surface_get_stride (png->image) + (gsize) px * 4);
+  double a = (p >> 24) / 255.0;
+  /* premultiplied */
+  double r = ((p >> 16) & 0xff) + 255 * (1 - a), g = ((p >> 8) & 0xff) + 255 * (1 - a), b = (p & 0xff) + 255 * (1 - a);
+  return 0.299 * r + 0.587 * g + 0.114 * b;
+}
+
+/* The darkest luminance in RECT (points), sampled every half pixel. */
+static double
+png_darkest (const Png *png, const AttnvizRect *rect)
+{
+  double darkest = 255;
+  double step = 0.5 / png->scale;
+  for (double y = rect->y; y <= rect->y + rect->height; y += step)
+    for (double x = rect->x; x <= rect->x + rect->width; x += step)
+      darkest = MIN (darkest, png_lum (png, x, y));
+  return darkest;
+}
+
+static void
+test_grid_figures_have_a_colour_bar_and_separators (Fixture *f, gconstpointer data)
+{
+  AttnvizViewState *state = attnviz_window_get_state (f->window);
+  attnviz_view_state_set_colormap (state, ATTNVIZ_COLORMAP_GREY);
+  AttnvizCliFigure fig = { .vmin = NAN, .vmax = NAN, .width_pt = 400, .height_pt = 300 };
+  g_autofree char *path = export_view (f, "grid", "grey-grid.png", &fig);
+
+  /* The figure as exported: the view's spec, the same options, the same size. */
+  AttnvizGridSpec spec;
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (attnviz_window_get_view (f->window, "grid")), &spec));
+  g_assert_cmpint (spec.colormap, ==, ATTNVIZ_COLORMAP_GREY);
+  attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_GRID, &spec);
+  AttnvizGridLayout layout;
+  attnviz_grid_layout (&spec, 400, 300, &layout);
+  g_assert_cmpfloat (layout.colorbar.width, >, 0);
+
+  Png png = png_open (path, 400);
+  /* Both ends of the bar are labelled: text right of its top and bottom. */
+  const AttnvizRect *bar = &layout.colorbar;
+  double lh = 1.4 * layout.font_size;
+  AttnvizRect top = { bar->x + bar->width + 1, bar->y - lh / 2, 60, lh };
+  AttnvizRect bottom = { bar->x + bar->width + 1, bar->y + bar->height - lh / 2, 60, lh };
+  g_test_message ("colour bar %.0f x %.0f pt; darkest label pixel at its top %.0f, at its bottom %.0f",
+                  bar->width, bar->height, png_darkest (&png, &top), png_darkest (&png, &bottom));
+  g_assert_cmpfloat (png_darkest (&png, &top), <, 128);
+  g_assert_cmpfloat (png_darkest (&png, &bottom), <, 128);
+
+  /* Between every two neighbouring thumbnails a line darker than the page. */
+  for (int l = 0; l < layout.n_layer; l++)
+    for (int h = 0; h + 1 < layout.n_head; h++)
+      {
+        AttnvizRect a, b;
+        attnviz_grid_layout_cell_rect (&layout, l, h, &a);
+        attnviz_grid_layout_cell_rect (&layout, l, h + 1, &b);
+        AttnvizRect gap = { a.x + a.width + 0.1, a.y + a.height / 2, b.x - a.x - a.width - 0.2, 0 };
+        double darkest = png_darkest (&png, &gap);
+        if (darkest >= 200)
+          g_test_message ("gap right of layer %d head %d: darkest %.0f", l, h, darkest);
+        g_assert_cmpfloat (darkest, <, 200);
+      }
+  cairo_surface_destroy (png.image);
+}
+
+static void
+test_lines_have_headings_and_weak_lines_stay_visible (Fixture *f, gconstpointer data)
+{
+  AttnvizCliFigure fig = { .vmin = NAN, .vmax = NAN, .width_pt = 360, .height_pt = 480 };
+  g_autofree char *path = export_view (f, "lines", "lines.png", &fig);
+  AttnvizLinesSpec spec;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (attnviz_lines_view_get_spec (ATTNVIZ_LINES_VIEW (attnviz_window_get_view (f->window, "lines")),
+                                              &spec, &error));
+  attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_LINES, &spec);
+  AttnvizLinesLayout layout;
+  attnviz_lines_layout (&spec, 360, 480, &layout);
+  Png png = png_open (path, 360);
+  /* "query" right-aligned over the left column, "key" over the right one,
+   * and the legend under them, all drawn. */
+  g_assert_cmpfloat (layout.left_caption.height, >, 0);
+  g_assert_cmpfloat (layout.left_caption.y + layout.left_caption.height, <=, layout.left.y);
+  g_assert_cmpfloat (png_darkest (&png, &layout.left_caption), <, 128);
+  g_assert_cmpfloat (png_darkest (&png, &layout.right_caption), <, 128);
+  g_assert_cmpfloat (layout.legend.y, >=, layout.left.y + layout.left.height);
+  g_assert_cmpfloat (png_darkest (&png, &layout.legend), <, 200);
+  cairo_surface_destroy (png.image);
+}
+
+/* A 2 x 2 head whose only weak weight is 0.02: its line is still drawn at
+ * the least opacity, 10%. */
+static void
+test_a_weak_line_is_drawn_at_the_least_opacity (void)
+{
+  static const float m[4] = { 0.98f, 0.02f, 0.0f, 0.0f };
+  static const char *const labels[2] = { "a", "b" };
+  AttnvizLinesSpec spec;
+  attnviz_lines_spec_init (&spec, m, 2, 2);
+  spec.row_labels = spec.col_labels = labels;
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-lines-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "weak.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (attnviz_paint_to_file (path, ATTNVIZ_FIGURE_LINES, &spec, 200, 160, &error));
+  AttnvizLinesLayout layout;
+  attnviz_lines_layout (&spec, 200, 160, &layout);
+  /* The middle of the line from query 0 to key 1 (no other line is near). */
+  double x1 = layout.left.x + layout.left.width, x2 = layout.right.x;
+  double y1 = layout.left.y + 0.5 * layout.left_pitch, y2 = layout.right.y + 1.5 * layout.right_pitch;
+  double t = 0.75;
+  Png png = png_open (path, 200);
+  double lum = png_lum (&png, x1 + t * (x2 - x1), y1 + t * (y2 - y1));
+  g_test_message ("weak line's luminance: %.0f (white 255; 2%% blue would be about 251)", lum);
+  g_assert_cmpfloat (lum, <, 240);
+  cairo_surface_destroy (png.image);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -254,6 +395,9 @@ main (int argc, char **argv)
 #define ADD(path, func) g_test_add ("/ui/figures/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
   ADD ("exports-leave-out-the-current-head-unless-asked", test_exports_leave_out_the_current_head);
   ADD ("the-export-dialog-writes-its-choices-and-remembers-them", test_the_export_dialog_writes_its_choices);
+  ADD ("grid-figures-have-a-colour-bar-and-separators-in-grey", test_grid_figures_have_a_colour_bar_and_separators);
+  ADD ("lines-have-query-and-key-headings-and-a-legend", test_lines_have_headings_and_weak_lines_stay_visible);
+  g_test_add_func ("/ui/figures/a-weak-line-is-drawn-at-the-least-opacity", test_a_weak_line_is_drawn_at_the_least_opacity);
   int status = g_test_run ();
   g_free (induction);
   return status;
