@@ -19,14 +19,14 @@ typedef struct {
   WidthPreset preset;
   double width;          /* in UNIT */
   guint unit;            /* 0: mm, 1: in */
-  double font_size;      /* points */
+  double font_size;      /* points; 0: the figure's own (10, 7 for A | B | A − B) */
   gboolean title, subtitle, colorbar, transparent, keep_selection;
   char *from, *to;       /* "" : the data's */
   double dpi;
 } Choices;
 
 static Choices session = {
-  WIDTH_AS_SHOWN, 85.0, 0, 10.0, TRUE, TRUE, TRUE, FALSE, FALSE, NULL, NULL, ATTNVIZ_PAINTER_PNG_DPI,
+  WIDTH_AS_SHOWN, 85.0, 0, 0.0, TRUE, TRUE, TRUE, FALSE, FALSE, NULL, NULL, ATTNVIZ_PAINTER_PNG_DPI,
 };
 
 struct _AttnvizExportDialog
@@ -266,6 +266,25 @@ on_unit_changed (AttnvizExportDialog *self)
   gtk_spin_button_set_value (self->width, inches ? v / 25.4 : v * 25.4);
 }
 
+/* 0 points reads "Auto": the figure's own size. */
+static gboolean
+on_font_size_output (GtkSpinButton *spin, gpointer data)
+{
+  if (gtk_spin_button_get_value (spin) > 0)
+    return FALSE;
+  gtk_editable_set_text (GTK_EDITABLE (spin), "Auto");
+  return TRUE;
+}
+
+static int
+on_font_size_input (GtkSpinButton *spin, double *value, gpointer data)
+{
+  if (g_ascii_strcasecmp (gtk_editable_get_text (GTK_EDITABLE (spin)), "Auto") != 0)
+    return FALSE;
+  *value = 0;
+  return TRUE;
+}
+
 /* A row: TITLE, an optional SUBTITLE, and WIDGET at its end, named NAME. */
 static GtkWidget *
 add_row (AdwPreferencesGroup *group, const char *title, const char *subtitle, GtkWidget *widget, const char *name)
@@ -342,9 +361,11 @@ attnviz_export_dialog_build (AttnvizExportDialog *self)
   /* Text */
   AdwPreferencesGroup *text = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
   adw_preferences_group_set_title (text, "Text");
-  self->font_size = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (4, 72, 0.5));
+  self->font_size = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (0, 72, 0.5));
+  g_signal_connect (self->font_size, "output", G_CALLBACK (on_font_size_output), NULL);
+  g_signal_connect (self->font_size, "input", G_CALLBACK (on_font_size_input), NULL);
   gtk_spin_button_set_value (self->font_size, c->font_size);
-  add_row (text, "Font size", "Points, as in the document", GTK_WIDGET (self->font_size), "font-size");
+  add_row (text, "Font size", "Points, as in the document; Auto: the figure's own", GTK_WIDGET (self->font_size), "font-size");
   self->title = add_switch (text, "Title", "Layer and head", c->title, "title");
   self->subtitle = add_switch (text, "Subtitle", "Model, variant and size", c->subtitle, "subtitle");
   adw_preferences_page_add (ADW_PREFERENCES_PAGE (page), text);

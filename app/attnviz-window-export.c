@@ -45,6 +45,32 @@ export_job_free (ExportJob *job)
   g_free (job);
 }
 
+#define ROW_EXPORT_WIDTH_PT 504.0   /* two columns of a paper, 7 in */
+#define ROW_EXPORT_FONT_PT 7.0
+
+/* The least height (points) at which ROW's panels, WIDTH wide in all, get
+ * matrices as large as their width allows. */
+static double
+row_fitted_height (const AttnvizHeatmapRowSpec *row, double width)
+{
+  double panel = width / MAX (row->n_panels, 1);
+  double h = 0.5 * panel;
+  for (; h < 4 * panel; h += 4)
+    {
+      double widest = 0;
+      for (int i = 0; i < row->n_panels; i++)
+        {
+          AttnvizHeatmapLayout a, b;
+          attnviz_heatmap_layout (&row->panels[i], panel, h, &a);
+          attnviz_heatmap_layout (&row->panels[i], panel, 4 * panel, &b);
+          widest = MAX (widest, b.cell - a.cell);
+        }
+      if (widest < 1e-3)
+        break;
+    }
+  return h;
+}
+
 /* Figure sizes in points: cells of a readable size for short inputs, one
  * page at most for long ones (300 dpi PNGs stay under ~4000 px). */
 static void
@@ -124,10 +150,11 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
        * difference both. */
       ok = attnviz_compare_view_get_figure (self->compare_view, &job->row);
       job->kind = ATTNVIZ_FIGURE_HEATMAP_ROW;
-      double side_w, side_h;
-      heatmap_export_size (attnviz_result_get_n_tokens (job->result), &side_w, &side_h);
-      job->width_pt = side_w * MAX (job->row.n_panels, 1);
-      job->height_pt = side_h;
+      /* The whole row as wide as a two-column figure (7 in), each panel
+       * a heatmap's proportions plus room for its title and two-line
+       * subtitle; a width from the dialog scales it. */
+      job->width_pt = ROW_EXPORT_WIDTH_PT;
+      job->height_pt = 0;    /* fitted below, once the font is known */
       for (int i = 0; ok && i < job->row.n_panels; i++)
         {
           job->panel_titles[i] = g_strdup (job->row.panels[i].title);
@@ -184,7 +211,19 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
                                                          ? job->panel_titles[MAX (job->row.n_panels - 1, 0)]
                                                          : job->title);
   attnviz_cli_figure_apply (fig, job->kind, export_job_spec (job));
-  attnviz_cli_figure_size (fig, job->width_pt, job->height_pt, &job->width_pt, &job->height_pt);
+  if (job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW)
+    {
+      /* Three panels in 7 inches: a paper's figure text (7 pt) unless a
+       * size was chosen, and the height at which the matrices stop
+       * growing (their width then limits them). */
+      for (int i = 0; i < job->row.n_panels; i++)
+        if (fig->font_size <= 0)
+          job->row.panels[i].font_size = ROW_EXPORT_FONT_PT;
+      job->width_pt = fig->width_pt > 0 ? fig->width_pt : ROW_EXPORT_WIDTH_PT;
+      job->height_pt = fig->height_pt > 0 ? fig->height_pt : row_fitted_height (&job->row, job->width_pt);
+    }
+  else
+    attnviz_cli_figure_size (fig, job->width_pt, job->height_pt, &job->width_pt, &job->height_pt);
   return job;
 }
 

@@ -17,6 +17,7 @@
 #include <glib/gstdio.h>
 
 #include "attnviz-export-dialog.h"
+#include "attnviz-compare-view.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-lines-view.h"
 #include "attnviz-painter.h"
@@ -375,6 +376,48 @@ test_a_weak_line_is_drawn_at_the_least_opacity (void)
   g_rmdir (dir);
 }
 
+/* A | B | A − B: the whole row two columns wide (7 in), not 26 inches, each
+ * panel's matrix a fair share of its third. */
+static void
+test_a_comparison_is_exported_two_columns_wide (Fixture *f, gconstpointer data)
+{
+  g_assert_true (attnviz_variant_editor_set_spec (attnviz_window_get_variant_editor (f->window, 0),
+                                                  "mask=bidirectional", NULL));
+  g_assert_true (attnviz_variant_editor_set_spec (attnviz_window_get_variant_editor (f->window, 1), "model", NULL));
+  int before = f->w.finished;
+  g_action_group_change_action_state (G_ACTION_GROUP (f->window), "compare", g_variant_new_boolean (TRUE));
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
+  g_assert_nonnull (attnviz_window_get_comparison (f->window));
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "view", g_variant_new_string ("compare"));
+  g_action_group_change_action_state (G_ACTION_GROUP (f->window), "compare-mode", g_variant_new_string ("all"));
+
+  AttnvizCliFigure fig = { .vmin = NAN, .vmax = NAN };
+  g_autofree char *path = export_view (f, "compare", "compare.png", &fig);
+  cairo_surface_t *image = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (image), ==, CAIRO_STATUS_SUCCESS);
+  int w = cairo_image_surface_get_width (image), h = cairo_image_surface_get_height (image);
+  g_test_message ("A | B | A − B: %d x %d px at 300 dpi (%.2f x %.2f in)", w, h, w / 300.0, h / 300.0);
+  g_assert_cmpint (w, ==, attnviz_png_pixels (504, 0));
+  g_assert_cmpint (h, <, w);
+  cairo_surface_destroy (image);
+
+  /* Each panel's matrix gets at least 45% of its third (81 pt of 168 at 7 pt text). */
+  AttnvizHeatmapRowSpec row;
+  g_assert_true (attnviz_compare_view_get_figure (ATTNVIZ_COMPARE_VIEW (attnviz_window_get_view (f->window, "compare")),
+                                                  &row));
+  attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_HEATMAP_ROW, &row);
+  for (int i = 0; i < row.n_panels; i++)
+    row.panels[i].font_size = 7;   /* a row's export text unless a size is chosen */
+  double height_pt = h * 72.0 / 300.0;
+  for (int i = 0; i < row.n_panels; i++)
+    {
+      AttnvizHeatmapLayout layout;
+      attnviz_heatmap_layout (&row.panels[i], 504.0 / row.n_panels, height_pt, &layout);
+      g_test_message ("panel %d: matrix %.0f x %.0f pt", i, layout.matrix.width, layout.matrix.height);
+      g_assert_cmpfloat (layout.matrix.width, >=, 0.45 * 504.0 / row.n_panels);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -397,6 +440,7 @@ main (int argc, char **argv)
   ADD ("the-export-dialog-writes-its-choices-and-remembers-them", test_the_export_dialog_writes_its_choices);
   ADD ("grid-figures-have-a-colour-bar-and-separators-in-grey", test_grid_figures_have_a_colour_bar_and_separators);
   ADD ("lines-have-query-and-key-headings-and-a-legend", test_lines_have_headings_and_weak_lines_stay_visible);
+  ADD ("a-comparison-is-exported-two-columns-wide", test_a_comparison_is_exported_two_columns_wide);
   g_test_add_func ("/ui/figures/a-weak-line-is-drawn-at-the-least-opacity", test_a_weak_line_is_drawn_at_the_least_opacity);
   int status = g_test_run ();
   g_free (induction);
