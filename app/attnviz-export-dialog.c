@@ -362,8 +362,10 @@ attnviz_export_dialog_build (AttnvizExportDialog *self)
   AdwPreferencesGroup *text = ADW_PREFERENCES_GROUP (adw_preferences_group_new ());
   adw_preferences_group_set_title (text, "Text");
   self->font_size = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (0, 72, 0.5));
+  gtk_spin_button_set_numeric (self->font_size, FALSE);   /* new_with_range () allows digits only */
   g_signal_connect (self->font_size, "output", G_CALLBACK (on_font_size_output), NULL);
   g_signal_connect (self->font_size, "input", G_CALLBACK (on_font_size_input), NULL);
+  on_font_size_output (self->font_size, NULL);   /* no change of value shows it otherwise */
   gtk_spin_button_set_value (self->font_size, c->font_size);
   add_row (text, "Font size", "Points, as in the document; Auto: the figure's own", GTK_WIDGET (self->font_size), "font-size");
   self->title = add_switch (text, "Title", "Layer and head", c->title, "title");
