@@ -109,6 +109,105 @@ attnviz_cli_figure_check (AttnvizCliFigure *f, double vmin, double vmax, GError 
   return TRUE;
 }
 
+static void
+apply_range (const AttnvizCliFigure *f, AttnvizColormap colormap, AttnvizScale *scale)
+{
+  if ((isnan (f->vmin) && isnan (f->vmax)) || attnviz_colormap_is_diverging (colormap))
+    return;
+  /* Only the ends given; the other stays the data's unless that leaves
+   * no range. */
+  if (!isnan (f->vmin))
+    scale->vmin = f->vmin;
+  if (!isnan (f->vmax))
+    scale->vmax = f->vmax;
+  if (!(scale->vmin < scale->vmax))
+    {
+      if (isnan (f->vmax))
+        scale->vmax = MAX (scale->vmin + 1, 1);
+      else
+        scale->vmin = MIN (scale->vmax - 1, 0);
+    }
+}
+
+static void
+apply_heatmap (const AttnvizCliFigure *f, AttnvizHeatmapSpec *spec)
+{
+  if (f->no_title)
+    spec->title = NULL;
+  if (f->no_subtitle)
+    spec->subtitle = NULL;
+  if (f->no_colorbar)
+    spec->colorbar = FALSE;
+  if (f->font_size > 0)
+    spec->font_size = f->font_size;
+  if (!f->keep_selection)
+    spec->highlight_row = spec->highlight_col = -1;
+  apply_range (f, spec->colormap, &spec->scale);
+}
+
+void
+attnviz_cli_figure_apply (const AttnvizCliFigure *f, AttnvizFigureKind kind, void *spec)
+{
+  g_return_if_fail (f != NULL && spec != NULL);
+
+  switch (kind)
+    {
+    case ATTNVIZ_FIGURE_HEATMAP:
+      apply_heatmap (f, spec);
+      break;
+    case ATTNVIZ_FIGURE_HEATMAP_ROW:
+      {
+        AttnvizHeatmapRowSpec *row = spec;
+        for (int i = 0; i < row->n_panels; i++)
+          apply_heatmap (f, &row->panels[i]);
+      }
+      break;
+    case ATTNVIZ_FIGURE_GRID:
+      {
+        AttnvizGridSpec *grid = spec;
+        if (f->no_title)
+          grid->title = NULL;
+        if (f->no_subtitle)
+          grid->subtitle = NULL;
+        grid->colorbar = !f->no_colorbar;
+        if (f->font_size > 0)
+          grid->font_size = f->font_size;
+        if (!f->keep_selection)
+          grid->current_layer = grid->current_head = -1;
+        apply_range (f, grid->colormap, &grid->scale);
+      }
+      break;
+    case ATTNVIZ_FIGURE_LINES:
+      {
+        AttnvizLinesSpec *lines = spec;
+        if (f->no_title)
+          lines->title = NULL;
+        if (f->no_subtitle)
+          lines->subtitle = NULL;
+        if (f->font_size > 0)
+          lines->font_size = f->font_size;
+        if (!f->keep_selection)
+          lines->highlight_row = -1;
+      }
+      break;
+    }
+}
+
+void
+attnviz_cli_figure_size (const AttnvizCliFigure *f, double default_w, double default_h, double *width_pt,
+                         double *height_pt)
+{
+  double w = default_w, h = default_h;
+  if (f->width_pt > 0 && f->height_pt <= 0)
+    h = MAX (default_h * f->width_pt / default_w, 10.0);
+  if (f->width_pt > 0)
+    w = f->width_pt;
+  if (f->height_pt > 0)
+    h = f->height_pt;
+  *width_pt = w;
+  *height_pt = h;
+}
+
 AttnvizExportOptions
 attnviz_cli_figure_export_options (const AttnvizCliFigure *f, const char *title)
 {

@@ -29,6 +29,7 @@ typedef struct {
   gboolean no_subtitle;
   gboolean no_colorbar;
   gboolean transparent;
+  gboolean keep_selection; /* the view's selection, hover and current head stay outlined */
   /* after attnviz_cli_figure_check () */
   double width_pt;       /* 0: the figure's default */
   double height_pt;
@@ -48,6 +49,8 @@ typedef struct {
     NULL },                                                                                                      \
   { "no-colorbar", 0, 0, G_OPTION_ARG_NONE, &(f)->no_colorbar, "Leave out the colour bar", NULL },              \
   { "transparent", 0, 0, G_OPTION_ARG_NONE, &(f)->transparent, "No white page behind the figure", NULL },        \
+  { "keep-selection", 0, 0, G_OPTION_ARG_NONE, &(f)->keep_selection,                                             \
+    "Outline the chosen head in a grid (--layer, --head), as the app's selection", NULL },                      \
   { "range", 0, 0, G_OPTION_ARG_STRING, &(f)->range_s,                                                           \
     "Fixed colour range, e.g. 0:1 (the same as --vmin 0 --vmax 1)", "LO:HI" }
 
@@ -59,6 +62,18 @@ gboolean attnviz_cli_parse_length (const char *option, const char *text, gboolea
 /* Checks F and fills its parsed fields; VMIN and VMAX are the command's
  * --vmin and --vmax (NAN when not given), which --range must not repeat. */
 gboolean attnviz_cli_figure_check (AttnvizCliFigure *f, double vmin, double vmax, GError **error);
+
+/* Applies F to SPEC, a figure of KIND: no title or subtitle when asked,
+ * the colour bar, the font size and a fixed range (on every panel that is
+ * not diverging); and drops what only the screen shows (the selected
+ * token, the hovered one, the current head) unless F keeps the selection.
+ * `attnviz render` and the app's export dialog both write through this. */
+void attnviz_cli_figure_apply (const AttnvizCliFigure *f, AttnvizFigureKind kind, void *spec);
+
+/* The size to write: DEFAULT_W x DEFAULT_H points unless F gives a width
+ * (the height then keeps the default's proportions) or a height. */
+void attnviz_cli_figure_size (const AttnvizCliFigure *f, double default_w, double default_h, double *width_pt,
+                              double *height_pt);
 
 /* The export options of F, with TITLE as the document's title. */
 AttnvizExportOptions attnviz_cli_figure_export_options (const AttnvizCliFigure *f, const char *title);

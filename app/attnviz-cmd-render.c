@@ -516,12 +516,7 @@ attnviz_cmd_render (int argc, char **argv)
           fig_h = CLAMP (4.5 * fs + MAX (rows, cols) * 1.5 * fs, 240, 2000);
         }
       /* A width alone keeps the figure's proportions. */
-      if (width > 0 && height <= 0)
-        fig_h = MAX (fig_h * width / fig_w, 10.0);
-      if (width > 0)
-        fig_w = width;
-      if (height > 0)
-        fig_h = height;
+      attnviz_cli_figure_size (&fig, fig_w, fig_h, &fig_w, &fig_h);
 
       /* A long input on a heatmap: K x K tokens a cell, K the fewest that
        * fit the pixels the matrix gets (the layout depends a little on the
@@ -618,13 +613,12 @@ attnviz_cmd_render (int argc, char **argv)
           spec.row_caption = "target (query)";
           spec.col_caption = "source (key)";
         }
-      spec.title = fig.no_title ? NULL : title;
-      spec.subtitle = fig.no_subtitle ? NULL : subtitle;
+      spec.title = title;
+      spec.subtitle = subtitle;
       spec.colormap = colormap;
       spec.scale = scale;
-      spec.colorbar = colorbar;
-      spec.font_size = font_size;
       spec.mask_future = rec->causal && kind == ATTENTION_SELF;
+      attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_HEATMAP, &spec);
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
       ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_HEATMAP, &spec, fig_w, fig_h, &eo, &error);
     }
@@ -634,9 +628,14 @@ attnviz_cmd_render (int argc, char **argv)
       attnviz_lines_spec_init (&spec, matrix, rows, cols);
       spec.row_labels = row_labels;
       spec.col_labels = col_labels;
-      spec.title = fig.no_title ? NULL : title;
-      spec.subtitle = fig.no_subtitle ? NULL : subtitle;
-      spec.font_size = font_size;
+      spec.title = title;
+      spec.subtitle = subtitle;
+      if (kind == ATTENTION_CROSS)
+        {
+          spec.left_caption = "target";
+          spec.right_caption = "source";
+        }
+      attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_LINES, &spec);
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
       ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_LINES, &spec, fig_w, fig_h, &eo, &error);
     }
@@ -711,8 +710,10 @@ attnviz_cmd_render (int argc, char **argv)
               spec.subtitle = fig.no_subtitle ? NULL : subtitle;
             }
         }
-      if (fig.no_colorbar)
-        spec.colorbar = FALSE;
+      spec.title = title;
+      spec.subtitle = subtitle;
+      spec.colorbar = TRUE;   /* drawn when the range is shared */
+      attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_GRID, &spec);
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
       ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_GRID, &spec, w, h, &eo, &error);
     }

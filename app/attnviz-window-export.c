@@ -1,11 +1,17 @@
 /* attnviz-window-export.c: figures of the view shown
  *
- * win.export asks for a file, win.export-to writes one: the view shown, as
- * the painter draws it, PNG, SVG or PDF by the extension, in a thread.
+ * win.export opens the export dialog (attnviz-export-dialog.c), win.export-to
+ * writes a file with the session's last choices: the view shown, as the
+ * painter draws it but without what only the screen shows (selection,
+ * hover, current head) unless asked, PNG, SVG or PDF by the extension, in a
+ * thread.  The choices are `attnviz render`'s and go through its code.
  */
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include <math.h>
+
+#include "attnviz-export-dialog.h"
 #include "attnviz-window-private.h"
 
 typedef struct {
@@ -21,6 +27,7 @@ typedef struct {
   char *panel_titles[ATTNVIZ_HEATMAP_ROW_MAX];
   char *panel_subtitles[ATTNVIZ_HEATMAP_ROW_MAX];
   AttnvizResult *result;       /* keeps the matrices and labels alive */
+  AttnvizExportOptions options;
 } ExportJob;
 
 static void
@@ -36,6 +43,32 @@ export_job_free (ExportJob *job)
     }
   g_clear_object (&job->result);
   g_free (job);
+}
+
+#define ROW_EXPORT_WIDTH_PT 504.0   /* two columns of a paper, 7 in */
+#define ROW_EXPORT_FONT_PT 7.0
+
+/* The least height (points) at which ROW's panels, WIDTH wide in all, get
+ * matrices as large as their width allows. */
+static double
+row_fitted_height (const AttnvizHeatmapRowSpec *row, double width)
+{
+  double panel = width / MAX (row->n_panels, 1);
+  double h = 0.5 * panel;
+  for (; h < 4 * panel; h += 4)
+    {
+      double widest = 0;
+      for (int i = 0; i < row->n_panels; i++)
+        {
+          AttnvizHeatmapLayout a, b;
+          attnviz_heatmap_layout (&row->panels[i], panel, h, &a);
+          attnviz_heatmap_layout (&row->panels[i], panel, 4 * panel, &b);
+          widest = MAX (widest, b.cell - a.cell);
+        }
+      if (widest < 1e-3)
+        break;
+    }
+  return h;
 }
 
 /* Figure sizes in points: cells of a readable size for short inputs, one
@@ -77,8 +110,17 @@ attnviz_window_get_export_heatmap (AttnvizWindow *self, AttnvizHeatmapSpec *spec
   return TRUE;
 }
 
+static void *
+export_job_spec (ExportJob *job)
+{
+  return job->kind == ATTNVIZ_FIGURE_GRID ? (void *) &job->grid
+       : job->kind == ATTNVIZ_FIGURE_LINES ? (void *) &job->lines
+       : job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW ? (void *) &job->row
+       : (void *) &job->heatmap;
+}
+
 static ExportJob *
-export_job_new (AttnvizWindow *self, const char *path, GError **error)
+export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *fig, GError **error)
 {
   const char *view = adw_view_stack_get_visible_child_name (self->view_stack);
   ExportJob *job = g_new0 (ExportJob, 1);
@@ -108,10 +150,11 @@ export_job_new (AttnvizWindow *self, const char *path, GError **error)
        * difference both. */
       ok = attnviz_compare_view_get_figure (self->compare_view, &job->row);
       job->kind = ATTNVIZ_FIGURE_HEATMAP_ROW;
-      double side_w, side_h;
-      heatmap_export_size (attnviz_result_get_n_tokens (job->result), &side_w, &side_h);
-      job->width_pt = side_w * MAX (job->row.n_panels, 1);
-      job->height_pt = side_h;
+      /* The whole row as wide as a two-column figure (7 in), each panel
+       * a heatmap's proportions plus room for its title and two-line
+       * subtitle; a width from the dialog scales it. */
+      job->width_pt = ROW_EXPORT_WIDTH_PT;
+      job->height_pt = 0;    /* fitted below, once the font is known */
       for (int i = 0; ok && i < job->row.n_panels; i++)
         {
           job->panel_titles[i] = g_strdup (job->row.panels[i].title);
@@ -141,6 +184,11 @@ export_job_new (AttnvizWindow *self, const char *path, GError **error)
       job->subtitle = g_strdup (job->lines.subtitle);
       job->lines.title = job->title;
       job->lines.subtitle = job->subtitle;
+      if (attnviz_view_state_get_attention (self->state) == ATTNVIZ_ATTENTION_CROSS)
+        {
+          job->lines.left_caption = "target";
+          job->lines.right_caption = "source";
+        }
     }
   else
     {
@@ -158,6 +206,24 @@ export_job_new (AttnvizWindow *self, const char *path, GError **error)
       export_job_free (job);
       return NULL;
     }
+  /* The document's title before the figure may drop it. */
+  job->options = attnviz_cli_figure_export_options (fig, job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW
+                                                         ? job->panel_titles[MAX (job->row.n_panels - 1, 0)]
+                                                         : job->title);
+  attnviz_cli_figure_apply (fig, job->kind, export_job_spec (job));
+  if (job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW)
+    {
+      /* Three panels in 7 inches: a paper's figure text (7 pt) unless a
+       * size was chosen, and the height at which the matrices stop
+       * growing (their width then limits them). */
+      for (int i = 0; i < job->row.n_panels; i++)
+        if (fig->font_size <= 0)
+          job->row.panels[i].font_size = ROW_EXPORT_FONT_PT;
+      job->width_pt = fig->width_pt > 0 ? fig->width_pt : ROW_EXPORT_WIDTH_PT;
+      job->height_pt = fig->height_pt > 0 ? fig->height_pt : row_fitted_height (&job->row, job->width_pt);
+    }
+  else
+    attnviz_cli_figure_size (fig, job->width_pt, job->height_pt, &job->width_pt, &job->height_pt);
   return job;
 }
 
@@ -165,13 +231,10 @@ static void
 export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   ExportJob *job = task_data;
-  const void *spec = job->kind == ATTNVIZ_FIGURE_GRID ? (const void *) &job->grid
-                   : job->kind == ATTNVIZ_FIGURE_LINES ? (const void *) &job->lines
-                   : job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW ? (const void *) &job->row
-                   : (const void *) &job->heatmap;
   GError *error = NULL;
 
-  if (attnviz_paint_to_file (job->path, job->kind, spec, job->width_pt, job->height_pt, &error))
+  if (attnviz_paint_to_file_full (job->path, job->kind, export_job_spec (job), job->width_pt, job->height_pt,
+                                  &job->options, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -201,11 +264,21 @@ on_export_done (GObject *source, GAsyncResult *res, gpointer user_data)
 void
 attnviz_window_export (AttnvizWindow *self, const char *path)
 {
+  g_auto(AttnvizCliFigure) fig = { 0 };
+
+  attnviz_export_dialog_get_session_figure (&fig);
+  attnviz_window_export_figure (self, path, &fig);
+}
+
+void
+attnviz_window_export_figure (AttnvizWindow *self, const char *path, const AttnvizCliFigure *fig)
+{
   g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
   g_return_if_fail (path != NULL);
 
+  AttnvizCliFigure defaults = { .vmin = NAN, .vmax = NAN };
   g_autoptr(GError) error = NULL;
-  ExportJob *job = export_job_new (self, path, &error);
+  ExportJob *job = export_job_new (self, path, fig ? fig : &defaults, &error);
   g_autoptr(GTask) task = g_task_new (self, NULL, on_export_done, NULL);
   g_task_set_source_tag (task, attnviz_window_export);
   if (job == NULL)
@@ -247,53 +320,13 @@ export_suggested_name (AttnvizWindow *self)
   return g_strdup_printf ("attention-%s%s-layer%d-head%d%s.png", kind, view, attnviz_view_state_get_layer (self->state), attnviz_view_state_get_head (self->state), suffix);
 }
 
-static void
-on_export_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
-{
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = g_file_get_path (file);
-      if (path != NULL)
-        {
-          g_autofree char *lower = g_ascii_strdown (path, -1);
-          if (!g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".svg")
-              && !g_str_has_suffix (lower, ".pdf"))
-            {
-              /* No known extension: the format of the chosen filter. */
-              GtkFileFilter *filter = gtk_file_chooser_get_filter (GTK_FILE_CHOOSER (dialog));
-              const char *ext = filter ? g_object_get_data (G_OBJECT (filter), "extension") : NULL;
-              char *with = g_strconcat (path, ext ? ext : ".png", NULL);
-              g_free (path);
-              path = with;
-            }
-          attnviz_window_export (self, path);
-        }
-      else
-        _attnviz_window_show_error (self, "Exports are written to local files; choose a folder on this computer.");
-    }
-  g_clear_object (&self->chooser);
-}
-
-
 void
 _attnviz_window_show_export_dialog (AttnvizWindow *self)
 {
-  if ((attnviz_view_state_get_result (self->state) == NULL && !_attnviz_window_showing_comparison (self)) || self->chooser != NULL)
+  if (attnviz_view_state_get_result (self->state) == NULL && !_attnviz_window_showing_comparison (self))
     return;
 
-  GtkFileChooserNative *chooser =
-    gtk_file_chooser_native_new ("Export Figure", GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_SAVE,
-                                 "_Export", "_Cancel");
-  GtkFileChooser *fc = GTK_FILE_CHOOSER (chooser);
   g_autofree char *name = export_suggested_name (self);
-
-  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (chooser), TRUE);
-  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("PNG image (300 dpi)", "image/png", "*.png", ".png"));
-  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("SVG drawing", "image/svg+xml", "*.svg", ".svg"));
-  gtk_file_chooser_add_filter (fc, _attnviz_window_make_filter ("PDF document", "application/pdf", "*.pdf", ".pdf"));
-  gtk_file_chooser_set_current_name (fc, name);
-  g_signal_connect (chooser, "response", G_CALLBACK (on_export_response), self);
-  self->chooser = GTK_NATIVE_DIALOG (chooser);
-  gtk_native_dialog_show (self->chooser);
+  AttnvizExportDialog *dialog = attnviz_export_dialog_new (self, name);
+  gtk_window_present (GTK_WINDOW (dialog));
 }

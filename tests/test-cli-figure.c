@@ -3,7 +3,9 @@
  * Sizes in millimetres or inches and the column presets, the PNG's
  * resolution written into the file, a transparent page, the title,
  * subtitle and colour bar left out on request, a fixed colour range, the
- * PDF's title, and a usage error naming the option for every bad value.
+ * PDF's title, the chosen head outlined in a grid only with
+ * --keep-selection (as the app's export dialog keeps the selection), and a
+ * usage error naming the option for every bad value.
  * The figures are read back with cairo and looked at pixel by pixel.
  */
 #define G_LOG_DOMAIN "test-cli-figure"
@@ -12,6 +14,7 @@
 #include <cairo.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "attnviz-colormap.h"
@@ -320,6 +323,39 @@ test_bad_figure_options_are_usage_errors_naming_the_option (Fixture *f, gconstpo
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
+/* Pixels of the current head's orange (0.90, 0.33, 0.05) in the PNG at PATH. */
+static int
+count_orange (const char *path)
+{
+  cairo_surface_t *image = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (image), ==, CAIRO_STATUS_SUCCESS);
+  int w = cairo_image_surface_get_width (image), h = cairo_image_surface_get_height (image);
+  int stride = cairo_image_surface_get_stride (image);
+  const guint8 *data = cairo_image_surface_get_data (image);
+  int n = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        guint32 p = *(const guint32 *) (data + (gsize) y * stride + (gsize) x * 4);
+        int r = (p >> 16) & 0xff, g = (p >> 8) & 0xff, b = p & 0xff;
+        n += abs (r - 230) <= 6 && abs (g - 84) <= 6 && abs (b - 13) <= 6;
+      }
+  cairo_surface_destroy (image);
+  return n;
+}
+
+static void
+test_a_grid_outlines_the_chosen_head_only_when_asked (Fixture *f, gconstpointer data)
+{
+  g_autofree char *plain = render (f, "grid.png", "--view", "grid", "--layer", "1", "--head", "1", NULL);
+  g_autofree char *kept = render (f, "grid-kept.png", "--view", "grid", "--layer", "1", "--head", "1",
+                                  "--keep-selection", NULL);
+  int orange_plain = count_orange (plain), orange_kept = count_orange (kept);
+  g_test_message ("orange pixels: %d without --keep-selection, %d with it", orange_plain, orange_kept);
+  g_assert_cmpint (orange_plain, ==, 0);
+  g_assert_cmpint (orange_kept, >, 50);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -331,6 +367,7 @@ main (int argc, char **argv)
   ADD ("title-subtitle-and-colour-bar-can-be-left-out", test_title_subtitle_and_colour_bar_can_be_left_out);
   ADD ("a-fixed-range-fixes-what-a-colour-means", test_a_fixed_range_fixes_what_a_colour_means);
   ADD ("a-pdf-carries-its-title", test_a_pdf_carries_its_title);
+  ADD ("a-grid-outlines-the-chosen-head-only-when-asked", test_a_grid_outlines_the_chosen_head_only_when_asked);
   ADD ("bad-figure-options-are-usage-errors-naming-the-option",
        test_bad_figure_options_are_usage_errors_naming_the_option);
 #undef ADD

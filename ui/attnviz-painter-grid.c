@@ -59,6 +59,10 @@ grid_shared_scale (const AttnvizGridSpec *spec, AttnvizScale *scale)
   return attnviz_scale_has_range (scale);
 }
 
+/* The ends of a bar of relative colours. */
+#define GRID_LOW_LABEL "head min"
+#define GRID_HIGH_LABEL "head max"
+
 static int
 grid_index (const int *indices, int i)
 {
@@ -102,7 +106,9 @@ grid_layout (const AttnvizGridSpec *spec, const AttnvizScale *shared, double wid
       head_w = MAX (head_w, attnviz_painter_text_set (text, buf, ifs, FALSE, 0));
     }
 
-  gboolean with_bar = spec->colorbar && shared != NULL;
+  /* Shared: the range's ticks; each thumbnail its own range: a bar of
+   * relative colours from each head's lowest weight to its highest. */
+  gboolean with_bar = spec->colorbar && (shared != NULL || spec->scores == NULL);
   AttnvizColorbarLayout cb = { 0 };
   double cb_reserve = 0;
   double left = 0, upper = 0, aw = 0, ah = 0;
@@ -117,7 +123,10 @@ grid_layout (const AttnvizGridSpec *spec, const AttnvizScale *shared, double wid
       out->pitch = nl > 0 && nh > 0 ? MIN (aw / nh, ah / nl) : 0;
       if (!with_bar)
         break;
-      attnviz_painter_colorbar_layout (text, shared, MAX (nl * out->pitch, 4 * lh), fs, &cb);
+      if (shared != NULL)
+        attnviz_painter_colorbar_layout (text, shared, MAX (nl * out->pitch, 4 * lh), fs, &cb);
+      else
+        attnviz_painter_colorbar_layout_ends (text, GRID_LOW_LABEL, GRID_HIGH_LABEL, fs, &cb);
       double want = attnviz_painter_colorbar_reserve (&cb);
       if (want <= cb_reserve)
         break;
@@ -456,6 +465,28 @@ draw_thumbnails (cairo_t *cr, const AttnvizGridSpec *spec, const AttnvizGridLayo
   attnviz_colorizer_clear (&colorizer);
 }
 
+/* A thin grey frame around each thumbnail, in its gap: the separators
+ * stay visible where a map's end is the page's own colour (grey's white,
+ * a transparent page). */
+static void
+draw_frames (cairo_t *cr, const AttnvizGridSpec *spec, const AttnvizGridLayout *layout)
+{
+  double gap = layout->pitch - layout->thumb;
+  double lw = CLAMP (0.4 * gap, 0.25, 0.75);
+  cairo_save (cr);
+  cairo_set_line_width (cr, lw);
+  attnviz_painter_set_source (cr, &spec->foreground, 0.45);
+  for (int l = 0; l < spec->n_layer; l++)
+    for (int h = 0; h < spec->n_head; h++)
+      {
+        AttnvizRect r;
+        attnviz_grid_layout_cell_rect (layout, l, h, &r);
+        cairo_rectangle (cr, r.x - lw / 2, r.y - lw / 2, r.width + lw, r.height + lw);
+      }
+  cairo_stroke (cr);
+  cairo_restore (cr);
+}
+
 static void
 draw_scores (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec,
              const AttnvizGridLayout *layout, const AttnvizScale *scale)
@@ -564,6 +595,7 @@ attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, doub
         draw_scores (cr, &text, spec, &layout, &scale);
       else
         draw_thumbnails (cr, spec, &layout, shared ? &scale : NULL);
+      draw_frames (cr, spec, &layout);
     }
 
   AttnvizRect cur;
@@ -588,7 +620,15 @@ attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, doub
       cb.font_size = fs;
       cb.tick_length = ATTNVIZ_COLORBAR_TICK_EMS * fs;
       cb.label_width = layout.colorbar_label_width;
-      attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, &scale, &cb, &spec->foreground);
+      AttnvizScale relative;
+      attnviz_scale_init (&relative, ATTNVIZ_SCALE_LINEAR, 0, 1);
+      if (!shared)
+        {
+          cb.end_labels[0] = GRID_LOW_LABEL;
+          cb.end_labels[1] = GRID_HIGH_LABEL;
+        }
+      attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, shared ? &scale : &relative, &cb,
+                                     &spec->foreground);
     }
 
   attnviz_painter_draw_titles (cr, &text, spec->title, spec->subtitle, attnviz_painter_font_size (spec->font_size),

@@ -15,6 +15,8 @@
 #define MAX_LINES_WIDTH_EMS 24  /* the band of lines is at most this wide */
 #define DEFAULT_THRESHOLD 0.01
 #define FADED_ALPHA 0.12        /* other rows' lines when one is highlighted */
+#define DEFAULT_MIN_ALPHA 0.10  /* the faintest line drawn */
+#define LEGEND_SCALE 0.85       /* the legend's font, of the labels' */
 
 void
 attnviz_lines_spec_init (AttnvizLinesSpec *spec, const float *matrix, int rows, int cols)
@@ -25,6 +27,7 @@ attnviz_lines_spec_init (AttnvizLinesSpec *spec, const float *matrix, int rows, 
   spec->cols = cols;
   spec->highlight_row = -1;
   spec->threshold = DEFAULT_THRESHOLD;
+  spec->min_alpha = DEFAULT_MIN_ALPHA;
 }
 
 static double
@@ -61,7 +64,12 @@ lines_layout (const AttnvizLinesSpec *spec, double width, double height, Attnviz
 
   double top = attnviz_painter_titles_layout (text, spec->title, spec->subtitle, fs, width, margin,
                                               &out->title, &out->subtitle);
-  double avail = MAX (0, height - top - margin);
+  /* Headings above the columns, a legend under them. */
+  double hlh = attnviz_painter_text_line_height (text, fs);
+  double glh = attnviz_painter_text_line_height (text, LEGEND_SCALE * fs);
+  double heading_y = top;
+  top += hlh + 0.3 * fs;
+  double avail = MAX (0, height - top - margin - glh - 0.3 * fs);
   out->left_pitch = rows > 0 ? avail / rows : 0;
   out->right_pitch = cols > 0 ? avail / cols : 0;
 
@@ -86,6 +94,9 @@ lines_layout (const AttnvizLinesSpec *spec, double width, double height, Attnviz
   double x0 = MAX (margin, (width - total) / 2);
   out->left = (AttnvizRect) { x0, top, lw + pad, avail };
   out->right = (AttnvizRect) { x0 + lw + pad + 2 * LINE_GAP_EMS * fs + band, top, rw + pad, avail };
+  out->left_caption = (AttnvizRect) { out->left.x, heading_y, out->left.width, hlh };
+  out->right_caption = (AttnvizRect) { out->right.x, heading_y, out->right.width, hlh };
+  out->legend = (AttnvizRect) { margin, top + avail + 0.3 * fs, MAX (0, width - 2 * margin), glh };
 }
 
 void
@@ -138,7 +149,7 @@ line_color (const AttnvizLinesSpec *spec, double rgb[3])
 
 static void
 draw_row_lines (cairo_t *cr, const AttnvizLinesSpec *spec, const AttnvizLinesLayout *layout,
-                int i, double x1, double x2, double threshold, double alpha, const double rgb[3])
+                int i, double x1, double x2, double threshold, double min_alpha, double alpha, const double rgb[3])
 {
   const float *w = spec->matrix + (gsize) i * spec->cols;
   double y1 = layout->left.y + (i + 0.5) * layout->left_pitch;
@@ -146,7 +157,7 @@ draw_row_lines (cairo_t *cr, const AttnvizLinesSpec *spec, const AttnvizLinesLay
     {
       if (!(w[j] >= threshold))
         continue;
-      cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], alpha * MIN (w[j], 1.0f));
+      cairo_set_source_rgba (cr, rgb[0], rgb[1], rgb[2], alpha * CLAMP (w[j], min_alpha, 1.0));
       cairo_move_to (cr, x1, y1);
       cairo_line_to (cr, x2, layout->right.y + (j + 0.5) * layout->right_pitch);
       cairo_stroke (cr);
@@ -172,6 +183,7 @@ attnviz_paint_lines (cairo_t *cr, const AttnvizLinesSpec *spec, double width, do
   double pad = 0.25 * lfs;
   double max_w = MIN (ATTNVIZ_PAINTER_MAX_LABEL_EMS * lfs, 0.3 * width);
   double threshold = spec->threshold > 0 ? spec->threshold : DEFAULT_THRESHOLD;
+  double min_alpha = spec->min_alpha > 0 ? MIN (spec->min_alpha, 1.0) : DEFAULT_MIN_ALPHA;
   double x1 = layout.left.x + layout.left.width + LINE_GAP_EMS * fs;
   double x2 = layout.right.x - LINE_GAP_EMS * fs;
   int hl = layout.highlight_row;
@@ -183,9 +195,9 @@ attnviz_paint_lines (cairo_t *cr, const AttnvizLinesSpec *spec, double width, do
   cairo_set_line_cap (cr, CAIRO_LINE_CAP_ROUND);
   for (int i = 0; i < spec->rows; i++)
     if (i != hl)
-      draw_row_lines (cr, spec, &layout, i, x1, x2, threshold, hl >= 0 ? FADED_ALPHA : 1.0, rgb);
+      draw_row_lines (cr, spec, &layout, i, x1, x2, threshold, min_alpha, hl >= 0 ? FADED_ALPHA : 1.0, rgb);
   if (hl >= 0)
-    draw_row_lines (cr, spec, &layout, hl, x1, x2, threshold, 1.0, rgb);
+    draw_row_lines (cr, spec, &layout, hl, x1, x2, threshold, min_alpha, 1.0, rgb);
 
   double lh = attnviz_painter_text_line_height (&text, lfs);
   for (int i = 0; i < spec->rows && spec->row_labels; i++)
@@ -225,6 +237,24 @@ attnviz_paint_lines (cairo_t *cr, const AttnvizLinesSpec *spec, double width, do
       attnviz_painter_text_set (&text, shown, lfs, FALSE, max_w);
       attnviz_painter_text_draw (&text, layout.right.x + pad, y, 0.0, 0.5);
     }
+
+  /* Headings: bold, over the labels' inner edges. */
+  attnviz_painter_set_source (cr, &spec->foreground, 0.8);
+  attnviz_painter_text_set (&text, spec->left_caption ? spec->left_caption : "query", fs, TRUE, 0);
+  attnviz_painter_text_draw (&text, layout.left_caption.x + layout.left_caption.width - pad,
+                             layout.left_caption.y + layout.left_caption.height / 2, 1.0, 0.5);
+  attnviz_painter_text_set (&text, spec->right_caption ? spec->right_caption : "key", fs, TRUE, 0);
+  attnviz_painter_text_draw (&text, layout.right_caption.x + pad,
+                             layout.right_caption.y + layout.right_caption.height / 2, 0.0, 0.5);
+
+  /* The legend: what the opacity means and what is left out. */
+  char legend[160];
+  g_snprintf (legend, sizeof legend, "opacity = weight, at least %.0f%%; weights under %g not drawn",
+              100 * min_alpha, threshold);
+  attnviz_painter_set_source (cr, &spec->foreground, 0.6);
+  attnviz_painter_text_set (&text, legend, LEGEND_SCALE * fs, FALSE, layout.legend.width);
+  attnviz_painter_text_draw (&text, layout.legend.x + layout.legend.width / 2,
+                             layout.legend.y + layout.legend.height / 2, 0.5, 0.5);
 
   attnviz_painter_draw_titles (cr, &text, spec->title, spec->subtitle, fs, &layout.title, &layout.subtitle,
                                &spec->foreground);

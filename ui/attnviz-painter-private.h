@@ -94,10 +94,15 @@ typedef struct {
   double tick_length;
   double label_width;      /* widest tick label */
   gboolean clips;          /* values lie beyond the ends: "≥ vmax" over the top, "≤ vmin" under the bottom */
+  const char *end_labels[2]; /* labels of the lowest and highest tick instead of numbers, or NULL */
 } AttnvizColorbarLayout;
 
 void attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *scale,
                                       double bar_height, double font_size, AttnvizColorbarLayout *out);
+/* A bar of relative colours (each panel its own range): ticks at its two
+ * ends only, labelled LOW and HIGH. */
+void attnviz_painter_colorbar_layout_ends (AttnvizPainterText *text, const char *low, const char *high,
+                                           double font_size, AttnvizColorbarLayout *out);
 double attnviz_painter_colorbar_reserve (const AttnvizColorbarLayout *cb);
 void attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const AttnvizRect *rect,
                                     AttnvizColormap map, const AttnvizScale *scale,

@@ -478,6 +478,22 @@ attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *s
   out->label_width = MAX (out->label_width, attnviz_painter_text_set (text, "−0.00", font_size, FALSE, 0));
 }
 
+void
+attnviz_painter_colorbar_layout_ends (AttnvizPainterText *text, const char *low, const char *high,
+                                      double font_size, AttnvizColorbarLayout *out)
+{
+  memset (out, 0, sizeof *out);
+  out->font_size = font_size;
+  out->tick_length = ATTNVIZ_COLORBAR_TICK_EMS * font_size;
+  out->n_ticks = 2;
+  out->ticks[0] = 0;
+  out->ticks[1] = 1;
+  out->end_labels[0] = low;
+  out->end_labels[1] = high;
+  out->label_width = MAX (attnviz_painter_text_set (text, low, font_size, FALSE, 0),
+                          attnviz_painter_text_set (text, high, font_size, FALSE, 0));
+}
+
 double
 attnviz_painter_colorbar_reserve (const AttnvizColorbarLayout *cb)
 {
@@ -531,7 +547,10 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
       /* Ticks come bottom to top; a label too close to the last one is left out. */
       if (last_y - y < lh)
         continue;
-      attnviz_painter_text_set (text, labels[i], cb->font_size, FALSE, 0);
+      const char *label = cb->end_labels[0] && i == 0 ? cb->end_labels[0]
+                        : cb->end_labels[1] && i == cb->n_ticks - 1 ? cb->end_labels[1]
+                        : labels[i];
+      attnviz_painter_text_set (text, label, cb->font_size, FALSE, 0);
       attnviz_painter_text_draw (text, x + cb->tick_length + 0.25 * cb->font_size, y, 0.0, 0.5);
       last_y = y;
     }

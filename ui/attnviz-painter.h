@@ -228,6 +228,9 @@ typedef struct {
   const char *subtitle;
   int highlight_row;                /* only its lines at full strength, its keys shaded; -1: none */
   double threshold;                 /* weights under it are not drawn; 0: 0.01 */
+  double min_alpha;                 /* a drawn line is at least this opaque (weak ones never vanish); 0: 0.10 */
+  const char *left_caption;         /* headings above the columns; NULL: "query" and "key" */
+  const char *right_caption;        /*   (an encoder-decoder's cross-attention: "target" and "source") */
   AttnvizRGBA line_color;           /* alpha 0: a blue */
   double font_size;                 /* 0: 10; shrunk when the tokens do not fit */
   AttnvizRGBA foreground;
@@ -242,6 +245,9 @@ typedef struct {
   AttnvizRect subtitle;
   AttnvizRect left;           /* the query labels' column; row i centred at left.y + (i + 0.5) * left_pitch */
   AttnvizRect right;          /* the key labels' column */
+  AttnvizRect left_caption;   /* the headings above the columns */
+  AttnvizRect right_caption;
+  AttnvizRect legend;         /* under the columns: what is left out and the least opacity */
   double left_pitch;
   double right_pitch;
   double font_size;
