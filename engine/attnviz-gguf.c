@@ -570,7 +570,13 @@ place_tensors (AttnvizGguf *self, Reader *r)
       if (t[i].offset > self->data_size || t[i].n_bytes > self->data_size - t[i].offset)
         {
           /* Plain words first: almost always an interrupted download. */
-          guint64 end = t[i].offset > self->data_size ? t[i].offset : t[i].offset + t[i].n_bytes;
+          /* How much is missing: up to the end of the furthest tensor. */
+          guint64 end = 0;
+          for (guint k = 0; k < n; k++)
+            {
+              guint64 e = t[k].offset > G_MAXUINT64 - t[k].n_bytes ? G_MAXUINT64 : t[k].offset + t[k].n_bytes;
+              end = MAX (end, e);
+            }
           g_autofree char *missing = g_format_size (end - self->data_size);
           g_autofree char *quoted = attnviz_gguf_escape (r->name, strlen (r->name), MESSAGE_NAME_CHARS);
           r->where = AT_HEADER;

@@ -333,7 +333,7 @@ static const BadCase bad_cases[] = {
   { "tensor-type-unknown", bad_unknown_type, G_IO_ERROR_INVALID_DATA, "tensor \"a\": unknown type id 99" },
   { "tensor-type-removed-q4_2", bad_removed_type_4, G_IO_ERROR_INVALID_DATA, "unknown type id 4" },
   { "offset-past-the-end", bad_offset_past_the_end, G_IO_ERROR_INVALID_DATA,
-    "the file is truncated (at least 4.0\u00a0kB missing; an interrupted download?): "
+    "the file is truncated (at least 4.1\u00a0kB missing; an interrupted download?): "
     "tensor \"a\": offset 4096 runs past the end of the 64-byte data section" },
   { "bytes-past-the-end", bad_bytes_past_the_end, G_IO_ERROR_INVALID_DATA,
     "the file is truncated (at least 32 bytes missing; an interrupted download?): "
