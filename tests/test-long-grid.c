@@ -295,6 +295,59 @@ test_token_strip_at_8192_tokens (void)
   g_assert_finalize_object (result);
 }
 
+/* A click on a chip far down the strip focuses the strip, and GTK's
+ * viewport scrolls to a child that takes the focus: the whole strip, so
+ * back to its top, away from the chip clicked (a new user's report).  The
+ * strip keeps its place and shows the chip. */
+static void
+test_clicking_a_chip_far_down_keeps_the_strip_there (void)
+{
+  enum { T = 4096 };
+  AttnvizResult *result = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 13, NULL);
+  GtkWidget *strip = attnviz_token_strip_new ();
+  AttnvizTokenStrip *ts = ATTNVIZ_TOKEN_STRIP (strip);
+  GtkWidget *sw = gtk_scrolled_window_new ();
+  gtk_scrolled_window_set_policy (GTK_SCROLLED_WINDOW (sw), GTK_POLICY_NEVER, GTK_POLICY_AUTOMATIC);
+  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (sw), strip);
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+  GtkWidget *other = gtk_button_new_with_label ("elsewhere");
+  gtk_widget_set_vexpand (sw, TRUE);
+  gtk_box_append (GTK_BOX (box), other);
+  gtk_box_append (GTK_BOX (box), sw);
+  GtkWindow *window = show_in_window (box, 420, 340);
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_token_strip_set_state (ts, state);
+  attnviz_view_state_set_run (state, result);
+  attnviz_test_wait_until (attnviz_token_strip_get_n_drawn (ts) > 0, 10);
+  gtk_widget_grab_focus (other);
+
+  /* Scrolled to the middle by the scroll bar. */
+  GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw));
+  attnviz_test_wait_until (gtk_adjustment_get_upper (adj) > 4 * gtk_adjustment_get_page_size (adj), 10);
+  double middle = (gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj)) / 2;
+  gtk_adjustment_set_value (adj, middle);
+  attnviz_test_wait_until (FALSE, 1);
+  /* A click on a chip in view: the strip takes the focus and selects it. */
+  int token = attnviz_token_strip_get_token_at (ts, 5, middle + 40);
+  g_assert_cmpint (token, >, 100);
+  gtk_widget_grab_focus (strip);
+  attnviz_token_strip_select (ts, token);
+  attnviz_test_wait_until (FALSE, 1);
+
+  g_assert_cmpint (attnviz_view_state_get_selected_token (state), ==, token);
+  g_test_message ("scrolled to %.0f, after the click %.0f", middle, gtk_adjustment_get_value (adj));
+  g_assert_cmpfloat (fabs (gtk_adjustment_get_value (adj) - middle), <, gtk_adjustment_get_page_size (adj) / 2);
+  graphene_rect_t chip, bounds;
+  g_assert_true (attnviz_token_strip_get_chip_rect (ts, token, &chip));
+  g_assert_true (gtk_widget_compute_bounds (strip, sw, &bounds));
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y, >=, 0);
+  g_assert_cmpfloat (bounds.origin.y + chip.origin.y + chip.size.height, <=, gtk_widget_get_height (sw));
+
+  destroy_window (window);
+  g_assert_finalize_object (state);
+  g_assert_finalize_object (result);
+}
+
 /* The strip's own scroll controller: what a wheel step reaches first. */
 static GtkEventController *
 scroll_controller (GtkWidget *widget)
@@ -452,5 +505,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/loss-strip/a-long-difference-draws-only-what-shows", test_loss_strip_of_a_long_difference);
   g_test_add_func ("/ui/token-strip/a-wheel-step-scrolls-three-lines-and-ctrl-g-goes-to-a-token",
                    test_token_strip_wheel_steps_lines_and_goes_to_a_token);
+  g_test_add_func ("/ui/long/token-strip/clicking-a-chip-far-down-keeps-the-strip-there",
+                   test_clicking_a_chip_far_down_keeps_the_strip_there);
   return g_test_run ();
 }

@@ -92,6 +92,12 @@ _attnviz_token_strip_map (GtkWidget *widget)
   GtkWidget *sw;
 
   GTK_WIDGET_CLASS (g_type_class_peek (GTK_TYPE_WIDGET))->map (widget);
+  /* A viewport scrolls to a child that takes the focus: the whole strip,
+   * so to its top, away from the chip just clicked.  The strip scrolls to
+   * its selection itself. */
+  GtkWidget *viewport = gtk_widget_get_ancestor (widget, GTK_TYPE_VIEWPORT);
+  if (viewport != NULL)
+    gtk_viewport_set_scroll_to_focus (GTK_VIEWPORT (viewport), FALSE);
   if ((sw = scrolled_window (self)) != NULL)
     {
       self->vadjustment = g_object_ref (gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sw)));
