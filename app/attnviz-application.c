@@ -216,6 +216,7 @@ attnviz_application_startup (GApplication *app)
     { "win.previous-step", { "<Control>bracketleft", NULL } },
     { "win.next-step", { "<Control>bracketright", NULL } },
     { "win.next-head", { "<Alt>Right", NULL } },
+    { "win.go-to-token", { "<Control>g", NULL } },
     { "win.previous-head", { "<Alt>Left", NULL } },
     { "win.next-layer", { "<Alt>Down", NULL } },
     { "win.previous-layer", { "<Alt>Up", NULL } },

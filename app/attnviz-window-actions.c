@@ -62,6 +62,14 @@ dismiss_error_action (GSimpleAction *action, GVariant *parameter, gpointer user_
   _attnviz_window_dismiss_error (user_data);
 }
 
+/* Ctrl+G, whatever has the focus: the token strip's go-to entry. */
+static void
+go_to_token_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  AttnvizWindow *self = user_data;
+  gtk_widget_activate_action (GTK_WIDGET (self->token_strip), "tokens.show-go-to", NULL);
+}
+
 static void
 step_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
 {
@@ -221,6 +229,7 @@ static const GActionEntry win_entries[] = {
   { "export", export_action },
   { "export-to", export_to_action, "s" },
   { "dismiss-error", dismiss_error_action },
+  { "go-to-token", go_to_token_action },
   { "next-head", step_action },
   { "previous-head", step_action },
   { "next-layer", step_action },

@@ -17,6 +17,7 @@
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
+#include "attnviz-token-strip.h"
 #include "attnviz-window.h"
 
 #define TEXT "Once upon a time, there was a little girl named Lily. She loved to play outside."
@@ -185,6 +186,40 @@ test_run_and_compare_wait_for_what_they_need (Fixture *f, gconstpointer data)
   g_assert_true (action_enabled (f, "run"));
 }
 
+/* The first visible popover under WIDGET. */
+static GtkWidget *
+visible_popover (GtkWidget *widget)
+{
+  if (GTK_IS_POPOVER (widget) && gtk_widget_get_visible (widget))
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = visible_popover (c);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+test_ctrl_g_goes_to_a_token_whatever_has_focus (Fixture *f, gconstpointer data)
+{
+  g_assert_true (open_with (f, induction, "bright fox.bright fox."));
+  /* The focus in the text box, where a view's keys do not reach. */
+  GtkWidget *text = gtk_window_get_focus (GTK_WINDOW (f->window));
+  g_assert_null (visible_popover (GTK_WIDGET (f->window)));
+  g_assert_true (g_action_group_has_action (G_ACTION_GROUP (f->window), "go-to-token"));
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "go-to-token", NULL);
+  attnviz_test_wait_until (visible_popover (GTK_WIDGET (f->window)) != NULL, 5);
+  GtkWidget *popover = visible_popover (GTK_WIDGET (f->window));
+  g_assert_nonnull (popover);
+  /* It belongs to the token strip, and its entry has the focus. */
+  g_assert_nonnull (gtk_widget_get_ancestor (popover, ATTNVIZ_TYPE_TOKEN_STRIP));
+  GtkWidget *focus = gtk_window_get_focus (GTK_WINDOW (f->window));
+  g_assert_true (focus != text);
+  g_assert_true (focus != NULL && gtk_widget_is_ancestor (focus, popover));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -214,6 +249,7 @@ main (int argc, char **argv)
   ADD ("stepping-works-whatever-has-focus-and-a-run-focuses-the-view", test_keys_step_heads_wherever_the_focus_is);
   ADD ("an-error-dims-the-old-result-and-says-it-is-out-of-date", test_an_error_marks_the_old_result_out_of_date);
   ADD ("run-and-compare-are-off-until-they-can-work", test_run_and_compare_wait_for_what_they_need);
+  ADD ("ctrl-g-goes-to-a-token-whatever-has-focus", test_ctrl_g_goes_to_a_token_whatever_has_focus);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);
