@@ -119,6 +119,23 @@ export_job_spec (ExportJob *job)
        : (void *) &job->heatmap;
 }
 
+/* JOB draws GRID's figure (the run's heads, or each head's change), at a
+ * size that grows with the heads and layers; the titles are the job's own
+ * copies, since the view may change while the export runs. */
+static gboolean
+grid_job (ExportJob *job, AttnvizGridView *grid)
+{
+  gboolean ok = attnviz_grid_view_get_spec (grid, &job->grid);
+  job->kind = ATTNVIZ_FIGURE_GRID;
+  job->width_pt = CLAMP (140.0 + 72.0 * job->grid.n_head, 420.0, 1000.0);
+  job->height_pt = CLAMP (120.0 + 72.0 * job->grid.n_layer, 320.0, 1000.0);
+  job->title = g_strdup (job->grid.title);
+  job->subtitle = g_strdup (job->grid.subtitle);
+  job->grid.title = job->title;
+  job->grid.subtitle = job->subtitle;
+  return ok;
+}
+
 static ExportJob *
 export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *fig, GError **error)
 {
@@ -135,14 +152,7 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
   else if (g_strcmp0 (view, "changes") == 0)
     {
       /* One number per head: the total variation distance of A and B. */
-      ok = attnviz_grid_view_get_spec (self->changes_grid, &job->grid);
-      job->kind = ATTNVIZ_FIGURE_GRID;
-      job->width_pt = CLAMP (140.0 + 72.0 * job->grid.n_head, 420.0, 1000.0);
-      job->height_pt = CLAMP (120.0 + 72.0 * job->grid.n_layer, 320.0, 1000.0);
-      job->title = g_strdup (job->grid.title);
-      job->subtitle = g_strdup (job->grid.subtitle);
-      job->grid.title = job->title;
-      job->grid.subtitle = job->subtitle;
+      ok = grid_job (job, self->changes_grid);
     }
   else if (g_strcmp0 (view, "compare") == 0)
     {
@@ -165,14 +175,7 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
     }
   else if (g_strcmp0 (view, "grid") == 0)
     {
-      ok = attnviz_grid_view_get_spec (self->grid_view, &job->grid);
-      job->kind = ATTNVIZ_FIGURE_GRID;
-      job->width_pt = CLAMP (140.0 + 72.0 * job->grid.n_head, 420.0, 1000.0);
-      job->height_pt = CLAMP (120.0 + 72.0 * job->grid.n_layer, 320.0, 1000.0);
-      job->title = g_strdup (job->grid.title);
-      job->subtitle = g_strdup (job->grid.subtitle);
-      job->grid.title = job->title;
-      job->grid.subtitle = job->subtitle;
+      ok = grid_job (job, self->grid_view);
     }
   else if (g_strcmp0 (view, "lines") == 0)
     {
