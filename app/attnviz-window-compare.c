@@ -175,7 +175,9 @@ GtkWidget *
 attnviz_window_get_view (AttnvizWindow *self, const char *name)
 {
   g_return_val_if_fail (ATTNVIZ_IS_WINDOW (self), NULL);
-  /* These two pages hold a caption or a switch above their view. */
+  /* These pages hold a caption, a switch or a page over their view. */
+  if (g_strcmp0 (name, "lines") == 0)
+    return GTK_WIDGET (self->lines_view);
   if (g_strcmp0 (name, "changes") == 0)
     return GTK_WIDGET (self->changes_grid);
   if (g_strcmp0 (name, "compare") == 0)

@@ -49,6 +49,7 @@ struct _AttnvizWindow
   AttnvizGridView *grid_view;
   AttnvizHeatmapView *heatmap_view;
   AttnvizLinesView *lines_view;
+  AdwStatusPage *lines_limit_page;   /* over the lines view when it has too many tokens */
   GtkAdjustment *layer_adjustment;
   GtkAdjustment *head_adjustment;
   GtkWidget *position_box;

@@ -358,6 +358,20 @@ attnviz_window_finalize (GObject *object)
   G_OBJECT_CLASS (attnviz_window_parent_class)->finalize (object);
 }
 
+/* Lines stop being readable past a few dozen tokens: a page over the
+ * view says so and leads to the heatmap. */
+static void
+on_lines_too_many_tokens (AttnvizWindow *self)
+{
+  gboolean too_many = attnviz_lines_view_get_too_many_tokens (self->lines_view);
+  if (too_many)
+    {
+      g_autofree char *text = attnviz_lines_view_describe_limit (self->lines_view);
+      adw_status_page_set_description (self->lines_limit_page, text);
+    }
+  gtk_widget_set_visible (GTK_WIDGET (self->lines_limit_page), too_many);
+}
+
 static void
 attnviz_window_class_init (AttnvizWindowClass *klass)
 {
@@ -430,6 +444,8 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, grid_view);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, heatmap_view);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, lines_view);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, lines_limit_page);
+  gtk_widget_class_bind_template_callback (widget_class, on_lines_too_many_tokens);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, layer_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, position_box);

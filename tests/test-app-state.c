@@ -14,11 +14,12 @@
 #include <glib/gstdio.h>
 
 #include "attnviz-figure-view.h"
+#include "attnviz-lines-view.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
 #include "attnviz-token-strip.h"
-#include "attnviz-window.h"
+#include "attnviz-window-private.h"
 
 #define TEXT "Once upon a time, there was a little girl named Lily. She loved to play outside."
 
@@ -220,6 +221,56 @@ test_ctrl_g_goes_to_a_token_whatever_has_focus (Fixture *f, gconstpointer data)
   g_assert_true (focus != NULL && gtk_widget_is_ancestor (focus, popover));
 }
 
+/* The button under ROOT with action ACTION, or NULL. */
+static GtkWidget *
+find_action_button (GtkWidget *root, const char *action)
+{
+  if (GTK_IS_BUTTON (root) && g_strcmp0 (gtk_actionable_get_action_name (GTK_ACTIONABLE (root)), action) == 0)
+    return root;
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_action_button (c, action);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+test_the_lines_view_leads_to_the_heatmap_past_its_limit (Fixture *f, gconstpointer data)
+{
+  AttnvizWindow *self = f->window;
+  g_assert_true (open_with (f, stories, TEXT));
+  g_action_group_activate_action (G_ACTION_GROUP (self), "view", g_variant_new_string ("lines"));
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (self->view_stack), ==, "lines");
+  /* A short text: lines, with its columns named. */
+  g_assert_false (attnviz_lines_view_get_too_many_tokens (self->lines_view));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (self->lines_limit_page)));
+  AttnvizLinesSpec spec;
+  g_assert_true (attnviz_lines_view_get_spec (self->lines_view, &spec, NULL));
+  g_assert_cmpstr (spec.left_caption, ==, "query");
+  g_assert_cmpstr (spec.right_caption, ==, "key");
+
+  /* Past 64 tokens a page says why there are no lines and leads on. */
+  g_autofree char *longer = g_strjoin (" ", TEXT, TEXT, TEXT, TEXT, NULL);
+  g_assert_true (run_text (f, longer));
+  g_assert_cmpint (attnviz_result_get_n_tokens (attnviz_window_get_result (self)), >, ATTNVIZ_LINES_VIEW_MAX_TOKENS);
+  g_assert_true (attnviz_lines_view_get_too_many_tokens (self->lines_view));
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (self->lines_limit_page)));
+  g_assert_nonnull (strstr (adw_status_page_get_description (self->lines_limit_page), "64"));
+  GtkWidget *button = find_action_button (GTK_WIDGET (self->lines_limit_page), "win.view");
+  g_assert_nonnull (button);
+  attnviz_test_wait_until (gtk_widget_get_mapped (button), 5);
+  g_assert_true (gtk_widget_get_mapped (button));
+  gtk_widget_activate (button);   /* a button's activation clicks after a short animation */
+  attnviz_test_wait_until (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "heatmap") == 0, 5);
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (self->view_stack), ==, "heatmap");
+
+  /* A short text again: the page goes. */
+  g_assert_true (run_text (f, TEXT));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (self->lines_limit_page)));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -250,6 +301,7 @@ main (int argc, char **argv)
   ADD ("an-error-dims-the-old-result-and-says-it-is-out-of-date", test_an_error_marks_the_old_result_out_of_date);
   ADD ("run-and-compare-are-off-until-they-can-work", test_run_and_compare_wait_for_what_they_need);
   ADD ("ctrl-g-goes-to-a-token-whatever-has-focus", test_ctrl_g_goes_to_a_token_whatever_has_focus);
+  ADD ("the-lines-view-leads-to-the-heatmap-past-its-limit", test_the_lines_view_leads_to_the_heatmap_past_its_limit);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);

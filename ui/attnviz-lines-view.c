@@ -19,29 +19,62 @@ struct _AttnvizLinesView
 
   char *title;
   char *subtitle;
-  char *message;
   float *read_matrix;   /* a long run's rows, read through its source */
 
   AttnvizLinesLayout layout;
   gboolean layout_valid;
 
   int hover_row;              /* a query under the pointer, or -1 */
+  gboolean too_many_tokens;   /* what "too-many-tokens" last said */
 };
 
 G_DEFINE_FINAL_TYPE (AttnvizLinesView, attnviz_lines_view, ATTNVIZ_TYPE_FIGURE_VIEW)
 
+enum {
+  PROP_0,
+  PROP_TOO_MANY_TOKENS,
+  N_PROPS
+};
 
-static void
-attnviz_lines_view_invalidated (AttnvizFigureView *view)
-{
-  ATTNVIZ_LINES_VIEW (view)->layout_valid = FALSE;
-}
+static GParamSpec *properties[N_PROPS];
 
 static int
 n_tokens (AttnvizLinesView *self)
 {
   /* The longer of the two columns: what has to fit. */
   return figure_result (self) ? MAX (attnviz_result_get_n_tokens (figure_result (self)), attnviz_result_get_n_cols (figure_result (self))) : 0;
+}
+
+/* Whatever the view was told, the result it shows may have grown past
+ * what lines can show (or shrunk back): say so to whoever offers the
+ * heatmap instead. */
+static void
+attnviz_lines_view_invalidated (AttnvizFigureView *view)
+{
+  AttnvizLinesView *self = ATTNVIZ_LINES_VIEW (view);
+  gboolean too_many = n_tokens (self) > ATTNVIZ_LINES_VIEW_MAX_TOKENS;
+
+  self->layout_valid = FALSE;
+  if (too_many != self->too_many_tokens)
+    {
+      self->too_many_tokens = too_many;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TOO_MANY_TOKENS]);
+    }
+}
+
+gboolean
+attnviz_lines_view_get_too_many_tokens (AttnvizLinesView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_LINES_VIEW (self), FALSE);
+  return n_tokens (self) > ATTNVIZ_LINES_VIEW_MAX_TOKENS;
+}
+
+char *
+attnviz_lines_view_describe_limit (AttnvizLinesView *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_LINES_VIEW (self), NULL);
+  return g_strdup_printf ("This run has %d tokens; lines stay readable up to %d. "
+                          "The heatmap shows every one.", n_tokens (self), ATTNVIZ_LINES_VIEW_MAX_TOKENS);
 }
 
 static int
@@ -93,6 +126,9 @@ attnviz_lines_view_get_spec (AttnvizLinesView *self, AttnvizLinesSpec *spec, GEr
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->highlight_row = attnviz_view_state_get_row_token (figure_state (self));
+  gboolean square = attnviz_result_is_square (figure_result (self));
+  spec->left_caption = square ? "query" : "target";
+  spec->right_caption = square ? "key" : "source";
   return TRUE;
 }
 
@@ -128,14 +164,10 @@ attnviz_lines_view_get_message (AttnvizFigureView *view)
 {
   AttnvizLinesView *self = ATTNVIZ_LINES_VIEW (view);
 
+  /* Nothing drawn: the window lays a page over the view that says why
+   * (attnviz_lines_view_describe_limit) and leads to the heatmap. */
   if (n_tokens (self) > ATTNVIZ_LINES_VIEW_MAX_TOKENS)
-    {
-      g_free (self->message);
-      self->message = g_strdup_printf ("Too many tokens for the lines view: %d (at most %d).\n"
-                                       "The heatmap shows every one.",
-                                       n_tokens (self), ATTNVIZ_LINES_VIEW_MAX_TOKENS);
-      return self->message;
-    }
+    return "";
   return ensure_layout (self) ? NULL : "This head was not recorded.";
 }
 
@@ -240,13 +272,27 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 }
 
 static void
+attnviz_lines_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  AttnvizLinesView *self = ATTNVIZ_LINES_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_TOO_MANY_TOKENS:
+      g_value_set_boolean (value, attnviz_lines_view_get_too_many_tokens (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
 attnviz_lines_view_finalize (GObject *object)
 {
   AttnvizLinesView *self = ATTNVIZ_LINES_VIEW (object);
 
   g_free (self->title);
   g_free (self->subtitle);
-  g_free (self->message);
   g_free (self->read_matrix);
   G_OBJECT_CLASS (attnviz_lines_view_parent_class)->finalize (object);
 }
@@ -260,6 +306,7 @@ attnviz_lines_view_class_init (AttnvizLinesViewClass *klass)
   AttnvizFigureViewClass *figure_class = ATTNVIZ_FIGURE_VIEW_CLASS (klass);
 
   object_class->finalize = attnviz_lines_view_finalize;
+  object_class->get_property = attnviz_lines_view_get_property;
   figure_class->build_node = attnviz_lines_view_build_figure;
   figure_class->get_message = attnviz_lines_view_get_message;
   figure_class->invalidated = attnviz_lines_view_invalidated;
@@ -272,6 +319,11 @@ attnviz_lines_view_class_init (AttnvizLinesViewClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "lines.previous-head", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "lines.next-layer", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "lines.previous-layer", NULL);
+
+  /* More tokens than lines can show: the window offers the heatmap. */
+  properties[PROP_TOO_MANY_TOKENS] =
+    g_param_spec_boolean ("too-many-tokens", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_css_name (widget_class, "linesview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);

@@ -19,6 +19,11 @@ GtkWidget *attnviz_lines_view_new (void);
 
 /* What it shows is its state's: attnviz_figure_view_get_state (). */
 
+/* More tokens than lines can show ("too-many-tokens", notified when it
+ * changes), and that said in a sentence for a page over the view. */
+gboolean attnviz_lines_view_get_too_many_tokens (AttnvizLinesView *self);
+char *attnviz_lines_view_describe_limit (AttnvizLinesView *self);
+
 /* The figure for export; FALSE with an error when there is nothing to draw
  * or too many tokens. */
 gboolean attnviz_lines_view_get_spec (AttnvizLinesView *self, AttnvizLinesSpec *spec, GError **error);
