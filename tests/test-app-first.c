@@ -323,6 +323,20 @@ test_the_window_works_at_800_by_600 (Fixture *f, gconstpointer data)
   g_action_group_activate_action (G_ACTION_GROUP (self), "view", g_variant_new_string ("compare"));
   g_assert_cmpstr (adw_view_stack_get_visible_child_name (self->view_stack), ==, "compare");
 
+  /* The tokens and the loss strip keep a usable height (once squeezed to
+   * three rows of chips, with the loss strip's 28 tokens out of sight):
+   * the sidebar scrolls instead. */
+  GtkWidget *tokens_scroll = gtk_widget_get_ancestor (GTK_WIDGET (self->loss_strip), GTK_TYPE_SCROLLED_WINDOW);
+  GtkWidget *sidebar_scroll = gtk_widget_get_ancestor (gtk_widget_get_parent (tokens_scroll), GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (sidebar_scroll);
+  attnviz_test_wait_until (gtk_widget_get_mapped (GTK_WIDGET (self->loss_strip)), 5);
+  g_test_message ("window %d x %d, tokens %d high", gtk_widget_get_width (GTK_WIDGET (self)),
+                  gtk_widget_get_height (GTK_WIDGET (self)), gtk_widget_get_height (tokens_scroll));
+  g_assert_cmpint (gtk_widget_get_height (GTK_WIDGET (self)), <=, 600);
+  g_assert_cmpint (gtk_widget_get_height (tokens_scroll), >=, 200);
+  GtkAdjustment *v = gtk_scrolled_window_get_vadjustment (GTK_SCROLLED_WINDOW (sidebar_scroll));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (v), >, gtk_adjustment_get_page_size (v));
+
   /* The sidebar comes and goes (F9). */
   gboolean revealed = adw_flap_get_reveal_flap (self->flap);
   g_action_group_activate_action (G_ACTION_GROUP (self), "sidebar", NULL);
