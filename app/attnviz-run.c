@@ -446,6 +446,14 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 
+/* Decoding, token by token, before the run that records (the most
+ * it can take is the context; most targets stop far sooner at EOS). */
+static void
+on_decode_progress (int done, int most, gpointer user_data)
+{
+  report (user_data, (double) done / MAX (most, 1), g_strdup_printf ("Decoding the target: %d tokens…", done));
+}
+
 /* An encoder-decoder: TOKENS are the source.  The decoder reads BOS and
  * the model's greedy output for it (or d->target), and the result shows
  * its self-attention, the cross-attention and the encoder's. */
@@ -465,6 +473,8 @@ seq2seq_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
     .eos_id = config->eos_id >= 0 ? config->eos_id : attnviz_tokenizer_get_eos_id (model->tokenizer),
     .stop_id = -1,
     .cancellable = cancellable,
+    .progress = on_decode_progress,
+    .progress_data = task,
   };
   g_autoptr(GArray) decoded = attnviz_generate_seq2seq (model, ids, S, &go, &error);
   if (decoded == NULL)

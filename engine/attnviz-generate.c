@@ -52,6 +52,9 @@ attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateO
       if (next == o->eos_id || next == o->stop_id)
         break;
       g_array_append_val (ids, next);
+      if (o->progress)
+        o->progress (step + 1, MIN (o->max_new, attnviz_config_max_positions (c) - (int) ids->len + step + 1),
+                     o->progress_data);
     }
   return TRUE;
 }
@@ -89,6 +92,8 @@ attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int 
       if (next == eos || next == o->stop_id)
         break;
       g_array_append_val (tgt, next);
+      if (o->progress)
+        o->progress (step + 1, MIN (o->max_new, c->n_ctx - (int) tgt->len + step + 1), o->progress_data);
     }
   return g_steal_pointer (&tgt);
 }

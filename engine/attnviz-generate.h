@@ -13,6 +13,10 @@ typedef struct {
   int eos_id;             /* stops when produced (not appended); -1: none */
   int stop_id;            /* a second stop token (llama2.c stops at BOS); -1: none */
   GCancellable *cancellable;
+  /* Called after each token added, with how many so far and the most there
+   * can be (max_new, or fewer where the context ends); may be NULL. */
+  void (*progress) (int done, int most, gpointer data);
+  gpointer progress_data;
 } AttnvizGenerateOptions;
 
 /* Appends up to max_new tokens to IDS (decoder-only models). */

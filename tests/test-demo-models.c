@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "attnviz-forward.h"
+#include "attnviz-generate.h"
 #include "attnviz-model.h"
 #include "attnviz-task.h"
 #include "attnviz-test-util.h"
@@ -186,11 +187,49 @@ test_induction_head (void)
   g_assert_cmpfloat (best_prev, >, 0.5);
 }
 
+typedef struct {
+  int calls, last_done, most;
+} Progress;
+
+static void
+on_progress (int done, int most, gpointer data)
+{
+  Progress *p = data;
+  g_assert_cmpint (done, ==, p->last_done + 1);
+  g_assert_cmpint (done, <=, most);
+  p->calls++;
+  p->last_done = done;
+  p->most = most;
+}
+
+/* A long decode is not silent: the app's progress bar hears each token. */
+static void
+test_decoding_reports_each_token (void)
+{
+  g_autoptr(AttnvizModel) model = load_demo ("dates-seq2seq");
+  if (model == NULL)
+    return;
+  g_autoptr(GArray) src = encode (model, "saturday 21 november 2026");
+  Progress p = { 0 };
+  AttnvizGenerateOptions go = {
+    .max_new = model->config.n_ctx, .bos_id = -1, .eos_id = -1, .stop_id = -1,
+    .progress = on_progress, .progress_data = &p,
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) tgt = attnviz_generate_seq2seq (model, (gint32 *) src->data, src->len, &go, &error);
+  g_assert_no_error (error);
+  /* BOS and "2026-11-21": one call per token after BOS. */
+  g_assert_cmpint (tgt->len, ==, 11);
+  g_assert_cmpint (p.calls, ==, (int) tgt->len - 1);
+  g_assert_cmpint (p.most, <=, model->config.n_ctx);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/demo-models/dates-seq2seq/held-out-exact-match", test_dates_exact_match);
   g_test_add_func ("/demo-models/induction-decoder/has-an-induction-head", test_induction_head);
+  g_test_add_func ("/demo-models/dates-seq2seq/decoding-reports-each-token", test_decoding_reports_each_token);
   return g_test_run ();
 }
