@@ -264,19 +264,26 @@ attnviz_cli_input_load (AttnvizCliInput *in,
       g_set_error (error, domain, code, "%s: no tokens to run", in->source);
       return FALSE;
     }
-  if (in->T > n_ctx)
+  /* As the app does: a learned position table stops at n_ctx; rotary and
+   * the other positions run on past the length a model was trained at
+   * (as llama.cpp does), said in a note, unless --truncate cuts there. */
+  int limit = truncate ? n_ctx : attnviz_config_max_positions (&model->config);
+  if (in->T > limit)
     {
       if (!truncate)
         {
           g_set_error (error, domain, code,
                        "%s: %d tokens are more than the model's context of %d (--truncate cuts the rest)",
-                       in->source, in->T, n_ctx);
+                       in->source, in->T, limit);
           return FALSE;
         }
       in->T = n_ctx;
       if (in->tokens)
         g_array_set_size (in->tokens, n_ctx);
     }
+  else if (in->T > n_ctx)
+    fprintf (stderr, "attnviz: note: %s: %d tokens run past the model's trained context of %d "
+             "(its positions go on; --truncate cuts there)\n", in->source, in->T, n_ctx);
 
   in->token_texts = g_new0 (char *, in->T + 1);
   for (int t = 0; t < in->T; t++)

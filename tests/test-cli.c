@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
@@ -443,20 +444,37 @@ test_text_errors (gconstpointer data)
     }
   else if (g_str_equal (which, "longer-than-context"))
     {
+      /* stories260K has rotary positions: it runs on past the 512 tokens
+       * it was trained at, as the app and llama.cpp do, and says so. */
       GString *s = g_string_new (NULL);
       for (int i = 0; i < 400; i++)
         g_string_append (s, "the cat sat. ");
       g_assert_true (g_file_set_contents (file, s->str, s->len, NULL));
-      attnviz_test_run_attnviz (&r, "dump", model, "--text-file", file, "-o", out, NULL);
-      attnviz_test_assert_one_line_error (&r, 1, "context of 512");
-      g_assert_nonnull (strstr (r.err, file));
-      g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
-      /* --truncate cuts it to the context instead. */
+      attnviz_test_run_attnviz (&r, "dump", model, "--text-file", file, "--layers", "0", "--heads", "0",
+                                "--format", "safetensors", "-o", out, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_nonnull (strstr (r.err, "past the model's trained context of 512"));
+      g_assert_true (g_file_test (out, G_FILE_TEST_IS_REGULAR));
+      g_remove (out);
+      /* --truncate cuts it to the context instead, without a note. */
       g_auto(AttnvizTestRun) r2 = { 0 };
       attnviz_test_run_attnviz (&r2, "dump", model, "--text-file", file, "--truncate", "--layers", "0", "--heads", "0",
                                 "--format", "safetensors", "-o", out, NULL);
       g_assert_cmpint (r2.status, ==, 0);
+      g_assert_null (strstr (r2.err, "note"));
       g_string_free (s, TRUE);
+
+      /* A learned position table ends where it ends: gpt2-tiny has 64. */
+      g_autofree char *gpt2 = fixture ("gpt2-tiny");
+      GString *ids = g_string_new ("1");
+      for (int i = 1; i < 65; i++)
+        g_string_append (ids, ",1");
+      g_remove (out);
+      g_auto(AttnvizTestRun) r3 = { 0 };
+      attnviz_test_run_attnviz (&r3, "dump", gpt2, "--ids", ids->str, "-o", out, NULL);
+      attnviz_test_assert_one_line_error (&r3, 2, "context of 64");
+      g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+      g_string_free (ids, TRUE);
     }
   else
     g_assert_not_reached ();
@@ -556,7 +574,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/cli/bad-input/text-without-a-tokenizer-is-an-error", test_text_without_a_tokenizer_is_an_error);
   g_test_add_data_func ("/cli/bad-input/empty-text-is-an-error", "empty", test_text_errors);
   g_test_add_data_func ("/cli/bad-input/invalid-utf8-is-an-error", "invalid-utf8", test_text_errors);
-  g_test_add_data_func ("/cli/bad-input/text-longer-than-the-context-is-an-error", "longer-than-context",
+  g_test_add_data_func ("/cli/bad-input/text-past-the-context-runs-on-rotary-positions-only", "longer-than-context",
                         test_text_errors);
   g_test_add_func ("/cli/bad-input/missing-model-is-a-one-line-error", test_missing_model_is_a_one_line_error);
   g_test_add_func ("/cli/usage/layers-outside-the-model", test_layers_outside_the_model_are_a_usage_error);
