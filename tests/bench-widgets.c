@@ -234,6 +234,7 @@ bench_token_strip (void)
           scroll_ms[N_SCROLL / 2], scroll_ms[N_SCROLL - 1], N_SCROLL);
   g_signal_handler_disconnect (clock, id);
   gtk_window_destroy (window);
+  attnviz_view_state_set_run (state, NULL);
   g_assert_finalize_object (result);
 }
 

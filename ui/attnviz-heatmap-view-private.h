@@ -27,6 +27,8 @@ struct _AttnvizHeatmapView
   /* The layout of the figure the base class caches, for the current size. */
   AttnvizHeatmapLayout layout;
   gboolean layout_valid;
+  AttnvizScale fitted;        /* the shown matrix's range, fitted once a head */
+  gboolean fitted_valid;      /*   and not on every frame of a zoom or pan */
 
   AttnvizLabelCache *label_cache;   /* label widths, kept while the result stays */
 

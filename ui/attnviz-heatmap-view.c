@@ -182,6 +182,20 @@ screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
 {
   if (is_long (self) ? !long_screen_spec (self, spec) : !attnviz_heatmap_view_get_spec (self, spec))
     return FALSE;
+  /* The painter fits an unset range to the whole matrix, four times a
+   * frame (the cells and each pinned band): once a head is enough. */
+  if (!is_long (self) && !attnviz_scale_has_range (&spec->scale) && spec->scale.vmin == spec->scale.vmax
+      && spec->matrix != NULL)
+    {
+      if (!self->fitted_valid || self->fitted.kind != spec->scale.kind)
+        {
+          self->fitted = spec->scale;
+          attnviz_scale_fit (&self->fitted, spec->matrix, (gsize) spec->rows * spec->cols,
+                             attnviz_colormap_is_diverging (spec->colormap));
+          self->fitted_valid = TRUE;
+        }
+      spec->scale = self->fitted;
+    }
   spec->font_size = SCREEN_FONT_SIZE;
   spec->label_cache = self->label_cache;
   attnviz_widget_get_foreground (GTK_WIDGET (self), &spec->foreground);
@@ -439,13 +453,24 @@ attnviz_heatmap_view_invalidated (AttnvizFigureView *view)
   ATTNVIZ_HEATMAP_VIEW (view)->layout_valid = FALSE;
 }
 
+static gboolean heatmap_state_changed (AttnvizHeatmapView *self, GParamSpec *pspec);
+
 /* Stepping heads under an aggregate, or moving the source selection of
  * a square result, leaves the figure as it is. */
 static gboolean
 attnviz_heatmap_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
 {
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (view);
+  gboolean stale = heatmap_state_changed (self, pspec);
 
+  if (stale)
+    self->fitted_valid = FALSE;
+  return stale;
+}
+
+static gboolean
+heatmap_state_changed (AttnvizHeatmapView *self, GParamSpec *pspec)
+{
   if (pspec == NULL)
     {
       AttnvizResult *result = figure_result (self);

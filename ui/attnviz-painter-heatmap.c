@@ -481,7 +481,10 @@ paint_visible_cells (cairo_t *cr, const AttnvizHeatmapSpec *spec, const AttnvizS
   int i0 = 0, i1 = spec->rows, j0 = 0, j1 = spec->cols;
 
   cairo_clip_extents (cr, &x0, &y0, &x1, &y1);
-  if (layout->cell > 0 && cairo_surface_get_type (cairo_get_target (cr)) == CAIRO_SURFACE_TYPE_IMAGE)
+  /* An image, or the recording a widget's render node is (its clip is the
+   * part in view); a file's surface gets every cell. */
+  cairo_surface_type_t target = cairo_surface_get_type (cairo_get_target (cr));
+  if (layout->cell > 0 && (target == CAIRO_SURFACE_TYPE_IMAGE || target == CAIRO_SURFACE_TYPE_RECORDING))
     {
       i0 = CLAMP ((int) floor ((y0 - m->y) / layout->cell), 0, spec->rows);
       i1 = CLAMP ((int) ceil ((y1 - m->y) / layout->cell), 0, spec->rows);
