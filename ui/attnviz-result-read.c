@@ -213,18 +213,26 @@ attnviz_result_pool_tile (AttnvizResult *self, AttnvizAggregate aggregate, int l
         continue;
       int cw = cend - c0;
       attnviz_result_get_rect (self, aggregate, layer, head, i0, i0 + m, c0, cend, block, w);
+      /* c0 is bin bc0's first column: column j of the band is in bin j / k,
+       * taken a bin at a time (no division a cell, a loop that vectorises). */
       for (int r = 0; r < m; r++)
         {
           const float *row = block + (gsize) r * w;
           float *o = out + (gsize) ((i0 + r) / k - br0) * nbc;
-          for (int j = 0; j < cw; j++)
+          for (int b = 0, j0 = 0; j0 < cw; b++, j0 += k)
             {
-              float v = row[j];
-              float *at = o + (c0 + j) / k - bc0;
+              int j1 = MIN (j0 + k, cw);
+              float acc = o[b];
               if (pool == ATTNVIZ_POOL_MEAN)
-                *at += v;
-              else if (signed_max ? fabsf (v) > fabsf (*at) : v > *at)
-                *at = v;
+                for (int j = j0; j < j1; j++)
+                  acc += row[j];
+              else if (signed_max)
+                for (int j = j0; j < j1; j++)
+                  acc = fabsf (row[j]) > fabsf (acc) ? row[j] : acc;
+              else
+                for (int j = j0; j < j1; j++)
+                  acc = row[j] > acc ? row[j] : acc;
+              o[b] = acc;
             }
         }
     }
