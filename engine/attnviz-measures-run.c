@@ -67,15 +67,15 @@ attnviz_measures_probe_repeat (const AttnvizModel *model, int n, guint32 seed, i
 {
   const AttnvizConfig *c = &model->config;
   int bos = model_bos (model);
-  int len = 2 * n + (bos >= 0);
   int limit = attnviz_config_max_positions (c);
-  if (n < 1 || len > limit)
+  if (n < 1 || n > (limit - (bos >= 0)) / 2)
     {
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   "--probe-length %d: the probe (%d tokens) must hold at least one token and fit the model's %d "
-                   "positions", n, len, limit);
+                   "--probe-length %d: the probe (%s2 x N tokens) must hold at least one token and fit the model's "
+                   "%d positions", n, bos >= 0 ? "BOS and " : "", limit);
       return NULL;
     }
+  int len = 2 * n + (bos >= 0);
   g_autofree gint32 *pool = g_new (gint32, MAX (c->vocab_size, 1));
   int n_pool = 0;
   for (int id = 0; id < c->vocab_size; id++)
