@@ -154,6 +154,8 @@ add_tvd (AttnvizHeadMeasures *table, AttnvizMeasure column, const char *spec, co
   opt.keep_residuals = FALSE;
   opt.reuse = NULL;
   opt.skip_logits = TRUE;
+  opt.keep_logits = FALSE;
+  opt.logits_func = NULL;   /* a dump's stream is the model run's */
   opt.progress = NULL;
   g_autoptr(AttnvizRecording) other = attnviz_forward (model, ids, T, &opt, error);
   if (other == NULL)
