@@ -461,6 +461,33 @@ test_pattern_file_of_the_wrong_shape_is_refused (void)
 }
 
 static void
+test_importance_equals_ablated_runs_from_scratch (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  const gint32 ids[] = { 1, 7, 7, 45, 3, 90, 12, 7, 45, 3, 90, 12, 64, 7, 7, 45 };
+  int T = G_N_ELEMENTS (ids);
+  AttnvizMeasuresOptions opt = { .importance = TRUE, .ablate_mode = ATTNVIZ_ABLATE_MEAN };
+  double base;
+  g_autoptr(AttnvizHeadMeasures) table = attnviz_measures_run (model, ids, T, &opt, &base, &error);
+  g_assert_no_error (error);
+  for (int l = 0; l < table->n_layer; l++)
+    for (int h = 0; h < table->n_head; h++)
+      {
+        g_autofree char *spec = g_strdup_printf ("ablate=L%dH%d,ablate-mode=mean", l, h);
+        g_auto(AttnvizVariant) v = { 0 };
+        g_assert_true (attnviz_variant_parse (&v, spec, &error));
+        AttnvizRunOptions run = { .variant = &v };
+        g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, &run, &error);
+        g_assert_no_error (error);
+        double want = attnviz_recording_mean_loss (rec) - base;
+        g_assert_cmpfloat_with_epsilon (attnviz_head_measures_at (table, l, h)[ATTNVIZ_MEASURE_IMPORTANCE], want, EPS);
+      }
+}
+
+static void
 test_sort_puts_the_largest_first_and_nan_last (void)
 {
   g_autoptr(AttnvizHeadMeasures) t = attnviz_head_measures_new (2, 2);
@@ -495,6 +522,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/measures/key-classes-come-from-token-texts", test_key_classes_from_token_texts);
   g_test_add_func ("/engine/measures/pattern-of-the-wrong-shape-is-refused",
                    test_pattern_file_of_the_wrong_shape_is_refused);
+  g_test_add_func ("/engine/measures/importance-equals-ablated-runs-from-scratch",
+                   test_importance_equals_ablated_runs_from_scratch);
   g_test_add_func ("/engine/measures/sort-puts-the-largest-first-and-nan-last", test_sort_puts_the_largest_first_and_nan_last);
   return g_test_run ();
 }
