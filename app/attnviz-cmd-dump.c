@@ -17,6 +17,7 @@
 #include "attnviz-cli.h"
 #include "attnviz-dump.h"
 #include "attnviz-fileutil.h"
+#include "attnviz-measures-run.h"
 
 /* "A-B" or "A": query rows A to B, both included, counted from 0. */
 static gboolean
@@ -46,13 +47,31 @@ parse_rows (const char *spec, int *first, int *last, GError **error)
   return TRUE;
 }
 
+/* metrics.json and metrics.csv: the run's recorded heads, and for the
+ * model as it is the positional comparisons (two more runs). */
+static gboolean
+add_metrics (AttnvizDump *dump, const AttnvizMeasuresAcc *acc, const AttnvizModel *model, const AttnvizCliInput *in,
+             const AttnvizRunOptions *opt, const AttnvizVariant *variant, const AttnvizRecording *rec, GError **error)
+{
+  g_autoptr(AttnvizHeadMeasures) table = attnviz_head_measures_new (model->config.n_layer, model->config.n_head);
+  attnviz_measures_acc_finish (acc, table);
+  if (attnviz_variant_is_model (variant) && rec->attention
+      && !attnviz_measures_add_positional (table, model, in->ids, in->T, opt, rec, error))
+    return FALSE;
+  g_autofree char *json = attnviz_head_measures_to_json (table, NULL);
+  g_autofree char *csv = attnviz_head_measures_to_csv (table, NULL);
+  attnviz_dump_add_file (dump, "metrics.json", json);
+  attnviz_dump_add_file (dump, "metrics.csv", csv);
+  return TRUE;
+}
+
 int
 attnviz_cmd_dump (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *layers = NULL, *heads = NULL;
   g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL;
   g_autofree char *logits_s = NULL, *rows_s = NULL;
-  gboolean truncate = FALSE, quiet = FALSE, pool_max = FALSE;
+  gboolean truncate = FALSE, quiet = FALSE, pool_max = FALSE, metrics = FALSE;
   int pool = -1;
   const GOptionEntry entries[] = {
     ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
@@ -70,6 +89,9 @@ attnviz_cmd_dump (int argc, char **argv)
       "Write only query rows FIRST to LAST (both included, from 0) of every head", "FIRST-LAST" },
     { "logits", 0, 0, G_OPTION_ARG_STRING, &logits_s,
       "last (default: logits_last, the last position's) or all (logits, every position's, streamed)", "WHICH" },
+    { "metrics", 0, 0, G_OPTION_ARG_NONE, &metrics,
+      "Write every recorded head's measures (attnviz heads' table) as metrics.json and metrics.csv beside the "
+      "tensors", NULL },
     { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write", "OUT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing on success", NULL },
@@ -142,6 +164,9 @@ attnviz_cmd_dump (int argc, char **argv)
     return attnviz_cli_fail_error (error);
 
   gboolean seq2seq = model->config.encoder_decoder;
+  if (metrics && seq2seq)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--metrics: %s is an encoder-decoder model (measured: decoder-only "
+                             "and encoder models)", argv[1]);
   if (target_s != NULL && !seq2seq)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--target: %s is not an encoder-decoder model", argv[1]);
 
@@ -181,6 +206,17 @@ attnviz_cmd_dump (int argc, char **argv)
       attnviz_cli_input_clear (&target);
       return attnviz_cli_fail_error (error);
     }
+  /* The measures come from the run as it computes each head. */
+  g_autofree guint8 *classes = NULL;
+  g_autoptr(AttnvizMeasuresAcc) acc = NULL;
+  if (metrics)
+    {
+      classes = attnviz_measures_key_classes (model, dec->ids, dec->T, special,
+                                              model->tokenizer ? dec->token_texts : NULL);
+      AttnvizMeasuresInput min = { .T = dec->T, .ids = dec->ids, .key_class = classes };
+      acc = attnviz_measures_acc_new (model->config.n_layer, model->config.n_head, &min);
+      opt.measures = acc;
+    }
   g_autoptr(AttnvizRecording) rec = seq2seq
     ? attnviz_forward_seq2seq (model, input.ids, input.T, target.ids, target.T, &opt, &error)
     : attnviz_forward (model, input.ids, input.T, &opt, &error);
@@ -194,6 +230,13 @@ attnviz_cmd_dump (int argc, char **argv)
       if (writing)
         return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
       return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
+    }
+  if (metrics && !add_metrics (dump, acc, model, dec, &opt, &variant, rec, &error))
+    {
+      attnviz_dump_abort (dump);
+      attnviz_cli_input_clear (&input);
+      attnviz_cli_input_clear (&target);
+      return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: --metrics: %s", argv[1], error->message);
     }
   gboolean ok = attnviz_dump_finish (dump, rec, &error);
   if (ok && seq2seq && !quiet)

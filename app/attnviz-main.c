@@ -1,5 +1,5 @@
 /* attnviz: the subcommands dispatch here before any GTK starts, so the
- * headless ones (dump, info, generate, bench, render, tokenize,
+ * headless ones (dump, info, generate, bench, heads, render, tokenize,
  * convert) need no display. */
 #define G_LOG_DOMAIN "attnviz"
 #include "config.h"
@@ -24,6 +24,7 @@ static const struct {
   { "dump", attnviz_cmd_dump, "Run a model on a text and write every head's attention (npy, safetensors, json)" },
   { "generate", attnviz_cmd_generate, "Generate text from a causal model (greedy or sampled)" },
   { "bench", attnviz_cmd_bench, "Time the forward pass and recording of a GPT-2-sized model" },
+  { "heads", attnviz_cmd_heads, "Measure every head: entropy, distance, sinks, previous-token, induction, importance" },
   { "render", attnviz_cmd_render, "Draw a head's attention as PNG, SVG or PDF" },
   { "train", attnviz_cmd_train, "Train a small transformer on a task (cross-entropy or policy gradient)" },
   { "sweep", attnviz_cmd_sweep, "Train variants of a model on a task and tabulate their accuracy" },

@@ -76,6 +76,10 @@ void _attnviz_attention_copy_layer (AttnvizAttention *self, const AttnvizAttenti
 void _attnviz_scores (const AttnvizMask *mask, const float *q, int ldq, int i0, int m,
                       const float *k, int ldk, int c0, int c1, int hd, float *S, gsize lds);
 
+/* OUT (m) = how many of keys [0, n_cols) the mask lets each of the queries
+ * [i0, i0 + m) see: the n of a row's uniform attention. */
+void _attnviz_mask_count_visible (const AttnvizMask *mask, int i0, int m, int n_cols, int *out);
+
 /* Softmax of one row of N scores in place, as attnviz_softmax computes it,
  * leaving its largest score and the reciprocal of its sum. */
 void _attnviz_softmax_row (float *row, int n, float *max, float *inv);

@@ -120,6 +120,22 @@ _attnviz_scores (const AttnvizMask *mk, const float *q, int ldq, int i0, int m,
 }
 
 void
+_attnviz_mask_count_visible (const AttnvizMask *mk, int i0, int m, int n_cols, int *out)
+{
+  gboolean restricted = mk->key_mask || mk->window > 0 || mk->stride > 0;
+  for (int r = 0; r < m; r++)
+    {
+      int i = i0 + r, n = 0;
+      if (!restricted)
+        n = mk->causal ? MIN (i + 1, n_cols) : n_cols;
+      else
+        for (int j = 0; j < n_cols; j++)
+          n += visible (mk, i, j);
+      out[r] = n;
+    }
+}
+
+void
 _attnviz_softmax_row (float *row, int n, float *max, float *inv)
 {
   float m = attnviz_max_of (row, n);
@@ -661,6 +677,13 @@ recompute_rect (AttnvizAttention *self, int li, int hi, int r0, int r1, int c0, 
     }
   attnviz_blas_serial_end ();
   g_free (S);
+}
+
+void
+attnviz_attention_count_visible (const AttnvizAttention *self, int r0, int r1, int *out)
+{
+  g_return_if_fail (0 <= r0 && r0 <= r1 && r1 <= self->n_rows);
+  _attnviz_mask_count_visible (&self->mask, r0, r1 - r0, self->n_cols, out);
 }
 
 void

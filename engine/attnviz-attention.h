@@ -58,6 +58,10 @@ gboolean attnviz_attention_is_dense (const AttnvizAttention *self);
  * are then exactly 0). */
 gboolean attnviz_attention_is_causal (const AttnvizAttention *self);
 
+/* OUT (r1 - r0) = how many keys the run's mask lets each of the rows
+ * [r0, r1) see (its causal, window, strided and key masks). */
+void attnviz_attention_count_visible (const AttnvizAttention *self, int r0, int r1, int *out);
+
 /* OUT (r1 - r0, c1 - c0), rows LD floats apart = rows [r0, r1) and columns
  * [c0, c1) of the head. */
 void attnviz_attention_get_rect (AttnvizAttention *self, int layer, int head,

@@ -145,6 +145,7 @@ struct _AttnvizDump {
   AttnvizSafetensorsWriter *st;   /* safetensors */
   int logits_rows;                /* rows of logits written so far */
   gboolean failed;                /* a write during the run failed */
+  GPtrArray *files;               /* name, contents, name, ...: attnviz_dump_add_file () */
 };
 
 /* Every name a dump folder may hold: an existing folder with anything else
@@ -154,7 +155,8 @@ static const char *const npy_folder_names[] = {
   "encoder_attentions.npy", "encoder_attentions_pooled_mean.npy", "encoder_attentions_pooled_max.npy",
   "cross_attentions.npy", "cross_attentions_pooled_mean.npy", "cross_attentions_pooled_max.npy",
   "input_ids.npy", "token_spans.npy", "loss.npy", "topk_ids.npy", "topk_probs.npy", "logits_last.npy",
-  "logits.npy", "layers.npy", "heads.npy", "source_ids.npy", "source_spans.npy", "metadata.json", NULL
+  "logits.npy", "layers.npy", "heads.npy", "source_ids.npy", "source_spans.npy", "metadata.json",
+  "metrics.json", "metrics.csv", NULL
 };
 
 static int *
@@ -1010,6 +1012,7 @@ dump_free (AttnvizDump *d)
         }
       g_array_unref (d->arrays);
     }
+  g_clear_pointer (&d->files, g_ptr_array_unref);
   g_clear_pointer (&d->st, attnviz_safetensors_writer_abort);
   g_clear_pointer (&d->dir, attnviz_atomic_dir_abort);
   g_free (d->plan.rec_layers);
@@ -1132,6 +1135,41 @@ attnviz_dump_open (const char *path,
   return d;
 }
 
+void
+attnviz_dump_add_file (AttnvizDump *self, const char *name, const char *contents)
+{
+  g_return_if_fail (self->opt.format != ATTNVIZ_DUMP_NPY || g_strv_contains (npy_folder_names, name));
+  if (self->files == NULL)
+    self->files = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (self->files, g_strdup (name));
+  g_ptr_array_add (self->files, g_strdup (contents));
+}
+
+/* The added files into FOLDER (an npy dump's temporary folder), or beside
+ * PATH. */
+static gboolean
+write_added_files (AttnvizDump *d, const char *folder, GError **error)
+{
+  for (guint i = 0; d->files && i < d->files->len; i += 2)
+    {
+      const char *name = d->files->pdata[i], *contents = d->files->pdata[i + 1];
+      g_autofree char *path = NULL;
+      if (folder)
+        path = g_build_filename (folder, name, NULL);
+      else
+        {
+          const char *dot = strrchr (d->path, '.'), *slash = strrchr (d->path, G_DIR_SEPARATOR);
+          gsize stem = dot && (!slash || dot > slash) ? (gsize) (dot - d->path) : strlen (d->path);
+          path = g_strdup_printf ("%.*s.%s", (int) stem, d->path, name);
+          if (!attnviz_output_check (path, error))
+            return FALSE;
+        }
+      if (!attnviz_file_set_contents (path, contents, strlen (contents), error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 attnviz_dump_finish (AttnvizDump *self, const AttnvizRecording *rec, GError **error)
 {
@@ -1152,7 +1190,7 @@ attnviz_dump_finish (AttnvizDump *self, const AttnvizRecording *rec, GError **er
       }
   gboolean ok;
   if (self->opt.format == ATTNVIZ_DUMP_JSON)
-    ok = write_json (self, rec, error);
+    ok = write_json (self, rec, error) && write_added_files (self, NULL, error);
   else
     {
       ok = finish_logits (self, rec, error) && write_arrays (self, rec, error);
@@ -1160,7 +1198,8 @@ attnviz_dump_finish (AttnvizDump *self, const AttnvizRecording *rec, GError **er
         {
           g_autofree char *json = metadata_json (self, rec, TRUE);
           g_autofree char *meta = g_build_filename (attnviz_atomic_dir_get_path (self->dir), "metadata.json", NULL);
-          ok = attnviz_file_set_contents (meta, json, strlen (json), error);
+          ok = attnviz_file_set_contents (meta, json, strlen (json), error)
+               && write_added_files (self, attnviz_atomic_dir_get_path (self->dir), error);
           if (ok)
             ok = attnviz_atomic_dir_commit (g_steal_pointer (&self->dir), error);
         }
@@ -1168,7 +1207,8 @@ attnviz_dump_finish (AttnvizDump *self, const AttnvizRecording *rec, GError **er
         {
           g_autoptr(GHashTable) meta = safetensors_metadata (self, rec);
           ok = attnviz_safetensors_writer_set_metadata (self->st, meta, error)
-               && attnviz_safetensors_writer_commit (g_steal_pointer (&self->st), error);
+               && attnviz_safetensors_writer_commit (g_steal_pointer (&self->st), error)
+               && write_added_files (self, NULL, error);
         }
       if (!ok)
         name_the_output (self, error);

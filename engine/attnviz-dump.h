@@ -128,6 +128,11 @@ AttnvizDump *attnviz_dump_open (const char *path,
                                 int S,
                                 const AttnvizDumpInfo *info,
                                 GError **error);
+/* A small text file to write with the dump: inside an npy folder (NAME
+ * must be one of the names such a folder holds: metrics.json,
+ * metrics.csv), else beside the file as OUT's name without its extension,
+ * ".", NAME (out.safetensors -> out.metrics.json), atomically.  Copied. */
+void attnviz_dump_add_file (AttnvizDump *self, const char *name, const char *contents);
 gboolean attnviz_dump_finish (AttnvizDump *self, const AttnvizRecording *rec, GError **error);
 void attnviz_dump_abort (AttnvizDump *self);
 /* Whether writing the logits failed during the run: the run's error is

@@ -72,6 +72,7 @@ typedef struct {
   int li;                   /* its index among the recorded layers, or -1 */
   int layer;
   const AttnvizVariant *variant; /* for head ablation, or NULL */
+  AttnvizMeasuresAcc *measures;  /* self-attention: the run's measures, or NULL */
 } AttnArgs;
 
 /* Query rows a head takes at once.  A causal block [i0, i1) only attends
@@ -169,6 +170,12 @@ attend_head (const AttnArgs *a, int head)
         }
       if (hi >= 0)
         _attnviz_attention_overview_add (a->att, a->li, hi, i0, m, S, lds, keys);
+      if (a->measures)
+        {
+          int visible[ROW_BLOCK];
+          _attnviz_mask_count_visible (&a->mask, i0, m, Tk, visible);
+          attnviz_measures_acc_add_rows (a->measures, a->layer, head, i0, m, S, lds, keys, visible);
+        }
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hd, keys, 1.0f, S, (int) lds,
                    a->v + (gsize) kvh * hd, a->ldv, 0.0f, a->out + (gsize) i0 * a->ldo + (gsize) head * hd, a->ldo);
     }
@@ -258,7 +265,7 @@ attention_block (RunState *s, const AttnvizLayerWeights *L, AttnvizAttention *at
     .out = s->att, .ldo = dq,
     .n_head = c->n_head, .group = c->n_head / c->n_kv_head, .hd = hd,
     .mask = self_mask (e), .score = e->score, .score_v = L->score_v,
-    .att = att, .li = li, .layer = layer, .variant = e->variant,
+    .att = att, .li = li, .layer = layer, .variant = e->variant, .measures = s->opt->measures,
   };
   attend (&a);
   attnviz_linear (s->tmp, s->att, &L->o, T);
@@ -940,15 +947,18 @@ attnviz_forward (const AttnvizModel *model,
 
   gsize n = (gsize) T * c->d_model;
   int first = 0;
-  if (can_reuse (o->reuse, model, ids, T) && rec->attention && o->reuse->attention
-      && attnviz_attention_is_dense (rec->attention) == attnviz_attention_is_dense (o->reuse->attention))
+  /* A run recording nothing (an ablation's loss) needs only the stream. */
+  if (can_reuse (o->reuse, model, ids, T)
+      && (rec->attention == NULL
+          || (o->reuse->attention
+              && attnviz_attention_is_dense (rec->attention) == attnviz_attention_is_dense (o->reuse->attention))))
     {
       /* Everything before the first layer the variant changes is the
        * model's own: take the stream entering that layer and the attention
        * of the layers before it from the earlier run. */
       static const AttnvizVariant model_variant = { 0 };
       first = attnviz_variant_first_changed_layer (o->variant ? o->variant : &model_variant, c);
-      for (int l = 0; l < first; l++)
+      for (int l = 0; l < first && rec->attention; l++)
         {
           gboolean mine = _attnviz_attention_layer_index (rec->attention, l) >= 0;
           gboolean theirs = _attnviz_attention_layer_index (o->reuse->attention, l) >= 0;
@@ -957,7 +967,7 @@ attnviz_forward (const AttnvizModel *model,
           if (mine && !theirs)
             first = 0;   /* the earlier run did not record it: compute everything */
         }
-      for (int l = 0; l < first; l++)
+      for (int l = 0; l < first && rec->attention; l++)
         if (_attnviz_attention_layer_index (rec->attention, l) >= 0)
           _attnviz_attention_copy_layer (rec->attention, o->reuse->attention, l);
       if (first > 0)
@@ -1021,10 +1031,10 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
                    "%s is not an encoder-decoder model", model->path);
       return NULL;
     }
-  if (o->reuse || o->key_mask || o->positions || o->token_types)
+  if (o->reuse || o->key_mask || o->positions || o->token_types || o->measures)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "encoder-decoder runs take no reuse, key mask, positions or token types");
+                   "encoder-decoder runs take no reuse, key mask, positions, token types or measures");
       return NULL;
     }
   /* The source and the target each must fit the context. */

@@ -4,6 +4,7 @@
 #include <gio/gio.h>
 
 #include "attnviz-kernels.h"
+#include "attnviz-measures.h"
 #include "attnviz-model.h"
 #include "attnviz-recording.h"
 #include "attnviz-variant.h"
@@ -52,6 +53,9 @@ typedef struct {
   const AttnvizRecording *reuse;/* a run of the same ids and options under the model's own variant,
                                  * made with keep_residuals: the layers before the variant's first
                                  * change are copied from it instead of computed */
+
+  AttnvizMeasuresAcc *measures;  /* fed every self-attention head's rows as they are computed
+                                 * (attnviz-measures.h), or NULL; layers copied from REUSE are not */
 
   guint64 max_record_bytes;     /* 0: ATTNVIZ_DEFAULT_MAX_RECORD_BYTES: what the run may keep (the
                                  * attention's kept inputs or dense matrices, kept logits); it no

@@ -161,3 +161,112 @@ attnviz_npy_write (const char *path,
     }
   return attnviz_npy_writer_commit (w, error);
 }
+
+/* ---- reading ---- */
+
+static gboolean G_GNUC_PRINTF (3, 4)
+npy_bad (GError **error, const char *path, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_autofree char *shown = attnviz_printable (path);
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %s", shown, msg);
+  return FALSE;
+}
+
+/* The value of KEY ('descr': '<f4') in a header dict, as the text after
+ * its colon. */
+static const char *
+dict_value (const char *dict, const char *key)
+{
+  const char *at = strstr (dict, key);
+  if (at == NULL)
+    return NULL;
+  at = strchr (at + strlen (key), ':');
+  if (at == NULL)
+    return NULL;
+  at++;
+  while (*at == ' ')
+    at++;
+  return at;
+}
+
+float *
+attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_dims, GError **error)
+{
+  g_autoptr(GMappedFile) map = attnviz_map_regular (path, error);
+  if (map == NULL)
+    return NULL;
+  const guint8 *data = (const guint8 *) g_mapped_file_get_contents (map);
+  gsize len = g_mapped_file_get_length (map);
+  if (len < 10 || memcmp (data, "\x93NUMPY", 6) != 0)
+    return npy_bad (error, path, "not a .npy file (no \\x93NUMPY magic)"), NULL;
+  gsize hlen, start;
+  if (data[6] == 1)
+    hlen = data[8] | (data[9] << 8), start = 10;
+  else if ((data[6] == 2 || data[6] == 3) && len >= 12)
+    hlen = (gsize) data[8] | ((gsize) data[9] << 8) | ((gsize) data[10] << 16) | ((gsize) data[11] << 24), start = 12;
+  else
+    return npy_bad (error, path, "npy format version %d is not known", data[6]), NULL;
+  if (hlen > len - start || hlen > 65536)
+    return npy_bad (error, path, "the header runs past the end of the file"), NULL;
+  g_autofree char *dict = g_strndup ((const char *) data + start, hlen);
+
+  const char *descr = dict_value (dict, "'descr'");
+  const char *fortran = dict_value (dict, "'fortran_order'");
+  const char *sh = dict_value (dict, "'shape'");
+  if (descr == NULL || fortran == NULL || sh == NULL || *sh != '(')
+    return npy_bad (error, path, "the header lacks descr, fortran_order or shape"), NULL;
+  if (!g_str_has_prefix (fortran, "False"))
+    return npy_bad (error, path, "Fortran order is not supported: save it with np.ascontiguousarray"), NULL;
+  static const struct { const char *descr; gsize size; } types[] = {
+    { "'<f4'", 4 }, { "'<f8'", 8 }, { "'|b1'", 1 }, { "'|u1'", 1 }, { "'<i4'", 4 }, { "'<i8'", 8 },
+  };
+  int type = -1;
+  for (guint t = 0; t < G_N_ELEMENTS (types); t++)
+    if (g_str_has_prefix (descr, types[t].descr))
+      type = t;
+  if (type < 0)
+    return npy_bad (error, path, "dtype %.8s is not one of float32, float64, bool, uint8, int32, int64", descr), NULL;
+
+  *n_dims = 0;
+  guint64 n = 1;
+  const char *p = sh + 1;
+  while (TRUE)
+    {
+      while (*p == ' ' || *p == ',')
+        p++;
+      if (*p == ')')
+        break;
+      char *end;
+      guint64 d = g_ascii_strtoull (p, &end, 10);
+      if (end == p || *n_dims >= max_dims || d > G_MAXINT32)
+        return npy_bad (error, path, "the shape is not one of at most %d dimensions", max_dims), NULL;
+      shape[(*n_dims)++] = (gint64) d;
+      if (d != 0 && n > G_MAXUINT64 / d)
+        return npy_bad (error, path, "the shape is too large"), NULL;
+      n *= d;
+      p = end;
+    }
+  gsize body = start + hlen;
+  gsize size = types[type].size;
+  if (n > (len - body) / size)
+    return npy_bad (error, path, "%" G_GUINT64_FORMAT " values do not fit in the file's %" G_GSIZE_FORMAT
+                    " bytes: it is truncated", n, len - body), NULL;
+  float *out = g_try_new (float, MAX (n, 1));
+  if (out == NULL)
+    return npy_bad (error, path, "out of memory for %" G_GUINT64_FORMAT " values", n), NULL;
+  const guint8 *v = data + body;
+  for (guint64 i = 0; i < n; i++, v += size)
+    switch (type)
+      {
+      case 0: { float f; memcpy (&f, v, 4); out[i] = f; break; }
+      case 1: { double d; memcpy (&d, v, 8); out[i] = (float) d; break; }
+      case 2: case 3: out[i] = v[0]; break;
+      case 4: { gint32 x; memcpy (&x, v, 4); out[i] = (float) GINT32_FROM_LE (x); break; }
+      default: { gint64 x; memcpy (&x, v, 8); out[i] = (float) GINT64_FROM_LE (x); break; }
+      }
+  return out;
+}

@@ -41,6 +41,13 @@ gboolean attnviz_npy_writer_write (AttnvizNpyWriter *self, const void *data, gsi
 gboolean attnviz_npy_writer_commit (AttnvizNpyWriter *self, GError **error);
 void attnviz_npy_writer_abort (AttnvizNpyWriter *self);
 
+/* Reads a .npy file from a user (version 1 or 2, C order) of '<f4', '<f8',
+ * '|b1', '|u1', '<i4' or '<i8' as float32: OUT (shape), SHAPE (*n_dims)
+ * filled, at most MAX_DIMS dimensions.  Anything else (a truncated file,
+ * another dtype, Fortran order, a header that does not parse) is a one-line
+ * G_IO_ERROR_INVALID_DATA naming PATH. */
+float *attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_dims, GError **error);
+
 /* The header bytes for such an array (exposed for tests). */
 GBytes *attnviz_npy_header (AttnvizNpyType type, const gint64 *shape, int n_dims);
 
