@@ -222,12 +222,12 @@ test_heatmap_keyboard (void)
   AttnvizHeatmapView *view = g_object_ref_sink (ATTNVIZ_HEATMAP_VIEW (attnviz_heatmap_view_new ()));
 
   attnviz_view_state_set_run (figure_state (view), result);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-head", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "figure.next-head", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "figure.next-head", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "figure.next-head", NULL));
   g_assert_cmpint (attnviz_view_state_get_head (figure_state (view)), ==, 2);
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.next-layer", NULL));
-  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.previous-head", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "figure.next-layer", NULL));
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "figure.previous-head", NULL));
   g_assert_cmpint (attnviz_view_state_get_layer (figure_state (view)), ==, 1);
   g_assert_cmpint (attnviz_view_state_get_head (figure_state (view)), ==, 1);
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (view), "heatmap.zoom-in", NULL));

@@ -177,6 +177,35 @@ attnviz_figure_view_set_property (GObject *object, guint prop_id, const GValue *
     }
 }
 
+/* Every figure steps heads and layers of its state with the plain
+ * arrows (the window's shortcuts do it wherever the focus is). */
+static void
+step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  AttnvizViewState *state = attnviz_figure_view_get_state (ATTNVIZ_FIGURE_VIEW (widget));
+  int delta = g_str_has_prefix (action_name, "figure.next") ? 1 : -1;
+
+  if (g_str_has_suffix (action_name, "-head"))
+    attnviz_view_state_step_head (state, delta);
+  else
+    attnviz_view_state_step_layer (state, delta);
+}
+
+static void
+class_init_stepping (GtkWidgetClass *widget_class)
+{
+  static const struct { guint key; const char *action; } keys[] = {
+    { GDK_KEY_Right, "figure.next-head" }, { GDK_KEY_KP_Right, "figure.next-head" },
+    { GDK_KEY_Left, "figure.previous-head" }, { GDK_KEY_KP_Left, "figure.previous-head" },
+    { GDK_KEY_Down, "figure.next-layer" }, { GDK_KEY_KP_Down, "figure.next-layer" },
+    { GDK_KEY_Up, "figure.previous-layer" }, { GDK_KEY_KP_Up, "figure.previous-layer" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i += 2)
+    gtk_widget_class_install_action (widget_class, keys[i].action, NULL, step_action);
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    gtk_widget_class_add_binding_action (widget_class, keys[i].key, 0, keys[i].action, NULL);
+}
+
 static void
 attnviz_figure_view_class_init (AttnvizFigureViewClass *klass)
 {
@@ -191,6 +220,7 @@ attnviz_figure_view_class_init (AttnvizFigureViewClass *klass)
   widget_class->measure = attnviz_figure_view_measure;
   widget_class->size_allocate = attnviz_figure_view_size_allocate;
   widget_class->css_changed = attnviz_figure_view_css_changed;
+  class_init_stepping (widget_class);
 
   properties[PROP_STATE] =
     g_param_spec_object ("state", NULL, NULL, ATTNVIZ_TYPE_VIEW_STATE,
@@ -230,13 +260,8 @@ attnviz_figure_view_set_state (AttnvizFigureView *self, AttnvizViewState *state)
   g_return_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state));
   priv = attnviz_figure_view_get_instance_private (self);
 
-  if (state == priv->state)
+  if (!attnviz_view_state_observe (&priv->state, state, G_CALLBACK (on_state_notify), self, NULL))
     return;
-  if (priv->state != NULL)
-    g_signal_handlers_disconnect_by_func (priv->state, on_state_notify, self);
-  g_set_object (&priv->state, state);
-  if (state != NULL)
-    g_signal_connect_object (state, "notify", G_CALLBACK (on_state_notify), self, 0);
   update_result (self);
   changed (self, NULL);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);

@@ -386,38 +386,16 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     attnviz_heatmap_view_set_zoom (self, 1.0);
 }
 
-/* Heads and layers step through the state: the window's shortcuts, and
- * the plain arrows here, where no text field wants them. */
-static void
-step_state_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
-{
-  AttnvizViewState *state = figure_state (widget);
-  int delta = g_str_has_prefix (action_name, "heatmap.next") ? 1 : -1;
-
-  if (g_str_has_suffix (action_name, "-head"))
-    attnviz_view_state_step_head (state, delta);
-  else
-    attnviz_view_state_step_layer (state, delta);
-}
-
 void
 _attnviz_heatmap_view_class_init_input (GtkWidgetClass *widget_class)
 {
   static const struct { guint key; const char *action; } keys[] = {
-    { GDK_KEY_Right, "heatmap.next-head" }, { GDK_KEY_KP_Right, "heatmap.next-head" },
-    { GDK_KEY_Left, "heatmap.previous-head" }, { GDK_KEY_KP_Left, "heatmap.previous-head" },
-    { GDK_KEY_Down, "heatmap.next-layer" }, { GDK_KEY_KP_Down, "heatmap.next-layer" },
-    { GDK_KEY_Up, "heatmap.previous-layer" }, { GDK_KEY_KP_Up, "heatmap.previous-layer" },
     { GDK_KEY_plus, "heatmap.zoom-in" }, { GDK_KEY_equal, "heatmap.zoom-in" },
     { GDK_KEY_KP_Add, "heatmap.zoom-in" }, { GDK_KEY_minus, "heatmap.zoom-out" },
     { GDK_KEY_KP_Subtract, "heatmap.zoom-out" }, { GDK_KEY_0, "heatmap.zoom-fit" },
     { GDK_KEY_KP_0, "heatmap.zoom-fit" },
   };
 
-  gtk_widget_class_install_action (widget_class, "heatmap.next-head", NULL, step_state_action);
-  gtk_widget_class_install_action (widget_class, "heatmap.previous-head", NULL, step_state_action);
-  gtk_widget_class_install_action (widget_class, "heatmap.next-layer", NULL, step_state_action);
-  gtk_widget_class_install_action (widget_class, "heatmap.previous-layer", NULL, step_state_action);
   gtk_widget_class_install_action (widget_class, "heatmap.zoom-in", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "heatmap.zoom-out", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "heatmap.zoom-fit", NULL, step_action);

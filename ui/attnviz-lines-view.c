@@ -258,19 +258,6 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   return TRUE;
 }
 
-/* The plain arrows step heads and layers of the state. */
-static void
-step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
-{
-  AttnvizViewState *state = figure_state (widget);
-  int delta = g_str_has_prefix (action_name, "lines.next") ? 1 : -1;
-
-  if (g_str_has_suffix (action_name, "-head"))
-    attnviz_view_state_step_head (state, delta);
-  else
-    attnviz_view_state_step_layer (state, delta);
-}
-
 static void
 attnviz_lines_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
@@ -310,15 +297,6 @@ attnviz_lines_view_class_init (AttnvizLinesViewClass *klass)
   figure_class->build_node = attnviz_lines_view_build_figure;
   figure_class->get_message = attnviz_lines_view_get_message;
   figure_class->invalidated = attnviz_lines_view_invalidated;
-
-  gtk_widget_class_install_action (widget_class, "lines.next-head", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "lines.previous-head", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "lines.next-layer", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "lines.previous-layer", NULL, step_action);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "lines.next-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "lines.previous-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "lines.next-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "lines.previous-layer", NULL);
 
   /* More tokens than lines can show: the window offers the heatmap. */
   properties[PROP_TOO_MANY_TOKENS] =

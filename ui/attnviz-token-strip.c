@@ -665,17 +665,9 @@ attnviz_token_strip_set_state (AttnvizTokenStrip *self, AttnvizViewState *state)
   g_return_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self));
   g_return_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state));
 
-  if (state == self->state)
+  static const char *const watched[] = { "run", "selected-token", "selected-source", NULL };
+  if (!attnviz_view_state_observe (&self->state, state, G_CALLBACK (on_state_notify), self, watched))
     return;
-  if (self->state != NULL)
-    g_signal_handlers_disconnect_by_data (self->state, self);
-  g_set_object (&self->state, state);
-  if (state != NULL)
-    {
-      g_signal_connect (state, "notify::run", G_CALLBACK (on_state_notify), self);
-      g_signal_connect (state, "notify::selected-token", G_CALLBACK (on_state_notify), self);
-      g_signal_connect (state, "notify::selected-source", G_CALLBACK (on_state_notify), self);
-    }
   on_state_notify (state, NULL, self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }

@@ -477,3 +477,27 @@ attnviz_view_state_get_col_token (AttnvizViewState *self)
     return self->selected_source;
   return attnviz_view_state_get_row_token (self);
 }
+
+gboolean
+attnviz_view_state_observe (AttnvizViewState **slot, AttnvizViewState *state, GCallback on_notify,
+                            gpointer owner, const char *const *properties)
+{
+  g_return_val_if_fail (slot != NULL && on_notify != NULL, FALSE);
+  g_return_val_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state), FALSE);
+
+  if (state == *slot)
+    return FALSE;
+  if (*slot != NULL)
+    g_signal_handlers_disconnect_by_func (*slot, on_notify, owner);
+  g_set_object (slot, state);
+  if (state == NULL)
+    return TRUE;
+  if (properties == NULL)
+    g_signal_connect_object (state, "notify", on_notify, owner, 0);
+  for (guint i = 0; properties != NULL && properties[i] != NULL; i++)
+    {
+      g_autofree char *signal = g_strconcat ("notify::", properties[i], NULL);
+      g_signal_connect_object (state, signal, on_notify, owner, 0);
+    }
+  return TRUE;
+}

@@ -73,4 +73,11 @@ int attnviz_view_state_get_row_token (AttnvizViewState *self);
 void attnviz_view_state_set_row_token (AttnvizViewState *self, int token);
 int attnviz_view_state_get_col_token (AttnvizViewState *self);
 
+/* Makes *SLOT (a view's reference) STATE, moving ON_NOTIFY (OWNER as its
+ * data) from the old state's notifications of PROPERTIES (NULL-terminated;
+ * NULL: every property) to the new one's.  FALSE when STATE was already
+ * there.  The one hookup every view that observes a state shares. */
+gboolean attnviz_view_state_observe (AttnvizViewState **slot, AttnvizViewState *state, GCallback on_notify,
+                                     gpointer owner, const char *const *properties);
+
 G_END_DECLS
