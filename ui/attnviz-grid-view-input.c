@@ -26,7 +26,7 @@ on_motion (GtkEventControllerMotion *controller, double x, double y, AttnvizGrid
 {
   int layer = -1, head = -1;
 
-  if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
+  if (!_attnviz_grid_view_hit_cell (self, x, y, &layer, &head))
     layer = head = -1;
   set_hover (self, layer, head);
 }
@@ -44,8 +44,15 @@ on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizG
 
   if (gtk_widget_get_focusable (GTK_WIDGET (self)))
     gtk_widget_grab_focus (GTK_WIDGET (self));
-  if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
+  if (!_attnviz_grid_view_hit_cell (self, x, y, &layer, &head))
     return;
+  if (head == n_heads (self))
+    {
+      /* A layer's aggregate: the views show it for that layer. */
+      attnviz_view_state_set_layer (figure_state (self), layer);
+      g_signal_emit (self, _attnviz_grid_view_signals[HEAD_ACTIVATED], 0, layer, figure_head (self));
+      return;
+    }
   GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
   attnviz_view_state_set_layer (figure_state (self), layer);
   attnviz_view_state_set_head (figure_state (self), head);
@@ -97,8 +104,15 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
       layer = figure_layer (self);
       head = figure_head (self);
     }
-  else if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
+  else if (!_attnviz_grid_view_hit_cell (self, x, y, &layer, &head))
     return FALSE;
+  if (head == n_heads (self))
+    {
+      g_autofree char *what = attnviz_result_describe (figure_result (self), figure_aggregate (self), layer, 0);
+      g_autofree char *markup = g_markup_printf_escaped ("<b>%s</b>\nclick to open its heatmap", what);
+      gtk_tooltip_set_markup (tooltip, markup);
+      return TRUE;
+    }
   const double *tvd = figure_result (self) ? attnviz_result_get_tvd (figure_result (self)) : NULL;
   g_autofree char *markup = NULL;
   if (tvd != NULL)

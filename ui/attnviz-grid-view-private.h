@@ -34,7 +34,7 @@ struct _AttnvizGridView
   AttnvizGridLayout layout;
   gboolean layout_valid;
 
-  int hover_layer, hover_head;
+  int hover_layer, hover_head;   /* hover_head n_heads: the layer's aggregate */
 };
 
 enum {
@@ -60,6 +60,12 @@ n_heads (AttnvizGridView *self)
 /* Lays the screen figure out for the widget's size, once until it
  * changes; FALSE with nothing to show. */
 gboolean _attnviz_grid_view_ensure_layout (AttnvizGridView *self);
+
+/* The cell under (X, Y) once laid out: a head's thumbnail, or (*HEAD =
+ * n_heads) the aggregate's of *LAYER. */
+gboolean _attnviz_grid_view_hit_cell (AttnvizGridView *self, double x, double y, int *layer, int *head);
+/* Where that cell is; FALSE for none. */
+gboolean _attnviz_grid_view_cell_rect (AttnvizGridView *self, int layer, int head, AttnvizRect *rect);
 
 /* attnviz-grid-view-input.c */
 void _attnviz_grid_view_class_init_input (GtkWidgetClass *widget_class);

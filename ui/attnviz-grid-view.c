@@ -20,7 +20,10 @@
 
 #include "attnviz-grid-view-private.h"
 
+/* On screen the labels grow with the thumbnails from the first size to
+ * the second (a big window's grid is read from further away). */
 #define SCREEN_FONT_SIZE 11.0
+#define SCREEN_MAX_FONT_SIZE 18.0
 
 G_DEFINE_FINAL_TYPE (AttnvizGridView, attnviz_grid_view, ATTNVIZ_TYPE_FIGURE_VIEW)
 
@@ -182,19 +185,24 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   attnviz_scale_init (&spec->scale, difference ? ATTNVIZ_SCALE_LINEAR : figure_scale (self), 0, 0);
   spec->current_layer = figure_layer (self);
   spec->current_head = figure_head (self);
+  spec->aggregate = figure_aggregate (self) == ATTNVIZ_AGGREGATE_MEAN ? ATTNVIZ_GRID_AGGREGATE_MEAN
+                  : figure_aggregate (self) == ATTNVIZ_AGGREGATE_MAX ? ATTNVIZ_GRID_AGGREGATE_MAX
+                  : ATTNVIZ_GRID_AGGREGATE_NONE;
+  const char *with = spec->aggregate == ATTNVIZ_GRID_AGGREGATE_MEAN ? ", and each layer’s mean"
+                   : spec->aggregate == ATTNVIZ_GRID_AGGREGATE_MAX ? ", and each layer’s max" : "";
   g_free (self->title);
   if (self->overviews != NULL && difference && !self->show_scores)
     {
       g_autofree char *note = pooling_note (self, "mean", 0);
-      self->title = g_strdup_printf ("A − B of every layer and head%s", note);
+      self->title = g_strdup_printf ("A − B of every layer and head%s%s", with, note);
     }
   else if (self->overviews != NULL && maps == NULL)
     {
       g_autofree char *note = pooling_note (self, "max", 0);
-      self->title = g_strdup_printf ("attention of every layer and head%s", note);
+      self->title = g_strdup_printf ("attention of every layer and head%s%s", with, note);
     }
   else
-    self->title = g_strdup ("attention of every layer and head");
+    self->title = g_strdup_printf ("attention of every layer and head%s", with);
   spec->title = self->title;
   if (difference && !self->show_scores && self->overviews != NULL)
     {
@@ -234,6 +242,7 @@ screen_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   spec->current_head = -1;
   spec->title = NULL;
   spec->font_size = SCREEN_FONT_SIZE;
+  spec->max_font_size = SCREEN_MAX_FONT_SIZE;
   attnviz_widget_get_foreground (GTK_WIDGET (self), &spec->foreground);
   g_clear_pointer (&self->screen_subtitle, g_free);
   if (spec->overviews != NULL && spec->maps == NULL && spec->scores == NULL)
@@ -303,6 +312,51 @@ attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, in
 }
 
 gboolean
+_attnviz_grid_view_hit_cell (AttnvizGridView *self, double x, double y, int *layer, int *head)
+{
+  if (attnviz_grid_view_hit (self, x, y, layer, head))
+    return TRUE;
+  if (!_attnviz_grid_view_ensure_layout (self) || !attnviz_grid_layout_hit_aggregate (&self->layout, x, y, layer))
+    return FALSE;
+  *head = n_heads (self);
+  return TRUE;
+}
+
+gboolean
+_attnviz_grid_view_cell_rect (AttnvizGridView *self, int layer, int head, AttnvizRect *rect)
+{
+  if (!_attnviz_grid_view_ensure_layout (self))
+    return FALSE;
+  if (head == n_heads (self))
+    return attnviz_grid_layout_aggregate_rect (&self->layout, layer, rect);
+  return attnviz_grid_layout_cell_rect (&self->layout, layer, head, rect);
+}
+
+gboolean
+attnviz_grid_view_get_layout (AttnvizGridView *self, AttnvizGridLayout *layout)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
+
+  if (!_attnviz_grid_view_ensure_layout (self))
+    return FALSE;
+  *layout = self->layout;
+  return TRUE;
+}
+
+gboolean
+attnviz_grid_view_get_aggregate_rect (AttnvizGridView *self, int layer, graphene_rect_t *rect)
+{
+  AttnvizRect r;
+
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
+
+  if (!_attnviz_grid_view_ensure_layout (self) || !attnviz_grid_layout_aggregate_rect (&self->layout, layer, &r))
+    return FALSE;
+  graphene_rect_init (rect, r.x, r.y, r.width, r.height);
+  return TRUE;
+}
+
+gboolean
 attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head, graphene_rect_t *rect)
 {
   AttnvizRect r;
@@ -320,7 +374,7 @@ outline_thumbnail (AttnvizGridView *self, GtkSnapshot *snapshot, int layer, int 
 {
   AttnvizRect r;
 
-  if (!attnviz_grid_layout_cell_rect (&self->layout, layer, head, &r))
+  if (!_attnviz_grid_view_cell_rect (self, layer, head, &r))
     return;
   graphene_rect_t rect = GRAPHENE_RECT_INIT (r.x, r.y, r.width, r.height);
   attnviz_snapshot_outline (snapshot, &rect, color);
@@ -421,6 +475,9 @@ attnviz_grid_view_snapshot_overlay (AttnvizFigureView *view, GtkSnapshot *snapsh
   static const GdkRGBA current = { 1, 1, 1, 1 };
   int layer = figure_layer (self), head = figure_head (self);
 
+  /* Under an aggregate the other views show the current layer's. */
+  if (figure_aggregate (self) != ATTNVIZ_AGGREGATE_HEAD && self->layout.aggregate.width > 0)
+    head = n_heads (self);
   draw_marks (self, snapshot);
   if (self->hover_layer >= 0 && (self->hover_layer != layer || self->hover_head != head))
     outline_thumbnail (self, snapshot, self->hover_layer, self->hover_head, &hover);
@@ -454,7 +511,8 @@ attnviz_grid_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
       clear_overviews (self);
       return TRUE;
     }
-  return g_str_equal (pspec->name, "colormap") || g_str_equal (pspec->name, "scale");
+  return g_str_equal (pspec->name, "colormap") || g_str_equal (pspec->name, "scale")
+         || g_str_equal (pspec->name, "aggregate");
 }
 
 /* ---- GObject -------------------------------------------------------------- */
