@@ -277,7 +277,7 @@ attnviz_cmd_render (int argc, char **argv)
     { "layer", 'l', 0, G_OPTION_ARG_INT, &layer, "Layer to draw (default 0)", "L" },
     { "head", 'H', 0, G_OPTION_ARG_INT, &head, "Head to draw (default 0)", "H" },
     { "view", 0, 0, G_OPTION_ARG_STRING, &view_s, "heatmap (default), grid (every layer and head) or lines", "VIEW" },
-    { "aggregate", 'a', 0, G_OPTION_ARG_STRING, &aggregate_s, "Draw the mean or max over the layer's heads instead of one head", "mean|max" },
+    { "aggregate", 'a', 0, G_OPTION_ARG_STRING, &aggregate_s, "Draw the mean or max over the layer's heads instead of one head (grid: a column of each layer's after its heads)", "mean|max" },
     { "colormap", 'c', 0, G_OPTION_ARG_STRING, &colormap_s, "viridis (default), magma, grey or rdbu", "MAP" },
     { "scale", 's', 0, G_OPTION_ARG_STRING, &scale_s, "linear (default), log (from 1e-4) or power (gamma 0.5)", "SCALE" },
     { "vmin", 0, 0, G_OPTION_ARG_DOUBLE, &vmin, "Value at the bottom of the colour map (default 0)", "V" },
@@ -340,10 +340,10 @@ attnviz_cmd_render (int argc, char **argv)
         aggregate = AGGREGATE_MAX;
       else
         return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--aggregate %s: expected mean or max", aggregate_s);
-      if (head >= 0)
+      /* A grid draws every head and, after them, each layer's aggregate;
+       * its --head only says which head --keep-selection outlines. */
+      if (head >= 0 && view != VIEW_GRID)
         return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--aggregate draws every head of the layer: leave out --head");
-      if (view == VIEW_GRID)
-        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--aggregate does not apply to --view grid");
     }
   AttnvizColormap colormap = ATTNVIZ_COLORMAP_VIRIDIS;
   if (colormap_s != NULL && !attnviz_colormap_from_string (colormap_s, &colormap))
@@ -647,12 +647,17 @@ attnviz_cmd_render (int argc, char **argv)
       double fs = font_size > 0 ? font_size : 10;
       double chrome = 8 * fs;
       double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * n_layer / c->n_head, 200, 2000);
-      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads", n_layer, c->n_head)
-                      : g_strdup_printf ("%d layers × %d heads", n_layer, c->n_head);
+      const char *with = aggregate == AGGREGATE_MEAN ? ", and each layer’s mean"
+                       : aggregate == AGGREGATE_MAX ? ", and each layer’s max" : "";
+      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads%s", n_layer, c->n_head,
+                                         with)
+                      : g_strdup_printf ("%d layers × %d heads%s", n_layer, c->n_head, with);
       g_autofree const float **maps = g_new0 (const float *, MAX (n, 1));
       AttnvizGridSpec spec;
       attnviz_grid_spec_init (&spec, n_layer, c->n_head, maps, rows, cols);
       spec.lower_triangular = rec->causal && kind == ATTENTION_SELF;
+      spec.aggregate = aggregate == AGGREGATE_MEAN ? ATTNVIZ_GRID_AGGREGATE_MEAN
+                     : aggregate == AGGREGATE_MAX ? ATTNVIZ_GRID_AGGREGATE_MAX : ATTNVIZ_GRID_AGGREGATE_NONE;
       spec.colormap = colormap;
       spec.title = fig.no_title ? NULL : title;
       spec.subtitle = fig.no_subtitle ? NULL : subtitle;
@@ -699,8 +704,9 @@ attnviz_cmd_render (int argc, char **argv)
           attnviz_parallel_for (n, 1, grid_range, &job);
           spec.rows = tr;
           spec.cols = tc;
-          /* already pooled: the painter's own pooling is the identity */
-          spec.lower_triangular = FALSE;
+          /* already pooled: the painter's own pooling is the identity;
+           * bins of the same tokens both ways keep the future masked */
+          spec.lower_triangular = spec.lower_triangular && tr == tc && rows == cols;
           if (long_input && (tr < rows || tc < cols))
             {
               pool_note = pooling_note ("max", tr, tc, rows, cols, "thumbnail pixel");

@@ -236,6 +236,26 @@ find_action_button (GtkWidget *root, const char *action)
   return NULL;
 }
 
+/* The first widget under ROOT whose PROPERTY (a string) is VALUE. */
+static GtkWidget *
+find_widget (GtkWidget *root, const char *property, const char *value)
+{
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (root), property) != NULL)
+    {
+      g_autofree char *v = NULL;
+      g_object_get (root, property, &v, NULL);
+      if (g_strcmp0 (v, value) == 0)
+        return root;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_widget (c, property, value);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
 static void
 test_the_lines_view_leads_to_the_heatmap_past_its_limit (Fixture *f, gconstpointer data)
 {
@@ -271,6 +291,55 @@ test_the_lines_view_leads_to_the_heatmap_past_its_limit (Fixture *f, gconstpoint
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (self->lines_limit_page)));
 }
 
+/* A choice in the view options by its label: a check button, or (a
+ * menu) the item whose label it is. */
+static GtkWidget *
+find_choice (GtkWidget *popover, const char *label)
+{
+  GtkWidget *w = find_widget (popover, "label", label);
+  while (w != NULL && !GTK_IS_CHECK_BUTTON (w) && g_signal_lookup ("clicked", G_OBJECT_TYPE (w)) == 0)
+    w = gtk_widget_get_parent (w);
+  return w;
+}
+
+static void
+test_view_options_stay_open_for_several_choices (Fixture *f, gconstpointer data)
+{
+  AttnvizViewState *state = attnviz_window_get_state (f->window);
+
+  g_assert_true (open_with (f, induction, "bright fox.bright fox."));
+  GtkWidget *button = find_widget (GTK_WIDGET (f->window), "tooltip-text", "Aggregate, Colour Map and Scale");
+  g_assert_true (GTK_IS_MENU_BUTTON (button));
+  attnviz_test_wait_until (gtk_widget_get_mapped (button), 5);
+  GtkWidget *popover = GTK_WIDGET (gtk_menu_button_get_popover (GTK_MENU_BUTTON (button)));
+  /* No pointer grab under Xvfb without a window manager: an autohiding
+   * popover would close at once.  A menu closes on a choice all the same. */
+  gtk_popover_set_autohide (GTK_POPOVER (popover), FALSE);
+  gtk_menu_button_popup (GTK_MENU_BUTTON (button));
+  attnviz_test_wait_until (gtk_widget_get_mapped (popover), 5);
+  g_assert_true (gtk_widget_get_mapped (popover));
+
+  static const char *const choices[] = { "_Mean over Heads", "M_agma", "L_og" };
+  for (guint i = 0; i < G_N_ELEMENTS (choices); i++)
+    {
+      GtkWidget *choice = find_choice (popover, choices[i]);
+      g_assert_nonnull (choice);
+      /* A check button is activated; a menu's item is clicked. */
+      if (g_signal_lookup ("clicked", G_OBJECT_TYPE (choice)) != 0)
+        g_signal_emit_by_name (choice, "clicked");
+      else
+        gtk_widget_activate (choice);
+      for (int k = 0; k < 20; k++)
+        g_main_context_iteration (NULL, FALSE), g_usleep (10000);
+      g_test_message ("after %s (a %s) the popover is %s", choices[i], G_OBJECT_TYPE_NAME (choice), gtk_widget_get_visible (popover) ? "open" : "closed");
+      g_assert_true (gtk_widget_get_visible (popover));
+    }
+  g_assert_cmpint (attnviz_view_state_get_aggregate (state), ==, ATTNVIZ_AGGREGATE_MEAN);
+  g_assert_cmpint (attnviz_view_state_get_colormap (state), ==, ATTNVIZ_COLORMAP_MAGMA);
+  g_assert_cmpint (attnviz_view_state_get_scale (state), ==, ATTNVIZ_SCALE_LOG);
+  gtk_popover_popdown (GTK_POPOVER (popover));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -302,6 +371,7 @@ main (int argc, char **argv)
   ADD ("run-and-compare-are-off-until-they-can-work", test_run_and_compare_wait_for_what_they_need);
   ADD ("ctrl-g-goes-to-a-token-whatever-has-focus", test_ctrl_g_goes_to_a_token_whatever_has_focus);
   ADD ("the-lines-view-leads-to-the-heatmap-past-its-limit", test_the_lines_view_leads_to_the_heatmap_past_its_limit);
+  ADD ("view-options-stay-open-for-several-choices", test_view_options_stay_open_for_several_choices);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);

@@ -356,6 +356,42 @@ test_a_grid_outlines_the_chosen_head_only_when_asked (Fixture *f, gconstpointer 
   g_assert_cmpint (orange_kept, >, 50);
 }
 
+/* Colourful runs along the row of pixels Y of PATH: one per thumbnail a
+ * grid's first layer shows there. */
+static int
+colourful_runs (const char *path, double y_frac_of_first_layer)
+{
+  cairo_surface_t *image = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (image), ==, CAIRO_STATUS_SUCCESS);
+  Extent e = colour_extent (image);
+  int w = cairo_image_surface_get_width (image);
+  const guint8 *data = cairo_image_surface_get_data (image);
+  int y = e.top + (int) y_frac_of_first_layer;
+  int runs = 0;
+  gboolean in = FALSE;
+  for (int x = 0; x < w; x++)
+    {
+      gboolean c = colourful (*(const guint32 *) (data + (gsize) y * cairo_image_surface_get_stride (image) + 4 * x));
+      runs += c && !in;
+      in = c;
+    }
+  cairo_surface_destroy (image);
+  return runs;
+}
+
+static void
+test_a_grid_with_an_aggregate_adds_each_layers_column (Fixture *f, gconstpointer data)
+{
+  /* Token 0's row: key 0 in colour, the rest of the row masked grey. */
+  g_autofree char *plain = render (f, "grid.png", "--view", "grid", "--no-colorbar", "--no-title", NULL);
+  g_autofree char *mean = render (f, "grid-mean.png", "--view", "grid", "--aggregate", "mean", "--no-colorbar",
+                                  "--no-title", NULL);
+  int heads = colourful_runs (plain, 3), with_mean = colourful_runs (mean, 3);
+  g_test_message ("thumbnails along the first layer: %d, with --aggregate mean %d", heads, with_mean);
+  g_assert_cmpint (heads, >, 1);
+  g_assert_cmpint (with_mean, ==, heads + 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -368,6 +404,7 @@ main (int argc, char **argv)
   ADD ("a-fixed-range-fixes-what-a-colour-means", test_a_fixed_range_fixes_what_a_colour_means);
   ADD ("a-pdf-carries-its-title", test_a_pdf_carries_its_title);
   ADD ("a-grid-outlines-the-chosen-head-only-when-asked", test_a_grid_outlines_the_chosen_head_only_when_asked);
+  ADD ("a-grid-with-an-aggregate-adds-each-layers-column", test_a_grid_with_an_aggregate_adds_each_layers_column);
   ADD ("bad-figure-options-are-usage-errors-naming-the-option",
        test_bad_figure_options_are_usage_errors_naming_the_option);
 #undef ADD

@@ -71,14 +71,15 @@ bin_pixel (const guint32 *pixels, int width, const graphene_rect_t *rect, int bi
 }
 
 /* Every sampled bin of the thumbnail of (LAYER, HEAD) has the colour
- * COLORIZER gives VALUES (bins x bins) there; returns how many distinct
- * colours were seen, so that a blank thumbnail cannot pass. */
+ * COLORIZER gives VALUES (bins x bins) there, or with CAUSAL the no-data
+ * colour where the bin lies above the diagonal (keys after every query
+ * it holds); returns how many distinct colours were seen, so that a blank
+ * thumbnail cannot pass. */
 static int
-assert_thumbnail (AttnvizGridView *view, const guint32 *pixels, int width, int layer, int head,
-                  const float *values, int bins, const AttnvizColorizer *colorizer)
+assert_picture (const guint32 *pixels, int width, const graphene_rect_t *where, int layer, int head,
+                const float *values, int bins, gboolean causal, const AttnvizColorizer *colorizer)
 {
-  graphene_rect_t rect;
-  g_assert_true (attnviz_grid_view_get_thumbnail_rect (view, layer, head, &rect));
+  graphene_rect_t rect = *where;
   /* Big enough that the pixel nearest a bin's centre shows that bin. */
   g_assert_cmpfloat (rect.size.width, >=, 1.5 * bins);
   g_autoptr(GHashTable) colours = g_hash_table_new (NULL, NULL);
@@ -88,7 +89,8 @@ assert_thumbnail (AttnvizGridView *view, const guint32 *pixels, int width, int l
         /* Inside the edges, where the thumbnail's first and last pixels
          * are blended with the background. */
         int i = 1 + (si * (bins - 3)) / (SAMPLES - 1), j = 1 + (sj * (bins - 3)) / (SAMPLES - 1);
-        guint32 want = attnviz_colorizer_pixel (colorizer, values[(gsize) i * bins + j]) | 0xff000000u;
+        guint32 want = (causal && j > i ? colorizer->nodata
+                        : attnviz_colorizer_pixel (colorizer, values[(gsize) i * bins + j])) | 0xff000000u;
         guint32 got = bin_pixel (pixels, width, &rect, bins, i, j);
         if (want != got)
           g_error ("layer %d head %d bin (%d, %d): value %g wants #%06x, drawn #%06x", layer, head, i, j,
@@ -96,6 +98,15 @@ assert_thumbnail (AttnvizGridView *view, const guint32 *pixels, int width, int l
         g_hash_table_add (colours, GUINT_TO_POINTER (got));
       }
   return g_hash_table_size (colours);
+}
+
+static int
+assert_thumbnail (AttnvizGridView *view, const guint32 *pixels, int width, int layer, int head,
+                  const float *values, int bins, gboolean causal, const AttnvizColorizer *colorizer)
+{
+  graphene_rect_t rect;
+  g_assert_true (attnviz_grid_view_get_thumbnail_rect (view, layer, head, &rect));
+  return assert_picture (pixels, width, &rect, layer, head, values, bins, causal, colorizer);
 }
 
 static void
@@ -154,7 +165,52 @@ test_long_grid_draws_overviews (void)
       attnviz_scale_init (&scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
       attnviz_scale_fit (&scale, ov, (gsize) rows * cols, FALSE);
       attnviz_colorizer_init (&colorizer, &scale, ATTNVIZ_COLORMAP_VIRIDIS, (gsize) rows * cols);
-      int n = assert_thumbnail (view, pixels, width, heads[k][0], heads[k][1], ov, rows, &colorizer);
+      int n = assert_thumbnail (view, pixels, width, heads[k][0], heads[k][1], ov, rows, TRUE, &colorizer);
+      g_assert_cmpint (n, >, 2);
+      attnviz_colorizer_clear (&colorizer);
+    }
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+/* Under mean (max) over heads each layer's column is the mean (max) of
+ * the overviews its heads' thumbnails are drawn from. */
+static void
+test_long_grid_aggregate_column_combines_the_heads_overviews (gconstpointer data)
+{
+  AttnvizAggregate aggregate = GPOINTER_TO_INT (data);
+  enum { L = 2, H = 2 };
+  AttnvizResult *result = attnviz_test_forward_result (L, H, LONG_T, ATTNVIZ_STORAGE_RECOMPUTE, 14, NULL);
+  AttnvizAttention *source = attnviz_result_get_source (result);
+  GtkWidget *widget = attnviz_grid_view_new ();
+  AttnvizGridView *view = ATTNVIZ_GRID_VIEW (widget);
+  attnviz_view_state_set_run (figure_state (view), result);
+  attnviz_view_state_set_aggregate (figure_state (view), aggregate);
+  GtkWindow *window = show_in_window (widget, 1500, 1000);
+  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
+  g_autofree guint32 *pixels = render_view (view, width, height);
+
+  for (int l = 0; l < L; l++)
+    {
+      int rows, cols;
+      g_autofree float *want = NULL;
+      for (int h = 0; h < H; h++)
+        {
+          const float *ov = attnviz_attention_get_overview (source, l, h, ATTNVIZ_POOL_MAX, &rows, &cols);
+          g_assert_nonnull (ov);
+          if (want == NULL)
+            want = g_new0 (float, (gsize) rows * cols);
+          for (gsize i = 0; i < (gsize) rows * cols; i++)
+            want[i] = aggregate == ATTNVIZ_AGGREGATE_MAX ? MAX (want[i], ov[i]) : want[i] + ov[i] / H;
+        }
+      AttnvizScale scale;
+      AttnvizColorizer colorizer;
+      attnviz_scale_init (&scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
+      attnviz_scale_fit (&scale, want, (gsize) rows * cols, FALSE);
+      attnviz_colorizer_init (&colorizer, &scale, ATTNVIZ_COLORMAP_VIRIDIS, (gsize) rows * cols);
+      graphene_rect_t rect;
+      g_assert_true (attnviz_grid_view_get_aggregate_rect (view, l, &rect));
+      int n = assert_picture (pixels, width, &rect, l, H, want, rows, TRUE, &colorizer);
       g_assert_cmpint (n, >, 2);
       attnviz_colorizer_clear (&colorizer);
     }
@@ -175,7 +231,7 @@ test_long_difference_grid_shows_a_minus_b (void)
   AttnvizGridView *view = ATTNVIZ_GRID_VIEW (widget);
   attnviz_view_state_set_run (figure_state (view), diff);
   attnviz_grid_view_set_show_scores (view, FALSE);
-  GtkWindow *window = show_in_window (widget, 950, 950);
+  GtkWindow *window = show_in_window (widget, 1000, 1000);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
   g_autofree guint32 *pixels = render_view (view, width, height);
 
@@ -207,7 +263,7 @@ test_long_difference_grid_shows_a_minus_b (void)
             largest = MAX (largest, fabsf (want[i]));
           }
         g_assert_cmpmem (spec.overviews[l * 2 + h], sizeof (float) * rows * cols, want, sizeof (float) * rows * cols);
-        int n = assert_thumbnail (view, pixels, width, l, h, want, rows, &colorizer);
+        int n = assert_thumbnail (view, pixels, width, l, h, want, rows, TRUE, &colorizer);
         g_assert_cmpint (n, >, 2);
       }
   g_assert_cmpfloat (spec.scale.vmax, ==, largest);
@@ -500,6 +556,12 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/long-grid/thumbnails-are-the-overviews-through-the-colour-map",
                    test_long_grid_draws_overviews);
   g_test_add_func ("/ui/long-grid/a-long-difference-shows-a-minus-b", test_long_difference_grid_shows_a_minus_b);
+  g_test_add_data_func ("/ui/long-grid/the-mean-column-is-the-mean-of-the-heads-overviews",
+                        GINT_TO_POINTER (ATTNVIZ_AGGREGATE_MEAN),
+                        test_long_grid_aggregate_column_combines_the_heads_overviews);
+  g_test_add_data_func ("/ui/long-grid/the-max-column-is-the-max-of-the-heads-overviews",
+                        GINT_TO_POINTER (ATTNVIZ_AGGREGATE_MAX),
+                        test_long_grid_aggregate_column_combines_the_heads_overviews);
   g_test_add_func ("/ui/token-strip/8192-tokens-draw-only-what-shows-and-scroll-to-the-selection",
                    test_token_strip_at_8192_tokens);
   g_test_add_func ("/ui/loss-strip/a-long-difference-draws-only-what-shows", test_loss_strip_of_a_long_difference);

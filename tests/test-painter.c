@@ -499,7 +499,12 @@ test_grid_max_pooling_keeps_a_single_spike (void)
     for (int dx = -2; dx <= 2; dx++)
       found |= pixel_at (s, x + dx, y + dy) == attnviz_colormap_pack (top);
   g_assert_true (found);
-  g_assert_cmphex (pixel_at (s, r.x + r.width / 2, r.y + 2), ==, attnviz_colormap_pack (bottom));
+  /* Above the diagonal the future is masked: no data, as on a heatmap;
+   * below it an unwatched key is the colour of 0. */
+  double nodata[3];
+  attnviz_colormap_nodata (ATTNVIZ_COLORMAP_VIRIDIS, nodata);
+  g_assert_cmphex (pixel_at (s, r.x + r.width / 2, r.y + 2), ==, attnviz_colormap_pack (nodata));
+  g_assert_cmphex (pixel_at (s, r.x + 2, r.y + r.height - 3), ==, attnviz_colormap_pack (bottom));
   AttnvizRect r0;
   attnviz_grid_layout_cell_rect (&layout, 0, 0, &r0);
   g_assert_cmphex (pixel_at (s, r0.x + (300.5 / T) * r0.width, r0.y + (700.5 / T) * r0.height), ==,
@@ -513,6 +518,160 @@ test_grid_max_pooling_keeps_a_single_spike (void)
   cairo_surface_destroy (s);
   g_free (zero);
   g_free (spike);
+}
+
+/* L x H random causal maps of T tokens, rows summing to 1. */
+static float *
+random_causal_maps (int n_maps, int T, guint32 seed)
+{
+  GRand *rand = g_rand_new_with_seed (seed);
+  float *maps = g_new0 (float, (gsize) n_maps * T * T);
+  for (int k = 0; k < n_maps; k++)
+    for (int i = 0; i < T; i++)
+      {
+        float *row = maps + ((gsize) k * T + i) * T;
+        double sum = 0;
+        for (int j = 0; j <= i; j++)
+          sum += row[j] = (float) g_rand_double (rand);
+        for (int j = 0; j <= i; j++)
+          row[j] /= (float) sum;
+      }
+  g_rand_free (rand);
+  return maps;
+}
+
+/* A grid of dense maps painted on a white image of W x H. */
+static cairo_surface_t *
+paint_grid_image (const AttnvizGridSpec *spec, int w, int h)
+{
+  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, w, h);
+  cairo_t *cr = cairo_create (s);
+  cairo_set_source_rgb (cr, 1, 1, 1);
+  cairo_paint (cr);
+  attnviz_paint_grid (cr, spec, w, h);
+  g_assert_cmpint (cairo_status (cr), ==, CAIRO_STATUS_SUCCESS);
+  cairo_destroy (cr);
+  cairo_surface_flush (s);
+  return s;
+}
+
+static void
+test_grid_draws_the_masked_future_as_no_data (void)
+{
+  enum { T = 6 };
+  g_autofree float *m = random_causal_maps (1, T, 3);
+  const float *maps[] = { m };
+  AttnvizGridSpec spec;
+  attnviz_grid_spec_init (&spec, 1, 1, maps, T, T);
+  spec.lower_triangular = TRUE;
+  attnviz_scale_init (&spec.scale, ATTNVIZ_SCALE_LINEAR, 0, 1);
+  cairo_surface_t *s = paint_grid_image (&spec, 300, 300);
+
+  AttnvizGridLayout layout;
+  AttnvizRect r;
+  attnviz_grid_layout (&spec, 300, 300, &layout);
+  g_assert_true (attnviz_grid_layout_cell_rect (&layout, 0, 0, &r));
+  AttnvizColorizer c;
+  attnviz_colorizer_init (&c, &spec.scale, spec.colormap, 0);
+  double nodata[3];
+  attnviz_colormap_nodata (spec.colormap, nodata);
+  for (int i = 0; i < T; i++)
+    for (int j = 0; j < T; j++)
+      {
+        guint32 got = pixel_at (s, r.x + (j + 0.5) * r.width / T, r.y + (i + 0.5) * r.height / T);
+        /* The heatmap's grey where a key comes after the query, never
+         * the colour of 0 (which a weight can be). */
+        guint32 want = j > i ? attnviz_colormap_pack (nodata) : attnviz_colorizer_pixel (&c, m[i * T + j]) | 0xff000000u;
+        g_assert_cmphex (got, ==, want);
+      }
+  attnviz_colorizer_clear (&c);
+  cairo_surface_destroy (s);
+}
+
+/* The column after the heads holds each layer's heads combined, pixel by
+ * pixel: for DATA's aggregate, the mean or the max computed here. */
+static void
+test_grid_aggregate_column_combines_the_heads (gconstpointer data)
+{
+  AttnvizGridAggregate aggregate = GPOINTER_TO_INT (data);
+  enum { NL = 2, NH = 3, T = 5 };
+  g_autofree float *m = random_causal_maps (NL * NH, T, 7);
+  const float *maps[NL * NH];
+  for (int k = 0; k < NL * NH; k++)
+    maps[k] = m + (gsize) k * T * T;
+  AttnvizGridSpec spec;
+  attnviz_grid_spec_init (&spec, NL, NH, maps, T, T);
+  spec.lower_triangular = TRUE;
+  attnviz_scale_init (&spec.scale, ATTNVIZ_SCALE_LINEAR, 0, 1);
+
+  /* None asked for: no column. */
+  AttnvizGridLayout layout;
+  AttnvizRect r;
+  attnviz_grid_layout (&spec, 600, 300, &layout);
+  g_assert_cmpfloat (layout.aggregate.width, ==, 0);
+  g_assert_false (attnviz_grid_layout_aggregate_rect (&layout, 0, &r));
+
+  spec.aggregate = aggregate;
+  attnviz_grid_layout (&spec, 600, 300, &layout);
+  cairo_surface_t *s = paint_grid_image (&spec, 600, 300);
+  AttnvizColorizer c;
+  attnviz_colorizer_init (&c, &spec.scale, spec.colormap, 0);
+  double nodata[3];
+  attnviz_colormap_nodata (spec.colormap, nodata);
+  AttnvizRect last;
+  g_assert_true (attnviz_grid_layout_cell_rect (&layout, 0, NH - 1, &last));
+  for (int l = 0; l < NL; l++)
+    {
+      g_assert_true (attnviz_grid_layout_aggregate_rect (&layout, l, &r));
+      /* After the last head, apart from it. */
+      g_assert_cmpfloat (r.x, >, last.x + last.width + 0.1 * layout.pitch);
+      int hit = -1;
+      g_assert_true (attnviz_grid_layout_hit_aggregate (&layout, r.x + r.width / 2, r.y + r.height / 2, &hit));
+      g_assert_cmpint (hit, ==, l);
+      for (int i = 0; i < T; i++)
+        for (int j = 0; j < T; j++)
+          {
+            double v = aggregate == ATTNVIZ_GRID_AGGREGATE_MAX ? -INFINITY : 0;
+            for (int h = 0; h < NH; h++)
+              {
+                float w = maps[l * NH + h][i * T + j];
+                v = aggregate == ATTNVIZ_GRID_AGGREGATE_MAX ? MAX (v, w) : v + w / NH;
+              }
+            guint32 want = j > i ? attnviz_colormap_pack (nodata) : attnviz_colorizer_pixel (&c, (float) v) | 0xff000000u;
+            g_assert_cmphex (pixel_at (s, r.x + (j + 0.5) * r.width / T, r.y + (i + 0.5) * r.height / T), ==, want);
+          }
+    }
+  attnviz_colorizer_clear (&c);
+  cairo_surface_destroy (s);
+}
+
+static void
+test_grid_labels_grow_with_the_thumbnails_within_bounds (void)
+{
+  enum { NL = 12, NH = 12, T = 4 };
+  const float *maps[NL * NH] = { NULL };
+  AttnvizGridSpec spec;
+  attnviz_grid_spec_init (&spec, NL, NH, maps, T, T);
+  spec.font_size = 11;
+  AttnvizGridLayout fixed_small, fixed_big, small, big, huge;
+  attnviz_grid_layout (&spec, 800, 600, &fixed_small);
+  attnviz_grid_layout (&spec, 1600, 1000, &fixed_big);
+  /* A figure for a page keeps its font size at any size. */
+  g_assert_cmpfloat (fixed_small.font_size, ==, fixed_big.font_size);
+
+  spec.max_font_size = 18;
+  attnviz_grid_layout (&spec, 500, 350, &small);
+  attnviz_grid_layout (&spec, 1600, 1000, &big);
+  attnviz_grid_layout (&spec, 8000, 6000, &huge);
+  g_test_message ("index labels: %.1f at 500 x 350, %.1f at 1600 x 1000, %.1f at 8000 x 6000",
+                  small.font_size, big.font_size, huge.font_size);
+  g_assert_cmpfloat (small.font_size, ==, fixed_small.font_size);   /* never under the spec's */
+  g_assert_cmpfloat (big.font_size, >, 1.2 * small.font_size);
+  g_assert_cmpfloat (big.label_font_size, >, 11);
+  g_assert_cmpfloat_with_epsilon (huge.label_font_size, 18, 1e-9);   /* nor over the bound */
+  /* Still the labels of a grid that fits. */
+  g_assert_cmpfloat (big.grid.x + big.grid.width, <=, 1600);
+  g_assert_cmpfloat (big.grid.y + big.grid.height, <=, 1000);
 }
 
 static void
@@ -667,6 +826,13 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/painter/colorizer-agrees-with-the-scale", test_colorizer_agrees_with_the_scale);
   g_test_add_func ("/ui/painter/grid-max-pooling-keeps-a-single-spike", test_grid_max_pooling_keeps_a_single_spike);
   g_test_add_func ("/ui/painter/grid-of-scores-and-lines-draw", test_grid_of_scores_and_lines_draw);
+  g_test_add_func ("/ui/painter/grid-draws-the-masked-future-as-no-data", test_grid_draws_the_masked_future_as_no_data);
+  g_test_add_data_func ("/ui/painter/grid-mean-column-is-the-mean-of-each-layers-heads",
+                        GINT_TO_POINTER (ATTNVIZ_GRID_AGGREGATE_MEAN), test_grid_aggregate_column_combines_the_heads);
+  g_test_add_data_func ("/ui/painter/grid-max-column-is-the-max-of-each-layers-heads",
+                        GINT_TO_POINTER (ATTNVIZ_GRID_AGGREGATE_MAX), test_grid_aggregate_column_combines_the_heads);
+  g_test_add_func ("/ui/painter/grid-labels-grow-with-the-thumbnails-within-bounds",
+                   test_grid_labels_grow_with_the_thumbnails_within_bounds);
   g_test_add_func ("/ui/painter/png-svg-pdf-are-written-atomically", test_png_svg_pdf_are_written_atomically);
 
   return g_test_run ();

@@ -10,6 +10,7 @@
 #include "attnviz-grid-view.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-lines-view.h"
+#include "attnviz-painter-private.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-token-strip.h"
 #include "attnviz-window.h"
@@ -352,13 +353,9 @@ test_grid_view (void)
 
   AttnvizGridLayout layout;
   AttnvizRect rect;
-  AttnvizGridSpec screen = spec;
   attnviz_view_state_set_layer (figure_state (ATTNVIZ_GRID_VIEW (grid)), 2);
   g_assert_cmpint (layer_n, ==, 1);
-  screen.current_layer = screen.current_head = -1;
-  screen.title = NULL;
-  screen.font_size = 11;
-  attnviz_grid_layout (&screen, gtk_widget_get_width (grid), gtk_widget_get_height (grid), &layout);
+  g_assert_true (attnviz_grid_view_get_layout (ATTNVIZ_GRID_VIEW (grid), &layout));
   g_assert_true (attnviz_grid_layout_cell_rect (&layout, 3, 5, &rect));
   int l, h;
   g_assert_true (attnviz_grid_view_hit (ATTNVIZ_GRID_VIEW (grid), rect.x + rect.width / 2,
@@ -373,6 +370,91 @@ test_grid_view (void)
   g_assert_true (gtk_widget_activate_action (grid, "grid.next-layer", NULL));
   g_assert_cmpint (attnviz_view_state_get_layer (figure_state (ATTNVIZ_GRID_VIEW (grid))), ==, 3);
 
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+/* Under the state's mean over heads the grid adds a column holding each
+ * layer's, and drops it again for a single head. */
+static void
+test_grid_view_shows_each_layers_mean_under_mean_over_heads (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (3, 4, 10, 6);
+  GtkWidget *grid = attnviz_grid_view_new ();
+  AttnvizViewState *state = figure_state (ATTNVIZ_GRID_VIEW (grid));
+  attnviz_view_state_set_run (state, result);
+  GtkWindow *window = show_in_window (grid, 900, 500);
+  graphene_rect_t rect;
+
+  g_assert_false (attnviz_grid_view_get_aggregate_rect (ATTNVIZ_GRID_VIEW (grid), 0, &rect));
+  attnviz_view_state_set_aggregate (state, ATTNVIZ_AGGREGATE_MEAN);
+  AttnvizGridSpec spec;
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_cmpint (spec.aggregate, ==, ATTNVIZ_GRID_AGGREGATE_MEAN);
+  g_assert_nonnull (strstr (spec.title, "each layer’s mean"));
+  for (int l = 0; l < 3; l++)
+    g_assert_true (attnviz_grid_view_get_aggregate_rect (ATTNVIZ_GRID_VIEW (grid), l, &rect));
+
+  /* Its pixels: the mean of the layer's heads, on its own range, the
+   * future masked (the painter reads the dense maps at 10 tokens). */
+  int width = gtk_widget_get_width (grid), height = gtk_widget_get_height (grid);
+  GskRenderNode *node = attnviz_grid_view_build_node (ATTNVIZ_GRID_VIEW (grid), width, height);
+  cairo_surface_t *image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, width, height);
+  cairo_t *cr = cairo_create (image);
+  gsk_render_node_draw (node, cr);
+  cairo_destroy (cr);
+  gsk_render_node_unref (node);
+  cairo_surface_flush (image);
+  enum { T = 10 };
+  int layer = 1;
+  float mean[T * T] = { 0 };
+  for (int h = 0; h < 4; h++)
+    for (int i = 0; i < T * T; i++)
+      mean[i] += attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, layer, h)[i] / 4;
+  AttnvizScale scale;
+  attnviz_scale_init (&scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
+  attnviz_scale_fit (&scale, mean, T * T, FALSE);
+  AttnvizColorizer colorizer;
+  attnviz_colorizer_init (&colorizer, &scale, ATTNVIZ_COLORMAP_VIRIDIS, 0);
+  g_assert_true (attnviz_grid_view_get_aggregate_rect (ATTNVIZ_GRID_VIEW (grid), layer, &rect));
+  const guchar *data = cairo_image_surface_get_data (image);
+  for (int i = 0; i < T; i++)
+    for (int j = 0; j < T; j++)
+      {
+        int x = (int) (rect.origin.x + (j + 0.5) * rect.size.width / T);
+        int y = (int) (rect.origin.y + (i + 0.5) * rect.size.height / T);
+        guint32 got = *(const guint32 *) (data + (gsize) y * cairo_image_surface_get_stride (image) + 4 * x);
+        guint32 want = j > i ? colorizer.nodata : attnviz_colorizer_pixel (&colorizer, mean[i * T + j]);
+        g_assert_cmphex (got | 0xff000000u, ==, want | 0xff000000u);
+      }
+  attnviz_colorizer_clear (&colorizer);
+  cairo_surface_destroy (image);
+
+  attnviz_view_state_set_aggregate (state, ATTNVIZ_AGGREGATE_HEAD);
+  g_assert_false (attnviz_grid_view_get_aggregate_rect (ATTNVIZ_GRID_VIEW (grid), 0, &rect));
+  destroy_window (window);
+  g_assert_finalize_object (result);
+}
+
+/* A bigger window gives the layer and head labels a bigger font. */
+static void
+test_grid_view_labels_grow_with_the_window (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (12, 12, 6, 8);
+  GtkWidget *grid = attnviz_grid_view_new ();
+  attnviz_view_state_set_run (figure_state (ATTNVIZ_GRID_VIEW (grid)), result);
+  GtkWindow *window = show_in_window (grid, 800, 600);
+  AttnvizGridLayout small, big;
+
+  g_assert_true (attnviz_grid_view_get_layout (ATTNVIZ_GRID_VIEW (grid), &small));
+  gtk_window_set_default_size (window, 1600, 1000);
+  attnviz_test_wait_until (gtk_widget_get_width (grid) > 1200, 5);
+  g_assert_true (attnviz_grid_view_get_layout (ATTNVIZ_GRID_VIEW (grid), &big));
+  g_test_message ("index labels %.1f px at %.0f x %.0f, %.1f px at %.0f x %.0f", small.font_size, small.width,
+                  small.height, big.font_size, big.width, big.height);
+  g_assert_cmpfloat (big.width, >, 1200);
+  g_assert_cmpfloat (big.font_size, >, 1.2 * small.font_size);
+  g_assert_cmpfloat (big.label_font_size, <=, 18);
   destroy_window (window);
   g_assert_finalize_object (result);
 }
@@ -556,6 +638,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/heatmap-view/draws-masked-cells-in-the-no-data-colour",
                    test_heatmap_draws_masked_cells_in_the_no_data_colour);
   g_test_add_func ("/ui/grid-view/thumbnails-open-their-head", test_grid_view);
+  g_test_add_func ("/ui/grid-view/mean-over-heads-adds-a-column-of-each-layers-mean",
+                   test_grid_view_shows_each_layers_mean_under_mean_over_heads);
+  g_test_add_func ("/ui/grid-view/labels-grow-with-the-window", test_grid_view_labels_grow_with_the_window);
   g_test_add_func ("/ui/lines-view/refuses-long-inputs", test_lines_view);
   g_test_add_func ("/ui/token-strip/chips-select-their-token", test_token_strip);
   g_test_add_func ("/ui/window/actions-exist-and-errors-stay-in-the-window", test_window_actions);

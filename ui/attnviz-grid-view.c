@@ -11,44 +11,19 @@
  * long run keeps no dense matrices at all; a small one's are read only
  * when a thumbnail has more pixels than its overview has bins.  A comparison (a difference
  * result) shows one number per head instead: how far B's rows are from
- * A's.  Ctrl+click asks for a head to be switched off ("head-toggled");
- * a right click opens the menu model on that head.
+ * A's.  Pointer, keys, menu and tooltip are attnviz-grid-view-input.c's.
  */
 #define G_LOG_DOMAIN "attnviz-grid-view"
 #include "config.h"
 
 #include <math.h>
 
-#include "attnviz-grid-view.h"
-#include "attnviz-widgets-private.h"
+#include "attnviz-grid-view-private.h"
 
+/* On screen the labels grow with the thumbnails from the first size to
+ * the second (a big window's grid is read from further away). */
 #define SCREEN_FONT_SIZE 11.0
-
-struct _AttnvizGridView
-{
-  AttnvizFigureView parent_instance;
-
-  char *subtitle;
-  char *title;
-  char *screen_subtitle;  /* the subtitle with the note of the pooling on screen */
-  gboolean show_scores;   /* a difference: its TVD per head, or A − B thumbnails */
-
-  /* The overviews of the result's heads (attnviz_attention_get_overview ()),
-   * found on first use */
-  const float **overviews;  /* (n_layer * n_head) into the source, or into diff; or NULL */
-  float *diff;              /* (n_layer * n_head, ov_rows, ov_cols) A − B of the mean overviews */
-  int ov_rows, ov_cols;
-  float diff_range;         /* largest |A − B| */
-
-  GMenuModel *menu_model;
-  GtkWidget *menu;        /* GtkPopoverMenu, a child, or NULL */
-  GByteArray *marks;      /* (n_layer * n_head) bit 0: off in A, bit 1: off in B; or NULL */
-
-  AttnvizGridLayout layout;
-  gboolean layout_valid;
-
-  int hover_layer, hover_head;
-};
+#define SCREEN_MAX_FONT_SIZE 18.0
 
 G_DEFINE_FINAL_TYPE (AttnvizGridView, attnviz_grid_view, ATTNVIZ_TYPE_FIGURE_VIEW)
 
@@ -61,13 +36,7 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-enum {
-  HEAD_ACTIVATED,
-  HEAD_TOGGLED,
-  N_SIGNALS
-};
-
-static guint signals[N_SIGNALS];
+guint _attnviz_grid_view_signals[N_GRID_VIEW_SIGNALS];
 
 static void
 clear_overviews (AttnvizGridView *self)
@@ -82,18 +51,6 @@ static void
 invalidate_content (AttnvizGridView *self)
 {
   attnviz_figure_view_invalidate (ATTNVIZ_FIGURE_VIEW (self));
-}
-
-static int
-n_layers (AttnvizGridView *self)
-{
-  return figure_result (self) ? attnviz_result_get_n_layers (figure_result (self)) : 0;
-}
-
-static int
-n_heads (AttnvizGridView *self)
-{
-  return figure_result (self) ? attnviz_result_get_n_heads (figure_result (self)) : 0;
 }
 
 /* The overviews of SOURCE's heads, as the grid lays them out, into
@@ -228,19 +185,24 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   attnviz_scale_init (&spec->scale, difference ? ATTNVIZ_SCALE_LINEAR : figure_scale (self), 0, 0);
   spec->current_layer = figure_layer (self);
   spec->current_head = figure_head (self);
+  spec->aggregate = figure_aggregate (self) == ATTNVIZ_AGGREGATE_MEAN ? ATTNVIZ_GRID_AGGREGATE_MEAN
+                  : figure_aggregate (self) == ATTNVIZ_AGGREGATE_MAX ? ATTNVIZ_GRID_AGGREGATE_MAX
+                  : ATTNVIZ_GRID_AGGREGATE_NONE;
+  const char *with = spec->aggregate == ATTNVIZ_GRID_AGGREGATE_MEAN ? ", and each layer’s mean"
+                   : spec->aggregate == ATTNVIZ_GRID_AGGREGATE_MAX ? ", and each layer’s max" : "";
   g_free (self->title);
   if (self->overviews != NULL && difference && !self->show_scores)
     {
       g_autofree char *note = pooling_note (self, "mean", 0);
-      self->title = g_strdup_printf ("A − B of every layer and head%s", note);
+      self->title = g_strdup_printf ("A − B of every layer and head%s%s", with, note);
     }
   else if (self->overviews != NULL && maps == NULL)
     {
       g_autofree char *note = pooling_note (self, "max", 0);
-      self->title = g_strdup_printf ("attention of every layer and head%s", note);
+      self->title = g_strdup_printf ("attention of every layer and head%s%s", with, note);
     }
   else
-    self->title = g_strdup ("attention of every layer and head");
+    self->title = g_strdup_printf ("attention of every layer and head%s", with);
   spec->title = self->title;
   if (difference && !self->show_scores && self->overviews != NULL)
     {
@@ -280,6 +242,7 @@ screen_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   spec->current_head = -1;
   spec->title = NULL;
   spec->font_size = SCREEN_FONT_SIZE;
+  spec->max_font_size = SCREEN_MAX_FONT_SIZE;
   attnviz_widget_get_foreground (GTK_WIDGET (self), &spec->foreground);
   g_clear_pointer (&self->screen_subtitle, g_free);
   if (spec->overviews != NULL && spec->maps == NULL && spec->scores == NULL)
@@ -306,8 +269,8 @@ attnviz_grid_view_get_screen_subtitle (AttnvizGridView *self)
   return spec.subtitle;
 }
 
-static gboolean
-ensure_layout (AttnvizGridView *self)
+gboolean
+_attnviz_grid_view_ensure_layout (AttnvizGridView *self)
 {
   AttnvizGridSpec spec;
 
@@ -343,9 +306,54 @@ attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, in
 {
   g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
 
-  if (!ensure_layout (self))
+  if (!_attnviz_grid_view_ensure_layout (self))
     return FALSE;
   return attnviz_grid_layout_hit (&self->layout, x, y, layer, head);
+}
+
+gboolean
+_attnviz_grid_view_hit_cell (AttnvizGridView *self, double x, double y, int *layer, int *head)
+{
+  if (attnviz_grid_view_hit (self, x, y, layer, head))
+    return TRUE;
+  if (!_attnviz_grid_view_ensure_layout (self) || !attnviz_grid_layout_hit_aggregate (&self->layout, x, y, layer))
+    return FALSE;
+  *head = n_heads (self);
+  return TRUE;
+}
+
+gboolean
+_attnviz_grid_view_cell_rect (AttnvizGridView *self, int layer, int head, AttnvizRect *rect)
+{
+  if (!_attnviz_grid_view_ensure_layout (self))
+    return FALSE;
+  if (head == n_heads (self))
+    return attnviz_grid_layout_aggregate_rect (&self->layout, layer, rect);
+  return attnviz_grid_layout_cell_rect (&self->layout, layer, head, rect);
+}
+
+gboolean
+attnviz_grid_view_get_layout (AttnvizGridView *self, AttnvizGridLayout *layout)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
+
+  if (!_attnviz_grid_view_ensure_layout (self))
+    return FALSE;
+  *layout = self->layout;
+  return TRUE;
+}
+
+gboolean
+attnviz_grid_view_get_aggregate_rect (AttnvizGridView *self, int layer, graphene_rect_t *rect)
+{
+  AttnvizRect r;
+
+  g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
+
+  if (!_attnviz_grid_view_ensure_layout (self) || !attnviz_grid_layout_aggregate_rect (&self->layout, layer, &r))
+    return FALSE;
+  graphene_rect_init (rect, r.x, r.y, r.width, r.height);
+  return TRUE;
 }
 
 gboolean
@@ -355,7 +363,7 @@ attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head
 
   g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
 
-  if (!ensure_layout (self) || !attnviz_grid_layout_cell_rect (&self->layout, layer, head, &r))
+  if (!_attnviz_grid_view_ensure_layout (self) || !attnviz_grid_layout_cell_rect (&self->layout, layer, head, &r))
     return FALSE;
   graphene_rect_init (rect, r.x, r.y, r.width, r.height);
   return TRUE;
@@ -366,7 +374,7 @@ outline_thumbnail (AttnvizGridView *self, GtkSnapshot *snapshot, int layer, int 
 {
   AttnvizRect r;
 
-  if (!attnviz_grid_layout_cell_rect (&self->layout, layer, head, &r))
+  if (!_attnviz_grid_view_cell_rect (self, layer, head, &r))
     return;
   graphene_rect_t rect = GRAPHENE_RECT_INIT (r.x, r.y, r.width, r.height);
   attnviz_snapshot_outline (snapshot, &rect, color);
@@ -455,7 +463,7 @@ attnviz_grid_view_set_marks (AttnvizGridView *self, const guint8 *marks, int n)
 static const char *
 attnviz_grid_view_get_message (AttnvizFigureView *view)
 {
-  return ensure_layout (ATTNVIZ_GRID_VIEW (view)) ? NULL : "";
+  return _attnviz_grid_view_ensure_layout (ATTNVIZ_GRID_VIEW (view)) ? NULL : "";
 }
 
 /* The badges, the hovered thumbnail and the current one, over the cache. */
@@ -467,6 +475,9 @@ attnviz_grid_view_snapshot_overlay (AttnvizFigureView *view, GtkSnapshot *snapsh
   static const GdkRGBA current = { 1, 1, 1, 1 };
   int layer = figure_layer (self), head = figure_head (self);
 
+  /* Under an aggregate the other views show the current layer's. */
+  if (figure_aggregate (self) != ATTNVIZ_AGGREGATE_HEAD && self->layout.aggregate.width > 0)
+    head = n_heads (self);
   draw_marks (self, snapshot);
   if (self->hover_layer >= 0 && (self->hover_layer != layer || self->hover_head != head))
     outline_thumbnail (self, snapshot, self->hover_layer, self->hover_head, &hover);
@@ -500,134 +511,8 @@ attnviz_grid_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
       clear_overviews (self);
       return TRUE;
     }
-  return g_str_equal (pspec->name, "colormap") || g_str_equal (pspec->name, "scale");
-}
-
-/* ---- Pointer and keys ----------------------------------------------------- */
-
-static void
-set_hover (AttnvizGridView *self, int layer, int head)
-{
-  if (layer == self->hover_layer && head == self->hover_head)
-    return;
-  self->hover_layer = layer;
-  self->hover_head = head;
-  gtk_widget_set_cursor_from_name (GTK_WIDGET (self), layer >= 0 ? "pointer" : NULL);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
-}
-
-static void
-on_motion (GtkEventControllerMotion *controller, double x, double y, AttnvizGridView *self)
-{
-  int layer = -1, head = -1;
-
-  if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
-    layer = head = -1;
-  set_hover (self, layer, head);
-}
-
-static void
-on_leave (GtkEventControllerMotion *controller, AttnvizGridView *self)
-{
-  set_hover (self, -1, -1);
-}
-
-static void
-on_released (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizGridView *self)
-{
-  int layer, head;
-
-  if (gtk_widget_get_focusable (GTK_WIDGET (self)))
-    gtk_widget_grab_focus (GTK_WIDGET (self));
-  if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
-    return;
-  GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (gesture));
-  attnviz_view_state_set_layer (figure_state (self), layer);
-  attnviz_view_state_set_head (figure_state (self), head);
-  if (state & GDK_CONTROL_MASK)
-    g_signal_emit (self, signals[HEAD_TOGGLED], 0, layer, head, state & gtk_accelerator_get_default_mod_mask ());
-  else
-    g_signal_emit (self, signals[HEAD_ACTIVATED], 0, layer, head);
-}
-
-static void
-popup_menu (AttnvizGridView *self, double x, double y)
-{
-  if (self->menu_model == NULL)
-    return;
-  if (self->menu == NULL)
-    {
-      self->menu = gtk_popover_menu_new_from_model (self->menu_model);
-      gtk_widget_set_parent (self->menu, GTK_WIDGET (self));
-      gtk_popover_set_has_arrow (GTK_POPOVER (self->menu), FALSE);
-      gtk_widget_set_halign (self->menu, GTK_ALIGN_START);
-    }
-  gtk_popover_set_pointing_to (GTK_POPOVER (self->menu), &(GdkRectangle) { (int) x, (int) y, 1, 1 });
-  gtk_popover_popup (GTK_POPOVER (self->menu));
-}
-
-static void
-on_secondary_pressed (GtkGestureClick *gesture, int n_press, double x, double y, AttnvizGridView *self)
-{
-  int layer, head;
-
-  if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
-    return;
-  gtk_gesture_set_state (GTK_GESTURE (gesture), GTK_EVENT_SEQUENCE_CLAIMED);
-  if (gtk_widget_get_focusable (GTK_WIDGET (self)))
-    gtk_widget_grab_focus (GTK_WIDGET (self));
-  attnviz_view_state_set_layer (figure_state (self), layer);
-  attnviz_view_state_set_head (figure_state (self), head);
-  popup_menu (self, x, y);
-}
-
-static gboolean
-on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
-{
-  AttnvizGridView *self = ATTNVIZ_GRID_VIEW (widget);
-  int layer, head;
-
-  if (keyboard)
-    {
-      layer = figure_layer (self);
-      head = figure_head (self);
-    }
-  else if (!attnviz_grid_view_hit (self, x, y, &layer, &head))
-    return FALSE;
-  const double *tvd = figure_result (self) ? attnviz_result_get_tvd (figure_result (self)) : NULL;
-  g_autofree char *markup = NULL;
-  if (tvd != NULL)
-    markup = g_strdup_printf ("<b>layer %d · head %d</b>\ntotal variation distance %.4f\n"
-                              "click to compare A and B", layer, head, tvd[layer * n_heads (self) + head]);
-  else
-    markup = g_strdup_printf ("<b>layer %d · head %d</b>\nclick to open its heatmap", layer, head);
-  gtk_tooltip_set_markup (tooltip, markup);
-  return TRUE;
-}
-
-static void
-step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
-{
-  AttnvizGridView *self = ATTNVIZ_GRID_VIEW (widget);
-
-  AttnvizViewState *state = figure_state (self);
-
-  if (g_str_equal (action_name, "grid.next-head"))
-    attnviz_view_state_step_head (state, 1);
-  else if (g_str_equal (action_name, "grid.previous-head"))
-    attnviz_view_state_step_head (state, -1);
-  else if (g_str_equal (action_name, "grid.next-layer"))
-    attnviz_view_state_step_layer (state, 1);
-  else if (g_str_equal (action_name, "grid.previous-layer"))
-    attnviz_view_state_step_layer (state, -1);
-  else if (g_str_equal (action_name, "grid.activate-head") && figure_result (self) != NULL)
-    g_signal_emit (self, signals[HEAD_ACTIVATED], 0, figure_layer (self), figure_head (self));
-  else if (g_str_equal (action_name, "grid.show-menu") && figure_result (self) != NULL && ensure_layout (self))
-    {
-      AttnvizRect r;
-      if (attnviz_grid_layout_cell_rect (&self->layout, figure_layer (self), figure_head (self), &r))
-        popup_menu (self, r.x + r.width / 2, r.y + r.height / 2);
-    }
+  return g_str_equal (pspec->name, "colormap") || g_str_equal (pspec->name, "scale")
+         || g_str_equal (pspec->name, "aggregate");
 }
 
 /* ---- GObject -------------------------------------------------------------- */
@@ -717,35 +602,16 @@ attnviz_grid_view_class_init (AttnvizGridViewClass *klass)
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /* A thumbnail was clicked, or Enter pressed on the current one. */
-  signals[HEAD_ACTIVATED] =
+  _attnviz_grid_view_signals[HEAD_ACTIVATED] =
     g_signal_new ("head-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_INT, G_TYPE_INT);
   /* A thumbnail was Ctrl+clicked (with these modifiers): switch that head
    * off, or back on, in a variant. */
-  signals[HEAD_TOGGLED] =
+  _attnviz_grid_view_signals[HEAD_TOGGLED] =
     g_signal_new ("head-toggled", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 3, G_TYPE_INT, G_TYPE_INT, GDK_TYPE_MODIFIER_TYPE);
 
-  gtk_widget_class_install_action (widget_class, "grid.next-head", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.previous-head", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.next-layer", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.previous-layer", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.activate-head", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.show-menu", NULL, step_action);
-
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "grid.next-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Right, 0, "grid.next-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "grid.previous-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Left, 0, "grid.previous-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "grid.next-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Down, 0, "grid.next-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "grid.previous-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Up, 0, "grid.previous-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, 0, "grid.activate-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, 0, "grid.activate-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "grid.activate-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F10, GDK_SHIFT_MASK, "grid.show-menu", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Menu, 0, "grid.show-menu", NULL);
+  _attnviz_grid_view_class_init_input (widget_class);
 
   gtk_widget_class_set_css_name (widget_class, "gridview");
   gtk_widget_class_set_accessible_role (widget_class, GTK_ACCESSIBLE_ROLE_IMG);
@@ -755,33 +621,13 @@ static void
 attnviz_grid_view_init (AttnvizGridView *self)
 {
   GtkWidget *widget = GTK_WIDGET (self);
-  GtkEventController *controller;
-  GtkGesture *gesture;
 
   self->hover_layer = self->hover_head = -1;
   self->show_scores = TRUE;
 
-  gtk_widget_set_focusable (widget, TRUE);
-  gtk_widget_set_has_tooltip (widget, TRUE);
   gtk_accessible_update_property (GTK_ACCESSIBLE (widget), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   "Attention of every layer and head", -1);
-  g_signal_connect (widget, "query-tooltip", G_CALLBACK (on_query_tooltip), NULL);
-
-  controller = gtk_event_controller_motion_new ();
-  g_signal_connect (controller, "motion", G_CALLBACK (on_motion), self);
-  g_signal_connect (controller, "enter", G_CALLBACK (on_motion), self);
-  g_signal_connect (controller, "leave", G_CALLBACK (on_leave), self);
-  gtk_widget_add_controller (widget, controller);
-
-  gesture = gtk_gesture_click_new ();
-  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_PRIMARY);
-  g_signal_connect (gesture, "released", G_CALLBACK (on_released), self);
-  gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (gesture));
-
-  gesture = gtk_gesture_click_new ();
-  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (gesture), GDK_BUTTON_SECONDARY);
-  g_signal_connect (gesture, "pressed", G_CALLBACK (on_secondary_pressed), self);
-  gtk_widget_add_controller (widget, GTK_EVENT_CONTROLLER (gesture));
+  _attnviz_grid_view_init_input (self);
 }
 
 GtkWidget *

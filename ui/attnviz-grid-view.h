@@ -45,6 +45,11 @@ gboolean attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spe
 const char *attnviz_grid_view_get_screen_subtitle (AttnvizGridView *self);
 /* The thumbnail under the widget point (X, Y). */
 gboolean attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, int *head);
+/* The layout of the figure on screen, at the widget's size. */
+gboolean attnviz_grid_view_get_layout (AttnvizGridView *self, AttnvizGridLayout *layout);
+/* Under a state's mean or max over heads, a column after the heads holds
+ * each layer's: where LAYER's is drawn; FALSE without it. */
+gboolean attnviz_grid_view_get_aggregate_rect (AttnvizGridView *self, int layer, graphene_rect_t *rect);
 /* Where the thumbnail of LAYER and HEAD is drawn, in the widget. */
 gboolean attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head, graphene_rect_t *rect);
 /* Paints the content node for a WIDTH x HEIGHT widget (for the benchmark). */

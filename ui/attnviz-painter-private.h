@@ -124,4 +124,31 @@ double attnviz_painter_font_size (double spec_size);
  * that neighbours do not overlap: 1 when they fit, 0 when not one does. */
 int attnviz_painter_label_step (double pitch, double extent, int n, double total);
 
+/* ---- The grid's pooling (attnviz-painter-grid-pool.c) ---- */
+
+/* What the thumbnails are pooled from: the dense maps, or the overviews. */
+typedef struct {
+  const float *const *maps;  /* (n_maps) each (rows, cols); NULL entries: not recorded */
+  int n_maps;
+  int rows, cols;
+  gboolean lower;            /* 0 above the diagonal, and bins of rows and columns line up */
+} AttnvizGridSource;
+
+/* What a grid of thumbnails TR x TC pixels is pooled from. */
+void attnviz_grid_source (const AttnvizGridSpec *spec, int tr, int tc, AttnvizGridSource *src);
+/* Pixels along a thumbnail of THUMB user units drawn on CR, at most N. */
+int attnviz_grid_thumbnail_pixels (cairo_t *cr, double thumb, int n);
+/* POOLED (n_maps, tr, tc): each map of SRC pooled into the bins whose
+ * first rows are RS (tr + 1) and first columns CS (tc + 1). */
+void attnviz_grid_pool_all (const AttnvizGridSource *src, AttnvizPooling pooling, int tr, int tc, const int *rs,
+                            const int *cs, float *pooled);
+/* (tr, tc) flags of the pixels that hold only a causal model's masked
+ * future, or NULL when nothing is masked. */
+guint8 *attnviz_grid_future_pixels (const AttnvizGridSpec *spec, const AttnvizGridSource *src, int tr, int tc,
+                                    const int *rs, const int *cs);
+/* OUT (n) = the mean or max over the non-NULL HEADS (n_head, n), NaN
+ * left out; FALSE when no head has data. */
+gboolean attnviz_grid_combine_heads (const float *const *heads, int n_head, gsize n, AttnvizGridAggregate aggregate,
+                                     float *out);
+
 G_END_DECLS

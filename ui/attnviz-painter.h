@@ -153,6 +153,15 @@ void attnviz_paint_heatmap_row (cairo_t *cr, const AttnvizHeatmapRowSpec *spec, 
  * visible) or their mean: the engine's AttnvizPool (attnviz-attention.h). */
 typedef AttnvizPool AttnvizPooling;
 
+/* A column after the heads holding each layer's heads combined, pixel by
+ * pixel of the thumbnails as drawn (a view's "mean over heads" or "max
+ * over heads"); with scores, each layer's scores combined. */
+typedef enum {
+  ATTNVIZ_GRID_AGGREGATE_NONE,
+  ATTNVIZ_GRID_AGGREGATE_MEAN,   /* headed "mean" */
+  ATTNVIZ_GRID_AGGREGATE_MAX,    /* headed "max" */
+} AttnvizGridAggregate;
+
 typedef struct {
   int n_layer;                      /* rows of the grid */
   int n_head;                       /* columns */
@@ -171,6 +180,7 @@ typedef struct {
   const int *layer_index;           /* (n_layer) model indices to print, or NULL: 0 .. n_layer - 1 */
   const int *head_index;            /* (n_head) or NULL */
   AttnvizPooling pooling;
+  AttnvizGridAggregate aggregate;   /* a column of each layer's heads combined, or none */
   AttnvizColormap colormap;
   AttnvizScale scale;               /* of the maps (or scores); no range: each thumbnail its own (the scores' range) */
   gboolean colorbar;                /* drawn when the range is shared */
@@ -178,7 +188,11 @@ typedef struct {
   int current_head;
   const char *title;
   const char *subtitle;
-  double font_size;
+  double font_size;                 /* of the titles, and the least of the labels; 0: 10 */
+  /* Above FONT_SIZE: the indices, captions, scores and colour bar grow
+   * with the thumbnails up to this size (a window's grid); 0: they keep
+   * FONT_SIZE (a figure for a page). */
+  double max_font_size;
   AttnvizRGBA foreground;
 } AttnvizGridSpec;
 
@@ -190,7 +204,8 @@ void attnviz_grid_spec_init (AttnvizGridSpec *spec, int n_layer, int n_head,
 typedef struct {
   double width, height;
   int n_layer, n_head;
-  AttnvizRect grid;           /* every thumbnail: cell (l, h) at grid.x + h * pitch, grid.y + l * pitch */
+  AttnvizRect grid;           /* every head's thumbnail: cell (l, h) at grid.x + h * pitch, grid.y + l * pitch */
+  AttnvizRect aggregate;      /* the aggregate's column right of the grid, layer l at y + l * pitch; width 0: none */
   double thumb;               /* side of a thumbnail */
   double pitch;               /* thumb + gap */
   AttnvizRect title;
@@ -198,7 +213,8 @@ typedef struct {
   AttnvizRect layer_caption;  /* "layer", rotated, left of the indices */
   AttnvizRect head_caption;   /* "head", above the indices */
   AttnvizRect colorbar;       /* width 0 when hidden */
-  double font_size;           /* of the indices */
+  double font_size;           /* of the indices and the scores */
+  double label_font_size;     /* of the captions and the colour bar (grown from the spec's font size) */
   int layer_label_step;
   int head_label_step;
   int current_layer;
@@ -213,6 +229,10 @@ void attnviz_grid_layout (const AttnvizGridSpec *spec, double width, double heig
 gboolean attnviz_grid_layout_cell_rect (const AttnvizGridLayout *layout, int layer, int head, AttnvizRect *rect);
 /* The thumbnail under (X, Y), gaps included; FALSE outside the grid. */
 gboolean attnviz_grid_layout_hit (const AttnvizGridLayout *layout, double x, double y, int *layer, int *head);
+/* The aggregate's thumbnail of LAYER; FALSE without an aggregate column. */
+gboolean attnviz_grid_layout_aggregate_rect (const AttnvizGridLayout *layout, int layer, AttnvizRect *rect);
+/* The layer whose aggregate thumbnail is under (X, Y), gaps included. */
+gboolean attnviz_grid_layout_hit_aggregate (const AttnvizGridLayout *layout, double x, double y, int *layer);
 
 void attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, double height);
 
