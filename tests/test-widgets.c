@@ -367,7 +367,7 @@ test_grid_view (void)
   g_assert_true (gtk_widget_activate_action (grid, "grid.activate-head", NULL));
   g_assert_cmpint (activated[0], ==, 2);
   g_assert_cmpint (activated[1], ==, 4);
-  g_assert_true (gtk_widget_activate_action (grid, "grid.next-layer", NULL));
+  g_assert_true (gtk_widget_activate_action (grid, "figure.next-layer", NULL));
   g_assert_cmpint (attnviz_view_state_get_layer (figure_state (ATTNVIZ_GRID_VIEW (grid))), ==, 3);
 
   destroy_window (window);

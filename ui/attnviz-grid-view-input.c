@@ -129,17 +129,8 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   AttnvizGridView *self = ATTNVIZ_GRID_VIEW (widget);
 
-  AttnvizViewState *state = figure_state (self);
-
-  if (g_str_equal (action_name, "grid.next-head"))
-    attnviz_view_state_step_head (state, 1);
-  else if (g_str_equal (action_name, "grid.previous-head"))
-    attnviz_view_state_step_head (state, -1);
-  else if (g_str_equal (action_name, "grid.next-layer"))
-    attnviz_view_state_step_layer (state, 1);
-  else if (g_str_equal (action_name, "grid.previous-layer"))
-    attnviz_view_state_step_layer (state, -1);
-  else if (g_str_equal (action_name, "grid.activate-head") && figure_result (self) != NULL)
+  /* The arrows are the figure base's (figure.next-head …). */
+  if (g_str_equal (action_name, "grid.activate-head") && figure_result (self) != NULL)
     g_signal_emit (self, _attnviz_grid_view_signals[HEAD_ACTIVATED], 0, figure_layer (self), figure_head (self));
   else if (g_str_equal (action_name, "grid.show-menu") && figure_result (self) != NULL && _attnviz_grid_view_ensure_layout (self))
     {
@@ -152,21 +143,9 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
 void
 _attnviz_grid_view_class_init_input (GtkWidgetClass *widget_class)
 {
-  gtk_widget_class_install_action (widget_class, "grid.next-head", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.previous-head", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.next-layer", NULL, step_action);
-  gtk_widget_class_install_action (widget_class, "grid.previous-layer", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "grid.activate-head", NULL, step_action);
   gtk_widget_class_install_action (widget_class, "grid.show-menu", NULL, step_action);
 
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Right, 0, "grid.next-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Right, 0, "grid.next-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Left, 0, "grid.previous-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Left, 0, "grid.previous-head", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Down, 0, "grid.next-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Down, 0, "grid.next-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Up, 0, "grid.previous-layer", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Up, 0, "grid.previous-layer", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Return, 0, "grid.activate-head", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Enter, 0, "grid.activate-head", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_space, 0, "grid.activate-head", NULL);
