@@ -679,3 +679,36 @@ attnviz_norm_kind_to_string (AttnvizNormKind norm)
 {
   return norm == ATTNVIZ_NORM_RMSNORM ? "rmsnorm" : "layernorm";
 }
+
+void
+attnviz_config_init_gpt2_small (AttnvizConfig *c)
+{
+  memset (c, 0, sizeof *c);
+  c->architecture = (char *) "GPT2LMHeadModel";
+  c->model_type = (char *) "gpt2";
+  c->family = ATTNVIZ_FAMILY_GPT2;
+  c->n_layer = 12;
+  c->d_model = 768;
+  c->n_head = 12;
+  c->n_kv_head = 12;
+  c->head_dim = 64;
+  c->d_ff = 3072;
+  c->vocab_size = 50257;
+  c->n_ctx = 1024;
+  c->norm_eps = 1e-5f;
+  c->rope_theta = 10000.0f;
+  c->norm = ATTNVIZ_NORM_LAYERNORM;
+  c->pre_norm = TRUE;
+  c->final_norm = TRUE;
+  c->act = ATTNVIZ_ACT_GELU_TANH;
+  c->pos = ATTNVIZ_POS_LEARNED;
+  c->causal = TRUE;
+  c->qkv_bias = TRUE;
+  c->out_bias = TRUE;
+  c->mlp_bias = TRUE;
+  c->tied_embeddings = TRUE;
+  c->has_lm_head = TRUE;
+  c->bos_id = 50256;
+  c->eos_id = 50256;
+  c->pad_id = -1;
+}

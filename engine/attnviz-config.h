@@ -137,6 +137,10 @@ const char *attnviz_norm_kind_to_string (AttnvizNormKind norm);
  * trained at (n_ctx), as llama.cpp lets them. */
 int attnviz_config_max_positions (const AttnvizConfig *config);
 
+/* GPT-2 (124M)'s shape: 12 layers of 12 heads of 64, d_model 768, d_ff
+ * 3072, 50257 tokens, context 1024 (for benchmarks with random weights). */
+void attnviz_config_init_gpt2_small (AttnvizConfig *config);
+
 /* Number of parameters the description implies. */
 gint64 attnviz_config_n_params (const AttnvizConfig *config);
 
