@@ -201,12 +201,59 @@ test_linear_ticks_are_nice_numbers (void)
   assert_ticks (ATTNVIZ_SCALE_LINEAR, 0, 250, 4, "0 100 200");
 }
 
+/* Every colour bar labels its two ends, a log one in one notation, and
+ * the range mode's caption sits under the bar, inside the matrix's height. */
+static void
+test_colour_bars_label_both_ends (void)
+{
+  float m[36];
+  for (int i = 0; i < 36; i++)
+    m[i] = 0.8734f * i / 35;
+  for (int kind = 0; kind < ATTNVIZ_N_SCALES; kind++)
+    {
+      AttnvizHeatmapSpec spec;
+      attnviz_heatmap_spec_init (&spec, m, 6, 6);
+      attnviz_scale_init (&spec.scale, kind, 0, 0.8734);
+      AttnvizHeatmapLayout layout;
+      attnviz_heatmap_layout (&spec, 300, 280, &layout);
+      int n = layout.colorbar_n_ticks;
+      double lo, hi;
+      attnviz_scale_get_bounds (&spec.scale, &lo, &hi);
+      g_assert_cmpint (n, >=, 3);
+      g_assert_cmpfloat (layout.colorbar_ticks[0], ==, lo);
+      g_assert_cmpfloat (layout.colorbar_ticks[n - 1], ==, hi);
+      g_auto(GStrv) labels = attnviz_scale_tick_labels (&spec.scale, layout.colorbar_ticks, n);
+      g_autofree char *joined = g_strjoinv (" ", labels);
+      g_test_message ("%s: %s", attnviz_scale_kind_to_string (kind), joined);
+      if (kind == ATTNVIZ_SCALE_LOG)
+        {
+          g_assert_cmpstr (labels[n - 1], ==, "8.7×10⁻¹");
+          for (int i = 0; i < n; i++)
+            g_assert_nonnull (strstr (labels[i], "10"));
+        }
+      else
+        g_assert_cmpstr (labels[n - 1], ==, "0.87");
+
+      /* The caption takes its line under the bar, within the matrix's height. */
+      g_assert_cmpfloat_with_epsilon (layout.colorbar.y + layout.colorbar.height,
+                                      layout.matrix.y + layout.matrix.height, 1e-9);
+      spec.scale_caption = "per layer";
+      attnviz_heatmap_layout (&spec, 300, 280, &layout);
+      g_assert_cmpfloat (layout.colorbar.y + layout.colorbar.height, <,
+                         layout.matrix.y + layout.matrix.height - layout.font_size);
+      g_assert_cmpfloat (layout.colorbar.x + 4 * layout.font_size, <, 300);
+    }
+}
+
 static void
 test_log_ticks_are_decades (void)
 {
-  assert_ticks (ATTNVIZ_SCALE_LOG, 0, 1, 8, "10⁻⁴ 10⁻³ 0.01 0.1 1");
+  /* One notation on a bar: powers of ten once one label needs them ... */
+  assert_ticks (ATTNVIZ_SCALE_LOG, 0, 1, 8, "10⁻⁴ 10⁻³ 10⁻² 10⁻¹ 10⁰");
+  /* ... plain numbers while every one is short. */
+  assert_ticks (ATTNVIZ_SCALE_LOG, 0.01, 1, 8, "0.01 0.1 1");
   /* Too many decades: every other one, ending at the top. */
-  assert_ticks (ATTNVIZ_SCALE_LOG, 1e-8, 1, 5, "10⁻⁸ 10⁻⁶ 10⁻⁴ 0.01 1");
+  assert_ticks (ATTNVIZ_SCALE_LOG, 1e-8, 1, 5, "10⁻⁸ 10⁻⁶ 10⁻⁴ 10⁻² 10⁰");
   /* Under a decade: nice numbers instead. */
   assert_ticks (ATTNVIZ_SCALE_LOG, 0.2, 0.9, 5, "0.2 0.4 0.6 0.8");
 }
@@ -659,6 +706,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/scale/fit-takes-the-data-range", test_fit_takes_the_data_range);
   g_test_add_func ("/ui/scale/linear-ticks-are-nice-numbers", test_linear_ticks_are_nice_numbers);
   g_test_add_func ("/ui/scale/log-ticks-are-decades", test_log_ticks_are_decades);
+  g_test_add_func ("/ui/painter/colour-bars-label-both-ends-in-one-notation", test_colour_bars_label_both_ends);
   g_test_add_func ("/ui/painter/display-text-shows-whitespace", test_display_text_shows_whitespace);
   g_test_add_func ("/ui/painter/labels-never-overlap", test_labels_never_overlap);
   g_test_add_func ("/ui/painter/hit-test-finds-cells-and-labels", test_hit_test_finds_cells);

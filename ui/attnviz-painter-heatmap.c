@@ -212,7 +212,8 @@ layout_round (LayoutRound *lr, double row_band, double col_band, double cb_reser
   if (spec->colorbar)
     {
       attnviz_painter_colorbar_layout (lr->text, lr->scale, MAX (rows * out->cell, 4 * lh), fs, &lr->cb);
-      want[2] = attnviz_painter_colorbar_reserve (&lr->cb);
+      attnviz_painter_colorbar_set_caption (lr->text, &lr->cb, spec->scale_caption);
+      want[2] = MAX (attnviz_painter_colorbar_reserve (&lr->cb), lr->cb.caption_width - COLORBAR_WIDTH_EMS * fs);
     }
 }
 
@@ -332,10 +333,12 @@ heatmap_layout (const AttnvizHeatmapSpec *spec, const AttnvizScale *scale, doubl
     };
   if (spec->colorbar)
     {
+      /* The bar and its caption under it, centred on the matrix. */
       double bar_h = MIN (MAX (m->height, 4 * lh), ah);
+      double caption_h = MIN (attnviz_painter_colorbar_caption_height (text, &cb), bar_h / 2);
       out->colorbar = (AttnvizRect) {
         m->x + m->width + COLORBAR_GAP_EMS * fs, m->y + (m->height - bar_h) / 2,
-        COLORBAR_WIDTH_EMS * fs, bar_h,
+        COLORBAR_WIDTH_EMS * fs, bar_h - caption_h,
       };
       G_STATIC_ASSERT (sizeof out->colorbar_ticks == sizeof cb.ticks);
       memcpy (out->colorbar_ticks, cb.ticks, sizeof cb.ticks);
@@ -570,6 +573,7 @@ attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width
       cb.tick_length = ATTNVIZ_COLORBAR_TICK_EMS * fs;
       cb.label_width = layout.colorbar_label_width;
       cb.clips = spec->scale_clips;
+      cb.caption = spec->scale_caption != NULL && *spec->scale_caption ? spec->scale_caption : NULL;
       attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, &scale, &cb, &spec->foreground);
     }
 

@@ -468,7 +468,9 @@ attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *s
   out->font_size = font_size;
   out->tick_length = ATTNVIZ_COLORBAR_TICK_EMS * font_size;
   int max_ticks = CLAMP ((int) floor (bar_height / (2.0 * lh)), 2, 9);
-  out->n_ticks = attnviz_scale_ticks (scale, max_ticks, out->ticks);
+  /* Both ends labelled, whatever the nice numbers between them. */
+  out->n_ticks = attnviz_scale_ticks_with_ends (scale, max_ticks, bar_height > 0 ? 1.2 * lh / bar_height : 0.2,
+                                                out->ticks);
 
   g_auto(GStrv) labels = attnviz_scale_tick_labels (scale, out->ticks, out->n_ticks);
   for (int i = 0; i < out->n_ticks; i++)
@@ -498,6 +500,23 @@ double
 attnviz_painter_colorbar_reserve (const AttnvizColorbarLayout *cb)
 {
   return cb->tick_length + 0.25 * cb->font_size + cb->label_width;
+}
+
+void
+attnviz_painter_colorbar_set_caption (AttnvizPainterText *text, AttnvizColorbarLayout *cb, const char *caption)
+{
+  cb->caption = caption != NULL && *caption ? caption : NULL;
+  cb->caption_width = cb->caption != NULL
+    ? attnviz_painter_text_set (text, caption, ATTNVIZ_COLORBAR_CAPTION_SCALE * cb->font_size, FALSE, 0) : 0;
+}
+
+double
+attnviz_painter_colorbar_caption_height (const AttnvizPainterText *text, const AttnvizColorbarLayout *cb)
+{
+  if (cb->caption == NULL)
+    return 0;
+  return ATTNVIZ_COLORBAR_CAPTION_GAP_EMS * cb->font_size
+         + attnviz_painter_text_line_height (text, ATTNVIZ_COLORBAR_CAPTION_SCALE * cb->font_size);
 }
 
 void
@@ -534,6 +553,8 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
   double lh = attnviz_painter_text_line_height (text, cb->font_size);
   double x = rect->x + rect->width;
   double last_y = INFINITY;
+  double top_t = cb->n_ticks > 0 ? attnviz_scale_map (scale, cb->ticks[cb->n_ticks - 1]) : NAN;
+  double top_y = isnan (top_t) ? -INFINITY : rect->y + (1.0 - top_t) * rect->height;
   attnviz_painter_set_source (cr, fg, 1.0);
   for (int i = 0; i < cb->n_ticks; i++)
     {
@@ -544,8 +565,10 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
       cairo_move_to (cr, x, y);
       cairo_rel_line_to (cr, cb->tick_length, 0);
       cairo_stroke (cr);
-      /* Ticks come bottom to top; a label too close to the last one is left out. */
-      if (last_y - y < lh)
+      /* Ticks come bottom to top; a label too close to the last one, or
+       * to the top end's (always labelled), is left out. */
+      gboolean top = i == cb->n_ticks - 1;
+      if (last_y - y < lh || (!top && y - top_y < lh))
         continue;
       const char *label = cb->end_labels[0] && i == 0 ? cb->end_labels[0]
                         : cb->end_labels[1] && i == cb->n_ticks - 1 ? cb->end_labels[1]
@@ -568,6 +591,16 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
           attnviz_painter_text_set (text, low, cb->font_size, TRUE, 0);
           attnviz_painter_text_draw (text, rect->x, rect->y + rect->height + 0.2 * cb->font_size, 0.0, 0.0);
         }
+    }
+  if (cb->caption != NULL)
+    {
+      /* What the range is fitted to, so a colour keeps one meaning. */
+      double below = cb->clips && scale->vmin < 0 ? lh + 0.2 * cb->font_size : 0;
+      attnviz_painter_set_source (cr, fg, 0.7);
+      attnviz_painter_text_set (text, cb->caption, ATTNVIZ_COLORBAR_CAPTION_SCALE * cb->font_size, FALSE, 0);
+      attnviz_painter_text_draw (text, rect->x,
+                                 rect->y + rect->height + below + ATTNVIZ_COLORBAR_CAPTION_GAP_EMS * cb->font_size,
+                                 0.0, 0.0);
     }
   cairo_restore (cr);
 }
