@@ -141,6 +141,30 @@ label_width (AttnvizPainterText *text, const char *label, double size, gboolean 
   return attnviz_painter_text_set (text, shown, size, bold, max_width);
 }
 
+/* A label of one character (as shown) stands upright under its column:
+ * a letter on its side reads as another letter. */
+static gboolean
+is_upright (const char *shown)
+{
+  return shown != NULL && *shown && *g_utf8_next_char (shown) == '\0';
+}
+
+/* How far label I of AXIS reaches out from the matrix: its width, or for
+ * an upright column label a line's height. */
+static double
+label_reach (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, AttnvizPainterText *text, const char *label,
+             gboolean bold, double max_width)
+{
+  double w = label_width (text, label, layout->font_size, bold, max_width);
+  if (axis == ATTNVIZ_AXIS_COLS)
+    {
+      g_autofree char *shown = attnviz_painter_display_text (label);
+      if (is_upright (shown))
+        return layout->label_extent;
+    }
+  return w;
+}
+
 /* The widest of the labels AXIS shows in LAYOUT; WIDTHS caches what was
  * measured already (NaN: not yet). */
 static double
@@ -159,11 +183,11 @@ widest_visible_label (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, cons
       if (!attnviz_heatmap_layout_label_visible (layout, axis, i))
         continue;
       if (isnan (widths[i]))
-        widths[i] = label_width (text, labels[i], layout->font_size, FALSE, max_width);
+        widths[i] = label_reach (layout, axis, text, labels[i], FALSE, max_width);
       widest = MAX (widest, widths[i]);
     }
   if (hl >= 0 && hl < n)
-    widest = MAX (widest, label_width (text, labels[hl], layout->font_size, TRUE, max_width));
+    widest = MAX (widest, label_reach (layout, axis, text, labels[hl], TRUE, max_width));
   return widest;
 }
 
@@ -433,6 +457,11 @@ draw_labels (cairo_t *cr, AttnvizPainterText *text, const AttnvizHeatmapSpec *sp
           continue;
         g_autofree char *shown = attnviz_painter_display_text (spec->col_labels[j]);
         attnviz_painter_text_set (text, shown, fs, j == layout->highlight_col, col_max);
+        if (is_upright (shown))
+          {
+            attnviz_painter_text_draw (text, m->x + (j + 0.5) * layout->cell, layout->col_labels.y, 0.5, 0.0);
+            continue;
+          }
         /* Read upwards, ending at the top of the band, under column j. */
         cairo_save (cr);
         cairo_translate (cr, m->x + (j + 0.5) * layout->cell, layout->col_labels.y);
