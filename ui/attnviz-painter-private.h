@@ -25,9 +25,17 @@ typedef struct {
   PangoLayout *layout;
   PangoFontDescription *font;
   cairo_t *cr;               /* NULL: measuring only */
+  GString *svg;              /* the cr's SVG text recorder (attnviz_painter_record_svg_text), or NULL */
   double ascent;             /* per unit of font size, from DejaVu Sans's metrics */
   double descent;
 } AttnvizPainterText;
+
+/* SVG keeps text as text: while a GString is attached to a cairo_t with
+ * attnviz_painter_record_svg_text (), text "drawn" on it is not drawn but
+ * appended to it as SVG <text> elements (the device position of its
+ * baseline's start, size, weight, rotation, colour, its measured length),
+ * for the file writer to put into the SVG cairo wrote. */
+void attnviz_painter_record_svg_text (cairo_t *cr, GString *svg);
 
 /* CR NULL: a context that measures only. */
 void attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr);
