@@ -106,14 +106,55 @@ attnviz_cli_figure_check (AttnvizCliFigure *f, double vmin, double vmax, GError 
       f->vmin = a;
       f->vmax = b;
     }
+  f->range_mode = ATTNVIZ_RANGE_HEAD;
+  if (f->range_mode_s != NULL && !attnviz_range_mode_from_string (f->range_mode_s, &f->range_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--range-mode %s: expected head, layer, run or fixed", f->range_mode_s);
+      return FALSE;
+    }
+  gboolean user_range = !isnan (f->vmin) || !isnan (f->vmax);
+  if (user_range && f->range_mode_s != NULL && f->range_mode != ATTNVIZ_RANGE_FIXED)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "--range-mode %s: a range given with --range, --vmin or --vmax is fixed; leave one out",
+                   f->range_mode_s);
+      return FALSE;
+    }
+  if (!isnan (f->vmin) && !isnan (f->vmax))
+    f->range_mode = ATTNVIZ_RANGE_FIXED;
   return TRUE;
 }
 
-static void
+/* SUBTITLE with its " · colours: …" (what the range is fitted to) saying
+ * CAPTION; interned, as the spec's strings belong to someone else. */
+static const char *
+subtitle_with_colours (const char *subtitle, const char *caption)
+{
+  if (subtitle == NULL)
+    return NULL;
+  const char *at = strstr (subtitle, " · colours: ");
+  g_autofree char *head = at ? g_strndup (subtitle, at - subtitle) : g_strdup (subtitle);
+  g_autofree char *s = g_strdup_printf ("%s · colours: %s", head, caption);
+  return g_intern_string (s);
+}
+
+/* Sets SCALE to F's fixed range; FALSE when F fixes none. */
+static gboolean
 apply_range (const AttnvizCliFigure *f, AttnvizColormap colormap, AttnvizScale *scale)
 {
-  if ((isnan (f->vmin) && isnan (f->vmax)) || attnviz_colormap_is_diverging (colormap))
-    return;
+  gboolean diverging = attnviz_colormap_is_diverging (colormap);
+  if (isnan (f->vmin) && isnan (f->vmax))
+    {
+      if (f->range_mode != ATTNVIZ_RANGE_FIXED)
+        return FALSE;
+      /* Fixed with no range given: probabilities' (a difference's −1 to 1). */
+      scale->vmin = diverging ? -1 : 0;
+      scale->vmax = 1;
+      return TRUE;
+    }
+  if (diverging)
+    return FALSE;
   /* Only the ends given; the other stays the data's unless that leaves
    * no range. */
   if (!isnan (f->vmin))
@@ -127,6 +168,7 @@ apply_range (const AttnvizCliFigure *f, AttnvizColormap colormap, AttnvizScale *
       else
         scale->vmin = MIN (scale->vmax - 1, 0);
     }
+  return TRUE;
 }
 
 static void
@@ -142,7 +184,13 @@ apply_heatmap (const AttnvizCliFigure *f, AttnvizHeatmapSpec *spec)
     spec->font_size = f->font_size;
   if (!f->keep_selection)
     spec->highlight_row = spec->highlight_col = -1;
-  apply_range (f, spec->colormap, &spec->scale);
+  if (apply_range (f, spec->colormap, &spec->scale))
+    {
+      /* The bar and the subtitle say what the colours now mean. */
+      g_autofree char *caption = attnviz_range_mode_describe (ATTNVIZ_RANGE_FIXED, &spec->scale);
+      spec->scale_caption = g_intern_string (caption);
+      spec->subtitle = subtitle_with_colours (spec->subtitle, caption);
+    }
 }
 
 void
@@ -174,7 +222,11 @@ attnviz_cli_figure_apply (const AttnvizCliFigure *f, AttnvizFigureKind kind, voi
           grid->font_size = f->font_size;
         if (!f->keep_selection)
           grid->current_layer = grid->current_head = -1;
-        apply_range (f, grid->colormap, &grid->scale);
+        if (apply_range (f, grid->colormap, &grid->scale))
+          {
+            g_autofree char *caption = attnviz_range_mode_describe (ATTNVIZ_RANGE_FIXED, &grid->scale);
+            grid->subtitle = subtitle_with_colours (grid->subtitle, caption);
+          }
       }
       break;
     case ATTNVIZ_FIGURE_LINES:
@@ -221,4 +273,5 @@ attnviz_cli_figure_clear (AttnvizCliFigure *f)
   g_clear_pointer (&f->width_s, g_free);
   g_clear_pointer (&f->height_s, g_free);
   g_clear_pointer (&f->range_s, g_free);
+  g_clear_pointer (&f->range_mode_s, g_free);
 }

@@ -5,6 +5,7 @@
  *   --width 85mm | 8.5cm | 3.3in | 240pt | 240 | one-column | two-column
  *   --height (the same lengths, no presets)   --font-size PT   --dpi N
  *   --no-title  --no-subtitle  --no-colorbar  --transparent  --range LO:HI
+ *   --range-mode head | layer | run | fixed
  *
  * one-column is 3.33 in (240 pt) and two-column 7 in (504 pt), the widths
  * of a figure in a two-column paper.  A bad value is a usage error naming
@@ -23,6 +24,7 @@ typedef struct {
   char *width_s;
   char *height_s;
   char *range_s;
+  char *range_mode_s;
   double font_size;      /* points; 0: the figure's default */
   double dpi;            /* PNG; 0: ATTNVIZ_PAINTER_PNG_DPI */
   gboolean no_title;
@@ -35,6 +37,9 @@ typedef struct {
   double height_pt;
   double vmin;           /* NAN: the data's */
   double vmax;
+  /* what the colour range is fitted to: fixed with --range (or --vmin and
+   * --vmax), else as --range-mode says (default: per head) */
+  AttnvizRangeMode range_mode;
 } AttnvizCliFigure;
 
 #define ATTNVIZ_CLI_FIGURE_OPTION_ENTRIES(f)                                                                     \
@@ -52,7 +57,10 @@ typedef struct {
   { "keep-selection", 0, 0, G_OPTION_ARG_NONE, &(f)->keep_selection,                                             \
     "Outline the chosen head in a grid (--layer, --head), as the app's selection", NULL },                      \
   { "range", 0, 0, G_OPTION_ARG_STRING, &(f)->range_s,                                                           \
-    "Fixed colour range, e.g. 0:1 (the same as --vmin 0 --vmax 1)", "LO:HI" }
+    "Fixed colour range, e.g. 0:1 (the same as --vmin 0 --vmax 1)", "LO:HI" },                                  \
+  { "range-mode", 0, 0, G_OPTION_ARG_STRING, &(f)->range_mode_s,                                                 \
+    "What the colour range is fitted to: head (each its own, default), layer (all heads of the layer), run "      \
+    "(every layer and head) or fixed (0 to 1, or --range)", "MODE" }
 
 /* Parses a length ("85mm") into points; PRESETS allows one-column and
  * two-column.  FALSE with a usage message naming OPTION. */
@@ -65,7 +73,8 @@ gboolean attnviz_cli_figure_check (AttnvizCliFigure *f, double vmin, double vmax
 
 /* Applies F to SPEC, a figure of KIND: no title or subtitle when asked,
  * the colour bar, the font size and a fixed range (on every panel that is
- * not diverging); and drops what only the screen shows (the selected
+ * not diverging; the colour bar's caption and the subtitle's "colours: …"
+ * then say "fixed LO–HI"); and drops what only the screen shows (the selected
  * token, the hovered one, the current head) unless F keeps the selection.
  * `attnviz render` and the app's export dialog both write through this. */
 void attnviz_cli_figure_apply (const AttnvizCliFigure *f, AttnvizFigureKind kind, void *spec);

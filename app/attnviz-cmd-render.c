@@ -207,6 +207,29 @@ grid_range (gpointer data, gsize start, gsize end)
     }
 }
 
+/* The largest weight of the heads of SOURCE in MODE's scope around LAYER
+ * and HEAD (a layer's heads, every head), each the largest bin of its max
+ * overview, which the forward pass leaves and which holds the head's
+ * exact largest weight: no matrix is read. */
+static double
+source_range_max (AttnvizAttention *source, AttnvizRangeMode mode, int layer, int head)
+{
+  int n_layer = attnviz_attention_get_n_layers (source), n_head = attnviz_attention_get_n_heads (source);
+  int l0 = mode == ATTNVIZ_RANGE_RUN ? 0 : layer, l1 = mode == ATTNVIZ_RANGE_RUN ? n_layer : layer + 1;
+  int h0 = mode == ATTNVIZ_RANGE_HEAD ? head : 0, h1 = mode == ATTNVIZ_RANGE_HEAD ? head + 1 : n_head;
+  double m = 0;
+  for (int l = l0; l < l1; l++)
+    for (int h = h0; h < h1; h++)
+      {
+        int r, c;
+        const float *o = attnviz_attention_has_head (source, l, h)
+          ? attnviz_attention_get_overview (source, l, h, ATTNVIZ_POOL_MAX, &r, &c) : NULL;
+        for (gsize i = 0; o != NULL && i < (gsize) r * c; i++)
+          m = MAX (m, o[i]);
+      }
+  return m;
+}
+
 /* Inputs up to this many tokens a side are drawn cell by cell, exactly as
  * always; longer ones from the pooled matrix when the figure has fewer
  * pixels than tokens. */
@@ -359,6 +382,10 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
   vmin = fig.vmin;
   vmax = fig.vmax;
+  AttnvizRangeMode range_mode = fig.range_mode;
+  if (view == VIEW_GRID && range_mode == ATTNVIZ_RANGE_LAYER)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--range-mode layer: a grid's thumbnails have each their own range "
+                             "(head), one for every layer and head (run) or a fixed one (fixed)");
   double width = fig.width_pt, height = fig.height_pt, font_size = fig.font_size;
   const gboolean colorbar = !fig.no_colorbar;
   g_autofree gint32 *id_list = NULL;
@@ -421,11 +448,12 @@ attnviz_cmd_render (int argc, char **argv)
   int the_layer = MAX (layer, 0), the_head = MAX (head, 0);
   /* Figures read every head exactly: the run keeps its smallest overview. */
   AttnvizRunOptions opt = { .skip_logits = TRUE, .overview_bytes = 1 };
-  if (view != VIEW_GRID && kind == ATTENTION_SELF)
+  if (view != VIEW_GRID && kind == ATTENTION_SELF && range_mode != ATTNVIZ_RANGE_RUN)
     {
+      /* (a layer's range reads every head of the layer) */
       opt.layers = &the_layer;
       opt.n_layers = 1;
-      if (aggregate == AGGREGATE_NONE)
+      if (aggregate == AGGREGATE_NONE && range_mode != ATTNVIZ_RANGE_LAYER)
         {
           opt.heads = &the_head;
           opt.n_heads = 1;
@@ -468,10 +496,12 @@ attnviz_cmd_render (int argc, char **argv)
   g_autofree char *what = seq2seq ? g_strdup_printf ("%s · ", attention_names[kind]) : g_strdup ("");
   g_autofree char *count = rows == cols ? g_strdup_printf ("%d tokens", rows)
                                         : g_strdup_printf ("%d target × %d source tokens", rows, cols);
-  g_autofree char *subtitle = compare ? g_strdup_printf ("%s (%s) · %sA: %s − B: %s · %s", name, c->model_type,
-                                                         what, rec->variant, rec_b->variant, count)
-                                      : g_strdup_printf ("%s (%s) · %s%s · %s", name, c->model_type,
-                                                         what, rec->variant, count);
+  /* The title names the model and the head; the subtitle its type, the
+   * variant (only when it is not the model as it is) and the size. */
+  g_autofree char *variant = compare ? g_strdup_printf ("A: %s − B: %s · ", rec->variant, rec_b->variant)
+                             : g_strcmp0 (rec->variant, "model") != 0 ? g_strdup_printf ("%s · ", rec->variant)
+                             : g_strdup ("");
+  g_autofree char *subtitle = g_strdup_printf ("%s · %s%s%s", c->model_type, what, variant, count);
   g_autofree char *title = NULL;
   g_autofree char *pool_note = NULL;   /* how a long input was pooled, or NULL */
   g_autofree float *matrix = NULL;
@@ -489,10 +519,10 @@ attnviz_cmd_render (int argc, char **argv)
         .aggregate = aggregate, .rows = rows, .cols = cols,
       };
       if (aggregate != AGGREGATE_NONE)
-        title = g_strdup_printf ("layer %d · %s of %d heads", the_layer,
+        title = g_strdup_printf ("%s · layer %d · %s of %d heads", name, the_layer,
                                  aggregate == AGGREGATE_MEAN ? "mean" : "max", c->n_head);
       else
-        title = g_strdup_printf ("layer %d · head %d", the_layer, the_head);
+        title = g_strdup_printf ("%s · layer %d · head %d", name, the_layer, the_head);
       if (compare)
         {
           char *t = g_strdup_printf ("%s · A − B", title);
@@ -597,8 +627,42 @@ attnviz_cmd_render (int argc, char **argv)
             m = MAX (m, fabsf (matrix[i]));
           scale.vmax = m > 0 ? m : 1;
         }
+      if (isnan (vmin) && isnan (vmax) && range_mode != ATTNVIZ_RANGE_HEAD)
+        {
+          /* One range for the layer or the run (a difference: bounded by
+           * the larger weight of A and B), or fixed. */
+          double top = 1;
+          if (range_mode != ATTNVIZ_RANGE_FIXED)
+            {
+              top = source_range_max (drawn.a, range_mode, the_layer, the_head);
+              if (drawn.b != NULL)
+                top = MAX (top, source_range_max (drawn.b, range_mode, the_layer, the_head));
+            }
+          scale.vmin = 0;
+          scale.vmax = top > 0 ? top : 1;
+        }
       if (attnviz_colormap_is_diverging (colormap) && isnan (vmin) && isnan (vmax))
         scale.vmin = -scale.vmax;
+    }
+  if (view == VIEW_GRID && !compare)
+    {
+      /* A grid shares one range when one is given, for the run, or fixed;
+       * else each thumbnail shows its own. */
+      if (!isnan (vmin) || !isnan (vmax))
+        attnviz_scale_init (&scale, scale_kind, isnan (vmin) ? 0 : vmin, isnan (vmax) ? 1 : vmax);
+      else if (range_mode == ATTNVIZ_RANGE_RUN)
+        attnviz_scale_init (&scale, scale_kind, 0,
+                            MAX (source_range_max (kind_source (rec, kind), ATTNVIZ_RANGE_RUN, 0, 0), 1e-6));
+      else if (range_mode == ATTNVIZ_RANGE_FIXED)
+        attnviz_scale_init (&scale, scale_kind, 0, 1);
+    }
+  /* What the colours mean, under the bar and in the subtitle. */
+  g_autofree char *range_caption = attnviz_range_mode_describe (range_mode, &scale);
+  if (view != VIEW_LINES)
+    {
+      char *sub = g_strdup_printf ("%s · colours: %s", subtitle, range_caption);
+      g_free (subtitle);
+      subtitle = sub;
     }
 
   gboolean ok;
@@ -617,6 +681,7 @@ attnviz_cmd_render (int argc, char **argv)
       spec.subtitle = subtitle;
       spec.colormap = colormap;
       spec.scale = scale;
+      spec.scale_caption = range_caption;
       spec.mask_future = rec->causal && kind == ATTENTION_SELF;
       attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_HEATMAP, &spec);
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
@@ -649,9 +714,9 @@ attnviz_cmd_render (int argc, char **argv)
       double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * n_layer / c->n_head, 200, 2000);
       const char *with = aggregate == AGGREGATE_MEAN ? ", and each layer’s mean"
                        : aggregate == AGGREGATE_MAX ? ", and each layer’s max" : "";
-      title = compare ? g_strdup_printf ("total variation distance A vs B, %d layers × %d heads%s", n_layer, c->n_head,
-                                         with)
-                      : g_strdup_printf ("%d layers × %d heads%s", n_layer, c->n_head, with);
+      title = compare ? g_strdup_printf ("%s · total variation distance A vs B, %d layers × %d heads%s", name, n_layer,
+                                         c->n_head, with)
+                      : g_strdup_printf ("%s · %d layers × %d heads%s", name, n_layer, c->n_head, with);
       g_autofree const float **maps = g_new0 (const float *, MAX (n, 1));
       AttnvizGridSpec spec;
       attnviz_grid_spec_init (&spec, n_layer, c->n_head, maps, rows, cols);
@@ -664,12 +729,7 @@ attnviz_cmd_render (int argc, char **argv)
       spec.current_layer = layer;
       spec.current_head = head;
       spec.font_size = font_size;
-      if (!isnan (vmin) || !isnan (vmax))
-        {
-          /* A shared range was asked for; else each head shows its own. */
-          scale.vmin = isnan (vmin) ? 0 : vmin;
-          scale.vmax = isnan (vmax) ? 1 : vmax;
-        }
+      /* (shared when given, for the run or fixed: above) */
       spec.scale = scale;
 
       g_autofree double *tvd = NULL;

@@ -486,8 +486,9 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
 static void
 bind_states (AttnvizWindow *self)
 {
-  static const char *const shared[] = { "layer", "head", "aggregate", "colormap", "scale", "selected-token" };
-  static const char *const actions[] = { "aggregate", "colormap", "scale", "attention" };
+  static const char *const shared[] = { "layer", "head", "aggregate", "colormap", "scale", "range-mode",
+                                        "selected-token" };
+  static const char *const actions[] = { "aggregate", "colormap", "scale", "range-mode", "attention" };
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
   self->state = attnviz_view_state_new ();

@@ -15,6 +15,7 @@
 
 #include "attnviz-figure-view.h"
 #include "attnviz-lines-view.h"
+#include "attnviz-heatmap-view.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
@@ -107,6 +108,75 @@ test_a_new_run_keeps_layer_and_head (Fixture *f, gconstpointer data)
   g_assert_true (open_with (f, induction, "bright fox.bright fox."));
   g_assert_cmpint (attnviz_view_state_get_layer (state), ==, 1);
   g_assert_cmpint (attnviz_view_state_get_head (state), ==, 3);
+}
+
+/* The largest weight of every head of LAYER (all layers: -1), from their matrices. */
+static double
+largest_weight (AttnvizResult *result, int layer)
+{
+  int T = attnviz_result_get_n_tokens (result);
+  double m = 0;
+  for (int l = 0; l < attnviz_result_get_n_layers (result); l++)
+    for (int h = 0; (layer < 0 || l == layer) && h < attnviz_result_get_n_heads (result); h++)
+      {
+        const float *p = attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, l, h);
+        for (int i = 0; i < T * T; i++)
+          m = MAX (m, p[i]);
+      }
+  return m;
+}
+
+static void
+test_a_colour_keeps_its_meaning_across_heads_in_each_range_mode (Fixture *f, gconstpointer data)
+{
+  AttnvizViewState *state = attnviz_window_get_state (f->window);
+  AttnvizHeatmapView *heatmap = ATTNVIZ_HEATMAP_VIEW (attnviz_window_get_view (f->window, "heatmap"));
+  AttnvizHeatmapSpec spec;
+
+  g_assert_true (open_with (f, stories, TEXT));
+  AttnvizResult *result = attnviz_window_get_result (f->window);
+  attnviz_view_state_set_layer (state, 2);
+
+  /* Per head (the default): each head its own range, and the bar says so. */
+  g_assert_true (attnviz_heatmap_view_get_spec (heatmap, &spec));
+  g_assert_false (attnviz_scale_has_range (&spec.scale));
+  g_assert_cmpstr (spec.scale_caption, ==, "per head");
+  g_assert_nonnull (strstr (spec.subtitle, "colours: per head"));
+
+  /* Per layer, through the window's stateful action: one range for every
+   * head of the layer, the largest weight of any of them. */
+  g_action_group_change_action_state (G_ACTION_GROUP (f->window), "range-mode", g_variant_new_string ("layer"));
+  g_assert_cmpint (attnviz_view_state_get_range_mode (state), ==, ATTNVIZ_RANGE_LAYER);
+  double layer_max = largest_weight (result, 2);
+  for (int h = 0; h < attnviz_result_get_n_heads (result); h++)
+    {
+      attnviz_view_state_set_head (state, h);
+      g_assert_true (attnviz_heatmap_view_get_spec (heatmap, &spec));
+      g_assert_cmpfloat (spec.scale.vmin, ==, 0);
+      g_assert_cmpfloat_with_epsilon (spec.scale.vmax, layer_max, 1e-6);
+      g_assert_cmpstr (spec.scale_caption, ==, "per layer");
+      g_assert_nonnull (strstr (spec.subtitle, "colours: per layer"));
+    }
+
+  /* The whole run: the same range on every layer. */
+  g_action_group_change_action_state (G_ACTION_GROUP (f->window), "range-mode", g_variant_new_string ("run"));
+  double run_max = largest_weight (result, -1);
+  g_assert_cmpfloat (run_max, >=, layer_max);
+  for (int l = 0; l < attnviz_result_get_n_layers (result); l += 2)
+    {
+      attnviz_view_state_set_layer (state, l);
+      g_assert_true (attnviz_heatmap_view_get_spec (heatmap, &spec));
+      g_assert_cmpfloat_with_epsilon (spec.scale.vmax, run_max, 1e-6);
+      g_assert_cmpstr (spec.scale_caption, ==, "whole run");
+    }
+
+  /* Fixed: 0 to 1. */
+  g_action_group_change_action_state (G_ACTION_GROUP (f->window), "range-mode", g_variant_new_string ("fixed"));
+  g_assert_true (attnviz_heatmap_view_get_spec (heatmap, &spec));
+  g_assert_cmpfloat (spec.scale.vmin, ==, 0);
+  g_assert_cmpfloat (spec.scale.vmax, ==, 1);
+  g_assert_cmpstr (spec.scale_caption, ==, "fixed 0–1");
+  g_assert_nonnull (strstr (spec.subtitle, "colours: fixed 0–1"));
 }
 
 static void
@@ -372,6 +442,8 @@ main (int argc, char **argv)
   ADD ("ctrl-g-goes-to-a-token-whatever-has-focus", test_ctrl_g_goes_to_a_token_whatever_has_focus);
   ADD ("the-lines-view-leads-to-the-heatmap-past-its-limit", test_the_lines_view_leads_to_the_heatmap_past_its_limit);
   ADD ("view-options-stay-open-for-several-choices", test_view_options_stay_open_for_several_choices);
+  ADD ("a-colour-keeps-its-meaning-across-heads-in-each-range-mode",
+       test_a_colour_keeps_its_meaning_across_heads_in_each_range_mode);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);

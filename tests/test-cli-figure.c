@@ -18,7 +18,10 @@
 #include <string.h>
 
 #include "attnviz-colormap.h"
+#include "attnviz-forward.h"
+#include "attnviz-model.h"
 #include "attnviz-test-util.h"
+#include "attnviz-variant.h"
 
 /* gpt2-tiny's ids: 6 tokens, causal, so query 0 puts all its weight (1.0)
  * on key 0. */
@@ -262,6 +265,91 @@ test_a_fixed_range_fixes_what_a_colour_means (Fixture *f, gconstpointer data)
 }
 
 /* The PDF's Info dictionary: /Title <FEFF...> (UTF-16BE). */
+static gboolean
+same_bytes (const char *a, const char *b)
+{
+  g_autofree char *da = NULL, *db = NULL;
+  gsize la = 0, lb = 0;
+  g_assert_true (g_file_get_contents (a, &da, &la, NULL));
+  g_assert_true (g_file_get_contents (b, &db, &lb, NULL));
+  return la == lb && memcmp (da, db, la) == 0;
+}
+
+/* The largest weight of HEAD of LAYER (-1: any) of gpt2-tiny on IDS
+ * without its causal mask (a causal head's first row holds a 1). */
+static double
+bidirectional_max (Fixture *f, int layer, int head)
+{
+  static const gint32 ids[] = { 5, 17, 33, 2, 90, 41 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (f->model, &error);
+  g_assert_no_error (error);
+  g_auto(AttnvizVariant) variant = { 0 };
+  g_assert_true (attnviz_variant_parse (&variant, "mask=bidirectional", &error));
+  AttnvizRunOptions opt = { .skip_logits = TRUE, .storage = ATTNVIZ_STORAGE_DENSE, .variant = &variant };
+  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, 6, &opt, &error);
+  g_assert_no_error (error);
+  double m = 0;
+  for (int l = 0; l < rec->n_layer; l++)
+    for (int h = 0; (layer < 0 || l == layer) && h < rec->n_head; h++)
+      {
+        if (head >= 0 && h != head)
+          continue;
+        const float *p = attnviz_recording_get_attention (rec, l, h);
+        for (int i = 0; i < 36; i++)
+          m = MAX (m, p[i]);
+      }
+  return m;
+}
+
+/* --range-mode layer and run are the fixed range of the layer's or the
+ * run's largest weight (the same pixels, with the caption and subtitle
+ * left out), per head differs; a range given is fixed, not a layer's. */
+static void
+test_range_modes_fit_the_layer_or_the_run (Fixture *f, gconstpointer data)
+{
+  double layer_max = bidirectional_max (f, 1, -1), run_max = bidirectional_max (f, -1, -1);
+  /* a head whose own largest weight is under its layer's */
+  int head = 0;
+  while (bidirectional_max (f, 1, head) >= layer_max)
+    head++;
+  g_autofree char *head_s = g_strdup_printf ("%d", head);
+  const char *common[] = { "--variant", "mask=bidirectional", "--layer", "1", "--head", head_s, "--no-colorbar",
+                           "--no-subtitle" };
+#define COMMON common[0], common[1], common[2], common[3], common[4], common[5], common[6], common[7]
+  g_test_message ("largest weight: layer 1 %.6f, run %.6f", layer_max, run_max);
+  g_assert_cmpfloat (layer_max, <, 1.0);
+  g_autofree char *layer_range = g_strdup_printf ("0:%.17g", layer_max);
+  g_autofree char *run_range = g_strdup_printf ("0:%.17g", run_max);
+
+  g_autofree char *by_head = render (f, "head.png", COMMON, NULL);
+  g_autofree char *by_layer = render (f, "layer.png", COMMON, "--range-mode", "layer", NULL);
+  g_autofree char *fixed_layer = render (f, "layer-fixed.png", COMMON, "--range", layer_range, NULL);
+  g_autofree char *by_run = render (f, "run.png", COMMON, "--range-mode", "run", NULL);
+  g_autofree char *fixed_run = render (f, "run-fixed.png", COMMON, "--range", run_range, NULL);
+  g_autofree char *fixed = render (f, "fixed.png", COMMON, "--range-mode", "fixed", NULL);
+  g_autofree char *zero_one = render (f, "zero-one.png", COMMON, "--range", "0:1", NULL);
+#undef COMMON
+  g_assert_true (same_bytes (by_layer, fixed_layer));
+  g_assert_true (same_bytes (by_run, fixed_run));
+  g_assert_true (same_bytes (fixed, zero_one));
+  g_assert_false (same_bytes (by_head, by_layer));
+
+  g_autofree char *out = g_build_filename (f->tmp, "never.png", NULL);
+  g_auto(AttnvizTestRun) bad = { 0 };
+  attnviz_test_run_attnviz (&bad, "render", f->model, "--ids", IDS, "--range-mode", "layers", "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&bad, 2, "--range-mode layers: expected head, layer, run or fixed");
+  g_auto(AttnvizTestRun) both = { 0 };
+  attnviz_test_run_attnviz (&both, "render", f->model, "--ids", IDS, "--range-mode", "layer", "--range", "0:1", "-o",
+                            out, NULL);
+  attnviz_test_assert_one_line_error (&both, 2, "--range-mode layer: a range given with --range");
+  g_auto(AttnvizTestRun) grid = { 0 };
+  attnviz_test_run_attnviz (&grid, "render", f->model, "--ids", IDS, "--view", "grid", "--range-mode", "layer", "-o",
+                            out, NULL);
+  attnviz_test_assert_one_line_error (&grid, 2, "--range-mode layer: a grid's thumbnails");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+}
+
 static void
 test_a_pdf_carries_its_title (Fixture *f, gconstpointer data)
 {
@@ -282,7 +370,7 @@ test_a_pdf_carries_its_title (Fixture *f, gconstpointer data)
       g_byte_array_append (utf16, &b, 1);
     }
   g_autofree char *title = g_convert ((const char *) utf16->data, utf16->len, "UTF-8", "UTF-16BE", NULL, NULL, NULL);
-  g_assert_cmpstr (title, ==, "layer 1 · head 2");
+  g_assert_cmpstr (title, ==, "gpt2-tiny · layer 1 · head 2");
 }
 
 static void
@@ -407,6 +495,7 @@ main (int argc, char **argv)
   ADD ("a-grid-with-an-aggregate-adds-each-layers-column", test_a_grid_with_an_aggregate_adds_each_layers_column);
   ADD ("bad-figure-options-are-usage-errors-naming-the-option",
        test_bad_figure_options_are_usage_errors_naming_the_option);
+  ADD ("range-modes-fit-the-layer-or-the-run", test_range_modes_fit_the_layer_or_the_run);
 #undef ADD
   return g_test_run ();
 }

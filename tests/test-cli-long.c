@@ -751,12 +751,13 @@ test_render_of_a_long_input_is_pooled_within_a_memory_limit (gconstpointer data)
     }
 }
 
-/* The subtitle render writes: the model folder's name (its parent's for
- * "hf"), its type, the variant, the tokens. */
+/* The subtitle render writes: the model's type, the variant (none for the
+ * model as it is), the tokens, what the colours are fitted to.  (The
+ * model folder's name, its parent's for "hf", leads the title.) */
 static char *
-render_subtitle (const char *name, const AttnvizModel *model, int T)
+render_subtitle (const AttnvizModel *model, int T)
 {
-  return g_strdup_printf ("%s (%s) · model · %d tokens", name, model->config.model_type, T);
+  return g_strdup_printf ("%s · %d tokens · colours: per head", model->config.model_type, T);
 }
 
 static gboolean
@@ -811,7 +812,9 @@ test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices (gcon
   g_auto(GStrv) labels = g_new0 (char *, T + 1);
   for (int t = 0; t < T; t++)
     labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, NULL, NULL, ids[t]);
-  g_autofree char *subtitle = render_subtitle (T == 700 ? "s8k" : stories ? "stories260K" : "gpt2-tiny", model, T);
+  const char *name = T == 700 ? "s8k" : stories ? "stories260K" : "gpt2-tiny";
+  g_autofree char *subtitle = render_subtitle (model, T);
+  g_autofree char *head_title = g_strdup_printf ("%s · layer 1 · head 2", name);
 
   /* the heatmap of layer 1, head 2 */
   g_autofree char *cli = out_path ("short-heatmap-cli.png");
@@ -824,7 +827,8 @@ test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices (gcon
   AttnvizHeatmapSpec hs;
   attnviz_heatmap_spec_init (&hs, m, T, T);
   hs.row_labels = hs.col_labels = (const char *const *) labels;
-  hs.title = "layer 1 · head 2";
+  hs.title = head_title;
+  hs.scale_caption = "per head";
   hs.subtitle = subtitle;
   hs.mask_future = rec->causal;
   attnviz_scale_init (&hs.scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
@@ -851,7 +855,7 @@ test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices (gcon
   AttnvizGridSpec gs;
   attnviz_grid_spec_init (&gs, c->n_layer, c->n_head, maps, T, T);
   gs.lower_triangular = rec->causal;
-  g_autofree char *title = g_strdup_printf ("%d layers × %d heads", c->n_layer, c->n_head);
+  g_autofree char *title = g_strdup_printf ("%s · %d layers × %d heads", name, c->n_layer, c->n_head);
   gs.title = title;
   gs.subtitle = subtitle;
   double w = 560, chrome = 80;

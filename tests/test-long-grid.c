@@ -500,6 +500,31 @@ test_token_strip_wheel_steps_lines_and_goes_to_a_token (void)
   g_assert_finalize_object (result);
 }
 
+/* Two runs alike: the legend's ends are "0.00", never "+-0.00". */
+static void
+test_loss_legend_of_no_change_has_no_stray_sign (void)
+{
+  AttnvizResult *a = attnviz_test_forward_result (1, 1, 16, ATTNVIZ_STORAGE_DENSE, 14, NULL);
+  AttnvizResult *b = attnviz_test_forward_result (1, 1, 16, ATTNVIZ_STORAGE_DENSE, 14, NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizResult *diff = attnviz_result_new_difference (a, b, &error);
+  g_assert_no_error (error);
+  AttnvizLossStrip *ls = ATTNVIZ_LOSS_STRIP (g_object_ref_sink (attnviz_loss_strip_new ()));
+  AttnvizViewState *state = attnviz_view_state_new ();
+  attnviz_view_state_set_run (state, diff);
+  attnviz_loss_strip_set_state (ls, state);
+  g_assert_cmpfloat (attnviz_loss_strip_get_range (ls), ==, 0);
+  g_autofree char *legend = attnviz_loss_strip_describe_legend (ls);
+  g_assert_cmpstr (legend, ==, "0.00 A lower … A higher 0.00");
+  g_autofree char *token = attnviz_loss_strip_describe_token (ls, 3);
+  g_assert_null (strstr (token, "+-"));
+  g_assert_finalize_object (ls);
+  g_assert_finalize_object (state);
+  g_object_unref (diff);
+  g_object_unref (a);
+  g_object_unref (b);
+}
+
 static void
 test_loss_strip_of_a_long_difference (void)
 {
@@ -565,6 +590,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/token-strip/8192-tokens-draw-only-what-shows-and-scroll-to-the-selection",
                    test_token_strip_at_8192_tokens);
   g_test_add_func ("/ui/loss-strip/a-long-difference-draws-only-what-shows", test_loss_strip_of_a_long_difference);
+  g_test_add_func ("/ui/loss-strip/no-change-is-0.00-with-no-stray-sign", test_loss_legend_of_no_change_has_no_stray_sign);
   g_test_add_func ("/ui/token-strip/a-wheel-step-scrolls-three-lines-and-ctrl-g-goes-to-a-token",
                    test_token_strip_wheel_steps_lines_and_goes_to_a_token);
   g_test_add_func ("/ui/long/token-strip/clicking-a-chip-far-down-keeps-the-strip-there",

@@ -724,7 +724,7 @@ test_zoomed_in_the_view_keeps_a_title_with_the_zoom_and_the_ranges_in_view (void
   g_autofree char *line = attnviz_heatmap_view_describe_view (s.view);
   g_assert_nonnull (line);
   g_test_message ("zoomed: %s", line);
-  g_assert_true (g_str_has_prefix (line, "layer 0 · head 0 · ×8 · queries "));
+  g_assert_nonnull (strstr (line, "layer 0 · head 0 · ×8 · queries "));
   int r0, r1, c0, c1, row, col;
   const char *at = strstr (line, "queries ");
   g_assert_cmpint (sscanf (at, "queries %d–%d · keys %d–%d", &r0, &r1, &c0, &c1), ==, 4);

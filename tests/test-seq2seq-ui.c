@@ -157,7 +157,7 @@ test_cross_attention (void)
   g_assert_cmpstr (spec.row_labels[0], ==, "<bos>");
   g_assert_cmpstr (spec.col_labels[0], ==, "s");
   g_assert_cmpstr (spec.col_labels[S - 1], ==, "<eos>");
-  g_assert_nonnull (strstr (spec.subtitle, "cross-attention"));
+  g_assert_nonnull (strstr (spec.title, "cross"));
   g_assert_nonnull (strstr (spec.subtitle, "target"));
 
   /* The selection's source side highlights a column. */
@@ -205,7 +205,7 @@ test_cross_attention (void)
   g_assert_cmpint (spec.rows, ==, S);
   g_assert_cmpint (spec.cols, ==, S);
   g_assert_cmpint (spec.highlight_row, ==, 9);
-  g_assert_nonnull (strstr (spec.subtitle, "encoder self-attention"));
+  g_assert_nonnull (strstr (spec.title, "encoder"));
 
   /* And back to the decoder's own. */
   attnviz_window_set_attention (window, ATTNVIZ_ATTENTION_SELF);
@@ -269,8 +269,13 @@ test_checkpoint_slider (void)
   g_assert_cmpint (spec.rows, ==, T);
   g_assert_cmpint (spec.cols, ==, S);
   g_assert_true (matrices_differ (spec.matrix, final, (gsize) T * S));
+  /* The title names the model, the head and the step; the subtitle says
+   * neither the step again nor "model", the plain model's variant. */
+  g_assert_true (g_str_has_prefix (spec.title, attnviz_result_get_model_name (attnviz_window_get_run (window))));
+  g_assert_nonnull (strstr (spec.title, "layer 1 · head 3"));
   g_assert_nonnull (strstr (spec.title, "step 10"));
-  g_assert_nonnull (strstr (spec.subtitle, "step 10"));
+  g_assert_null (strstr (spec.subtitle, "step"));
+  g_assert_null (strstr (spec.subtitle, "model"));
   const AttnvizRecording *step10 = attnviz_result_get_recording (attnviz_window_get_run (window));
   g_assert_cmpmem (step10->ids, sizeof (gint32) * T,
                    attnviz_result_get_recording (final_run)->ids, sizeof (gint32) * T);

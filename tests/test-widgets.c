@@ -81,7 +81,7 @@ test_result_aggregates (void)
   g_assert_null (attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, 0, 3));
 
   g_autofree char *d = attnviz_result_describe (result, ATTNVIZ_AGGREGATE_MAX, 1, 0);
-  g_assert_cmpstr (d, ==, "layer 1 · max over 3 heads");
+  g_assert_cmpstr (d, ==, "random · layer 1 · max over 3 heads");
   g_assert_finalize_object (result);
 }
 
@@ -145,7 +145,7 @@ test_heatmap_properties (void)
   g_assert_cmpint (spec.highlight_row, ==, 5);
   g_assert_cmpint (spec.colormap, ==, ATTNVIZ_COLORMAP_MAGMA);
   g_assert_cmpint (spec.scale.kind, ==, ATTNVIZ_SCALE_LOG);
-  g_assert_cmpstr (spec.title, ==, "layer 0 · head 1");
+  g_assert_cmpstr (spec.title, ==, "random · layer 0 · head 1");
   attnviz_view_state_set_aggregate (figure_state (view), ATTNVIZ_AGGREGATE_MEAN);
   g_assert_true (attnviz_heatmap_view_get_spec (view, &spec));
   g_assert_true (spec.matrix == attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_MEAN, 0, 0));

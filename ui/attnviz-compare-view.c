@@ -71,7 +71,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* A's and B's scale: 0 to the largest weight of either. */
+/* A's and B's scale: 0 to the largest weight of either, in the picture
+ * (per head), in the layer or the run (their heads' overviews), or 1. */
 static void
 update_shared_range (AttnvizCompareView *self)
 {
@@ -81,7 +82,21 @@ update_shared_range (AttnvizCompareView *self)
   int layer = self->state ? attnviz_view_state_get_layer (self->state) : 0;
   int head = self->state ? attnviz_view_state_get_head (self->state) : 0;
 
-  if (result != NULL && attnviz_result_is_difference (result))
+  AttnvizRangeMode mode = self->state ? attnviz_view_state_get_range_mode (self->state) : ATTNVIZ_RANGE_HEAD;
+
+  if (mode == ATTNVIZ_RANGE_FIXED)
+    top = 1;
+  else if (mode != ATTNVIZ_RANGE_HEAD && result != NULL && attnviz_result_is_difference (result))
+    {
+      for (int s = 0; s < 2; s++)
+        {
+          AttnvizResult *side = s == 0 ? attnviz_result_get_a (result) : attnviz_result_get_b (result);
+          double m = attnviz_result_get_range_max (side, mode, layer, head);
+          if (m > top)
+            top = m;
+        }
+    }
+  else if (result != NULL && attnviz_result_is_difference (result))
     {
       AttnvizResult *sides[2] = { attnviz_result_get_a (result), attnviz_result_get_b (result) };
       int T = attnviz_result_get_n_tokens (result);
@@ -166,7 +181,7 @@ on_pane_hover (AttnvizHeatmapView *pane, int row, int col, AttnvizCompareView *s
 static void
 on_state_notify (AttnvizViewState *state, GParamSpec *pspec, AttnvizCompareView *self)
 {
-  static const char *const picture[] = { "result", "layer", "head", "aggregate" };
+  static const char *const picture[] = { "result", "layer", "head", "aggregate", "range-mode" };
   for (guint i = 0; i < G_N_ELEMENTS (picture); i++)
     if (g_str_equal (pspec->name, picture[i]))
       {

@@ -38,6 +38,33 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+/* The colour range of the state's range mode (a range set on the view,
+ * the compare view's A and B, stays), and what the colour bar and the
+ * subtitle say of it.  Layer and run ranges come from the heads' overviews. */
+static void
+apply_range_mode (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
+{
+  AttnvizRangeMode mode = attnviz_view_state_get_range_mode (figure_state (self));
+  gboolean shared = self->vmin != self->vmax;
+
+  if (!shared && mode != ATTNVIZ_RANGE_HEAD)
+    {
+      double top = mode == ATTNVIZ_RANGE_FIXED
+        ? 1.0 : attnviz_result_get_range_max (figure_result (self), mode, figure_layer (self), figure_head (self));
+      if (!(top > 0))
+        top = 1.0;
+      spec->scale.vmin = attnviz_colormap_is_diverging (spec->colormap) ? -top : 0.0;
+      spec->scale.vmax = top;
+    }
+  g_autofree char *what = attnviz_range_mode_describe (mode, &spec->scale);
+  /* Interned: a few strings, valid as long as any copy of the spec. */
+  spec->scale_caption = g_intern_string (what);
+  char *sub = g_strdup_printf ("%s · colours: %s%s", self->subtitle, shared ? "A and B, " : "", what);
+  g_free (self->subtitle);
+  self->subtitle = sub;
+  spec->subtitle = self->subtitle;
+}
+
 static void
 fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matrix, int bin)
 {
@@ -55,7 +82,7 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   g_free (self->subtitle);
   /* Every figure says which variant of the model it shows (and an
    * encoder-decoder's which attention). */
-  self->subtitle = attnviz_result_describe_run (figure_result (self));
+  self->subtitle = attnviz_result_describe_details (figure_result (self));
   if (bin > 1)
     {
       /* A picture pooled for the screen or the file says so, as render does. */
@@ -69,6 +96,7 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   spec->colormap = figure_colormap (self);
   spec->mask_future = is_square (self) && attnviz_result_get_causal (figure_result (self));
   attnviz_scale_init (&spec->scale, figure_scale (self), self->vmin, self->vmax);
+  apply_range_mode (self, spec);
   spec->highlight_row = attnviz_view_state_get_row_token (figure_state (self));
   spec->highlight_col = is_square (self) ? attnviz_view_state_get_row_token (figure_state (self)) : attnviz_view_state_get_selected_source (figure_state (self));
 }
@@ -137,7 +165,7 @@ long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
   fill_spec (self, spec, NULL, self->bin);
   spec->paint_cells = paint_long_cells;
   spec->paint_cells_data = self;
-  if (self->vmin == self->vmax)
+  if (self->vmin == self->vmax && attnviz_view_state_get_range_mode (figure_state (self)) == ATTNVIZ_RANGE_HEAD)
     {
       int r = 0, c = 0;
       const float *o = attnviz_heatmap_tiles_get_overview (self->tiles, &r, &c);

@@ -122,7 +122,7 @@ attnviz_lines_view_get_spec (AttnvizLinesView *self, AttnvizLinesSpec *spec, GEr
   g_free (self->title);
   self->title = attnviz_result_describe (figure_result (self), figure_aggregate (self), figure_layer (self), figure_head (self));
   g_free (self->subtitle);
-  self->subtitle = attnviz_result_describe_run (figure_result (self));
+  self->subtitle = attnviz_result_describe_details (figure_result (self));
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->highlight_row = attnviz_view_state_get_row_token (figure_state (self));

@@ -56,12 +56,13 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-/* "+0.74", "−0.74" (a true minus sign), "±0.00" never: zero is "+0.00". */
+/* "+0.74", "−0.74" (a true minus sign); what rounds to zero (−0 included,
+ * which printf would make "+-0.00") is "0.00", with no sign. */
 static char *
 signed_number (double v)
 {
-  if (v < 0 && v > -0.005)
-    v = 0;
+  if (!(fabs (v) >= 0.005))
+    return g_strdup ("0.00");
   return v < 0 ? g_strdup_printf ("−%.2f", -v) : g_strdup_printf ("+%.2f", v);
 }
 
@@ -391,6 +392,17 @@ attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index)
     return g_strdup ("no loss: nothing predicts this token");
   g_autofree char *delta = signed_number (a - b);
   return g_strdup_printf ("loss A %.2f · B %.2f · A − B %s", a, b, delta);
+}
+
+char *
+attnviz_loss_strip_describe_legend (AttnvizLossStrip *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_LOSS_STRIP (self), NULL);
+
+  if (self->legend_low == NULL)
+    return g_strdup ("");
+  return g_strdup_printf ("%s … %s", pango_layout_get_text (self->legend_low),
+                          pango_layout_get_text (self->legend_high));
 }
 
 char *

@@ -31,6 +31,8 @@ double attnviz_loss_strip_get_range (AttnvizLossStrip *self);
 gboolean attnviz_loss_strip_get_chip_rect (AttnvizLossStrip *self, int index, graphene_rect_t *rect);
 /* "loss A 2.31 · B 3.05 · A − B −0.74" for token INDEX. */
 char *attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index);
+/* The colour bar's two ends, "−0.74 A lower … A higher +0.74" (for tests). */
+char *attnviz_loss_strip_describe_legend (AttnvizLossStrip *self);
 /* "mean A 2.31 · B 3.05 · A − B −0.74": the mean loss per token of each. */
 char *attnviz_loss_strip_describe_means (AttnvizLossStrip *self);
 

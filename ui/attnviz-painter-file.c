@@ -86,12 +86,44 @@ write_png_with_dpi (GByteArray *png, double dpi, FILE *stream)
   return CAIRO_STATUS_SUCCESS;
 }
 
-/* The page (white unless TRANSPARENT), then the figure. */
+/* Writes cairo's SVG with TEXT (<text> elements) before its closing
+ * </svg>, over the drawing, and TITLE as its <title>: cairo draws text as
+ * glyph outlines, which no one can search, select or edit. */
+static cairo_status_t
+write_svg (GByteArray *svg, const GString *text, const char *title, FILE *stream)
+{
+  static const char close[] = "</svg>";
+  const guint8 *end = NULL;
+  for (gsize i = svg->len; i >= sizeof close - 1 && end == NULL; i--)
+    if (memcmp (svg->data + i - (sizeof close - 1), close, sizeof close - 1) == 0)
+      end = svg->data + i - (sizeof close - 1);
+  if (end == NULL)
+    return CAIRO_STATUS_WRITE_ERROR;
+  /* the <title> right after the root element's start tag */
+  const guint8 *root = memmem (svg->data, svg->len, "<svg", 4);
+  const guint8 *after = root ? memchr (root, '>', end - root) : NULL;
+  gsize head = after && title != NULL ? (gsize) (after + 1 - svg->data) : 0;
+  g_autofree char *title_xml = title != NULL ? g_markup_printf_escaped ("\n<title>%s</title>", title) : NULL;
+  gsize body = end - svg->data;
+  gboolean ok = fwrite (svg->data, 1, head, stream) == head
+    && (head == 0 || fputs (title_xml, stream) >= 0)
+    && fwrite (svg->data + head, 1, body - head, stream) == body - head
+    && (text->len == 0 || fputs ("<g id=\"attnviz-text\">\n", stream) >= 0)
+    && fwrite (text->str, 1, text->len, stream) == text->len
+    && (text->len == 0 || fputs ("</g>\n", stream) >= 0)
+    && fwrite (end, 1, svg->len - body, stream) == svg->len - body;
+  return ok ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
+/* The page (white unless TRANSPARENT), then the figure; its text recorded
+ * into SVG_TEXT instead of drawn when that is not NULL. */
 static cairo_status_t
 paint_page (cairo_surface_t *surface, double scale, AttnvizFigureKind kind, const void *spec,
-            double width_pt, double height_pt, gboolean transparent)
+            double width_pt, double height_pt, gboolean transparent, GString *svg_text)
 {
   cairo_t *cr = cairo_create (surface);
+  if (svg_text != NULL)
+    attnviz_painter_record_svg_text (cr, svg_text);
   cairo_scale (cr, scale, scale);
   if (!transparent)
     {
@@ -163,6 +195,8 @@ attnviz_paint_to_file_full (const char *path, AttnvizFigureKind kind, const void
 
   cairo_status_t status;
   cairo_surface_t *surface;
+  g_autoptr(GByteArray) svg = g_byte_array_new ();
+  g_autoptr(GString) svg_text = g_string_new (NULL);
   switch (format)
     {
     case FORMAT_PNG:
@@ -170,7 +204,7 @@ attnviz_paint_to_file_full (const char *path, AttnvizFigureKind kind, const void
                                             (int) px_w, (int) px_h);
       status = cairo_surface_status (surface);
       if (status == CAIRO_STATUS_SUCCESS)
-        status = paint_page (surface, px_w / width_pt, kind, spec, width_pt, height_pt, o->transparent);
+        status = paint_page (surface, px_w / width_pt, kind, spec, width_pt, height_pt, o->transparent, NULL);
       if (status == CAIRO_STATUS_SUCCESS)
         {
           g_autoptr(GByteArray) png = g_byte_array_new ();
@@ -180,9 +214,10 @@ attnviz_paint_to_file_full (const char *path, AttnvizFigureKind kind, const void
         }
       break;
     case FORMAT_SVG:
-      surface = cairo_svg_surface_create_for_stream (write_stream, stream, width_pt, height_pt);
+      /* Into memory: the text goes in after cairo's drawing. */
+      surface = cairo_svg_surface_create_for_stream (append_bytes, svg, width_pt, height_pt);
       cairo_svg_surface_set_document_unit (surface, CAIRO_SVG_UNIT_PT);
-      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt, o->transparent);
+      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt, o->transparent, svg_text);
       break;
     case FORMAT_PDF:
     default:
@@ -190,7 +225,7 @@ attnviz_paint_to_file_full (const char *path, AttnvizFigureKind kind, const void
       cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_CREATOR, "attnviz " PACKAGE_VERSION);
       if (o->title != NULL)
         cairo_pdf_surface_set_metadata (surface, CAIRO_PDF_METADATA_TITLE, o->title);
-      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt, o->transparent);
+      status = paint_page (surface, 1.0, kind, spec, width_pt, height_pt, o->transparent, NULL);
       break;
     }
   /* The vector backends write as they finish. */
@@ -198,6 +233,8 @@ attnviz_paint_to_file_full (const char *path, AttnvizFigureKind kind, const void
   if (status == CAIRO_STATUS_SUCCESS)
     status = cairo_surface_status (surface);
   cairo_surface_destroy (surface);
+  if (status == CAIRO_STATUS_SUCCESS && format == FORMAT_SVG)
+    status = write_svg (svg, svg_text, o->title, stream);
 
   if (status != CAIRO_STATUS_SUCCESS)
     {

@@ -141,6 +141,30 @@ label_width (AttnvizPainterText *text, const char *label, double size, gboolean 
   return attnviz_painter_text_set (text, shown, size, bold, max_width);
 }
 
+/* A label of one character (as shown) stands upright under its column:
+ * a letter on its side reads as another letter. */
+static gboolean
+is_upright (const char *shown)
+{
+  return shown != NULL && *shown && *g_utf8_next_char (shown) == '\0';
+}
+
+/* How far label I of AXIS reaches out from the matrix: its width, or for
+ * an upright column label a line's height. */
+static double
+label_reach (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, AttnvizPainterText *text, const char *label,
+             gboolean bold, double max_width)
+{
+  double w = label_width (text, label, layout->font_size, bold, max_width);
+  if (axis == ATTNVIZ_AXIS_COLS)
+    {
+      g_autofree char *shown = attnviz_painter_display_text (label);
+      if (is_upright (shown))
+        return layout->label_extent;
+    }
+  return w;
+}
+
 /* The widest of the labels AXIS shows in LAYOUT; WIDTHS caches what was
  * measured already (NaN: not yet). */
 static double
@@ -159,11 +183,11 @@ widest_visible_label (const AttnvizHeatmapLayout *layout, AttnvizAxis axis, cons
       if (!attnviz_heatmap_layout_label_visible (layout, axis, i))
         continue;
       if (isnan (widths[i]))
-        widths[i] = label_width (text, labels[i], layout->font_size, FALSE, max_width);
+        widths[i] = label_reach (layout, axis, text, labels[i], FALSE, max_width);
       widest = MAX (widest, widths[i]);
     }
   if (hl >= 0 && hl < n)
-    widest = MAX (widest, label_width (text, labels[hl], layout->font_size, TRUE, max_width));
+    widest = MAX (widest, label_reach (layout, axis, text, labels[hl], TRUE, max_width));
   return widest;
 }
 
@@ -212,7 +236,8 @@ layout_round (LayoutRound *lr, double row_band, double col_band, double cb_reser
   if (spec->colorbar)
     {
       attnviz_painter_colorbar_layout (lr->text, lr->scale, MAX (rows * out->cell, 4 * lh), fs, &lr->cb);
-      want[2] = attnviz_painter_colorbar_reserve (&lr->cb);
+      attnviz_painter_colorbar_set_caption (lr->text, &lr->cb, spec->scale_caption);
+      want[2] = MAX (attnviz_painter_colorbar_reserve (&lr->cb), lr->cb.caption_width - COLORBAR_WIDTH_EMS * fs);
     }
 }
 
@@ -332,10 +357,12 @@ heatmap_layout (const AttnvizHeatmapSpec *spec, const AttnvizScale *scale, doubl
     };
   if (spec->colorbar)
     {
+      /* The bar and its caption under it, centred on the matrix. */
       double bar_h = MIN (MAX (m->height, 4 * lh), ah);
+      double caption_h = MIN (attnviz_painter_colorbar_caption_height (text, &cb), bar_h / 2);
       out->colorbar = (AttnvizRect) {
         m->x + m->width + COLORBAR_GAP_EMS * fs, m->y + (m->height - bar_h) / 2,
-        COLORBAR_WIDTH_EMS * fs, bar_h,
+        COLORBAR_WIDTH_EMS * fs, bar_h - caption_h,
       };
       G_STATIC_ASSERT (sizeof out->colorbar_ticks == sizeof cb.ticks);
       memcpy (out->colorbar_ticks, cb.ticks, sizeof cb.ticks);
@@ -430,6 +457,11 @@ draw_labels (cairo_t *cr, AttnvizPainterText *text, const AttnvizHeatmapSpec *sp
           continue;
         g_autofree char *shown = attnviz_painter_display_text (spec->col_labels[j]);
         attnviz_painter_text_set (text, shown, fs, j == layout->highlight_col, col_max);
+        if (is_upright (shown))
+          {
+            attnviz_painter_text_draw (text, m->x + (j + 0.5) * layout->cell, layout->col_labels.y, 0.5, 0.0);
+            continue;
+          }
         /* Read upwards, ending at the top of the band, under column j. */
         cairo_save (cr);
         cairo_translate (cr, m->x + (j + 0.5) * layout->cell, layout->col_labels.y);
@@ -573,6 +605,7 @@ attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width
       cb.tick_length = ATTNVIZ_COLORBAR_TICK_EMS * fs;
       cb.label_width = layout.colorbar_label_width;
       cb.clips = spec->scale_clips;
+      cb.caption = spec->scale_caption != NULL && *spec->scale_caption ? spec->scale_caption : NULL;
       attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, &scale, &cb, &spec->foreground);
     }
 

@@ -25,9 +25,17 @@ typedef struct {
   PangoLayout *layout;
   PangoFontDescription *font;
   cairo_t *cr;               /* NULL: measuring only */
+  GString *svg;              /* the cr's SVG text recorder (attnviz_painter_record_svg_text), or NULL */
   double ascent;             /* per unit of font size, from DejaVu Sans's metrics */
   double descent;
 } AttnvizPainterText;
+
+/* SVG keeps text as text: while a GString is attached to a cairo_t with
+ * attnviz_painter_record_svg_text (), text "drawn" on it is not drawn but
+ * appended to it as SVG <text> elements (the device position of its
+ * baseline's start, size, weight, rotation, colour, its measured length),
+ * for the file writer to put into the SVG cairo wrote. */
+void attnviz_painter_record_svg_text (cairo_t *cr, GString *svg);
 
 /* CR NULL: a context that measures only. */
 void attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr);
@@ -95,7 +103,14 @@ typedef struct {
   double label_width;      /* widest tick label */
   gboolean clips;          /* values lie beyond the ends: "≥ vmax" over the top, "≤ vmin" under the bottom */
   const char *end_labels[2]; /* labels of the lowest and highest tick instead of numbers, or NULL */
+  const char *caption;     /* what the range is fitted to ("per layer"), under the ramp, or NULL */
+  double caption_width;
 } AttnvizColorbarLayout;
+
+/* A caption is drawn this much smaller than the tick labels, this far
+ * (in font sizes) under the ramp. */
+#define ATTNVIZ_COLORBAR_CAPTION_SCALE 0.85
+#define ATTNVIZ_COLORBAR_CAPTION_GAP_EMS 0.3
 
 void attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *scale,
                                       double bar_height, double font_size, AttnvizColorbarLayout *out);
@@ -104,6 +119,10 @@ void attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizSca
 void attnviz_painter_colorbar_layout_ends (AttnvizPainterText *text, const char *low, const char *high,
                                            double font_size, AttnvizColorbarLayout *out);
 double attnviz_painter_colorbar_reserve (const AttnvizColorbarLayout *cb);
+/* Sets CB's caption (NULL or "": none) and measures it. */
+void attnviz_painter_colorbar_set_caption (AttnvizPainterText *text, AttnvizColorbarLayout *cb, const char *caption);
+/* The height the caption takes under the ramp (gap included), 0 without one. */
+double attnviz_painter_colorbar_caption_height (const AttnvizPainterText *text, const AttnvizColorbarLayout *cb);
 void attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const AttnvizRect *rect,
                                     AttnvizColormap map, const AttnvizScale *scale,
                                     const AttnvizColorbarLayout *cb, const AttnvizRGBA *fg);

@@ -67,6 +67,14 @@ set_unhinted (PangoContext *context)
   pango_context_set_round_glyph_positions (context, FALSE);
 }
 
+static const cairo_user_data_key_t svg_text_key;
+
+void
+attnviz_painter_record_svg_text (cairo_t *cr, GString *svg)
+{
+  cairo_set_user_data (cr, &svg_text_key, svg, NULL);
+}
+
 void
 attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr)
 {
@@ -74,6 +82,7 @@ attnviz_painter_text_init (AttnvizPainterText *text, cairo_t *cr)
 
   memset (text, 0, sizeof *text);
   text->cr = cr;
+  text->svg = cr != NULL ? cairo_get_user_data (cr, &svg_text_key) : NULL;
   text->context = cr != NULL ? pango_cairo_create_context (cr) : pango_font_map_create_context (font_map);
   set_unhinted (text->context);
 
@@ -141,6 +150,98 @@ attnviz_painter_text_line_height (const AttnvizPainterText *text, double size)
   return (text->ascent + text->descent) * size;
 }
 
+/* ---- Text kept as text in SVG ------------------------------------------- */
+
+/* The first characters of STR that fit WIDTH at the layout's font with
+ * "…" after them: what pango shows of an ellipsized line. */
+static char *
+svg_ellipsized (AttnvizPainterText *text, const char *str, double width)
+{
+  g_autoptr(PangoLayout) probe = pango_layout_new (text->context);
+  pango_layout_set_font_description (probe, text->font);
+  glong n = g_utf8_strlen (str, -1);
+  for (glong k = n; k > 0; k--)
+    {
+      g_autofree char *prefix = g_utf8_substring (str, 0, k);
+      g_autofree char *shown = g_strconcat (prefix, "…", NULL);
+      pango_layout_set_text (probe, shown, -1);
+      PangoRectangle logical;
+      pango_layout_get_extents (probe, NULL, &logical);
+      if (logical.width / (double) PANGO_SCALE <= width + 0.01)
+        return g_steal_pointer (&shown);
+    }
+  return g_strdup ("…");
+}
+
+/* Appends STR as a <text> whose baseline starts at (X, Y) in the cr's user
+ * space, WIDTH long there, in the cr's current colour. */
+static void
+svg_text (AttnvizPainterText *text, const char *str, double x, double y, double width)
+{
+  cairo_t *cr = text->cr;
+  cairo_matrix_t m;
+  cairo_get_matrix (cr, &m);
+  double dx = x, dy = y;
+  cairo_user_to_device (cr, &dx, &dy);
+  double scale = hypot (m.xx, m.yx);
+  double angle = atan2 (m.yx, m.xx) * 180.0 / G_PI;
+  double size = pango_font_description_get_size (text->font) / (double) PANGO_SCALE * scale;
+  gboolean bold = pango_font_description_get_weight (text->font) >= PANGO_WEIGHT_BOLD;
+  double r = 0, g = 0, b = 0, a = 1;
+  cairo_pattern_get_rgba (cairo_get_source (cr), &r, &g, &b, &a);
+
+  g_autofree char *escaped = g_markup_escape_text (str, -1);
+  char num[6][G_ASCII_DTOSTR_BUF_SIZE];
+  g_string_append_printf (text->svg, "<text x=\"%s\" y=\"%s\" font-family=\"%s\" font-size=\"%s\"%s "
+                          "fill=\"#%02x%02x%02x\"",
+                          g_ascii_formatd (num[0], sizeof num[0], "%.3f", dx),
+                          g_ascii_formatd (num[1], sizeof num[1], "%.3f", dy),
+                          ATTNVIZ_PAINTER_FONT_FAMILY,
+                          g_ascii_formatd (num[2], sizeof num[2], "%.3f", size),
+                          bold ? " font-weight=\"bold\"" : "",
+                          (int) lround (r * 255), (int) lround (g * 255), (int) lround (b * 255));
+  if (a < 1)
+    g_string_append_printf (text->svg, " fill-opacity=\"%s\"", g_ascii_formatd (num[3], sizeof num[3], "%.3f", a));
+  /* The length pango measured: another font's text keeps its place. */
+  if (width > 0)
+    g_string_append_printf (text->svg, " textLength=\"%s\" lengthAdjust=\"spacingAndGlyphs\"",
+                            g_ascii_formatd (num[4], sizeof num[4], "%.3f", width * scale));
+  if (fabs (angle) > 1e-6)
+    g_string_append_printf (text->svg, " transform=\"rotate(%s %s %s)\"",
+                            g_ascii_formatd (num[5], sizeof num[5], "%.3f", angle), num[0], num[1]);
+  g_string_append_printf (text->svg, ">%s</text>\n", escaped);
+}
+
+/* Every line of the layout as a <text>, its top left at (X, TOP). */
+static void
+svg_layout (AttnvizPainterText *text, double x, double top)
+{
+  const char *str = pango_layout_get_text (text->layout);
+  gboolean ellipsized = pango_layout_is_ellipsized (text->layout);
+  int n_lines = pango_layout_get_line_count (text->layout);
+  PangoLayoutIter *iter = pango_layout_get_iter (text->layout);
+  int i = 0;
+  do
+    {
+      PangoLayoutLine *line = pango_layout_iter_get_line_readonly (iter);
+      PangoRectangle logical;
+      pango_layout_iter_get_line_extents (iter, NULL, &logical);
+      double baseline = top + pango_layout_iter_get_baseline (iter) / (double) PANGO_SCALE;
+      double lx = x + logical.x / (double) PANGO_SCALE, lw = logical.width / (double) PANGO_SCALE;
+      g_autofree char *shown = NULL;
+      if (ellipsized && i == n_lines - 1)
+        shown = svg_ellipsized (text, str + line->start_index, lw);
+      else
+        shown = g_strndup (str + line->start_index, line->length);
+      g_strchomp (shown);
+      if (*shown)
+        svg_text (text, shown, lx, baseline, lw);
+      i++;
+    }
+  while (pango_layout_iter_next_line (iter));
+  pango_layout_iter_free (iter);
+}
+
 void
 attnviz_painter_text_draw (AttnvizPainterText *text, double x, double y, double xalign, double yalign)
 {
@@ -154,6 +255,12 @@ attnviz_painter_text_draw (AttnvizPainterText *text, double x, double y, double 
   double lh = attnviz_painter_text_line_height (text, size);
   double baseline = y - yalign * lh + text->ascent * size;
 
+  if (text->svg != NULL)
+    {
+      svg_layout (text, x - xalign * w - logical.x / (double) PANGO_SCALE,
+                  baseline - pango_layout_get_baseline (text->layout) / (double) PANGO_SCALE);
+      return;
+    }
   pango_cairo_update_layout (cr, text->layout);
   cairo_move_to (cr, x - xalign * w - logical.x / (double) PANGO_SCALE,
                  baseline - pango_layout_get_baseline (text->layout) / (double) PANGO_SCALE);
@@ -168,6 +275,11 @@ attnviz_painter_text_draw_box (AttnvizPainterText *text, double x, double y)
   double size = pango_font_description_get_size (text->font) / (double) PANGO_SCALE;
   double baseline = y + text->ascent * size;
 
+  if (text->svg != NULL)
+    {
+      svg_layout (text, x, baseline - pango_layout_get_baseline (text->layout) / (double) PANGO_SCALE);
+      return;
+    }
   pango_cairo_update_layout (cr, text->layout);
   cairo_move_to (cr, x, baseline - pango_layout_get_baseline (text->layout) / (double) PANGO_SCALE);
   pango_cairo_show_layout (cr, text->layout);
@@ -468,7 +580,9 @@ attnviz_painter_colorbar_layout (AttnvizPainterText *text, const AttnvizScale *s
   out->font_size = font_size;
   out->tick_length = ATTNVIZ_COLORBAR_TICK_EMS * font_size;
   int max_ticks = CLAMP ((int) floor (bar_height / (2.0 * lh)), 2, 9);
-  out->n_ticks = attnviz_scale_ticks (scale, max_ticks, out->ticks);
+  /* Both ends labelled, whatever the nice numbers between them. */
+  out->n_ticks = attnviz_scale_ticks_with_ends (scale, max_ticks, bar_height > 0 ? 1.2 * lh / bar_height : 0.2,
+                                                out->ticks);
 
   g_auto(GStrv) labels = attnviz_scale_tick_labels (scale, out->ticks, out->n_ticks);
   for (int i = 0; i < out->n_ticks; i++)
@@ -498,6 +612,23 @@ double
 attnviz_painter_colorbar_reserve (const AttnvizColorbarLayout *cb)
 {
   return cb->tick_length + 0.25 * cb->font_size + cb->label_width;
+}
+
+void
+attnviz_painter_colorbar_set_caption (AttnvizPainterText *text, AttnvizColorbarLayout *cb, const char *caption)
+{
+  cb->caption = caption != NULL && *caption ? caption : NULL;
+  cb->caption_width = cb->caption != NULL
+    ? attnviz_painter_text_set (text, caption, ATTNVIZ_COLORBAR_CAPTION_SCALE * cb->font_size, FALSE, 0) : 0;
+}
+
+double
+attnviz_painter_colorbar_caption_height (const AttnvizPainterText *text, const AttnvizColorbarLayout *cb)
+{
+  if (cb->caption == NULL)
+    return 0;
+  return ATTNVIZ_COLORBAR_CAPTION_GAP_EMS * cb->font_size
+         + attnviz_painter_text_line_height (text, ATTNVIZ_COLORBAR_CAPTION_SCALE * cb->font_size);
 }
 
 void
@@ -534,6 +665,8 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
   double lh = attnviz_painter_text_line_height (text, cb->font_size);
   double x = rect->x + rect->width;
   double last_y = INFINITY;
+  double top_t = cb->n_ticks > 0 ? attnviz_scale_map (scale, cb->ticks[cb->n_ticks - 1]) : NAN;
+  double top_y = isnan (top_t) ? -INFINITY : rect->y + (1.0 - top_t) * rect->height;
   attnviz_painter_set_source (cr, fg, 1.0);
   for (int i = 0; i < cb->n_ticks; i++)
     {
@@ -544,8 +677,10 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
       cairo_move_to (cr, x, y);
       cairo_rel_line_to (cr, cb->tick_length, 0);
       cairo_stroke (cr);
-      /* Ticks come bottom to top; a label too close to the last one is left out. */
-      if (last_y - y < lh)
+      /* Ticks come bottom to top; a label too close to the last one, or
+       * to the top end's (always labelled), is left out. */
+      gboolean top = i == cb->n_ticks - 1;
+      if (last_y - y < lh || (!top && y - top_y < lh))
         continue;
       const char *label = cb->end_labels[0] && i == 0 ? cb->end_labels[0]
                         : cb->end_labels[1] && i == cb->n_ticks - 1 ? cb->end_labels[1]
@@ -568,6 +703,16 @@ attnviz_painter_draw_colorbar (cairo_t *cr, AttnvizPainterText *text, const Attn
           attnviz_painter_text_set (text, low, cb->font_size, TRUE, 0);
           attnviz_painter_text_draw (text, rect->x, rect->y + rect->height + 0.2 * cb->font_size, 0.0, 0.0);
         }
+    }
+  if (cb->caption != NULL)
+    {
+      /* What the range is fitted to, so a colour keeps one meaning. */
+      double below = cb->clips && scale->vmin < 0 ? lh + 0.2 * cb->font_size : 0;
+      attnviz_painter_set_source (cr, fg, 0.7);
+      attnviz_painter_text_set (text, cb->caption, ATTNVIZ_COLORBAR_CAPTION_SCALE * cb->font_size, FALSE, 0);
+      attnviz_painter_text_draw (text, rect->x,
+                                 rect->y + rect->height + below + ATTNVIZ_COLORBAR_CAPTION_GAP_EMS * cb->font_size,
+                                 0.0, 0.0);
     }
   cairo_restore (cr);
 }

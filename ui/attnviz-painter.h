@@ -68,6 +68,10 @@ typedef struct {
    * scaled to its overview): the colour bar says so, "≥ vmax" over its top
    * and "≤ vmin" under its bottom. */
   gboolean scale_clips;
+  /* What the colour range is fitted to, said under the colour bar ("per
+   * head", "per layer", "whole run", "fixed 0–1": attnviz_range_mode_describe ()),
+   * or NULL. */
+  const char *scale_caption;
   double font_size;                 /* of labels and ticks; 0: 10 */
   AttnvizRGBA foreground;           /* text; alpha 0: near-black */
   /* A matrix too large to hold (a long run): MATRIX NULL, SCALE with a

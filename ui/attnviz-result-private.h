@@ -51,8 +51,10 @@ struct _AttnvizResult
 
   /* Long runs (attnviz-result-read.c) */
   GHashTable *overviews;  /* overview key -> Overview, made on first use (main thread) */
+  double *head_max;       /* (n_layer * n_head) largest |weight| of each head, NaN: not found yet */
 };
 
+/* Frees the overviews and the heads' largest weights found. */
 void _attnviz_result_clear_overviews (AttnvizResult *self);
 
 G_END_DECLS

@@ -35,6 +35,7 @@ void
 _attnviz_result_clear_overviews (AttnvizResult *self)
 {
   g_clear_pointer (&self->overviews, g_hash_table_unref);
+  g_clear_pointer (&self->head_max, g_free);
 }
 
 static AttnvizAttention *
@@ -352,4 +353,86 @@ attnviz_result_get_overview (AttnvizResult *self, AttnvizAggregate aggregate, in
   *rows = o->rows;
   *cols = o->cols;
   return o->data;
+}
+
+/* ---- Colour ranges ---------------------------------------------------------- */
+
+static double
+largest_abs (const float *v, gsize n)
+{
+  float m = 0;
+  for (gsize i = 0; i < n; i++)
+    if (fabsf (v[i]) > m)
+      m = fabsf (v[i]);
+  return m;
+}
+
+/* The largest |weight| of one head, NaN when it was not recorded. */
+static double
+head_max (AttnvizResult *self, int layer, int head)
+{
+  gsize k = (gsize) layer * self->n_head + head;
+  if (self->head_max == NULL)
+    {
+      self->head_max = g_new (double, MAX ((gsize) self->n_layer * self->n_head, 1));
+      for (gsize i = 0; i < (gsize) self->n_layer * self->n_head; i++)
+        self->head_max[i] = NAN;
+    }
+  if (!isnan (self->head_max[k]))
+    return self->head_max[k];
+
+  double m = NAN;
+  int r, c;
+  const float *o;
+  if (self->a != NULL && attnviz_result_is_long (self))
+    /* |A − B| <= max (A, B) for weights in [0, 1]: a bound, with no matrix made */
+    m = MAX (head_max (self->a, layer, head), head_max (self->b, layer, head));
+  else if (self->a == NULL && (o = head_overview (self, layer, head, ATTNVIZ_POOL_MAX, &r, &c)) != NULL)
+    /* each bin holds the largest weight of its cells: the largest bin is the head's */
+    m = largest_abs (o, (gsize) r * c);
+  else
+    {
+      const float *matrix = attnviz_result_get_matrix (self, ATTNVIZ_AGGREGATE_HEAD, layer, head);
+      if (matrix != NULL)
+        m = largest_abs (matrix, (gsize) self->rows * self->cols);
+    }
+  self->head_max[k] = m;
+  return m;
+}
+
+double
+attnviz_result_get_range_max (AttnvizResult *self, AttnvizRangeMode mode, int layer, int head)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NAN);
+
+  int l0 = 0, l1 = self->n_layer, h0 = 0, h1 = self->n_head;
+  switch (mode)
+    {
+    case ATTNVIZ_RANGE_HEAD:
+      if (head < 0 || head >= self->n_head)
+        return NAN;
+      h0 = head;
+      h1 = head + 1;
+      G_GNUC_FALLTHROUGH;
+    case ATTNVIZ_RANGE_LAYER:
+      if (layer < 0 || layer >= self->n_layer)
+        return NAN;
+      l0 = layer;
+      l1 = layer + 1;
+      break;
+    case ATTNVIZ_RANGE_RUN:
+      break;
+    case ATTNVIZ_RANGE_FIXED:
+    default:
+      return NAN;
+    }
+  double m = NAN;
+  for (int l = l0; l < l1; l++)
+    for (int h = h0; h < h1; h++)
+      {
+        double v = head_max (self, l, h);
+        if (!isnan (v) && !(v <= m))
+          m = v;
+      }
+  return m;
 }

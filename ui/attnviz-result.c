@@ -29,6 +29,12 @@ G_DEFINE_ENUM_TYPE (AttnvizScaleKind, attnviz_scale_kind,
   G_DEFINE_ENUM_VALUE (ATTNVIZ_SCALE_LOG, "log"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_SCALE_POWER, "power"))
 
+G_DEFINE_ENUM_TYPE (AttnvizRangeMode, attnviz_range_mode,
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_RANGE_HEAD, "head"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_RANGE_LAYER, "layer"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_RANGE_RUN, "run"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_RANGE_FIXED, "fixed"))
+
 G_DEFINE_ENUM_TYPE (AttnvizAttentionKind, attnviz_attention_kind,
   G_DEFINE_ENUM_VALUE (ATTNVIZ_ATTENTION_SELF, "self"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_ATTENTION_CROSS, "cross"),
@@ -398,6 +404,22 @@ attnviz_result_get_col_token (AttnvizResult *self, int index)
   return &g_array_index (self->col_tokens, AttnvizToken, index);
 }
 
+/* Whether the run is the model as it is (its variant says nothing). */
+static gboolean
+is_plain_model (AttnvizResult *self)
+{
+  return g_strcmp0 (attnviz_result_get_variant (self), "model") == 0;
+}
+
+static void
+append_size (AttnvizResult *self, GString *s)
+{
+  if (self->rows != self->cols)
+    g_string_append_printf (s, "%d target × %d source tokens", self->rows, self->cols);
+  else
+    g_string_append_printf (s, "%d tokens", self->rows);
+}
+
 char *
 attnviz_result_describe_run (AttnvizResult *self)
 {
@@ -409,11 +431,22 @@ attnviz_result_describe_run (AttnvizResult *self)
     g_string_append_printf (s, " · %s", attnviz_attention_kind_describe (self->kind));
   if (step >= 0)
     g_string_append_printf (s, " · step %d", step);
-  g_string_append_printf (s, " · %s", attnviz_result_get_variant (self));
-  if (self->rows != self->cols)
-    g_string_append_printf (s, " · %d target × %d source tokens", self->rows, self->cols);
-  else
-    g_string_append_printf (s, " · %d tokens", self->rows);
+  if (!is_plain_model (self))
+    g_string_append_printf (s, " · %s", attnviz_result_get_variant (self));
+  g_string_append (s, " · ");
+  append_size (self, s);
+  return g_string_free (s, FALSE);
+}
+
+char *
+attnviz_result_describe_details (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+
+  GString *s = g_string_new (NULL);
+  if (!is_plain_model (self))
+    g_string_append_printf (s, "%s · ", attnviz_result_get_variant (self));
+  append_size (self, s);
   return g_string_free (s, FALSE);
 }
 
@@ -578,6 +611,8 @@ attnviz_result_describe (AttnvizResult *self, AttnvizAggregate aggregate, int la
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
 
   GString *s = g_string_new (NULL);
+  if (self->model_name != NULL && *self->model_name)
+    g_string_append_printf (s, "%s · ", self->model_name);
   if (attnviz_result_is_seq2seq (self))
     g_string_append (s, self->kind == ATTNVIZ_ATTENTION_CROSS ? "cross · "
                       : self->kind == ATTNVIZ_ATTENTION_ENCODER ? "encoder · " : "decoder · ");

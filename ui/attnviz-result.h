@@ -25,6 +25,7 @@
 
 #include "attnviz-recording.h"
 #include "attnviz-tokenizer.h"
+#include "attnviz-scale.h"
 
 G_BEGIN_DECLS
 
@@ -41,6 +42,8 @@ GType attnviz_aggregate_get_type (void) G_GNUC_CONST;
 GType attnviz_colormap_get_type (void) G_GNUC_CONST;
 #define ATTNVIZ_TYPE_SCALE_KIND (attnviz_scale_kind_get_type ())
 GType attnviz_scale_kind_get_type (void) G_GNUC_CONST;
+#define ATTNVIZ_TYPE_RANGE_MODE (attnviz_range_mode_get_type ())
+GType attnviz_range_mode_get_type (void) G_GNUC_CONST;
 
 /* Which attention of a run a result shows. */
 typedef enum {
@@ -112,10 +115,15 @@ const char *attnviz_result_get_col_label (AttnvizResult *self, int index);
 gint32 attnviz_result_get_col_token_id (AttnvizResult *self, int index);
 const AttnvizToken *attnviz_result_get_col_token (AttnvizResult *self, int index);
 
-/* The subtitle of every figure of the result: "stories260K · model · 24
- * tokens"; an encoder-decoder's names the attention and the size,
- * "dates · cross-attention · step 250 · model · 11 target × 26 source tokens". */
+/* The subtitle of a figure of the whole run (the grid): "stories260K · 24
+ * tokens"; an encoder-decoder's names the attention and the size, "dates ·
+ * cross-attention · step 250 · 11 target × 26 source tokens".  The variant
+ * only when it is not the model as it is ("mask=window:8", "A: … − B: …"). */
 char *attnviz_result_describe_run (AttnvizResult *self);
+/* The subtitle of a figure of one head, whose title (attnviz_result_describe ())
+ * names the model, the attention, the head and the step: the variant
+ * when it is not the model as it is, and the size ("mask=window:8 · 24 tokens"). */
+char *attnviz_result_describe_details (AttnvizResult *self);
 
 const AttnvizRecording *attnviz_result_get_recording (AttnvizResult *self);
 int attnviz_result_get_n_tokens (AttnvizResult *self);
@@ -193,9 +201,18 @@ char *attnviz_result_describe_pooling (AttnvizResult *self, AttnvizAggregate agg
 const float *attnviz_result_get_overview (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
                                           AttnvizPool pool, int *rows, int *cols);
 
-/* "layer 3 · head 5", "layer 3 · mean over 12 heads" (a difference adds
- * " · A − B"; an encoder-decoder's starts with "cross · ", "encoder · " or
- * "decoder · "; a checkpoint's ends with " · step 250"). */
+/* The largest weight of HEAD of LAYER (MODE head), of any head of LAYER
+ * (layer), or of any head of the run (run); a difference's largest |A − B|
+ * (a long one's: the larger of A's and B's largest weights, a bound).
+ * From each head's max-pooled overview, which holds its exact largest
+ * weight, else its matrix; kept once found.  NaN when nothing in scope was
+ * recorded, or MODE is fixed.  Main thread only. */
+double attnviz_result_get_range_max (AttnvizResult *self, AttnvizRangeMode mode, int layer, int head);
+
+/* "gpt2 · layer 3 · head 5", "gpt2 · layer 3 · mean over 12 heads" after
+ * the model's name (a difference adds " · A − B"; an encoder-decoder's
+ * names "cross", "encoder" or "decoder" after the model; a checkpoint's
+ * ends with " · step 250"). */
 char *attnviz_result_describe (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head);
 
 /* The canonical spec of the variant that was run ("model",

@@ -221,19 +221,17 @@ static const char *superscripts[] = {
   "⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹",
 };
 
-static char *
-format_decade (int e)
+/* "10⁻³": 10 to the E in superscripts. */
+static void
+append_power_of_ten (GString *s, int e)
 {
-  if (e >= -2 && e <= 3)
-    return g_strdup_printf ("%g", pow (10, e));
-  GString *s = g_string_new ("10");
+  g_string_append (s, "10");
   if (e < 0)
     g_string_append (s, "⁻");
   char digits[16];
   g_snprintf (digits, sizeof digits, "%d", ABS (e));
   for (const char *d = digits; *d; d++)
     g_string_append (s, superscripts[*d - '0']);
-  return g_string_free (s, FALSE);
 }
 
 static gboolean
@@ -246,46 +244,181 @@ is_decade (double v, int *e)
   return fabs (l - *e) < 1e-9;
 }
 
+/* A log bar's label: every label of a bar in one notation, powers of ten
+ * ("10⁻⁴", "8.7×10⁻¹") when POWERS, else plain numbers ("0.01", "0.87"). */
+static char *
+log_label (double v, gboolean powers)
+{
+  int e;
+  if (!powers)
+    return g_strdup_printf ("%.3g", v);
+  GString *s = g_string_new (NULL);
+  if (!is_decade (v, &e))
+    {
+      e = (int) floor (log10 (v));
+      double mantissa = v / pow (10, e);
+      if (mantissa >= 9.95)
+        {
+          mantissa /= 10;
+          e++;
+        }
+      g_string_append_printf (s, "%.1f×", mantissa);
+    }
+  append_power_of_ten (s, e);
+  return g_string_free (s, FALSE);
+}
+
+/* The decimals V needs, up to 8. */
+static int
+decimals_of (double v)
+{
+  int decimals = 0;
+  while (decimals < 8 && v != 0 && isfinite (v))
+    {
+      double scaled = fabs (v) * pow (10, decimals);
+      if (fabs (scaled - round (scaled)) < 1e-6 * MAX (1.0, scaled))
+        break;
+      decimals++;
+    }
+  return decimals;
+}
+
+/* The decimals of TICKS (N): those of their largest (nice) step, and
+ * enough for two significant digits of an end off that grid (a colour
+ * bar's): "0.0 … 0.8" and 0.8734 as "0.00 … 0.80 0.87". */
+static int
+tick_decimals (const double *ticks, int n)
+{
+  /* The step between the ticks inside the ends: nice numbers. */
+  double step = n >= 4 ? INFINITY : n == 3 ? ticks[1] : n == 2 ? ticks[1] - ticks[0] : ticks[0];
+  for (int i = 2; i < n - 1; i++)
+    step = MIN (step, ticks[i] - ticks[i - 1]);
+  int decimals = decimals_of (step);
+  for (int i = 1; i < n - 1; i++)
+    decimals = MAX (decimals, decimals_of (ticks[i]));
+  int wanted = decimals;
+  for (int i = 0; i < n; i++)
+    if (ticks[i] != 0 && decimals_of (ticks[i]) > decimals)
+      wanted = MAX (wanted, (int) ceil (-log10 (fabs (ticks[i])) - 1e-9) + 1);
+  return CLAMP (wanted, 0, 8);
+}
+
 char **
 attnviz_scale_tick_labels (const AttnvizScale *scale, const double *ticks, int n)
 {
   char **labels = g_new0 (char *, n + 1);
-  gboolean decades = scale->kind == ATTNVIZ_SCALE_LOG && n >= 2;
-  for (int i = 0; decades && i < n; i++)
+
+  if (scale->kind == ATTNVIZ_SCALE_LOG)
     {
-      int e;
-      decades = is_decade (ticks[i], &e);
+      /* Powers of ten as soon as one label would need more than two
+       * decimals or three digits; then all of them. */
+      gboolean powers = FALSE;
+      for (int i = 0; i < n; i++)
+        if (ticks[i] > 0 && (ticks[i] < 0.00999 || ticks[i] >= 1000))
+          powers = TRUE;
+      for (int i = 0; i < n; i++)
+        labels[i] = ticks[i] > 0 ? log_label (ticks[i], powers) : g_strdup ("0");
+      return labels;
     }
 
-  /* Decimals: enough to tell neighbouring ticks apart. */
-  int decimals = 0;
-  if (!decades)
-    {
-      double step = n >= 2 ? ticks[1] - ticks[0] : fabs (ticks[0]);
-      while (decimals < 8 && step > 0)
-        {
-          double scaled = step * pow (10, decimals);
-          if (fabs (scaled - round (scaled)) < 1e-6 * MAX (1.0, scaled))
-            break;
-          decimals++;
-        }
-    }
-
+  int decimals = tick_decimals (ticks, n);
   for (int i = 0; i < n; i++)
     {
-      int e;
-      if (decades && is_decade (ticks[i], &e))
-        labels[i] = format_decade (e);
-      else
-        {
-          double v = fabs (ticks[i]) < 1e-12 ? 0.0 : ticks[i];
-          labels[i] = g_strdup_printf ("%.*f", decimals, v);
-          /* "-0.00" for a value that rounds to zero reads as a bug. */
-          if (labels[i][0] == '-' && strspn (labels[i] + 1, "0.") == strlen (labels[i] + 1))
-            memmove (labels[i], labels[i] + 1, strlen (labels[i]));
-        }
+      double v = fabs (ticks[i]) < 1e-12 ? 0.0 : ticks[i];
+      labels[i] = g_strdup_printf ("%.*f", decimals, v);
+      /* "-0.00" for a value that rounds to zero reads as a bug. */
+      if (labels[i][0] == '-' && strspn (labels[i] + 1, "0.") == strlen (labels[i] + 1))
+        memmove (labels[i], labels[i] + 1, strlen (labels[i]));
     }
   return labels;
+}
+
+int
+attnviz_scale_ticks_with_ends (const AttnvizScale *scale, int max_ticks, double min_gap, double *ticks)
+{
+  g_return_val_if_fail (max_ticks >= 2, 0);
+
+  double lo, hi, nice[16];
+  attnviz_scale_get_bounds (scale, &lo, &hi);
+  int n_nice = attnviz_scale_ticks (scale, MIN (max_ticks, (int) G_N_ELEMENTS (nice)), nice);
+  if (!(hi > lo) || !isfinite (lo) || !isfinite (hi))
+    {
+      memcpy (ticks, nice, sizeof (double) * n_nice);
+      return n_nice;
+    }
+  /* The ends always; a nice tick between them unless it is within MIN_GAP
+   * of an end (or there is no room left for it). */
+  int n = 0;
+  ticks[n++] = lo;
+  for (int i = 0; i < n_nice; i++)
+    {
+      double t = attnviz_scale_map (scale, nice[i]);
+      if (t - attnviz_scale_map (scale, ticks[n - 1]) < min_gap || 1.0 - t < min_gap || n >= max_ticks - 1)
+        continue;
+      ticks[n++] = nice[i];
+    }
+  ticks[n++] = hi;
+  return n;
+}
+
+static const char *range_mode_names[ATTNVIZ_N_RANGE_MODES] = {
+  [ATTNVIZ_RANGE_HEAD] = "head",
+  [ATTNVIZ_RANGE_LAYER] = "layer",
+  [ATTNVIZ_RANGE_RUN] = "run",
+  [ATTNVIZ_RANGE_FIXED] = "fixed",
+};
+
+const char *
+attnviz_range_mode_to_string (AttnvizRangeMode mode)
+{
+  g_return_val_if_fail ((guint) mode < ATTNVIZ_N_RANGE_MODES, NULL);
+  return range_mode_names[mode];
+}
+
+gboolean
+attnviz_range_mode_from_string (const char *name, AttnvizRangeMode *mode)
+{
+  g_return_val_if_fail (name != NULL, FALSE);
+  for (guint i = 0; i < ATTNVIZ_N_RANGE_MODES; i++)
+    if (g_ascii_strcasecmp (name, range_mode_names[i]) == 0)
+      {
+        *mode = (AttnvizRangeMode) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+/* A range end as a short number: "0", "1", "0.25", "−0.5", "1e-05". */
+static char *
+format_end (double v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE];
+  g_ascii_formatd (buf, sizeof buf, "%.3g", fabs (v) < 1e-12 ? 0.0 : v);
+  return buf[0] == '-' ? g_strdup_printf ("−%s", buf + 1) : g_strdup (buf);
+}
+
+char *
+attnviz_range_mode_describe (AttnvizRangeMode mode, const AttnvizScale *scale)
+{
+  switch (mode)
+    {
+    case ATTNVIZ_RANGE_LAYER:
+      return g_strdup ("per layer");
+    case ATTNVIZ_RANGE_RUN:
+      return g_strdup ("whole run");
+    case ATTNVIZ_RANGE_FIXED:
+      {
+        double lo = scale ? scale->vmin : 0, hi = scale ? scale->vmax : 1;
+        if (!(lo < hi))
+          lo = 0, hi = 1;
+        g_autofree char *a = format_end (lo);
+        g_autofree char *b = format_end (hi);
+        return g_strdup_printf ("fixed %s–%s", a, b);
+      }
+    case ATTNVIZ_RANGE_HEAD:
+    default:
+      return g_strdup ("per head");
+    }
 }
 
 const char *

@@ -61,9 +61,40 @@ double attnviz_scale_unmap (const AttnvizScale *scale, double t);
  * Returns how many. */
 int attnviz_scale_ticks (const AttnvizScale *scale, int max_ticks, double *ticks);
 
-/* Labels for the N TICKS: as many decimals as the step needs ("0.25"),
- * decades as "10⁻³", "0.1", "1"; no "-0".  A NULL-terminated array. */
+/* The ticks of a colour bar that labels both its ends: the lowest and
+ * highest values of the scale, and between them the nice ticks that are
+ * at least MIN_GAP (in t, the [0, 1] the scale maps to) from their
+ * neighbours; at most MAX_TICKS (>= 2) in all.  Returns how many. */
+int attnviz_scale_ticks_with_ends (const AttnvizScale *scale, int max_ticks, double min_gap, double *ticks);
+
+/* Labels for the N TICKS: as many decimals as the smallest step needs
+ * ("0.25", "0.87"); no "-0".  A log scale's are all in one notation:
+ * plain ("0.01", "0.1", "0.87") while every one fits in two decimals and
+ * three digits, else powers of ten ("10⁻⁴", "10⁻³", "8.7×10⁻¹").  A
+ * NULL-terminated array. */
 char **attnviz_scale_tick_labels (const AttnvizScale *scale, const double *ticks, int n);
+
+/* What a colour range is fitted to, so that scrubbing heads, layers or
+ * training steps never silently changes what a colour means: one head's
+ * own largest weight (the default), the largest over the heads of its
+ * layer, over every layer and head of the run, or fixed 0 to 1 (a
+ * difference: -1 to 1).  Layer and run take each head's exact largest
+ * weight from its max-pooled overview, never a whole matrix. */
+typedef enum {
+  ATTNVIZ_RANGE_HEAD,
+  ATTNVIZ_RANGE_LAYER,
+  ATTNVIZ_RANGE_RUN,
+  ATTNVIZ_RANGE_FIXED,
+  ATTNVIZ_N_RANGE_MODES
+} AttnvizRangeMode;
+
+/* "head", "layer", "run", "fixed" (the names of the GType's values). */
+const char *attnviz_range_mode_to_string (AttnvizRangeMode mode);
+gboolean attnviz_range_mode_from_string (const char *name, AttnvizRangeMode *mode);
+/* What a colour bar says under it and a subtitle after "colour range ":
+ * "per head", "per layer", "whole run", or "fixed LO–HI" with SCALE's
+ * ends (fixed: a user's range, or 0–1). */
+char *attnviz_range_mode_describe (AttnvizRangeMode mode, const AttnvizScale *scale);
 
 /* "linear", "log", "power". */
 const char *attnviz_scale_kind_to_string (AttnvizScaleKind kind);

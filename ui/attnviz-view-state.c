@@ -28,6 +28,7 @@ struct _AttnvizViewState
   AttnvizAggregate aggregate;
   AttnvizColormap colormap;
   AttnvizScaleKind scale;
+  AttnvizRangeMode range_mode;
   int selected_token;       /* of the run's tokens (a target's), -1: none */
   int selected_source;      /* of an encoder-decoder's source, -1: none */
 };
@@ -44,6 +45,7 @@ enum {
   PROP_AGGREGATE,
   PROP_COLORMAP,
   PROP_SCALE,
+  PROP_RANGE_MODE,
   PROP_SELECTED_TOKEN,
   PROP_SELECTED_SOURCE,
   N_PROPS
@@ -163,6 +165,9 @@ attnviz_view_state_get_property (GObject *object, guint prop_id, GValue *value, 
     case PROP_SCALE:
       g_value_set_enum (value, self->scale);
       break;
+    case PROP_RANGE_MODE:
+      g_value_set_enum (value, self->range_mode);
+      break;
     case PROP_SELECTED_TOKEN:
       g_value_set_int (value, self->selected_token);
       break;
@@ -202,6 +207,9 @@ attnviz_view_state_set_property (GObject *object, guint prop_id, const GValue *v
     case PROP_SCALE:
       attnviz_view_state_set_scale (self, g_value_get_enum (value));
       break;
+    case PROP_RANGE_MODE:
+      attnviz_view_state_set_range_mode (self, g_value_get_enum (value));
+      break;
     case PROP_SELECTED_TOKEN:
       attnviz_view_state_set_selected_token (self, g_value_get_int (value));
       break;
@@ -237,6 +245,8 @@ attnviz_view_state_class_init (AttnvizViewStateClass *klass)
     g_param_spec_enum ("colormap", NULL, NULL, ATTNVIZ_TYPE_COLORMAP, ATTNVIZ_COLORMAP_VIRIDIS, rw);
   properties[PROP_SCALE] =
     g_param_spec_enum ("scale", NULL, NULL, ATTNVIZ_TYPE_SCALE_KIND, ATTNVIZ_SCALE_LINEAR, rw);
+  properties[PROP_RANGE_MODE] =
+    g_param_spec_enum ("range-mode", NULL, NULL, ATTNVIZ_TYPE_RANGE_MODE, ATTNVIZ_RANGE_HEAD, rw);
   properties[PROP_SELECTED_TOKEN] = g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1, rw);
   properties[PROP_SELECTED_SOURCE] = g_param_spec_int ("selected-source", NULL, NULL, -1, G_MAXINT, -1, rw);
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -410,6 +420,21 @@ attnviz_view_state_set_scale (AttnvizViewState *self, AttnvizScaleKind scale)
 {
   g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
   set_int (self, (int *) &self->scale, scale, PROP_SCALE);
+}
+
+AttnvizRangeMode
+attnviz_view_state_get_range_mode (AttnvizViewState *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_VIEW_STATE (self), ATTNVIZ_RANGE_HEAD);
+  return self->range_mode;
+}
+
+void
+attnviz_view_state_set_range_mode (AttnvizViewState *self, AttnvizRangeMode mode)
+{
+  g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
+  g_return_if_fail ((guint) mode < ATTNVIZ_N_RANGE_MODES);
+  set_int (self, (int *) &self->range_mode, mode, PROP_RANGE_MODE);
 }
 
 /* ---- Selection ------------------------------------------------------------ */

@@ -1,7 +1,7 @@
 /* attnviz-view-state.h: what every view of a run shows, in one object
  *
- * Result, attention, layer, head, aggregate, colour map, scale and the
- * selected tokens have one owner: this object.  The views (grid, heatmap,
+ * Result, attention, layer, head, aggregate, colour map, scale, colour
+ * range mode and the selected tokens have one owner: this object.  The views (grid, heatmap,
  * lines, token and loss strips, compare) each observe one through their
  * "state" property, as sysprof's sections observe its SysprofSession; the
  * window's stateful actions are g_property_action_new () on it.  Values
@@ -59,6 +59,10 @@ AttnvizColormap attnviz_view_state_get_colormap (AttnvizViewState *self);
 void attnviz_view_state_set_colormap (AttnvizViewState *self, AttnvizColormap colormap);
 AttnvizScaleKind attnviz_view_state_get_scale (AttnvizViewState *self);
 void attnviz_view_state_set_scale (AttnvizViewState *self, AttnvizScaleKind scale);
+/* What the colour range is fitted to (per head, per layer, the whole run,
+ * fixed): said under every colour bar and in every subtitle. */
+AttnvizRangeMode attnviz_view_state_get_range_mode (AttnvizViewState *self);
+void attnviz_view_state_set_range_mode (AttnvizViewState *self, AttnvizRangeMode mode);
 
 /* The selected token of the run (an encoder-decoder's target), and of an
  * encoder-decoder's source; -1: none. */
