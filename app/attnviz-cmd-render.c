@@ -779,6 +779,7 @@ attnviz_cmd_render (int argc, char **argv)
       spec.title = title;
       spec.subtitle = subtitle;
       spec.colorbar = TRUE;   /* drawn when the range is shared */
+      spec.scale_caption = range_caption;
       attnviz_cli_figure_apply (&fig, ATTNVIZ_FIGURE_GRID, &spec);
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (&fig, title);
       ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_GRID, &spec, w, h, &eo, &error);

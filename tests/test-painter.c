@@ -395,6 +395,45 @@ test_svg_keeps_text_as_text (void)
   g_rmdir (dir);
 }
 
+/* A grid on a shared range says under its bar what the range is fitted to,
+ * as the heatmap does. */
+static void
+test_a_grid_says_its_shared_range (void)
+{
+  float m[4 * 16];
+  const float *maps[4];
+  for (int i = 0; i < 4 * 16; i++)
+    m[i] = (float) (i % 7) / 6.0f;
+  for (int i = 0; i < 4; i++)
+    maps[i] = m + i * 16;
+  AttnvizGridSpec spec;
+  attnviz_grid_spec_init (&spec, 2, 2, maps, 4, 4);
+  attnviz_scale_init (&spec.scale, ATTNVIZ_SCALE_LINEAR, 0, 1);
+  spec.title = "grid";
+  spec.scale_caption = "whole run";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("test-painter-XXXXXX", &error);
+  g_autofree char *svg = g_build_filename (dir, "g.svg", NULL);
+  g_assert_true (attnviz_paint_to_file (svg, ATTNVIZ_FIGURE_GRID, &spec, 400, 300, &error));
+  g_assert_no_error (error);
+  g_autofree char *xml = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (svg, &xml, &len, NULL));
+  SvgTexts t = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free), FALSE,
+                 g_string_new (NULL), NULL };
+  GMarkupParser parser = { svg_start, svg_end, svg_chars, NULL, NULL };
+  GMarkupParseContext *context = g_markup_parse_context_new (&parser, 0, &t, NULL);
+  g_assert_true (g_markup_parse_context_parse (context, xml, len, &error));
+  g_markup_parse_context_free (context);
+  g_assert_cmpint (svg_find (&t, "whole run"), >=, 0);
+  g_assert_cmpint (svg_find (&t, "1.0"), >=, 0);
+  g_ptr_array_unref (t.texts);
+  g_ptr_array_unref (t.rotations);
+  g_string_free (t.current, TRUE);
+  g_remove (svg);
+  g_rmdir (dir);
+}
+
 static void
 test_log_ticks_are_decades (void)
 {
@@ -1017,6 +1056,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/scale/log-ticks-are-decades", test_log_ticks_are_decades);
   g_test_add_func ("/ui/painter/colour-bars-label-both-ends-in-one-notation", test_colour_bars_label_both_ends);
   g_test_add_func ("/ui/painter/svg-keeps-text-as-text", test_svg_keeps_text_as_text);
+  g_test_add_func ("/ui/painter/a-grid-says-its-shared-range", test_a_grid_says_its_shared_range);
   g_test_add_func ("/ui/painter/display-text-shows-whitespace", test_display_text_shows_whitespace);
   g_test_add_func ("/ui/painter/labels-never-overlap", test_labels_never_overlap);
   g_test_add_func ("/ui/painter/hit-test-finds-cells-and-labels", test_hit_test_finds_cells);

@@ -128,17 +128,20 @@ grid_layout_at (const AttnvizGridSpec *spec, const AttnvizScale *shared, double 
       left = margin + lh + LABEL_GAP_EMS * lfs + layer_w + LABEL_GAP_EMS * lfs;
       upper = top + lh + LABEL_GAP_EMS * lfs + ilh + LABEL_GAP_EMS * lfs;
       double right = margin + (with_bar ? COLORBAR_GAP_EMS * lfs + COLORBAR_WIDTH_EMS * lfs + cb_reserve : 0);
-      double lower = margin + (with_bar ? lh / 2 : 0);
+      double lower = margin + (with_bar ? lh / 2 + attnviz_painter_colorbar_caption_height (text, &cb) : 0);
       aw = MAX (0, width - left - right);
       ah = MAX (0, height - upper - lower);
       out->pitch = nl > 0 && nh > 0 ? MIN (aw / (nh + extra), ah / nl) : 0;
       if (!with_bar)
         break;
       if (shared != NULL)
-        attnviz_painter_colorbar_layout (text, shared, MAX (nl * out->pitch, 4 * lh), lfs, &cb);
+        {
+          attnviz_painter_colorbar_layout (text, shared, MAX (nl * out->pitch, 4 * lh), lfs, &cb);
+          attnviz_painter_colorbar_set_caption (text, &cb, spec->scale_caption);
+        }
       else
         attnviz_painter_colorbar_layout_ends (text, GRID_LOW_LABEL, GRID_HIGH_LABEL, lfs, &cb);
-      double want = attnviz_painter_colorbar_reserve (&cb);
+      double want = MAX (attnviz_painter_colorbar_reserve (&cb), cb.caption_width - COLORBAR_WIDTH_EMS * lfs);
       if (want <= cb_reserve)
         break;
       cb_reserve = want;
@@ -571,6 +574,8 @@ attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, doub
           cb.end_labels[0] = GRID_LOW_LABEL;
           cb.end_labels[1] = GRID_HIGH_LABEL;
         }
+      else
+        cb.caption = spec->scale_caption != NULL && *spec->scale_caption ? spec->scale_caption : NULL;
       attnviz_painter_draw_colorbar (cr, &text, &layout.colorbar, spec->colormap, shared ? &scale : &relative, &cb,
                                      &spec->foreground);
     }

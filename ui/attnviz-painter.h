@@ -188,6 +188,7 @@ typedef struct {
   AttnvizColormap colormap;
   AttnvizScale scale;               /* of the maps (or scores); no range: each thumbnail its own (the scores' range) */
   gboolean colorbar;                /* drawn when the range is shared */
+  const char *scale_caption;        /* under a shared range's bar: what it is fitted to ("whole run"), or NULL */
   int current_layer;                /* outlined; -1: none */
   int current_head;
   const char *title;
