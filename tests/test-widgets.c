@@ -332,6 +332,46 @@ on_head_activated (AttnvizGridView *grid, int layer, int head, int *out)
   out[1] = head;
 }
 
+/* Whole run and fixed 0–1 give every thumbnail one range, said under the
+ * bar and in the subtitle; per head each its own (no range, no caption). */
+static void
+test_grid_view_follows_the_range_mode (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (2, 3, 8, 11);
+  GtkWidget *grid = attnviz_grid_view_new ();
+  AttnvizViewState *state = figure_state (ATTNVIZ_GRID_VIEW (grid));
+  attnviz_view_state_set_run (state, result);
+  AttnvizGridSpec spec;
+
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_false (attnviz_scale_has_range (&spec.scale));
+  g_assert_null (spec.scale_caption);
+
+  double top = 0;
+  for (int l = 0; l < 2; l++)
+    for (int h = 0; h < 3; h++)
+      {
+        const float *m = attnviz_result_get_matrix (result, ATTNVIZ_AGGREGATE_HEAD, l, h);
+        for (int i = 0; i < 64; i++)
+          top = MAX (top, m[i]);
+      }
+  attnviz_view_state_set_range_mode (state, ATTNVIZ_RANGE_RUN);
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_cmpfloat (spec.scale.vmin, ==, 0);
+  g_assert_cmpfloat_with_epsilon (spec.scale.vmax, top, 1e-6);
+  g_assert_cmpstr (spec.scale_caption, ==, "whole run");
+  g_assert_nonnull (strstr (spec.subtitle, "colours: whole run"));
+
+  attnviz_view_state_set_range_mode (state, ATTNVIZ_RANGE_FIXED);
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_cmpfloat (spec.scale.vmax, ==, 1);
+  g_assert_nonnull (strstr (spec.scale_caption, "fixed"));
+
+  g_object_ref_sink (grid);
+  g_object_unref (grid);
+  g_object_unref (result);
+}
+
 static void
 test_grid_view (void)
 {
@@ -641,6 +681,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/grid-view/mean-over-heads-adds-a-column-of-each-layers-mean",
                    test_grid_view_shows_each_layers_mean_under_mean_over_heads);
   g_test_add_func ("/ui/grid-view/labels-grow-with-the-window", test_grid_view_labels_grow_with_the_window);
+  g_test_add_func ("/ui/grid-view/follows-the-range-mode", test_grid_view_follows_the_range_mode);
   g_test_add_func ("/ui/lines-view/refuses-long-inputs", test_lines_view);
   g_test_add_func ("/ui/token-strip/chips-select-their-token", test_token_strip);
   g_test_add_func ("/ui/window/actions-exist-and-errors-stay-in-the-window", test_window_actions);

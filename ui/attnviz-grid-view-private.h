@@ -15,6 +15,7 @@ struct _AttnvizGridView
 {
   AttnvizFigureView parent_instance;
 
+  char *range_caption;     /* under a shared range's bar, or NULL */
   char *subtitle;
   char *title;
   char *screen_subtitle;  /* the subtitle with the note of the pooling on screen */

@@ -224,8 +224,26 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
       attnviz_scale_init (&spec->scale, ATTNVIZ_SCALE_LINEAR, 0, top > 0 ? top : 1);
       spec->title = "total variation distance between A’s and B’s attention";
     }
+  else
+    {
+      /* The whole run's range or a fixed one: one bar for every thumbnail,
+       * that says so; per head (and per layer, which a grid of one bar
+       * cannot show) each thumbnail its own. */
+      AttnvizRangeMode mode = attnviz_view_state_get_range_mode (figure_state (self));
+      double top = mode == ATTNVIZ_RANGE_RUN ? attnviz_result_get_range_max (figure_result (self), mode, 0, 0)
+                 : mode == ATTNVIZ_RANGE_FIXED ? 1.0 : NAN;
+      if (top > 0)
+        {
+          attnviz_scale_init (&spec->scale, figure_scale (self), 0, top);
+          g_free (self->range_caption);
+          self->range_caption = attnviz_range_mode_describe (mode, &spec->scale);
+          spec->scale_caption = self->range_caption;
+        }
+    }
   g_free (self->subtitle);
-  self->subtitle = attnviz_result_describe_run (figure_result (self));
+  g_autofree char *run = attnviz_result_describe_run (figure_result (self));
+  self->subtitle = spec->scale_caption != NULL ? g_strdup_printf ("%s · colours: %s", run, spec->scale_caption)
+                                               : g_steal_pointer (&run);
   spec->subtitle = self->subtitle;
   return TRUE;
 }
@@ -512,7 +530,7 @@ attnviz_grid_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
       return TRUE;
     }
   return g_str_equal (pspec->name, "colormap") || g_str_equal (pspec->name, "scale")
-         || g_str_equal (pspec->name, "aggregate");
+         || g_str_equal (pspec->name, "aggregate") || g_str_equal (pspec->name, "range-mode");
 }
 
 /* ---- GObject -------------------------------------------------------------- */
@@ -533,6 +551,7 @@ static void
 attnviz_grid_view_finalize (GObject *object)
 {
   g_free (ATTNVIZ_GRID_VIEW (object)->subtitle);
+  g_free (ATTNVIZ_GRID_VIEW (object)->range_caption);
   g_free (ATTNVIZ_GRID_VIEW (object)->title);
   g_free (ATTNVIZ_GRID_VIEW (object)->screen_subtitle);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->finalize (object);
