@@ -72,6 +72,7 @@ attnviz_cmd_dump (int argc, char **argv)
   g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL;
   g_autofree char *logits_s = NULL, *rows_s = NULL;
   gboolean truncate = FALSE, quiet = FALSE, pool_max = FALSE, metrics = FALSE;
+  gboolean rollout = FALSE, flow = FALSE, value_weighted = FALSE;
   int pool = -1;
   const GOptionEntry entries[] = {
     ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
@@ -92,6 +93,12 @@ attnviz_cmd_dump (int argc, char **argv)
     { "metrics", 0, 0, G_OPTION_ARG_NONE, &metrics,
       "Write every recorded head's measures (attnviz heads' table) as metrics.json and metrics.csv beside the "
       "tensors", NULL },
+    { "rollout", 0, 0, G_OPTION_ARG_NONE, &rollout,
+      "Add rollout (T, T): attention rollout over the recorded layers (Abnar & Zuidema)", NULL },
+    { "flow", 0, 0, G_OPTION_ARG_NONE, &flow,
+      "Add flow (T, T): attention flow, the max flow through the layers (T <= 128)", NULL },
+    { "value-weighted", 0, 0, G_OPTION_ARG_NONE, &value_weighted,
+      "Add value_weighted, shaped as attentions: p_ij ||v_j W_O^h|| (Kobayashi et al.)", NULL },
     { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Where to write", "OUT" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing on success", NULL },
@@ -133,6 +140,9 @@ attnviz_cmd_dump (int argc, char **argv)
   if (pool != -1 && pool < 1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pool %d: expected a number of bins, 1 or more", pool);
   dump_opt.pool = MAX (pool, 0);
+  dump_opt.rollout = rollout;
+  dump_opt.flow = flow;
+  dump_opt.value_weighted = value_weighted;
   dump_opt.pool_max = pool_max;
   if (rows_s != NULL && !parse_rows (rows_s, &dump_opt.row_first, &dump_opt.row_last, &error))
     return attnviz_cli_fail_error (error);

@@ -15,6 +15,7 @@
 #include "attnviz-cli.h"
 #include "attnviz-fileutil.h"
 #include "attnviz-measures-run.h"
+#include "attnviz-similarity.h"
 
 static void
 show_progress (double fraction, gpointer data)
@@ -55,11 +56,36 @@ probe_load (AttnvizCliInput *in, const AttnvizModel *model, int length, guint32 
   return TRUE;
 }
 
+/* --similarity: one more run recording every head, the Jensen-Shannon
+ * distances of all pairs and their clustered order (attnviz-similarity.h)
+ * as CSV into PATH. */
+static gboolean
+write_similarity (const char *path, const AttnvizModel *model, const gint32 *ids, int T, gboolean quiet,
+                  GError **error)
+{
+  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, NULL, error);
+  if (rec == NULL)
+    return FALSE;
+  g_autoptr(AttnvizHeadSimilarity) sim = attnviz_head_similarity (rec->attention, 0, NULL, error);
+  if (sim == NULL)
+    return FALSE;
+  g_autofree char *csv = attnviz_head_similarity_to_csv (sim);
+  if (!attnviz_file_set_contents (path, csv, strlen (csv), error))
+    return FALSE;
+  if (!quiet)
+    {
+      g_autofree char *shown = attnviz_printable (path);
+      fprintf (stderr, "attnviz: head similarity (Jensen-Shannon distance%s) of %d heads in clustered order to %s\n",
+               sim->pooled ? ", on the pooled overviews: T is over the exact limit" : "", sim->n, shown);
+    }
+  return TRUE;
+}
+
 int
 attnviz_cmd_heads (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *probe = NULL, *sort_s = NULL;
-  g_autofree char *pattern_path = NULL, *ablate_mode_s = NULL;
+  g_autofree char *pattern_path = NULL, *ablate_mode_s = NULL, *similarity = NULL;
   gboolean csv = FALSE, json = FALSE, importance = FALSE, no_positional = FALSE, truncate = FALSE, quiet = FALSE;
   int probe_length = 0, seed = 0;
   const GOptionEntry entries[] = {
@@ -83,6 +109,8 @@ attnviz_cmd_heads (int argc, char **argv)
     { "ablate-mode", 0, 0, G_OPTION_ARG_STRING, &ablate_mode_s, "With --importance: zero (default) or mean", "MODE" },
     { "no-positional", 0, 0, G_OPTION_ARG_NONE, &no_positional,
       "Leave out pos-none and pos-shuffled (two runs without positions and with them shuffled)", NULL },
+    { "similarity", 0, 0, G_OPTION_ARG_FILENAME, &similarity,
+      "Also write every pair of heads' Jensen-Shannon distance, heads in clustered order, as CSV", "FILE.csv" },
     { "truncate", 0, 0, G_OPTION_ARG_NONE, &truncate, "Cut a text longer than the model's context", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
     { NULL }
@@ -135,6 +163,8 @@ attnviz_cmd_heads (int argc, char **argv)
     }
 
   g_autoptr(GError) error = NULL;
+  if (similarity && !attnviz_output_check (similarity, &error))
+    return attnviz_cli_fail_error (error);
   g_autofree gint32 *id_list = NULL;
   int n_ids = 0;
   if (ids && !(id_list = attnviz_cli_parse_ids ("--ids", ids, &n_ids, &error)))
@@ -172,9 +202,13 @@ attnviz_cmd_heads (int argc, char **argv)
   if (progress)
     fputc ('\n', stderr);
   int T = input.T;
+  gboolean similar = table == NULL || similarity == NULL
+                     || write_similarity (similarity, model, input.ids, input.T, quiet, &error);
   attnviz_cli_input_clear (&input);
   if (table == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", argv[1], error->message);
+  if (!similar)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--similarity: %s", error->message);
 
   g_autofree int *order = NULL;
   if (sort_s != NULL)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "attnviz-attention.h"
+#include "attnviz-matmul.h"
 #include "attnviz-model.h"
 
 G_BEGIN_DECLS
@@ -58,6 +59,19 @@ void _attnviz_attention_stats (AttnvizAttention *self, int li, int hi, float **m
  * recompute runs only, copied; a cross stack keeps K_IN once). */
 gboolean _attnviz_attention_keep_inputs (AttnvizAttention *self, int li, const float *q_in,
                                          const float *k_in, GError **error);
+/* The (n_cols) value norms of recorded layer LI, head HI, for the forward
+ * pass to write into: f_j = ||v_j^h W_O^h|| (attnviz-attention.h). */
+float *_attnviz_attention_value_norms (AttnvizAttention *self, int li, int hi);
+/* The run's mask, owned by SELF. */
+const AttnvizMask *_attnviz_attention_mask (const AttnvizAttention *self);
+/* OUT (n_head, Tk) = f_j = ||v_j W_O^h|| for every head h: V (Tk, ldv) the
+ * values (KV head g at column g * hd, GROUP query heads a KV head), O the
+ * output projection (n_head * hd -> d_model), its bias left out. */
+void _attnviz_value_norms (float *out, const float *v, int ldv, int Tk, const AttnvizLinear *o, int n_head,
+                           int group, int hd);
+/* Q (n_rows, hd) and K (n_cols, hd) of a head as they entered its scores
+ * (after RoPE), from the kept inputs: references, g_bytes_unref () them. */
+void _attnviz_attention_projections (AttnvizAttention *self, int layer, int head, GBytes **q, GBytes **k);
 /* Adds rows [i0, i0 + m) of a head's probabilities, P (m, n_keys) rows LDP
  * apart, zeros beyond n_keys, to its overview. */
 void _attnviz_attention_overview_add (AttnvizAttention *self, int li, int hi, int i0, int m,
@@ -75,6 +89,26 @@ void _attnviz_attention_copy_layer (AttnvizAttention *self, const AttnvizAttenti
  * forward pass and recomputation, so both compute the same scores. */
 void _attnviz_scores (const AttnvizMask *mask, const float *q, int ldq, int i0, int m,
                       const float *k, int ldk, int c0, int c1, int hd, float *S, gsize lds);
+
+/* Whether the mask lets query I see key J. */
+static inline gboolean
+_attnviz_mask_visible (const AttnvizMask *mk, int i, int j)
+{
+  if (mk->causal && j > i)
+    return FALSE;
+  if (mk->key_mask && !mk->key_mask[j])
+    return FALSE;
+  int dist = i > j ? i - j : j - i;
+  if (mk->window > 0 && dist >= mk->window)
+    return FALSE;
+  if (mk->stride > 0 && dist >= mk->stride && dist % mk->stride != 0)
+    return FALSE;
+  return TRUE;
+}
+
+/* OUT (m) = the mean of F (n_cols) over the keys each of the queries
+ * [i0, i0 + m) may see (0 for a row that sees none). */
+void _attnviz_mask_visible_mean (const AttnvizMask *mask, const float *f, int i0, int m, int n_cols, float *out);
 
 /* OUT (m) = how many of keys [0, n_cols) the mask lets each of the queries
  * [i0, i0 + m) see: the n of a row's uniform attention. */

@@ -11,7 +11,10 @@
  *                   inputs of the attention block (for self-attention one
  *                   buffer; for cross-attention k_in is the encoder output,
  *                   kept once); row_max[l][h], row_inv[l][h] (n_rows)
- *   both:           overviews ov_mean[l][h], ov_max[l][h] (ov_rows, ov_cols)
+ *   both:           overviews ov_mean[l][h], ov_max[l][h] (ov_rows, ov_cols);
+ *                   the inputs q_in, k_in (small beside dense matrices), so
+ *                   every run can give a head's q and k; value norms
+ *                   value_norms[l][h] (n_cols)
  *
  * Recomputing a head: q = q_in W_q[h]^T (+ b), k = k_in W_k[g]^T (+ b) for
  * its key/value group g, through the same attnviz_linear kernels as the
@@ -57,6 +60,7 @@ struct _AttnvizAttention {
   float **k_in;             /* (n_rec_layers) of (n_cols, d_model); may alias q_in or shared_k */
   float *shared_k;          /* cross: the encoder output, once */
   float *row_max, *row_inv; /* (n_rec_layers, n_rec_heads, n_rows) */
+  float *value_norms;       /* (n_rec_layers, n_rec_heads, n_cols) ||v_j W_O^h||, NaN until written */
 
   int ov_rows, ov_cols;
   int *ov_col_start;        /* (ov_cols + 1) first column of each column bin, then n_cols */
@@ -78,20 +82,7 @@ typedef struct {
 
 /* ---- the score kernel ---- */
 
-static inline gboolean
-visible (const AttnvizMask *mk, int i, int j)
-{
-  if (mk->causal && j > i)
-    return FALSE;
-  if (mk->key_mask && !mk->key_mask[j])
-    return FALSE;
-  int dist = abs (i - j);
-  if (mk->window > 0 && dist >= mk->window)
-    return FALSE;
-  if (mk->stride > 0 && dist >= mk->stride && dist % mk->stride != 0)
-    return FALSE;
-  return TRUE;
-}
+#define visible _attnviz_mask_visible
 
 void
 _attnviz_scores (const AttnvizMask *mk, const float *q, int ldq, int i0, int m,
@@ -240,12 +231,15 @@ _attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error)
   guint64 heads = (guint64) spec->n_rec_layers * spec->n_rec_heads;
   guint64 cells = (guint64) spec->n_rows * spec->n_cols;
   gboolean ok = TRUE;
+  self->q_in = g_new0 (float *, MAX (spec->n_rec_layers, 1));
+  self->k_in = g_new0 (float *, MAX (spec->n_rec_layers, 1));
+  if ((self->value_norms = try_alloc_floats (self, heads * spec->n_cols, error)) != NULL)
+    for (gsize i = 0; i < heads * spec->n_cols; i++)
+      self->value_norms[i] = NAN;
   if (spec->dense || spec->score == ATTNVIZ_SCORE_ADDITIVE)
     ok = (self->dense = try_alloc_floats (self, heads * cells, error)) != NULL || heads * cells == 0;
   else
     {
-      self->q_in = g_new0 (float *, MAX (spec->n_rec_layers, 1));
-      self->k_in = g_new0 (float *, MAX (spec->n_rec_layers, 1));
       ok = ((self->row_max = try_alloc_floats (self, heads * spec->n_rows, error)) != NULL
             && (self->row_inv = try_alloc_floats (self, heads * spec->n_rows, error)) != NULL) || heads == 0;
     }
@@ -310,6 +304,7 @@ attnviz_attention_free (AttnvizAttention *self)
   g_free (self->dense);
   g_free (self->row_max);
   g_free (self->row_inv);
+  g_free (self->value_norms);
   g_free (self->ov_mean);
   g_free (self->ov_max);
   g_free (self->ov_col_start);
@@ -355,6 +350,18 @@ _attnviz_attention_dense (AttnvizAttention *self, int li, int hi)
   return self->dense + head_offset (self, li, hi) * (gsize) self->n_rows * self->n_cols;
 }
 
+const AttnvizMask *
+_attnviz_attention_mask (const AttnvizAttention *self)
+{
+  return &self->mask;
+}
+
+float *
+_attnviz_attention_value_norms (AttnvizAttention *self, int li, int hi)
+{
+  return self->value_norms ? self->value_norms + head_offset (self, li, hi) * (gsize) self->n_cols : NULL;
+}
+
 void
 _attnviz_attention_stats (AttnvizAttention *self, int li, int hi, float **max, float **inv)
 {
@@ -372,8 +379,6 @@ gboolean
 _attnviz_attention_keep_inputs (AttnvizAttention *self, int li, const float *q_in, const float *k_in,
                                 GError **error)
 {
-  if (self->dense != NULL)
-    return TRUE;
   gsize d = self->d_model;
   float *q = try_alloc_floats (self, (guint64) self->n_rows * d, error);
   if (q == NULL)
@@ -475,6 +480,9 @@ _attnviz_attention_copy_layer (AttnvizAttention *self, const AttnvizAttention *s
       if (self->dense && src->dense)
         memcpy (_attnviz_attention_dense (self, li, hi),
                 src->dense + head_offset (src, si, shi) * cells, sizeof (float) * cells);
+      if (self->value_norms && src->value_norms)
+        memcpy (_attnviz_attention_value_norms (self, li, hi),
+                src->value_norms + head_offset (src, si, shi) * src->n_cols, sizeof (float) * self->n_cols);
       if (self->row_max && src->row_max)
         {
           memcpy (self->row_max + head_offset (self, li, hi) * self->n_rows,
@@ -677,6 +685,15 @@ recompute_rect (AttnvizAttention *self, int li, int hi, int r0, int r1, int c0, 
     }
   attnviz_blas_serial_end ();
   g_free (S);
+}
+
+void
+_attnviz_attention_projections (AttnvizAttention *self, int layer, int head, GBytes **q, GBytes **k)
+{
+  int li = _attnviz_attention_layer_index (self, layer);
+  g_return_if_fail (li >= 0 && self->q_in[li] != NULL && head >= 0 && head < self->n_head);
+  *q = projection (self, li, head, FALSE);
+  *k = projection (self, li, head / (self->n_head / self->n_kv_head), TRUE);
 }
 
 void

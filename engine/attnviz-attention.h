@@ -105,6 +105,42 @@ gboolean attnviz_attention_pool_mean_max (AttnvizAttention *self, int layer, int
 const float *attnviz_attention_get_overview (const AttnvizAttention *self, int layer, int head,
                                              AttnvizPool pool, int *rows, int *cols);
 
+/* ---- value-weighted attention (attnviz-attention-values.c) ----
+ *
+ * Kobayashi et al. 2020, "Attention is not only a weight": what key j
+ * adds to query i's output through head h is p_ij v_j W_O^h, where v_j is
+ * the head's value vector of key j and W_O^h (head_dim, d_model) the rows of
+ * the output projection that read the head (no bias).  Its size
+ *
+ *   w_ij = p_ij f_j,   f_j = || v_j W_O^h ||_2
+ *
+ * is the value-weighted attention.  The forward pass computes f (n_cols
+ * floats a head) as it goes (via the Gram matrix W_O^h W_O^h^T, head_dim^2 a
+ * key).  Heads of a run without them (cross-attention) answer NULL / FALSE.
+ *
+ * The head's "vw-ratio" (attnviz-measures.h) is
+ *
+ *   vw-ratio = mean_i ( sum_j p_ij f_j ) / ( mean_{j visible to i} f_j )
+ *
+ * over the rows that see some key with f > 0: 1 for uniform attention; < 1
+ * when the head puts its weight on keys with small vectors (a sink whose
+ * value is near zero, Kobayashi's [CLS]/[SEP] finding); > 1 on large ones. */
+
+/* F (n_cols) of a head, owned by SELF, or NULL when the run has none. */
+const float *attnviz_attention_get_value_norms (const AttnvizAttention *self, int layer, int head);
+/* OUT (r1 - r0, c1 - c0), rows LD apart = p_ij f_j; FALSE (OUT untouched)
+ * when the run has no value norms for the head. */
+gboolean attnviz_attention_get_value_weighted_rect (AttnvizAttention *self, int layer, int head, int r0, int r1,
+                                                    int c0, int c1, float *out, gsize ld);
+gboolean attnviz_attention_get_value_weighted_row (AttnvizAttention *self, int layer, int head, int r, float *out);
+/* The whole (n_rows, n_cols) value-weighted matrix (g_free), or NULL. */
+float *attnviz_attention_dup_value_weighted (AttnvizAttention *self, int layer, int head);
+/* OUT (r1 - r0) = mean of F (n_cols) over the keys each row may see. */
+void attnviz_attention_visible_mean (const AttnvizAttention *self, const float *f, int r0, int r1, float *out);
+/* The head's vw-ratio from its rows through SELF (row blocks, no (T, T)
+ * buffer); NaN without value norms. */
+double attnviz_attention_value_weighted_ratio (AttnvizAttention *self, int layer, int head);
+
 /* Bytes SELF keeps (kept inputs, statistics, overviews, dense matrices,
  * cache), for benchmarks. */
 guint64 attnviz_attention_get_bytes (const AttnvizAttention *self);

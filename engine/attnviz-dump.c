@@ -32,6 +32,7 @@
 #include "attnviz-json.h"
 #include "attnviz-npy.h"
 #include "attnviz-parallel.h"
+#include "attnviz-rollout.h"
 #include "attnviz-safetensors.h"
 
 /* The rows the attention source recomputes at once (attnviz-attention.c's
@@ -119,6 +120,9 @@ typedef enum {
   ARRAY_HEADS,
   ARRAY_SOURCE_IDS,
   ARRAY_SOURCE_SPANS,
+  ARRAY_VALUE_WEIGHTED,
+  ARRAY_ROLLOUT,
+  ARRAY_FLOW,
 } ArrayKind;
 
 typedef struct {
@@ -156,7 +160,7 @@ static const char *const npy_folder_names[] = {
   "cross_attentions.npy", "cross_attentions_pooled_mean.npy", "cross_attentions_pooled_max.npy",
   "input_ids.npy", "token_spans.npy", "loss.npy", "topk_ids.npy", "topk_probs.npy", "logits_last.npy",
   "logits.npy", "layers.npy", "heads.npy", "source_ids.npy", "source_spans.npy", "metadata.json",
-  "metrics.json", "metrics.csv", NULL
+  "metrics.json", "metrics.csv", "value_weighted.npy", "rollout.npy", "flow.npy", NULL
 };
 
 static int *
@@ -256,6 +260,15 @@ check_options (const AttnvizDumpOptions *o, const Plan *p, GError **error)
                          o->row_last, p->T, p->T - 1);
   if (o->logits == ATTNVIZ_DUMP_LOGITS_ALL && p->vocab_size == 0)
     return option_error (error, "--logits all: the model has no output layer, so no logits");
+  if ((o->rollout || o->flow || o->value_weighted) && p->S > 0)
+    return option_error (error, "--rollout, --flow and --value-weighted: decoder-only and encoder models only");
+  if (o->value_weighted && o->pool > 0)
+    return option_error (error, "--value-weighted and --pool: choose one (the weighted heads are written whole)");
+  if (o->flow && p->T > ATTNVIZ_FLOW_MAX_TOKENS)
+    return option_error (error, "--flow: attention flow takes at most %d tokens, not %d (one max-flow per pair "
+                         "of tokens); --rollout takes more", ATTNVIZ_FLOW_MAX_TOKENS, p->T);
+  if (o->rollout && p->T > ATTNVIZ_ROLLOUT_MAX_TOKENS)
+    return option_error (error, "--rollout: at most %d tokens, not %d", ATTNVIZ_ROLLOUT_MAX_TOKENS, p->T);
   if (o->format == ATTNVIZ_DUMP_JSON && MAX (p->T, p->S) > ATTNVIZ_DUMP_JSON_MAX_T)
     return option_error (error, "--format json: %d tokens are too many for json (at most %d); "
                          "use --format npy or safetensors", MAX (p->T, p->S), ATTNVIZ_DUMP_JSON_MAX_T);
@@ -322,6 +335,14 @@ lay_out (AttnvizDump *d)
       add_stack (d, STACK_CROSS, "cross_attentions", p->n_layer, d->all_layers, p->n_head, d->all_heads, p->T, p->S,
                  TRUE);
     }
+  const Stack *self_stack = &d->stacks[0];
+  if (d->opt.value_weighted)
+    add_array (d, "value_weighted", ARRAY_VALUE_WEIGHTED, 0, ATTNVIZ_DTYPE_F32, 4, p->n_rec_layers, p->n_rec_heads,
+               self_stack->r1 - self_stack->r0, p->T);
+  if (d->opt.rollout)
+    add_array (d, "rollout", ARRAY_ROLLOUT, -1, ATTNVIZ_DTYPE_F32, 2, p->T, p->T, 0, 0);
+  if (d->opt.flow)
+    add_array (d, "flow", ARRAY_FLOW, -1, ATTNVIZ_DTYPE_F32, 2, p->T, p->T, 0, 0);
   add_array (d, "input_ids", ARRAY_INPUT_IDS, -1, ATTNVIZ_DTYPE_I32, 1, p->T, 0, 0, 0);
   add_array (d, "token_spans", ARRAY_TOKEN_SPANS, -1, ATTNVIZ_DTYPE_I32, 2, p->T, 2, 0, 0);
   add_array (d, "loss", ARRAY_LOSS, -1, ATTNVIZ_DTYPE_F32, 1, p->T, 0, 0, 0);
@@ -808,6 +829,58 @@ write_small_array (AttnvizDump *d, const AttnvizRecording *rec, guint a, GError 
   return array_write_all (d, a, data, error);
 }
 
+/* The value-weighted heads of the self stack, rows [r0, r1) of each, a
+ * block of rows at a time. */
+static float *
+value_weighted_head (AttnvizAttention *source, const Stack *s, int layer, int head, GError **error)
+{
+  int rows = s->r1 - s->r0;
+  float *m = g_try_new (float, MAX ((gsize) rows * s->n_cols, 1));
+  if (m == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory weighting a head");
+  else if (!attnviz_attention_get_value_weighted_rect (source, layer, head, s->r0, s->r1, 0, s->n_cols, m,
+                                                       s->n_cols))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "layer %d head %d has no value norms", layer, head);
+      g_clear_pointer (&m, g_free);
+    }
+  return m;
+}
+
+/* The (T, T) analysis matrix of array kind KIND, computed from REC. */
+static float *
+analysis_matrix (const AttnvizDump *d, const AttnvizRecording *rec, ArrayKind kind, GError **error)
+{
+  g_autoptr(GError) local = NULL;
+  float *m = kind == ARRAY_ROLLOUT ? attnviz_attention_rollout (rec->attention, NULL, &local)
+                                   : attnviz_attention_flow (rec->attention, NULL, &local);
+  if (m == NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: %s", d->path, local->message);
+  return m;
+}
+
+static gboolean
+write_analysis_array (AttnvizDump *d, const AttnvizRecording *rec, guint a, GError **error)
+{
+  const Array *arr = array_at (d, a);
+  if (arr->kind != ARRAY_VALUE_WEIGHTED)
+    {
+      g_autofree float *m = analysis_matrix (d, rec, arr->kind, error);
+      return m != NULL && array_write_all (d, a, m, error);
+    }
+  const Stack *s = &d->stacks[arr->stack];
+  if (!array_begin (d, a, error))
+    return FALSE;
+  for (int l = 0; l < s->n_layers; l++)
+    for (int h = 0; h < s->n_heads; h++)
+      {
+        g_autofree float *m = value_weighted_head (rec->attention, s, s->layers[l], s->heads[h], error);
+        if (m == NULL || !array_write (d, a, m, (gsize) (s->r1 - s->r0) * s->n_cols, error))
+          return FALSE;
+      }
+  return array_end (d, a, error);
+}
+
 /* Every array but the logits (written during the run), in their order. */
 static gboolean
 write_arrays (AttnvizDump *d, const AttnvizRecording *rec, GError **error)
@@ -830,6 +903,12 @@ write_arrays (AttnvizDump *d, const AttnvizRecording *rec, GError **error)
           break;
         case ARRAY_POOLED_MAX:
           break;   /* with the mean */
+        case ARRAY_VALUE_WEIGHTED:
+        case ARRAY_ROLLOUT:
+        case ARRAY_FLOW:
+          if (!write_analysis_array (d, rec, a, error))
+            return FALSE;
+          break;
         default:
           if (!write_small_array (d, rec, a, error))
             return FALSE;
@@ -947,6 +1026,36 @@ write_json (AttnvizDump *d, const AttnvizRecording *rec, GError **error)
         case ARRAY_POOLED_MEAN:
         case ARRAY_POOLED_MAX:
           add_stack_json (b, d, rec, arr);
+          break;
+        case ARRAY_VALUE_WEIGHTED:
+          {
+            const Stack *s = &d->stacks[arr->stack];
+            json_builder_set_member_name (b, arr->name);
+            json_builder_begin_array (b);
+            for (int l = 0; l < s->n_layers; l++)
+              {
+                json_builder_begin_array (b);
+                for (int h = 0; h < s->n_heads; h++)
+                  {
+                    g_autofree float *m = value_weighted_head (rec->attention, s, s->layers[l], s->heads[h], error);
+                    if (m == NULL)
+                      return FALSE;
+                    add_matrix (b, m, s->r1 - s->r0, s->n_cols);
+                  }
+                json_builder_end_array (b);
+              }
+            json_builder_end_array (b);
+          }
+          break;
+        case ARRAY_ROLLOUT:
+        case ARRAY_FLOW:
+          {
+            g_autofree float *m = analysis_matrix (d, rec, arr->kind, error);
+            if (m == NULL)
+              return FALSE;
+            json_builder_set_member_name (b, arr->name);
+            add_matrix (b, m, rec->T, rec->T);
+          }
           break;
         case ARRAY_SOURCE_IDS:
           json_builder_set_member_name (b, "source_ids");

@@ -31,6 +31,11 @@
  *   logits_last (V) f32                the last position's logits
  *   logits (T, V) f32                  every position's, when asked
  *   layers (L) i32, heads (H) i32      the model indices recorded
+ * When asked (decoder-only and encoder runs):
+ *   value_weighted (L, H, R, T) f32    p_ij ||v_j W_O^h|| (Kobayashi et al.;
+ *                                      attnviz-attention.h), rows as attentions
+ *   rollout (T, T) f32                 attention rollout over the recorded layers
+ *   flow (T, T) f32                    attention flow (attnviz-rollout.h)
  * Encoder-decoder runs (rec->S > 0) add encoder_attentions (n_enc_layer, H,
  * S, S) f32, cross_attentions (L, H, R, S) f32 (every layer and head: rows
  * are the target tokens, the same band as attentions; columns the source
@@ -77,6 +82,9 @@ typedef struct {
   int pool;                 /* > 0: each head pooled into pool x pool bins (capped at its size), not whole */
   gboolean pool_max;        /* with pool: the bins' max as well as their mean */
   int row_first, row_last;  /* row_last >= 0: only query rows row_first..row_last (inclusive) */
+  gboolean rollout;         /* add rollout (T, T) (attnviz-rollout.h) */
+  gboolean flow;            /* add flow (T, T), T <= ATTNVIZ_FLOW_MAX_TOKENS */
+  gboolean value_weighted;  /* add value_weighted, shaped as attentions (not with pool) */
 } AttnvizDumpOptions;
 
 /* Everything whole, logits_last only, npy. */

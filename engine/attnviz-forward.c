@@ -73,6 +73,7 @@ typedef struct {
   int layer;
   const AttnvizVariant *variant; /* for head ablation, or NULL */
   AttnvizMeasuresAcc *measures;  /* self-attention: the run's measures, or NULL */
+  const float *fnorm;       /* (n_head, Tk) value norms ||v_j W_O^h|| for the measures, or NULL */
 } AttnArgs;
 
 /* Query rows a head takes at once.  A causal block [i0, i1) only attends
@@ -129,6 +130,18 @@ ablate_head (float *out, int ldo, int T, int head, int hd, AttnvizAblateMode mod
     }
 }
 
+/* The vw-ratio's share of rows [i0, i0 + m) of HEAD (attnviz-attention.h). */
+static void
+value_ratio_rows (const AttnArgs *a, int head, int i0, int m, const float *P, gsize ldp, int keys)
+{
+  const float *f = a->fnorm + (gsize) head * a->Tk;
+  float weighted[ROW_BLOCK], mean[ROW_BLOCK];
+  _attnviz_mask_visible_mean (&a->mask, f, i0, m, a->Tk, mean);
+  for (int r = 0; r < m; r++)
+    weighted[r] = cblas_sdot (keys, P + (gsize) r * ldp, 1, f, 1);
+  attnviz_measures_acc_add_value_rows (a->measures, a->layer, head, i0, m, weighted, mean);
+}
+
 /* One head, row block by row block: scores, softmax (keeping each row's
  * statistics when recorded), the overview, and the block's share of the
  * output, P (m, keys) V_h (keys, hd).  No (Tq, Tk) buffer but the dense
@@ -175,6 +188,8 @@ attend_head (const AttnArgs *a, int head)
           int visible[ROW_BLOCK];
           _attnviz_mask_count_visible (&a->mask, i0, m, Tk, visible);
           attnviz_measures_acc_add_rows (a->measures, a->layer, head, i0, m, S, lds, keys, visible);
+          if (a->fnorm)
+            value_ratio_rows (a, head, i0, m, S, lds, keys);
         }
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, m, hd, keys, 1.0f, S, (int) lds,
                    a->v + (gsize) kvh * hd, a->ldv, 0.0f, a->out + (gsize) i0 * a->ldo + (gsize) head * hd, a->ldo);
@@ -259,6 +274,22 @@ attention_block (RunState *s, const AttnvizLayerWeights *L, AttnvizAttention *at
       attnviz_rope (s->k, T, c->n_kv_head, hd, n_rot, c->rope_style, e->positions, 0, s->inv_freq);
     }
 
+  /* Kobayashi's value norms: kept with the recorded heads, and for the
+   * measures' vw-ratio */
+  g_autofree float *fnorm = NULL;
+  if (li >= 0 || s->opt->measures)
+    {
+      fnorm = g_new (float, (gsize) c->n_head * T);
+      _attnviz_value_norms (fnorm, s->v, dkv, T, &L->o, c->n_head, c->n_head / c->n_kv_head, hd);
+      for (int h = 0; h < c->n_head && li >= 0; h++)
+        {
+          int hi = _attnviz_attention_head_index (att, h);
+          float *dst = hi >= 0 ? _attnviz_attention_value_norms (att, li, hi) : NULL;
+          if (dst)
+            memcpy (dst, fnorm + (gsize) h * T, sizeof (float) * T);
+        }
+    }
+
   AttnArgs a = {
     .Tq = T, .Tk = T,
     .q = s->q, .ldq = dq, .k = s->k, .ldk = dkv, .v = s->v, .ldv = dkv,
@@ -266,6 +297,7 @@ attention_block (RunState *s, const AttnvizLayerWeights *L, AttnvizAttention *at
     .n_head = c->n_head, .group = c->n_head / c->n_kv_head, .hd = hd,
     .mask = self_mask (e), .score = e->score, .score_v = L->score_v,
     .att = att, .li = li, .layer = layer, .variant = e->variant, .measures = s->opt->measures,
+    .fnorm = s->opt->measures ? fnorm : NULL,
   };
   attend (&a);
   attnviz_linear (s->tmp, s->att, &L->o, T);

@@ -33,6 +33,7 @@ G_DEFINE_ENUM_TYPE (AttnvizMeasure, attnviz_measure,
   G_DEFINE_ENUM_VALUE (ATTNVIZ_MEASURE_DUPLICATE_TOKEN, "duplicate-token"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_MEASURE_INDUCTION, "induction"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_MEASURE_PATTERN, "pattern"),
+  G_DEFINE_ENUM_VALUE (ATTNVIZ_MEASURE_VW_RATIO, "vw-ratio"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_MEASURE_POS_NONE, "pos-none"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_MEASURE_POS_SHUFFLED, "pos-shuffled"),
   G_DEFINE_ENUM_VALUE (ATTNVIZ_MEASURE_IMPORTANCE, "importance"))
@@ -219,7 +220,8 @@ typedef struct {
   double offset[N_OFFSETS];   /* sum over rows i >= k of p_{i,i-k} */
   double total;               /* sum of every p_ij: TransformerLens's denominator */
   double duplicate, induction, pattern;
-  int rows, norm_rows;
+  double vw;                  /* sum over rows of (sum_j p_ij f_j) / mean visible f */
+  int rows, norm_rows, vw_rows;
 } HeadSums;
 
 struct _AttnvizMeasuresAcc {
@@ -353,6 +355,21 @@ add_row (const AttnvizMeasuresAcc *self, HeadSums *h, int i, const float *row, i
 }
 
 void
+attnviz_measures_acc_add_value_rows (AttnvizMeasuresAcc *self, int layer, int head, int i0, int m,
+                                     const float *weighted, const float *visible_mean)
+{
+  g_return_if_fail (layer >= 0 && layer < self->n_layer && head >= 0 && head < self->n_head);
+  g_return_if_fail (i0 >= 0 && i0 + m <= self->T);
+  HeadSums *h = &self->sums[(gsize) layer * self->n_head + head];
+  for (int r = 0; r < m; r++)
+    if (visible_mean[r] > 0.0f)
+      {
+        h->vw += (double) weighted[r] / visible_mean[r];
+        h->vw_rows++;
+      }
+}
+
+void
 attnviz_measures_acc_add_rows (AttnvizMeasuresAcc *self, int layer, int head, int i0, int m, const float *P,
                                gsize ldp, int n_keys, const int *n_visible)
 {
@@ -398,6 +415,20 @@ pass_range (gpointer data, gsize start, gsize end)
           attnviz_attention_get_rect (job->att, layer, head, i0, i0 + m, 0, keys, buf, keys);
           attnviz_attention_count_visible (job->att, i0, i0 + m, visible);
           attnviz_measures_acc_add_rows (job->acc, layer, head, i0, m, buf, keys, keys, visible);
+          const float *f = attnviz_attention_get_value_norms (job->att, layer, head);
+          if (f)
+            {
+              float weighted[PASS_ROW_BLOCK], mean[PASS_ROW_BLOCK];
+              attnviz_attention_visible_mean (job->att, f, i0, i0 + m, mean);
+              for (int r = 0; r < m; r++)
+                {
+                  double s = 0.0;
+                  for (int j = 0; j < keys; j++)
+                    s += (double) buf[(gsize) r * keys + j] * f[j];
+                  weighted[r] = (float) s;
+                }
+              attnviz_measures_acc_add_value_rows (job->acc, layer, head, i0, m, weighted, mean);
+            }
         }
     }
 }
@@ -437,6 +468,8 @@ attnviz_measures_acc_finish (const AttnvizMeasuresAcc *self, AttnvizHeadMeasures
   out->has[ATTNVIZ_MEASURE_DUPLICATE_TOKEN] = out->has[ATTNVIZ_MEASURE_INDUCTION] = self->earlier != NULL;
   out->has[ATTNVIZ_MEASURE_PATTERN] = self->in.pattern != NULL;
   for (gsize at = 0; at < (gsize) self->n_layer * self->n_head; at++)
+    out->has[ATTNVIZ_MEASURE_VW_RATIO] |= self->sums[at].vw_rows > 0;
+  for (gsize at = 0; at < (gsize) self->n_layer * self->n_head; at++)
     {
       const HeadSums *h = &self->sums[at];
       double *v = out->values + at * ATTNVIZ_N_MEASURES;
@@ -465,5 +498,7 @@ attnviz_measures_acc_finish (const AttnvizMeasuresAcc *self, AttnvizHeadMeasures
         }
       if (self->in.pattern)
         v[ATTNVIZ_MEASURE_PATTERN] = h->pattern / total;
+      if (h->vw_rows > 0)
+        v[ATTNVIZ_MEASURE_VW_RATIO] = h->vw / h->vw_rows;
     }
 }

@@ -25,6 +25,13 @@
  *                    (the duplicate pattern moved one column right, then tril)
  *   pattern          M given by the user (a (T, T) .npy)
  *
+ * Kobayashi et al. 2020's value-weighted view (attnviz-attention.h), with
+ * f_j = ||v_j W_O^h|| the size of key j's value through the head's output:
+ *
+ *   vw-ratio       mean_i (sum_j p_ij f_j) / (mean_{j visible to i} f_j):
+ *                  1 for uniform attention, < 1 when the head looks at
+ *                  keys with small vectors (a sink that writes nothing)
+ *
  * From further runs of the same tokens (attnviz-measures-run.c):
  *
  *   pos-none       mean_i TVD (P_i, P'_i), P' the run under pos=none
@@ -71,6 +78,7 @@ typedef enum {
   ATTNVIZ_MEASURE_DUPLICATE_TOKEN,
   ATTNVIZ_MEASURE_INDUCTION,
   ATTNVIZ_MEASURE_PATTERN,
+  ATTNVIZ_MEASURE_VW_RATIO,
   ATTNVIZ_MEASURE_POS_NONE,
   ATTNVIZ_MEASURE_POS_SHUFFLED,
   ATTNVIZ_MEASURE_IMPORTANCE,
@@ -139,6 +147,12 @@ void attnviz_measures_acc_free (AttnvizMeasuresAcc *self);
  * may go on in parallel. */
 void attnviz_measures_acc_add_rows (AttnvizMeasuresAcc *self, int layer, int head, int i0, int m,
                                     const float *P, gsize ldp, int n_keys, const int *n_visible);
+
+/* The vw-ratio's rows [i0, i0 + m) of a head: WEIGHTED (m) = sum_j p_ij
+ * f_j, VISIBLE_MEAN (m) = the mean of f over the keys the row sees (rows
+ * with 0 there are left out).  Same threading rules as add_rows. */
+void attnviz_measures_acc_add_value_rows (AttnvizMeasuresAcc *self, int layer, int head, int i0, int m,
+                                          const float *weighted, const float *visible_mean);
 
 /* Every recorded head of ATTENTION, a row block at a time (on the engine's
  * threads).  FALSE when cancelled. */

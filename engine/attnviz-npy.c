@@ -229,7 +229,14 @@ attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_d
     if (g_str_has_prefix (descr, types[t].descr))
       type = t;
   if (type < 0)
-    return npy_bad (error, path, "dtype %.8s is not one of float32, float64, bool, uint8, int32, int64", descr), NULL;
+    {
+      /* the quoted dtype alone ('<c8'), at most a few printable bytes */
+      int q = 1;
+      while (q < 12 && descr[q] && descr[q] != '\'' && g_ascii_isprint (descr[q]))
+        q++;
+      return npy_bad (error, path, "dtype %.*s is not one of float32, float64, bool, uint8, int32, int64",
+                      q + (descr[q] == '\''), descr), NULL;
+    }
 
   *n_dims = 0;
   guint64 n = 1;
@@ -242,8 +249,10 @@ attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_d
         break;
       char *end;
       guint64 d = g_ascii_strtoull (p, &end, 10);
-      if (end == p || *n_dims >= max_dims || d > G_MAXINT32)
+      if (end == p || *n_dims >= max_dims)
         return npy_bad (error, path, "the shape is not one of at most %d dimensions", max_dims), NULL;
+      if (d > G_MAXINT32)
+        return npy_bad (error, path, "a dimension of %" G_GUINT64_FORMAT " is too large", d), NULL;
       shape[(*n_dims)++] = (gint64) d;
       if (d != 0 && n > G_MAXUINT64 / d)
         return npy_bad (error, path, "the shape is too large"), NULL;

@@ -359,6 +359,13 @@ static gboolean setup_skipped;
 typedef void (*SetupFunc) (Ctx *ctx);
 typedef void (*CheckFunc) (Ctx *ctx, const AttnvizTestRun *r);
 
+/* What the .npy reader says (attnviz-npy.c) */
+#define NPY_TRUNCATED "the header runs past the end of the file"
+#define NPY_DTYPE "dtype '<c8' is not one of float32, float64, bool, uint8, int32, int64"
+#define NPY_HUGE "a dimension of 4294967296 is too large"
+#define NPY_WRONG_T "the pattern has shape (3, 3); the run needs (2, 2)"
+#define NPY_SHORT "4 values do not fit in the file's 12 bytes: it is truncated"
+
 typedef struct {
   const char *path;        /* /hostile/CLASS/CASE */
   SetupFunc setup;         /* plants the hostile file (NULL: the plain model) */
@@ -640,6 +647,59 @@ out_fifo (Ctx *ctx)
   put_fifo (ctx, "@T/out.json");
 }
 
+/* ---- .npy patterns (heads --pattern) ---- */
+
+/* A version 1.0 .npy header for the dict literal HEADER, then DATA. */
+static void
+put_npy (const Ctx *ctx, const char *header, const void *data, gsize len)
+{
+  gsize h = strlen (header) + 1, pad = (64 - (10 + h) % 64) % 64;
+  g_autoptr(GByteArray) b = g_byte_array_new ();
+  g_byte_array_append (b, (const guint8 *) "\x93NUMPY\x01\x00", 8);
+  guint16 n = GUINT16_TO_LE ((guint16) (h + pad));
+  g_byte_array_append (b, (const guint8 *) &n, 2);
+  g_byte_array_append (b, (const guint8 *) header, strlen (header));
+  for (gsize i = 0; i < pad; i++)
+    g_byte_array_append (b, (const guint8 *) " ", 1);
+  g_byte_array_append (b, (const guint8 *) "\n", 1);
+  g_byte_array_append (b, data, len);
+  put_bytes (ctx, "@T/p.npy", (const char *) b->data, b->len);
+}
+
+static void
+npy_truncated_header (Ctx *ctx)
+{
+  put_bytes (ctx, "@T/p.npy", "\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortr", 32);
+}
+
+static void
+npy_bad_dtype (Ctx *ctx)
+{
+  const float z[8] = { 0 };
+  put_npy (ctx, "{'descr': '<c8', 'fortran_order': False, 'shape': (2, 2), }", z, sizeof z);
+}
+
+static void
+npy_huge_shape (Ctx *ctx)
+{
+  const float z[4] = { 0 };
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", z, sizeof z);
+}
+
+static void
+npy_wrong_t (Ctx *ctx)
+{
+  const float z[9] = { 0 };
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 3), }", z, sizeof z);
+}
+
+static void
+npy_short_data (Ctx *ctx)
+{
+  const float z[3] = { 0 };
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", z, sizeof z);
+}
+
 static void
 out_fifo_png (Ctx *ctx)
 {
@@ -892,6 +952,18 @@ static const HostileCase cases[] = {
     "@M/config.json", "is a character device" },
   { "/hostile/special-files/config-is-a-folder", config_is_a_folder, { "info", "@M" }, 1, "@M/config.json",
     "is a folder" },
+
+  /* .npy patterns: every broken file is one line naming it */
+  { "/hostile/npy/truncated-header", npy_truncated_header,
+    { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_TRUNCATED },
+  { "/hostile/npy/bad-dtype", npy_bad_dtype,
+    { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_DTYPE },
+  { "/hostile/npy/huge-shape", npy_huge_shape,
+    { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_HUGE },
+  { "/hostile/npy/wrong-t", npy_wrong_t,
+    { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_WRONG_T },
+  { "/hostile/npy/short-data", npy_short_data,
+    { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_SHORT },
 
   /* 5. outputs: nothing but a regular file is replaced; links are refused */
   { "/hostile/outputs/dump-onto-a-fifo", out_fifo, { "dump", "@M", "--ids", "1,2", "-o", "@T/out.json" }, 1,
