@@ -95,6 +95,7 @@ enum {
   PROP_0,
   PROP_STATE,
   PROP_COMPUTING,
+  PROP_PROGRESS,
   PROP_LAYER_FILTER,
   N_PROPS
 };
@@ -280,13 +281,15 @@ update_layers (AttnvizHeadTable *self)
 
   if ((int) had == n_layer + 1)
     return;
+  /* The layer shown stays while the new run has it. */
+  int keep = self->layer_filter < n_layer ? self->layer_filter : -1;
   g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (names, g_strdup ("All layers"));
   for (int l = 0; l < n_layer; l++)
     g_ptr_array_add (names, g_strdup_printf ("Layer %d", l));
   g_ptr_array_add (names, NULL);
   gtk_string_list_splice (self->layer_names, 0, had, (const char *const *) names->pdata);
-  attnviz_head_table_set_layer_filter (self, self->layer_filter < n_layer ? self->layer_filter : -1);
+  attnviz_head_table_set_layer_filter (self, keep);
 }
 
 static void
@@ -408,6 +411,9 @@ attnviz_head_table_get_property (GObject *object, guint prop_id, GValue *value, 
     case PROP_COMPUTING:
       g_value_set_boolean (value, self->computing);
       break;
+    case PROP_PROGRESS:
+      g_value_set_double (value, attnviz_head_table_get_progress (self));
+      break;
     case PROP_LAYER_FILTER:
       g_value_set_int (value, self->layer_filter);
       break;
@@ -452,6 +458,9 @@ attnviz_head_table_class_init (AttnvizHeadTableClass *klass)
   properties[PROP_COMPUTING] =
     g_param_spec_boolean ("computing", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PROGRESS] =
+    g_param_spec_double ("progress", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_LAYER_FILTER] =
     g_param_spec_int ("layer-filter", NULL, NULL, -1, G_MAXINT, -1,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -661,17 +670,30 @@ attnviz_head_table_set_progress (AttnvizHeadTable *self, double fraction, const 
   g_return_if_fail (ATTNVIZ_IS_HEAD_TABLE (self));
 
   gboolean computing = stage != NULL;
+  gboolean was = self->computing;
+  self->computing = computing;
+  fraction = computing ? CLAMP (fraction, 0.0, 1.0) : 0.0;
   if (computing)
     {
-      gtk_progress_bar_set_fraction (self->progress, CLAMP (fraction, 0.0, 1.0));
       gtk_progress_bar_set_text (self->progress, stage);
       gtk_widget_set_tooltip_text (GTK_WIDGET (self->progress), stage);
     }
-  if (computing == self->computing)
+  if (fraction != gtk_progress_bar_get_fraction (self->progress))
+    {
+      gtk_progress_bar_set_fraction (self->progress, fraction);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PROGRESS]);
+    }
+  if (computing == was)
     return;
-  self->computing = computing;
   update_actions (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COMPUTING]);
+}
+
+double
+attnviz_head_table_get_progress (AttnvizHeadTable *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_HEAD_TABLE (self), 0.0);
+  return self->computing ? gtk_progress_bar_get_fraction (self->progress) : 0.0;
 }
 
 gboolean

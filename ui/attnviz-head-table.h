@@ -57,6 +57,8 @@ gboolean attnviz_head_table_get_complete (AttnvizHeadTable *self);
  * STAGE NULL: no job (the bar and Cancel go, the button comes back). */
 void attnviz_head_table_set_progress (AttnvizHeadTable *self, double fraction, const char *stage);
 gboolean attnviz_head_table_get_computing (AttnvizHeadTable *self);
+/* The job's fraction done ("progress"), 0 without a job. */
+double attnviz_head_table_get_progress (AttnvizHeadTable *self);
 
 /* The rows as shown, sorted and filtered; a column's value in a row (NaN
  * where there is none).  Columns are named as the measures are
