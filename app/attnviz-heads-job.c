@@ -87,7 +87,16 @@ report (GTask *task, double fraction, char *stage /* owned */)
   m->fraction = fraction;
   m->stage = stage;
   m->task = g_object_ref (task);
-  g_main_context_invoke_full (d->context, G_PRIORITY_DEFAULT, progress_dispatch, m, progress_free);
+  /* Always a source on the caller's context, never a call from here:
+   * g_main_context_invoke () would run it in this thread whenever it
+   * can acquire the context (a test spinning the loop by hand lets it),
+   * and out of order with the reports queued before. */
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, progress_dispatch, m, progress_free);
+  g_source_set_static_name (source, "[attnviz] head measures progress");
+  g_source_attach (source, d->context);
+  g_source_unref (source);
 }
 
 /* The importance runs' share, from attnviz_measures_run () in the worker. */

@@ -92,16 +92,19 @@ on_heads_done (GObject *source, GAsyncResult *res, gpointer user_data)
     _attnviz_window_show_toast (self, note);
 }
 
-/* The model the run shown was made with: the window's, or a checkpoint's
- * (loaded again by the job). */
+/* The model RUN was made with: the window's, or a checkpoint's (loaded
+ * again by the job), found by the run's own step, since the slider may
+ * already be on the next one. */
 static const char *
-run_model_path (AttnvizWindow *self)
+run_model_path (AttnvizWindow *self, AttnvizResult *run)
 {
-  if (self->checkpoints->len > 1 && self->checkpoint >= 0 && self->checkpoint < (int) self->checkpoints->len)
+  int step = attnviz_result_get_step (run);
+
+  for (guint i = 0; step >= 0 && i < self->checkpoints->len; i++)
     {
-      const AttnvizCheckpoint *c = &g_array_index (self->checkpoints, AttnvizCheckpoint, self->checkpoint);
-      if (!c->final)
-        return c->path;
+      const AttnvizCheckpoint *c = &g_array_index (self->checkpoints, AttnvizCheckpoint, i);
+      if (c->step == step)
+        return c->final ? NULL : c->path;
     }
   return NULL;
 }
@@ -116,7 +119,7 @@ on_compute (AttnvizHeadTable *table, AttnvizWindow *self)
   _attnviz_window_cancel_heads_job (self);
   self->heads_cancellable = g_cancellable_new ();
   attnviz_head_table_set_progress (table, 0.0, "Starting…");
-  const char *path = run_model_path (self);
+  const char *path = run_model_path (self, run);
   attnviz_heads_job_async (path ? NULL : self->model, path, run, self->heads_cancellable, on_heads_progress,
                            waiter_new (self, NULL), waiter_free, on_heads_done, waiter_new (self, run));
 }

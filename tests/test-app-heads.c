@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "attnviz-head-table.h"
+#include "attnviz-heads-job.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
@@ -331,35 +332,51 @@ test_the_costly_measures_run_with_progress_and_add_columns (Fixture *f, gconstpo
 }
 
 static void
+on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  GError **error = user_data;
+  AttnvizHeadMeasures *table = NULL, *probe = NULL;
+  g_assert_false (attnviz_heads_job_finish (res, &table, &probe, NULL, error));
+  g_assert_null (table);
+  g_assert_null (probe);
+}
+
+static void
 test_the_costly_measures_can_be_cancelled (Fixture *f, gconstpointer data)
 {
-  /* A longer text: the job lasts long enough to stop it. */
   g_autofree char *text = g_strjoin (" ", STORIES_TEXT, STORIES_TEXT, STORIES_TEXT, STORIES_TEXT, NULL);
   g_assert_true (open_with (f, stories, text));
   show_heads (f);
-  g_signal_connect (f->table, "notify::progress", G_CALLBACK (on_progress), f);
   gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.compute", NULL);
-  attnviz_test_wait_until (f->progress_reports > 0, 60);
   g_assert_true (attnviz_head_table_get_computing (f->table));
 
+  /* Cancel: the bar goes at once; what the job did is dropped, no error,
+   * no columns, and the button is back. */
   gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.cancel", NULL);
   g_assert_false (attnviz_head_table_get_computing (f->table));
   g_assert_cmpfloat (attnviz_head_table_get_progress (f->table), ==, 0.0);
-  /* What the job had done is dropped: no error, no columns, the button back. */
-  g_usleep (G_USEC_PER_SEC / 2);
   attnviz_test_wait_until (FALSE, 1);
   g_assert_null (attnviz_window_get_error (f->window));
   g_assert_false (attnviz_head_table_get_complete (f->table));
   g_assert_false (gtk_column_view_column_get_visible (attnviz_head_table_get_column (f->table, "importance")));
-  g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (f->table)));
   gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.compute", NULL);
   g_assert_true (attnviz_head_table_get_computing (f->table));
-  /* ... and a new run stops the next one too. */
+
+  /* A new run stops it too. */
   int before = f->w.finished;
   attnviz_window_run (f->window);
   attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
   g_assert_false (attnviz_head_table_get_computing (f->table));
   g_assert_false (attnviz_head_table_get_complete (f->table));
+
+  /* The worker itself stops: its 43 runs end in a cancellation. */
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  attnviz_heads_job_async (f->window->model, NULL, attnviz_window_get_run (f->window), cancellable, NULL, NULL, NULL,
+                           on_job_done, &error);
+  g_cancellable_cancel (cancellable);
+  attnviz_test_wait_until (error != NULL, 120);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
 static void
@@ -389,6 +406,27 @@ test_export_writes_the_engines_csv (Fixture *f, gconstpointer data)
   g_autofree char *png = export_to (f, "heads.png", &ok);
   g_assert_false (ok);
   g_assert_nonnull (strstr (f->w.export_error->message, ".csv"));
+}
+
+static void
+test_an_encoder_decoder_run_says_it_has_no_table (Fixture *f, gconstpointer data)
+{
+  g_autofree char *dates = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "data", "models", "dates-seq2seq",
+                                             NULL);
+  g_assert_true (open_with (f, dates, "saturday 21 november 2026"));
+  show_heads (f);
+  g_assert_null (attnviz_head_table_get_measures (f->table));
+  g_assert_cmpuint (attnviz_head_table_get_n_rows (f->table), ==, 0);
+  /* Nothing to compute, nothing to write. */
+  gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.compute", NULL);
+  g_assert_false (attnviz_head_table_get_computing (f->table));
+  gboolean ok;
+  g_autofree char *csv = export_to (f, "heads.csv", &ok);
+  g_assert_false (ok);
+
+  /* A decoder-only model's run after it has its table again. */
+  g_assert_true (open_with (f, induction, INDUCTION_TEXT));
+  g_assert_cmpuint (attnviz_head_table_get_n_rows (f->table), ==, 8);
 }
 
 int
@@ -423,6 +461,7 @@ main (int argc, char **argv)
        test_the_costly_measures_run_with_progress_and_add_columns);
   ADD ("the-costly-measures-can-be-cancelled", test_the_costly_measures_can_be_cancelled);
   ADD ("export-writes-the-csv-and-json-attnviz-heads-writes", test_export_writes_the_engines_csv);
+  ADD ("an-encoder-decoder-run-says-it-has-no-table", test_an_encoder_decoder_run_says_it_has_no_table);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);
