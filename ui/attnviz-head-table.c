@@ -71,6 +71,7 @@ struct _AttnvizHeadTable
   int layer_filter;                  /* -1: all */
 
   GtkWidget *box;
+  GtkWidget *toolbar;                /* hidden while there is no table */
   GtkDropDown *layer_dropdown;
   GtkStringList *layer_names;
   GtkWidget *caption;
@@ -325,6 +326,7 @@ on_run_changed (AttnvizHeadTable *self)
     show_empty (self, "No Head Measures", "Heads are measured for decoder-only and encoder models.");
   else
     show_empty (self, "No Head Measures", "This run was made without them.");
+  gtk_widget_set_visible (self->toolbar, self->measures != NULL);
   update_layers (self);
   rebuild_rows (self);
 }
@@ -546,7 +548,9 @@ attnviz_head_table_init (AttnvizHeadTable *self)
   self->layer_filter = -1;
   self->box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
   gtk_widget_set_parent (self->box, GTK_WIDGET (self));
-  gtk_box_append (GTK_BOX (self->box), build_toolbar (self));
+  self->toolbar = build_toolbar (self);
+  gtk_widget_set_visible (self->toolbar, FALSE);
+  gtk_box_append (GTK_BOX (self->box), self->toolbar);
 
   self->view = GTK_COLUMN_VIEW (gtk_column_view_new (NULL));
   gtk_column_view_set_show_column_separators (self->view, TRUE);
