@@ -206,6 +206,7 @@ attnviz_application_startup (GApplication *app)
     { "win.view::grid", { "<Alt>1", NULL } },
     { "win.view::heatmap", { "<Alt>2", NULL } },
     { "win.view::lines", { "<Alt>3", NULL } },
+    { "win.view::heads", { "<Alt>6", NULL } },
     { "win.view::changes", { "<Alt>4", NULL } },
     { "win.view::compare", { "<Alt>5", NULL } },
     { "win.compare", { "<Control>d", NULL } },

@@ -9,6 +9,7 @@
 #include "attnviz-forward.h"
 #include "attnviz-json.h"
 #include "attnviz-generate.h"
+#include "attnviz-measures-run.h"
 #include "attnviz-run.h"
 
 struct _AttnvizLoadedModel
@@ -332,6 +333,31 @@ make_labels (const AttnvizModel *model, const char *text, GArray *tokens, const 
   return labels;
 }
 
+/* The cheap per-head measures, gathered by the forward pass itself
+ * (AttnvizRunOptions.measures) as `attnviz heads` gathers them: the same
+ * key classes, from the same special flags and token texts.  *CLASSES
+ * (T) must outlive the accumulator, which borrows it and IDS. */
+static AttnvizMeasuresAcc *
+measures_new (const AttnvizModel *model, const char *text, GArray *tokens, const gint32 *ids, guint8 **classes)
+{
+  int T = tokens->len;
+  g_autofree gboolean *special = g_new0 (gboolean, MAX (T, 1));
+  for (int t = 0; t < T; t++)
+    special[t] = g_array_index (tokens, AttnvizToken, t).special;
+  g_auto(GStrv) texts = make_labels (model, text, tokens, ids);
+  *classes = attnviz_measures_key_classes (model, ids, T, special, texts);
+  AttnvizMeasuresInput input = { .T = T, .ids = ids, .key_class = *classes };
+  return attnviz_measures_acc_new (model->config.n_layer, model->config.n_head, &input);
+}
+
+static void
+measures_keep (AttnvizResult *result, const AttnvizModel *model, const AttnvizMeasuresAcc *acc)
+{
+  AttnvizHeadMeasures *table = attnviz_head_measures_new (model->config.n_layer, model->config.n_head);
+  attnviz_measures_acc_finish (acc, table);
+  attnviz_result_set_measures (result, table);
+}
+
 static AttnvizResult *
 make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const gint32 *ids,
              AttnvizRecording *rec /* owned */)
@@ -392,8 +418,11 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   /* The residual stream is kept only when a variant can start from it. */
   gboolean reusable = (!a_model && attnviz_variant_first_changed_layer (&va, config) > 0)
                       || (!b_model && attnviz_variant_first_changed_layer (&vb, config) > 0);
+  g_autofree guint8 *classes = NULL;
+  g_autoptr(AttnvizMeasuresAcc) acc = measures_new (model, d->text, tokens, ids, &classes);
   AttnvizRunOptions options = {
     .special = special,
+    .measures = acc,
     .keep_residuals = reusable,
     .cancellable = cancellable,
     .progress = on_forward_progress,
@@ -411,6 +440,7 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   const char *specs[2] = { spec_a, spec_b };
   gboolean is_model[2] = { a_model, b_model };
   options.keep_residuals = FALSE;
+  options.measures = NULL;
   options.reuse = base;
   for (int i = 0; i < 2; i++)
     {
@@ -432,6 +462,7 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
     }
 
   g_autoptr(AttnvizResult) base_result = make_result (loaded, d->text, tokens, ids, g_steal_pointer (&base));
+  measures_keep (base_result, model, acc);
   g_autoptr(AttnvizResult) a = recs[0] ? make_result (loaded, d->text, tokens, ids, recs[0])
                                        : g_object_ref (base_result);
   g_autoptr(AttnvizResult) b = recs[1] ? make_result (loaded, d->text, tokens, ids, recs[1])
@@ -609,8 +640,11 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
 
   d->n_layer = config->n_layer;
   report (task, 0.0, g_strdup_printf ("Running layer 1 of %d…", config->n_layer));
+  g_autofree guint8 *classes = NULL;
+  g_autoptr(AttnvizMeasuresAcc) acc = measures_new (model, d->text, tokens, ids, &classes);
   AttnvizRunOptions options = {
     .skip_logits = TRUE,
+    .measures = acc,
     .cancellable = cancellable,
     .progress = on_forward_progress,
     .progress_data = task,
@@ -635,6 +669,7 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
                                                       &g_array_index (tokens, AttnvizToken, t), ids[t]);
   out->result = attnviz_result_new (rec, labels, g_steal_pointer (&tokens), d->text,
                                     attnviz_loaded_model_get_name (loaded));
+  measures_keep (out->result, model, acc);
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 

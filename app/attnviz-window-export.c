@@ -28,12 +28,14 @@ typedef struct {
   char *panel_subtitles[ATTNVIZ_HEATMAP_ROW_MAX];
   AttnvizResult *result;       /* keeps the matrices and labels alive */
   AttnvizExportOptions options;
+  char *table_text;            /* the Heads page's file instead of a figure, or NULL */
 } ExportJob;
 
 static void
 export_job_free (ExportJob *job)
 {
   g_free (job->path);
+  g_free (job->table_text);
   g_free (job->title);
   g_free (job->subtitle);
   for (int i = 0; i < ATTNVIZ_HEATMAP_ROW_MAX; i++)
@@ -236,7 +238,8 @@ export_thread (GTask *task, gpointer source_object, gpointer task_data, GCancell
   ExportJob *job = task_data;
   GError *error = NULL;
 
-  if (attnviz_paint_to_file_full (job->path, job->kind, export_job_spec (job), job->width_pt, job->height_pt,
+  if (job->table_text != NULL ? g_file_set_contents (job->path, job->table_text, -1, &error)
+      : attnviz_paint_to_file_full (job->path, job->kind, export_job_spec (job), job->width_pt, job->height_pt,
                                   &job->options, &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -281,9 +284,23 @@ attnviz_window_export_figure (AttnvizWindow *self, const char *path, const Attnv
 
   AttnvizCliFigure defaults = { .vmin = NAN, .vmax = NAN };
   g_autoptr(GError) error = NULL;
-  ExportJob *job = export_job_new (self, path, fig ? fig : &defaults, &error);
   g_autoptr(GTask) task = g_task_new (self, NULL, on_export_done, NULL);
   g_task_set_source_tag (task, attnviz_window_export);
+  ExportJob *job;
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "heads") == 0)
+    {
+      /* The head table is a table: CSV or JSON, as `attnviz heads` writes it. */
+      g_autofree char *text = _attnviz_window_heads_to_text (self, path, &error);
+      job = NULL;
+      if (text != NULL)
+        {
+          job = g_new0 (ExportJob, 1);
+          job->path = g_strdup (path);
+          job->table_text = g_steal_pointer (&text);
+        }
+    }
+  else
+    job = export_job_new (self, path, fig ? fig : &defaults, &error);
   if (job == NULL)
     {
       /* Reported the same way as a failed write. */
@@ -328,6 +345,11 @@ _attnviz_window_show_export_dialog (AttnvizWindow *self)
 {
   if (attnviz_view_state_get_result (self->state) == NULL && !_attnviz_window_showing_comparison (self))
     return;
+  if (g_strcmp0 (adw_view_stack_get_visible_child_name (self->view_stack), "heads") == 0)
+    {
+      _attnviz_window_show_heads_export_dialog (self);
+      return;
+    }
 
   g_autofree char *name = export_suggested_name (self);
   AttnvizExportDialog *dialog = attnviz_export_dialog_new (self, name);

@@ -10,6 +10,7 @@
 
 #include "attnviz-compare-view.h"
 #include "attnviz-grid-view.h"
+#include "attnviz-head-table.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-lines-view.h"
 #include "attnviz-loss-strip.h"
@@ -77,6 +78,7 @@ struct _AttnvizWindow
   GtkScale *checkpoint_scale;
   GtkAdjustment *checkpoint_adjustment;
   GtkLabel *step_label;
+  AttnvizHeadTable *head_table;
 
   /* The model and the run shown */
   AttnvizLoadedModel *model;
@@ -108,6 +110,7 @@ struct _AttnvizWindow
   gboolean stale;              /* the views show a run older than the last request, which failed */
   GtkWidget *view_menu_button;
   GtkNativeDialog *chooser;
+  GCancellable *heads_cancellable;      /* the head table's costly measures in flight, or NULL */
   AttnvizTokenCounter *token_counter;   /* the text box's "412 tokens" */
   guint text_file_generation;           /* of the last text file asked for */
 
@@ -206,6 +209,14 @@ GtkFileFilter *_attnviz_window_text_filter (void);
 char *_attnviz_window_text_folder (AttnvizWindow *self);
 
 char *_attnviz_window_escape_mnemonics (const char *text);
+
+/* attnviz-window-heads.c */
+void _attnviz_window_heads_init (AttnvizWindow *self);
+void _attnviz_window_cancel_heads_job (AttnvizWindow *self);
+/* The head table as `attnviz heads` writes it: CSV, or JSON for PATH's
+ * extension .json; other extensions are an error. */
+char *_attnviz_window_heads_to_text (AttnvizWindow *self, const char *path, GError **error);
+void _attnviz_window_show_heads_export_dialog (AttnvizWindow *self);
 
 /* attnviz-window-demos.c */
 void _attnviz_window_demos_init (AttnvizWindow *self);

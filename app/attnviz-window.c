@@ -104,7 +104,7 @@ _attnviz_window_showing_comparison (AttnvizWindow *self)
 static void
 update_pages (AttnvizWindow *self)
 {
-  static const char *const single[] = { "grid", "heatmap", "lines" };
+  static const char *const single[] = { "grid", "heatmap", "lines", "heads" };
   gboolean comparing = _attnviz_window_showing_comparison (self);
   const char *visible = adw_view_stack_get_visible_child_name (self->view_stack);
 
@@ -327,6 +327,7 @@ attnviz_window_dispose (GObject *object)
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
+  _attnviz_window_cancel_heads_job (self);
   if (self->checkpoint_cancellable)
     g_cancellable_cancel (self->checkpoint_cancellable);
   g_clear_object (&self->checkpoint_cancellable);
@@ -423,6 +424,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   g_type_ensure (ATTNVIZ_TYPE_VARIANT_EDITOR);
   g_type_ensure (ATTNVIZ_TYPE_LOSS_STRIP);
   g_type_ensure (ATTNVIZ_TYPE_COMPARE_VIEW);
+  g_type_ensure (ATTNVIZ_TYPE_HEAD_TABLE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/attnviz/Attnviz/ui/attnviz-window.ui");
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, toast_overlay);
@@ -473,6 +475,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_scale);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_table);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_menu_button);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, demo_box);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, flap);
@@ -535,6 +538,7 @@ attnviz_window_init (AttnvizWindow *self)
   g_signal_connect_swapped (gtk_text_view_get_buffer (self->text_view), "changed", G_CALLBACK (_attnviz_window_update_state), self);
 
   bind_states (self);
+  _attnviz_window_heads_init (self);
   g_signal_connect (self->checkpoint_adjustment, "value-changed", G_CALLBACK (_attnviz_window_on_checkpoint_value_changed), self);
   g_signal_connect (self->grid_view, "head-activated", G_CALLBACK (_attnviz_window_on_head_activated), self);
   g_signal_connect (self->grid_view, "head-toggled", G_CALLBACK (_attnviz_window_on_head_toggled), self);

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include "attnviz-measures.h"
 #include "attnviz-result.h"
 
 G_BEGIN_DECLS
@@ -37,6 +38,7 @@ struct _AttnvizResult
   char *target_text;
   char *output;
   int step;
+  AttnvizHeadMeasures *measures; /* the run's per-head measures, or NULL */
 
   const float **maps;     /* (n_layer * n_head) into rec */
   float **mean;           /* (n_layer) each (rows, cols), computed on first use */

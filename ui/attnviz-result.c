@@ -142,6 +142,7 @@ attnviz_result_finalize (GObject *object)
   g_clear_pointer (&self->source_tokens, g_array_unref);
   g_free (self->target_text);
   g_free (self->output);
+  g_clear_pointer (&self->measures, attnviz_head_measures_free);
   g_free (self->text);
   g_free (self->model_name);
   g_clear_object (&self->a);
@@ -354,6 +355,23 @@ attnviz_result_set_step (AttnvizResult *self, int step)
 {
   g_return_if_fail (ATTNVIZ_IS_RESULT (self));
   run_of (self)->step = MAX (step, -1);
+}
+
+const AttnvizHeadMeasures *
+attnviz_result_get_measures (AttnvizResult *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
+  /* The cross and encoder views are not the run the measures describe. */
+  return self->run == NULL ? self->measures : NULL;
+}
+
+void
+attnviz_result_set_measures (AttnvizResult *self, AttnvizHeadMeasures *measures)
+{
+  g_return_if_fail (ATTNVIZ_IS_RESULT (self));
+  g_return_if_fail (self->run == NULL);
+  g_clear_pointer (&self->measures, attnviz_head_measures_free);
+  self->measures = measures;
 }
 
 int

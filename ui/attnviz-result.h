@@ -23,6 +23,7 @@
 
 #include <glib-object.h>
 
+#include "attnviz-measures.h"
 #include "attnviz-recording.h"
 #include "attnviz-tokenizer.h"
 #include "attnviz-scale.h"
@@ -105,6 +106,13 @@ void attnviz_result_set_output (AttnvizResult *self, const char *output);
  * and subtitles; -1 (the default): none shown. */
 int attnviz_result_get_step (AttnvizResult *self);
 void attnviz_result_set_step (AttnvizResult *self, int step);
+
+/* The per-head measures the run's forward pass gathered
+ * (attnviz-measures.h), or NULL (a difference, an encoder-decoder, a run
+ * made without them).  Set once, by the worker that made the result, before anyone
+ * else sees it; takes MEASURES. */
+const AttnvizHeadMeasures *attnviz_result_get_measures (AttnvizResult *self);
+void attnviz_result_set_measures (AttnvizResult *self, AttnvizHeadMeasures *measures);
 
 /* Columns (keys): n_tokens but for the cross-attention (S). */
 int attnviz_result_get_n_cols (AttnvizResult *self);

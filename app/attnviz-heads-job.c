@@ -1,0 +1,255 @@
+/* attnviz-heads-job.c: the costly per-head measures of a run, in a worker thread */
+#define G_LOG_DOMAIN "attnviz-heads-job"
+#include "config.h"
+
+#include "attnviz-heads-job.h"
+#include "attnviz-measures-run.h"
+
+/* The shares of the progress bar: the probe's run, then the two
+ * positional runs, then one run per head. */
+#define SHARE_PROBE 0.05
+#define SHARE_POSITIONAL 0.15
+
+typedef struct {
+  AttnvizLoadedModel *model;     /* or NULL: load PATH */
+  char *path;
+  AttnvizResult *run;            /* immutable: read from the worker */
+  GMainContext *context;         /* where progress goes */
+  AttnvizRunProgressFunc progress;
+  gpointer progress_data;
+  GDestroyNotify progress_destroy;
+  int n_heads;                   /* worker only */
+} JobData;
+
+typedef struct {
+  AttnvizHeadMeasures *table;
+  AttnvizHeadMeasures *probe;
+  char *note;
+} JobOutput;
+
+typedef struct {
+  JobData *data;
+  double fraction;
+  char *stage;
+  GTask *task;                   /* keeps DATA alive */
+} ProgressMessage;
+
+static void
+job_data_free (JobData *d)
+{
+  g_clear_pointer (&d->model, attnviz_loaded_model_unref);
+  g_free (d->path);
+  g_clear_object (&d->run);
+  g_main_context_unref (d->context);
+  if (d->progress_destroy)
+    d->progress_destroy (d->progress_data);
+  g_free (d);
+}
+
+static void
+job_output_free (JobOutput *out)
+{
+  g_clear_pointer (&out->table, attnviz_head_measures_free);
+  g_clear_pointer (&out->probe, attnviz_head_measures_free);
+  g_free (out->note);
+  g_free (out);
+}
+
+static gboolean
+progress_dispatch (gpointer user_data)
+{
+  ProgressMessage *m = user_data;
+  m->data->progress (m->fraction, m->stage, m->data->progress_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+progress_free (gpointer user_data)
+{
+  ProgressMessage *m = user_data;
+  g_free (m->stage);
+  g_object_unref (m->task);
+  g_free (m);
+}
+
+static void
+report (GTask *task, double fraction, char *stage /* owned */)
+{
+  JobData *d = g_task_get_task_data (task);
+
+  if (d->progress == NULL)
+    {
+      g_free (stage);
+      return;
+    }
+  ProgressMessage *m = g_new0 (ProgressMessage, 1);
+  m->data = d;
+  m->fraction = fraction;
+  m->stage = stage;
+  m->task = g_object_ref (task);
+  /* Always a source on the caller's context, never a call from here:
+   * g_main_context_invoke () would run it in this thread whenever it
+   * can acquire the context (a test spinning the loop by hand lets it),
+   * and out of order with the reports queued before. */
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, progress_dispatch, m, progress_free);
+  g_source_set_static_name (source, "[attnviz] head measures progress");
+  g_source_attach (source, d->context);
+  g_source_unref (source);
+}
+
+/* The importance runs' share, from attnviz_measures_run () in the worker. */
+static void
+on_importance_progress (double fraction, gpointer user_data)
+{
+  GTask *task = user_data;
+  JobData *d = g_task_get_task_data (task);
+  int done = (int) (fraction * d->n_heads + 0.5);
+
+  report (task, SHARE_POSITIONAL + (1.0 - SHARE_POSITIONAL) * fraction,
+          g_strdup_printf ("Importance: %d of %d heads…", MIN (done + 1, d->n_heads), d->n_heads));
+}
+
+/* The probe as `attnviz heads --probe repeat` makes it: TransformerLens's
+ * 50 random tokens twice, within the model's context. */
+static AttnvizHeadMeasures *
+measure_probe (const AttnvizModel *model, GCancellable *cancellable, GError **error)
+{
+  int n_ctx = model->config.n_ctx > 0 ? model->config.n_ctx : 101;
+  int length = MAX (1, MIN (50, (n_ctx - 1) / 2));
+  int T;
+  g_autofree gint32 *ids = attnviz_measures_probe_repeat (model, length, 0, &T, error);
+  if (ids == NULL)
+    return NULL;
+  AttnvizMeasuresOptions opt = { .cancellable = cancellable };
+  return attnviz_measures_run (model, ids, T, &opt, NULL, error);
+}
+
+static void
+job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  JobData *d = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) own = NULL;
+  const AttnvizModel *model;
+
+  if (d->model != NULL)
+    model = attnviz_loaded_model_get_model (d->model);
+  else
+    {
+      report (task, 0.0, g_strdup ("Loading the model…"));
+      if ((own = attnviz_model_load (d->path, &error)) == NULL)
+        {
+          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not open the model: %s",
+                                   error->message);
+          return;
+        }
+      model = own;
+    }
+
+  report (task, 0.0, g_strdup ("Roles: a repeated random probe…"));
+  JobOutput *out = g_new0 (JobOutput, 1);
+  out->probe = measure_probe (model, cancellable, &error);
+  if (out->probe == NULL)
+    {
+      job_output_free (out);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, error->domain, error->code, "The probe failed: %s", error->message);
+      return;
+    }
+
+  /* The run's own tokens, with the key classes its forward pass had. */
+  int T = attnviz_result_get_n_tokens (d->run);
+  g_autofree gint32 *ids = g_new (gint32, MAX (T, 1));
+  g_autofree gboolean *special = g_new0 (gboolean, MAX (T, 1));
+  for (int t = 0; t < T; t++)
+    {
+      const AttnvizToken *token = attnviz_result_get_token (d->run, t);
+      ids[t] = attnviz_result_get_token_id (d->run, t);
+      special[t] = token != NULL && token->special;
+    }
+  gboolean have_tokens = attnviz_result_get_token (d->run, 0) != NULL;
+  g_autofree guint8 *classes = attnviz_measures_key_classes (model, ids, T, have_tokens ? special : NULL,
+                                                             model->tokenizer ? (char *const *) attnviz_result_get_labels (d->run)
+                                                                              : NULL);
+  /* Importance is a change in loss: it needs an output layer and a token
+   * to predict. */
+  gboolean importance = model->config.has_lm_head && model->lm_head.w.data != NULL && T >= 2;
+  if (!importance)
+    out->note = g_strdup ("Importance needs a loss: this model has no output layer, or the text one token.");
+  d->n_heads = model->config.n_layer * model->config.n_head;
+  AttnvizMeasuresOptions opt = {
+    .key_class = classes,
+    .special = have_tokens ? special : NULL,
+    .positional = TRUE,
+    .importance = importance,
+    .ablate_mode = ATTNVIZ_ABLATE_ZERO,
+    .cancellable = cancellable,
+    .progress = on_importance_progress,
+    .progress_data = task,
+  };
+  report (task, SHARE_PROBE, g_strdup ("Positions: runs without them and shuffled…"));
+  out->table = attnviz_measures_run (model, ids, T, &opt, NULL, &error);
+  if (out->table == NULL)
+    {
+      job_output_free (out);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, error->domain, error->code, "Measuring the heads failed: %s",
+                                 error->message);
+      return;
+    }
+  report (task, 1.0, g_strdup ("Done"));
+  g_task_return_pointer (task, out, (GDestroyNotify) job_output_free);
+}
+
+void
+attnviz_heads_job_async (AttnvizLoadedModel *model,
+                         const char *path,
+                         AttnvizResult *run,
+                         GCancellable *cancellable,
+                         AttnvizRunProgressFunc progress,
+                         gpointer progress_data,
+                         GDestroyNotify progress_destroy,
+                         GAsyncReadyCallback callback,
+                         gpointer user_data)
+{
+  g_return_if_fail (model != NULL || path != NULL);
+  g_return_if_fail (ATTNVIZ_IS_RESULT (run));
+
+  JobData *d = g_new0 (JobData, 1);
+  d->model = model ? attnviz_loaded_model_ref (model) : NULL;
+  d->path = g_strdup (path);
+  d->run = g_object_ref (run);
+  d->context = g_main_context_ref_thread_default ();
+  d->progress = progress;
+  d->progress_data = progress_data;
+  d->progress_destroy = progress_destroy;
+
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, attnviz_heads_job_async);
+  g_task_set_name (task, "attnviz head measures");
+  g_task_set_task_data (task, d, (GDestroyNotify) job_data_free);
+  g_task_run_in_thread (task, job_thread);
+}
+
+gboolean
+attnviz_heads_job_finish (GAsyncResult *result, AttnvizHeadMeasures **table, AttnvizHeadMeasures **probe, char **note,
+                          GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+
+  JobOutput *out = g_task_propagate_pointer (G_TASK (result), error);
+  if (out == NULL)
+    return FALSE;
+  *table = g_steal_pointer (&out->table);
+  *probe = g_steal_pointer (&out->probe);
+  if (note)
+    *note = g_steal_pointer (&out->note);
+  job_output_free (out);
+  return TRUE;
+}
