@@ -285,8 +285,16 @@ report (GTask *task, double fraction, char *stage /* owned */)
   m->fraction = fraction;
   m->stage = stage;
   m->task = g_object_ref (task);
-  g_main_context_invoke_full (d->context, G_PRIORITY_DEFAULT, progress_message_dispatch, m,
-                              progress_message_free);
+  /* Always a source on the caller's context, never a call from here:
+   * g_main_context_invoke () runs it in this worker whenever it can
+   * acquire the context (a loop iterated by hand lets it), touching
+   * widgets off the main thread and out of order. */
+  GSource *source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, progress_message_dispatch, m, progress_message_free);
+  g_source_set_static_name (source, "[attnviz] run progress");
+  g_source_attach (source, d->context);
+  g_source_unref (source);
 }
 
 /* Called by attnviz_forward () in this worker thread after each layer. */
