@@ -1,6 +1,6 @@
-/* attnviz-gguf-private.h: what the GGUF reader (attnviz-gguf.c), its
- * metadata accessors (attnviz-gguf-kv.c) and the writer
- * (attnviz-gguf-writer.c) share */
+/* attnviz-gguf-private.h: what the GGUF reader (attnviz-gguf.c and
+ * attnviz-gguf-tensors.c), its metadata accessors (attnviz-gguf-kv.c) and
+ * the writer (attnviz-gguf-writer.c) share */
 #pragma once
 
 #include "attnviz-gguf.h"
@@ -61,5 +61,45 @@ gboolean attnviz_gguf_name_ok (const char *s, gsize len);
  * escaped (\n, \x1b, \u{202e}), bytes that are not UTF-8 as \xNN.  Cut to
  * MAX_CHARS characters with "..." after when longer (0: no limit). */
 char *attnviz_gguf_escape (const char *s, gsize len, gsize max_chars);
+
+/* ---- the reader: attnviz-gguf.c, attnviz-gguf-tensors.c ---- */
+
+/* Names in messages are cut to this many characters. */
+#define MESSAGE_NAME_CHARS 80
+
+typedef enum {
+  AT_HEADER,
+  AT_KEY_N,      /* before the key is known: "key 3" */
+  AT_KEY,
+  AT_TENSOR_N,
+  AT_TENSOR,
+} Where;
+
+typedef struct {
+  const guint8 *base;
+  gsize size;
+  gsize pos;
+  const char *file;
+  Where where;        /* what is being read, for messages */
+  guint64 index;
+  const char *name;
+  GError **error;
+} Reader;
+
+#define INVALID G_IO_ERROR_INVALID_DATA
+
+/* Sets R's error, CODE with the file, where it was and the problem; FALSE. */
+gboolean _attnviz_gguf_fail (Reader *r, int code, const char *format, ...) G_GNUC_PRINTF (3, 4);
+gboolean _attnviz_gguf_truncated (Reader *r, const char *what);
+gboolean _attnviz_gguf_take_u32 (Reader *r, guint32 *out, const char *what);
+gboolean _attnviz_gguf_take_u64 (Reader *r, guint64 *out, const char *what);
+/* A key or tensor name: 1 to ATTNVIZ_GGUF_MAX_NAME_BYTES of UTF-8 without
+ * control characters, so a name can be printed as it is. */
+gboolean _attnviz_gguf_take_name (Reader *r, char **out, const char *what);
+
+/* Tensor info I, checked, into self->tensors. */
+gboolean _attnviz_gguf_take_tensor (AttnvizGguf *self, Reader *r, guint64 i);
+/* Every tensor inside the data section, no two overlapping. */
+gboolean _attnviz_gguf_place_tensors (AttnvizGguf *self, Reader *r);
 
 G_END_DECLS

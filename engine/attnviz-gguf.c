@@ -74,32 +74,11 @@
 #define KV_MIN_BYTES (8 + 1 + 4 + 1)
 #define TENSOR_MIN_BYTES (8 + 1 + 4 + 8 + 4 + 8)
 #define NESTED_ARRAY_MIN_BYTES (4 + 8)
-/* Names in messages are cut to this many characters. */
-#define MESSAGE_NAME_CHARS 80
 
 /* ---- reading with bounds ------------------------------------------------- */
 
-typedef enum {
-  AT_HEADER,
-  AT_KEY_N,      /* before the key is known: "key 3" */
-  AT_KEY,
-  AT_TENSOR_N,
-  AT_TENSOR,
-} Where;
-
-typedef struct {
-  const guint8 *base;
-  gsize size;
-  gsize pos;
-  const char *file;
-  Where where;        /* what is being read, for messages */
-  guint64 index;
-  const char *name;
-  GError **error;
-} Reader;
-
-static gboolean G_GNUC_PRINTF (3, 4)
-fail (Reader *r, int code, const char *format, ...)
+gboolean G_GNUC_PRINTF (3, 4)
+_attnviz_gguf_fail (Reader *r, int code, const char *format, ...)
 {
   va_list ap;
   va_start (ap, format);
@@ -130,12 +109,10 @@ fail (Reader *r, int code, const char *format, ...)
   return FALSE;
 }
 
-#define INVALID G_IO_ERROR_INVALID_DATA
-
-static gboolean
-truncated (Reader *r, const char *what)
+gboolean
+_attnviz_gguf_truncated (Reader *r, const char *what)
 {
-  return fail (r, INVALID, "the file is truncated: %s at byte %zu runs past the end of the %zu-byte file",
+  return _attnviz_gguf_fail (r, INVALID, "the file is truncated: %s at byte %zu runs past the end of the %zu-byte file",
                what, r->pos, r->size);
 }
 
@@ -143,7 +120,7 @@ static gboolean
 take (Reader *r, gsize n, const guint8 **out, const char *what)
 {
   if (n > r->size - r->pos)
-    return truncated (r, what);
+    return _attnviz_gguf_truncated (r, what);
   *out = r->base + r->pos;
   r->pos += n;
   return TRUE;
@@ -158,8 +135,8 @@ load_le (const guint8 *p, gsize size)
   return v;
 }
 
-static gboolean
-take_u32 (Reader *r, guint32 *out, const char *what)
+gboolean
+_attnviz_gguf_take_u32 (Reader *r, guint32 *out, const char *what)
 {
   const guint8 *p = NULL;
   if (!take (r, 4, &p, what))
@@ -168,8 +145,8 @@ take_u32 (Reader *r, guint32 *out, const char *what)
   return TRUE;
 }
 
-static gboolean
-take_u64 (Reader *r, guint64 *out, const char *what)
+gboolean
+_attnviz_gguf_take_u64 (Reader *r, guint64 *out, const char *what)
 {
   const guint8 *p = NULL;
   if (!take (r, 8, &p, what))
@@ -183,15 +160,15 @@ static gboolean
 take_string (Reader *r, guint64 max, const guint8 **s, gsize *len, const char *what)
 {
   if (r->size - r->pos < 8)
-    return fail (r, INVALID, "the length of %s at byte %zu runs past the end of the "
+    return _attnviz_gguf_fail (r, INVALID, "the length of %s at byte %zu runs past the end of the "
                  "%zu-byte file", what, r->pos, r->size);
   guint64 n = load_le (r->base + r->pos, 8);
   r->pos += 8;
   if (n > max)
-    return fail (r, INVALID, "%s is %" G_GUINT64_FORMAT " bytes long, more than the %"
+    return _attnviz_gguf_fail (r, INVALID, "%s is %" G_GUINT64_FORMAT " bytes long, more than the %"
                  G_GUINT64_FORMAT " allowed", what, n, max);
   if (n > r->size - r->pos)
-    return fail (r, INVALID, "%s (%" G_GUINT64_FORMAT " bytes at byte %zu) runs past "
+    return _attnviz_gguf_fail (r, INVALID, "%s (%" G_GUINT64_FORMAT " bytes at byte %zu) runs past "
                  "the end of the %zu-byte file", what, n, r->pos, r->size);
   *s = r->base + r->pos;
   *len = (gsize) n;
@@ -201,27 +178,27 @@ take_string (Reader *r, guint64 max, const guint8 **s, gsize *len, const char *w
 
 /* A key or tensor name: 1 to ATTNVIZ_GGUF_MAX_NAME_BYTES of UTF-8 without
  * control characters, so a name can be printed as it is. */
-static gboolean
-take_name (Reader *r, char **out, const char *what)
+gboolean
+_attnviz_gguf_take_name (Reader *r, char **out, const char *what)
 {
   const guint8 *s;
   gsize len;
   if (!take_string (r, ATTNVIZ_GGUF_MAX_NAME_BYTES, &s, &len, what))
     return FALSE;
   if (len == 0)
-    return fail (r, INVALID, "%s is empty", what);
+    return _attnviz_gguf_fail (r, INVALID, "%s is empty", what);
   const char *text = (const char *) s;
   g_autofree char *quoted = NULL;
   /* With an explicit length, g_utf8_validate refuses NUL bytes too. */
   if (!g_utf8_validate (text, (gssize) len, NULL))
     {
       quoted = attnviz_gguf_escape (text, len, MESSAGE_NAME_CHARS);
-      return fail (r, INVALID, "%s \"%s\" is not valid UTF-8", what, quoted);
+      return _attnviz_gguf_fail (r, INVALID, "%s \"%s\" is not valid UTF-8", what, quoted);
     }
   if (!attnviz_gguf_name_ok (text, len))
     {
       quoted = attnviz_gguf_escape (text, len, MESSAGE_NAME_CHARS);
-      return fail (r, INVALID, "%s \"%s\" holds a control character", what, quoted);
+      return _attnviz_gguf_fail (r, INVALID, "%s \"%s\" holds a control character", what, quoted);
     }
   *out = g_strndup (text, len);
   return TRUE;
@@ -245,12 +222,12 @@ static gboolean
 take_array_head (Reader *r, int depth, guint32 *type_out, guint64 *n_out)
 {
   if (depth > ATTNVIZ_GGUF_MAX_ARRAY_DEPTH)
-    return fail (r, INVALID, "arrays nest more than %d deep at byte %zu",
+    return _attnviz_gguf_fail (r, INVALID, "arrays nest more than %d deep at byte %zu",
                  ATTNVIZ_GGUF_MAX_ARRAY_DEPTH, r->pos);
   guint32 type;
   guint64 n;
-  if (!take_u32 (r, &type, "the element type of an array")
-      || !take_u64 (r, &n, "the length of an array"))
+  if (!_attnviz_gguf_take_u32 (r, &type, "the element type of an array")
+      || !_attnviz_gguf_take_u64 (r, &n, "the length of an array"))
     return FALSE;
   gsize min;
   if (type == ATTNVIZ_GGUF_STRING)
@@ -258,12 +235,12 @@ take_array_head (Reader *r, int depth, guint32 *type_out, guint64 *n_out)
   else if (type == ATTNVIZ_GGUF_ARRAY)
     min = NESTED_ARRAY_MIN_BYTES;
   else if ((min = attnviz_gguf_type_size (type)) == 0)
-    return fail (r, INVALID, "unknown array element type %u", type);
+    return _attnviz_gguf_fail (r, INVALID, "unknown array element type %u", type);
   gsize left = r->size - r->pos;
   if (n > left / min)
     {
       char buf[32];
-      return fail (r, INVALID, "an array of %" G_GUINT64_FORMAT " %s elements cannot fit in "
+      return _attnviz_gguf_fail (r, INVALID, "an array of %" G_GUINT64_FORMAT " %s elements cannot fit in "
                    "the %zu bytes left at byte %zu", n, type_or_number (type, buf), left,
                    r->pos);
     }
@@ -352,7 +329,7 @@ take_value (Reader *r, AttnvizGgufKv *kv)
           return FALSE;
         const guint8 *nul = memchr (p, '\0', len);
         if (nul != NULL)
-          return fail (r, INVALID, "the string value holds a NUL byte (byte %zu of the file)",
+          return _attnviz_gguf_fail (r, INVALID, "the string value holds a NUL byte (byte %zu of the file)",
                        (gsize) (nul - r->base));
         kv->str = g_malloc (len + 1);
         memcpy (kv->str, p, len);
@@ -377,7 +354,7 @@ take_value (Reader *r, AttnvizGgufKv *kv)
     default:
       len = attnviz_gguf_type_size (kv->type);
       if (len == 0)
-        return fail (r, INVALID, "unknown value type %u", (guint32) kv->type);
+        return _attnviz_gguf_fail (r, INVALID, "unknown value type %u", (guint32) kv->type);
       if (!take (r, len, &p, "the value"))
         return FALSE;
       kv->bits = load_le (p, len);
@@ -404,7 +381,7 @@ take_kvs (AttnvizGguf *self, Reader *r, guint64 n_kv)
       r->where = AT_KEY_N;
       r->index = i;
       AttnvizGgufKv kv = { 0 };
-      if (!take_name (r, &kv.key, "the key"))
+      if (!_attnviz_gguf_take_name (r, &kv.key, "the key"))
         return FALSE;
       /* Owned by the array from here, so a failure below frees it. */
       g_array_append_val (self->kvs, kv);
@@ -414,15 +391,15 @@ take_kvs (AttnvizGguf *self, Reader *r, guint64 n_kv)
 
       guint first = GPOINTER_TO_UINT (g_hash_table_lookup (self->kv_index, at->key));
       if (first != 0)
-        return fail (r, INVALID, "appears twice (entries %u and %" G_GUINT64_FORMAT ")",
+        return _attnviz_gguf_fail (r, INVALID, "appears twice (entries %u and %" G_GUINT64_FORMAT ")",
                      first - 1, i);
 
       at->raw = r->base + r->pos;
       guint32 type;
-      if (!take_u32 (r, &type, "the value type"))
+      if (!_attnviz_gguf_take_u32 (r, &type, "the value type"))
         return FALSE;
       if (type >= ATTNVIZ_GGUF_N_TYPES)
-        return fail (r, INVALID, "unknown value type %u", type);
+        return _attnviz_gguf_fail (r, INVALID, "unknown value type %u", type);
       at->type = (AttnvizGgufType) type;
       if (!take_value (r, at))
         return FALSE;
@@ -443,174 +420,11 @@ check_alignment (AttnvizGguf *self, Reader *r)
   r->where = AT_KEY;
   r->name = kv->key;
   if (kv->type != ATTNVIZ_GGUF_UINT32)
-    return fail (r, INVALID, "has type %s, not uint32", attnviz_gguf_type_name (kv->type));
+    return _attnviz_gguf_fail (r, INVALID, "has type %s, not uint32", attnviz_gguf_type_name (kv->type));
   guint32 a = (guint32) kv->bits;
   if (a == 0 || (a & (a - 1)) != 0)
-    return fail (r, INVALID, "%u is not a power of two", a);
+    return _attnviz_gguf_fail (r, INVALID, "%u is not a power of two", a);
   self->alignment = a;
-  return TRUE;
-}
-
-/* ---- tensor infos ------------------------------------------------------ */
-
-static char *
-shape_string (const gint64 *ne, int n_dims)
-{
-  GString *s = g_string_new ("[");
-  for (int d = 0; d < n_dims; d++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, d ? ", " : "", ne[d]);
-  g_string_append_c (s, ']');
-  return g_string_free (s, FALSE);
-}
-
-static gboolean
-take_tensor (AttnvizGguf *self, Reader *r, guint64 i)
-{
-  r->where = AT_TENSOR_N;
-  r->index = i;
-  AttnvizGgufTensor t = { 0 };
-  char *name;
-  if (!take_name (r, &name, "the name"))
-    return FALSE;
-  t.name = name;
-  g_array_append_val (self->tensors, t);
-  AttnvizGgufTensor *at = &g_array_index (self->tensors, AttnvizGgufTensor,
-                                          self->tensors->len - 1);
-  r->where = AT_TENSOR;
-  r->name = name;
-
-  guint first = GPOINTER_TO_UINT (g_hash_table_lookup (self->tensor_index, name));
-  if (first != 0)
-    return fail (r, INVALID, "appears twice (tensors %u and %" G_GUINT64_FORMAT ")",
-                 first - 1, i);
-
-  guint32 n_dims;
-  if (!take_u32 (r, &n_dims, "the dimension count"))
-    return FALSE;
-  if (n_dims < 1 || n_dims > ATTNVIZ_GGUF_MAX_DIMS)
-    return fail (r, INVALID, "%u dimensions (1 to %d allowed)", n_dims, ATTNVIZ_GGUF_MAX_DIMS);
-  at->n_dims = (int) n_dims;
-  for (int d = 0; d < ATTNVIZ_GGUF_MAX_DIMS; d++)
-    {
-      at->ne[d] = 1;
-      if (d >= (int) n_dims)
-        continue;
-      guint64 ne;
-      if (!take_u64 (r, &ne, "a dimension"))
-        return FALSE;
-      if (ne > G_MAXINT64)
-        return fail (r, INVALID, "dimension %d is negative (%" G_GINT64_FORMAT ")", d,
-                     (gint64) ne);
-      at->ne[d] = (gint64) ne;
-    }
-
-  guint32 type;
-  guint64 offset;
-  if (!take_u32 (r, &type, "the type") || !take_u64 (r, &offset, "the offset"))
-    return FALSE;
-  const char *type_name;
-  int block_size;
-  gsize block_bytes;
-  if (!attnviz_weight_type_known (type, &type_name, &block_size, &block_bytes))
-    return fail (r, INVALID, "unknown type id %u", type);
-  at->type = type;
-  at->offset = offset;
-
-  guint64 rows, n_elements, n_bytes;
-  if (!g_uint64_checked_mul (&rows, (guint64) at->ne[1], (guint64) at->ne[2])
-      || !g_uint64_checked_mul (&rows, rows, (guint64) at->ne[3])
-      || rows > G_MAXINT64
-      || !g_uint64_checked_mul (&n_elements, (guint64) at->ne[0], rows)
-      || n_elements > G_MAXINT64)
-    {
-      g_autofree char *shape = shape_string (at->ne, at->n_dims);
-      return fail (r, INVALID, "shape %s holds 2^63 values or more", shape);
-    }
-  at->n_elements = (gint64) n_elements;
-  if (at->ne[0] % block_size != 0)
-    return fail (r, INVALID, "%" G_GINT64_FORMAT " values per row is not a multiple of the "
-                 "%s block size %d", at->ne[0], type_name, block_size);
-  if (!attnviz_weight_row_bytes ((AttnvizWeightType) type, at->ne[0], &at->row_bytes)
-      || !g_uint64_checked_mul (&n_bytes, rows, at->row_bytes)
-      || n_bytes > G_MAXSIZE)
-    {
-      g_autofree char *shape = shape_string (at->ne, at->n_dims);
-      return fail (r, INVALID, "shape %s in %s takes 2^64 bytes or more", shape, type_name);
-    }
-  at->n_bytes = (gsize) n_bytes;
-  if (offset % self->alignment != 0)
-    return fail (r, INVALID, "offset %" G_GUINT64_FORMAT " is not a multiple of the "
-                 "alignment %u", offset, self->alignment);
-
-  g_hash_table_insert (self->tensor_index, name, GUINT_TO_POINTER (self->tensors->len));
-  return TRUE;
-}
-
-static int
-by_offset (gconstpointer a, gconstpointer b, gpointer data)
-{
-  const AttnvizGgufTensor *t = data;
-  guint i = *(const guint *) a, j = *(const guint *) b;
-  if (t[i].offset != t[j].offset)
-    return t[i].offset < t[j].offset ? -1 : 1;
-  return i < j ? -1 : i > j ? 1 : 0;
-}
-
-/* Places every tensor in the data section and refuses overlaps. */
-static gboolean
-place_tensors (AttnvizGguf *self, Reader *r)
-{
-  AttnvizGgufTensor *t = (AttnvizGgufTensor *) (void *) self->tensors->data;
-  guint n = self->tensors->len;
-
-  for (guint i = 0; i < n; i++)
-    {
-      r->where = AT_TENSOR;
-      r->name = t[i].name;
-      if (t[i].offset > self->data_size || t[i].n_bytes > self->data_size - t[i].offset)
-        {
-          /* Plain words first: almost always an interrupted download. */
-          /* How much is missing: up to the end of the furthest tensor. */
-          guint64 end = 0;
-          for (guint k = 0; k < n; k++)
-            {
-              guint64 e = t[k].offset > G_MAXUINT64 - t[k].n_bytes ? G_MAXUINT64 : t[k].offset + t[k].n_bytes;
-              end = MAX (end, e);
-            }
-          g_autofree char *missing = g_format_size (end - self->data_size);
-          g_autofree char *quoted = attnviz_gguf_escape (r->name, strlen (r->name), MESSAGE_NAME_CHARS);
-          r->where = AT_HEADER;
-          if (t[i].offset > self->data_size)
-            return fail (r, INVALID, "the file is truncated (at least %s missing; an interrupted download?): "
-                         "tensor \"%s\": offset %" G_GUINT64_FORMAT " runs past the end of the %zu-byte "
-                         "data section", missing, quoted, t[i].offset, self->data_size);
-          return fail (r, INVALID, "the file is truncated (at least %s missing; an interrupted download?): "
-                       "tensor \"%s\": its %zu bytes at offset %" G_GUINT64_FORMAT " run past the end of "
-                       "the %zu-byte data section", missing, quoted, t[i].n_bytes, t[i].offset, self->data_size);
-        }
-      t[i].data = self->base + self->data_offset + t[i].offset;
-    }
-
-  g_autoptr(GArray) order = g_array_sized_new (FALSE, FALSE, sizeof (guint), n);
-  for (guint i = 0; i < n; i++)
-    if (t[i].n_bytes > 0)
-      g_array_append_val (order, i);
-  g_array_sort_with_data (order, by_offset, t);
-  for (guint k = 1; k < order->len; k++)
-    {
-      const AttnvizGgufTensor *prev = &t[g_array_index (order, guint, k - 1)];
-      const AttnvizGgufTensor *cur = &t[g_array_index (order, guint, k)];
-      if (prev->offset + prev->n_bytes > cur->offset)
-        {
-          g_autofree char *quoted = attnviz_gguf_escape (prev->name, strlen (prev->name),
-                                                         MESSAGE_NAME_CHARS);
-          r->name = cur->name;
-          return fail (r, INVALID, "bytes %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
-                       " of the data section overlap tensor \"%s\" (bytes %" G_GUINT64_FORMAT
-                       " to %" G_GUINT64_FORMAT ")", cur->offset, cur->offset + cur->n_bytes,
-                       quoted, prev->offset, prev->offset + prev->n_bytes);
-        }
-    }
   return TRUE;
 }
 
@@ -630,37 +444,37 @@ parse (AttnvizGguf *self, GError **error)
   const guint8 *magic;
 
   if (r.size < 4)
-    return fail (&r, INVALID, "not a GGUF file: a %zu-byte file is too short", r.size);
+    return _attnviz_gguf_fail (&r, INVALID, "not a GGUF file: a %zu-byte file is too short", r.size);
   take (&r, 4, &magic, "the magic");
   if (memcmp (magic, "GGUF", 4) != 0)
     {
       g_autofree char *quoted = attnviz_gguf_escape ((const char *) magic, 4, 0);
-      return fail (&r, INVALID, "not a GGUF file (it starts with \"%s\", not \"GGUF\")",
+      return _attnviz_gguf_fail (&r, INVALID, "not a GGUF file (it starts with \"%s\", not \"GGUF\")",
                    quoted);
     }
 
   guint32 version;
-  if (!take_u32 (&r, &version, "the version"))
+  if (!_attnviz_gguf_take_u32 (&r, &version, "the version"))
     return FALSE;
   if (version != 2 && version != 3)
-    return fail (&r, G_IO_ERROR_NOT_SUPPORTED, "GGUF version %u is not supported (only 2 "
+    return _attnviz_gguf_fail (&r, G_IO_ERROR_NOT_SUPPORTED, "GGUF version %u is not supported (only 2 "
                  "and 3)%s", version,
                  version > 3 && (version & 0xffff) == 0 ? "; a big-endian file?" : "");
   self->version = version;
 
   guint64 n_tensors, n_kv;
-  if (!take_u64 (&r, &n_tensors, "the tensor count")
-      || !take_u64 (&r, &n_kv, "the key count"))
+  if (!_attnviz_gguf_take_u64 (&r, &n_tensors, "the tensor count")
+      || !_attnviz_gguf_take_u64 (&r, &n_kv, "the key count"))
     return FALSE;
   gsize left = r.size - r.pos;
   if (n_kv > left / KV_MIN_BYTES)
-    return fail (&r, INVALID, "key count %" G_GUINT64_FORMAT " cannot fit in the %zu bytes "
+    return _attnviz_gguf_fail (&r, INVALID, "key count %" G_GUINT64_FORMAT " cannot fit in the %zu bytes "
                  "that follow the header", n_kv, left);
   if (n_tensors > left / TENSOR_MIN_BYTES)
-    return fail (&r, INVALID, "tensor count %" G_GUINT64_FORMAT " cannot fit in the %zu "
+    return _attnviz_gguf_fail (&r, INVALID, "tensor count %" G_GUINT64_FORMAT " cannot fit in the %zu "
                  "bytes that follow the header", n_tensors, left);
   if (n_kv > G_MAXINT || n_tensors > G_MAXINT)
-    return fail (&r, INVALID, "more than %d keys or tensors", G_MAXINT);
+    return _attnviz_gguf_fail (&r, INVALID, "more than %d keys or tensors", G_MAXINT);
 
   if (!take_kvs (self, &r, n_kv) || !check_alignment (self, &r))
     return FALSE;
@@ -668,10 +482,10 @@ parse (AttnvizGguf *self, GError **error)
   r.where = AT_HEADER;
   left = r.size - r.pos;
   if (n_tensors > left / TENSOR_MIN_BYTES)
-    return fail (&r, INVALID, "tensor count %" G_GUINT64_FORMAT " cannot fit in the %zu "
+    return _attnviz_gguf_fail (&r, INVALID, "tensor count %" G_GUINT64_FORMAT " cannot fit in the %zu "
                  "bytes left after the metadata", n_tensors, left);
   for (guint64 i = 0; i < n_tensors; i++)
-    if (!take_tensor (self, &r, i))
+    if (!_attnviz_gguf_take_tensor (self, &r, i))
       return FALSE;
 
   /* pos <= size < 2^64 - 2^32, so adding alignment - 1 cannot wrap. */
@@ -680,14 +494,14 @@ parse (AttnvizGguf *self, GError **error)
   if (start > r.size)
     {
       if (n_tensors > 0)
-        return fail (&r, INVALID, "the data section would start at offset %" G_GUINT64_FORMAT
+        return _attnviz_gguf_fail (&r, INVALID, "the data section would start at offset %" G_GUINT64_FORMAT
                      " (the header ends at %zu, padded to a multiple of %u) but the file "
                      "has only %zu bytes", start, r.pos, self->alignment, r.size);
       start = r.size;
     }
   self->data_offset = (gsize) start;
   self->data_size = r.size - self->data_offset;
-  return place_tensors (self, &r);
+  return _attnviz_gguf_place_tensors (self, &r);
 }
 
 static AttnvizGguf *

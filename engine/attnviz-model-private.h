@@ -1,4 +1,6 @@
-/* attnviz-model-private.h: what attnviz-model.c and attnviz-model-gguf.c share */
+/* attnviz-model-private.h: what attnviz-model.c (folders),
+ * attnviz-model-gguf.c (GGUF) and attnviz-model-new.c (lifetime, random
+ * weights) share */
 #pragma once
 
 #include "attnviz-model.h"
@@ -19,5 +21,8 @@ AttnvizModel *_attnviz_model_new_from_gguf (AttnvizGguf *gguf, GError **error);
 /* A name from a file, made fit for a one-line message (control characters
  * and quotes escaped, UTF-8 kept). */
 char *_attnviz_model_quote (const char *name);
+
+/* nn.Linear's (out, in) weight W and bias B (or NULL) as an AttnvizLinear. */
+AttnvizLinear _attnviz_linear_out_in (AttnvizMatrix w, const float *b, int n_in, int n_out);
 
 G_END_DECLS

@@ -55,6 +55,7 @@
 #include "attnviz-quant-private.h"
 #include "attnviz-json.h"
 #include "attnviz-safetensors.h"
+#include "attnviz-safetensors-private.h"
 
 #define MAX_HEADER_BYTES (100 * 1000 * 1000)
 
@@ -67,183 +68,12 @@ struct _AttnvizSafetensors {
   GHashTable *metadata;     /* char* -> char*, __metadata__ of every shard */
 };
 
-static const struct {
-  const char *name;
-  gsize size;
-} dtype_table[] = {
-  [ATTNVIZ_DTYPE_F32] = { "F32", 4 },
-  [ATTNVIZ_DTYPE_F16] = { "F16", 2 },
-  [ATTNVIZ_DTYPE_BF16] = { "BF16", 2 },
-  [ATTNVIZ_DTYPE_F64] = { "F64", 8 },
-  [ATTNVIZ_DTYPE_I64] = { "I64", 8 },
-  [ATTNVIZ_DTYPE_I32] = { "I32", 4 },
-  [ATTNVIZ_DTYPE_I16] = { "I16", 2 },
-  [ATTNVIZ_DTYPE_I8] = { "I8", 1 },
-  [ATTNVIZ_DTYPE_U8] = { "U8", 1 },
-  [ATTNVIZ_DTYPE_BOOL] = { "BOOL", 1 },
-};
-
-const char *
-attnviz_dtype_to_string (AttnvizDtype dtype)
-{
-  g_return_val_if_fail ((guint) dtype < G_N_ELEMENTS (dtype_table), "invalid");
-  return dtype_table[dtype].name;
-}
-
-gsize
-attnviz_dtype_size (AttnvizDtype dtype)
-{
-  g_return_val_if_fail ((guint) dtype < G_N_ELEMENTS (dtype_table), 0);
-  return dtype_table[dtype].size;
-}
-
-static gboolean
-dtype_from_string (const char *s, AttnvizDtype *out)
-{
-  for (guint i = 0; i < G_N_ELEMENTS (dtype_table); i++)
-    if (strcmp (s, dtype_table[i].name) == 0)
-      {
-        *out = (AttnvizDtype) i;
-        return TRUE;
-      }
-  return FALSE;
-}
-
-/* ---- half-precision conversions ---------------------------------------- */
-
-static inline float
-f32_from_bits (guint32 bits)
-{
-  return attnviz_quant_float_from_bits (bits);
-}
-
-static inline guint32
-f32_to_bits (float f)
-{
-  return attnviz_quant_float_to_bits (f);
-}
-
-/* IEEE binary16: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits;
- * the weight kernels' exact conversion (attnviz-quant-private.h). */
-float
-attnviz_f16_to_f32 (guint16 h)
-{
-  return attnviz_quant_half_to_float (h);
-}
-
-/* bfloat16 is the top half of a float32. */
-float
-attnviz_bf16_to_f32 (guint16 h)
-{
-  return f32_from_bits ((guint32) h << 16);
-}
-
-guint16
-attnviz_f32_to_f16 (float f)
-{
-  guint32 x = f32_to_bits (f);
-  guint16 sign = (guint16) ((x >> 16) & 0x8000);
-  guint32 abs = x & 0x7fffffff;
-
-  if (abs > 0x7f800000)  /* NaN: keep the top payload bits, stay a NaN */
-    return sign | 0x7e00 | ((abs >> 13) & 0x3ff);
-  if (abs >= 0x47800000)  /* >= 65536 (and inf): past the rounding of 65504 */
-    return sign | 0x7c00;
-
-  guint32 e = abs >> 23;
-  if (e >= 113)  /* >= 2^-14: a half normal; rounding may carry up to inf */
-    {
-      guint32 h = ((e - 112) << 10) | ((abs >> 13) & 0x3ff);
-      guint32 rem = abs & 0x1fff;
-      if (rem > 0x1000 || (rem == 0x1000 && (h & 1)))
-        h++;
-      return sign | (guint16) h;
-    }
-  if (e < 102)  /* below 2^-25: rounds to zero */
-    return sign;
-
-  /* Half subnormal: the value in units of 2^-24 is m * 2^(e - 126), with
-   * m the 24-bit significand; shift 14..24 bits off, round to even.  A carry
-   * to 0x400 is exactly the smallest normal. */
-  guint32 m = (abs & 0x7fffff) | 0x800000;
-  guint32 shift = 126 - e;
-  guint32 h = m >> shift;
-  guint32 rem = m & ((1u << shift) - 1);
-  guint32 half = 1u << (shift - 1);
-  if (rem > half || (rem == half && (h & 1)))
-    h++;
-  return sign | (guint16) h;
-}
-
-void
-attnviz_tensor_to_f32 (const AttnvizTensorInfo *info, float *out)
-{
-  g_return_if_fail (info != NULL);
-  g_return_if_fail (out != NULL || info->n_elements == 0);
-
-  const guint8 *p = info->data;
-  gsize n = (gsize) info->n_elements;
-
-  /* The data has no alignment promise: read every element with memcpy. */
-  switch (info->dtype)
-    {
-    case ATTNVIZ_DTYPE_F32:
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-      if (n > 0)
-        memcpy (out, p, n * sizeof (float));
-#else
-      for (gsize i = 0; i < n; i++)
-        {
-          guint32 v;
-          memcpy (&v, p + 4 * i, 4);
-          out[i] = f32_from_bits (GUINT32_FROM_LE (v));
-        }
-#endif
-      break;
-    case ATTNVIZ_DTYPE_F16:
-      for (gsize i = 0; i < n; i++)
-        {
-          guint16 v;
-          memcpy (&v, p + 2 * i, 2);
-          out[i] = attnviz_f16_to_f32 (GUINT16_FROM_LE (v));
-        }
-      break;
-    case ATTNVIZ_DTYPE_BF16:
-      for (gsize i = 0; i < n; i++)
-        {
-          guint16 v;
-          memcpy (&v, p + 2 * i, 2);
-          out[i] = attnviz_bf16_to_f32 (GUINT16_FROM_LE (v));
-        }
-      break;
-    case ATTNVIZ_DTYPE_F64:
-      for (gsize i = 0; i < n; i++)
-        {
-          guint64 v;
-          double d;
-          memcpy (&v, p + 8 * i, 8);
-          v = GUINT64_FROM_LE (v);
-          memcpy (&d, &v, 8);
-          out[i] = (float) d;
-        }
-      break;
-    case ATTNVIZ_DTYPE_I64:
-    case ATTNVIZ_DTYPE_I32:
-    case ATTNVIZ_DTYPE_I16:
-    case ATTNVIZ_DTYPE_I8:
-    case ATTNVIZ_DTYPE_U8:
-    case ATTNVIZ_DTYPE_BOOL:
-    default:
-      g_return_if_reached ();
-    }
-}
-
 /* ---- errors ------------------------------------------------------------ */
 
 /* A name from the file, made fit for a one-line message: control characters
  * and quotes escaped, UTF-8 left readable. */
-static char *
-quote_name (const char *name)
+char *
+_attnviz_safetensors_quote_name (const char *name)
 {
   char high[129];
 
@@ -271,7 +101,7 @@ set_tensor_invalid (GError **error, const char *file, const char *tensor, const 
   va_start (ap, format);
   g_autofree char *problem = g_strdup_vprintf (format, ap);
   va_end (ap);
-  g_autofree char *quoted = quote_name (tensor);
+  g_autofree char *quoted = _attnviz_safetensors_quote_name (tensor);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: tensor \"%s\": %s",
                file, quoted, problem);
   return FALSE;
@@ -339,8 +169,8 @@ tensor_info_clear (gpointer p)
   g_free (info->name);
 }
 
-static char *
-format_shape (const gint64 *shape, int n_dims)
+char *
+_attnviz_safetensors_format_shape (const gint64 *shape, int n_dims)
 {
   GString *s = g_string_new ("[");
   for (int i = 0; i < n_dims; i++)
@@ -370,9 +200,9 @@ parse_tensor_entry (JsonNode *node,
     return set_tensor_invalid (error, file, name, "dtype is %s, not a string",
                                node_type_name (dtype_node));
   const char *dtype_str = json_node_get_string (dtype_node);
-  if (!dtype_from_string (dtype_str, &info->dtype))
+  if (!_attnviz_dtype_from_string (dtype_str, &info->dtype))
     {
-      g_autofree char *quoted = quote_name (dtype_str);
+      g_autofree char *quoted = _attnviz_safetensors_quote_name (dtype_str);
       return set_tensor_invalid (error, file, name, "unknown dtype \"%s\"", quoted);
     }
 
@@ -400,7 +230,7 @@ parse_tensor_entry (JsonNode *node,
       if (!g_uint64_checked_mul (&n_elements, n_elements, (guint64) d))
         overflow = TRUE;
     }
-  g_autofree char *shape_str = format_shape (info->shape, info->n_dims);
+  g_autofree char *shape_str = _attnviz_safetensors_format_shape (info->shape, info->n_dims);
   guint64 n_bytes = 0;
   gsize elsize = attnviz_dtype_size (info->dtype);
   if (overflow || !g_uint64_checked_mul (&n_bytes, n_elements, elsize)
@@ -427,7 +257,7 @@ parse_tensor_entry (JsonNode *node,
     {
       /* Plain words first: almost always an interrupted download. */
       g_autofree char *missing = g_format_size ((guint64) end - data_len);
-      g_autofree char *quoted = quote_name (name);
+      g_autofree char *quoted = _attnviz_safetensors_quote_name (name);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: the file is truncated (at least %s missing; an interrupted download?): tensor \"%s\": "
                    "data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "] end past the %" G_GUINT64_FORMAT
@@ -457,7 +287,7 @@ parse_metadata (JsonNode *node, const char *file, GHashTable *metadata, GError *
       JsonNode *value = json_object_get_member (obj, l->data);
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
         {
-          g_autofree char *quoted = quote_name (l->data);
+          g_autofree char *quoted = _attnviz_safetensors_quote_name (l->data);
           return set_invalid (error, file, "__metadata__ \"%s\" is %s, not a string",
                               quoted, node_type_name (value));
         }
@@ -543,7 +373,7 @@ parse_image (AttnvizSafetensors *self,
         {
           const AttnvizTensorInfo *a = &g_array_index (infos, AttnvizTensorInfo, furthest->index);
           const AttnvizTensorInfo *b = &g_array_index (infos, AttnvizTensorInfo, s->index);
-          g_autofree char *qa = quote_name (a->name);
+          g_autofree char *qa = _attnviz_safetensors_quote_name (a->name);
           return set_tensor_invalid (error, file, b->name,
                                      "data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
                                      "] overlap tensor \"%s\" at [%" G_GUINT64_FORMAT
@@ -682,12 +512,12 @@ open_index (AttnvizSafetensors *self, const char *path, GError **error)
   for (GList *l = names; l != NULL; l = l->next)
     {
       JsonNode *value = json_object_get_member (map, l->data);
-      g_autofree char *quoted = quote_name (l->data);
+      g_autofree char *quoted = _attnviz_safetensors_quote_name (l->data);
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
         return set_invalid (error, path, "weight_map \"%s\" is %s, not a file name",
                             quoted, node_type_name (value));
       const char *shard = json_node_get_string (value);
-      g_autofree char *qshard = quote_name (shard);
+      g_autofree char *qshard = _attnviz_safetensors_quote_name (shard);
       if (!shard_name_ok (shard))
         return set_invalid (error, path, "weight_map \"%s\": shard \"%s\" is not a file "
                             "beside the index", quoted, qshard);
@@ -707,8 +537,8 @@ open_index (AttnvizSafetensors *self, const char *path, GError **error)
       g_autofree char *shard_path = g_build_filename (dir, shard, NULL);
       if (info == NULL || strcmp (info->file, shard_path) != 0)
         {
-          g_autofree char *quoted = quote_name (l->data);
-          g_autofree char *qshard = quote_name (shard);
+          g_autofree char *quoted = _attnviz_safetensors_quote_name (l->data);
+          g_autofree char *qshard = _attnviz_safetensors_quote_name (shard);
           return set_invalid (error, path, "tensor \"%s\": weight_map puts it in \"%s\", "
                               "which has no such tensor", quoted, qshard);
         }
@@ -772,301 +602,4 @@ attnviz_safetensors_get_metadata (const AttnvizSafetensors *self, const char *ke
   g_return_val_if_fail (self != NULL, NULL);
   g_return_val_if_fail (key != NULL, NULL);
   return g_hash_table_lookup (self->metadata, key);
-}
-
-/* ---- writing ------------------------------------------------------------- */
-
-static int
-compare_strings (gconstpointer a, gconstpointer b, gpointer user_data)
-{
-  return strcmp (*(const char * const *) a, *(const char * const *) b);
-}
-
-/* S as a JSON string literal, escaped as every attnviz output is. */
-static void
-append_json_string (GString *out, const char *s)
-{
-  g_autofree char *text = attnviz_json_quote (s);
-  g_string_append (out, text);
-}
-
-/* The header of TENSORS and METADATA into HEADER, padded with spaces to
- * a multiple of 8 at least MIN_LEN long, and each tensor's byte count into
- * SIZES (n_tensors). */
-static gboolean
-build_header (const char *path, const AttnvizTensorOut *tensors, guint n_tensors, GHashTable *metadata,
-              gsize min_len, GString *header, guint64 *sizes, GError **error)
-{
-  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  guint64 offset = 0;
-
-  g_string_assign (header, "{");
-  if (metadata != NULL && g_hash_table_size (metadata) > 0)
-    {
-      /* Sorted, so the same input always gives the same bytes. */
-      g_autofree gpointer *keys = g_hash_table_get_keys_as_array (metadata, NULL);
-      guint n_keys = g_hash_table_size (metadata);
-      g_qsort_with_data (keys, n_keys, sizeof (gpointer), compare_strings, NULL);
-      g_string_append (header, "\"__metadata__\":{");
-      for (guint i = 0; i < n_keys; i++)
-        {
-          if (i > 0)
-            g_string_append_c (header, ',');
-          append_json_string (header, keys[i]);
-          g_string_append_c (header, ':');
-          append_json_string (header, g_hash_table_lookup (metadata, keys[i]));
-        }
-      g_string_append_c (header, '}');
-    }
-
-  for (guint t = 0; t < n_tensors; t++)
-    {
-      const AttnvizTensorOut *tensor = &tensors[t];
-      g_return_val_if_fail (tensor->name != NULL, FALSE);
-      g_return_val_if_fail ((guint) tensor->dtype < G_N_ELEMENTS (dtype_table), FALSE);
-      g_return_val_if_fail (tensor->n_dims >= 0 && tensor->n_dims <= ATTNVIZ_MAX_DIMS, FALSE);
-
-      g_autofree char *quoted = quote_name (tensor->name);
-      if (strcmp (tensor->name, "__metadata__") == 0 || g_hash_table_contains (seen, tensor->name))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "%s: tensor \"%s\": the name is %s", path, quoted,
-                       strcmp (tensor->name, "__metadata__") == 0 ? "reserved" : "used twice");
-          return FALSE;
-        }
-      g_hash_table_add (seen, (gpointer) tensor->name);
-
-      guint64 n = 1;
-      gboolean overflow = FALSE;
-      for (int d = 0; d < tensor->n_dims; d++)
-        if (tensor->shape[d] < 0 || !g_uint64_checked_mul (&n, n, (guint64) tensor->shape[d]))
-          overflow = TRUE;
-      guint64 n_bytes = 0;
-      if (overflow || !g_uint64_checked_mul (&n_bytes, n, attnviz_dtype_size (tensor->dtype))
-          || n_bytes > G_MAXSIZE || offset + n_bytes < offset)
-        {
-          g_autofree char *shape = format_shape (tensor->shape, tensor->n_dims);
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                       "%s: tensor \"%s\": shape %s is negative or too large", path, quoted, shape);
-          return FALSE;
-        }
-      sizes[t] = n_bytes;
-
-      if (header->len > 1)
-        g_string_append_c (header, ',');
-      append_json_string (header, tensor->name);
-      g_string_append_printf (header, ":{\"dtype\":\"%s\",\"shape\":[",
-                              attnviz_dtype_to_string (tensor->dtype));
-      for (int d = 0; d < tensor->n_dims; d++)
-        g_string_append_printf (header, "%s%" G_GINT64_FORMAT, d ? "," : "", tensor->shape[d]);
-      g_string_append_printf (header, "],\"data_offsets\":[%" G_GUINT64_FORMAT ",%"
-                              G_GUINT64_FORMAT "]}", offset, offset + n_bytes);
-      offset += n_bytes;
-    }
-  g_string_append_c (header, '}');
-
-  /* Pad with spaces so the data, at 8 + header->len, starts 8-aligned. */
-  while (header->len < min_len || header->len % 8 != 0)
-    g_string_append_c (header, ' ');
-  return TRUE;
-}
-
-struct _AttnvizSafetensorsWriter {
-  char *path;
-  AttnvizAtomicFile *file;
-  int fd;                     /* of the file: every write is a pwrite at its place */
-  AttnvizTensorOut *tensors;  /* (n_tensors) the layout, data unused */
-  guint n_tensors;
-  guint64 *begin;             /* (n_tensors) where each tensor's bytes start, from the data's start */
-  guint64 *size;              /* (n_tensors) how many there are */
-  guint64 *written;           /* (n_tensors) how many were written */
-  gsize header_len;           /* fixed once written: the data's offsets hang on it */
-};
-
-static void
-writer_free (AttnvizSafetensorsWriter *self)
-{
-  g_free (self->path);
-  g_free (self->tensors);
-  g_free (self->begin);
-  g_free (self->size);
-  g_free (self->written);
-  g_free (self);
-}
-
-static gboolean
-writer_failed (AttnvizSafetensorsWriter *self, int saved, GError **error)
-{
-  saved = saved ? saved : EIO;
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "%s: cannot write: %s", self->path,
-               g_strerror (saved));
-  return FALSE;
-}
-
-/* N bytes of DATA at OFFSET of the file, whatever pwrite () takes at once. */
-static gboolean
-write_at (AttnvizSafetensorsWriter *self, guint64 offset, const void *data, gsize n, GError **error)
-{
-  const guint8 *p = data;
-  while (n > 0)
-    {
-      ssize_t k = pwrite (self->fd, p, MIN (n, (gsize) 1 << 30), (off_t) offset);
-      if (k < 0 && errno == EINTR)
-        continue;
-      if (k <= 0)
-        return writer_failed (self, k < 0 ? errno : EIO, error);
-      p += k;
-      n -= (gsize) k;
-      offset += (guint64) k;
-    }
-  return TRUE;
-}
-
-AttnvizSafetensorsWriter *
-attnviz_safetensors_writer_open (const char *path,
-                                 const AttnvizTensorOut *tensors,
-                                 guint n_tensors,
-                                 GHashTable *metadata,
-                                 gsize metadata_room,
-                                 GError **error)
-{
-  g_return_val_if_fail (path != NULL, NULL);
-  g_return_val_if_fail (tensors != NULL || n_tensors == 0, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  g_autoptr(GString) header = g_string_new (NULL);
-  g_autofree guint64 *sizes = g_new0 (guint64, n_tensors + 1);
-  if (!build_header (path, tensors, n_tensors, metadata, 0, header, sizes, error))
-    return NULL;
-  if (metadata_room > 0)
-    {
-      gsize want = header->len + metadata_room;
-      while (header->len < want || header->len % 8 != 0)
-        g_string_append_c (header, ' ');
-    }
-
-  AttnvizSafetensorsWriter *self = g_new0 (AttnvizSafetensorsWriter, 1);
-  self->path = g_strdup (path);
-  self->tensors = g_memdup2 (tensors, sizeof (AttnvizTensorOut) * MAX (n_tensors, 1));
-  self->n_tensors = n_tensors;
-  self->header_len = header->len;
-  self->begin = g_new0 (guint64, n_tensors + 1);
-  self->size = g_steal_pointer (&sizes);
-  self->written = g_new0 (guint64, n_tensors + 1);
-  for (guint t = 1; t < n_tensors; t++)
-    self->begin[t] = self->begin[t - 1] + self->size[t - 1];
-
-  self->file = attnviz_atomic_file_open (path, error);
-  if (self->file == NULL)
-    {
-      writer_free (self);
-      return NULL;
-    }
-  FILE *stream = attnviz_atomic_file_get_stream (self->file);
-  if (fflush (stream) != 0)
-    {
-      writer_failed (self, errno, error);
-      attnviz_safetensors_writer_abort (self);
-      return NULL;
-    }
-  self->fd = fileno (stream);
-  guint64 len_le = GUINT64_TO_LE ((guint64) header->len);
-  if (!write_at (self, 0, &len_le, 8, error) || !write_at (self, 8, header->str, header->len, error))
-    {
-      attnviz_safetensors_writer_abort (self);
-      return NULL;
-    }
-  return self;
-}
-
-gboolean
-attnviz_safetensors_writer_write (AttnvizSafetensorsWriter *self, guint tensor, const void *data, gsize n_bytes,
-                                  GError **error)
-{
-  g_return_val_if_fail (self != NULL && tensor < self->n_tensors, FALSE);
-  g_return_val_if_fail (data != NULL || n_bytes == 0, FALSE);
-  g_return_val_if_fail (n_bytes <= self->size[tensor] - self->written[tensor], FALSE);
-  if (!write_at (self, 8 + self->header_len + self->begin[tensor] + self->written[tensor], data, n_bytes, error))
-    return FALSE;
-  self->written[tensor] += n_bytes;
-  return TRUE;
-}
-
-gboolean
-attnviz_safetensors_writer_set_metadata (AttnvizSafetensorsWriter *self, GHashTable *metadata, GError **error)
-{
-  g_return_val_if_fail (self != NULL, FALSE);
-  g_autoptr(GString) header = g_string_new (NULL);
-  g_autofree guint64 *sizes = g_new0 (guint64, self->n_tensors + 1);
-  if (!build_header (self->path, self->tensors, self->n_tensors, metadata, self->header_len, header, sizes, error))
-    return FALSE;
-  if (header->len != self->header_len)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   "%s: the metadata (%" G_GSIZE_FORMAT " bytes of header) outgrew the room kept for it (%"
-                   G_GSIZE_FORMAT ")", self->path, header->len, self->header_len);
-      return FALSE;
-    }
-  return write_at (self, 8, header->str, header->len, error);
-}
-
-gboolean
-attnviz_safetensors_writer_commit (AttnvizSafetensorsWriter *self, GError **error)
-{
-  g_return_val_if_fail (self != NULL, FALSE);
-  for (guint t = 0; t < self->n_tensors; t++)
-    if (self->written[t] != self->size[t])
-      {
-        g_critical ("%s: tensor %s: %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " bytes written", self->path,
-                    self->tensors[t].name, self->written[t], self->size[t]);
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: the tensors were not written whole", self->path);
-        attnviz_safetensors_writer_abort (self);
-        return FALSE;
-      }
-  gboolean ok = attnviz_atomic_file_commit (self->file, error);
-  writer_free (self);
-  return ok;
-}
-
-void
-attnviz_safetensors_writer_abort (AttnvizSafetensorsWriter *self)
-{
-  if (self == NULL)
-    return;
-  attnviz_atomic_file_abort (self->file);
-  writer_free (self);
-}
-
-gboolean
-attnviz_safetensors_write (const char *path,
-                           const AttnvizTensorOut *tensors,
-                           guint n_tensors,
-                           GHashTable *metadata,
-                           GError **error)
-{
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (tensors != NULL || n_tensors == 0, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  AttnvizSafetensorsWriter *w = attnviz_safetensors_writer_open (path, tensors, n_tensors, metadata, 0, error);
-  if (w == NULL)
-    return FALSE;
-  for (guint t = 0; t < n_tensors; t++)
-    {
-      gsize n_bytes = 1;
-      for (int d = 0; d < tensors[t].n_dims; d++)
-        n_bytes *= (gsize) tensors[t].shape[d];
-      n_bytes *= attnviz_dtype_size (tensors[t].dtype);
-      if (n_bytes > 0 && tensors[t].data == NULL)
-        {
-          attnviz_safetensors_writer_abort (w);
-          g_return_val_if_reached (FALSE);
-        }
-      if (!attnviz_safetensors_writer_write (w, t, tensors[t].data, n_bytes, error))
-        {
-          attnviz_safetensors_writer_abort (w);
-          return FALSE;
-        }
-    }
-  return attnviz_safetensors_writer_commit (w, error);
 }

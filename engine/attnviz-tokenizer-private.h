@@ -1,7 +1,13 @@
 /* attnviz-tokenizer-private.h: what the tokenizer's files share
  *
  * One tokenizer, split over files by job:
- *   attnviz-tokenizer.c         Hugging Face files, the encoding loops, decode
+ *   attnviz-tokenizer.c            accessors, the encode dispatch, decode
+ *   attnviz-tokenizer-load.c       a folder's files: vocab.json + merges.txt,
+ *                                  vocab.txt; the vocabulary; finishing
+ *   attnviz-tokenizer-json.c       tokenizer.json, the configs, the scores
+ *   attnviz-tokenizer-bpe.c        the merge table; GPT-2 and SentencePiece
+ *                                  encoding
+ *   attnviz-tokenizer-wordpiece.c  WordPiece encoding, the piece index
  *   attnviz-tokenizer-gguf.c    GGUF metadata (tokenizer.ggml.*)
  *   attnviz-tokenizer-pretok.c  llama.cpp's pre-tokenizers (tokenizer.ggml.pre)
  *   attnviz-tokenizer-llama.c   llama.cpp's other habits: user-defined tokens
@@ -11,12 +17,19 @@
 #pragma once
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "attnviz-json.h"
 
 #include "attnviz-tokenizer.h"
 
 G_BEGIN_DECLS
 
 #define METASPACE "\xe2\x96\x81" /* U+2581 LOWER ONE EIGHTH BLOCK, "▁" */
+
+/* GPT-2's pre-tokenizer (openai/gpt-2 encoder.py). */
+#define GPT2_PATTERN \
+  "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
 /* Ids above this are treated as a corrupt file rather than allocated. */
 #define MAX_VOCAB_ID (1 << 24)
@@ -43,6 +56,11 @@ typedef struct {
   gsize n;
 } PairTable;
 
+/* (attnviz-tokenizer-bpe.c) Room for EXPECTED pairs; the first insertion
+ * of a pair wins, as the lowest rank should. */
+void _attnviz_pair_table_init (PairTable *t, gsize expected);
+void _attnviz_pair_table_insert (PairTable *t, gint32 left, gint32 right, double score, gint32 merged);
+
 /* llama.cpp's pre-tokenizer for a tokenizer.ggml.pre value: up to four
  * splitting stages, each applied to the words the previous one made
  * (llama.cpp's regex_exprs), and the flags llama.cpp ties to the name. */
@@ -66,7 +84,7 @@ typedef struct {
   gboolean add_bos;       /* llama.cpp's default for add_bos_token */
 } AttnvizPretok;
 
-/* Every piece of a vocabulary by a hash of its bytes (attnviz-tokenizer.c):
+/* Every piece of a vocabulary by a hash of its bytes (attnviz-tokenizer-wordpiece.c):
  * whether any substring of a string is a piece, in O(1) after O(length)
  * work on the string. */
 typedef struct _AttnvizPieceIndexSlot AttnvizPieceIndexSlot;
@@ -145,16 +163,74 @@ struct _AttnvizTokenizer
   AttnvizPieceIndex piece_index; /* WordPiece's longest match, by hash */
 };
 
-/* ---- attnviz-tokenizer.c, for the other loaders ---- */
+/* What loading gathers before the tokenizer is complete. */
+typedef struct {
+  const char *dir;
+  GArray *merges; /* (n_merges, 3) gint32 left, right, merged, rank order */
+  char *bos_name;
+  char *eos_name;
+  char *pad_name;
+  char *unk_name;
+  GPtrArray *prefix_names; /* from a post-processor template, or NULL */
+  GPtrArray *suffix_names;
+  int add_bos; /* -1 unknown, else the config's add_bos_token */
+  int add_eos;
+  int strip_accents; /* -1: follow lowercase */
+} Loader;
+
+static inline void
+_attnviz_tokenizer_push_token (GArray *tokens, gint32 id, guint32 start, guint32 end, gboolean special)
+{
+  AttnvizToken t = { id, start, end, special };
+
+  g_array_append_val (tokens, t);
+}
+
+/* ---- attnviz-tokenizer-load.c, for the other loaders ---- */
 
 AttnvizTokenizer *_attnviz_tokenizer_new (void);
 int _attnviz_tokenizer_vocab_lookup (const AttnvizTokenizer *self, const char *piece);
+/* Looks up LEN bytes of S without requiring a terminating NUL. */
+int _attnviz_tokenizer_vocab_lookup_len (const AttnvizTokenizer *self, const char *s, gsize len);
+/* Gives PIECE the id ID; FIELD names where in PATH it comes from, for errors. */
+gboolean _attnviz_tokenizer_vocab_add (AttnvizTokenizer *self, const char *piece, gint64 id,
+                                       const char *path, const char *field, GError **error);
+/* The { piece: id } object VOCAB (FIELD of PATH) into the vocabulary. */
+gboolean _attnviz_tokenizer_vocab_from_object (AttnvizTokenizer *self, JsonObject *vocab,
+                                               const char *path, const char *field, GError **error);
+/* Records the merge LEFT + RIGHT; WHERE names the file and line for errors. */
+gboolean _attnviz_tokenizer_add_merge (AttnvizTokenizer *self, Loader *loader, const char *left,
+                                       const char *right, const char *where, GError **error);
+
+/* ---- attnviz-tokenizer-json.c ---- */
+
+JsonNode *_attnviz_tokenizer_read_json (const char *path, AttnvizJsonKind kind, GError **error);
+gboolean _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char *path,
+                                       GError **error);
+/* NAME (special_tokens_map.json or tokenizer_config.json) in the loader's
+ * folder, when there is one. */
+gboolean _attnviz_tokenizer_read_config (AttnvizTokenizer *self, Loader *loader, const char *name,
+                                         GError **error);
+/* sentencepiece_scores.json at PATH into self->scores. */
+gboolean _attnviz_tokenizer_read_scores (AttnvizTokenizer *self, const char *path, GError **error);
+
+/* ---- attnviz-tokenizer-bpe.c ---- */
+
 /* The first insertion of a pair wins. */
 void _attnviz_tokenizer_pair_insert (AttnvizTokenizer *self, gint32 left, gint32 right,
                                      double score, gint32 merged);
 /* SentencePiece merging from self->scores: every piece that splits into two
  * pieces is their merge, with its own score as priority. */
 void _attnviz_tokenizer_build_score_pairs (AttnvizTokenizer *self);
+gboolean _attnviz_tokenizer_encode_gpt2 (const AttnvizTokenizer *self, const char *text, gsize len,
+                                         GArray *tokens, GError **error);
+void _attnviz_tokenizer_encode_spm (const AttnvizTokenizer *self, const char *text, gsize len,
+                                    GArray *tokens);
+
+/* ---- attnviz-tokenizer-wordpiece.c ---- */
+
+void _attnviz_tokenizer_encode_wordpiece (const AttnvizTokenizer *self, const char *text, gsize len,
+                                          GArray *tokens);
 
 /* ---- attnviz-tokenizer-pretok.c ---- */
 

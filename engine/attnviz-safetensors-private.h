@@ -1,0 +1,31 @@
+/* attnviz-safetensors-private.h: what the safetensors files share
+ *
+ *   attnviz-safetensors.c        the format, field by field; reading, opening
+ *   attnviz-safetensors-dtype.c  element types: names, sizes, conversions
+ *   attnviz-safetensors-write.c  the writer
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "attnviz-safetensors.h"
+
+G_BEGIN_DECLS
+
+/* ---- attnviz-safetensors-dtype.c ---- */
+
+/* How many AttnvizDtype values there are (the rows of its dtype table). */
+#define ATTNVIZ_N_DTYPES (ATTNVIZ_DTYPE_BOOL + 1)
+
+/* The dtype the header spells S ("F32"), or FALSE. */
+gboolean _attnviz_dtype_from_string (const char *s, AttnvizDtype *out);
+
+/* ---- attnviz-safetensors.c ---- */
+
+/* A name from the file, made fit for a one-line message: control characters
+ * and quotes escaped, UTF-8 left readable. */
+char *_attnviz_safetensors_quote_name (const char *name);
+/* "[d0, d1, ...]" */
+char *_attnviz_safetensors_format_shape (const gint64 *shape, int n_dims);
+
+G_END_DECLS
