@@ -94,8 +94,9 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   AttnvizMatrixKind kind = attnviz_result_get_matrix_kind (shown_result (self));
   if (kind != ATTNVIZ_MATRIX_WEIGHTS)
     {
-      char *sub = g_strdup_printf ("%s (%s) · %s", attnviz_matrix_describe (kind), attnviz_matrix_get_unit (kind),
-                                   self->subtitle);
+      char *sub = kind == ATTNVIZ_MATRIX_VALUE_WEIGHTED
+        ? g_strdup_printf ("%s (%s) · %s", attnviz_matrix_describe (kind), attnviz_matrix_get_unit (kind), self->subtitle)
+        : g_strdup_printf ("%s of the whole run · %s", attnviz_matrix_describe (kind), self->subtitle);
       g_free (self->subtitle);
       self->subtitle = sub;
     }
