@@ -48,6 +48,8 @@ struct _AttnvizWindow
   AdwStatusPage *ready_page;
   AdwViewStack *view_stack;
   AttnvizGridView *grid_view;
+  GtkDropDown *head_colour_dropdown;  /* "Colour heads by": attention, or a measure of the run's table */
+  GtkStringList *head_colours;        /* its items: "attention", then the table's measure names */
   AttnvizHeatmapView *heatmap_view;
   AttnvizLinesView *lines_view;
   AdwStatusPage *lines_limit_page;   /* over the lines view when it has too many tokens */
@@ -197,6 +199,9 @@ void _attnviz_window_on_checkpoint_value_changed (GtkAdjustment *adjustment, Att
 /* attnviz-window-actions.c */
 void _attnviz_window_on_visible_view_changed (AttnvizWindow *self);
 void _attnviz_window_on_changed_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self);
+/* attnviz-window-overlays.c: the "Colour heads by" dropdown, kept to the
+ * run's table and the state's "head-colour". */
+void _attnviz_window_init_head_colour (AttnvizWindow *self);
 void _attnviz_window_on_head_activated (AttnvizGridView *grid, int layer, int head, AttnvizWindow *self);
 
 void _attnviz_window_actions_init (AttnvizWindow *self);

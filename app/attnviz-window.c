@@ -444,6 +444,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, ready_page);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_stack);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, grid_view);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_colour_dropdown);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, heatmap_view);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, lines_view);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, lines_limit_page);
@@ -491,7 +492,8 @@ bind_states (AttnvizWindow *self)
 {
   static const char *const shared[] = { "layer", "head", "aggregate", "colormap", "scale", "range-mode",
                                         "selected-token" };
-  static const char *const actions[] = { "aggregate", "colormap", "scale", "range-mode", "attention" };
+  static const char *const actions[] = { "aggregate", "colormap", "scale", "range-mode", "attention",
+                                         "matrix", "order-heads" };
   GBindingFlags both = G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE;
 
   self->state = attnviz_view_state_new ();
@@ -518,6 +520,7 @@ bind_states (AttnvizWindow *self)
   g_signal_connect_swapped (self->state, "notify::head", G_CALLBACK (on_position_changed), self);
   g_signal_connect_swapped (self->state, "notify::aggregate", G_CALLBACK (_attnviz_window_update_state), self);
   g_signal_connect_swapped (self->state, "notify::result", G_CALLBACK (on_result_changed), self);
+  _attnviz_window_init_head_colour (self);
 }
 
 static void

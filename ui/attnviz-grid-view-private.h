@@ -36,6 +36,16 @@ struct _AttnvizGridView
   gboolean layout_valid;
 
   int hover_layer, hover_head;   /* hover_head n_heads: the layer's aggregate */
+
+  /* Colour by a measure, order by similarity (attnviz-grid-view-overlay.c) */
+  double *measure_scores;          /* (n_layer * n_head) the state's measure, by head */
+  int *order;                      /* (n_layer * n_head) column c of layer l shows head order[l * n_head + c]; NULL: by index */
+  int *column;                     /* its inverse: the column of head h of layer l */
+  GCancellable *order_cancellable; /* the similarity being computed, or NULL */
+  char *order_message;             /* why there is no order, or NULL */
+  const float **ordered_maps;      /* the spec's per-head arrays in the drawn order */
+  const float **ordered_overviews;
+  double *ordered_scores;
 };
 
 enum {
@@ -67,6 +77,14 @@ gboolean _attnviz_grid_view_ensure_layout (AttnvizGridView *self);
 gboolean _attnviz_grid_view_hit_cell (AttnvizGridView *self, double x, double y, int *layer, int *head);
 /* Where that cell is; FALSE for none. */
 gboolean _attnviz_grid_view_cell_rect (AttnvizGridView *self, int layer, int head, AttnvizRect *rect);
+
+/* attnviz-grid-view-overlay.c: the state's measure and order applied to
+ * SPEC (made by get_spec ()); the head shown in COLUMN of LAYER, and the
+ * column showing HEAD (the identity unless ordered by similarity). */
+void _attnviz_grid_view_apply_overlays (AttnvizGridView *self, AttnvizGridSpec *spec);
+int _attnviz_grid_view_head_at (AttnvizGridView *self, int layer, int column);
+int _attnviz_grid_view_column_of (AttnvizGridView *self, int layer, int head);
+void _attnviz_grid_view_clear_order (AttnvizGridView *self);
 
 /* attnviz-grid-view-input.c */
 void _attnviz_grid_view_class_init_input (GtkWidgetClass *widget_class);

@@ -245,6 +245,7 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   self->subtitle = spec->scale_caption != NULL ? g_strdup_printf ("%s · colours: %s", run, spec->scale_caption)
                                                : g_steal_pointer (&run);
   spec->subtitle = self->subtitle;
+  _attnviz_grid_view_apply_overlays (self, spec);
   return TRUE;
 }
 
@@ -324,9 +325,12 @@ attnviz_grid_view_hit (AttnvizGridView *self, double x, double y, int *layer, in
 {
   g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
 
-  if (!_attnviz_grid_view_ensure_layout (self))
+  if (!_attnviz_grid_view_ensure_layout (self) || !attnviz_grid_layout_hit (&self->layout, x, y, layer, head))
     return FALSE;
-  return attnviz_grid_layout_hit (&self->layout, x, y, layer, head);
+  /* A column of a layer ordered by similarity shows another head. */
+  if (layer != NULL && head != NULL)
+    *head = _attnviz_grid_view_head_at (self, *layer, *head);
+  return TRUE;
 }
 
 gboolean
@@ -347,7 +351,7 @@ _attnviz_grid_view_cell_rect (AttnvizGridView *self, int layer, int head, Attnvi
     return FALSE;
   if (head == n_heads (self))
     return attnviz_grid_layout_aggregate_rect (&self->layout, layer, rect);
-  return attnviz_grid_layout_cell_rect (&self->layout, layer, head, rect);
+  return attnviz_grid_layout_cell_rect (&self->layout, layer, _attnviz_grid_view_column_of (self, layer, head), rect);
 }
 
 gboolean
@@ -381,7 +385,8 @@ attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head
 
   g_return_val_if_fail (ATTNVIZ_IS_GRID_VIEW (self), FALSE);
 
-  if (!_attnviz_grid_view_ensure_layout (self) || !attnviz_grid_layout_cell_rect (&self->layout, layer, head, &r))
+  if (!_attnviz_grid_view_ensure_layout (self)
+      || !attnviz_grid_layout_cell_rect (&self->layout, layer, _attnviz_grid_view_column_of (self, layer, head), &r))
     return FALSE;
   graphene_rect_init (rect, r.x, r.y, r.width, r.height);
   return TRUE;
@@ -449,7 +454,7 @@ draw_marks (AttnvizGridView *self, GtkSnapshot *snapshot)
       {
         guint8 m = self->marks->data[l * H + h];
         AttnvizRect r;
-        if (m == 0 || !attnviz_grid_layout_cell_rect (&self->layout, l, h, &r))
+        if (m == 0 || !attnviz_grid_layout_cell_rect (&self->layout, l, _attnviz_grid_view_column_of (self, l, h), &r))
           continue;
         int slot = 0;
         if (m & 2)
@@ -527,9 +532,11 @@ attnviz_grid_view_state_changed (AttnvizFigureView *view, GParamSpec *pspec)
     {
       self->hover_layer = self->hover_head = -1;
       clear_overviews (self);
+      _attnviz_grid_view_clear_order (self);
       return TRUE;
     }
   return g_str_equal (pspec->name, "colormap") || g_str_equal (pspec->name, "scale")
+         || g_str_equal (pspec->name, "head-colour") || g_str_equal (pspec->name, "order-heads")
          || g_str_equal (pspec->name, "aggregate") || g_str_equal (pspec->name, "range-mode");
 }
 
@@ -544,6 +551,7 @@ attnviz_grid_view_dispose (GObject *object)
   g_clear_object (&self->menu_model);
   g_clear_pointer (&self->marks, g_byte_array_unref);
   clear_overviews (self);
+  _attnviz_grid_view_clear_order (self);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->dispose (object);
 }
 
@@ -554,6 +562,10 @@ attnviz_grid_view_finalize (GObject *object)
   g_free (ATTNVIZ_GRID_VIEW (object)->range_caption);
   g_free (ATTNVIZ_GRID_VIEW (object)->title);
   g_free (ATTNVIZ_GRID_VIEW (object)->screen_subtitle);
+  g_free (ATTNVIZ_GRID_VIEW (object)->measure_scores);
+  g_free (ATTNVIZ_GRID_VIEW (object)->ordered_maps);
+  g_free (ATTNVIZ_GRID_VIEW (object)->ordered_overviews);
+  g_free (ATTNVIZ_GRID_VIEW (object)->ordered_scores);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->finalize (object);
 }
 

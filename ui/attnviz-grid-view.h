@@ -52,6 +52,15 @@ gboolean attnviz_grid_view_get_layout (AttnvizGridView *self, AttnvizGridLayout 
 gboolean attnviz_grid_view_get_aggregate_rect (AttnvizGridView *self, int layer, graphene_rect_t *rect);
 /* Where the thumbnail of LAYER and HEAD is drawn, in the widget. */
 gboolean attnviz_grid_view_get_thumbnail_rect (AttnvizGridView *self, int layer, int head, graphene_rect_t *rect);
+/* With the state's "order-heads", the heads of LAYER in the order the
+ * grid draws them (n_heads real head indices, column by column), once
+ * the similarity order is computed (in a worker, after the first paint);
+ * NULL while drawn by index. */
+const int *attnviz_grid_view_get_head_order (AttnvizGridView *self, int layer);
+/* With the state's "head-colour" a measure, the grid draws one cell per
+ * head coloured by its value in the run's table (attnviz_grid_view_get_spec ()'s
+ * scores, by head index when not ordered). */
+
 /* Paints the content node for a WIDTH x HEIGHT widget (for the benchmark). */
 GskRenderNode *attnviz_grid_view_build_node (AttnvizGridView *self, int width, int height);
 

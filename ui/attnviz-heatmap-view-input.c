@@ -214,8 +214,8 @@ on_drag_end (GtkGestureDrag *gesture, double dx, double dy, AttnvizHeatmapView *
 static char *
 token_markup (AttnvizHeatmapView *self, AttnvizAxis axis, int index)
 {
-  const char *label = axis == ATTNVIZ_AXIS_ROWS ? attnviz_result_get_label (figure_result (self), index)
-                                                : attnviz_result_get_col_label (figure_result (self), index);
+  const char *label = axis == ATTNVIZ_AXIS_ROWS ? attnviz_result_get_label (shown_result (self), index)
+                                                : attnviz_result_get_col_label (shown_result (self), index);
   g_autofree char *shown = attnviz_painter_display_text (label);
   g_autofree char *escaped = g_markup_escape_text (shown, -1);
   return g_strdup_printf ("%d “%s”", index, escaped);
@@ -233,10 +233,10 @@ long_cell_markup (AttnvizHeatmapView *self, int row, int col)
   const char *qn = is_square (self) ? "query" : "target", *kn = is_square (self) ? "key" : "source";
   if (!attnviz_heatmap_tiles_get_value (self->tiles, row, col, &v, &a, &b))
     return NULL;
-  if (attnviz_result_is_difference (figure_result (self)))
+  if (attnviz_result_is_difference (shown_result (self)))
     return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>A − B</b> %+.4g\n<b>A</b> %.4g · <b>B</b> %.4g",
                             qn, q, kn, k, v, a, b);
-  return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>weight</b> %.4g", qn, q, kn, k, v);
+  return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>%s</b> %.4g", qn, q, kn, k, shown_unit (self), v);
 }
 
 /* A pixel of a pooled picture: the bin of K x K cells it shows, named by
@@ -256,7 +256,7 @@ long_bin_markup (AttnvizHeatmapView *self, int row, int col, int k)
   g_string_append_printf (m, "<b>%s</b> %d–%d\n<b>%s</b> %d–%d\n", qn, r0, r1, kn, c0, c1);
   if (cells == 0)
     g_string_append (m, "masked: the model sees none of these cells");
-  else if (attnviz_result_is_difference (figure_result (self)))
+  else if (attnviz_result_is_difference (shown_result (self)))
     g_string_append_printf (m, "<b>largest A − B</b> %+.4g · <b>mean</b> %+.4g", max, mean);
   else
     g_string_append_printf (m, "<b>max</b> %.4g · <b>mean</b> %.4g", max, mean);
@@ -274,7 +274,7 @@ pending_markup (AttnvizHeatmapView *self, int row, int col)
     {
       g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
       g_autofree char *c = token_markup (self, ATTNVIZ_AXIS_COLS, col);
-      return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<i>computing its weight…</i>", is_square (self) ? "query" : "target",
+      return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<i>computing its value…</i>", is_square (self) ? "query" : "target",
                               q, is_square (self) ? "key" : "source", c);
     }
   int r0 = row / k * k, c0 = col / k * k;
@@ -308,7 +308,7 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
 
   g_autofree char *markup = NULL;
   if (row >= 0 && col >= 0 && col > row && self->bin <= 1 && is_square (self)
-      && attnviz_result_get_causal (figure_result (self)))
+      && attnviz_result_get_causal (shown_result (self)))
     {
       /* Drawn in the no-data colour: no weight, not a weight of 0. */
       g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
@@ -326,15 +326,15 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
     }
   else if (row >= 0 && col >= 0)
     {
-      const float *m = attnviz_result_get_matrix (figure_result (self), figure_aggregate (self), figure_layer (self), figure_head (self));
+      const float *m = attnviz_result_get_matrix (shown_result (self), figure_aggregate (self), figure_layer (self), figure_head (self));
       g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
       g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
       gsize at = (gsize) row * n_cols (self) + col;
-      AttnvizResult *a = attnviz_result_get_a (figure_result (self));
+      AttnvizResult *a = attnviz_result_get_a (shown_result (self));
       if (a != NULL)
         {
           const float *ma = attnviz_result_get_matrix (a, figure_aggregate (self), figure_layer (self), figure_head (self));
-          const float *mb = attnviz_result_get_matrix (attnviz_result_get_b (figure_result (self)), figure_aggregate (self),
+          const float *mb = attnviz_result_get_matrix (attnviz_result_get_b (shown_result (self)), figure_aggregate (self),
                                                        figure_layer (self), figure_head (self));
           markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>A − B</b> %+.4g\n"
                                     "<b>A</b> %.4g · <b>B</b> %.4g",
@@ -347,15 +347,15 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
           g_autofree char *next = NULL;
           if (row + 1 < n_tokens (self))
             {
-              g_autofree char *shown = attnviz_painter_display_text (attnviz_result_get_label (figure_result (self), row + 1));
+              g_autofree char *shown = attnviz_painter_display_text (attnviz_result_get_label (shown_result (self), row + 1));
               g_autofree char *escaped = g_markup_escape_text (shown, -1);
               next = g_strdup_printf (" → “%s”", escaped);
             }
-          markup = g_strdup_printf ("<b>target</b> %s%s\n<b>source</b> %s\n<b>weight</b> %.4g", q,
-                                    next ? next : "", k, m[at]);
+          markup = g_strdup_printf ("<b>target</b> %s%s\n<b>source</b> %s\n<b>%s</b> %.4g", q,
+                                    next ? next : "", k, shown_unit (self), m[at]);
         }
       else
-        markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>weight</b> %.4g", q, k, m[at]);
+        markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>%s</b> %.4g", q, k, shown_unit (self), m[at]);
     }
   else
     {
@@ -364,8 +364,8 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
       g_autofree char *t = token_markup (self, axis, index);
       const char *name = is_square (self) ? (row >= 0 ? "query" : "key") : (row >= 0 ? "target" : "source");
       markup = g_strdup_printf ("<b>%s</b> %s\nid %d · click to highlight", name, t,
-                                row >= 0 ? attnviz_result_get_token_id (figure_result (self), index)
-                                         : attnviz_result_get_col_token_id (figure_result (self), index));
+                                row >= 0 ? attnviz_result_get_token_id (shown_result (self), index)
+                                         : attnviz_result_get_col_token_id (shown_result (self), index));
     }
   gtk_tooltip_set_markup (tooltip, markup);
   return TRUE;

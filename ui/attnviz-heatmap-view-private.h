@@ -44,7 +44,32 @@ struct _AttnvizHeatmapView
   double drag_pan_x, drag_pan_y;
   gboolean dragging;
   double pinch_zoom;
+
+  /* Another matrix than the weights (attnviz-heatmap-view-matrix.c) */
+  GCancellable *matrix_cancellable;  /* the preparation under way, or NULL */
+  int matrix_key[5];                 /* what it prepares: matrix, aggregate, layer, head, and the run's serial */
+  char *matrix_message;              /* why it cannot be shown, or NULL */
+  guint run_serial;                  /* bumped when the state's run is replaced */
 };
+
+/* attnviz-heatmap-view-matrix.c: the result the heatmap paints, the
+ * state's matrix of its run (NULL while it is computed or when the run
+ * has none: the message says which), and what its numbers are. */
+AttnvizResult *_attnviz_heatmap_view_shown (AttnvizHeatmapView *self);
+const char *_attnviz_heatmap_view_matrix_message (AttnvizHeatmapView *self);
+void _attnviz_heatmap_view_cancel_matrix (AttnvizHeatmapView *self);
+
+static inline AttnvizResult *
+shown_result (AttnvizHeatmapView *self)
+{
+  return _attnviz_heatmap_view_shown (self);
+}
+
+static inline const char *
+shown_unit (AttnvizHeatmapView *self)
+{
+  return attnviz_matrix_get_unit (attnviz_view_state_get_matrix (figure_state (self)));
+}
 
 /* Drops the figure and its layout. */
 static inline void
@@ -56,27 +81,27 @@ invalidate_content (AttnvizHeatmapView *self)
 static inline int
 n_tokens (AttnvizHeatmapView *self)
 {
-  return figure_result (self) ? attnviz_result_get_n_tokens (figure_result (self)) : 0;
+  return shown_result (self) ? attnviz_result_get_n_tokens (shown_result (self)) : 0;
 }
 
 static inline int
 n_cols (AttnvizHeatmapView *self)
 {
-  return figure_result (self) ? attnviz_result_get_n_cols (figure_result (self)) : 0;
+  return shown_result (self) ? attnviz_result_get_n_cols (shown_result (self)) : 0;
 }
 
 static inline gboolean
 is_square (AttnvizHeatmapView *self)
 {
-  return figure_result (self) == NULL || attnviz_result_is_square (figure_result (self));
+  return shown_result (self) == NULL || attnviz_result_is_square (shown_result (self));
 }
 
 /* Whether the view shows a long run: no dense matrix, read by tiles. */
 static inline gboolean
 is_long (AttnvizHeatmapView *self)
 {
-  return figure_result (self) != NULL && attnviz_result_is_long (figure_result (self))
-         && attnviz_result_has_matrix (figure_result (self), figure_aggregate (self), figure_layer (self),
+  return shown_result (self) != NULL && attnviz_result_is_long (shown_result (self))
+         && attnviz_result_has_matrix (shown_result (self), figure_aggregate (self), figure_layer (self),
                                        figure_head (self));
 }
 

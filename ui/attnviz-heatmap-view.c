@@ -50,13 +50,21 @@ apply_range_mode (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
   if (!shared && mode != ATTNVIZ_RANGE_HEAD)
     {
       double top = mode == ATTNVIZ_RANGE_FIXED
-        ? 1.0 : attnviz_result_get_range_max (figure_result (self), mode, figure_layer (self), figure_head (self));
+        ? 1.0 : attnviz_result_get_range_max (shown_result (self), mode, figure_layer (self), figure_head (self));
       if (!(top > 0))
         top = 1.0;
       spec->scale.vmin = attnviz_colormap_is_diverging (spec->colormap) ? -top : 0.0;
       spec->scale.vmax = top;
     }
   g_autofree char *what = attnviz_range_mode_describe (mode, &spec->scale);
+  AttnvizMatrixKind matrix = attnviz_result_get_matrix_kind (shown_result (self));
+  if (matrix != ATTNVIZ_MATRIX_WEIGHTS)
+    {
+      /* The colour bar says what its numbers are. */
+      char *with = g_strdup_printf ("%s · %s", attnviz_matrix_get_unit (matrix), what);
+      g_free (what);
+      what = with;
+    }
   /* Interned: a few strings, valid as long as any copy of the spec. */
   spec->scale_caption = g_intern_string (what);
   char *sub = g_strdup_printf ("%s · colours: %s%s", self->subtitle, shared ? "A and B, " : "", what);
@@ -69,24 +77,33 @@ static void
 fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matrix, int bin)
 {
   attnviz_heatmap_spec_init (spec, matrix, n_tokens (self), n_cols (self));
-  spec->row_labels = attnviz_result_get_labels (figure_result (self));
-  spec->col_labels = attnviz_result_get_col_labels (figure_result (self));
+  spec->row_labels = attnviz_result_get_labels (shown_result (self));
+  spec->col_labels = attnviz_result_get_col_labels (shown_result (self));
   if (!is_square (self))
     {
       spec->row_caption = "target (query)";
       spec->col_caption = "source (key)";
     }
-  g_autofree char *what = attnviz_result_describe (figure_result (self), figure_aggregate (self), figure_layer (self), figure_head (self));
+  g_autofree char *what = attnviz_result_describe (shown_result (self), figure_aggregate (self), figure_layer (self), figure_head (self));
   g_free (self->title);
   self->title = self->label ? g_strdup_printf ("%s · %s", self->label, what) : g_steal_pointer (&what);
   g_free (self->subtitle);
   /* Every figure says which variant of the model it shows (and an
    * encoder-decoder's which attention). */
-  self->subtitle = attnviz_result_describe_details (figure_result (self));
+  self->subtitle = attnviz_result_describe_details (shown_result (self));
+  AttnvizMatrixKind kind = attnviz_result_get_matrix_kind (shown_result (self));
+  if (kind != ATTNVIZ_MATRIX_WEIGHTS)
+    {
+      char *sub = kind == ATTNVIZ_MATRIX_VALUE_WEIGHTED
+        ? g_strdup_printf ("%s (%s) · %s", attnviz_matrix_describe (kind), attnviz_matrix_get_unit (kind), self->subtitle)
+        : g_strdup_printf ("%s of the whole run · %s", attnviz_matrix_describe (kind), self->subtitle);
+      g_free (self->subtitle);
+      self->subtitle = sub;
+    }
   if (bin > 1)
     {
       /* A picture pooled for the screen or the file says so, as render does. */
-      g_autofree char *note = attnviz_result_describe_pooling (figure_result (self), figure_aggregate (self), bin);
+      g_autofree char *note = attnviz_result_describe_pooling (shown_result (self), figure_aggregate (self), bin);
       char *sub = g_strdup_printf ("%s · %s", self->subtitle, note);
       g_free (self->subtitle);
       self->subtitle = sub;
@@ -94,7 +111,7 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   spec->title = self->title;
   spec->subtitle = self->subtitle;
   spec->colormap = figure_colormap (self);
-  spec->mask_future = is_square (self) && attnviz_result_get_causal (figure_result (self));
+  spec->mask_future = is_square (self) && attnviz_result_get_causal (shown_result (self));
   attnviz_scale_init (&spec->scale, figure_scale (self), self->vmin, self->vmax);
   apply_range_mode (self, spec);
   spec->highlight_row = attnviz_view_state_get_row_token (figure_state (self));
@@ -126,9 +143,9 @@ long_export_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
   g_clear_pointer (&self->export_col_labels, g_strfreev);
   self->export_matrix = g_new (float, (gsize) br * bc);
   gboolean ok = k == 1
-    ? attnviz_result_get_rect (figure_result (self), figure_aggregate (self), figure_layer (self), figure_head (self), 0, rows, 0, cols,
+    ? attnviz_result_get_rect (shown_result (self), figure_aggregate (self), figure_layer (self), figure_head (self), 0, rows, 0, cols,
                                self->export_matrix, cols)
-    : attnviz_result_pool_tile (figure_result (self), figure_aggregate (self), figure_layer (self), figure_head (self), k, 0, br, 0, bc,
+    : attnviz_result_pool_tile (shown_result (self), figure_aggregate (self), figure_layer (self), figure_head (self), k, 0, br, 0, bc,
                                 ATTNVIZ_POOL_MAX, self->export_matrix, NULL);
   if (!ok)
     return FALSE;
@@ -137,8 +154,8 @@ long_export_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
   spec->cols = bc;
   if (k > 1)
     {
-      self->export_row_labels = bin_labels (attnviz_result_get_labels (figure_result (self)), k, rows);
-      self->export_col_labels = bin_labels (attnviz_result_get_col_labels (figure_result (self)), k, cols);
+      self->export_row_labels = bin_labels (attnviz_result_get_labels (shown_result (self)), k, rows);
+      self->export_col_labels = bin_labels (attnviz_result_get_col_labels (shown_result (self)), k, cols);
       spec->row_labels = (const char *const *) self->export_row_labels;
       spec->col_labels = (const char *const *) self->export_col_labels;
       spec->highlight_row = spec->highlight_row >= 0 ? spec->highlight_row / k : -1;
@@ -160,7 +177,7 @@ paint_long_cells (cairo_t *cr, const AttnvizRect *matrix, gpointer data)
 static gboolean
 long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
 {
-  attnviz_heatmap_tiles_set_result (self->tiles, figure_result (self));
+  attnviz_heatmap_tiles_set_result (self->tiles, shown_result (self));
   attnviz_heatmap_tiles_set_picture (self->tiles, figure_aggregate (self), figure_layer (self), figure_head (self));
   fill_spec (self, spec, NULL, self->bin);
   spec->paint_cells = paint_long_cells;
@@ -180,7 +197,7 @@ long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
       /* A difference's overview is of means (A's − B's), its cells and
        * bins reach beyond; a bound of |A − B| (the larger weight) would
        * leave the picture blank: the colour bar says it clips. */
-      spec->scale_clips = isnan (bound) && attnviz_result_is_difference (figure_result (self));
+      spec->scale_clips = isnan (bound) && attnviz_result_is_difference (shown_result (self));
       if (!attnviz_scale_has_range (&spec->scale))
         attnviz_scale_init (&spec->scale, figure_scale (self), 0, 1);
     }
@@ -196,8 +213,8 @@ attnviz_heatmap_view_get_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spe
 
   if (is_long (self))
     return long_export_spec (self, spec);
-  const float *matrix = figure_result (self)
-    ? attnviz_result_get_matrix (figure_result (self), figure_aggregate (self), figure_layer (self), figure_head (self)) : NULL;
+  const float *matrix = shown_result (self)
+    ? attnviz_result_get_matrix (shown_result (self), figure_aggregate (self), figure_layer (self), figure_head (self)) : NULL;
   if (matrix == NULL)
     return FALSE;
   fill_spec (self, spec, matrix, 1);
@@ -466,6 +483,9 @@ draw_crosshair (AttnvizFigureView *view, GtkSnapshot *snapshot)
 static const char *
 attnviz_heatmap_view_get_message (AttnvizFigureView *view)
 {
+  const char *message = _attnviz_heatmap_view_matrix_message (ATTNVIZ_HEATMAP_VIEW (view));
+  if (message != NULL)
+    return message;
   return ensure_layout (ATTNVIZ_HEATMAP_VIEW (view)) ? NULL : "This head was not recorded.";
 }
 
@@ -501,15 +521,23 @@ heatmap_state_changed (AttnvizHeatmapView *self, GParamSpec *pspec)
 {
   if (pspec == NULL)
     {
-      AttnvizResult *result = figure_result (self);
+      self->run_serial++;
+      AttnvizResult *result = shown_result (self);
       self->hover_row = self->hover_col = -1;
       attnviz_label_cache_reset (self->label_cache);
       attnviz_heatmap_tiles_set_result (self->tiles, result);
       _attnviz_heatmap_view_take_focus (self);
       return TRUE;
     }
+  /* Rollout and flow are one matrix of the run: stepping leaves them. */
+  AttnvizMatrixKind matrix = attnviz_view_state_get_matrix (figure_state (self));
+  gboolean whole_run = matrix == ATTNVIZ_MATRIX_ROLLOUT || matrix == ATTNVIZ_MATRIX_FLOW;
   if (g_str_equal (pspec->name, "head"))
-    return figure_aggregate (self) == ATTNVIZ_AGGREGATE_HEAD;
+    return figure_aggregate (self) == ATTNVIZ_AGGREGATE_HEAD && !whole_run;
+  if (g_str_equal (pspec->name, "layer") || g_str_equal (pspec->name, "aggregate"))
+    return !whole_run;
+  if (g_str_equal (pspec->name, "head-colour") || g_str_equal (pspec->name, "order-heads"))
+    return FALSE;
   if (g_str_equal (pspec->name, "selected-source"))
     return !is_square (self) || attnviz_view_state_get_attention (figure_state (self)) == ATTNVIZ_ATTENTION_ENCODER;
   if (g_str_equal (pspec->name, "selected-token"))
@@ -531,6 +559,7 @@ attnviz_heatmap_view_dispose (GObject *object)
 {
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (object);
 
+  _attnviz_heatmap_view_cancel_matrix (self);
   if (self->tiles != NULL)
     {
       g_signal_handlers_disconnect_by_data (self->tiles, self);
@@ -546,6 +575,7 @@ attnviz_heatmap_view_finalize (GObject *object)
   AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (object);
 
   g_free (self->label);
+  g_free (self->matrix_message);
   attnviz_label_cache_free (self->label_cache);
   g_free (self->export_matrix);
   g_strfreev (self->export_row_labels);

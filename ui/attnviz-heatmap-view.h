@@ -72,4 +72,11 @@ gboolean attnviz_heatmap_view_get_screen_spec (AttnvizHeatmapView *self, Attnviz
  * computed off the main loop (the tiles' "changed" follows). */
 char *attnviz_heatmap_view_describe_cell (AttnvizHeatmapView *self, int row, int col);
 
+/* What the view says instead of a picture of the state's "matrix":
+ * "Computing the attention rollout…" while it is computed (off the main
+ * thread, started by this call or a paint), why the run cannot show it
+ * ("The attention flow takes at most 128 tokens; …"), or NULL when the
+ * picture is there. */
+const char *attnviz_heatmap_view_get_matrix_message (AttnvizHeatmapView *self);
+
 G_END_DECLS

@@ -452,6 +452,33 @@ draw_scores (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec,
   attnviz_colorizer_clear (&colorizer);
 }
 
+/* Each thumbnail's own head index in its top-left corner, on a dark
+ * chip, when heads are reordered within their layer and it fits. */
+static void
+draw_cell_heads (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec, const AttnvizGridLayout *layout)
+{
+  double fs = MIN (layout->font_size, layout->thumb * 0.4);
+  char buf[16];
+
+  if (fs < 5)
+    return;
+  for (int l = 0; l < spec->n_layer; l++)
+    for (int h = 0; h < spec->n_head; h++)
+      {
+        AttnvizRect r;
+        if (!attnviz_grid_layout_cell_rect (layout, l, h, &r))
+          continue;
+        g_snprintf (buf, sizeof buf, "%d", spec->cell_head_index[l * spec->n_head + h]);
+        double w = attnviz_painter_text_set (text, buf, fs, FALSE, 0);
+        double lh = attnviz_painter_text_line_height (text, fs);
+        cairo_set_source_rgba (cr, 0, 0, 0, 0.55);
+        cairo_rectangle (cr, r.x, r.y, w + 0.5 * fs, lh);
+        cairo_fill (cr);
+        cairo_set_source_rgb (cr, 1, 1, 1);
+        attnviz_painter_text_draw (text, r.x + 0.25 * fs, r.y, 0.0, 0.0);
+      }
+}
+
 static void
 draw_indices (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec, const AttnvizGridLayout *layout)
 {
@@ -470,7 +497,7 @@ draw_indices (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec
       attnviz_painter_text_set (text, buf, ifs, current, 0);
       attnviz_painter_text_draw (text, g->x - LABEL_GAP_EMS * fs, g->y + (l + 0.5) * layout->pitch, 1.0, 0.5);
     }
-  for (int h = 0; h < layout->n_head; h++)
+  for (int h = 0; h < layout->n_head && spec->cell_head_index == NULL; h++)
     {
       gboolean current = h == layout->current_head;
       if (!current && (layout->head_label_step <= 0 || h % layout->head_label_step != 0))
@@ -543,6 +570,8 @@ attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, doub
       else
         draw_thumbnails (cr, spec, &layout, shared ? &scale : NULL);
       draw_frames (cr, spec, &layout);
+      if (spec->cell_head_index != NULL)
+        draw_cell_heads (cr, &text, spec, &layout);
     }
 
   AttnvizRect cur;

@@ -183,6 +183,10 @@ typedef struct {
   int ov_cols;
   const int *layer_index;           /* (n_layer) model indices to print, or NULL: 0 .. n_layer - 1 */
   const int *head_index;            /* (n_head) or NULL */
+  /* (n_layer * n_head) layer-major, or NULL: the head each thumbnail shows
+   * when each layer orders its heads its own way (by similarity), printed
+   * in the thumbnail's corner; the column indices are then left out. */
+  const int *cell_head_index;
   AttnvizPooling pooling;
   AttnvizGridAggregate aggregate;   /* a column of each layer's heads combined, or none */
   AttnvizColormap colormap;

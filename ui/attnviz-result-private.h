@@ -54,7 +54,22 @@ struct _AttnvizResult
   /* Long runs (attnviz-result-read.c) */
   GHashTable *overviews;  /* overview key -> Overview, made on first use (main thread) */
   double *head_max;       /* (n_layer * n_head) largest |weight| of each head, NaN: not found yet */
+
+  /* Other matrices of the run (attnviz-result-matrix.c) */
+  AttnvizMatrixKind matrix;   /* what this result's cells are: weights but for a matrix result */
+  AttnvizResult *matrices[ATTNVIZ_N_MATRICES]; /* a run's matrix results, made on first use (owned) */
+  float *owned;           /* a matrix result's values: value-weighted (n_layer * n_head, rows, cols), or rollout / flow (rows, cols) */
+  float **vw_max;         /* a long run's value-weighted overviews (n_layer * n_head), each (vw_rows, vw_cols), made by prepare */
+  float **vw_mean;
+  int vw_rows, vw_cols;
 };
+
+/* attnviz-result-matrix.c: frees what a run or a matrix result keeps of
+ * its other matrices. */
+void _attnviz_result_clear_matrices (AttnvizResult *self);
+/* A long value-weighted head's overview (NULL: not made, or weights). */
+const float *_attnviz_result_matrix_overview (AttnvizResult *self, int layer, int head, AttnvizPool pool,
+                                              int *rows, int *cols);
 
 /* Frees the overviews and the heads' largest weights found. */
 void _attnviz_result_clear_overviews (AttnvizResult *self);

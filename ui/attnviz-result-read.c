@@ -53,6 +53,8 @@ has_head (AttnvizResult *self, int layer, int head)
   if (self->maps[layer * self->n_head + head] != NULL)
     return TRUE;
   AttnvizAttention *source = source_of (self);
+  if (source != NULL && self->matrix == ATTNVIZ_MATRIX_VALUE_WEIGHTED)
+    return attnviz_attention_get_value_norms (source, layer, head) != NULL;
   return source != NULL && attnviz_attention_has_head (source, layer, head);
 }
 
@@ -93,7 +95,10 @@ head_rect (AttnvizResult *self, int layer, int head, int r0, int r1, int c0, int
         memcpy (out + (gsize) (i - r0) * ld, m + (gsize) i * self->cols + c0, sizeof (float) * (c1 - c0));
       return;
     }
-  attnviz_attention_get_rect (source_of (self), layer, head, r0, r1, c0, c1, out, ld);
+  if (self->matrix == ATTNVIZ_MATRIX_VALUE_WEIGHTED)
+    attnviz_attention_get_value_weighted_rect (source_of (self), layer, head, r0, r1, c0, c1, out, ld);
+  else
+    attnviz_attention_get_rect (source_of (self), layer, head, r0, r1, c0, c1, out, ld);
 }
 
 gboolean
@@ -120,9 +125,10 @@ attnviz_result_get_rect (AttnvizResult *self, AttnvizAggregate aggregate, int la
           out[(gsize) i * ld + j] -= b[(gsize) i * w + j];
       return TRUE;
     }
-  if (aggregate == ATTNVIZ_AGGREGATE_HEAD)
+  /* Rollout and flow are the same matrix for every head. */
+  if (aggregate == ATTNVIZ_AGGREGATE_HEAD || self->matrix >= ATTNVIZ_MATRIX_ROLLOUT)
     {
-      head_rect (self, layer, head, r0, r1, c0, c1, out, ld);
+      head_rect (self, layer, aggregate == ATTNVIZ_AGGREGATE_HEAD ? head : 0, r0, r1, c0, c1, out, ld);
       return TRUE;
     }
 
@@ -265,6 +271,9 @@ static const float *
 head_overview (AttnvizResult *self, int layer, int head, AttnvizPool pool, int *rows, int *cols)
 {
   AttnvizAttention *source = source_of (self);
+  if (self->matrix != ATTNVIZ_MATRIX_WEIGHTS)
+    /* the forward pass's overviews are of the weights */
+    return _attnviz_result_matrix_overview (self, layer, head, pool, rows, cols);
   if (source == NULL || !attnviz_attention_has_head (source, layer, head))
     return NULL;
   return attnviz_attention_get_overview (source, layer, head, pool, rows, cols);

@@ -131,7 +131,9 @@ attnviz_result_finalize (GObject *object)
   g_free (self->max);
   _attnviz_result_clear_overviews (self);
   g_free (self->maps);
-  if (self->run == NULL)
+  _attnviz_result_clear_matrices (self);
+  /* A matrix result reads its run's recording. */
+  if (self->run == NULL && self->matrix == ATTNVIZ_MATRIX_WEIGHTS)
     g_clear_pointer (&self->rec, attnviz_recording_free);
   g_clear_object (&self->run);
   g_strfreev (self->labels);
@@ -257,7 +259,8 @@ attnviz_result_get_source (AttnvizResult *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
 
-  if (self->a != NULL || self->rec == NULL)
+  /* Rollout and flow are dense matrices of their own. */
+  if (self->a != NULL || self->rec == NULL || self->matrix >= ATTNVIZ_MATRIX_ROLLOUT)
     return NULL;
   switch (self->kind)
     {
@@ -603,6 +606,9 @@ attnviz_result_get_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int 
     return NULL;
   if (self->a != NULL)
     return difference_matrix (self, aggregate, layer, head);
+  /* Rollout and flow: one matrix for every head and aggregate. */
+  if (self->matrix >= ATTNVIZ_MATRIX_ROLLOUT)
+    return self->owned;
   if (aggregate == ATTNVIZ_AGGREGATE_HEAD)
     return head >= 0 && head < H ? self->maps[layer * H + head] : NULL;
 
@@ -634,8 +640,14 @@ attnviz_result_describe (AttnvizResult *self, AttnvizAggregate aggregate, int la
   if (attnviz_result_is_seq2seq (self))
     g_string_append (s, self->kind == ATTNVIZ_ATTENTION_CROSS ? "cross · "
                       : self->kind == ATTNVIZ_ATTENTION_ENCODER ? "encoder · " : "decoder · ");
-  switch (aggregate)
+  if (self->matrix >= ATTNVIZ_MATRIX_ROLLOUT)
+    aggregate = -1;
+  switch ((int) aggregate)
     {
+    case -1:
+      /* One matrix of the whole run: no layer or head to name. */
+      g_string_append_printf (s, "%s over %d layers", attnviz_matrix_describe (self->matrix), self->n_layer);
+      break;
     case ATTNVIZ_AGGREGATE_MEAN:
       g_string_append_printf (s, "layer %d · mean over %d heads", layer, self->n_head);
       break;
@@ -648,6 +660,8 @@ attnviz_result_describe (AttnvizResult *self, AttnvizAggregate aggregate, int la
     }
   if (self->a != NULL)
     g_string_append (s, " · A − B");
+  if (self->matrix == ATTNVIZ_MATRIX_VALUE_WEIGHTED)
+    g_string_append (s, " · value-weighted");
   int step = attnviz_result_get_step (self);
   if (step >= 0)
     g_string_append_printf (s, " · step %d", step);

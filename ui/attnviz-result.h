@@ -251,4 +251,56 @@ AttnvizResult *attnviz_result_get_b (AttnvizResult *self);
  * NULL for a plain run. */
 const double *attnviz_result_get_tvd (AttnvizResult *self);
 
+/* ---- Other matrices of a run (attnviz-result-matrix.c) -------------------
+ *
+ * What a heatmap of the run can show besides its attention weights: each
+ * head's value-weighted attention α_ij ‖W_O v_j‖ (attnviz-attention.h),
+ * or one (T, T) matrix of the whole run through all its layers, its
+ * attention rollout or attention flow (attnviz-rollout.h), the same for
+ * every layer and head.  Each is a result of its own (the "matrix result")
+ * that shares the run's recording and is read like any other (get_matrix,
+ * get_rect, get_overview, get_range_max, describe); the run keeps it, so
+ * it is valid as long as the run is.  Rollout and flow, and a long run's
+ * value-weighted overviews, take time: prepare them off the main thread
+ * with attnviz_result_prepare_matrix_async () first. */
+typedef enum {
+  ATTNVIZ_MATRIX_WEIGHTS,          /* the heads' attention weights */
+  ATTNVIZ_MATRIX_VALUE_WEIGHTED,   /* each head's α_ij ‖W_O v_j‖ */
+  ATTNVIZ_MATRIX_ROLLOUT,          /* the run's attention rollout (T, T) */
+  ATTNVIZ_MATRIX_FLOW,             /* the run's attention flow (T, T), T <= ATTNVIZ_FLOW_MAX_TOKENS */
+  ATTNVIZ_N_MATRICES
+} AttnvizMatrixKind;
+
+#define ATTNVIZ_TYPE_MATRIX_KIND (attnviz_matrix_kind_get_type ())
+GType attnviz_matrix_kind_get_type (void) G_GNUC_CONST;
+/* "attention weights", "value-weighted attention", "attention rollout",
+ * "attention flow" */
+const char *attnviz_matrix_describe (AttnvizMatrixKind matrix);
+/* What a cell's number is, for the colour bar and the tooltip: "weight",
+ * "α·‖W_O v‖", "rollout", "flow" */
+const char *attnviz_matrix_get_unit (AttnvizMatrixKind matrix);
+
+/* Which matrix SELF's cells are (a matrix result's; weights otherwise). */
+AttnvizMatrixKind attnviz_result_get_matrix_kind (AttnvizResult *self);
+/* Whether SELF can show MATRIX; FALSE with a message for a person
+ * (G_IO_ERROR_NOT_SUPPORTED) when not: a comparison, an attention without
+ * value vectors (cross-attention), a run without an attention source, not
+ * square, or longer than flow (or rollout) takes. */
+gboolean attnviz_result_supports_matrix (AttnvizResult *self, AttnvizMatrixKind matrix, GError **error);
+/* The result showing MATRIX of SELF's run (SELF for the weights), owned by
+ * SELF; NULL when it is not supported or (rollout, flow) not computed yet. */
+AttnvizResult *attnviz_result_peek_matrix (AttnvizResult *self, AttnvizMatrixKind matrix);
+/* Whether the picture of AGGREGATE, LAYER, HEAD of MATRIX can be painted
+ * now: rollout and flow computed, a long run's value-weighted overviews of
+ * the heads made (they give the colour range and the picture before the
+ * exact tiles). */
+gboolean attnviz_result_matrix_is_ready (AttnvizResult *self, AttnvizMatrixKind matrix, AttnvizAggregate aggregate,
+                                         int layer, int head);
+/* Makes it ready in a worker thread (GTask); the callback runs on the
+ * caller's main context, where the result is then kept. */
+void attnviz_result_prepare_matrix_async (AttnvizResult *self, AttnvizMatrixKind matrix, AttnvizAggregate aggregate,
+                                          int layer, int head, GCancellable *cancellable,
+                                          GAsyncReadyCallback callback, gpointer user_data);
+gboolean attnviz_result_prepare_matrix_finish (AttnvizResult *self, GAsyncResult *result, GError **error);
+
 G_END_DECLS

@@ -31,6 +31,9 @@ struct _AttnvizViewState
   AttnvizRangeMode range_mode;
   int selected_token;       /* of the run's tokens (a target's), -1: none */
   int selected_source;      /* of an encoder-decoder's source, -1: none */
+  AttnvizMatrixKind matrix;     /* what the heatmap shows */
+  int head_colour;          /* the grid's: an AttnvizMeasure of the run's table, -1: attention */
+  gboolean order_heads;     /* the grid's heads in their similarity order */
 };
 
 G_DEFINE_FINAL_TYPE (AttnvizViewState, attnviz_view_state, G_TYPE_OBJECT)
@@ -48,6 +51,9 @@ enum {
   PROP_RANGE_MODE,
   PROP_SELECTED_TOKEN,
   PROP_SELECTED_SOURCE,
+  PROP_MATRIX,
+  PROP_HEAD_COLOUR,
+  PROP_ORDER_HEADS,
   N_PROPS
 };
 
@@ -105,6 +111,9 @@ clamp_all (AttnvizViewState *self)
            PROP_SELECTED_TOKEN);
   set_int (self, &self->selected_source, source >= 0 && source < n_source_tokens (self) ? source : -1,
            PROP_SELECTED_SOURCE);
+  const AttnvizHeadMeasures *table = attnviz_result_get_measures (self->result);
+  if (self->head_colour >= 0 && (table == NULL || !table->has[self->head_colour]))
+    set_int (self, &self->head_colour, -1, PROP_HEAD_COLOUR);
 }
 
 static void
@@ -174,6 +183,15 @@ attnviz_view_state_get_property (GObject *object, guint prop_id, GValue *value, 
     case PROP_SELECTED_SOURCE:
       g_value_set_int (value, self->selected_source);
       break;
+    case PROP_MATRIX:
+      g_value_set_enum (value, self->matrix);
+      break;
+    case PROP_HEAD_COLOUR:
+      g_value_set_string (value, attnviz_view_state_get_head_colour (self));
+      break;
+    case PROP_ORDER_HEADS:
+      g_value_set_boolean (value, self->order_heads);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -216,6 +234,15 @@ attnviz_view_state_set_property (GObject *object, guint prop_id, const GValue *v
     case PROP_SELECTED_SOURCE:
       attnviz_view_state_set_selected_source (self, g_value_get_int (value));
       break;
+    case PROP_MATRIX:
+      attnviz_view_state_set_matrix (self, g_value_get_enum (value));
+      break;
+    case PROP_HEAD_COLOUR:
+      attnviz_view_state_set_head_colour (self, g_value_get_string (value));
+      break;
+    case PROP_ORDER_HEADS:
+      attnviz_view_state_set_order_heads (self, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -249,6 +276,10 @@ attnviz_view_state_class_init (AttnvizViewStateClass *klass)
     g_param_spec_enum ("range-mode", NULL, NULL, ATTNVIZ_TYPE_RANGE_MODE, ATTNVIZ_RANGE_HEAD, rw);
   properties[PROP_SELECTED_TOKEN] = g_param_spec_int ("selected-token", NULL, NULL, -1, G_MAXINT, -1, rw);
   properties[PROP_SELECTED_SOURCE] = g_param_spec_int ("selected-source", NULL, NULL, -1, G_MAXINT, -1, rw);
+  properties[PROP_MATRIX] =
+    g_param_spec_enum ("matrix", NULL, NULL, ATTNVIZ_TYPE_MATRIX_KIND, ATTNVIZ_MATRIX_WEIGHTS, rw);
+  properties[PROP_HEAD_COLOUR] = g_param_spec_string ("head-colour", NULL, NULL, "attention", rw);
+  properties[PROP_ORDER_HEADS] = g_param_spec_boolean ("order-heads", NULL, NULL, FALSE, rw);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -257,6 +288,7 @@ attnviz_view_state_init (AttnvizViewState *self)
 {
   self->selected_token = -1;
   self->selected_source = -1;
+  self->head_colour = -1;
   self->colormap = ATTNVIZ_COLORMAP_VIRIDIS;
   self->scale = ATTNVIZ_SCALE_LINEAR;
 }
@@ -435,6 +467,70 @@ attnviz_view_state_set_range_mode (AttnvizViewState *self, AttnvizRangeMode mode
   g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
   g_return_if_fail ((guint) mode < ATTNVIZ_N_RANGE_MODES);
   set_int (self, (int *) &self->range_mode, mode, PROP_RANGE_MODE);
+}
+
+/* ---- What the heatmap and the grid show ------------------------------------- */
+
+AttnvizMatrixKind
+attnviz_view_state_get_matrix (AttnvizViewState *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_VIEW_STATE (self), ATTNVIZ_MATRIX_WEIGHTS);
+  return self->matrix;
+}
+
+void
+attnviz_view_state_set_matrix (AttnvizViewState *self, AttnvizMatrixKind matrix)
+{
+  g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
+  g_return_if_fail ((guint) matrix < ATTNVIZ_N_MATRICES);
+  set_int (self, (int *) &self->matrix, matrix, PROP_MATRIX);
+}
+
+const char *
+attnviz_view_state_get_head_colour (AttnvizViewState *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_VIEW_STATE (self), "attention");
+  return self->head_colour < 0 ? "attention" : attnviz_measure_get_name (self->head_colour);
+}
+
+int
+attnviz_view_state_get_head_measure (AttnvizViewState *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_VIEW_STATE (self), -1);
+  return self->head_colour;
+}
+
+void
+attnviz_view_state_set_head_colour (AttnvizViewState *self, const char *name)
+{
+  AttnvizMeasure measure;
+
+  g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
+  if (name == NULL || g_str_equal (name, "attention"))
+    {
+      set_int (self, &self->head_colour, -1, PROP_HEAD_COLOUR);
+      return;
+    }
+  g_return_if_fail (attnviz_measure_from_name (name, &measure));
+  /* Only a column the run's table has; without a run, kept for the next. */
+  const AttnvizHeadMeasures *table = self->result ? attnviz_result_get_measures (self->result) : NULL;
+  if (self->result != NULL && (table == NULL || !table->has[measure]))
+    return;
+  set_int (self, &self->head_colour, measure, PROP_HEAD_COLOUR);
+}
+
+gboolean
+attnviz_view_state_get_order_heads (AttnvizViewState *self)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_VIEW_STATE (self), FALSE);
+  return self->order_heads;
+}
+
+void
+attnviz_view_state_set_order_heads (AttnvizViewState *self, gboolean order)
+{
+  g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
+  set_int (self, &self->order_heads, !!order, PROP_ORDER_HEADS);
 }
 
 /* ---- Selection ------------------------------------------------------------ */

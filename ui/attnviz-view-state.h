@@ -64,6 +64,23 @@ void attnviz_view_state_set_scale (AttnvizViewState *self, AttnvizScaleKind scal
 AttnvizRangeMode attnviz_view_state_get_range_mode (AttnvizViewState *self);
 void attnviz_view_state_set_range_mode (AttnvizViewState *self, AttnvizRangeMode mode);
 
+/* What the heatmap shows: the attention weights, the value-weighted
+ * attention, the run's rollout or flow (attnviz_result_peek_matrix ()). */
+AttnvizMatrixKind attnviz_view_state_get_matrix (AttnvizViewState *self);
+void attnviz_view_state_set_matrix (AttnvizViewState *self, AttnvizMatrixKind matrix);
+/* What colours the grid's heads ("head-colour"): "attention" (their
+ * thumbnails), or the nick of a measure of the run's table ("entropy"),
+ * one cell a head; a name the run's table lacks is refused, and a new run
+ * without it goes back to "attention".  get_head_measure (): that
+ * AttnvizMeasure, -1 for attention. */
+const char *attnviz_view_state_get_head_colour (AttnvizViewState *self);
+void attnviz_view_state_set_head_colour (AttnvizViewState *self, const char *name);
+int attnviz_view_state_get_head_measure (AttnvizViewState *self);
+/* Whether the grid orders each layer's heads by their similarity
+ * (attnviz-similarity.h) instead of by index ("order-heads"). */
+gboolean attnviz_view_state_get_order_heads (AttnvizViewState *self);
+void attnviz_view_state_set_order_heads (AttnvizViewState *self, gboolean order);
+
 /* The selected token of the run (an encoder-decoder's target), and of an
  * encoder-decoder's source; -1: none. */
 int attnviz_view_state_get_selected_token (AttnvizViewState *self);
