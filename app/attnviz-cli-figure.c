@@ -242,6 +242,19 @@ attnviz_cli_figure_apply (const AttnvizCliFigure *f, AttnvizFigureKind kind, voi
           lines->highlight_row = -1;
       }
       break;
+    case ATTNVIZ_FIGURE_SCATTER:
+      {
+        AttnvizScatterSpec *scatter = spec;
+        if (f->no_title)
+          scatter->title = NULL;
+        if (f->no_subtitle)
+          scatter->subtitle = NULL;
+        if (f->font_size > 0)
+          scatter->font_size = f->font_size;
+        if (!f->keep_selection)
+          scatter->highlight_query = scatter->highlight_key = -1;
+      }
+      break;
     }
 }
 

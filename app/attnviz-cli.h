@@ -22,6 +22,9 @@ int attnviz_cmd_dump (int argc, char **argv);
 int attnviz_cmd_generate (int argc, char **argv);
 int attnviz_cmd_bench (int argc, char **argv);
 int attnviz_cmd_render (int argc, char **argv);
+/* render --view rollout, flow, value-weighted or qk (attnviz-cmd-render-analysis.c) */
+gboolean attnviz_cmd_render_is_analysis (int argc, char **argv);
+int attnviz_cmd_render_analysis (int argc, char **argv);
 int attnviz_cmd_train (int argc, char **argv);
 int attnviz_cmd_sweep (int argc, char **argv);
 int attnviz_cmd_tokenize (int argc, char **argv);

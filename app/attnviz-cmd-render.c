@@ -299,7 +299,7 @@ attnviz_cmd_render (int argc, char **argv)
       "Encoder-decoder models: self (the decoder's, default), encoder or cross (target rows x source columns)", "KIND" },
     { "layer", 'l', 0, G_OPTION_ARG_INT, &layer, "Layer to draw (default 0)", "L" },
     { "head", 'H', 0, G_OPTION_ARG_INT, &head, "Head to draw (default 0)", "H" },
-    { "view", 0, 0, G_OPTION_ARG_STRING, &view_s, "heatmap (default), grid (every layer and head) or lines", "VIEW" },
+    { "view", 0, 0, G_OPTION_ARG_STRING, &view_s, "heatmap (default), grid (every layer and head), lines; rollout, flow, value-weighted or qk (their own options: --view qk --help)", "VIEW" },
     { "aggregate", 'a', 0, G_OPTION_ARG_STRING, &aggregate_s, "Draw the mean or max over the layer's heads instead of one head (grid: a column of each layer's after its heads)", "mean|max" },
     { "colormap", 'c', 0, G_OPTION_ARG_STRING, &colormap_s, "viridis (default), magma, grey or rdbu", "MAP" },
     { "scale", 's', 0, G_OPTION_ARG_STRING, &scale_s, "linear (default), log (from 1e-4) or power (gamma 0.5)", "SCALE" },
@@ -313,6 +313,8 @@ attnviz_cmd_render (int argc, char **argv)
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print nothing on success", NULL },
     { NULL }
   };
+  if (attnviz_cmd_render_is_analysis (argc, argv))
+    return attnviz_cmd_render_analysis (argc, argv);
   g_autoptr(GOptionContext) ctx = g_option_context_new ("MODEL - draw a head's attention as PNG, SVG or PDF");
   g_option_context_add_main_entries (ctx, entries, NULL);
   gboolean help;
@@ -340,7 +342,8 @@ attnviz_cmd_render (int argc, char **argv)
       else if (strcmp (view_s, "lines") == 0)
         view = VIEW_LINES;
       else
-        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--view %s: expected heatmap, grid or lines", view_s);
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--view %s: expected heatmap, grid, lines, rollout, flow, value-weighted or qk",
+                                 view_s);
     }
   RenderAttention kind = ATTENTION_SELF;
   if (attention_s != NULL)

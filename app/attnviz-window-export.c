@@ -21,6 +21,8 @@ typedef struct {
   AttnvizGridSpec grid;
   AttnvizLinesSpec lines;
   AttnvizHeatmapRowSpec row;
+  AttnvizScatterSpec scatter;
+  float *scatter_points;       /* a copy: the view recomputes its own */
   double width_pt, height_pt;
   char *title;                 /* copies: the views' strings change */
   char *subtitle;
@@ -36,6 +38,7 @@ export_job_free (ExportJob *job)
 {
   g_free (job->path);
   g_free (job->table_text);
+  g_free (job->scatter_points);
   g_free (job->title);
   g_free (job->subtitle);
   for (int i = 0; i < ATTNVIZ_HEATMAP_ROW_MAX; i++)
@@ -118,6 +121,7 @@ export_job_spec (ExportJob *job)
   return job->kind == ATTNVIZ_FIGURE_GRID ? (void *) &job->grid
        : job->kind == ATTNVIZ_FIGURE_LINES ? (void *) &job->lines
        : job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW ? (void *) &job->row
+       : job->kind == ATTNVIZ_FIGURE_SCATTER ? (void *) &job->scatter
        : (void *) &job->heatmap;
 }
 
@@ -178,6 +182,24 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
   else if (g_strcmp0 (view, "grid") == 0)
     {
       ok = grid_job (job, self->grid_view);
+    }
+  else if (g_strcmp0 (view, "qk") == 0)
+    {
+      /* The scatter of the head's queries and keys, as `render --view qk`. */
+      ok = attnviz_query_key_view_get_spec (self->qk_view, &job->scatter, error);
+      job->kind = ATTNVIZ_FIGURE_SCATTER;
+      job->width_pt = 480;
+      job->height_pt = 460;
+      if (ok)
+        {
+          gsize n = (gsize) (job->scatter.n_queries + job->scatter.n_keys) * 2;
+          job->scatter_points = g_memdup2 (job->scatter.points, MAX (n, 1) * sizeof (float));
+          job->scatter.points = job->scatter_points;
+          job->title = g_strdup (job->scatter.title);
+          job->subtitle = g_strdup (job->scatter.subtitle);
+          job->scatter.title = job->title;
+          job->scatter.subtitle = job->subtitle;
+        }
     }
   else if (g_strcmp0 (view, "lines") == 0)
     {

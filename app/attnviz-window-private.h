@@ -14,6 +14,7 @@
 #include "attnviz-heatmap-view.h"
 #include "attnviz-lines-view.h"
 #include "attnviz-loss-strip.h"
+#include "attnviz-query-key-view.h"
 #include "attnviz-recent.h"
 #include "attnviz-run.h"
 #include "attnviz-text-file.h"
@@ -81,6 +82,7 @@ struct _AttnvizWindow
   GtkAdjustment *checkpoint_adjustment;
   GtkLabel *step_label;
   AttnvizHeadTable *head_table;
+  AttnvizQueryKeyView *qk_view;
 
   /* The model and the run shown */
   AttnvizLoadedModel *model;

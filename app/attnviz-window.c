@@ -104,7 +104,7 @@ _attnviz_window_showing_comparison (AttnvizWindow *self)
 static void
 update_pages (AttnvizWindow *self)
 {
-  static const char *const single[] = { "grid", "heatmap", "lines", "heads" };
+  static const char *const single[] = { "grid", "heatmap", "lines", "qk", "heads" };
   gboolean comparing = _attnviz_window_showing_comparison (self);
   const char *visible = adw_view_stack_get_visible_child_name (self->view_stack);
 
@@ -420,6 +420,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   g_type_ensure (ATTNVIZ_TYPE_GRID_VIEW);
   g_type_ensure (ATTNVIZ_TYPE_HEATMAP_VIEW);
   g_type_ensure (ATTNVIZ_TYPE_LINES_VIEW);
+  g_type_ensure (ATTNVIZ_TYPE_QUERY_KEY_VIEW);
   g_type_ensure (ATTNVIZ_TYPE_TOKEN_STRIP);
   g_type_ensure (ATTNVIZ_TYPE_VARIANT_EDITOR);
   g_type_ensure (ATTNVIZ_TYPE_LOSS_STRIP);
@@ -477,6 +478,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_table);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, qk_view);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_menu_button);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, demo_box);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, flap);
@@ -509,6 +511,7 @@ bind_states (AttnvizWindow *self)
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->grid_view), self->state);
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->heatmap_view), self->state);
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->lines_view), self->state);
+  attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->qk_view), self->state);
   attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->changes_grid), self->comparison_state);
   attnviz_compare_view_set_state (self->compare_view, self->comparison_state);
   attnviz_loss_strip_set_state (self->loss_strip, self->comparison_state);

@@ -802,6 +802,9 @@ attnviz_paint_figure (cairo_t *cr, AttnvizFigureKind kind, const void *spec, dou
     case ATTNVIZ_FIGURE_HEATMAP_ROW:
       attnviz_paint_heatmap_row (cr, spec, width, height);
       break;
+    case ATTNVIZ_FIGURE_SCATTER:
+      attnviz_paint_scatter (cr, spec, width, height);
+      break;
     default:
       g_return_if_reached ();
     }

@@ -37,6 +37,7 @@ typedef enum {
   ATTNVIZ_FIGURE_GRID,    /* spec: AttnvizGridSpec */
   ATTNVIZ_FIGURE_LINES,   /* spec: AttnvizLinesSpec */
   ATTNVIZ_FIGURE_HEATMAP_ROW, /* spec: AttnvizHeatmapRowSpec */
+  ATTNVIZ_FIGURE_SCATTER, /* spec: AttnvizScatterSpec */
 } AttnvizFigureKind;
 
 /* A token's text made visible for a label: space '␣', newline '↵', tab
@@ -291,6 +292,64 @@ gboolean attnviz_lines_layout_hit (const AttnvizLinesLayout *layout, double x, d
                                    AttnvizAxis *axis, int *index);
 
 void attnviz_paint_lines (cairo_t *cr, const AttnvizLinesSpec *spec, double width, double height);
+
+/* ---- One head's queries and keys in one plane (AttentionViz) ------------ */
+
+/* Points of attnviz_qk_view () (attnviz-qk.h): queries and keys of a head
+ * after AttentionViz's normalisation, on their two principal axes.  Both
+ * axes have the same units per point, so distances (which track the
+ * attention) read the same either way.  Queries are blue circles, keys
+ * orange diamonds (Okabe & Ito's colour-blind-safe pair, and two shapes
+ * for a print in grey). */
+typedef struct {
+  const float *points;              /* (n_queries + n_keys, 2): queries first, then keys */
+  int n_queries;
+  int n_keys;
+  const char *const *query_labels;  /* (n_queries) token texts, or NULL */
+  const char *const *key_labels;    /* (n_keys), or NULL */
+  double explained[2];              /* share of the variance along PC 1 and PC 2; < 0: not said */
+  const char *title;
+  const char *subtitle;
+  const char *query_caption;        /* the legend's words; NULL: "queries" and "keys" */
+  const char *key_caption;
+  /* A token's query and key (the same index for self-attention) drawn
+   * larger, outlined and labelled with its text; -1: none. */
+  int highlight_query;
+  int highlight_key;
+  /* Points (indices into POINTS) labelled with their token's text, or NULL. */
+  const int *labelled;
+  int n_labelled;
+  double font_size;                 /* 0: 10 */
+  AttnvizRGBA foreground;
+} AttnvizScatterSpec;
+
+/* Defaults: no labels, no highlight, the variance not said. */
+void attnviz_scatter_spec_init (AttnvizScatterSpec *spec, const float *points, int n_queries, int n_keys);
+
+typedef struct {
+  double width, height;
+  AttnvizRect title;
+  AttnvizRect subtitle;
+  AttnvizRect legend;         /* the row of "● queries  ◆ keys" above the plot */
+  AttnvizRect plot;           /* the framed area the points lie in */
+  AttnvizRect x_caption;      /* "PC 1 (62% of variance)" under the tick labels */
+  AttnvizRect y_caption;      /* rotated, left of the tick labels */
+  double center_x, center_y;  /* the data point drawn at the plot's centre */
+  double scale;               /* user units per data unit, on both axes */
+  double radius;              /* of a point */
+  double font_size;
+} AttnvizScatterLayout;
+
+void attnviz_scatter_layout (const AttnvizScatterSpec *spec, double width, double height,
+                             AttnvizScatterLayout *out);
+/* Where point I of SPEC is drawn. */
+void attnviz_scatter_layout_point (const AttnvizScatterLayout *layout, const AttnvizScatterSpec *spec, int i,
+                                   double *x, double *y);
+/* The point nearest (X, Y) within a few radii, or -1 (the last drawn wins a tie). */
+int attnviz_scatter_layout_hit (const AttnvizScatterLayout *layout, const AttnvizScatterSpec *spec, double x,
+                                double y);
+
+void attnviz_paint_scatter (cairo_t *cr, const AttnvizScatterSpec *spec, double width, double height);
 
 /* ---- Any figure ---------------------------------------------------------- */
 
