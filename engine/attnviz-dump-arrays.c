@@ -18,8 +18,8 @@
 #include "attnviz-parallel.h"
 #include "attnviz-rollout.h"
 
-/* The rows the attention source recomputes at once (attnviz-attention.c's
- * ROW_BLOCK): bands that start on a multiple of it compute no row twice. */
+/* The rows the attention source recomputes at once
+ * (attnviz-attention-recompute.c's ROW_BLOCK): bands that start on a multiple of it compute no row twice. */
 #define ROW_BLOCK 128
 /* Pooled heads computed side by side only while their bins take at most
  * this much: a dump of bins as large as the heads holds one at a time. */

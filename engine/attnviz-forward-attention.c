@@ -39,7 +39,8 @@ typedef struct {
 
 /* Query rows a head takes at once.  A causal block [i0, i1) only attends
  * to keys [0, i1): the blocks above the diagonal, all masked, are never
- * computed.  A recomputed head (attnviz-attention.c) uses the same blocks. */
+ * computed.  A recomputed head (attnviz-attention-recompute.c) uses the
+ * same blocks. */
 #define ROW_BLOCK 128
 
 /* Bahdanau scores v_h . tanh (q_i + k_j) of rows [i0, i0 + m) over keys
@@ -198,8 +199,8 @@ project_range (gpointer data, gsize start, gsize end)
 
 /* OUT (T, n_heads * hd) = IN through LIN one head at a time, the heads over
  * the engine's threads: the very products a recomputed head makes
- * (attnviz-attention.c), so both get the same bits whatever OpenBLAS does
- * for small matrices. */
+ * (attnviz-attention-recompute.c), so both get the same bits whatever
+ * OpenBLAS does for small matrices. */
 static void
 project_heads (float *out, const float *in, const AttnvizLinear *lin, int T, int n_heads, int hd)
 {
