@@ -1,5 +1,6 @@
 /* attnviz-attention-private.h: how the forward pass fills an AttnvizAttention,
- * and the score kernel both use */
+ * the score kernel both use, and the struct the attention source's files
+ * share */
 #pragma once
 
 #include "attnviz-attention.h"
@@ -117,5 +118,54 @@ void _attnviz_mask_count_visible (const AttnvizMask *mask, int i0, int m, int n_
 /* Softmax of one row of N scores in place, as attnviz_softmax computes it,
  * leaving its largest score and the reciprocal of its sum. */
 void _attnviz_softmax_row (float *row, int n, float *max, float *inv);
+
+/* ---- the attention source itself: attnviz-attention.c (storage, overviews,
+ * questions) and attnviz-attention-recompute.c (scores, recomputation) ---- */
+
+struct _AttnvizAttention {
+  AttnvizModel *model;
+  AttnvizStack stack;
+  int n_rows, n_cols;
+  int n_layer;              /* layers of the stack in the model */
+  int n_head, n_kv_head, hd, d_model;
+  int n_rec_layers, n_rec_heads;
+  int *rec_layers, *rec_heads;
+  int *layer_index;         /* (n_layer) -> recorded index or -1 */
+  int *head_index;          /* (n_head) */
+
+  AttnvizMask mask;         /* key_mask owned */
+  AttnvizScoreKind score;
+  gboolean rope;
+  int n_rot;
+  AttnvizRopeStyle rope_style;
+  gint32 *positions;        /* (n_rows) or NULL */
+  float *inv_freq;          /* (n_rot / 2) */
+
+  float *dense;             /* (n_rec_layers, n_rec_heads, n_rows, n_cols) or NULL */
+  float **q_in;             /* (n_rec_layers) of (n_rows, d_model) */
+  float **k_in;             /* (n_rec_layers) of (n_cols, d_model); may alias q_in or shared_k */
+  float *shared_k;          /* cross: the encoder output, once */
+  float *row_max, *row_inv; /* (n_rec_layers, n_rec_heads, n_rows) */
+  float *value_norms;       /* (n_rec_layers, n_rec_heads, n_cols) ||v_j W_O^h||, NaN until written */
+
+  int ov_rows, ov_cols;
+  int *ov_col_start;        /* (ov_cols + 1) first column of each column bin, then n_cols */
+  float *ov_mean, *ov_max;  /* (n_rec_layers, n_rec_heads, ov_rows, ov_cols) */
+  guint64 bytes;
+
+  /* cached q (n_rows, hd) and k (n_cols, hd) of recent heads */
+  GMutex lock;
+  GHashTable *cache;        /* key -> CacheEntry */
+  GQueue lru;               /* of CacheEntry, most recent first */
+  guint64 cache_bytes, cache_budget;
+};
+
+typedef struct {
+  guint64 key;
+  GBytes *data;
+  GList link;
+} CacheEntry;
+
+void _attnviz_attention_cache_entry_free (CacheEntry *e);
 
 G_END_DECLS

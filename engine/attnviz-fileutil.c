@@ -660,3 +660,24 @@ attnviz_printable_text (const char *s)
 {
   return escape_controls (s, ESCAPE_TEXT);
 }
+
+char *
+attnviz_quote_name (const char *name)
+{
+  char high[129];
+
+  for (int i = 0; i < 128; i++)
+    high[i] = (char) (0x80 + i);
+  high[128] = '\0';
+  return g_strescape (name, high);
+}
+
+char *
+attnviz_shape_string (const gint64 *shape, int n_dims)
+{
+  GString *s = g_string_new ("[");
+  for (int i = 0; i < n_dims; i++)
+    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}

@@ -118,5 +118,11 @@ char *attnviz_printable_line (const char *s);
  * vocabulary's pieces may hold ESC sequences, and generated text is made
  * of them. */
 char *attnviz_printable_text (const char *s);
+/* A name from a file (a tensor, a key, an architecture), made fit for a
+ * one-line message: control characters and quotes escaped by g_strescape
+ * (), bytes above 0x7f kept so UTF-8 stays readable. */
+char *attnviz_quote_name (const char *name);
+/* "[d0, d1, ...]": a shape in a message. */
+char *attnviz_shape_string (const gint64 *shape, int n_dims);
 
 G_END_DECLS

@@ -12,20 +12,11 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include "attnviz-fileutil.h"
 #include "attnviz-gguf-private.h"
 #include "attnviz-quant.h"
 
 /* ---- tensor infos ------------------------------------------------------ */
-
-static char *
-shape_string (const gint64 *ne, int n_dims)
-{
-  GString *s = g_string_new ("[");
-  for (int d = 0; d < n_dims; d++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, d ? ", " : "", ne[d]);
-  g_string_append_c (s, ']');
-  return g_string_free (s, FALSE);
-}
 
 gboolean
 _attnviz_gguf_take_tensor (AttnvizGguf *self, Reader *r, guint64 i)
@@ -87,7 +78,7 @@ _attnviz_gguf_take_tensor (AttnvizGguf *self, Reader *r, guint64 i)
       || !g_uint64_checked_mul (&n_elements, (guint64) at->ne[0], rows)
       || n_elements > G_MAXINT64)
     {
-      g_autofree char *shape = shape_string (at->ne, at->n_dims);
+      g_autofree char *shape = attnviz_shape_string (at->ne, at->n_dims);
       return _attnviz_gguf_fail (r, INVALID, "shape %s holds 2^63 values or more", shape);
     }
   at->n_elements = (gint64) n_elements;
@@ -98,7 +89,7 @@ _attnviz_gguf_take_tensor (AttnvizGguf *self, Reader *r, guint64 i)
       || !g_uint64_checked_mul (&n_bytes, rows, at->row_bytes)
       || n_bytes > G_MAXSIZE)
     {
-      g_autofree char *shape = shape_string (at->ne, at->n_dims);
+      g_autofree char *shape = attnviz_shape_string (at->ne, at->n_dims);
       return _attnviz_gguf_fail (r, INVALID, "shape %s in %s takes 2^64 bytes or more", shape, type_name);
     }
   at->n_bytes = (gsize) n_bytes;

@@ -56,6 +56,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "attnviz-fileutil.h"
 #include "attnviz-model-private.h"
 
 typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_GPT2, ARCH_BERT } Arch;
@@ -330,7 +331,7 @@ read_rope_scaling (Loader *l)
     return;
   if (strcmp (type, "linear") != 0)
     {
-      g_autofree char *quoted = _attnviz_model_quote (type);
+      g_autofree char *quoted = attnviz_quote_name (type);
       loader_fail (l, "%s = \"%s\" is not supported (attnviz follows none and linear RoPE scaling)", type_key,
                    quoted);
       return;
@@ -530,7 +531,7 @@ load_weights (Loader *l, Arch arch)
       guint64 n = g_ascii_strtoull (name + 4, &end, 10);
       if (end != name + 4 && *end == '.' && n >= (guint64) c->n_layer)
         {
-          g_autofree char *quoted = _attnviz_model_quote (name);
+          g_autofree char *quoted = attnviz_quote_name (name);
           loader_fail (l, "tensor \"%s\" belongs to layer %" G_GUINT64_FORMAT ", but %s.block_count = %d "
                        "(the file holds more layers than it says)", quoted, n, l->arch, c->n_layer);
         }
@@ -572,7 +573,7 @@ build_from_gguf (AttnvizModel *m, GError **error)
       arch = arches[i].arch;
   if (arch < 0)
     {
-      g_autofree char *quoted = _attnviz_model_quote (l.arch);
+      g_autofree char *quoted = attnviz_quote_name (l.arch);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: architecture \"%s\" is not supported (attnviz reads llama, qwen2, gpt2 and bert)",
                    m->path, quoted);

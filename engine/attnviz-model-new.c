@@ -13,6 +13,7 @@
 #include <gio/gio.h>
 
 #include "attnviz-model-private.h"
+#include "attnviz-task.h"
 
 AttnvizModel *
 _attnviz_model_new (void)
@@ -22,33 +23,14 @@ _attnviz_model_new (void)
   return m;
 }
 
-char *
-_attnviz_model_quote (const char *name)
-{
-  char high[129];
-  for (int i = 0; i < 128; i++)
-    high[i] = (char) (0x80 + i);
-  high[128] = '\0';
-  return g_strescape (name, high);
-}
-
-static guint64
-splitmix64 (guint64 *s)
-{
-  guint64 z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 static float *
 random_tensor (AttnvizModel *m, guint64 *state, gsize n, float mean, float std)
 {
   float *t = g_new (float, n);
   for (gsize i = 0; i < n; i += 2)
     {
-      double u1 = ((splitmix64 (state) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
-      double u2 = (splitmix64 (state) >> 11) * (1.0 / 9007199254740992.0);
+      double u1 = ((attnviz_splitmix64 (state) >> 11) + 1.0) * (1.0 / 9007199254740993.0);
+      double u2 = (attnviz_splitmix64 (state) >> 11) * (1.0 / 9007199254740992.0);
       double r = sqrt (-2.0 * log (u1));
       t[i] = mean + std * (float) (r * cos (2 * G_PI * u2));
       if (i + 1 < n)

@@ -18,10 +18,6 @@ gboolean _attnviz_model_load_gguf (AttnvizModel *m, GError **error);
  * once on an error); for the fuzz harness, which opens bytes in memory. */
 AttnvizModel *_attnviz_model_new_from_gguf (AttnvizGguf *gguf, GError **error);
 
-/* A name from a file, made fit for a one-line message (control characters
- * and quotes escaped, UTF-8 kept). */
-char *_attnviz_model_quote (const char *name);
-
 /* nn.Linear's (out, in) weight W and bias B (or NULL) as an AttnvizLinear. */
 AttnvizLinear _attnviz_linear_out_in (AttnvizMatrix w, const float *b, int n_in, int n_out);
 

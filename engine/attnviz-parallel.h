@@ -42,7 +42,7 @@ void attnviz_blas_serial_end (void);
  * the thread ends. */
 typedef enum {
   ATTNVIZ_SCRATCH_PANEL,    /* a weight panel being dequantized (attnviz-matmul.c) */
-  ATTNVIZ_SCRATCH_SCORES,   /* a block of a head's scores (attnviz-forward.c) */
+  ATTNVIZ_SCRATCH_SCORES,   /* a block of a head's scores (attnviz-forward-attention.c) */
   ATTNVIZ_N_SCRATCH
 } AttnvizScratchSlot;
 

@@ -20,12 +20,4 @@ G_BEGIN_DECLS
 /* The dtype the header spells S ("F32"), or FALSE. */
 gboolean _attnviz_dtype_from_string (const char *s, AttnvizDtype *out);
 
-/* ---- attnviz-safetensors.c ---- */
-
-/* A name from the file, made fit for a one-line message: control characters
- * and quotes escaped, UTF-8 left readable. */
-char *_attnviz_safetensors_quote_name (const char *name);
-/* "[d0, d1, ...]" */
-char *_attnviz_safetensors_format_shape (const gint64 *shape, int n_dims);
-
 G_END_DECLS

@@ -72,7 +72,7 @@ build_header (const char *path, const AttnvizTensorOut *tensors, guint n_tensors
       g_return_val_if_fail ((guint) tensor->dtype < ATTNVIZ_N_DTYPES, FALSE);
       g_return_val_if_fail (tensor->n_dims >= 0 && tensor->n_dims <= ATTNVIZ_MAX_DIMS, FALSE);
 
-      g_autofree char *quoted = _attnviz_safetensors_quote_name (tensor->name);
+      g_autofree char *quoted = attnviz_quote_name (tensor->name);
       if (strcmp (tensor->name, "__metadata__") == 0 || g_hash_table_contains (seen, tensor->name))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -91,7 +91,7 @@ build_header (const char *path, const AttnvizTensorOut *tensors, guint n_tensors
       if (overflow || !g_uint64_checked_mul (&n_bytes, n, attnviz_dtype_size (tensor->dtype))
           || n_bytes > G_MAXSIZE || offset + n_bytes < offset)
         {
-          g_autofree char *shape = _attnviz_safetensors_format_shape (tensor->shape, tensor->n_dims);
+          g_autofree char *shape = attnviz_shape_string (tensor->shape, tensor->n_dims);
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                        "%s: tensor \"%s\": shape %s is negative or too large", path, quoted, shape);
           return FALSE;

@@ -70,19 +70,6 @@ struct _AttnvizSafetensors {
 
 /* ---- errors ------------------------------------------------------------ */
 
-/* A name from the file, made fit for a one-line message: control characters
- * and quotes escaped, UTF-8 left readable. */
-char *
-_attnviz_safetensors_quote_name (const char *name)
-{
-  char high[129];
-
-  for (int i = 0; i < 128; i++)
-    high[i] = (char) (0x80 + i);
-  high[128] = '\0';
-  return g_strescape (name, high);
-}
-
 static gboolean G_GNUC_PRINTF (3, 4)
 set_invalid (GError **error, const char *file, const char *format, ...)
 {
@@ -101,7 +88,7 @@ set_tensor_invalid (GError **error, const char *file, const char *tensor, const 
   va_start (ap, format);
   g_autofree char *problem = g_strdup_vprintf (format, ap);
   va_end (ap);
-  g_autofree char *quoted = _attnviz_safetensors_quote_name (tensor);
+  g_autofree char *quoted = attnviz_quote_name (tensor);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: tensor \"%s\": %s",
                file, quoted, problem);
   return FALSE;
@@ -169,16 +156,6 @@ tensor_info_clear (gpointer p)
   g_free (info->name);
 }
 
-char *
-_attnviz_safetensors_format_shape (const gint64 *shape, int n_dims)
-{
-  GString *s = g_string_new ("[");
-  for (int i = 0; i < n_dims; i++)
-    g_string_append_printf (s, "%s%" G_GINT64_FORMAT, i ? ", " : "", shape[i]);
-  g_string_append_c (s, ']');
-  return g_string_free (s, FALSE);
-}
-
 static gboolean
 parse_tensor_entry (JsonNode *node,
                     const char *name,
@@ -202,7 +179,7 @@ parse_tensor_entry (JsonNode *node,
   const char *dtype_str = json_node_get_string (dtype_node);
   if (!_attnviz_dtype_from_string (dtype_str, &info->dtype))
     {
-      g_autofree char *quoted = _attnviz_safetensors_quote_name (dtype_str);
+      g_autofree char *quoted = attnviz_quote_name (dtype_str);
       return set_tensor_invalid (error, file, name, "unknown dtype \"%s\"", quoted);
     }
 
@@ -230,7 +207,7 @@ parse_tensor_entry (JsonNode *node,
       if (!g_uint64_checked_mul (&n_elements, n_elements, (guint64) d))
         overflow = TRUE;
     }
-  g_autofree char *shape_str = _attnviz_safetensors_format_shape (info->shape, info->n_dims);
+  g_autofree char *shape_str = attnviz_shape_string (info->shape, info->n_dims);
   guint64 n_bytes = 0;
   gsize elsize = attnviz_dtype_size (info->dtype);
   if (overflow || !g_uint64_checked_mul (&n_bytes, n_elements, elsize)
@@ -257,7 +234,7 @@ parse_tensor_entry (JsonNode *node,
     {
       /* Plain words first: almost always an interrupted download. */
       g_autofree char *missing = g_format_size ((guint64) end - data_len);
-      g_autofree char *quoted = _attnviz_safetensors_quote_name (name);
+      g_autofree char *quoted = attnviz_quote_name (name);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: the file is truncated (at least %s missing; an interrupted download?): tensor \"%s\": "
                    "data_offsets [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT "] end past the %" G_GUINT64_FORMAT
@@ -287,7 +264,7 @@ parse_metadata (JsonNode *node, const char *file, GHashTable *metadata, GError *
       JsonNode *value = json_object_get_member (obj, l->data);
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
         {
-          g_autofree char *quoted = _attnviz_safetensors_quote_name (l->data);
+          g_autofree char *quoted = attnviz_quote_name (l->data);
           return set_invalid (error, file, "__metadata__ \"%s\" is %s, not a string",
                               quoted, node_type_name (value));
         }
@@ -373,7 +350,7 @@ parse_image (AttnvizSafetensors *self,
         {
           const AttnvizTensorInfo *a = &g_array_index (infos, AttnvizTensorInfo, furthest->index);
           const AttnvizTensorInfo *b = &g_array_index (infos, AttnvizTensorInfo, s->index);
-          g_autofree char *qa = _attnviz_safetensors_quote_name (a->name);
+          g_autofree char *qa = attnviz_quote_name (a->name);
           return set_tensor_invalid (error, file, b->name,
                                      "data_offsets [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
                                      "] overlap tensor \"%s\" at [%" G_GUINT64_FORMAT
@@ -512,12 +489,12 @@ open_index (AttnvizSafetensors *self, const char *path, GError **error)
   for (GList *l = names; l != NULL; l = l->next)
     {
       JsonNode *value = json_object_get_member (map, l->data);
-      g_autofree char *quoted = _attnviz_safetensors_quote_name (l->data);
+      g_autofree char *quoted = attnviz_quote_name (l->data);
       if (!JSON_NODE_HOLDS_VALUE (value) || json_node_get_value_type (value) != G_TYPE_STRING)
         return set_invalid (error, path, "weight_map \"%s\" is %s, not a file name",
                             quoted, node_type_name (value));
       const char *shard = json_node_get_string (value);
-      g_autofree char *qshard = _attnviz_safetensors_quote_name (shard);
+      g_autofree char *qshard = attnviz_quote_name (shard);
       if (!shard_name_ok (shard))
         return set_invalid (error, path, "weight_map \"%s\": shard \"%s\" is not a file "
                             "beside the index", quoted, qshard);
@@ -537,8 +514,8 @@ open_index (AttnvizSafetensors *self, const char *path, GError **error)
       g_autofree char *shard_path = g_build_filename (dir, shard, NULL);
       if (info == NULL || strcmp (info->file, shard_path) != 0)
         {
-          g_autofree char *quoted = _attnviz_safetensors_quote_name (l->data);
-          g_autofree char *qshard = _attnviz_safetensors_quote_name (shard);
+          g_autofree char *quoted = attnviz_quote_name (l->data);
+          g_autofree char *qshard = attnviz_quote_name (shard);
           return set_invalid (error, path, "tensor \"%s\": weight_map puts it in \"%s\", "
                               "which has no such tensor", quoted, qshard);
         }

@@ -16,8 +16,8 @@
 
 /* ---------------------------------------------------------------- random */
 
-static guint64
-splitmix64 (guint64 *s)
+guint64
+attnviz_splitmix64 (guint64 *s)
 {
   guint64 z = (*s += 0x9E3779B97F4A7C15ull);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -29,7 +29,7 @@ void
 attnviz_rng_init (AttnvizRng *rng, guint64 seed)
 {
   for (int i = 0; i < 4; i++)
-    rng->s[i] = splitmix64 (&seed);
+    rng->s[i] = attnviz_splitmix64 (&seed);
 }
 
 static inline guint64

@@ -47,6 +47,9 @@ typedef struct {
   guint64 s[4];
 } AttnvizRng;
 
+/* splitmix64: the next number of the sequence at *S, advancing it; also
+ * what a random model's weights are drawn from (attnviz-model-new.c). */
+guint64 attnviz_splitmix64 (guint64 *s);
 void attnviz_rng_init (AttnvizRng *rng, guint64 seed);
 guint64 attnviz_rng_next (AttnvizRng *rng);
 /* Uniform in [0, n), n > 0. */

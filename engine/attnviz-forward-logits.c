@@ -1,0 +1,168 @@
+/* attnviz-forward-logits.c: the end of the forward pass: logits and loss
+ *
+ * The final norm (and a masked LM's transform), the LM head a block of rows
+ * at a time, each row's negative log-likelihood and top-k candidates over
+ * the engine's threads; and the check for inf and NaN that the run makes
+ * after the embedding, every layer and the logits.
+ */
+#define G_LOG_DOMAIN "attnviz-forward"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "attnviz-forward-private.h"
+#include "attnviz-kernels.h"
+#include "attnviz-parallel.h"
+
+/* Rows of logits computed at once: their scratch (rows, V) stays within
+ * LOGITS_BLOCK_BYTES (a 128k vocabulary takes 0.5 MiB a row), and a
+ * quantized LM head is dequantized once per block. */
+#define LOGITS_BLOCK_BYTES ((gsize) 256 << 20)
+
+typedef struct {
+  const float *logits;      /* (n, V) rows t0 .. t0 + n */
+  int t0;
+  const gint32 *ids;        /* (T) */
+  const guint8 *key_mask;   /* (T) or NULL */
+  int T;
+  int V;
+  gboolean causal;
+  AttnvizRecording *rec;
+} LossJob;
+
+/* For each row in [start, end) of a block: the negative log-likelihood of
+ * the token it predicts (a log-softmax over the vocabulary, in double) and
+ * its top-k candidates with their probabilities. */
+static void
+loss_range (gpointer data, gsize start, gsize end)
+{
+  const LossJob *job = data;
+  AttnvizRecording *rec = job->rec;
+  int T = job->T, V = job->V, K = rec->top_k;
+  for (gsize r = start; r < end; r++)
+    {
+      int t = job->t0 + (int) r;
+      const float *row = job->logits + r * V;
+      float max = attnviz_max_of (row, V);
+      double lse = log (attnviz_sum_exp_shifted (row, V, max)) + max;
+
+      /* top-k by insertion: K is small */
+      gint32 *ids = rec->topk_ids + (gsize) t * K;
+      float *probs = rec->topk_probs + (gsize) t * K;
+      int n = 0;
+      for (int j = 0; j < V; j++)
+        {
+          if (n == K && row[j] <= row[ids[K - 1]])
+            continue;
+          int at = n < K ? n++ : K - 1;
+          while (at > 0 && row[ids[at - 1]] < row[j])
+            {
+              ids[at] = ids[at - 1];
+              at--;
+            }
+          ids[at] = j;
+        }
+      for (int i = 0; i < K; i++)
+        probs[i] = (float) exp (row[ids[i]] - lse);
+
+      int at = job->causal ? t + 1 : t;
+      int target = at < T ? job->ids[at] : -1;
+      /* A masked token (padding) has no likelihood to speak of. */
+      if (target < 0 || (job->key_mask && !job->key_mask[at]))
+        rec->loss[t] = NAN;
+      else
+        rec->loss[t] = (float) (lse - row[target]);
+    }
+}
+
+/* Whether any of the N floats of X is an infinity or a NaN: one pass of
+ * integer ops over the exponent bits (vectorised, a few microseconds for
+ * a (T, d_model) stream), so it can run after every layer. */
+static gboolean
+has_non_finite (const float *x, gsize n)
+{
+  guint32 acc = 0;
+  for (gsize i = 0; i < n; i++)
+    {
+      guint32 bits;
+      memcpy (&bits, x + i, sizeof bits);
+      /* an all-ones exponent carries into bit 31 */
+      acc |= (bits & 0x7f800000u) + 0x00800000u;
+    }
+  return (acc & 0x80000000u) != 0;
+}
+
+/* Weights that are finite can still overflow float32 on the way (3e38 *
+ * 3e38): a run must not go on to record attention rows that sum to 0 and
+ * NaN logits.  The residual stream after each layer carries whatever
+ * attention or the MLP produced, so checking it finds the first layer. */
+gboolean
+_attnviz_forward_check_finite (const float *x, gsize n, const char *where, int layer, GError **error)
+{
+  if (!has_non_finite (x, n))
+    return TRUE;
+  if (layer >= 0)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 "%s %d produced a non-finite value (inf or NaN in its output): an activation overflows float32",
+                 where, layer);
+  else
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                 "%s produced a non-finite value (inf or NaN): an activation overflows float32", where);
+  return FALSE;
+}
+
+/* The final norm, the LM head and the loss, a block of rows at a time:
+ * each block's logits go to the loss and top-k, to rec->logits when kept,
+ * to the options' logits_func, and the last row to rec->last_logits. */
+gboolean
+_attnviz_forward_head_and_loss (RunState *s, AttnvizRecording *rec, const gint32 *ids, GError **error)
+{
+  const AttnvizModel *m = s->model;
+  const AttnvizConfig *c = &m->config;
+  const AttnvizRunOptions *o = s->opt;
+  int T = s->T, d = c->d_model, V = c->vocab_size;
+  const float *h = s->x;
+
+  if (c->final_norm)
+    {
+      attnviz_norm_rows (c, s->h, s->x, m->final_norm_w, m->final_norm_b, T);
+      h = s->h;
+    }
+  if (c->mlm_transform)
+    {
+      attnviz_linear (s->tmp, h, &m->mlm_dense, T);
+      attnviz_activate (s->tmp, (gsize) T * d, c->act);
+      attnviz_norm_rows (c, s->h, s->tmp, m->mlm_norm_w, m->mlm_norm_b, T);
+      h = s->h;
+    }
+
+  int rows = (int) CLAMP (LOGITS_BLOCK_BYTES / ((gsize) V * sizeof (float)), 16, 4096);
+  rows = MIN (rows, T);
+  float *block = rec->logits ? NULL : g_try_new (float, (gsize) rows * V);
+  if (rec->logits == NULL && block == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory computing %d rows of logits", rows);
+      return FALSE;
+    }
+  gboolean ok = TRUE;
+  for (int t0 = 0; t0 < T && ok; t0 += rows)
+    {
+      int n = MIN (rows, T - t0);
+      float *out = rec->logits ? rec->logits + (gsize) t0 * V : block;
+      attnviz_linear (out, h + (gsize) t0 * d, &m->lm_head, n);
+      ok = _attnviz_forward_check_finite (out, (gsize) n * V, "the output layer (logits)", -1, error);
+      if (!ok)
+        break;
+      /* The loss follows the model's own reading direction, whatever mask
+       * the variant used: a causal model predicts the next token. */
+      LossJob job = { out, t0, ids, o->key_mask, T, V, c->causal || c->encoder_decoder, rec };
+      attnviz_parallel_for (n, 1, loss_range, &job);
+      if (t0 + n == T)
+        memcpy (rec->last_logits, out + (gsize) (n - 1) * V, sizeof (float) * V);
+      if (o->logits_func)
+        ok = o->logits_func (out, t0, n, V, o->logits_data, error);
+    }
+  g_free (block);
+  return ok;
+}
