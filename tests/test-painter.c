@@ -1039,6 +1039,35 @@ test_png_svg_pdf_are_written_atomically (void)
   g_rmdir (dir);
 }
 
+/* A diverging bar of −1 .. 1 keeps ticks on both sides of 0 (it once kept
+ * the first eight of a fine step: 0.60 and 0.80 were missing), and an end
+ * off the step's grid keeps its own two digits without giving every label
+ * six decimals ("0.600000"). */
+static void
+test_colour_bar_ticks_cover_the_bar_and_read_short (void)
+{
+  AttnvizScale s;
+  double ticks[8];
+  attnviz_scale_init (&s, ATTNVIZ_SCALE_LINEAR, -1, 1);
+  int n = attnviz_scale_ticks_with_ends (&s, 8, 0.05, ticks);
+  g_assert_cmpint (n, <=, 8);
+  gboolean above = FALSE, below = FALSE;
+  for (int i = 1; i < n - 1; i++)
+    {
+      above |= ticks[i] > 0.3;
+      below |= ticks[i] < -0.3;
+    }
+  g_assert_true (above && below);
+
+  attnviz_scale_init (&s, ATTNVIZ_SCALE_LINEAR, 0.000051, 0.643553);
+  n = attnviz_scale_ticks_with_ends (&s, 8, 0.05, ticks);
+  g_auto(GStrv) labels = attnviz_scale_tick_labels (&s, ticks, n);
+  g_assert_cmpstr (labels[0], ==, "0.000051");
+  g_assert_cmpstr (labels[n - 1], ==, "0.64");
+  for (int i = 1; i < n - 1; i++)
+    g_assert_cmpint (strlen (labels[i]), <=, 4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1055,6 +1084,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/scale/linear-ticks-are-nice-numbers", test_linear_ticks_are_nice_numbers);
   g_test_add_func ("/ui/scale/log-ticks-are-decades", test_log_ticks_are_decades);
   g_test_add_func ("/ui/painter/colour-bars-label-both-ends-in-one-notation", test_colour_bars_label_both_ends);
+  g_test_add_func ("/ui/painter/colour-bar-ticks-cover-the-bar-and-read-short",
+                   test_colour_bar_ticks_cover_the_bar_and_read_short);
   g_test_add_func ("/ui/painter/svg-keeps-text-as-text", test_svg_keeps_text_as_text);
   g_test_add_func ("/ui/painter/a-grid-says-its-shared-range", test_a_grid_says_its_shared_range);
   g_test_add_func ("/ui/painter/display-text-shows-whitespace", test_display_text_shows_whitespace);

@@ -296,11 +296,17 @@ tick_decimals (const double *ticks, int n)
   int decimals = decimals_of (step);
   for (int i = 1; i < n - 1; i++)
     decimals = MAX (decimals, decimals_of (ticks[i]));
-  int wanted = decimals;
-  for (int i = 0; i < n; i++)
-    if (ticks[i] != 0 && decimals_of (ticks[i]) > decimals)
-      wanted = MAX (wanted, (int) ceil (-log10 (fabs (ticks[i])) - 1e-9) + 1);
-  return CLAMP (wanted, 0, 8);
+  return CLAMP (decimals, 0, 8);
+}
+
+/* An end off the step's grid keeps two significant digits of its own
+ * ("0.64", "0.000051"), without lending its decimals to the others. */
+static int
+end_decimals (double v, int decimals)
+{
+  if (v == 0 || decimals_of (v) <= decimals)
+    return decimals;
+  return CLAMP (MAX (decimals, (int) ceil (-log10 (fabs (v)) - 1e-9) + 1), 0, 8);
 }
 
 char **
@@ -325,7 +331,8 @@ attnviz_scale_tick_labels (const AttnvizScale *scale, const double *ticks, int n
   for (int i = 0; i < n; i++)
     {
       double v = fabs (ticks[i]) < 1e-12 ? 0.0 : ticks[i];
-      labels[i] = g_strdup_printf ("%.*f", decimals, v);
+      int d = i == 0 || i == n - 1 ? end_decimals (v, decimals) : decimals;
+      labels[i] = g_strdup_printf ("%.*f", d, v);
       /* "-0.00" for a value that rounds to zero reads as a bug. */
       if (labels[i][0] == '-' && strspn (labels[i] + 1, "0.") == strlen (labels[i] + 1))
         memmove (labels[i], labels[i] + 1, strlen (labels[i]));
@@ -347,18 +354,31 @@ attnviz_scale_ticks_with_ends (const AttnvizScale *scale, int max_ticks, double 
       return n_nice;
     }
   /* The ends always; a nice tick between them unless it is within MIN_GAP
-   * of an end (or there is no room left for it). */
-  int n = 0;
-  ticks[n++] = lo;
-  for (int i = 0; i < n_nice; i++)
+   * of an end.  When the nice ticks do not all fit, fewer of them with a
+   * larger step (never the first few of a fine step, which left a bar's
+   * top half bare). */
+  for (int want = MIN (max_ticks, (int) G_N_ELEMENTS (nice)); ; want--)
     {
-      double t = attnviz_scale_map (scale, nice[i]);
-      if (t - attnviz_scale_map (scale, ticks[n - 1]) < min_gap || 1.0 - t < min_gap || n >= max_ticks - 1)
-        continue;
-      ticks[n++] = nice[i];
+      int n = 0;
+      gboolean full = FALSE;
+      ticks[n++] = lo;
+      for (int i = 0; i < n_nice; i++)
+        {
+          double t = attnviz_scale_map (scale, nice[i]);
+          if (t - attnviz_scale_map (scale, ticks[n - 1]) < min_gap || 1.0 - t < min_gap)
+            continue;
+          if (n >= max_ticks - 1)
+            {
+              full = TRUE;
+              break;
+            }
+          ticks[n++] = nice[i];
+        }
+      ticks[n++] = hi;
+      if (!full || want <= 2)
+        return n;
+      n_nice = attnviz_scale_ticks (scale, want - 1, nice);
     }
-  ticks[n++] = hi;
-  return n;
 }
 
 static const char *range_mode_names[ATTNVIZ_N_RANGE_MODES] = {
