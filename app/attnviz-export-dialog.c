@@ -421,6 +421,9 @@ attnviz_export_dialog_build (AttnvizExportDialog *self)
   gtk_box_append (GTK_BOX (content), page);
   adw_window_set_content (ADW_WINDOW (self), content);
   gtk_window_set_default_widget (GTK_WINDOW (self), export);
+  /* Enter exports: the focus starts on Export…, not on Cancel (the first
+   * widget GTK would give it to). */
+  gtk_window_set_focus (GTK_WINDOW (self), export);
 }
 
 static void

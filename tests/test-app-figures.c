@@ -169,6 +169,8 @@ test_the_export_dialog_writes_its_choices (Fixture *f, gconstpointer data)
   g_action_group_activate_action (G_ACTION_GROUP (f->window), "view", g_variant_new_string ("heatmap"));
   AttnvizExportDialog *dialog = open_dialog (f);
   GtkWidget *root = GTK_WIDGET (dialog);
+  /* Enter exports: the focus starts on Export…, not Cancel. */
+  g_assert_true (gtk_window_get_focus (GTK_WINDOW (dialog)) == find_named (root, "export"));
   /* Before any choice: the figure's own font size, said as "Auto". */
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (root, "font-size"))), ==, "Auto");
   adw_combo_row_set_selected (ADW_COMBO_ROW (find_named (root, "width-preset")), 2);   /* two columns */
