@@ -43,22 +43,6 @@ typedef enum {
   AGGREGATE_MAX,
 } RenderAggregate;
 
-/* A short name for the subtitle: the model folder's name, or its parent's
- * when the folder is a generic "hf" or "model". */
-static char *
-model_display_name (const AttnvizModel *model)
-{
-  g_autofree char *base = g_path_get_basename (model->dir ? model->dir : model->path);
-  static const char *generic[] = { "hf", "model", "models", "weights", "checkpoint", ".", "/" };
-  for (guint i = 0; i < G_N_ELEMENTS (generic); i++)
-    if (g_ascii_strcasecmp (base, generic[i]) == 0)
-      {
-        g_autofree char *parent = g_path_get_dirname (model->dir ? model->dir : model->path);
-        return g_path_get_basename (parent);
-      }
-  return g_steal_pointer (&base);
-}
-
 /* The attention source of KIND: every figure reads through it. */
 static AttnvizAttention *
 kind_source (const AttnvizRecording *rec, RenderAttention kind)
@@ -494,7 +478,7 @@ attnviz_cmd_render (int argc, char **argv)
   /* The range: as given, else from the data below. */
   AttnvizScale scale;
   attnviz_scale_init (&scale, scale_kind, 0, 0);
-  g_autofree char *name = model_display_name (model);
+  g_autofree char *name = attnviz_model_display_name (model->path);
   /* An encoder-decoder's figures say which attention they show. */
   g_autofree char *what = seq2seq ? g_strdup_printf ("%s · ", attention_names[kind]) : g_strdup ("");
   g_autofree char *count = rows == cols ? g_strdup_printf ("%d tokens", rows)

@@ -85,35 +85,6 @@ attnviz_loaded_model_describe (AttnvizLoadedModel *self)
                           self->model->tokenizer ? "" : " · no tokenizer");
 }
 
-char *
-attnviz_model_display_name (const char *path)
-{
-  static const char *const generic[] = {
-    "hf", "model", "models", "weights", "checkpoint", "snapshot", "main", "model.safetensors", NULL,
-  };
-  g_autofree char *clean = g_canonicalize_filename (path, NULL);
-  g_autofree char *base = g_path_get_basename (clean);
-  g_autofree char *dir = g_path_get_dirname (clean);
-  g_autofree char *parent = g_path_get_basename (dir);
-
-  /* A checkpoint attnviz train left (MODEL/checkpoints/step-000250): the
-   * model's name; the step is shown apart. */
-  if (g_str_has_prefix (base, "step-") && g_str_equal (parent, "checkpoints"))
-    {
-      g_autofree char *model_dir = g_path_get_dirname (dir);
-      return attnviz_model_display_name (model_dir);
-    }
-  if (g_str_has_suffix (base, ".safetensors") && !g_str_equal (base, "model.safetensors"))
-    base[strlen (base) - strlen (".safetensors")] = '\0';
-  if (g_strv_contains (generic, base) && !g_str_equal (parent, "/") && !g_str_equal (parent, "."))
-    {
-      if (g_str_equal (base, "model.safetensors"))
-        return g_steal_pointer (&parent);
-      return g_strdup_printf ("%s/%s", parent, base);
-    }
-  return g_steal_pointer (&base);
-}
-
 /* ---- Checkpoints ---------------------------------------------------------- */
 
 void

@@ -30,7 +30,6 @@ char *attnviz_loaded_model_describe (AttnvizLoadedModel *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizLoadedModel, attnviz_loaded_model_unref)
 
-char *attnviz_model_display_name (const char *path);
 
 /* Called on the caller's main context; STAGE is a sentence for the user. */
 typedef void (*AttnvizRunProgressFunc) (double fraction, const char *stage, gpointer user_data);

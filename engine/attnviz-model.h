@@ -110,4 +110,8 @@ char *attnviz_format_params (gint64 n);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizModel, attnviz_model_free)
 
+/* A short name for a model at PATH (a folder or a file): the folder or
+ * file name, with its parent's for a generic "hf" or "model". */
+char *attnviz_model_display_name (const char *path);
+
 G_END_DECLS

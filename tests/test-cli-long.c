@@ -812,7 +812,7 @@ test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices (gcon
   g_auto(GStrv) labels = g_new0 (char *, T + 1);
   for (int t = 0; t < T; t++)
     labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, NULL, NULL, ids[t]);
-  const char *name = T == 700 ? "s8k" : stories ? "stories260K" : "gpt2-tiny";
+  const char *name = T == 700 ? "s8k" : stories ? "stories260K/hf" : "gpt2-tiny";
   g_autofree char *subtitle = render_subtitle (model, T);
   g_autofree char *head_title = g_strdup_printf ("%s · layer 1 · head 2", name);
 
