@@ -362,6 +362,12 @@ test_grid_view_follows_the_range_mode (void)
   g_assert_cmpstr (spec.scale_caption, ==, "whole run");
   g_assert_nonnull (strstr (spec.subtitle, "colours: whole run"));
 
+  /* Per layer: one bar cannot show it; the subtitle says where it is. */
+  attnviz_view_state_set_range_mode (state, ATTNVIZ_RANGE_LAYER);
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_false (attnviz_scale_has_range (&spec.scale));
+  g_assert_nonnull (strstr (spec.subtitle, "per layer: in the heatmap"));
+
   attnviz_view_state_set_range_mode (state, ATTNVIZ_RANGE_FIXED);
   g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
   g_assert_cmpfloat (spec.scale.vmax, ==, 1);

@@ -159,6 +159,7 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
 
   if (figure_result (self) == NULL)
     return FALSE;
+  g_clear_pointer (&self->range_caption, g_free);
   const double *tvd = attnviz_result_get_tvd (figure_result (self));
   AttnvizAttention *source = attnviz_result_get_source (figure_result (self));
   /* A long run's dense maps are not kept: all its entries are NULL. */
@@ -232,17 +233,22 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
       AttnvizRangeMode mode = attnviz_view_state_get_range_mode (figure_state (self));
       double top = mode == ATTNVIZ_RANGE_RUN ? attnviz_result_get_range_max (figure_result (self), mode, 0, 0)
                  : mode == ATTNVIZ_RANGE_FIXED ? 1.0 : NAN;
+      g_free (self->range_caption);
+      self->range_caption = NULL;
       if (top > 0)
         {
           attnviz_scale_init (&spec->scale, figure_scale (self), 0, top);
-          g_free (self->range_caption);
           self->range_caption = attnviz_range_mode_describe (mode, &spec->scale);
           spec->scale_caption = self->range_caption;
         }
+      else if (mode == ATTNVIZ_RANGE_LAYER)
+        /* One bar cannot hold a range a layer: each thumbnail its own,
+         * and the subtitle says that the heatmap has the layer's. */
+        self->range_caption = g_strdup ("per head (per layer: in the heatmap)");
     }
   g_free (self->subtitle);
   g_autofree char *run = attnviz_result_describe_run (figure_result (self));
-  self->subtitle = spec->scale_caption != NULL ? g_strdup_printf ("%s · colours: %s", run, spec->scale_caption)
+  self->subtitle = self->range_caption != NULL ? g_strdup_printf ("%s · colours: %s", run, self->range_caption)
                                                : g_steal_pointer (&run);
   spec->subtitle = self->subtitle;
   _attnviz_grid_view_apply_overlays (self, spec);

@@ -57,6 +57,12 @@ apply_range_mode (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
       spec->scale.vmax = top;
     }
   g_autofree char *what = attnviz_range_mode_describe (mode, &spec->scale);
+  /* "Per head" of a layer's mean or max over heads is its own range. */
+  if (mode == ATTNVIZ_RANGE_HEAD && figure_aggregate (self) != ATTNVIZ_AGGREGATE_HEAD)
+    {
+      g_free (what);
+      what = g_strdup (figure_aggregate (self) == ATTNVIZ_AGGREGATE_MEAN ? "this mean's own" : "this max's own");
+    }
   AttnvizMatrixKind matrix = attnviz_result_get_matrix_kind (shown_result (self));
   if (matrix != ATTNVIZ_MATRIX_WEIGHTS)
     {
