@@ -158,6 +158,12 @@ time_forward (const AttnvizModel *model, int T, int repeat, BenchRow *row, GErro
 
   g_autofree double *times = g_new (double, repeat);
   gboolean own_peak = reset_peak_rss ();
+  /* Unmeasured, as tools/bench-pytorch.py does before its runs: wakes the
+   * threads, touches the run's buffers for the first time. */
+  AttnvizRecording *warm = attnviz_forward (model, ids, T, NULL, error);
+  if (warm == NULL)
+    return FALSE;
+  attnviz_recording_free (warm);
   for (int rep = 0; rep < repeat; rep++)
     {
       double t0 = now ();
