@@ -199,8 +199,14 @@ attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_d
   g_autoptr(GMappedFile) map = attnviz_map_regular (path, error);
   if (map == NULL)
     return NULL;
-  const guint8 *data = (const guint8 *) g_mapped_file_get_contents (map);
-  gsize len = g_mapped_file_get_length (map);
+  return attnviz_npy_read_floats_bytes ((const guint8 *) g_mapped_file_get_contents (map),
+                                        g_mapped_file_get_length (map), path, shape, max_dims, n_dims, error);
+}
+
+float *
+attnviz_npy_read_floats_bytes (const guint8 *data, gsize len, const char *path, gint64 *shape, int max_dims,
+                               int *n_dims, GError **error)
+{
   if (len < 10 || memcmp (data, "\x93NUMPY", 6) != 0)
     return npy_bad (error, path, "not a .npy file (no \\x93NUMPY magic)"), NULL;
   gsize hlen, start;
@@ -217,7 +223,7 @@ attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_d
   const char *descr = dict_value (dict, "'descr'");
   const char *fortran = dict_value (dict, "'fortran_order'");
   const char *sh = dict_value (dict, "'shape'");
-  if (descr == NULL || fortran == NULL || sh == NULL || *sh != '(')
+  if (descr == NULL || *descr != '\'' || fortran == NULL || sh == NULL || *sh != '(')
     return npy_bad (error, path, "the header lacks descr, fortran_order or shape"), NULL;
   if (!g_str_has_prefix (fortran, "False"))
     return npy_bad (error, path, "Fortran order is not supported: save it with np.ascontiguousarray"), NULL;
@@ -231,7 +237,7 @@ attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_d
   if (type < 0)
     {
       /* the quoted dtype alone ('<c8'), at most a few printable bytes */
-      int q = 1;
+      int q = descr[0] != '\0';   /* past the opening quote, if there is one */
       while (q < 12 && descr[q] && descr[q] != '\'' && g_ascii_isprint (descr[q]))
         q++;
       return npy_bad (error, path, "dtype %.*s is not one of float32, float64, bool, uint8, int32, int64",

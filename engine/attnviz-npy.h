@@ -47,6 +47,10 @@ void attnviz_npy_writer_abort (AttnvizNpyWriter *self);
  * another dtype, Fortran order, a header that does not parse) is a one-line
  * G_IO_ERROR_INVALID_DATA naming PATH. */
 float *attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, int *n_dims, GError **error);
+/* The same of the LEN bytes at DATA, its errors naming PATH (the fuzzer's
+ * way in). */
+float *attnviz_npy_read_floats_bytes (const guint8 *data, gsize len, const char *path, gint64 *shape, int max_dims,
+                                      int *n_dims, GError **error);
 
 /* The header bytes for such an array (exposed for tests). */
 GBytes *attnviz_npy_header (AttnvizNpyType type, const gint64 *shape, int n_dims);

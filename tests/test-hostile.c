@@ -700,6 +700,14 @@ npy_short_data (Ctx *ctx)
   put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", z, sizeof z);
 }
 
+/* The fuzzer's first find: a header whose descr value is the end of it
+ * (the dtype message read past the string). */
+static void
+npy_descr_at_the_end (Ctx *ctx)
+{
+  put_npy (ctx, "{'shape': (1,), 'fortran_order': False, 'descr':", NULL, 0);
+}
+
 static void
 out_fifo_png (Ctx *ctx)
 {
@@ -964,6 +972,8 @@ static const HostileCase cases[] = {
     { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_WRONG_T },
   { "/hostile/npy/short-data", npy_short_data,
     { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_SHORT },
+  { "/hostile/npy/descr-at-the-end", npy_descr_at_the_end,
+    { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", "the header lacks" },
 
   /* 5. outputs: nothing but a regular file is replaced; links are refused */
   { "/hostile/outputs/dump-onto-a-fifo", out_fifo, { "dump", "@M", "--ids", "1,2", "-o", "@T/out.json" }, 1,
