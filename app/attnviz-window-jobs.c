@@ -293,6 +293,13 @@ _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run)
 
   g_object_freeze_notify (G_OBJECT (self));
   gboolean seq2seq = run != NULL && attnviz_result_is_seq2seq (run);
+  /* A selected token belongs to its text: another text's token N is
+   * another token (a checkpoint of the same text keeps it). */
+  if (old != NULL && run != NULL && g_strcmp0 (attnviz_result_get_text (old), attnviz_result_get_text (run)) != 0)
+    {
+      attnviz_view_state_set_selected_token (self->state, -1);
+      attnviz_view_state_set_selected_source (self->state, -1);
+    }
   attnviz_view_state_set_run (self->state, run);
   gtk_widget_set_visible (self->source_box, seq2seq);
   gtk_widget_set_visible (self->target_caption, seq2seq);

@@ -98,9 +98,16 @@ test_a_new_run_keeps_layer_and_head (Fixture *f, gconstpointer data)
   g_assert_true (open_with (f, stories, TEXT));
   attnviz_view_state_set_layer (state, 1);
   attnviz_view_state_set_head (state, 2);
+  attnviz_view_state_set_selected_token (state, 5);
   g_assert_true (run_text (f, TEXT " She had a dog."));
   g_assert_cmpint (attnviz_view_state_get_layer (state), ==, 1);
   g_assert_cmpint (attnviz_view_state_get_head (state), ==, 2);
+  /* A selected token was a token of the old text: gone. */
+  g_assert_cmpint (attnviz_view_state_get_selected_token (state), ==, -1);
+  /* The same text again keeps it. */
+  attnviz_view_state_set_selected_token (state, 5);
+  g_assert_true (run_text (f, TEXT " She had a dog."));
+  g_assert_cmpint (attnviz_view_state_get_selected_token (state), ==, 5);
 
   /* A smaller model: clamped to its last layer and head. */
   attnviz_view_state_set_layer (state, 4);
