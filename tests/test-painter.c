@@ -197,7 +197,7 @@ test_linear_ticks_are_nice_numbers (void)
   assert_ticks (ATTNVIZ_SCALE_LINEAR, 0, 1, 6, "0.0 0.2 0.4 0.6 0.8 1.0");
   assert_ticks (ATTNVIZ_SCALE_LINEAR, 0, 1, 5, "0.00 0.25 0.50 0.75 1.00");
   assert_ticks (ATTNVIZ_SCALE_LINEAR, 0, 0.37, 5, "0.0 0.1 0.2 0.3");
-  assert_ticks (ATTNVIZ_SCALE_LINEAR, -1, 1, 5, "-1.0 -0.5 0.0 0.5 1.0");
+  assert_ticks (ATTNVIZ_SCALE_LINEAR, -1, 1, 5, "−1.0 −0.5 0.0 0.5 1.0");
   assert_ticks (ATTNVIZ_SCALE_LINEAR, 0, 250, 4, "0 100 200");
 }
 

@@ -333,9 +333,16 @@ attnviz_scale_tick_labels (const AttnvizScale *scale, const double *ticks, int n
       double v = fabs (ticks[i]) < 1e-12 ? 0.0 : ticks[i];
       int d = i == 0 || i == n - 1 ? end_decimals (v, decimals) : decimals;
       labels[i] = g_strdup_printf ("%.*f", d, v);
-      /* "-0.00" for a value that rounds to zero reads as a bug. */
+      /* "-0.00" for a value that rounds to zero reads as a bug; a negative
+       * number takes a minus sign, not a hyphen. */
       if (labels[i][0] == '-' && strspn (labels[i] + 1, "0.") == strlen (labels[i] + 1))
         memmove (labels[i], labels[i] + 1, strlen (labels[i]));
+      else if (labels[i][0] == '-')
+        {
+          char *minus = g_strconcat ("−", labels[i] + 1, NULL);
+          g_free (labels[i]);
+          labels[i] = minus;
+        }
     }
   return labels;
 }
