@@ -109,6 +109,20 @@ run_model_path (AttnvizWindow *self, AttnvizResult *run)
   return NULL;
 }
 
+static void start_heads_job (AttnvizWindow *self, AttnvizResult *run);
+
+/* Past this many tokens the roles and importance ask first: they run the
+ * model once a head more, at this length. */
+#define HEADS_JOB_ASK_TOKENS 1024
+
+static void
+on_heads_job_confirmed (AdwMessageDialog *dialog, const char *response, AttnvizWindow *self)
+{
+  AttnvizResult *run = attnviz_view_state_get_run (self->state);
+  if (g_strcmp0 (response, "compute") == 0 && run != NULL && run == g_object_get_data (G_OBJECT (dialog), "run"))
+    start_heads_job (self, run);
+}
+
 static void
 on_compute (AttnvizHeadTable *table, AttnvizWindow *self)
 {
@@ -116,6 +130,33 @@ on_compute (AttnvizHeadTable *table, AttnvizWindow *self)
 
   if (run == NULL || self->model == NULL || attnviz_head_table_get_measures (table) == NULL)
     return;
+  int T = attnviz_result_get_n_tokens (run);
+  if (T > HEADS_JOB_ASK_TOKENS)
+    {
+      const AttnvizConfig *c = &attnviz_loaded_model_get_model (self->model)->config;
+      int heads = c->n_layer * c->n_head;
+      GtkWidget *dialog = adw_message_dialog_new (GTK_WINDOW (self), "Compute Roles and Importance?", NULL);
+      adw_message_dialog_format_body (ADW_MESSAGE_DIALOG (dialog),
+                                      "This runs the model about %d more times on %'d tokens (once a head for "
+                                      "its importance, and the probe and positional runs): at this length "
+                                      "that can take a long while.  Cancel stops it at any time.",
+                                      heads + 3, T);
+      adw_message_dialog_add_responses (ADW_MESSAGE_DIALOG (dialog), "cancel", "_Cancel", "compute", "C_ompute", NULL);
+      adw_message_dialog_set_response_appearance (ADW_MESSAGE_DIALOG (dialog), "compute", ADW_RESPONSE_SUGGESTED);
+      adw_message_dialog_set_default_response (ADW_MESSAGE_DIALOG (dialog), "compute");
+      adw_message_dialog_set_close_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+      g_object_set_data_full (G_OBJECT (dialog), "run", g_object_ref (run), g_object_unref);
+      g_signal_connect (dialog, "response", G_CALLBACK (on_heads_job_confirmed), self);
+      gtk_window_present (GTK_WINDOW (dialog));
+      return;
+    }
+  start_heads_job (self, run);
+}
+
+static void
+start_heads_job (AttnvizWindow *self, AttnvizResult *run)
+{
+  AttnvizHeadTable *table = self->head_table;
   _attnviz_window_cancel_heads_job (self);
   self->heads_cancellable = g_cancellable_new ();
   attnviz_head_table_set_progress (table, 0.0, "Starting…");

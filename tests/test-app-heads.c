@@ -379,6 +379,49 @@ test_the_costly_measures_can_be_cancelled (Fixture *f, gconstpointer data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
 
+/* The toplevel AdwMessageDialog, or NULL. */
+static GtkWidget *
+message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return GTK_WIDGET (w);
+    }
+  return NULL;
+}
+
+/* Past 1024 tokens the costly measures ask first: they run the model once
+ * a head more at that length. */
+static void
+test_the_costly_measures_ask_first_on_a_long_run (Fixture *f, gconstpointer data)
+{
+  GString *text = g_string_new (NULL);
+  while (text->len < 6000)
+    g_string_append (text, STORIES_TEXT " ");
+  g_assert_true (open_with (f, stories, text->str));
+  g_string_free (text, TRUE);
+  g_assert_cmpint (attnviz_result_get_n_tokens (attnviz_window_get_run (f->window)), >, 1024);
+  show_heads (f);
+  gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.compute", NULL);
+  g_assert_false (attnviz_head_table_get_computing (f->table));
+  GtkWidget *dialog = message_dialog ();
+  g_assert_nonnull (dialog);
+  g_assert_nonnull (strstr (adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (dialog)), "43 more times"));
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
+  g_assert_false (attnviz_head_table_get_computing (f->table));
+
+  gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.compute", NULL);
+  attnviz_test_wait_until (message_dialog () != NULL && message_dialog () != dialog, 5);
+  dialog = message_dialog ();
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "compute");
+  g_assert_true (attnviz_head_table_get_computing (f->table));
+  gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.cancel", NULL);
+  g_assert_false (attnviz_head_table_get_computing (f->table));
+}
+
 static void
 test_export_writes_the_engines_csv (Fixture *f, gconstpointer data)
 {
@@ -460,6 +503,7 @@ main (int argc, char **argv)
   ADD ("the-costly-measures-run-with-progress-and-add-their-columns",
        test_the_costly_measures_run_with_progress_and_add_columns);
   ADD ("the-costly-measures-can-be-cancelled", test_the_costly_measures_can_be_cancelled);
+  ADD ("the-costly-measures-ask-first-on-a-long-run", test_the_costly_measures_ask_first_on_a_long_run);
   ADD ("export-writes-the-csv-and-json-attnviz-heads-writes", test_export_writes_the_engines_csv);
   ADD ("an-encoder-decoder-run-says-it-has-no-table", test_an_encoder_decoder_run_says_it_has_no_table);
 
