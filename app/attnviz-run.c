@@ -2,6 +2,8 @@
 #define G_LOG_DOMAIN "attnviz-run"
 #include "config.h"
 
+#include <math.h>
+
 #include <string.h>
 
 #include <json-glib/json-glib.h>
@@ -274,7 +276,9 @@ on_forward_progress (double fraction, gpointer user_data)
 {
   GTask *task = user_data;
   RunData *d = g_task_get_task_data (task);
-  int done = (int) (fraction * d->n_layer + 0.5);
+  /* The engine's fraction: LAYER / (n_layer + 1) after a layer, and in
+   * between as a layer's heads finish. */
+  int done = MIN ((int) floor (fraction * (d->n_layer + 1) + 1e-9), d->n_layer);
   int n_passes = MAX (d->n_passes, 1);
   double overall = (d->pass + fraction) / n_passes;
 

@@ -35,6 +35,7 @@ typedef struct {
   const AttnvizVariant *variant; /* for head ablation, or NULL */
   AttnvizMeasuresAcc *measures;  /* self-attention: the run's measures, or NULL */
   const float *fnorm;       /* (n_head, Tk) value norms ||v_j W_O^h|| for the measures, or NULL */
+  RunState *state;          /* self-attention: whose progress the heads move, or NULL */
 } AttnArgs;
 
 /* Query rows a head takes at once.  A causal block [i0, i1) only attends
@@ -160,12 +161,26 @@ attend_head (const AttnArgs *a, int head)
     ablate_head (a->out, a->ldo, Tq, head, hd, a->variant->ablate_mode);
 }
 
+G_LOCK_DEFINE_STATIC (head_progress);
+
 static void
 heads_range (gpointer data, gsize start, gsize end)
 {
+  const AttnArgs *a = data;
   attnviz_blas_serial_begin ();
   for (gsize head = start; head < end; head++)
-    attend_head (data, (int) head);
+    {
+      attend_head (a, (int) head);
+      /* The attention is most of a long run's layer: say how far it is. */
+      RunState *s = a->state;
+      if (s != NULL && s->opt->progress != NULL && s->progress_span > 0)
+        {
+          G_LOCK (head_progress);
+          int done = ++s->heads_done;
+          s->opt->progress (s->progress_at + 0.9 * s->progress_span * done / a->n_head, s->opt->progress_data);
+          G_UNLOCK (head_progress);
+        }
+    }
   attnviz_blas_serial_end ();
 }
 
@@ -260,8 +275,9 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
     .n_head = c->n_head, .group = c->n_head / c->n_kv_head, .hd = hd,
     .mask = _attnviz_forward_self_mask (e), .score = e->score, .score_v = L->score_v,
     .att = att, .li = li, .layer = layer, .variant = e->variant, .measures = s->opt->measures,
-    .fnorm = s->opt->measures ? fnorm : NULL,
+    .fnorm = s->opt->measures ? fnorm : NULL, .state = s,
   };
+  s->heads_done = 0;   /* no head runs between layers */
   attend (&a);
   attnviz_linear (s->tmp, s->att, &L->o, T);
   return TRUE;

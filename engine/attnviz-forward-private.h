@@ -41,6 +41,12 @@ typedef struct {
   float *ff;       /* (T, d_ff) */
   float *ff2;      /* (T, d_ff) gate, gated MLPs only */
   float *inv_freq; /* (head_dim / 2) RoPE */
+  /* Progress within a layer: its heads move opt->progress from
+   * progress_at by up to progress_span (a long run's layer takes minutes). */
+  double progress_at;
+  double progress_span;
+  int heads_done;  /* of the layer's attention; the heads report one at a
+                   * time, in order, under a lock (attnviz-forward-attention.c) */
 } RunState;
 
 /* The self-attention mask of a run resolved as E. */

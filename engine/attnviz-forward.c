@@ -416,6 +416,8 @@ attnviz_forward (const AttnvizModel *model,
         goto failed;
       if (rec->residuals)
         memcpy (rec->residuals + (gsize) layer * n, s.x, n * sizeof (float));
+      s.progress_at = layer / (c->n_layer + 1.0);
+      s.progress_span = 1.0 / (c->n_layer + 1.0);
       if (!_attnviz_forward_layer (&s, &model->layers[layer], rec->attention, NULL, layer, NULL, 0, NULL, error))
         goto failed;
       if (!_attnviz_forward_check_finite (s.x, n, "layer", layer, error))

@@ -61,7 +61,9 @@ typedef struct {
                                  * attention's kept inputs or dense matrices, kept logits); it no
                                  * longer limits the length of the input */
   GCancellable *cancellable;
-  AttnvizProgressFunc progress; /* called after each layer, from the calling thread */
+  AttnvizProgressFunc progress; /* called after each layer, from the calling thread, and (a decoder-only or
+                                 * encoder model) after each head of a layer's attention, from the engine's
+                                 * threads: the fraction never goes back, but may come from any thread */
   gpointer progress_data;
 } AttnvizRunOptions;
 

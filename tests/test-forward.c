@@ -395,6 +395,48 @@ static const Case cases[] = {
   { "qwen2-tiny", "", TRUE },
 };
 
+typedef struct {
+  GArray *fractions;
+  GThread *caller;
+  gboolean other_thread;
+} ProgressLog;
+
+static void
+on_progress (double fraction, gpointer data)
+{
+  ProgressLog *log = data;
+  g_array_append_val (log->fractions, fraction);
+  if (g_thread_self () != log->caller)
+    log->other_thread = TRUE;
+}
+
+/* A long run's layer takes minutes: the heads move the progress within
+ * it, in order, whichever thread finished them. */
+static void
+test_progress_moves_with_each_head (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  const AttnvizConfig *c = &model->config;
+  int T = 40;
+  g_autofree gint32 *ids = g_new (gint32, T);
+  for (int t = 0; t < T; t++)
+    ids[t] = (t * 7 + 1) % c->vocab_size;
+  ProgressLog log = { g_array_new (FALSE, FALSE, sizeof (double)), g_thread_self (), FALSE };
+  AttnvizRunOptions o = { .progress = on_progress, .progress_data = &log };
+  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, &o, &error);
+  g_assert_no_error (error);
+  /* a report a head and one a layer, and the last */
+  g_assert_cmpuint (log.fractions->len, ==, (guint) (c->n_layer * (c->n_head + 1) + 1));
+  for (guint i = 1; i < log.fractions->len; i++)
+    g_assert_cmpfloat (g_array_index (log.fractions, double, i), >=, g_array_index (log.fractions, double, i - 1));
+  g_assert_cmpfloat (g_array_index (log.fractions, double, log.fractions->len - 1), ==, 1.0);
+  g_test_message ("%u reports, %s", log.fractions->len, log.other_thread ? "some from another thread" : "all here");
+  g_array_unref (log.fractions);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -423,6 +465,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/forward/sharded-and-single-file-layouts-agree",
                    test_sharded_and_single_file_layouts_agree);
   g_test_add_func ("/engine/softmax/rows-sum-to-one", test_softmax_rows_sum_to_one);
+  g_test_add_func ("/engine/forward/progress-moves-with-each-head", test_progress_moves_with_each_head);
 
   return g_test_run ();
 }
