@@ -164,6 +164,8 @@ test_rollout_is_the_runs_and_stays_when_the_head_steps (void)
   g_assert_no_error (error);
   assert_floats_equal (spec.matrix, expected, (gsize) T * T);
   g_assert_nonnull (strstr (spec.title, "attention rollout"));
+  /* Its colours are its own range, not a head's. */
+  g_assert_nonnull (strstr (spec.scale_caption, "its own range"));
   g_assert_null (strstr (spec.title, "head"));
 
   /* Another head, another layer, the mean over heads: the same matrix. */

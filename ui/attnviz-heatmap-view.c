@@ -57,13 +57,16 @@ apply_range_mode (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
       spec->scale.vmax = top;
     }
   g_autofree char *what = attnviz_range_mode_describe (mode, &spec->scale);
-  /* "Per head" of a layer's mean or max over heads is its own range. */
-  if (mode == ATTNVIZ_RANGE_HEAD && figure_aggregate (self) != ATTNVIZ_AGGREGATE_HEAD)
+  AttnvizMatrixKind matrix = attnviz_result_get_matrix_kind (shown_result (self));
+  /* "Per head" of a layer's mean or max over heads, or of the run's one
+   * rollout or flow, is that picture's own range. */
+  gboolean whole_run_matrix = matrix == ATTNVIZ_MATRIX_ROLLOUT || matrix == ATTNVIZ_MATRIX_FLOW;
+  if (mode == ATTNVIZ_RANGE_HEAD && (whole_run_matrix || figure_aggregate (self) != ATTNVIZ_AGGREGATE_HEAD))
     {
       g_free (what);
-      what = g_strdup (figure_aggregate (self) == ATTNVIZ_AGGREGATE_MEAN ? "this mean's own" : "this max's own");
+      what = g_strdup (whole_run_matrix ? "its own range"
+                       : figure_aggregate (self) == ATTNVIZ_AGGREGATE_MEAN ? "this mean's own" : "this max's own");
     }
-  AttnvizMatrixKind matrix = attnviz_result_get_matrix_kind (shown_result (self));
   if (matrix != ATTNVIZ_MATRIX_WEIGHTS)
     {
       /* The colour bar says what its numbers are. */
