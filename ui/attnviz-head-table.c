@@ -213,6 +213,10 @@ has_column (AttnvizHeadTable *self, int column)
     return FALSE;
   if (column >= ATTNVIZ_N_MEASURES)
     return self->probe != NULL && self->probe->has[probe_sources[column - ATTNVIZ_N_MEASURES]];
+  /* offset-0 is "self" and offset-1 "prev" to the last digit: shown once
+   * (the CSV and JSON keep both). */
+  if (column == ATTNVIZ_MEASURE_OFFSET_0 || column == ATTNVIZ_MEASURE_OFFSET_1)
+    return FALSE;
   return self->measures->has[column];
 }
 
