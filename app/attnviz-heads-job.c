@@ -27,13 +27,6 @@ typedef struct {
   char *note;
 } JobOutput;
 
-typedef struct {
-  JobData *data;
-  double fraction;
-  char *stage;
-  GTask *task;                   /* keeps DATA alive */
-} ProgressMessage;
-
 static void
 job_data_free (JobData *d)
 {
@@ -55,48 +48,11 @@ job_output_free (JobOutput *out)
   g_free (out);
 }
 
-static gboolean
-progress_dispatch (gpointer user_data)
-{
-  ProgressMessage *m = user_data;
-  m->data->progress (m->fraction, m->stage, m->data->progress_data);
-  return G_SOURCE_REMOVE;
-}
-
-static void
-progress_free (gpointer user_data)
-{
-  ProgressMessage *m = user_data;
-  g_free (m->stage);
-  g_object_unref (m->task);
-  g_free (m);
-}
-
 static void
 report (GTask *task, double fraction, char *stage /* owned */)
 {
   JobData *d = g_task_get_task_data (task);
-
-  if (d->progress == NULL)
-    {
-      g_free (stage);
-      return;
-    }
-  ProgressMessage *m = g_new0 (ProgressMessage, 1);
-  m->data = d;
-  m->fraction = fraction;
-  m->stage = stage;
-  m->task = g_object_ref (task);
-  /* Always a source on the caller's context, never a call from here:
-   * g_main_context_invoke () would run it in this thread whenever it
-   * can acquire the context (a test spinning the loop by hand lets it),
-   * and out of order with the reports queued before. */
-  GSource *source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, progress_dispatch, m, progress_free);
-  g_source_set_static_name (source, "[attnviz] head measures progress");
-  g_source_attach (source, d->context);
-  g_source_unref (source);
+  attnviz_run_post_progress (d->context, task, d->progress, d->progress_data, fraction, stage);
 }
 
 /* The importance runs' share, from attnviz_measures_run () in the worker. */

@@ -242,19 +242,18 @@ progress_message_free (gpointer user_data)
   g_free (m);
 }
 
-static void
-report (GTask *task, double fraction, char *stage /* owned */)
+void
+attnviz_run_post_progress (GMainContext *context, GTask *task, AttnvizRunProgressFunc progress,
+                           gpointer progress_data, double fraction, char *stage)
 {
-  RunData *d = g_task_get_task_data (task);
-
-  if (d->progress == NULL)
+  if (progress == NULL)
     {
       g_free (stage);
       return;
     }
   ProgressMessage *m = g_new0 (ProgressMessage, 1);
-  m->progress = d->progress;
-  m->progress_data = d->progress_data;
+  m->progress = progress;
+  m->progress_data = progress_data;
   m->fraction = fraction;
   m->stage = stage;
   m->task = g_object_ref (task);
@@ -265,9 +264,16 @@ report (GTask *task, double fraction, char *stage /* owned */)
   GSource *source = g_idle_source_new ();
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, progress_message_dispatch, m, progress_message_free);
-  g_source_set_static_name (source, "[attnviz] run progress");
-  g_source_attach (source, d->context);
+  g_source_set_static_name (source, "[attnviz] progress");
+  g_source_attach (source, context);
   g_source_unref (source);
+}
+
+static void
+report (GTask *task, double fraction, char *stage /* owned */)
+{
+  RunData *d = g_task_get_task_data (task);
+  attnviz_run_post_progress (d->context, task, d->progress, d->progress_data, fraction, stage);
 }
 
 /* Called by attnviz_forward () in this worker thread after each layer. */

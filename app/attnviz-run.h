@@ -34,6 +34,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizLoadedModel, attnviz_loaded_model_unref)
 /* Called on the caller's main context; STAGE is a sentence for the user. */
 typedef void (*AttnvizRunProgressFunc) (double fraction, const char *stage, gpointer user_data);
 
+/* From a worker of TASK: PROGRESS (FRACTION, STAGE, PROGRESS_DATA) on
+ * CONTEXT's thread, in order, never from here (STAGE owned; TASK kept
+ * alive until then; nothing when PROGRESS is NULL). */
+void attnviz_run_post_progress (GMainContext *context, GTask *task, AttnvizRunProgressFunc progress,
+                                gpointer progress_data, double fraction, char *stage);
+
 /* Loads PATH (unless MODEL, already loaded from it, is given), then runs
  * it on TEXT (unless TEXT is NULL: load only).  PROGRESS_DATA is released
  * with PROGRESS_DESTROY, possibly from the worker thread. */
