@@ -386,9 +386,26 @@ step_action (GtkWidget *widget, const char *action_name, GVariant *parameter)
     attnviz_heatmap_view_set_zoom (self, 1.0);
 }
 
+/* Out of sight, the tiles no frame will want any more stop now: a view
+ * left for another page would go on computing a long head's picture
+ * beside the next run. */
+static void
+heatmap_unmap (GtkWidget *widget)
+{
+  AttnvizHeatmapView *self = ATTNVIZ_HEATMAP_VIEW (widget);
+
+  if (self->tiles != NULL)
+    {
+      attnviz_heatmap_tiles_begin_frame (self->tiles);
+      attnviz_heatmap_tiles_end_frame (self->tiles);
+    }
+  GTK_WIDGET_CLASS (g_type_class_peek (ATTNVIZ_TYPE_FIGURE_VIEW))->unmap (widget);
+}
+
 void
 _attnviz_heatmap_view_class_init_input (GtkWidgetClass *widget_class)
 {
+  widget_class->unmap = heatmap_unmap;
   static const struct { guint key; const char *action; } keys[] = {
     { GDK_KEY_plus, "heatmap.zoom-in" }, { GDK_KEY_equal, "heatmap.zoom-in" },
     { GDK_KEY_KP_Add, "heatmap.zoom-in" }, { GDK_KEY_minus, "heatmap.zoom-out" },
