@@ -233,8 +233,6 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
       AttnvizRangeMode mode = attnviz_view_state_get_range_mode (figure_state (self));
       double top = mode == ATTNVIZ_RANGE_RUN ? attnviz_result_get_range_max (figure_result (self), mode, 0, 0)
                  : mode == ATTNVIZ_RANGE_FIXED ? 1.0 : NAN;
-      g_free (self->range_caption);
-      self->range_caption = NULL;
       if (top > 0)
         {
           attnviz_scale_init (&spec->scale, figure_scale (self), 0, top);
