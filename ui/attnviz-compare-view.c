@@ -320,12 +320,8 @@ attnviz_compare_view_set_state (AttnvizCompareView *self, AttnvizViewState *stat
   g_autoptr(AttnvizViewState) own = state == NULL ? attnviz_view_state_new () : NULL;
   if (state == NULL)
     state = own;
-  if (state == self->state)
+  if (!attnviz_view_state_observe (&self->state, state, G_CALLBACK (on_state_notify), self, NULL))
     return;
-  if (self->state != NULL)
-    g_signal_handlers_disconnect_by_func (self->state, on_state_notify, self);
-  g_set_object (&self->state, state);
-  g_signal_connect_object (state, "notify", G_CALLBACK (on_state_notify), self, 0);
   for (int p = 0; p < 3; p++)
     attnviz_figure_view_set_state (ATTNVIZ_FIGURE_VIEW (self->panes[p]), state);
   update_shared_range (self);

@@ -607,23 +607,24 @@ attnviz_head_table_get_state (AttnvizHeadTable *self)
   return self->state;
 }
 
+static void
+on_state_notify (AttnvizViewState *state, GParamSpec *pspec, AttnvizHeadTable *self)
+{
+  if (g_str_equal (pspec->name, "run"))
+    on_run_changed (self);
+  else
+    on_position_changed (self);
+}
+
 void
 attnviz_head_table_set_state (AttnvizHeadTable *self, AttnvizViewState *state)
 {
   g_return_if_fail (ATTNVIZ_IS_HEAD_TABLE (self));
   g_return_if_fail (state == NULL || ATTNVIZ_IS_VIEW_STATE (state));
 
-  if (state == self->state)
+  static const char *const watched[] = { "run", "layer", "head", NULL };
+  if (!attnviz_view_state_observe (&self->state, state, G_CALLBACK (on_state_notify), self, watched))
     return;
-  if (self->state != NULL)
-    g_signal_handlers_disconnect_by_data (self->state, self);
-  g_set_object (&self->state, state);
-  if (state != NULL)
-    {
-      g_signal_connect_swapped (state, "notify::run", G_CALLBACK (on_run_changed), self);
-      g_signal_connect_swapped (state, "notify::layer", G_CALLBACK (on_position_changed), self);
-      g_signal_connect_swapped (state, "notify::head", G_CALLBACK (on_position_changed), self);
-    }
   on_run_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
 }
