@@ -290,6 +290,9 @@ write_small_array (AttnvizDump *d, const AttnvizRecording *rec, guint a, GError 
     case ARRAY_LOSS: data = rec->loss; break;
     case ARRAY_TOPK_IDS: data = rec->topk_ids; break;
     case ARRAY_TOPK_PROBS: data = rec->topk_probs; break;
+    case ARRAY_NEXT_PROB: data = rec->next_prob; break;
+    case ARRAY_LENS_IDS: data = rec->lens_topk_ids; break;
+    case ARRAY_LENS_PROBS: data = rec->lens_topk_probs; break;
     case ARRAY_LOGITS_LAST: data = rec->last_logits; break;
     case ARRAY_LAYERS: data = owned = ints_of (rec->rec_layers, rec->n_rec_layers); break;
     case ARRAY_HEADS: data = owned = ints_of (rec->rec_heads, rec->n_rec_heads); break;

@@ -143,6 +143,8 @@ build_metadata (JsonBuilder *b, const AttnvizDump *d, const AttnvizRecording *re
       json_builder_add_int_value (b, p->vocab_size);
       json_builder_set_member_name (b, "top_k");
       json_builder_add_int_value (b, p->top_k);
+      json_builder_set_member_name (b, "logit_lens");
+      json_builder_add_boolean_value (b, p->lens_layers > 0);
     }
 
   add_tokens (b, "tokens", p->ids, p->T, info->token_texts, info->tokens);
@@ -315,6 +317,23 @@ _attnviz_dump_write_json (AttnvizDump *d, const AttnvizRecording *rec, GError **
         case ARRAY_TOPK_PROBS:
           json_builder_set_member_name (b, "topk_probs");
           add_matrix (b, rec->topk_probs, rec->T, rec->top_k);
+          break;
+        case ARRAY_NEXT_PROB:
+          add_vector (b, "next_prob", rec->next_prob, rec->T);
+          break;
+        case ARRAY_LENS_IDS:
+          json_builder_set_member_name (b, "lens_topk_ids");
+          json_builder_begin_array (b);
+          for (int l = 0; l < rec->lens_layers; l++)
+            add_int_matrix (b, rec->lens_topk_ids + (gsize) l * rec->T * rec->top_k, rec->T, rec->top_k);
+          json_builder_end_array (b);
+          break;
+        case ARRAY_LENS_PROBS:
+          json_builder_set_member_name (b, "lens_topk_probs");
+          json_builder_begin_array (b);
+          for (int l = 0; l < rec->lens_layers; l++)
+            add_matrix (b, rec->lens_topk_probs + (gsize) l * rec->T * rec->top_k, rec->T, rec->top_k);
+          json_builder_end_array (b);
           break;
         case ARRAY_LOGITS:
           if (rec->logits == NULL)

@@ -72,7 +72,8 @@ _attnviz_dump_plan_from_run (Plan *p, const AttnvizModel *model, const AttnvizRu
                             : index_range (p->n_rec_heads);
   gboolean with_logits = c->has_lm_head && model->lm_head.w.data != NULL && !run->skip_logits;
   p->vocab_size = with_logits ? c->vocab_size : 0;
-  p->top_k = with_logits ? MIN (ATTNVIZ_TOP_K, c->vocab_size) : 0;
+  p->top_k = with_logits ? attnviz_run_options_top_k (run, c->vocab_size) : 0;
+  p->lens_layers = with_logits && run->logit_lens ? c->n_layer : 0;
   p->causal = c->causal || c->encoder_decoder;
 }
 
@@ -93,6 +94,7 @@ _attnviz_dump_plan_from_recording (Plan *p, const AttnvizRecording *rec)
   p->rec_heads = g_memdup2 (rec->rec_heads, sizeof (int) * MAX (p->n_rec_heads, 1));
   p->vocab_size = rec->last_logits ? rec->vocab_size : 0;
   p->top_k = rec->last_logits ? rec->top_k : 0;
+  p->lens_layers = rec->last_logits ? rec->lens_layers : 0;
   p->causal = rec->causal;
 }
 
@@ -107,6 +109,7 @@ _attnviz_dump_plan_matches (const Plan *p, const AttnvizRecording *rec)
          && memcmp (p->rec_layers, rec->rec_layers, sizeof (int) * p->n_rec_layers) == 0
          && memcmp (p->rec_heads, rec->rec_heads, sizeof (int) * p->n_rec_heads) == 0
          && (p->vocab_size > 0) == (rec->last_logits != NULL) && p->top_k == (rec->last_logits ? rec->top_k : 0)
+         && p->lens_layers == (rec->last_logits ? rec->lens_layers : 0)
          && (p->S == 0 || p->n_enc_layer == rec->n_enc_layer);
 }
 
@@ -138,6 +141,14 @@ _attnviz_dump_check_options (const AttnvizDumpOptions *o, const Plan *p, GError 
                          o->row_last, p->T, p->T - 1);
   if (o->logits == ATTNVIZ_DUMP_LOGITS_ALL && p->vocab_size == 0)
     return option_error (error, "--logits all: the model has no output layer, so no logits");
+  if (o->top_k < 0)
+    return option_error (error, "--top-k %d: expected a number of candidates, 1 or more", o->top_k);
+  if (o->top_k > 0 && p->vocab_size == 0)
+    return option_error (error, "--top-k: the model has no output layer, so no candidates");
+  if (o->top_k > p->vocab_size)
+    return option_error (error, "--top-k %d: more than the %d tokens of the vocabulary", o->top_k, p->vocab_size);
+  if (o->logit_lens && p->vocab_size == 0)
+    return option_error (error, "--logit-lens: the model has no output layer to read the layers through");
   if ((o->rollout || o->flow || o->value_weighted) && p->S > 0)
     return option_error (error, "--rollout, --flow and --value-weighted: decoder-only and encoder models only");
   if (o->value_weighted && o->pool > 0)
@@ -228,6 +239,13 @@ _attnviz_dump_lay_out (AttnvizDump *d)
     {
       add_array (d, "topk_ids", ARRAY_TOPK_IDS, -1, ATTNVIZ_DTYPE_I32, 2, p->T, p->top_k, 0, 0);
       add_array (d, "topk_probs", ARRAY_TOPK_PROBS, -1, ATTNVIZ_DTYPE_F32, 2, p->T, p->top_k, 0, 0);
+      add_array (d, "next_prob", ARRAY_NEXT_PROB, -1, ATTNVIZ_DTYPE_F32, 1, p->T, 0, 0, 0);
+      if (p->lens_layers > 0)
+        {
+          add_array (d, "lens_topk_ids", ARRAY_LENS_IDS, -1, ATTNVIZ_DTYPE_I32, 3, p->lens_layers, p->T, p->top_k, 0);
+          add_array (d, "lens_topk_probs", ARRAY_LENS_PROBS, -1, ATTNVIZ_DTYPE_F32, 3, p->lens_layers, p->T,
+                     p->top_k, 0);
+        }
       add_array (d, "logits_last", ARRAY_LOGITS_LAST, -1, ATTNVIZ_DTYPE_F32, 1, p->vocab_size, 0, 0, 0);
     }
   add_array (d, "layers", ARRAY_LAYERS, -1, ATTNVIZ_DTYPE_I32, 1, p->n_rec_layers, 0, 0, 0);

@@ -26,6 +26,7 @@ typedef struct {
   int n_rec_heads;
   int vocab_size;           /* 0: no output layer, no logits */
   int top_k;
+  int lens_layers;          /* n_layer with the logit lens, else 0 */
   gboolean causal;          /* the model's own; the metadata takes the run's */
   const gint32 *ids;        /* (T) the caller's, for the metadata before the run */
   const gint32 *src_ids;    /* (S) */
@@ -59,6 +60,9 @@ typedef enum {
   ARRAY_LOSS,
   ARRAY_TOPK_IDS,
   ARRAY_TOPK_PROBS,
+  ARRAY_NEXT_PROB,
+  ARRAY_LENS_IDS,
+  ARRAY_LENS_PROBS,
   ARRAY_LOGITS_LAST,
   ARRAY_LAYERS,
   ARRAY_HEADS,

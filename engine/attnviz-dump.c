@@ -40,6 +40,7 @@ static const char *const npy_folder_names[] = {
   "cross_attentions.npy", "cross_attentions_pooled_mean.npy", "cross_attentions_pooled_max.npy",
   "input_ids.npy", "token_spans.npy", "loss.npy", "topk_ids.npy", "topk_probs.npy", "logits_last.npy",
   "logits.npy", "layers.npy", "heads.npy", "source_ids.npy", "source_spans.npy", "metadata.json",
+  "next_prob.npy", "lens_topk_ids.npy", "lens_topk_probs.npy",
   "metrics.json", "metrics.csv", "value_weighted.npy", "rollout.npy", "flow.npy", NULL
 };
 
@@ -168,6 +169,10 @@ attnviz_dump_open (const char *path,
 {
   g_return_val_if_fail (path != NULL && options != NULL && model != NULL && run != NULL && info != NULL, NULL);
   g_return_val_if_fail (ids != NULL && T > 0 && S >= 0 && (src_ids != NULL || S == 0), NULL);
+  /* The candidates and the lens come from the run. */
+  if (options->top_k > 0)
+    run->top_k = options->top_k;
+  run->logit_lens = run->logit_lens || options->logit_lens;
   Plan p;
   _attnviz_dump_plan_from_run (&p, model, run, ids, T, src_ids, S);
   AttnvizDump *d = dump_new (path, options, &p, info, error);

@@ -27,7 +27,17 @@
  *   topk_ids (T, K) i32, topk_probs (T, K) f32
  *                                      each position's K most likely next
  *                                      tokens, most likely first, and their
- *                                      probabilities (softmax of the logits)
+ *                                      probabilities (softmax of the logits);
+ *                                      K = 10 unless --top-k says
+ *   next_prob (T) f32                  the probability of the token that
+ *                                      actually follows (causal; an MLM: of
+ *                                      the token itself), exp (-loss), NaN
+ *                                      where the loss is
+ *   lens_topk_ids (n_layer, T, K) i32, lens_topk_probs (n_layer, T, K) f32
+ *                                      with --logit-lens: the same top-k read
+ *                                      from the residual stream after each
+ *                                      layer through the final norm and the
+ *                                      LM head (the last layer's = topk_*)
  *   logits_last (V) f32                the last position's logits
  *   logits (T, V) f32                  every position's, when asked
  *   layers (L) i32, heads (H) i32      the model indices recorded
@@ -85,6 +95,9 @@ typedef struct {
   gboolean rollout;         /* add rollout (T, T) (attnviz-rollout.h) */
   gboolean flow;            /* add flow (T, T), T <= ATTNVIZ_FLOW_MAX_TOKENS */
   gboolean value_weighted;  /* add value_weighted, shaped as attentions (not with pool) */
+  int top_k;                /* candidates per position (topk_*, lens_*): 0 for ATTNVIZ_TOP_K, at most the
+                             * vocabulary */
+  gboolean logit_lens;      /* add lens_topk_ids and lens_topk_probs (the run keeps them) */
 } AttnvizDumpOptions;
 
 /* Everything whole, logits_last only, npy. */

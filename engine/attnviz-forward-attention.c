@@ -21,6 +21,7 @@
 /* One attention of a layer: Tq queries over Tk keys, every head. */
 typedef struct {
   int Tq, Tk;
+  int q0;                   /* the position of query row 0: 0, or a cached decoding step's first */
   const float *q; int ldq;  /* (Tq, ldq): head h at column h * head_dim */
   const float *k; int ldk;  /* (Tk, ldk): KV head g at column g * head_dim */
   const float *v; int ldv;
@@ -54,9 +55,9 @@ additive_scores (const AttnArgs *a, int head, int i0, int m, int n_keys, float *
   const AttnvizMask *mk = &a->mask;
   for (int r = 0; r < m; r++)
     {
-      int i = i0 + r;
+      int i = a->q0 + i0 + r;
       float *row = S + (gsize) r * lds;
-      const float *qi = a->q + (gsize) i * a->ldq + (gsize) head * hd;
+      const float *qi = a->q + (gsize) (i0 + r) * a->ldq + (gsize) head * hd;
       for (int j = 0; j < n_keys; j++)
         {
           if ((mk->causal && j > i) || (mk->key_mask && !mk->key_mask[j])
@@ -108,11 +109,14 @@ value_ratio_rows (const AttnArgs *a, int head, int i0, int m, const float *P, gs
 /* One head, row block by row block: scores, softmax (keeping each row's
  * statistics when recorded), the overview, and the block's share of the
  * output, P (m, keys) V_h (keys, hd).  No (Tq, Tk) buffer but the dense
- * recording of a small run. */
+ * recording of a small run.  Rows are counted from a->q0 in the mask (a
+ * cached step's queries come after the keys it sees); such a step records
+ * nothing. */
 static void
 attend_head (const AttnArgs *a, int head)
 {
   int hd = a->hd, kvh = head / a->group, Tq = a->Tq, Tk = a->Tk;
+  g_assert (a->q0 == 0 || (a->li < 0 && a->measures == NULL));
   int hi = a->li >= 0 ? _attnviz_attention_head_index (a->att, head) : -1;
   float *dense = hi >= 0 && attnviz_attention_is_dense (a->att) ? _attnviz_attention_dense (a->att, a->li, hi) : NULL;
   float *row_max = NULL, *row_inv = NULL;
@@ -123,13 +127,13 @@ attend_head (const AttnArgs *a, int head)
   for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK)
     {
       int m = MIN (ROW_BLOCK, Tq - i0);
-      int keys = a->mask.causal ? MIN (i0 + m, Tk) : Tk;
+      int keys = a->mask.causal ? MIN (a->q0 + i0 + m, Tk) : Tk;
       gsize lds = dense ? (gsize) Tk : (gsize) keys;
       float *S = dense ? dense + (gsize) i0 * Tk : scratch;
       if (a->score == ATTNVIZ_SCORE_ADDITIVE)
         additive_scores (a, head, i0, m, keys, S, lds);
       else
-        _attnviz_scores (&a->mask, a->q + (gsize) i0 * a->ldq + (gsize) head * hd, a->ldq, i0, m,
+        _attnviz_scores (&a->mask, a->q + (gsize) i0 * a->ldq + (gsize) head * hd, a->ldq, a->q0 + i0, m,
                          a->k + (gsize) kvh * hd, a->ldk, 0, keys, hd, S, lds);
       for (int r = 0; r < m; r++)
         {
@@ -239,6 +243,8 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
   int T = s->T, hd = c->head_dim;
   int dq = c->n_head * hd, dkv = c->n_kv_head * hd;
   int li = att ? _attnviz_attention_layer_index (att, layer) : -1;
+  KvCache *cache = s->cache;
+  g_assert (cache == NULL || (li < 0 && s->opt->measures == NULL && e->positions == NULL));
 
   if (li >= 0 && !_attnviz_attention_keep_inputs (att, li, s->h, s->h, error))
     return FALSE;
@@ -248,8 +254,21 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
   if (e->pos == ATTNVIZ_POS_ROPE)
     {
       int n_rot = c->rope_dims > 0 ? c->rope_dims : hd;
-      attnviz_rope (s->q, T, c->n_head, hd, n_rot, c->rope_style, e->positions, 0, s->inv_freq);
-      attnviz_rope (s->k, T, c->n_kv_head, hd, n_rot, c->rope_style, e->positions, 0, s->inv_freq);
+      attnviz_rope (s->q, T, c->n_head, hd, n_rot, c->rope_style, e->positions, s->pos0, s->inv_freq);
+      attnviz_rope (s->k, T, c->n_kv_head, hd, n_rot, c->rope_style, e->positions, s->pos0, s->inv_freq);
+    }
+  /* A cached step appends its keys and values to the earlier ones and
+   * attends to all of them. */
+  const float *keys = s->k, *values = s->v;
+  int Tk = T;
+  if (cache)
+    {
+      gsize at = (gsize) layer * cache->capacity * dkv;
+      memcpy (cache->k + at + (gsize) s->pos0 * dkv, s->k, sizeof (float) * T * dkv);
+      memcpy (cache->v + at + (gsize) s->pos0 * dkv, s->v, sizeof (float) * T * dkv);
+      keys = cache->k + at;
+      values = cache->v + at;
+      Tk = s->pos0 + T;
     }
 
   /* Kobayashi's value norms: kept with the recorded heads, and for the
@@ -269,13 +288,13 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
     }
 
   AttnArgs a = {
-    .Tq = T, .Tk = T,
-    .q = s->q, .ldq = dq, .k = s->k, .ldk = dkv, .v = s->v, .ldv = dkv,
+    .Tq = T, .Tk = Tk, .q0 = s->pos0,
+    .q = s->q, .ldq = dq, .k = keys, .ldk = dkv, .v = values, .ldv = dkv,
     .out = s->att, .ldo = dq,
     .n_head = c->n_head, .group = c->n_head / c->n_kv_head, .hd = hd,
     .mask = _attnviz_forward_self_mask (e), .score = e->score, .score_v = L->score_v,
     .att = att, .li = li, .layer = layer, .variant = e->variant, .measures = s->opt->measures,
-    .fnorm = s->opt->measures ? fnorm : NULL, .state = s,
+    .fnorm = s->opt->measures ? fnorm : NULL, .state = cache ? NULL : s,
   };
   s->heads_done = 0;   /* no head runs between layers */
   attend (&a);

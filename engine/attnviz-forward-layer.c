@@ -64,7 +64,7 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
     {
       float *x = s->x + (gsize) t * d;
       attnviz_matrix_get_row (&m->tok_emb, ids[t], x);
-      int pos = e->positions ? e->positions[t] : t;
+      int pos = e->positions ? e->positions[t] : s->pos0 + t;
       if (e->pos == ATTNVIZ_POS_LEARNED && m->pos_emb.data)
         {
           attnviz_matrix_get_row (&m->pos_emb, pos, s->tmp);

@@ -31,9 +31,41 @@ typedef struct {
   AttnvizRecording *rec;
 } LossJob;
 
+/* The log of the sum of exponentials of ROW (V), in double. */
+static double
+log_sum_exp (const float *row, int V)
+{
+  float max = attnviz_max_of (row, V);
+  return log (attnviz_sum_exp_shifted (row, V, max)) + max;
+}
+
+/* IDS (K) = the K largest of ROW (V), largest first (the lower id first
+ * among equals), PROBS (K) their probabilities given the row's LSE.
+ * Insertion: K is small beside V. */
+static void
+top_k_of_row (const float *row, int V, double lse, int K, gint32 *ids, float *probs)
+{
+  int n = 0;
+  for (int j = 0; j < V; j++)
+    {
+      if (n == K && row[j] <= row[ids[K - 1]])
+        continue;
+      int at = n < K ? n++ : K - 1;
+      while (at > 0 && row[ids[at - 1]] < row[j])
+        {
+          ids[at] = ids[at - 1];
+          at--;
+        }
+      ids[at] = j;
+    }
+  for (int i = 0; i < K; i++)
+    probs[i] = (float) exp (row[ids[i]] - lse);
+}
+
 /* For each row in [start, end) of a block: the negative log-likelihood of
- * the token it predicts (a log-softmax over the vocabulary, in double) and
- * its top-k candidates with their probabilities. */
+ * the token it predicts (a log-softmax over the vocabulary, in double),
+ * that token's probability, and the row's top-k candidates with their
+ * probabilities. */
 static void
 loss_range (gpointer data, gsize start, gsize end)
 {
@@ -44,35 +76,38 @@ loss_range (gpointer data, gsize start, gsize end)
     {
       int t = job->t0 + (int) r;
       const float *row = job->logits + r * V;
-      float max = attnviz_max_of (row, V);
-      double lse = log (attnviz_sum_exp_shifted (row, V, max)) + max;
-
-      /* top-k by insertion: K is small */
-      gint32 *ids = rec->topk_ids + (gsize) t * K;
-      float *probs = rec->topk_probs + (gsize) t * K;
-      int n = 0;
-      for (int j = 0; j < V; j++)
-        {
-          if (n == K && row[j] <= row[ids[K - 1]])
-            continue;
-          int at = n < K ? n++ : K - 1;
-          while (at > 0 && row[ids[at - 1]] < row[j])
-            {
-              ids[at] = ids[at - 1];
-              at--;
-            }
-          ids[at] = j;
-        }
-      for (int i = 0; i < K; i++)
-        probs[i] = (float) exp (row[ids[i]] - lse);
+      double lse = log_sum_exp (row, V);
+      top_k_of_row (row, V, lse, K, rec->topk_ids + (gsize) t * K, rec->topk_probs + (gsize) t * K);
 
       int at = job->causal ? t + 1 : t;
       int target = at < T ? job->ids[at] : -1;
       /* A masked token (padding) has no likelihood to speak of. */
       if (target < 0 || (job->key_mask && !job->key_mask[at]))
-        rec->loss[t] = NAN;
+        rec->loss[t] = rec->next_prob[t] = NAN;
       else
-        rec->loss[t] = (float) (lse - row[target]);
+        {
+          rec->loss[t] = (float) (lse - row[target]);
+          rec->next_prob[t] = (float) exp (row[target] - lse);
+        }
+    }
+}
+
+typedef struct {
+  const float *logits;      /* (n, V) rows t0 .. t0 + n */
+  int t0, V, K;
+  gint32 *ids;              /* (T, K) */
+  float *probs;             /* (T, K) */
+} TopKJob;
+
+static void
+top_k_range (gpointer data, gsize start, gsize end)
+{
+  const TopKJob *job = data;
+  for (gsize r = start; r < end; r++)
+    {
+      const float *row = job->logits + r * job->V;
+      gsize at = (gsize) (job->t0 + (int) r) * job->K;
+      top_k_of_row (row, job->V, log_sum_exp (row, job->V), job->K, job->ids + at, job->probs + at);
     }
 }
 
@@ -112,6 +147,61 @@ _attnviz_forward_check_finite (const float *x, gsize n, const char *where, int l
   return FALSE;
 }
 
+const float *
+_attnviz_forward_head_input (const AttnvizModel *m, const float *x, int n, float *out, float *tmp)
+{
+  const AttnvizConfig *c = &m->config;
+  const float *h = x;
+  if (c->final_norm)
+    {
+      attnviz_norm_rows (c, out, x, m->final_norm_w, m->final_norm_b, n);
+      h = out;
+    }
+  if (c->mlm_transform)
+    {
+      attnviz_linear (tmp, h, &m->mlm_dense, n);
+      attnviz_activate (tmp, (gsize) n * c->d_model, c->act);
+      attnviz_norm_rows (c, out, tmp, m->mlm_norm_w, m->mlm_norm_b, n);
+      h = out;
+    }
+  return h;
+}
+
+/* Rows of logits a block holds for a vocabulary of V. */
+static int
+logits_block_rows (int V, int T)
+{
+  int rows = (int) CLAMP (LOGITS_BLOCK_BYTES / ((gsize) V * sizeof (float)), 16, 4096);
+  return MIN (rows, T);
+}
+
+gboolean
+_attnviz_forward_lens (RunState *s, AttnvizRecording *rec, int layer, GError **error)
+{
+  const AttnvizModel *m = s->model;
+  int T = s->T, d = m->config.d_model, V = m->config.vocab_size, K = rec->top_k;
+  /* s->h and s->tmp are free between layers */
+  const float *h = _attnviz_forward_head_input (m, s->x, T, s->h, s->tmp);
+  int rows = logits_block_rows (V, T);
+  g_autofree float *block = g_try_new (float, (gsize) rows * V);
+  if (block == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory computing %d rows of logits", rows);
+      return FALSE;
+    }
+  gsize at = (gsize) layer * T * K;
+  for (int t0 = 0; t0 < T; t0 += rows)
+    {
+      int n = MIN (rows, T - t0);
+      attnviz_linear (block, h + (gsize) t0 * d, &m->lm_head, n);
+      if (!_attnviz_forward_check_finite (block, (gsize) n * V, "the logit lens after layer", layer, error))
+        return FALSE;
+      TopKJob job = { block, t0, V, K, rec->lens_topk_ids + at, rec->lens_topk_probs + at };
+      attnviz_parallel_for (n, 1, top_k_range, &job);
+    }
+  return TRUE;
+}
+
 /* The final norm, the LM head and the loss, a block of rows at a time:
  * each block's logits go to the loss and top-k, to rec->logits when kept,
  * to the options' logits_func, and the last row to rec->last_logits. */
@@ -122,23 +212,8 @@ _attnviz_forward_head_and_loss (RunState *s, AttnvizRecording *rec, const gint32
   const AttnvizConfig *c = &m->config;
   const AttnvizRunOptions *o = s->opt;
   int T = s->T, d = c->d_model, V = c->vocab_size;
-  const float *h = s->x;
-
-  if (c->final_norm)
-    {
-      attnviz_norm_rows (c, s->h, s->x, m->final_norm_w, m->final_norm_b, T);
-      h = s->h;
-    }
-  if (c->mlm_transform)
-    {
-      attnviz_linear (s->tmp, h, &m->mlm_dense, T);
-      attnviz_activate (s->tmp, (gsize) T * d, c->act);
-      attnviz_norm_rows (c, s->h, s->tmp, m->mlm_norm_w, m->mlm_norm_b, T);
-      h = s->h;
-    }
-
-  int rows = (int) CLAMP (LOGITS_BLOCK_BYTES / ((gsize) V * sizeof (float)), 16, 4096);
-  rows = MIN (rows, T);
+  const float *h = _attnviz_forward_head_input (m, s->x, T, s->h, s->tmp);
+  int rows = logits_block_rows (V, T);
   float *block = rec->logits ? NULL : g_try_new (float, (gsize) rows * V);
   if (rec->logits == NULL && block == NULL)
     {

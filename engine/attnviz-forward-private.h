@@ -26,11 +26,25 @@ typedef struct {
   const AttnvizVariant *variant;
 } Effective;
 
+/* The keys and values of the positions decoded so far, every layer's
+ * (attnviz-decoder.c): a step runs its new tokens only, attending to
+ * these.  Keys are kept after RoPE, as they entered the scores. */
+typedef struct {
+  int capacity;    /* positions it holds at most */
+  int len;         /* positions filled */
+  int dkv;         /* n_kv_head * head_dim */
+  float *k;        /* (n_layer, capacity, dkv) */
+  float *v;        /* (n_layer, capacity, dkv) */
+} KvCache;
+
 typedef struct {
   const AttnvizModel *model;
   const AttnvizRunOptions *opt;
   const Effective *eff;
   int T;
+  KvCache *cache;  /* incremental decoding: the T rows are positions pos0 .. pos0 + T - 1, attending to
+                    * the cache's keys and values (their own appended); NULL: a whole run */
+  int pos0;        /* the position of row 0 (0 without a cache) */
   float *x;        /* (T, d_model) the residual stream */
   float *h;        /* (T, d_model) normed input of a block */
   float *q;        /* (T, n_head * head_dim) */
@@ -48,6 +62,13 @@ typedef struct {
   int heads_done;  /* of the layer's attention; the heads report one at a
                    * time, in order, under a lock (attnviz-forward-attention.c) */
 } RunState;
+
+/* The variant, the model and the options, resolved into what a run of T
+ * tokens does (E->key_mask is the caller's to free). */
+void _attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const AttnvizRunOptions *o, int T);
+/* The work space of a run over T tokens attending to at most TK keys, one
+ * allocation carved into S (free the result); NULL when out of memory. */
+float *_attnviz_forward_run_state_alloc (RunState *s, const AttnvizConfig *c, int T, int Tk, GError **error);
 
 /* The self-attention mask of a run resolved as E. */
 AttnvizMask _attnviz_forward_self_mask (const Effective *e);
@@ -70,7 +91,16 @@ gboolean _attnviz_forward_layer (RunState *s, const AttnvizLayerWeights *L, Attn
 /* TRUE when the N floats of X are all finite; else an error naming WHERE
  * (and LAYER when >= 0). */
 gboolean _attnviz_forward_check_finite (const float *x, gsize n, const char *where, int layer, GError **error);
+/* What the LM head reads from rows X (n, d_model) of the residual stream:
+ * the final norm (and a masked LM's transform) into OUT (n, d_model), TMP
+ * (n, d_model) scratch; returns OUT, or X when the model applies nothing. */
+const float *_attnviz_forward_head_input (const AttnvizModel *m, const float *x, int n, float *out, float *tmp);
 /* The final norm, the LM head and the loss into REC. */
 gboolean _attnviz_forward_head_and_loss (RunState *s, AttnvizRecording *rec, const gint32 *ids, GError **error);
+
+/* The logit lens after layer LAYER: the stream S->x read through the final
+ * norm and the LM head a block of rows at a time, each position's top-k
+ * kept in rec->lens_topk_ids / lens_topk_probs (layer LAYER). */
+gboolean _attnviz_forward_lens (RunState *s, AttnvizRecording *rec, int layer, GError **error);
 
 G_END_DECLS

@@ -84,9 +84,8 @@ check_inputs (const AttnvizModel *m, const gint32 *ids, int T, const AttnvizRunO
   return TRUE;
 }
 
-/* The variant, the model and the options, resolved into what the run does. */
-static void
-effective_init (Effective *e, const AttnvizModel *m, const AttnvizRunOptions *o, int T)
+void
+_attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const AttnvizRunOptions *o, int T)
 {
   const AttnvizConfig *c = &m->config;
   static const AttnvizVariant model_variant = { 0 };
@@ -147,10 +146,8 @@ index_range (int n)
   return r;
 }
 
-/* The work space of a run over T tokens attending to at most TK keys,
- * one allocation carved into the run state; NULL when out of memory. */
-static float *
-run_state_alloc (RunState *s, const AttnvizConfig *c, int T, int Tk, GError **error)
+float *
+_attnviz_forward_run_state_alloc (RunState *s, const AttnvizConfig *c, int T, int Tk, GError **error)
 {
   int d = c->d_model, dq = c->n_head * c->head_dim, dkv = MAX (c->n_kv_head * c->head_dim, dq);
   int rows = MAX (T, Tk);
@@ -277,10 +274,38 @@ recording_for (const AttnvizModel *model, const AttnvizRunOptions *o, const Effe
   guint64 logits_bytes = (guint64) T * c->vocab_size * sizeof (float);
   if (with_logits)
     {
-      rec->top_k = MIN (ATTNVIZ_TOP_K, c->vocab_size);
-      rec->topk_ids = g_new0 (gint32, (gsize) T * rec->top_k);
-      rec->topk_probs = g_new0 (float, (gsize) T * rec->top_k);
+      rec->top_k = attnviz_run_options_top_k (o, c->vocab_size);
+      rec->topk_ids = g_try_new0 (gint32, (gsize) T * rec->top_k);
+      rec->topk_probs = g_try_new0 (float, (gsize) T * rec->top_k);
+      rec->next_prob = g_new (float, T);
       rec->last_logits = g_new0 (float, c->vocab_size);
+      for (int t = 0; t < T; t++)
+        rec->next_prob[t] = NAN;
+      /* The lens keeps top_k candidates per layer and position, never a
+       * layer's logits. */
+      guint64 topk_bytes = (guint64) T * rec->top_k * (sizeof (gint32) + sizeof (float));
+      guint64 lens_bytes = o->logit_lens ? (guint64) c->n_layer * topk_bytes : 0;
+      if (rec->topk_ids == NULL || rec->topk_probs == NULL || topk_bytes + lens_bytes > limit)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                       "keeping %d candidates of %d tokens%s needs %.2f GiB, over the %.2f GiB limit", rec->top_k, T,
+                       o->logit_lens ? " at every layer" : "", (topk_bytes + lens_bytes) / 1073741824.0,
+                       limit / 1073741824.0);
+          attnviz_recording_free (rec);
+          return NULL;
+        }
+      if (o->logit_lens)
+        {
+          rec->lens_layers = c->n_layer;
+          rec->lens_topk_ids = g_try_new0 (gint32, (gsize) c->n_layer * T * rec->top_k);
+          rec->lens_topk_probs = g_try_new0 (float, (gsize) c->n_layer * T * rec->top_k);
+          if (rec->lens_topk_ids == NULL || rec->lens_topk_probs == NULL)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory keeping the logit lens");
+              attnviz_recording_free (rec);
+              return NULL;
+            }
+        }
       if ((o->keep_logits && logits_bytes <= limit) || logits_bytes <= ATTNVIZ_KEEP_LOGITS_BYTES)
         {
           rec->logits = g_try_malloc (logits_bytes);
@@ -351,13 +376,13 @@ attnviz_forward (const AttnvizModel *model,
 
   gint64 t0 = g_get_monotonic_time ();
   Effective eff;
-  effective_init (&eff, model, o, T);
+  _attnviz_forward_effective_init (&eff, model, o, T);
   g_autofree gint32 *variant_positions = o->variant ? attnviz_variant_positions (o->variant, T) : NULL;
   if (variant_positions)
     eff.positions = variant_positions;
 
   RunState s = { .model = model, .opt = o, .eff = &eff, .T = T };
-  g_autofree float *mem = run_state_alloc (&s, c, T, T, error);
+  g_autofree float *mem = _attnviz_forward_run_state_alloc (&s, c, T, T, error);
   if (mem == NULL)
     {
       g_free (eff.key_mask);
@@ -377,7 +402,8 @@ attnviz_forward (const AttnvizModel *model,
   gsize n = (gsize) T * c->d_model;
   int first = 0;
   /* A run recording nothing (an ablation's loss) needs only the stream. */
-  if (can_reuse (o->reuse, model, ids, T)
+  /* The lens reads every layer's stream: a reused run kept only its input. */
+  if (!o->logit_lens && can_reuse (o->reuse, model, ids, T)
       && (rec->attention == NULL
           || (o->reuse->attention
               && attnviz_attention_is_dense (rec->attention) == attnviz_attention_is_dense (o->reuse->attention))))
@@ -421,6 +447,8 @@ attnviz_forward (const AttnvizModel *model,
       if (!_attnviz_forward_layer (&s, &model->layers[layer], rec->attention, NULL, layer, NULL, 0, NULL, error))
         goto failed;
       if (!_attnviz_forward_check_finite (s.x, n, "layer", layer, error))
+        goto failed;
+      if (rec->lens_layers > 0 && !_attnviz_forward_lens (&s, rec, layer, error))
         goto failed;
       if (o->progress)
         o->progress ((layer + 1.0) / (c->n_layer + 1.0), o->progress_data);
@@ -478,11 +506,11 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
   gint64 t0 = g_get_monotonic_time ();
   /* The encoder: bidirectional over the source, every head recorded. */
   Effective enc_eff;
-  effective_init (&enc_eff, model, &defaults, S);
+  _attnviz_forward_effective_init (&enc_eff, model, &defaults, S);
   enc_eff.causal = FALSE;
   enc_eff.window = 0;
   Effective dec_eff;
-  effective_init (&dec_eff, model, o, T);
+  _attnviz_forward_effective_init (&dec_eff, model, o, T);
   if (o->variant)
     {
       /* score and position changes apply to both sides */
@@ -493,8 +521,8 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
 
   RunState enc = { .model = model, .opt = &defaults, .eff = &enc_eff, .T = S };
   RunState dec = { .model = model, .opt = o, .eff = &dec_eff, .T = T };
-  g_autofree float *enc_mem = run_state_alloc (&enc, c, S, S, error);
-  g_autofree float *dec_mem = enc_mem ? run_state_alloc (&dec, c, T, S, error) : NULL;
+  g_autofree float *enc_mem = _attnviz_forward_run_state_alloc (&enc, c, S, S, error);
+  g_autofree float *dec_mem = enc_mem ? _attnviz_forward_run_state_alloc (&dec, c, T, S, error) : NULL;
   g_autofree float *enc_out = g_try_new (float, (gsize) S * c->d_model);
   AttnvizRecording *rec = NULL;
   if (enc_mem == NULL || dec_mem == NULL || enc_out == NULL)
@@ -564,7 +592,8 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
         goto failed;
       if (!_attnviz_forward_layer (&dec, &model->layers[layer], rec->attention, rec->cross_attention, layer, enc_out, S,
                                    NULL, error)
-          || !_attnviz_forward_check_finite (dec.x, (gsize) T * c->d_model, "decoder layer", layer, error))
+          || !_attnviz_forward_check_finite (dec.x, (gsize) T * c->d_model, "decoder layer", layer, error)
+          || (rec->lens_layers > 0 && !_attnviz_forward_lens (&dec, rec, layer, error)))
         goto failed;
       if (o->progress)
         o->progress ((c->n_enc_layer + layer + 1.0) / (total_layers + 1.0), o->progress_data);

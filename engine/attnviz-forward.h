@@ -38,6 +38,10 @@ typedef struct {
   gboolean skip_logits;         /* leave logits and loss out */
   gboolean keep_logits;         /* keep every position's logits in rec->logits (default: only when
                                  * they take at most ATTNVIZ_KEEP_LOGITS_BYTES) */
+  int top_k;                    /* candidates each position keeps (rec->top_k): 0 for ATTNVIZ_TOP_K;
+                                 * more than the vocabulary keeps all of it */
+  gboolean logit_lens;          /* also keep each layer's top-k read through the final norm and the LM
+                                 * head (rec->lens_topk_*): n_layer more LM-head products */
   AttnvizLogitsFunc logits_func;/* every block of logits as it is computed, or NULL */
   gpointer logits_data;
   AttnvizStorage storage;
@@ -68,6 +72,14 @@ typedef struct {
 } AttnvizRunOptions;
 
 #define ATTNVIZ_DEFAULT_MAX_RECORD_BYTES ((guint64) 4 << 30)
+
+/* The candidates a run under OPTIONS (may be NULL) keeps per position,
+ * for a vocabulary of V. */
+static inline int
+attnviz_run_options_top_k (const AttnvizRunOptions *options, int V)
+{
+  return MIN (options && options->top_k > 0 ? options->top_k : ATTNVIZ_TOP_K, V);
+}
 
 /* Runs MODEL over IDS (T tokens) and returns the recording.  Errors: a
  * sequence longer than the model's positions, an id outside the vocabulary,

@@ -1,31 +1,119 @@
-/* attnviz-generate.c: decoding by running the whole sequence again for
- * every new token.  The models people open here are small or the outputs
- * short; a KV cache would be an optimisation, not a different answer. */
+/* attnviz-generate.c: decoding, greedy or sampled
+ *
+ * A decoder-only model decodes through an AttnvizDecoder (attnviz-
+ * decoder.c): the prompt runs once, then each new token alone against
+ * the keys and values of the positions before it.  no_cache runs the
+ * whole sequence again for every token instead, the reference the cache
+ * is tested and timed against.  An encoder-decoder's target still runs
+ * whole each step (its cross-attention would want a cache of its own;
+ * the targets it writes here are short).
+ */
 #define G_LOG_DOMAIN "attnviz-generate"
 #include "config.h"
 
 #include <math.h>
 
+#include "attnviz-decoder.h"
 #include "attnviz-generate.h"
 
+typedef struct {
+  const double *p;
+} ByProb;
+
+/* Descending probability, the lower id first among equals. */
 static int
-pick (const float *logits, int n, double temperature, GRand *rand)
+compare_prob (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const double *p = ((const ByProb *) data)->p;
+  gint32 i = *(const gint32 *) a, j = *(const gint32 *) b;
+  if (p[i] != p[j])
+    return p[i] < p[j] ? 1 : -1;
+  return (i > j) - (i < j);
+}
+
+/* The next token from LOGITS (N): the most likely one at temperature 0,
+ * else a draw from softmax (logits / temperature) restricted to the top_k
+ * most likely tokens and then to the smallest head of them whose
+ * probability reaches top_p of what is left. */
+static int
+pick (const float *logits, int n, const AttnvizGenerateOptions *o, GRand *rand)
 {
   int best = 0;
   for (int i = 1; i < n; i++)
     if (logits[i] > logits[best])
       best = i;
-  if (temperature <= 0.0)
+  if (o->temperature <= 0.0)
     return best;
   double max = logits[best], sum = 0.0;
   g_autofree double *p = g_new (double, n);
   for (int i = 0; i < n; i++)
-    sum += p[i] = exp ((logits[i] - max) / temperature);
-  double r = g_rand_double (rand) * sum;
+    sum += p[i] = exp ((logits[i] - max) / o->temperature);
+  gboolean cut_k = o->top_k > 0 && o->top_k < n, cut_p = o->top_p > 0.0 && o->top_p < 1.0;
+  if (!cut_k && !cut_p)
+    {
+      double r = g_rand_double (rand) * sum;
+      for (int i = 0; i < n; i++)
+        if ((r -= p[i]) <= 0.0)
+          return i;
+      return n - 1;
+    }
+  g_autofree gint32 *order = g_new (gint32, n);
   for (int i = 0; i < n; i++)
-    if ((r -= p[i]) <= 0.0)
-      return i;
-  return n - 1;
+    order[i] = i;
+  ByProb by = { p };
+  g_qsort_with_data (order, n, sizeof (gint32), compare_prob, &by);
+  int keep = cut_k ? o->top_k : n;
+  double kept = 0.0;
+  for (int r = 0; r < keep; r++)
+    kept += p[order[r]];
+  if (cut_p)
+    {
+      double cum = 0.0;
+      for (int r = 0; r < keep; r++)
+        if ((cum += p[order[r]]) >= o->top_p * kept)
+          {
+            keep = r + 1;
+            kept = cum;
+            break;
+          }
+    }
+  double r = g_rand_double (rand) * kept;
+  for (int i = 0; i < keep; i++)
+    if ((r -= p[order[i]]) <= 0.0)
+      return order[i];
+  return order[keep - 1];
+}
+
+static void
+report (const AttnvizGenerateOptions *o, int done, int most)
+{
+  if (o->progress)
+    o->progress (done, most, o->progress_data);
+}
+
+/* Each step runs the whole sequence again. */
+static gboolean
+generate_uncached (const AttnvizModel *model, GArray *ids, const AttnvizGenerateOptions *o, GRand *rand,
+                   GError **error)
+{
+  const AttnvizConfig *c = &model->config;
+  AttnvizRunOptions opt = { .record_none = TRUE, .cancellable = o->cancellable };
+  /* A RoPE model writes on past the length it was trained at, as llama.cpp
+   * lets it (stories260K's GGUF says 128 where llama2.c runs 512). */
+  for (int step = 0; step < o->max_new && (int) ids->len < attnviz_config_max_positions (c); step++)
+    {
+      g_autoptr(AttnvizRecording) rec = attnviz_forward (model, (gint32 *) ids->data, ids->len, &opt, error);
+      if (rec == NULL)
+        return FALSE;
+      gint32 next = pick (rec->last_logits, rec->vocab_size, o, rand);
+      if (o->step_func)
+        o->step_func (step, rec->last_logits, rec->vocab_size, next, o->step_data);
+      if (next == o->eos_id || next == o->stop_id)
+        break;
+      g_array_append_val (ids, next);
+      report (o, step + 1, MIN (o->max_new, attnviz_config_max_positions (c) - (int) ids->len + step + 1));
+    }
+  return TRUE;
 }
 
 gboolean
@@ -39,22 +127,40 @@ attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateO
       return FALSE;
     }
   g_autoptr(GRand) rand = g_rand_new_with_seed (o->seed);
-  AttnvizRunOptions opt = { .record_none = TRUE, .cancellable = o->cancellable };
-  /* A RoPE model writes on past the length it was trained at, as llama.cpp
-   * lets it (stories260K's GGUF says 128 where llama2.c runs 512). */
-  for (int step = 0; step < o->max_new && (int) ids->len < attnviz_config_max_positions (c); step++)
+  if (o->no_cache)
+    return generate_uncached (model, ids, o, rand, error);
+
+  int max_pos = attnviz_config_max_positions (c);
+  int start = ids->len;
+  if (o->max_new <= 0 || start >= max_pos)
+    return TRUE;
+  /* the prompt checked as a whole run checks it */
+  if (start == 0)
     {
-      g_autoptr(AttnvizRecording) rec = attnviz_forward (model, (gint32 *) ids->data, ids->len, &opt, error);
-      if (rec == NULL)
-        return FALSE;
-      gint32 next = pick (rec->last_logits, rec->vocab_size,
-                          o->temperature, rand);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "nothing to run: no tokens");
+      return FALSE;
+    }
+  /* Room for every token but the last, which is picked and never fed. */
+  int capacity = (int) MIN ((gint64) start + o->max_new - 1, (gint64) max_pos);
+  capacity = MAX (capacity, start);
+  int most = MIN (o->max_new, max_pos - start);
+  g_autoptr(AttnvizDecoder) dec = attnviz_decoder_new (model, capacity, error);
+  if (dec == NULL)
+    return FALSE;
+  g_autofree float *logits = g_new (float, c->vocab_size);
+  if (!attnviz_decoder_feed (dec, (gint32 *) ids->data, start, logits, o->cancellable, error))
+    return FALSE;
+  for (int step = 0; step < most; step++)
+    {
+      gint32 next = pick (logits, c->vocab_size, o, rand);
+      if (o->step_func)
+        o->step_func (step, logits, c->vocab_size, next, o->step_data);
       if (next == o->eos_id || next == o->stop_id)
         break;
       g_array_append_val (ids, next);
-      if (o->progress)
-        o->progress (step + 1, MIN (o->max_new, attnviz_config_max_positions (c) - (int) ids->len + step + 1),
-                     o->progress_data);
+      report (o, step + 1, most);
+      if (step + 1 < most && !attnviz_decoder_feed (dec, &next, 1, logits, o->cancellable, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -87,8 +193,7 @@ attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int 
                                                                  &opt, error);
       if (rec == NULL)
         return NULL;
-      gint32 next = pick (rec->last_logits, rec->vocab_size,
-                          o->temperature, rand);
+      gint32 next = pick (rec->last_logits, rec->vocab_size, o, rand);
       if (next == eos || next == o->stop_id)
         break;
       g_array_append_val (tgt, next);

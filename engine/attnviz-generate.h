@@ -5,13 +5,26 @@
 
 G_BEGIN_DECLS
 
+/* Called with each step's logits (vocab_size) and the token picked from
+ * them, before it is appended (a stop token is picked, then not
+ * appended).  STEP counts from 0. */
+typedef void (*AttnvizGenerateStepFunc) (int step, const float *logits, int vocab_size, gint32 picked,
+                                         gpointer user_data);
+
 typedef struct {
   int max_new;            /* tokens to add at most */
-  double temperature;     /* 0: greedy */
+  double temperature;     /* 0: greedy; else sampled from softmax (logits / temperature) */
+  int top_k;              /* sampling: only the top_k most likely tokens; 0: all */
+  double top_p;           /* sampling: only the most likely tokens whose probabilities (after the
+                           * temperature and top_k) first reach top_p of the total; 0 or 1: all */
   guint32 seed;
   int bos_id;             /* seq2seq: the first target token; -1: the tokenizer's / config's */
   int eos_id;             /* stops when produced (not appended); -1: none */
   int stop_id;            /* a second stop token (llama2.c stops at BOS); -1: none */
+  gboolean no_cache;      /* run the whole sequence again for each token (the reference the cache
+                           * is tested and timed against); decoder-only models */
+  AttnvizGenerateStepFunc step_func; /* may be NULL */
+  gpointer step_data;
   GCancellable *cancellable;
   /* Called after each token added, with how many so far and the most there
    * can be (max_new, or fewer where the context ends); may be NULL. */
@@ -19,7 +32,9 @@ typedef struct {
   gpointer progress_data;
 } AttnvizGenerateOptions;
 
-/* Appends up to max_new tokens to IDS (decoder-only models). */
+/* Appends up to max_new tokens to IDS (decoder-only models): the prompt
+ * runs once, then each new token alone against the keys and values kept
+ * (attnviz-decoder.h), unless no_cache. */
 gboolean attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateOptions *options,
                            GError **error);
 

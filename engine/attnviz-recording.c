@@ -87,6 +87,9 @@ attnviz_recording_free (AttnvizRecording *rec)
   g_free (rec->last_logits);
   g_free (rec->topk_ids);
   g_free (rec->topk_probs);
+  g_free (rec->next_prob);
+  g_free (rec->lens_topk_ids);
+  g_free (rec->lens_topk_probs);
   g_free (rec->loss);
   g_free (rec->src_ids);
   g_free (rec->variant);

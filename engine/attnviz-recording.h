@@ -15,7 +15,8 @@
 
 #include "attnviz-attention.h"
 
-/* Candidates each position keeps: its most likely next tokens. */
+/* Candidates each position keeps by default: its most likely next tokens
+ * (AttnvizRunOptions.top_k chooses another number). */
 #define ATTNVIZ_TOP_K 10
 
 G_BEGIN_DECLS
@@ -44,6 +45,14 @@ typedef struct {
   float *loss;            /* (T) negative log-likelihood in nats, NaN where undefined:
                            * causal: of token t+1 given tokens 0..t (the last is NaN);
                            * bidirectional: of token t itself, unmasked */
+  float *next_prob;       /* (T) the probability of the token the loss is of (the one that
+                           * actually follows, for a causal model), NaN where the loss is */
+  /* The logit lens (AttnvizRunOptions.logit_lens): the residual stream after
+   * each layer read through the final norm and the LM head, each position's
+   * top_k candidates at each depth; the last layer's equal topk_*. */
+  int lens_layers;        /* n_layer when kept, else 0 */
+  gint32 *lens_topk_ids;  /* (lens_layers, T, top_k) */
+  float *lens_topk_probs; /* (lens_layers, T, top_k) */
   double seconds;         /* wall time of the forward pass */
   char *variant;          /* canonical spec of the variant run ("model") */
   int reused_layers;      /* layers copied from a previous run instead of computed */

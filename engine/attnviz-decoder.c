@@ -1,0 +1,154 @@
+/* attnviz-decoder.c: a decoder-only model fed a few tokens at a time,
+ * attending to the keys and values it kept (attnviz-decoder.h)
+ *
+ * A feed of n tokens is a run of the forward pass's layers over n rows
+ * (RunState.T = n) whose positions start at the cache's length
+ * (RunState.pos0): the embedding takes those positions, RoPE turns q and k
+ * by them, and the attention block appends the rows' k and v to each
+ * layer's cache and attends to all of it (attnviz-forward-attention.c).
+ * Only the last row goes through the final norm and the LM head.
+ */
+#define G_LOG_DOMAIN "attnviz-decoder"
+#include "config.h"
+
+#include <string.h>
+
+#include "attnviz-decoder.h"
+#include "attnviz-forward-private.h"
+
+struct _AttnvizDecoder {
+  const AttnvizModel *model;
+  AttnvizRunOptions opt;   /* the model as it is, nothing recorded */
+  Effective eff;
+  RunState s;              /* work space for up to rows tokens */
+  float *mem;              /* owns the work space */
+  int rows;
+  KvCache cache;
+  float *kv;               /* owns cache.k and cache.v */
+};
+
+AttnvizDecoder *
+attnviz_decoder_new (const AttnvizModel *model, int capacity, GError **error)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  const AttnvizConfig *c = &model->config;
+  if (model->lm_head.w.data == NULL || !c->causal || c->encoder_decoder)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: decoding needs a causal language model",
+                   model->path);
+      return NULL;
+    }
+  if (capacity < 1 || capacity > attnviz_config_max_positions (c))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "a cache of %d positions: the model runs 1 to %d", capacity, attnviz_config_max_positions (c));
+      return NULL;
+    }
+  int dkv = c->n_kv_head * c->head_dim;
+  gsize n = (gsize) c->n_layer * capacity * dkv;
+  float *kv = g_try_new (float, 2 * n);
+  if (kv == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory: keys and values of %d positions need %.2f GiB",
+                   capacity, 2.0 * n * sizeof (float) / 1073741824.0);
+      return NULL;
+    }
+  AttnvizDecoder *self = g_new0 (AttnvizDecoder, 1);
+  self->model = model;
+  self->kv = kv;
+  self->cache = (KvCache) { .capacity = capacity, .len = 0, .dkv = dkv, .k = kv, .v = kv + n };
+  _attnviz_forward_effective_init (&self->eff, model, &self->opt, capacity);
+  return self;
+}
+
+void
+attnviz_decoder_free (AttnvizDecoder *self)
+{
+  if (self == NULL)
+    return;
+  g_free (self->eff.key_mask);
+  g_free (self->mem);
+  g_free (self->kv);
+  g_free (self);
+}
+
+int
+attnviz_decoder_get_length (const AttnvizDecoder *self)
+{
+  return self->cache.len;
+}
+
+/* Work space for N rows: kept from the last feed when large enough. */
+static gboolean
+ensure_rows (AttnvizDecoder *self, int n, GError **error)
+{
+  if (n <= self->rows)
+    return TRUE;
+  g_clear_pointer (&self->mem, g_free);
+  self->rows = 0;
+  self->s = (RunState) { .model = self->model, .opt = &self->opt, .eff = &self->eff, .cache = &self->cache };
+  self->mem = _attnviz_forward_run_state_alloc (&self->s, &self->model->config, n, n, error);
+  if (self->mem == NULL)
+    return FALSE;
+  attnviz_rope_frequencies (self->s.inv_freq, self->model, NULL);
+  self->rows = n;
+  return TRUE;
+}
+
+gboolean
+attnviz_decoder_feed (AttnvizDecoder *self, const gint32 *ids, int n, float *logits, GCancellable *cancellable,
+                      GError **error)
+{
+  g_return_val_if_fail (self != NULL && (ids != NULL || n == 0), FALSE);
+  const AttnvizModel *m = self->model;
+  const AttnvizConfig *c = &m->config;
+  KvCache *cache = &self->cache;
+  if (n <= 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "nothing to run: no tokens");
+      return FALSE;
+    }
+  if (n > cache->capacity - cache->len)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "%d more tokens after %d pass the cache's %d positions", n, cache->len, cache->capacity);
+      return FALSE;
+    }
+  for (int t = 0; t < n; t++)
+    if (ids[t] < 0 || ids[t] >= c->vocab_size)
+      {
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                     "token %d has id %d, outside the vocabulary of %d", cache->len + t, ids[t], c->vocab_size);
+        return FALSE;
+      }
+  if (!ensure_rows (self, n, error))
+    return FALSE;
+
+  /* The rows written into the cache count only once every layer ran: a
+   * failed feed leaves the cache's length, so the next one overwrites them. */
+  RunState *s = &self->s;
+  s->T = n;
+  s->pos0 = cache->len;
+  gsize size = (gsize) n * c->d_model;
+  _attnviz_forward_embed (s, ids);
+  if (!_attnviz_forward_check_finite (s->x, size, "the embedding", -1, error))
+    return FALSE;
+  for (int layer = 0; layer < c->n_layer; layer++)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      if (!_attnviz_forward_layer (s, &m->layers[layer], NULL, NULL, layer, NULL, 0, NULL, error)
+          || !_attnviz_forward_check_finite (s->x, size, "layer", layer, error))
+        return FALSE;
+    }
+  if (logits != NULL)
+    {
+      const float *last = s->x + (gsize) (n - 1) * c->d_model;
+      const float *h = _attnviz_forward_head_input (m, last, 1, s->h, s->tmp);
+      attnviz_linear (logits, h, &m->lm_head, 1);
+      if (!_attnviz_forward_check_finite (logits, c->vocab_size, "the output layer (logits)", -1, error))
+        return FALSE;
+    }
+  cache->len += n;
+  return TRUE;
+}
