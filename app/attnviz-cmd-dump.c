@@ -72,8 +72,8 @@ attnviz_cmd_dump (int argc, char **argv)
   g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL;
   g_autofree char *logits_s = NULL, *rows_s = NULL;
   gboolean truncate = FALSE, quiet = FALSE, pool_max = FALSE, metrics = FALSE;
-  gboolean rollout = FALSE, flow = FALSE, value_weighted = FALSE;
-  int pool = -1;
+  gboolean rollout = FALSE, flow = FALSE, value_weighted = FALSE, logit_lens = FALSE;
+  int pool = -1, top_k = -1;
   const GOptionEntry entries[] = {
     ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
     { "layers", 'l', 0, G_OPTION_ARG_STRING, &layers, "Layers to record (default all)", "0,3-5" },
@@ -90,6 +90,11 @@ attnviz_cmd_dump (int argc, char **argv)
       "Write only query rows FIRST to LAST (both included, from 0) of every head", "FIRST-LAST" },
     { "logits", 0, 0, G_OPTION_ARG_STRING, &logits_s,
       "last (default: logits_last, the last position's) or all (logits, every position's, streamed)", "WHICH" },
+    { "top-k", 'k', 0, G_OPTION_ARG_INT, &top_k,
+      "Candidates kept per position: topk_ids and topk_probs (T, K), and the lens's (default 10)", "K" },
+    { "logit-lens", 0, 0, G_OPTION_ARG_NONE, &logit_lens,
+      "Add lens_topk_ids and lens_topk_probs (n_layer, T, K): each layer's residual stream read through the "
+      "final norm and the LM head", NULL },
     { "metrics", 0, 0, G_OPTION_ARG_NONE, &metrics,
       "Write every recorded head's measures (attnviz heads' table) as metrics.json and metrics.csv beside the "
       "tensors", NULL },
@@ -140,6 +145,10 @@ attnviz_cmd_dump (int argc, char **argv)
   if (pool != -1 && pool < 1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pool %d: expected a number of bins, 1 or more", pool);
   dump_opt.pool = MAX (pool, 0);
+  if (top_k != -1 && top_k < 1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--top-k %d: expected a number of candidates, 1 or more", top_k);
+  dump_opt.top_k = MAX (top_k, 0);
+  dump_opt.logit_lens = logit_lens;
   dump_opt.rollout = rollout;
   dump_opt.flow = flow;
   dump_opt.value_weighted = value_weighted;
