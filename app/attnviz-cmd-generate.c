@@ -4,7 +4,7 @@
  * can be compared with its reference implementation token for token;
  * sampled with --temperature, --sample-top-k, --top-p and --seed.  A
  * decoder-only model keeps the keys and values of earlier positions
- * (attnviz-decoder.h; --no-cache runs the whole sequence each step).
+ * (attnviz-kv-decoder.h; --no-cache runs the whole sequence each step).
  * --top-k N prints each step's N most likely tokens before the text;
  * --dump OUT runs the whole sequence once more afterwards and writes its
  * attention as attnviz dump would.

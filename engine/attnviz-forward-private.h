@@ -27,7 +27,7 @@ typedef struct {
 } Effective;
 
 /* The keys and values of the positions decoded so far, every layer's
- * (attnviz-decoder.c): a step runs its new tokens only, attending to
+ * (attnviz-kv-decoder.c): a step runs its new tokens only, attending to
  * these.  Keys are kept after RoPE, as they entered the scores. */
 typedef struct {
   int capacity;    /* positions it holds at most */

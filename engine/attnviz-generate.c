@@ -1,7 +1,7 @@
 /* attnviz-generate.c: decoding, greedy or sampled
  *
- * A decoder-only model decodes through an AttnvizDecoder (attnviz-
- * decoder.c): the prompt runs once, then each new token alone against
+ * A decoder-only model decodes through an AttnvizKvDecoder
+ * (attnviz-kv-decoder.c): the prompt runs once, then each new token alone against
  * the keys and values of the positions before it.  no_cache runs the
  * whole sequence again for every token instead, the reference the cache
  * is tested and timed against.  An encoder-decoder's target still runs
@@ -13,7 +13,7 @@
 
 #include <math.h>
 
-#include "attnviz-decoder.h"
+#include "attnviz-kv-decoder.h"
 #include "attnviz-generate.h"
 
 typedef struct {
@@ -144,11 +144,11 @@ attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateO
   int capacity = (int) MIN ((gint64) start + o->max_new - 1, (gint64) max_pos);
   capacity = MAX (capacity, start);
   int most = MIN (o->max_new, max_pos - start);
-  g_autoptr(AttnvizDecoder) dec = attnviz_decoder_new (model, capacity, error);
+  g_autoptr(AttnvizKvDecoder) dec = attnviz_kv_decoder_new (model, capacity, error);
   if (dec == NULL)
     return FALSE;
   g_autofree float *logits = g_new (float, c->vocab_size);
-  if (!attnviz_decoder_feed (dec, (gint32 *) ids->data, start, logits, o->cancellable, error))
+  if (!attnviz_kv_decoder_feed (dec, (gint32 *) ids->data, start, logits, o->cancellable, error))
     return FALSE;
   for (int step = 0; step < most; step++)
     {
@@ -159,7 +159,7 @@ attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateO
         break;
       g_array_append_val (ids, next);
       report (o, step + 1, most);
-      if (step + 1 < most && !attnviz_decoder_feed (dec, &next, 1, logits, o->cancellable, error))
+      if (step + 1 < most && !attnviz_kv_decoder_feed (dec, &next, 1, logits, o->cancellable, error))
         return FALSE;
     }
   return TRUE;

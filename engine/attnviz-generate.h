@@ -34,7 +34,7 @@ typedef struct {
 
 /* Appends up to max_new tokens to IDS (decoder-only models): the prompt
  * runs once, then each new token alone against the keys and values kept
- * (attnviz-decoder.h), unless no_cache. */
+ * (attnviz-kv-decoder.h), unless no_cache. */
 gboolean attnviz_generate (const AttnvizModel *model, GArray *ids, const AttnvizGenerateOptions *options,
                            GError **error);
 

@@ -52,7 +52,9 @@ def layer_norm(x, w, b, eps):
     return (x - mu) / np.sqrt(var + eps) * w + b
 
 
-def gpt2(dirname, ids):
+def gpt2(dirname, ids, streams=None):
+    """Each layer's (P, q, k, v, wo_heads); STREAMS, a list, gets the
+    residual stream after each layer and then the model's parameters."""
     c = json.load(open(os.path.join(dirname, "config.json")))
     p = read_safetensors(os.path.join(dirname, "model.safetensors"))
     p = {k[len("transformer."):] if k.startswith("transformer.") else k: v for k, v in p.items()}
@@ -78,6 +80,10 @@ def gpt2(dirname, ids):
         u = m @ p[h + "mlp.c_fc.weight"] + p[h + "mlp.c_fc.bias"]
         u = 0.5 * u * (1 + np.tanh(math.sqrt(2 / math.pi) * (u + 0.044715 * u ** 3)))
         x = x + u @ p[h + "mlp.c_proj.weight"] + p[h + "mlp.c_proj.bias"]
+        if streams is not None:
+            streams.append(x)
+    if streams is not None:
+        streams.append((c, p))
     return layers
 
 
@@ -90,7 +96,7 @@ def rotate_half(x):
     return np.concatenate((-x[..., n:], x[..., :n]), -1)
 
 
-def llama(dirname, ids):
+def llama(dirname, ids, streams=None):
     c = json.load(open(os.path.join(dirname, "config.json")))
     p = read_safetensors(os.path.join(dirname, "model.safetensors"))
     d, H, KV = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"]
@@ -120,6 +126,10 @@ def llama(dirname, ids):
         m = rms_norm(x, p[l + "post_attention_layernorm.weight"], eps)
         gate = m @ p[l + "mlp.gate_proj.weight"].T
         x = x + (gate / (1 + np.exp(-gate)) * (m @ p[l + "mlp.up_proj.weight"].T)) @ p[l + "mlp.down_proj.weight"].T
+        if streams is not None:
+            streams.append(x)
+    if streams is not None:
+        streams.append((c, p))
     return layers
 
 

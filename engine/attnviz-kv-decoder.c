@@ -1,5 +1,5 @@
-/* attnviz-decoder.c: a decoder-only model fed a few tokens at a time,
- * attending to the keys and values it kept (attnviz-decoder.h)
+/* attnviz-kv-decoder.c: a decoder-only model fed a few tokens at a time,
+ * attending to the keys and values it kept (attnviz-kv-decoder.h)
  *
  * A feed of n tokens is a run of the forward pass's layers over n rows
  * (RunState.T = n) whose positions start at the cache's length
@@ -8,15 +8,15 @@
  * layer's cache and attends to all of it (attnviz-forward-attention.c).
  * Only the last row goes through the final norm and the LM head.
  */
-#define G_LOG_DOMAIN "attnviz-decoder"
+#define G_LOG_DOMAIN "attnviz-kv-decoder"
 #include "config.h"
 
 #include <string.h>
 
-#include "attnviz-decoder.h"
+#include "attnviz-kv-decoder.h"
 #include "attnviz-forward-private.h"
 
-struct _AttnvizDecoder {
+struct _AttnvizKvDecoder {
   const AttnvizModel *model;
   AttnvizRunOptions opt;   /* the model as it is, nothing recorded */
   Effective eff;
@@ -27,12 +27,12 @@ struct _AttnvizDecoder {
   float *kv;               /* owns cache.k and cache.v */
 };
 
-AttnvizDecoder *
-attnviz_decoder_new (const AttnvizModel *model, int capacity, GError **error)
+AttnvizKvDecoder *
+attnviz_kv_decoder_new (const AttnvizModel *model, int capacity, GError **error)
 {
   g_return_val_if_fail (model != NULL, NULL);
   const AttnvizConfig *c = &model->config;
-  if (model->lm_head.w.data == NULL || !c->causal || c->encoder_decoder)
+  if (model->lm_head.w.data == NULL || !c->causal || c->encoder_decoder || c->mlm_transform)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: decoding needs a causal language model",
                    model->path);
@@ -53,7 +53,7 @@ attnviz_decoder_new (const AttnvizModel *model, int capacity, GError **error)
                    capacity, 2.0 * n * sizeof (float) / 1073741824.0);
       return NULL;
     }
-  AttnvizDecoder *self = g_new0 (AttnvizDecoder, 1);
+  AttnvizKvDecoder *self = g_new0 (AttnvizKvDecoder, 1);
   self->model = model;
   self->kv = kv;
   self->cache = (KvCache) { .capacity = capacity, .len = 0, .dkv = dkv, .k = kv, .v = kv + n };
@@ -62,7 +62,7 @@ attnviz_decoder_new (const AttnvizModel *model, int capacity, GError **error)
 }
 
 void
-attnviz_decoder_free (AttnvizDecoder *self)
+attnviz_kv_decoder_free (AttnvizKvDecoder *self)
 {
   if (self == NULL)
     return;
@@ -73,14 +73,14 @@ attnviz_decoder_free (AttnvizDecoder *self)
 }
 
 int
-attnviz_decoder_get_length (const AttnvizDecoder *self)
+attnviz_kv_decoder_get_length (const AttnvizKvDecoder *self)
 {
   return self->cache.len;
 }
 
 /* Work space for N rows: kept from the last feed when large enough. */
 static gboolean
-ensure_rows (AttnvizDecoder *self, int n, GError **error)
+ensure_rows (AttnvizKvDecoder *self, int n, GError **error)
 {
   if (n <= self->rows)
     return TRUE;
@@ -96,7 +96,7 @@ ensure_rows (AttnvizDecoder *self, int n, GError **error)
 }
 
 gboolean
-attnviz_decoder_feed (AttnvizDecoder *self, const gint32 *ids, int n, float *logits, GCancellable *cancellable,
+attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float *logits, GCancellable *cancellable,
                       GError **error)
 {
   g_return_val_if_fail (self != NULL && (ids != NULL || n == 0), FALSE);

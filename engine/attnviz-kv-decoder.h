@@ -1,4 +1,4 @@
-/* attnviz-decoder.h: incremental decoding with a cache of keys and values
+/* attnviz-kv-decoder.h: incremental decoding with a cache of keys and values
  *
  * A decoder-only model written a token at a time: each feed runs only its
  * new tokens through the layers, and their attention reads the keys and
@@ -21,26 +21,26 @@
 
 G_BEGIN_DECLS
 
-typedef struct _AttnvizDecoder AttnvizDecoder;
+typedef struct _AttnvizKvDecoder AttnvizKvDecoder;
 
 /* A decoder of MODEL holding up to CAPACITY positions: their keys and
  * values take 2 n_layer CAPACITY n_kv_head head_dim floats.  Errors: not a
  * causal language model, CAPACITY outside 1 .. the model's positions, out
  * of memory. */
-AttnvizDecoder *attnviz_decoder_new (const AttnvizModel *model, int capacity, GError **error);
-void attnviz_decoder_free (AttnvizDecoder *self);
+AttnvizKvDecoder *attnviz_kv_decoder_new (const AttnvizModel *model, int capacity, GError **error);
+void attnviz_kv_decoder_free (AttnvizKvDecoder *self);
 
 /* Runs IDS (N tokens) at the positions after those fed so far, keeping
  * their keys and values; LOGITS (vocab_size), when not NULL, gets the last
  * one's.  Errors: past the capacity, an id outside the vocabulary, a
  * non-finite value (naming the layer), cancellation; the decoder then
  * keeps what it had before the call. */
-gboolean attnviz_decoder_feed (AttnvizDecoder *self, const gint32 *ids, int n, float *logits,
+gboolean attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float *logits,
                                GCancellable *cancellable, GError **error);
 
 /* Positions fed so far. */
-int attnviz_decoder_get_length (const AttnvizDecoder *self);
+int attnviz_kv_decoder_get_length (const AttnvizKvDecoder *self);
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizDecoder, attnviz_decoder_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizKvDecoder, attnviz_kv_decoder_free)
 
 G_END_DECLS
