@@ -22,6 +22,7 @@
 #include <json-glib/json-glib.h>
 
 #include "attnviz-cli.h"
+#include "attnviz-generate.h"
 #include "attnviz-parallel.h"
 
 /* The SGEMM of the baseline: the MLP up-projection at T = 1024,
@@ -38,6 +39,7 @@ static int opt_repeat = 3;
 static gboolean opt_quick = FALSE;
 static int opt_threads = 0;
 static gboolean opt_json = FALSE;
+static int opt_generate = -1;
 
 static const GOptionEntry entries[] = {
   { "sizes", 's', 0, G_OPTION_ARG_STRING, &opt_sizes,
@@ -46,6 +48,9 @@ static const GOptionEntry entries[] = {
   { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, "Print the results as one JSON object", NULL },
   { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "Only T = 64 and 128, for a smoke test", NULL },
   { "threads", 'j', 0, G_OPTION_ARG_INT, &opt_threads, "OpenBLAS threads (default: OpenBLAS's own choice)", "N" },
+  { "generate", 'g', 0, G_OPTION_ARG_INT, &opt_generate,
+    "Tokens to write greedily after an 8-token prompt, with the cache and without (default 200, --quick 16; "
+    "0: none)", "N" },
   { NULL }
 };
 
@@ -241,6 +246,45 @@ time_variant_reuse (const AttnvizModel *model, int T, GError **error)
   return same;
 }
 
+typedef struct {
+  int prompt, tokens;     /* tokens written after a prompt of PROMPT */
+  double cached;          /* seconds, the prompt's run included */
+  double uncached;
+  gboolean same;          /* both wrote the same tokens */
+} GenRow;
+
+/* Greedy generation of N tokens after a prompt of 8 random ids, keeping
+ * the keys and values (attnviz-kv-decoder.h) and running the whole
+ * sequence again each step, in the same run. */
+static gboolean
+time_generation (const AttnvizModel *model, int n, GenRow *row, GError **error)
+{
+  const AttnvizConfig *c = &model->config;
+  row->prompt = MIN (8, attnviz_config_max_positions (c) - 1);
+  row->tokens = MIN (n, attnviz_config_max_positions (c) - row->prompt);
+  g_autoptr(GArray) a = g_array_new (FALSE, FALSE, sizeof (gint32));
+  GRand *rand = g_rand_new_with_seed (SEED);
+  for (int t = 0; t < row->prompt; t++)
+    {
+      gint32 id = g_rand_int_range (rand, 0, c->vocab_size);
+      g_array_append_val (a, id);
+    }
+  g_rand_free (rand);
+  g_autoptr(GArray) b = g_array_copy (a);
+  AttnvizGenerateOptions o = { .max_new = row->tokens, .bos_id = -1, .eos_id = -1, .stop_id = -1 };
+  double t0 = now ();
+  if (!attnviz_generate (model, a, &o, error))
+    return FALSE;
+  row->cached = now () - t0;
+  o.no_cache = TRUE;
+  t0 = now ();
+  if (!attnviz_generate (model, b, &o, error))
+    return FALSE;
+  row->uncached = now () - t0;
+  row->same = a->len == b->len && memcmp (a->data, b->data, sizeof (gint32) * a->len) == 0;
+  return TRUE;
+}
+
 static int
 compare_ints (gconstpointer a, gconstpointer b)
 {
@@ -249,7 +293,7 @@ compare_ints (gconstpointer a, gconstpointer b)
 
 static void
 print_json (const AttnvizModel *model, const char *name, double load_s, double sgemm,
-            const BenchRow *rows, int n_rows)
+            const BenchRow *rows, int n_rows, const GenRow *gen)
 {
   g_autoptr(JsonBuilder) b = json_builder_new ();
   json_builder_begin_object (b);
@@ -291,6 +335,22 @@ print_json (const AttnvizModel *model, const char *name, double load_s, double s
       json_builder_end_object (b);
     }
   json_builder_end_array (b);
+  if (gen != NULL)
+    {
+      json_builder_set_member_name (b, "generation");
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "prompt_tokens");
+      json_builder_add_int_value (b, gen->prompt);
+      json_builder_set_member_name (b, "tokens");
+      json_builder_add_int_value (b, gen->tokens);
+      json_builder_set_member_name (b, "cached_tokens_per_second");
+      json_builder_add_double_value (b, gen->tokens / gen->cached);
+      json_builder_set_member_name (b, "uncached_tokens_per_second");
+      json_builder_add_double_value (b, gen->tokens / gen->uncached);
+      json_builder_set_member_name (b, "same_tokens");
+      json_builder_add_boolean_value (b, gen->same);
+      json_builder_end_object (b);
+    }
   json_builder_end_object (b);
   g_autoptr(JsonNode) root = json_builder_get_root (b);
   g_autofree char *text = json_to_string (root, TRUE);
@@ -318,6 +378,10 @@ attnviz_cmd_bench (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--repeat must be at least 1");
   if (opt_threads < 0)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--threads must be at least 1");
+  if (opt_generate < -1)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--generate %d: expected a number of tokens, 0 for none",
+                             opt_generate);
+  int n_generate = opt_generate >= 0 ? opt_generate : opt_quick ? 16 : 200;
   const char *model_path = argc == 2 ? argv[1] : NULL;
 
   g_autoptr(GError) error = NULL;
@@ -397,10 +461,16 @@ attnviz_cmd_bench (int argc, char **argv)
   for (int i = 0; i < n_sizes; i++)
     rows[i].of_sgemm = rows[i].gflops / sgemm;
 
+  /* Generation needs a causal model with an output layer. */
+  GenRow gen = { 0 };
+  gboolean with_gen = n_generate > 0 && c->causal && model->lm_head.w.data != NULL;
+  if (with_gen && !time_generation (model, n_generate, &gen, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "generating: %s", error->message);
+
   if (opt_json)
     {
-      print_json (model, name, load_s, sgemm, rows, n_sizes);
-      return ATTNVIZ_EXIT_OK;
+      print_json (model, name, load_s, sgemm, rows, n_sizes, with_gen ? &gen : NULL);
+      return with_gen && !gen.same ? ATTNVIZ_EXIT_BAD_INPUT : ATTNVIZ_EXIT_OK;
     }
 
   printf ("SGEMM baseline:  %.1f GFLOP/s (%dx%d by %dx%d, best of %d before and %d after the runs)\n",
@@ -418,6 +488,13 @@ attnviz_cmd_bench (int argc, char **argv)
               forward_flops (c, r->T) / 1e9, r->gflops, 100.0 * r->of_sgemm, recording, rss);
     }
   printf ("(GFLOP counts every linear layer and the full T x T of each head; GFLOP/s is of the median run.)\n");
+  if (with_gen)
+    printf ("\ngeneration:      %d tokens greedily after %d: %.1f tokens/s keeping keys and values (%.3f s), "
+            "%.1f tokens/s running the sequence again each step (%.3f s): %.1fx faster, %s\n",
+            gen.tokens, gen.prompt, gen.tokens / gen.cached, gen.cached, gen.tokens / gen.uncached, gen.uncached,
+            gen.uncached / gen.cached, gen.same ? "the same tokens" : "TOKENS DIFFER");
+  if (with_gen && !gen.same)
+    return ATTNVIZ_EXIT_BAD_INPUT;
 
   if (model_path == NULL)
     {

@@ -75,7 +75,9 @@ fill_bias (float *out, const float *b, int T, int ld, int n)
 
 /* Columns [o0, o1) of OUT (T, n_out) rows LDO apart, for LIN stored
  * (n_out, n_in) or F32 (n_in, n_out): one sgemm over the weight in place,
- * or panels of rows dequantized into this thread's scratch. */
+ * or panels of rows dequantized into this thread's scratch.  One row (a
+ * cached generation step) takes sgemv: sgemm would pack the whole weight
+ * to multiply it once, three times the time of reading it. */
 static void
 linear_columns (float *out, int ldo, const float *in, const AttnvizLinear *lin, int T, int o0, int o1)
 {
@@ -93,7 +95,13 @@ linear_columns (float *out, int ldo, const float *in, const AttnvizLinear *lin, 
     {
       int ld = (int) (w->row_bytes / sizeof (float));
       const float *wf = (const float *) w->data;
-      if (lin->in_out)
+      if (T == 1 && lin->in_out)
+        cblas_sgemv (CblasRowMajor, CblasTrans, n_in, o1 - o0, 1.0f, wf + lin->col0 + o0, ld, in, 1, beta,
+                     out + o0, 1);
+      else if (T == 1)
+        cblas_sgemv (CblasRowMajor, CblasNoTrans, o1 - o0, n_in, 1.0f, wf + (gsize) o0 * ld, ld, in, 1, beta,
+                     out + o0, 1);
+      else if (lin->in_out)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, T, o1 - o0, n_in, 1.0f, in, n_in,
                      wf + lin->col0 + o0, ld, beta, out + o0, n_out);
       else
@@ -109,8 +117,11 @@ linear_columns (float *out, int ldo, const float *in, const AttnvizLinear *lin, 
       int n = MIN (P, o1 - r0);
       attnviz_dequantize_rows (w->type, (const guint8 *) w->data + (gsize) r0 * w->row_bytes, w->row_bytes,
                                n, n_in, panel, n_in);
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T, n, n_in, 1.0f, in, n_in, panel, n_in, beta,
-                   out + r0, n_out);
+      if (T == 1)
+        cblas_sgemv (CblasRowMajor, CblasNoTrans, n, n_in, 1.0f, panel, n_in, in, 1, beta, out + r0, 1);
+      else
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, T, n, n_in, 1.0f, in, n_in, panel, n_in, beta,
+                     out + r0, n_out);
     }
 }
 
