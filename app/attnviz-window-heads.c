@@ -95,8 +95,8 @@ on_heads_done (GObject *source, GAsyncResult *res, gpointer user_data)
 /* The model RUN was made with: the window's, or a checkpoint's (loaded
  * again by the job), found by the run's own step, since the slider may
  * already be on the next one. */
-static const char *
-run_model_path (AttnvizWindow *self, AttnvizResult *run)
+const char *
+_attnviz_window_run_model_path (AttnvizWindow *self, AttnvizResult *run)
 {
   int step = attnviz_result_get_step (run);
 
@@ -160,7 +160,7 @@ start_heads_job (AttnvizWindow *self, AttnvizResult *run)
   _attnviz_window_cancel_heads_job (self);
   self->heads_cancellable = g_cancellable_new ();
   attnviz_head_table_set_progress (table, 0.0, "Starting…");
-  const char *path = run_model_path (self, run);
+  const char *path = _attnviz_window_run_model_path (self, run);
   attnviz_heads_job_async (path ? NULL : self->model, path, run, self->heads_cancellable, on_heads_progress,
                            waiter_new (self, NULL), waiter_free, on_heads_done, waiter_new (self, run));
 }

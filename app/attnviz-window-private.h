@@ -12,6 +12,7 @@
 #include "attnviz-grid-view.h"
 #include "attnviz-head-table.h"
 #include "attnviz-heatmap-view.h"
+#include "attnviz-lens-table.h"
 #include "attnviz-lines-view.h"
 #include "attnviz-loss-strip.h"
 #include "attnviz-query-key-view.h"
@@ -82,6 +83,7 @@ struct _AttnvizWindow
   GtkAdjustment *checkpoint_adjustment;
   GtkLabel *step_label;
   AttnvizHeadTable *head_table;
+  AttnvizLensTable *lens_table;
   AttnvizQueryKeyView *qk_view;
 
   /* The model and the run shown */
@@ -115,6 +117,7 @@ struct _AttnvizWindow
   GtkWidget *view_menu_button;
   GtkNativeDialog *chooser;
   GCancellable *heads_cancellable;      /* the head table's costly measures in flight, or NULL */
+  GCancellable *lens_cancellable;       /* the lens table's job in flight, or NULL */
   AttnvizTokenCounter *token_counter;   /* the text box's "412 tokens" */
   guint text_file_generation;           /* of the last text file asked for */
 
@@ -219,7 +222,14 @@ char *_attnviz_window_escape_mnemonics (const char *text);
 
 /* attnviz-window-heads.c */
 void _attnviz_window_heads_init (AttnvizWindow *self);
+/* The model file RUN was made with when it is a checkpoint's, else NULL
+ * (the window's model). */
+const char *_attnviz_window_run_model_path (AttnvizWindow *self, AttnvizResult *run);
 void _attnviz_window_cancel_heads_job (AttnvizWindow *self);
+
+/* attnviz-window-lens.c */
+void _attnviz_window_lens_init (AttnvizWindow *self);
+void _attnviz_window_cancel_lens_job (AttnvizWindow *self);
 /* The head table as `attnviz heads` writes it: CSV, or JSON for PATH's
  * extension .json; other extensions are an error. */
 char *_attnviz_window_heads_to_text (AttnvizWindow *self, const char *path, GError **error);

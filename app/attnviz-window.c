@@ -104,7 +104,7 @@ _attnviz_window_showing_comparison (AttnvizWindow *self)
 static void
 update_pages (AttnvizWindow *self)
 {
-  static const char *const single[] = { "grid", "heatmap", "lines", "qk", "heads" };
+  static const char *const single[] = { "grid", "heatmap", "lines", "qk", "heads", "lens" };
   gboolean comparing = _attnviz_window_showing_comparison (self);
   const char *visible = adw_view_stack_get_visible_child_name (self->view_stack);
 
@@ -328,6 +328,7 @@ attnviz_window_dispose (GObject *object)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   _attnviz_window_cancel_heads_job (self);
+  _attnviz_window_cancel_lens_job (self);
   if (self->checkpoint_cancellable)
     g_cancellable_cancel (self->checkpoint_cancellable);
   g_clear_object (&self->checkpoint_cancellable);
@@ -426,6 +427,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   g_type_ensure (ATTNVIZ_TYPE_LOSS_STRIP);
   g_type_ensure (ATTNVIZ_TYPE_COMPARE_VIEW);
   g_type_ensure (ATTNVIZ_TYPE_HEAD_TABLE);
+  g_type_ensure (ATTNVIZ_TYPE_LENS_TABLE);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/org/attnviz/Attnviz/ui/attnviz-window.ui");
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, toast_overlay);
@@ -478,6 +480,7 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, checkpoint_adjustment);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, step_label);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, head_table);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, lens_table);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, qk_view);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, view_menu_button);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, demo_box);
@@ -545,6 +548,7 @@ attnviz_window_init (AttnvizWindow *self)
 
   bind_states (self);
   _attnviz_window_heads_init (self);
+  _attnviz_window_lens_init (self);
   g_signal_connect (self->checkpoint_adjustment, "value-changed", G_CALLBACK (_attnviz_window_on_checkpoint_value_changed), self);
   g_signal_connect (self->grid_view, "head-activated", G_CALLBACK (_attnviz_window_on_head_activated), self);
   g_signal_connect (self->grid_view, "head-toggled", G_CALLBACK (_attnviz_window_on_head_toggled), self);
