@@ -70,15 +70,14 @@ attnviz_lens_free (AttnvizLens *lens)
   g_free (lens);
 }
 
-/* Why RUN has no lens to compute, or NULL. */
+/* Why RUN has no lens to compute, or NULL.  (A model without an output
+ * layer is the job's to say: the run kept no logits either way.) */
 static const char *
 unavailable (AttnvizResult *run)
 {
   const AttnvizRecording *rec = run ? attnviz_result_get_recording (run) : NULL;
   if (rec == NULL)
     return "Run a text to read its logit lens.";
-  if (rec->last_logits == NULL)
-    return "The logit lens reads the layers through the output layer: this model has none.";
   if (rec->S > 0)
     return "The logit lens reads decoder-only and encoder models: this is an encoder-decoder.";
   return NULL;
