@@ -306,7 +306,7 @@ recording_for (const AttnvizModel *model, const AttnvizRunOptions *o, const Effe
               return NULL;
             }
         }
-      if ((o->keep_logits && logits_bytes <= limit) || logits_bytes <= ATTNVIZ_KEEP_LOGITS_BYTES)
+      if ((o->keep_logits && logits_bytes <= limit) || (!o->drop_logits && logits_bytes <= ATTNVIZ_KEEP_LOGITS_BYTES))
         {
           rec->logits = g_try_malloc (logits_bytes);
           if (rec->logits == NULL)

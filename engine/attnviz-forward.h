@@ -42,6 +42,9 @@ typedef struct {
                                  * more than the vocabulary keeps all of it */
   gboolean logit_lens;          /* also keep each layer's top-k read through the final norm and the LM
                                  * head (rec->lens_topk_*): n_layer more LM-head products */
+  gboolean drop_logits;         /* never keep the logits, even small ones (as a long run does) */
+  int vocab_block;              /* columns of logits computed at once when they are neither kept
+                                 * nor streamed (0: within 8 MiB, at least 512) */
   AttnvizLogitsFunc logits_func;/* every block of logits as it is computed, or NULL */
   gpointer logits_data;
   AttnvizStorage storage;

@@ -344,7 +344,8 @@ probabilities (const float *row, int V, double *p)
 
 /* top_k 7: each position's 7 most likely tokens in order and their
  * probabilities, and the probability of the next token, as computed here
- * from the logits the run kept. */
+ * from the logits the run kept; and the same from a run that keeps none
+ * and folds the vocabulary a block at a time. */
 static void
 test_predictions_follow_from_the_logits (void)
 {
@@ -374,11 +375,22 @@ test_predictions_follow_from_the_logits (void)
       else
         g_assert_true (isnan (rec->next_prob[t]));
     }
+
+  /* Not kept, the logits are folded 13 columns at a time: the same. */
+  AttnvizRunOptions folded = { .record_none = TRUE, .drop_logits = TRUE, .vocab_block = 13, .top_k = K };
+  g_autoptr(AttnvizRecording) f = attnviz_forward (model, ids, T, &folded, &error);
+  g_assert_no_error (error);
+  g_assert_null (f->logits);
+  g_assert_cmpmem (f->topk_ids, T * K * 4, rec->topk_ids, T * K * 4);
+  g_assert_true (attnviz_test_check_tensor (f->topk_probs, rec->topk_probs, T * K, 1e-6f, "folded top-k"));
+  g_assert_true (isnan (f->next_prob[T - 1]));
+  g_assert_true (attnviz_test_check_tensor (f->next_prob, rec->next_prob, T - 1, 1e-6f, "folded next_prob"));
 }
 
 /* The lens after the last layer reads what the output reads: the very
- * top-k of the run, to the bit.  A run with the lens gives the same output
- * as one without. */
+ * top-k of the run, to the bit, when the output's logits are not kept
+ * (both fold the vocabulary a block at a time).  A run with the lens gives
+ * the same output as one without. */
 static void
 test_the_lens_ends_at_the_output (void)
 {
@@ -386,7 +398,7 @@ test_the_lens_ends_at_the_output (void)
   gint32 ids[] = { 5, 9, 13, 2, 77, 40, 40, 12, 3, 90 };
   int T = G_N_ELEMENTS (ids);
   g_autoptr(GError) error = NULL;
-  AttnvizRunOptions opt = { .record_none = TRUE, .logit_lens = TRUE, .top_k = 4 };
+  AttnvizRunOptions opt = { .record_none = TRUE, .logit_lens = TRUE, .top_k = 4, .drop_logits = TRUE };
   g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, &opt, &error);
   g_assert_no_error (error);
   int L = model->config.n_layer, K = rec->top_k;
