@@ -2,10 +2,13 @@
  * (attnviz-lens-table.h)
  *
  * A caption, the Compute button (or the job's bar and Cancel), and the
- * table: a GtkDrawingArea in a scrolled window, drawn with Cairo and
- * Pango, one CELL_W × CELL_H cell per layer and position, the layer names
- * down the left and the run's tokens along the top.  A cell's colour is
- * viridis of its top-1 probability; its tooltip lists its top k.
+ * table: a GtkDrawingArea the size of the page with two scrollbars, drawn
+ * with Cairo and Pango, one CELL_W × CELL_H cell per layer and position,
+ * the layer names pinned down the left and the run's tokens along the
+ * top.  Only the cells in view are drawn, so a run of 8192 tokens costs
+ * what one of 20 does (a drawing area as wide as all its columns would be
+ * a surface 750 000 pixels wide).  A cell's colour is viridis of its top-1
+ * probability; its tooltip lists its top k.
  */
 #define G_LOG_DOMAIN "attnviz-lens-table"
 #include "config.h"
@@ -33,8 +36,11 @@ struct _AttnvizLensTable {
   GtkWidget *compute_button;
   GtkProgressBar *progress;
   GtkWidget *cancel_button;
-  GtkWidget *scroller;
+  GtkWidget *scroller;          /* the area and its scrollbars */
   GtkWidget *area;
+  GtkAdjustment *hadj;          /* pixels of the cells scrolled past, left of the view */
+  GtkAdjustment *vadj;          /* and above it */
+  GtkWidget *hbar, *vbar;       /* shown when the cells do not fit */
 };
 
 enum {
@@ -83,6 +89,24 @@ unavailable (AttnvizResult *run)
   return NULL;
 }
 
+/* The scrollbars' range: the cells' size against the room beside the
+ * pinned headers. */
+static void
+update_adjustments (AttnvizLensTable *self)
+{
+  const AttnvizLens *l = self->lens;
+  int width = gtk_widget_get_width (self->area) - HEADER_W, height = gtk_widget_get_height (self->area) - HEADER_H;
+  double cols = l ? (double) l->T * CELL_W : 0.0, rows = l ? (double) (l->n_layer + 1) * CELL_H : 0.0;
+  width = MAX (width, 1);
+  height = MAX (height, 1);
+  gtk_adjustment_configure (self->hadj, MIN (gtk_adjustment_get_value (self->hadj), MAX (cols - width, 0.0)), 0.0,
+                            MAX (cols, width), CELL_W, width * 0.9, width);
+  gtk_adjustment_configure (self->vadj, MIN (gtk_adjustment_get_value (self->vadj), MAX (rows - height, 0.0)), 0.0,
+                            MAX (rows, height), CELL_H, height * 0.9, height);
+  gtk_widget_set_visible (self->hbar, cols > width);
+  gtk_widget_set_visible (self->vbar, rows > height);
+}
+
 static void
 update (AttnvizLensTable *self)
 {
@@ -103,8 +127,7 @@ update (AttnvizLensTable *self)
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "lens.compute", why == NULL && l == NULL && !self->computing);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "lens.cancel", self->computing);
   gtk_widget_set_visible (self->scroller, l != NULL);
-  if (l != NULL)
-    gtk_widget_set_size_request (self->area, HEADER_W + l->T * CELL_W, HEADER_H + (l->n_layer + 1) * CELL_H);
+  update_adjustments (self);
   gtk_widget_queue_draw (self->area);
 }
 
@@ -151,24 +174,53 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
 #endif
   double ink[3] = { fg.red, fg.green, fg.blue };
   double white[3] = { 1, 1, 1 }, black[3] = { 0, 0, 0 };
+  double xo = gtk_adjustment_get_value (self->hadj), yo = gtk_adjustment_get_value (self->vadj);
+  /* the columns and rows in view (row n_layer: the token that follows) */
+  int t0 = (int) (xo / CELL_W), t1 = MIN (l->T, (int) ((xo + width - HEADER_W) / CELL_W) + 1);
+  int r0 = (int) (yo / CELL_H), r1 = MIN (l->n_layer + 1, (int) ((yo + height - HEADER_H) / CELL_H) + 1);
 
-  for (int t = 0; t < l->T; t++)
+  /* the tokens along the top, scrolled with the columns */
+  cairo_save (cr);
+  cairo_rectangle (cr, HEADER_W, 0, width - HEADER_W, HEADER_H);
+  cairo_clip (cr);
+  for (int t = t0; t < t1; t++)
     {
       g_autofree char *label = cell_text (labels ? labels[t] : NULL);
-      draw_text (cr, layout, label, HEADER_W + t * CELL_W + 2, 6, CELL_W - 4, TRUE, ink);
+      draw_text (cr, layout, label, HEADER_W + t * CELL_W - xo + 2, 6, CELL_W - 4, TRUE, ink);
     }
-  for (int layer = 0; layer <= l->n_layer; layer++)
+  cairo_restore (cr);
+
+  /* the layers down the left, scrolled with the rows */
+  cairo_save (cr);
+  cairo_rectangle (cr, 0, HEADER_H, HEADER_W, height - HEADER_H);
+  cairo_clip (cr);
+  for (int r = r0; r < r1; r++)
     {
-      g_autofree char *name = layer < l->n_layer ? g_strdup_printf ("layer %d", layer) : g_strdup ("follows");
-      draw_text (cr, layout, name, 2, HEADER_H + layer * CELL_H + 9, HEADER_W - 6, layer == l->n_layer, ink);
+      g_autofree char *name = r < l->n_layer ? g_strdup_printf ("layer %d", r) : g_strdup ("follows");
+      draw_text (cr, layout, name, 2, HEADER_H + r * CELL_H - yo + 9, HEADER_W - 6, r == l->n_layer, ink);
     }
-  for (int layer = 0; layer < l->n_layer; layer++)
-    for (int t = 0; t < l->T; t++)
+  cairo_restore (cr);
+
+  cairo_save (cr);
+  cairo_rectangle (cr, HEADER_W, HEADER_H, width - HEADER_W, height - HEADER_H);
+  cairo_clip (cr);
+  for (int r = r0; r < r1; r++)
+    for (int t = t0; t < t1; t++)
       {
-        gsize at = ((gsize) layer * l->T + t) * l->K;
+        double x = HEADER_W + t * CELL_W - xo, y = HEADER_H + r * CELL_H - yo;
+        if (r == l->n_layer)
+          {
+            /* the token that actually follows each position */
+            if (t + 1 < l->T)
+              {
+                g_autofree char *label = cell_text (labels ? labels[t + 1] : NULL);
+                draw_text (cr, layout, label, x + 2, y + 9, CELL_W - 4, TRUE, ink);
+              }
+            continue;
+          }
+        gsize at = ((gsize) r * l->T + t) * l->K;
         double p = l->probs[at], rgb[3];
         attnviz_colormap_lookup (ATTNVIZ_COLORMAP_VIRIDIS, CLAMP (p, 0.0, 1.0), rgb);
-        double x = HEADER_W + t * CELL_W, y = HEADER_H + layer * CELL_H;
         cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
         cairo_rectangle (cr, x + 1, y + 1, CELL_W - 2, CELL_H - 2);
         cairo_fill (cr);
@@ -179,13 +231,7 @@ draw (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer data)
         draw_text (cr, layout, tok, x + 2, y + 2, CELL_W - 4, follows, text_rgb);
         draw_text (cr, layout, prob, x + 2, y + 17, CELL_W - 4, FALSE, text_rgb);
       }
-  /* the token that actually follows each position */
-  for (int t = 0; t + 1 < l->T; t++)
-    {
-      g_autofree char *label = cell_text (labels ? labels[t + 1] : NULL);
-      draw_text (cr, layout, label, HEADER_W + t * CELL_W + 2, HEADER_H + l->n_layer * CELL_H + 9, CELL_W - 4, TRUE,
-                 ink);
-    }
+  cairo_restore (cr);
   g_object_unref (layout);
 }
 
@@ -214,10 +260,34 @@ on_query_tooltip (GtkWidget *area, int x, int y, gboolean keyboard, GtkTooltip *
 {
   if (x < HEADER_W || y < HEADER_H)
     return FALSE;
-  g_autofree char *text = attnviz_lens_table_describe_cell (self, (y - HEADER_H) / CELL_H, (x - HEADER_W) / CELL_W);
+  int position = (int) ((x - HEADER_W + gtk_adjustment_get_value (self->hadj)) / CELL_W);
+  int layer = (int) ((y - HEADER_H + gtk_adjustment_get_value (self->vadj)) / CELL_H);
+  g_autofree char *text = attnviz_lens_table_describe_cell (self, layer, position);
   if (text == NULL)
     return FALSE;
   gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
+static void
+on_area_resize (GtkDrawingArea *area, int width, int height, AttnvizLensTable *self)
+{
+  update_adjustments (self);
+}
+
+/* The wheel scrolls the rows, or the columns when the rows all fit (or
+ * with a horizontal wheel). */
+static gboolean
+on_scroll (GtkEventControllerScroll *controller, double dx, double dy, AttnvizLensTable *self)
+{
+  gboolean rows_fit = gtk_adjustment_get_upper (self->vadj) <= gtk_adjustment_get_page_size (self->vadj);
+  if (rows_fit && dx == 0.0)
+    {
+      dx = dy;
+      dy = 0.0;
+    }
+  gtk_adjustment_set_value (self->hadj, gtk_adjustment_get_value (self->hadj) + dx * CELL_W);
+  gtk_adjustment_set_value (self->vadj, gtk_adjustment_get_value (self->vadj) + dy * CELL_H);
   return TRUE;
 }
 
@@ -259,6 +329,8 @@ attnviz_lens_table_dispose (GObject *object)
   g_clear_object (&self->run);
   g_clear_pointer (&self->lens, attnviz_lens_free);
   g_clear_pointer (&self->box, gtk_widget_unparent);
+  g_clear_object (&self->hadj);
+  g_clear_object (&self->vadj);
   G_OBJECT_CLASS (attnviz_lens_table_parent_class)->dispose (object);
 }
 
@@ -354,13 +426,29 @@ attnviz_lens_table_init (AttnvizLensTable *self)
   gtk_actionable_set_action_name (GTK_ACTIONABLE (self->cancel_button), "lens.cancel");
   gtk_box_append (GTK_BOX (bar), self->cancel_button);
 
+  self->hadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
+  self->vadj = g_object_ref_sink (gtk_adjustment_new (0, 0, 1, 1, 1, 1));
   self->area = gtk_drawing_area_new ();
+  gtk_widget_set_hexpand (self->area, TRUE);
+  gtk_widget_set_vexpand (self->area, TRUE);
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->area), draw, self, NULL);
   gtk_widget_set_has_tooltip (self->area, TRUE);
   g_signal_connect (self->area, "query-tooltip", G_CALLBACK (on_query_tooltip), self);
-  self->scroller = gtk_scrolled_window_new ();
-  gtk_widget_set_vexpand (self->scroller, TRUE);
-  gtk_scrolled_window_set_child (GTK_SCROLLED_WINDOW (self->scroller), self->area);
+  g_signal_connect (self->area, "resize", G_CALLBACK (on_area_resize), self);
+  g_signal_connect_object (self->hadj, "value-changed", G_CALLBACK (gtk_widget_queue_draw), self->area,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->vadj, "value-changed", G_CALLBACK (gtk_widget_queue_draw), self->area,
+                           G_CONNECT_SWAPPED);
+  GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES
+                                                                | GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_scroll), self);
+  gtk_widget_add_controller (self->area, scroll);
+  self->scroller = gtk_grid_new ();
+  gtk_grid_attach (GTK_GRID (self->scroller), self->area, 0, 0, 1, 1);
+  self->vbar = gtk_scrollbar_new (GTK_ORIENTATION_VERTICAL, self->vadj);
+  self->hbar = gtk_scrollbar_new (GTK_ORIENTATION_HORIZONTAL, self->hadj);
+  gtk_grid_attach (GTK_GRID (self->scroller), self->vbar, 1, 0, 1, 1);
+  gtk_grid_attach (GTK_GRID (self->scroller), self->hbar, 0, 1, 1, 1);
   gtk_box_append (GTK_BOX (self->box), self->scroller);
   update (self);
 }
