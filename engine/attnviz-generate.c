@@ -194,6 +194,8 @@ attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int 
       if (rec == NULL)
         return NULL;
       gint32 next = pick (rec->last_logits, rec->vocab_size, o, rand);
+      if (o->step_func)
+        o->step_func (step, rec->last_logits, rec->vocab_size, next, o->step_data);
       if (next == eos || next == o->stop_id)
         break;
       g_array_append_val (tgt, next);

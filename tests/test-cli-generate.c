@@ -191,6 +191,24 @@ test_sampling_writes_the_same_text_without_the_cache (void)
   g_assert_cmpuint (strlen (cached.out), >, 200);
 }
 
+/* An encoder-decoder's steps print their candidates too, before the
+ * target it decodes (the built-in dates model). */
+static void
+test_an_encoder_decoder_prints_its_candidates_too (void)
+{
+  g_autofree char *model = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "data", "models", "dates-seq2seq",
+                                             NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "generate", model, "-p", "saturday 21 november 2026", "--top-k", "2", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto(GStrv) lines = g_strsplit (g_strstrip (r.out), "\n", -1);
+  guint n = g_strv_length (lines);
+  g_assert_cmpuint (n, ==, 10 + 1 + 1);   /* ten characters, <eos>, the text */
+  g_assert_true (g_str_has_prefix (lines[0], "step 1: \"2\" | \"2\" "));
+  g_assert_true (g_str_has_prefix (lines[10], "step 11: "));
+  g_assert_cmpstr (lines[n - 1], ==, "2026-11-21");
+}
+
 static const char *FIXTURE_IDS = "5,17,33,2,90,41,8,8,64,12,3,77,50,9,21,44";
 
 /* dump --top-k 6 --logits all: each position's six most likely tokens,
@@ -300,6 +318,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/generate/dump-writes-the-generated-sequence", test_dump_writes_the_generated_sequence);
   g_test_add_func ("/cli/generate/sampling-writes-the-same-text-without-the-cache",
                    test_sampling_writes_the_same_text_without_the_cache);
+  g_test_add_func ("/cli/generate/an-encoder-decoder-prints-its-candidates-too",
+                   test_an_encoder_decoder_prints_its_candidates_too);
   g_test_add_func ("/cli/dump/predictions-follow-from-logits-all", test_predictions_follow_from_logits_all);
   g_test_add_func ("/cli/dump/logit-lens-is-the-same-in-every-format", test_logit_lens_is_the_same_in_every_format);
   return g_test_run ();
