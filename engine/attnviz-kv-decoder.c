@@ -23,9 +23,47 @@ struct _AttnvizKvDecoder {
   RunState s;              /* work space for up to rows tokens */
   float *mem;              /* owns the work space */
   int rows;
-  KvCache cache;
+  KvCache cache;           /* cache.capacity: the positions allocated so far */
+  int limit;               /* the most it may hold */
   float *kv;               /* owns cache.k and cache.v */
 };
+
+/* Positions allocated at first: a generation that stops early (at EOS)
+ * never pays for the whole limit; past them the cache doubles. */
+#define FIRST_CAPACITY 256
+
+/* Room for N positions at least (within the limit): the cache moved into
+ * a larger allocation, layer by layer. */
+static gboolean
+ensure_capacity (AttnvizKvDecoder *self, int n, GError **error)
+{
+  KvCache *cache = &self->cache;
+  if (n <= cache->capacity)
+    return TRUE;
+  int capacity = (int) MIN ((gint64) self->limit, MAX ((gint64) n, 2 * (gint64) cache->capacity));
+  int L = self->model->config.n_layer, dkv = cache->dkv;
+  gsize size = (gsize) L * capacity * dkv;
+  float *kv = g_try_new (float, 2 * size);
+  if (kv == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory: keys and values of %d positions need %.2f GiB",
+                   capacity, 2.0 * size * sizeof (float) / 1073741824.0);
+      return FALSE;
+    }
+  for (int l = 0; l < L && cache->len > 0; l++)
+    {
+      memcpy (kv + (gsize) l * capacity * dkv, cache->k + (gsize) l * cache->capacity * dkv,
+              sizeof (float) * cache->len * dkv);
+      memcpy (kv + size + (gsize) l * capacity * dkv, cache->v + (gsize) l * cache->capacity * dkv,
+              sizeof (float) * cache->len * dkv);
+    }
+  g_free (self->kv);
+  self->kv = kv;
+  cache->k = kv;
+  cache->v = kv + size;
+  cache->capacity = capacity;
+  return TRUE;
+}
 
 AttnvizKvDecoder *
 attnviz_kv_decoder_new (const AttnvizModel *model, int capacity, GError **error)
@@ -44,20 +82,16 @@ attnviz_kv_decoder_new (const AttnvizModel *model, int capacity, GError **error)
                    "a cache of %d positions: the model runs 1 to %d", capacity, attnviz_config_max_positions (c));
       return NULL;
     }
-  int dkv = c->n_kv_head * c->head_dim;
-  gsize n = (gsize) c->n_layer * capacity * dkv;
-  float *kv = g_try_new (float, 2 * n);
-  if (kv == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory: keys and values of %d positions need %.2f GiB",
-                   capacity, 2.0 * n * sizeof (float) / 1073741824.0);
-      return NULL;
-    }
   AttnvizKvDecoder *self = g_new0 (AttnvizKvDecoder, 1);
   self->model = model;
-  self->kv = kv;
-  self->cache = (KvCache) { .capacity = capacity, .len = 0, .dkv = dkv, .k = kv, .v = kv + n };
+  self->limit = capacity;
+  self->cache = (KvCache) { .capacity = 0, .len = 0, .dkv = c->n_kv_head * c->head_dim };
   _attnviz_forward_effective_init (&self->eff, model, &self->opt, capacity);
+  if (!ensure_capacity (self, MIN (capacity, FIRST_CAPACITY), error))
+    {
+      attnviz_kv_decoder_free (self);
+      return NULL;
+    }
   return self;
 }
 
@@ -108,10 +142,10 @@ attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "nothing to run: no tokens");
       return FALSE;
     }
-  if (n > cache->capacity - cache->len)
+  if (n > self->limit - cache->len)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "%d more tokens after %d pass the cache's %d positions", n, cache->len, cache->capacity);
+                   "%d more tokens after %d pass the cache's %d positions", n, cache->len, self->limit);
       return FALSE;
     }
   for (int t = 0; t < n; t++)
@@ -121,7 +155,7 @@ attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float
                      "token %d has id %d, outside the vocabulary of %d", cache->len + t, ids[t], c->vocab_size);
         return FALSE;
       }
-  if (!ensure_rows (self, n, error))
+  if (!ensure_rows (self, n, error) || !ensure_capacity (self, cache->len + n, error))
     return FALSE;
 
   /* The rows written into the cache count only once every layer ran: a

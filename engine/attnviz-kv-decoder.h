@@ -24,7 +24,10 @@ G_BEGIN_DECLS
 typedef struct _AttnvizKvDecoder AttnvizKvDecoder;
 
 /* A decoder of MODEL holding up to CAPACITY positions: their keys and
- * values take 2 n_layer CAPACITY n_kv_head head_dim floats.  Errors: not a
+ * values take 2 n_layer n_kv_head head_dim floats a position, allocated as
+ * they come (256 positions at first, then twice as many each time the
+ * cache is full), so a generation that stops early never pays for the
+ * limit.  Errors: not a
  * causal language model, CAPACITY outside 1 .. the model's positions, out
  * of memory. */
 AttnvizKvDecoder *attnviz_kv_decoder_new (const AttnvizModel *model, int capacity, GError **error);

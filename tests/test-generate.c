@@ -194,12 +194,14 @@ random_decoder (RandomKind kind)
   return attnviz_model_new_random (&c, 11 + kind);
 }
 
+/* Past 256 positions, where the cache grows (its first allocation) but
+ * the learned table stops at 256. */
 static void
 test_random_cache_changes_nothing (gconstpointer data)
 {
   g_autoptr(AttnvizModel) model = random_decoder (GPOINTER_TO_INT (data));
   gint32 prompt[] = { 3, 17, 4, 29, 8, 8, 41 };
-  assert_cache_changes_nothing (model, prompt, G_N_ELEMENTS (prompt), 60);
+  assert_cache_changes_nothing (model, prompt, G_N_ELEMENTS (prompt), 300);
 }
 
 static AttnvizModel *
