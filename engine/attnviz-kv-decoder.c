@@ -131,7 +131,7 @@ ensure_rows (AttnvizKvDecoder *self, int n, GError **error)
 
 gboolean
 attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float *logits, GCancellable *cancellable,
-                      GError **error)
+                         GError **error)
 {
   g_return_val_if_fail (self != NULL && (ids != NULL || n == 0), FALSE);
   const AttnvizModel *m = self->model;

@@ -39,7 +39,7 @@ void attnviz_kv_decoder_free (AttnvizKvDecoder *self);
  * non-finite value (naming the layer), cancellation; the decoder then
  * keeps what it had before the call. */
 gboolean attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float *logits,
-                               GCancellable *cancellable, GError **error);
+                                  GCancellable *cancellable, GError **error);
 
 /* Positions fed so far. */
 int attnviz_kv_decoder_get_length (const AttnvizKvDecoder *self);
