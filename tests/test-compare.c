@@ -22,6 +22,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-compare-view.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-loss-strip.h"
@@ -199,11 +200,11 @@ test_difference_result (void)
   g_autoptr(AttnvizResult) c = attnviz_test_random_result (2, 3, 7, 2);
   g_autoptr(GError) error = NULL;
 
-  g_assert_null (attnviz_result_new_difference (a, c, &error));
+  g_assert_null (attnviz_difference_new (a, c, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 
-  g_autoptr(AttnvizResult) d = attnviz_result_new_difference (a, b, NULL);
-  g_assert_true (attnviz_result_is_difference (d));
+  g_autoptr(AttnvizResult) d = ATTNVIZ_RESULT (attnviz_difference_new (a, b, NULL));
+  g_assert_true (ATTNVIZ_IS_DIFFERENCE (d));
   g_assert_cmpstr (attnviz_result_get_variant (d), ==, "A: model − B: model");
   for (int agg = ATTNVIZ_AGGREGATE_HEAD; agg <= ATTNVIZ_AGGREGATE_MAX; agg++)
     {
@@ -218,14 +219,14 @@ test_difference_result (void)
     }
   g_autofree char *title = attnviz_result_describe (d, ATTNVIZ_AGGREGATE_HEAD, 1, 2);
   g_assert_cmpstr (title, ==, "random · layer 1 · head 2 · A − B");
-  const double *tvd = attnviz_result_get_tvd (d);
+  const double *tvd = attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (d));
   for (int i = 0; i < 6; i++)
     g_assert_cmpfloat (tvd[i], >, 0);
 
   /* Against itself: nothing moved. */
-  g_autoptr(AttnvizResult) same = attnviz_result_new_difference (a, a, NULL);
+  g_autoptr(AttnvizResult) same = ATTNVIZ_RESULT (attnviz_difference_new (a, a, NULL));
   for (int i = 0; i < 6; i++)
-    g_assert_cmpfloat (attnviz_result_get_tvd (same)[i], ==, 0);
+    g_assert_cmpfloat (attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (same))[i], ==, 0);
 }
 
 /* ---- The window on stories260K --------------------------------------------- */
@@ -340,7 +341,8 @@ test_window_compare (gconstpointer model)
 
   AttnvizResult *cmp = attnviz_window_get_comparison (window);
   g_assert_nonnull (cmp);
-  AttnvizResult *a = attnviz_result_get_a (cmp), *b = attnviz_result_get_b (cmp);
+  AttnvizResult *a = attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (cmp));
+  AttnvizResult *b = attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (cmp));
   g_assert_cmpstr (attnviz_result_get_variant (a), ==, "mask=bidirectional");
   g_assert_cmpstr (attnviz_result_get_variant (b), ==, "model");
   /* B is the model's own run, which is also the single run's result. */
@@ -442,8 +444,8 @@ test_window_compare (gconstpointer model)
   g_assert_true (attnviz_variant_editor_set_spec (a_editor, "ablate=L1H2", NULL));
   wait_for_run (window, &w, before);
   cmp = attnviz_window_get_comparison (window);
-  g_assert_cmpstr (attnviz_result_get_variant (attnviz_result_get_a (cmp)), ==, "ablate=L1H2");
-  g_assert_cmpint (attnviz_result_get_recording (attnviz_result_get_a (cmp))->reused_layers, ==, 1);
+  g_assert_cmpstr (attnviz_result_get_variant (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (cmp))), ==, "ablate=L1H2");
+  g_assert_cmpint (attnviz_result_get_recording (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (cmp)))->reused_layers, ==, 1);
   scores = shown_scores (window, &L, &H);
   for (int l = 0; l < L; l++)
     for (int h = 0; h < H; h++)
