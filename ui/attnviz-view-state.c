@@ -22,8 +22,8 @@ struct _AttnvizViewState
 {
   GObject parent_instance;
 
-  AttnvizResult *run;       /* a run or a difference, or NULL */
-  AttnvizResult *result;    /* the attention of RUN shown */
+  AttnvizResult *run;       /* an AttnvizRunResult or an AttnvizDifference, or NULL */
+  AttnvizResult *result;    /* the attention of RUN shown: RUN or an AttnvizRunAttention of it */
   AttnvizAttentionKind attention;
   int layer;
   int head;
@@ -314,7 +314,7 @@ void
 attnviz_view_state_set_run (AttnvizViewState *self, AttnvizResult *run)
 {
   g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
-  g_return_if_fail (run == NULL || ATTNVIZ_IS_RESULT (run));
+  g_return_if_fail (run == NULL || ATTNVIZ_IS_RUN_RESULT (run) || ATTNVIZ_IS_DIFFERENCE (run));
 
   if (!g_set_object (&self->run, run))
     return;
