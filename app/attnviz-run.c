@@ -8,12 +8,12 @@
 
 #include <json-glib/json-glib.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-difference.h"
 #include "attnviz-forward.h"
-#include "attnviz-json.h"
 #include "attnviz-generate.h"
+#include "attnviz-json.h"
 #include "attnviz-measures-run.h"
+#include "attnviz-run-result.h"
 #include "attnviz-run.h"
 
 struct _AttnvizLoadedModel

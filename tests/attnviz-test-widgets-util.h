@@ -7,9 +7,9 @@
 
 #include <gtk/gtk.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-forward.h"
 #include "attnviz-result.h"
+#include "attnviz-run-result.h"
 
 /* A result of L layers, H heads and T tokens named "t0", "t1", ... whose
  * attention is random, causal and row-normalised. */

@@ -16,12 +16,12 @@
 
 #include <gsk/gsk.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-forward.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-heatmap-tiles.h"
-#include "attnviz-model.h"
 #include "attnviz-heatmap-view.h"
+#include "attnviz-model.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-token-strip.h"
 

@@ -15,9 +15,9 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-head-table.h"
 #include "attnviz-heads-job.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"

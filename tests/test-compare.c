@@ -22,13 +22,16 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
-#include "attnviz-difference.h"
 #include "attnviz-compare-view.h"
+#include "attnviz-difference.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-loss-strip.h"
+#include "attnviz-run-matrix.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
 #include "attnviz-variant-editor.h"
+#include "attnviz-view-state.h"
 #include "attnviz-window.h"
 
 #define TEXT "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
@@ -188,6 +191,55 @@ test_editor_model_and_heads (void)
   g_assert_cmpstr (attnviz_variant_editor_get_spec (editor), ==, "ablate=L2H5,ablate-mode=mean");
 
   g_object_unref (editor);
+}
+
+/* ---- Each meaning of a result, its own type ------------------------------- */
+
+/* A run, its other matrices and a difference of two runs are results of
+ * their own types; a decoder-only run has no other attention; a view
+ * state takes a run or a difference as its run, never a matrix. */
+static void
+test_result_kinds (void)
+{
+  g_autoptr(AttnvizResult) a = attnviz_test_forward_result (2, 2, 12, ATTNVIZ_STORAGE_DENSE, 3, NULL);
+  g_autoptr(AttnvizResult) b = attnviz_test_forward_result (2, 2, 12, ATTNVIZ_STORAGE_DENSE, 3, "mask=window:4");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ATTNVIZ_IS_RUN_RESULT (a));
+  g_assert_null (attnviz_result_get_attention (a, ATTNVIZ_ATTENTION_CROSS));
+  g_autoptr(AttnvizResult) self = attnviz_result_get_attention (a, ATTNVIZ_ATTENTION_SELF);
+  g_assert_true (self == a);
+  g_assert_cmpint (attnviz_result_get_step (a), ==, -1);
+  attnviz_run_result_set_step (ATTNVIZ_RUN_RESULT (a), 250);
+  g_assert_cmpint (attnviz_result_get_step (a), ==, 250);
+
+  AttnvizResult *vw = attnviz_result_peek_matrix (a, ATTNVIZ_MATRIX_VALUE_WEIGHTED);
+  g_assert_true (ATTNVIZ_IS_RUN_MATRIX (vw));
+  g_assert_cmpint (attnviz_result_get_matrix_kind (vw), ==, ATTNVIZ_MATRIX_VALUE_WEIGHTED);
+  g_assert_cmpint (attnviz_result_get_step (vw), ==, 250);
+  g_assert_null (attnviz_run_result_measures_of (vw));
+  g_autofree char *title = attnviz_result_describe (vw, ATTNVIZ_AGGREGATE_HEAD, 1, 0);
+  g_assert_cmpstr (title, ==, "random-gpt2 · layer 1 · head 0 · value-weighted · step 250");
+
+  g_autoptr(AttnvizDifference) d = attnviz_difference_new (a, b, &error);
+  g_assert_no_error (error);
+  AttnvizResult *dr = ATTNVIZ_RESULT (d);
+  g_assert_false (ATTNVIZ_IS_RUN_RESULT (dr));
+  g_assert_cmpint (attnviz_result_get_step (dr), ==, -1);
+  g_assert_null (attnviz_result_get_source (dr));
+  g_assert_null (attnviz_result_peek_matrix (dr, ATTNVIZ_MATRIX_VALUE_WEIGHTED));
+  g_assert_false (attnviz_result_supports_matrix (dr, ATTNVIZ_MATRIX_ROLLOUT, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+
+  g_autoptr(AttnvizViewState) state = attnviz_view_state_new ();
+  attnviz_view_state_set_run (state, dr);
+  g_assert_true (attnviz_view_state_get_result (state) == dr);
+  attnviz_view_state_set_run (state, a);
+  g_assert_true (attnviz_view_state_get_result (state) == a);
+  g_test_expect_message ("attnviz-view-state", G_LOG_LEVEL_CRITICAL, "*ATTNVIZ_IS_RUN_RESULT*");
+  attnviz_view_state_set_run (state, vw);
+  g_test_assert_expected_messages ();
+  g_assert_true (attnviz_view_state_get_run (state) == a);
 }
 
 /* ---- A difference result, without a model --------------------------------- */
@@ -505,6 +557,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ui/variant-editor/parses-canonicalises-and-refuses-bad-specs", test_editor_specs);
   g_test_add_func ("/ui/variant-editor/follows-the-model-and-switches-heads", test_editor_model_and_heads);
+  g_test_add_func ("/ui/result/each-meaning-has-its-own-type", test_result_kinds);
   g_test_add_func ("/ui/result/a-difference-is-a-minus-b-with-a-distance-per-head", test_difference_result);
   g_test_add_data_func ("/ui/window/compares-two-variants-on-stories260k", model, test_window_compare);
 

@@ -18,12 +18,12 @@
 
 #include <gtk/gtk.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-difference.h"
 #include "attnviz-forward.h"
 #include "attnviz-heatmap-tiles.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-model.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-widgets-util.h"
 
 #define MAX_STALL_MS 100.0

@@ -10,11 +10,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-heatmap-tiles.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-rollout.h"
+#include "attnviz-run-result.h"
 #include "attnviz-similarity.h"
 #include "attnviz-test-widgets-util.h"
 

@@ -12,8 +12,8 @@
 #define G_LOG_DOMAIN "attnviz-compare-view"
 #include "config.h"
 
-#include "attnviz-difference.h"
 #include "attnviz-compare-view.h"
+#include "attnviz-difference.h"
 
 G_DEFINE_ENUM_TYPE (AttnvizCompareMode, attnviz_compare_mode,
   G_DEFINE_ENUM_VALUE (ATTNVIZ_COMPARE_SIDE_BY_SIDE, "side-by-side"),

@@ -21,9 +21,9 @@
 
 #include <math.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-difference.h"
 #include "attnviz-grid-view-private.h"
+#include "attnviz-run-result.h"
 #include "attnviz-similarity.h"
 
 void

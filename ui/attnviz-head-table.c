@@ -10,8 +10,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "attnviz-run-result.h"
 #include "attnviz-head-table.h"
+#include "attnviz-run-result.h"
 
 /* The columns before the measures. */
 #define COLUMN_LAYER (-2)

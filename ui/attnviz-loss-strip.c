@@ -15,8 +15,8 @@
 
 #include <math.h>
 
-#include "attnviz-difference.h"
 #include "attnviz-colormap.h"
+#include "attnviz-difference.h"
 #include "attnviz-loss-strip.h"
 #include "attnviz-painter.h"
 #include "attnviz-widgets-private.h"

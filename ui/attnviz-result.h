@@ -34,8 +34,8 @@
 
 #include "attnviz-measures.h"
 #include "attnviz-recording.h"
-#include "attnviz-tokenizer.h"
 #include "attnviz-scale.h"
+#include "attnviz-tokenizer.h"
 
 G_BEGIN_DECLS
 

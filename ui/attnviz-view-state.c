@@ -9,8 +9,8 @@
 #define G_LOG_DOMAIN "attnviz-view-state"
 #include "config.h"
 
-#include "attnviz-run-result.h"
 #include "attnviz-difference.h"
+#include "attnviz-run-result.h"
 #include "attnviz-view-state.h"
 
 G_DEFINE_ENUM_TYPE (AttnvizViewSide, attnviz_view_side,
