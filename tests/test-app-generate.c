@@ -363,7 +363,7 @@ test_hover_and_strip_show_the_recordings_predictions (Fixture *f, gconstpointer 
       g_assert_true (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL));
       for (int i = 0; i < p.k; i++)
         {
-          g_autofree char *prob = g_strdup_printf (" %.1f%%", 100.0 * rec->topk_probs[(gsize) t * p.k + i]);
+          g_autofree char *prob = g_strdup_printf (" %.3g%%", 100.0 * rec->topk_probs[(gsize) t * p.k + i]);
           g_assert_nonnull (strstr (markup, prob));
         }
       if (t + 1 < T)
@@ -371,12 +371,12 @@ test_hover_and_strip_show_the_recordings_predictions (Fixture *f, gconstpointer 
           g_assert_cmpint (p.next_id, ==, rec->ids[t + 1]);
           g_assert_cmpfloat (p.loss, ==, rec->loss[t]);
           g_assert_cmpfloat_with_epsilon (p.next_prob, exp (-rec->loss[t]), 1e-12);
-          g_autofree char *follows = g_strdup_printf ("p %.1f%%", 100.0 * exp (-rec->loss[t]));
+          g_autofree char *follows = g_strdup_printf ("p %.3g%%", 100.0 * exp (-rec->loss[t]));
           g_assert_nonnull (strstr (markup, follows));
           check_against_logits (fresh->logits + (gsize) t * rec->vocab_size, rec->vocab_size, rec->ids[t + 1], &p);
           /* The strip's chip of the token that follows says the same. */
           g_autofree char *chip = attnviz_loss_strip_describe_token (losses, t + 1);
-          g_autofree char *expect = g_strdup_printf ("p %.1f%% · loss %.2f", 100.0 * exp (-rec->loss[t]), rec->loss[t]);
+          g_autofree char *expect = g_strdup_printf ("p %.3g%% · loss %.2f", 100.0 * exp (-rec->loss[t]), rec->loss[t]);
           g_assert_cmpstr (chip, ==, expect);
         }
       else

@@ -414,7 +414,7 @@ attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index)
       double loss = attnviz_result_get_token_loss (self->result, index);
       if (isnan (loss))
         return g_strdup ("no loss: nothing predicts this token");
-      return g_strdup_printf ("p %.1f%% · loss %.2f", 100.0 * exp (-loss), loss);
+      return g_strdup_printf ("p %.3g%% · loss %.2f", 100.0 * exp (-loss), loss);
     }
   double a = attnviz_result_get_token_loss (attnviz_result_get_a (self->result), index);
   double b = attnviz_result_get_token_loss (attnviz_result_get_b (self->result), index);
@@ -473,7 +473,8 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   if (is_plain (self) && attnviz_result_get_prediction (self->result, index - 1, &prediction))
     {
       g_autofree char *predicted = attnviz_prediction_to_markup (&prediction);
-      g_autofree char *both = g_strdup_printf ("%s\n%s", markup, predicted);
+      g_autofree char *both = g_strdup_printf ("%s\n<small>what the model expected here, after token %d:</small>\n%s",
+                                               markup, index - 1, predicted);
       g_free (markup);
       markup = g_steal_pointer (&both);
     }

@@ -173,13 +173,13 @@ attnviz_prediction_to_markup (const AttnvizPrediction *p)
     {
       g_autofree char *label = quoted (p->labels[i]);
       gboolean actual = i == p->next_rank;
-      g_string_append_printf (s, "\n%s%2d. %s  %.1f%%%s", actual ? "<b>" : "", i + 1, label,
+      g_string_append_printf (s, "\n%s%2d. %s  %.3g%%%s", actual ? "<b>" : "", i + 1, label,
                               100.0 * p->probs[i], actual ? "  ← follows</b>" : "");
     }
   if (p->next_id >= 0)
     {
       g_autofree char *label = quoted (p->next_label);
-      g_string_append_printf (s, "\n<b>Follows</b> %s: p %.1f%%%s, loss %.2f nats", label, 100.0 * p->next_prob,
+      g_string_append_printf (s, "\n<b>Follows</b> %s: p %.3g%%%s, loss %.2f nats", label, 100.0 * p->next_prob,
                               p->next_rank < 0 ? " (not among them)" : "", p->loss);
     }
   else

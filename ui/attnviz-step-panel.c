@@ -20,7 +20,7 @@
 #define MARGIN_LEFT 34
 #define MARGIN_TOP 22
 #define GAP 4
-#define MAX_CELL_HEIGHT 64
+#define MAX_CELL_HEIGHT 110
 #define TOOLTIP_KEYS 3
 
 struct _AttnvizStepPanel
