@@ -402,6 +402,46 @@ test_hover_and_strip_show_the_recordings_predictions (Fixture *f, gconstpointer 
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "continue"));
 }
 
+/* A long run keeps no matrices: the panel reads its rows in a worker,
+ * and they are the exact entries a dense run of the same model holds. */
+static void
+test_the_step_panel_reads_a_long_runs_rows_in_a_worker (void)
+{
+  g_autoptr(AttnvizResult) dense = attnviz_test_forward_result (2, 3, 300, ATTNVIZ_STORAGE_DENSE, 5, NULL);
+  g_autoptr(AttnvizResult) long_run = attnviz_test_forward_result (2, 3, 300, ATTNVIZ_STORAGE_RECOMPUTE, 5, NULL);
+  g_assert_true (attnviz_result_is_long (long_run));
+  g_autoptr(AttnvizViewState) state = attnviz_view_state_new ();
+  GtkWidget *panel = g_object_ref_sink (attnviz_step_panel_new ());
+  attnviz_step_panel_set_state (ATTNVIZ_STEP_PANEL (panel), state);
+  attnviz_view_state_set_run (state, long_run);
+
+  for (int query = 0; query < 300; query += 149)
+    {
+      attnviz_view_state_set_selected_token (state, query);
+      g_assert_cmpint (attnviz_step_panel_get_query (ATTNVIZ_STEP_PANEL (panel)), ==, query);
+      attnviz_test_wait_until (attnviz_step_panel_get_ready (ATTNVIZ_STEP_PANEL (panel)), 30);
+      g_assert_true (attnviz_step_panel_get_ready (ATTNVIZ_STEP_PANEL (panel)));
+      for (int l = 0; l < 2; l++)
+        for (int h = 0; h < 3; h++)
+          {
+            int n = 0;
+            const float *row = attnviz_step_panel_get_row (ATTNVIZ_STEP_PANEL (panel), l, h, &n);
+            g_assert_cmpint (n, ==, 300);
+            const float *matrix = attnviz_result_get_matrix (dense, ATTNVIZ_AGGREGATE_HEAD, l, h);
+            g_assert_cmpmem (row, n * sizeof (float), matrix + (gsize) query * 300, 300 * sizeof (float));
+          }
+    }
+  /* A query asked while another is read: only the newer one shows. */
+  attnviz_view_state_set_selected_token (state, 7);
+  attnviz_view_state_set_selected_token (state, 250);
+  attnviz_test_wait_until (attnviz_step_panel_get_ready (ATTNVIZ_STEP_PANEL (panel)), 30);
+  const float *row = attnviz_step_panel_get_row (ATTNVIZ_STEP_PANEL (panel), 1, 2, NULL);
+  g_assert_cmpmem (row, 300 * sizeof (float),
+                   attnviz_result_get_matrix (dense, ATTNVIZ_AGGREGATE_HEAD, 1, 2) + 250 * 300, 300 * sizeof (float));
+  attnviz_step_panel_set_state (ATTNVIZ_STEP_PANEL (panel), NULL);
+  g_assert_finalize_object (panel);
+}
+
 static void
 test_continue_is_off_for_a_model_that_cannot_write (Fixture *f, gconstpointer data)
 {
@@ -447,6 +487,8 @@ main (int argc, char **argv)
   ADD ("the-step-slider-shows-each-written-tokens-rows", test_the_step_slider_shows_each_written_tokens_rows);
   ADD ("hover-and-strip-show-the-recordings-predictions", test_hover_and_strip_show_the_recordings_predictions);
   ADD ("continue-is-off-for-a-model-that-cannot-write", test_continue_is_off_for_a_model_that_cannot_write);
+  g_test_add_func ("/ui/generate/the-step-panel-reads-a-long-runs-rows-in-a-worker",
+                   test_the_step_panel_reads_a_long_runs_rows_in_a_worker);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);
