@@ -359,6 +359,12 @@ test_hover_and_strip_show_the_recordings_predictions (Fixture *f, gconstpointer 
       g_assert_cmpint (p.k, ==, rec->top_k);
       g_assert_cmpmem (p.ids, p.k * sizeof (gint32), rec->topk_ids + (gsize) t * p.k, p.k * sizeof (gint32));
       g_assert_cmpmem (p.probs, p.k * sizeof (float), rec->topk_probs + (gsize) t * p.k, p.k * sizeof (float));
+      /* Each candidate is labelled by the tokenizer's text for its id. */
+      for (int i = 0; i < p.k; i++)
+        {
+          g_autofree char *text = attnviz_tokenizer_token_display_text (window_model (f)->tokenizer, NULL, NULL, p.ids[i]);
+          g_assert_cmpstr (p.labels[i], ==, *text ? text : attnviz_tokenizer_get_piece (window_model (f)->tokenizer, p.ids[i]));
+        }
       g_autofree char *markup = attnviz_token_strip_describe_tooltip (strip, t);
       g_assert_true (pango_parse_markup (markup, -1, 0, NULL, NULL, NULL, NULL));
       for (int i = 0; i < p.k; i++)

@@ -60,6 +60,13 @@ attnviz_predictions_make_labels (const AttnvizTokenizer *tokenizer, const Attnvi
       if (label == NULL)
         {
           char *made = attnviz_tokenizer_token_display_text (tokenizer, NULL, NULL, id);
+          /* A control token (EOS) decodes to nothing: its piece names it. */
+          const char *piece = tokenizer && *made == '\0' ? attnviz_tokenizer_get_piece (tokenizer, id) : NULL;
+          if (piece != NULL)
+            {
+              g_free (made);
+              made = g_strdup (piece);
+            }
           g_ptr_array_add (owned, made);
           g_hash_table_insert (seen, GINT_TO_POINTER (id), made);
           label = made;

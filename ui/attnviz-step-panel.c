@@ -378,6 +378,9 @@ attnviz_step_panel_describe_cell (AttnvizStepPanel *self, int layer, int head)
   const float *row = attnviz_step_panel_get_row (self, layer, head, &n);
   if (row == NULL)
     return NULL;
+  /* Only the keys it may see: a causal row ends at its own token. */
+  if (attnviz_result_get_causal (self->result) && attnviz_result_is_square (self->result))
+    n = MIN (n, self->query + 1);
   g_autofree char *query = attnviz_painter_display_text (attnviz_result_get_label (self->result, self->query));
   GString *s = g_string_new (NULL);
   g_string_append_printf (s, "layer %d · head %d · row of %d “%s”:", layer, head, self->query, query);
