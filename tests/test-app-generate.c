@@ -16,6 +16,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "attnviz-export-dialog.h"
 #include "attnviz-figure-view.h"
 #include "attnviz-forward.h"
 #include "attnviz-generate.h"
@@ -294,6 +295,34 @@ test_the_step_slider_shows_each_written_tokens_rows (Fixture *f, gconstpointer d
   g_autofree char *said = attnviz_step_panel_describe_cell (panel, 3, 5);
   g_autofree char *row_of = g_strdup_printf ("layer 3 · head 5 · row of %d ", first + 2);
   g_assert_true (g_str_has_prefix (said, row_of));
+
+  /* Export on the Steps page writes its lines: with the selection kept,
+   * the step's token highlighted, which the plain export leaves out. */
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-steps-XXXXXX", NULL);
+  g_signal_connect (f->window, "exported", G_CALLBACK (attnviz_test_on_exported), &f->w);
+  cairo_surface_t *images[2];
+  for (int keep = 0; keep < 2; keep++)
+    {
+      g_autofree char *name = g_strdup_printf ("steps-%d.png", keep);
+      g_autofree char *png = g_build_filename (dir, name, NULL);
+      AttnvizCliFigure fig = { .vmin = NAN, .vmax = NAN, .keep_selection = keep };
+      int exported = f->w.exported;
+      attnviz_window_export_figure (f->window, png, &fig);
+      attnviz_test_wait_until (f->w.exported > exported, 60);
+      g_assert_no_error (f->w.export_error);
+      images[keep] = cairo_image_surface_create_from_png (png);
+      g_assert_cmpint (cairo_surface_status (images[keep]), ==, CAIRO_STATUS_SUCCESS);
+      if (g_getenv ("ATTNVIZ_KEEP_EXPORTS") == NULL)
+        g_unlink (png);
+    }
+  int w = cairo_image_surface_get_width (images[0]), h = cairo_image_surface_get_height (images[0]);
+  g_assert_cmpint (cairo_image_surface_get_width (images[1]), ==, w);
+  g_assert_cmpint (cairo_image_surface_get_height (images[1]), ==, h);
+  g_assert_true (memcmp (cairo_image_surface_get_data (images[0]), cairo_image_surface_get_data (images[1]),
+                         (gsize) cairo_image_surface_get_stride (images[0]) * h) != 0);
+  cairo_surface_destroy (images[0]);
+  cairo_surface_destroy (images[1]);
+  g_rmdir (dir);
 
   /* A plain run has no steps: the page goes. */
   int before = f->w.finished;
