@@ -109,9 +109,10 @@ on_generate_done (GObject *source, GAsyncResult *res, gpointer user_data)
   int first = attnviz_result_get_first_generated (run), T = attnviz_result_get_n_tokens (run);
   attnviz_view_state_set_selected_token (self->state, first);
   _attnviz_window_update_state (self);
+  const char *tokens = T - first == 1 ? "token" : "tokens";
   g_autofree char *message = box_is_prompt
-    ? g_strdup_printf ("Wrote %d tokens: the Steps page shows what each one attended to", T - first)
-    : g_strdup_printf ("Wrote %d tokens (the text was edited meanwhile, so they are not added to it)", T - first);
+    ? g_strdup_printf ("Wrote %d %s: the Steps page shows what each one attended to", T - first, tokens)
+    : g_strdup_printf ("Wrote %d %s (the text was edited meanwhile, so they are not added to it)", T - first, tokens);
   _attnviz_window_show_toast (self, message);
   g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_BUSY]);
   g_signal_emit (self, _attnviz_window_signals[RUN_FINISHED], 0, TRUE);

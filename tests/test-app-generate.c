@@ -239,6 +239,29 @@ test_cancel_stops_and_leaves_the_run_and_the_text (Fixture *f, gconstpointer dat
   g_assert_null (attnviz_window_get_error (f->window));
 }
 
+/* The box is the user's: what they write while the model writes stays
+ * as they wrote it, and the written tokens show in the strip only. */
+static void
+test_an_edit_made_meanwhile_is_kept (Fixture *f, gconstpointer data)
+{
+  g_assert_true (open_with (f, stories, TEXT));
+  int before = f->w.finished;
+  attnviz_window_set_continue_options (f->window, 30, 0.0, 42);
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "continue", NULL);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (f->window->text_view);
+  GtkTextIter end;
+  gtk_text_buffer_get_end_iter (buffer, &end);
+  gtk_text_buffer_insert (buffer, &end, " My own words.", -1);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
+  g_assert_true (f->w.ok);
+
+  g_autofree char *text = box_text (f);
+  g_assert_cmpstr (text, ==, TEXT " My own words.");
+  AttnvizResult *run = attnviz_window_get_run (f->window);
+  g_assert_true (g_str_has_prefix (attnviz_result_get_text (run), TEXT));
+  g_assert_cmpint (attnviz_result_get_n_tokens (run) - attnviz_result_get_first_generated (run), ==, 30);
+}
+
 static void
 test_the_step_slider_shows_each_written_tokens_rows (Fixture *f, gconstpointer data)
 {
@@ -519,6 +542,7 @@ main (int argc, char **argv)
   ADD ("a-second-continue-goes-on-from-the-written-tokens", test_a_second_continue_goes_on_from_the_written_tokens);
   ADD ("sampling-follows-temperature-and-seed", test_sampling_follows_temperature_and_seed);
   ADD ("cancel-stops-and-leaves-the-run-and-the-text", test_cancel_stops_and_leaves_the_run_and_the_text);
+  ADD ("an-edit-made-meanwhile-is-kept", test_an_edit_made_meanwhile_is_kept);
   ADD ("the-step-slider-shows-each-written-tokens-rows", test_the_step_slider_shows_each_written_tokens_rows);
   ADD ("hover-and-strip-show-the-recordings-predictions", test_hover_and_strip_show_the_recordings_predictions);
   ADD ("continue-is-off-for-a-model-that-cannot-write", test_continue_is_off_for_a_model_that_cannot_write);
