@@ -61,7 +61,7 @@ report (GTask *task, double fraction, char *stage /* owned */)
 static void
 on_token (int done, int most, gpointer user_data)
 {
-  report (user_data, SHARE_WRITING * done / MAX (most, 1), g_strdup_printf ("Writing token %d of %d…", done + 1 <= most ? done + 1 : done, most));
+  report (user_data, SHARE_WRITING * done / MAX (most, 1), g_strdup_printf ("Wrote %d of %d tokens…", done, most));
 }
 
 static void
@@ -131,7 +131,7 @@ generate_thread (GTask *task, gpointer source_object, gpointer task_data, GCance
   go.cancellable = cancellable;
   go.progress = on_token;
   go.progress_data = task;
-  report (task, 0.0, g_strdup_printf ("Writing token 1 of %d…", MIN (go.max_new, max_positions - n_prompt)));
+  report (task, 0.0, g_strdup_printf ("Wrote 0 of %d tokens…", MIN (go.max_new, max_positions - n_prompt)));
   if (!attnviz_generate (model, ids, &go, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
