@@ -125,10 +125,11 @@ on_checkpoint_done (GObject *source, GAsyncResult *res, gpointer user_data)
   attnviz_result_set_step (run, job->step);
   /* The final run's text came from Continue: the same tokens here are
    * written ones too, and the Steps page stays. */
-  const AttnvizRecording *a = attnviz_result_get_recording (run), *b = attnviz_result_get_recording (self->final_run);
-  if (attnviz_result_get_first_generated (self->final_run) >= 0 && a->T == b->T
-      && memcmp (a->ids, b->ids, a->T * sizeof (gint32)) == 0)
-    attnviz_result_set_first_generated (run, attnviz_result_get_first_generated (self->final_run));
+  int first = self->final_run ? attnviz_result_get_first_generated (self->final_run) : -1;
+  const AttnvizRecording *a = attnviz_result_get_recording (run);
+  const AttnvizRecording *b = first >= 0 ? attnviz_result_get_recording (self->final_run) : NULL;
+  if (b != NULL && a->T == b->T && memcmp (a->ids, b->ids, a->T * sizeof (gint32)) == 0)
+    attnviz_result_set_first_generated (run, first);
   g_hash_table_insert (self->checkpoint_runs, g_strdup (job->path), g_object_ref (run));
   _attnviz_window_set_run (self, run);
   checkpoint_job_free (job);

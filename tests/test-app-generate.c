@@ -33,6 +33,7 @@
 
 static char *stories;
 static char *dates;
+static char *induction;
 
 typedef struct {
   AttnvizWindow *window;
@@ -506,6 +507,30 @@ test_the_step_panel_reads_a_long_runs_rows_in_a_worker (void)
   g_assert_finalize_object (panel);
 }
 
+/* The training-step slider over a continued text: each checkpoint reads
+ * the same tokens, the written ones still marked, the Steps page there. */
+static void
+test_checkpoints_of_a_continued_text_keep_its_written_tokens (Fixture *f, gconstpointer data)
+{
+  g_assert_true (open_with (f, induction, "bright fox.bright fox."));
+  g_assert_cmpint (attnviz_window_get_n_checkpoints (f->window), >, 1);
+  g_assert_true (continue_with (f, 5, 0.0, 42));
+  AttnvizResult *final_run = attnviz_window_get_run (f->window);
+  int first = attnviz_result_get_first_generated (final_run);
+  int final_step = attnviz_window_get_step (f->window);
+
+  gtk_range_set_value (GTK_RANGE (attnviz_window_get_checkpoint_scale (f->window)), 0);
+  attnviz_test_wait_until (attnviz_window_get_step (f->window) != final_step, 60);
+  AttnvizResult *early = attnviz_window_get_run (f->window);
+  g_assert_true (early != final_run);
+  g_assert_cmpmem (attnviz_result_get_recording (early)->ids, attnviz_result_get_n_tokens (early) * sizeof (gint32),
+                   attnviz_result_get_recording (final_run)->ids,
+                   attnviz_result_get_n_tokens (final_run) * sizeof (gint32));
+  g_assert_cmpint (attnviz_result_get_first_generated (early), ==, first);
+  g_assert_true (adw_view_stack_page_get_visible (f->window->steps_page));
+  g_assert_true (attnviz_token_strip_get_chip_generated (f->window->token_strip, first));
+}
+
 static void
 test_continue_is_off_for_a_model_that_cannot_write (Fixture *f, gconstpointer data)
 {
@@ -536,6 +561,7 @@ main (int argc, char **argv)
   const char *shared = g_getenv ("ATTNVIZ_SHARED_DIR");
   stories = g_build_filename (shared ? shared : "../shared", "data", "models", "stories260K", "hf", NULL);
   dates = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "data", "models", "dates-seq2seq", NULL);
+  induction = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "data", "models", "induction-decoder", NULL);
   if (!g_file_test (stories, G_FILE_TEST_IS_DIR))
     {
       printf ("1..0 # SKIP no stories260K at %s\n", stories);
@@ -551,6 +577,8 @@ main (int argc, char **argv)
   ADD ("an-edit-made-meanwhile-is-kept", test_an_edit_made_meanwhile_is_kept);
   ADD ("the-step-slider-shows-each-written-tokens-rows", test_the_step_slider_shows_each_written_tokens_rows);
   ADD ("hover-and-strip-show-the-recordings-predictions", test_hover_and_strip_show_the_recordings_predictions);
+  ADD ("checkpoints-of-a-continued-text-keep-its-written-tokens",
+       test_checkpoints_of_a_continued_text_keep_its_written_tokens);
   ADD ("continue-is-off-for-a-model-that-cannot-write", test_continue_is_off_for_a_model_that_cannot_write);
   g_test_add_func ("/ui/generate/the-step-panel-reads-a-long-runs-rows-in-a-worker",
                    test_the_step_panel_reads_a_long_runs_rows_in_a_worker);
@@ -563,5 +591,6 @@ main (int argc, char **argv)
   g_rmdir (data_home);
   g_free (stories);
   g_free (dates);
+  g_free (induction);
   return status;
 }
