@@ -112,6 +112,9 @@ rebuild (AttnvizLossStrip *self)
   g_clear_object (&self->legend_low);
   g_clear_object (&self->legend_high);
   self->range = 0;
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  is_plain (self) ? "Each token's loss: how surprising it was to the model"
+                                                  : "Change of each token's loss from B to A", -1);
   if (T == 0)
     return;
 
