@@ -10,11 +10,12 @@
 
 #include "attnviz-difference.h"
 #include "attnviz-forward.h"
-#include "attnviz-generate.h"
 #include "attnviz-json.h"
+#include "attnviz-generate.h"
 #include "attnviz-measures-run.h"
+#include "attnviz-predictions.h"
 #include "attnviz-run-result.h"
-#include "attnviz-run.h"
+#include "attnviz-run-private.h"
 
 struct _AttnvizLoadedModel
 {
@@ -328,8 +329,8 @@ make_labels (const AttnvizModel *model, const char *text, GArray *tokens, const 
  * (AttnvizRunOptions.measures) as `attnviz heads` gathers them: the same
  * key classes, from the same special flags and token texts.  *CLASSES
  * (T) must outlive the accumulator, which borrows it and IDS. */
-static AttnvizMeasuresAcc *
-measures_new (const AttnvizModel *model, const char *text, GArray *tokens, const gint32 *ids, guint8 **classes)
+AttnvizMeasuresAcc *
+_attnviz_run_measures_new (const AttnvizModel *model, const char *text, GArray *tokens, const gint32 *ids, guint8 **classes)
 {
   int T = tokens->len;
   g_autofree gboolean *special = g_new0 (gboolean, MAX (T, 1));
@@ -341,16 +342,16 @@ measures_new (const AttnvizModel *model, const char *text, GArray *tokens, const
   return attnviz_measures_acc_new (model->config.n_layer, model->config.n_head, &input);
 }
 
-static void
-measures_keep (AttnvizResult *result, const AttnvizModel *model, const AttnvizMeasuresAcc *acc)
+void
+_attnviz_run_measures_keep (AttnvizResult *result, const AttnvizModel *model, const AttnvizMeasuresAcc *acc)
 {
   AttnvizHeadMeasures *table = attnviz_head_measures_new (model->config.n_layer, model->config.n_head);
   attnviz_measures_acc_finish (acc, table);
   attnviz_run_result_set_measures (ATTNVIZ_RUN_RESULT (result), table);
 }
 
-static AttnvizResult *
-make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const gint32 *ids,
+AttnvizResult *
+_attnviz_run_make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const gint32 *ids,
              AttnvizRecording *rec /* owned */)
 {
   const AttnvizModel *model = attnviz_loaded_model_get_model (loaded);
@@ -361,9 +362,12 @@ make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const
   g_clear_pointer (&rec->residuals, g_free);
   AttnvizRunResult *run = attnviz_run_result_new (rec, make_labels (model, text, tokens, ids), copy, text,
                                                   attnviz_loaded_model_get_name (loaded));
+  AttnvizResult *result = ATTNVIZ_RESULT (run);
   /* A causal model's loss at t is that of token t + 1. */
   attnviz_run_result_set_loss_predicts_next (run, model->config.causal || model->config.encoder_decoder);
-  return ATTNVIZ_RESULT (run);
+  if (model->config.causal && !model->config.encoder_decoder)
+    attnviz_result_set_predictions (result, attnviz_predictions_make_labels (model->tokenizer, rec));
+  return result;
 }
 
 /* A comparison: the model as it is (kept residuals, so that the variants
@@ -410,7 +414,7 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   gboolean reusable = (!a_model && attnviz_variant_first_changed_layer (&va, config) > 0)
                       || (!b_model && attnviz_variant_first_changed_layer (&vb, config) > 0);
   g_autofree guint8 *classes = NULL;
-  g_autoptr(AttnvizMeasuresAcc) acc = measures_new (model, d->text, tokens, ids, &classes);
+  g_autoptr(AttnvizMeasuresAcc) acc = _attnviz_run_measures_new (model, d->text, tokens, ids, &classes);
   AttnvizRunOptions options = {
     .special = special,
     .measures = acc,
@@ -452,11 +456,11 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
                config->n_layer);
     }
 
-  g_autoptr(AttnvizResult) base_result = make_result (loaded, d->text, tokens, ids, g_steal_pointer (&base));
-  measures_keep (base_result, model, acc);
-  g_autoptr(AttnvizResult) a = recs[0] ? make_result (loaded, d->text, tokens, ids, recs[0])
+  g_autoptr(AttnvizResult) base_result = _attnviz_run_make_result (loaded, d->text, tokens, ids, g_steal_pointer (&base));
+  _attnviz_run_measures_keep (base_result, model, acc);
+  g_autoptr(AttnvizResult) a = recs[0] ? _attnviz_run_make_result (loaded, d->text, tokens, ids, recs[0])
                                        : g_object_ref (base_result);
-  g_autoptr(AttnvizResult) b = recs[1] ? make_result (loaded, d->text, tokens, ids, recs[1])
+  g_autoptr(AttnvizResult) b = recs[1] ? _attnviz_run_make_result (loaded, d->text, tokens, ids, recs[1])
                                        : g_object_ref (base_result);
   out->comparison = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
   if (out->comparison == NULL)
@@ -633,9 +637,11 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   d->n_layer = config->n_layer;
   report (task, 0.0, g_strdup_printf ("Running layer 1 of %d…", config->n_layer));
   g_autofree guint8 *classes = NULL;
-  g_autoptr(AttnvizMeasuresAcc) acc = measures_new (model, d->text, tokens, ids, &classes);
+  g_autoptr(AttnvizMeasuresAcc) acc = _attnviz_run_measures_new (model, d->text, tokens, ids, &classes);
   AttnvizRunOptions options = {
-    .skip_logits = TRUE,
+    /* A causal model's predictions at each position (the loss strip, a
+     * token's tooltip): the LM head over every row, a block at a time. */
+    .skip_logits = !config->causal,
     .measures = acc,
     .cancellable = cancellable,
     .progress = on_forward_progress,
@@ -655,13 +661,8 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
       return;
     }
 
-  char **labels = g_new0 (char *, T + 1);
-  for (int t = 0; t < T; t++)
-    labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, d->text,
-                                                      &g_array_index (tokens, AttnvizToken, t), ids[t]);
-  out->result = ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, g_steal_pointer (&tokens), d->text,
-                                                        attnviz_loaded_model_get_name (loaded)));
-  measures_keep (out->result, model, acc);
+  out->result = _attnviz_run_make_result (loaded, d->text, tokens, ids, rec);
+  _attnviz_run_measures_keep (out->result, model, acc);
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 

@@ -47,15 +47,8 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
 
 /* ---- Opening and running -------------------------------------------------- */
 
-/* Ties a worker's progress and completion to the window and its request,
- * without keeping a closed window alive. */
-typedef struct {
-  GWeakRef window;
-  guint generation;
-} JobRef;
-
-static JobRef *
-job_ref_new (AttnvizWindow *self)
+JobRef *
+_attnviz_window_job_ref_new (AttnvizWindow *self)
 {
   JobRef *ref = g_new0 (JobRef, 1);
   g_weak_ref_init (&ref->window, self);
@@ -63,8 +56,8 @@ job_ref_new (AttnvizWindow *self)
   return ref;
 }
 
-static void
-job_ref_free (gpointer data)
+void
+_attnviz_window_job_ref_free (gpointer data)
 {
   JobRef *ref = data;
   g_weak_ref_clear (&ref->window);
@@ -72,8 +65,8 @@ job_ref_free (gpointer data)
 }
 
 /* The window for REF, or NULL when it is gone or REF is not its latest. */
-static AttnvizWindow *
-job_ref_get (JobRef *ref)
+AttnvizWindow *
+_attnviz_window_job_ref_get (JobRef *ref)
 {
   AttnvizWindow *self = g_weak_ref_get (&ref->window);
   if (self != NULL && self->generation != ref->generation)
@@ -81,10 +74,10 @@ job_ref_get (JobRef *ref)
   return self;
 }
 
-static void
-on_job_progress (double fraction, const char *stage, gpointer user_data)
+void
+_attnviz_window_on_job_progress (double fraction, const char *stage, gpointer user_data)
 {
-  g_autoptr(AttnvizWindow) self = job_ref_get (user_data);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_job_ref_get (user_data);
 
   if (self == NULL || !self->busy)
     return;
@@ -101,9 +94,9 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(AttnvizResult) comparison = NULL;
   g_autoptr(GError) error = NULL;
   gboolean ok = attnviz_run_compare_finish (res, &model, &result, &comparison, &error);
-  g_autoptr(AttnvizWindow) self = job_ref_get (ref);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_job_ref_get (ref);
 
-  job_ref_free (ref);
+  _attnviz_window_job_ref_free (ref);
   if (self == NULL)
     return;   /* a newer request, or a cancel, took over */
 
@@ -230,8 +223,8 @@ start_job (AttnvizWindow *self, const char *path, const char *text)
                              compare ? attnviz_variant_editor_get_spec (self->editor_a) : NULL,
                              compare ? attnviz_variant_editor_get_spec (self->editor_b) : NULL,
                              self->cancellable,
-                             on_job_progress, job_ref_new (self), job_ref_free,
-                             on_job_done, job_ref_new (self));
+                             _attnviz_window_on_job_progress, _attnviz_window_job_ref_new (self), _attnviz_window_job_ref_free,
+                             on_job_done, _attnviz_window_job_ref_new (self));
 }
 
 void
