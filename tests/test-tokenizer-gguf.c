@@ -141,7 +141,8 @@ test_agrees_with_llama_cpp (gconstpointer data)
       g_test_skip (LLREF " is absent: no comparison with llama.cpp");
       return;
     }
-  g_assert_cmpuint (attnviz_test_compare_with_llama_cpp (tok, path, extra_texts, NULL, G_N_ELEMENTS (extra_texts)), ==, 0);
+  g_assert_cmpuint (attnviz_test_compare_with_llama_cpp (tok, path, extra_texts, NULL, G_N_ELEMENTS (extra_texts)),
+                    ==, 0);
 }
 
 /* DATA: a GGUF file under ../shared/data. */
@@ -328,7 +329,8 @@ test_model_gguf_agrees_with_its_hf_folder (gconstpointer data)
 {
   const ModelCase *c = data;
   g_autofree char *hf = attnviz_test_shared_path ("models", c->model, "hf", NULL);
-  const AttnvizTokenizer *tok = hf != NULL ? attnviz_test_gguf_tokenizer_shared ("models", c->model, c->gguf, NULL) : NULL;
+  const AttnvizTokenizer *tok = hf != NULL ? attnviz_test_gguf_tokenizer_shared ("models", c->model, c->gguf, NULL)
+                                           : NULL;
   g_autoptr(GError) error = NULL;
   AttnvizTokenizer *ref;
 
