@@ -200,6 +200,7 @@ attnviz_application_startup (GApplication *app)
     { "win.open-folder", { "<Control>o", NULL } },
     { "win.open-file", { "<Control><Shift>o", NULL } },
     { "win.open-text", { "<Control>t", NULL } },
+    { "win.continue", { "<Control><Shift>Return", NULL } },
     { "win.run", { "<Control>Return", "<Control>KP_Enter", NULL } },
     { "win.cancel", { "Escape", NULL } },
     { "win.export", { "<Control>e", NULL } },

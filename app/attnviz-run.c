@@ -8,11 +8,14 @@
 
 #include <json-glib/json-glib.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-forward.h"
 #include "attnviz-json.h"
 #include "attnviz-generate.h"
 #include "attnviz-measures-run.h"
-#include "attnviz-run.h"
+#include "attnviz-predictions.h"
+#include "attnviz-run-result.h"
+#include "attnviz-run-private.h"
 
 struct _AttnvizLoadedModel
 {
@@ -326,8 +329,8 @@ make_labels (const AttnvizModel *model, const char *text, GArray *tokens, const 
  * (AttnvizRunOptions.measures) as `attnviz heads` gathers them: the same
  * key classes, from the same special flags and token texts.  *CLASSES
  * (T) must outlive the accumulator, which borrows it and IDS. */
-static AttnvizMeasuresAcc *
-measures_new (const AttnvizModel *model, const char *text, GArray *tokens, const gint32 *ids, guint8 **classes)
+AttnvizMeasuresAcc *
+_attnviz_run_measures_new (const AttnvizModel *model, const char *text, GArray *tokens, const gint32 *ids, guint8 **classes)
 {
   int T = tokens->len;
   g_autofree gboolean *special = g_new0 (gboolean, MAX (T, 1));
@@ -339,16 +342,16 @@ measures_new (const AttnvizModel *model, const char *text, GArray *tokens, const
   return attnviz_measures_acc_new (model->config.n_layer, model->config.n_head, &input);
 }
 
-static void
-measures_keep (AttnvizResult *result, const AttnvizModel *model, const AttnvizMeasuresAcc *acc)
+void
+_attnviz_run_measures_keep (AttnvizResult *result, const AttnvizModel *model, const AttnvizMeasuresAcc *acc)
 {
   AttnvizHeadMeasures *table = attnviz_head_measures_new (model->config.n_layer, model->config.n_head);
   attnviz_measures_acc_finish (acc, table);
-  attnviz_result_set_measures (result, table);
+  attnviz_run_result_set_measures (ATTNVIZ_RUN_RESULT (result), table);
 }
 
-static AttnvizResult *
-make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const gint32 *ids,
+AttnvizResult *
+_attnviz_run_make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const gint32 *ids,
              AttnvizRecording *rec /* owned */)
 {
   const AttnvizModel *model = attnviz_loaded_model_get_model (loaded);
@@ -357,10 +360,13 @@ make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const
   /* Kept only to compute the loss and to start the later passes. */
   g_clear_pointer (&rec->logits, g_free);
   g_clear_pointer (&rec->residuals, g_free);
-  AttnvizResult *result = attnviz_result_new (rec, make_labels (model, text, tokens, ids), copy, text,
-                                              attnviz_loaded_model_get_name (loaded));
+  AttnvizRunResult *run = attnviz_run_result_new (rec, make_labels (model, text, tokens, ids), copy, text,
+                                                  attnviz_loaded_model_get_name (loaded));
+  AttnvizResult *result = ATTNVIZ_RESULT (run);
   /* A causal model's loss at t is that of token t + 1. */
-  attnviz_result_set_loss_predicts_next (result, model->config.causal || model->config.encoder_decoder);
+  attnviz_run_result_set_loss_predicts_next (run, model->config.causal || model->config.encoder_decoder);
+  if (model->config.causal && !model->config.encoder_decoder)
+    attnviz_result_set_predictions (result, attnviz_predictions_make_labels (model->tokenizer, rec));
   return result;
 }
 
@@ -408,7 +414,7 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   gboolean reusable = (!a_model && attnviz_variant_first_changed_layer (&va, config) > 0)
                       || (!b_model && attnviz_variant_first_changed_layer (&vb, config) > 0);
   g_autofree guint8 *classes = NULL;
-  g_autoptr(AttnvizMeasuresAcc) acc = measures_new (model, d->text, tokens, ids, &classes);
+  g_autoptr(AttnvizMeasuresAcc) acc = _attnviz_run_measures_new (model, d->text, tokens, ids, &classes);
   AttnvizRunOptions options = {
     .special = special,
     .measures = acc,
@@ -450,13 +456,13 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
                config->n_layer);
     }
 
-  g_autoptr(AttnvizResult) base_result = make_result (loaded, d->text, tokens, ids, g_steal_pointer (&base));
-  measures_keep (base_result, model, acc);
-  g_autoptr(AttnvizResult) a = recs[0] ? make_result (loaded, d->text, tokens, ids, recs[0])
+  g_autoptr(AttnvizResult) base_result = _attnviz_run_make_result (loaded, d->text, tokens, ids, g_steal_pointer (&base));
+  _attnviz_run_measures_keep (base_result, model, acc);
+  g_autoptr(AttnvizResult) a = recs[0] ? _attnviz_run_make_result (loaded, d->text, tokens, ids, recs[0])
                                        : g_object_ref (base_result);
-  g_autoptr(AttnvizResult) b = recs[1] ? make_result (loaded, d->text, tokens, ids, recs[1])
+  g_autoptr(AttnvizResult) b = recs[1] ? _attnviz_run_make_result (loaded, d->text, tokens, ids, recs[1])
                                        : g_object_ref (base_result);
-  out->comparison = attnviz_result_new_difference (a, b, &error);
+  out->comparison = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
   if (out->comparison == NULL)
     {
       return_run_error (task, out, error, "Could not compare A and B");
@@ -527,16 +533,17 @@ seq2seq_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   char **target_labels = make_labels (model, target_text, target_tokens, rec->ids);
   GArray *source_tokens = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), tokens->len);
   g_array_append_vals (source_tokens, tokens->data, tokens->len);
-  out->result = attnviz_result_new_seq2seq (rec, target_labels, target_tokens, target_text,
-                                            make_labels (model, d->text, tokens, ids), source_tokens, d->text,
-                                            attnviz_loaded_model_get_name (loaded));
-  attnviz_result_set_loss_predicts_next (out->result, TRUE);
+  AttnvizRunResult *run = attnviz_run_result_new_seq2seq (rec, target_labels, target_tokens, target_text,
+                                                          make_labels (model, d->text, tokens, ids), source_tokens,
+                                                          d->text, attnviz_loaded_model_get_name (loaded));
+  attnviz_run_result_set_loss_predicts_next (run, TRUE);
   if (d->target != NULL)
     {
       g_autofree char *own = attnviz_tokenizer_decode (model->tokenizer, (const gint32 *) decoded->data + 1,
                                                        decoded->len - 1);
-      attnviz_result_set_output (out->result, own);
+      attnviz_run_result_set_output (run, own);
     }
+  out->result = ATTNVIZ_RESULT (run);
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 
@@ -630,9 +637,11 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   d->n_layer = config->n_layer;
   report (task, 0.0, g_strdup_printf ("Running layer 1 of %d…", config->n_layer));
   g_autofree guint8 *classes = NULL;
-  g_autoptr(AttnvizMeasuresAcc) acc = measures_new (model, d->text, tokens, ids, &classes);
+  g_autoptr(AttnvizMeasuresAcc) acc = _attnviz_run_measures_new (model, d->text, tokens, ids, &classes);
   AttnvizRunOptions options = {
-    .skip_logits = TRUE,
+    /* A causal model's predictions at each position (the loss strip, a
+     * token's tooltip): the LM head over every row, a block at a time. */
+    .skip_logits = !config->causal,
     .measures = acc,
     .cancellable = cancellable,
     .progress = on_forward_progress,
@@ -652,13 +661,8 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
       return;
     }
 
-  char **labels = g_new0 (char *, T + 1);
-  for (int t = 0; t < T; t++)
-    labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, d->text,
-                                                      &g_array_index (tokens, AttnvizToken, t), ids[t]);
-  out->result = attnviz_result_new (rec, labels, g_steal_pointer (&tokens), d->text,
-                                    attnviz_loaded_model_get_name (loaded));
-  measures_keep (out->result, model, acc);
+  out->result = _attnviz_run_make_result (loaded, d->text, tokens, ids, rec);
+  _attnviz_run_measures_keep (out->result, model, acc);
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 

@@ -11,6 +11,8 @@
 
 #include <math.h>
 
+#include "attnviz-predictions.h"
+#include "attnviz-run-result.h"
 #include "attnviz-window-private.h"
 
 /* The window's subtitle and the slider's label name the step shown. */
@@ -121,7 +123,14 @@ on_checkpoint_done (GObject *source, GAsyncResult *res, gpointer user_data)
       checkpoint_job_free (job);
       return;
     }
-  attnviz_result_set_step (run, job->step);
+  attnviz_run_result_set_step (ATTNVIZ_RUN_RESULT (run), job->step);
+  /* The final run's text came from Continue: the same tokens here are
+   * written ones too, and the Steps page stays. */
+  int first = self->final_run ? attnviz_result_get_first_generated (self->final_run) : -1;
+  const AttnvizRecording *a = attnviz_result_get_recording (run);
+  const AttnvizRecording *b = first >= 0 ? attnviz_result_get_recording (self->final_run) : NULL;
+  if (b != NULL && a->T == b->T && memcmp (a->ids, b->ids, a->T * sizeof (gint32)) == 0)
+    attnviz_result_set_first_generated (run, first);
   g_hash_table_insert (self->checkpoint_runs, g_strdup (job->path), g_object_ref (run));
   _attnviz_window_set_run (self, run);
   checkpoint_job_free (job);

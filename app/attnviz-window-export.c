@@ -201,9 +201,11 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
           job->scatter.subtitle = job->subtitle;
         }
     }
-  else if (g_strcmp0 (view, "lines") == 0)
+  else if (g_strcmp0 (view, "lines") == 0 || g_strcmp0 (view, "steps") == 0)
     {
-      ok = attnviz_lines_view_get_spec (self->lines_view, &job->lines, error);
+      /* The Steps page exports its lines: the written token's, highlighted. */
+      ok = attnviz_lines_view_get_spec (g_strcmp0 (view, "steps") == 0 ? self->step_lines : self->lines_view,
+                                        &job->lines, error);
       job->kind = ATTNVIZ_FIGURE_LINES;
       job->width_pt = 480;
       job->height_pt = CLAMP (100.0 + 16.0 * MAX (job->lines.rows, job->lines.cols), 320.0, 1200.0);

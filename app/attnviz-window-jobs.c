@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include "attnviz-run-result.h"
 #include "attnviz-window-private.h"
 
 static void
@@ -46,15 +47,8 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
 
 /* ---- Opening and running -------------------------------------------------- */
 
-/* Ties a worker's progress and completion to the window and its request,
- * without keeping a closed window alive. */
-typedef struct {
-  GWeakRef window;
-  guint generation;
-} JobRef;
-
-static JobRef *
-job_ref_new (AttnvizWindow *self)
+JobRef *
+_attnviz_window_job_ref_new (AttnvizWindow *self)
 {
   JobRef *ref = g_new0 (JobRef, 1);
   g_weak_ref_init (&ref->window, self);
@@ -62,8 +56,8 @@ job_ref_new (AttnvizWindow *self)
   return ref;
 }
 
-static void
-job_ref_free (gpointer data)
+void
+_attnviz_window_job_ref_free (gpointer data)
 {
   JobRef *ref = data;
   g_weak_ref_clear (&ref->window);
@@ -71,8 +65,8 @@ job_ref_free (gpointer data)
 }
 
 /* The window for REF, or NULL when it is gone or REF is not its latest. */
-static AttnvizWindow *
-job_ref_get (JobRef *ref)
+AttnvizWindow *
+_attnviz_window_job_ref_get (JobRef *ref)
 {
   AttnvizWindow *self = g_weak_ref_get (&ref->window);
   if (self != NULL && self->generation != ref->generation)
@@ -80,10 +74,10 @@ job_ref_get (JobRef *ref)
   return self;
 }
 
-static void
-on_job_progress (double fraction, const char *stage, gpointer user_data)
+void
+_attnviz_window_on_job_progress (double fraction, const char *stage, gpointer user_data)
 {
-  g_autoptr(AttnvizWindow) self = job_ref_get (user_data);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_job_ref_get (user_data);
 
   if (self == NULL || !self->busy)
     return;
@@ -100,9 +94,9 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(AttnvizResult) comparison = NULL;
   g_autoptr(GError) error = NULL;
   gboolean ok = attnviz_run_compare_finish (res, &model, &result, &comparison, &error);
-  g_autoptr(AttnvizWindow) self = job_ref_get (ref);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_job_ref_get (ref);
 
-  job_ref_free (ref);
+  _attnviz_window_job_ref_free (ref);
   if (self == NULL)
     return;   /* a newer request, or a cancel, took over */
 
@@ -171,7 +165,7 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
         {
           const AttnvizCheckpoint *last = &g_array_index (self->checkpoints, AttnvizCheckpoint,
                                                           self->checkpoints->len - 1);
-          attnviz_result_set_step (result, last->step);
+          attnviz_run_result_set_step (ATTNVIZ_RUN_RESULT (result), last->step);
           self->checkpoint = self->checkpoints->len - 1;
           gtk_adjustment_set_value (self->checkpoint_adjustment, self->checkpoint);
         }
@@ -229,8 +223,8 @@ start_job (AttnvizWindow *self, const char *path, const char *text)
                              compare ? attnviz_variant_editor_get_spec (self->editor_a) : NULL,
                              compare ? attnviz_variant_editor_get_spec (self->editor_b) : NULL,
                              self->cancellable,
-                             on_job_progress, job_ref_new (self), job_ref_free,
-                             on_job_done, job_ref_new (self));
+                             _attnviz_window_on_job_progress, _attnviz_window_job_ref_new (self), _attnviz_window_job_ref_free,
+                             on_job_done, _attnviz_window_job_ref_new (self));
 }
 
 void
@@ -307,8 +301,8 @@ _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run)
   if (seq2seq)
     {
       /* A checkpoint read the final model's output; it writes its own. */
-      const char *output = attnviz_result_get_output (run);
-      const char *target = attnviz_result_get_target_text (run);
+      const char *output = attnviz_run_result_get_output (ATTNVIZ_RUN_RESULT (run));
+      const char *target = attnviz_run_result_get_target_text (ATTNVIZ_RUN_RESULT (run));
       int step = attnviz_result_get_step (run);
       g_autofree char *shown = output && step >= 0 ? g_strdup_printf ("%s\n(at step %d; its attention is shown "
                                                                      "on the final model’s “%s”)", output, step,

@@ -85,6 +85,26 @@ struct _AttnvizWindow
   AttnvizHeadTable *head_table;
   AttnvizLensTable *lens_table;
   AttnvizQueryKeyView *qk_view;
+  GtkWidget *predictions_box;
+  GtkLabel *predictions_means;
+  AttnvizLossStrip *predictions_strip;  /* a causal run's own loss, outside Compare */
+
+  /* Continue (attnviz-window-generate.c): its controls in the sidebar,
+   * the Steps page over the generated tokens */
+  GtkBox *generate_box;
+  GtkSpinButton *generate_count;       /* tokens to write */
+  GtkCheckButton *generate_sample;     /* sample (else greedy) */
+  GtkSpinButton *generate_temperature;
+  GtkSpinButton *generate_top_k;
+  GtkSpinButton *generate_top_p;
+  GtkSpinButton *generate_seed;
+  GtkTextTag *generated_tag;           /* the text Continue added to the box */
+  AdwViewStackPage *steps_page;
+  GtkAdjustment *step_adjustment;      /* 1 .. the generated tokens */
+  GtkLabel *step_caption;
+  AttnvizLinesView *step_lines;
+  GtkWidget *step_panel;               /* AttnvizStepPanel */
+  gboolean step_syncing;               /* the slider and the selection follow each other */
 
   /* The model and the run shown */
   AttnvizLoadedModel *model;
@@ -168,6 +188,18 @@ void _attnviz_window_update_token_count (AttnvizWindow *self);
 void _attnviz_window_set_busy (AttnvizWindow *self, gboolean busy);
 
 /* attnviz-window-jobs.c */
+/* Ties a worker's progress and completion to the window and its request
+ * (self->generation), without keeping a closed window alive. */
+typedef struct {
+  GWeakRef window;
+  guint generation;
+} JobRef;
+JobRef *_attnviz_window_job_ref_new (AttnvizWindow *self);
+void _attnviz_window_job_ref_free (gpointer data);
+/* The window for REF, or NULL when it is gone or REF is not its latest. */
+AttnvizWindow *_attnviz_window_job_ref_get (JobRef *ref);
+/* An AttnvizRunProgressFunc whose data is a JobRef: the progress bar. */
+void _attnviz_window_on_job_progress (double fraction, const char *stage, gpointer user_data);
 void _attnviz_window_cancel_job (AttnvizWindow *self);
 void _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run);
 
@@ -234,6 +266,11 @@ void _attnviz_window_cancel_lens_job (AttnvizWindow *self);
  * extension .json; other extensions are an error. */
 char *_attnviz_window_heads_to_text (AttnvizWindow *self, const char *path, GError **error);
 void _attnviz_window_show_heads_export_dialog (AttnvizWindow *self);
+
+/* attnviz-window-generate.c */
+void _attnviz_window_generate_init (AttnvizWindow *self);
+/* What Continue, the Steps page and the predictions strip can do now. */
+void _attnviz_window_generate_update (AttnvizWindow *self);
 
 /* attnviz-window-demos.c */
 void _attnviz_window_demos_init (AttnvizWindow *self);

@@ -187,6 +187,7 @@ _attnviz_window_update_state (AttnvizWindow *self)
   gtk_widget_set_sensitive (self->head_spin, attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_HEAD);
   gtk_widget_set_visible (self->cancel_button, self->busy);
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), self->busy);
+  _attnviz_window_generate_update (self);
   _attnviz_window_update_token_count (self);
 }
 
@@ -487,6 +488,10 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, samples_button);
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, truncate_button);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, generate_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, predictions_box);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, predictions_means);
+  gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, predictions_strip);
 }
 
 /* One state for the run's views and one for the comparison's, at the same
@@ -548,6 +553,7 @@ attnviz_window_init (AttnvizWindow *self)
 
   bind_states (self);
   _attnviz_window_heads_init (self);
+  _attnviz_window_generate_init (self);
   _attnviz_window_lens_init (self);
   g_signal_connect (self->checkpoint_adjustment, "value-changed", G_CALLBACK (_attnviz_window_on_checkpoint_value_changed), self);
   g_signal_connect (self->grid_view, "head-activated", G_CALLBACK (_attnviz_window_on_head_activated), self);

@@ -31,6 +31,15 @@ const char *attnviz_window_get_text_token_label (AttnvizWindow *self);
 /* Runs the open model on the text; a run in progress is cancelled. */
 void attnviz_window_run (AttnvizWindow *self);
 
+/* Continue: the open model (a causal language model) writes up to N more
+ * tokens after the text (greedy, or sampled as the sidebar's options
+ * say) in a worker, then the prompt and what it wrote run as one; the
+ * written text is added to the box (one step of Undo) and its tokens are
+ * marked in the strip.  "run-finished" tells how it went; win.cancel stops
+ * it.  The sidebar's count is N. */
+void attnviz_window_continue (AttnvizWindow *self);
+void attnviz_window_set_continue_options (AttnvizWindow *self, int n_tokens, double temperature, guint32 seed);
+
 /* What the run's views show (run, attention, layer, head, aggregate,
  * colour map, scale, selection), and the comparison's views, whose
  * position is bound to it. */

@@ -217,3 +217,13 @@ attnviz_test_remove_tree (const char *path)
   else
     g_unlink (path);
 }
+
+gboolean
+attnviz_test_have_llref (char **libdir)
+{
+  g_autofree char *dir = NULL;
+  if (!g_file_test (LLREF, G_FILE_TEST_IS_EXECUTABLE) || !g_file_get_contents (LLREF_LIBDIR_FILE, &dir, NULL, NULL))
+    return FALSE;
+  *libdir = g_strdup (g_strstrip (dir));
+  return TRUE;
+}

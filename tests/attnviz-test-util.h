@@ -40,6 +40,13 @@ void attnviz_test_run_attnviz (AttnvizTestRun *r, const char *first, ...) G_GNUC
  * when that is not NULL. */
 void attnviz_test_assert_one_line_error (const AttnvizTestRun *r, int status, const char *needle);
 
+/* llama.cpp as a reference (../shared/tools/llref/build.sh builds it). */
+#define LLREF "/tmp/llref/llref"
+#define LLREF_LIBDIR_FILE "/tmp/llref/libdir"
+
+/* TRUE, with llama.cpp's library folder in LIBDIR, when LLREF is built. */
+gboolean attnviz_test_have_llref (char **libdir);
+
 /* Removes PATH and, when it is a directory (not a link to one), all below it. */
 void attnviz_test_remove_tree (const char *path);
 

@@ -1,7 +1,7 @@
-/* attnviz dump and render at any length: every head read through the
- * attention source, written band by band or pooled, logits streamed while
- * the run goes on, figures of long inputs drawn from the exact pooled
- * matrices, within a memory limit a dense recording would break.
+/* attnviz dump at any length: every head read through the attention
+ * source, written band by band or pooled, logits streamed while the run
+ * goes on, within a memory limit a dense recording would break; its bad
+ * options.  (render: test-cli-long-render.c.)
  *
  * The long runs use a copy of stories260K (5 layers x 8 heads, RoPE) with
  * its context raised: at T = 700 its 40 heads take 78 MB, over the 64 MiB
@@ -15,123 +15,12 @@
 #include <json-glib/json-glib.h>
 #include <math.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "attnviz-forward.h"
 #include "attnviz-model.h"
-#include "attnviz-painter.h"
 #include "attnviz-safetensors.h"
+#include "attnviz-test-cli-long.h"
 #include "attnviz-test-util.h"
-
-/* ---- the long model and the runs --------------------------------------------------- */
-
-static char *scratch;       /* this process's folder: the model copy and the outputs */
-static char *long_model;    /* stories260K with a context of 8192 */
-
-/* The copy of stories260K, made once; NULL (the test skipped) without ../shared. */
-static const char *
-get_long_model (void)
-{
-  if (long_model != NULL)
-    return long_model;
-  g_autofree char *src = attnviz_test_shared_path ("models", "stories260K", "hf", NULL);
-  if (src == NULL)
-    return NULL;
-  g_autofree char *dir = g_build_filename (scratch, "s8k", NULL);
-  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
-  static const char *const files[] = { "model.safetensors", "tokenizer.json", "tokenizer_config.json" };
-  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
-    {
-      g_autofree char *from = g_build_filename (src, files[i], NULL);
-      g_autofree char *to = g_build_filename (dir, files[i], NULL);
-      g_autofree char *data = NULL;
-      gsize len = 0;
-      if (!g_file_get_contents (from, &data, &len, NULL))
-        continue;
-      g_assert_true (g_file_set_contents (to, data, (gssize) len, NULL));
-    }
-  g_autofree char *config_src = g_build_filename (src, "config.json", NULL);
-  g_autofree char *config_dst = g_build_filename (dir, "config.json", NULL);
-  g_autoptr(JsonParser) p = json_parser_new ();
-  g_assert_true (json_parser_load_from_file (p, config_src, NULL));
-  json_object_set_int_member (json_node_get_object (json_parser_get_root (p)), "max_position_embeddings", 8192);
-  g_autoptr(JsonGenerator) gen = json_generator_new ();
-  json_generator_set_root (gen, json_parser_get_root (p));
-  g_assert_true (json_generator_to_file (gen, config_dst, NULL));
-  long_model = g_steal_pointer (&dir);
-  return long_model;
-}
-
-/* "1,8,15,...": N ids of stories260K's vocabulary, BOS first. */
-static char *
-some_ids (int n)
-{
-  GString *s = g_string_new ("1");
-  for (int i = 1; i < n; i++)
-    g_string_append_printf (s, ",%d", 3 + (i * 7 + i / 13) % 509);
-  return g_string_free (s, FALSE);
-}
-
-static char *
-out_path (const char *name)
-{
-  return g_build_filename (scratch, name, NULL);
-}
-
-/* Runs attnviz ARGS (NULL-terminated), under an address-space limit of AS
- * bytes unless 0, and asserts it succeeded. */
-static void
-child_limit (gpointer data)
-{
-  rlim_t as = (rlim_t) GPOINTER_TO_SIZE (data);
-  struct rlimit r = { as, as };
-  setrlimit (RLIMIT_AS, &r);
-}
-
-static void
-run_limited (AttnvizTestRun *r, const char *const *args, gsize as)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_ptr_array_add (argv, (gpointer) g_getenv ("ATTNVIZ_EXE"));
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (gpointer) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_autoptr(GSubprocessLauncher) l = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE
-                                                                | G_SUBPROCESS_FLAGS_STDERR_PIPE);
-  if (as > 0)
-    g_subprocess_launcher_set_child_setup (l, child_limit, GSIZE_TO_POINTER (as), NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) p = g_subprocess_launcher_spawnv (l, (const char *const *) argv->pdata, &error);
-  g_assert_no_error (error);
-  g_subprocess_communicate_utf8 (p, NULL, NULL, &r->out, &r->err, &error);
-  g_assert_no_error (error);
-  r->status = g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) : -1;
-  if (r->err && *r->err)
-    g_test_message ("stderr: %s", r->err);
-}
-
-static void
-dump_ok (const char *const *args)
-{
-  g_auto(AttnvizTestRun) r = { 0 };
-  attnviz_test_run_attnvizv (&r, args);
-  g_assert_cmpint (r.status, ==, 0);
-}
-
-/* An address-space limit a dense recording of the long runs would break
- * (2.7 GB of attention at T = 4096), with room for OpenBLAS's buffers. */
-#define LONG_RUN_AS ((gsize) 1 << 30)
-
-static gboolean
-address_space_limits_work (void)
-{
-#if defined(__SANITIZE_ADDRESS__)
-  g_test_message ("AddressSanitizer reserves more address space than any limit would leave: run without one");
-  return FALSE;
-#else
-  return TRUE;
-#endif
-}
 
 /* ---- reading what was written ------------------------------------------------------- */
 
@@ -235,13 +124,13 @@ get_full (void)
 {
   if (full.data != NULL)
     return &full;
-  const char *model = get_long_model ();
+  const char *model = attnviz_test_long_model ();
   if (model == NULL)
     return NULL;
-  g_autofree char *ids = some_ids (LONG_T);
-  g_autofree char *out = out_path ("full");
+  g_autofree char *ids = attnviz_test_some_ids (LONG_T);
+  g_autofree char *out = attnviz_test_out_path ("full");
   const char *args[] = { "dump", model, "--ids", ids, "-o", out, "-q", NULL };
-  dump_ok (args);
+  attnviz_test_dump_ok (args);
   load_npy (&full, out, "attentions");
   assert_shape (&full, 4, LONG_L, LONG_H, LONG_T, LONG_T);
   attnviz_test_remove_tree (out);
@@ -263,13 +152,14 @@ test_dense_and_recomputed_heads_are_the_same (void)
 {
   if (get_full () == NULL)
     return;
-  g_autofree char *ids = some_ids (LONG_T);
+  g_autofree char *ids = attnviz_test_some_ids (LONG_T);
   for (int l = 0; l < LONG_L; l++)
     {
       g_autofree char *layer = g_strdup_printf ("%d", l);
-      g_autofree char *out = out_path ("layer");
-      const char *args[] = { "dump", long_model, "--ids", ids, "--layers", layer, "-o", out, "-q", NULL };
-      dump_ok (args);
+      g_autofree char *out = attnviz_test_out_path ("layer");
+      const char *args[] = { "dump", attnviz_test_long_model (), "--ids", ids, "--layers", layer, "-o", out, "-q",
+                             NULL };
+      attnviz_test_dump_ok (args);
       g_auto(Tensor) dense = { 0 };
       load_npy (&dense, out, "attentions");
       assert_shape (&dense, 4, 1, LONG_H, LONG_T, LONG_T);
@@ -286,10 +176,10 @@ test_safetensors_holds_the_same_arrays (void)
 {
   if (get_full () == NULL)
     return;
-  g_autofree char *ids = some_ids (LONG_T);
-  g_autofree char *out = out_path ("full.safetensors");
-  const char *args[] = { "dump", long_model, "--ids", ids, "-o", out, "-q", NULL };
-  dump_ok (args);
+  g_autofree char *ids = attnviz_test_some_ids (LONG_T);
+  g_autofree char *out = attnviz_test_out_path ("full.safetensors");
+  const char *args[] = { "dump", attnviz_test_long_model (), "--ids", ids, "-o", out, "-q", NULL };
+  attnviz_test_dump_ok (args);
   g_auto(Tensor) att = { 0 };
   load_safetensors (&att, out, "attentions");
   assert_shape (&att, 4, LONG_L, LONG_H, LONG_T, LONG_T);
@@ -340,10 +230,11 @@ test_pool_is_the_mean_and_max_of_every_head (gconstpointer data)
   gboolean npy = g_str_equal (format, "npy");
   if (get_full () == NULL)
     return;
-  g_autofree char *ids = some_ids (LONG_T);
-  g_autofree char *out = out_path (npy ? "pooled" : "pooled.safetensors");
-  const char *args[] = { "dump", long_model, "--ids", ids, "--pool", "64", "--pool-max", "-o", out, "-q", NULL };
-  dump_ok (args);
+  g_autofree char *ids = attnviz_test_some_ids (LONG_T);
+  g_autofree char *out = attnviz_test_out_path (npy ? "pooled" : "pooled.safetensors");
+  const char *args[] = { "dump", attnviz_test_long_model (), "--ids", ids, "--pool", "64", "--pool-max", "-o", out,
+                         "-q", NULL };
+  attnviz_test_dump_ok (args);
   g_auto(Tensor) mean = { 0 };
   g_auto(Tensor) max = { 0 };
   g_autoptr(JsonParser) parser = json_parser_new ();
@@ -395,12 +286,12 @@ static void
 test_pool_larger_than_the_input_is_the_whole_head (void)
 {
   g_autofree char *model = attnviz_test_fixture_path ("gpt2-tiny", NULL);
-  g_autofree char *whole = out_path ("tiny-whole");
-  g_autofree char *pooled = out_path ("tiny-pooled");
+  g_autofree char *whole = attnviz_test_out_path ("tiny-whole");
+  g_autofree char *pooled = attnviz_test_out_path ("tiny-pooled");
   const char *a[] = { "dump", model, "--ids", "5,17,33,2,90,41", "-o", whole, "-q", NULL };
   const char *b[] = { "dump", model, "--ids", "5,17,33,2,90,41", "--pool", "64", "-o", pooled, "-q", NULL };
-  dump_ok (a);
-  dump_ok (b);
+  attnviz_test_dump_ok (a);
+  attnviz_test_dump_ok (b);
   g_auto(Tensor) w = { 0 };
   g_auto(Tensor) p = { 0 };
   load_npy (&w, whole, "attentions");
@@ -420,10 +311,10 @@ test_rows_are_a_band_of_every_head (gconstpointer data)
   gboolean npy = g_str_equal (format, "npy");
   if (get_full () == NULL)
     return;
-  g_autofree char *ids = some_ids (LONG_T);
-  g_autofree char *out = out_path (npy ? "band" : "band.safetensors");
-  const char *args[] = { "dump", long_model, "--ids", ids, "--rows", "100-355", "-o", out, "-q", NULL };
-  dump_ok (args);
+  g_autofree char *ids = attnviz_test_some_ids (LONG_T);
+  g_autofree char *out = attnviz_test_out_path (npy ? "band" : "band.safetensors");
+  const char *args[] = { "dump", attnviz_test_long_model (), "--ids", ids, "--rows", "100-355", "-o", out, "-q", NULL };
+  attnviz_test_dump_ok (args);
   g_auto(Tensor) band = { 0 };
   g_autoptr(JsonParser) parser = json_parser_new ();
   JsonObject *meta;
@@ -452,10 +343,10 @@ test_rows_are_a_band_of_every_head (gconstpointer data)
   attnviz_test_remove_tree (out);
 
   /* the last rows of a dense head */
-  g_autofree char *dense = out_path ("band-dense");
-  const char *dargs[] = { "dump", long_model, "--ids", ids, "--layers", "3", "--heads", "6", "--rows", "650-699",
-                          "-o", dense, "-q", NULL };
-  dump_ok (dargs);
+  g_autofree char *dense = attnviz_test_out_path ("band-dense");
+  const char *dargs[] = { "dump", attnviz_test_long_model (), "--ids", ids, "--layers", "3", "--heads", "6",
+                          "--rows", "650-699", "-o", dense, "-q", NULL };
+  attnviz_test_dump_ok (dargs);
   g_auto(Tensor) d = { 0 };
   load_npy (&d, dense, "attentions");
   assert_shape (&d, 4, 1, 1, 50, LONG_T);
@@ -477,15 +368,15 @@ test_logits_all_are_every_position_in_every_format (void)
   ref.data = attnviz_test_load_npy (ref_path, ref.shape, &ref.n_dims, &ref.n);
   assert_shape (&ref, 2, T, V, 0, 0);
 
-  g_autofree char *npy = out_path ("logits");
-  g_autofree char *st = out_path ("logits.safetensors");
-  g_autofree char *json = out_path ("logits.json");
+  g_autofree char *npy = attnviz_test_out_path ("logits");
+  g_autofree char *st = attnviz_test_out_path ("logits.safetensors");
+  g_autofree char *json = attnviz_test_out_path ("logits.json");
   const char *a[] = { "dump", model, "--ids", ids, "--logits", "all", "-o", npy, "-q", NULL };
   const char *b[] = { "dump", model, "--ids", ids, "--logits", "all", "-o", st, "-q", NULL };
   const char *c[] = { "dump", model, "--ids", ids, "--logits", "all", "-o", json, "-q", NULL };
-  dump_ok (a);
-  dump_ok (b);
-  dump_ok (c);
+  attnviz_test_dump_ok (a);
+  attnviz_test_dump_ok (b);
+  attnviz_test_dump_ok (c);
 
   g_auto(Tensor) ln = { 0 };
   g_auto(Tensor) ls = { 0 };
@@ -555,15 +446,15 @@ test_logits_all_of_a_long_run_stream_within_a_memory_limit (gconstpointer data)
 {
   const char *format = data;
   gboolean npy = g_str_equal (format, "npy");
-  const char *model = get_long_model ();
+  const char *model = attnviz_test_long_model ();
   if (model == NULL)
     return;
   int T = 4096, V = 512;
-  g_autofree char *ids = some_ids (T);
-  g_autofree char *out = out_path (npy ? "long-logits" : "long-logits.safetensors");
+  g_autofree char *ids = attnviz_test_some_ids (T);
+  g_autofree char *out = attnviz_test_out_path (npy ? "long-logits" : "long-logits.safetensors");
   const char *args[] = { "dump", model, "--ids", ids, "--logits", "all", "--pool", "32", "-o", out, "-q", NULL };
   g_auto(AttnvizTestRun) r = { 0 };
-  run_limited (&r, args, address_space_limits_work () ? LONG_RUN_AS : 0);
+  attnviz_test_run_limited (&r, args, attnviz_test_address_space_limits_work () ? LONG_RUN_AS : 0);
   g_assert_cmpint (r.status, ==, 0);
 
   g_auto(Tensor) logits = { 0 };
@@ -591,10 +482,10 @@ test_logits_all_of_a_long_run_stream_within_a_memory_limit (gconstpointer data)
 
   /* A causal model's first 64 positions see only the first 64 tokens:
    * their logits are those of a run of those tokens alone. */
-  g_autofree char *short_ids = some_ids (64);
-  g_autofree char *short_out = out_path ("short-logits");
+  g_autofree char *short_ids = attnviz_test_some_ids (64);
+  g_autofree char *short_out = attnviz_test_out_path ("short-logits");
   const char *sargs[] = { "dump", model, "--ids", short_ids, "--logits", "all", "-o", short_out, "-q", NULL };
-  dump_ok (sargs);
+  attnviz_test_dump_ok (sargs);
   g_auto(Tensor) first = { 0 };
   load_npy (&first, short_out, "logits");
   g_assert_true (attnviz_test_check_tensor (logits.data, first.data, (gsize) 64 * V, 1e-4f,
@@ -628,7 +519,7 @@ static char *
 make_bare_bert (void)
 {
   g_autofree char *src = attnviz_test_fixture_path ("bert-nopos", NULL);
-  char *dir = g_build_filename (scratch, "bare-bert", NULL);
+  char *dir = g_build_filename (attnviz_test_scratch, "bare-bert", NULL);
   if (g_file_test (dir, G_FILE_TEST_IS_DIR))
     return dir;
   g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
@@ -658,7 +549,7 @@ test_bad_options_are_a_usage_error (gconstpointer data)
   const BadOptions *bad = data;
   g_autofree char *gpt2 = attnviz_test_fixture_path ("gpt2-tiny", NULL);
   g_autofree char *bert = make_bare_bert ();
-  g_autofree char *out = out_path ("bad");
+  g_autofree char *out = attnviz_test_out_path ("bad");
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
   const char *model = gpt2;
   for (int i = 0; bad->args[i]; i++)
@@ -679,7 +570,7 @@ test_bad_options_are_a_usage_error (gconstpointer data)
   attnviz_test_assert_one_line_error (&r, 2, bad->needle);
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
   /* nothing left beside it either */
-  g_autoptr(GDir) dir = g_dir_open (scratch, 0, NULL);
+  g_autoptr(GDir) dir = g_dir_open (attnviz_test_scratch, 0, NULL);
   const char *name;
   while ((name = g_dir_read_name (dir)) != NULL)
     g_assert_false (g_str_has_prefix (name, ".bad"));
@@ -688,193 +579,21 @@ test_bad_options_are_a_usage_error (gconstpointer data)
 static void
 test_json_of_a_long_input_is_refused_before_the_run (void)
 {
-  const char *model = get_long_model ();
+  const char *model = attnviz_test_long_model ();
   if (model == NULL)
     return;
-  g_autofree char *ids = some_ids (600);
-  g_autofree char *out = out_path ("long.json");
+  g_autofree char *ids = attnviz_test_some_ids (600);
+  g_autofree char *out = attnviz_test_out_path ("long.json");
   g_auto(AttnvizTestRun) r = { 0 };
   attnviz_test_run_attnviz (&r, "dump", model, "--ids", ids, "-o", out, NULL);
   attnviz_test_assert_one_line_error (&r, 2, "--format json: 600 tokens are too many for json (at most 512)");
   g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
 }
 
-/* ---- render ---------------------------------------------------------------------------- */
-
-/* DATA: the view.  T = 4096 inside 1 GiB: the figure is drawn from the
- * exact pooled heads, and says so. */
-static void
-test_render_of_a_long_input_is_pooled_within_a_memory_limit (gconstpointer data)
-{
-  const char *view = data;
-  const char *model = get_long_model ();
-  if (model == NULL)
-    return;
-  g_autofree char *ids = some_ids (4096);
-  g_autofree char *file = g_strdup_printf ("long-%s.png", view);
-  g_autofree char *out = out_path (file);
-  g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  const char *base[] = { "render", model, "--ids", ids, "--view", view, "-o", out };
-  for (guint i = 0; i < G_N_ELEMENTS (base); i++)
-    g_ptr_array_add (args, (gpointer) base[i]);
-  if (g_str_equal (view, "heatmap"))
-    {
-      /* the mean of a layer's heads, minus a variant's: every path at once */
-      const char *more[] = { "--layer", "1", "--aggregate", "mean", "--variant", "mask=window:64", "--vs", "model" };
-      for (guint i = 0; i < G_N_ELEMENTS (more); i++)
-        g_ptr_array_add (args, (gpointer) more[i]);
-    }
-  g_ptr_array_add (args, NULL);
-  g_auto(AttnvizTestRun) r = { 0 };
-  run_limited (&r, (const char *const *) args->pdata, address_space_limits_work () ? LONG_RUN_AS : 0);
-  g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.err, "of 4096 tokens ("));
-  if (g_str_equal (view, "heatmap"))
-    g_assert_nonnull (strstr (r.err, "tokens per cell)"));
-  else
-    g_assert_nonnull (strstr (r.err, "tokens per thumbnail pixel)"));
-  g_assert_nonnull (strstr (r.err, g_str_equal (view, "heatmap") ? "(mean of " : "(max of "));
-  g_autofree char *png = NULL;
-  gsize len = 0;
-  g_assert_true (g_file_get_contents (out, &png, &len, NULL));
-  g_assert_cmpmem (png, 8, "\x89PNG\r\n\x1a\n", 8);
-  g_remove (out);
-
-  if (g_str_equal (view, "heatmap"))
-    {
-      /* lines of 4096 tokens are not a figure */
-      g_autofree char *lines = out_path ("long-lines.png");
-      g_auto(AttnvizTestRun) l = { 0 };
-      attnviz_test_run_attnviz (&l, "render", model, "--ids", ids, "--view", "lines", "-o", lines, NULL);
-      attnviz_test_assert_one_line_error (&l, 2, "--view lines: 4096 tokens are too many");
-      g_assert_false (g_file_test (lines, G_FILE_TEST_EXISTS));
-    }
-}
-
-/* The subtitle render writes: the model's type, the variant (none for the
- * model as it is), the tokens, what the colours are fitted to.  (The
- * model folder's name, its parent's for "hf", leads the title.) */
-static char *
-render_subtitle (const AttnvizModel *model, int T)
-{
-  return g_strdup_printf ("%s · %d tokens · colours: per head", model->config.model_type, T);
-}
-
-static gboolean
-same_file (const char *a, const char *b)
-{
-  g_autofree char *da = NULL, *db = NULL;
-  gsize la = 0, lb = 0;
-  g_assert_true (g_file_get_contents (a, &da, &la, NULL));
-  g_assert_true (g_file_get_contents (b, &db, &lb, NULL));
-  return la == lb && memcmp (da, db, la) == 0;
-}
-
-/* Short inputs: render reads every head through its attention source now,
- * and pools the grid's thumbnails itself when the run recomputes; the
- * figures must be the very pixels the painter makes of the dense
- * matrices, as before.  DATA: the model and the tokens ("gpt2-tiny" on 6
- * ids; stories260K on 300, a dense run, or 700, a recomputing one whose
- * thumbnails render pools through the source). */
-static void
-test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices (gconstpointer data)
-{
-  gboolean stories = g_str_has_prefix (data, "stories260K");
-  g_autofree char *path = stories ? attnviz_test_shared_path ("models", "stories260K", "hf", NULL)
-                                  : attnviz_test_fixture_path ("gpt2-tiny", NULL);
-  if (path == NULL)
-    return;
-  int T = !stories ? 6 : g_str_has_suffix (data, "700") ? 700 : 300;
-  if (T == 700)
-    {
-      /* 40 heads of 700 x 700 are more than a run keeps dense: render
-       * recomputes them (the stories260K context is 512: the long copy) */
-      g_free (path);
-      path = g_strdup (get_long_model ());
-    }
-  g_autofree gint32 *ids = g_new (gint32, T);
-  GString *spec = g_string_new (NULL);
-  for (int t = 0; t < T; t++)
-    {
-      ids[t] = stories ? (t == 0 ? 1 : 3 + (t * 7 + t / 13) % 509) : 1 + (t * 13) % 90;
-      g_string_append_printf (spec, "%s%d", t ? "," : "", ids[t]);
-    }
-  g_autofree char *id_spec = g_string_free (spec, FALSE);
-
-  g_autoptr(GError) error = NULL;
-  g_autoptr(AttnvizModel) model = attnviz_model_load (path, &error);
-  g_assert_no_error (error);
-  AttnvizRunOptions opt = { .skip_logits = TRUE, .storage = ATTNVIZ_STORAGE_DENSE };
-  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, &opt, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (rec->attn);
-  const AttnvizConfig *c = &model->config;
-  g_auto(GStrv) labels = g_new0 (char *, T + 1);
-  for (int t = 0; t < T; t++)
-    labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, NULL, NULL, ids[t]);
-  const char *name = T == 700 ? "s8k" : stories ? "stories260K/hf" : "gpt2-tiny";
-  g_autofree char *subtitle = render_subtitle (model, T);
-  g_autofree char *head_title = g_strdup_printf ("%s · layer 1 · head 2", name);
-
-  /* the heatmap of layer 1, head 2 */
-  g_autofree char *cli = out_path ("short-heatmap-cli.png");
-  g_autofree char *ref = out_path ("short-heatmap-painter.png");
-  g_auto(AttnvizTestRun) r = { 0 };
-  attnviz_test_run_attnviz (&r, "render", path, "--ids", id_spec, "--layer", "1", "--head", "2", "-o", cli, "-q",
-                            NULL);
-  g_assert_cmpint (r.status, ==, 0);
-  const float *m = attnviz_recording_get_attention (rec, 1, 2);
-  AttnvizHeatmapSpec hs;
-  attnviz_heatmap_spec_init (&hs, m, T, T);
-  hs.row_labels = hs.col_labels = (const char *const *) labels;
-  hs.title = head_title;
-  hs.scale_caption = "per head";
-  hs.subtitle = subtitle;
-  hs.mask_future = rec->causal;
-  attnviz_scale_init (&hs.scale, ATTNVIZ_SCALE_LINEAR, 0, 0);
-  float vmax = 0;
-  for (gsize i = 0; i < (gsize) T * T; i++)
-    vmax = MAX (vmax, m[i]);
-  hs.scale.vmin = 0;
-  hs.scale.vmax = vmax;
-  g_assert_true (attnviz_paint_to_file (ref, ATTNVIZ_FIGURE_HEATMAP, &hs, 480, 460, &error));
-  g_assert_no_error (error);
-  g_assert_true (same_file (cli, ref));
-
-  /* the grid of every head: the painter pools the whole matrices itself */
-  g_autofree char *gcli = out_path ("short-grid-cli.png");
-  g_autofree char *gref = out_path ("short-grid-painter.png");
-  g_auto(AttnvizTestRun) g = { 0 };
-  attnviz_test_run_attnviz (&g, "render", path, "--ids", id_spec, "--view", "grid", "-o", gcli, "-q", NULL);
-  g_assert_cmpint (g.status, ==, 0);
-  int n = c->n_layer * c->n_head;
-  g_autofree const float **maps = g_new (const float *, n);
-  for (int l = 0; l < c->n_layer; l++)
-    for (int h = 0; h < c->n_head; h++)
-      maps[l * c->n_head + h] = attnviz_recording_get_attention (rec, l, h);
-  AttnvizGridSpec gs;
-  attnviz_grid_spec_init (&gs, c->n_layer, c->n_head, maps, T, T);
-  gs.lower_triangular = rec->causal;
-  g_autofree char *title = g_strdup_printf ("%s · %d layers × %d heads", name, c->n_layer, c->n_head);
-  gs.title = title;
-  gs.subtitle = subtitle;
-  double w = 560, chrome = 80;
-  double h = CLAMP (chrome + (w - chrome) * c->n_layer / c->n_head, 200, 2000);
-  g_assert_true (attnviz_paint_to_file (gref, ATTNVIZ_FIGURE_GRID, &gs, w, h, &error));
-  g_assert_no_error (error);
-  g_assert_true (same_file (gcli, gref));
-  g_remove (cli);
-  g_remove (ref);
-  g_remove (gcli);
-  g_remove (gref);
-}
-
 int
 main (int argc, char *argv[])
 {
-  g_test_init (&argc, &argv, NULL);
-  scratch = g_dir_make_tmp ("attnviz-cli-long-XXXXXX", NULL);
-  g_assert_nonnull (scratch);
+  attnviz_test_cli_long_init (&argc, &argv);
 
   g_test_add_func ("/cli-long/dump/dense-and-recomputed-heads-are-the-same", test_dense_and_recomputed_heads_are_the_same);
   g_test_add_func ("/cli-long/dump/safetensors-holds-the-same-arrays", test_safetensors_holds_the_same_arrays);
@@ -900,21 +619,8 @@ main (int argc, char *argv[])
     }
   g_test_add_func ("/cli-long/usage/json-of-a-long-input-is-refused-before-the-run",
                    test_json_of_a_long_input_is_refused_before_the_run);
-  g_test_add_data_func ("/cli-long/render/a-long-heatmap-is-pooled-within-a-memory-limit", "heatmap",
-                        test_render_of_a_long_input_is_pooled_within_a_memory_limit);
-  g_test_add_data_func ("/cli-long/render/a-long-grid-is-pooled-within-a-memory-limit", "grid",
-                        test_render_of_a_long_input_is_pooled_within_a_memory_limit);
-  g_test_add_data_func ("/cli-long/render/a-short-input-is-the-painters-picture/gpt2-tiny", "gpt2-tiny",
-                        test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices);
-  g_test_add_data_func ("/cli-long/render/a-short-input-is-the-painters-picture/stories260K", "stories260K",
-                        test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices);
-  g_test_add_data_func ("/cli-long/render/a-short-input-is-the-painters-picture/stories260K-recomputed",
-                        "stories260K-700", test_render_of_a_short_input_is_the_painters_picture_of_the_dense_matrices);
 
-  int status = g_test_run ();
+  int status = attnviz_test_cli_long_run ();
   tensor_clear (&full);
-  attnviz_test_remove_tree (scratch);
-  g_free (scratch);
-  g_free (long_model);
   return status;
 }

@@ -9,6 +9,12 @@
  * is left untinted.  The tooltip gives both losses and the change; a
  * colour bar under the chips gives the range.  Clicking a chip selects
  * its token.
+ *
+ * Outside a comparison it shows a causal run's own loss (the state's run
+ * with predictions, attnviz-predictions.h): each chip tinted by how
+ * surprising its token was, from light (expected) to dark, on magma from
+ * 0 to the largest loss; the tooltip adds what the model expected there,
+ * its top-k candidates after the token before.
  */
 #define G_LOG_DOMAIN "attnviz-loss-strip"
 #include "config.h"
@@ -16,8 +22,10 @@
 #include <math.h>
 
 #include "attnviz-colormap.h"
+#include "attnviz-difference.h"
 #include "attnviz-loss-strip.h"
 #include "attnviz-painter.h"
+#include "attnviz-predictions.h"
 #include "attnviz-widgets-private.h"
 
 #define SPACING 4
@@ -66,10 +74,19 @@ signed_number (double v)
   return v < 0 ? g_strdup_printf ("−%.2f", -v) : g_strdup_printf ("+%.2f", v);
 }
 
+/* Whether it shows a run's own loss rather than a difference's. */
+static gboolean
+is_plain (AttnvizLossStrip *self)
+{
+  return self->result && !ATTNVIZ_IS_DIFFERENCE (self->result);
+}
+
 static int
 n_tokens (AttnvizLossStrip *self)
 {
-  return self->result && attnviz_result_is_difference (self->result) ? attnviz_result_get_n_tokens (self->result) : 0;
+  if (self->result == NULL || (is_plain (self) && !attnviz_result_has_predictions (self->result)))
+    return 0;
+  return attnviz_result_get_n_tokens (self->result);
 }
 
 static double
@@ -96,6 +113,9 @@ rebuild (AttnvizLossStrip *self)
   g_clear_object (&self->legend_low);
   g_clear_object (&self->legend_high);
   self->range = 0;
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  is_plain (self) ? "Each token's loss: how surprising it was to the model"
+                                                  : "Change of each token's loss from B to A", -1);
   if (T == 0)
     return;
 
@@ -119,8 +139,9 @@ rebuild (AttnvizLossStrip *self)
 
   g_autofree char *low_number = signed_number (-self->range);
   g_autofree char *high_number = signed_number (self->range);
-  g_autofree char *low = g_strdup_printf ("%s A lower", low_number);
-  g_autofree char *high = g_strdup_printf ("A higher %s", high_number);
+  g_autofree char *low = is_plain (self) ? g_strdup ("0 nats: expected") : g_strdup_printf ("%s A lower", low_number);
+  g_autofree char *high = is_plain (self) ? g_strdup_printf ("surprising %.2f", self->range)
+                                          : g_strdup_printf ("A higher %s", high_number);
   self->legend_low = gtk_widget_create_pango_layout (GTK_WIDGET (self), low);
   self->legend_high = gtk_widget_create_pango_layout (GTK_WIDGET (self), high);
   PangoAttrList *attrs = pango_attr_list_new ();
@@ -171,8 +192,11 @@ static void
 colour_of (AttnvizLossStrip *self, double delta, GdkRGBA *fill, GdkRGBA *ink)
 {
   double rgb[3];
-  double t = 0.5 + 0.5 * delta / (self->range > 0 ? self->range : 1);
-  attnviz_colormap_lookup (ATTNVIZ_COLORMAP_RDBU, t, rgb);
+  if (is_plain (self))
+    /* Magma from its light end (no loss) to dark purple (the largest). */
+    attnviz_colormap_lookup (ATTNVIZ_COLORMAP_MAGMA, 1 - 0.85 * delta / (self->range > 0 ? self->range : 1), rgb);
+  else
+    attnviz_colormap_lookup (ATTNVIZ_COLORMAP_RDBU, 0.5 + 0.5 * delta / (self->range > 0 ? self->range : 1), rgb);
   *fill = (GdkRGBA) { rgb[0], rgb[1], rgb[2], 1 };
   double lum = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
   *ink = lum > 0.45 ? (GdkRGBA) { 0, 0, 0, 0.87 } : (GdkRGBA) { 1, 1, 1, 1 };
@@ -260,7 +284,10 @@ attnviz_loss_strip_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   for (int i = 0; i < 9; i++)
     {
       double rgb[3];
-      attnviz_colormap_lookup (ATTNVIZ_COLORMAP_RDBU, i / 8.0, rgb);
+      if (is_plain (self))
+        attnviz_colormap_lookup (ATTNVIZ_COLORMAP_MAGMA, 1 - 0.85 * i / 8.0, rgb);
+      else
+        attnviz_colormap_lookup (ATTNVIZ_COLORMAP_RDBU, i / 8.0, rgb);
       stops[i] = (GskColorStop) { i / 8.0f, { rgb[0], rgb[1], rgb[2], 1 } };
     }
   graphene_rect_t ramp = GRAPHENE_RECT_INIT (0, y, width, RAMP_HEIGHT);
@@ -386,8 +413,15 @@ attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index)
 
   if (index < 0 || index >= n_tokens (self))
     return NULL;
-  double a = attnviz_result_get_token_loss (attnviz_result_get_a (self->result), index);
-  double b = attnviz_result_get_token_loss (attnviz_result_get_b (self->result), index);
+  if (is_plain (self))
+    {
+      double loss = attnviz_result_get_token_loss (self->result, index);
+      if (isnan (loss))
+        return g_strdup ("no loss: nothing predicts this token");
+      return g_strdup_printf ("p %.3g%% · loss %.2f", 100.0 * exp (-loss), loss);
+    }
+  double a = attnviz_result_get_token_loss (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (self->result)), index);
+  double b = attnviz_result_get_token_loss (attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (self->result)), index);
   if (isnan (a) || isnan (b))
     return g_strdup ("no loss: nothing predicts this token");
   g_autofree char *delta = signed_number (a - b);
@@ -412,8 +446,13 @@ attnviz_loss_strip_describe_means (AttnvizLossStrip *self)
 
   if (n_tokens (self) == 0)
     return g_strdup ("");
-  double a = attnviz_result_get_mean_loss (attnviz_result_get_a (self->result));
-  double b = attnviz_result_get_mean_loss (attnviz_result_get_b (self->result));
+  if (is_plain (self))
+    {
+      double mean = attnviz_result_get_mean_loss (self->result);
+      return g_strdup_printf ("mean %.2f nats · perplexity %.1f", mean, exp (mean));
+    }
+  double a = attnviz_result_get_mean_loss (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (self->result)));
+  double b = attnviz_result_get_mean_loss (attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (self->result)));
   if (isnan (a) || isnan (b))
     return g_strdup ("no loss: the model has no LM head");
   g_autofree char *delta = signed_number (a - b);
@@ -433,6 +472,16 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
   g_autofree char *what = attnviz_loss_strip_describe_token (self, index);
   g_autofree char *markup = g_strdup_printf ("<b>%d “%s”</b>\n%s\n<small>nats of negative log-likelihood</small>",
                                              index, escaped, what);
+  /* A run's own loss: what the model expected here, after the token before. */
+  AttnvizPrediction prediction;
+  if (is_plain (self) && attnviz_result_get_prediction (self->result, index - 1, &prediction))
+    {
+      g_autofree char *predicted = attnviz_prediction_to_markup (&prediction);
+      g_autofree char *both = g_strdup_printf ("%s\n<small>what the model expected here, after token %d:</small>\n%s",
+                                               markup, index - 1, predicted);
+      g_free (markup);
+      markup = g_steal_pointer (&both);
+    }
   gtk_tooltip_set_markup (tooltip, markup);
   graphene_rect_t *r = &g_array_index (self->rects, graphene_rect_t, index);
   gtk_tooltip_set_tip_area (tooltip, &(GdkRectangle) { r->origin.x, r->origin.y, r->size.width, r->size.height });

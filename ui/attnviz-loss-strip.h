@@ -14,9 +14,9 @@ G_DECLARE_FINAL_TYPE (AttnvizLossStrip, attnviz_loss_strip, ATTNVIZ, LOSS_STRIP,
 GtkWidget *attnviz_loss_strip_new (void);
 
 /* What it shows is its state's (attnviz-view-state.h), as the figure
- * views': the run, a difference result (attnviz_result_new_difference ();
- * anything else shows nothing), and the selected token; a click selects
- * through the state. */
+ * views': the run, a difference result (attnviz_difference_new ())
+ * or a causal run with predictions (its own loss; anything else shows
+ * nothing), and the selected token; a click selects through the state. */
 AttnvizViewState *attnviz_loss_strip_get_state (AttnvizLossStrip *self);
 void attnviz_loss_strip_set_state (AttnvizLossStrip *self, AttnvizViewState *state);
 AttnvizResult *attnviz_loss_strip_get_result (AttnvizLossStrip *self);
@@ -29,11 +29,13 @@ double attnviz_loss_strip_get_range (AttnvizLossStrip *self);
 /* The chip of token INDEX in widget coordinates (for tests); FALSE when
  * there is none. */
 gboolean attnviz_loss_strip_get_chip_rect (AttnvizLossStrip *self, int index, graphene_rect_t *rect);
-/* "loss A 2.31 · B 3.05 · A − B −0.74" for token INDEX. */
+/* "loss A 2.31 · B 3.05 · A − B −0.74" for token INDEX; a run's own:
+ * "p 9.9% · loss 2.31". */
 char *attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index);
 /* The colour bar's two ends, "−0.74 A lower … A higher +0.74" (for tests). */
 char *attnviz_loss_strip_describe_legend (AttnvizLossStrip *self);
-/* "mean A 2.31 · B 3.05 · A − B −0.74": the mean loss per token of each. */
+/* "mean A 2.31 · B 3.05 · A − B −0.74": the mean loss per token of each;
+ * a run's own: "mean 2.31 nats · perplexity 10.1". */
 char *attnviz_loss_strip_describe_means (AttnvizLossStrip *self);
 
 /* How many chips the last frame drew: only those its scrolled window

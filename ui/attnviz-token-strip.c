@@ -17,6 +17,7 @@
 #include "config.h"
 
 #include "attnviz-painter.h"
+#include "attnviz-predictions.h"
 #include "attnviz-token-strip-private.h"
 
 G_DEFINE_FINAL_TYPE (AttnvizTokenStrip, attnviz_token_strip, GTK_TYPE_WIDGET)
@@ -205,11 +206,35 @@ attnviz_token_strip_describe_token (AttnvizTokenStrip *self, int index)
     return NULL;
   const AttnvizToken *token = attnviz_result_get_token (self->result, index);
   gint32 id = attnviz_result_get_token_id (self->result, index);
+  const char *written = attnviz_result_is_generated (self->result, index) ? ", written by the model" : "";
   if (token != NULL && token->special)
-    return g_strdup_printf ("Token %d: special token, id %d", index, id);
+    return g_strdup_printf ("Token %d: special token, id %d%s", index, id, written);
   if (token != NULL)
-    return g_strdup_printf ("Token %d: id %d, bytes %u–%u", index, id, token->start, token->end);
-  return g_strdup_printf ("Token %d: id %d", index, id);
+    return g_strdup_printf ("Token %d: id %d, bytes %u–%u%s", index, id, token->start, token->end, written);
+  return g_strdup_printf ("Token %d: id %d%s", index, id, written);
+}
+
+gboolean
+attnviz_token_strip_get_chip_generated (AttnvizTokenStrip *self, int index)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), FALSE);
+  return !self->source && attnviz_result_is_generated (self->result, index);
+}
+
+char *
+attnviz_token_strip_describe_tooltip (AttnvizTokenStrip *self, int index)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_TOKEN_STRIP (self), NULL);
+
+  g_autofree char *token = attnviz_token_strip_describe_token (self, index);
+  if (token == NULL)
+    return NULL;
+  g_autofree char *escaped = g_markup_escape_text (token, -1);
+  AttnvizPrediction prediction;
+  if (self->source || !attnviz_result_get_prediction (self->result, index, &prediction))
+    return g_steal_pointer (&escaped);
+  g_autofree char *predicted = attnviz_prediction_to_markup (&prediction);
+  return g_strdup_printf ("%s\n%s", escaped, predicted);
 }
 
 int
@@ -248,6 +273,9 @@ attnviz_token_strip_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
   lookup_color (widget, "accent_color", &blue, &accent);
   lookup_color (widget, "accent_bg_color", &blue, &accent_bg);
   lookup_color (widget, "accent_fg_color", &white, &accent_fg);
+  GdkRGBA written;
+  static const GdkRGBA green = { 0.15, 0.64, 0.41, 1 };
+  lookup_color (widget, "success_color", &green, &written);
 
   graphene_rect_t view;
   attnviz_widget_visible_rect (widget, &view);
@@ -266,10 +294,20 @@ attnviz_token_strip_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
       attnviz_token_strip_get_chip_rect (self, t, &r);
       gsk_rounded_rect_init_from_rect (&box, &r, RADIUS);
       /* A button's fill: the text colour, faint; stronger under the pointer. */
-      fill = selected ? accent_bg : (GdkRGBA) { fg.red, fg.green, fg.blue, t == self->hover_token ? 0.16 : 0.08 };
+      /* A token the model wrote (Continue): tinted and outlined apart. */
+      gboolean generated = attnviz_token_strip_get_chip_generated (self, t);
+      const GdkRGBA *base = generated ? &written : &fg;
+      fill = selected ? accent_bg : (GdkRGBA) { base->red, base->green, base->blue,
+                                                (t == self->hover_token ? 0.16 : 0.08) * (generated ? 2.5 : 1) };
       gtk_snapshot_push_rounded_clip (snapshot, &box);
       gtk_snapshot_append_color (snapshot, &fill, &r);
       gtk_snapshot_pop (snapshot);
+      if (generated && !selected)
+        {
+          GdkRGBA line = written;
+          line.alpha = 0.7;
+          gtk_snapshot_append_border (snapshot, &box, (float[4]) { 1, 1, 1, 1 }, (GdkRGBA[4]) { line, line, line, line });
+        }
 
       PangoLayout *layout = sp ? special : plain;
       int tw, th;
@@ -392,8 +430,8 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
 
   if (token < 0 || !attnviz_token_strip_get_chip_rect (self, token, &r))
     return FALSE;
-  g_autofree char *text = attnviz_token_strip_describe_token (self, token);
-  gtk_tooltip_set_text (tooltip, text);
+  g_autofree char *markup = attnviz_token_strip_describe_tooltip (self, token);
+  gtk_tooltip_set_markup (tooltip, markup);
   gtk_tooltip_set_tip_area (tooltip, &(GdkRectangle) { r.origin.x, r.origin.y, r.size.width, r.size.height });
   return TRUE;
 }

@@ -39,6 +39,11 @@ int attnviz_token_strip_get_token_at (AttnvizTokenStrip *self, double x, double 
 const char *attnviz_token_strip_get_chip_text (AttnvizTokenStrip *self, int index);
 /* Its tooltip: "Token 3: id 262, bytes 9–13". */
 char *attnviz_token_strip_describe_token (AttnvizTokenStrip *self, int index);
+/* Whether chip INDEX is drawn as a token the model wrote (Continue). */
+gboolean attnviz_token_strip_get_chip_generated (AttnvizTokenStrip *self, int index);
+/* The chip's tooltip, Pango markup: describe_token (), then for a causal
+ * run the predictions after the token (attnviz_prediction_to_markup ()). */
+char *attnviz_token_strip_describe_tooltip (AttnvizTokenStrip *self, int index);
 /* Scrolls the enclosing scrolled window so that chip INDEX shows. */
 void attnviz_token_strip_scroll_to_token (AttnvizTokenStrip *self, int index);
 /* How many chips the last frame drew (for tests and benchmarks). */
