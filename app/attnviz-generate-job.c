@@ -216,6 +216,8 @@ attnviz_generate_job_async (AttnvizLoadedModel *model,
   d->options = (AttnvizGenerateOptions) {
     .max_new = options->max_new,
     .temperature = MAX (options->temperature, 0.0),
+    .top_k = MAX (options->top_k, 0),
+    .top_p = options->top_p,
     .seed = options->seed,
   };
   /* FROM's tokens, when it is a run of this text with its spans. */

@@ -2,7 +2,7 @@
  * a worker thread
  *
  * The engine's decoder (attnviz_generate (), greedy or sampled with a
- * temperature and a seed) adds up to N tokens after the prompt, then one
+ * temperature, top-k and top-p and a seed) adds up to N tokens after the prompt, then one
  * forward pass over the prompt and what was written records every head
  * (and each position's predictions), as attnviz-run.c's runs do.  The
  * result marks where the generated tokens start
@@ -22,7 +22,7 @@ G_BEGIN_DECLS
  * FROM's tokens when FROM is given (a run of exactly TEXT: a second
  * Continue goes on from the tokens the first one wrote, not from their
  * text read again), else TEXT's tokens.  OPTIONS gives max_new,
- * temperature and seed; its stop tokens, cancellable and progress are the
+ * temperature, top_k, top_p and seed; its stop tokens, cancellable and progress are the
  * job's own. */
 void attnviz_generate_job_async (AttnvizLoadedModel *model,
                                  AttnvizResult *from,

@@ -153,6 +153,8 @@ attnviz_window_continue (AttnvizWindow *self)
   AttnvizGenerateOptions options = {
     .max_new = gtk_spin_button_get_value_as_int (self->generate_count),
     .temperature = sample ? gtk_spin_button_get_value (self->generate_temperature) : 0.0,
+    .top_k = sample ? gtk_spin_button_get_value_as_int (self->generate_top_k) : 0,
+    .top_p = sample ? gtk_spin_button_get_value (self->generate_top_p) : 0.0,
     .seed = (guint32) gtk_spin_button_get_value (self->generate_seed),
   };
   attnviz_generate_job_async (self->model, attnviz_view_state_get_run (self->state), text, &options,
@@ -202,6 +204,8 @@ on_sample_toggled (AttnvizWindow *self)
 {
   gboolean sample = gtk_check_button_get_active (self->generate_sample);
   gtk_widget_set_sensitive (GTK_WIDGET (self->generate_temperature), sample);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->generate_top_k), sample);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->generate_top_p), sample);
   gtk_widget_set_sensitive (GTK_WIDGET (self->generate_seed), sample);
 }
 
@@ -245,14 +249,6 @@ build_controls (AttnvizWindow *self)
                                      "sum to p (0: all)", 0, 1, 0.05, 2, 0);
   self->generate_seed = add_option (grid, 5, "S_eed", "The same seed writes the same text again", 0, G_MAXINT32, 1,
                                     0, 42);
-  /* The engine samples with a temperature and a seed; top-k and top-p
-   * come with its sampling options (issue 13), and stay off until then. */
-  for (GtkWidget *w = GTK_WIDGET (self->generate_top_k); w; w = w == GTK_WIDGET (self->generate_top_k)
-                                                                 ? GTK_WIDGET (self->generate_top_p) : NULL)
-    {
-      gtk_widget_set_sensitive (w, FALSE);
-      gtk_widget_set_tooltip_text (w, "Not available yet: this build samples with a temperature and a seed");
-    }
   g_signal_connect_swapped (self->generate_sample, "toggled", G_CALLBACK (on_sample_toggled), self);
   on_sample_toggled (self);
 

@@ -219,6 +219,36 @@ test_sampling_follows_temperature_and_seed (Fixture *f, gconstpointer data)
   g_assert_cmpmem (expected->data, expected->len * sizeof (gint32), rec->ids, rec->T * sizeof (gint32));
 }
 
+/* Sampling with top-k 1 is greedy whatever the temperature; with top-p
+ * 0.5 the window writes what the engine writes with the same cut and seed. */
+static void
+test_sampling_takes_top_k_and_top_p (Fixture *f, gconstpointer data)
+{
+  g_assert_true (open_with (f, stories, TEXT));
+  int T0 = attnviz_result_get_n_tokens (attnviz_window_get_run (f->window));
+  gtk_spin_button_set_value (f->window->generate_top_k, 1);
+  g_assert_true (continue_with (f, 12, 1.5, 7));
+  const AttnvizRecording *rec = attnviz_result_get_recording (attnviz_window_get_run (f->window));
+  g_autoptr(GArray) greedy = engine_continuation (window_model (f), rec->ids, T0, 12, 0.0, 0);
+  g_assert_cmpmem (greedy->data, greedy->len * sizeof (gint32), rec->ids, rec->T * sizeof (gint32));
+
+  g_assert_true (open_with (f, stories, TEXT));
+  gtk_spin_button_set_value (f->window->generate_top_k, 0);
+  gtk_spin_button_set_value (f->window->generate_top_p, 0.5);
+  g_assert_true (continue_with (f, 12, 1.5, 7));
+  rec = attnviz_result_get_recording (attnviz_window_get_run (f->window));
+  const AttnvizModel *model = window_model (f);
+  g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_array_append_vals (ids, rec->ids, T0);
+  AttnvizGenerateOptions go = {
+    .max_new = 12, .temperature = 1.5, .top_p = 0.5, .seed = 7, .bos_id = -1,
+    .eos_id = model->config.eos_id >= 0 ? model->config.eos_id : attnviz_tokenizer_get_eos_id (model->tokenizer),
+    .stop_id = attnviz_tokenizer_get_bos_id (model->tokenizer),
+  };
+  g_assert_true (attnviz_generate (model, ids, &go, NULL));
+  g_assert_cmpmem (ids->data, ids->len * sizeof (gint32), rec->ids, rec->T * sizeof (gint32));
+}
+
 static void
 test_cancel_stops_and_leaves_the_run_and_the_text (Fixture *f, gconstpointer data)
 {
@@ -573,6 +603,7 @@ main (int argc, char **argv)
        test_continue_writes_n_tokens_marked_and_every_view_covers_them);
   ADD ("a-second-continue-goes-on-from-the-written-tokens", test_a_second_continue_goes_on_from_the_written_tokens);
   ADD ("sampling-follows-temperature-and-seed", test_sampling_follows_temperature_and_seed);
+  ADD ("sampling-takes-top-k-and-top-p", test_sampling_takes_top_k_and_top_p);
   ADD ("cancel-stops-and-leaves-the-run-and-the-text", test_cancel_stops_and_leaves_the_run_and_the_text);
   ADD ("an-edit-made-meanwhile-is-kept", test_an_edit_made_meanwhile_is_kept);
   ADD ("the-step-slider-shows-each-written-tokens-rows", test_the_step_slider_shows_each_written_tokens_rows);
