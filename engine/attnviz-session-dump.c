@@ -174,6 +174,21 @@ _attnviz_session_array (const SessionFile *f, const char *name, gint64 *shape, i
     }
 }
 
+/* Array NAME, or NULL: *FAILED tells a file without it (FALSE) from one
+ * where it is broken (TRUE, ERROR set), whether or not the caller wants
+ * the error. */
+static float *
+optional_array (const SessionFile *f, const char *name, gint64 *shape, int *n_dims, gboolean *failed,
+                GError **error)
+{
+  GError *local = NULL;
+  float *a = _attnviz_session_array (f, name, shape, n_dims, &local);
+  *failed = local != NULL;
+  if (local != NULL)
+    g_propagate_error (error, local);
+  return a;
+}
+
 /* ---- the metadata ---- */
 
 /* Member NAME of META as an int in [lo, hi]. */
@@ -224,10 +239,10 @@ meta_indices (const SessionFile *f, JsonObject *meta, const char *name, int n, i
     }
   gint64 shape[5];
   int nd = 0;
-  g_autoptr(GError) local = NULL;
-  g_autofree float *arr = _attnviz_session_array (f, name, shape, &nd, &local);
-  if (local != NULL)
-    return g_propagate_error (error, g_steal_pointer (&local)), NULL;
+  gboolean failed;
+  g_autofree float *arr = optional_array (f, name, shape, &nd, &failed, error);
+  if (failed)
+    return NULL;
   if (arr != NULL)
     {
       gboolean same = nd == 1 && shape[0] == n;
@@ -288,14 +303,15 @@ read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **er
   AttnvizRecording *rec = self->rec;
   gint64 s_ids[5], s_probs[5], s_last[5];
   int n_ids = 0, n_probs = 0, n_last = 0;
-  g_autofree float *ids = _attnviz_session_array (f, "topk_ids", s_ids, &n_ids, error);
-  if (ids == NULL && error && *error)
+  gboolean failed;
+  g_autofree float *ids = optional_array (f, "topk_ids", s_ids, &n_ids, &failed, error);
+  if (failed)
     return FALSE;
-  g_autofree float *probs = _attnviz_session_array (f, "topk_probs", s_probs, &n_probs, error);
-  if (probs == NULL && error && *error)
+  g_autofree float *probs = optional_array (f, "topk_probs", s_probs, &n_probs, &failed, error);
+  if (failed)
     return FALSE;
-  g_autofree float *last = _attnviz_session_array (f, "logits_last", s_last, &n_last, error);
-  if (last == NULL && error && *error)
+  g_autofree float *last = optional_array (f, "logits_last", s_last, &n_last, &failed, error);
+  if (failed)
     return FALSE;
   if (ids == NULL || probs == NULL || last == NULL)
     return TRUE;   /* a model without an output layer */
@@ -337,9 +353,12 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
 
   gint64 shape[5];
   int nd = 0;
-  g_autofree float *att = _attnviz_session_array (f, "attentions", shape, &nd, error);
+  gboolean failed;
+  g_autofree float *att = optional_array (f, "attentions", shape, &nd, &failed, error);
+  if (failed)
+    return FALSE;
   if (att == NULL)
-    return (error && *error) || _attnviz_session_fail (error, f->path, "a dump without attentions");
+    return _attnviz_session_fail (error, f->path, "a dump without attentions");
   self->n_dims = nd;
   memcpy (self->shape, shape, sizeof (gint64) * nd);
   self->tensor = g_strdup ("attentions");
@@ -377,8 +396,8 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
     rec->ids[t] = self->tokens[t].id;
 
   /* the arrays that repeat the metadata must agree with it */
-  g_autofree float *ids = _attnviz_session_array (f, "input_ids", shape, &nd, error);
-  if (ids == NULL && error && *error)
+  g_autofree float *ids = optional_array (f, "input_ids", shape, &nd, &failed, error);
+  if (failed)
     return FALSE;
   if (ids != NULL)
     {
@@ -388,8 +407,8 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
       if (!same)
         return _attnviz_session_fail (error, f->path, "input_ids disagree with the metadata's tokens");
     }
-  g_autofree float *loss = _attnviz_session_array (f, "loss", shape, &nd, error);
-  if (loss == NULL && error && *error)
+  g_autofree float *loss = optional_array (f, "loss", shape, &nd, &failed, error);
+  if (failed)
     return FALSE;
   if (loss != NULL)
     {
