@@ -124,7 +124,7 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs -o OUT (.png, .svg or .pdf)");
   if (*out == '\0')
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "-o: the output path is empty");
-  gboolean session = attnviz_session_is_session_path (argv[1]);
+  gboolean session = attnviz_session_is_session_path (argv[1], TRUE);
   if (!session && (text != NULL) + (text_file != NULL) + (ids != NULL) != 1)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "render needs exactly one of --text, --text-file or --ids");
   if (!session && (tokens != NULL || source_tokens != NULL))

@@ -464,6 +464,13 @@ AttnvizSession *
 attnviz_session_load (const char *path, const char *tokens, const char *source_tokens, guint64 max_bytes,
                       GError **error)
 {
+  /* a dump folder's metadata.json stands for its folder (what a file
+   * chooser can pick) */
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *folder = g_path_get_dirname (path);
+  g_autofree char *beside = g_build_filename (folder, "attentions.npy", NULL);
+  if (g_str_equal (base, "metadata.json") && attnviz_path_present (beside))
+    path = folder;
   g_autoptr(AttnvizSession) self = g_new0 (AttnvizSession, 1);
   self->path = g_strdup (path);
   gboolean ok;
@@ -543,7 +550,7 @@ attnviz_session_load_bytes (const guint8 *data, gsize len, const char *name, gui
 }
 
 gboolean
-attnviz_session_is_session_path (const char *path)
+attnviz_session_is_session_path (const char *path, gboolean look_inside)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
@@ -559,6 +566,8 @@ attnviz_session_is_session_path (const char *path)
   g_autofree char *config = g_build_filename (dir, "config.json", NULL);
   if (!attnviz_path_present (config))
     return TRUE;
+  if (!look_inside)
+    return FALSE;
   g_autoptr(AttnvizSafetensors) st = attnviz_safetensors_open (path, NULL);
   return st != NULL && g_strcmp0 (attnviz_safetensors_get_metadata (st, "format"), "attnviz-dump") == 0;
 }

@@ -106,10 +106,12 @@ AttnvizSession *attnviz_session_load_bytes (const guint8 *data,
 void attnviz_session_free (AttnvizSession *self);
 
 /* Whether PATH looks like something attnviz_session_load () opens rather
- * than a model: a .npy, a .json, a dump folder (metadata.json and
- * attentions.npy), or a .safetensors without a config.json beside it or
- * with the dump's __metadata__.  Cheap: reads at most a header. */
-gboolean attnviz_session_is_session_path (const char *path);
+ * than a model: a .npy, a .json (a dump folder's metadata.json opens the
+ * folder), a dump folder (metadata.json and attentions.npy), or a
+ * .safetensors without a config.json beside it, or, when LOOK_INSIDE,
+ * with one but with the dump's __metadata__ (which reads the file's
+ * header: not on a GUI's main loop). */
+gboolean attnviz_session_is_session_path (const char *path, gboolean look_inside);
 
 /* The name figures give the run: the dump's model's display name, or the
  * file's own name. */
