@@ -616,7 +616,8 @@ append_labels (GString *out, char **labels, int n)
       if (n > 12 && i == 6)
         {
           g_string_append_printf (out, " … (%d more)", n - 12);
-          i = n - 6;
+          i = n - 7;   /* the loop's step: the last six */
+          continue;
         }
       g_autofree char *q = attnviz_printable (labels[i]);
       g_string_append_printf (out, " \"%s\"", q);
