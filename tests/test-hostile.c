@@ -865,6 +865,36 @@ long_context_llama (Ctx *ctx)
   config_set_raw (ctx, "max_position_embeddings", "40000");
 }
 
+/* ---- sessions (issue 13): dumps and foreign attention opened again ---- */
+
+static void
+session_fifo_npy (Ctx *ctx)
+{
+  put_fifo (ctx, "@T/a.npy");
+}
+
+static void
+session_fifo_tokens (Ctx *ctx)
+{
+  float v[4] = { 0.5f, 0.5f, 0.25f, 0.75f };
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", v, sizeof v);
+  put_fifo (ctx, "@T/tokens.txt");
+}
+
+static void
+session_deep_json_dump (Ctx *ctx)
+{
+  g_autofree char *b = brackets (100000);
+  g_autofree char *dump = g_strdup_printf ("{\"metadata\": {}, \"attentions\": %s", b);
+  put (ctx, "@T/d.json", dump);
+}
+
+static void
+session_huge_npy_shape (Ctx *ctx)
+{
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536, 65536), }", NULL, 0);
+}
+
 static const HostileCase cases[] = {
   /* 1. ids out of range in every tokenizer file and config.json */
   { "/hostile/ids/added-token-id-minus-1", added_token_minus_1, { "info", "@M" }, 1,
@@ -1043,6 +1073,15 @@ static const HostileCase cases[] = {
   { "/hostile/messages/long-input-in-json-names-the-format", long_context_llama,
     { "dump", "@M", "--ids", "@IDS33000", "--layers", "0", "--heads", "0", "--format", "json", "-o",
       "@T/o.json" }, 2, "--format json", "33000 tokens are too many for json (at most 512)" },
+
+  /* 9. sessions: view and render on dumps and foreign attention */
+  { "/hostile/session/view-a-fifo-npy", session_fifo_npy, { "view", "@T/a.npy", "--info" }, 1, "@T/a.npy", "FIFO" },
+  { "/hostile/session/view-a-fifo-token-file", session_fifo_tokens,
+    { "view", "@T/p.npy", "--tokens", "@T/tokens.txt", "--info" }, 1, "@T/tokens.txt", "FIFO" },
+  { "/hostile/session/render-a-deep-json-dump", session_deep_json_dump, { "render", "@T/d.json", "-o", "@T/o.png" },
+    1, "@T/d.json", "nests deeper" },
+  { "/hostile/session/view-a-shape-past-any-memory", session_huge_npy_shape, { "view", "@T/p.npy", "--info" }, 1,
+    "@T/p.npy", "truncated" },
 };
 
 static void
