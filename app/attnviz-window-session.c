@@ -17,6 +17,7 @@
 
 #include "attnviz-dump.h"
 #include "attnviz-fileutil.h"
+#include "attnviz-measures.h"
 #include "attnviz-window-private.h"
 
 typedef struct {
@@ -31,6 +32,37 @@ load_args_free (gpointer data)
   g_free (a->tokens);
   g_free (a->source_tokens);
   g_free (a);
+}
+
+/* What a worker leaves: the session, and the head measures its attention
+ * gives without a model (entropy, distance, sinks, offsets; the duplicate
+ * and induction scores from a dump's token ids), for the Heads page. */
+typedef struct {
+  AttnvizSession *session;
+  AttnvizHeadMeasures *measures;
+} Loaded;
+
+static void
+loaded_free (Loaded *l)
+{
+  attnviz_session_free (l->session);
+  attnviz_head_measures_free (l->measures);
+  g_free (l);
+}
+
+static AttnvizHeadMeasures *
+measures_of (const AttnvizSession *s, GCancellable *cancellable)
+{
+  const AttnvizRecording *rec = s->rec;
+  if (rec->attention == NULL || rec->n_rec_layers != rec->n_layer || rec->n_rec_heads != rec->n_head)
+    return NULL;
+  AttnvizMeasuresInput input = { rec->T, s->origin == ATTNVIZ_SESSION_DUMP ? rec->ids : NULL, NULL, NULL };
+  g_autoptr(AttnvizMeasuresAcc) acc = attnviz_measures_acc_new (rec->n_layer, rec->n_head, &input);
+  if (!attnviz_measures_acc_add_attention (acc, rec->attention, cancellable))
+    return NULL;
+  AttnvizHeadMeasures *m = attnviz_head_measures_new (rec->n_layer, rec->n_head);
+  attnviz_measures_acc_finish (acc, m);
+  return m;
 }
 
 static void
@@ -48,11 +80,32 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
       g_clear_pointer (&s, attnviz_session_free);
     }
   if (s == NULL)
-    g_task_return_error (task, error);
-  else if (g_task_return_error_if_cancelled (task))
-    attnviz_session_free (s);
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  Loaded *l = g_new0 (Loaded, 1);
+  l->session = s;
+  l->measures = measures_of (s, cancellable);
+  if (g_task_return_error_if_cancelled (task))
+    loaded_free (l);
   else
-    g_task_return_pointer (task, s, (GDestroyNotify) attnviz_session_free);
+    g_task_return_pointer (task, l, (GDestroyNotify) loaded_free);
+}
+
+/* The session of a finished load (and its measures into *MEASURES, when
+ * asked), or NULL with ERROR. */
+static AttnvizSession *
+load_finish (GAsyncResult *res, AttnvizHeadMeasures **measures, GError **error)
+{
+  Loaded *l = g_task_propagate_pointer (G_TASK (res), error);
+  if (l == NULL)
+    return NULL;
+  AttnvizSession *s = g_steal_pointer (&l->session);
+  if (measures != NULL)
+    *measures = g_steal_pointer (&l->measures);
+  loaded_free (l);
+  return s;
 }
 
 /* Reads PATH (and its token files) in a worker; DONE gets the session. */
@@ -131,7 +184,9 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   guint generation = GPOINTER_TO_UINT (user_data);
   AttnvizWindow *self = ATTNVIZ_WINDOW (source);
   g_autoptr(GError) error = NULL;
-  g_autoptr(AttnvizSession) s = g_task_propagate_pointer (G_TASK (res), &error);
+  AttnvizHeadMeasures *measures = NULL;
+  g_autoptr(AttnvizSession) s = load_finish (res, &measures, &error);
+  g_autoptr(AttnvizHeadMeasures) owned_measures = measures;
   if (generation != self->generation)
     return;   /* a newer request, or a cancel, took over */
   g_clear_pointer (&self->loading_path, g_free);
@@ -161,6 +216,8 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   g_clear_pointer (&self->session_text, g_free);
   self->session_text = text_of_tokens (s, s->rec->T, s->token_texts);
   g_autoptr(AttnvizResult) run = result_of_session (s);
+  if (owned_measures != NULL)
+    attnviz_result_set_measures (run, g_steal_pointer (&owned_measures));
   /* the box shows the dump's text when its tokens give it back */
   if (self->session_text != NULL)
     _attnviz_window_fill_text (self, self->session_text, s->model_path);
@@ -368,7 +425,7 @@ on_other_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   guint generation = GPOINTER_TO_UINT (user_data);
   AttnvizWindow *self = ATTNVIZ_WINDOW (source);
   g_autoptr(GError) error = NULL;
-  g_autoptr(AttnvizSession) other = g_task_propagate_pointer (G_TASK (res), &error);
+  g_autoptr(AttnvizSession) other = load_finish (res, NULL, &error);
   if (generation != self->generation)
     return;
   g_clear_object (&self->cancellable);

@@ -369,6 +369,8 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
                                     "%d heads and %d tokens", s, n_layer, n_head, T);
     }
   int L = (int) shape[0], H = (int) shape[1];
+  if (L < 1 || H < 1)
+    return _attnviz_session_fail (error, f->path, "a dump that recorded no head");
   g_autofree int *layers = meta_indices (f, meta, "layers", L, n_layer, error);
   if (layers == NULL)
     return FALSE;

@@ -558,6 +558,9 @@ attnviz_session_is_session_path (const char *path, gboolean look_inside)
       g_autofree char *att = g_build_filename (path, "attentions.npy", NULL);
       return attnviz_path_present (meta) && attnviz_path_present (att);
     }
+  /* a model's shard index and config name the model, not a dump */
+  if (g_str_has_suffix (path, ".index.json") || g_str_has_suffix (path, "config.json"))
+    return FALSE;
   if (g_str_has_suffix (path, ".npy") || g_str_has_suffix (path, ".json"))
     return TRUE;
   if (!g_str_has_suffix (path, ".safetensors"))

@@ -17,6 +17,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "attnviz-measures.h"
 #include "attnviz-npy.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
@@ -198,6 +199,18 @@ static void
 test_rerun_loads_the_model_and_runs_the_same_text (Fixture *f, gconstpointer data)
 {
   g_assert_true (open_and_wait (f, f->dump));
+  /* the Heads page's measures, from the dump's attention alone */
+  AttnvizResult *opened = attnviz_window_get_run (f->window);
+  const AttnvizHeadMeasures *m = attnviz_result_get_measures (opened);
+  g_assert_nonnull (m);
+  int n = m->n_layer * m->n_head;
+  g_autofree double *entropy = g_new (double, n), *distance = g_new (double, n);
+  for (int k = 0; k < n; k++)
+    {
+      entropy[k] = attnviz_head_measures_at (m, k / m->n_head, k % m->n_head)[ATTNVIZ_MEASURE_ENTROPY];
+      distance[k] = attnviz_head_measures_at (m, k / m->n_head, k % m->n_head)[ATTNVIZ_MEASURE_DISTANCE];
+      g_assert_true (isfinite (entropy[k]) && isfinite (distance[k]));
+    }
   int before = f->w.finished;
   g_action_group_activate_action (G_ACTION_GROUP (f->window), "session-rerun", NULL);
   attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
@@ -206,6 +219,17 @@ test_rerun_loads_the_model_and_runs_the_same_text (Fixture *f, gconstpointer dat
   g_assert_true (action_enabled (f, "run"));
   /* the model's run of the text is the dump's, cell for cell */
   assert_run_is_the_dump (f, f->dump);
+  /* and its forward pass's measures are those the dump's attention gave
+   * (the same weights, summed in blocks of another size) */
+  const AttnvizHeadMeasures *mm = attnviz_result_get_measures (attnviz_window_get_run (f->window));
+  g_assert_nonnull (mm);
+  for (int k = 0; k < n; k++)
+    {
+      g_assert_cmpfloat_with_epsilon (attnviz_head_measures_at (mm, k / mm->n_head, k % mm->n_head)[ATTNVIZ_MEASURE_ENTROPY],
+                                      entropy[k], 1e-5);
+      g_assert_cmpfloat_with_epsilon (attnviz_head_measures_at (mm, k / mm->n_head, k % mm->n_head)[ATTNVIZ_MEASURE_DISTANCE],
+                                      distance[k], 1e-5);
+    }
 }
 
 static void
