@@ -317,6 +317,23 @@ test_a_bad_file_is_one_line_in_the_banner (Fixture *f, gconstpointer data)
   g_assert_true (attnviz_window_get_stale (f->window));
 }
 
+static void
+test_a_cancelled_open_shows_nothing (Fixture *f, gconstpointer data)
+{
+  int before = f->w.finished;
+  attnviz_window_open_session (f->window, f->dump, NULL, NULL);
+  g_assert_true (attnviz_window_get_busy (f->window));
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "cancel", NULL);
+  g_assert_false (attnviz_window_get_busy (f->window));
+  /* the worker finishes on its own; what it read is dropped */
+  gint64 until = g_get_monotonic_time () + G_USEC_PER_SEC;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+  g_assert_cmpint (f->w.finished, ==, before);
+  g_assert_null (attnviz_window_get_run (f->window));
+  g_assert_null (attnviz_window_get_session (f->window));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -341,6 +358,7 @@ main (int argc, char **argv)
   ADD ("a-dump-of-the-same-tokens-is-compared", test_a_dump_of_the_same_tokens_is_compared);
   ADD ("attention-saved-elsewhere-opens-with-its-tokens", test_attention_saved_elsewhere_opens_with_its_tokens);
   ADD ("a-bad-file-is-one-line-in-the-banner", test_a_bad_file_is_one_line_in_the_banner);
+  ADD ("a-cancelled-open-shows-nothing", test_a_cancelled_open_shows_nothing);
   int status = g_test_run ();
   g_free (induction);
   return status;
