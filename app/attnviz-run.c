@@ -8,10 +8,12 @@
 
 #include <json-glib/json-glib.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-forward.h"
-#include "attnviz-json.h"
 #include "attnviz-generate.h"
+#include "attnviz-json.h"
 #include "attnviz-measures-run.h"
+#include "attnviz-run-result.h"
 #include "attnviz-run.h"
 
 struct _AttnvizLoadedModel
@@ -344,7 +346,7 @@ measures_keep (AttnvizResult *result, const AttnvizModel *model, const AttnvizMe
 {
   AttnvizHeadMeasures *table = attnviz_head_measures_new (model->config.n_layer, model->config.n_head);
   attnviz_measures_acc_finish (acc, table);
-  attnviz_result_set_measures (result, table);
+  attnviz_run_result_set_measures (ATTNVIZ_RUN_RESULT (result), table);
 }
 
 static AttnvizResult *
@@ -357,11 +359,11 @@ make_result (AttnvizLoadedModel *loaded, const char *text, GArray *tokens, const
   /* Kept only to compute the loss and to start the later passes. */
   g_clear_pointer (&rec->logits, g_free);
   g_clear_pointer (&rec->residuals, g_free);
-  AttnvizResult *result = attnviz_result_new (rec, make_labels (model, text, tokens, ids), copy, text,
-                                              attnviz_loaded_model_get_name (loaded));
+  AttnvizRunResult *run = attnviz_run_result_new (rec, make_labels (model, text, tokens, ids), copy, text,
+                                                  attnviz_loaded_model_get_name (loaded));
   /* A causal model's loss at t is that of token t + 1. */
-  attnviz_result_set_loss_predicts_next (result, model->config.causal || model->config.encoder_decoder);
-  return result;
+  attnviz_run_result_set_loss_predicts_next (run, model->config.causal || model->config.encoder_decoder);
+  return ATTNVIZ_RESULT (run);
 }
 
 /* A comparison: the model as it is (kept residuals, so that the variants
@@ -456,7 +458,7 @@ compare_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
                                        : g_object_ref (base_result);
   g_autoptr(AttnvizResult) b = recs[1] ? make_result (loaded, d->text, tokens, ids, recs[1])
                                        : g_object_ref (base_result);
-  out->comparison = attnviz_result_new_difference (a, b, &error);
+  out->comparison = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
   if (out->comparison == NULL)
     {
       return_run_error (task, out, error, "Could not compare A and B");
@@ -527,16 +529,17 @@ seq2seq_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
   char **target_labels = make_labels (model, target_text, target_tokens, rec->ids);
   GArray *source_tokens = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), tokens->len);
   g_array_append_vals (source_tokens, tokens->data, tokens->len);
-  out->result = attnviz_result_new_seq2seq (rec, target_labels, target_tokens, target_text,
-                                            make_labels (model, d->text, tokens, ids), source_tokens, d->text,
-                                            attnviz_loaded_model_get_name (loaded));
-  attnviz_result_set_loss_predicts_next (out->result, TRUE);
+  AttnvizRunResult *run = attnviz_run_result_new_seq2seq (rec, target_labels, target_tokens, target_text,
+                                                          make_labels (model, d->text, tokens, ids), source_tokens,
+                                                          d->text, attnviz_loaded_model_get_name (loaded));
+  attnviz_run_result_set_loss_predicts_next (run, TRUE);
   if (d->target != NULL)
     {
       g_autofree char *own = attnviz_tokenizer_decode (model->tokenizer, (const gint32 *) decoded->data + 1,
                                                        decoded->len - 1);
-      attnviz_result_set_output (out->result, own);
+      attnviz_run_result_set_output (run, own);
     }
+  out->result = ATTNVIZ_RESULT (run);
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }
 
@@ -656,8 +659,8 @@ run_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   for (int t = 0; t < T; t++)
     labels[t] = attnviz_tokenizer_token_display_text (model->tokenizer, d->text,
                                                       &g_array_index (tokens, AttnvizToken, t), ids[t]);
-  out->result = attnviz_result_new (rec, labels, g_steal_pointer (&tokens), d->text,
-                                    attnviz_loaded_model_get_name (loaded));
+  out->result = ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, g_steal_pointer (&tokens), d->text,
+                                                        attnviz_loaded_model_get_name (loaded)));
   measures_keep (out->result, model, acc);
   g_task_return_pointer (task, out, (GDestroyNotify) run_output_free);
 }

@@ -87,7 +87,7 @@ void attnviz_run_compare_async (const char *path,
                                 gpointer user_data);
 
 /* As attnviz_run_finish (); a comparison also sets *COMPARISON, the
- * difference result of A and B (attnviz_result_new_difference ()), and
+ * difference result of A and B (attnviz_difference_new ()), and
  * *RUN is the model as it is. */
 gboolean attnviz_run_compare_finish (GAsyncResult *result,
                                      AttnvizLoadedModel **model,

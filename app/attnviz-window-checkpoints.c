@@ -11,6 +11,7 @@
 
 #include <math.h>
 
+#include "attnviz-run-result.h"
 #include "attnviz-window-private.h"
 
 /* The window's subtitle and the slider's label name the step shown. */
@@ -121,7 +122,7 @@ on_checkpoint_done (GObject *source, GAsyncResult *res, gpointer user_data)
       checkpoint_job_free (job);
       return;
     }
-  attnviz_result_set_step (run, job->step);
+  attnviz_run_result_set_step (ATTNVIZ_RUN_RESULT (run), job->step);
   g_hash_table_insert (self->checkpoint_runs, g_strdup (job->path), g_object_ref (run));
   _attnviz_window_set_run (self, run);
   checkpoint_job_free (job);

@@ -10,6 +10,7 @@
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include "attnviz-difference.h"
 #include "attnviz-window-private.h"
 
 /* How long a variant edit waits before the comparison runs again. */
@@ -103,7 +104,8 @@ _attnviz_window_set_comparison (AttnvizWindow *self, AttnvizResult *comparison)
   attnviz_view_state_set_run (self->comparison_state, comparison);
   if (comparison != NULL)
     {
-      AttnvizResult *a = attnviz_result_get_a (comparison), *b = attnviz_result_get_b (comparison);
+      AttnvizResult *a = attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (comparison));
+      AttnvizResult *b = attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (comparison));
       g_autofree char *means = attnviz_loss_strip_describe_means (self->loss_strip);
       g_autofree char *tooltip = g_strdup_printf ("Mean negative log-likelihood per token, in nats\n"
                                                   "A: %s\nB: %s", attnviz_result_get_variant (a),

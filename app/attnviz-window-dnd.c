@@ -6,6 +6,7 @@
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include <string.h>
 #include "attnviz-window-private.h"
 
 /* Menu labels take "_" as a mnemonic: "tiny-q4_k_m.gguf" shows as written. */
@@ -22,6 +23,18 @@ _attnviz_window_escape_mnemonics (const char *text)
   return g_string_free (out, FALSE);
 }
 
+/* "NAME — FOLDER", the folder that holds PATH with the home folder as ~. */
+static char *
+recent_label_with_folder (const char *name, const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  const char *home = g_get_home_dir ();
+  gsize n = strlen (home);
+  if (n > 1 && g_str_has_prefix (dir, home) && (dir[n] == '/' || dir[n] == '\0'))
+    return g_strdup_printf ("%s — ~%s", name, dir + n);
+  return g_strdup_printf ("%s — %s", name, dir);
+}
+
 void
 _attnviz_window_rebuild_recent_menu (AttnvizWindow *self)
 {
@@ -31,14 +44,25 @@ _attnviz_window_rebuild_recent_menu (AttnvizWindow *self)
   g_auto(GStrv) paths = attnviz_recent_list ();
 
   g_menu_remove_all (G_MENU (section));
-  for (guint i = 0; paths[i] != NULL; i++)
+  guint n_paths = g_strv_length (paths);
+  g_autofree char **names = g_new0 (char *, n_paths + 1);
+  for (guint i = 0; i < n_paths; i++)
+    names[i] = attnviz_model_display_name (paths[i]);
+  for (guint i = 0; i < n_paths; i++)
     {
-      g_autofree char *name = attnviz_model_display_name (paths[i]);
+      /* The same model in two places (two checkouts' demos) is told apart
+       * by the folder holding it. */
+      gboolean twin = FALSE;
+      for (guint j = 0; j < n_paths && !twin; j++)
+        twin = j != i && g_str_equal (names[i], names[j]);
+      g_autofree char *name = twin ? recent_label_with_folder (names[i], paths[i]) : g_strdup (names[i]);
       g_autofree char *label = _attnviz_window_escape_mnemonics (name);
       g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
       g_menu_item_set_action_and_target_value (item, "win.open-recent", g_variant_new_string (paths[i]));
       g_menu_append_item (G_MENU (section), item);
     }
+  for (guint i = 0; i < n_paths; i++)
+    g_free (names[i]);
   g_object_unref (section);
 }
 

@@ -8,6 +8,7 @@
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include "attnviz-run-result.h"
 #include "attnviz-window-private.h"
 
 static void
@@ -172,7 +173,7 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
         {
           const AttnvizCheckpoint *last = &g_array_index (self->checkpoints, AttnvizCheckpoint,
                                                           self->checkpoints->len - 1);
-          attnviz_result_set_step (result, last->step);
+          attnviz_run_result_set_step (ATTNVIZ_RUN_RESULT (result), last->step);
           self->checkpoint = self->checkpoints->len - 1;
           gtk_adjustment_set_value (self->checkpoint_adjustment, self->checkpoint);
         }
@@ -313,8 +314,8 @@ _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run)
   if (seq2seq)
     {
       /* A checkpoint read the final model's output; it writes its own. */
-      const char *output = attnviz_result_get_output (run);
-      const char *target = attnviz_result_get_target_text (run);
+      const char *output = attnviz_run_result_get_output (ATTNVIZ_RUN_RESULT (run));
+      const char *target = attnviz_run_result_get_target_text (ATTNVIZ_RUN_RESULT (run));
       int step = attnviz_result_get_step (run);
       g_autofree char *shown = output && step >= 0 ? g_strdup_printf ("%s\n(at step %d; its attention is shown "
                                                                      "on the final model’s “%s”)", output, step,

@@ -1,13 +1,14 @@
 /* attnviz-window-overlays.c: the grid's "Colour heads by" dropdown
  *
  * Its items are "attention" (the heads' thumbnails) and the measures of
- * the run's table (attnviz_result_get_measures ()), rebuilt when the run
+ * the run's table (attnviz_run_result_measures_of ()), rebuilt when the run
  * changes; the choice is the state's "head-colour", which owns it (and
  * goes back to "attention" for a run without that measure).
  */
 #define G_LOG_DOMAIN "attnviz-window"
 #include "config.h"
 
+#include "attnviz-run-result.h"
 #include "attnviz-window-private.h"
 
 static gboolean syncing;
@@ -33,7 +34,7 @@ static void
 on_result (AttnvizWindow *self)
 {
   AttnvizResult *result = attnviz_view_state_get_result (self->state);
-  const AttnvizHeadMeasures *table = result ? attnviz_result_get_measures (result) : NULL;
+  const AttnvizHeadMeasures *table = attnviz_run_result_measures_of (result);
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
 
   g_ptr_array_add (names, (gpointer) "attention");

@@ -9,6 +9,17 @@
 
 G_BEGIN_DECLS
 
+/* Heads whose q (or k) one product projects: as many as make 128
+ * columns, since a product 64 columns wide runs at about 70% of the rate
+ * of a wide one.  The forward pass and a recomputed head use the same
+ * groups, heads [g * G, g * G + G), so both get the same bits (OpenBLAS
+ * rounds a column differently in products of other widths). */
+static inline int
+_attnviz_projection_group (int hd)
+{
+  return MAX (1, 128 / MAX (hd, 1));
+}
+
 /* Which attention of a model: its weights and its inputs. */
 typedef enum {
   ATTNVIZ_STACK_SELF,     /* a decoder-only or encoder model's, a seq2seq decoder's self-attention */

@@ -120,13 +120,44 @@ _attnviz_attention_cache_entry_free (CacheEntry *e)
   g_free (e);
 }
 
+static guint64
+projection_key (int li, int head, gboolean keys)
+{
+  return ((guint64) li << 33) | ((guint64) keys << 32) | (guint) head;
+}
+
+/* Caches BYTES under KEY unless another thread did first, then drops the
+ * least recently used entries past the budget.  Called with the lock. */
+static void
+cache_insert (AttnvizAttention *self, guint64 key, GBytes *bytes)
+{
+  if (g_hash_table_lookup (self->cache, &key) != NULL)
+    return;
+  CacheEntry *e = g_new0 (CacheEntry, 1);
+  e->key = key;
+  e->data = g_bytes_ref (bytes);
+  e->link.data = e;
+  g_queue_push_head_link (&self->lru, &e->link);
+  g_hash_table_insert (self->cache, &e->key, e);
+  self->cache_bytes += g_bytes_get_size (bytes);
+  while (self->cache_bytes > self->cache_budget && self->lru.length > 2)
+    {
+      GList *last = g_queue_pop_tail_link (&self->lru);
+      CacheEntry *old = last->data;
+      g_hash_table_remove (self->cache, &old->key);
+      self->cache_bytes -= g_bytes_get_size (old->data);
+      _attnviz_attention_cache_entry_free (old);
+    }
+}
+
 /* q (n_rows, hd) of HEAD, or k (n_cols, hd) of key/value group HEAD, of
- * recorded layer LI: from the cache, or computed and cached.  A reference:
- * g_bytes_unref () it. */
+ * recorded layer LI: from the cache, or computed with the other heads of
+ * its projection group (one product, as the forward pass made it) and all
+ * of them cached.  A reference: g_bytes_unref () it. */
 static GBytes *
 projection (AttnvizAttention *self, int li, int head, gboolean keys)
 {
-  guint64 key = ((guint64) li << 33) | ((guint64) keys << 32) | (guint) head;
+  guint64 key = projection_key (li, head, keys);
   g_mutex_lock (&self->lock);
   CacheEntry *e = g_hash_table_lookup (self->cache, &key);
   if (e != NULL)
@@ -141,38 +172,34 @@ projection (AttnvizAttention *self, int li, int head, gboolean keys)
 
   int layer = self->rec_layers[li], hd = self->hd;
   int n = keys ? self->n_cols : self->n_rows;
+  int group = _attnviz_projection_group (hd), h0 = head / group * group;
+  int n_group = MIN (group, (keys ? self->n_kv_head : self->n_head) - h0);
   const AttnvizLinear *wq, *wk;
   stack_weights (self, layer, &wq, &wk);
-  AttnvizLinear slice = attnviz_linear_slice (keys ? wk : wq, head * hd, hd);
-  float *out = g_new (float, (gsize) n * hd);
+  AttnvizLinear slice = attnviz_linear_slice (keys ? wk : wq, h0 * hd, n_group * hd);
+  g_autofree float *all = g_new (float, (gsize) n * n_group * hd);
   attnviz_blas_serial_begin ();
-  attnviz_linear_serial_ld (out, hd, keys ? self->k_in[li] : self->q_in[li], &slice, n);
+  attnviz_linear_serial_ld (all, n_group * hd, keys ? self->k_in[li] : self->q_in[li], &slice, n);
   attnviz_blas_serial_end ();
-  if (self->rope)
-    attnviz_rope (out, n, 1, hd, self->n_rot, self->rope_style, self->positions, 0, self->inv_freq);
-  GBytes *bytes = g_bytes_new_take (out, (gsize) n * hd * sizeof (float));
 
-  g_mutex_lock (&self->lock);
-  if (g_hash_table_lookup (self->cache, &key) == NULL)
+  GBytes *asked = NULL;
+  for (int g = 0; g < n_group; g++)
     {
-      e = g_new0 (CacheEntry, 1);
-      e->key = key;
-      e->data = g_bytes_ref (bytes);
-      e->link.data = e;
-      g_queue_push_head_link (&self->lru, &e->link);
-      g_hash_table_insert (self->cache, &e->key, e);
-      self->cache_bytes += g_bytes_get_size (bytes);
-      while (self->cache_bytes > self->cache_budget && self->lru.length > 2)
-        {
-          GList *last = g_queue_pop_tail_link (&self->lru);
-          CacheEntry *old = last->data;
-          g_hash_table_remove (self->cache, &old->key);
-          self->cache_bytes -= g_bytes_get_size (old->data);
-          _attnviz_attention_cache_entry_free (old);
-        }
+      float *out = g_new (float, (gsize) n * hd);
+      for (int i = 0; i < n; i++)
+        memcpy (out + (gsize) i * hd, all + ((gsize) i * n_group + g) * hd, sizeof (float) * hd);
+      if (self->rope)
+        attnviz_rope (out, n, 1, hd, self->n_rot, self->rope_style, self->positions, 0, self->inv_freq);
+      GBytes *bytes = g_bytes_new_take (out, (gsize) n * hd * sizeof (float));
+      g_mutex_lock (&self->lock);
+      cache_insert (self, projection_key (li, h0 + g, keys), bytes);
+      g_mutex_unlock (&self->lock);
+      if (h0 + g == head)
+        asked = bytes;
+      else
+        g_bytes_unref (bytes);
     }
-  g_mutex_unlock (&self->lock);
-  return bytes;
+  return asked;
 }
 
 /* Rows [r0, r1) x columns [c0, c1) of a recompute run's head.  The scores

@@ -1,7 +1,7 @@
 /* attnviz-forward-attention.c: the attention of a layer
  *
  * A layer's self-attention and a decoder's cross-attention: the q and k
- * projections one head at a time, the value norms, then every head row
+ * projections a group of heads at a time, the value norms, then every head row
  * block by row block (dot-product or additive scores, softmax, the
  * recording's statistics and overview, the measures, P V), the heads over
  * the engine's threads, and a head's ablation.
@@ -196,7 +196,7 @@ typedef struct {
   int ldo;
   const float *in;
   const AttnvizLinear *lin;
-  int T, hd;
+  int T, hd, n_heads, group;
 } ProjectJob;
 
 static void
@@ -204,23 +204,25 @@ project_range (gpointer data, gsize start, gsize end)
 {
   const ProjectJob *job = data;
   attnviz_blas_serial_begin ();
-  for (gsize h = start; h < end; h++)
+  for (gsize g = start; g < end; g++)
     {
-      AttnvizLinear slice = attnviz_linear_slice (job->lin, (int) h * job->hd, job->hd);
-      attnviz_linear_serial_ld (job->out + h * job->hd, job->ldo, job->in, &slice, job->T);
+      int h0 = (int) g * job->group, n = MIN (job->group, job->n_heads - h0);
+      AttnvizLinear slice = attnviz_linear_slice (job->lin, h0 * job->hd, n * job->hd);
+      attnviz_linear_serial_ld (job->out + (gsize) h0 * job->hd, job->ldo, job->in, &slice, job->T);
     }
   attnviz_blas_serial_end ();
 }
 
-/* OUT (T, n_heads * hd) = IN through LIN one head at a time, the heads over
- * the engine's threads: the very products a recomputed head makes
- * (attnviz-attention-recompute.c), so both get the same bits whatever
- * OpenBLAS does for small matrices. */
+/* OUT (T, n_heads * hd) = IN through LIN a group of heads at a time
+ * (_attnviz_projection_group), the groups over the engine's threads: the
+ * very products a recomputed head makes (attnviz-attention-recompute.c),
+ * so both get the same bits whatever OpenBLAS does for small matrices. */
 static void
 project_heads (float *out, const float *in, const AttnvizLinear *lin, int T, int n_heads, int hd)
 {
-  ProjectJob job = { out, n_heads * hd, in, lin, T, hd };
-  attnviz_parallel_for (n_heads, 1, project_range, &job);
+  int group = _attnviz_projection_group (hd);
+  ProjectJob job = { out, n_heads * hd, in, lin, T, hd, n_heads, group };
+  attnviz_parallel_for ((n_heads + group - 1) / group, 1, project_range, &job);
 }
 
 AttnvizMask

@@ -112,7 +112,137 @@ _attnviz_forward_check_finite (const float *x, gsize n, const char *where, int l
   return FALSE;
 }
 
-/* The final norm, the LM head and the loss, a block of rows at a time:
+/* The loss and top-k a vocabulary block at a time: all T rows' logits for
+ * the columns v0 .. v0 + nb (one product that reads that slice of the LM
+ * head once), folded into each row's running maximum, sum of exponentials
+ * and top-k.  The block stays within VOCAB_BLOCK_BYTES, so memory does not
+ * grow with the vocabulary, the scratch is reused from run to run rather
+ * than paged in afresh, and each block is read back while it is in cache. */
+#define VOCAB_BLOCK_BYTES ((gsize) 8 << 20)
+
+typedef struct {
+  const float *block;       /* (T, nb) logits of columns v0 .. v0 + nb */
+  int v0, nb;
+  int T;
+  float *max;               /* (T) running maximum */
+  double *sum;              /* (T) running sum of exp (logit - max) */
+  float *topv;              /* (T, K) the top-k's logits */
+  float *target;            /* (T) the logit of the token each row predicts, NAN until seen */
+  const int *target_id;     /* (T) that token, -1: none */
+  AttnvizRecording *rec;
+} VocabJob;
+
+static void
+vocab_fold_range (gpointer data, gsize start, gsize end)
+{
+  const VocabJob *job = data;
+  int K = job->rec->top_k, nb = job->nb, v0 = job->v0;
+  for (gsize t = start; t < end; t++)
+    {
+      const float *row = job->block + t * nb;
+      float m = attnviz_max_of (row, nb);
+      if (v0 == 0)
+        {
+          job->max[t] = m;
+          job->sum[t] = attnviz_sum_exp_shifted (row, nb, m);
+        }
+      else if (m > job->max[t])
+        {
+          job->sum[t] = job->sum[t] * exp ((double) job->max[t] - m) + attnviz_sum_exp_shifted (row, nb, m);
+          job->max[t] = m;
+        }
+      else
+        job->sum[t] += attnviz_sum_exp_shifted (row, nb, job->max[t]);
+
+      /* top-k by insertion, as loss_range: the same order whatever the
+       * block size, ties to the lower id */
+      gint32 *ids = job->rec->topk_ids + t * K;
+      float *vals = job->topv + t * K;
+      int n = v0 == 0 ? 0 : MIN (K, v0);
+      for (int j = 0; j < nb; j++)
+        {
+          if (n == K && row[j] <= vals[K - 1])
+            continue;
+          int at = n < K ? n++ : K - 1;
+          while (at > 0 && vals[at - 1] < row[j])
+            {
+              ids[at] = ids[at - 1];
+              vals[at] = vals[at - 1];
+              at--;
+            }
+          ids[at] = v0 + j;
+          vals[at] = row[j];
+        }
+      int target = job->target_id[t];
+      if (target >= v0 && target < v0 + nb)
+        job->target[t] = row[target - v0];
+    }
+}
+
+static gboolean
+head_and_loss_by_vocab (RunState *s, AttnvizRecording *rec, const float *h, const gint32 *ids, GError **error)
+{
+  const AttnvizModel *m = s->model;
+  const AttnvizConfig *c = &m->config;
+  const AttnvizRunOptions *o = s->opt;
+  int T = s->T, V = c->vocab_size, K = rec->top_k;
+  gboolean causal = c->causal || c->encoder_decoder;
+
+  int nb = (int) MIN ((gsize) V, MAX ((gsize) 512, VOCAB_BLOCK_BYTES / ((gsize) T * sizeof (float))));
+  nb = nb < V ? (nb + 15) / 16 * 16 : V;
+  if (o->vocab_block > 0)
+    nb = MIN (o->vocab_block, V);
+  float *block = g_try_new (float, (gsize) T * nb);
+  float *max = g_try_new (float, T);
+  double *sum = g_try_new (double, T);
+  float *topv = g_try_new (float, (gsize) T * K);
+  float *target = g_try_new (float, T);
+  int *target_id = g_try_new (int, T);
+  gboolean ok = block && max && sum && topv && target && target_id;
+  if (!ok)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory computing logits over %d columns", nb);
+  for (int t = 0; ok && t < T; t++)
+    {
+      /* The loss follows the model's own reading direction, whatever mask
+       * the variant used: a causal model predicts the next token.  A
+       * masked token (padding) has no likelihood to speak of. */
+      int at = causal ? t + 1 : t;
+      int id = at < T ? ids[at] : -1;
+      target_id[t] = id < 0 || (o->key_mask && !o->key_mask[at]) ? -1 : id;
+      target[t] = NAN;
+    }
+  for (int v0 = 0; ok && v0 < V; v0 += nb)
+    {
+      int n = MIN (nb, V - v0);
+      AttnvizLinear slice = attnviz_linear_slice (&m->lm_head, v0, n);
+      attnviz_linear (block, h, &slice, T);
+      ok = _attnviz_forward_check_finite (block, (gsize) T * n, "the output layer (logits)", -1, error);
+      if (!ok)
+        break;
+      VocabJob job = { block, v0, n, T, max, sum, topv, target, target_id, rec };
+      attnviz_parallel_for (T, 16, vocab_fold_range, &job);
+      for (int j = 0; j < n; j++)
+        rec->last_logits[v0 + j] = block[(gsize) (T - 1) * n + j];
+    }
+  for (int t = 0; ok && t < T; t++)
+    {
+      double lse = log (sum[t]) + max[t];
+      for (int i = 0; i < K; i++)
+        rec->topk_probs[(gsize) t * K + i] = (float) exp (topv[(gsize) t * K + i] - lse);
+      rec->loss[t] = target_id[t] < 0 ? NAN : (float) (lse - target[t]);
+    }
+  g_free (block);
+  g_free (max);
+  g_free (sum);
+  g_free (topv);
+  g_free (target);
+  g_free (target_id);
+  return ok;
+}
+
+/* The final norm, the LM head and the loss: a block of vocabulary columns
+ * at a time (head_and_loss_by_vocab), or, when the logits are kept or
+ * streamed, a block of rows at a time:
  * each block's logits go to the loss and top-k, to rec->logits when kept,
  * to the options' logits_func, and the last row to rec->last_logits. */
 gboolean
@@ -136,6 +266,9 @@ _attnviz_forward_head_and_loss (RunState *s, AttnvizRecording *rec, const gint32
       attnviz_norm_rows (c, s->h, s->tmp, m->mlm_norm_w, m->mlm_norm_b, T);
       h = s->h;
     }
+
+  if (rec->logits == NULL && o->logits_func == NULL)
+    return head_and_loss_by_vocab (s, rec, h, ids, error);
 
   int rows = (int) CLAMP (LOGITS_BLOCK_BYTES / ((gsize) V * sizeof (float)), 16, 4096);
   rows = MIN (rows, T);

@@ -281,7 +281,7 @@ recording_for (const AttnvizModel *model, const AttnvizRunOptions *o, const Effe
       rec->topk_ids = g_new0 (gint32, (gsize) T * rec->top_k);
       rec->topk_probs = g_new0 (float, (gsize) T * rec->top_k);
       rec->last_logits = g_new0 (float, c->vocab_size);
-      if ((o->keep_logits && logits_bytes <= limit) || logits_bytes <= ATTNVIZ_KEEP_LOGITS_BYTES)
+      if ((o->keep_logits && logits_bytes <= limit) || (!o->drop_logits && logits_bytes <= ATTNVIZ_KEEP_LOGITS_BYTES))
         {
           rec->logits = g_try_malloc (logits_bytes);
           if (rec->logits == NULL)

@@ -38,6 +38,9 @@ typedef struct {
   gboolean skip_logits;         /* leave logits and loss out */
   gboolean keep_logits;         /* keep every position's logits in rec->logits (default: only when
                                  * they take at most ATTNVIZ_KEEP_LOGITS_BYTES) */
+  gboolean drop_logits;         /* never keep the logits, even small ones (as a long run does) */
+  int vocab_block;              /* columns of logits computed at once when they are neither kept
+                                 * nor streamed (0: within 8 MiB, at least 512) */
   AttnvizLogitsFunc logits_func;/* every block of logits as it is computed, or NULL */
   gpointer logits_data;
   AttnvizStorage storage;

@@ -9,6 +9,7 @@
 
 #include "attnviz-forward.h"
 #include "attnviz-result.h"
+#include "attnviz-run-result.h"
 
 /* A result of L layers, H heads and T tokens named "t0", "t1", ... whose
  * attention is random, causal and row-normalised. */
@@ -62,7 +63,7 @@ attnviz_test_random_result (int L, int H, int T, guint32 seed)
       g_string_append (text, labels[t]);
       g_array_append_val (tokens, token);
     }
-  AttnvizResult *result = attnviz_result_new (rec, labels, tokens, text->str, "random");
+  AttnvizResult *result = ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, tokens, text->str, "random"));
   g_string_free (text, TRUE);
   return result;
 }
@@ -124,8 +125,8 @@ attnviz_test_forward_result (int L, int H, int T, AttnvizStorage storage, guint3
       g_string_append (text, labels[t]);
       g_array_append_val (tokens, token);
     }
-  AttnvizResult *result = attnviz_result_new (rec, labels, tokens, text->str, "random-gpt2");
-  attnviz_result_set_loss_predicts_next (result, TRUE);
+  AttnvizResult *result = ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, tokens, text->str, "random-gpt2"));
+  attnviz_run_result_set_loss_predicts_next (ATTNVIZ_RUN_RESULT (result), TRUE);
   g_string_free (text, TRUE);
   return result;
 }

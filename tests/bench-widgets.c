@@ -19,8 +19,9 @@
 #include "attnviz-forward.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-heatmap-tiles.h"
-#include "attnviz-model.h"
 #include "attnviz-heatmap-view.h"
+#include "attnviz-model.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-token-strip.h"
 
@@ -88,7 +89,7 @@ long_result (void)
   char **labels = g_new0 (char *, LONG_T + 1);
   for (int t = 0; t < LONG_T; t++)
     labels[t] = g_strdup_printf ("t%d", ids[t]);
-  return attnviz_result_new (rec, labels, NULL, "", "random-rope");
+  return ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, NULL, "", "random-rope"));
 }
 
 static void

@@ -228,6 +228,46 @@ test_recent_names_keep_their_underscores (void)
   g_rmdir (dir);
 }
 
+/* The same model in two places (two checkouts' demos, say): the recent
+ * menu tells them apart by the folder that holds each. */
+static void
+test_recent_twins_are_told_apart_by_their_folder (void)
+{
+  g_autofree char *top = g_dir_make_tmp ("attnviz-twins-XXXXXX", NULL);
+  g_autofree char *a = g_build_filename (top, "one", "dates", NULL);
+  g_autofree char *b = g_build_filename (top, "two", "dates", NULL);
+  g_assert_cmpint (g_mkdir_with_parents (a, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (b, 0700), ==, 0);
+  attnviz_recent_add (a);
+  attnviz_recent_add (b);
+
+  AttnvizWindow *self = g_object_ref (attnviz_window_new (NULL));
+  GMenuModel *menu = G_MENU_MODEL (self->open_menu);
+  g_autoptr(GMenuModel) recent = g_menu_model_get_item_link (menu, g_menu_model_get_n_items (menu) - 1,
+                                                             G_MENU_LINK_SECTION);
+  g_autofree char *want_a = g_strdup_printf ("dates — %s/one", top);
+  g_autofree char *want_b = g_strdup_printf ("dates — %s/two", top);
+  gboolean found_a = FALSE, found_b = FALSE;
+  for (int i = 0; i < g_menu_model_get_n_items (recent); i++)
+    {
+      g_autofree char *label = NULL;
+      g_assert_true (g_menu_model_get_item_attribute (recent, i, G_MENU_ATTRIBUTE_LABEL, "s", &label));
+      g_assert_cmpstr (label, !=, "dates");
+      found_a = found_a || g_str_equal (label, want_a);
+      found_b = found_b || g_str_equal (label, want_b);
+    }
+  g_assert_true (found_a);
+  g_assert_true (found_b);
+  gtk_window_destroy (GTK_WINDOW (self));
+  g_assert_finalize_object (self);
+  g_rmdir (a);
+  g_rmdir (b);
+  g_autofree char *pa = g_path_get_dirname (a), *pb = g_path_get_dirname (b);
+  g_rmdir (pa);
+  g_rmdir (pb);
+  g_rmdir (top);
+}
+
 static gboolean
 filter_matches (GtkFileFilter *filter, const char *name, const char *type)
 {
@@ -413,6 +453,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/first/compare-panels-share-a-size-and-subtitles-wrap",
                    test_compare_panels_share_a_size_and_subtitles_wrap);
   g_test_add_func ("/ui/first/recent-names-keep-their-underscores", test_recent_names_keep_their_underscores);
+  g_test_add_func ("/ui/first/recent-twins-are-told-apart-by-their-folder",
+                   test_recent_twins_are_told_apart_by_their_folder);
   g_test_add_func ("/ui/first/the-shortcuts-say-how-to-step-heads-and-layers", test_the_shortcuts_say_how_to_step);
 
   int status = g_test_run ();

@@ -17,6 +17,7 @@
 
 #include "attnviz-head-table.h"
 #include "attnviz-heads-job.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
@@ -82,7 +83,7 @@ show_heads (Fixture *f)
 static const AttnvizHeadMeasures *
 engine_table (Fixture *f)
 {
-  const AttnvizHeadMeasures *m = attnviz_result_get_measures (attnviz_window_get_run (f->window));
+  const AttnvizHeadMeasures *m = attnviz_run_result_measures_of (attnviz_window_get_run (f->window));
   g_assert_nonnull (m);
   return m;
 }

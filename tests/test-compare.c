@@ -23,11 +23,15 @@
 #include <glib/gstdio.h>
 
 #include "attnviz-compare-view.h"
+#include "attnviz-difference.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-loss-strip.h"
+#include "attnviz-run-matrix.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
 #include "attnviz-variant-editor.h"
+#include "attnviz-view-state.h"
 #include "attnviz-window.h"
 
 #define TEXT "Once upon a time, there was a little girl named Lily. She loved to play outside in the park."
@@ -189,6 +193,55 @@ test_editor_model_and_heads (void)
   g_object_unref (editor);
 }
 
+/* ---- Each meaning of a result, its own type ------------------------------- */
+
+/* A run, its other matrices and a difference of two runs are results of
+ * their own types; a decoder-only run has no other attention; a view
+ * state takes a run or a difference as its run, never a matrix. */
+static void
+test_result_kinds (void)
+{
+  g_autoptr(AttnvizResult) a = attnviz_test_forward_result (2, 2, 12, ATTNVIZ_STORAGE_DENSE, 3, NULL);
+  g_autoptr(AttnvizResult) b = attnviz_test_forward_result (2, 2, 12, ATTNVIZ_STORAGE_DENSE, 3, "mask=window:4");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ATTNVIZ_IS_RUN_RESULT (a));
+  g_assert_null (attnviz_result_get_attention (a, ATTNVIZ_ATTENTION_CROSS));
+  g_autoptr(AttnvizResult) self = attnviz_result_get_attention (a, ATTNVIZ_ATTENTION_SELF);
+  g_assert_true (self == a);
+  g_assert_cmpint (attnviz_result_get_step (a), ==, -1);
+  attnviz_run_result_set_step (ATTNVIZ_RUN_RESULT (a), 250);
+  g_assert_cmpint (attnviz_result_get_step (a), ==, 250);
+
+  AttnvizResult *vw = attnviz_result_peek_matrix (a, ATTNVIZ_MATRIX_VALUE_WEIGHTED);
+  g_assert_true (ATTNVIZ_IS_RUN_MATRIX (vw));
+  g_assert_cmpint (attnviz_result_get_matrix_kind (vw), ==, ATTNVIZ_MATRIX_VALUE_WEIGHTED);
+  g_assert_cmpint (attnviz_result_get_step (vw), ==, 250);
+  g_assert_null (attnviz_run_result_measures_of (vw));
+  g_autofree char *title = attnviz_result_describe (vw, ATTNVIZ_AGGREGATE_HEAD, 1, 0);
+  g_assert_cmpstr (title, ==, "random-gpt2 · layer 1 · head 0 · value-weighted · step 250");
+
+  g_autoptr(AttnvizDifference) d = attnviz_difference_new (a, b, &error);
+  g_assert_no_error (error);
+  AttnvizResult *dr = ATTNVIZ_RESULT (d);
+  g_assert_false (ATTNVIZ_IS_RUN_RESULT (dr));
+  g_assert_cmpint (attnviz_result_get_step (dr), ==, -1);
+  g_assert_null (attnviz_result_get_source (dr));
+  g_assert_null (attnviz_result_peek_matrix (dr, ATTNVIZ_MATRIX_VALUE_WEIGHTED));
+  g_assert_false (attnviz_result_supports_matrix (dr, ATTNVIZ_MATRIX_ROLLOUT, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+
+  g_autoptr(AttnvizViewState) state = attnviz_view_state_new ();
+  attnviz_view_state_set_run (state, dr);
+  g_assert_true (attnviz_view_state_get_result (state) == dr);
+  attnviz_view_state_set_run (state, a);
+  g_assert_true (attnviz_view_state_get_result (state) == a);
+  g_test_expect_message ("attnviz-view-state", G_LOG_LEVEL_CRITICAL, "*ATTNVIZ_IS_RUN_RESULT*");
+  attnviz_view_state_set_run (state, vw);
+  g_test_assert_expected_messages ();
+  g_assert_true (attnviz_view_state_get_run (state) == a);
+}
+
 /* ---- A difference result, without a model --------------------------------- */
 
 static void
@@ -199,11 +252,11 @@ test_difference_result (void)
   g_autoptr(AttnvizResult) c = attnviz_test_random_result (2, 3, 7, 2);
   g_autoptr(GError) error = NULL;
 
-  g_assert_null (attnviz_result_new_difference (a, c, &error));
+  g_assert_null (attnviz_difference_new (a, c, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 
-  g_autoptr(AttnvizResult) d = attnviz_result_new_difference (a, b, NULL);
-  g_assert_true (attnviz_result_is_difference (d));
+  g_autoptr(AttnvizResult) d = ATTNVIZ_RESULT (attnviz_difference_new (a, b, NULL));
+  g_assert_true (ATTNVIZ_IS_DIFFERENCE (d));
   g_assert_cmpstr (attnviz_result_get_variant (d), ==, "A: model − B: model");
   for (int agg = ATTNVIZ_AGGREGATE_HEAD; agg <= ATTNVIZ_AGGREGATE_MAX; agg++)
     {
@@ -218,14 +271,14 @@ test_difference_result (void)
     }
   g_autofree char *title = attnviz_result_describe (d, ATTNVIZ_AGGREGATE_HEAD, 1, 2);
   g_assert_cmpstr (title, ==, "random · layer 1 · head 2 · A − B");
-  const double *tvd = attnviz_result_get_tvd (d);
+  const double *tvd = attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (d));
   for (int i = 0; i < 6; i++)
     g_assert_cmpfloat (tvd[i], >, 0);
 
   /* Against itself: nothing moved. */
-  g_autoptr(AttnvizResult) same = attnviz_result_new_difference (a, a, NULL);
+  g_autoptr(AttnvizResult) same = ATTNVIZ_RESULT (attnviz_difference_new (a, a, NULL));
   for (int i = 0; i < 6; i++)
-    g_assert_cmpfloat (attnviz_result_get_tvd (same)[i], ==, 0);
+    g_assert_cmpfloat (attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (same))[i], ==, 0);
 }
 
 /* ---- The window on stories260K --------------------------------------------- */
@@ -340,7 +393,8 @@ test_window_compare (gconstpointer model)
 
   AttnvizResult *cmp = attnviz_window_get_comparison (window);
   g_assert_nonnull (cmp);
-  AttnvizResult *a = attnviz_result_get_a (cmp), *b = attnviz_result_get_b (cmp);
+  AttnvizResult *a = attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (cmp));
+  AttnvizResult *b = attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (cmp));
   g_assert_cmpstr (attnviz_result_get_variant (a), ==, "mask=bidirectional");
   g_assert_cmpstr (attnviz_result_get_variant (b), ==, "model");
   /* B is the model's own run, which is also the single run's result. */
@@ -442,8 +496,8 @@ test_window_compare (gconstpointer model)
   g_assert_true (attnviz_variant_editor_set_spec (a_editor, "ablate=L1H2", NULL));
   wait_for_run (window, &w, before);
   cmp = attnviz_window_get_comparison (window);
-  g_assert_cmpstr (attnviz_result_get_variant (attnviz_result_get_a (cmp)), ==, "ablate=L1H2");
-  g_assert_cmpint (attnviz_result_get_recording (attnviz_result_get_a (cmp))->reused_layers, ==, 1);
+  g_assert_cmpstr (attnviz_result_get_variant (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (cmp))), ==, "ablate=L1H2");
+  g_assert_cmpint (attnviz_result_get_recording (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (cmp)))->reused_layers, ==, 1);
   scores = shown_scores (window, &L, &H);
   for (int l = 0; l < L; l++)
     for (int h = 0; h < H; h++)
@@ -503,6 +557,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ui/variant-editor/parses-canonicalises-and-refuses-bad-specs", test_editor_specs);
   g_test_add_func ("/ui/variant-editor/follows-the-model-and-switches-heads", test_editor_model_and_heads);
+  g_test_add_func ("/ui/result/each-meaning-has-its-own-type", test_result_kinds);
   g_test_add_func ("/ui/result/a-difference-is-a-minus-b-with-a-distance-per-head", test_difference_result);
   g_test_add_data_func ("/ui/window/compares-two-variants-on-stories260k", model, test_window_compare);
 

@@ -101,6 +101,55 @@ test_matches_pytorch (gconstpointer data)
     g_assert_null (rec->logits);
 }
 
+/* A run that keeps no logits computes the loss and top-k a block of
+ * vocabulary columns at a time; they must be what the whole rows give,
+ * whatever the block size (13 leaves a block of 6 of the 97 columns). */
+static void
+test_loss_by_vocabulary_blocks_equals_whole_rows (gconstpointer data)
+{
+  const char *fixture = data;
+  g_autofree char *dir = attnviz_test_fixture_path (fixture, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  int T = 40, V = model->config.vocab_size;
+  g_autofree gint32 *ids = g_new (gint32, T);
+  for (int t = 0; t < T; t++)
+    ids[t] = (t * 37 + 5) % V;
+
+  AttnvizRunOptions whole = { .keep_logits = TRUE };
+  g_autoptr(AttnvizRecording) want = attnviz_forward (model, ids, T, &whole, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (want->logits);
+
+  const int blocks[] = { 13, 16, 0 };
+  for (guint b = 0; b < G_N_ELEMENTS (blocks); b++)
+    {
+      AttnvizRunOptions by_vocab = { .drop_logits = TRUE, .vocab_block = blocks[b] };
+      g_autoptr(AttnvizRecording) got = attnviz_forward (model, ids, T, &by_vocab, &error);
+      g_assert_no_error (error);
+      g_assert_null (got->logits);
+      g_assert_cmpint (got->top_k, ==, want->top_k);
+      for (int t = 0; t < T; t++)
+        {
+          if (isnan (want->loss[t]))
+            g_assert_true (isnan (got->loss[t]));
+          else
+            g_assert_cmpfloat_with_epsilon (got->loss[t], want->loss[t], 1e-6);
+          for (int i = 0; i < want->top_k; i++)
+            {
+              gsize at = (gsize) t * want->top_k + i;
+              g_assert_cmpint (got->topk_ids[at], ==, want->topk_ids[at]);
+              g_assert_cmpfloat_with_epsilon (got->topk_probs[at], want->topk_probs[at], 1e-6);
+            }
+        }
+      /* A product over a slice of the head's rows may round its last bit
+       * differently from the whole (OpenBLAS's edge kernels) */
+      for (int v = 0; v < V; v++)
+        g_assert_cmpfloat_with_epsilon (got->last_logits[v], want->last_logits[v], 1e-5);
+    }
+}
+
 static void
 test_two_spellings_of_gpt2_agree (void)
 {
@@ -451,6 +500,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/forward/gpt2/both-name-spellings-give-the-same-attention",
                    test_two_spellings_of_gpt2_agree);
   g_test_add_func ("/engine/forward/f32-tensors-are-used-in-place", test_f32_tensors_are_used_in_place);
+  g_test_add_data_func ("/engine/forward/gpt2/loss-by-vocabulary-blocks-equals-whole-rows", "gpt2-tiny",
+                        test_loss_by_vocabulary_blocks_equals_whole_rows);
+  g_test_add_data_func ("/engine/forward/llama/loss-by-vocabulary-blocks-equals-whole-rows", "llama-gqa-tiny",
+                        test_loss_by_vocabulary_blocks_equals_whole_rows);
   g_test_add_func ("/engine/forward/records-only-the-chosen-layers-and-heads",
                    test_recording_only_chosen_layers_and_heads);
   g_test_add_func ("/engine/forward/input-longer-than-the-context-is-an-error", test_too_long_input_is_an_error);

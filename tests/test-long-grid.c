@@ -10,6 +10,7 @@
 
 #include <gsk/gsk.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-grid-view.h"
 #include "attnviz-loss-strip.h"
 #include "attnviz-painter-private.h"
@@ -224,7 +225,7 @@ test_long_difference_grid_shows_a_minus_b (void)
   AttnvizResult *a = attnviz_test_forward_result (2, 2, LONG_T, ATTNVIZ_STORAGE_RECOMPUTE, 12, "mask=window:64");
   AttnvizResult *b = attnviz_test_forward_result (2, 2, LONG_T, ATTNVIZ_STORAGE_RECOMPUTE, 12, NULL);
   g_autoptr(GError) error = NULL;
-  AttnvizResult *diff = attnviz_result_new_difference (a, b, &error);
+  AttnvizResult *diff = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
   g_assert_no_error (error);
 
   GtkWidget *widget = attnviz_grid_view_new ();
@@ -272,7 +273,7 @@ test_long_difference_grid_shows_a_minus_b (void)
   /* Back to one number per head. */
   attnviz_grid_view_set_show_scores (view, TRUE);
   g_assert_true (attnviz_grid_view_get_spec (view, &spec));
-  g_assert_true (spec.scores == attnviz_result_get_tvd (diff));
+  g_assert_true (spec.scores == attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (diff)));
   destroy_window (window);
   g_assert_finalize_object (diff);
   g_assert_finalize_object (a);
@@ -507,7 +508,7 @@ test_loss_legend_of_no_change_has_no_stray_sign (void)
   AttnvizResult *a = attnviz_test_forward_result (1, 1, 16, ATTNVIZ_STORAGE_DENSE, 14, NULL);
   AttnvizResult *b = attnviz_test_forward_result (1, 1, 16, ATTNVIZ_STORAGE_DENSE, 14, NULL);
   g_autoptr(GError) error = NULL;
-  AttnvizResult *diff = attnviz_result_new_difference (a, b, &error);
+  AttnvizResult *diff = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
   g_assert_no_error (error);
   AttnvizLossStrip *ls = ATTNVIZ_LOSS_STRIP (g_object_ref_sink (attnviz_loss_strip_new ()));
   AttnvizViewState *state = attnviz_view_state_new ();
@@ -532,7 +533,7 @@ test_loss_strip_of_a_long_difference (void)
   AttnvizResult *a = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 14, "mask=window:16");
   AttnvizResult *b = attnviz_test_forward_result (1, 1, T, ATTNVIZ_STORAGE_RECOMPUTE, 14, NULL);
   g_autoptr(GError) error = NULL;
-  AttnvizResult *diff = attnviz_result_new_difference (a, b, &error);
+  AttnvizResult *diff = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
   g_assert_no_error (error);
   GtkWidget *strip = attnviz_loss_strip_new ();
   AttnvizLossStrip *ls = ATTNVIZ_LOSS_STRIP (strip);

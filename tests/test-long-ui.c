@@ -18,10 +18,12 @@
 
 #include <gtk/gtk.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-forward.h"
 #include "attnviz-heatmap-tiles.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-model.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-widgets-util.h"
 
 #define MAX_STALL_MS 100.0
@@ -67,7 +69,7 @@ long_result (guint64 seed, int T)
   char **labels = g_new0 (char *, T + 1);
   for (int t = 0; t < T; t++)
     labels[t] = g_strdup_printf ("t%d", ids[t]);
-  AttnvizResult *r = attnviz_result_new (rec, labels, NULL, "", "random-rope");
+  AttnvizResult *r = ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, NULL, "", "random-rope"));
   g_assert_true (attnviz_result_is_long (r));
   g_assert_null (attnviz_result_get_matrix (r, ATTNVIZ_AGGREGATE_HEAD, 0, 0));
   return r;
@@ -450,7 +452,7 @@ test_a_long_difference_shows_a_minus_b (void)
 {
   g_autoptr(GError) error = NULL;
   AttnvizResult *a = long_result (7, 1024), *b = long_result (8, 1024);
-  AttnvizResult *d = attnviz_result_new_difference (a, b, &error);
+  AttnvizResult *d = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
   g_assert_no_error (error);
   AttnvizAttention *sa = attnviz_result_get_source (a), *sb = attnviz_result_get_source (b);
   g_object_unref (a);

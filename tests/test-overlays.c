@@ -14,6 +14,7 @@
 #include "attnviz-heatmap-tiles.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-rollout.h"
+#include "attnviz-run-result.h"
 #include "attnviz-similarity.h"
 #include "attnviz-test-widgets-util.h"
 
@@ -224,7 +225,7 @@ give_measures (AttnvizResult *result)
   g_assert_true (attnviz_measures_acc_add_attention (acc, attnviz_result_get_source (result), NULL));
   AttnvizHeadMeasures *table = attnviz_head_measures_new (L, H);
   attnviz_measures_acc_finish (acc, table);
-  attnviz_result_set_measures (result, table);
+  attnviz_run_result_set_measures (ATTNVIZ_RUN_RESULT (result), table);
 }
 
 static void
@@ -233,7 +234,7 @@ test_grid_coloured_by_a_measure_shows_the_tables_column (void)
   enum { L = 3, H = 4, T = 16 };
   AttnvizResult *result = attnviz_test_forward_result (L, H, T, ATTNVIZ_STORAGE_DENSE, 25, NULL);
   give_measures (result);
-  const AttnvizHeadMeasures *table = attnviz_result_get_measures (result);
+  const AttnvizHeadMeasures *table = attnviz_run_result_measures_of (result);
   g_assert_true (table->has[ATTNVIZ_MEASURE_ENTROPY]);
   AttnvizViewState *state = attnviz_view_state_new ();
   attnviz_view_state_set_run (state, result);

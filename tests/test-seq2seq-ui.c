@@ -25,6 +25,8 @@
 #include "attnviz-grid-view.h"
 #include "attnviz-heatmap-view.h"
 #include "attnviz-lines-view.h"
+#include "attnviz-run-attention.h"
+#include "attnviz-run-result.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
@@ -95,6 +97,7 @@ test_cross_attention (void)
 
   AttnvizResult *run = attnviz_window_get_run (window);
   g_assert_nonnull (run);
+  g_assert_true (ATTNVIZ_IS_RUN_RESULT (run));
   g_assert_true (attnviz_result_is_seq2seq (run));
   const AttnvizRecording *rec = attnviz_result_get_recording (run);
   int S = rec->S, T = rec->T;
@@ -131,7 +134,10 @@ test_cross_attention (void)
   g_action_group_change_action_state (G_ACTION_GROUP (window), "attention", g_variant_new_string ("cross"));
   g_assert_cmpint (attnviz_window_get_attention (window), ==, ATTNVIZ_ATTENTION_CROSS);
   result = attnviz_window_get_result (window);
+  g_assert_true (ATTNVIZ_IS_RUN_ATTENTION (result));
   g_assert_cmpint (attnviz_result_get_kind (result), ==, ATTNVIZ_ATTENTION_CROSS);
+  g_assert_true (attnviz_result_is_seq2seq (result));
+  g_assert_cmpint (attnviz_result_get_step (result), ==, attnviz_result_get_step (run));
   g_assert_false (attnviz_result_is_square (result));
   g_assert_false (attnviz_result_get_causal (result));
   g_assert_cmpint (attnviz_view_state_get_layer (figure_state (ATTNVIZ_HEATMAP_VIEW (attnviz_window_get_view (window, "heatmap")))),

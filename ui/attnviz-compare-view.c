@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "attnviz-compare-view.h"
+#include "attnviz-difference.h"
 
 G_DEFINE_ENUM_TYPE (AttnvizCompareMode, attnviz_compare_mode,
   G_DEFINE_ENUM_VALUE (ATTNVIZ_COMPARE_SIDE_BY_SIDE, "side-by-side"),
@@ -86,19 +87,21 @@ update_shared_range (AttnvizCompareView *self)
 
   if (mode == ATTNVIZ_RANGE_FIXED)
     top = 1;
-  else if (mode != ATTNVIZ_RANGE_HEAD && result != NULL && attnviz_result_is_difference (result))
+  else if (mode != ATTNVIZ_RANGE_HEAD && result != NULL && ATTNVIZ_IS_DIFFERENCE (result))
     {
       for (int s = 0; s < 2; s++)
         {
-          AttnvizResult *side = s == 0 ? attnviz_result_get_a (result) : attnviz_result_get_b (result);
+          AttnvizDifference *d = ATTNVIZ_DIFFERENCE (result);
+          AttnvizResult *side = s == 0 ? attnviz_difference_get_a (d) : attnviz_difference_get_b (d);
           double m = attnviz_result_get_range_max (side, mode, layer, head);
           if (m > top)
             top = m;
         }
     }
-  else if (result != NULL && attnviz_result_is_difference (result))
+  else if (result != NULL && ATTNVIZ_IS_DIFFERENCE (result))
     {
-      AttnvizResult *sides[2] = { attnviz_result_get_a (result), attnviz_result_get_b (result) };
+      AttnvizDifference *d = ATTNVIZ_DIFFERENCE (result);
+      AttnvizResult *sides[2] = { attnviz_difference_get_a (d), attnviz_difference_get_b (d) };
       int T = attnviz_result_get_n_tokens (result);
       for (int s = 0; s < 2; s++)
         {

@@ -32,7 +32,7 @@ G_DECLARE_FINAL_TYPE (AttnvizCompareView, attnviz_compare_view, ATTNVIZ, COMPARE
 GtkWidget *attnviz_compare_view_new (void);
 
 /* The comparison's state (its result a difference result,
- * attnviz_result_new_difference ()), shared by the three panes; NULL
+ * attnviz_difference_new ()), shared by the three panes; NULL
  * gives the view one of its own. */
 AttnvizViewState *attnviz_compare_view_get_state (AttnvizCompareView *self);
 void attnviz_compare_view_set_state (AttnvizCompareView *self, AttnvizViewState *state);

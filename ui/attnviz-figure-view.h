@@ -9,6 +9,7 @@
 
 #include <gtk/gtk.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-view-state.h"
 
 G_BEGIN_DECLS
@@ -93,7 +94,7 @@ static inline AttnvizColormap
 figure_colormap (gpointer view)
 {
   AttnvizResult *result = figure_result (view);
-  if (result != NULL && attnviz_result_is_difference (result))
+  if (result != NULL && ATTNVIZ_IS_DIFFERENCE (result))
     return ATTNVIZ_COLORMAP_RDBU;
   return attnviz_view_state_get_colormap (figure_state (view));
 }
@@ -102,7 +103,7 @@ static inline AttnvizScaleKind
 figure_scale (gpointer view)
 {
   AttnvizResult *result = figure_result (view);
-  if (result != NULL && attnviz_result_is_difference (result))
+  if (result != NULL && ATTNVIZ_IS_DIFFERENCE (result))
     return ATTNVIZ_SCALE_LINEAR;
   return attnviz_view_state_get_scale (figure_state (view));
 }

@@ -113,7 +113,8 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
       gtk_tooltip_set_markup (tooltip, markup);
       return TRUE;
     }
-  const double *tvd = figure_result (self) ? attnviz_result_get_tvd (figure_result (self)) : NULL;
+  const double *tvd = ATTNVIZ_IS_DIFFERENCE (figure_result (self))
+                        ? attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (figure_result (self))) : NULL;
   g_autofree char *markup = NULL;
   if (tvd != NULL)
     markup = g_strdup_printf ("<b>layer %d · head %d</b>\ntotal variation distance %.4f\n"

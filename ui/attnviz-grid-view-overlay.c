@@ -21,7 +21,9 @@
 
 #include <math.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-grid-view-private.h"
+#include "attnviz-run-result.h"
 #include "attnviz-similarity.h"
 
 void
@@ -207,7 +209,7 @@ apply_order (AttnvizGridView *self, AttnvizGridSpec *spec)
 static void
 apply_measure (AttnvizGridView *self, AttnvizGridSpec *spec, AttnvizMeasure measure)
 {
-  const AttnvizHeadMeasures *table = attnviz_result_get_measures (figure_result (self));
+  const AttnvizHeadMeasures *table = attnviz_run_result_measures_of (figure_result (self));
   int L = spec->n_layer, H = spec->n_head;
 
   g_free (self->measure_scores);
@@ -249,8 +251,8 @@ _attnviz_grid_view_apply_overlays (AttnvizGridView *self, AttnvizGridSpec *spec)
   AttnvizViewState *state = figure_state (self);
   int measure = attnviz_view_state_get_head_measure (state);
 
-  if (measure >= 0 && attnviz_result_get_measures (figure_result (self)) != NULL
-      && !attnviz_result_is_difference (figure_result (self)))
+  if (measure >= 0 && attnviz_run_result_measures_of (figure_result (self)) != NULL
+      && !ATTNVIZ_IS_DIFFERENCE (figure_result (self)))
     apply_measure (self, spec, measure);
   if (!attnviz_view_state_get_order_heads (state))
     return;

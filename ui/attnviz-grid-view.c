@@ -18,6 +18,7 @@
 
 #include <math.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-grid-view-private.h"
 
 /* On screen the labels grow with the thumbnails from the first size to
@@ -86,8 +87,8 @@ find_overviews (AttnvizGridView *self, AttnvizAttention *source, AttnvizPool poo
 static void
 ensure_difference_overviews (AttnvizGridView *self, gsize n)
 {
-  AttnvizAttention *sa = attnviz_result_get_source (attnviz_result_get_a (figure_result (self)));
-  AttnvizAttention *sb = attnviz_result_get_source (attnviz_result_get_b (figure_result (self)));
+  AttnvizAttention *sa = attnviz_result_get_source (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (figure_result (self))));
+  AttnvizAttention *sb = attnviz_result_get_source (attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (figure_result (self))));
   g_autofree const float **oa = g_new0 (const float *, n);
   g_autofree const float **ob = g_new0 (const float *, n);
   int ra, ca, rb, cb;
@@ -123,7 +124,7 @@ ensure_overviews (AttnvizGridView *self)
   if (self->overviews != NULL || figure_result (self) == NULL || n == 0)
     return;
   self->overviews = g_new0 (const float *, n);
-  if (attnviz_result_is_difference (figure_result (self)))
+  if (ATTNVIZ_IS_DIFFERENCE (figure_result (self)))
     ensure_difference_overviews (self, n);
   else if (!find_overviews (self, attnviz_result_get_source (figure_result (self)), ATTNVIZ_POOL_MAX,
                             self->overviews, &self->ov_rows, &self->ov_cols))
@@ -160,12 +161,13 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
   if (figure_result (self) == NULL)
     return FALSE;
   g_clear_pointer (&self->range_caption, g_free);
-  const double *tvd = attnviz_result_get_tvd (figure_result (self));
+  const double *tvd = ATTNVIZ_IS_DIFFERENCE (figure_result (self))
+                      ? attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (figure_result (self))) : NULL;
   AttnvizAttention *source = attnviz_result_get_source (figure_result (self));
   /* A long run's dense maps are not kept: all its entries are NULL. */
   const float *const *maps = source == NULL || attnviz_attention_is_dense (source)
                              ? attnviz_result_get_maps (figure_result (self)) : NULL;
-  gboolean difference = attnviz_result_is_difference (figure_result (self));
+  gboolean difference = ATTNVIZ_IS_DIFFERENCE (figure_result (self));
   if (difference)
     maps = NULL;
   if (!difference || !self->show_scores)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "attnviz-head-table.h"
+#include "attnviz-run-result.h"
 
 /* The columns before the measures. */
 #define COLUMN_LAYER (-2)
@@ -316,7 +317,7 @@ on_run_changed (AttnvizHeadTable *self)
   g_clear_pointer (&self->measures, attnviz_head_measures_free);
   g_clear_pointer (&self->probe, attnviz_head_measures_free);
 
-  const AttnvizHeadMeasures *m = run ? attnviz_result_get_measures (run) : NULL;
+  const AttnvizHeadMeasures *m = run ? attnviz_run_result_measures_of (run) : NULL;
   if (m != NULL)
     {
       self->measures = attnviz_head_measures_new (m->n_layer, m->n_head);

@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-heatmap-tiles-private.h"
 
 /* ---- Hover ------------------------------------------------------------------ */
@@ -40,7 +41,7 @@ bin_stats (AttnvizResult *result, const TileKey *p, int k, int bin_row, int bin_
   int rows = attnviz_result_get_n_tokens (result), cols = attnviz_result_get_n_cols (result);
   int r0 = bin_row * k, r1 = MIN (r0 + k, rows), c0 = bin_col * k, c1 = MIN (c0 + k, cols);
   gboolean causal = attnviz_result_get_causal (result) && attnviz_result_is_square (result);
-  gboolean difference = attnviz_result_is_difference (result);
+  gboolean difference = ATTNVIZ_IS_DIFFERENCE (result);
   g_autofree float *rect = g_new (float, (gsize) k * k);
   v[0] = v[1] = NAN;
   v[2] = 0;
@@ -81,11 +82,12 @@ hover_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancell
     }
   job->v[0] = attnviz_result_get_cell (job->result, p->aggregate, p->layer, p->head, job->bin_row, job->bin_col);
   job->v[1] = job->v[2] = NAN;
-  AttnvizResult *a = attnviz_result_get_a (job->result);
-  if (a != NULL)
+  if (ATTNVIZ_IS_DIFFERENCE (job->result))
     {
-      job->v[1] = attnviz_result_get_cell (a, p->aggregate, p->layer, p->head, job->bin_row, job->bin_col);
-      job->v[2] = attnviz_result_get_cell (attnviz_result_get_b (job->result), p->aggregate, p->layer, p->head,
+      AttnvizDifference *d = ATTNVIZ_DIFFERENCE (job->result);
+      job->v[1] = attnviz_result_get_cell (attnviz_difference_get_a (d), p->aggregate, p->layer, p->head,
+                                           job->bin_row, job->bin_col);
+      job->v[2] = attnviz_result_get_cell (attnviz_difference_get_b (d), p->aggregate, p->layer, p->head,
                                            job->bin_row, job->bin_col);
     }
   g_task_return_boolean (task, TRUE);
@@ -150,7 +152,7 @@ attnviz_heatmap_tiles_get_value (AttnvizHeatmapTiles *self, int row, int col, fl
   g_return_val_if_fail (self->result != NULL, FALSE);
 
   *a = *b = NAN;
-  gboolean difference = attnviz_result_is_difference (self->result);
+  gboolean difference = ATTNVIZ_IS_DIFFERENCE (self->result);
   /* An exact tile holds it (a difference's A and B are read apart). */
   TileKey key = self->picture;
   key.k = 1;

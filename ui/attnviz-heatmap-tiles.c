@@ -12,6 +12,7 @@
 
 #include <gio/gio.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-heatmap-tiles-private.h"
 #include "attnviz-painter-private.h"
 
@@ -324,7 +325,7 @@ attnviz_heatmap_tiles_get_upper_bound (AttnvizHeatmapTiles *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_HEATMAP_TILES (self), NAN);
 
-  if (self->result == NULL || attnviz_result_is_difference (self->result))
+  if (self->result == NULL || ATTNVIZ_IS_DIFFERENCE (self->result))
     return NAN;
   const TileKey *p = &self->picture;
   int rows, cols;

@@ -10,6 +10,7 @@
 
 #include <math.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-heatmap-view-private.h"
 
 #define ZOOM_STEP 1.25
@@ -233,7 +234,7 @@ long_cell_markup (AttnvizHeatmapView *self, int row, int col)
   const char *qn = is_square (self) ? "query" : "target", *kn = is_square (self) ? "key" : "source";
   if (!attnviz_heatmap_tiles_get_value (self->tiles, row, col, &v, &a, &b))
     return NULL;
-  if (attnviz_result_is_difference (shown_result (self)))
+  if (ATTNVIZ_IS_DIFFERENCE (shown_result (self)))
     return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>A − B</b> %+.4g\n<b>A</b> %.4g · <b>B</b> %.4g",
                             qn, q, kn, k, v, a, b);
   return g_strdup_printf ("<b>%s</b> %s\n<b>%s</b> %s\n<b>%s</b> %.4g", qn, q, kn, k, shown_unit (self), v);
@@ -256,7 +257,7 @@ long_bin_markup (AttnvizHeatmapView *self, int row, int col, int k)
   g_string_append_printf (m, "<b>%s</b> %d–%d\n<b>%s</b> %d–%d\n", qn, r0, r1, kn, c0, c1);
   if (cells == 0)
     g_string_append (m, "masked: the model sees none of these cells");
-  else if (attnviz_result_is_difference (shown_result (self)))
+  else if (ATTNVIZ_IS_DIFFERENCE (shown_result (self)))
     g_string_append_printf (m, "<b>largest A − B</b> %+.4g · <b>mean</b> %+.4g", max, mean);
   else
     g_string_append_printf (m, "<b>max</b> %.4g · <b>mean</b> %.4g", max, mean);
@@ -330,11 +331,12 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
       g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
       g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
       gsize at = (gsize) row * n_cols (self) + col;
-      AttnvizResult *a = attnviz_result_get_a (shown_result (self));
-      if (a != NULL)
+      if (ATTNVIZ_IS_DIFFERENCE (shown_result (self)))
         {
-          const float *ma = attnviz_result_get_matrix (a, figure_aggregate (self), figure_layer (self), figure_head (self));
-          const float *mb = attnviz_result_get_matrix (attnviz_result_get_b (shown_result (self)), figure_aggregate (self),
+          AttnvizDifference *d = ATTNVIZ_DIFFERENCE (shown_result (self));
+          const float *ma = attnviz_result_get_matrix (attnviz_difference_get_a (d), figure_aggregate (self),
+                                                       figure_layer (self), figure_head (self));
+          const float *mb = attnviz_result_get_matrix (attnviz_difference_get_b (d), figure_aggregate (self),
                                                        figure_layer (self), figure_head (self));
           markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\n<b>A − B</b> %+.4g\n"
                                     "<b>A</b> %.4g · <b>B</b> %.4g",

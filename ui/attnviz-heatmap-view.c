@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-heatmap-view-private.h"
 
 #define SCREEN_FONT_SIZE 11.0
@@ -206,7 +207,7 @@ long_screen_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec)
       /* A difference's overview is of means (A's − B's), its cells and
        * bins reach beyond; a bound of |A − B| (the larger weight) would
        * leave the picture blank: the colour bar says it clips. */
-      spec->scale_clips = isnan (bound) && attnviz_result_is_difference (shown_result (self));
+      spec->scale_clips = isnan (bound) && ATTNVIZ_IS_DIFFERENCE (shown_result (self));
       if (!attnviz_scale_has_range (&spec->scale))
         attnviz_scale_init (&spec->scale, figure_scale (self), 0, 1);
     }

@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "attnviz-colormap.h"
+#include "attnviz-difference.h"
 #include "attnviz-loss-strip.h"
 #include "attnviz-painter.h"
 #include "attnviz-widgets-private.h"
@@ -69,7 +70,7 @@ signed_number (double v)
 static int
 n_tokens (AttnvizLossStrip *self)
 {
-  return self->result && attnviz_result_is_difference (self->result) ? attnviz_result_get_n_tokens (self->result) : 0;
+  return self->result && ATTNVIZ_IS_DIFFERENCE (self->result) ? attnviz_result_get_n_tokens (self->result) : 0;
 }
 
 static double
@@ -386,8 +387,8 @@ attnviz_loss_strip_describe_token (AttnvizLossStrip *self, int index)
 
   if (index < 0 || index >= n_tokens (self))
     return NULL;
-  double a = attnviz_result_get_token_loss (attnviz_result_get_a (self->result), index);
-  double b = attnviz_result_get_token_loss (attnviz_result_get_b (self->result), index);
+  double a = attnviz_result_get_token_loss (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (self->result)), index);
+  double b = attnviz_result_get_token_loss (attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (self->result)), index);
   if (isnan (a) || isnan (b))
     return g_strdup ("no loss: nothing predicts this token");
   g_autofree char *delta = signed_number (a - b);
@@ -412,8 +413,8 @@ attnviz_loss_strip_describe_means (AttnvizLossStrip *self)
 
   if (n_tokens (self) == 0)
     return g_strdup ("");
-  double a = attnviz_result_get_mean_loss (attnviz_result_get_a (self->result));
-  double b = attnviz_result_get_mean_loss (attnviz_result_get_b (self->result));
+  double a = attnviz_result_get_mean_loss (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (self->result)));
+  double b = attnviz_result_get_mean_loss (attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (self->result)));
   if (isnan (a) || isnan (b))
     return g_strdup ("no loss: the model has no LM head");
   g_autofree char *delta = signed_number (a - b);

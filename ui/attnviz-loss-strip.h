@@ -14,7 +14,7 @@ G_DECLARE_FINAL_TYPE (AttnvizLossStrip, attnviz_loss_strip, ATTNVIZ, LOSS_STRIP,
 GtkWidget *attnviz_loss_strip_new (void);
 
 /* What it shows is its state's (attnviz-view-state.h), as the figure
- * views': the run, a difference result (attnviz_result_new_difference ();
+ * views': the run, a difference result (attnviz_difference_new ();
  * anything else shows nothing), and the selected token; a click selects
  * through the state. */
 AttnvizViewState *attnviz_loss_strip_get_state (AttnvizLossStrip *self);

@@ -12,6 +12,7 @@
 
 #include <math.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-query-key-view.h"
 #include "attnviz-widgets-private.h"
 
@@ -152,7 +153,7 @@ ensure_points (AttnvizQueryKeyView *self)
   if (key.result == NULL)
     set_points (self, &key, NULL, NULL);
   else if (source == NULL)
-    set_points (self, &key, NULL, attnviz_result_is_difference (key.result)
+    set_points (self, &key, NULL, ATTNVIZ_IS_DIFFERENCE (key.result)
                                     ? "The query–key picture shows one run, not a difference."
                                     : "This run kept no queries and keys to draw.");
   else if (!attnviz_attention_has_head (source, key.layer, key.head))

@@ -1,19 +1,12 @@
-/* attnviz-result-matrix.c: the other matrices of a run, as results
+/* attnviz-result-matrix.c: the other matrices of a result, as results
  *
- * A matrix result is an AttnvizResult that borrows its run's recording
- * (the run keeps it in ->matrices and outlives it) and answers the same
- * calls with other cells:
- *
- *   value-weighted  a short run: every head's α_ij f_j as dense maps made
- *                   at once (attnviz_attention_dup_value_weighted (), no
- *                   more than the run's own dense matrices); a long run:
- *                   read through the source's value-weighted rectangles
- *                   (attnviz-result-read.c), with max and mean overviews
- *                   of R x C bins made per head by prepare, exactly, from
- *                   row bands (they set the colour range and are painted
- *                   before the exact tiles, as the weights' overviews are).
- *   rollout, flow   one (T, T) matrix computed by prepare in a worker; the
- *                   same for every layer, head and aggregate.
+ * A result of weights with an attention source (a run, or one attention
+ * of an encoder-decoder run) gives its value-weighted attention, rollout
+ * and flow as AttnvizRunMatrix results (attnviz-run-matrix.c), made on
+ * first use and kept in ->matrices.  Rollout and flow are computed here by
+ * prepare in a worker; so are a long run's value-weighted overviews, of
+ * R x C bins per head, exactly, from row bands (they set the colour range
+ * and are painted before the exact tiles, as the weights' overviews are).
  */
 #define G_LOG_DOMAIN "attnviz-result"
 #include "config.h"
@@ -24,8 +17,6 @@
 #include "attnviz-result-private.h"
 #include "attnviz-rollout.h"
 
-/* Bins a side of a long value-weighted head's overviews, at most. */
-#define VW_OVERVIEW_BINS 256
 /* Query rows read at once making them. */
 #define VW_BAND_ROWS 128
 
@@ -64,25 +55,15 @@ attnviz_matrix_get_unit (AttnvizMatrixKind matrix)
 void
 _attnviz_result_clear_matrices (AttnvizResult *self)
 {
-  gsize n = (gsize) self->n_layer * self->n_head;
-
   for (int m = 0; m < ATTNVIZ_N_MATRICES; m++)
     g_clear_object (&self->matrices[m]);
-  g_clear_pointer (&self->owned, g_free);
-  for (gsize i = 0; self->vw_max != NULL && i < n; i++)
-    {
-      g_free (self->vw_max[i]);
-      g_free (self->vw_mean[i]);
-    }
-  g_clear_pointer (&self->vw_max, g_free);
-  g_clear_pointer (&self->vw_mean, g_free);
 }
 
 AttnvizMatrixKind
 attnviz_result_get_matrix_kind (AttnvizResult *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), ATTNVIZ_MATRIX_WEIGHTS);
-  return self->matrix;
+  return ATTNVIZ_RESULT_GET_CLASS (self)->get_matrix_kind (self);
 }
 
 gboolean
@@ -91,15 +72,16 @@ attnviz_result_supports_matrix (AttnvizResult *self, AttnvizMatrixKind matrix, G
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), FALSE);
   g_return_val_if_fail ((guint) matrix < ATTNVIZ_N_MATRICES, FALSE);
 
-  if (matrix == ATTNVIZ_MATRIX_WEIGHTS || self->matrix == matrix)
+  if (matrix == ATTNVIZ_MATRIX_WEIGHTS || attnviz_result_get_matrix_kind (self) == matrix)
     return TRUE;
+  return ATTNVIZ_RESULT_GET_CLASS (self)->supports_matrix (self, matrix, error);
+}
+
+static gboolean
+attnviz_result_real_supports_matrix (AttnvizResult *self, AttnvizMatrixKind matrix, GError **error)
+{
   const char *what = attnviz_matrix_describe (matrix);
-  if (self->a != NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "A comparison shows attention weights only, not %s.", what);
-      return FALSE;
-    }
-  AttnvizAttention *source = self->matrix == ATTNVIZ_MATRIX_WEIGHTS ? attnviz_result_get_source (self) : NULL;
+  AttnvizAttention *source = attnviz_result_get_source (self);
   if (source == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "This run kept only its attention weights: no %s.", what);
@@ -132,75 +114,19 @@ attnviz_result_supports_matrix (AttnvizResult *self, AttnvizMatrixKind matrix, G
   return TRUE;
 }
 
-/* A matrix result of SELF: its shape, labels and names, no cells yet. */
-static AttnvizResult *
-new_matrix_result (AttnvizResult *self, AttnvizMatrixKind matrix)
-{
-  AttnvizResult *m = g_object_new (ATTNVIZ_TYPE_RESULT, NULL);
-  m->matrix = matrix;
-  m->rec = self->rec;
-  m->kind = self->kind;
-  m->rows = self->rows;
-  m->cols = self->cols;
-  m->n_layer = self->n_layer;
-  m->n_head = self->n_head;
-  m->causal = self->causal;
-  m->ids = self->ids;
-  m->col_ids = self->col_ids;
-  m->labels = g_strdupv (self->labels);
-  m->col_labels = g_strdupv (self->col_labels);
-  m->tokens = self->tokens ? g_array_ref (self->tokens) : NULL;
-  m->col_tokens = self->col_tokens ? g_array_ref (self->col_tokens) : NULL;
-  m->text = g_strdup (self->text);
-  m->model_name = g_strdup (self->model_name);
-  m->step = attnviz_result_get_step (self);
-  m->loss_predicts_next = self->loss_predicts_next;
-  m->maps = g_new0 (const float *, MAX ((gsize) m->n_layer * m->n_head, 1));
-  m->mean = g_new0 (float *, MAX (m->n_layer, 1));
-  m->max = g_new0 (float *, MAX (m->n_layer, 1));
-  return m;
-}
-
-/* The value-weighted result: a short run's maps made now. */
-static AttnvizResult *
-new_value_weighted (AttnvizResult *self)
-{
-  AttnvizAttention *source = attnviz_result_get_source (self);
-  AttnvizResult *m = new_matrix_result (self, ATTNVIZ_MATRIX_VALUE_WEIGHTED);
-  gsize cells = (gsize) self->rows * self->cols, n = (gsize) self->n_layer * self->n_head;
-
-  if (!attnviz_attention_is_dense (source))
-    {
-      m->vw_max = g_new0 (float *, MAX (n, 1));
-      m->vw_mean = g_new0 (float *, MAX (n, 1));
-      m->vw_rows = MIN (self->rows, VW_OVERVIEW_BINS);
-      m->vw_cols = MIN (self->cols, VW_OVERVIEW_BINS);
-      return m;
-    }
-  m->owned = g_new0 (float, MAX (cells * n, 1));
-  for (int l = 0; l < self->n_layer; l++)
-    for (int h = 0; h < self->n_head; h++)
-      {
-        float *out = m->owned + ((gsize) l * self->n_head + h) * cells;
-        if (attnviz_attention_get_value_norms (source, l, h) != NULL
-            && attnviz_attention_get_value_weighted_rect (source, l, h, 0, self->rows, 0, self->cols, out, self->cols))
-          m->maps[l * self->n_head + h] = out;
-      }
-  return m;
-}
-
 AttnvizResult *
 attnviz_result_peek_matrix (AttnvizResult *self, AttnvizMatrixKind matrix)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
   g_return_val_if_fail ((guint) matrix < ATTNVIZ_N_MATRICES, NULL);
 
-  if (matrix == self->matrix)
+  AttnvizMatrixKind own = attnviz_result_get_matrix_kind (self);
+  if (matrix == own)
     return self;
-  if (self->matrix != ATTNVIZ_MATRIX_WEIGHTS || !attnviz_result_supports_matrix (self, matrix, NULL))
+  if (own != ATTNVIZ_MATRIX_WEIGHTS || !attnviz_result_supports_matrix (self, matrix, NULL))
     return NULL;
   if (self->matrices[matrix] == NULL && matrix == ATTNVIZ_MATRIX_VALUE_WEIGHTED)
-    self->matrices[matrix] = new_value_weighted (self);
+    self->matrices[matrix] = _attnviz_run_matrix_new (self, matrix, NULL);
   return self->matrices[matrix];
 }
 
@@ -221,25 +147,14 @@ attnviz_result_matrix_is_ready (AttnvizResult *self, AttnvizMatrixKind matrix, A
   AttnvizResult *m = attnviz_result_peek_matrix (self, matrix);
   if (m == NULL)
     return FALSE;
-  if (m->vw_max == NULL || layer < 0 || layer >= m->n_layer)
+  if (layer < 0 || layer >= m->n_layer)
     return TRUE;
   int h0, h1;
   heads_of (m, aggregate, head, &h0, &h1);
   for (int h = MAX (h0, 0); h < MIN (h1, m->n_head); h++)
-    if (m->vw_max[layer * m->n_head + h] == NULL && attnviz_result_has_matrix (m, ATTNVIZ_AGGREGATE_HEAD, layer, h))
+    if (!_attnviz_run_matrix_has_overview (m, layer, h) && attnviz_result_has_matrix (m, ATTNVIZ_AGGREGATE_HEAD, layer, h))
       return FALSE;
   return TRUE;
-}
-
-const float *
-_attnviz_result_matrix_overview (AttnvizResult *self, int layer, int head, AttnvizPool pool, int *rows, int *cols)
-{
-  if (self->vw_max == NULL || layer < 0 || layer >= self->n_layer || head < 0 || head >= self->n_head)
-    return NULL;
-  gsize k = (gsize) layer * self->n_head + head;
-  *rows = self->vw_rows;
-  *cols = self->vw_cols;
-  return pool == ATTNVIZ_POOL_MAX ? self->vw_max[k] : self->vw_mean[k];
 }
 
 /* ---- Preparing, in a worker ------------------------------------------------ */
@@ -374,8 +289,7 @@ attnviz_result_prepare_matrix_async (AttnvizResult *self, AttnvizMatrixKind matr
     {
       p->m = g_object_ref (attnviz_result_peek_matrix (self, matrix));
       heads_of (p->m, aggregate, head, &p->h0, &p->h1);
-      p->bin_rows = p->m->vw_rows;
-      p->bin_cols = p->m->vw_cols;
+      _attnviz_run_matrix_get_bins (p->m, &p->bin_rows, &p->bin_cols);
       p->max = g_new0 (float *, p->h1 - p->h0);
       p->mean = g_new0 (float *, p->h1 - p->h0);
     }
@@ -396,23 +310,18 @@ attnviz_result_prepare_matrix_finish (AttnvizResult *self, GAsyncResult *result,
     return TRUE;
   /* Kept now, on the main context: the views read them from here on. */
   if (p->values != NULL && self->matrices[p->matrix] == NULL)
-    {
-      AttnvizResult *m = new_matrix_result (self, p->matrix);
-      m->owned = g_steal_pointer (&p->values);
-      for (gsize i = 0; i < (gsize) m->n_layer * m->n_head; i++)
-        m->maps[i] = m->owned;
-      self->matrices[p->matrix] = m;
-    }
+    self->matrices[p->matrix] = _attnviz_run_matrix_new (self, p->matrix, g_steal_pointer (&p->values));
   for (int h = p->h0; p->max != NULL && h < p->h1; h++)
-    {
-      gsize k = (gsize) p->layer * p->m->n_head + h;
-      if (p->m->vw_max[k] != NULL || p->max[h - p->h0] == NULL)
-        continue;
-      p->m->vw_max[k] = g_steal_pointer (&p->max[h - p->h0]);
-      p->m->vw_mean[k] = g_steal_pointer (&p->mean[h - p->h0]);
-    }
+    if (p->max[h - p->h0] != NULL)
+      _attnviz_run_matrix_take_overview (p->m, p->layer, h, &p->max[h - p->h0], &p->mean[h - p->h0]);
   /* A colour range looked for before the overviews were made found none. */
   if (p->m != NULL)
     g_clear_pointer (&p->m->head_max, g_free);
   return TRUE;
+}
+
+void
+_attnviz_result_class_init_matrix (AttnvizResultClass *klass)
+{
+  klass->supports_matrix = attnviz_result_real_supports_matrix;
 }

@@ -4,7 +4,9 @@
  * attention source (attnviz-attention.h), which recomputes rows exactly;
  * an aggregate combines its heads' rectangles as attnviz_combine_maps ()
  * combines whole maps (so the values are those of get_matrix () for a
- * short run, bit for bit); a difference reads A and B and subtracts.
+ * short run, bit for bit).  The defaults of the class's functions are
+ * here; a difference (attnviz-difference.c) and another matrix of a run
+ * (attnviz-run-matrix.c) answer some their own way.
  */
 #define G_LOG_DOMAIN "attnviz-result"
 #include "config.h"
@@ -44,6 +46,12 @@ source_of (AttnvizResult *self)
   return attnviz_result_get_source (self);
 }
 
+static gboolean
+attnviz_result_real_source_has_head (AttnvizResult *self, AttnvizAttention *source, int layer, int head)
+{
+  return attnviz_attention_has_head (source, layer, head);
+}
+
 /* Whether HEAD of LAYER was recorded, in the dense maps or the source. */
 static gboolean
 has_head (AttnvizResult *self, int layer, int head)
@@ -53,30 +61,26 @@ has_head (AttnvizResult *self, int layer, int head)
   if (self->maps[layer * self->n_head + head] != NULL)
     return TRUE;
   AttnvizAttention *source = source_of (self);
-  if (source != NULL && self->matrix == ATTNVIZ_MATRIX_VALUE_WEIGHTED)
-    return attnviz_attention_get_value_norms (source, layer, head) != NULL;
-  return source != NULL && attnviz_attention_has_head (source, layer, head);
+  return source != NULL && ATTNVIZ_RESULT_GET_CLASS (self)->source_has_head (self, source, layer, head);
+}
+
+static gboolean
+attnviz_result_real_is_long (AttnvizResult *self)
+{
+  AttnvizAttention *source = source_of (self);
+  return source != NULL && !attnviz_attention_is_dense (source);
 }
 
 gboolean
 attnviz_result_is_long (AttnvizResult *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), FALSE);
-
-  if (self->a != NULL)
-    return attnviz_result_is_long (self->a) || attnviz_result_is_long (self->b);
-  AttnvizAttention *source = source_of (self);
-  return source != NULL && !attnviz_attention_is_dense (source);
+  return ATTNVIZ_RESULT_GET_CLASS (self)->is_long (self);
 }
 
-gboolean
-attnviz_result_has_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head)
+static gboolean
+attnviz_result_real_has_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head)
 {
-  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), FALSE);
-
-  if (self->a != NULL)
-    return attnviz_result_has_matrix (self->a, aggregate, layer, head)
-           && attnviz_result_has_matrix (self->b, aggregate, layer, head);
   if (aggregate == ATTNVIZ_AGGREGATE_HEAD)
     return has_head (self, layer, head);
   for (int h = 0; h < self->n_head; h++)
@@ -85,8 +89,23 @@ attnviz_result_has_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int 
   return FALSE;
 }
 
+gboolean
+attnviz_result_has_matrix (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head)
+{
+  g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), FALSE);
+  return ATTNVIZ_RESULT_GET_CLASS (self)->has_matrix (self, aggregate, layer, head);
+}
+
 static void
-head_rect (AttnvizResult *self, int layer, int head, int r0, int r1, int c0, int c1, float *out, gsize ld)
+attnviz_result_real_read_source_rect (AttnvizResult *self, AttnvizAttention *source, int layer, int head,
+                                      int r0, int r1, int c0, int c1, float *out, gsize ld)
+{
+  attnviz_attention_get_rect (source, layer, head, r0, r1, c0, c1, out, ld);
+}
+
+void
+_attnviz_result_head_rect (AttnvizResult *self, int layer, int head, int r0, int r1, int c0, int c1,
+                           float *out, gsize ld)
 {
   const float *m = self->maps[layer * self->n_head + head];
   if (m != NULL)
@@ -95,10 +114,7 @@ head_rect (AttnvizResult *self, int layer, int head, int r0, int r1, int c0, int
         memcpy (out + (gsize) (i - r0) * ld, m + (gsize) i * self->cols + c0, sizeof (float) * (c1 - c0));
       return;
     }
-  if (self->matrix == ATTNVIZ_MATRIX_VALUE_WEIGHTED)
-    attnviz_attention_get_value_weighted_rect (source_of (self), layer, head, r0, r1, c0, c1, out, ld);
-  else
-    attnviz_attention_get_rect (source_of (self), layer, head, r0, r1, c0, c1, out, ld);
+  ATTNVIZ_RESULT_GET_CLASS (self)->read_source_rect (self, source_of (self), layer, head, r0, r1, c0, c1, out, ld);
 }
 
 gboolean
@@ -115,21 +131,19 @@ attnviz_result_get_rect (AttnvizResult *self, AttnvizAggregate aggregate, int la
   if (w == 0 || h == 0)
     return TRUE;
 
-  if (self->a != NULL)
+  ATTNVIZ_RESULT_GET_CLASS (self)->get_rect (self, aggregate, layer, head, r0, r1, c0, c1, out, ld);
+  return TRUE;
+}
+
+static void
+attnviz_result_real_get_rect (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                              int r0, int r1, int c0, int c1, float *out, gsize ld)
+{
+  int w = c1 - c0, h = r1 - r0;
+  if (aggregate == ATTNVIZ_AGGREGATE_HEAD)
     {
-      g_autofree float *b = g_new (float, (gsize) w * h);
-      attnviz_result_get_rect (self->a, aggregate, layer, head, r0, r1, c0, c1, out, ld);
-      attnviz_result_get_rect (self->b, aggregate, layer, head, r0, r1, c0, c1, b, w);
-      for (int i = 0; i < h; i++)
-        for (int j = 0; j < w; j++)
-          out[(gsize) i * ld + j] -= b[(gsize) i * w + j];
-      return TRUE;
-    }
-  /* Rollout and flow are the same matrix for every head. */
-  if (aggregate == ATTNVIZ_AGGREGATE_HEAD || self->matrix >= ATTNVIZ_MATRIX_ROLLOUT)
-    {
-      head_rect (self, layer, aggregate == ATTNVIZ_AGGREGATE_HEAD ? head : 0, r0, r1, c0, c1, out, ld);
-      return TRUE;
+      _attnviz_result_head_rect (self, layer, head, r0, r1, c0, c1, out, ld);
+      return;
     }
 
   /* As attnviz_combine_maps (): the first recorded head, then the others
@@ -143,10 +157,10 @@ attnviz_result_get_rect (AttnvizResult *self, AttnvizAggregate aggregate, int la
         continue;
       if (used++ == 0)
         {
-          head_rect (self, layer, hd, r0, r1, c0, c1, out, ld);
+          _attnviz_result_head_rect (self, layer, hd, r0, r1, c0, c1, out, ld);
           continue;
         }
-      head_rect (self, layer, hd, r0, r1, c0, c1, scratch, w);
+      _attnviz_result_head_rect (self, layer, hd, r0, r1, c0, c1, scratch, w);
       for (int i = 0; i < h; i++)
         {
           float *o = out + (gsize) i * ld;
@@ -166,7 +180,6 @@ attnviz_result_get_rect (AttnvizResult *self, AttnvizAggregate aggregate, int la
         for (int j = 0; j < w; j++)
           out[(gsize) i * ld + j] *= k;
     }
-  return TRUE;
 }
 
 float
@@ -195,7 +208,7 @@ attnviz_result_pool_tile (AttnvizResult *self, AttnvizAggregate aggregate, int l
   int r0 = br0 * k, r1 = MIN (br1 * k, self->rows);
   int c0 = bc0 * k, c1 = MIN (bc1 * k, self->cols);
   int w = c1 - c0;
-  gboolean signed_max = pool == ATTNVIZ_POOL_MAX && self->a != NULL;
+  gboolean signed_max = pool == ATTNVIZ_POOL_MAX && ATTNVIZ_RESULT_GET_CLASS (self)->signed_values;
 
   if (!attnviz_result_has_matrix (self, aggregate, layer, head))
     return FALSE;
@@ -260,7 +273,7 @@ attnviz_result_describe_pooling (AttnvizResult *self, AttnvizAggregate aggregate
   g_return_val_if_fail (ATTNVIZ_IS_RESULT (self), NULL);
   const char *what = aggregate == ATTNVIZ_AGGREGATE_MEAN ? "mean over heads · "
                      : aggregate == ATTNVIZ_AGGREGATE_MAX ? "max over heads · " : "";
-  if (self->a != NULL)
+  if (ATTNVIZ_RESULT_GET_CLASS (self)->signed_values)
     return g_strdup_printf ("%seach pixel the largest |A − B| of %d×%d cells", what, k, k);
   return g_strdup_printf ("%seach pixel the max of %d×%d cells", what, k, k);
 }
@@ -268,68 +281,72 @@ attnviz_result_describe_pooling (AttnvizResult *self, AttnvizAggregate aggregate
 /* ---- Overviews ------------------------------------------------------------ */
 
 static const float *
-head_overview (AttnvizResult *self, int layer, int head, AttnvizPool pool, int *rows, int *cols)
+attnviz_result_real_get_head_overview (AttnvizResult *self, int layer, int head, AttnvizPool pool,
+                                       int *rows, int *cols)
 {
   AttnvizAttention *source = source_of (self);
-  if (self->matrix != ATTNVIZ_MATRIX_WEIGHTS)
-    /* the forward pass's overviews are of the weights */
-    return _attnviz_result_matrix_overview (self, layer, head, pool, rows, cols);
   if (source == NULL || !attnviz_attention_has_head (source, layer, head))
     return NULL;
   return attnviz_attention_get_overview (source, layer, head, pool, rows, cols);
 }
 
-/* The overview of an aggregate or a difference, made now. */
-static Overview *
-make_overview (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head, AttnvizPool pool)
+/* The overview of an aggregate, made now: the mean of mean overviews is
+ * the mean overview of the mean (every bin holds the same cells for every
+ * head); the max of max overviews, the max overview of the max.  Combined
+ * as attnviz_combine_maps () does. */
+static float *
+attnviz_result_real_make_overview (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                                   AttnvizPool pool, int *rows, int *cols)
 {
-  int rows = 0, cols = 0, ra, ca, rb, cb;
-  if (self->a != NULL)
-    {
-      if (pool != ATTNVIZ_POOL_MEAN)
-        return NULL;
-      const float *a = attnviz_result_get_overview (self->a, aggregate, layer, head, pool, &ra, &ca);
-      const float *b = attnviz_result_get_overview (self->b, aggregate, layer, head, pool, &rb, &cb);
-      if (a == NULL || b == NULL || ra != rb || ca != cb)
-        return NULL;
-      Overview *o = g_new0 (Overview, 1);
-      o->rows = ra;
-      o->cols = ca;
-      o->data = g_new (float, (gsize) ra * ca);
-      for (gsize i = 0; i < (gsize) ra * ca; i++)
-        o->data[i] = a[i] - b[i];
-      return o;
-    }
-
-  /* The mean of mean overviews is the mean overview of the mean (every bin
-   * holds the same cells for every head); the max of max overviews, the max
-   * overview of the max.  Combined as attnviz_combine_maps () does. */
   gboolean take_max = aggregate == ATTNVIZ_AGGREGATE_MAX;
-  if (pool != (take_max ? ATTNVIZ_POOL_MAX : ATTNVIZ_POOL_MEAN))
+  if (aggregate == ATTNVIZ_AGGREGATE_HEAD || pool != (take_max ? ATTNVIZ_POOL_MAX : ATTNVIZ_POOL_MEAN))
     return NULL;
   const float **maps = g_newa (const float *, self->n_head);
+  *rows = *cols = 0;
   for (int h = 0; h < self->n_head; h++)
     {
       int r, c;
-      maps[h] = head_overview (self, layer, h, pool, &r, &c);
+      maps[h] = ATTNVIZ_RESULT_GET_CLASS (self)->get_head_overview (self, layer, h, pool, &r, &c);
       if (maps[h] == NULL)
         continue;
-      if (rows == 0)
+      if (*rows == 0)
         {
-          rows = r;
-          cols = c;
+          *rows = r;
+          *cols = c;
         }
-      else if (r != rows || c != cols)
+      else if (r != *rows || c != *cols)
         return NULL;
     }
-  if (rows == 0)
+  if (*rows == 0)
     return NULL;
-  Overview *o = g_new0 (Overview, 1);
-  o->rows = rows;
-  o->cols = cols;
-  o->data = g_new (float, (gsize) rows * cols);
-  attnviz_combine_maps (o->data, maps, self->n_head, (gsize) rows * cols, take_max);
-  return o;
+  float *data = g_new (float, (gsize) *rows * *cols);
+  attnviz_combine_maps (data, maps, self->n_head, (gsize) *rows * *cols, take_max);
+  return data;
+}
+
+const float *
+_attnviz_result_kept_overview (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                               AttnvizPool pool, int *rows, int *cols)
+{
+  if (self->overviews == NULL)
+    self->overviews = g_hash_table_new_full (NULL, NULL, NULL, overview_free);
+  guint key = 1 + (((guint) aggregate * self->n_layer + layer) * self->n_head + head) * 2 + pool;
+  Overview *o = g_hash_table_lookup (self->overviews, GUINT_TO_POINTER (key));
+  if (o == NULL)
+    {
+      int r = 0, c = 0;
+      float *data = ATTNVIZ_RESULT_GET_CLASS (self)->make_overview (self, aggregate, layer, head, pool, &r, &c);
+      if (data == NULL)
+        return NULL;
+      o = g_new0 (Overview, 1);
+      o->rows = r;
+      o->cols = c;
+      o->data = data;
+      g_hash_table_insert (self->overviews, GUINT_TO_POINTER (key), o);
+    }
+  *rows = o->rows;
+  *cols = o->cols;
+  return o->data;
 }
 
 const float *
@@ -341,27 +358,9 @@ attnviz_result_get_overview (AttnvizResult *self, AttnvizAggregate aggregate, in
 
   if (layer < 0 || layer >= self->n_layer)
     return NULL;
-  if (aggregate == ATTNVIZ_AGGREGATE_HEAD && self->a == NULL)
-    return head_overview (self, layer, head, pool, rows, cols);
-  if (aggregate != ATTNVIZ_AGGREGATE_HEAD)
-    head = 0;
-  else if (head < 0 || head >= self->n_head)
-    return NULL;
-
-  if (self->overviews == NULL)
-    self->overviews = g_hash_table_new_full (NULL, NULL, NULL, overview_free);
-  guint key = 1 + (((guint) aggregate * self->n_layer + layer) * self->n_head + head) * 2 + pool;
-  Overview *o = g_hash_table_lookup (self->overviews, GUINT_TO_POINTER (key));
-  if (o == NULL)
-    {
-      o = make_overview (self, aggregate, layer, head, pool);
-      if (o == NULL)
-        return NULL;
-      g_hash_table_insert (self->overviews, GUINT_TO_POINTER (key), o);
-    }
-  *rows = o->rows;
-  *cols = o->cols;
-  return o->data;
+  if (aggregate == ATTNVIZ_AGGREGATE_HEAD)
+    return ATTNVIZ_RESULT_GET_CLASS (self)->get_head_overview (self, layer, head, pool, rows, cols);
+  return _attnviz_result_kept_overview (self, aggregate, layer, 0, pool, rows, cols);
 }
 
 /* ---- Colour ranges ---------------------------------------------------------- */
@@ -376,9 +375,26 @@ largest_abs (const float *v, gsize n)
   return m;
 }
 
-/* The largest |weight| of one head, NaN when it was not recorded. */
+double
+_attnviz_result_matrix_max (AttnvizResult *self, int layer, int head)
+{
+  const float *matrix = attnviz_result_get_matrix (self, ATTNVIZ_AGGREGATE_HEAD, layer, head);
+  return matrix != NULL ? largest_abs (matrix, (gsize) self->rows * self->cols) : NAN;
+}
+
 static double
-head_max (AttnvizResult *self, int layer, int head)
+attnviz_result_real_find_head_max (AttnvizResult *self, int layer, int head)
+{
+  int r, c;
+  const float *o = ATTNVIZ_RESULT_GET_CLASS (self)->get_head_overview (self, layer, head, ATTNVIZ_POOL_MAX, &r, &c);
+  if (o != NULL)
+    /* each bin holds the largest weight of its cells: the largest bin is the head's */
+    return largest_abs (o, (gsize) r * c);
+  return _attnviz_result_matrix_max (self, layer, head);
+}
+
+double
+_attnviz_result_head_max (AttnvizResult *self, int layer, int head)
 {
   gsize k = (gsize) layer * self->n_head + head;
   if (self->head_max == NULL)
@@ -390,23 +406,8 @@ head_max (AttnvizResult *self, int layer, int head)
   if (!isnan (self->head_max[k]))
     return self->head_max[k];
 
-  double m = NAN;
-  int r, c;
-  const float *o;
-  if (self->a != NULL && attnviz_result_is_long (self))
-    /* |A − B| <= max (A, B) for weights in [0, 1]: a bound, with no matrix made */
-    m = MAX (head_max (self->a, layer, head), head_max (self->b, layer, head));
-  else if (self->a == NULL && (o = head_overview (self, layer, head, ATTNVIZ_POOL_MAX, &r, &c)) != NULL)
-    /* each bin holds the largest weight of its cells: the largest bin is the head's */
-    m = largest_abs (o, (gsize) r * c);
-  else
-    {
-      const float *matrix = attnviz_result_get_matrix (self, ATTNVIZ_AGGREGATE_HEAD, layer, head);
-      if (matrix != NULL)
-        m = largest_abs (matrix, (gsize) self->rows * self->cols);
-    }
-  self->head_max[k] = m;
-  return m;
+  self->head_max[k] = ATTNVIZ_RESULT_GET_CLASS (self)->find_head_max (self, layer, head);
+  return self->head_max[k];
 }
 
 double
@@ -439,9 +440,22 @@ attnviz_result_get_range_max (AttnvizResult *self, AttnvizRangeMode mode, int la
   for (int l = l0; l < l1; l++)
     for (int h = h0; h < h1; h++)
       {
-        double v = head_max (self, l, h);
+        double v = _attnviz_result_head_max (self, l, h);
         if (!isnan (v) && !(v <= m))
           m = v;
       }
   return m;
+}
+
+void
+_attnviz_result_class_init_read (AttnvizResultClass *klass)
+{
+  klass->is_long = attnviz_result_real_is_long;
+  klass->has_matrix = attnviz_result_real_has_matrix;
+  klass->source_has_head = attnviz_result_real_source_has_head;
+  klass->read_source_rect = attnviz_result_real_read_source_rect;
+  klass->get_rect = attnviz_result_real_get_rect;
+  klass->get_head_overview = attnviz_result_real_get_head_overview;
+  klass->make_overview = attnviz_result_real_make_overview;
+  klass->find_head_max = attnviz_result_real_find_head_max;
 }

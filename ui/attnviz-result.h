@@ -1,23 +1,32 @@
-/* attnviz-result.h: one finished run, as the widgets see it
+/* attnviz-result.h: attention matrices a view can show
  *
- * An immutable object holding the recording, each token's text and byte
- * span, the text and the model's name.  The views share one; the mean and
- * max over the heads of a layer are computed on first use and kept.
+ * AttnvizResult is the abstract type every view, the painter's glue, the
+ * tiles and AttnvizViewState read: rows (T queries) and columns (S keys),
+ * their tokens and labels, a head's or an aggregate's matrix, rectangles,
+ * pooled tiles and overviews, and its colour range.  Each is immutable
+ * once made; the mean and max over the heads of a layer are computed on
+ * first use and kept.  It is one of four final types, each in its own
+ * file:
  *
- * A difference result compares two runs of the same tokens, A and B: its
- * matrices are A - B (computed on first use and kept), its per-token loss
- * is A's minus B's, it carries one total variation distance per head, and
- * its variant reads "A: mask=bidirectional − B: model".  The views show it
- * like any other result.
+ *   AttnvizRunResult     a model's run (attnviz-run-result.h): owns the
+ *                        recording; its decoder's self-attention (or the
+ *                        only one); output, step, measures, loss.
+ *   AttnvizRunAttention  another attention of an encoder-decoder run
+ *                        (attnviz-run-attention.h), sharing its recording:
+ *                        the cross-attention, whose rows are the target
+ *                        tokens and whose columns the source tokens (not
+ *                        square), or the encoder's self-attention.
+ *   AttnvizDifference    A − B of two runs of the same tokens
+ *                        (attnviz-difference.h): matrices, loss and
+ *                        overviews are A's minus B's; one total variation
+ *                        distance per head; variant "A: … − B: …".
+ *   AttnvizRunMatrix     another matrix of a run or of one of its
+ *                        attentions (attnviz-run-matrix.h): value-weighted,
+ *                        rollout or flow, kept by the result it derives
+ *                        from (attnviz_result_peek_matrix ()).
  *
- * An encoder-decoder run (attnviz_result_new_seq2seq ()) is a result of
- * the decoder's self-attention: its tokens are the decoder's (BOS and the
- * target).  attnviz_result_get_attention () gives the other two as results
- * of their own that share its recording: the cross-attention, whose rows
- * are the target tokens and whose columns the source tokens (not square),
- * and the encoder's self-attention over the source.  The views read rows
- * from attnviz_result_get_n_tokens () and the labels, columns from the
- * _col_ accessors; for a square result they are the same.
+ * The views read rows from attnviz_result_get_n_tokens () and the labels,
+ * columns from the _col_ accessors; for a square result they are the same.
  */
 #pragma once
 
@@ -25,8 +34,8 @@
 
 #include "attnviz-measures.h"
 #include "attnviz-recording.h"
-#include "attnviz-tokenizer.h"
 #include "attnviz-scale.h"
+#include "attnviz-tokenizer.h"
 
 G_BEGIN_DECLS
 
@@ -64,55 +73,30 @@ const char *attnviz_attention_kind_describe (AttnvizAttentionKind kind);
 const char *attnviz_aggregate_to_string (AttnvizAggregate aggregate);
 gboolean attnviz_aggregate_from_string (const char *name, AttnvizAggregate *aggregate);
 
+/* Declared by hand rather than with G_DECLARE_DERIVABLE_TYPE, which would
+ * make the instance an empty public struct: the fields the four kinds
+ * share are in attnviz-result-private.h, seen by them alone. */
+typedef struct _AttnvizResult AttnvizResult;
+typedef struct _AttnvizResultClass AttnvizResultClass;
+
 #define ATTNVIZ_TYPE_RESULT (attnviz_result_get_type ())
-G_DECLARE_FINAL_TYPE (AttnvizResult, attnviz_result, ATTNVIZ, RESULT, GObject)
+#define ATTNVIZ_RESULT(obj) (G_TYPE_CHECK_INSTANCE_CAST ((obj), ATTNVIZ_TYPE_RESULT, AttnvizResult))
+#define ATTNVIZ_IS_RESULT(obj) (G_TYPE_CHECK_INSTANCE_TYPE ((obj), ATTNVIZ_TYPE_RESULT))
+#define ATTNVIZ_RESULT_CLASS(klass) (G_TYPE_CHECK_CLASS_CAST ((klass), ATTNVIZ_TYPE_RESULT, AttnvizResultClass))
+#define ATTNVIZ_RESULT_GET_CLASS(obj) (G_TYPE_INSTANCE_GET_CLASS ((obj), ATTNVIZ_TYPE_RESULT, AttnvizResultClass))
+GType attnviz_result_get_type (void) G_GNUC_CONST;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizResult, g_object_unref)
 
-/* Takes REC, LABELS ((T + 1) NULL-terminated token texts, as the painter
- * wants them: the raw text, made visible when drawn) and TOKENS ((T)
- * AttnvizToken, or NULL when the run was on ids). */
-AttnvizResult *attnviz_result_new (AttnvizRecording *rec,
-                                   char **labels,
-                                   GArray *tokens,
-                                   const char *text,
-                                   const char *model_name);
-
-/* An encoder-decoder run: REC has its source side (rec->S > 0).  LABELS
- * and TOKENS are the decoder's ((T) BOS and the target, spans into
- * TARGET_TEXT), SOURCE_LABELS and SOURCE_TOKENS ((S), spans into TEXT) the
- * source's; takes all four.  The result shows the decoder's self-attention. */
-AttnvizResult *attnviz_result_new_seq2seq (AttnvizRecording *rec,
-                                           char **labels,
-                                           GArray *tokens,
-                                           const char *target_text,
-                                           char **source_labels,
-                                           GArray *source_tokens,
-                                           const char *text,
-                                           const char *model_name);
 gboolean attnviz_result_is_seq2seq (AttnvizResult *self);
 AttnvizAttentionKind attnviz_result_get_kind (AttnvizResult *self);
 /* The attention KIND of the same run, as a result sharing this one's
  * recording (a new reference; SELF's own kind gives SELF again), or NULL
- * when the run has none of that kind (a decoder-only run: anything but
- * self).  Works from any of the three. */
+ * when the run has none of that kind (a decoder-only run, a difference:
+ * anything but self).  Works from a run and from its attentions. */
 AttnvizResult *attnviz_result_get_attention (AttnvizResult *self, AttnvizAttentionKind kind);
-/* The decoded target of an encoder-decoder run, NULL otherwise. */
-const char *attnviz_result_get_target_text (AttnvizResult *self);
-/* What the run's own model decodes for the source, when the decoder read
- * another target (a checkpoint shown with the final model's output); NULL
- * when it is the target itself. */
-const char *attnviz_result_get_output (AttnvizResult *self);
-void attnviz_result_set_output (AttnvizResult *self, const char *output);
 /* The training step of the model that ran (a checkpoint), shown in titles
- * and subtitles; -1 (the default): none shown. */
+ * and subtitles; -1: none shown (a difference). */
 int attnviz_result_get_step (AttnvizResult *self);
-void attnviz_result_set_step (AttnvizResult *self, int step);
-
-/* The per-head measures the run's forward pass gathered
- * (attnviz-measures.h), or NULL (a difference, an encoder-decoder, a run
- * made without them).  Set once, by the worker that made the result, before anyone
- * else sees it; takes MEASURES. */
-const AttnvizHeadMeasures *attnviz_result_get_measures (AttnvizResult *self);
-void attnviz_result_set_measures (AttnvizResult *self, AttnvizHeadMeasures *measures);
 
 /* Columns (keys): n_tokens but for the cross-attention (S). */
 int attnviz_result_get_n_cols (AttnvizResult *self);
@@ -227,9 +211,6 @@ char *attnviz_result_describe (AttnvizResult *self, AttnvizAggregate aggregate, 
  * "mask=window:8"); for a difference "A: SPEC − B: SPEC". */
 const char *attnviz_result_get_variant (AttnvizResult *self);
 
-/* Whether the run's loss at position t is that of token t + 1 (a causal
- * model predicts the next token) rather than of token t (a masked LM). */
-void attnviz_result_set_loss_predicts_next (AttnvizResult *self, gboolean predicts_next);
 /* The negative log-likelihood (nats) of token INDEX as the model predicted
  * it, NaN where there is none (the first token of a causal model, runs
  * without logits); for a difference, A's minus B's. */
@@ -237,19 +218,6 @@ double attnviz_result_get_token_loss (AttnvizResult *self, int index);
 /* Mean over the tokens that have a loss; NaN when none has.  For a
  * difference, A's mean minus B's. */
 double attnviz_result_get_mean_loss (AttnvizResult *self);
-
-/* Compares A and B, two complete runs (every layer and head recorded) of
- * the same tokens by the same model; NULL with an error when they differ
- * in tokens or shape.  Computes the per-head total variation distance. */
-AttnvizResult *attnviz_result_new_difference (AttnvizResult *a, AttnvizResult *b, GError **error);
-gboolean attnviz_result_is_difference (AttnvizResult *self);
-/* A and B of a difference, NULL for a plain run. */
-AttnvizResult *attnviz_result_get_a (AttnvizResult *self);
-AttnvizResult *attnviz_result_get_b (AttnvizResult *self);
-/* (n_layers * n_heads) layer-major: the mean over the rows of the total
- * variation distance between A's and B's rows of each head, in [0, 1];
- * NULL for a plain run. */
-const double *attnviz_result_get_tvd (AttnvizResult *self);
 
 /* ---- Other matrices of a run (attnviz-result-matrix.c) -------------------
  *
@@ -302,5 +270,67 @@ void attnviz_result_prepare_matrix_async (AttnvizResult *self, AttnvizMatrixKind
                                           int layer, int head, GCancellable *cancellable,
                                           GAsyncReadyCallback callback, gpointer user_data);
 gboolean attnviz_result_prepare_matrix_finish (AttnvizResult *self, GAsyncResult *result, GError **error);
+
+/* ---- What each kind of result answers its own way ----------------------
+ *
+ * The functions above check their arguments and keep what is kept (the
+ * overviews, the heads' largest values), then ask the class.  LAYER and
+ * HEAD are in range where a function checks them. */
+struct _AttnvizResultClass
+{
+  GObjectClass parent_class;
+
+  /* Whether the cells can be negative (A − B): pooled tiles keep the value
+   * of the largest magnitude with its sign, and say so. */
+  gboolean signed_values;
+
+  /* The attention source the cells are read through, NULL for none:
+   * default, the recording's of the result's attention kind. */
+  AttnvizAttention *(*get_source) (AttnvizResult *self);
+  /* Default: SELF for its own kind, else NULL. */
+  AttnvizResult *(*get_attention) (AttnvizResult *self, AttnvizAttentionKind kind);
+  /* Default: -1. */
+  int (*get_step) (AttnvizResult *self);
+  /* Default: weights. */
+  AttnvizMatrixKind (*get_matrix_kind) (AttnvizResult *self);
+  /* Default: a head's dense map, an aggregate's mean or max of them. */
+  const float *(*get_matrix) (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head);
+  /* Default: whether the source recomputes its rows. */
+  gboolean (*is_long) (AttnvizResult *self);
+  /* Default: HEAD, or any head of LAYER for an aggregate, has a dense map
+   * or is answered by source_has_head. */
+  gboolean (*has_matrix) (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head);
+  /* Whether SOURCE answers HEAD of LAYER (it has no dense map); default:
+   * attnviz_attention_has_head (). */
+  gboolean (*source_has_head) (AttnvizResult *self, AttnvizAttention *source, int layer, int head);
+  /* Rows [R0, R1), columns [C0, C1) of a head SOURCE answers, into OUT
+   * (rows LD floats apart); default: attnviz_attention_get_rect (). */
+  void (*read_source_rect) (AttnvizResult *self, AttnvizAttention *source, int layer, int head,
+                            int r0, int r1, int c0, int c1, float *out, gsize ld);
+  /* A non-empty rectangle of a matrix has_matrix () has; default: a head's
+   * rows, an aggregate's combined as attnviz_combine_maps () does. */
+  void (*get_rect) (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                    int r0, int r1, int c0, int c1, float *out, gsize ld);
+  /* A head's overview, owned by SELF, or NULL; default: the source's. */
+  const float *(*get_head_overview) (AttnvizResult *self, int layer, int head, AttnvizPool pool,
+                                     int *rows, int *cols);
+  /* A new overview of AGGREGATE (HEAD: 0 but for a head), (*ROWS, *COLS),
+   * or NULL; default: the heads' overviews combined. */
+  float *(*make_overview) (AttnvizResult *self, AttnvizAggregate aggregate, int layer, int head,
+                           AttnvizPool pool, int *rows, int *cols);
+  /* The largest |value| of a head, NaN when not recorded; default: from
+   * its max overview, else its matrix. */
+  double (*find_head_max) (AttnvizResult *self, int layer, int head);
+  /* Appends what the picture is to a title: default "layer 3 · head 5",
+   * "layer 3 · mean over 12 heads". */
+  void (*describe_picture) (AttnvizResult *self, GString *s, AttnvizAggregate aggregate, int layer, int head);
+  /* INDEX in range and not the encoder's; default: the recording's loss. */
+  double (*get_token_loss) (AttnvizResult *self, int index);
+  /* Not the encoder's; default: the recording's mean loss. */
+  double (*get_mean_loss) (AttnvizResult *self);
+  /* Whether SELF, a result of weights, can show MATRIX (not weights);
+   * default: the checks on its source, shape and length. */
+  gboolean (*supports_matrix) (AttnvizResult *self, AttnvizMatrixKind matrix, GError **error);
+};
 
 G_END_DECLS

@@ -9,6 +9,8 @@
 #define G_LOG_DOMAIN "attnviz-view-state"
 #include "config.h"
 
+#include "attnviz-difference.h"
+#include "attnviz-run-result.h"
 #include "attnviz-view-state.h"
 
 G_DEFINE_ENUM_TYPE (AttnvizViewSide, attnviz_view_side,
@@ -20,8 +22,8 @@ struct _AttnvizViewState
 {
   GObject parent_instance;
 
-  AttnvizResult *run;       /* a run or a difference, or NULL */
-  AttnvizResult *result;    /* the attention of RUN shown */
+  AttnvizResult *run;       /* an AttnvizRunResult or an AttnvizDifference, or NULL */
+  AttnvizResult *result;    /* the attention of RUN shown: RUN or an AttnvizRunAttention of it */
   AttnvizAttentionKind attention;
   int layer;
   int head;
@@ -111,7 +113,7 @@ clamp_all (AttnvizViewState *self)
            PROP_SELECTED_TOKEN);
   set_int (self, &self->selected_source, source >= 0 && source < n_source_tokens (self) ? source : -1,
            PROP_SELECTED_SOURCE);
-  const AttnvizHeadMeasures *table = attnviz_result_get_measures (self->result);
+  const AttnvizHeadMeasures *table = attnviz_run_result_measures_of (self->result);
   if (self->head_colour >= 0 && (table == NULL || !table->has[self->head_colour]))
     set_int (self, &self->head_colour, -1, PROP_HEAD_COLOUR);
 }
@@ -312,7 +314,7 @@ void
 attnviz_view_state_set_run (AttnvizViewState *self, AttnvizResult *run)
 {
   g_return_if_fail (ATTNVIZ_IS_VIEW_STATE (self));
-  g_return_if_fail (run == NULL || ATTNVIZ_IS_RESULT (run));
+  g_return_if_fail (run == NULL || ATTNVIZ_IS_RUN_RESULT (run) || ATTNVIZ_IS_DIFFERENCE (run));
 
   if (!g_set_object (&self->run, run))
     return;
@@ -359,9 +361,10 @@ attnviz_view_state_get_side (AttnvizViewState *self, AttnvizViewSide side)
 {
   g_return_val_if_fail (ATTNVIZ_IS_VIEW_STATE (self), NULL);
 
-  if (side == ATTNVIZ_VIEW_SIDE_SHOWN || self->result == NULL || !attnviz_result_is_difference (self->result))
+  if (side == ATTNVIZ_VIEW_SIDE_SHOWN || self->result == NULL || !ATTNVIZ_IS_DIFFERENCE (self->result))
     return self->result;
-  return side == ATTNVIZ_VIEW_SIDE_A ? attnviz_result_get_a (self->result) : attnviz_result_get_b (self->result);
+  AttnvizDifference *d = ATTNVIZ_DIFFERENCE (self->result);
+  return side == ATTNVIZ_VIEW_SIDE_A ? attnviz_difference_get_a (d) : attnviz_difference_get_b (d);
 }
 
 /* ---- Position ------------------------------------------------------------- */
@@ -513,7 +516,7 @@ attnviz_view_state_set_head_colour (AttnvizViewState *self, const char *name)
     }
   g_return_if_fail (attnviz_measure_from_name (name, &measure));
   /* Only a column the run's table has; without a run, kept for the next. */
-  const AttnvizHeadMeasures *table = self->result ? attnviz_result_get_measures (self->result) : NULL;
+  const AttnvizHeadMeasures *table = self->result ? attnviz_run_result_measures_of (self->result) : NULL;
   if (self->result != NULL && (table == NULL || !table->has[measure]))
     return;
   set_int (self, &self->head_colour, measure, PROP_HEAD_COLOUR);

@@ -33,15 +33,19 @@ GType attnviz_view_side_get_type (void) G_GNUC_CONST;
 
 AttnvizViewState *attnviz_view_state_new (void);
 
-/* The run (a model's run, a checkpoint's, or a comparison's difference
- * result); NULL: nothing to show. */
+/* The run: a model's or a checkpoint's (AttnvizRunResult), or in a
+ * comparison's state the difference (AttnvizDifference), the one result
+ * it shows, which is why this is not typed as a run; never an attention
+ * of a run or another matrix (AttnvizRunAttention, AttnvizRunMatrix: they
+ * are what a state derives).  NULL: nothing to show. */
 AttnvizResult *attnviz_view_state_get_run (AttnvizViewState *self);
 void attnviz_view_state_set_run (AttnvizViewState *self, AttnvizResult *run);
 /* An encoder-decoder's attention shown (self, cross or encoder); a run
  * without it shows its self-attention and the kind goes back to self. */
 AttnvizAttentionKind attnviz_view_state_get_attention (AttnvizViewState *self);
 void attnviz_view_state_set_attention (AttnvizViewState *self, AttnvizAttentionKind kind);
-/* The attention of the run the views show ("result", read-only). */
+/* The attention of the run the views show ("result", read-only): the run
+ * itself, or the AttnvizRunAttention of the attention chosen. */
 AttnvizResult *attnviz_view_state_get_result (AttnvizViewState *self);
 /* The result a view on SIDE shows: the result, or a difference's A or B. */
 AttnvizResult *attnviz_view_state_get_side (AttnvizViewState *self, AttnvizViewSide side);
