@@ -17,7 +17,9 @@
 
 #include "attnviz-dump.h"
 #include "attnviz-fileutil.h"
+#include "attnviz-difference.h"
 #include "attnviz-measures.h"
+#include "attnviz-run-result.h"
 #include "attnviz-window-private.h"
 
 typedef struct {
@@ -140,7 +142,7 @@ result_of_session (AttnvizSession *s)
       g_array_append_vals (tokens, s->tokens, rec->T);
     }
   g_autofree char *name = attnviz_session_display_name (s);
-  return attnviz_result_new (rec, labels, tokens, text ? text : "", name);
+  return ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, tokens, text ? text : "", name));
 }
 
 /* The text a dump's tokens were cut from, when their spans tile it: the
@@ -217,7 +219,7 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   self->session_text = text_of_tokens (s, s->rec->T, s->token_texts);
   g_autoptr(AttnvizResult) run = result_of_session (s);
   if (owned_measures != NULL)
-    attnviz_result_set_measures (run, g_steal_pointer (&owned_measures));
+    attnviz_run_result_set_measures (ATTNVIZ_RUN_RESULT (run), g_steal_pointer (&owned_measures));
   /* the box shows the dump's text when its tokens give it back */
   if (self->session_text != NULL)
     _attnviz_window_fill_text (self, self->session_text, s->model_path);
@@ -355,7 +357,7 @@ gboolean
 _attnviz_window_can_save_run (AttnvizWindow *self)
 {
   AttnvizResult *run = attnviz_view_state_get_run (self->state);
-  return run != NULL && !attnviz_result_is_difference (run) && !attnviz_result_is_seq2seq (run);
+  return run != NULL && ATTNVIZ_IS_RUN_RESULT (run) && !attnviz_result_is_seq2seq (run);
 }
 
 void
@@ -442,7 +444,7 @@ on_other_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
                      "%s holds other tokens than the run shown: A − B compares runs of the same tokens",
                      other->path);
       else
-        diff = attnviz_result_new_difference (a, b, &error);
+        diff = ATTNVIZ_RESULT (attnviz_difference_new (a, b, &error));
     }
   if (diff == NULL)
     _attnviz_window_show_error (self, error ? error->message : "Open a run to compare with first.");

@@ -17,7 +17,9 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "attnviz-difference.h"
 #include "attnviz-measures.h"
+#include "attnviz-run-result.h"
 #include "attnviz-npy.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
@@ -201,7 +203,7 @@ test_rerun_loads_the_model_and_runs_the_same_text (Fixture *f, gconstpointer dat
   g_assert_true (open_and_wait (f, f->dump));
   /* the Heads page's measures, from the dump's attention alone */
   AttnvizResult *opened = attnviz_window_get_run (f->window);
-  const AttnvizHeadMeasures *m = attnviz_result_get_measures (opened);
+  const AttnvizHeadMeasures *m = attnviz_run_result_measures_of (opened);
   g_assert_nonnull (m);
   int n = m->n_layer * m->n_head;
   g_autofree double *entropy = g_new (double, n), *distance = g_new (double, n);
@@ -221,7 +223,7 @@ test_rerun_loads_the_model_and_runs_the_same_text (Fixture *f, gconstpointer dat
   assert_run_is_the_dump (f, f->dump);
   /* and its forward pass's measures are those the dump's attention gave
    * (the same weights, summed in blocks of another size) */
-  const AttnvizHeadMeasures *mm = attnviz_result_get_measures (attnviz_window_get_run (f->window));
+  const AttnvizHeadMeasures *mm = attnviz_run_result_measures_of (attnviz_window_get_run (f->window));
   g_assert_nonnull (mm);
   for (int k = 0; k < n; k++)
     {
@@ -244,10 +246,10 @@ test_a_dump_of_the_same_tokens_is_compared (Fixture *f, gconstpointer data)
   g_assert_true (f->w.ok);
   AttnvizResult *diff = attnviz_window_get_comparison (f->window);
   g_assert_nonnull (diff);
-  g_assert_true (attnviz_result_is_difference (diff));
+  g_assert_true (ATTNVIZ_IS_DIFFERENCE (diff));
   g_assert_cmpstr (attnviz_result_get_variant (diff), ==, "A: model − B: mask=window:2");
   /* a window of 2 changes every head: each has a distance */
-  const double *tvd = attnviz_result_get_tvd (diff);
+  const double *tvd = attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (diff));
   int n = attnviz_result_get_n_layers (diff) * attnviz_result_get_n_heads (diff);
   for (int k = 0; k < n; k++)
     g_assert_cmpfloat (tvd[k], >, 0.0);
