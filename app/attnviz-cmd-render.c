@@ -37,13 +37,19 @@ render_session (const char *path, const char *tokens, const char *source_tokens,
   if (rows_note != NULL && !req->quiet)
     g_printerr ("attnviz: warning: %s\n", rows_note);
   const AttnvizRecording *rec = s->rec;
-  gboolean cross = rec->S > 0;
-  if (kind_given && kind != (cross ? ATTENTION_CROSS : ATTENTION_SELF))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--attention: %s holds %s only", path,
-                             cross ? "a cross-attention (target rows, source columns): --attention cross"
-                                   : "one self-attention");
-  kind = cross ? ATTENTION_CROSS : ATTENTION_SELF;
-  AttnvizAttention *source = cross ? rec->cross_attention : rec->attention;
+  /* a foreign (L, H, T, S) tensor is a cross-attention alone; an
+   * encoder-decoder's dump holds all three, as its run did */
+  gboolean cross_only = rec->attention == NULL, seq2seq = rec->S > 0 && !cross_only;
+  if (kind_given && cross_only && kind != ATTENTION_CROSS)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--attention: %s holds a cross-attention only (target rows, "
+                             "source columns): --attention cross", path);
+  if (kind_given && rec->S == 0 && kind != ATTENTION_SELF)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--attention: %s holds one self-attention", path);
+  if (!kind_given)
+    kind = cross_only ? ATTENTION_CROSS : ATTENTION_SELF;
+  gboolean cross = kind != ATTENTION_SELF;
+  AttnvizAttention *source = kind == ATTENTION_ENCODER ? rec->enc_attention
+                           : kind == ATTENTION_CROSS ? rec->cross_attention : rec->attention;
   int n_layer = attnviz_attention_get_n_layers (source), n_head = attnviz_attention_get_n_heads (source);
   int the_layer = MAX (req->layer, 0), the_head = MAX (req->head, 0);
   if (req->layer >= n_layer || req->layer < -1)
@@ -52,8 +58,8 @@ render_session (const char *path, const char *tokens, const char *source_tokens,
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--head %d: %s has heads 0 to %d", req->head, path, n_head - 1);
   /* A dump of some layers or heads draws only those: a grid or an
    * aggregate needs every one. */
-  gboolean whole = rec->n_rec_layers == rec->n_layer && rec->n_rec_heads == rec->n_head;
-  if (!cross && !whole && (req->view == VIEW_GRID || req->aggregate != AGGREGATE_NONE
+  gboolean whole = cross || (rec->n_rec_layers == rec->n_layer && rec->n_rec_heads == rec->n_head);
+  if (!whole && (req->view == VIEW_GRID || req->aggregate != AGGREGATE_NONE
                            || req->fig->range_mode == ATTNVIZ_RANGE_RUN))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s recorded %d of %d layers and %d of %d heads: a grid, an "
                              "--aggregate or --range-mode run needs every one", path, rec->n_rec_layers,
@@ -68,9 +74,10 @@ render_session (const char *path, const char *tokens, const char *source_tokens,
                              "(at most %d); use --view heatmap or grid", MAX (rows, cols), RENDER_EXACT_MAX_TOKENS);
   g_autofree char *name = attnviz_session_display_name (s);
   RenderRun run = {
-    .rec = rec, .kind = kind, .seq2seq = cross, .n_layer = n_layer, .n_head = n_head, .rows = rows, .cols = cols,
-    .row_labels = (const char *const *) s->token_texts,
-    .col_labels = (const char *const *) (cross ? s->source_texts : s->token_texts),
+    .rec = rec, .kind = kind, .seq2seq = seq2seq || cross_only, .n_layer = n_layer, .n_head = n_head,
+    .rows = rows, .cols = cols,
+    .row_labels = (const char *const *) (kind == ATTENTION_ENCODER ? s->source_texts : s->token_texts),
+    .col_labels = (const char *const *) (kind == ATTENTION_SELF ? s->token_texts : s->source_texts),
     .name = name,
     /* a dump names its model's type; a foreign tensor says what it is */
     .model_type = s->origin == ATTNVIZ_SESSION_DUMP ? s->model_type : "attention from a file",

@@ -56,7 +56,8 @@ static AttnvizHeadMeasures *
 measures_of (const AttnvizSession *s, GCancellable *cancellable)
 {
   const AttnvizRecording *rec = s->rec;
-  if (rec->attention == NULL || rec->n_rec_layers != rec->n_layer || rec->n_rec_heads != rec->n_head)
+  /* an encoder-decoder's runs carry none, as the model's own do */
+  if (rec->attention == NULL || rec->S > 0 || rec->n_rec_layers != rec->n_layer || rec->n_rec_heads != rec->n_head)
     return NULL;
   AttnvizMeasuresInput input = { rec->T, s->origin == ATTNVIZ_SESSION_DUMP ? rec->ids : NULL, NULL, NULL };
   g_autoptr(AttnvizMeasuresAcc) acc = attnviz_measures_acc_new (rec->n_layer, rec->n_head, &input);
@@ -73,7 +74,7 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   const LoadArgs *a = data;
   GError *error = NULL;
   AttnvizSession *s = attnviz_session_load (a->path, a->tokens, a->source_tokens, 0, &error);
-  if (s != NULL && s->rec->S > 0)
+  if (s != NULL && s->rec->attention == NULL)
     {
       g_autofree char *name = attnviz_printable_line (a->path);
       g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: a %d × %d cross-attention; the window shows "
@@ -125,39 +126,55 @@ load_async (AttnvizWindow *self, const char *path, const char *tokens, const cha
   g_task_run_in_thread (task, load_thread);
 }
 
-static char *text_of_tokens (const AttnvizSession *s, int T, char **labels);
+static char *text_of_tokens (const AttnvizToken *tokens, char **labels, int T);
+
+static GArray *
+token_array (const AttnvizToken *tokens, int n)
+{
+  if (tokens == NULL)
+    return NULL;
+  GArray *a = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), n);
+  g_array_append_vals (a, tokens, n);
+  return a;
+}
 
 /* The run of session S (its recording, labels and tokens taken over); its
- * text is the dump's when the tokens give it back, else "". */
+ * text is the dump's when the tokens give it back, else "".  An
+ * encoder-decoder's dump gives an encoder-decoder's run: the source as
+ * its text, the decoder's tokens as its target. */
 static AttnvizResult *
 result_of_session (AttnvizSession *s)
 {
-  g_autofree char *text = text_of_tokens (s, s->rec->T, s->token_texts);
-  AttnvizRecording *rec = g_steal_pointer (&s->rec);
-  char **labels = g_steal_pointer (&s->token_texts);
-  GArray *tokens = NULL;
-  if (s->tokens != NULL)
-    {
-      tokens = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), rec->T);
-      g_array_append_vals (tokens, s->tokens, rec->T);
-    }
+  AttnvizRecording *rec = s->rec;
+  g_autofree char *text = text_of_tokens (s->tokens, s->token_texts, rec->T);
   g_autofree char *name = attnviz_session_display_name (s);
-  return ATTNVIZ_RESULT (attnviz_run_result_new (rec, labels, tokens, text ? text : "", name));
+  GArray *tokens = token_array (s->tokens, rec->T);
+  char **labels = g_steal_pointer (&s->token_texts);
+  if (rec->S > 0)
+    {
+      g_autofree char *source = text_of_tokens (s->source_tokens, s->source_texts, rec->S);
+      GArray *source_tokens = token_array (s->source_tokens, rec->S);
+      char **source_labels = g_steal_pointer (&s->source_texts);
+      return ATTNVIZ_RESULT (attnviz_run_result_new_seq2seq (g_steal_pointer (&s->rec), labels, tokens,
+                                                             text ? text : "", source_labels, source_tokens,
+                                                             source ? source : "", name));
+    }
+  return ATTNVIZ_RESULT (attnviz_run_result_new (g_steal_pointer (&s->rec), labels, tokens, text ? text : "", name));
 }
 
 /* The text a dump's tokens were cut from, when their spans tile it: the
  * texts of the tokens that are not special, in order.  NULL otherwise. */
 static char *
-text_of_tokens (const AttnvizSession *s, int T, char **labels)
+text_of_tokens (const AttnvizToken *tokens, char **labels, int T)
 {
-  if (s->tokens == NULL || labels == NULL)
+  if (tokens == NULL || labels == NULL)
     return NULL;
   GString *text = g_string_new (NULL);
   for (int t = 0; t < T; t++)
     {
-      if (s->tokens[t].special)
+      if (tokens[t].special)
         continue;
-      if (s->tokens[t].start != text->len || s->tokens[t].end - s->tokens[t].start != strlen (labels[t]))
+      if (tokens[t].start != text->len || tokens[t].end - tokens[t].start != strlen (labels[t]))
         return g_string_free (text, TRUE), NULL;
       g_string_append (text, labels[t]);
     }
@@ -216,7 +233,9 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   _attnviz_window_set_stale (self, FALSE);
 
   g_clear_pointer (&self->session_text, g_free);
-  self->session_text = text_of_tokens (s, s->rec->T, s->token_texts);
+  /* the text the model read: an encoder-decoder's source */
+  self->session_text = s->rec->S > 0 ? text_of_tokens (s->source_tokens, s->source_texts, s->rec->S)
+                                     : text_of_tokens (s->tokens, s->token_texts, s->rec->T);
   g_autoptr(AttnvizResult) run = result_of_session (s);
   if (owned_measures != NULL)
     attnviz_run_result_set_measures (ATTNVIZ_RUN_RESULT (run), g_steal_pointer (&owned_measures));

@@ -254,16 +254,19 @@ meta_indices (const SessionFile *f, JsonObject *meta, const char *name, int n, i
   return g_steal_pointer (&v);
 }
 
-/* The metadata's tokens: T objects {id, text, start, end, special}. */
+/* The metadata's list NAME of T tokens {id, text, start, end, special}
+ * into *TOKENS (T) and *TEXTS (T + 1), and whether each had its text in
+ * *HAVE_TEXT. */
 static gboolean
-meta_tokens (AttnvizSession *self, const SessionFile *f, JsonObject *meta, int T, GError **error)
+meta_tokens (const SessionFile *f, JsonObject *meta, const char *name, int T, AttnvizToken **tokens_out,
+             char ***texts_out, gboolean *have_text_out, GError **error)
 {
-  JsonNode *node = json_object_get_member (meta, "tokens");
+  JsonNode *node = json_object_get_member (meta, name);
   if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node) || json_array_get_length (json_node_get_array (node)) != (guint) T)
-    return _attnviz_session_fail (error, f->path, "the metadata's tokens are not a list of %d tokens", T);
+    return _attnviz_session_fail (error, f->path, "the metadata's %s are not a list of %d tokens", name, T);
   JsonArray *a = json_node_get_array (node);
-  self->tokens = g_new0 (AttnvizToken, T);
-  self->token_texts = g_new0 (char *, T + 1);
+  AttnvizToken *tokens = *tokens_out = g_new0 (AttnvizToken, T);
+  char **texts = *texts_out = g_new0 (char *, T + 1);
   gboolean have_text = TRUE;
   for (int t = 0; t < T; t++)
     {
@@ -272,27 +275,27 @@ meta_tokens (AttnvizSession *self, const SessionFile *f, JsonObject *meta, int T
       JsonNode *id = o ? json_object_get_member (o, "id") : NULL;
       if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64
           || json_node_get_int (id) < 0 || json_node_get_int (id) >= MAX_TOKENS)
-        return _attnviz_session_fail (error, f->path, "the metadata's token %d has no id in 0-%d", t, MAX_TOKENS - 1);
-      self->tokens[t].id = (gint32) json_node_get_int (id);
+        return _attnviz_session_fail (error, f->path, "the metadata's %s[%d] has no id in 0-%d", name, t,
+                                      MAX_TOKENS - 1);
+      tokens[t].id = (gint32) json_node_get_int (id);
       JsonNode *text = json_object_get_member (o, "text");
       if (text && JSON_NODE_HOLDS_VALUE (text) && json_node_get_value_type (text) == G_TYPE_STRING)
-        self->token_texts[t] = g_strdup (json_node_get_string (text));
+        texts[t] = g_strdup (json_node_get_string (text));
       else
         {
           have_text = FALSE;
-          self->token_texts[t] = g_strdup_printf ("%d", self->tokens[t].id);
+          texts[t] = g_strdup_printf ("%d", tokens[t].id);
         }
       gint64 start = json_object_get_int_member_with_default (o, "start", 0);
       gint64 end = json_object_get_int_member_with_default (o, "end", 0);
       if (start < 0 || end < start || end > G_MAXUINT32)
-        return _attnviz_session_fail (error, f->path, "the metadata's token %d has a span %" G_GINT64_FORMAT "-%"
-                                      G_GINT64_FORMAT " that is not one", t, start, end);
-      self->tokens[t].start = (guint32) start;
-      self->tokens[t].end = (guint32) end;
-      self->tokens[t].special = json_object_get_boolean_member_with_default (o, "special", FALSE);
+        return _attnviz_session_fail (error, f->path, "the metadata's %s[%d] has a span %" G_GINT64_FORMAT "-%"
+                                      G_GINT64_FORMAT " that is not one", name, t, start, end);
+      tokens[t].start = (guint32) start;
+      tokens[t].end = (guint32) end;
+      tokens[t].special = json_object_get_boolean_member_with_default (o, "special", FALSE);
     }
-  /* a dump of --ids has no texts: the ids label the rows */
-  self->numbered = !have_text;
+  *have_text_out = have_text;
   return TRUE;
 }
 
@@ -333,12 +336,86 @@ read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **er
   return TRUE;
 }
 
+/* Reads array NAME of shape (L, H, T, S) exactly, or fails naming it. */
+static float *
+stack_array (const SessionFile *f, const char *name, int L, int H, int T, int S, GError **error)
+{
+  gint64 shape[5];
+  int nd = 0;
+  gboolean failed;
+  float *a = optional_array (f, name, shape, &nd, &failed, error);
+  if (failed)
+    return NULL;
+  if (a == NULL)
+    return _attnviz_session_fail (error, f->path, "an encoder-decoder dump without %s", name), NULL;
+  if (nd != 4 || shape[0] != L || shape[1] != H || shape[2] != T || shape[3] != S)
+    {
+      g_free (a);
+      g_autofree char *s = attnviz_shape_string (shape, nd);
+      return _attnviz_session_fail (error, f->path, "%s has shape %s, not (%d, %d, %d, %d) as the metadata says",
+                                    name, s, L, H, T, S), NULL;
+    }
+  return a;
+}
+
+/* An encoder-decoder dump's source side: its tokens, the encoder's
+ * self-attention (every layer and head) and the cross-attention, into
+ * SELF->rec as its run had them. */
+static gboolean
+read_source_side (AttnvizSession *self, const SessionFile *f, JsonObject *meta, int T, int n_layer, int n_head,
+                  GError **error)
+{
+  AttnvizRecording *rec = self->rec;
+  int S, n_enc;
+  if (!meta_int (f, meta, "n_source_tokens", 1, MAX_TOKENS, &S, error)
+      || !meta_int (f, meta, "n_enc_layer", 1, MAX_LAYERS, &n_enc, error))
+    return FALSE;
+  gboolean have_text;
+  if (!meta_tokens (f, meta, "source_tokens", S, &self->source_tokens, &self->source_texts, &have_text, error))
+    return FALSE;
+  if ((guint64) n_enc * n_head * S * S + (guint64) n_layer * n_head * T * S > f->max_values)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "%s: the encoder and cross-attention of %d source "
+                   "tokens take more than the memory attnviz opens a dump in", f->path, S);
+      return FALSE;
+    }
+  float *enc = stack_array (f, "encoder_attentions", n_enc, n_head, S, S, error);
+  if (enc == NULL)
+    return FALSE;
+  rec->enc_attention = _attnviz_session_dense_source (self, "encoder_attentions", enc, n_enc, n_head, S, S, error);
+  if (rec->enc_attention == NULL)
+    return FALSE;
+  float *cross = stack_array (f, "cross_attentions", n_layer, n_head, T, S, error);
+  if (cross == NULL)
+    return FALSE;
+  rec->cross_attention = _attnviz_session_dense_source (self, "cross_attentions", cross, n_layer, n_head, T, S,
+                                                        error);
+  if (rec->cross_attention == NULL)
+    return FALSE;
+  rec->enc_attn = (float *) attnviz_attention_peek_dense (rec->enc_attention, 0, 0);
+  rec->cross_attn = (float *) attnviz_attention_peek_dense (rec->cross_attention, 0, 0);
+  rec->S = S;
+  rec->n_enc_layer = n_enc;
+  rec->src_ids = g_new (gint32, S);
+  for (int s = 0; s < S; s++)
+    rec->src_ids[s] = self->source_tokens[s].id;
+  gint64 shape[5];
+  int nd = 0;
+  gboolean failed;
+  g_autofree float *ids = optional_array (f, "source_ids", shape, &nd, &failed, error);
+  if (failed)
+    return FALSE;
+  gboolean same = ids == NULL || (nd == 1 && shape[0] == S);
+  for (int s = 0; ids != NULL && same && s < S; s++)
+    same = ids[s] == (float) rec->src_ids[s];
+  if (!same)
+    return _attnviz_session_fail (error, f->path, "source_ids disagree with the metadata's source tokens");
+  return TRUE;
+}
+
 gboolean
 _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObject *meta, GError **error)
 {
-  if (json_object_get_boolean_member_with_default (meta, "encoder_decoder", FALSE))
-    return _attnviz_session_fail (error, f->path, "an encoder-decoder dump: attnviz opens decoder-only and "
-                                  "encoder dumps (render the model itself for cross-attention)");
   if (json_object_has_member (meta, "pool"))
     return _attnviz_session_fail (error, f->path, "a pooled dump (--pool): it holds bins, not the matrices; "
                                   "dump without --pool to open it");
@@ -377,8 +454,11 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
   g_autofree int *heads = meta_indices (f, meta, "heads", H, n_head, error);
   if (heads == NULL)
     return FALSE;
-  if (!meta_tokens (self, f, meta, T, error))
+  gboolean have_text;
+  if (!meta_tokens (f, meta, "tokens", T, &self->tokens, &self->token_texts, &have_text, error))
     return FALSE;
+  /* a dump of --ids has no texts: the ids label the rows */
+  self->numbered = !have_text;
 
   JsonNode *causal = json_object_get_member (meta, "causal");
   if (causal == NULL || !JSON_NODE_HOLDS_VALUE (causal) || json_node_get_value_type (causal) != G_TYPE_BOOLEAN)
@@ -391,6 +471,9 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
                                         json_node_get_boolean (causal), error))
     return FALSE;
   AttnvizRecording *rec = self->rec;
+  if (json_object_get_boolean_member_with_default (meta, "encoder_decoder", FALSE)
+      && !read_source_side (self, f, meta, T, n_layer, n_head, error))
+    return FALSE;
   g_autofree char *variant = meta_string (meta, "variant");
   g_free (rec->variant);
   rec->variant = *variant ? g_steal_pointer (&variant) : g_strdup ("model");

@@ -43,6 +43,12 @@ gboolean _attnviz_session_make_recording (AttnvizSession *self, float *dense, in
                                           const int *layers, int n_layer, const int *heads, int n_head,
                                           gboolean causal, GError **error);
 
+/* A dense source over DENSE (L, H, T, S) (taken over) of every layer and
+ * head of L / H, its values checked as above but not counted: an
+ * encoder-decoder dump's encoder and cross-attention. */
+AttnvizAttention *_attnviz_session_dense_source (AttnvizSession *self, const char *name, float *dense, int L, int H,
+                                                 int T, int S, GError **error);
+
 /* One-line error about SELF's file. */
 gboolean _attnviz_session_fail (GError **error, const char *path, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
 

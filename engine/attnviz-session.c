@@ -46,6 +46,7 @@ attnviz_session_free (AttnvizSession *self)
   g_strfreev (self->token_texts);
   g_strfreev (self->source_texts);
   g_free (self->tokens);
+  g_free (self->source_tokens);
   g_free (self->model_path);
   g_free (self->model_type);
   g_free (self->architecture);
@@ -60,12 +61,15 @@ attnviz_session_free (AttnvizSession *self)
  * counts the rows whose sum is off 1.  Sets *CAUSAL_SEEN when S == T and
  * every cell right of the diagonal is exactly 0. */
 static gboolean
-check_values (AttnvizSession *self, const float *dense, int L, int H, int T, int S, gboolean *causal_seen,
-              GError **error)
+check_values (AttnvizSession *self, const char *name, const float *dense, int L, int H, int T, int S,
+              gboolean count, gboolean *causal_seen, GError **error)
 {
   gboolean upper_zero = S == T;
-  self->n_rows = L * H * T;
-  self->worst_sum = 1.0;
+  if (count)
+    {
+      self->n_rows = L * H * T;
+      self->worst_sum = 1.0;
+    }
   for (int l = 0; l < L; l++)
     for (int h = 0; h < H; h++)
       for (int i = 0; i < T; i++)
@@ -85,13 +89,13 @@ check_values (AttnvizSession *self, const float *dense, int L, int H, int T, int
                   else
                     g_snprintf (what, sizeof what, "negative (%g)", v);
                   return _attnviz_session_fail (error, self->path, "%s[%d, %d, %d, %d] is %s: attention weights are "
-                                                "finite and not negative", self->tensor, l, h, i, j, what);
+                                                "finite and not negative", name, l, h, i, j, what);
                 }
               sum += v;
               if (j > i && v != 0.0f)
                 upper_zero = FALSE;
             }
-          if (fabs (sum - 1.0) > ATTNVIZ_SESSION_ROW_SUM_TOL)
+          if (count && fabs (sum - 1.0) > ATTNVIZ_SESSION_ROW_SUM_TOL)
             {
               if (self->n_rows_off == 0 || fabs (sum - 1.0) > fabs (self->worst_sum - 1.0))
                 {
@@ -114,7 +118,7 @@ _attnviz_session_make_recording (AttnvizSession *self, float *dense, int L, int 
 {
   g_autofree float *owned = dense;
   gboolean causal_seen = FALSE;
-  if (!check_values (self, owned, L, H, T, S, &causal_seen, error))
+  if (!check_values (self, self->tensor, owned, L, H, T, S, TRUE, &causal_seen, error))
     return FALSE;
   if (self->origin == ATTNVIZ_SESSION_FOREIGN)
     causal = causal_seen;
@@ -173,6 +177,27 @@ _attnviz_session_make_recording (AttnvizSession *self, float *dense, int L, int 
       rec->cross_attn = (float *) attnviz_attention_peek_dense (source, layers[0], heads[0]);
     }
   return TRUE;
+}
+
+AttnvizAttention *
+_attnviz_session_dense_source (AttnvizSession *self, const char *name, float *dense, int L, int H, int T, int S,
+                               GError **error)
+{
+  g_autofree float *owned = dense;
+  gboolean causal_seen;
+  if (!check_values (self, name, owned, L, H, T, S, FALSE, &causal_seen, error))
+    return NULL;
+  g_autofree int *layers = g_new (int, L);
+  g_autofree int *heads = g_new (int, H);
+  for (int i = 0; i < L; i++)
+    layers[i] = i;
+  for (int i = 0; i < H; i++)
+    heads[i] = i;
+  float *kept = g_steal_pointer (&owned);
+  AttnvizAttention *source = attnviz_attention_new_dense (kept, L, H, layers, L, heads, H, T, S, FALSE, error);
+  if (source == NULL)
+    g_free (kept);
+  return source;
 }
 
 /* ---- foreign tensors ---- */
@@ -634,14 +659,18 @@ attnviz_session_describe (const AttnvizSession *self)
   GString *out = g_string_new (NULL);
   g_autofree char *name = attnviz_printable_line (self->path);
   g_autofree char *shape = attnviz_shape_string (self->shape, self->n_dims);
-  AttnvizAttention *source = rec->S > 0 ? rec->cross_attention : rec->attention;
+  gboolean cross_only = rec->attention == NULL;
+  AttnvizAttention *source = cross_only ? rec->cross_attention : rec->attention;
   int L = attnviz_attention_get_n_layers (source), H = attnviz_attention_get_n_heads (source);
   int rows = attnviz_attention_get_n_rows (source), cols = attnviz_attention_get_n_cols (source);
   g_string_append_printf (out, "file:      %s\n", name);
   g_string_append_printf (out, "kind:      %s\n", format_name (self));
   g_string_append_printf (out, "tensor:    %s %s\n", self->tensor, shape);
   g_string_append_printf (out, "shown as:  %d layers x %d heads of %d x %d%s\n", L, H, rows, cols,
-                          rec->S > 0 ? " (target rows, source columns)" : rec->causal ? " (causal)" : "");
+                          cross_only ? " (target rows, source columns)" : rec->causal ? " (causal)" : "");
+  if (!cross_only && rec->S > 0)
+    g_string_append_printf (out, "also:      encoder %d layers of %d x %d, cross-attention %d x %d\n",
+                            rec->n_enc_layer, rec->S, rec->S, rec->T, rec->S);
   if (self->origin == ATTNVIZ_SESSION_DUMP)
     {
       g_autofree char *layers = g_strdup ("");
@@ -693,13 +722,14 @@ attnviz_session_same_tokens (const AttnvizSession *a, const AttnvizSession *b)
 {
   const AttnvizRecording *ra = a->rec, *rb = b->rec;
   return ra->T == rb->T && ra->S == rb->S && memcmp (ra->ids, rb->ids, sizeof (gint32) * ra->T) == 0
+         && (ra->S == 0 || memcmp (ra->src_ids, rb->src_ids, sizeof (gint32) * ra->S) == 0)
          && same_labels (a->token_texts, b->token_texts) && same_labels (a->source_texts, b->source_texts);
 }
 
 gboolean
 attnviz_session_save (const AttnvizSession *self, AttnvizDumpFormat format, const char *path, GError **error)
 {
-  if (self->rec->S > 0)
+  if (self->rec->attention == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: a dump holds square self-attention; this "
                    "session's attention is %d x %d (target x source)", path, self->rec->T, self->rec->S);
@@ -714,6 +744,8 @@ attnviz_session_save (const AttnvizSession *self, AttnvizDumpFormat format, cons
     .variant = self->rec->variant,
     .tokens = self->tokens,
     .token_texts = self->token_texts,
+    .source_tokens = self->source_tokens,
+    .source_texts = self->source_texts,
   };
   AttnvizDumpOptions options = ATTNVIZ_DUMP_OPTIONS_INIT;
   options.format = format;

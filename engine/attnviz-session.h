@@ -14,8 +14,11 @@
  *                metadata: model, model_type, architecture, variant,
  *                causal, n_layer, n_head, n_tokens and each token's id,
  *                text and span.  Every count is checked against the
- *                arrays' shapes.  Pooled (--pool), banded (--rows) and
- *                encoder-decoder dumps are refused in one line.
+ *                arrays' shapes.  An encoder-decoder's dump adds
+ *                encoder_attentions (n_enc_layer, H, S, S), cross_attentions
+ *                (L, H, T, S) and the source tokens (rec->S, rec->enc_attention,
+ *                rec->cross_attention, as its run had them).  Pooled (--pool)
+ *                and banded (--rows) dumps are refused in one line.
  *
  * Attention from another framework (PyTorch, JAX, ...):
  *   .npy         of shape (L, H, T, T), (H, T, T), (T, T), (L, H, T, S) with
@@ -31,7 +34,7 @@
  *   A square tensor whose cells right of the diagonal are all exactly 0 is
  *   taken as causal (those cells are then drawn as masked).  Rows (L, H,
  *   T, S) with S != T are a cross-attention: target rows, source columns
- *   (rec->cross_attention, rec->S = S).
+ *   (rec->cross_attention, rec->S = S, and no rec->attention).
  *
  * Checks, each a one-line G_IO_ERROR naming the file: a NaN or infinite
  * weight, a negative weight, a shape that is none of the above, a count
@@ -70,8 +73,9 @@ typedef struct {
                                * and last logits when it had them.  A foreign tensor's ids are the
                                * positions 0 .. T - 1 (there is no vocabulary) */
   char **token_texts;         /* (T + 1) NULL-terminated: the rows' labels */
-  char **source_texts;        /* (S + 1) the columns' labels when rec->S > 0, else NULL */
+  char **source_texts;        /* (S + 1) the source side's labels when rec->S > 0, else NULL */
   AttnvizToken *tokens;       /* (T) ids, byte spans and special flags of a dump, else NULL */
+  AttnvizToken *source_tokens;/* (S) the same of an encoder-decoder dump's source, else NULL */
   gboolean numbered;          /* no token list was given: the labels are positions */
   char *model_path;           /* the dump's "model", NULL for a foreign tensor */
   char *model_type;           /* the dump's "model_type", "" when unknown */
@@ -129,8 +133,9 @@ char *attnviz_session_describe (const AttnvizSession *self);
 gboolean attnviz_session_same_tokens (const AttnvizSession *a, const AttnvizSession *b);
 
 /* Writes the session as a dump in FORMAT at PATH through the dump writer
- * (atomically, under its output rules).  A cross-attention tensor (S > 0)
- * has no dump layout of its own: G_IO_ERROR_NOT_SUPPORTED. */
+ * (atomically, under its output rules).  A foreign cross-attention tensor
+ * (S > 0 without a self-attention) has no dump layout of its own:
+ * G_IO_ERROR_NOT_SUPPORTED. */
 gboolean attnviz_session_save (const AttnvizSession *self, AttnvizDumpFormat format, const char *path,
                                GError **error);
 

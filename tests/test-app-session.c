@@ -320,6 +320,36 @@ test_a_bad_file_is_one_line_in_the_banner (Fixture *f, gconstpointer data)
 }
 
 static void
+test_an_encoder_decoder_dump_opens_with_its_source (Fixture *f, gconstpointer data)
+{
+  g_autofree char *model = g_build_filename (g_getenv ("ATTNVIZ_DEMO_DIR"), "dates-seq2seq", NULL);
+  g_autofree char *dump = g_build_filename (f->dir, "dates", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--text", "saturday 21 november 2026", "-o", dump, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (open_and_wait (f, dump));
+  AttnvizResult *run = attnviz_window_get_run (f->window);
+  g_assert_true (attnviz_result_is_seq2seq (run));
+  g_assert_cmpstr (attnviz_run_result_get_target_text (ATTNVIZ_RUN_RESULT (run)), ==, "2026-11-21");
+  g_autofree char *text = _attnviz_window_get_text (f->window);
+  g_assert_cmpstr (text, ==, "saturday 21 november 2026");
+  /* the cross-attention shown is the dump's */
+  attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_CROSS);
+  AttnvizResult *cross = attnviz_window_get_result (f->window);
+  g_autofree char *npy = g_build_filename (dump, "cross_attentions.npy", NULL);
+  gint64 shape[4];
+  int n_dims;
+  gsize n;
+  g_autofree float *want = attnviz_test_load_npy (npy, shape, &n_dims, &n);
+  g_assert_cmpint (attnviz_result_get_n_tokens (cross), ==, shape[2]);
+  g_assert_cmpint (attnviz_result_get_n_cols (cross), ==, shape[3]);
+  gsize cells = (gsize) shape[2] * shape[3];
+  g_assert_cmpmem (attnviz_result_get_matrix (cross, ATTNVIZ_AGGREGATE_HEAD, 1, 3), cells * sizeof (float),
+                   want + (1 * shape[1] + 3) * cells, cells * sizeof (float));
+  g_assert_true (gtk_widget_get_visible (f->window->attention_bar));
+}
+
+static void
 test_a_cancelled_open_shows_nothing (Fixture *f, gconstpointer data)
 {
   int before = f->w.finished;
@@ -361,6 +391,7 @@ main (int argc, char **argv)
   ADD ("attention-saved-elsewhere-opens-with-its-tokens", test_attention_saved_elsewhere_opens_with_its_tokens);
   ADD ("a-bad-file-is-one-line-in-the-banner", test_a_bad_file_is_one_line_in_the_banner);
   ADD ("a-cancelled-open-shows-nothing", test_a_cancelled_open_shows_nothing);
+  ADD ("an-encoder-decoder-dump-opens-with-its-source", test_an_encoder_decoder_dump_opens_with_its_source);
   int status = g_test_run ();
   g_free (induction);
   return status;

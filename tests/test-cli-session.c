@@ -135,6 +135,36 @@ test_a_variant_s_dump_renders_as_its_run (void)
   attnviz_test_remove_tree (dir);
 }
 
+/* An encoder-decoder's dump draws its three attentions as its run does. */
+static void
+test_an_encoder_decoder_dump_renders_as_its_run (void)
+{
+  g_autofree char *model = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "..", "data", "models", "dates-seq2seq",
+                                             NULL);
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-cli-session-XXXXXX", NULL);
+  g_autofree char *dump = g_build_filename (dir, "run.safetensors", NULL);
+  const char *text = "saturday 21 november 2026";
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--text", text, "--format", "safetensors", "-o", dump, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  const char *kinds[] = { "self", "encoder", "cross" };
+  for (guint k = 0; k < G_N_ELEMENTS (kinds); k++)
+    {
+      g_autofree char *a = g_strdup_printf ("%s/model-%s.png", dir, kinds[k]);
+      g_autofree char *b = g_strdup_printf ("%s/dump-%s.png", dir, kinds[k]);
+      attnviz_test_run_clear (&r);
+      attnviz_test_run_attnviz (&r, "render", model, "--text", text, "--attention", kinds[k], "--layer", "1",
+                                "--head", "2", "-o", a, "-q", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      attnviz_test_run_clear (&r);
+      attnviz_test_run_attnviz (&r, "render", dump, "--attention", kinds[k], "--layer", "1", "--head", "2", "-o", b,
+                                "-q", NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      assert_same_pixels (a, b);
+    }
+  attnviz_test_remove_tree (dir);
+}
+
 /* The block of README.md after its pytorch-save-attention marker: the
  * lines indented four spaces, unindented. */
 static char *
@@ -298,6 +328,8 @@ main (int argc, char **argv)
       g_test_add_data_func (p, &render_cases[i], test_a_dump_renders_to_the_picture_of_its_run);
     }
   g_test_add_func ("/cli/render/a-variant-s-dump-renders-as-its-run", test_a_variant_s_dump_renders_as_its_run);
+  g_test_add_func ("/cli/render/an-encoder-decoder-dump-renders-as-its-run",
+                   test_an_encoder_decoder_dump_renders_as_its_run);
   g_test_add_func ("/cli/view/a-pytorch-made-npy-opens-with-its-shape-and-labels",
                    test_a_pytorch_made_npy_opens_with_its_shape_and_labels);
   g_test_add_func ("/cli/view/bad-files-and-options-are-one-line", test_bad_files_and_options_are_one_line);

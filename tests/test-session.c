@@ -157,6 +157,69 @@ test_a_session_saved_and_reopened_is_the_same (gconstpointer data)
   assert_same_matrices (rec, a->rec->attention, b->rec->attention);
 }
 
+/* An encoder-decoder's dump holds its three attentions and its source:
+ * reopened, each is its run's, and saved again it is the same. */
+static void
+test_an_encoder_decoder_dump_reopens_with_all_three (gconstpointer data)
+{
+  const DumpCase *c = data;
+  g_autofree char *dir_model = attnviz_test_fixture_path ("train-seq2seq-additive", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (dir_model, &error);
+  g_assert_no_error (error);
+  const gint32 src[] = { 3, 4, 5, 6, 7, 2 }, tgt[] = { 1, 8, 9, 10, 11 };
+  int S = G_N_ELEMENTS (src), T = G_N_ELEMENTS (tgt);
+  AttnvizRunOptions opt = { 0 };
+  g_autoptr(AttnvizRecording) rec = attnviz_forward_seq2seq (model, src, S, tgt, T, &opt, &error);
+  g_assert_no_error (error);
+  g_auto(GStrv) texts = texts_of (T, "t");
+  g_auto(GStrv) source_texts = texts_of (S, "s");
+  AttnvizToken source_tokens[G_N_ELEMENTS (src)];
+  for (int i = 0; i < S; i++)
+    source_tokens[i] = (AttnvizToken) { src[i], i, i + 1, i == S - 1 };
+  AttnvizDumpInfo info = {
+    .model_path = "seq2seq", .model_type = "attnviz", .variant = rec->variant, .token_texts = texts,
+    .source_tokens = source_tokens, .source_texts = source_texts,
+  };
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-session-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, c->name, NULL);
+  AttnvizDumpOptions options = ATTNVIZ_DUMP_OPTIONS_INIT;
+  options.format = c->format;
+  g_assert_true (attnviz_dump_write (rec, &info, &options, path, &error));
+  g_assert_no_error (error);
+
+  g_autoptr(AttnvizSession) s = attnviz_session_load (path, NULL, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (s->rec->S, ==, S);
+  g_assert_cmpint (s->rec->n_enc_layer, ==, rec->n_enc_layer);
+  g_assert_cmpmem (s->rec->src_ids, sizeof (gint32) * S, src, sizeof src);
+  g_assert_true (g_strv_equal ((const char *const *) s->source_texts, (const char *const *) source_texts));
+  g_assert_true (s->source_tokens[S - 1].special);
+  assert_same_matrices (rec, rec->attention, s->rec->attention);
+  /* the encoder's and the cross-attention: every layer and head */
+  AttnvizRecording every = *rec;
+  int layers[8], heads[8];
+  for (int i = 0; i < 8; i++)
+    layers[i] = heads[i] = i;
+  every.rec_layers = layers;
+  every.rec_heads = heads;
+  every.n_rec_layers = rec->n_enc_layer;
+  every.n_rec_heads = rec->n_head;
+  assert_same_matrices (&every, rec->enc_attention, s->rec->enc_attention);
+  every.n_rec_layers = rec->n_layer;
+  assert_same_matrices (&every, rec->cross_attention, s->rec->cross_attention);
+  g_assert_nonnull (s->rec->enc_attn);
+  g_assert_nonnull (s->rec->cross_attn);
+
+  g_autofree char *again = g_build_filename (dir, "again.safetensors", NULL);
+  g_assert_true (attnviz_session_save (s, ATTNVIZ_DUMP_SAFETENSORS, again, &error));
+  g_assert_no_error (error);
+  g_autoptr(AttnvizSession) b = attnviz_session_load (again, NULL, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_true (attnviz_session_same_tokens (s, b));
+  assert_same_matrices (&every, s->rec->cross_attention, b->rec->cross_attention);
+}
+
 /* ---- foreign tensors ---- */
 
 /* A (L, H, T, S) array of softmax rows, from a seed. */
@@ -347,7 +410,7 @@ static const BadCase bad_cases[] = {
     "[0], \"tokens\": [{\"id\": 1}]}, \"attentions\": [[[[1]]]]}", "layers[0]" },
   { "a-token-id-past-the-limit", DUMP_JSON,
     "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": "
-    "[0], \"tokens\": [{\"id\": -4}]}, \"attentions\": [[[[1]]]]}", "token 0" },
+    "[0], \"tokens\": [{\"id\": -4}]}, \"attentions\": [[[[1]]]]}", "tokens[0] has no id" },
 };
 
 static void
@@ -451,6 +514,12 @@ main (int argc, char **argv)
     {
       g_autofree char *p = g_strdup_printf ("/engine/session/saved-and-reopened-is-the-same/%s", dumps[i].name);
       g_test_add_data_func (p, &dumps[i], test_a_session_saved_and_reopened_is_the_same);
+    }
+  for (guint i = 0; i < 3; i++)
+    {
+      g_autofree char *p = g_strdup_printf ("/engine/session/an-encoder-decoder-dump-reopens-with-all-three/%s",
+                                            dumps[i].name);
+      g_test_add_data_func (p, &dumps[i], test_an_encoder_decoder_dump_reopens_with_all_three);
     }
   for (guint i = 0; i < G_N_ELEMENTS (shape_cases); i++)
     {
