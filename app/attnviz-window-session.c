@@ -227,8 +227,11 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
     attnviz_window_set_compare (self, FALSE);
   _attnviz_window_set_comparison (self, NULL);
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
+  attnviz_token_counter_set_model (self->token_counter, NULL);
   g_clear_object (&self->final_run);
   g_array_set_size (self->checkpoints, 0);
+  g_hash_table_remove_all (self->checkpoint_runs);
+  _attnviz_window_cancel_checkpoint_job (self);
   _attnviz_window_dismiss_error (self);
   _attnviz_window_set_stale (self, FALSE);
 
