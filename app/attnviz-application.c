@@ -17,12 +17,16 @@
 #include "attnviz-window.h"
 
 #define TEXT_PLATFORM_KEY "attnviz-text"
+#define TOKENS_PLATFORM_KEY "attnviz-tokens"
+#define SOURCE_TOKENS_PLATFORM_KEY "attnviz-source-tokens"
 
 struct _AttnvizApplication
 {
   AdwApplication parent_instance;
 
   char *pending_text;   /* the --text of the open request being handled */
+  char *pending_tokens; /* its --tokens and --source-tokens (absolute), for attention made elsewhere */
+  char *pending_source_tokens;
 };
 
 G_DEFINE_FINAL_TYPE (AttnvizApplication, attnviz_application, ADW_TYPE_APPLICATION)
@@ -30,6 +34,8 @@ G_DEFINE_FINAL_TYPE (AttnvizApplication, attnviz_application, ADW_TYPE_APPLICATI
 static const GOptionEntry option_entries[] = {
   { "text", 't', 0, G_OPTION_ARG_STRING, NULL, "The text to run the model on", "TEXT" },
   { "text-file", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Read the text to run the model on from FILE", "FILE" },
+  { "tokens", 0, 0, G_OPTION_ARG_FILENAME, NULL, "The tokens of attention made elsewhere (attnviz view --help)", "FILE" },
+  { "source-tokens", 0, 0, G_OPTION_ARG_FILENAME, NULL, "The column tokens of a non-square attention tensor", "FILE" },
   { NULL }
 };
 
@@ -62,10 +68,14 @@ attnviz_application_open (GApplication *app, GFile **files, int n_files, const c
       if (self->pending_text != NULL)
         attnviz_window_set_text (window, self->pending_text);
       gtk_window_present (GTK_WINDOW (window));
-      if (path != NULL)
+      if (path != NULL && (self->pending_tokens != NULL || self->pending_source_tokens != NULL))
+        attnviz_window_open_session (window, path, self->pending_tokens, self->pending_source_tokens);
+      else if (path != NULL)
         attnviz_window_open (window, path);
     }
   g_clear_pointer (&self->pending_text, g_free);
+  g_clear_pointer (&self->pending_tokens, g_free);
+  g_clear_pointer (&self->pending_source_tokens, g_free);
 }
 
 static int
@@ -80,6 +90,18 @@ attnviz_application_handle_local_options (GApplication *app, GVariantDict *optio
     {
       g_free (self->pending_text);
       self->pending_text = g_strdup (text);
+    }
+  const char *tokens = NULL, *source_tokens = NULL;
+  /* absolute: a running instance opens them from its own folder */
+  if (g_variant_dict_lookup (options, "tokens", "^&ay", &tokens))
+    {
+      g_free (self->pending_tokens);
+      self->pending_tokens = g_canonicalize_filename (tokens, NULL);
+    }
+  if (g_variant_dict_lookup (options, "source-tokens", "^&ay", &source_tokens))
+    {
+      g_free (self->pending_source_tokens);
+      self->pending_source_tokens = g_canonicalize_filename (source_tokens, NULL);
     }
   if (g_variant_dict_lookup (options, "text-file", "^&ay", &text_file))
     {
@@ -106,6 +128,11 @@ attnviz_application_add_platform_data (GApplication *app, GVariantBuilder *build
   G_APPLICATION_CLASS (attnviz_application_parent_class)->add_platform_data (app, builder);
   if (self->pending_text != NULL)
     g_variant_builder_add (builder, "{sv}", TEXT_PLATFORM_KEY, g_variant_new_string (self->pending_text));
+  if (self->pending_tokens != NULL)
+    g_variant_builder_add (builder, "{sv}", TOKENS_PLATFORM_KEY, g_variant_new_bytestring (self->pending_tokens));
+  if (self->pending_source_tokens != NULL)
+    g_variant_builder_add (builder, "{sv}", SOURCE_TOKENS_PLATFORM_KEY,
+                           g_variant_new_bytestring (self->pending_source_tokens));
 }
 
 static void
@@ -119,6 +146,17 @@ attnviz_application_before_emit (GApplication *app, GVariant *platform_data)
     {
       g_free (self->pending_text);
       self->pending_text = g_strdup (text);
+    }
+  const char *tokens = NULL;
+  if (g_variant_lookup (platform_data, TOKENS_PLATFORM_KEY, "^&ay", &tokens))
+    {
+      g_free (self->pending_tokens);
+      self->pending_tokens = g_strdup (tokens);
+    }
+  if (g_variant_lookup (platform_data, SOURCE_TOKENS_PLATFORM_KEY, "^&ay", &tokens))
+    {
+      g_free (self->pending_source_tokens);
+      self->pending_source_tokens = g_strdup (tokens);
     }
 }
 
@@ -238,6 +276,8 @@ static void
 attnviz_application_finalize (GObject *object)
 {
   g_free (ATTNVIZ_APPLICATION (object)->pending_text);
+  g_free (ATTNVIZ_APPLICATION (object)->pending_tokens);
+  g_free (ATTNVIZ_APPLICATION (object)->pending_source_tokens);
   G_OBJECT_CLASS (attnviz_application_parent_class)->finalize (object);
 }
 

@@ -30,6 +30,7 @@ int attnviz_cmd_sweep (int argc, char **argv);
 int attnviz_cmd_tokenize (int argc, char **argv);
 int attnviz_cmd_convert (int argc, char **argv);
 int attnviz_cmd_heads (int argc, char **argv);
+int attnviz_cmd_view (int argc, char **argv);
 
 /* Prints "attnviz: MESSAGE" on stderr and returns CODE. */
 int attnviz_cli_fail (int code, const char *fmt, ...) G_GNUC_PRINTF (2, 3);

@@ -1,6 +1,6 @@
 /* attnviz: the subcommands dispatch here before any GTK starts, so the
  * headless ones (dump, info, generate, bench, heads, render, tokenize,
- * convert) need no display. */
+ * convert, view --info) need no display. */
 #define G_LOG_DOMAIN "attnviz"
 #include "config.h"
 
@@ -26,6 +26,7 @@ static const struct {
   { "bench", attnviz_cmd_bench, "Time the forward pass and recording of a GPT-2-sized model" },
   { "heads", attnviz_cmd_heads, "Measure every head: entropy, distance, sinks, previous-token, induction, importance" },
   { "render", attnviz_cmd_render, "Draw a head's attention as PNG, SVG or PDF" },
+  { "view", attnviz_cmd_view, "Look at a dump, or at attention saved by PyTorch & co (.npy, .safetensors)" },
   { "train", attnviz_cmd_train, "Train a small transformer on a task (cross-entropy or policy gradient)" },
   { "sweep", attnviz_cmd_sweep, "Train variants of a model on a task and tabulate their accuracy" },
   { "tokenize", attnviz_cmd_tokenize, "Print the token ids of a text (a GGUF file or a model folder)" },

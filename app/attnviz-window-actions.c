@@ -215,7 +215,35 @@ truncate_and_run_action (GSimpleAction *action, GVariant *parameter, gpointer us
   attnviz_window_run (self);
 }
 
+static void
+save_run_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  _attnviz_window_show_save_run_dialog (user_data);
+}
+
+static void
+compare_with_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  _attnviz_window_show_compare_with_dialog (user_data);
+}
+
+static void
+open_session_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  _attnviz_window_show_open_session_dialog (user_data);
+}
+
+static void
+session_rerun_action (GSimpleAction *action, GVariant *parameter, gpointer user_data)
+{
+  _attnviz_window_session_rerun (user_data);
+}
+
 static const GActionEntry win_entries[] = {
+  { "save-run", save_run_action },
+  { "compare-with", compare_with_action },
+  { "open-session", open_session_action },
+  { "session-rerun", session_rerun_action },
   { "open-file", open_file_action },
   { "open-folder", open_folder_action },
   { "open-text", open_text_action },

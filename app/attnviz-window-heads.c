@@ -128,7 +128,13 @@ on_compute (AttnvizHeadTable *table, AttnvizWindow *self)
 {
   AttnvizResult *run = attnviz_view_state_get_run (self->state);
 
-  if (run == NULL || self->model == NULL || attnviz_head_table_get_measures (table) == NULL)
+  if (run != NULL && self->model == NULL)
+    {
+      /* a run opened from a file: its measures came from its attention */
+      _attnviz_window_show_toast (self, "Roles and importance run the model: open it first");
+      return;
+    }
+  if (run == NULL || attnviz_head_table_get_measures (table) == NULL)
     return;
   int T = attnviz_result_get_n_tokens (run);
   if (T > HEADS_JOB_ASK_TOKENS)

@@ -18,6 +18,7 @@ set_model (AttnvizWindow *self, AttnvizLoadedModel *model)
     return;
   gboolean another = self->model != NULL;
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
+  g_clear_pointer (&self->session, attnviz_session_free);
   self->model = attnviz_loaded_model_ref (model);
 
   g_autofree char *details = attnviz_loaded_model_describe (model);
@@ -233,6 +234,11 @@ attnviz_window_open (AttnvizWindow *self, const char *path)
   g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
   g_return_if_fail (path != NULL);
 
+  if (_attnviz_window_is_session_path (path))
+    {
+      attnviz_window_open_session (self, path, NULL, NULL);
+      return;
+    }
   g_autofree char *path_copy = g_strdup (path);
   _attnviz_window_demo_fill (self, path_copy);
   g_autofree char *text = _attnviz_window_get_text (self);

@@ -18,6 +18,7 @@
 #include "attnviz-query-key-view.h"
 #include "attnviz-recent.h"
 #include "attnviz-run.h"
+#include "attnviz-session.h"
 #include "attnviz-text-file.h"
 #include "attnviz-token-counter.h"
 #include "attnviz-token-strip.h"
@@ -150,6 +151,11 @@ struct _AttnvizWindow
                                 * default text); NULL once the user wrote or chose it */
   gboolean filling_text;
   char *text_folder;           /* of the last text file opened */       /* the box is being filled, not edited */
+
+  /* A run opened from a file (attnviz-window-session.c) */
+  AttnvizSession *session;     /* the file the run shown came from (its recording now the run's), or NULL */
+  char *session_text;          /* a dump's text put back together from its tokens, or NULL */
+  GtkWidget *rerun_button;     /* "Open Its Model and Run", under the sidebar's details */
 };
 
 
@@ -169,6 +175,7 @@ enum {
   RUN_FINISHED,
   EXPORTED,
   TEXT_FILE_READ,
+  RUN_SAVED,
   N_SIGNALS
 };
 
@@ -271,6 +278,16 @@ void _attnviz_window_show_heads_export_dialog (AttnvizWindow *self);
 void _attnviz_window_generate_init (AttnvizWindow *self);
 /* What Continue, the Steps page and the predictions strip can do now. */
 void _attnviz_window_generate_update (AttnvizWindow *self);
+
+/* attnviz-window-session.c */
+void _attnviz_window_session_init (AttnvizWindow *self);
+gboolean _attnviz_window_is_session_path (const char *path);
+gboolean _attnviz_window_session_can_rerun (AttnvizWindow *self);
+void _attnviz_window_session_rerun (AttnvizWindow *self);
+gboolean _attnviz_window_can_save_run (AttnvizWindow *self);
+void _attnviz_window_show_save_run_dialog (AttnvizWindow *self);
+void _attnviz_window_show_compare_with_dialog (AttnvizWindow *self);
+void _attnviz_window_show_open_session_dialog (AttnvizWindow *self);
 
 /* attnviz-window-demos.c */
 void _attnviz_window_demos_init (AttnvizWindow *self);

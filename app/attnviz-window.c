@@ -165,7 +165,13 @@ _attnviz_window_update_state (AttnvizWindow *self)
   set_action_enabled (self, "previous-layer", attnviz_view_state_get_result (self->state) != NULL);
   /* Variants are compared on decoder-only and encoder models. */
   gboolean seq2seq = _attnviz_window_model_is_seq2seq (self);
-  set_action_enabled (self, "compare", self->model != NULL && !seq2seq);
+  /* a comparison of two opened files can be left, not started again */
+  set_action_enabled (self, "compare", (self->model != NULL || (self->compare && self->comparison != NULL)) && !seq2seq);
+  set_action_enabled (self, "save-run", _attnviz_window_can_save_run (self));
+  set_action_enabled (self, "compare-with", attnviz_view_state_get_run (self->state) != NULL
+                                            && !attnviz_result_is_seq2seq (attnviz_view_state_get_run (self->state)));
+  set_action_enabled (self, "session-rerun", _attnviz_window_session_can_rerun (self));
+  gtk_widget_set_visible (self->rerun_button, _attnviz_window_session_can_rerun (self));
   gtk_widget_set_sensitive (self->view_menu_button, self->model != NULL);
   gtk_widget_set_tooltip_text (self->compare_button,
                                seq2seq ? "Comparing variants is not available for encoder-decoder models"
@@ -345,6 +351,7 @@ attnviz_window_dispose (GObject *object)
   g_clear_pointer (&self->checkpoint_runs, g_hash_table_unref);
   g_clear_object (&self->comparison);
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
+  g_clear_pointer (&self->session, attnviz_session_free);
   G_OBJECT_CLASS (attnviz_window_parent_class)->dispose (object);
 }
 
@@ -357,6 +364,7 @@ attnviz_window_finalize (GObject *object)
   g_free (self->error_message);
   g_free (self->text_owner);
   g_free (self->text_folder);
+  g_free (self->session_text);
   g_array_unref (self->checkpoints);
   G_OBJECT_CLASS (attnviz_window_parent_class)->finalize (object);
 }
@@ -414,6 +422,11 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
    * into the text box (TRUE), or could not be (the error banner says why). */
   _attnviz_window_signals[TEXT_FILE_READ] =
     g_signal_new ("text-file-read", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                  NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  /* attnviz_window_save_run () wrote its dump (TRUE) or failed (the
+   * banner says why). */
+  _attnviz_window_signals[RUN_SAVED] =
+    g_signal_new ("run-saved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
                   NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
   _attnviz_window_signals[EXPORTED] =
     g_signal_new ("exported", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
@@ -555,6 +568,7 @@ attnviz_window_init (AttnvizWindow *self)
   _attnviz_window_heads_init (self);
   _attnviz_window_generate_init (self);
   _attnviz_window_lens_init (self);
+  _attnviz_window_session_init (self);
   g_signal_connect (self->checkpoint_adjustment, "value-changed", G_CALLBACK (_attnviz_window_on_checkpoint_value_changed), self);
   g_signal_connect (self->grid_view, "head-activated", G_CALLBACK (_attnviz_window_on_head_activated), self);
   g_signal_connect (self->grid_view, "head-toggled", G_CALLBACK (_attnviz_window_on_head_toggled), self);

@@ -5,6 +5,7 @@
 
 #include "attnviz-painter.h"
 #include "attnviz-result.h"
+#include "attnviz-session.h"
 #include "attnviz-variant-editor.h"
 #include "attnviz-view-state.h"
 
@@ -19,6 +20,21 @@ AttnvizWindow *attnviz_window_new (GtkApplication *application);
  * text, runs it on that text once loaded. */
 void attnviz_window_open (AttnvizWindow *self, const char *path);
 void attnviz_window_set_text (AttnvizWindow *self, const char *text);
+/* Opens attention that is already made (a dump, or another framework's
+ * tensor with its TOKENS and SOURCE_TOKENS files, both may be NULL:
+ * engine/attnviz-session.h) in the background and shows it as its run,
+ * without a model.  attnviz_window_open () comes here for such paths. */
+void attnviz_window_open_session (AttnvizWindow *self, const char *path, const char *tokens,
+                                  const char *source_tokens);
+/* The file the run shown was opened from, or NULL (a model's run). */
+const AttnvizSession *attnviz_window_get_session (AttnvizWindow *self);
+/* File → Save Run: writes the run shown as a dump at PATH (npy folder,
+ * or .safetensors / .json by the extension) in the background;
+ * "run-saved" (gboolean) tells how it went. */
+void attnviz_window_save_run (AttnvizWindow *self, const char *path);
+/* Opens PATH (a dump of the same tokens) in the background and shows the
+ * run shown minus it, as Compare mode shows A − B. */
+void attnviz_window_compare_with (AttnvizWindow *self, const char *path);
 /* Reads PATH into the text box in the background (win.open-text asks for
  * the file), through attnviz_text_file_read ()'s checks: a file that is
  * not a regular one, too large or not UTF-8 is refused with a one-line

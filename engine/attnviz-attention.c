@@ -51,6 +51,30 @@ try_alloc_floats (AttnvizAttention *self, guint64 n, GError **error)
   return p;
 }
 
+/* Overviews of SIDE x SIDE bins at most (as _attnviz_attention_new sizes
+ * them), zeroed; FALSE when out of memory. */
+static gboolean
+alloc_overviews (AttnvizAttention *self, guint64 heads, guint64 budget, GError **error)
+{
+  int side = CLAMP (MAX (self->n_rows, self->n_cols) / 8, 32, 256);
+  while (side > 8 && heads * 2 * (guint64) side * side * sizeof (float) > budget)
+    side /= 2;
+  self->ov_rows = MIN (self->n_rows, side);
+  self->ov_cols = MIN (self->n_cols, side);
+  self->ov_col_start = g_new (int, self->ov_cols + 1);
+  for (int bc = 0; bc <= self->ov_cols; bc++)
+    self->ov_col_start[bc] = attnviz_bin_start (bc, self->ov_cols, self->n_cols);
+  guint64 ov = heads * self->ov_rows * self->ov_cols;
+  if (ov == 0)
+    return TRUE;
+  if ((self->ov_mean = try_alloc_floats (self, ov, error)) == NULL
+      || (self->ov_max = try_alloc_floats (self, ov, error)) == NULL)
+    return FALSE;
+  memset (self->ov_mean, 0, ov * sizeof (float));
+  memset (self->ov_max, 0, ov * sizeof (float));
+  return TRUE;
+}
+
 AttnvizAttention *
 _attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error)
 {
@@ -114,25 +138,7 @@ _attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error)
    * bins, 18 MiB for its 144 heads, where 256 x 256 would take 72 MiB, more
    * than the inputs the whole run is recomputed from. */
   guint64 budget = spec->overview_bytes ? spec->overview_bytes : ATTNVIZ_ATTENTION_OVERVIEW_BYTES;
-  int side = CLAMP (MAX (spec->n_rows, spec->n_cols) / 8, 32, 256);
-  while (side > 8 && heads * 2 * (guint64) side * side * sizeof (float) > budget)
-    side /= 2;
-  self->ov_rows = MIN (spec->n_rows, side);
-  self->ov_cols = MIN (spec->n_cols, side);
-  self->ov_col_start = g_new (int, self->ov_cols + 1);
-  for (int bc = 0; bc <= self->ov_cols; bc++)
-    self->ov_col_start[bc] = attnviz_bin_start (bc, self->ov_cols, spec->n_cols);
-  guint64 ov = heads * self->ov_rows * self->ov_cols;
-  if (ok && ov > 0)
-    {
-      ok = (self->ov_mean = try_alloc_floats (self, ov, error)) != NULL
-           && (self->ov_max = try_alloc_floats (self, ov, error)) != NULL;
-      if (ok)
-        {
-          memset (self->ov_mean, 0, ov * sizeof (float));
-          memset (self->ov_max, 0, ov * sizeof (float));
-        }
-    }
+  ok = ok && alloc_overviews (self, heads, budget, error);
   if (!ok)
     {
       attnviz_attention_free (self);
@@ -141,6 +147,71 @@ _attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error)
   if (self->dense)
     attnviz_advise_huge_pages (self->dense, heads * cells * sizeof (float));
   return self;
+}
+
+AttnvizAttention *
+attnviz_attention_new_dense (float *dense, int n_layer, int n_head, const int *rec_layers, int n_rec_layers,
+                             const int *rec_heads, int n_rec_heads, int n_rows, int n_cols, gboolean causal,
+                             GError **error)
+{
+  g_return_val_if_fail (n_rows > 0 && n_cols > 0 && n_layer > 0 && n_head > 0, NULL);
+  g_return_val_if_fail (n_rec_layers >= 0 && n_rec_layers <= n_layer && n_rec_heads >= 0 && n_rec_heads <= n_head,
+                        NULL);
+  AttnvizAttention *self = g_new0 (AttnvizAttention, 1);
+  self->stack = ATTNVIZ_STACK_SELF;
+  self->n_rows = n_rows;
+  self->n_cols = n_cols;
+  self->n_layer = n_layer;
+  self->n_head = self->n_kv_head = n_head;
+  self->n_rec_layers = n_rec_layers;
+  self->n_rec_heads = n_rec_heads;
+  self->rec_layers = g_memdup2 (rec_layers, sizeof (int) * MAX (n_rec_layers, 1));
+  self->rec_heads = g_memdup2 (rec_heads, sizeof (int) * MAX (n_rec_heads, 1));
+  self->layer_index = g_new (int, n_layer);
+  self->head_index = g_new (int, n_head);
+  for (int l = 0; l < n_layer; l++)
+    self->layer_index[l] = -1;
+  for (int h = 0; h < n_head; h++)
+    self->head_index[h] = -1;
+  for (int i = 0; i < n_rec_layers; i++)
+    {
+      g_return_val_if_fail (rec_layers[i] >= 0 && rec_layers[i] < n_layer, NULL);
+      self->layer_index[rec_layers[i]] = i;
+    }
+  for (int i = 0; i < n_rec_heads; i++)
+    {
+      g_return_val_if_fail (rec_heads[i] >= 0 && rec_heads[i] < n_head, NULL);
+      self->head_index[rec_heads[i]] = i;
+    }
+  self->mask.causal = causal;
+  self->mask.scale = 1.0f;
+  self->score = ATTNVIZ_SCORE_SCALED_DOT;
+  g_mutex_init (&self->lock);
+  self->cache = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->cache_budget = ATTNVIZ_ATTENTION_CACHE_BYTES;
+  self->q_in = g_new0 (float *, MAX (n_rec_layers, 1));
+  self->k_in = g_new0 (float *, MAX (n_rec_layers, 1));
+  guint64 heads = (guint64) n_rec_layers * n_rec_heads;
+  gsize cells = (gsize) n_rows * n_cols;
+  self->dense = dense;
+  self->bytes += heads * cells * sizeof (float);
+  if (!alloc_overviews (self, heads, ATTNVIZ_ATTENTION_OVERVIEW_BYTES, error))
+    {
+      attnviz_attention_free (self);
+      return NULL;
+    }
+  for (int li = 0; li < n_rec_layers; li++)
+    for (int hi = 0; hi < n_rec_heads; hi++)
+      _attnviz_attention_overview_add (self, li, hi, 0, n_rows, _attnviz_attention_dense (self, li, hi), n_cols,
+                                       n_cols);
+  _attnviz_attention_finish (self);
+  return self;
+}
+
+gboolean
+attnviz_attention_has_model (const AttnvizAttention *self)
+{
+  return self->model != NULL;
 }
 
 void

@@ -45,6 +45,30 @@ typedef enum {
   ATTNVIZ_POOL_MEAN,   /* their mean (masked cells count as zeros) */
 } AttnvizPool;
 
+/* A source over matrices made elsewhere, with no model behind it (a dump
+ * or another framework's tensor opened again: attnviz-session.h).  DENSE
+ * (n_rec_layers, n_rec_heads, n_rows, n_cols) is taken over (g_free);
+ * REC_LAYERS / REC_HEADS give the model index of each recorded layer and
+ * head, each in [0, n_layer) / [0, n_head) and none twice (the caller has
+ * checked them).  The overviews are made from the matrices at once.  No
+ * value norms and no q or k: the value-weighted and query-key questions
+ * answer that the source has none (attnviz_attention_has_model ()).
+ * CAUSAL says the matrices' future cells are masked (they are 0). */
+AttnvizAttention *attnviz_attention_new_dense (float *dense,
+                                               int n_layer,
+                                               int n_head,
+                                               const int *rec_layers,
+                                               int n_rec_layers,
+                                               const int *rec_heads,
+                                               int n_rec_heads,
+                                               int n_rows,
+                                               int n_cols,
+                                               gboolean causal,
+                                               GError **error);
+/* Whether a model stands behind the source (FALSE for
+ * attnviz_attention_new_dense ()). */
+gboolean attnviz_attention_has_model (const AttnvizAttention *self);
+
 /* Rows (queries) and columns (keys) of every head; layers and heads as
  * recorded (attnviz_attention_has_head () says which). */
 int attnviz_attention_get_n_rows (const AttnvizAttention *self);

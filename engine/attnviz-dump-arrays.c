@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <math.h>
 #include <string.h>
 
 #include "attnviz-dump-private.h"
@@ -277,11 +278,23 @@ ints_of (const int *v, int n)
   return out;
 }
 
+float *
+_attnviz_dump_next_prob (const AttnvizRecording *rec)
+{
+  if (rec->next_prob != NULL)
+    return g_memdup2 (rec->next_prob, sizeof (float) * MAX (rec->T, 1));
+  float *p = g_new (float, MAX (rec->T, 1));
+  for (int t = 0; t < rec->T; t++)
+    p[t] = rec->loss ? expf (-rec->loss[t]) : NAN;
+  return p;
+}
+
 static gboolean
 write_small_array (AttnvizDump *d, const AttnvizRecording *rec, guint a, GError **error)
 {
   const Array *arr = _attnviz_dump_array_at (d, a);
   g_autofree gint32 *owned = NULL;
+  g_autofree float *owned_f = NULL;
   const void *data = NULL;
   switch (arr->kind)
     {
@@ -290,7 +303,7 @@ write_small_array (AttnvizDump *d, const AttnvizRecording *rec, guint a, GError 
     case ARRAY_LOSS: data = rec->loss; break;
     case ARRAY_TOPK_IDS: data = rec->topk_ids; break;
     case ARRAY_TOPK_PROBS: data = rec->topk_probs; break;
-    case ARRAY_NEXT_PROB: data = rec->next_prob; break;
+    case ARRAY_NEXT_PROB: data = owned_f = _attnviz_dump_next_prob (rec); break;
     case ARRAY_LENS_IDS: data = rec->lens_topk_ids; break;
     case ARRAY_LENS_PROBS: data = rec->lens_topk_probs; break;
     case ARRAY_LOGITS_LAST: data = rec->last_logits; break;

@@ -319,7 +319,10 @@ _attnviz_dump_write_json (AttnvizDump *d, const AttnvizRecording *rec, GError **
           add_matrix (b, rec->topk_probs, rec->T, rec->top_k);
           break;
         case ARRAY_NEXT_PROB:
-          add_vector (b, "next_prob", rec->next_prob, rec->T);
+          {
+            g_autofree float *p = _attnviz_dump_next_prob (rec);
+            add_vector (b, "next_prob", p, rec->T);
+          }
           break;
         case ARRAY_LENS_IDS:
           json_builder_set_member_name (b, "lens_topk_ids");

@@ -126,6 +126,9 @@ gboolean _attnviz_dump_array_begin (AttnvizDump *d, guint a, GError **error);
  * makes it. */
 gboolean _attnviz_dump_logits (const float *logits, int t0, int n, int vocab_size, gpointer data, GError **error);
 AttnvizAttention *_attnviz_dump_stack_source (const AttnvizRecording *rec, StackKind kind);
+/* REC's next_prob (T), or for a recording made without one (a session
+ * read from an older dump) exp (-loss), NaN where the loss is: a copy. */
+float *_attnviz_dump_next_prob (const AttnvizRecording *rec);
 /* Every array but the logits (written during the run), in their order. */
 gboolean _attnviz_dump_write_arrays (AttnvizDump *d, const AttnvizRecording *rec, GError **error);
 /* The logits rows the run did not hand over, from rec->logits. */

@@ -18,6 +18,10 @@ static const struct {
   [ATTNVIZ_JSON_TOKENIZER_CONFIG] = { (gsize) 64 << 20, "a tokenizer configuration" },
   [ATTNVIZ_JSON_SAFETENSORS_HEADER] = { 100 * 1000 * 1000, "a safetensors header" },
   [ATTNVIZ_JSON_INDEX] = { 100 * 1000 * 1000, "a shard index" },
+  /* json-glib's tree takes about ten times the text: 64 MiB of numbers is
+   * a few hundred MiB of nodes (the format is for small inputs) */
+  [ATTNVIZ_JSON_DUMP] = { (gsize) 64 << 20, "a json dump" },
+  [ATTNVIZ_JSON_TOKEN_LIST] = { (gsize) 16 << 20, "a token list" },
 };
 
 gsize
@@ -278,7 +282,12 @@ attnviz_json_parse (const char *text, gsize len, AttnvizJsonKind kind, const cha
       return NULL;
     }
   JsonNode *root = json_parser_get_root (parser);
-  if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+  if (kind == ATTNVIZ_JSON_TOKEN_LIST && root != NULL && !JSON_NODE_HOLDS_ARRAY (root))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: is not a JSON list of token strings", file);
+      return NULL;
+    }
+  if (root == NULL || (kind != ATTNVIZ_JSON_TOKEN_LIST && !JSON_NODE_HOLDS_OBJECT (root)))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %sis not a JSON object", file, s.subject);
       return NULL;

@@ -20,7 +20,8 @@
  *            18446744073709551621 into -1) and a float must be finite
  *            (1e999 would become inf).
  *
- * Then json-glib parses, and the root must be an object.  Every error is one
+ * Then json-glib parses, and the root must be an object (an array for a
+ * token list).  Every error is one
  * line that names the file (and the key or line at fault).
  *
  * Every JSON attnviz writes is made by json-glib's generator and passed
@@ -42,6 +43,8 @@ typedef enum {
   ATTNVIZ_JSON_TOKENIZER_CONFIG,  /* tokenizer_config.json, special_tokens_map.json: 64 MiB */
   ATTNVIZ_JSON_SAFETENSORS_HEADER,/* the header of a safetensors file: 100 MB */
   ATTNVIZ_JSON_INDEX,             /* model.safetensors.index.json: 100 MB */
+  ATTNVIZ_JSON_DUMP,              /* a json dump (attnviz dump --format json): 64 MiB */
+  ATTNVIZ_JSON_TOKEN_LIST,        /* a list of token strings (view --tokens): 16 MiB; the root may be an array */
 } AttnvizJsonKind;
 
 /* The size limit of KIND in bytes, and what to call it in messages

@@ -207,6 +207,13 @@ float *
 attnviz_npy_read_floats_bytes (const guint8 *data, gsize len, const char *path, gint64 *shape, int max_dims,
                                int *n_dims, GError **error)
 {
+  return attnviz_npy_read_floats_max (data, len, path, shape, max_dims, n_dims, G_MAXUINT64, error);
+}
+
+float *
+attnviz_npy_read_floats_max (const guint8 *data, gsize len, const char *path, gint64 *shape, int max_dims,
+                             int *n_dims, guint64 max_values, GError **error)
+{
   if (len < 10 || memcmp (data, "\x93NUMPY", 6) != 0)
     return npy_bad (error, path, "not a .npy file (no \\x93NUMPY magic)"), NULL;
   gsize hlen, start;
@@ -270,6 +277,15 @@ attnviz_npy_read_floats_bytes (const guint8 *data, gsize len, const char *path, 
   if (n > (len - body) / size)
     return npy_bad (error, path, "%" G_GUINT64_FORMAT " values do not fit in the file's %" G_GSIZE_FORMAT
                     " bytes: it is truncated", n, len - body), NULL;
+  if (n > max_values)
+    {
+      g_autofree char *need = g_format_size (n * sizeof (float));
+      g_autofree char *limit = g_format_size (max_values * sizeof (float));
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "%s: %" G_GUINT64_FORMAT " values take %s as float32, over the %s this reader may use", path, n,
+                   need, limit);
+      return NULL;
+    }
   float *out = g_try_new (float, MAX (n, 1));
   if (out == NULL)
     return npy_bad (error, path, "out of memory for %" G_GUINT64_FORMAT " values", n), NULL;

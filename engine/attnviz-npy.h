@@ -52,6 +52,11 @@ float *attnviz_npy_read_floats (const char *path, gint64 *shape, int max_dims, i
 float *attnviz_npy_read_floats_bytes (const guint8 *data, gsize len, const char *path, gint64 *shape, int max_dims,
                                       int *n_dims, GError **error);
 
+/* The same, refusing (G_IO_ERROR_NO_SPACE, naming PATH) before any
+ * allocation an array of more than MAX_VALUES values. */
+float *attnviz_npy_read_floats_max (const guint8 *data, gsize len, const char *path, gint64 *shape, int max_dims,
+                                    int *n_dims, guint64 max_values, GError **error);
+
 /* The header bytes for such an array (exposed for tests). */
 GBytes *attnviz_npy_header (AttnvizNpyType type, const gint64 *shape, int n_dims);
 

@@ -153,6 +153,13 @@ attnviz_qk_view (AttnvizAttention *source, int layer, int head, GError **error)
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "layer %d head %d was not recorded", layer, head);
       return NULL;
     }
+  if (!attnviz_attention_has_model (source))
+    {
+      /* matrices opened from a file keep no query or key vectors */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "no model behind this attention: queries and keys need the model that made it");
+      return NULL;
+    }
   g_autoptr(GBytes) qb = NULL, kb = NULL;
   _attnviz_attention_projections (source, layer, head, &qb, &kb);
   gsize q_bytes, k_bytes;

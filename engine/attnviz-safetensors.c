@@ -411,7 +411,6 @@ attnviz_safetensors_free (AttnvizSafetensors *self)
   g_free (self);
 }
 
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizSafetensors, attnviz_safetensors_free)
 
 AttnvizSafetensors *
 attnviz_safetensors_open_bytes (const guint8 *data,

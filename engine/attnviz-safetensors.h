@@ -58,6 +58,7 @@ AttnvizSafetensors *attnviz_safetensors_open_bytes (const guint8 *data,
                                                     const char *filename,
                                                     GError **error);
 void attnviz_safetensors_free (AttnvizSafetensors *self);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizSafetensors, attnviz_safetensors_free)
 
 const char *attnviz_safetensors_get_path (const AttnvizSafetensors *self);
 guint attnviz_safetensors_get_n_tensors (const AttnvizSafetensors *self);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "attnviz-safetensors.h"
+#include "attnviz-session.h"
 #include "attnviz-test-util.h"
 
 typedef struct {
@@ -310,6 +311,55 @@ test_logit_lens_is_the_same_in_every_format (void)
   attnviz_test_remove_tree (dir);
 }
 
+/* A dump with --top-k and the lens opens as a session (attnviz view) with
+ * its candidates and next_prob; one written before next_prob existed gets
+ * exp (-loss), and either saves again with next_prob in it. */
+static void
+test_a_dump_with_predictions_opens_and_saves_as_a_session (void)
+{
+  g_autofree char *model = attnviz_test_fixture_path ("gpt2-tiny", NULL);
+  g_autofree char *dir = tmp_dir ();
+  g_autofree char *npy = g_build_filename (dir, "d", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--ids", FIXTURE_IDS, "--top-k", "3", "--logit-lens", "-o", npy,
+                            "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_auto(Tensor) next = { 0 }, loss = { 0 };
+  load_npy (&next, npy, "next_prob");
+  load_npy (&loss, npy, "loss");
+  g_autoptr(GError) error = NULL;
+  for (int older = 0; older < 2; older++)
+    {
+      if (older)
+        {
+          g_autofree char *file = g_build_filename (npy, "next_prob.npy", NULL);
+          g_assert_cmpint (g_unlink (file), ==, 0);
+        }
+      g_autoptr(AttnvizSession) session = attnviz_session_load (npy, NULL, NULL, 0, &error);
+      g_assert_no_error (error);
+      const AttnvizRecording *rec = session->rec;
+      g_assert_cmpint (rec->top_k, ==, 3);
+      g_assert_nonnull (rec->next_prob);
+      for (int t = 0; t < rec->T; t++)
+        {
+          if (isnan (next.data[t]))
+            g_assert_true (isnan (rec->next_prob[t]));
+          else if (older)
+            g_assert_cmpfloat_with_epsilon (rec->next_prob[t], expf (-loss.data[t]), 1e-6);
+          else
+            g_assert_cmpfloat (rec->next_prob[t], ==, next.data[t]);
+        }
+      g_autofree char *saved = g_build_filename (dir, older ? "older.safetensors" : "saved.safetensors", NULL);
+      g_assert_true (attnviz_session_save (session, ATTNVIZ_DUMP_SAFETENSORS, saved, &error));
+      g_assert_no_error (error);
+      g_auto(Tensor) again = { 0 };
+      load_safetensors (&again, saved, "next_prob");
+      g_assert_cmpuint (again.n, ==, (gsize) rec->T);
+      g_assert_true (attnviz_test_check_tensor (again.data, next.data, rec->T - 1, 1e-6f, "next_prob saved"));
+    }
+  attnviz_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -322,5 +372,7 @@ main (int argc, char **argv)
                    test_an_encoder_decoder_prints_its_candidates_too);
   g_test_add_func ("/cli/dump/predictions-follow-from-logits-all", test_predictions_follow_from_logits_all);
   g_test_add_func ("/cli/dump/logit-lens-is-the-same-in-every-format", test_logit_lens_is_the_same_in_every_format);
+  g_test_add_func ("/cli/dump/a-dump-with-predictions-opens-and-saves-as-a-session",
+                   test_a_dump_with_predictions_opens_and_saves_as_a_session);
   return g_test_run ();
 }

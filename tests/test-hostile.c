@@ -361,6 +361,36 @@ npy_descr_at_the_end (AttnvizTestCtx *ctx)
   put_npy (ctx, "{'shape': (1,), 'fortran_order': False, 'descr':", NULL, 0);
 }
 
+/* ---- sessions (issue 13): dumps and foreign attention opened again ---- */
+
+static void
+session_fifo_npy (AttnvizTestCtx *ctx)
+{
+  attnviz_test_put_fifo (ctx, "@T/a.npy");
+}
+
+static void
+session_fifo_tokens (AttnvizTestCtx *ctx)
+{
+  float v[4] = { 0.5f, 0.5f, 0.25f, 0.75f };
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", v, sizeof v);
+  attnviz_test_put_fifo (ctx, "@T/tokens.txt");
+}
+
+static void
+session_deep_json_dump (AttnvizTestCtx *ctx)
+{
+  g_autofree char *b = attnviz_test_brackets (100000);
+  g_autofree char *dump = g_strdup_printf ("{\"metadata\": {}, \"attentions\": %s", b);
+  attnviz_test_put (ctx, "@T/d.json", dump);
+}
+
+static void
+session_huge_npy_shape (AttnvizTestCtx *ctx)
+{
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536, 65536), }", NULL, 0);
+}
+
 static const AttnvizTestHostileCase cases[] = {
   /* 1. ids out of range in every tokenizer file and config.json */
   { "/hostile/ids/added-token-id-minus-1", added_token_minus_1, { "info", "@M" }, 1,
@@ -470,6 +500,14 @@ static const AttnvizTestHostileCase cases[] = {
     { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", NPY_SHORT },
   { "/hostile/npy/descr-at-the-end", npy_descr_at_the_end,
     { "heads", "@M", "--ids", "1,2", "--no-positional", "--pattern", "@T/p.npy" }, 1, "@T/p.npy", "the header lacks" },
+  /* sessions: view and render on dumps and foreign attention */
+  { "/hostile/session/view-a-fifo-npy", session_fifo_npy, { "view", "@T/a.npy", "--info" }, 1, "@T/a.npy", "FIFO" },
+  { "/hostile/session/view-a-fifo-token-file", session_fifo_tokens,
+    { "view", "@T/p.npy", "--tokens", "@T/tokens.txt", "--info" }, 1, "@T/tokens.txt", "FIFO" },
+  { "/hostile/session/render-a-deep-json-dump", session_deep_json_dump, { "render", "@T/d.json", "-o", "@T/o.png" },
+    1, "@T/d.json", "nests deeper" },
+  { "/hostile/session/view-a-shape-past-any-memory", session_huge_npy_shape, { "view", "@T/p.npy", "--info" }, 1,
+    "@T/p.npy", "truncated" },
 };
 
 /* What is not hostile stays usable: a tokenizer_config.json without a
