@@ -327,6 +327,40 @@ test_an_empty_box_counts_no_tokens (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (self->token_strip), "stale"));
 }
 
+/* The sidebar is never wider than the room it has, with the app's style
+ * (its padding) applied: nothing of it is cut off on the right, and
+ * focusing a control of a popover in it (Continue's settings) cannot
+ * scroll it sideways (a 16-pixel jump that a user saw). */
+static void
+test_the_sidebar_fits_its_width (Fixture *f, gconstpointer data)
+{
+  AttnvizWindow *self = f->window;
+  g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/attnviz/Attnviz/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_window_set_default_size (GTK_WINDOW (self), 1400, 900);
+  int before = f->w.finished;
+  attnviz_window_set_text (f->window, "bright fox.bright fox.");
+  attnviz_window_open (f->window, induction);
+  wait_for_run (f, before);
+  g_assert_true (f->w.ok);
+  /* A decoder: Continue's row is there, as are the predictions. */
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (self->generate_box)));
+
+  GtkWidget *input_scroll = gtk_widget_get_ancestor (GTK_WIDGET (self->text_view), GTK_TYPE_SCROLLED_WINDOW);
+  GtkWidget *sidebar_scroll = gtk_widget_get_ancestor (gtk_widget_get_parent (input_scroll), GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (sidebar_scroll);
+  attnviz_test_wait_until (gtk_widget_get_width (sidebar_scroll) > 0
+                           && gtk_widget_get_mapped (GTK_WIDGET (self->predictions_strip)), 10);
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (GTK_SCROLLED_WINDOW (sidebar_scroll));
+  g_test_message ("sidebar %d wide, its content %g", gtk_widget_get_width (sidebar_scroll),
+                  gtk_adjustment_get_upper (h));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (h), <=, gtk_adjustment_get_page_size (h));
+  g_assert_cmpfloat (gtk_adjustment_get_value (h), ==, 0);
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css));
+}
+
 static int
 min_width (AttnvizWindow *window)
 {
@@ -450,6 +484,7 @@ main (int argc, char **argv)
   ADD ("open-text-file-lists-text-and-starts-in-a-folder", test_open_text_file_lists_text_and_starts_in_a_folder);
   ADD ("an-empty-box-counts-no-tokens-and-marks-the-last-run", test_an_empty_box_counts_no_tokens);
   ADD ("the-window-works-at-800-by-600-with-compare", test_the_window_works_at_800_by_600);
+  ADD ("the-sidebar-fits-its-width", test_the_sidebar_fits_its_width);
   g_test_add_func ("/ui/first/compare-panels-share-a-size-and-subtitles-wrap",
                    test_compare_panels_share_a_size_and_subtitles_wrap);
   g_test_add_func ("/ui/first/recent-names-keep-their-underscores", test_recent_names_keep_their_underscores);
