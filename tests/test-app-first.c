@@ -170,6 +170,22 @@ test_a_text_the_user_wrote_stays (Fixture *f, gconstpointer data)
   g_assert_cmpstr (attnviz_window_get_output (f->window), ==, "2020-01-01");
 }
 
+/* A box the user emptied holds nothing to keep: opening a demo model
+ * fills it with the demo's sample and runs it (it stayed empty, with
+ * nothing run, when the user had cleared it before). */
+static void
+test_an_emptied_box_gets_the_demos_sample (Fixture *f, gconstpointer data)
+{
+  attnviz_window_set_text (f->window, "");
+  int before = f->w.finished;
+  attnviz_window_open (f->window, dates);
+  wait_for_run (f, before);
+  g_assert_true (f->w.ok);
+  g_autofree char *text = window_text (f);
+  g_assert_cmpstr (text, ==, "saturday 21 november 2026");
+  g_assert_cmpstr (attnviz_window_get_output (f->window), ==, "2026-11-21");
+}
+
 static gboolean
 menu_has_action (GMenuModel *menu, const char *action)
 {
@@ -480,6 +496,7 @@ main (int argc, char **argv)
   ADD ("the-welcome-page-runs-a-demo-on-its-sample", test_the_welcome_page_runs_a_demo);
   ADD ("opening-a-demo-replaces-another-models-text", test_opening_a_demo_replaces_another_models_text);
   ADD ("a-text-the-user-wrote-stays", test_a_text_the_user_wrote_stays);
+  ADD ("an-emptied-box-gets-the-demos-sample", test_an_emptied_box_gets_the_demos_sample);
   ADD ("the-open-menu-keeps-open-text-file", test_the_open_menu_keeps_open_text_file);
   ADD ("open-text-file-lists-text-and-starts-in-a-folder", test_open_text_file_lists_text_and_starts_in_a_folder);
   ADD ("an-empty-box-counts-no-tokens-and-marks-the-last-run", test_an_empty_box_counts_no_tokens);
