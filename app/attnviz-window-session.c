@@ -230,6 +230,7 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   _attnviz_window_set_comparison (self, NULL);
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
   attnviz_token_counter_set_model (self->token_counter, NULL);
+  _attnviz_window_update_samples (self);   /* no demo open: no Samples menu */
   g_clear_object (&self->final_run);
   g_array_set_size (self->checkpoints, 0);
   g_hash_table_remove_all (self->checkpoint_runs);
