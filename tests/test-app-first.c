@@ -441,6 +441,12 @@ test_the_shortcuts_say_how_to_step (void)
   const char *xml = g_bytes_get_data (bytes, NULL);
   g_assert_nonnull (strstr (xml, "&lt;Alt&gt;Left &lt;Alt&gt;Right"));
   g_assert_nonnull (strstr (xml, "&lt;Alt&gt;Up &lt;Alt&gt;Down"));
+  /* Every page has its key, the Steps page too. */
+  for (int i = 1; i <= 8; i++)
+    {
+      g_autofree char *accel = g_strdup_printf ("&lt;Alt&gt;%d<", i);
+      g_assert_nonnull (strstr (xml, accel));
+    }
   g_assert_null (strstr (xml, "\"accelerator\">Left Right<"));
   gtk_window_destroy (GTK_WINDOW (gtk_builder_get_object (builder, "help_overlay")));
 }
