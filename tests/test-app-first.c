@@ -479,6 +479,31 @@ test_compare_panels_share_a_size_and_subtitles_wrap (void)
   g_assert_cmpfloat (ld.subtitle.height, >, 1.5 * la.subtitle.height);
 }
 
+/* A | B | A − B exported two columns wide gives each panel about 2.3 in:
+ * a long title wraps onto a second line (it ended "layer 1…", without
+ * its head), and a short one keeps one line. */
+static void
+test_a_narrow_panels_title_wraps (void)
+{
+  enum { T = 23 };
+  static float a[T * T];
+  for (int i = 0; i < T * T; i++)
+    a[i] = (i % 7) / 6.0f;
+  AttnvizHeatmapSpec slong, sshort;
+  attnviz_heatmap_spec_init (&slong, a, T, T);
+  attnviz_heatmap_spec_init (&sshort, a, T, T);
+  slong.title = "A · induction-decoder · layer 1 · head 2";
+  sshort.title = "layer 1 · head 2";
+  slong.font_size = sshort.font_size = 9.3;   /* 7 pt at 96 dpi */
+  AttnvizHeatmapLayout ll, ls;
+  attnviz_heatmap_layout (&slong, 224, 260, &ll);
+  attnviz_heatmap_layout (&sshort, 224, 260, &ls);
+  g_assert_cmpfloat (ll.title.height, >, 1.5 * ls.title.height);
+  g_assert_cmpfloat (ll.title.height, <, 2.5 * ls.title.height);
+  /* The matrix sits below both lines. */
+  g_assert_cmpfloat (ll.matrix.y, >=, ll.title.y + ll.title.height);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -510,6 +535,7 @@ main (int argc, char **argv)
   ADD ("the-sidebar-fits-its-width", test_the_sidebar_fits_its_width);
   g_test_add_func ("/ui/first/compare-panels-share-a-size-and-subtitles-wrap",
                    test_compare_panels_share_a_size_and_subtitles_wrap);
+  g_test_add_func ("/ui/first/a-narrow-panels-title-wraps", test_a_narrow_panels_title_wraps);
   g_test_add_func ("/ui/first/recent-names-keep-their-underscores", test_recent_names_keep_their_underscores);
   g_test_add_func ("/ui/first/recent-twins-are-told-apart-by-their-folder",
                    test_recent_twins_are_told_apart_by_their_folder);
