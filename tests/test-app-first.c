@@ -502,6 +502,22 @@ test_a_narrow_panels_title_wraps (void)
   g_assert_cmpfloat (ll.title.height, <, 2.5 * ls.title.height);
   /* The matrix sits below both lines. */
   g_assert_cmpfloat (ll.matrix.y, >=, ll.title.y + ll.title.height);
+
+  /* Side by side, the panels share the taller titles' band: their
+   * matrices line up (the one-line title's matrix sat higher). */
+  AttnvizHeatmapRowSpec row = { .n_panels = 2 };
+  row.panels[0] = sshort;
+  row.panels[1] = slong;
+  double band = attnviz_heatmap_row_titles_band (&row, 448);
+  g_assert_cmpfloat (band, >, 0);
+  for (int i = 0; i < 2; i++)
+    row.panels[i].titles_band = band;
+  AttnvizHeatmapLayout rs, rl;
+  attnviz_heatmap_layout (&row.panels[0], 224, 260, &rs);
+  attnviz_heatmap_layout (&row.panels[1], 224, 260, &rl);
+  g_assert_cmpfloat_with_epsilon (rs.matrix.y, rl.matrix.y, 1e-9);
+  g_assert_cmpfloat_with_epsilon (rs.cell, rl.cell, 1e-9);
+  g_assert_cmpfloat (rs.matrix.y, >, ls.matrix.y);
 }
 
 int
