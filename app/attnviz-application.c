@@ -248,6 +248,7 @@ attnviz_application_startup (GApplication *app)
     { "win.view::heads", { "<Alt>6", NULL } },
     { "win.view::qk", { "<Alt>7", NULL } },
     { "win.view::lens", { "<Alt>8", NULL } },
+    { "win.view::steps", { "<Alt>9", NULL } },
     { "win.view::changes", { "<Alt>4", NULL } },
     { "win.view::compare", { "<Alt>5", NULL } },
     { "win.compare", { "<Control>d", NULL } },

@@ -491,9 +491,10 @@ _attnviz_render_draw (const RenderRun *run, const RenderRequest *req)
       double h = height > 0 ? height : CLAMP (chrome + (w - chrome) * n_layer / n_head, 200, 2000);
       const char *with = aggregate == AGGREGATE_MEAN ? ", and each layer’s mean"
                        : aggregate == AGGREGATE_MAX ? ", and each layer’s max" : "";
-      title = compare ? g_strdup_printf ("%s · total variation distance A vs B, %d layers × %d heads%s", name, n_layer,
-                                         n_head, with)
-                      : g_strdup_printf ("%s · %d layers × %d heads%s", name, n_layer, n_head, with);
+      const char *layers = n_layer == 1 ? "layer" : "layers", *heads = n_head == 1 ? "head" : "heads";
+      title = compare ? g_strdup_printf ("%s · total variation distance A vs B, %d %s × %d %s%s", name, n_layer,
+                                         layers, n_head, heads, with)
+                      : g_strdup_printf ("%s · %d %s × %d %s%s", name, n_layer, layers, n_head, heads, with);
       g_autofree const float **maps = g_new0 (const float *, MAX (n, 1));
       AttnvizGridSpec spec;
       attnviz_grid_spec_init (&spec, n_layer, n_head, maps, rows, cols);

@@ -4,8 +4,8 @@
  * card each: "Try the Dates model" opens it with its first sample and runs
  * it, the chips under it with another.  Opening a demo model in any way
  * (Open, recent, a drop) fills the input box with its sample when the box
- * holds text that was run on, or filled for, another model; a text the user
- * wrote or chose stays.  The sidebar's Samples menu offers the open demo's
+ * holds text that was run on, or filled for, another model, or nothing; a
+ * text the user wrote or chose stays.  The sidebar's Samples menu offers the open demo's
  * samples.
  */
 #define G_LOG_DOMAIN "attnviz-window"
@@ -35,14 +35,16 @@ demo_has_sample (const AttnvizDemo *demo, const char *text)
 void
 _attnviz_window_demo_fill (AttnvizWindow *self, const char *path)
 {
-  /* The same model again, or a text the user wrote: nothing to replace. */
-  if (self->text_owner == NULL || g_strcmp0 (self->text_owner, path) == 0)
+  /* The same model again, or a text the user wrote: nothing to replace.
+   * An empty box holds nothing to keep: it gets the sample. */
+  g_autofree char *text = _attnviz_window_get_text (self);
+  gboolean blank = _attnviz_window_text_is_blank (text);
+  if (!blank && (self->text_owner == NULL || g_strcmp0 (self->text_owner, path) == 0))
     return;
-  if (self->model != NULL && g_strcmp0 (attnviz_loaded_model_get_path (self->model), path) == 0)
+  if (!blank && self->model != NULL && g_strcmp0 (attnviz_loaded_model_get_path (self->model), path) == 0)
     return;
 
   g_autoptr(AttnvizDemo) demo = demo_for_path (path);
-  g_autofree char *text = _attnviz_window_get_text (self);
   if (demo == NULL || demo_has_sample (demo, text))
     return;
   _attnviz_window_fill_text (self, attnviz_demo_get_sample (demo), path);

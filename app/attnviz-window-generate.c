@@ -222,6 +222,9 @@ build_controls (AttnvizWindow *self)
   gtk_widget_set_hexpand (button, TRUE);
   gtk_widget_set_tooltip_text (button, "Let the Model Write On after the Text (Ctrl+Shift+Enter)");
   gtk_widget_add_css_class (button, "pill");
+  /* A narrower pill (style.css): the row fits the sidebar beside the count
+   * and the gear. */
+  gtk_widget_add_css_class (button, "attnviz-continue");
   gtk_box_append (self->generate_box, button);
 
   self->generate_count = GTK_SPIN_BUTTON (gtk_spin_button_new_with_range (1, MAX_COUNT, 1));

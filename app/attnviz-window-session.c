@@ -188,8 +188,10 @@ describe_session (const AttnvizSession *s, const AttnvizResult *run)
   g_autofree char *file = g_path_get_basename (s->path);
   const AttnvizRecording *rec = attnviz_result_get_recording ((AttnvizResult *) run);
   if (s->origin == ATTNVIZ_SESSION_FOREIGN)
-    return g_strdup_printf ("Opened from %s: attention made elsewhere, %d layers × %d heads, %d tokens%s; no model",
-                            file, rec->n_layer, rec->n_head, rec->T, s->numbered ? " (numbered)" : "");
+    return g_strdup_printf ("Opened from %s: attention made elsewhere, %d %s × %d %s, %d %s%s; no model",
+                            file, rec->n_layer, rec->n_layer == 1 ? "layer" : "layers", rec->n_head,
+                            rec->n_head == 1 ? "head" : "heads", rec->T, rec->T == 1 ? "token" : "tokens",
+                            s->numbered ? " (numbered)" : "");
   g_autofree char *model = attnviz_model_display_name (s->model_path);
   return g_strdup_printf ("Opened from %s: an attnviz dump of %s (%s), %d tokens%s%s; the model is not loaded",
                           file, model, *s->model_type ? s->model_type : "?", rec->T,
@@ -228,6 +230,7 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   _attnviz_window_set_comparison (self, NULL);
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
   attnviz_token_counter_set_model (self->token_counter, NULL);
+  _attnviz_window_update_samples (self);   /* no demo open: no Samples menu */
   g_clear_object (&self->final_run);
   g_array_set_size (self->checkpoints, 0);
   g_hash_table_remove_all (self->checkpoint_runs);

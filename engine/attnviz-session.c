@@ -666,7 +666,8 @@ attnviz_session_describe (const AttnvizSession *self)
   g_string_append_printf (out, "file:      %s\n", name);
   g_string_append_printf (out, "kind:      %s\n", format_name (self));
   g_string_append_printf (out, "tensor:    %s %s\n", self->tensor, shape);
-  g_string_append_printf (out, "shown as:  %d layers x %d heads of %d x %d%s\n", L, H, rows, cols,
+  g_string_append_printf (out, "shown as:  %d %s x %d %s of %d x %d%s\n", L, L == 1 ? "layer" : "layers", H,
+                          H == 1 ? "head" : "heads", rows, cols,
                           cross_only ? " (target rows, source columns)" : rec->causal ? " (causal)" : "");
   if (!cross_only && rec->S > 0)
     g_string_append_printf (out, "also:      encoder %d layers of %d x %d, cross-attention %d x %d\n",

@@ -170,6 +170,22 @@ test_a_text_the_user_wrote_stays (Fixture *f, gconstpointer data)
   g_assert_cmpstr (attnviz_window_get_output (f->window), ==, "2020-01-01");
 }
 
+/* A box the user emptied holds nothing to keep: opening a demo model
+ * fills it with the demo's sample and runs it (it stayed empty, with
+ * nothing run, when the user had cleared it before). */
+static void
+test_an_emptied_box_gets_the_demos_sample (Fixture *f, gconstpointer data)
+{
+  attnviz_window_set_text (f->window, "");
+  int before = f->w.finished;
+  attnviz_window_open (f->window, dates);
+  wait_for_run (f, before);
+  g_assert_true (f->w.ok);
+  g_autofree char *text = window_text (f);
+  g_assert_cmpstr (text, ==, "saturday 21 november 2026");
+  g_assert_cmpstr (attnviz_window_get_output (f->window), ==, "2026-11-21");
+}
+
 static gboolean
 menu_has_action (GMenuModel *menu, const char *action)
 {
@@ -327,6 +343,40 @@ test_an_empty_box_counts_no_tokens (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (self->token_strip), "stale"));
 }
 
+/* The sidebar is never wider than the room it has, with the app's style
+ * (its padding) applied: nothing of it is cut off on the right, and
+ * focusing a control of a popover in it (Continue's settings) cannot
+ * scroll it sideways (a 16-pixel jump that a user saw). */
+static void
+test_the_sidebar_fits_its_width (Fixture *f, gconstpointer data)
+{
+  AttnvizWindow *self = f->window;
+  g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+  gtk_css_provider_load_from_resource (css, "/org/attnviz/Attnviz/style.css");
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  gtk_window_set_default_size (GTK_WINDOW (self), 1400, 900);
+  int before = f->w.finished;
+  attnviz_window_set_text (f->window, "bright fox.bright fox.");
+  attnviz_window_open (f->window, induction);
+  wait_for_run (f, before);
+  g_assert_true (f->w.ok);
+  /* A decoder: Continue's row is there, as are the predictions. */
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (self->generate_box)));
+
+  GtkWidget *input_scroll = gtk_widget_get_ancestor (GTK_WIDGET (self->text_view), GTK_TYPE_SCROLLED_WINDOW);
+  GtkWidget *sidebar_scroll = gtk_widget_get_ancestor (gtk_widget_get_parent (input_scroll), GTK_TYPE_SCROLLED_WINDOW);
+  g_assert_nonnull (sidebar_scroll);
+  attnviz_test_wait_until (gtk_widget_get_width (sidebar_scroll) > 0
+                           && gtk_widget_get_mapped (GTK_WIDGET (self->predictions_strip)), 10);
+  GtkAdjustment *h = gtk_scrolled_window_get_hadjustment (GTK_SCROLLED_WINDOW (sidebar_scroll));
+  g_test_message ("sidebar %d wide, its content %g", gtk_widget_get_width (sidebar_scroll),
+                  gtk_adjustment_get_upper (h));
+  g_assert_cmpfloat (gtk_adjustment_get_upper (h), <=, gtk_adjustment_get_page_size (h));
+  g_assert_cmpfloat (gtk_adjustment_get_value (h), ==, 0);
+  gtk_style_context_remove_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css));
+}
+
 static int
 min_width (AttnvizWindow *window)
 {
@@ -391,6 +441,12 @@ test_the_shortcuts_say_how_to_step (void)
   const char *xml = g_bytes_get_data (bytes, NULL);
   g_assert_nonnull (strstr (xml, "&lt;Alt&gt;Left &lt;Alt&gt;Right"));
   g_assert_nonnull (strstr (xml, "&lt;Alt&gt;Up &lt;Alt&gt;Down"));
+  /* Every page has its key, the Steps page too. */
+  for (int i = 1; i <= 8; i++)
+    {
+      g_autofree char *accel = g_strdup_printf ("&lt;Alt&gt;%d<", i);
+      g_assert_nonnull (strstr (xml, accel));
+    }
   g_assert_null (strstr (xml, "\"accelerator\">Left Right<"));
   gtk_window_destroy (GTK_WINDOW (gtk_builder_get_object (builder, "help_overlay")));
 }
@@ -423,6 +479,47 @@ test_compare_panels_share_a_size_and_subtitles_wrap (void)
   g_assert_cmpfloat (ld.subtitle.height, >, 1.5 * la.subtitle.height);
 }
 
+/* A | B | A − B exported two columns wide gives each panel about 2.3 in:
+ * a long title wraps onto a second line (it ended "layer 1…", without
+ * its head), and a short one keeps one line. */
+static void
+test_a_narrow_panels_title_wraps (void)
+{
+  enum { T = 23 };
+  static float a[T * T];
+  for (int i = 0; i < T * T; i++)
+    a[i] = (i % 7) / 6.0f;
+  AttnvizHeatmapSpec slong, sshort;
+  attnviz_heatmap_spec_init (&slong, a, T, T);
+  attnviz_heatmap_spec_init (&sshort, a, T, T);
+  slong.title = "A · induction-decoder · layer 1 · head 2";
+  sshort.title = "layer 1 · head 2";
+  slong.font_size = sshort.font_size = 9.3;   /* 7 pt at 96 dpi */
+  AttnvizHeatmapLayout ll, ls;
+  attnviz_heatmap_layout (&slong, 224, 260, &ll);
+  attnviz_heatmap_layout (&sshort, 224, 260, &ls);
+  g_assert_cmpfloat (ll.title.height, >, 1.5 * ls.title.height);
+  g_assert_cmpfloat (ll.title.height, <, 2.5 * ls.title.height);
+  /* The matrix sits below both lines. */
+  g_assert_cmpfloat (ll.matrix.y, >=, ll.title.y + ll.title.height);
+
+  /* Side by side, the panels share the taller titles' band: their
+   * matrices line up (the one-line title's matrix sat higher). */
+  AttnvizHeatmapRowSpec row = { .n_panels = 2 };
+  row.panels[0] = sshort;
+  row.panels[1] = slong;
+  double band = attnviz_heatmap_row_titles_band (&row, 448);
+  g_assert_cmpfloat (band, >, 0);
+  for (int i = 0; i < 2; i++)
+    row.panels[i].titles_band = band;
+  AttnvizHeatmapLayout rs, rl;
+  attnviz_heatmap_layout (&row.panels[0], 224, 260, &rs);
+  attnviz_heatmap_layout (&row.panels[1], 224, 260, &rl);
+  g_assert_cmpfloat_with_epsilon (rs.matrix.y, rl.matrix.y, 1e-9);
+  g_assert_cmpfloat_with_epsilon (rs.cell, rl.cell, 1e-9);
+  g_assert_cmpfloat (rs.matrix.y, >, ls.matrix.y);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -446,12 +543,15 @@ main (int argc, char **argv)
   ADD ("the-welcome-page-runs-a-demo-on-its-sample", test_the_welcome_page_runs_a_demo);
   ADD ("opening-a-demo-replaces-another-models-text", test_opening_a_demo_replaces_another_models_text);
   ADD ("a-text-the-user-wrote-stays", test_a_text_the_user_wrote_stays);
+  ADD ("an-emptied-box-gets-the-demos-sample", test_an_emptied_box_gets_the_demos_sample);
   ADD ("the-open-menu-keeps-open-text-file", test_the_open_menu_keeps_open_text_file);
   ADD ("open-text-file-lists-text-and-starts-in-a-folder", test_open_text_file_lists_text_and_starts_in_a_folder);
   ADD ("an-empty-box-counts-no-tokens-and-marks-the-last-run", test_an_empty_box_counts_no_tokens);
   ADD ("the-window-works-at-800-by-600-with-compare", test_the_window_works_at_800_by_600);
+  ADD ("the-sidebar-fits-its-width", test_the_sidebar_fits_its_width);
   g_test_add_func ("/ui/first/compare-panels-share-a-size-and-subtitles-wrap",
                    test_compare_panels_share_a_size_and_subtitles_wrap);
+  g_test_add_func ("/ui/first/a-narrow-panels-title-wraps", test_a_narrow_panels_title_wraps);
   g_test_add_func ("/ui/first/recent-names-keep-their-underscores", test_recent_names_keep_their_underscores);
   g_test_add_func ("/ui/first/recent-twins-are-told-apart-by-their-folder",
                    test_recent_twins_are_told_apart_by_their_folder);

@@ -287,7 +287,14 @@ test_attention_saved_elsewhere_opens_with_its_tokens (Fixture *f, gconstpointer 
   g_autoptr(GError) error = NULL;
   g_assert_true (attnviz_npy_write (npy, ATTNVIZ_NPY_F32, shape, 3, a, &error));
   g_assert_true (g_file_set_contents (tokens, "[\"the\", \"cat\", \"sat\", \"down\"]", -1, NULL));
+  /* A demo model first: its Samples menu goes with it. */
   int before = f->w.finished;
+  attnviz_window_set_text (f->window, TEXT);
+  attnviz_window_open (f->window, induction);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 60);
+  g_assert_true (f->w.ok);
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window->samples_button)));
+  before = f->w.finished;
   attnviz_window_open_session (f->window, npy, tokens, NULL);
   attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 60);
   g_assert_true (f->w.ok);
@@ -298,7 +305,10 @@ test_attention_saved_elsewhere_opens_with_its_tokens (Fixture *f, gconstpointer 
   g_assert_cmpmem (attnviz_result_get_matrix (run, ATTNVIZ_AGGREGATE_HEAD, 0, 2), 16 * sizeof (float), a + 32,
                    16 * sizeof (float));
   g_assert_nonnull (strstr (gtk_label_get_text (f->window->model_details), "attention made elsewhere"));
+  /* One layer, not "1 layers". */
+  g_assert_nonnull (strstr (gtk_label_get_text (f->window->model_details), "1 layer × 3 heads, 4 tokens"));
   g_assert_false (action_enabled (f, "session-rerun"));
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f->window->samples_button)));
 }
 
 static void

@@ -215,7 +215,7 @@ test_a_pytorch_made_npy_opens_with_its_shape_and_labels (void)
   attnviz_test_run_attnviz (&r, "view", npy, "--tokens", tokens, "--info", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "array [4, 6, 6]"));
-  g_assert_nonnull (strstr (r.out, "1 layers x 4 heads of 6 x 6"));
+  g_assert_nonnull (strstr (r.out, "1 layer x 4 heads of 6 x 6"));
   g_assert_nonnull (strstr (r.out, "\"The\" \"cat\" \"sat\" \"on\" \"the\" \"mat\""));
   g_assert_nonnull (strstr (r.out, "all 24 rows sum to 1"));
   /* no token file: numbered */

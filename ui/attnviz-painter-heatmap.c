@@ -288,6 +288,7 @@ heatmap_layout (const AttnvizHeatmapSpec *spec, const AttnvizScale *scale, doubl
 
   lr.top = attnviz_painter_titles_layout (text, spec->title, spec->subtitle, fs, width, lr.margin,
                                           &out->title, &out->subtitle);
+  lr.top = MAX (lr.top, spec->titles_band);
 
   /* The bands (row labels, column labels, tick labels) only ever grow, so
    * this ends; when a round grows nothing, every label shown fits. */
@@ -615,6 +616,29 @@ attnviz_paint_heatmap (cairo_t *cr, const AttnvizHeatmapSpec *spec, double width
   cairo_restore (cr);
 }
 
+/* One band for every panel's titles: the tallest (a title or subtitle that
+ * wraps in one panel and not in the next would lift that one's matrix
+ * above the others'). */
+double
+attnviz_heatmap_row_titles_band (const AttnvizHeatmapRowSpec *spec, double width)
+{
+  g_return_val_if_fail (spec != NULL, 0);
+
+  double band = 0, w = spec->n_panels > 0 ? width / spec->n_panels : width;
+  AttnvizPainterText text;
+  attnviz_painter_text_init (&text, NULL);
+  for (int i = 0; i < spec->n_panels; i++)
+    {
+      const AttnvizHeatmapSpec *p = &spec->panels[i];
+      double fs = attnviz_painter_font_size (p->font_size);
+      AttnvizRect title, subtitle;
+      band = MAX (band, attnviz_painter_titles_layout (&text, p->title, p->subtitle, fs, w, MARGIN_EMS * fs,
+                                                       &title, &subtitle));
+    }
+  attnviz_painter_text_clear (&text);
+  return band;
+}
+
 void
 attnviz_paint_heatmap_row (cairo_t *cr, const AttnvizHeatmapRowSpec *spec, double width, double height)
 {
@@ -624,13 +648,16 @@ attnviz_paint_heatmap_row (cairo_t *cr, const AttnvizHeatmapRowSpec *spec, doubl
   if (spec->n_panels == 0)
     return;
   double w = width / spec->n_panels;
+  double band = attnviz_heatmap_row_titles_band (spec, width);
   for (int i = 0; i < spec->n_panels; i++)
     {
+      AttnvizHeatmapSpec panel = spec->panels[i];
+      panel.titles_band = MAX (panel.titles_band, band);
       cairo_save (cr);
       cairo_translate (cr, i * w, 0);
       cairo_rectangle (cr, 0, 0, w, height);
       cairo_clip (cr);
-      attnviz_paint_heatmap (cr, &spec->panels[i], w, height);
+      attnviz_paint_heatmap (cr, &panel, w, height);
       cairo_restore (cr);
     }
 }

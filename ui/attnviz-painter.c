@@ -573,18 +573,20 @@ attnviz_painter_label_step (double pitch, double extent, int n, double total)
 #define TITLE_SCALE 1.25
 #define SUBTITLE_SCALE 0.95
 
-/* A subtitle wraps, centred, into at most SUBTITLE_LINES lines of WIDTH
- * (then ends in "…"); returns its line count. */
-#define SUBTITLE_LINES 2
+/* A title or a subtitle wraps, centred, into at most TITLE_LINES lines of
+ * WIDTH (then ends in "…"); returns its line count.  A narrow panel (one
+ * of A | B | A − B two columns wide) keeps its head's number in the title
+ * that way instead of "A · model · layer 1…". */
+#define TITLE_LINES 2
 
 static int
-subtitle_set (AttnvizPainterText *text, const char *subtitle, double size, double width)
+wrapped_set (AttnvizPainterText *text, const char *str, double size, gboolean bold, double width)
 {
-  attnviz_painter_text_set (text, subtitle, size, FALSE, width);
+  attnviz_painter_text_set (text, str, size, bold, width);
   pango_layout_set_wrap (text->layout, PANGO_WRAP_WORD_CHAR);
-  pango_layout_set_height (text->layout, -SUBTITLE_LINES);
+  pango_layout_set_height (text->layout, -TITLE_LINES);
   pango_layout_set_alignment (text->layout, PANGO_ALIGN_CENTER);
-  return MIN (pango_layout_get_line_count (text->layout), SUBTITLE_LINES);
+  return MIN (pango_layout_get_line_count (text->layout), TITLE_LINES);
 }
 
 double
@@ -596,14 +598,16 @@ attnviz_painter_titles_layout (AttnvizPainterText *text, const char *title, cons
   *title_rect = (AttnvizRect) { margin, y, MAX (0, width - 2 * margin), 0 };
   if (title != NULL && *title)
     {
-      title_rect->height = attnviz_painter_text_line_height (text, TITLE_SCALE * font_size);
+      int lines = title_rect->width > 0
+                  ? wrapped_set (text, title, TITLE_SCALE * font_size, TRUE, title_rect->width) : 1;
+      title_rect->height = lines * attnviz_painter_text_line_height (text, TITLE_SCALE * font_size);
       y += title_rect->height;
     }
   *subtitle_rect = (AttnvizRect) { margin, y, MAX (0, width - 2 * margin), 0 };
   if (subtitle != NULL && *subtitle)
     {
       int lines = subtitle_rect->width > 0
-                  ? subtitle_set (text, subtitle, SUBTITLE_SCALE * font_size, subtitle_rect->width) : 1;
+                  ? wrapped_set (text, subtitle, SUBTITLE_SCALE * font_size, FALSE, subtitle_rect->width) : 1;
       subtitle_rect->height = lines * attnviz_painter_text_line_height (text, SUBTITLE_SCALE * font_size);
       y += subtitle_rect->height;
     }
@@ -621,13 +625,15 @@ attnviz_painter_draw_titles (cairo_t *cr, AttnvizPainterText *text, const char *
   if (title_rect->height > 0 && title_rect->width > 0)
     {
       attnviz_painter_set_source (cr, fg, 1.0);
-      attnviz_painter_text_set (text, title, TITLE_SCALE * font_size, TRUE, title_rect->width);
-      attnviz_painter_text_draw (text, title_rect->x + title_rect->width / 2, title_rect->y, 0.5, 0.0);
+      wrapped_set (text, title, TITLE_SCALE * font_size, TRUE, title_rect->width);
+      /* Centred lines in a box of the rect's width. */
+      pango_layout_set_width (text->layout, (int) floor (title_rect->width * PANGO_SCALE));
+      attnviz_painter_text_draw_box (text, title_rect->x, title_rect->y);
     }
   if (subtitle_rect->height > 0 && subtitle_rect->width > 0)
     {
       attnviz_painter_set_source (cr, fg, 0.65);
-      subtitle_set (text, subtitle, SUBTITLE_SCALE * font_size, subtitle_rect->width);
+      wrapped_set (text, subtitle, SUBTITLE_SCALE * font_size, FALSE, subtitle_rect->width);
       /* Centred lines in a box of the rect's width. */
       pango_layout_set_width (text->layout, (int) floor (subtitle_rect->width * PANGO_SCALE));
       attnviz_painter_text_draw_box (text, subtitle_rect->x, subtitle_rect->y);

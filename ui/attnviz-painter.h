@@ -83,6 +83,10 @@ typedef struct {
   /* Label widths measured by earlier layouts, kept by the caller for a
    * figure drawn again and again (a widget), or NULL. */
   struct _AttnvizLabelCache *label_cache;
+  /* At least this much of the top (px) for the margin and the titles:
+   * the panels of a row share their tallest, so their matrices line up
+   * whatever lines their titles wrap into; 0: the figure's own. */
+  double titles_band;
 } AttnvizHeatmapSpec;
 
 /* Widths of labels as the heatmap layout measured them, reused while the
@@ -150,7 +154,10 @@ typedef struct {
   AttnvizHeatmapSpec panels[ATTNVIZ_HEATMAP_ROW_MAX];   /* left to right */
 } AttnvizHeatmapRowSpec;
 
+/* Panels of WIDTH / n_panels side by side, their matrices at one height:
+ * each panel's titles_band is at least the row's (the tallest titles). */
 void attnviz_paint_heatmap_row (cairo_t *cr, const AttnvizHeatmapRowSpec *spec, double width, double height);
+double attnviz_heatmap_row_titles_band (const AttnvizHeatmapRowSpec *spec, double width);
 
 /* ---- Every head: the model view ----------------------------------------- */
 
