@@ -389,9 +389,12 @@ _attnviz_window_generate_update (AttnvizWindow *self)
   g_autofree char *text = _attnviz_window_get_text (self);
   GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), "continue");
 
-  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), model_can_write (self) && self->loading_path == NULL
-                                                         && !self->compare && !_attnviz_window_text_is_blank (text));
+  gboolean can_continue = model_can_write (self) && self->loading_path == NULL && !self->compare
+                          && !_attnviz_window_text_is_blank (text);
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), can_continue);
   gtk_widget_set_visible (GTK_WIDGET (self->generate_box), self->model == NULL || model_can_write (self));
+  /* Its count and sampling options too: they do nothing while it is off. */
+  gtk_widget_set_sensitive (GTK_WIDGET (self->generate_box), can_continue);
 
   /* The Steps page, over a run with written tokens. */
   int first = attnviz_result_get_first_generated (run);

@@ -495,6 +495,8 @@ test_hover_and_strip_show_the_recordings_predictions (Fixture *f, gconstpointer 
   g_assert_true (f->w.ok);
   g_assert_false (gtk_widget_get_visible (f->window->predictions_box));
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "continue"));
+  /* Continue's count and sampling options go off with it. */
+  g_assert_false (gtk_widget_is_sensitive (GTK_WIDGET (f->window->generate_count)));
 }
 
 /* A long run keeps no matrices: the panel reads its rows in a worker,
