@@ -12,6 +12,16 @@
  *           head_dim (optional), max_position_embeddings, rms_norm_eps,
  *           rope_theta, hidden_act, tie_word_embeddings, attention_bias
  *           (Qwen2 always has Q/K/V biases), bos/eos/pad_token_id
+ *   T5 / Flan-T5 (T5ForConditionalGeneration): vocab_size, d_model, d_kv
+ *           (the head size), d_ff, num_layers (encoder), num_decoder_layers
+ *           (default num_layers), num_heads, relative_attention_num_buckets,
+ *           relative_attention_max_distance (default 128),
+ *           layer_norm_epsilon, feed_forward_proj ("relu" | "gated-gelu" |
+ *           "gated-relu" | "gelu"), tie_word_embeddings (default true),
+ *           decoder_start_token_id (the decoder's first token, default
+ *           pad), eos/pad_token_id.  Always: pre-norm RMS norm without
+ *           bias, a final norm in both stacks, no biases, no absolute
+ *           positions, unscaled dot-product scores.
  *   attnviz's own models ("AttnvizDecoder", "AttnvizSeq2Seq", model_type
  *   "attnviz", written by `attnviz train`; tensors in attnviz-model.c):
  *           d_model, n_layer (decoder layers), n_enc_layer (AttnvizSeq2Seq
@@ -476,10 +486,65 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
   read_special_ids (r, c);
 }
 
+static void
+parse_t5 (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_T5;
+  c->encoder_decoder = TRUE;
+  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->d_model = read_int_keys (r, KEYS ("d_model"), REQUIRED, 1, MAX_DIM);
+  c->head_dim = read_int_keys (r, KEYS ("d_kv"), REQUIRED, 1, MAX_DIM);
+  c->d_ff = read_int_keys (r, KEYS ("d_ff"), REQUIRED, 1, 8 * MAX_DIM);
+  c->n_enc_layer = read_int_keys (r, KEYS ("num_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_layer = read_int_keys (r, KEYS ("num_decoder_layers"), c->n_enc_layer, 1, MAX_LAYER);
+  c->n_head = read_int_keys (r, KEYS ("num_heads"), REQUIRED, 1, MAX_HEAD);
+  c->n_kv_head = c->n_head;
+  c->rel_buckets = read_int_keys (r, KEYS ("relative_attention_num_buckets"), REQUIRED, 4, 1 << 16);
+  c->rel_max_distance = read_int_keys (r, KEYS ("relative_attention_max_distance"), 128, 1, MAX_CTX);
+  /* the buckets' logarithmic part divides by log (max_distance / max_exact),
+   * max_exact being up to half the buckets (the decoder's) */
+  if (!r->failed && c->rel_max_distance <= c->rel_buckets / 2)
+    reader_fail (r, "\"relative_attention_max_distance\" = %d must exceed half the %d buckets",
+                 c->rel_max_distance, c->rel_buckets);
+  c->n_ctx = read_int_keys (r, KEYS ("n_positions"), 512, 1, MAX_CTX);
+  c->norm_eps = read_double (r, "layer_norm_epsilon", 1e-6);
+
+  const char *ff = read_string (r, "feed_forward_proj");
+  c->act = ATTNVIZ_ACT_RELU;
+  if (ff == NULL || strcmp (ff, "relu") == 0)
+    ;
+  else if (strcmp (ff, "gated-gelu") == 0)
+    c->act = ATTNVIZ_ACT_GELU_TANH, c->gated_mlp = TRUE;   /* HF: dense_act_fn "gelu_new" */
+  else if (strcmp (ff, "gated-relu") == 0)
+    c->gated_mlp = TRUE;
+  else if (strcmp (ff, "gelu") == 0)
+    c->act = ATTNVIZ_ACT_GELU_ERF;
+  else
+    {
+      g_autofree char *quoted = attnviz_printable (ff);
+      reader_fail (r, "unsupported \"feed_forward_proj\": \"%s\" (expected relu, gated-gelu, gated-relu or gelu)",
+                   quoted);
+    }
+
+  c->norm = ATTNVIZ_NORM_RMSNORM;
+  c->pre_norm = TRUE;
+  c->final_norm = TRUE;
+  c->pos = ATTNVIZ_POS_RELATIVE;
+  c->score = ATTNVIZ_SCORE_DOT;
+  c->causal = TRUE;
+  c->tied_embeddings = read_bool (r, "tie_word_embeddings", TRUE);
+  c->head_scale = c->tied_embeddings ? 1.0f / sqrtf ((float) c->d_model) : 0.0f;
+  c->has_lm_head = TRUE;
+  read_special_ids (r, c);
+  /* T5 has no BOS: the decoder starts from decoder_start_token_id (pad). */
+  int start = read_token_id (r, "decoder_start_token_id", c->vocab_size);
+  c->bos_id = start >= 0 ? start : c->pad_id >= 0 ? c->pad_id : 0;
+}
+
 static const struct {
   const char *architecture;
   const char *model_type;
-  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz */
+  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz, 5 t5 */
 } known_architectures[] = {
   { "GPT2LMHeadModel", "gpt2", 0 },
   { "GPT2Model", "gpt2", 0 },
@@ -490,6 +555,7 @@ static const struct {
   { "Qwen2ForCausalLM", "qwen2", 3 },
   { "AttnvizDecoder", "attnviz", 4 },
   { "AttnvizSeq2Seq", "attnviz", 4 },
+  { "T5ForConditionalGeneration", "t5", 5 },
 };
 
 gboolean
@@ -549,7 +615,7 @@ attnviz_config_parse (AttnvizConfig *config,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
                    "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
-                   "AttnvizDecoder and AttnvizSeq2Seq",
+                   "T5ForConditionalGeneration, AttnvizDecoder and AttnvizSeq2Seq",
                    filename, qarch, qtype);
       return FALSE;
     }
@@ -562,6 +628,7 @@ attnviz_config_parse (AttnvizConfig *config,
     case 0: parse_gpt2 (&r, config); break;
     case 1: parse_bert (&r, config); break;
     case 4: parse_attnviz (&r, config); break;
+    case 5: parse_t5 (&r, config); break;
     default: parse_llama (&r, config, kind == 3); break;
     }
 
@@ -644,6 +711,7 @@ attnviz_family_to_string (AttnvizFamily family)
     case ATTNVIZ_FAMILY_BERT: return "bert";
     case ATTNVIZ_FAMILY_LLAMA: return "llama";
     case ATTNVIZ_FAMILY_ATTNVIZ: return "attnviz";
+    case ATTNVIZ_FAMILY_T5: return "t5";
     default: return "unknown";
     }
 }
@@ -657,6 +725,7 @@ attnviz_position_kind_to_string (AttnvizPositionKind pos)
     case ATTNVIZ_POS_LEARNED: return "learned";
     case ATTNVIZ_POS_SINUSOIDAL: return "sinusoidal";
     case ATTNVIZ_POS_ROPE: return "rope";
+    case ATTNVIZ_POS_RELATIVE: return "relative";
     default: return "unknown";
     }
 }

@@ -259,6 +259,15 @@ _attnviz_forward_head_and_loss (RunState *s, AttnvizRecording *rec, const gint32
       attnviz_norm_rows (c, s->h, s->x, m->final_norm_w, m->final_norm_b, T);
       h = s->h;
     }
+  if (c->head_scale > 0.0f)
+    {
+      /* T5 with a tied head rescales the final state by d_model^-0.5 */
+      if (h != s->h)
+        memcpy (s->h, h, (gsize) T * d * sizeof (float));
+      for (gsize i = 0; i < (gsize) T * d; i++)
+        s->h[i] *= c->head_scale;
+      h = s->h;
+    }
   if (c->mlm_transform)
     {
       attnviz_linear (s->tmp, h, &m->mlm_dense, T);

@@ -93,6 +93,7 @@ effective_init (Effective *e, const AttnvizModel *m, const AttnvizRunOptions *o,
   const AttnvizVariant *v = o->variant ? o->variant : &model_variant;
 
   memset (e, 0, sizeof *e);
+  e->config = c;
   e->variant = o->variant;
   switch (v->mask)
     {
@@ -123,6 +124,10 @@ effective_init (Effective *e, const AttnvizModel *m, const AttnvizRunOptions *o,
     e->pos = ATTNVIZ_POS_NONE;
   else if (v->positions == ATTNVIZ_POSITIONS_SINUSOIDAL)
     e->pos = ATTNVIZ_POS_SINUSOIDAL;
+  /* a decoder's (or the one stack's) causal buckets; the seq2seq encoder
+   * sets its own */
+  if (e->pos == ATTNVIZ_POS_RELATIVE)
+    e->rel_bias = m->rel_bias;
 
   if (o->key_mask || v->exclude_special || v->n_exclude)
     {
@@ -490,6 +495,8 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
       enc_eff.scale = dec_eff.scale;
       enc_eff.pos = dec_eff.pos;
     }
+  enc_eff.rel_bias = enc_eff.pos == ATTNVIZ_POS_RELATIVE ? model->enc_rel_bias : NULL;
+  enc_eff.rel_bidirectional = TRUE;
 
   RunState enc = { .model = model, .opt = &defaults, .eff = &enc_eff, .T = S };
   RunState dec = { .model = model, .opt = o, .eff = &dec_eff, .T = T };
