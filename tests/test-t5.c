@@ -18,6 +18,8 @@
 #include "attnviz-kernels.h"
 #include "attnviz-model.h"
 #include "attnviz-test-util.h"
+#include "attnviz-tokenizer.h"
+#include <json-glib/json-glib.h>
 #include "attnviz-variant.h"
 
 /* Buckets worked out by hand from the definition (the same table
@@ -255,6 +257,95 @@ test_refuses_max_distance_within_exact_buckets (void)
   attnviz_test_remove_tree (dir);
 }
 
+/* The Unigram segmentation equals SentencePiece's own (the fixture's
+ * tokenization.json, written by SentencePiece's encoder with T5's </s>
+ * after the text), and every token spans the bytes it came from. */
+static void
+test_unigram_matches_sentencepiece (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("t5-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (attnviz_tokenizer_get_kind (tok), ==, ATTNVIZ_TOKENIZER_UNIGRAM);
+
+  g_autofree char *path = attnviz_test_fixture_path ("t5-tiny", "reference", "tokenization.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (parser, path, NULL));
+  JsonArray *cases = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (cases), >=, 8);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *c = json_array_get_object_element (cases, i);
+      const char *text = json_object_get_string_member (c, "text");
+      JsonArray *want = json_object_get_array_member (c, "ids");
+      g_autoptr(GArray) got = attnviz_tokenizer_encode (tok, text, -1, TRUE, &error);
+      g_assert_no_error (error);
+      g_autoptr(GString) got_s = g_string_new (NULL), want_s = g_string_new (NULL);
+      for (guint t = 0; t < got->len; t++)
+        g_string_append_printf (got_s, " %d", g_array_index (got, AttnvizToken, t).id);
+      for (guint t = 0; t < json_array_get_length (want); t++)
+        g_string_append_printf (want_s, " %d", (int) json_array_get_int_element (want, t));
+      g_test_message ("\"%s\":%s", text, got_s->str);
+      g_assert_cmpstr (got_s->str, ==, want_s->str);
+      guint32 at = 0;
+      for (guint t = 0; t < got->len; t++)
+        {
+          const AttnvizToken *k = &g_array_index (got, AttnvizToken, t);
+          g_assert_cmpuint (k->start, >=, at);
+          g_assert_cmpuint (k->end, >=, k->start);
+          g_assert_cmpuint (k->end, <=, strlen (text));
+          at = k->end;
+        }
+    }
+  /* the first word's piece spans its letters; the decoded ids give the text back */
+  g_autoptr(GArray) fox = attnviz_tokenizer_encode (tok, "  The fox", -1, FALSE, &error);
+  const AttnvizToken *first = &g_array_index (fox, AttnvizToken, 0);
+  g_assert_cmpuint (first->start, ==, 2);
+  g_autofree gint32 *ids = g_new (gint32, fox->len);
+  for (guint t = 0; t < fox->len; t++)
+    ids[t] = g_array_index (fox, AttnvizToken, t).id;
+  g_autofree char *back = attnviz_tokenizer_decode (tok, ids, fox->len);
+  g_assert_cmpstr (back, ==, "The fox");
+  attnviz_tokenizer_free (tok);
+}
+
+/* A scratch folder holding FILE with CONTENTS. */
+static char *
+folder_with (const char *file, const char *contents)
+{
+  char *tmp = g_dir_make_tmp ("attnviz-t5-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (tmp, file, NULL);
+  g_assert_true (g_file_set_contents (path, contents, -1, NULL));
+  return tmp;
+}
+
+static void
+test_unigram_refuses_an_empty_vocabulary (void)
+{
+  g_autofree char *dir = folder_with ("tokenizer.json", "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, \"vocab\": []}}");
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_null (tok);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "tokenizer.json: the Unigram vocabulary has no pieces"));
+  attnviz_test_remove_tree (dir);
+}
+
+static void
+test_unigram_refuses_a_bad_piece (void)
+{
+  g_autofree char *dir = folder_with ("tokenizer.json",
+                                      "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, "
+                                      "\"vocab\": [[\"<unk>\", 0.0], [\"a\", \"x\"]]}}");
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_null (tok);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "tokenizer.json: model.vocab[1] is not [piece, finite score]"));
+  attnviz_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -267,5 +358,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/t5/refuses/a-bias-tensor-of-the-wrong-shape", test_refuses_bias_of_wrong_shape);
   g_test_add_func ("/engine/t5/refuses/a-max-distance-within-the-exact-buckets",
                    test_refuses_max_distance_within_exact_buckets);
+  g_test_add_func ("/engine/t5/unigram/matches-sentencepiece", test_unigram_matches_sentencepiece);
+  g_test_add_func ("/engine/t5/unigram/refuses-a-vocabulary-with-no-pieces", test_unigram_refuses_an_empty_vocabulary);
+  g_test_add_func ("/engine/t5/unigram/refuses-a-piece-without-a-score", test_unigram_refuses_a_bad_piece);
   return g_test_run ();
 }

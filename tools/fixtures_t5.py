@@ -22,6 +22,7 @@ buckets (the same table tests/test-t5.c checks attnviz's against).
 
 import math
 import os
+import tempfile
 
 import numpy as np
 import torch
@@ -234,6 +235,8 @@ def make_t5(fresh_dir, write_json, write_safetensors, save_npy, attention_stats)
     """Writes tests/fixtures/{t5-tiny,flan-t5-tiny}; returns their statistics."""
     check_bucket_table()
     stats = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tok, expected = unigram_tokenizer(tmp)
     # S = 23 source tokens: distances past max_distance (20) reach the last bucket
     src = torch.tensor([5, 17, 33, 8, 61, 42, 9, 77, 23, 14, 50, 88, 31, 12, 7, 66, 45, 29, 90, 11, 38, 54, 1])
     tgt = torch.tensor([0, 44, 13, 70, 26, 9, 81, 35, 18, 62, 3, 57, 20, 48, 93, 15, 39, 74, 6, 28, 85, 52])
@@ -258,4 +261,77 @@ def make_t5(fresh_dir, write_json, write_safetensors, save_npy, attention_stats)
             "reference": "tools/fixtures_t5.py: transformers modeling_t5 eager semantics, float32",
         })
         stats[name] = attention_stats(enc)
+        write_json(os.path.join(d, "tokenizer.json"), tok)
+        write_json(os.path.join(d, "tokenizer_config.json"), {
+            "tokenizer_class": "T5Tokenizer", "eos_token": "</s>", "unk_token": "<unk>",
+            "pad_token": "<pad>", "model_max_length": 512, "extra_ids": 0})
+        write_json(os.path.join(r, "tokenization.json"), expected)
     return stats
+
+
+# --------------------------------------------------------------------------
+# the Unigram tokenizer: SentencePiece trains it, and its own encoder gives
+# the expected ids
+
+CORPUS = """The quick brown fox jumps over the lazy dog.
+Attention is all you need: the encoder reads the source, the decoder writes the target.
+A translation model aligns source words with target words through cross-attention.
+Translate English to German: the house is wonderful.
+Sequence to sequence models learn to map one sentence onto another one.
+Multi-head attention lets every head look at different positions of the input.
+The relative position bias of T5 replaces absolute positions with buckets of distances.
+Heads in the first layer often attend to the previous or the next token.
+""" * 4
+
+TOKENIZER_STRINGS = [
+    "The quick brown fox",
+    "attention heads attend",
+    "  leading and trailing spaces  ",
+    "many    spaces between words",  # (tabs and newlines: T5's nmt_nfkc makes them spaces; identity does not)
+    "Translate English to German: the house is wonderful.",
+    "unknown characters: Zürich, 東京, and ☃!",
+    "xyzzy qqq",
+    "",
+    "a",
+]
+
+
+def unigram_tokenizer(tmpdir):
+    """Trains a 96-piece SentencePiece Unigram model with T5's special ids;
+    returns (tokenizer.json object, [(text, ids)])."""
+    import sentencepiece as spm
+    corpus = os.path.join(tmpdir, "corpus.txt")
+    with open(corpus, "w", encoding="utf-8") as f:
+        f.write(CORPUS)
+    prefix = os.path.join(tmpdir, "t5-unigram")
+    spm.SentencePieceTrainer.train(
+        input=corpus, model_prefix=prefix, vocab_size=96, model_type="unigram",
+        pad_id=0, eos_id=1, unk_id=2, bos_id=-1, character_coverage=1.0,
+        normalization_rule_name="identity", num_threads=1, seed_sentencepiece_size=2000,
+        minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
+    vocab = [[sp.id_to_piece(i), float(sp.get_score(i))] for i in range(sp.get_piece_size())]
+    special = lambda i, s: {"id": i, "content": s, "single_word": False, "lstrip": False, "rstrip": False,
+                            "normalized": False, "special": True}
+    tok = {
+        "version": "1.0",
+        "truncation": None,
+        "padding": None,
+        "added_tokens": [special(0, "<pad>"), special(1, "</s>"), special(2, "<unk>")],
+        # trained with the identity normalization: T5's own files hold a
+        # Precompiled (nmt_nfkc) map here, which attnviz does not apply
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"},
+            {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True}]},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
+                     {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+            "special_tokens": {"</s>": {"id": "</s>", "ids": [1], "tokens": ["</s>"]}}},
+        "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+        "model": {"type": "Unigram", "unk_id": 2, "vocab": vocab, "byte_fallback": False},
+    }
+    expected = [{"text": s, "ids": sp.encode(s) + [1]} for s in TOKENIZER_STRINGS]
+    return tok, expected
