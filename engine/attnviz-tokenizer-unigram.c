@@ -113,12 +113,13 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
   return TRUE;
 }
 
-/* One word [ws, we) of TEXT: the best segmentation of "▁" + word. */
+/* One word [ws, we) of TEXT: the best segmentation of "▁" + word.  The
+ * "▁" stands for the white-space character [ps, ws) before the word, as
+ * a space is its "▁" in SentencePiece BPE (empty at the text's start). */
 static void
-encode_word (const AttnvizTokenizer *self, const char *text, gsize ws, gsize we, GArray *tokens)
+encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws, gsize we, GArray *tokens)
 {
-  /* work: "▁" then the word; src[b]: the text offset where work byte b's
-   * character starts (the "▁" has an empty span at the word's start) */
+  /* work: "▁" then the word */
   gsize ml = strlen (METASPACE), wl = ml + (we - ws);
   g_autofree char *work = g_malloc (wl + 1);
   memcpy (work, METASPACE, ml);
@@ -180,7 +181,7 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ws, gsize we,
   for (int k = (int) path->len - 1; k >= 0; k--)
     {
       int e = g_array_index (path, int, k), s = from[e];
-      guint32 start = (guint32) (ws + (off[s] < ml ? 0 : off[s] - ml));
+      guint32 start = (guint32) (off[s] < ml ? ps : ws + off[s] - ml);
       guint32 end = (guint32) (ws + (off[e] < ml ? 0 : off[e] - ml));
       gint32 id = piece[e] >= 0 ? piece[e] : self->unk_id;
       if (piece[e] < 0 && tokens->len > 0 && k < (int) path->len - 1
@@ -196,15 +197,20 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ws, gsize we,
 void
 _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
 {
-  gsize i = 0;
+  gsize i = 0, ps = 0;
   while (i < len)
     {
       while (i < len && g_unichar_isspace (g_utf8_get_char (text + i)))
-        i = g_utf8_next_char (text + i) - text;
+        {
+          ps = i;
+          i = g_utf8_next_char (text + i) - text;
+        }
       gsize ws = i;
+      if (ws == 0)
+        ps = 0;
       while (i < len && !g_unichar_isspace (g_utf8_get_char (text + i)))
         i = g_utf8_next_char (text + i) - text;
       if (i > ws)
-        encode_word (self, text, ws, i, tokens);
+        encode_word (self, text, ps, ws, i, tokens);
     }
 }
