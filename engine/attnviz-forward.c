@@ -497,6 +497,14 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
     }
   enc_eff.rel_bias = enc_eff.pos == ATTNVIZ_POS_RELATIVE ? model->enc_rel_bias : NULL;
   enc_eff.rel_bidirectional = TRUE;
+  /* pos=shuffled / reversed: each side's own positions, in the embeddings,
+   * RoPE or the relative bias alike */
+  g_autofree gint32 *enc_positions = o->variant ? attnviz_variant_positions (o->variant, S) : NULL;
+  g_autofree gint32 *dec_positions = o->variant ? attnviz_variant_positions (o->variant, T) : NULL;
+  if (enc_positions)
+    enc_eff.positions = enc_positions;
+  if (dec_positions)
+    dec_eff.positions = dec_positions;
 
   RunState enc = { .model = model, .opt = &defaults, .eff = &enc_eff, .T = S };
   RunState dec = { .model = model, .opt = o, .eff = &dec_eff, .T = T };

@@ -184,6 +184,48 @@ test_pos_none_removes_the_bias (void)
                                       reversed->enc_attn[(gsize) (S - 1 - i) * S + (S - 1 - j)], 1e-5f);
 }
 
+/* pos=reversed hands the bias positions S - 1 .. 0: the encoder then
+ * reads the reversed source exactly as the model reads the source, its
+ * attention reversed in rows and columns (the bias sees only p_j - p_i).
+ * Dense and recomputed heads alike. */
+static void
+test_pos_reversed_moves_the_bias_with_the_tokens (void)
+{
+  g_autofree char *dir = attnviz_test_fixture_path ("flan-t5-tiny", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizModel) model = attnviz_model_load (dir, &error);
+  g_assert_no_error (error);
+  int S, T;
+  g_autofree gint32 *src = load_ids ("flan-t5-tiny", "source_ids.npy", &S);
+  g_autofree gint32 *tgt = load_ids ("flan-t5-tiny", "target_ids.npy", &T);
+  g_autofree gint32 *rev = g_new (gint32, S);
+  for (int j = 0; j < S; j++)
+    rev[j] = src[S - 1 - j];
+  AttnvizVariant reversed;
+  g_assert_true (attnviz_variant_parse (&reversed, "pos=reversed", &error));
+  AttnvizRunOptions dense = { .storage = ATTNVIZ_STORAGE_DENSE };
+  g_autoptr(AttnvizRecording) model_run = attnviz_forward_seq2seq (model, src, S, tgt, T, &dense, &error);
+  g_assert_no_error (error);
+  for (int storage = 0; storage < 2; storage++)
+    {
+      AttnvizRunOptions o = { .variant = &reversed,
+                              .storage = storage ? ATTNVIZ_STORAGE_RECOMPUTE : ATTNVIZ_STORAGE_DENSE };
+      g_autoptr(AttnvizRecording) run = attnviz_forward_seq2seq (model, rev, S, tgt, T, &o, &error);
+      g_assert_no_error (error);
+      g_autofree float *mine = g_new (float, (gsize) S * S);
+      for (int l = 0; l < model->config.n_enc_layer; l++)
+        for (int h = 0; h < model->config.n_head; h++)
+          {
+            attnviz_attention_get_rect (run->enc_attention, l, h, 0, S, 0, S, mine, S);
+            const float *ref = model_run->enc_attn + ((gsize) l * model->config.n_head + h) * S * S;
+            for (int i = 0; i < S; i++)
+              for (int j = 0; j < S; j++)
+                g_assert_cmpfloat_with_epsilon (mine[(gsize) i * S + j], ref[(gsize) (S - 1 - i) * S + (S - 1 - j)],
+                                                1e-5f);
+          }
+    }
+}
+
 /* A copy of FIXTURE in a scratch folder, with config.json edited by
  * replacing FROM with TO (NULL: unchanged) and the weights linked. */
 static char *
@@ -354,6 +396,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/engine/t5/t5-tiny/matches-pytorch", "t5-tiny", test_matches_pytorch);
   g_test_add_data_func ("/engine/t5/flan-t5-tiny/matches-pytorch", "flan-t5-tiny", test_matches_pytorch);
   g_test_add_func ("/engine/t5/variant/pos-none-removes-the-relative-bias", test_pos_none_removes_the_bias);
+  g_test_add_func ("/engine/t5/variant/pos-reversed-moves-the-bias-with-the-tokens",
+                   test_pos_reversed_moves_the_bias_with_the_tokens);
   g_test_add_func ("/engine/t5/refuses/a-config-without-relative-attention-num-buckets", test_refuses_missing_buckets);
   g_test_add_func ("/engine/t5/refuses/a-bias-tensor-of-the-wrong-shape", test_refuses_bias_of_wrong_shape);
   g_test_add_func ("/engine/t5/refuses/a-max-distance-within-the-exact-buckets",
