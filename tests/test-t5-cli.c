@@ -161,6 +161,20 @@ test_bad_target_ids_are_one_line_errors (void)
   attnviz_test_assert_one_line_error (&r, 2, "is not an encoder-decoder model");
 }
 
+/* What T5 does not have yet is said in one line: a GGUF copy. */
+static void
+test_convert_refuses_t5 (void)
+{
+  g_autofree char *model = attnviz_test_fixture_path ("t5-tiny", NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-t5-cli-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (tmp, "t5.gguf", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "convert", model, "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&r, 1, "attnviz does not write T5");
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  attnviz_test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -173,5 +187,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/t5/generate/decodes-as-pytorch", test_generate_decodes_as_pytorch);
   g_test_add_func ("/cli/t5/render/draws-the-cross-attention", test_render_draws_the_cross_attention);
   g_test_add_func ("/cli/t5/dump/bad-target-ids-are-one-line-errors", test_bad_target_ids_are_one_line_errors);
+  g_test_add_func ("/cli/t5/convert/refuses-t5-in-one-line", test_convert_refuses_t5);
   return g_test_run ();
 }
