@@ -152,7 +152,6 @@ struct _AttnvizTokenizer
   gboolean split_on_space; /* Metaspace split: merges never cross a "▁" */
   double *scores;          /* (vocab_size) or NULL: merge by rank; Unigram: log probabilities */
   double min_score;        /* Unigram: the lowest score (an unknown costs 10 less) */
-  int max_piece_bytes;     /* Unigram: the longest piece */
 
   /* WordPiece */
   gboolean clean_text;

@@ -30,6 +30,19 @@
 
 #define UNK_PENALTY 10.0
 
+/* The piece spelt by bytes [a, b) of WORK (whose prefix hashes are PRE,
+ * POW), or -1; a hash match is checked against the piece's bytes, so no
+ * collision picks a wrong piece. */
+static int
+piece_at (const AttnvizTokenizer *self, const char *work, const guint64 *pre, const guint64 *pow, gsize a, gsize b)
+{
+  int id = _attnviz_piece_index_lookup (&self->piece_index, pre, pow, a, b);
+  if (id < 0)
+    return -1;
+  const char *piece = g_ptr_array_index (self->pieces, id);
+  return memcmp (piece, work + a, b - a) == 0 && piece[b - a] == '\0' ? id : -1;
+}
+
 gboolean
 _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObject *model, const char *path,
                                  GError **error)
@@ -91,7 +104,6 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
         return FALSE;
       self->scores[i] = json_node_get_double (s);
       self->min_score = MIN (self->min_score, self->scores[i]);
-      self->max_piece_bytes = MAX (self->max_piece_bytes, (int) strlen (piece));
     }
 
   JsonNode *unk = json_object_has_member (model, "unk_id") ? json_object_get_member (model, "unk_id") : NULL;
@@ -110,6 +122,7 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
     }
   g_free (self->space);
   self->space = g_strdup (METASPACE);
+  _attnviz_piece_index_init (&self->piece_index, self);
   return TRUE;
 }
 
@@ -126,20 +139,34 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
   memcpy (work + ml, text + ws, we - ws);
   work[wl] = '\0';
 
-  /* char boundaries of work */
+  /* char_at[b]: the index of the character starting at byte b of work, -1
+   * inside a character; off[c]: where character c starts */
+  g_autofree int *char_at = g_new (int, wl + 1);
   g_autoptr(GArray) at = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (gsize b = 0; b <= wl; b++)
+    char_at[b] = -1;
   for (const char *p = work; p < work + wl; p = g_utf8_next_char (p))
     {
       guint32 o = (guint32) (p - work);
+      char_at[o] = (int) at->len;
       g_array_append_val (at, o);
     }
   guint32 endo = (guint32) wl;
+  char_at[wl] = (int) at->len;
   g_array_append_val (at, endo);
   int nc = (int) at->len - 1;
   const guint32 *off = (const guint32 *) at->data;
 
+  /* whether bytes [a, b) of work are a piece: O(1) from prefix hashes, over
+   * the vocabulary's distinct piece lengths only (a hostile 4 MiB piece
+   * costs nothing per character) */
+  const AttnvizPieceIndex *ix = &self->piece_index;
+  g_autofree guint64 *pre = g_new (guint64, wl + 1);
+  g_autofree guint64 *pow = g_new (guint64, wl + 1);
+  _attnviz_piece_index_prefixes (ix, work, wl, pre, pow);
+
   /* best[i]: the best score of the first i characters, from[i] where its
-   * last piece starts, id[i] that piece (-1: unknown) */
+   * last piece starts, piece[i] that piece (-1: unknown) */
   g_autofree double *best = g_new (double, nc + 1);
   g_autofree int *from = g_new (int, nc + 1);
   g_autofree gint32 *piece = g_new (gint32, nc + 1);
@@ -152,9 +179,13 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
       if (best[s] == -INFINITY)
         continue;
       gboolean single = FALSE;
-      for (int e = s + 1; e <= nc && (int) (off[e] - off[s]) <= self->max_piece_bytes; e++)
+      for (guint k = 0; k < ix->n_lengths; k++)
         {
-          int id = _attnviz_tokenizer_vocab_lookup_len (self, work + off[s], off[e] - off[s]);
+          gsize end = off[s] + (gsize) ix->lengths[k];
+          if (end > wl || char_at[end] < 0)
+            continue;
+          int e = char_at[end];
+          int id = piece_at (self, work, pre, pow, off[s], end);
           if (id < 0 || (self->flags[id] & PIECE_SPECIAL) || id == self->unk_id)
             continue;
           single |= e == s + 1;

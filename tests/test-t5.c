@@ -362,6 +362,39 @@ folder_with (const char *file, const char *contents)
   return tmp;
 }
 
+/* A hostile vocabulary's megabyte piece: a text spelling it is that one
+ * token (found by its hash, not by comparing every substring), and
+ * another megabyte word beside it is one unknown token. */
+static void
+test_unigram_megabyte_piece (void)
+{
+  gsize n = 1 << 20;
+  g_autofree char *word = g_malloc (n + 1);
+  memset (word, 'a', n);
+  word[n] = '\0';
+  g_autofree char *json = g_strdup_printf ("{\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, \"vocab\": "
+                                           "[[\"<unk>\", 0.0], [\"\u2581%s\", -1.0], [\"\u2581\", -2.0], "
+                                           "[\"b\", -3.0]]}}", word);
+  g_autofree char *dir = folder_with ("tokenizer.json", json);
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_autofree char *text = g_strdup_printf ("%s %s", word, word);
+  text[n + 1 + n - 1] = 'c';   /* the second word: a megabyte of a ending in c, which no piece has */
+  g_autoptr(GArray) toks = attnviz_tokenizer_encode (tok, text, -1, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (toks->len, ==, 3);
+  g_assert_cmpint (g_array_index (toks, AttnvizToken, 0).id, ==, 1);
+  g_assert_cmpuint (g_array_index (toks, AttnvizToken, 0).end, ==, n);
+  /* "▁" then the unknown rest, fused into one <unk> */
+  g_assert_cmpint (g_array_index (toks, AttnvizToken, 1).id, ==, 2);
+  g_assert_cmpint (g_array_index (toks, AttnvizToken, 2).id, ==, 0);
+  g_assert_cmpuint (g_array_index (toks, AttnvizToken, 2).start, ==, n + 1);
+  g_assert_cmpuint (g_array_index (toks, AttnvizToken, 2).end, ==, 2 * n + 1);
+  attnviz_tokenizer_free (tok);
+  attnviz_test_remove_tree (dir);
+}
+
 static void
 test_unigram_refuses_an_empty_vocabulary (void)
 {
@@ -403,6 +436,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/t5/refuses/a-max-distance-within-the-exact-buckets",
                    test_refuses_max_distance_within_exact_buckets);
   g_test_add_func ("/engine/t5/unigram/matches-sentencepiece", test_unigram_matches_sentencepiece);
+  g_test_add_func ("/engine/t5/unigram/a-megabyte-piece-is-one-token", test_unigram_megabyte_piece);
   g_test_add_func ("/engine/t5/unigram/refuses-a-vocabulary-with-no-pieces", test_unigram_refuses_an_empty_vocabulary);
   g_test_add_func ("/engine/t5/unigram/refuses-a-piece-without-a-score", test_unigram_refuses_a_bad_piece);
   return g_test_run ();
