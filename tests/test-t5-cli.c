@@ -161,6 +161,22 @@ test_bad_target_ids_are_one_line_errors (void)
   attnviz_test_assert_one_line_error (&r, 2, "is not an encoder-decoder model");
 }
 
+/* info says what T5 is: two stacks, relative positions, unscaled scores,
+ * the Unigram tokenizer. */
+static void
+test_info_describes_t5 (void)
+{
+  g_autofree char *model = attnviz_test_fixture_path ("t5-tiny", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "info", model, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "T5ForConditionalGeneration (t5)"));
+  g_assert_nonnull (strstr (r.out, "2 encoder + 2 decoder"));
+  g_assert_nonnull (strstr (r.out, "relative (a learned bias per head: 8 buckets, log-spaced up to 20)"));
+  g_assert_nonnull (strstr (r.out, "unscaled dot product"));
+  g_assert_nonnull (strstr (r.out, "sentencepiece-unigram, 96 tokens"));
+}
+
 /* What T5 does not have yet is said in one line: a GGUF copy. */
 static void
 test_convert_refuses_t5 (void)
@@ -188,5 +204,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/t5/render/draws-the-cross-attention", test_render_draws_the_cross_attention);
   g_test_add_func ("/cli/t5/dump/bad-target-ids-are-one-line-errors", test_bad_target_ids_are_one_line_errors);
   g_test_add_func ("/cli/t5/convert/refuses-t5-in-one-line", test_convert_refuses_t5);
+  g_test_add_func ("/cli/t5/info/describes-the-relative-bias-and-the-tokenizer", test_info_describes_t5);
   return g_test_run ();
 }
