@@ -11,6 +11,15 @@
  *           pad), eos/pad_token_id.  Always: pre-norm RMS norm without
  *           bias, a final norm in both stacks, no biases, no absolute
  *           positions, unscaled dot-product scores.
+ *   BART (BartForConditionalGeneration): vocab_size, d_model, encoder_layers,
+ *           decoder_layers, encoder/decoder_attention_heads (equal),
+ *           encoder/decoder_ffn_dim (equal), max_position_embeddings,
+ *           activation_function, scale_embedding (default false),
+ *           tie_word_embeddings (default true), decoder_start_token_id
+ *           (default eos), bos/eos/pad_token_id.  Always: post-norm
+ *           LayerNorm with a layernorm_embedding per stack, learned
+ *           positions 2 rows into their table, scaled dot-product scores,
+ *           biases everywhere, final_logits_bias on the LM head.
  */
 #define G_LOG_DOMAIN "attnviz-config"
 #include "config.h"
@@ -74,4 +83,44 @@ _attnviz_config_parse_t5 (Reader *r, AttnvizConfig *c)
   /* T5 has no BOS: the decoder starts from decoder_start_token_id (pad). */
   int start = _attnviz_config_read_token_id (r, "decoder_start_token_id", c->vocab_size);
   c->bos_id = start >= 0 ? start : c->pad_id >= 0 ? c->pad_id : 0;
+}
+
+void
+_attnviz_config_parse_bart (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_BART;
+  c->encoder_decoder = TRUE;
+  c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->d_model = _attnviz_config_read_int (r, KEYS ("d_model"), REQUIRED, 1, MAX_DIM);
+  c->n_enc_layer = _attnviz_config_read_int (r, KEYS ("encoder_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_layer = _attnviz_config_read_int (r, KEYS ("decoder_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_head = _attnviz_config_read_int (r, KEYS ("encoder_attention_heads"), REQUIRED, 1, MAX_HEAD);
+  int dec_heads = _attnviz_config_read_int (r, KEYS ("decoder_attention_heads"), c->n_head, 1, MAX_HEAD);
+  c->n_kv_head = c->n_head;
+  c->d_ff = _attnviz_config_read_int (r, KEYS ("encoder_ffn_dim"), REQUIRED, 1, 8 * MAX_DIM);
+  int dec_ff = _attnviz_config_read_int (r, KEYS ("decoder_ffn_dim"), c->d_ff, 1, 8 * MAX_DIM);
+  if (!r->failed && (dec_heads != c->n_head || dec_ff != c->d_ff))
+    _attnviz_config_fail (r, "the encoder and the decoder differ in heads (%d, %d) or MLP width (%d, %d); "
+                          "attnviz reads BART models whose stacks agree", c->n_head, dec_heads, c->d_ff, dec_ff);
+  c->n_ctx = _attnviz_config_read_int (r, KEYS ("max_position_embeddings"), REQUIRED, 1, MAX_CTX - 2);
+  c->pos_offset = 2;
+  const char *act = _attnviz_config_read_string (r, "activation_function");
+  c->act = ATTNVIZ_ACT_GELU_ERF;
+  if (act != NULL)
+    _attnviz_config_parse_activation (r, "activation_function", act, &c->act);
+  c->emb_scale = _attnviz_config_read_bool (r, "scale_embedding", FALSE) ? sqrtf ((float) c->d_model) : 0.0f;
+  c->norm_eps = 1e-5f;
+  c->norm = ATTNVIZ_NORM_LAYERNORM;
+  c->pre_norm = FALSE;
+  c->embedding_norm = TRUE;
+  c->final_norm = FALSE;
+  c->pos = ATTNVIZ_POS_LEARNED;
+  c->score = ATTNVIZ_SCORE_SCALED_DOT;
+  c->causal = TRUE;
+  c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
+  c->tied_embeddings = _attnviz_config_read_bool (r, "tie_word_embeddings", TRUE);
+  c->has_lm_head = TRUE;
+  _attnviz_config_read_special_ids (r, c);
+  int start = _attnviz_config_read_token_id (r, "decoder_start_token_id", c->vocab_size);
+  c->bos_id = start >= 0 ? start : c->eos_id >= 0 ? c->eos_id : c->bos_id;
 }

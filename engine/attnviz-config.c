@@ -12,7 +12,7 @@
  *           head_dim (optional), max_position_embeddings, rms_norm_eps,
  *           rope_theta, hidden_act, tie_word_embeddings, attention_bias
  *           (Qwen2 always has Q/K/V biases), bos/eos/pad_token_id
- *   T5 / Flan-T5: attnviz-config-seq2seq.c
+ *   T5 / Flan-T5, BART: attnviz-config-seq2seq.c
  *   attnviz's own models ("AttnvizDecoder", "AttnvizSeq2Seq", model_type
  *   "attnviz", written by `attnviz train`; tensors in attnviz-model.c):
  *           d_model, n_layer (decoder layers), n_enc_layer (AttnvizSeq2Seq
@@ -472,6 +472,7 @@ static const struct {
   { "AttnvizDecoder", "attnviz", 4 },
   { "AttnvizSeq2Seq", "attnviz", 4 },
   { "T5ForConditionalGeneration", "t5", 5 },
+  { "BartForConditionalGeneration", "bart", 6 },
 };
 
 gboolean
@@ -531,7 +532,7 @@ attnviz_config_parse (AttnvizConfig *config,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
                    "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
-                   "T5ForConditionalGeneration, AttnvizDecoder and AttnvizSeq2Seq",
+                   "T5ForConditionalGeneration, BartForConditionalGeneration, AttnvizDecoder and AttnvizSeq2Seq",
                    filename, qarch, qtype);
       return FALSE;
     }
@@ -545,6 +546,7 @@ attnviz_config_parse (AttnvizConfig *config,
     case 1: parse_bert (&r, config); break;
     case 4: parse_attnviz (&r, config); break;
     case 5: _attnviz_config_parse_t5 (&r, config); break;
+    case 6: _attnviz_config_parse_bart (&r, config); break;
     default: parse_llama (&r, config, kind == 3); break;
     }
 
@@ -628,6 +630,7 @@ attnviz_family_to_string (AttnvizFamily family)
     case ATTNVIZ_FAMILY_LLAMA: return "llama";
     case ATTNVIZ_FAMILY_ATTNVIZ: return "attnviz";
     case ATTNVIZ_FAMILY_T5: return "t5";
+    case ATTNVIZ_FAMILY_BART: return "bart";
     default: return "unknown";
     }
 }

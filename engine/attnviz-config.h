@@ -26,6 +26,7 @@ typedef enum {
   ATTNVIZ_FAMILY_LLAMA,
   ATTNVIZ_FAMILY_ATTNVIZ,  /* trained by attnviz itself: AttnvizDecoder, AttnvizSeq2Seq */
   ATTNVIZ_FAMILY_T5,       /* T5ForConditionalGeneration (T5, Flan-T5) */
+  ATTNVIZ_FAMILY_BART,     /* BartForConditionalGeneration */
 } AttnvizFamily;
 
 typedef enum {
@@ -119,6 +120,8 @@ typedef struct {
   int rel_max_distance;    /* relative_attention_max_distance */
   float head_scale;        /* the final hidden state times this before the LM head; 0: none
                             * (T5 with a tied head: d_model^-0.5) */
+  int pos_offset;          /* learned positions: row pos + pos_offset of the table (BART: 2) */
+  float emb_scale;         /* token embeddings times this; 0: none (BART's scale_embedding: sqrt d) */
 
   int bos_id;              /* -1 when unknown; a seq2seq decoder's first token (T5's
                             * decoder_start_token_id) */

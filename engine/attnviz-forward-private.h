@@ -34,6 +34,7 @@ typedef struct {
   const AttnvizModel *model;
   const AttnvizRunOptions *opt;
   const Effective *eff;
+  gboolean encoder; /* a seq2seq encoder: its own position table and embedding norm (BART) */
   int T;
   float *x;        /* (T, d_model) the residual stream */
   float *h;        /* (T, d_model) normed input of a block */

@@ -506,7 +506,7 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
   if (dec_positions)
     dec_eff.positions = dec_positions;
 
-  RunState enc = { .model = model, .opt = &defaults, .eff = &enc_eff, .T = S };
+  RunState enc = { .model = model, .opt = &defaults, .eff = &enc_eff, .encoder = TRUE, .T = S };
   RunState dec = { .model = model, .opt = o, .eff = &dec_eff, .T = T };
   g_autofree float *enc_mem = run_state_alloc (&enc, c, S, S, error);
   g_autofree float *dec_mem = enc_mem ? run_state_alloc (&dec, c, T, S, error) : NULL;

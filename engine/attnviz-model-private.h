@@ -46,6 +46,7 @@ AttnvizLinear _attnviz_loader_linear (AttnvizHfLoader *l, const char *name, int 
 
 /* attnviz-model-seq2seq.c */
 void _attnviz_model_load_t5 (AttnvizHfLoader *l);
+void _attnviz_model_load_bart (AttnvizHfLoader *l);
 
 /* nn.Linear's (out, in) weight W and bias B (or NULL) as an AttnvizLinear. */
 AttnvizLinear _attnviz_linear_out_in (AttnvizMatrix w, const float *b, int n_in, int n_out);

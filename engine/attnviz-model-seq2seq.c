@@ -12,6 +12,18 @@
  *       activated half, and wi_1), .wo.weight (d, d_ff), layer.N.layer_norm.weight,
  *       N = 1 in the encoder, 2 in the decoder
  *     S.final_layer_norm.weight (d); lm_head.weight (V, d) when untied
+ *   BART (BartForConditionalGeneration), S = model.encoder or model.decoder:
+ *     model.shared.weight (V, d) (S.embed_tokens.weight the same, tied)
+ *     S.embed_positions.weight (n_ctx + 2, d): position p is row p + 2
+ *     S.layernorm_embedding.{weight,bias} (d)
+ *     S.layers.L.self_attn.{q,k,v,out}_proj.{weight (d, d), bias (d)}
+ *     S.layers.L.self_attn_layer_norm.{weight,bias}
+ *     model.decoder.layers.L.encoder_attn.{q,k,v,out}_proj, .encoder_attn_layer_norm
+ *     S.layers.L.fc1.{weight (d_ff, d), bias}, .fc2.{weight (d, d_ff), bias},
+ *     S.layers.L.final_layer_norm.{weight,bias}
+ *     final_logits_bias (1, V), the LM head's bias; lm_head.weight (V, d) when untied
+ *   Each BART layer (post-norm): x = norm (x + attn (x)); [x = norm (x +
+ *   cross (x, enc))]; x = norm (x + fc2 (gelu (fc1 (x)))).
  */
 #define G_LOG_DOMAIN "attnviz-model"
 #include "config.h"
@@ -94,4 +106,72 @@ _attnviz_model_load_t5 (Loader *l)
   AttnvizMatrix head = _attnviz_loader_matrix (l, c->vocab_size, d, c->tied_embeddings, "lm_head.weight");
   m->lm_head = _attnviz_linear_out_in (head.data && !c->tied_embeddings ? head : m->tok_emb, NULL, d,
                                        c->vocab_size);
+}
+
+static void
+load_bart_attention (Loader *l, const char *prefix, AttnvizLinear *q, AttnvizLinear *k, AttnvizLinear *v,
+                     AttnvizLinear *o)
+{
+  int d = l->model->config.d_model, dq = l->model->config.n_head * l->model->config.head_dim;
+  g_autofree char *nq = g_strconcat (prefix, ".q_proj", NULL);
+  g_autofree char *nk = g_strconcat (prefix, ".k_proj", NULL);
+  g_autofree char *nv = g_strconcat (prefix, ".v_proj", NULL);
+  g_autofree char *no = g_strconcat (prefix, ".out_proj", NULL);
+  *q = _attnviz_loader_linear (l, nq, d, dq, TRUE);
+  *k = _attnviz_loader_linear (l, nk, d, dq, TRUE);
+  *v = _attnviz_loader_linear (l, nv, d, dq, TRUE);
+  *o = _attnviz_loader_linear (l, no, dq, d, TRUE);
+}
+
+/* One stack of BART: "model.encoder" or "model.decoder" (with cross-attention). */
+static void
+load_bart_stack (Loader *l, const char *stack, AttnvizLayerWeights *layers, int n_layers, AttnvizMatrix *pos,
+                 const float **norm_w, const float **norm_b)
+{
+  const AttnvizConfig *c = &l->model->config;
+  int d = c->d_model, ff = c->d_ff;
+  gboolean decoder = g_str_has_suffix (stack, "decoder");
+  *pos = _attnviz_loader_matrix (l, c->n_ctx + c->pos_offset, d, FALSE, "%s.embed_positions.weight", stack);
+  *norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%s.layernorm_embedding.weight", stack);
+  *norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%s.layernorm_embedding.bias", stack);
+  for (int i = 0; i < n_layers && !l->failed; i++)
+    {
+      AttnvizLayerWeights *L = &layers[i];
+      g_autofree char *p = g_strdup_printf ("%s.layers.%d.", stack, i);
+      g_autofree char *self = g_strconcat (p, "self_attn", NULL);
+      g_autofree char *cross = g_strconcat (p, "encoder_attn", NULL);
+      g_autofree char *fc1 = g_strconcat (p, "fc1", NULL);
+      g_autofree char *fc2 = g_strconcat (p, "fc2", NULL);
+      load_bart_attention (l, self, &L->q, &L->k, &L->v, &L->o);
+      L->attn_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%sself_attn_layer_norm.weight", p);
+      L->attn_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%sself_attn_layer_norm.bias", p);
+      if (decoder)
+        {
+          load_bart_attention (l, cross, &L->cq, &L->ck, &L->cv, &L->co);
+          L->cross_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%sencoder_attn_layer_norm.weight", p);
+          L->cross_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%sencoder_attn_layer_norm.bias", p);
+        }
+      L->up = _attnviz_loader_linear (l, fc1, d, ff, TRUE);
+      L->down = _attnviz_loader_linear (l, fc2, ff, d, TRUE);
+      L->mlp_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%sfinal_layer_norm.weight", p);
+      L->mlp_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%sfinal_layer_norm.bias", p);
+    }
+}
+
+void
+_attnviz_model_load_bart (Loader *l)
+{
+  AttnvizModel *m = l->model;
+  const AttnvizConfig *c = &m->config;
+  int d = c->d_model;
+
+  m->tok_emb = _attnviz_loader_matrix_names (l, NAMES ("model.shared.weight", "model.encoder.embed_tokens.weight"),
+                                             c->vocab_size, d, FALSE);
+  m->enc_layers = g_new0 (AttnvizLayerWeights, c->n_enc_layer);
+  load_bart_stack (l, "model.encoder", m->enc_layers, c->n_enc_layer, &m->enc_pos_emb, &m->enc_emb_norm_w,
+                   &m->enc_emb_norm_b);
+  load_bart_stack (l, "model.decoder", m->layers, c->n_layer, &m->pos_emb, &m->emb_norm_w, &m->emb_norm_b);
+  const float *bias = _attnviz_loader_get (l, 1, c->vocab_size, TRUE, "final_logits_bias");
+  AttnvizMatrix head = _attnviz_loader_matrix (l, c->vocab_size, d, c->tied_embeddings, "lm_head.weight");
+  m->lm_head = _attnviz_linear_out_in (head.data && !c->tied_embeddings ? head : m->tok_emb, bias, d, c->vocab_size);
 }

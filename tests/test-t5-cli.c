@@ -1,4 +1,4 @@
-/* test-t5-cli.c: a T5 folder on the command line
+/* test-t5-cli.c: a T5 (and a BART) folder on the command line
  *
  * dump with the fixture's source (--ids) and target (--target-ids) writes
  * the PyTorch reference's three attentions; --text goes through the
@@ -198,6 +198,8 @@ main (int argc, char **argv)
   g_test_add_data_func ("/cli/t5/dump/target-ids/t5-tiny-matches-pytorch", "t5-tiny",
                         test_dump_with_target_ids_matches_pytorch);
   g_test_add_data_func ("/cli/t5/dump/target-ids/flan-t5-tiny-matches-pytorch", "flan-t5-tiny",
+                        test_dump_with_target_ids_matches_pytorch);
+  g_test_add_data_func ("/cli/bart/dump/target-ids/bart-tiny-matches-pytorch", "bart-tiny",
                         test_dump_with_target_ids_matches_pytorch);
   g_test_add_func ("/cli/t5/dump/text-labels-the-source-and-the-greedy-target", test_dump_text_labels_source_and_target);
   g_test_add_func ("/cli/t5/generate/decodes-as-pytorch", test_generate_decodes_as_pytorch);
