@@ -299,11 +299,49 @@ attnviz_cli_target_load (AttnvizCliInput *target,
                          const AttnvizModel *model,
                          const AttnvizCliInput *source,
                          const char *target_text,
+                         const char *target_ids,
                          GError **error)
 {
   const AttnvizConfig *c = &model->config;
   memset (target, 0, sizeof *target);
   g_return_val_if_fail (c->encoder_decoder, FALSE);
+  if (target_text != NULL && target_ids != NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, "give at most one of --target or --target-ids");
+      return FALSE;
+    }
+  if (target_ids != NULL)
+    {
+      /* The decoder's ids as given, as --ids are the source's. */
+      target->source = g_strdup ("--target-ids");
+      target->ids = attnviz_cli_parse_ids ("--target-ids", target_ids, &target->T, error);
+      if (target->ids == NULL)
+        return FALSE;
+      for (int t = 0; t < target->T; t++)
+        if (target->ids[t] >= c->vocab_size)
+          {
+            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "--target-ids: %d is outside the vocabulary (0..%d)",
+                         target->ids[t], c->vocab_size - 1);
+            return FALSE;
+          }
+      if (target->T > c->n_ctx)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       "--target-ids: %d tokens are more than the model's context of %d", target->T, c->n_ctx);
+          return FALSE;
+        }
+      if (model->tokenizer)
+        {
+          target->tokens = attnviz_generate_target_tokens (model->tokenizer, target->ids, target->T, &target->text);
+          target->text_len = strlen (target->text);
+        }
+      target->token_texts = g_new0 (char *, target->T + 1);
+      for (int t = 0; t < target->T; t++)
+        target->token_texts[t] = attnviz_tokenizer_token_display_text (
+          model->tokenizer, target->text, target->tokens ? &g_array_index (target->tokens, AttnvizToken, t) : NULL,
+          target->ids[t]);
+      return TRUE;
+    }
   if (model->tokenizer == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "%s", model->tokenizer_error);
@@ -379,12 +417,13 @@ attnviz_cli_input_and_target_load (AttnvizCliInput *input,
                                    const char *text_file,
                                    const char *ids,
                                    const char *target_text,
+                                   const char *target_ids,
                                    gboolean truncate,
                                    GError **error)
 {
   memset (target, 0, sizeof *target);
   if (attnviz_cli_input_load (input, model, text, text_file, ids, truncate, error)
-      && (!model->config.encoder_decoder || attnviz_cli_target_load (target, model, input, target_text, error)))
+      && (!model->config.encoder_decoder || attnviz_cli_target_load (target, model, input, target_text, target_ids, error)))
     return TRUE;
   attnviz_cli_input_clear (input);
   attnviz_cli_input_clear (target);

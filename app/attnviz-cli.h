@@ -100,6 +100,7 @@ gboolean attnviz_cli_target_load (AttnvizCliInput *target,
                                   const AttnvizModel *model,
                                   const AttnvizCliInput *source,
                                   const char *target_text,
+                                  const char *target_ids,
                                   GError **error);
 
 /* What dump and render run: INPUT from exactly one of TEXT, TEXT_FILE or
@@ -112,18 +113,21 @@ gboolean attnviz_cli_input_and_target_load (AttnvizCliInput *input,
                                             const char *text_file,
                                             const char *ids,
                                             const char *target_text,
+                                            const char *target_ids,
                                             gboolean truncate,
                                             GError **error);
 
 /* The GOptionEntry rows of the tokens a command runs on (dump, render):
  * --text, --text-file, --ids and, for encoder-decoder models, --target. */
-#define ATTNVIZ_CLI_INPUT_OPTION_ENTRIES(text, text_file, ids, target)                                           \
+#define ATTNVIZ_CLI_INPUT_OPTION_ENTRIES(text, text_file, ids, target, target_ids)                                           \
   { "text", 't', 0, G_OPTION_ARG_STRING, (text), "Text to run (special tokens added as the model's tokenizer says)", \
     "TEXT" },                                                                                                     \
   { "text-file", 'f', 0, G_OPTION_ARG_FILENAME, (text_file), "Read the text from a file", "FILE" },               \
   { "ids", 0, 0, G_OPTION_ARG_STRING, (ids), "Token ids, used exactly as given", "1,2,3" },                        \
   { "target", 0, 0, G_OPTION_ARG_STRING, (target),                                                                \
     "Encoder-decoder models: the target the decoder reads after BOS (default: its greedy output for the source)", \
-    "TEXT" }
+    "TEXT" },                                                                                                     \
+  { "target-ids", 0, 0, G_OPTION_ARG_STRING, (target_ids),                                                        \
+    "Encoder-decoder models: the decoder's ids exactly as given, the first its start token", "0,5,9" }
 
 G_END_DECLS

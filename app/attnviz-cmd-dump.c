@@ -69,13 +69,13 @@ int
 attnviz_cmd_dump (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *layers = NULL, *heads = NULL;
-  g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL;
+  g_autofree char *format_s = NULL, *out = NULL, *variant_s = NULL, *target_s = NULL, *target_ids = NULL;
   g_autofree char *logits_s = NULL, *rows_s = NULL;
   gboolean truncate = FALSE, quiet = FALSE, pool_max = FALSE, metrics = FALSE;
   gboolean rollout = FALSE, flow = FALSE, value_weighted = FALSE, logit_lens = FALSE;
   int pool = -1, top_k = -1;
   const GOptionEntry entries[] = {
-    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
+    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s, &target_ids),
     { "layers", 'l', 0, G_OPTION_ARG_STRING, &layers, "Layers to record (default all)", "0,3-5" },
     { "heads", 'H', 0, G_OPTION_ARG_STRING, &heads, "Heads to record (default all)", "0-3" },
     { "format", 0, 0, G_OPTION_ARG_STRING, &format_s, "npy (a folder), safetensors or json (default: from OUT's extension, else npy)", "FORMAT" },
@@ -186,11 +186,12 @@ attnviz_cmd_dump (int argc, char **argv)
   if (metrics && seq2seq)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--metrics: %s is an encoder-decoder model (measured: decoder-only "
                              "and encoder models)", argv[1]);
-  if (target_s != NULL && !seq2seq)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--target: %s is not an encoder-decoder model", argv[1]);
+  if ((target_s != NULL || target_ids != NULL) && !seq2seq)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %s is not an encoder-decoder model",
+                             target_s ? "--target" : "--target-ids", argv[1]);
 
   AttnvizCliInput input, target;
-  if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, truncate, &error))
+  if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, target_ids, truncate, &error))
     return attnviz_cli_fail_error (error);
 
   /* The decoder's tokens: the input's, or an encoder-decoder's target. */
@@ -261,8 +262,9 @@ attnviz_cmd_dump (int argc, char **argv)
   if (ok && seq2seq && !quiet)
     {
       /* decoded by the model's tokenizer: escaped for the terminal */
-      g_autofree char *shown = attnviz_printable (target.text);
-      fprintf (stderr, "attnviz: target \"%s\" (%s)\n", shown, target_s ? "--target" : "greedy");
+      g_autofree char *shown = attnviz_printable (target.text ? target.text : "");
+      fprintf (stderr, "attnviz: target \"%s\" (%s)\n", shown,
+               target_s ? "--target" : target_ids ? "--target-ids" : "greedy");
     }
   attnviz_cli_input_clear (&input);
   attnviz_cli_input_clear (&target);

@@ -200,6 +200,8 @@ attnviz_cmd_info (int argc, char **argv)
   printf ("positions:      %s", attnviz_position_kind_to_string (c->pos));
   if (c->pos == ATTNVIZ_POS_ROPE)
     printf (" (theta %g)", c->rope_theta);
+  else if (c->pos == ATTNVIZ_POS_RELATIVE)
+    printf (" (a learned bias per head: %d buckets, log-spaced up to %d)", c->rel_buckets, c->rel_max_distance);
   printf ("\n");
   static const char *const scores[] = { "scaled dot product", "unscaled dot product", "additive (Bahdanau)" };
   printf ("attention:      %s", c->causal ? "causal" : "bidirectional");

@@ -246,7 +246,7 @@ draw_qk (const Analysis *a, int token, char **described, GError **error)
 int
 attnviz_cmd_render_analysis (int argc, char **argv)
 {
-  g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *out = NULL, *target_s = NULL;
+  g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *out = NULL, *target_s = NULL, *target_ids = NULL;
   g_autofree char *view_s = NULL, *colormap_s = NULL, *scale_s = NULL, *variant_s = NULL;
   g_autofree char *aggregate_s = NULL, *vs_s = NULL, *attention_s = NULL;
   int layer = 0, head = 0, token = -1;
@@ -254,7 +254,7 @@ attnviz_cmd_render_analysis (int argc, char **argv)
   g_auto(AttnvizCliFigure) fig = { 0 };
   gboolean truncate = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
-    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
+    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s, &target_ids),
     { "view", 0, 0, G_OPTION_ARG_STRING, &view_s, "rollout, flow, value-weighted or qk", "VIEW" },
     { "layer", 'l', 0, G_OPTION_ARG_INT, &layer, "Layer (value-weighted, qk; default 0)", "L" },
     { "head", 'H', 0, G_OPTION_ARG_INT, &head, "Head (value-weighted, qk; default 0)", "H" },

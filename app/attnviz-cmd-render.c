@@ -90,14 +90,14 @@ attnviz_cmd_render (int argc, char **argv)
 {
   g_autofree char *text = NULL, *text_file = NULL, *ids = NULL, *out = NULL;
   g_autofree char *view_s = NULL, *aggregate_s = NULL, *colormap_s = NULL, *scale_s = NULL;
-  g_autofree char *variant_s = NULL, *vs_s = NULL, *attention_s = NULL, *target_s = NULL;
+  g_autofree char *variant_s = NULL, *vs_s = NULL, *attention_s = NULL, *target_s = NULL, *target_ids = NULL;
   g_autofree char *tokens = NULL, *source_tokens = NULL;
   int layer = -1, head = -1;
   double vmin = NAN, vmax = NAN;
   g_auto(AttnvizCliFigure) fig = { 0 };
   gboolean truncate = FALSE, quiet = FALSE;
   const GOptionEntry entries[] = {
-    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s),
+    ATTNVIZ_CLI_INPUT_OPTION_ENTRIES (&text, &text_file, &ids, &target_s, &target_ids),
     { "attention", 'A', 0, G_OPTION_ARG_STRING, &attention_s,
       "Encoder-decoder models: self (the decoder's, default), encoder or cross (target rows x source columns)", "KIND" },
     { "layer", 'l', 0, G_OPTION_ARG_INT, &layer, "Layer to draw (default 0)", "L" },
@@ -238,9 +238,9 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s", error->message);
   const AttnvizConfig *c = &model->config;
   gboolean seq2seq = c->encoder_decoder;
-  if (!seq2seq && (kind != ATTENTION_SELF || target_s != NULL))
+  if (!seq2seq && (kind != ATTENTION_SELF || target_s != NULL || target_ids != NULL))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %s is not an encoder-decoder model",
-                             target_s ? "--target" : "--attention", argv[1]);
+                             target_s ? "--target" : target_ids ? "--target-ids" : "--attention", argv[1]);
   /* The layers of the attention drawn: the encoder's own count. */
   int n_layer = kind == ATTENTION_ENCODER ? c->n_enc_layer : c->n_layer;
   if (layer >= n_layer || layer < -1)
@@ -250,7 +250,7 @@ attnviz_cmd_render (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--head %d: %s has heads 0 to %d", head, argv[1], c->n_head - 1);
 
   AttnvizCliInput input, target;
-  if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, truncate, &error))
+  if (!attnviz_cli_input_and_target_load (&input, &target, model, text, text_file, ids, target_s, target_ids, truncate, &error))
     return attnviz_cli_fail_error (error);
   /* The decoder's tokens: the input's, or an encoder-decoder's target. */
   AttnvizCliInput *dec = seq2seq ? &target : &input;

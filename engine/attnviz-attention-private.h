@@ -35,6 +35,12 @@ typedef struct {
   int stride;               /* > 0: |i - j| < stride or |i - j| % stride == 0 */
   const guint8 *key_mask;   /* (n_cols) 0 removes a key; NULL: every key */
   float scale;
+  /* T5's relative position bias, added to the scaled scores of visible keys:
+   * rel_bias[bucket (pos_j - pos_i) * n_head + head] */
+  const float *rel_bias;    /* (rel_buckets, n_head) or NULL */
+  int rel_buckets, rel_max_distance, n_head;
+  gboolean rel_bidirectional;
+  const gint32 *positions;  /* (n_rows) the positions the bias sees; NULL: 0 .. n_rows - 1 */
 } AttnvizMask;
 
 typedef struct {
@@ -95,11 +101,12 @@ void _attnviz_attention_finish (AttnvizAttention *self);
  * variant's run reusing the model's own first layers). */
 void _attnviz_attention_copy_layer (AttnvizAttention *self, const AttnvizAttention *src, int layer);
 
-/* S (m, c1 - c0), rows LDS apart = scale * Q K^T for queries [i0, i0 + m)
+/* S (m, c1 - c0), rows LDS apart = scale * Q K^T (+ the relative bias of
+ * HEAD) for queries [i0, i0 + m)
  * (Q (m, ldq), this head's columns) and keys [c0, c1) (K (c1 - c0, ldk)),
  * with every key the mask hides from a query set to -inf.  Shared by the
  * forward pass and recomputation, so both compute the same scores. */
-void _attnviz_scores (const AttnvizMask *mask, const float *q, int ldq, int i0, int m,
+void _attnviz_scores (const AttnvizMask *mask, int head, const float *q, int ldq, int i0, int m,
                       const float *k, int ldk, int c0, int c1, int hd, float *S, gsize lds);
 
 /* Whether the mask lets query I see key J. */

@@ -27,7 +27,7 @@
 #define visible _attnviz_mask_visible
 
 void
-_attnviz_scores (const AttnvizMask *mk, const float *q, int ldq, int i0, int m,
+_attnviz_scores (const AttnvizMask *mk, int head, const float *q, int ldq, int i0, int m,
                  const float *k, int ldk, int c0, int c1, int hd, float *S, gsize lds)
 {
   int n = c1 - c0;
@@ -35,6 +35,17 @@ _attnviz_scores (const AttnvizMask *mk, const float *q, int ldq, int i0, int m,
     return;
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, m, n, hd, mk->scale, q, ldq, k, ldk, 0.0f, S,
                (int) lds);
+  for (int r = 0; r < m && mk->rel_bias; r++)
+    {
+      int i = i0 + r, pi = mk->positions ? mk->positions[i] : i;
+      float *row = S + (gsize) r * lds;
+      for (int j = c0; j < c1; j++)
+        {
+          int pj = mk->positions ? mk->positions[j] : j;
+          int b = attnviz_relative_bucket (pj - pi, mk->rel_bidirectional, mk->rel_buckets, mk->rel_max_distance);
+          row[j - c0] += mk->rel_bias[(gsize) b * mk->n_head + head];
+        }
+    }
   gboolean restricted = mk->key_mask || mk->window > 0 || mk->stride > 0;
   for (int r = 0; r < m; r++)
     {
@@ -223,7 +234,7 @@ recompute_rect (AttnvizAttention *self, int li, int hi, int r0, int r1, int c0, 
     {
       int m = MIN (ROW_BLOCK, self->n_rows - b0);
       int keys = self->mask.causal ? MIN (b0 + m, self->n_cols) : self->n_cols;
-      _attnviz_scores (&self->mask, qd + (gsize) b0 * hd, hd, b0, m, kd, hd, 0, keys, hd, S, keys);
+      _attnviz_scores (&self->mask, head, qd + (gsize) b0 * hd, hd, b0, m, kd, hd, 0, keys, hd, S, keys);
       int j1 = MIN (c1, keys);
       for (int i = MAX (b0, r0); i < MIN (b0 + m, r1); i++)
         {

@@ -111,6 +111,7 @@ _attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error)
   self->n_rot = c->rope_dims > 0 ? c->rope_dims : c->head_dim;
   self->rope_style = c->rope_style;
   self->positions = spec->positions ? g_memdup2 (spec->positions, sizeof (gint32) * spec->n_rows) : NULL;
+  self->mask.positions = self->positions;   /* the relative bias's (the model's rel_bias lives as long) */
   self->inv_freq = spec->inv_freq ? g_memdup2 (spec->inv_freq, sizeof (float) * (self->n_rot / 2)) : NULL;
   g_mutex_init (&self->lock);
   self->cache = g_hash_table_new (g_int64_hash, g_int64_equal);

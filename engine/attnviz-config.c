@@ -12,6 +12,7 @@
  *           head_dim (optional), max_position_embeddings, rms_norm_eps,
  *           rope_theta, hidden_act, tie_word_embeddings, attention_bias
  *           (Qwen2 always has Q/K/V biases), bos/eos/pad_token_id
+ *   T5 / Flan-T5, BART: attnviz-config-seq2seq.c
  *   attnviz's own models ("AttnvizDecoder", "AttnvizSeq2Seq", model_type
  *   "attnviz", written by `attnviz train`; tensors in attnviz-model.c):
  *           d_model, n_layer (decoder layers), n_enc_layer (AttnvizSeq2Seq
@@ -36,30 +37,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "attnviz-config.h"
+#include "attnviz-config-private.h"
 #include "attnviz-fileutil.h"
 #include "attnviz-json.h"
 
-/* Sizes beyond these are refused: a hostile config.json must not make us
- * allocate terabytes or overflow an int product. */
-#define MAX_DIM   ATTNVIZ_CONFIG_MAX_DIM
-#define MAX_LAYER ATTNVIZ_CONFIG_MAX_LAYER
-#define MAX_HEAD  ATTNVIZ_CONFIG_MAX_HEAD
-#define MAX_VOCAB ATTNVIZ_CONFIG_MAX_VOCAB
-#define MAX_CTX   ATTNVIZ_CONFIG_MAX_CTX
-
-typedef struct {
-  JsonObject *obj;
-  const char *filename;
-  GError **error;
-  gboolean failed;
-} Reader;
-
-static void
-reader_fail (Reader *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-reader_fail (Reader *r, const char *fmt, ...)
+void
+_attnviz_config_fail (Reader *r, const char *fmt, ...)
 {
   if (r->failed)
     return;
@@ -87,8 +70,8 @@ reader_find (Reader *r, const char *const *keys, const char **found)
   return NULL;
 }
 
-static int
-read_int_keys (Reader *r, const char *const *keys, int fallback, int lo, int hi)
+int
+_attnviz_config_read_int (Reader *r, const char *const *keys, int fallback, int lo, int hi)
 {
   /* After a failure the value is still one the rest of the parse can do
    * arithmetic on without overflowing: the lower bound. */
@@ -98,28 +81,26 @@ read_int_keys (Reader *r, const char *const *keys, int fallback, int lo, int hi)
   if (node == NULL)
     {
       if (fallback == G_MININT)
-        reader_fail (r, "missing \"%s\"", keys[0]);
+        _attnviz_config_fail (r, "missing \"%s\"", keys[0]);
       return safe;
     }
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     {
-      reader_fail (r, "\"%s\" is not an integer", key);
+      _attnviz_config_fail (r, "\"%s\" is not an integer", key);
       return safe;
     }
   gint64 v = json_node_get_int (node);
   if (v < lo || v > hi)
     {
-      reader_fail (r, "\"%s\" = %" G_GINT64_FORMAT " is outside [%d, %d]", key, v, lo, hi);
+      _attnviz_config_fail (r, "\"%s\" = %" G_GINT64_FORMAT " is outside [%d, %d]", key, v, lo, hi);
       return safe;
     }
   return (int) v;
 }
 
-#define KEYS(...) ((const char *const[]) { __VA_ARGS__, NULL })
-#define REQUIRED G_MININT
 
-static double
-read_double (Reader *r, const char *key, double fallback)
+double
+_attnviz_config_read_double (Reader *r, const char *key, double fallback)
 {
   JsonNode *node = json_object_get_member (r->obj, key);
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
@@ -128,48 +109,48 @@ read_double (Reader *r, const char *key, double fallback)
       || (json_node_get_value_type (node) != G_TYPE_DOUBLE
           && json_node_get_value_type (node) != G_TYPE_INT64))
     {
-      reader_fail (r, "\"%s\" is not a number", key);
+      _attnviz_config_fail (r, "\"%s\" is not a number", key);
       return fallback;
     }
   double v = json_node_get_double (node);
   if (!isfinite (v))
     {
-      reader_fail (r, "\"%s\" is not finite", key);
+      _attnviz_config_fail (r, "\"%s\" is not finite", key);
       return fallback;
     }
   return v;
 }
 
-static gboolean
-read_bool (Reader *r, const char *key, gboolean fallback)
+gboolean
+_attnviz_config_read_bool (Reader *r, const char *key, gboolean fallback)
 {
   JsonNode *node = json_object_get_member (r->obj, key);
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return fallback;
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_BOOLEAN)
     {
-      reader_fail (r, "\"%s\" is not true or false", key);
+      _attnviz_config_fail (r, "\"%s\" is not true or false", key);
       return fallback;
     }
   return json_node_get_boolean (node);
 }
 
-static const char *
-read_string (Reader *r, const char *key)
+const char *
+_attnviz_config_read_string (Reader *r, const char *key)
 {
   JsonNode *node = json_object_get_member (r->obj, key);
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return NULL;
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
     {
-      reader_fail (r, "\"%s\" is not a string", key);
+      _attnviz_config_fail (r, "\"%s\" is not a string", key);
       return NULL;
     }
   return json_node_get_string (node);
 }
 
-static gboolean
-parse_activation (Reader *r, const char *key, const char *name, AttnvizActivation *act)
+gboolean
+_attnviz_config_parse_activation (Reader *r, const char *key, const char *name, AttnvizActivation *act)
 {
   static const struct { const char *name; AttnvizActivation act; } table[] = {
     { "gelu_new", ATTNVIZ_ACT_GELU_TANH },
@@ -187,7 +168,7 @@ parse_activation (Reader *r, const char *key, const char *name, AttnvizActivatio
         return TRUE;
       }
   g_autofree char *quoted = attnviz_printable (name);
-  reader_fail (r, "unsupported \"%s\": \"%s\" (expected gelu, gelu_new, silu or relu)", key, quoted);
+  _attnviz_config_fail (r, "unsupported \"%s\": \"%s\" (expected gelu, gelu_new, silu or relu)", key, quoted);
   return FALSE;
 }
 
@@ -198,13 +179,13 @@ check_token_id (Reader *r, const char *key, JsonNode *node, int index, int vocab
   g_autofree char *where = index < 0 ? g_strdup_printf ("\"%s\"", key) : g_strdup_printf ("\"%s\"[%d]", key, index);
   if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
     {
-      reader_fail (r, "%s is not a token id (an integer)", where);
+      _attnviz_config_fail (r, "%s is not a token id (an integer)", where);
       return -1;
     }
   gint64 v = json_node_get_int (node);
   if (v < 0 || v >= vocab_size)
     {
-      reader_fail (r, "%s = %" G_GINT64_FORMAT " is outside the vocabulary (0..%d)", where, v, vocab_size - 1);
+      _attnviz_config_fail (r, "%s = %" G_GINT64_FORMAT " is outside the vocabulary (0..%d)", where, v, vocab_size - 1);
       return -1;
     }
   return (int) v;
@@ -212,8 +193,8 @@ check_token_id (Reader *r, const char *key, JsonNode *node, int index, int vocab
 
 /* KEY: an id, a list of ids (eos_token_id of models with several end
  * tokens: the first is used, all are checked), null or absent (-1). */
-static int
-read_token_id (Reader *r, const char *key, int vocab_size)
+int
+_attnviz_config_read_token_id (Reader *r, const char *key, int vocab_size)
 {
   JsonNode *node = json_object_get_member (r->obj, key);
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
@@ -233,78 +214,78 @@ read_token_id (Reader *r, const char *key, int vocab_size)
 
 /* After vocab_size: every special id must be one of its tokens, or the
  * first generated token would read past the embedding table. */
-static void
-read_special_ids (Reader *r, AttnvizConfig *c)
+void
+_attnviz_config_read_special_ids (Reader *r, AttnvizConfig *c)
 {
-  c->bos_id = read_token_id (r, "bos_token_id", c->vocab_size);
-  c->eos_id = read_token_id (r, "eos_token_id", c->vocab_size);
-  c->pad_id = read_token_id (r, "pad_token_id", c->vocab_size);
+  c->bos_id = _attnviz_config_read_token_id (r, "bos_token_id", c->vocab_size);
+  c->eos_id = _attnviz_config_read_token_id (r, "eos_token_id", c->vocab_size);
+  c->pad_id = _attnviz_config_read_token_id (r, "pad_token_id", c->vocab_size);
 }
 
 static void
 parse_gpt2 (Reader *r, AttnvizConfig *c)
 {
   c->family = ATTNVIZ_FAMILY_GPT2;
-  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
-  c->n_ctx = read_int_keys (r, KEYS ("n_positions", "n_ctx", "max_position_embeddings"), REQUIRED, 1, MAX_CTX);
-  c->d_model = read_int_keys (r, KEYS ("n_embd", "hidden_size"), REQUIRED, 1, MAX_DIM);
-  c->n_layer = read_int_keys (r, KEYS ("n_layer", "num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
-  c->n_head = read_int_keys (r, KEYS ("n_head", "num_attention_heads"), REQUIRED, 1, MAX_HEAD);
+  c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->n_ctx = _attnviz_config_read_int (r, KEYS ("n_positions", "n_ctx", "max_position_embeddings"), REQUIRED, 1, MAX_CTX);
+  c->d_model = _attnviz_config_read_int (r, KEYS ("n_embd", "hidden_size"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = _attnviz_config_read_int (r, KEYS ("n_layer", "num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_head = _attnviz_config_read_int (r, KEYS ("n_head", "num_attention_heads"), REQUIRED, 1, MAX_HEAD);
   c->n_kv_head = c->n_head;
-  c->d_ff = read_int_keys (r, KEYS ("n_inner"), 0, 1, 4 * MAX_DIM);
+  c->d_ff = _attnviz_config_read_int (r, KEYS ("n_inner"), 0, 1, 4 * MAX_DIM);
   if (c->d_ff == 0)
     c->d_ff = 4 * c->d_model;
-  const char *act = read_string (r, "activation_function");
+  const char *act = _attnviz_config_read_string (r, "activation_function");
   c->act = ATTNVIZ_ACT_GELU_TANH;
   if (act != NULL)
-    parse_activation (r, "activation_function", act, &c->act);
-  c->norm_eps = read_double (r, "layer_norm_epsilon", 1e-5);
+    _attnviz_config_parse_activation (r, "activation_function", act, &c->act);
+  c->norm_eps = _attnviz_config_read_double (r, "layer_norm_epsilon", 1e-5);
   c->norm = ATTNVIZ_NORM_LAYERNORM;
   c->pre_norm = TRUE;
   c->final_norm = TRUE;
   c->pos = ATTNVIZ_POS_LEARNED;
   c->causal = TRUE;
   c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
-  c->tied_embeddings = read_bool (r, "tie_word_embeddings", TRUE);
+  c->tied_embeddings = _attnviz_config_read_bool (r, "tie_word_embeddings", TRUE);
   c->has_lm_head = g_str_has_suffix (c->architecture, "LMHeadModel");
-  read_special_ids (r, c);
+  _attnviz_config_read_special_ids (r, c);
 }
 
 static void
 parse_bert (Reader *r, AttnvizConfig *c)
 {
   c->family = ATTNVIZ_FAMILY_BERT;
-  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
-  c->d_model = read_int_keys (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
-  c->n_layer = read_int_keys (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
-  c->n_head = read_int_keys (r, KEYS ("num_attention_heads"), REQUIRED, 1, MAX_HEAD);
+  c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->d_model = _attnviz_config_read_int (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = _attnviz_config_read_int (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_head = _attnviz_config_read_int (r, KEYS ("num_attention_heads"), REQUIRED, 1, MAX_HEAD);
   c->n_kv_head = c->n_head;
-  c->d_ff = read_int_keys (r, KEYS ("intermediate_size"), REQUIRED, 1, 4 * MAX_DIM);
-  c->n_ctx = read_int_keys (r, KEYS ("max_position_embeddings"), 512, 1, MAX_CTX);
-  c->n_token_types = read_int_keys (r, KEYS ("type_vocab_size"), 2, 0, 1024);
-  const char *act = read_string (r, "hidden_act");
+  c->d_ff = _attnviz_config_read_int (r, KEYS ("intermediate_size"), REQUIRED, 1, 4 * MAX_DIM);
+  c->n_ctx = _attnviz_config_read_int (r, KEYS ("max_position_embeddings"), 512, 1, MAX_CTX);
+  c->n_token_types = _attnviz_config_read_int (r, KEYS ("type_vocab_size"), 2, 0, 1024);
+  const char *act = _attnviz_config_read_string (r, "hidden_act");
   c->act = ATTNVIZ_ACT_GELU_ERF;
   if (act != NULL)
-    parse_activation (r, "hidden_act", act, &c->act);
-  c->norm_eps = read_double (r, "layer_norm_eps", 1e-12);
+    _attnviz_config_parse_activation (r, "hidden_act", act, &c->act);
+  c->norm_eps = _attnviz_config_read_double (r, "layer_norm_eps", 1e-12);
   c->norm = ATTNVIZ_NORM_LAYERNORM;
   c->pre_norm = FALSE;
   c->embedding_norm = TRUE;
   c->final_norm = FALSE;
-  const char *pos_type = read_string (r, "position_embedding_type");
+  const char *pos_type = _attnviz_config_read_string (r, "position_embedding_type");
   if (pos_type != NULL && strcmp (pos_type, "absolute") != 0)
     {
       g_autofree char *quoted = attnviz_printable (pos_type);
-      reader_fail (r, "unsupported \"position_embedding_type\": \"%s\" (expected absolute)", quoted);
+      _attnviz_config_fail (r, "unsupported \"position_embedding_type\": \"%s\" (expected absolute)", quoted);
     }
   c->pos = ATTNVIZ_POS_LEARNED;
   c->causal = FALSE;
   c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
-  c->tied_embeddings = read_bool (r, "tie_word_embeddings", TRUE);
+  c->tied_embeddings = _attnviz_config_read_bool (r, "tie_word_embeddings", TRUE);
   c->has_lm_head = strcmp (c->architecture, "BertForMaskedLM") == 0
                    || strcmp (c->architecture, "BertForPreTraining") == 0;
   c->mlm_transform = c->has_lm_head;
-  read_special_ids (r, c);
+  _attnviz_config_read_special_ids (r, c);
   if (c->pad_id < 0)
     c->pad_id = 0;
 }
@@ -322,14 +303,14 @@ parse_rope_scaling (Reader *r, AttnvizConfig *c)
     return;
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      reader_fail (r, "\"rope_scaling\" is not an object");
+      _attnviz_config_fail (r, "\"rope_scaling\" is not an object");
       return;
     }
   Reader sub = *r;
   sub.obj = json_node_get_object (node);
-  const char *type = read_string (&sub, "rope_type");
+  const char *type = _attnviz_config_read_string (&sub, "rope_type");
   if (type == NULL)
-    type = read_string (&sub, "type");
+    type = _attnviz_config_read_string (&sub, "type");
   if (r->failed || sub.failed)
     {
       r->failed = TRUE;
@@ -337,26 +318,26 @@ parse_rope_scaling (Reader *r, AttnvizConfig *c)
     }
   if (type == NULL || strcmp (type, "default") == 0)
     return;
-  double factor = read_double (&sub, "factor", 0.0);
+  double factor = _attnviz_config_read_double (&sub, "factor", 0.0);
   if (!sub.failed && !(factor >= 1.0 && factor <= 1024.0))
-    reader_fail (&sub, "\"rope_scaling\": \"factor\" = %g is outside [1, 1024]", factor);
+    _attnviz_config_fail (&sub, "\"rope_scaling\": \"factor\" = %g is outside [1, 1024]", factor);
   if (strcmp (type, "linear") == 0)
     c->rope_scale = (float) factor;
   else if (strcmp (type, "llama3") == 0)
     {
       c->rope_llama3 = TRUE;
       c->rope_llama3_factor = (float) factor;
-      c->rope_llama3_low = (float) read_double (&sub, "low_freq_factor", 1.0);
-      c->rope_llama3_high = (float) read_double (&sub, "high_freq_factor", 4.0);
-      c->rope_llama3_original = read_int_keys (&sub, KEYS ("original_max_position_embeddings"), 8192, 1, MAX_CTX);
+      c->rope_llama3_low = (float) _attnviz_config_read_double (&sub, "low_freq_factor", 1.0);
+      c->rope_llama3_high = (float) _attnviz_config_read_double (&sub, "high_freq_factor", 4.0);
+      c->rope_llama3_original = _attnviz_config_read_int (&sub, KEYS ("original_max_position_embeddings"), 8192, 1, MAX_CTX);
       if (!sub.failed && !(c->rope_llama3_low > 0.0f && c->rope_llama3_high > c->rope_llama3_low))
-        reader_fail (&sub, "\"rope_scaling\": low_freq_factor %g and high_freq_factor %g need 0 < low < high",
+        _attnviz_config_fail (&sub, "\"rope_scaling\": low_freq_factor %g and high_freq_factor %g need 0 < low < high",
                      c->rope_llama3_low, c->rope_llama3_high);
     }
   else
     {
       g_autofree char *quoted = g_strescape (type, NULL);
-      reader_fail (&sub, "\"rope_scaling\": type \"%s\" is not supported (attnviz follows linear and llama3)",
+      _attnviz_config_fail (&sub, "\"rope_scaling\": type \"%s\" is not supported (attnviz follows linear and llama3)",
                    quoted);
     }
   if (sub.failed)
@@ -367,33 +348,33 @@ static void
 parse_llama (Reader *r, AttnvizConfig *c, gboolean qwen2)
 {
   c->family = ATTNVIZ_FAMILY_LLAMA;
-  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
-  c->d_model = read_int_keys (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
-  c->n_layer = read_int_keys (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
-  c->n_head = read_int_keys (r, KEYS ("num_attention_heads"), REQUIRED, 1, MAX_HEAD);
-  c->n_kv_head = read_int_keys (r, KEYS ("num_key_value_heads"), c->n_head, 1, MAX_HEAD);
-  c->d_ff = read_int_keys (r, KEYS ("intermediate_size"), REQUIRED, 1, 8 * MAX_DIM);
-  c->n_ctx = read_int_keys (r, KEYS ("max_position_embeddings"), 2048, 1, MAX_CTX);
-  c->head_dim = read_int_keys (r, KEYS ("head_dim"), 0, 1, MAX_DIM);
-  const char *act = read_string (r, "hidden_act");
+  c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->d_model = _attnviz_config_read_int (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = _attnviz_config_read_int (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
+  c->n_head = _attnviz_config_read_int (r, KEYS ("num_attention_heads"), REQUIRED, 1, MAX_HEAD);
+  c->n_kv_head = _attnviz_config_read_int (r, KEYS ("num_key_value_heads"), c->n_head, 1, MAX_HEAD);
+  c->d_ff = _attnviz_config_read_int (r, KEYS ("intermediate_size"), REQUIRED, 1, 8 * MAX_DIM);
+  c->n_ctx = _attnviz_config_read_int (r, KEYS ("max_position_embeddings"), 2048, 1, MAX_CTX);
+  c->head_dim = _attnviz_config_read_int (r, KEYS ("head_dim"), 0, 1, MAX_DIM);
+  const char *act = _attnviz_config_read_string (r, "hidden_act");
   c->act = ATTNVIZ_ACT_SILU;
   if (act != NULL)
-    parse_activation (r, "hidden_act", act, &c->act);
+    _attnviz_config_parse_activation (r, "hidden_act", act, &c->act);
   c->gated_mlp = TRUE;
-  c->norm_eps = read_double (r, "rms_norm_eps", 1e-6);
-  c->rope_theta = read_double (r, "rope_theta", 10000.0);
+  c->norm_eps = _attnviz_config_read_double (r, "rms_norm_eps", 1e-6);
+  c->rope_theta = _attnviz_config_read_double (r, "rope_theta", 10000.0);
   parse_rope_scaling (r, c);
   c->norm = ATTNVIZ_NORM_RMSNORM;
   c->pre_norm = TRUE;
   c->final_norm = TRUE;
   c->pos = ATTNVIZ_POS_ROPE;
   c->causal = TRUE;
-  c->qkv_bias = qwen2 ? TRUE : read_bool (r, "attention_bias", FALSE);
+  c->qkv_bias = qwen2 ? TRUE : _attnviz_config_read_bool (r, "attention_bias", FALSE);
   c->out_bias = qwen2 ? FALSE : c->qkv_bias;
-  c->mlp_bias = qwen2 ? FALSE : read_bool (r, "mlp_bias", FALSE);
-  c->tied_embeddings = read_bool (r, "tie_word_embeddings", qwen2 ? TRUE : FALSE);
+  c->mlp_bias = qwen2 ? FALSE : _attnviz_config_read_bool (r, "mlp_bias", FALSE);
+  c->tied_embeddings = _attnviz_config_read_bool (r, "tie_word_embeddings", qwen2 ? TRUE : FALSE);
   c->has_lm_head = TRUE;
-  read_special_ids (r, c);
+  _attnviz_config_read_special_ids (r, c);
 }
 
 static void
@@ -401,21 +382,21 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
 {
   c->family = ATTNVIZ_FAMILY_ATTNVIZ;
   c->encoder_decoder = g_strcmp0 (c->architecture, "AttnvizSeq2Seq") == 0;
-  c->d_model = read_int_keys (r, KEYS ("d_model"), REQUIRED, 1, MAX_DIM);
-  c->n_layer = read_int_keys (r, KEYS ("n_layer"), REQUIRED, 1, MAX_LAYER);
-  c->n_enc_layer = c->encoder_decoder ? read_int_keys (r, KEYS ("n_enc_layer"), REQUIRED, 1, MAX_LAYER) : 0;
-  c->n_head = read_int_keys (r, KEYS ("n_head"), REQUIRED, 1, MAX_HEAD);
+  c->d_model = _attnviz_config_read_int (r, KEYS ("d_model"), REQUIRED, 1, MAX_DIM);
+  c->n_layer = _attnviz_config_read_int (r, KEYS ("n_layer"), REQUIRED, 1, MAX_LAYER);
+  c->n_enc_layer = c->encoder_decoder ? _attnviz_config_read_int (r, KEYS ("n_enc_layer"), REQUIRED, 1, MAX_LAYER) : 0;
+  c->n_head = _attnviz_config_read_int (r, KEYS ("n_head"), REQUIRED, 1, MAX_HEAD);
   c->n_kv_head = c->n_head;
-  c->head_dim = read_int_keys (r, KEYS ("head_dim"), 0, 1, MAX_DIM);
-  c->d_ff = read_int_keys (r, KEYS ("d_ff"), 0, 1, 4 * MAX_DIM);
+  c->head_dim = _attnviz_config_read_int (r, KEYS ("head_dim"), 0, 1, MAX_DIM);
+  c->d_ff = _attnviz_config_read_int (r, KEYS ("d_ff"), 0, 1, 4 * MAX_DIM);
   if (c->d_ff == 0)
     c->d_ff = 4 * c->d_model;
-  c->vocab_size = read_int_keys (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
-  c->n_ctx = read_int_keys (r, KEYS ("n_ctx"), REQUIRED, 1, MAX_CTX);
-  c->norm_eps = read_double (r, "norm_eps", 1e-5);
-  c->rope_theta = read_double (r, "rope_theta", 10000.0);
+  c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
+  c->n_ctx = _attnviz_config_read_int (r, KEYS ("n_ctx"), REQUIRED, 1, MAX_CTX);
+  c->norm_eps = _attnviz_config_read_double (r, "norm_eps", 1e-5);
+  c->rope_theta = _attnviz_config_read_double (r, "rope_theta", 10000.0);
 
-  const char *pos = read_string (r, "position");
+  const char *pos = _attnviz_config_read_string (r, "position");
   if (pos == NULL || strcmp (pos, "sinusoidal") == 0)
     c->pos = ATTNVIZ_POS_SINUSOIDAL;
   else if (strcmp (pos, "learned") == 0)
@@ -427,10 +408,10 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
   else
     {
       g_autofree char *quoted = attnviz_printable (pos);
-      reader_fail (r, "unsupported \"position\": \"%s\" (expected sinusoidal, learned, rope or none)", quoted);
+      _attnviz_config_fail (r, "unsupported \"position\": \"%s\" (expected sinusoidal, learned, rope or none)", quoted);
     }
 
-  const char *score = read_string (r, "score");
+  const char *score = _attnviz_config_read_string (r, "score");
   if (score == NULL || strcmp (score, "scaled_dot") == 0)
     c->score = ATTNVIZ_SCORE_SCALED_DOT;
   else if (strcmp (score, "dot") == 0)
@@ -440,10 +421,10 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
   else
     {
       g_autofree char *quoted = attnviz_printable (score);
-      reader_fail (r, "unsupported \"score\": \"%s\" (expected scaled_dot, dot or additive)", quoted);
+      _attnviz_config_fail (r, "unsupported \"score\": \"%s\" (expected scaled_dot, dot or additive)", quoted);
     }
 
-  const char *mask = read_string (r, "mask");
+  const char *mask = _attnviz_config_read_string (r, "mask");
   c->causal = TRUE;
   if (mask != NULL && strcmp (mask, "causal") != 0)
     {
@@ -452,19 +433,19 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
           || !g_ascii_string_to_signed (mask + strlen ("window:"), 10, 1, MAX_CTX, &w, NULL))
         {
           g_autofree char *quoted = attnviz_printable (mask);
-          reader_fail (r, "unsupported \"mask\": \"%s\" (expected causal or window:W with W >= 1)", quoted);
+          _attnviz_config_fail (r, "unsupported \"mask\": \"%s\" (expected causal or window:W with W >= 1)", quoted);
         }
       c->window = (int) w;
     }
 
-  const char *act = read_string (r, "activation");
+  const char *act = _attnviz_config_read_string (r, "activation");
   c->act = ATTNVIZ_ACT_RELU;
   if (act != NULL)
-    parse_activation (r, "activation", act, &c->act);
+    _attnviz_config_parse_activation (r, "activation", act, &c->act);
   if (c->act != ATTNVIZ_ACT_RELU && c->act != ATTNVIZ_ACT_GELU_ERF && c->act != ATTNVIZ_ACT_GELU_TANH)
     {
       g_autofree char *quoted = attnviz_printable (act);
-      reader_fail (r, "unsupported \"activation\": \"%s\" (expected relu, gelu or gelu_new)", quoted);
+      _attnviz_config_fail (r, "unsupported \"activation\": \"%s\" (expected relu, gelu or gelu_new)", quoted);
     }
 
   c->norm = ATTNVIZ_NORM_LAYERNORM;
@@ -473,13 +454,13 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
   c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
   c->tied_embeddings = TRUE;
   c->has_lm_head = TRUE;
-  read_special_ids (r, c);
+  _attnviz_config_read_special_ids (r, c);
 }
 
 static const struct {
   const char *architecture;
   const char *model_type;
-  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz */
+  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz, 5 t5 */
 } known_architectures[] = {
   { "GPT2LMHeadModel", "gpt2", 0 },
   { "GPT2Model", "gpt2", 0 },
@@ -490,6 +471,8 @@ static const struct {
   { "Qwen2ForCausalLM", "qwen2", 3 },
   { "AttnvizDecoder", "attnviz", 4 },
   { "AttnvizSeq2Seq", "attnviz", 4 },
+  { "T5ForConditionalGeneration", "t5", 5 },
+  { "BartForConditionalGeneration", "bart", 6 },
 };
 
 gboolean
@@ -508,7 +491,7 @@ attnviz_config_parse (AttnvizConfig *config,
 
   Reader r = { json_node_get_object (root), filename, error, FALSE };
 
-  const char *model_type = read_string (&r, "model_type");
+  const char *model_type = _attnviz_config_read_string (&r, "model_type");
   const char *arch = NULL;
   JsonNode *archs = json_object_get_member (r.obj, "architectures");
   if (archs != NULL && JSON_NODE_HOLDS_ARRAY (archs))
@@ -549,7 +532,7 @@ attnviz_config_parse (AttnvizConfig *config,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
                    "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
-                   "AttnvizDecoder and AttnvizSeq2Seq",
+                   "T5ForConditionalGeneration, BartForConditionalGeneration, AttnvizDecoder and AttnvizSeq2Seq",
                    filename, qarch, qtype);
       return FALSE;
     }
@@ -562,26 +545,28 @@ attnviz_config_parse (AttnvizConfig *config,
     case 0: parse_gpt2 (&r, config); break;
     case 1: parse_bert (&r, config); break;
     case 4: parse_attnviz (&r, config); break;
+    case 5: _attnviz_config_parse_t5 (&r, config); break;
+    case 6: _attnviz_config_parse_bart (&r, config); break;
     default: parse_llama (&r, config, kind == 3); break;
     }
 
   if (!r.failed && config->head_dim == 0)
     {
       if (config->d_model % config->n_head != 0)
-        reader_fail (&r, "hidden size %d is not a multiple of the %d heads", config->d_model, config->n_head);
+        _attnviz_config_fail (&r, "hidden size %d is not a multiple of the %d heads", config->d_model, config->n_head);
       config->head_dim = config->d_model / config->n_head;
     }
   if (!r.failed && config->n_head % config->n_kv_head != 0)
-    reader_fail (&r, "%d attention heads cannot share %d key/value heads", config->n_head, config->n_kv_head);
+    _attnviz_config_fail (&r, "%d attention heads cannot share %d key/value heads", config->n_head, config->n_kv_head);
   if (!r.failed && config->pos == ATTNVIZ_POS_ROPE && config->head_dim % 2 != 0)
-    reader_fail (&r, "RoPE needs an even head dimension, not %d", config->head_dim);
+    _attnviz_config_fail (&r, "RoPE needs an even head dimension, not %d", config->head_dim);
   if (!r.failed && !(config->norm_eps >= 0.0f && config->norm_eps < 1.0f))
-    reader_fail (&r, "norm epsilon %g is outside [0, 1)", config->norm_eps);
+    _attnviz_config_fail (&r, "norm epsilon %g is outside [0, 1)", config->norm_eps);
   if (!r.failed && config->pos == ATTNVIZ_POS_ROPE && !(config->rope_theta > 1.0f))
-    reader_fail (&r, "\"rope_theta\" = %g must be above 1", config->rope_theta);
+    _attnviz_config_fail (&r, "\"rope_theta\" = %g must be above 1", config->rope_theta);
   /* Bound the total size: a few tens of billions of parameters at most. */
   if (!r.failed && attnviz_config_n_params (config) > ((gint64) 1 << 36))
-    reader_fail (&r, "the sizes describe %" G_GINT64_FORMAT " parameters, more than attnviz will load",
+    _attnviz_config_fail (&r, "the sizes describe %" G_GINT64_FORMAT " parameters, more than attnviz will load",
                  attnviz_config_n_params (config));
 
   if (r.failed)
@@ -644,6 +629,8 @@ attnviz_family_to_string (AttnvizFamily family)
     case ATTNVIZ_FAMILY_BERT: return "bert";
     case ATTNVIZ_FAMILY_LLAMA: return "llama";
     case ATTNVIZ_FAMILY_ATTNVIZ: return "attnviz";
+    case ATTNVIZ_FAMILY_T5: return "t5";
+    case ATTNVIZ_FAMILY_BART: return "bart";
     default: return "unknown";
     }
 }
@@ -657,6 +644,7 @@ attnviz_position_kind_to_string (AttnvizPositionKind pos)
     case ATTNVIZ_POS_LEARNED: return "learned";
     case ATTNVIZ_POS_SINUSOIDAL: return "sinusoidal";
     case ATTNVIZ_POS_ROPE: return "rope";
+    case ATTNVIZ_POS_RELATIVE: return "relative";
     default: return "unknown";
     }
 }

@@ -25,6 +25,8 @@ typedef enum {
   ATTNVIZ_FAMILY_BERT,
   ATTNVIZ_FAMILY_LLAMA,
   ATTNVIZ_FAMILY_ATTNVIZ,  /* trained by attnviz itself: AttnvizDecoder, AttnvizSeq2Seq */
+  ATTNVIZ_FAMILY_T5,       /* T5ForConditionalGeneration (T5, Flan-T5) */
+  ATTNVIZ_FAMILY_BART,     /* BartForConditionalGeneration */
 } AttnvizFamily;
 
 typedef enum {
@@ -44,6 +46,8 @@ typedef enum {
   ATTNVIZ_POS_LEARNED,     /* a (n_ctx, d_model) table added to the embeddings */
   ATTNVIZ_POS_SINUSOIDAL,  /* Vaswani et al. sin/cos added to the embeddings */
   ATTNVIZ_POS_ROPE,        /* rotary, Hugging Face rotate-half order */
+  ATTNVIZ_POS_RELATIVE,    /* T5: a learned bias per head and bucketed distance added to the
+                            * scores (rel_buckets, rel_max_distance; attnviz_relative_bucket) */
 } AttnvizPositionKind;
 
 /* Which dimensions of a head RoPE rotates together.  The same weights give
@@ -110,7 +114,17 @@ typedef struct {
   gboolean encoder_decoder;
   int n_enc_layer;
 
-  int bos_id;              /* -1 when unknown */
+  /* T5's relative position bias (pos == ATTNVIZ_POS_RELATIVE): buckets of
+   * the distance j - i, bidirectional in the encoder, causal in the decoder */
+  int rel_buckets;         /* relative_attention_num_buckets */
+  int rel_max_distance;    /* relative_attention_max_distance */
+  float head_scale;        /* the final hidden state times this before the LM head; 0: none
+                            * (T5 with a tied head: d_model^-0.5) */
+  int pos_offset;          /* learned positions: row pos + pos_offset of the table (BART: 2) */
+  float emb_scale;         /* token embeddings times this; 0: none (BART's scale_embedding: sqrt d) */
+
+  int bos_id;              /* -1 when unknown; a seq2seq decoder's first token (T5's
+                            * decoder_start_token_id) */
   int eos_id;
   int pad_id;
 } AttnvizConfig;

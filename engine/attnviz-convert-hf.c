@@ -185,6 +185,16 @@ _attnviz_convert_hf_architecture (Converter *cv)
       arch = "bert";
       act = ATTNVIZ_ACT_GELU_ERF;
       break;
+    case ATTNVIZ_FAMILY_T5:
+      _attnviz_converter_fail (cv, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                      "%s: attnviz does not write T5 (llama.cpp's t5 architecture) yet "
+                      "(convert writes LLaMA, Qwen2, GPT-2 and BERT models)", m->path);
+      return NULL;
+    case ATTNVIZ_FAMILY_BART:
+      _attnviz_converter_fail (cv, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                      "%s: llama.cpp has no BART architecture "
+                      "(convert writes LLaMA, Qwen2, GPT-2 and BERT models)", m->path);
+      return NULL;
     default:
       _attnviz_converter_fail (cv, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                       "%s: %s is attnviz's own architecture, which llama.cpp has none for "

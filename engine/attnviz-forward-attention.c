@@ -133,7 +133,7 @@ attend_head (const AttnArgs *a, int head)
       if (a->score == ATTNVIZ_SCORE_ADDITIVE)
         additive_scores (a, head, i0, m, keys, S, lds);
       else
-        _attnviz_scores (&a->mask, a->q + (gsize) i0 * a->ldq + (gsize) head * hd, a->ldq, a->q0 + i0, m,
+        _attnviz_scores (&a->mask, head, a->q + (gsize) i0 * a->ldq + (gsize) head * hd, a->ldq, a->q0 + i0, m,
                          a->k + (gsize) kvh * hd, a->ldk, 0, keys, hd, S, lds);
       for (int r = 0; r < m; r++)
         {
@@ -232,8 +232,12 @@ project_heads (float *out, const float *in, const AttnvizLinear *lin, int T, int
 AttnvizMask
 _attnviz_forward_self_mask (const Effective *e)
 {
+  const AttnvizConfig *c = e->config;
   return (AttnvizMask) { .causal = e->causal, .window = e->window, .stride = e->stride,
-                         .key_mask = e->key_mask, .scale = e->scale };
+                         .key_mask = e->key_mask, .scale = e->scale,
+                         .rel_bias = e->rel_bias, .rel_buckets = c->rel_buckets,
+                         .rel_max_distance = c->rel_max_distance, .n_head = c->n_head,
+                         .rel_bidirectional = e->rel_bidirectional, .positions = e->positions };
 }
 
 gboolean

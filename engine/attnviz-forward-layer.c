@@ -60,14 +60,20 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
   const AttnvizConfig *c = &m->config;
   const Effective *e = s->eff;
   int d = c->d_model;
+  /* a BART encoder's own positions and norm */
+  gboolean own = s->encoder && m->enc_pos_emb.data != NULL;
+  const AttnvizMatrix *pos_emb = own ? &m->enc_pos_emb : &m->pos_emb;
   for (int t = 0; t < s->T; t++)
     {
       float *x = s->x + (gsize) t * d;
       attnviz_matrix_get_row (&m->tok_emb, ids[t], x);
+      if (c->emb_scale > 0.0f)
+        for (int i = 0; i < d; i++)
+          x[i] *= c->emb_scale;
       int pos = e->positions ? e->positions[t] : s->pos0 + t;
-      if (e->pos == ATTNVIZ_POS_LEARNED && m->pos_emb.data)
+      if (e->pos == ATTNVIZ_POS_LEARNED && pos_emb->data)
         {
-          attnviz_matrix_get_row (&m->pos_emb, pos, s->tmp);
+          attnviz_matrix_get_row (pos_emb, pos + c->pos_offset, s->tmp);
           add_into (x, s->tmp, d);
         }
       else if (e->pos == ATTNVIZ_POS_SINUSOIDAL)
@@ -79,7 +85,8 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
         }
     }
   if (c->embedding_norm)
-    attnviz_norm_rows (c, s->x, s->x, m->emb_norm_w, m->emb_norm_b, s->T);
+    attnviz_norm_rows (c, s->x, s->x, own ? m->enc_emb_norm_w : m->emb_norm_w, own ? m->enc_emb_norm_b : m->emb_norm_b,
+                       s->T);
 }
 
 /* theta^(-2i / n_rot) for each rotated pair, divided by the model's
@@ -150,6 +157,14 @@ _attnviz_forward_layer (RunState *s, const AttnvizLayerWeights *L, AttnvizAttent
         return FALSE;
       add_into (s->x, s->tmp, n);
       attnviz_norm_rows (c, s->x, s->x, L->attn_norm_w, L->attn_norm_b, T);
+      if (enc)
+        {
+          memcpy (s->h, s->x, n * sizeof (float));
+          if (!_attnviz_forward_cross_attention_block (s, L, cross, layer, enc, S, src_mask, error))
+            return FALSE;
+          add_into (s->x, s->tmp, n);
+          attnviz_norm_rows (c, s->x, s->x, L->cross_norm_w, L->cross_norm_b, T);
+        }
       memcpy (s->h, s->x, n * sizeof (float));
       mlp_block (s, L);
       add_into (s->x, s->tmp, n);

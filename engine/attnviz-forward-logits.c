@@ -293,6 +293,15 @@ _attnviz_forward_head_input (const AttnvizModel *m, const float *x, int n, float
       attnviz_norm_rows (c, out, x, m->final_norm_w, m->final_norm_b, n);
       h = out;
     }
+  if (c->head_scale > 0.0f)
+    {
+      /* T5 with a tied head rescales the final state by d_model^-0.5 */
+      if (h != out)
+        memcpy (out, h, (gsize) n * c->d_model * sizeof (float));
+      for (gsize i = 0; i < (gsize) n * c->d_model; i++)
+        out[i] *= c->head_scale;
+      h = out;
+    }
   if (c->mlm_transform)
     {
       attnviz_linear (tmp, h, &m->mlm_dense, n);

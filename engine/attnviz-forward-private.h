@@ -15,6 +15,7 @@ G_BEGIN_DECLS
 /* What a run computes differently from the model as it is: the variant
  * resolved against the model's own description. */
 typedef struct {
+  const AttnvizConfig *config;
   gboolean causal;          /* self-attention mask */
   int window;               /* > 0: |i - j| < window */
   int stride;               /* > 0: |i - j| < stride or |i - j| % stride == 0 */
@@ -23,6 +24,9 @@ typedef struct {
   AttnvizPositionKind pos;  /* how positions enter */
   const gint32 *positions;  /* (T) position ids, or NULL: 0 .. T-1 */
   guint8 *key_mask;         /* (T) owned, NULL: every key */
+  const float *rel_bias;    /* (rel_buckets, n_head) the stack's relative bias when pos is
+                             * ATTNVIZ_POS_RELATIVE, else NULL */
+  gboolean rel_bidirectional; /* the encoder's buckets */
   const AttnvizVariant *variant;
 } Effective;
 
@@ -41,6 +45,7 @@ typedef struct {
   const AttnvizModel *model;
   const AttnvizRunOptions *opt;
   const Effective *eff;
+  gboolean encoder; /* a seq2seq encoder: its own position table and embedding norm (BART) */
   int T;
   KvCache *cache;  /* incremental decoding: the T rows are positions pos0 .. pos0 + T - 1, attending to
                     * the cache's keys and values (their own appended); NULL: a whole run */

@@ -92,6 +92,7 @@ _attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const Attn
   const AttnvizVariant *v = o->variant ? o->variant : &model_variant;
 
   memset (e, 0, sizeof *e);
+  e->config = c;
   e->variant = o->variant;
   switch (v->mask)
     {
@@ -122,6 +123,10 @@ _attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const Attn
     e->pos = ATTNVIZ_POS_NONE;
   else if (v->positions == ATTNVIZ_POSITIONS_SINUSOIDAL)
     e->pos = ATTNVIZ_POS_SINUSOIDAL;
+  /* a decoder's (or the one stack's) causal buckets; the seq2seq encoder
+   * sets its own */
+  if (e->pos == ATTNVIZ_POS_RELATIVE)
+    e->rel_bias = m->rel_bias;
 
   if (o->key_mask || v->exclude_special || v->n_exclude)
     {
@@ -518,8 +523,18 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
       enc_eff.scale = dec_eff.scale;
       enc_eff.pos = dec_eff.pos;
     }
+  enc_eff.rel_bias = enc_eff.pos == ATTNVIZ_POS_RELATIVE ? model->enc_rel_bias : NULL;
+  enc_eff.rel_bidirectional = TRUE;
+  /* pos=shuffled / reversed: each side's own positions, in the embeddings,
+   * RoPE or the relative bias alike */
+  g_autofree gint32 *enc_positions = o->variant ? attnviz_variant_positions (o->variant, S) : NULL;
+  g_autofree gint32 *dec_positions = o->variant ? attnviz_variant_positions (o->variant, T) : NULL;
+  if (enc_positions)
+    enc_eff.positions = enc_positions;
+  if (dec_positions)
+    dec_eff.positions = dec_positions;
 
-  RunState enc = { .model = model, .opt = &defaults, .eff = &enc_eff, .T = S };
+  RunState enc = { .model = model, .opt = &defaults, .eff = &enc_eff, .encoder = TRUE, .T = S };
   RunState dec = { .model = model, .opt = o, .eff = &dec_eff, .T = T };
   g_autofree float *enc_mem = _attnviz_forward_run_state_alloc (&enc, c, S, S, error);
   g_autofree float *dec_mem = enc_mem ? _attnviz_forward_run_state_alloc (&dec, c, T, S, error) : NULL;

@@ -416,3 +416,27 @@ attnviz_rope (float *x, int T, int n_heads, int head_dim, int n_rot, AttnvizRope
     }
 }
 
+
+int
+attnviz_relative_bucket (int rel, gboolean bidirectional, int n_buckets, int max_distance)
+{
+  int bucket = 0;
+  if (bidirectional)
+    {
+      n_buckets /= 2;
+      if (rel > 0)
+        bucket += n_buckets;
+      rel = ABS (rel);
+    }
+  else
+    rel = rel < 0 ? -rel : 0;
+  int max_exact = n_buckets / 2;
+  if (rel < max_exact)
+    return bucket + rel;
+  /* the same float32 steps as torch: log (rel / max_exact) / log (max_distance
+   * / max_exact) * (n_buckets - max_exact), truncated */
+  float f = logf ((float) rel / (float) max_exact) / (float) log ((double) max_distance / max_exact)
+            * (float) (n_buckets - max_exact);
+  int large = max_exact + (int) f;
+  return bucket + MIN (large, n_buckets - 1);
+}

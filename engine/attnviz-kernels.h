@@ -27,6 +27,13 @@ void attnviz_scale_array (float *x, gsize n, float factor);
 
 /* The activation over X[0..N), in place, on the engine's threads. */
 void attnviz_activate (float *x, gsize n, AttnvizActivation act);
+/* T5's bucket of the distance REL = key position - query position
+ * (Hugging Face's T5Attention._relative_position_bucket, in float32 as it
+ * computes it): BIDIRECTIONAL gives half the N_BUCKETS to keys after the
+ * query; within each half, distances below a quarter (half, causal) of
+ * the buckets have their own, the rest share log-spaced buckets up to
+ * MAX_DISTANCE. */
+int attnviz_relative_bucket (int rel, gboolean bidirectional, int n_buckets, int max_distance);
 /* OUT (T, d_model) = the model's norm of each row of X (may be OUT). */
 void attnviz_norm_rows (const AttnvizConfig *c, float *out, const float *x, const float *w,
                         const float *b, int T);

@@ -18,6 +18,36 @@ gboolean _attnviz_model_load_gguf (AttnvizModel *m, GError **error);
  * once on an error); for the fuzz harness, which opens bytes in memory. */
 AttnvizModel *_attnviz_model_new_from_gguf (AttnvizGguf *gguf, GError **error);
 
+/* A Hugging Face folder's tensors being read (attnviz-model.c): the first
+ * failure is kept in ERROR and ends the load. */
+typedef struct {
+  AttnvizModel *model;
+  const char *prefix;
+  GError **error;
+  gboolean failed;
+} AttnvizHfLoader;
+
+#define NAMES(...) ((const char *const[]) { __VA_ARGS__, NULL })
+
+/* A vector or small table of any floating dtype as float32, its shape (D0)
+ * or (D0, D1) checked, every value finite; NULL when absent and OPTIONAL
+ * (else an error naming the file, the tensor and the shape wanted). */
+const float *_attnviz_loader_get_names (AttnvizHfLoader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional);
+/* A (D0, D1) matrix kept in its stored type. */
+AttnvizMatrix _attnviz_loader_matrix_names (AttnvizHfLoader *l, const char *const *names, gint64 d0, gint64 d1,
+                                            gboolean optional);
+/* The same under one formatted name. */
+const float *_attnviz_loader_get (AttnvizHfLoader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
+  G_GNUC_PRINTF (5, 6);
+AttnvizMatrix _attnviz_loader_matrix (AttnvizHfLoader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
+  G_GNUC_PRINTF (5, 6);
+/* nn.Linear "NAME.weight" (out, in) and, with BIAS, "NAME.bias" (out). */
+AttnvizLinear _attnviz_loader_linear (AttnvizHfLoader *l, const char *name, int n_in, int n_out, gboolean bias);
+
+/* attnviz-model-seq2seq.c */
+void _attnviz_model_load_t5 (AttnvizHfLoader *l);
+void _attnviz_model_load_bart (AttnvizHfLoader *l);
+
 /* nn.Linear's (out, in) weight W and bias B (or NULL) as an AttnvizLinear. */
 AttnvizLinear _attnviz_linear_out_in (AttnvizMatrix w, const float *b, int n_in, int n_out);
 

@@ -20,6 +20,7 @@
  *     model.layers.L.{input_layernorm,post_attention_layernorm}.weight
  *     model.layers.L.self_attn.{q,k,v,o}_proj.weight (+ q/k/v bias in Qwen2)
  *     model.layers.L.mlp.{gate,up,down}_proj.weight
+ *   T5, BART: attnviz-model-seq2seq.c
  *   attnviz's own ("AttnvizDecoder", "AttnvizSeq2Seq", written by `attnviz
  *   train`; config keys in attnviz-config.c), all float32, nn.Linear (out, in),
  *   dq = n_head * head_dim:
@@ -58,14 +59,8 @@
 #include "attnviz-fileutil.h"
 #include "attnviz-model-private.h"
 
-#define NAMES(...) ((const char *const[]) { __VA_ARGS__, NULL })
+typedef AttnvizHfLoader Loader;
 
-typedef struct {
-  AttnvizModel *model;
-  const char *prefix;
-  GError **error;
-  gboolean failed;
-} Loader;
 
 static const AttnvizTensorInfo *
 loader_find (Loader *l, const char *const *names, char **found)
@@ -183,8 +178,8 @@ loader_note_type (Loader *l, const AttnvizTensorInfo *info)
 
 /* A tensor of any floating dtype as float32 (converted into an owned copy
  * unless it is F32 and aligned in the mapping): vectors, small tables. */
-static const float *
-loader_get_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
+const float *
+_attnviz_loader_get_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
 {
   g_autofree char *name = NULL;
   const AttnvizTensorInfo *info = loader_lookup (l, names, d0, d1, optional, &name);
@@ -215,8 +210,8 @@ loader_get_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gbo
 
 /* A (d0, d1) matrix kept in its stored type: F16 and BF16 in place in the
  * mapping, F32 too when aligned (a copy otherwise). */
-static AttnvizMatrix
-loader_matrix_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
+AttnvizMatrix
+_attnviz_loader_matrix_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, gboolean optional)
 {
   AttnvizMatrix m = { 0 };
   g_autofree char *name = NULL;
@@ -226,7 +221,7 @@ loader_matrix_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, 
   loader_note_type (l, info);
   if (info->dtype == ATTNVIZ_DTYPE_F32 && ((guintptr) info->data % sizeof (float)) != 0)
     {
-      const float *copy = loader_get_names (l, NAMES (name), d0, d1, FALSE);
+      const float *copy = _attnviz_loader_get_names (l, NAMES (name), d0, d1, FALSE);
       return copy ? attnviz_matrix_f32 (copy, (int) d0, (int) d1, (int) d1) : m;
     }
   double bad;
@@ -246,31 +241,25 @@ loader_matrix_names (Loader *l, const char *const *names, gint64 d0, gint64 d1, 
 }
 
 /* A formatted single name, for per-layer tensors. */
-static const float *
-loader_get (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
-
-static const float *
-loader_get (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
+const float *
+_attnviz_loader_get (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
   g_autofree char *name = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  return loader_get_names (l, NAMES (name), d0, d1, optional);
+  return _attnviz_loader_get_names (l, NAMES (name), d0, d1, optional);
 }
 
 /* A formatted single name, for matrices. */
-static AttnvizMatrix
-loader_matrix (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
-
-static AttnvizMatrix
-loader_matrix (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
+AttnvizMatrix
+_attnviz_loader_matrix (Loader *l, gint64 d0, gint64 d1, gboolean optional, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
   g_autofree char *name = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  return loader_matrix_names (l, NAMES (name), d0, d1, optional);
+  return _attnviz_loader_matrix_names (l, NAMES (name), d0, d1, optional);
 }
 
 /* A LayerNorm weight or bias under either spelling (weight/gamma, bias/beta). */
@@ -279,7 +268,7 @@ loader_get_norm (Loader *l, const char *base, gboolean bias, int d)
 {
   g_autofree char *a = g_strconcat (base, bias ? ".bias" : ".weight", NULL);
   g_autofree char *b = g_strconcat (base, bias ? ".beta" : ".gamma", NULL);
-  return loader_get_names (l, NAMES (a, b), d, 0, FALSE);
+  return _attnviz_loader_get_names (l, NAMES (a, b), d, 0, FALSE);
 }
 
 AttnvizLinear
@@ -297,11 +286,11 @@ linear_in_out (AttnvizMatrix w, const float *b, int n_in, int n_out, int col0)
 }
 
 /* nn.Linear "NAME.weight" (out, in) and optional "NAME.bias" (out). */
-static AttnvizLinear
-loader_linear (Loader *l, const char *name, int n_in, int n_out, gboolean bias)
+AttnvizLinear
+_attnviz_loader_linear (Loader *l, const char *name, int n_in, int n_out, gboolean bias)
 {
-  AttnvizMatrix w = loader_matrix (l, n_out, n_in, FALSE, "%s.weight", name);
-  const float *b = bias ? loader_get (l, n_out, 0, FALSE, "%s.bias", name) : NULL;
+  AttnvizMatrix w = _attnviz_loader_matrix (l, n_out, n_in, FALSE, "%s.weight", name);
+  const float *b = bias ? _attnviz_loader_get (l, n_out, 0, FALSE, "%s.bias", name) : NULL;
   return _attnviz_linear_out_in (w, b, n_in, n_out);
 }
 
@@ -312,39 +301,39 @@ load_gpt2 (Loader *l)
   const AttnvizConfig *c = &m->config;
   int d = c->d_model, ff = c->d_ff;
 
-  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "wte.weight");
-  m->pos_emb = loader_matrix (l, c->n_ctx, d, FALSE, "wpe.weight");
+  m->tok_emb = _attnviz_loader_matrix (l, c->vocab_size, d, FALSE, "wte.weight");
+  m->pos_emb = _attnviz_loader_matrix (l, c->n_ctx, d, FALSE, "wpe.weight");
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     {
       AttnvizLayerWeights *L = &m->layers[i];
-      L->attn_norm_w = loader_get (l, d, 0, FALSE, "h.%d.ln_1.weight", i);
-      L->attn_norm_b = loader_get (l, d, 0, FALSE, "h.%d.ln_1.bias", i);
-      AttnvizMatrix qkv_w = loader_matrix (l, d, 3 * d, FALSE, "h.%d.attn.c_attn.weight", i);
-      const float *qkv_b = loader_get (l, 3 * d, 0, FALSE, "h.%d.attn.c_attn.bias", i);
+      L->attn_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "h.%d.ln_1.weight", i);
+      L->attn_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "h.%d.ln_1.bias", i);
+      AttnvizMatrix qkv_w = _attnviz_loader_matrix (l, d, 3 * d, FALSE, "h.%d.attn.c_attn.weight", i);
+      const float *qkv_b = _attnviz_loader_get (l, 3 * d, 0, FALSE, "h.%d.attn.c_attn.bias", i);
       if (l->failed)
         break;
       /* Q, K and V are the three column blocks of the (d, 3d) Conv1D weight. */
       L->q = linear_in_out (qkv_w, qkv_b, d, d, 0);
       L->k = linear_in_out (qkv_w, qkv_b + d, d, d, d);
       L->v = linear_in_out (qkv_w, qkv_b + 2 * d, d, d, 2 * d);
-      L->o = linear_in_out (loader_matrix (l, d, d, FALSE, "h.%d.attn.c_proj.weight", i),
-                            loader_get (l, d, 0, FALSE, "h.%d.attn.c_proj.bias", i), d, d, 0);
-      L->mlp_norm_w = loader_get (l, d, 0, FALSE, "h.%d.ln_2.weight", i);
-      L->mlp_norm_b = loader_get (l, d, 0, FALSE, "h.%d.ln_2.bias", i);
-      L->up = linear_in_out (loader_matrix (l, d, ff, FALSE, "h.%d.mlp.c_fc.weight", i),
-                             loader_get (l, ff, 0, FALSE, "h.%d.mlp.c_fc.bias", i), d, ff, 0);
-      L->down = linear_in_out (loader_matrix (l, ff, d, FALSE, "h.%d.mlp.c_proj.weight", i),
-                               loader_get (l, d, 0, FALSE, "h.%d.mlp.c_proj.bias", i), ff, d, 0);
+      L->o = linear_in_out (_attnviz_loader_matrix (l, d, d, FALSE, "h.%d.attn.c_proj.weight", i),
+                            _attnviz_loader_get (l, d, 0, FALSE, "h.%d.attn.c_proj.bias", i), d, d, 0);
+      L->mlp_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "h.%d.ln_2.weight", i);
+      L->mlp_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "h.%d.ln_2.bias", i);
+      L->up = linear_in_out (_attnviz_loader_matrix (l, d, ff, FALSE, "h.%d.mlp.c_fc.weight", i),
+                             _attnviz_loader_get (l, ff, 0, FALSE, "h.%d.mlp.c_fc.bias", i), d, ff, 0);
+      L->down = linear_in_out (_attnviz_loader_matrix (l, ff, d, FALSE, "h.%d.mlp.c_proj.weight", i),
+                               _attnviz_loader_get (l, d, 0, FALSE, "h.%d.mlp.c_proj.bias", i), ff, d, 0);
     }
-  m->final_norm_w = loader_get (l, d, 0, FALSE, "ln_f.weight");
-  m->final_norm_b = loader_get (l, d, 0, FALSE, "ln_f.bias");
+  m->final_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "ln_f.weight");
+  m->final_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "ln_f.bias");
 
   if (c->has_lm_head && !l->failed)
     {
       /* lm_head sits outside the "transformer." prefix. */
       const char *prefix = l->prefix;
       l->prefix = "";
-      AttnvizMatrix head = loader_matrix (l, c->vocab_size, d, TRUE, "lm_head.weight");
+      AttnvizMatrix head = _attnviz_loader_matrix (l, c->vocab_size, d, TRUE, "lm_head.weight");
       l->prefix = prefix;
       m->lm_head = _attnviz_linear_out_in (head.data ? head : m->tok_emb, NULL, d, c->vocab_size);
     }
@@ -357,10 +346,10 @@ load_bert (Loader *l)
   const AttnvizConfig *c = &m->config;
   int d = c->d_model, ff = c->d_ff;
 
-  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "embeddings.word_embeddings.weight");
-  m->pos_emb = loader_matrix (l, c->n_ctx, d, FALSE, "embeddings.position_embeddings.weight");
+  m->tok_emb = _attnviz_loader_matrix (l, c->vocab_size, d, FALSE, "embeddings.word_embeddings.weight");
+  m->pos_emb = _attnviz_loader_matrix (l, c->n_ctx, d, FALSE, "embeddings.position_embeddings.weight");
   if (c->n_token_types > 0)
-    m->type_emb = loader_matrix (l, c->n_token_types, d, FALSE, "embeddings.token_type_embeddings.weight");
+    m->type_emb = _attnviz_loader_matrix (l, c->n_token_types, d, FALSE, "embeddings.token_type_embeddings.weight");
   m->emb_norm_w = loader_get_norm (l, "embeddings.LayerNorm", FALSE, d);
   m->emb_norm_b = loader_get_norm (l, "embeddings.LayerNorm", TRUE, d);
   for (int i = 0; i < c->n_layer && !l->failed; i++)
@@ -375,14 +364,14 @@ load_bert (Loader *l)
       g_autofree char *up = g_strconcat (p, "intermediate.dense", NULL);
       g_autofree char *down = g_strconcat (p, "output.dense", NULL);
       g_autofree char *mn = g_strconcat (p, "output.LayerNorm", NULL);
-      L->q = loader_linear (l, q, d, d, TRUE);
-      L->k = loader_linear (l, k, d, d, TRUE);
-      L->v = loader_linear (l, v, d, d, TRUE);
-      L->o = loader_linear (l, o, d, d, TRUE);
+      L->q = _attnviz_loader_linear (l, q, d, d, TRUE);
+      L->k = _attnviz_loader_linear (l, k, d, d, TRUE);
+      L->v = _attnviz_loader_linear (l, v, d, d, TRUE);
+      L->o = _attnviz_loader_linear (l, o, d, d, TRUE);
       L->attn_norm_w = loader_get_norm (l, an, FALSE, d);
       L->attn_norm_b = loader_get_norm (l, an, TRUE, d);
-      L->up = loader_linear (l, up, d, ff, TRUE);
-      L->down = loader_linear (l, down, ff, d, TRUE);
+      L->up = _attnviz_loader_linear (l, up, d, ff, TRUE);
+      L->down = _attnviz_loader_linear (l, down, ff, d, TRUE);
       L->mlp_norm_w = loader_get_norm (l, mn, FALSE, d);
       L->mlp_norm_b = loader_get_norm (l, mn, TRUE, d);
     }
@@ -391,11 +380,11 @@ load_bert (Loader *l)
     {
       const char *prefix = l->prefix;
       l->prefix = "";
-      m->mlm_dense = loader_linear (l, "cls.predictions.transform.dense", d, d, TRUE);
+      m->mlm_dense = _attnviz_loader_linear (l, "cls.predictions.transform.dense", d, d, TRUE);
       m->mlm_norm_w = loader_get_norm (l, "cls.predictions.transform.LayerNorm", FALSE, d);
       m->mlm_norm_b = loader_get_norm (l, "cls.predictions.transform.LayerNorm", TRUE, d);
-      AttnvizMatrix head = loader_matrix (l, c->vocab_size, d, TRUE, "cls.predictions.decoder.weight");
-      const float *bias = loader_get_names (l, NAMES ("cls.predictions.bias", "cls.predictions.decoder.bias"),
+      AttnvizMatrix head = _attnviz_loader_matrix (l, c->vocab_size, d, TRUE, "cls.predictions.decoder.weight");
+      const float *bias = _attnviz_loader_get_names (l, NAMES ("cls.predictions.bias", "cls.predictions.decoder.bias"),
                                            c->vocab_size, 0, FALSE);
       l->prefix = prefix;
       m->lm_head = _attnviz_linear_out_in (head.data ? head : m->tok_emb, bias, d, c->vocab_size);
@@ -410,7 +399,7 @@ load_llama (Loader *l)
   int d = c->d_model, ff = c->d_ff;
   int dq = c->n_head * c->head_dim, dkv = c->n_kv_head * c->head_dim;
 
-  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "model.embed_tokens.weight");
+  m->tok_emb = _attnviz_loader_matrix (l, c->vocab_size, d, FALSE, "model.embed_tokens.weight");
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     {
       AttnvizLayerWeights *L = &m->layers[i];
@@ -422,18 +411,18 @@ load_llama (Loader *l)
       g_autofree char *gate = g_strconcat (p, "mlp.gate_proj", NULL);
       g_autofree char *up = g_strconcat (p, "mlp.up_proj", NULL);
       g_autofree char *down = g_strconcat (p, "mlp.down_proj", NULL);
-      L->attn_norm_w = loader_get (l, d, 0, FALSE, "%sinput_layernorm.weight", p);
-      L->q = loader_linear (l, q, d, dq, c->qkv_bias);
-      L->k = loader_linear (l, k, d, dkv, c->qkv_bias);
-      L->v = loader_linear (l, v, d, dkv, c->qkv_bias);
-      L->o = loader_linear (l, o, dq, d, c->out_bias);
-      L->mlp_norm_w = loader_get (l, d, 0, FALSE, "%spost_attention_layernorm.weight", p);
-      L->gate = loader_linear (l, gate, d, ff, c->mlp_bias);
-      L->up = loader_linear (l, up, d, ff, c->mlp_bias);
-      L->down = loader_linear (l, down, ff, d, c->mlp_bias);
+      L->attn_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%sinput_layernorm.weight", p);
+      L->q = _attnviz_loader_linear (l, q, d, dq, c->qkv_bias);
+      L->k = _attnviz_loader_linear (l, k, d, dkv, c->qkv_bias);
+      L->v = _attnviz_loader_linear (l, v, d, dkv, c->qkv_bias);
+      L->o = _attnviz_loader_linear (l, o, dq, d, c->out_bias);
+      L->mlp_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%spost_attention_layernorm.weight", p);
+      L->gate = _attnviz_loader_linear (l, gate, d, ff, c->mlp_bias);
+      L->up = _attnviz_loader_linear (l, up, d, ff, c->mlp_bias);
+      L->down = _attnviz_loader_linear (l, down, ff, d, c->mlp_bias);
     }
-  m->final_norm_w = loader_get (l, d, 0, FALSE, "model.norm.weight");
-  AttnvizMatrix head = loader_matrix (l, c->vocab_size, d, c->tied_embeddings, "lm_head.weight");
+  m->final_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "model.norm.weight");
+  AttnvizMatrix head = _attnviz_loader_matrix (l, c->vocab_size, d, c->tied_embeddings, "lm_head.weight");
   m->lm_head = _attnviz_linear_out_in (head.data ? head : m->tok_emb, NULL, d, c->vocab_size);
 }
 
@@ -449,12 +438,12 @@ load_attnviz_attention (Loader *l, const char *prefix, AttnvizLinear *q, Attnviz
   g_autofree char *nk = g_strconcat (prefix, ".k", NULL);
   g_autofree char *nv = g_strconcat (prefix, ".v", NULL);
   g_autofree char *no = g_strconcat (prefix, ".o", NULL);
-  *q = loader_linear (l, nq, d, dq, TRUE);
-  *k = loader_linear (l, nk, d, dq, TRUE);
-  *v = loader_linear (l, nv, d, dq, TRUE);
-  *o = loader_linear (l, no, dq, d, TRUE);
+  *q = _attnviz_loader_linear (l, nq, d, dq, TRUE);
+  *k = _attnviz_loader_linear (l, nk, d, dq, TRUE);
+  *v = _attnviz_loader_linear (l, nv, d, dq, TRUE);
+  *o = _attnviz_loader_linear (l, no, dq, d, TRUE);
   if (c->score == ATTNVIZ_SCORE_ADDITIVE)
-    *score_v = loader_get (l, c->n_head, c->head_dim, FALSE, "%s.score_v", prefix);
+    *score_v = _attnviz_loader_get (l, c->n_head, c->head_dim, FALSE, "%s.score_v", prefix);
 }
 
 static void
@@ -467,19 +456,19 @@ load_attnviz_layer (Loader *l, AttnvizLayerWeights *L, const char *prefix, gbool
   g_autofree char *up = g_strconcat (prefix, "mlp.up", NULL);
   g_autofree char *down = g_strconcat (prefix, "mlp.down", NULL);
 
-  L->attn_norm_w = loader_get (l, d, 0, FALSE, "%sattn_norm.weight", prefix);
-  L->attn_norm_b = loader_get (l, d, 0, FALSE, "%sattn_norm.bias", prefix);
+  L->attn_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%sattn_norm.weight", prefix);
+  L->attn_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%sattn_norm.bias", prefix);
   load_attnviz_attention (l, attn, &L->q, &L->k, &L->v, &L->o, &L->score_v);
   if (cross)
     {
-      L->cross_norm_w = loader_get (l, d, 0, FALSE, "%scross_norm.weight", prefix);
-      L->cross_norm_b = loader_get (l, d, 0, FALSE, "%scross_norm.bias", prefix);
+      L->cross_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%scross_norm.weight", prefix);
+      L->cross_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%scross_norm.bias", prefix);
       load_attnviz_attention (l, cross_attn, &L->cq, &L->ck, &L->cv, &L->co, &L->cross_score_v);
     }
-  L->mlp_norm_w = loader_get (l, d, 0, FALSE, "%smlp_norm.weight", prefix);
-  L->mlp_norm_b = loader_get (l, d, 0, FALSE, "%smlp_norm.bias", prefix);
-  L->up = loader_linear (l, up, d, ff, TRUE);
-  L->down = loader_linear (l, down, ff, d, TRUE);
+  L->mlp_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%smlp_norm.weight", prefix);
+  L->mlp_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%smlp_norm.bias", prefix);
+  L->up = _attnviz_loader_linear (l, up, d, ff, TRUE);
+  L->down = _attnviz_loader_linear (l, down, ff, d, TRUE);
 }
 
 static void
@@ -489,16 +478,16 @@ load_attnviz (Loader *l)
   const AttnvizConfig *c = &m->config;
   int d = c->d_model;
 
-  m->tok_emb = loader_matrix (l, c->vocab_size, d, FALSE, "tok_emb.weight");
+  m->tok_emb = _attnviz_loader_matrix (l, c->vocab_size, d, FALSE, "tok_emb.weight");
   if (c->pos == ATTNVIZ_POS_LEARNED)
-    m->pos_emb = loader_matrix (l, c->n_ctx, d, FALSE, "pos_emb.weight");
+    m->pos_emb = _attnviz_loader_matrix (l, c->n_ctx, d, FALSE, "pos_emb.weight");
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     {
       g_autofree char *prefix = g_strdup_printf ("layers.%d.", i);
       load_attnviz_layer (l, &m->layers[i], prefix, c->encoder_decoder);
     }
-  m->final_norm_w = loader_get (l, d, 0, FALSE, "final_norm.weight");
-  m->final_norm_b = loader_get (l, d, 0, FALSE, "final_norm.bias");
+  m->final_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "final_norm.weight");
+  m->final_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "final_norm.bias");
   if (c->encoder_decoder)
     {
       m->enc_layers = g_new0 (AttnvizLayerWeights, c->n_enc_layer);
@@ -507,8 +496,8 @@ load_attnviz (Loader *l)
           g_autofree char *prefix = g_strdup_printf ("encoder.layers.%d.", i);
           load_attnviz_layer (l, &m->enc_layers[i], prefix, FALSE);
         }
-      m->enc_final_norm_w = loader_get (l, d, 0, FALSE, "encoder.final_norm.weight");
-      m->enc_final_norm_b = loader_get (l, d, 0, FALSE, "encoder.final_norm.bias");
+      m->enc_final_norm_w = _attnviz_loader_get (l, d, 0, FALSE, "encoder.final_norm.weight");
+      m->enc_final_norm_b = _attnviz_loader_get (l, d, 0, FALSE, "encoder.final_norm.bias");
     }
   m->lm_head = _attnviz_linear_out_in (m->tok_emb, NULL, d, c->vocab_size);
 }
@@ -663,6 +652,8 @@ attnviz_model_load (const char *path, GError **error)
     case ATTNVIZ_FAMILY_BERT: load_bert (&l); break;
     case ATTNVIZ_FAMILY_LLAMA: load_llama (&l); break;
     case ATTNVIZ_FAMILY_ATTNVIZ: load_attnviz (&l); break;
+    case ATTNVIZ_FAMILY_T5: _attnviz_model_load_t5 (&l); break;
+    case ATTNVIZ_FAMILY_BART: _attnviz_model_load_bart (&l); break;
     default: g_assert_not_reached ();
     }
   if (l.failed)

@@ -64,6 +64,13 @@ typedef struct {
   AttnvizLayerWeights *enc_layers; /* (n_enc_layer) encoder-decoder only */
   const float *enc_final_norm_w;   /* (d_model) encoder-decoder only */
   const float *enc_final_norm_b;
+  const float *rel_bias;     /* (rel_buckets, n_head) T5: the decoder's relative position bias,
+                              * its first layer's, shared by every layer */
+  const float *enc_rel_bias; /* (rel_buckets, n_head) the encoder's */
+  AttnvizMatrix enc_pos_emb; /* (n_ctx + pos_offset, d_model) BART: the encoder's own positions
+                              * (pos_emb is then the decoder's) */
+  const float *enc_emb_norm_w; /* (d_model) BART: the encoder's layernorm_embedding */
+  const float *enc_emb_norm_b;
   const float *final_norm_w; /* (d_model) */
   const float *final_norm_b;
   AttnvizLinear mlm_dense;   /* BERT MLM transform: d_model -> d_model */

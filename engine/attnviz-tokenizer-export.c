@@ -400,6 +400,8 @@ attnviz_tokenizer_write_gguf (const AttnvizTokenizer *self, AttnvizGgufWriter *w
       return write_gpt2 (self, w, n_vocab, error);
     case ATTNVIZ_TOKENIZER_WORDPIECE:
       return write_wordpiece (self, w, n_vocab, error);
+    case ATTNVIZ_TOKENIZER_UNIGRAM:
+      return unsupported (error, "attnviz does not write SentencePiece Unigram vocabularies to GGUF yet");
     case ATTNVIZ_TOKENIZER_CHARS:
     default:
       return unsupported (error, "llama.cpp has no character tokenizer");

@@ -4,7 +4,7 @@
  * the optional configs beside it.  The files read, field by field:
  *
  * tokenizer.json (Hugging Face `tokenizers`)
- *   model.type         "BPE" or "WordPiece"
+ *   model.type         "BPE", "WordPiece" or "Unigram" (attnviz-tokenizer-unigram.c)
  *   model.vocab        { piece: id }
  *   model.merges       BPE only: ["a b", ...] or [["a", "b"], ...], rank = index
  *   model.unk_token    piece of the unknown token
@@ -391,7 +391,7 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
   if (type == NULL)
     type = obj_member (model, "merges") != NULL ? "BPE" : "WordPiece";
   vocab = obj_object (model, "vocab");
-  if (vocab == NULL)
+  if (vocab == NULL && !g_str_equal (type, "Unigram"))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
                    "%s: model.vocab is not an object of piece: id", path);
@@ -400,7 +400,12 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
 
   if (g_str_equal (type, "attnviz-chars"))
     return load_chars (self, loader, model, vocab, path, error);
-  if (g_str_equal (type, "BPE"))
+  if (g_str_equal (type, "Unigram"))
+    {
+      if (!_attnviz_tokenizer_load_unigram (self, loader, model, path, error))
+        return FALSE;
+    }
+  else if (g_str_equal (type, "BPE"))
     {
       PreTokenizerInfo info = { 0 };
       JsonArray *merges = obj_array (model, "merges");
@@ -495,7 +500,7 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
     {
       g_autofree char *quoted = attnviz_printable (type);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: model type “%s” is not supported (BPE or WordPiece)", path, quoted);
+                   "%s: model type “%s” is not supported (BPE, WordPiece or Unigram)", path, quoted);
       return FALSE;
     }
 

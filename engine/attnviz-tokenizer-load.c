@@ -314,6 +314,7 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
     [ATTNVIZ_TOKENIZER_WORDPIECE] = { "[CLS]", "[SEP]", "[PAD]", "[UNK]" },
     [ATTNVIZ_TOKENIZER_SPM_BPE] = { "<s>", "</s>", NULL, "<unk>" },
     [ATTNVIZ_TOKENIZER_CHARS] = { "<bos>", "<eos>", "<pad>", "<unk>" },
+    [ATTNVIZ_TOKENIZER_UNIGRAM] = { NULL, "</s>", "<pad>", "<unk>" },   /* T5: no BOS */
   };
   const char *const *def = defaults[self->kind];
   int *special_ids[] = { &self->bos_id, &self->eos_id, &self->pad_id, &self->unk_id };
@@ -372,6 +373,16 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
   if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE)
     {
       self->strip_accents = loader->strip_accents < 0 ? self->lowercase : loader->strip_accents;
+      return TRUE;
+    }
+  if (self->kind == ATTNVIZ_TOKENIZER_UNIGRAM)
+    {
+      if (self->unk_id < 0)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: the Unigram model names no unknown piece (model.unk_id)", loader->dir);
+          return FALSE;
+        }
       return TRUE;
     }
   if (self->kind == ATTNVIZ_TOKENIZER_CHARS)

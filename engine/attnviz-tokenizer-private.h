@@ -8,6 +8,7 @@
  *   attnviz-tokenizer-bpe.c        the merge table; GPT-2 and SentencePiece
  *                                  encoding
  *   attnviz-tokenizer-wordpiece.c  WordPiece encoding, the piece index
+ *   attnviz-tokenizer-unigram.c    SentencePiece Unigram (tokenizer.json): loading, Viterbi
  *   attnviz-tokenizer-gguf.c    GGUF metadata (tokenizer.ggml.*)
  *   attnviz-tokenizer-pretok.c  llama.cpp's pre-tokenizers (tokenizer.ggml.pre)
  *   attnviz-tokenizer-llama.c   llama.cpp's other habits: user-defined tokens
@@ -149,7 +150,8 @@ struct _AttnvizTokenizer
   char *prepend;           /* put before non-empty text ("▁"), or NULL */
   char *space;             /* what ' ' becomes ("▁"), or NULL */
   gboolean split_on_space; /* Metaspace split: merges never cross a "▁" */
-  double *scores;          /* (vocab_size) or NULL: merge by rank */
+  double *scores;          /* (vocab_size) or NULL: merge by rank; Unigram: log probabilities */
+  double min_score;        /* Unigram: the lowest score (an unknown costs 10 less) */
 
   /* WordPiece */
   gboolean clean_text;
@@ -226,6 +228,14 @@ gboolean _attnviz_tokenizer_encode_gpt2 (const AttnvizTokenizer *self, const cha
                                          GArray *tokens, GError **error);
 void _attnviz_tokenizer_encode_spm (const AttnvizTokenizer *self, const char *text, gsize len,
                                     GArray *tokens);
+
+/* ---- attnviz-tokenizer-unigram.c ---- */
+
+/* tokenizer.json's Unigram MODEL (pieces, scores, unk_id) into SELF. */
+gboolean _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObject *model,
+                                          const char *path, GError **error);
+void _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len,
+                                        GArray *tokens);
 
 /* ---- attnviz-tokenizer-wordpiece.c ---- */
 

@@ -59,6 +59,8 @@ attnviz_tokenizer_get_kind_name (const AttnvizTokenizer *self)
       return "sentencepiece-bpe";
     case ATTNVIZ_TOKENIZER_CHARS:
       return "chars";
+    case ATTNVIZ_TOKENIZER_UNIGRAM:
+      return "sentencepiece-unigram";
     default:
       g_assert_not_reached ();
     }
@@ -172,6 +174,9 @@ encode_text (const AttnvizTokenizer *self, const char *text, gsize n, GArray *to
       return TRUE;
     case ATTNVIZ_TOKENIZER_CHARS:
       encode_chars (self, text, n, tokens);
+      return TRUE;
+    case ATTNVIZ_TOKENIZER_UNIGRAM:
+      _attnviz_tokenizer_encode_unigram (self, text, n, tokens);
       return TRUE;
     default:
       g_assert_not_reached ();
@@ -291,6 +296,7 @@ append_token_bytes (const AttnvizTokenizer *self, int id, GByteArray *out)
       break;
 
     case ATTNVIZ_TOKENIZER_SPM_BPE:
+    case ATTNVIZ_TOKENIZER_UNIGRAM:
       if (self->flags[id] & PIECE_BYTE)
         {
           guint8 b = (guint8) spm_byte_piece (piece);
@@ -434,6 +440,9 @@ attnviz_tokenizer_decode (const AttnvizTokenizer *self,
       if (self->kind == ATTNVIZ_TOKENIZER_SPM_BPE && prev == self->bos_id && prev >= 0
           && out->len > mark && out->data[mark] == ' ')
         g_byte_array_remove_index (out, mark);
+      /* Unigram (T5): the "▁" of the text's first word is no space either. */
+      if (self->kind == ATTNVIZ_TOKENIZER_UNIGRAM && mark == 0 && out->len > 0 && out->data[0] == ' ')
+        g_byte_array_remove_index (out, 0);
       prev = id;
     }
 

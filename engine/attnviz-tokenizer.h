@@ -36,6 +36,7 @@ typedef enum {
   ATTNVIZ_TOKENIZER_WORDPIECE,
   ATTNVIZ_TOKENIZER_SPM_BPE,
   ATTNVIZ_TOKENIZER_CHARS,
+  ATTNVIZ_TOKENIZER_UNIGRAM,   /* SentencePiece Unigram (T5's tokenizer.json) */
 } AttnvizTokenizerKind;
 
 /* One token of an encoded text.  [start, end) is the byte span of the

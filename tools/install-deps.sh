@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential pkg-config meson ninja-build clang libclang-rt-14-dev
 libglib2.0-dev libjson-glib-dev libopenblas-dev libcairo2-dev zlib1g-dev libgtk-4-dev libadwaita-1-dev
-python3-numpy python3-torch xvfb xauth imagemagick desktop-file-utils appstream-util
+python3-numpy python3-torch python3-sentencepiece xvfb xauth imagemagick desktop-file-utils appstream-util
 fonts-dejavu-core"
 missing=""
 for p in $pkgs; do

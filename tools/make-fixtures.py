@@ -31,6 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures_bart  # noqa: E402  (BART, beside this script)
+import fixtures_t5  # noqa: E402  (T5 / Flan-T5, beside this script)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
@@ -45,7 +49,7 @@ FIXTURE_NAMES = [
     "llama-gqa-tiny-f16",
     "llama-gqa-tiny-bf16",
     "qwen2-tiny",
-]
+] + fixtures_t5.T5_NAMES + fixtures_bart.BART_NAMES
 
 F32_MIN = torch.finfo(torch.float32).min
 
@@ -736,7 +740,7 @@ def verify():
         for fn in sorted(os.listdir(r)):
             if fn.endswith(".npy"):
                 ref[fn] = np.load(os.path.join(r, fn))
-        ids = ref["input_ids.npy"]
+        ids = ref["input_ids.npy"] if "input_ids.npy" in ref else ref["target_ids.npy"]  # T5: the decoder's
         att = ref["attentions.npy"]
         assert ids.dtype == np.int64 and att.dtype == np.float32
         T = ids.shape[0]
@@ -770,6 +774,8 @@ def main():
     stats.update(make_gpt2())
     stats.update(make_bert())
     stats.update(make_llama())
+    stats.update(fixtures_t5.make_t5(fresh_dir, write_json, write_safetensors, save_npy, attention_stats))
+    stats.update(fixtures_bart.make_bart(fresh_dir, write_json, write_safetensors, save_npy, attention_stats))
     total = verify()
     for k, (ent, mx) in stats.items():
         print(f"{k:22s} mean row entropy {ent:.3f}  mean row max {mx:.3f}", file=sys.stderr)

@@ -1,0 +1,247 @@
+/* attnviz-tokenizer-unigram.c: SentencePiece's Unigram model
+ *
+ * T5's tokenizer.json ("model": {"type": "Unigram"}):
+ *   model.vocab   [[piece, score], ...], the id is the index; scores are
+ *                 log probabilities (finite, at most 0 in real files)
+ *   model.unk_id  the id of the unknown piece
+ *   model.byte_fallback  not supported (T5 has none): an error
+ * The text is split at white space (T5's WhitespaceSplit pre-tokenizer)
+ * and each word gets a "▁" in front (Metaspace, prepend_scheme "always");
+ * the segmentation of "▁word" is the path through the word's characters
+ * whose pieces have the highest total score (Viterbi), as SentencePiece
+ * and Hugging Face's Unigram::encode find it.  A character no piece
+ * starts with is the unknown piece, scored min_score - 10 (SentencePiece's
+ * kUnkPenalty), and neighbouring unknowns fuse into one token.
+ *
+ * Not done: T5's Precompiled normalizer (nmt_nfkc's character map) is
+ * not applied, so text that NFKC would change (full-width letters,
+ * ligatures) is segmented as written.
+ */
+#define G_LOG_DOMAIN "attnviz-tokenizer"
+#include "config.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "attnviz-fileutil.h"
+#include "attnviz-tokenizer-private.h"
+
+#define UNK_PENALTY 10.0
+
+/* The piece spelt by bytes [a, b) of WORK (whose prefix hashes are PRE,
+ * POW), or -1; a hash match is checked against the piece's bytes, so no
+ * collision picks a wrong piece. */
+static int
+piece_at (const AttnvizTokenizer *self, const char *work, const guint64 *pre, const guint64 *pow, gsize a, gsize b)
+{
+  int id = _attnviz_piece_index_lookup (&self->piece_index, pre, pow, a, b);
+  if (id < 0)
+    return -1;
+  const char *piece = g_ptr_array_index (self->pieces, id);
+  return memcmp (piece, work + a, b - a) == 0 && piece[b - a] == '\0' ? id : -1;
+}
+
+gboolean
+_attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObject *model, const char *path,
+                                 GError **error)
+{
+  JsonNode *vocab_node = json_object_has_member (model, "vocab") ? json_object_get_member (model, "vocab") : NULL;
+  if (vocab_node == NULL || !JSON_NODE_HOLDS_ARRAY (vocab_node))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "%s: model.vocab of a Unigram model is not a list of [piece, score]", path);
+      return FALSE;
+    }
+  JsonArray *vocab = json_node_get_array (vocab_node);
+  guint n = json_array_get_length (vocab);
+  if (n == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: the Unigram vocabulary has no pieces", path);
+      return FALSE;
+    }
+  if (n > MAX_VOCAB_ID)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: %u Unigram pieces are too many", path, n);
+      return FALSE;
+    }
+  JsonNode *fallback = json_object_has_member (model, "byte_fallback")
+                         ? json_object_get_member (model, "byte_fallback") : NULL;
+  if (fallback && JSON_NODE_HOLDS_VALUE (fallback) && json_node_get_value_type (fallback) == G_TYPE_BOOLEAN
+      && json_node_get_boolean (fallback))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "%s: a Unigram model with byte_fallback is not supported", path);
+      return FALSE;
+    }
+
+  self->kind = ATTNVIZ_TOKENIZER_UNIGRAM;
+  self->scores = g_new (double, n);
+  self->min_score = 0.0;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *e = json_array_get_element (vocab, i);
+      JsonArray *pair = JSON_NODE_HOLDS_ARRAY (e) ? json_node_get_array (e) : NULL;
+      JsonNode *p = pair && json_array_get_length (pair) == 2 ? json_array_get_element (pair, 0) : NULL;
+      JsonNode *s = pair && json_array_get_length (pair) == 2 ? json_array_get_element (pair, 1) : NULL;
+      if (p == NULL || !JSON_NODE_HOLDS_VALUE (p) || json_node_get_value_type (p) != G_TYPE_STRING
+          || !JSON_NODE_HOLDS_VALUE (s)
+          || (json_node_get_value_type (s) != G_TYPE_DOUBLE && json_node_get_value_type (s) != G_TYPE_INT64)
+          || !isfinite (json_node_get_double (s)))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: model.vocab[%u] is not [piece, finite score]", path, i);
+          return FALSE;
+        }
+      const char *piece = json_node_get_string (p);
+      if (piece[0] == '\0')
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: model.vocab[%u] is an empty piece", path, i);
+          return FALSE;
+        }
+      if (!_attnviz_tokenizer_vocab_add (self, piece, i, path, "model.vocab", error))
+        return FALSE;
+      self->scores[i] = json_node_get_double (s);
+      self->min_score = MIN (self->min_score, self->scores[i]);
+    }
+
+  JsonNode *unk = json_object_has_member (model, "unk_id") ? json_object_get_member (model, "unk_id") : NULL;
+  if (unk != NULL && !JSON_NODE_HOLDS_NULL (unk))
+    {
+      gint64 id = JSON_NODE_HOLDS_VALUE (unk) && json_node_get_value_type (unk) == G_TYPE_INT64
+                    ? json_node_get_int (unk) : -1;
+      if (id < 0 || id >= n)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: model.unk_id is not an id of the %u pieces", path, n);
+          return FALSE;
+        }
+      g_free (loader->unk_name);
+      loader->unk_name = g_strdup (g_ptr_array_index (self->pieces, id));
+    }
+  g_free (self->space);
+  self->space = g_strdup (METASPACE);
+  _attnviz_piece_index_init (&self->piece_index, self);
+  return TRUE;
+}
+
+/* One word [ws, we) of TEXT: the best segmentation of "▁" + word.  The
+ * "▁" stands for the white-space character [ps, ws) before the word, as
+ * a space is its "▁" in SentencePiece BPE (empty at the text's start). */
+static void
+encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws, gsize we, GArray *tokens)
+{
+  /* work: "▁" then the word */
+  gsize ml = strlen (METASPACE), wl = ml + (we - ws);
+  g_autofree char *work = g_malloc (wl + 1);
+  memcpy (work, METASPACE, ml);
+  memcpy (work + ml, text + ws, we - ws);
+  work[wl] = '\0';
+
+  /* char_at[b]: the index of the character starting at byte b of work, -1
+   * inside a character; off[c]: where character c starts */
+  g_autofree int *char_at = g_new (int, wl + 1);
+  g_autoptr(GArray) at = g_array_new (FALSE, FALSE, sizeof (guint32));
+  for (gsize b = 0; b <= wl; b++)
+    char_at[b] = -1;
+  for (const char *p = work; p < work + wl; p = g_utf8_next_char (p))
+    {
+      guint32 o = (guint32) (p - work);
+      char_at[o] = (int) at->len;
+      g_array_append_val (at, o);
+    }
+  guint32 endo = (guint32) wl;
+  char_at[wl] = (int) at->len;
+  g_array_append_val (at, endo);
+  int nc = (int) at->len - 1;
+  const guint32 *off = (const guint32 *) at->data;
+
+  /* whether bytes [a, b) of work are a piece: O(1) from prefix hashes, over
+   * the vocabulary's distinct piece lengths only (a hostile 4 MiB piece
+   * costs nothing per character) */
+  const AttnvizPieceIndex *ix = &self->piece_index;
+  g_autofree guint64 *pre = g_new (guint64, wl + 1);
+  g_autofree guint64 *pow = g_new (guint64, wl + 1);
+  _attnviz_piece_index_prefixes (ix, work, wl, pre, pow);
+
+  /* best[i]: the best score of the first i characters, from[i] where its
+   * last piece starts, piece[i] that piece (-1: unknown) */
+  g_autofree double *best = g_new (double, nc + 1);
+  g_autofree int *from = g_new (int, nc + 1);
+  g_autofree gint32 *piece = g_new (gint32, nc + 1);
+  best[0] = 0.0;
+  for (int i = 1; i <= nc; i++)
+    best[i] = -INFINITY;
+  double unk_score = self->min_score - UNK_PENALTY;
+  for (int s = 0; s < nc; s++)
+    {
+      if (best[s] == -INFINITY)
+        continue;
+      gboolean single = FALSE;
+      for (guint k = 0; k < ix->n_lengths; k++)
+        {
+          gsize end = off[s] + (gsize) ix->lengths[k];
+          if (end > wl || char_at[end] < 0)
+            continue;
+          int e = char_at[end];
+          int id = piece_at (self, work, pre, pow, off[s], end);
+          if (id < 0 || (self->flags[id] & PIECE_SPECIAL) || id == self->unk_id)
+            continue;
+          single |= e == s + 1;
+          double sc = best[s] + self->scores[id];
+          if (sc > best[e])
+            {
+              best[e] = sc;
+              from[e] = s;
+              piece[e] = id;
+            }
+        }
+      if (!single && best[s] + unk_score > best[s + 1])
+        {
+          best[s + 1] = best[s] + unk_score;
+          from[s + 1] = s;
+          piece[s + 1] = -1;
+        }
+    }
+
+  /* back from the end, then out in order, unknowns fused */
+  g_autoptr(GArray) path = g_array_new (FALSE, FALSE, sizeof (int));
+  for (int e = nc; e > 0; e = from[e])
+    g_array_append_val (path, e);
+  for (int k = (int) path->len - 1; k >= 0; k--)
+    {
+      int e = g_array_index (path, int, k), s = from[e];
+      guint32 start = (guint32) (off[s] < ml ? ps : ws + off[s] - ml);
+      guint32 end = (guint32) (ws + (off[e] < ml ? 0 : off[e] - ml));
+      gint32 id = piece[e] >= 0 ? piece[e] : self->unk_id;
+      if (piece[e] < 0 && tokens->len > 0 && k < (int) path->len - 1
+          && piece[g_array_index (path, int, k + 1)] < 0)
+        {
+          g_array_index (tokens, AttnvizToken, tokens->len - 1).end = end;
+          continue;
+        }
+      _attnviz_tokenizer_push_token (tokens, id, start, end, FALSE);
+    }
+}
+
+void
+_attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
+{
+  gsize i = 0, ps = 0;
+  while (i < len)
+    {
+      while (i < len && g_unichar_isspace (g_utf8_get_char (text + i)))
+        {
+          ps = i;
+          i = g_utf8_next_char (text + i) - text;
+        }
+      gsize ws = i;
+      if (ws == 0)
+        ps = 0;
+      while (i < len && !g_unichar_isspace (g_utf8_get_char (text + i)))
+        i = g_utf8_next_char (text + i) - text;
+      if (i > ws)
+        encode_word (self, text, ps, ws, i, tokens);
+    }
+}
