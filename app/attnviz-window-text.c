@@ -135,12 +135,16 @@ _attnviz_window_update_token_count (AttnvizWindow *self)
   AttnvizResult *run = attnviz_view_state_get_run (self->state);
   g_autofree char *text = _attnviz_window_get_text (self);
   g_autofree char *ran = run ? g_strstrip (g_strdup (attnviz_result_get_text (run))) : NULL;
-  gboolean edited = run != NULL && g_strcmp0 (g_strstrip (text), ran) != 0;
+  /* A file's attention with no text to give back (another framework's
+   * tensor): its tokens are the file's, whatever the box holds. */
+  gboolean from_file = run != NULL && self->session != NULL && self->model == NULL && *ran == '\0';
+  gboolean edited = run != NULL && !from_file && g_strcmp0 (g_strstrip (text), ran) != 0;
   int T = run ? attnviz_result_get_n_tokens (run) : 0;
   g_autofree char *count = run == NULL ? g_strdup ("")
     : attnviz_result_is_seq2seq (run) ? g_strdup_printf ("%d source · %d target", attnviz_result_get_recording (run)->S, T)
     : g_strdup_printf ("%d", T);
-  g_autofree char *shown = edited ? g_strdup_printf ("%s · last run's text", count) : g_strdup (count);
+  g_autofree char *shown = edited ? g_strdup_printf ("%s · last run's text", count)
+                           : from_file ? g_strdup_printf ("%s · from the file", count) : g_strdup (count);
 
   gtk_label_set_text (self->token_count, shown);
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->token_count),

@@ -309,6 +309,8 @@ test_attention_saved_elsewhere_opens_with_its_tokens (Fixture *f, gconstpointer 
   g_assert_nonnull (strstr (gtk_label_get_text (f->window->model_details), "1 layer × 3 heads, 4 tokens"));
   g_assert_false (action_enabled (f, "session-rerun"));
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f->window->samples_button)));
+  /* Its tokens are the file's, not some text the box held before. */
+  g_assert_cmpstr (gtk_label_get_text (f->window->token_count), ==, "4 · from the file");
 }
 
 static void
