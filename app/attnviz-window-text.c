@@ -150,7 +150,8 @@ _attnviz_window_update_token_count (AttnvizWindow *self)
   gtk_widget_set_tooltip_text (GTK_WIDGET (self->token_count),
                                edited ? "The text was edited since the last run: these are the tokens of the "
                                         "text that ran, not of the text in the box" : NULL);
-  GtkWidget *strips[] = { GTK_WIDGET (self->token_strip), GTK_WIDGET (self->source_strip) };
+  GtkWidget *strips[] = { GTK_WIDGET (self->token_strip), GTK_WIDGET (self->source_strip),
+                          GTK_WIDGET (self->predictions_strip) };
   for (guint i = 0; i < G_N_ELEMENTS (strips); i++)
     {
       if (edited)

@@ -337,6 +337,7 @@ test_an_empty_box_counts_no_tokens (Fixture *f, gconstpointer data)
   g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "run"));
   /* The tokens shown are the last run's, and say so. */
   g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (self->token_strip), "stale"));
+  g_assert_true (gtk_widget_has_css_class (GTK_WIDGET (self->predictions_strip), "stale"));
   g_assert_nonnull (strstr (gtk_label_get_text (self->token_count), "last run"));
 
   attnviz_window_set_text (f->window, "bright fox.bright fox.");
