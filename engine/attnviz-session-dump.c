@@ -114,12 +114,15 @@ json_shape (JsonNode *node, gint64 *shape, int *n_dims)
 }
 
 /* Fills OUT from NODE (nested arrays of SHAPE from dimension DIM); numbers
- * and null (NaN, as the writer stores non-finite floats). */
+ * and null (NaN, as the writer stores non-finite floats).  Never writes at
+ * or past END. */
 static gboolean
-json_fill (JsonNode *node, const gint64 *shape, int n_dims, int dim, float **out)
+json_fill (JsonNode *node, const gint64 *shape, int n_dims, int dim, float **out, const float *end)
 {
   if (dim == n_dims)
     {
+      if (*out >= end)
+        return FALSE;
       if (JSON_NODE_HOLDS_NULL (node))
         *(*out)++ = NAN;
       else if (JSON_NODE_HOLDS_VALUE (node)
@@ -135,7 +138,7 @@ json_fill (JsonNode *node, const gint64 *shape, int n_dims, int dim, float **out
   if (json_array_get_length (a) != (guint) shape[dim])
     return FALSE;
   for (guint i = 0; i < (guint) shape[dim]; i++)
-    if (!json_fill (json_array_get_element (a, i), shape, n_dims, dim + 1, out))
+    if (!json_fill (json_array_get_element (a, i), shape, n_dims, dim + 1, out, end))
       return FALSE;
   return TRUE;
 }
@@ -148,13 +151,17 @@ json_array_values (const SessionFile *f, const char *name, gint64 *shape, int *n
     return NULL;
   if (!json_shape (node, shape, n_dims))
     return _attnviz_session_fail (error, f->path, "%s nests more than 5 arrays deep", name), NULL;
+  /* Only first elements were followed, so the sizes can multiply past
+   * 2^64 (five of 8192 wrap to 0) in a file of 100 kB: check each step. */
   guint64 n = 1;
   for (int i = 0; i < *n_dims; i++)
-    n *= (guint64) shape[i];   /* each at most the file's length: no overflow in 5 */
-  if (n > f->max_values)
-    return _attnviz_session_fail (error, f->path, "%s holds too many values", name), NULL;
+    {
+      if (shape[i] != 0 && n > f->max_values / (guint64) shape[i])
+        return _attnviz_session_fail (error, f->path, "%s holds too many values", name), NULL;
+      n *= (guint64) shape[i];
+    }
   float *out = g_new (float, MAX (n, 1)), *p = out;
-  if (!json_fill (node, shape, *n_dims, 0, &p))
+  if (!json_fill (node, shape, *n_dims, 0, &p, out + n))
     {
       g_free (out);
       return _attnviz_session_fail (error, f->path, "%s is not a rectangular array of numbers", name), NULL;
@@ -203,6 +210,47 @@ meta_int (const SessionFile *f, JsonObject *meta, const char *name, gint64 lo, g
     return _attnviz_session_fail (error, f->path, "the metadata's %s is %" G_GINT64_FORMAT ", not in %"
                                   G_GINT64_FORMAT "-%" G_GINT64_FORMAT, name, v, lo, hi);
   *out = (int) v;
+  return TRUE;
+}
+
+/* Member NAME of object O (WHAT names O in messages) as an integer in
+ * [LO, HI], or DEFAULT_VALUE when O has no such member.  Anything else
+ * there (a string, a float, null, a list) is an error: json-glib's
+ * _with_default getters would warn on a list and convert a float past
+ * 64 bits with undefined behaviour. */
+static gboolean
+member_int (const SessionFile *f, JsonObject *o, const char *what, const char *name, gint64 lo, gint64 hi,
+            gint64 default_value, gint64 *out, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL)
+    {
+      *out = default_value;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 || json_node_get_int (n) < lo
+      || json_node_get_int (n) > hi)
+    return _attnviz_session_fail (error, f->path, "the metadata's %s%s is not an integer in %" G_GINT64_FORMAT "-%"
+                                  G_GINT64_FORMAT, what, name, lo, hi);
+  *out = json_node_get_int (n);
+  return TRUE;
+}
+
+/* Member NAME of O as true or false, DEFAULT_VALUE when absent, else an
+ * error (as member_int ()). */
+static gboolean
+member_bool (const SessionFile *f, JsonObject *o, const char *what, const char *name, gboolean default_value,
+             gboolean *out, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL)
+    {
+      *out = default_value;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    return _attnviz_session_fail (error, f->path, "the metadata's %s%s is not true or false", what, name);
+  *out = json_node_get_boolean (n);
   return TRUE;
 }
 
@@ -286,14 +334,20 @@ meta_tokens (const SessionFile *f, JsonObject *meta, const char *name, int T, At
           have_text = FALSE;
           texts[t] = g_strdup_printf ("%d", tokens[t].id);
         }
-      gint64 start = json_object_get_int_member_with_default (o, "start", 0);
-      gint64 end = json_object_get_int_member_with_default (o, "end", 0);
-      if (start < 0 || end < start || end > G_MAXUINT32)
+      /* spans are byte offsets the dump writes as int32 (token_spans) */
+      g_autofree char *what = g_strdup_printf ("%s[%d].", name, t);
+      gint64 start, end;
+      gboolean special;
+      if (!member_int (f, o, what, "start", 0, G_MAXINT32, 0, &start, error)
+          || !member_int (f, o, what, "end", 0, G_MAXINT32, 0, &end, error)
+          || !member_bool (f, o, what, "special", FALSE, &special, error))
+        return FALSE;
+      if (end < start)
         return _attnviz_session_fail (error, f->path, "the metadata's %s[%d] has a span %" G_GINT64_FORMAT "-%"
-                                      G_GINT64_FORMAT " that is not one", name, t, start, end);
+                                      G_GINT64_FORMAT " that ends before it starts", name, t, start, end);
       tokens[t].start = (guint32) start;
       tokens[t].end = (guint32) end;
-      tokens[t].special = json_object_get_boolean_member_with_default (o, "special", FALSE);
+      tokens[t].special = special;
     }
   *have_text_out = have_text;
   return TRUE;
@@ -373,7 +427,11 @@ read_source_side (AttnvizSession *self, const SessionFile *f, JsonObject *meta, 
   gboolean have_text;
   if (!meta_tokens (f, meta, "source_tokens", S, &self->source_tokens, &self->source_texts, &have_text, error))
     return FALSE;
-  if ((guint64) n_enc * n_head * S * S + (guint64) n_layer * n_head * T * S > f->max_values)
+  /* n_enc * n_head * S * S reaches 2^72: divide rather than multiply */
+  guint64 per_source = (guint64) n_head * S;
+  guint64 enc_rows = (guint64) n_enc * per_source, cross_rows = (guint64) n_layer * T;
+  if (enc_rows > f->max_values / S || cross_rows > f->max_values / per_source
+      || enc_rows * S + cross_rows * per_source > f->max_values)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "%s: the encoder and cross-attention of %d source "
                    "tokens take more than the memory attnviz opens a dump in", f->path, S);
@@ -419,7 +477,10 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
   if (json_object_has_member (meta, "pool"))
     return _attnviz_session_fail (error, f->path, "a pooled dump (--pool): it holds bins, not the matrices; "
                                   "dump without --pool to open it");
-  if (json_object_get_int_member_with_default (meta, "attentions_row_offset", 0) != 0)
+  gint64 row_offset;
+  if (!member_int (f, meta, "", "attentions_row_offset", 0, G_MAXINT64, 0, &row_offset, error))
+    return FALSE;
+  if (row_offset != 0)
     return _attnviz_session_fail (error, f->path, "a dump of some rows only (--rows): dump every row to open it");
 
   int T, n_layer, n_head;
@@ -471,8 +532,10 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
                                         json_node_get_boolean (causal), error))
     return FALSE;
   AttnvizRecording *rec = self->rec;
-  if (json_object_get_boolean_member_with_default (meta, "encoder_decoder", FALSE)
-      && !read_source_side (self, f, meta, T, n_layer, n_head, error))
+  gboolean encoder_decoder;
+  if (!member_bool (f, meta, "", "encoder_decoder", FALSE, &encoder_decoder, error))
+    return FALSE;
+  if (encoder_decoder && !read_source_side (self, f, meta, T, n_layer, n_head, error))
     return FALSE;
   g_autofree char *variant = meta_string (meta, "variant");
   g_free (rec->variant);

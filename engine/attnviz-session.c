@@ -225,11 +225,16 @@ foreign_safetensors (AttnvizSession *self, const SessionFile *f, gint64 *shape, 
       const char *name = attnviz_safetensors_get_nth (f->st, i)->name;
       if (g_str_has_prefix (name, "attentions."))
         {
-          char *end;
-          guint64 k = g_ascii_strtoull (name + strlen ("attentions."), &end, 10);
-          if (*end != '\0' || end == name + strlen ("attentions.") || k >= (guint64) L)
+          /* only attentions.N as Python writes N: not "01", "+1", " 1", "-0" */
+          const char *digits = name + strlen ("attentions.");
+          guint64 k = g_ascii_strtoull (digits, NULL, 10);
+          g_autofree char *canonical = g_strdup_printf ("%" G_GUINT64_FORMAT, k);
+          if (!g_ascii_isdigit (*digits) || strcmp (digits, canonical) != 0 || k >= (guint64) L)
             {
               g_autofree char *q = attnviz_printable (name);
+              if (L == 0)
+                return _attnviz_session_fail (error, f->path, "tensor \"%s\" without attentions.0: Hugging Face's "
+                                              "tuple numbers its layers from 0", q), NULL;
               return _attnviz_session_fail (error, f->path, "tensor \"%s\" does not follow attentions.0 to "
                                             "attentions.%d", q, L - 1), NULL;
             }
