@@ -146,14 +146,12 @@ _attnviz_session_make_recording (AttnvizSession *self, float *dense, int L, int 
   for (int t = 0; t < T; t++)
     rec->loss[t] = NAN;
   rec->variant = g_strdup ("model");
-  float *kept = g_steal_pointer (&owned);
-  AttnvizAttention *source = attnviz_attention_new_dense (kept, n_layer, n_head, layers, L, heads, H, T, S,
-                                                          causal, error);
+  /* taken over, also when it fails (out of memory for the overviews: it
+   * freed the matrices, and freeing them here too was a double free) */
+  AttnvizAttention *source = attnviz_attention_new_dense (g_steal_pointer (&owned), n_layer, n_head, layers, L,
+                                                          heads, H, T, S, causal, error);
   if (source == NULL)
-    {
-      g_free (kept);
-      return FALSE;
-    }
+    return FALSE;
   if (S == T)
     {
       rec->n_rec_layers = L;
@@ -193,11 +191,8 @@ _attnviz_session_dense_source (AttnvizSession *self, const char *name, float *de
     layers[i] = i;
   for (int i = 0; i < H; i++)
     heads[i] = i;
-  float *kept = g_steal_pointer (&owned);
-  AttnvizAttention *source = attnviz_attention_new_dense (kept, L, H, layers, L, heads, H, T, S, FALSE, error);
-  if (source == NULL)
-    g_free (kept);
-  return source;
+  /* taken over, also when it fails */
+  return attnviz_attention_new_dense (g_steal_pointer (&owned), L, H, layers, L, heads, H, T, S, FALSE, error);
 }
 
 /* ---- foreign tensors ---- */
