@@ -557,6 +557,38 @@ test_sizes_that_multiply_past_64_bits_are_refused (void)
   g_assert_nonnull (strstr (error->message, "wrap.json: attentions holds too many values"));
 }
 
+/* A dump's "model" names where it came from, and is the file's to say: a
+ * checkpoint's folder (MODEL/checkpoints/step-N) names MODEL, however many
+ * times the pair repeats (60000 of them once took minutes to name), and
+ * control characters come out escaped. */
+static void
+test_a_dump_s_model_path_names_the_model_whatever_it_holds (void)
+{
+  GString *model = g_string_new ("/runs/tiny-lm");
+  for (int i = 0; i < 60000; i++)
+    g_string_append (model, "/checkpoints/step-000250");
+  g_autofree char *json = g_strdup_printf ("{\"metadata\": {\"model\": \"%s\", \"n_tokens\": 1, \"n_layer\": 1, "
+                                           "\"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": [0], "
+                                           "\"tokens\": [{\"id\": 1}]}, \"attentions\": [[[[1]]]]}", model->str);
+  g_string_free (model, TRUE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizSession) s = attnviz_session_load_bytes ((const guint8 *) json, strlen (json), "run.json", 0,
+                                                            &error);
+  g_assert_no_error (error);
+  g_autofree char *name = attnviz_session_display_name (s);
+  g_assert_cmpstr (name, ==, "tiny-lm");
+
+  const char *escaping = "{\"metadata\": {\"model\": \"/m/\\u001b]0;title\\u0007\", \"n_tokens\": 1, \"n_layer\": 1, "
+                         "\"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": [0], \"tokens\": [{\"id\": 1}]}, "
+                         "\"attentions\": [[[[1]]]]}";
+  g_autoptr(AttnvizSession) t = attnviz_session_load_bytes ((const guint8 *) escaping, strlen (escaping), "run.json",
+                                                            0, &error);
+  g_assert_no_error (error);
+  g_autofree char *shown = attnviz_session_display_name (t);
+  g_assert_null (strchr (shown, '\033'));
+  g_assert_null (strchr (shown, '\a'));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -596,6 +628,8 @@ main (int argc, char **argv)
                    test_hugging_face_s_tuple_in_safetensors_stacks_its_layers);
   g_test_add_func ("/engine/session/rows-that-do-not-sum-to-one-are-counted-not-refused",
                    test_rows_that_do_not_sum_to_one_are_counted_not_refused);
+  g_test_add_func ("/engine/session/a-dump-s-model-path-names-the-model-whatever-it-holds",
+                   test_a_dump_s_model_path_names_the_model_whatever_it_holds);
   g_test_add_func ("/engine/session/sizes-that-multiply-past-64-bits-are-refused",
                    test_sizes_that_multiply_past_64_bits_are_refused);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
