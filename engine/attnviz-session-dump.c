@@ -18,11 +18,6 @@
 #include "attnviz-npy.h"
 #include "attnviz-session-private.h"
 
-/* The largest model a dump may describe: beyond any real one. */
-#define MAX_LAYERS 4096
-#define MAX_HEADS 4096
-#define MAX_TOKENS (1 << 24)
-
 /* ---- arrays ---- */
 
 static float *
@@ -322,9 +317,9 @@ meta_tokens (const SessionFile *f, JsonObject *meta, const char *name, int T, At
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
       JsonNode *id = o ? json_object_get_member (o, "id") : NULL;
       if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64
-          || json_node_get_int (id) < 0 || json_node_get_int (id) >= MAX_TOKENS)
+          || json_node_get_int (id) < 0 || json_node_get_int (id) >= SESSION_MAX_TOKENS)
         return _attnviz_session_fail (error, f->path, "the metadata's %s[%d] has no id in 0-%d", name, t,
-                                      MAX_TOKENS - 1);
+                                      SESSION_MAX_TOKENS - 1);
       tokens[t].id = (gint32) json_node_get_int (id);
       JsonNode *text = json_object_get_member (o, "text");
       if (text && JSON_NODE_HOLDS_VALUE (text) && json_node_get_value_type (text) == G_TYPE_STRING)
@@ -373,7 +368,7 @@ read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **er
   if (ids == NULL || probs == NULL || last == NULL)
     return TRUE;   /* a model without an output layer */
   if (n_ids != 2 || n_probs != 2 || n_last != 1 || s_ids[0] != T || s_probs[0] != T || s_ids[1] != s_probs[1]
-      || s_ids[1] < 1 || s_ids[1] > s_last[0] || s_last[0] >= MAX_TOKENS)
+      || s_ids[1] < 1 || s_ids[1] > s_last[0] || s_last[0] >= SESSION_MAX_TOKENS)
     return _attnviz_session_fail (error, f->path, "topk_ids, topk_probs and logits_last do not fit %d tokens", T);
   int K = (int) s_ids[1], V = (int) s_last[0];
   rec->vocab_size = V;
@@ -421,8 +416,8 @@ read_source_side (AttnvizSession *self, const SessionFile *f, JsonObject *meta, 
 {
   AttnvizRecording *rec = self->rec;
   int S, n_enc;
-  if (!meta_int (f, meta, "n_source_tokens", 1, MAX_TOKENS, &S, error)
-      || !meta_int (f, meta, "n_enc_layer", 1, MAX_LAYERS, &n_enc, error))
+  if (!meta_int (f, meta, "n_source_tokens", 1, SESSION_MAX_TOKENS, &S, error)
+      || !meta_int (f, meta, "n_enc_layer", 1, SESSION_MAX_LAYERS, &n_enc, error))
     return FALSE;
   gboolean have_text;
   if (!meta_tokens (f, meta, "source_tokens", S, &self->source_tokens, &self->source_texts, &have_text, error))
@@ -484,9 +479,9 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
     return _attnviz_session_fail (error, f->path, "a dump of some rows only (--rows): dump every row to open it");
 
   int T, n_layer, n_head;
-  if (!meta_int (f, meta, "n_tokens", 1, MAX_TOKENS, &T, error)
-      || !meta_int (f, meta, "n_layer", 1, MAX_LAYERS, &n_layer, error)
-      || !meta_int (f, meta, "n_head", 1, MAX_HEADS, &n_head, error))
+  if (!meta_int (f, meta, "n_tokens", 1, SESSION_MAX_TOKENS, &T, error)
+      || !meta_int (f, meta, "n_layer", 1, SESSION_MAX_LAYERS, &n_layer, error)
+      || !meta_int (f, meta, "n_head", 1, SESSION_MAX_HEADS, &n_head, error))
     return FALSE;
 
   gint64 shape[5];

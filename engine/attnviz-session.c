@@ -307,9 +307,12 @@ foreign_shape (const AttnvizSession *self, const gint64 *shape, int nd, int out[
         return _attnviz_session_fail (error, self->path, "%s has shape %s: every size must be at least 1",
                                       self->tensor, s);
       }
-  if (d[0] > 4096 || d[1] > 4096)
+  if (d[0] > SESSION_MAX_LAYERS || d[1] > SESSION_MAX_HEADS)
     return _attnviz_session_fail (error, self->path, "%s has %" G_GINT64_FORMAT " layers and %" G_GINT64_FORMAT
-                                  " heads: at most 4096 of each", self->tensor, d[0], d[1]);
+                                  " heads: at most %d of each", self->tensor, d[0], d[1], SESSION_MAX_LAYERS);
+  if (d[2] > SESSION_MAX_TOKENS || d[3] > SESSION_MAX_TOKENS)
+    return _attnviz_session_fail (error, self->path, "%s has %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " tokens: at "
+                                  "most %d on each side", self->tensor, d[2], d[3], SESSION_MAX_TOKENS);
   for (int i = 0; i < 4; i++)
     out[i] = (int) d[i];
   return TRUE;

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attnviz-dump.h"
 #include "attnviz-forward.h"
@@ -393,6 +394,9 @@ static const BadCase bad_cases[] = {
   { "a-zero-size", NPY, "zero", "at least 1" },
   { "a-truncated-npy", NPY, "truncated", "truncated" },
   { "over-the-memory-budget", NPY, "budget", "over the" },
+  /* each token gets a label: 2^29 of them (in budget with one row) once
+   * asked for tens of GiB */
+  { "more-tokens-than-a-dump-holds", NPY, "wide", "1 x 16777217 tokens: at most 16777216 on each side" },
   { "too-few-tokens", TOKENS, "[\"a\", \"b\"]", "2 tokens for the 4" },
   { "tokens-not-strings", TOKENS, "[\"a\", {}, \"c\", \"d\"]", "not a string" },
   { "tokens-not-a-list", TOKENS, "{\"a\": 1}", "not a JSON list" },
@@ -473,6 +477,15 @@ test_a_malformed_file_gives_one_clear_line (gconstpointer data)
           gsize len;
           g_assert_true (g_file_get_contents (whole, &bytes, &len, NULL));
           g_assert_true (g_file_set_contents (path, bytes, len - 10, NULL));
+        }
+      else if (strcmp (c->contents, "wide") == 0)
+        {
+          /* one row of 2^24 + 1 zeros: the header, and the file made that
+           * long (sparse: nothing is written) */
+          gint64 wide[4] = { 1, 1, 1, ((gint64) 1 << 24) + 1 };
+          g_autoptr(GBytes) header = attnviz_npy_header (ATTNVIZ_NPY_F32, wide, 4);
+          g_assert_true (g_file_set_contents (path, g_bytes_get_data (header, NULL), g_bytes_get_size (header), NULL));
+          g_assert_cmpint (truncate (path, g_bytes_get_size (header) + (wide[3] * 4)), ==, 0);
         }
       else
         g_free (write_npy (dir, "att.npy", a, shape, n_dims));
