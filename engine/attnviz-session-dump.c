@@ -348,6 +348,28 @@ meta_tokens (const SessionFile *f, JsonObject *meta, const char *name, int T, At
   return TRUE;
 }
 
+/* The array NAME (N, 2) of byte spans, when the file has one, against the
+ * metadata's TOKENS (float32 holds spans past 2^24 rounded, as both sides
+ * are). */
+static gboolean
+spans_agree (const SessionFile *f, const char *name, const AttnvizToken *tokens, int n, GError **error)
+{
+  gint64 shape[5];
+  int nd = 0;
+  gboolean failed;
+  g_autofree float *spans = optional_array (f, name, shape, &nd, &failed, error);
+  if (failed)
+    return FALSE;
+  if (spans == NULL)
+    return TRUE;
+  gboolean same = nd == 2 && shape[0] == n && shape[1] == 2;
+  for (int t = 0; same && t < n; t++)
+    same = spans[2 * t] == (float) tokens[t].start && spans[2 * t + 1] == (float) tokens[t].end;
+  if (!same)
+    return _attnviz_session_fail (error, f->path, "%s disagree with the metadata's spans", name);
+  return TRUE;
+}
+
 /* Optional (T, K) / (V) arrays of the dump: top-k and the last logits. */
 static gboolean
 read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **error)
@@ -463,7 +485,7 @@ read_source_side (AttnvizSession *self, const SessionFile *f, JsonObject *meta, 
     same = ids[s] == (float) rec->src_ids[s];
   if (!same)
     return _attnviz_session_fail (error, f->path, "source_ids disagree with the metadata's source tokens");
-  return TRUE;
+  return spans_agree (f, "source_spans", self->source_tokens, S, error);
 }
 
 gboolean
@@ -550,6 +572,8 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
       if (!same)
         return _attnviz_session_fail (error, f->path, "input_ids disagree with the metadata's tokens");
     }
+  if (!spans_agree (f, "token_spans", self->tokens, T, error))
+    return FALSE;
   g_autofree float *loss = optional_array (f, "loss", shape, &nd, &failed, error);
   if (failed)
     return FALSE;

@@ -492,6 +492,12 @@ AttnvizSession *
 attnviz_session_load (const char *path, const char *tokens, const char *source_tokens, guint64 max_bytes,
                       GError **error)
 {
+  if ((tokens != NULL && *tokens == '\0') || (source_tokens != NULL && *source_tokens == '\0'))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: the path is empty",
+                   tokens != NULL && *tokens == '\0' ? "--tokens" : "--source-tokens");
+      return NULL;
+    }
   /* a dump folder's metadata.json stands for its folder (what a file
    * chooser can pick) */
   g_autofree char *base = g_path_get_basename (path);
@@ -582,9 +588,12 @@ attnviz_session_is_session_path (const char *path, gboolean look_inside)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
+      /* a dump with either file missing or broken is still one (its error
+       * names what is wrong, where a model's would ask for --text) */
       g_autofree char *meta = g_build_filename (path, "metadata.json", NULL);
       g_autofree char *att = g_build_filename (path, "attentions.npy", NULL);
-      return attnviz_path_present (meta) && attnviz_path_present (att);
+      g_autofree char *config = g_build_filename (path, "config.json", NULL);
+      return (attnviz_path_present (meta) || attnviz_path_present (att)) && !attnviz_path_present (config);
     }
   /* a model's shard index and config name the model, not a dump */
   if (g_str_has_suffix (path, ".index.json") || g_str_has_suffix (path, "config.json"))

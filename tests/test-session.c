@@ -438,6 +438,10 @@ static const BadCase bad_cases[] = {
     "attentions_row_offset is not an integer" },
   { "a-row-offset-of-null", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1}", ", \"attentions_row_offset\": null"),
     "attentions_row_offset is not an integer" },
+  { "token-spans-that-disagree-with-the-metadata", DUMP_JSON,
+    "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": "
+    "[0], \"tokens\": [{\"id\": 1, \"start\": 0, \"end\": 3}]}, \"attentions\": [[[[1]]]], \"token_spans\": [[0, 4]]}",
+    "token_spans disagree with the metadata's spans" },
   { "hf-s-tuple-with-a-zero-padded-layer", SAFETENSORS, "zero-padded", "\"attentions.01\" does not follow" },
   { "hf-s-tuple-without-layer-0", SAFETENSORS, "from-1", "without attentions.0" },
 };
