@@ -372,7 +372,7 @@ spans_agree (const SessionFile *f, const char *name, const AttnvizToken *tokens,
 
 /* Optional (T, K) / (V) arrays of the dump: top-k and the last logits. */
 static gboolean
-read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **error)
+read_predictions (AttnvizSession *self, const SessionFile *f, JsonObject *meta, int T, GError **error)
 {
   AttnvizRecording *rec = self->rec;
   gint64 s_ids[5], s_probs[5], s_last[5];
@@ -393,6 +393,15 @@ read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **er
       || s_ids[1] < 1 || s_ids[1] > s_last[0] || s_last[0] >= SESSION_MAX_TOKENS)
     return _attnviz_session_fail (error, f->path, "topk_ids, topk_probs and logits_last do not fit %d tokens", T);
   int K = (int) s_ids[1], V = (int) s_last[0];
+  /* the metadata's counts, when it gives them, are the arrays' */
+  gint64 meta_v, meta_k;
+  if (!member_int (f, meta, "", "vocab_size", 0, SESSION_MAX_TOKENS, V, &meta_v, error)
+      || !member_int (f, meta, "", "top_k", 0, SESSION_MAX_TOKENS, K, &meta_k, error))
+    return FALSE;
+  if (meta_v != V || meta_k != K)
+    return _attnviz_session_fail (error, f->path, "logits_last has %d values and topk_ids %d a token, where the "
+                                  "metadata says vocab_size %" G_GINT64_FORMAT " and top_k %" G_GINT64_FORMAT, V, K,
+                                  meta_v, meta_k);
   rec->vocab_size = V;
   rec->top_k = K;
   rec->topk_ids = g_new (gint32, (gsize) T * K);
@@ -583,5 +592,5 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
         return _attnviz_session_fail (error, f->path, "loss is not one value per token");
       memcpy (rec->loss, loss, sizeof (float) * T);
     }
-  return read_predictions (self, f, T, error);
+  return read_predictions (self, f, meta, T, error);
 }

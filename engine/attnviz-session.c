@@ -593,7 +593,9 @@ attnviz_session_is_session_path (const char *path, gboolean look_inside)
       g_autofree char *meta = g_build_filename (path, "metadata.json", NULL);
       g_autofree char *att = g_build_filename (path, "attentions.npy", NULL);
       g_autofree char *config = g_build_filename (path, "config.json", NULL);
-      return (attnviz_path_present (meta) || attnviz_path_present (att)) && !attnviz_path_present (config);
+      gboolean named = g_str_has_suffix (path, ".npy") || g_str_has_suffix (path, ".json")
+                       || g_str_has_suffix (path, ".safetensors");
+      return (named || attnviz_path_present (meta) || attnviz_path_present (att)) && !attnviz_path_present (config);
     }
   /* a model's shard index and config name the model, not a dump */
   if (g_str_has_suffix (path, ".index.json") || g_str_has_suffix (path, "config.json"))

@@ -442,6 +442,10 @@ static const BadCase bad_cases[] = {
     "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": "
     "[0], \"tokens\": [{\"id\": 1, \"start\": 0, \"end\": 3}]}, \"attentions\": [[[[1]]]], \"token_spans\": [[0, 4]]}",
     "token_spans disagree with the metadata's spans" },
+  { "a-vocabulary-that-disagrees-with-the-logits", DUMP_JSON,
+    "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": "
+    "[0], \"vocab_size\": 3, \"top_k\": 1, \"tokens\": [{\"id\": 1}]}, \"attentions\": [[[[1]]]], \"topk_ids\": [[1]], "
+    "\"topk_probs\": [[0.5]], \"logits_last\": [0.1, 0.2]}", "logits_last has 2 values" },
   { "hf-s-tuple-with-a-zero-padded-layer", SAFETENSORS, "zero-padded", "\"attentions.01\" does not follow" },
   { "hf-s-tuple-without-layer-0", SAFETENSORS, "from-1", "without attentions.0" },
 };
