@@ -47,7 +47,8 @@ typedef enum {
 
 /* A source over matrices made elsewhere, with no model behind it (a dump
  * or another framework's tensor opened again: attnviz-session.h).  DENSE
- * (n_rec_layers, n_rec_heads, n_rows, n_cols) is taken over (g_free);
+ * (n_rec_layers, n_rec_heads, n_rows, n_cols) is taken over (g_free), also
+ * when it returns NULL (out of memory for the overviews: it is freed then);
  * REC_LAYERS / REC_HEADS give the model index of each recorded layer and
  * head, each in [0, n_layer) / [0, n_head) and none twice (the caller has
  * checked them).  The overviews are made from the matrices at once.  No

@@ -212,18 +212,33 @@ attnviz_model_display_name (const char *path)
   static const char *const generic[] = {
     "hf", "model", "models", "weights", "checkpoint", "snapshot", "main", "model.safetensors", NULL,
   };
-  g_autofree char *clean = g_canonicalize_filename (path, NULL);
+  g_autofree char *clean = g_canonicalize_filename (path, NULL);   /* absolute, no trailing slash */
+
+  /* A checkpoint attnviz train left (MODEL/checkpoints/step-000250): the
+   * model's name; the step is shown apart.  The pairs are cut in place
+   * from the end, each scanned once: a dump's "model" may repeat them
+   * 60000 times, which took minutes when each cut measured the whole
+   * path again. */
+  gsize len = strlen (clean);
+  static const char checkpoints[] = "checkpoints";
+  while (len > 1)
+    {
+      gsize s1 = len;   /* the last slash: the path is absolute, so there is one */
+      while (s1 > 0 && clean[s1 - 1] != '/')
+        s1--;
+      if (s1 < 2 || !g_str_has_prefix (clean + s1, "step-"))
+        break;
+      gsize s2 = s1 - 1;   /* the slash before the parent */
+      while (s2 > 0 && clean[s2 - 1] != '/')
+        s2--;
+      if (s1 - 1 - s2 != strlen (checkpoints) || strncmp (clean + s2, checkpoints, strlen (checkpoints)) != 0)
+        break;
+      len = s2 > 1 ? s2 - 1 : 1;   /* the model's folder ("/" when checkpoints/ is at the root) */
+      clean[len] = '\0';
+    }
   g_autofree char *base = g_path_get_basename (clean);
   g_autofree char *dir = g_path_get_dirname (clean);
   g_autofree char *parent = g_path_get_basename (dir);
-
-  /* A checkpoint attnviz train left (MODEL/checkpoints/step-000250): the
-   * model's name; the step is shown apart. */
-  if (g_str_has_prefix (base, "step-") && g_str_equal (parent, "checkpoints"))
-    {
-      g_autofree char *model_dir = g_path_get_dirname (dir);
-      return attnviz_model_display_name (model_dir);
-    }
   if (g_str_has_suffix (base, ".safetensors") && !g_str_equal (base, "model.safetensors"))
     base[strlen (base) - strlen (".safetensors")] = '\0';
   if (g_strv_contains (generic, base) && !g_str_equal (parent, "/") && !g_str_equal (parent, "."))

@@ -232,6 +232,12 @@ attnviz_npy_read_floats_max (const guint8 *data, gsize len, const char *path, gi
   const char *sh = dict_value (dict, "'shape'");
   if (descr == NULL || *descr != '\'' || fortran == NULL || sh == NULL || *sh != '(')
     return npy_bad (error, path, "the header lacks descr, fortran_order or shape"), NULL;
+  /* numpy's dict keeps a key's last value, this reader its first: a key
+   * given twice would be read as two different arrays */
+  static const char *const keys[] = { "'descr'", "'fortran_order'", "'shape'" };
+  for (guint k = 0; k < G_N_ELEMENTS (keys); k++)
+    if (strstr (strstr (dict, keys[k]) + strlen (keys[k]), keys[k]) != NULL)
+      return npy_bad (error, path, "the header gives %s twice", keys[k]), NULL;
   if (!g_str_has_prefix (fortran, "False"))
     return npy_bad (error, path, "Fortran order is not supported: save it with np.ascontiguousarray"), NULL;
   static const struct { const char *descr; gsize size; } types[] = {

@@ -18,11 +18,6 @@
 #include "attnviz-npy.h"
 #include "attnviz-session-private.h"
 
-/* The largest model a dump may describe: beyond any real one. */
-#define MAX_LAYERS 4096
-#define MAX_HEADS 4096
-#define MAX_TOKENS (1 << 24)
-
 /* ---- arrays ---- */
 
 static float *
@@ -114,12 +109,15 @@ json_shape (JsonNode *node, gint64 *shape, int *n_dims)
 }
 
 /* Fills OUT from NODE (nested arrays of SHAPE from dimension DIM); numbers
- * and null (NaN, as the writer stores non-finite floats). */
+ * and null (NaN, as the writer stores non-finite floats).  Never writes at
+ * or past END. */
 static gboolean
-json_fill (JsonNode *node, const gint64 *shape, int n_dims, int dim, float **out)
+json_fill (JsonNode *node, const gint64 *shape, int n_dims, int dim, float **out, const float *end)
 {
   if (dim == n_dims)
     {
+      if (*out >= end)
+        return FALSE;
       if (JSON_NODE_HOLDS_NULL (node))
         *(*out)++ = NAN;
       else if (JSON_NODE_HOLDS_VALUE (node)
@@ -135,7 +133,7 @@ json_fill (JsonNode *node, const gint64 *shape, int n_dims, int dim, float **out
   if (json_array_get_length (a) != (guint) shape[dim])
     return FALSE;
   for (guint i = 0; i < (guint) shape[dim]; i++)
-    if (!json_fill (json_array_get_element (a, i), shape, n_dims, dim + 1, out))
+    if (!json_fill (json_array_get_element (a, i), shape, n_dims, dim + 1, out, end))
       return FALSE;
   return TRUE;
 }
@@ -148,13 +146,17 @@ json_array_values (const SessionFile *f, const char *name, gint64 *shape, int *n
     return NULL;
   if (!json_shape (node, shape, n_dims))
     return _attnviz_session_fail (error, f->path, "%s nests more than 5 arrays deep", name), NULL;
+  /* Only first elements were followed, so the sizes can multiply past
+   * 2^64 (five of 8192 wrap to 0) in a file of 100 kB: check each step. */
   guint64 n = 1;
   for (int i = 0; i < *n_dims; i++)
-    n *= (guint64) shape[i];   /* each at most the file's length: no overflow in 5 */
-  if (n > f->max_values)
-    return _attnviz_session_fail (error, f->path, "%s holds too many values", name), NULL;
+    {
+      if (shape[i] != 0 && n > f->max_values / (guint64) shape[i])
+        return _attnviz_session_fail (error, f->path, "%s holds too many values", name), NULL;
+      n *= (guint64) shape[i];
+    }
   float *out = g_new (float, MAX (n, 1)), *p = out;
-  if (!json_fill (node, shape, *n_dims, 0, &p))
+  if (!json_fill (node, shape, *n_dims, 0, &p, out + n))
     {
       g_free (out);
       return _attnviz_session_fail (error, f->path, "%s is not a rectangular array of numbers", name), NULL;
@@ -203,6 +205,47 @@ meta_int (const SessionFile *f, JsonObject *meta, const char *name, gint64 lo, g
     return _attnviz_session_fail (error, f->path, "the metadata's %s is %" G_GINT64_FORMAT ", not in %"
                                   G_GINT64_FORMAT "-%" G_GINT64_FORMAT, name, v, lo, hi);
   *out = (int) v;
+  return TRUE;
+}
+
+/* Member NAME of object O (WHAT names O in messages) as an integer in
+ * [LO, HI], or DEFAULT_VALUE when O has no such member.  Anything else
+ * there (a string, a float, null, a list) is an error: json-glib's
+ * _with_default getters would warn on a list and convert a float past
+ * 64 bits with undefined behaviour. */
+static gboolean
+member_int (const SessionFile *f, JsonObject *o, const char *what, const char *name, gint64 lo, gint64 hi,
+            gint64 default_value, gint64 *out, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL)
+    {
+      *out = default_value;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_INT64 || json_node_get_int (n) < lo
+      || json_node_get_int (n) > hi)
+    return _attnviz_session_fail (error, f->path, "the metadata's %s%s is not an integer in %" G_GINT64_FORMAT "-%"
+                                  G_GINT64_FORMAT, what, name, lo, hi);
+  *out = json_node_get_int (n);
+  return TRUE;
+}
+
+/* Member NAME of O as true or false, DEFAULT_VALUE when absent, else an
+ * error (as member_int ()). */
+static gboolean
+member_bool (const SessionFile *f, JsonObject *o, const char *what, const char *name, gboolean default_value,
+             gboolean *out, GError **error)
+{
+  JsonNode *n = json_object_get_member (o, name);
+  if (n == NULL)
+    {
+      *out = default_value;
+      return TRUE;
+    }
+  if (!JSON_NODE_HOLDS_VALUE (n) || json_node_get_value_type (n) != G_TYPE_BOOLEAN)
+    return _attnviz_session_fail (error, f->path, "the metadata's %s%s is not true or false", what, name);
+  *out = json_node_get_boolean (n);
   return TRUE;
 }
 
@@ -274,9 +317,9 @@ meta_tokens (const SessionFile *f, JsonObject *meta, const char *name, int T, At
       JsonObject *o = JSON_NODE_HOLDS_OBJECT (e) ? json_node_get_object (e) : NULL;
       JsonNode *id = o ? json_object_get_member (o, "id") : NULL;
       if (id == NULL || !JSON_NODE_HOLDS_VALUE (id) || json_node_get_value_type (id) != G_TYPE_INT64
-          || json_node_get_int (id) < 0 || json_node_get_int (id) >= MAX_TOKENS)
+          || json_node_get_int (id) < 0 || json_node_get_int (id) >= SESSION_MAX_TOKENS)
         return _attnviz_session_fail (error, f->path, "the metadata's %s[%d] has no id in 0-%d", name, t,
-                                      MAX_TOKENS - 1);
+                                      SESSION_MAX_TOKENS - 1);
       tokens[t].id = (gint32) json_node_get_int (id);
       JsonNode *text = json_object_get_member (o, "text");
       if (text && JSON_NODE_HOLDS_VALUE (text) && json_node_get_value_type (text) == G_TYPE_STRING)
@@ -286,22 +329,50 @@ meta_tokens (const SessionFile *f, JsonObject *meta, const char *name, int T, At
           have_text = FALSE;
           texts[t] = g_strdup_printf ("%d", tokens[t].id);
         }
-      gint64 start = json_object_get_int_member_with_default (o, "start", 0);
-      gint64 end = json_object_get_int_member_with_default (o, "end", 0);
-      if (start < 0 || end < start || end > G_MAXUINT32)
+      /* spans are byte offsets the dump writes as int32 (token_spans) */
+      g_autofree char *what = g_strdup_printf ("%s[%d].", name, t);
+      gint64 start, end;
+      gboolean special;
+      if (!member_int (f, o, what, "start", 0, G_MAXINT32, 0, &start, error)
+          || !member_int (f, o, what, "end", 0, G_MAXINT32, 0, &end, error)
+          || !member_bool (f, o, what, "special", FALSE, &special, error))
+        return FALSE;
+      if (end < start)
         return _attnviz_session_fail (error, f->path, "the metadata's %s[%d] has a span %" G_GINT64_FORMAT "-%"
-                                      G_GINT64_FORMAT " that is not one", name, t, start, end);
+                                      G_GINT64_FORMAT " that ends before it starts", name, t, start, end);
       tokens[t].start = (guint32) start;
       tokens[t].end = (guint32) end;
-      tokens[t].special = json_object_get_boolean_member_with_default (o, "special", FALSE);
+      tokens[t].special = special;
     }
   *have_text_out = have_text;
   return TRUE;
 }
 
+/* The array NAME (N, 2) of byte spans, when the file has one, against the
+ * metadata's TOKENS (float32 holds spans past 2^24 rounded, as both sides
+ * are). */
+static gboolean
+spans_agree (const SessionFile *f, const char *name, const AttnvizToken *tokens, int n, GError **error)
+{
+  gint64 shape[5];
+  int nd = 0;
+  gboolean failed;
+  g_autofree float *spans = optional_array (f, name, shape, &nd, &failed, error);
+  if (failed)
+    return FALSE;
+  if (spans == NULL)
+    return TRUE;
+  gboolean same = nd == 2 && shape[0] == n && shape[1] == 2;
+  for (int t = 0; same && t < n; t++)
+    same = spans[2 * t] == (float) tokens[t].start && spans[2 * t + 1] == (float) tokens[t].end;
+  if (!same)
+    return _attnviz_session_fail (error, f->path, "%s disagree with the metadata's spans", name);
+  return TRUE;
+}
+
 /* Optional (T, K) / (V) arrays of the dump: top-k and the last logits. */
 static gboolean
-read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **error)
+read_predictions (AttnvizSession *self, const SessionFile *f, JsonObject *meta, int T, GError **error)
 {
   AttnvizRecording *rec = self->rec;
   gint64 s_ids[5], s_probs[5], s_last[5];
@@ -319,9 +390,18 @@ read_predictions (AttnvizSession *self, const SessionFile *f, int T, GError **er
   if (ids == NULL || probs == NULL || last == NULL)
     return TRUE;   /* a model without an output layer */
   if (n_ids != 2 || n_probs != 2 || n_last != 1 || s_ids[0] != T || s_probs[0] != T || s_ids[1] != s_probs[1]
-      || s_ids[1] < 1 || s_ids[1] > s_last[0] || s_last[0] >= MAX_TOKENS)
+      || s_ids[1] < 1 || s_ids[1] > s_last[0] || s_last[0] >= SESSION_MAX_TOKENS)
     return _attnviz_session_fail (error, f->path, "topk_ids, topk_probs and logits_last do not fit %d tokens", T);
   int K = (int) s_ids[1], V = (int) s_last[0];
+  /* the metadata's counts, when it gives them, are the arrays' */
+  gint64 meta_v, meta_k;
+  if (!member_int (f, meta, "", "vocab_size", 0, SESSION_MAX_TOKENS, V, &meta_v, error)
+      || !member_int (f, meta, "", "top_k", 0, SESSION_MAX_TOKENS, K, &meta_k, error))
+    return FALSE;
+  if (meta_v != V || meta_k != K)
+    return _attnviz_session_fail (error, f->path, "logits_last has %d values and topk_ids %d a token, where the "
+                                  "metadata says vocab_size %" G_GINT64_FORMAT " and top_k %" G_GINT64_FORMAT, V, K,
+                                  meta_v, meta_k);
   rec->vocab_size = V;
   rec->top_k = K;
   rec->topk_ids = g_new (gint32, (gsize) T * K);
@@ -379,13 +459,17 @@ read_source_side (AttnvizSession *self, const SessionFile *f, JsonObject *meta, 
 {
   AttnvizRecording *rec = self->rec;
   int S, n_enc;
-  if (!meta_int (f, meta, "n_source_tokens", 1, MAX_TOKENS, &S, error)
-      || !meta_int (f, meta, "n_enc_layer", 1, MAX_LAYERS, &n_enc, error))
+  if (!meta_int (f, meta, "n_source_tokens", 1, SESSION_MAX_TOKENS, &S, error)
+      || !meta_int (f, meta, "n_enc_layer", 1, SESSION_MAX_LAYERS, &n_enc, error))
     return FALSE;
   gboolean have_text;
   if (!meta_tokens (f, meta, "source_tokens", S, &self->source_tokens, &self->source_texts, &have_text, error))
     return FALSE;
-  if ((guint64) n_enc * n_head * S * S + (guint64) n_layer * n_head * T * S > f->max_values)
+  /* n_enc * n_head * S * S reaches 2^72: divide rather than multiply */
+  guint64 per_source = (guint64) n_head * S;
+  guint64 enc_rows = (guint64) n_enc * per_source, cross_rows = (guint64) n_layer * T;
+  if (enc_rows > f->max_values / S || cross_rows > f->max_values / per_source
+      || enc_rows * S + cross_rows * per_source > f->max_values)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "%s: the encoder and cross-attention of %d source "
                    "tokens take more than the memory attnviz opens a dump in", f->path, S);
@@ -422,7 +506,7 @@ read_source_side (AttnvizSession *self, const SessionFile *f, JsonObject *meta, 
     same = ids[s] == (float) rec->src_ids[s];
   if (!same)
     return _attnviz_session_fail (error, f->path, "source_ids disagree with the metadata's source tokens");
-  return TRUE;
+  return spans_agree (f, "source_spans", self->source_tokens, S, error);
 }
 
 gboolean
@@ -431,13 +515,16 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
   if (json_object_has_member (meta, "pool"))
     return _attnviz_session_fail (error, f->path, "a pooled dump (--pool): it holds bins, not the matrices; "
                                   "dump without --pool to open it");
-  if (json_object_get_int_member_with_default (meta, "attentions_row_offset", 0) != 0)
+  gint64 row_offset;
+  if (!member_int (f, meta, "", "attentions_row_offset", 0, G_MAXINT64, 0, &row_offset, error))
+    return FALSE;
+  if (row_offset != 0)
     return _attnviz_session_fail (error, f->path, "a dump of some rows only (--rows): dump every row to open it");
 
   int T, n_layer, n_head;
-  if (!meta_int (f, meta, "n_tokens", 1, MAX_TOKENS, &T, error)
-      || !meta_int (f, meta, "n_layer", 1, MAX_LAYERS, &n_layer, error)
-      || !meta_int (f, meta, "n_head", 1, MAX_HEADS, &n_head, error))
+  if (!meta_int (f, meta, "n_tokens", 1, SESSION_MAX_TOKENS, &T, error)
+      || !meta_int (f, meta, "n_layer", 1, SESSION_MAX_LAYERS, &n_layer, error)
+      || !meta_int (f, meta, "n_head", 1, SESSION_MAX_HEADS, &n_head, error))
     return FALSE;
 
   gint64 shape[5];
@@ -483,8 +570,10 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
                                         json_node_get_boolean (causal), error))
     return FALSE;
   AttnvizRecording *rec = self->rec;
-  if (json_object_get_boolean_member_with_default (meta, "encoder_decoder", FALSE)
-      && !read_source_side (self, f, meta, T, n_layer, n_head, error))
+  gboolean encoder_decoder;
+  if (!member_bool (f, meta, "", "encoder_decoder", FALSE, &encoder_decoder, error))
+    return FALSE;
+  if (encoder_decoder && !read_source_side (self, f, meta, T, n_layer, n_head, error))
     return FALSE;
   g_autofree char *variant = meta_string (meta, "variant");
   g_free (rec->variant);
@@ -504,6 +593,8 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
       if (!same)
         return _attnviz_session_fail (error, f->path, "input_ids disagree with the metadata's tokens");
     }
+  if (!spans_agree (f, "token_spans", self->tokens, T, error))
+    return FALSE;
   g_autofree float *loss = optional_array (f, "loss", shape, &nd, &failed, error);
   if (failed)
     return FALSE;
@@ -513,5 +604,5 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
         return _attnviz_session_fail (error, f->path, "loss is not one value per token");
       memcpy (rec->loss, loss, sizeof (float) * T);
     }
-  return read_predictions (self, f, T, error);
+  return read_predictions (self, f, meta, T, error);
 }

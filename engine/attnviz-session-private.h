@@ -14,6 +14,13 @@
 
 G_BEGIN_DECLS
 
+/* The largest attention a session may describe, beyond any real model:
+ * layers, heads, and tokens on either side (a foreign tensor's labels are
+ * made one per token: 2^29 of them once asked for tens of GiB). */
+#define SESSION_MAX_LAYERS 4096
+#define SESSION_MAX_HEADS 4096
+#define SESSION_MAX_TOKENS (1 << 24)
+
 /* The arrays of one file, whatever its format. */
 typedef struct {
   const char *path;         /* for messages */

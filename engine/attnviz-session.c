@@ -146,14 +146,12 @@ _attnviz_session_make_recording (AttnvizSession *self, float *dense, int L, int 
   for (int t = 0; t < T; t++)
     rec->loss[t] = NAN;
   rec->variant = g_strdup ("model");
-  float *kept = g_steal_pointer (&owned);
-  AttnvizAttention *source = attnviz_attention_new_dense (kept, n_layer, n_head, layers, L, heads, H, T, S,
-                                                          causal, error);
+  /* taken over, also when it fails (out of memory for the overviews: it
+   * freed the matrices, and freeing them here too was a double free) */
+  AttnvizAttention *source = attnviz_attention_new_dense (g_steal_pointer (&owned), n_layer, n_head, layers, L,
+                                                          heads, H, T, S, causal, error);
   if (source == NULL)
-    {
-      g_free (kept);
-      return FALSE;
-    }
+    return FALSE;
   if (S == T)
     {
       rec->n_rec_layers = L;
@@ -193,11 +191,8 @@ _attnviz_session_dense_source (AttnvizSession *self, const char *name, float *de
     layers[i] = i;
   for (int i = 0; i < H; i++)
     heads[i] = i;
-  float *kept = g_steal_pointer (&owned);
-  AttnvizAttention *source = attnviz_attention_new_dense (kept, L, H, layers, L, heads, H, T, S, FALSE, error);
-  if (source == NULL)
-    g_free (kept);
-  return source;
+  /* taken over, also when it fails */
+  return attnviz_attention_new_dense (g_steal_pointer (&owned), L, H, layers, L, heads, H, T, S, FALSE, error);
 }
 
 /* ---- foreign tensors ---- */
@@ -225,11 +220,16 @@ foreign_safetensors (AttnvizSession *self, const SessionFile *f, gint64 *shape, 
       const char *name = attnviz_safetensors_get_nth (f->st, i)->name;
       if (g_str_has_prefix (name, "attentions."))
         {
-          char *end;
-          guint64 k = g_ascii_strtoull (name + strlen ("attentions."), &end, 10);
-          if (*end != '\0' || end == name + strlen ("attentions.") || k >= (guint64) L)
+          /* only attentions.N as Python writes N: not "01", "+1", " 1", "-0" */
+          const char *digits = name + strlen ("attentions.");
+          guint64 k = g_ascii_strtoull (digits, NULL, 10);
+          g_autofree char *canonical = g_strdup_printf ("%" G_GUINT64_FORMAT, k);
+          if (!g_ascii_isdigit (*digits) || strcmp (digits, canonical) != 0 || k >= (guint64) L)
             {
               g_autofree char *q = attnviz_printable (name);
+              if (L == 0)
+                return _attnviz_session_fail (error, f->path, "tensor \"%s\" without attentions.0: Hugging Face's "
+                                              "tuple numbers its layers from 0", q), NULL;
               return _attnviz_session_fail (error, f->path, "tensor \"%s\" does not follow attentions.0 to "
                                             "attentions.%d", q, L - 1), NULL;
             }
@@ -307,9 +307,12 @@ foreign_shape (const AttnvizSession *self, const gint64 *shape, int nd, int out[
         return _attnviz_session_fail (error, self->path, "%s has shape %s: every size must be at least 1",
                                       self->tensor, s);
       }
-  if (d[0] > 4096 || d[1] > 4096)
+  if (d[0] > SESSION_MAX_LAYERS || d[1] > SESSION_MAX_HEADS)
     return _attnviz_session_fail (error, self->path, "%s has %" G_GINT64_FORMAT " layers and %" G_GINT64_FORMAT
-                                  " heads: at most 4096 of each", self->tensor, d[0], d[1]);
+                                  " heads: at most %d of each", self->tensor, d[0], d[1], SESSION_MAX_LAYERS);
+  if (d[2] > SESSION_MAX_TOKENS || d[3] > SESSION_MAX_TOKENS)
+    return _attnviz_session_fail (error, self->path, "%s has %" G_GINT64_FORMAT " x %" G_GINT64_FORMAT " tokens: at "
+                                  "most %d on each side", self->tensor, d[2], d[3], SESSION_MAX_TOKENS);
   for (int i = 0; i < 4; i++)
     out[i] = (int) d[i];
   return TRUE;
@@ -489,6 +492,12 @@ AttnvizSession *
 attnviz_session_load (const char *path, const char *tokens, const char *source_tokens, guint64 max_bytes,
                       GError **error)
 {
+  if ((tokens != NULL && *tokens == '\0') || (source_tokens != NULL && *source_tokens == '\0'))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: the path is empty",
+                   tokens != NULL && *tokens == '\0' ? "--tokens" : "--source-tokens");
+      return NULL;
+    }
   /* a dump folder's metadata.json stands for its folder (what a file
    * chooser can pick) */
   g_autofree char *base = g_path_get_basename (path);
@@ -579,9 +588,14 @@ attnviz_session_is_session_path (const char *path, gboolean look_inside)
 {
   if (g_file_test (path, G_FILE_TEST_IS_DIR))
     {
+      /* a dump with either file missing or broken is still one (its error
+       * names what is wrong, where a model's would ask for --text) */
       g_autofree char *meta = g_build_filename (path, "metadata.json", NULL);
       g_autofree char *att = g_build_filename (path, "attentions.npy", NULL);
-      return attnviz_path_present (meta) && attnviz_path_present (att);
+      g_autofree char *config = g_build_filename (path, "config.json", NULL);
+      gboolean named = g_str_has_suffix (path, ".npy") || g_str_has_suffix (path, ".json")
+                       || g_str_has_suffix (path, ".safetensors");
+      return (named || attnviz_path_present (meta) || attnviz_path_present (att)) && !attnviz_path_present (config);
     }
   /* a model's shard index and config name the model, not a dump */
   if (g_str_has_suffix (path, ".index.json") || g_str_has_suffix (path, "config.json"))

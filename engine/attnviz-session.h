@@ -111,7 +111,9 @@ void attnviz_session_free (AttnvizSession *self);
 
 /* Whether PATH looks like something attnviz_session_load () opens rather
  * than a model: a .npy, a .json (a dump folder's metadata.json opens the
- * folder), a dump folder (metadata.json and attentions.npy), or a
+ * folder), a dump folder (metadata.json or attentions.npy, even when the
+ * other is missing, and no config.json; a folder named as one of those
+ * files too, so that its error says it is a folder), or a
  * .safetensors without a config.json beside it, or, when LOOK_INSIDE,
  * with one but with the dump's __metadata__ (which reads the file's
  * header: not on a GUI's main loop). */

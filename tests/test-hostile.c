@@ -391,6 +391,44 @@ session_huge_npy_shape (AttnvizTestCtx *ctx)
   put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536, 65536), }", NULL, 0);
 }
 
+/* A dump folder missing one of its two files is still a dump to render,
+ * whose error says what is missing (it was taken for a model, and render
+ * asked for --text). */
+static void
+session_folder_without_attentions (AttnvizTestCtx *ctx)
+{
+  g_autofree char *dir = attnviz_test_expand (ctx, "@T/run");
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  attnviz_test_put (ctx, "@T/run/metadata.json", "{\"n_tokens\": 2, \"n_layer\": 1, \"n_head\": 1}");
+}
+
+static void
+session_folder_without_metadata (AttnvizTestCtx *ctx)
+{
+  g_autofree char *dir = attnviz_test_expand (ctx, "@T/run");
+  g_assert_cmpint (g_mkdir (dir, 0755), ==, 0);
+  float v[4] = { 0.5f, 0.5f, 0.25f, 0.75f };
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 1, 2, 2), }", v, sizeof v);
+  g_autofree char *from = attnviz_test_expand (ctx, "@T/p.npy");
+  g_autofree char *to = attnviz_test_expand (ctx, "@T/run/attentions.npy");
+  g_assert_cmpint (g_rename (from, to), ==, 0);
+}
+
+/* numpy keeps a key's last value, the reader its first: refused */
+static void
+session_npy_descr_twice (AttnvizTestCtx *ctx)
+{
+  float v[4] = { 0.5f, 0.5f, 0.25f, 0.75f };
+  put_npy (ctx, "{'descr': '<f8', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", v, sizeof v);
+}
+
+static void
+session_plain_npy (AttnvizTestCtx *ctx)
+{
+  float v[4] = { 0.5f, 0.5f, 0.25f, 0.75f };
+  put_npy (ctx, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 2), }", v, sizeof v);
+}
+
 static const AttnvizTestHostileCase cases[] = {
   /* 1. ids out of range in every tokenizer file and config.json */
   { "/hostile/ids/added-token-id-minus-1", added_token_minus_1, { "info", "@M" }, 1,
@@ -508,6 +546,14 @@ static const AttnvizTestHostileCase cases[] = {
     1, "@T/d.json", "nests deeper" },
   { "/hostile/session/view-a-shape-past-any-memory", session_huge_npy_shape, { "view", "@T/p.npy", "--info" }, 1,
     "@T/p.npy", "truncated" },
+  { "/hostile/session/render-a-dump-folder-without-attentions", session_folder_without_attentions,
+    { "render", "@T/run", "-o", "@T/o.png" }, 1, "@T/run", "a dump without attentions" },
+  { "/hostile/session/render-a-dump-folder-without-metadata", session_folder_without_metadata,
+    { "render", "@T/run", "-o", "@T/o.png" }, 1, "@T/run", "a folder without metadata.json" },
+  { "/hostile/session/view-an-npy-giving-descr-twice", session_npy_descr_twice, { "view", "@T/p.npy", "--info" }, 1,
+    "@T/p.npy", "the header gives 'descr' twice" },
+  { "/hostile/session/view-with-an-empty-tokens-path", session_plain_npy,
+    { "view", "@T/p.npy", "--tokens", "", "--info" }, 2, "--tokens", "the path is empty" },
 };
 
 /* What is not hostile stays usable: a tokenizer_config.json without a

@@ -220,6 +220,58 @@ test_display_text_shows_whitespace (void)
     }
 }
 
+/* A token's label of 100 kB (a line of a token file, a dump's token text:
+ * both the file's to say) is drawn as its first characters and an
+ * ellipsis, in SVG as on screen; each of its prefixes was measured in
+ * turn, which took minutes. */
+static void
+test_a_label_of_100_kb_shows_its_start_and_an_ellipsis (void)
+{
+  g_autofree char *long_label = g_strnfill (100000, 'x');
+  const char *const labels[] = { long_label, "b", "c", "d", NULL };
+  float m[16];
+  for (int i = 0; i < 16; i++)
+    m[i] = 0.25f;
+  AttnvizHeatmapSpec spec;
+  attnviz_heatmap_spec_init (&spec, m, 4, 4);
+  spec.row_labels = spec.col_labels = labels;
+  spec.title = "a long token";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("test-painter-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *svg = g_build_filename (dir, "h.svg", NULL);
+  g_assert_true (attnviz_paint_to_file (svg, ATTNVIZ_FIGURE_HEATMAP, &spec, 300, 250, &error));
+  g_assert_no_error (error);
+  g_autofree char *xml = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (svg, &xml, &len, NULL));
+  SvgTexts t = { g_ptr_array_new_with_free_func (g_free), g_ptr_array_new_with_free_func (g_free), FALSE,
+                 g_string_new (NULL), NULL };
+  GMarkupParser parser = { svg_start, svg_end, svg_chars, NULL, NULL };
+  GMarkupParseContext *context = g_markup_parse_context_new (&parser, 0, &t, NULL);
+  g_assert_true (g_markup_parse_context_parse (context, xml, len, &error));
+  g_assert_no_error (error);
+  g_markup_parse_context_free (context);
+  /* the row's label and the column's: a few x and the ellipsis */
+  int shortened = 0;
+  for (guint i = 0; i < t.texts->len; i++)
+    {
+      const char *text = g_ptr_array_index (t.texts, i);
+      if (text[0] != 'x')
+        continue;
+      g_assert_true (g_str_has_suffix (text, "…"));
+      g_assert_cmpuint (strlen (text), <, 200);
+      shortened++;
+    }
+  g_assert_cmpint (shortened, ==, 2);
+  g_assert_cmpint (svg_find (&t, "b"), >=, 0);
+  g_ptr_array_unref (t.texts);
+  g_ptr_array_unref (t.rotations);
+  g_string_free (t.current, TRUE);
+  g_remove (svg);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -228,6 +280,8 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/painter/svg-keeps-text-as-text", test_svg_keeps_text_as_text);
   g_test_add_func ("/ui/painter/a-grid-says-its-shared-range", test_a_grid_says_its_shared_range);
   g_test_add_func ("/ui/painter/display-text-shows-whitespace", test_display_text_shows_whitespace);
+  g_test_add_func ("/ui/painter/a-label-of-100-kb-shows-its-start-and-an-ellipsis",
+                   test_a_label_of_100_kb_shows_its_start_and_an_ellipsis);
 
   return g_test_run ();
 }

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "attnviz-dump.h"
 #include "attnviz-forward.h"
@@ -379,6 +380,11 @@ typedef struct {
   const char *needle;
 } BadCase;
 
+/* A json dump of one token, TOKEN, with MORE metadata members. */
+#define ONE_TOKEN_DUMP(token, more)                                                                          \
+  "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": [0], " \
+  "\"tokens\": [" token "]" more "}, \"attentions\": [[[[1]]]]}"
+
 static const BadCase bad_cases[] = {
   { "a-nan-weight", NPY, "nan", "is NaN" },
   { "an-infinite-weight", NPY, "inf", "is infinite" },
@@ -388,6 +394,9 @@ static const BadCase bad_cases[] = {
   { "a-zero-size", NPY, "zero", "at least 1" },
   { "a-truncated-npy", NPY, "truncated", "truncated" },
   { "over-the-memory-budget", NPY, "budget", "over the" },
+  /* each token gets a label: 2^29 of them (in budget with one row) once
+   * asked for tens of GiB */
+  { "more-tokens-than-a-dump-holds", NPY, "wide", "1 x 16777217 tokens: at most 16777216 on each side" },
   { "too-few-tokens", TOKENS, "[\"a\", \"b\"]", "2 tokens for the 4" },
   { "tokens-not-strings", TOKENS, "[\"a\", {}, \"c\", \"d\"]", "not a string" },
   { "tokens-not-a-list", TOKENS, "{\"a\": 1}", "not a JSON list" },
@@ -411,6 +420,34 @@ static const BadCase bad_cases[] = {
   { "a-token-id-past-the-limit", DUMP_JSON,
     "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": "
     "[0], \"tokens\": [{\"id\": -4}]}, \"attentions\": [[[[1]]]]}", "tokens[0] has no id" },
+  /* json-glib's _with_default getters warned on these (a list) or converted
+   * a float past 64 bits with undefined behaviour */
+  { "a-span-given-as-a-list", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1, \"start\": [1]}", ""),
+    "tokens[0].start is not an integer" },
+  { "a-span-past-64-bits", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1, \"start\": 0, \"end\": 1e300}", ""),
+    "tokens[0].end is not an integer" },
+  { "a-span-past-int32", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1, \"start\": 0, \"end\": 4294967295}", ""),
+    "tokens[0].end is not an integer in 0-2147483647" },
+  { "a-span-backwards", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1, \"start\": 5, \"end\": 2}", ""),
+    "ends before it starts" },
+  { "special-given-as-an-object", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1, \"special\": {}}", ""),
+    "tokens[0].special is not true or false" },
+  { "encoder-decoder-given-as-a-list", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1}", ", \"encoder_decoder\": []"),
+    "encoder_decoder is not true or false" },
+  { "a-row-offset-given-as-a-list", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1}", ", \"attentions_row_offset\": [1]"),
+    "attentions_row_offset is not an integer" },
+  { "a-row-offset-of-null", DUMP_JSON, ONE_TOKEN_DUMP ("{\"id\": 1}", ", \"attentions_row_offset\": null"),
+    "attentions_row_offset is not an integer" },
+  { "token-spans-that-disagree-with-the-metadata", DUMP_JSON,
+    "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": "
+    "[0], \"tokens\": [{\"id\": 1, \"start\": 0, \"end\": 3}]}, \"attentions\": [[[[1]]]], \"token_spans\": [[0, 4]]}",
+    "token_spans disagree with the metadata's spans" },
+  { "a-vocabulary-that-disagrees-with-the-logits", DUMP_JSON,
+    "{\"metadata\": {\"n_tokens\": 1, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": "
+    "[0], \"vocab_size\": 3, \"top_k\": 1, \"tokens\": [{\"id\": 1}]}, \"attentions\": [[[[1]]]], \"topk_ids\": [[1]], "
+    "\"topk_probs\": [[0.5]], \"logits_last\": [0.1, 0.2]}", "logits_last has 2 values" },
+  { "hf-s-tuple-with-a-zero-padded-layer", SAFETENSORS, "zero-padded", "\"attentions.01\" does not follow" },
+  { "hf-s-tuple-without-layer-0", SAFETENSORS, "from-1", "without attentions.0" },
 };
 
 static void
@@ -449,6 +486,15 @@ test_a_malformed_file_gives_one_clear_line (gconstpointer data)
           g_assert_true (g_file_get_contents (whole, &bytes, &len, NULL));
           g_assert_true (g_file_set_contents (path, bytes, len - 10, NULL));
         }
+      else if (strcmp (c->contents, "wide") == 0)
+        {
+          /* one row of 2^24 + 1 zeros: the header, and the file made that
+           * long (sparse: nothing is written) */
+          gint64 wide[4] = { 1, 1, 1, ((gint64) 1 << 24) + 1 };
+          g_autoptr(GBytes) header = attnviz_npy_header (ATTNVIZ_NPY_F32, wide, 4);
+          g_assert_true (g_file_set_contents (path, g_bytes_get_data (header, NULL), g_bytes_get_size (header), NULL));
+          g_assert_cmpint (truncate (path, g_bytes_get_size (header) + (wide[3] * 4)), ==, 0);
+        }
       else
         g_free (write_npy (dir, "att.npy", a, shape, n_dims));
       break;
@@ -468,10 +514,17 @@ test_a_malformed_file_gives_one_clear_line (gconstpointer data)
     case SAFETENSORS:
       {
         path = g_build_filename (dir, "att.safetensors", NULL);
-        gboolean gap = strcmp (c->contents, "gap") == 0;
+        /* two tensors: names by case */
+        const char *first = "weights", *second = "bias";
+        if (strcmp (c->contents, "gap") == 0)
+          first = "attentions.0", second = "attentions.2";
+        else if (strcmp (c->contents, "zero-padded") == 0)
+          first = "attentions.0", second = "attentions.01";
+        else if (strcmp (c->contents, "from-1") == 0)
+          first = "attentions.1", second = "attentions.2";
         AttnvizTensorOut t[2] = {
-          { gap ? "attentions.0" : "weights", ATTNVIZ_DTYPE_F32, 3, { 2, 4, 4 }, a },
-          { gap ? "attentions.2" : "bias", ATTNVIZ_DTYPE_F32, 3, { 2, 4, 4 }, a },
+          { first, ATTNVIZ_DTYPE_F32, 3, { 2, 4, 4 }, a },
+          { second, ATTNVIZ_DTYPE_F32, 3, { 2, 4, 4 }, a },
         };
         g_autoptr(GError) error = NULL;
         g_assert_true (attnviz_safetensors_write (path, t, 2, NULL, &error));
@@ -492,6 +545,69 @@ test_a_malformed_file_gives_one_clear_line (gconstpointer data)
   /* it names the file at fault */
   const char *named = tokens && c->kind == TOKENS ? tokens : path;
   g_assert_nonnull (strstr (error->message, named));
+}
+
+/* A json dump's arrays are measured along their first elements, so five
+ * lists of 8192 (a file of 100 kB) claim 2^65 values, which wrapped to 0
+ * in 64 bits: the buffer was one value and the fill wrote on past it. */
+static void
+test_sizes_that_multiply_past_64_bits_are_refused (void)
+{
+  const int n = 8192;
+  GString *json = g_string_new ("{\"metadata\": {\"n_tokens\": 8192, \"n_layer\": 1, \"n_head\": 1, "
+                                "\"causal\": true}, \"attentions\": ");
+  for (int depth = 0; depth < 4; depth++)
+    g_string_append_c (json, '[');
+  g_string_append_c (json, '[');
+  for (int i = 0; i < n; i++)
+    g_string_append (json, i ? ",0.1" : "0.1");
+  g_string_append_c (json, ']');
+  for (int depth = 0; depth < 4; depth++)
+    {
+      for (int i = 1; i < n; i++)
+        g_string_append (json, ",0");
+      g_string_append_c (json, ']');
+    }
+  g_string_append_c (json, '}');
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizSession) s = attnviz_session_load_bytes ((const guint8 *) json->str, json->len, "wrap.json", 0,
+                                                            &error);
+  g_string_free (json, TRUE);
+  g_assert_null (s);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "wrap.json: attentions holds too many values"));
+}
+
+/* A dump's "model" names where it came from, and is the file's to say: a
+ * checkpoint's folder (MODEL/checkpoints/step-N) names MODEL, however many
+ * times the pair repeats (60000 of them once took minutes to name), and
+ * control characters come out escaped. */
+static void
+test_a_dump_s_model_path_names_the_model_whatever_it_holds (void)
+{
+  GString *model = g_string_new ("/runs/tiny-lm");
+  for (int i = 0; i < 60000; i++)
+    g_string_append (model, "/checkpoints/step-000250");
+  g_autofree char *json = g_strdup_printf ("{\"metadata\": {\"model\": \"%s\", \"n_tokens\": 1, \"n_layer\": 1, "
+                                           "\"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": [0], "
+                                           "\"tokens\": [{\"id\": 1}]}, \"attentions\": [[[[1]]]]}", model->str);
+  g_string_free (model, TRUE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizSession) s = attnviz_session_load_bytes ((const guint8 *) json, strlen (json), "run.json", 0,
+                                                            &error);
+  g_assert_no_error (error);
+  g_autofree char *name = attnviz_session_display_name (s);
+  g_assert_cmpstr (name, ==, "tiny-lm");
+
+  const char *escaping = "{\"metadata\": {\"model\": \"/m/\\u001b]0;title\\u0007\", \"n_tokens\": 1, \"n_layer\": 1, "
+                         "\"n_head\": 1, \"causal\": true, \"layers\": [0], \"heads\": [0], \"tokens\": [{\"id\": 1}]}, "
+                         "\"attentions\": [[[[1]]]]}";
+  g_autoptr(AttnvizSession) t = attnviz_session_load_bytes ((const guint8 *) escaping, strlen (escaping), "run.json",
+                                                            0, &error);
+  g_assert_no_error (error);
+  g_autofree char *shown = attnviz_session_display_name (t);
+  g_assert_null (strchr (shown, '\033'));
+  g_assert_null (strchr (shown, '\a'));
 }
 
 int
@@ -533,6 +649,10 @@ main (int argc, char **argv)
                    test_hugging_face_s_tuple_in_safetensors_stacks_its_layers);
   g_test_add_func ("/engine/session/rows-that-do-not-sum-to-one-are-counted-not-refused",
                    test_rows_that_do_not_sum_to_one_are_counted_not_refused);
+  g_test_add_func ("/engine/session/a-dump-s-model-path-names-the-model-whatever-it-holds",
+                   test_a_dump_s_model_path_names_the_model_whatever_it_holds);
+  g_test_add_func ("/engine/session/sizes-that-multiply-past-64-bits-are-refused",
+                   test_sizes_that_multiply_past_64_bits_are_refused);
   for (guint i = 0; i < G_N_ELEMENTS (bad_cases); i++)
     {
       g_autofree char *p = g_strdup_printf ("/engine/session/a-malformed-file-gives-one-clear-line/%s",

@@ -126,10 +126,28 @@ attnviz_painter_text_set (AttnvizPainterText *text, const char *str, double size
   pango_layout_set_font_description (text->layout, text->font);
   pango_layout_set_height (text->layout, -1);
   pango_layout_set_alignment (text->layout, PANGO_ALIGN_LEFT);
+  g_autofree char *cut = NULL;
   if (max_width > 0)
     {
       pango_layout_set_width (text->layout, (int) floor (max_width * PANGO_SCALE));
       pango_layout_set_ellipsize (text->layout, PANGO_ELLIPSIZE_END);
+      /* Pango shapes the whole string before it ellipsizes, and the SVG
+       * writer measures its prefixes one by one: a token's label of 10 kB
+       * (a token file's line, a dump's token text) took a minute to draw
+       * as SVG.  No glyph is narrower than an eighth of an em, so the
+       * characters past that many in MAX_WIDTH never show: cut there (the
+       * ellipsis stays, for text made of zero-width characters too). */
+      double ems = size > 0 ? max_width / size : 0;
+      glong keep = (glong) MIN (ems * 8.0, 1e6) + 16, k = 0;
+      const char *end = str;
+      while (end != NULL && *end != '\0' && k < keep)
+        end = g_utf8_next_char (end), k++;
+      if (end != NULL && *end != '\0')
+        {
+          g_autofree char *prefix = g_strndup (str, end - str);
+          cut = g_strconcat (prefix, "…", NULL);
+          str = cut;
+        }
     }
   else
     {
