@@ -12,51 +12,17 @@
 #include "attnviz-heads-job.h"
 #include "attnviz-window-private.h"
 
-/* Ties a job to the window without keeping a closed window alive: the
- * run it measures, and its cancellable, which is the window's
- * heads_cancellable while it is the job the table shows. */
-typedef struct {
-  GWeakRef window;
-  AttnvizResult *run;
-  GCancellable *cancellable;
-} Waiter;
-
-static Waiter *
-waiter_new (AttnvizWindow *self, AttnvizResult *run)
+/* A waiter on the heads job: current while it is self->heads_cancellable's. */
+static AttnvizWindowWaiter *
+job_waiter (AttnvizWindow *self, AttnvizResult *run)
 {
-  Waiter *w = g_new0 (Waiter, 1);
-  g_weak_ref_init (&w->window, self);
-  w->run = run ? g_object_ref (run) : NULL;
-  w->cancellable = self->heads_cancellable ? g_object_ref (self->heads_cancellable) : NULL;
-  return w;
-}
-
-static void
-waiter_free (gpointer data)
-{
-  Waiter *w = data;
-  g_weak_ref_clear (&w->window);
-  g_clear_object (&w->run);
-  g_clear_object (&w->cancellable);
-  g_free (w);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Waiter, waiter_free)
-
-/* The window W waits for, while W's job is its current one. */
-static AttnvizWindow *
-waiter_get (Waiter *w)
-{
-  AttnvizWindow *self = g_weak_ref_get (&w->window);
-  if (self != NULL && (self->heads_cancellable == NULL || self->heads_cancellable != w->cancellable))
-    g_clear_object (&self);
-  return self;
+  return _attnviz_window_waiter_new (self, run, G_STRUCT_OFFSET (AttnvizWindow, heads_cancellable));
 }
 
 static void
 on_heads_progress (double fraction, const char *stage, gpointer user_data)
 {
-  g_autoptr(AttnvizWindow) self = waiter_get (user_data);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_waiter_get (user_data);
 
   if (self != NULL)
     attnviz_head_table_set_progress (self->head_table, fraction, stage);
@@ -65,13 +31,13 @@ on_heads_progress (double fraction, const char *stage, gpointer user_data)
 static void
 on_heads_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_autoptr(Waiter) w = user_data;
+  g_autoptr(AttnvizWindowWaiter) w = user_data;
   g_autoptr(GError) error = NULL;
   AttnvizHeadMeasures *table = NULL, *probe = NULL;
   g_autofree char *note = NULL;
 
   gboolean ok = attnviz_heads_job_finish (res, &table, &probe, &note, &error);
-  g_autoptr(AttnvizWindow) self = waiter_get (w);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_waiter_get (w);
   if (self == NULL)
     {
       /* Closed, or a newer job (or a new run) owns the table's bar now. */
@@ -168,7 +134,8 @@ start_heads_job (AttnvizWindow *self, AttnvizResult *run)
   attnviz_head_table_set_progress (table, 0.0, "Starting…");
   const char *path = _attnviz_window_run_model_path (self, run);
   attnviz_heads_job_async (path ? NULL : self->model, path, run, self->heads_cancellable, on_heads_progress,
-                           waiter_new (self, NULL), waiter_free, on_heads_done, waiter_new (self, run));
+                           job_waiter (self, NULL), _attnviz_window_waiter_free, on_heads_done,
+                           job_waiter (self, run));
 }
 
 static void

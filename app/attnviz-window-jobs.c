@@ -323,3 +323,38 @@ _attnviz_window_set_run (AttnvizWindow *self, AttnvizResult *run)
     g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_STEP]);
   g_object_thaw_notify (G_OBJECT (self));
 }
+
+AttnvizWindowWaiter *
+_attnviz_window_waiter_new (AttnvizWindow *self, AttnvizResult *run, gsize slot)
+{
+  AttnvizWindowWaiter *w = g_new0 (AttnvizWindowWaiter, 1);
+  GCancellable *current = G_STRUCT_MEMBER (GCancellable *, self, slot);
+  g_weak_ref_init (&w->window, self);
+  w->run = run ? g_object_ref (run) : NULL;
+  w->cancellable = current ? g_object_ref (current) : NULL;
+  w->slot = slot;
+  return w;
+}
+
+void
+_attnviz_window_waiter_free (gpointer data)
+{
+  AttnvizWindowWaiter *w = data;
+  g_weak_ref_clear (&w->window);
+  g_clear_object (&w->run);
+  g_clear_object (&w->cancellable);
+  g_free (w);
+}
+
+AttnvizWindow *
+_attnviz_window_waiter_get (AttnvizWindowWaiter *w)
+{
+  AttnvizWindow *self = g_weak_ref_get (&w->window);
+  if (self != NULL)
+    {
+      GCancellable *current = G_STRUCT_MEMBER (GCancellable *, self, w->slot);
+      if (current == NULL || current != w->cancellable)
+        g_clear_object (&self);
+    }
+  return self;
+}

@@ -10,51 +10,17 @@
 #include "attnviz-lens-job.h"
 #include "attnviz-window-private.h"
 
-/* Ties a job to the window without keeping a closed window alive: the
- * run it reads, and its cancellable, which is the window's
- * lens_cancellable while it is the job the table shows. */
-typedef struct {
-  GWeakRef window;
-  AttnvizResult *run;
-  GCancellable *cancellable;
-} Waiter;
-
-static Waiter *
-waiter_new (AttnvizWindow *self, AttnvizResult *run)
+/* A waiter on the lens job: current while it is self->lens_cancellable's. */
+static AttnvizWindowWaiter *
+job_waiter (AttnvizWindow *self, AttnvizResult *run)
 {
-  Waiter *w = g_new0 (Waiter, 1);
-  g_weak_ref_init (&w->window, self);
-  w->run = run ? g_object_ref (run) : NULL;
-  w->cancellable = self->lens_cancellable ? g_object_ref (self->lens_cancellable) : NULL;
-  return w;
-}
-
-static void
-waiter_free (gpointer data)
-{
-  Waiter *w = data;
-  g_weak_ref_clear (&w->window);
-  g_clear_object (&w->run);
-  g_clear_object (&w->cancellable);
-  g_free (w);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Waiter, waiter_free)
-
-/* The window W waits for, while W's job is its current one. */
-static AttnvizWindow *
-waiter_get (Waiter *w)
-{
-  AttnvizWindow *self = g_weak_ref_get (&w->window);
-  if (self != NULL && (self->lens_cancellable == NULL || self->lens_cancellable != w->cancellable))
-    g_clear_object (&self);
-  return self;
+  return _attnviz_window_waiter_new (self, run, G_STRUCT_OFFSET (AttnvizWindow, lens_cancellable));
 }
 
 static void
 on_lens_progress (double fraction, const char *stage, gpointer user_data)
 {
-  g_autoptr(AttnvizWindow) self = waiter_get (user_data);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_waiter_get (user_data);
 
   if (self != NULL && stage != NULL)
     attnviz_lens_table_set_progress (self->lens_table, fraction, stage);
@@ -63,11 +29,11 @@ on_lens_progress (double fraction, const char *stage, gpointer user_data)
 static void
 on_lens_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
-  g_autoptr(Waiter) w = user_data;
+  g_autoptr(AttnvizWindowWaiter) w = user_data;
   g_autoptr(GError) error = NULL;
 
   AttnvizLens *lens = attnviz_lens_job_finish (res, &error);
-  g_autoptr(AttnvizWindow) self = waiter_get (w);
+  g_autoptr(AttnvizWindow) self = _attnviz_window_waiter_get (w);
   if (self == NULL)
     {
       g_clear_pointer (&lens, attnviz_lens_free);
@@ -96,7 +62,8 @@ on_compute (AttnvizLensTable *table, AttnvizWindow *self)
   attnviz_lens_table_set_progress (table, 0.0, "Starting…");
   const char *path = _attnviz_window_run_model_path (self, run);
   attnviz_lens_job_async (path ? NULL : self->model, path, run, self->lens_cancellable, on_lens_progress,
-                          waiter_new (self, NULL), waiter_free, on_lens_done, waiter_new (self, run));
+                          job_waiter (self, NULL), _attnviz_window_waiter_free, on_lens_done,
+                          job_waiter (self, run));
 }
 
 static void

@@ -274,6 +274,23 @@ void _attnviz_window_cancel_lens_job (AttnvizWindow *self);
 char *_attnviz_window_heads_to_text (AttnvizWindow *self, const char *path, GError **error);
 void _attnviz_window_show_heads_export_dialog (AttnvizWindow *self);
 
+/* attnviz-window-jobs.c: ties a worker's job (the heads' measures, the
+ * lens) to the window without keeping a closed window alive: the run it
+ * reads, and its cancellable, which is the window's cancellable at offset
+ * SLOT while it is the job the page shows. */
+typedef struct {
+  GWeakRef window;
+  AttnvizResult *run;
+  GCancellable *cancellable;
+  gsize slot;
+} AttnvizWindowWaiter;
+
+AttnvizWindowWaiter *_attnviz_window_waiter_new (AttnvizWindow *self, AttnvizResult *run, gsize slot);
+void _attnviz_window_waiter_free (gpointer data);
+/* The window W waits for, while W's job is its current one (a reference), else NULL. */
+AttnvizWindow *_attnviz_window_waiter_get (AttnvizWindowWaiter *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizWindowWaiter, _attnviz_window_waiter_free)
+
 /* attnviz-window-generate.c */
 void _attnviz_window_generate_init (AttnvizWindow *self);
 /* What Continue, the Steps page and the predictions strip can do now. */
