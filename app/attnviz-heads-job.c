@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "attnviz-heads-job"
 #include "config.h"
 
+#include "attnviz-model-job.h"
 #include "attnviz-heads-job.h"
 #include "attnviz-measures-run.h"
 
@@ -10,16 +11,6 @@
 #define SHARE_PROBE 0.05
 #define SHARE_POSITIONAL 0.15
 
-typedef struct {
-  AttnvizLoadedModel *model;     /* or NULL: load PATH */
-  char *path;
-  AttnvizResult *run;            /* immutable: read from the worker */
-  GMainContext *context;         /* where progress goes */
-  AttnvizRunProgressFunc progress;
-  gpointer progress_data;
-  GDestroyNotify progress_destroy;
-  int n_heads;                   /* worker only */
-} JobData;
 
 typedef struct {
   AttnvizHeadMeasures *table;
@@ -27,17 +18,6 @@ typedef struct {
   char *note;
 } JobOutput;
 
-static void
-job_data_free (JobData *d)
-{
-  g_clear_pointer (&d->model, attnviz_loaded_model_unref);
-  g_free (d->path);
-  g_clear_object (&d->run);
-  g_main_context_unref (d->context);
-  if (d->progress_destroy)
-    d->progress_destroy (d->progress_data);
-  g_free (d);
-}
 
 static void
 job_output_free (JobOutput *out)
@@ -48,23 +28,21 @@ job_output_free (JobOutput *out)
   g_free (out);
 }
 
-static void
-report (GTask *task, double fraction, char *stage /* owned */)
-{
-  JobData *d = g_task_get_task_data (task);
-  attnviz_run_post_progress (d->context, task, d->progress, d->progress_data, fraction, stage);
-}
 
 /* The importance runs' share, from attnviz_measures_run () in the worker. */
+typedef struct {
+  GTask *task;
+  int n_heads;
+} ImportanceProgress;
+
 static void
 on_importance_progress (double fraction, gpointer user_data)
 {
-  GTask *task = user_data;
-  JobData *d = g_task_get_task_data (task);
-  int done = (int) (fraction * d->n_heads + 0.5);
+  const ImportanceProgress *p = user_data;
+  int done = (int) (fraction * p->n_heads + 0.5);
 
-  report (task, SHARE_POSITIONAL + (1.0 - SHARE_POSITIONAL) * fraction,
-          g_strdup_printf ("Importance: %d of %d heads…", MIN (done + 1, d->n_heads), d->n_heads));
+  attnviz_model_job_report (p->task, SHARE_POSITIONAL + (1.0 - SHARE_POSITIONAL) * fraction,
+                            g_strdup_printf ("Importance: %d of %d heads…", MIN (done + 1, p->n_heads), p->n_heads));
 }
 
 /* The probe as `attnviz heads --probe repeat` makes it: TransformerLens's
@@ -85,26 +63,15 @@ measure_probe (const AttnvizModel *model, GCancellable *cancellable, GError **er
 static void
 job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
-  JobData *d = task_data;
+  AttnvizModelJob *d = task_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(AttnvizModel) own = NULL;
   const AttnvizModel *model;
 
-  if (d->model != NULL)
-    model = attnviz_loaded_model_get_model (d->model);
-  else
-    {
-      report (task, 0.0, g_strdup ("Loading the model…"));
-      if ((own = attnviz_model_load (d->path, &error)) == NULL)
-        {
-          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not open the model: %s",
-                                   error->message);
-          return;
-        }
-      model = own;
-    }
+  if ((model = attnviz_model_job_get_model (task, &own)) == NULL)
+    return;
 
-  report (task, 0.0, g_strdup ("Roles: a repeated random probe…"));
+  attnviz_model_job_report (task, 0.0, g_strdup ("Roles: a repeated random probe…"));
   JobOutput *out = g_new0 (JobOutput, 1);
   out->probe = measure_probe (model, cancellable, &error);
   if (out->probe == NULL)
@@ -136,7 +103,7 @@ job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   gboolean importance = model->config.has_lm_head && model->lm_head.w.data != NULL && T >= 2;
   if (!importance)
     out->note = g_strdup ("Importance needs a loss: this model has no output layer, or the text one token.");
-  d->n_heads = model->config.n_layer * model->config.n_head;
+  ImportanceProgress progress = { task, model->config.n_layer * model->config.n_head };
   AttnvizMeasuresOptions opt = {
     .key_class = classes,
     .special = have_tokens ? special : NULL,
@@ -145,9 +112,9 @@ job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
     .ablate_mode = ATTNVIZ_ABLATE_ZERO,
     .cancellable = cancellable,
     .progress = on_importance_progress,
-    .progress_data = task,
+    .progress_data = &progress,
   };
-  report (task, SHARE_PROBE, g_strdup ("Positions: runs without them and shuffled…"));
+  attnviz_model_job_report (task, SHARE_PROBE, g_strdup ("Positions: runs without them and shuffled…"));
   out->table = attnviz_measures_run (model, ids, T, &opt, NULL, &error);
   if (out->table == NULL)
     {
@@ -159,7 +126,7 @@ job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
                                  error->message);
       return;
     }
-  report (task, 1.0, g_strdup ("Done"));
+  attnviz_model_job_report (task, 1.0, g_strdup ("Done"));
   g_task_return_pointer (task, out, (GDestroyNotify) job_output_free);
 }
 
@@ -177,19 +144,8 @@ attnviz_heads_job_async (AttnvizLoadedModel *model,
   g_return_if_fail (model != NULL || path != NULL);
   g_return_if_fail (ATTNVIZ_IS_RESULT (run));
 
-  JobData *d = g_new0 (JobData, 1);
-  d->model = model ? attnviz_loaded_model_ref (model) : NULL;
-  d->path = g_strdup (path);
-  d->run = g_object_ref (run);
-  d->context = g_main_context_ref_thread_default ();
-  d->progress = progress;
-  d->progress_data = progress_data;
-  d->progress_destroy = progress_destroy;
-
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, attnviz_heads_job_async);
-  g_task_set_name (task, "attnviz head measures");
-  g_task_set_task_data (task, d, (GDestroyNotify) job_data_free);
+  g_autoptr(GTask) task = attnviz_model_job_new (model, path, run, cancellable, progress, progress_data,
+                                                 progress_destroy, callback, user_data, attnviz_heads_job_async, "attnviz head measures");
   g_task_run_in_thread (task, job_thread);
 }
 

@@ -2,37 +2,12 @@
 #define G_LOG_DOMAIN "attnviz-lens-job"
 #include "config.h"
 
+#include "attnviz-model-job.h"
 #include "attnviz-forward.h"
 #include "attnviz-lens-job.h"
 
-typedef struct {
-  AttnvizLoadedModel *model;     /* or NULL: load PATH */
-  char *path;
-  AttnvizResult *run;            /* immutable: read from the worker */
-  GMainContext *context;         /* where progress goes */
-  AttnvizRunProgressFunc progress;
-  gpointer progress_data;
-  GDestroyNotify progress_destroy;
-} JobData;
 
-static void
-job_data_free (JobData *d)
-{
-  g_clear_pointer (&d->model, attnviz_loaded_model_unref);
-  g_free (d->path);
-  g_clear_object (&d->run);
-  g_main_context_unref (d->context);
-  if (d->progress_destroy)
-    d->progress_destroy (d->progress_data);
-  g_free (d);
-}
 
-static void
-report (GTask *task, double fraction, char *stage /* owned */)
-{
-  JobData *d = g_task_get_task_data (task);
-  attnviz_run_post_progress (d->context, task, d->progress, d->progress_data, fraction, stage);
-}
 
 typedef struct {
   GTask *task;
@@ -45,30 +20,19 @@ on_forward_progress (double fraction, gpointer user_data)
 {
   const Progress *p = user_data;
   int layer = MIN ((int) (fraction * (p->n_layer + 1)), p->n_layer);
-  report (p->task, fraction, g_strdup_printf ("Reading layer %d of %d…", MAX (layer, 1), p->n_layer));
+  attnviz_model_job_report (p->task, fraction, g_strdup_printf ("Reading layer %d of %d…", MAX (layer, 1), p->n_layer));
 }
 
 static void
 job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
-  JobData *d = task_data;
+  AttnvizModelJob *d = task_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(AttnvizModel) own = NULL;
   const AttnvizModel *model;
 
-  if (d->model != NULL)
-    model = attnviz_loaded_model_get_model (d->model);
-  else
-    {
-      report (task, 0.0, g_strdup ("Loading the model…"));
-      if ((own = attnviz_model_load (d->path, &error)) == NULL)
-        {
-          g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not open the model: %s",
-                                   error->message);
-          return;
-        }
-      model = own;
-    }
+  if ((model = attnviz_model_job_get_model (task, &own)) == NULL)
+    return;
 
   int T = attnviz_result_get_n_tokens (d->run);
   g_autofree gint32 *ids = g_new (gint32, MAX (T, 1));
@@ -83,7 +47,7 @@ job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
     .progress = on_forward_progress,
     .progress_data = &p,
   };
-  report (task, 0.0, g_strdup ("Reading the layers…"));
+  attnviz_model_job_report (task, 0.0, g_strdup ("Reading the layers…"));
   g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, T, &opt, &error);
   if (rec == NULL)
     {
@@ -110,7 +74,7 @@ job_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellabl
   lens->texts = g_new0 (char *, MAX (n, 1));
   for (gsize i = 0; i < n; i++)
     lens->texts[i] = attnviz_tokenizer_token_display_text (model->tokenizer, NULL, NULL, lens->ids[i]);
-  report (task, 1.0, g_strdup ("Done"));
+  attnviz_model_job_report (task, 1.0, g_strdup ("Done"));
   g_task_return_pointer (task, lens, (GDestroyNotify) attnviz_lens_free);
 }
 
@@ -128,19 +92,8 @@ attnviz_lens_job_async (AttnvizLoadedModel *model,
   g_return_if_fail (model != NULL || path != NULL);
   g_return_if_fail (ATTNVIZ_IS_RESULT (run));
 
-  JobData *d = g_new0 (JobData, 1);
-  d->model = model ? attnviz_loaded_model_ref (model) : NULL;
-  d->path = g_strdup (path);
-  d->run = g_object_ref (run);
-  d->context = g_main_context_ref_thread_default ();
-  d->progress = progress;
-  d->progress_data = progress_data;
-  d->progress_destroy = progress_destroy;
-
-  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
-  g_task_set_source_tag (task, attnviz_lens_job_async);
-  g_task_set_name (task, "attnviz logit lens");
-  g_task_set_task_data (task, d, (GDestroyNotify) job_data_free);
+  g_autoptr(GTask) task = attnviz_model_job_new (model, path, run, cancellable, progress, progress_data,
+                                                 progress_destroy, callback, user_data, attnviz_lens_job_async, "attnviz logit lens");
   g_task_run_in_thread (task, job_thread);
 }
 
