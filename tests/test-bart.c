@@ -14,55 +14,8 @@
 
 #include "attnviz-forward.h"
 #include "attnviz-model.h"
+#include "attnviz-test-seq2seq.h"
 #include "attnviz-test-util.h"
-
-static gint32 *
-load_ids (const char *fixture, const char *file, int *n)
-{
-  g_autofree char *path = attnviz_test_fixture_path (fixture, "reference", file, NULL);
-  gint64 shape[4];
-  int nd;
-  gsize count;
-  g_autofree float *f = attnviz_test_load_npy (path, shape, &nd, &count);
-  g_assert_nonnull (f);
-  gint32 *ids = g_new (gint32, count);
-  for (gsize i = 0; i < count; i++)
-    ids[i] = (gint32) f[i];
-  *n = (int) count;
-  return ids;
-}
-
-static float *
-load_reference (const char *fixture, const char *file, gsize want)
-{
-  g_autofree char *path = attnviz_test_fixture_path (fixture, "reference", file, NULL);
-  gint64 shape[4];
-  int nd;
-  gsize n;
-  float *f = attnviz_test_load_npy (path, shape, &nd, &n);
-  g_assert_nonnull (f);
-  g_assert_cmpuint (n, ==, want);
-  return f;
-}
-
-/* Every attention of the recording against the reference, read through
- * the attention objects (so a recomputed run is checked as well). */
-static gboolean
-check_attention (AttnvizAttention *att, const float *ref, int n_layer, int H, int rows, int cols,
-                 const char *label)
-{
-  gboolean ok = TRUE;
-  g_autofree float *mine = g_new (float, (gsize) rows * cols);
-  for (int l = 0; l < n_layer; l++)
-    for (int h = 0; h < H; h++)
-      {
-        attnviz_attention_get_rect (att, l, h, 0, rows, 0, cols, mine, cols);
-        g_autofree char *what = g_strdup_printf ("%s layer %d head %d", label, l, h);
-        ok &= attnviz_test_check_tensor (mine, ref + ((gsize) l * H + h) * rows * cols, (gsize) rows * cols, 1e-4f,
-                                         what);
-      }
-  return ok;
-}
 
 static void
 test_matches_pytorch (gconstpointer data)
@@ -77,13 +30,13 @@ test_matches_pytorch (gconstpointer data)
   g_assert_cmpint (c->family, ==, ATTNVIZ_FAMILY_BART);
 
   int S, T;
-  g_autofree gint32 *src = load_ids (fixture, "source_ids.npy", &S);
-  g_autofree gint32 *tgt = load_ids (fixture, "target_ids.npy", &T);
+  g_autofree gint32 *src = attnviz_test_load_ids (fixture, "source_ids.npy", &S);
+  g_autofree gint32 *tgt = attnviz_test_load_ids (fixture, "target_ids.npy", &T);
   int H = c->n_head, V = c->vocab_size;
-  g_autofree float *enc = load_reference (fixture, "encoder_attentions.npy", (gsize) c->n_enc_layer * H * S * S);
-  g_autofree float *dec = load_reference (fixture, "attentions.npy", (gsize) c->n_layer * H * T * T);
-  g_autofree float *cross = load_reference (fixture, "cross_attentions.npy", (gsize) c->n_layer * H * T * S);
-  g_autofree float *logits = load_reference (fixture, "logits.npy", (gsize) T * V);
+  g_autofree float *enc = attnviz_test_load_reference (fixture, "encoder_attentions.npy", (gsize) c->n_enc_layer * H * S * S);
+  g_autofree float *dec = attnviz_test_load_reference (fixture, "attentions.npy", (gsize) c->n_layer * H * T * T);
+  g_autofree float *cross = attnviz_test_load_reference (fixture, "cross_attentions.npy", (gsize) c->n_layer * H * T * S);
+  g_autofree float *logits = attnviz_test_load_reference (fixture, "logits.npy", (gsize) T * V);
 
   for (int storage = 0; storage < 2; storage++)
     {
@@ -93,9 +46,9 @@ test_matches_pytorch (gconstpointer data)
       g_assert_no_error (error);
       g_test_message ("%s attention", storage ? "recomputed" : "dense");
       g_assert_cmpint (attnviz_attention_is_dense (rec->attention), ==, !storage);
-      g_assert_true (check_attention (rec->enc_attention, enc, c->n_enc_layer, H, S, S, "encoder"));
-      g_assert_true (check_attention (rec->attention, dec, c->n_layer, H, T, T, "decoder"));
-      g_assert_true (check_attention (rec->cross_attention, cross, c->n_layer, H, T, S, "cross"));
+      g_assert_true (attnviz_test_check_attention (rec->enc_attention, enc, c->n_enc_layer, H, S, S, "encoder"));
+      g_assert_true (attnviz_test_check_attention (rec->attention, dec, c->n_layer, H, T, T, "decoder"));
+      g_assert_true (attnviz_test_check_attention (rec->cross_attention, cross, c->n_layer, H, T, S, "cross"));
       g_assert_nonnull (rec->logits);
       g_assert_true (attnviz_test_check_tensor (rec->logits, logits, (gsize) T * V, 1e-4f, "logits"));
     }
