@@ -20,6 +20,7 @@
 #include "attnviz-difference.h"
 #include "attnviz-measures.h"
 #include "attnviz-run-result.h"
+#include "attnviz-predictions.h"
 #include "attnviz-window-private.h"
 
 typedef struct {
@@ -138,6 +139,25 @@ token_array (const AttnvizToken *tokens, int n)
   return a;
 }
 
+/* The texts of REC's candidates without a tokenizer: a token's own text
+ * where the dump holds that id among its tokens, else "#ID". */
+static char **
+candidate_labels (const AttnvizRecording *rec, const char *const *token_labels)
+{
+  gsize n = (gsize) rec->T * rec->top_k;
+  g_autoptr(GHashTable) known = g_hash_table_new (g_direct_hash, g_direct_equal);
+  for (int t = rec->T - 1; t >= 0 && token_labels != NULL; t--)
+    if (token_labels[t] != NULL)
+      g_hash_table_insert (known, GINT_TO_POINTER (rec->ids[t]), (gpointer) token_labels[t]);
+  char **labels = g_new0 (char *, n + 1);
+  for (gsize i = 0; i < n; i++)
+    {
+      const char *label = g_hash_table_lookup (known, GINT_TO_POINTER (rec->topk_ids[i]));
+      labels[i] = label ? g_strdup (label) : g_strdup_printf ("#%d", rec->topk_ids[i]);
+    }
+  return labels;
+}
+
 /* The run of session S (its recording, labels and tokens taken over); its
  * text is the dump's when the tokens give it back, else "".  An
  * encoder-decoder's dump gives an encoder-decoder's run: the source as
@@ -159,7 +179,15 @@ result_of_session (AttnvizSession *s)
                                                              text ? text : "", source_labels, source_tokens,
                                                              source ? source : "", name));
     }
-  return ATTNVIZ_RESULT (attnviz_run_result_new (g_steal_pointer (&s->rec), labels, tokens, text ? text : "", name));
+  AttnvizRunResult *run = attnviz_run_result_new (g_steal_pointer (&s->rec), labels, tokens, text ? text : "", name);
+  /* A causal run's predictions, as the model's run shows them */
+  if (rec->causal && rec->top_k > 0 && rec->topk_ids != NULL && rec->loss != NULL && rec->ids != NULL)
+    {
+      attnviz_run_result_set_loss_predicts_next (run, TRUE);
+      attnviz_result_set_predictions (ATTNVIZ_RESULT (run),
+                                      candidate_labels (rec, attnviz_result_get_labels (ATTNVIZ_RESULT (run))));
+    }
+  return ATTNVIZ_RESULT (run);
 }
 
 /* The text a dump's tokens were cut from, when their spans tile it: the

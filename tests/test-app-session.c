@@ -21,6 +21,7 @@
 #include "attnviz-measures.h"
 #include "attnviz-run-result.h"
 #include "attnviz-npy.h"
+#include "attnviz-predictions.h"
 #include "attnviz-test-util.h"
 #include "attnviz-test-widgets-util.h"
 #include "attnviz-test-window-util.h"
@@ -147,6 +148,19 @@ test_a_dump_opens_without_its_model_as_its_run (Fixture *f, gconstpointer data)
   g_assert_true (action_enabled (f, "session-rerun"));
   g_autofree char *text = _attnviz_window_get_text (f->window);
   g_assert_cmpstr (text, ==, TEXT);
+  /* its predictions, as the model's run shows them: the dump's top-k,
+   * a candidate named by the token that has its id */
+  g_assert_true (attnviz_result_has_predictions (run));
+  g_assert_true (gtk_widget_get_visible (f->window->predictions_box));
+  const AttnvizRecording *rec = attnviz_result_get_recording (run);
+  AttnvizPrediction p;
+  g_assert_true (attnviz_result_get_prediction (run, 0, &p));
+  g_assert_cmpint (p.k, ==, rec->top_k);
+  g_assert_cmpmem (p.ids, sizeof (gint32) * p.k, rec->topk_ids, sizeof (gint32) * rec->top_k);
+  for (int i = 0; i < p.k; i++)
+    for (int t = 0; t < rec->T; t++)
+      if (rec->ids[t] == p.ids[i])
+        g_assert_cmpstr (p.labels[i], ==, attnviz_result_get_label (run, t));
 
   /* and exports as any run */
   g_autofree char *png = g_build_filename (f->dir, "heatmap.png", NULL);
