@@ -66,6 +66,17 @@ _attnviz_window_rebuild_recent_menu (AttnvizWindow *self)
   g_object_unref (section);
 }
 
+gboolean
+_attnviz_window_chooser_path (GtkNativeDialog *dialog, int response, char **path)
+{
+  *path = NULL;
+  if (response != GTK_RESPONSE_ACCEPT)
+    return FALSE;
+  g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  *path = file ? g_file_get_path (file) : NULL;
+  return TRUE;
+}
+
 GtkFileFilter *
 _attnviz_window_make_filter (const char *name, const char *mime, const char *pattern, const char *extension)
 {
@@ -82,10 +93,9 @@ _attnviz_window_make_filter (const char *name, const char *mime, const char *pat
 static void
 on_open_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
+  g_autofree char *path = NULL;
+  if (_attnviz_window_chooser_path (dialog, response, &path))
     {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
       if (path != NULL)
         attnviz_window_open (self, path);
       else

@@ -218,6 +218,9 @@ void _attnviz_window_show_text_dialog (AttnvizWindow *self);
 /* attnviz-window-dnd.c */
 void _attnviz_window_rebuild_recent_menu (AttnvizWindow *self);
 GtkFileFilter *_attnviz_window_make_filter (const char *name, const char *mime, const char *pattern, const char *extension);
+/* Whether a native file chooser was answered with Accept; *PATH gets the
+ * local path chosen, NULL when it is not a local file (owned). */
+gboolean _attnviz_window_chooser_path (GtkNativeDialog *dialog, int response, char **path);
 void _attnviz_window_show_open_dialog (AttnvizWindow *self, gboolean folder);
 gboolean _attnviz_window_on_drop (GtkDropTarget *target, const GValue *value, double x, double y, AttnvizWindow *self);
 

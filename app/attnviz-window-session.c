@@ -448,13 +448,9 @@ attnviz_window_save_run (AttnvizWindow *self, const char *path)
 static void
 on_save_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-      if (path != NULL)
-        attnviz_window_save_run (self, path);
-    }
+  g_autofree char *path = NULL;
+  if (_attnviz_window_chooser_path (dialog, response, &path) && path != NULL)
+    attnviz_window_save_run (self, path);
   g_clear_object (&self->chooser);
 }
 
@@ -536,13 +532,9 @@ attnviz_window_compare_with (AttnvizWindow *self, const char *path)
 static void
 on_compare_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
-    {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
-      if (path != NULL)
-        attnviz_window_compare_with (self, path);
-    }
+  g_autofree char *path = NULL;
+  if (_attnviz_window_chooser_path (dialog, response, &path) && path != NULL)
+    attnviz_window_compare_with (self, path);
   g_clear_object (&self->chooser);
 }
 
@@ -591,10 +583,9 @@ attnviz_window_get_session (AttnvizWindow *self)
 static void
 on_open_session_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
+  g_autofree char *path = NULL;
+  if (_attnviz_window_chooser_path (dialog, response, &path))
     {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
       if (path != NULL)
         attnviz_window_open_session (self, path, NULL, NULL);
       else

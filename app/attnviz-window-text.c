@@ -214,10 +214,9 @@ attnviz_window_open_text_file (AttnvizWindow *self, const char *path)
 static void
 on_text_dialog_response (GtkNativeDialog *dialog, int response, AttnvizWindow *self)
 {
-  if (response == GTK_RESPONSE_ACCEPT)
+  g_autofree char *path = NULL;
+  if (_attnviz_window_chooser_path (dialog, response, &path))
     {
-      g_autoptr(GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
-      g_autofree char *path = file ? g_file_get_path (file) : NULL;
       if (path != NULL)
         attnviz_window_open_text_file (self, path);
       else
