@@ -33,6 +33,31 @@ typedef struct {
   AttnvizRecording *rec;
 } LossJob;
 
+/* Folds the NB logits of ROW (ids V0 ..) into a running top K by
+ * insertion (K is small): IDS and VALS hold the N best so far, the most
+ * likely first, ties to the lower id, so the order is the same whatever
+ * the block size. */
+static void
+topk_insert (const float *row, int nb, int v0, int n, int K, gint32 *ids, float *vals)
+{
+  if (K <= 0)
+    return;
+  for (int j = 0; j < nb; j++)
+    {
+      if (n == K && row[j] <= vals[K - 1])
+        continue;
+      int at = n < K ? n++ : K - 1;
+      while (at > 0 && vals[at - 1] < row[j])
+        {
+          ids[at] = ids[at - 1];
+          vals[at] = vals[at - 1];
+          at--;
+        }
+      ids[at] = v0 + j;
+      vals[at] = row[j];
+    }
+}
+
 /* For each row in [start, end) of a block: the negative log-likelihood of
  * the token it predicts (a log-softmax over the vocabulary, in double),
  * that token's probability, and the row's top-k candidates with their
@@ -43,6 +68,7 @@ loss_range (gpointer data, gsize start, gsize end)
   const LossJob *job = data;
   AttnvizRecording *rec = job->rec;
   int T = job->T, V = job->V, K = rec->top_k;
+  g_autofree float *vals = g_new (float, MAX (K, 1));
   for (gsize r = start; r < end; r++)
     {
       int t = job->t0 + (int) r;
@@ -50,24 +76,11 @@ loss_range (gpointer data, gsize start, gsize end)
       float max = attnviz_max_of (row, V);
       double lse = log (attnviz_sum_exp_shifted (row, V, max)) + max;
 
-      /* top-k by insertion: K is small */
       gint32 *ids = rec->topk_ids + (gsize) t * K;
       float *probs = rec->topk_probs + (gsize) t * K;
-      int n = 0;
-      for (int j = 0; j < V; j++)
-        {
-          if (n == K && row[j] <= row[ids[K - 1]])
-            continue;
-          int at = n < K ? n++ : K - 1;
-          while (at > 0 && row[ids[at - 1]] < row[j])
-            {
-              ids[at] = ids[at - 1];
-              at--;
-            }
-          ids[at] = j;
-        }
+      topk_insert (row, V, 0, 0, K, ids, vals);
       for (int i = 0; i < K; i++)
-        probs[i] = (float) exp (row[ids[i]] - lse);
+        probs[i] = (float) exp (vals[i] - lse);
 
       int at = job->causal ? t + 1 : t;
       int target = at < T ? job->ids[at] : -1;
@@ -160,25 +173,7 @@ vocab_fold_range (gpointer data, gsize start, gsize end)
       else
         job->sum[t] += attnviz_sum_exp_shifted (row, nb, job->max[t]);
 
-      /* top-k by insertion, as loss_range: the same order whatever the
-       * block size, ties to the lower id */
-      gint32 *ids = job->topk_ids + t * K;
-      float *vals = job->topv + t * K;
-      int n = v0 == 0 ? 0 : MIN (K, v0);
-      for (int j = 0; j < nb; j++)
-        {
-          if (n == K && row[j] <= vals[K - 1])
-            continue;
-          int at = n < K ? n++ : K - 1;
-          while (at > 0 && vals[at - 1] < row[j])
-            {
-              ids[at] = ids[at - 1];
-              vals[at] = vals[at - 1];
-              at--;
-            }
-          ids[at] = v0 + j;
-          vals[at] = row[j];
-        }
+      topk_insert (row, nb, v0, MIN (K, v0), K, job->topk_ids + t * K, job->topv + t * K);
       int target = job->target_id ? job->target_id[t] : -1;
       if (target >= v0 && target < v0 + nb)
         job->target[t] = row[target - v0];
