@@ -159,7 +159,11 @@ attnviz_cmd_info (int argc, char **argv)
       INT ("n_params", attnviz_config_n_params (c));
       BOOL ("encoder_decoder", c->encoder_decoder);
       INT ("n_enc_layer", c->n_enc_layer);
-      INT ("window", c->window);
+      INT ("window", c->pattern.window);
+      g_autofree char *pattern = attnviz_pattern_to_string (&c->pattern);
+      STR ("mask_pattern", pattern);
+      g_autofree char *score = attnviz_config_score_to_string (c);
+      STR ("score", score);
       STR ("dtype", m->type_name);
       g_autofree char *storage = attnviz_model_describe_storage (m);
       STR ("storage", storage);
@@ -203,11 +207,18 @@ attnviz_cmd_info (int argc, char **argv)
   else if (c->pos == ATTNVIZ_POS_RELATIVE)
     printf (" (a learned bias per head: %d buckets, log-spaced up to %d)", c->rel_buckets, c->rel_max_distance);
   printf ("\n");
-  static const char *const scores[] = { "scaled dot product", "unscaled dot product", "additive (Bahdanau)" };
+  static const char *const scores[] = { "scaled dot product", "unscaled dot product", "additive (Bahdanau)",
+                                        "hybrid" };
   printf ("attention:      %s", c->causal ? "causal" : "bidirectional");
-  if (c->window > 0)
-    printf (", sliding window of %d", c->window);
-  printf (", %s\n", scores[c->score]);
+  if (c->pattern.window > 0 && c->pattern.stride == 0 && c->pattern.block == 0 && c->pattern.global == 0)
+    printf (", sliding window of %d", c->pattern.window);
+  else if (!attnviz_pattern_is_dense (&c->pattern))
+    {
+      g_autofree char *pattern = attnviz_pattern_to_string (&c->pattern);
+      printf (", sparse %s", pattern);
+    }
+  g_autofree char *hybrid = attnviz_config_describe_hybrid (c);
+  printf (", %s%s%s%s\n", scores[c->score], hybrid ? " (" : "", hybrid ? hybrid : "", hybrid ? ")" : "");
   printf ("vocabulary:     %d\n", c->vocab_size);
   printf ("context:        %d tokens\n", c->n_ctx);
   g_autofree char *params = attnviz_format_params (attnviz_config_n_params (c));

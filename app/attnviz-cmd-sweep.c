@@ -51,9 +51,9 @@ apply (AttnvizConfig *c, guint64 *seed, int axis, const char *value, GError **er
     case AX_POS:
       return attnviz_train_parse_position (value, &c->pos, error);
     case AX_SCORE:
-      return attnviz_train_parse_score (value, &c->score, error);
+      return attnviz_config_parse_score (c, value, error);
     case AX_MASK:
-      return attnviz_train_parse_mask (value, &c->window, error);
+      return attnviz_pattern_parse (&c->pattern, value, error);
     case AX_ACT:
       return attnviz_train_parse_activation (value, &c->act, error);
     case AX_SEED:
@@ -62,6 +62,48 @@ apply (AttnvizConfig *c, guint64 *seed, int axis, const char *value, GError **er
     default:
       g_assert_not_reached ();
     }
+}
+
+/* "hybrid:additive=0,2" inside a comma-separated --score list: the
+ * numbers after it are its layers, not scores of their own. */
+static void
+join_hybrid_layers (char **values)
+{
+  int out = 0;
+  for (int i = 0; values[i]; i++)
+    {
+      gboolean number = values[i][0] != '\0' && strspn (values[i], "0123456789") == strlen (values[i]);
+      if (number && out > 0 && g_str_has_prefix (values[out - 1], "hybrid:additive="))
+        {
+          char *joined = g_strconcat (values[out - 1], ",", values[i], NULL);
+          g_free (values[out - 1]);
+          g_free (values[i]);
+          values[out - 1] = joined;
+        }
+      else
+        values[out++] = values[i];
+    }
+  values[out] = NULL;
+}
+
+/* The model and seed of run RUN: every axis's value at RUN's index. */
+static gboolean
+run_config (AttnvizConfig *c, guint64 *seed, const AttnvizConfig *base, const Axis *axes, const int *counts,
+            int run, int *idx, GError **error)
+{
+  *c = *base;
+  *seed = 1;
+  for (int a = N_AXES - 1; a >= 0; a--)
+    {
+      idx[a] = run % counts[a];
+      run /= counts[a];
+    }
+  for (int a = 0; a < N_AXES; a++)
+    if (!apply (c, seed, a, axes[a].values[idx[a]], error))
+      return FALSE;
+  if (c->head_dim == 0)
+    c->head_dim = MAX (c->d_model / c->n_head, 1);
+  return attnviz_config_check_score (c, error);
 }
 
 static void
@@ -86,8 +128,8 @@ attnviz_cmd_sweep (int argc, char **argv)
     { "heads", 'H', 0, G_OPTION_ARG_STRING, &heads, "Heads, e.g. 1,2,4,8 (default 4)", "LIST" },
     { "head-dim", 0, 0, G_OPTION_ARG_STRING, &head_dim, "Head widths, or auto = d-model / heads (default)", "LIST" },
     { "pos", 0, 0, G_OPTION_ARG_STRING, &pos, "Positional encodings: sinusoidal,learned,rope,none", "LIST" },
-    { "score", 0, 0, G_OPTION_ARG_STRING, &score, "Compatibility functions: scaled_dot,dot,additive", "LIST" },
-    { "mask", 0, 0, G_OPTION_ARG_STRING, &mask, "Masks: causal,window:W", "LIST" },
+    { "score", 0, 0, G_OPTION_ARG_STRING, &score, "Compatibility functions: scaled_dot,dot,additive,hybrid (hybrid:heads=K, hybrid:additive=L1,L2)", "LIST" },
+    { "mask", 0, 0, G_OPTION_ARG_STRING, &mask, "Masks: causal,window:W,strided:S,block:B,window:W+global:G", "LIST" },
     { "act", 0, 0, G_OPTION_ARG_STRING, &act, "Activations: relu,gelu", "LIST" },
     { "seeds", 's', 0, G_OPTION_ARG_STRING, &seeds, "Seeds (default 1)", "LIST" },
     { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Optimizer steps of each run (default 1500)", "N" },
@@ -160,6 +202,8 @@ attnviz_cmd_sweep (int argc, char **argv)
             g_strfreev (axes[b].values);
           return attnviz_cli_fail_error (error);
         }
+      if (a == AX_SCORE)
+        join_hybrid_layers (axes[a].values);
       counts[a] = g_strv_length (axes[a].values);
       n_runs = (int) MIN ((gint64) n_runs * counts[a], 1 << 20);
     }
@@ -184,6 +228,21 @@ attnviz_cmd_sweep (int argc, char **argv)
         g_strfreev (axes[b].values);
       return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%d combinations: more than 256", n_runs);
     }
+  AttnvizConfig base;
+  attnviz_train_config_init (&base, task, seq2seq);
+  /* and every combination (hybrid:heads=K against each --heads) */
+  for (int run = 0; run < n_runs; run++)
+    {
+      AttnvizConfig c;
+      guint64 seed;
+      int idx[N_AXES];
+      if (!run_config (&c, &seed, &base, axes, counts, run, idx, &error))
+        {
+          for (int b = 0; b < N_AXES; b++)
+            g_strfreev (axes[b].values);
+          return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--score: %s", error->message);
+        }
+    }
 
   int n_threads = threads > 0 ? threads : MIN (2, (int) g_get_num_processors ());
   openblas_set_num_threads (n_threads);
@@ -191,8 +250,6 @@ attnviz_cmd_sweep (int argc, char **argv)
   attnviz_train_context_for (task, seq2seq, &max_S, &max_T);
 
   GString *table = g_string_new (NULL);
-  AttnvizConfig base;
-  attnviz_train_config_init (&base, task, seq2seq);
   g_string_append_printf (table,
                           "Task `%s`, %s, %d steps of %d sequences, lr %g, %s; held-out exact match on %u examples "
                           "(greedy decoding) and training time on %d thread%s.\n\n",
@@ -211,24 +268,15 @@ attnviz_cmd_sweep (int argc, char **argv)
 
   for (int run = 0; run < n_runs; run++)
     {
-      AttnvizConfig c = base;
-      guint64 seed = 1;
-      int idx[N_AXES], rest = run;
-      for (int a = N_AXES - 1; a >= 0; a--)
-        {
-          idx[a] = rest % counts[a];
-          rest /= counts[a];
-        }
+      AttnvizConfig c;
+      guint64 seed;
+      int idx[N_AXES];
+      if (!run_config (&c, &seed, &base, axes, counts, run, idx, &error))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
       g_autoptr(GString) label = g_string_new (NULL);
       for (int a = 0; a < N_AXES; a++)
-        {
-          if (!apply (&c, &seed, a, axes[a].values[idx[a]], &error))
-            return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %s", lists[a].option, error->message);
-          if (counts[a] > 1)
-            g_string_append_printf (label, "%s%s %s", label->len ? ", " : "", axes[a].name, axes[a].values[idx[a]]);
-        }
-      if (c.head_dim == 0)
-        c.head_dim = MAX (c.d_model / c.n_head, 1);
+        if (counts[a] > 1)
+          g_string_append_printf (label, "%s%s %s", label->len ? ", " : "", axes[a].name, axes[a].values[idx[a]]);
 
       AttnvizTrainOptions opt;
       attnviz_train_options_init (&opt);

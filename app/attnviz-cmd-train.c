@@ -91,8 +91,8 @@ attnviz_cmd_train (int argc, char **argv)
     { "head-dim", 0, 0, G_OPTION_ARG_INT, &head_dim, "Width of each head (default d-model / heads)", "N" },
     { "d-ff", 0, 0, G_OPTION_ARG_INT, &d_ff, "MLP hidden width (default 4 * d-model)", "N" },
     { "pos", 0, 0, G_OPTION_ARG_STRING, &pos, "sinusoidal (default), learned, rope or none", "POS" },
-    { "score", 0, 0, G_OPTION_ARG_STRING, &score, "scaled_dot (default), dot or additive", "SCORE" },
-    { "mask", 0, 0, G_OPTION_ARG_STRING, &mask, "causal (default) or window:W (decoder self-attention)", "MASK" },
+    { "score", 0, 0, G_OPTION_ARG_STRING, &score, "scaled_dot (default), dot, additive, hybrid:heads=K or hybrid:additive=L1,L2", "SCORE" },
+    { "mask", 0, 0, G_OPTION_ARG_STRING, &mask, "causal (default), window:W, strided:S, block:B or window:W+global:G (decoder self-attention)", "MASK" },
     { "act", 0, 0, G_OPTION_ARG_STRING, &act, "relu (default) or gelu", "ACT" },
     { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "On each block's output (default 0)", "P" },
     { "ctx", 0, 0, G_OPTION_ARG_INT, &ctx, "Context length (default: what the task needs)", "N" },
@@ -182,10 +182,12 @@ attnviz_cmd_train (int argc, char **argv)
       if (ctx > 0)
         c.n_ctx = ctx;
       if ((pos && !attnviz_train_parse_position (pos, &c.pos, &error))
-          || (score && !attnviz_train_parse_score (score, &c.score, &error))
-          || (mask && !attnviz_train_parse_mask (mask, &c.window, &error))
           || (act && !attnviz_train_parse_activation (act, &c.act, &error)))
         return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
+      if (score && !(attnviz_config_parse_score (&c, score, &error) && attnviz_config_check_score (&c, &error)))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--score: %s", error->message);
+      if (mask && !attnviz_pattern_parse (&c.pattern, mask, &error))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--mask: %s", error->message);
     }
 
   AttnvizTrainOptions opt;
@@ -232,12 +234,15 @@ attnviz_cmd_train (int argc, char **argv)
     {
       const AttnvizConfig *tc = attnviz_trainer_get_config (t);
       g_autofree char *enc = tc->encoder_decoder ? g_strdup_printf (" (+%d encoder)", tc->n_enc_layer) : g_strdup ("");
-      g_autofree char *win = tc->window > 0 ? g_strdup_printf (", window %d", tc->window) : g_strdup ("");
+      g_autofree char *pattern = attnviz_pattern_to_string (&tc->pattern);
+      g_autofree char *win = attnviz_pattern_is_dense (&tc->pattern) ? g_strdup ("")
+                                                                     : g_strdup_printf (", mask %s", pattern);
+      g_autofree char *scoring = attnviz_config_score_to_string (tc);
       printf ("task %s: %s, %d layers%s, d_model %d, %d heads of %d, %s positions, %s scoring%s, %s; "
               "%.1fk parameters\n",
               task_spec, tc->encoder_decoder ? "encoder-decoder" : "decoder-only", tc->n_layer, enc, tc->d_model,
               tc->n_head, tc->head_dim, attnviz_position_kind_to_string (tc->pos),
-              attnviz_train_score_to_string (tc->score), win,
+              scoring, win,
               opt.objective == ATTNVIZ_OBJECTIVE_PG ? "policy gradient" : "cross-entropy", n_params / 1000.0);
       fflush (stdout);
     }

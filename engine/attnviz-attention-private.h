@@ -31,8 +31,7 @@ typedef enum {
  * model and its variant. */
 typedef struct {
   gboolean causal;          /* key j visible to query i only when j <= i */
-  int window;               /* > 0: |i - j| < window */
-  int stride;               /* > 0: |i - j| < stride or |i - j| % stride == 0 */
+  AttnvizPattern pattern;   /* window, stride, blocks, global tokens (attnviz-pattern.h) */
   const guint8 *key_mask;   /* (n_cols) 0 removes a key; NULL: every key */
   float scale;
   /* T5's relative position bias, added to the scaled scores of visible keys:
@@ -117,12 +116,7 @@ _attnviz_mask_visible (const AttnvizMask *mk, int i, int j)
     return FALSE;
   if (mk->key_mask && !mk->key_mask[j])
     return FALSE;
-  int dist = i > j ? i - j : j - i;
-  if (mk->window > 0 && dist >= mk->window)
-    return FALSE;
-  if (mk->stride > 0 && dist >= mk->stride && dist % mk->stride != 0)
-    return FALSE;
-  return TRUE;
+  return attnviz_pattern_allows (&mk->pattern, i, j);
 }
 
 /* OUT (m) = the mean of F (n_cols) over the keys each of the queries

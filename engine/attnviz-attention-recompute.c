@@ -46,7 +46,7 @@ _attnviz_scores (const AttnvizMask *mk, int head, const float *q, int ldq, int i
           row[j - c0] += mk->rel_bias[(gsize) b * mk->n_head + head];
         }
     }
-  gboolean restricted = mk->key_mask || mk->window > 0 || mk->stride > 0;
+  gboolean restricted = mk->key_mask || !attnviz_pattern_is_dense (&mk->pattern);
   for (int r = 0; r < m; r++)
     {
       int i = i0 + r;
@@ -66,7 +66,7 @@ _attnviz_scores (const AttnvizMask *mk, int head, const float *q, int ldq, int i
 void
 _attnviz_mask_count_visible (const AttnvizMask *mk, int i0, int m, int n_cols, int *out)
 {
-  gboolean restricted = mk->key_mask || mk->window > 0 || mk->stride > 0;
+  gboolean restricted = mk->key_mask || !attnviz_pattern_is_dense (&mk->pattern);
   for (int r = 0; r < m; r++)
     {
       int i = i0 + r, n = 0;

@@ -93,7 +93,7 @@ _attnviz_value_norms (float *out, const float *v, int ldv, int Tk, const Attnviz
 void
 _attnviz_mask_visible_mean (const AttnvizMask *mk, const float *f, int i0, int m, int n_cols, float *out)
 {
-  gboolean restricted = mk->key_mask || mk->window > 0 || mk->stride > 0;
+  gboolean restricted = mk->key_mask || !attnviz_pattern_is_dense (&mk->pattern);
   double prefix = 0.0;
   int upto = 0;   /* prefix = sum of f [0, upto) */
   if (!restricted && !mk->causal)

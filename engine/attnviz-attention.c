@@ -125,7 +125,7 @@ _attnviz_attention_new (const AttnvizAttentionSpec *spec, GError **error)
   if ((self->value_norms = try_alloc_floats (self, heads * spec->n_cols, error)) != NULL)
     for (gsize i = 0; i < heads * spec->n_cols; i++)
       self->value_norms[i] = NAN;
-  if (spec->dense || spec->score == ATTNVIZ_SCORE_ADDITIVE)
+  if (spec->dense || spec->score == ATTNVIZ_SCORE_ADDITIVE || spec->score == ATTNVIZ_SCORE_HYBRID)
     ok = (self->dense = try_alloc_floats (self, heads * cells, error)) != NULL || heads * cells == 0;
   else
     {

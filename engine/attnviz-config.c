@@ -19,9 +19,12 @@
  *           only, >= 1), n_head, head_dim (any size, default d_model / n_head),
  *           d_ff (default 4 * d_model), vocab_size, n_ctx,
  *           position: "sinusoidal" | "learned" | "rope" | "none",
- *           rope_theta (default 10000), score: "scaled_dot" | "dot" | "additive",
- *           mask: "causal" | "window:W" (the decoder's self-attention; the
- *           encoder is bidirectional), activation: "relu" | "gelu" (erf) |
+ *           rope_theta (default 10000), score: "scaled_dot" | "dot" | "additive" |
+ *           "hybrid:heads=K" | "hybrid:additive=L1,L2" (attnviz-config-score.c),
+ *           mask: "causal" | a sparse pattern such as "window:W",
+ *           "strided:S", "block:B", "window:W+global:G" (attnviz-pattern.h; the
+ *           decoder's self-attention, causal as well; the encoder is
+ *           bidirectional and dense), activation: "relu" | "gelu" (erf) |
  *           "gelu_new" (tanh), norm_eps (default 1e-5),
  *           bos/eos/pad_token_id.  Always: pre-norm LayerNorm with a final
  *           norm (and one after the encoder), biases on every linear layer,
@@ -412,31 +415,17 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
     }
 
   const char *score = _attnviz_config_read_string (r, "score");
-  if (score == NULL || strcmp (score, "scaled_dot") == 0)
-    c->score = ATTNVIZ_SCORE_SCALED_DOT;
-  else if (strcmp (score, "dot") == 0)
-    c->score = ATTNVIZ_SCORE_DOT;
-  else if (strcmp (score, "additive") == 0)
-    c->score = ATTNVIZ_SCORE_ADDITIVE;
-  else
-    {
-      g_autofree char *quoted = attnviz_printable (score);
-      _attnviz_config_fail (r, "unsupported \"score\": \"%s\" (expected scaled_dot, dot or additive)", quoted);
-    }
+  g_autoptr(GError) spec_error = NULL;
+  c->score = ATTNVIZ_SCORE_SCALED_DOT;
+  if (score != NULL && !r->failed
+      && !(attnviz_config_parse_score (c, score, &spec_error) && attnviz_config_check_score (c, &spec_error)))
+    _attnviz_config_fail (r, "unsupported \"score\": %s", spec_error->message);
 
   const char *mask = _attnviz_config_read_string (r, "mask");
   c->causal = TRUE;
-  if (mask != NULL && strcmp (mask, "causal") != 0)
-    {
-      gint64 w = 0;
-      if (!g_str_has_prefix (mask, "window:")
-          || !g_ascii_string_to_signed (mask + strlen ("window:"), 10, 1, MAX_CTX, &w, NULL))
-        {
-          g_autofree char *quoted = attnviz_printable (mask);
-          _attnviz_config_fail (r, "unsupported \"mask\": \"%s\" (expected causal or window:W with W >= 1)", quoted);
-        }
-      c->window = (int) w;
-    }
+  g_clear_error (&spec_error);
+  if (mask != NULL && !r->failed && !attnviz_pattern_parse (&c->pattern, mask, &spec_error))
+    _attnviz_config_fail (r, "unsupported \"mask\": %s", spec_error->message);
 
   const char *act = _attnviz_config_read_string (r, "activation");
   c->act = ATTNVIZ_ACT_RELU;

@@ -10,6 +10,8 @@
 
 #include <glib.h>
 
+#include "attnviz-pattern.h"
+
 G_BEGIN_DECLS
 
 /* Sizes beyond these are refused, from any file: a hostile file must not
@@ -63,6 +65,7 @@ typedef enum {
   ATTNVIZ_SCORE_SCALED_DOT, /* q.k / sqrt(head_dim) */
   ATTNVIZ_SCORE_DOT,        /* q.k, unscaled */
   ATTNVIZ_SCORE_ADDITIVE,   /* Bahdanau: v_h . tanh(q + k), v_h (head_dim) learned per head */
+  ATTNVIZ_SCORE_HYBRID,     /* additive in some heads (additive_layers, additive_heads), scaled dot elsewhere */
 } AttnvizScoreKind;
 
 typedef struct {
@@ -106,7 +109,13 @@ typedef struct {
   gboolean mlm_transform;  /* BERT: dense + act + LayerNorm before the decoder */
 
   AttnvizScoreKind score;  /* compatibility function of every attention */
-  int window;              /* > 0: causal self-attention sees only the last WINDOW keys (itself included) */
+  /* ATTNVIZ_SCORE_HYBRID: which heads are additive.  Per layer: every
+   * head of the layers whose bit is set; per head: heads [0, additive_heads)
+   * of every layer.  Layer l of each stack (an encoder-decoder's encoder
+   * and decoder, its self- and cross-attention alike). */
+  guint64 additive_layers; /* bit l: layer l (layers < 64) */
+  int additive_heads;      /* -1: half the heads (plain "hybrid"), resolved by attnviz_config_check_score */
+  AttnvizPattern pattern;  /* the causal self-attention's sparse pattern (attnviz-pattern.h); dense: none */
 
   /* Encoder-decoder models (attnviz's own "AttnvizSeq2Seq"): n_layer is the
    * decoder's depth; every decoder layer also cross-attends to the encoder's
@@ -154,6 +163,40 @@ int attnviz_config_max_positions (const AttnvizConfig *config);
 /* GPT-2 (124M)'s shape: 12 layers of 12 heads of 64, d_model 768, d_ff
  * 3072, 50257 tokens, context 1024 (for benchmarks with random weights). */
 void attnviz_config_init_gpt2_small (AttnvizConfig *config);
+
+/* The score of head HEAD of layer LAYER (of any stack): additive or not. */
+static inline gboolean
+attnviz_config_head_additive (const AttnvizConfig *c, int layer, int head)
+{
+  if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+    return TRUE;
+  if (c->score != ATTNVIZ_SCORE_HYBRID)
+    return FALSE;
+  return (layer < 64 && (c->additive_layers >> layer) & 1) || head < c->additive_heads;
+}
+
+/* Whether the model's attention blocks carry score_v: additive or hybrid. */
+static inline gboolean
+attnviz_config_has_score_v (const AttnvizConfig *c)
+{
+  return c->score == ATTNVIZ_SCORE_ADDITIVE || c->score == ATTNVIZ_SCORE_HYBRID;
+}
+
+/* attnviz-config-score.c: the compatibility function as `train --score`
+ * and config.json spell it: "scaled_dot" (or "scaled-dot", "scaled"),
+ * "dot", "additive", "hybrid" (half the heads of each layer additive),
+ * "hybrid:heads=K" (the first K heads of each layer additive) or
+ * "hybrid:additive=L1,L2,..." (every head of the listed layers additive,
+ * scaled dot elsewhere).  Sets score, additive_layers and additive_heads. */
+gboolean attnviz_config_parse_score (AttnvizConfig *config, const char *s, GError **error);
+/* The canonical spelling of the config's score. */
+char *attnviz_config_score_to_string (const AttnvizConfig *config);
+/* Checks a hybrid score against the sizes (heads exist, layers exist,
+ * at least one head additive), resolving plain "hybrid" to half the heads. */
+gboolean attnviz_config_check_score (AttnvizConfig *config, GError **error);
+/* "additive heads 0-1 of every layer", "additive layers 0, 2", or NULL
+ * when the model is not hybrid: for captions. */
+char *attnviz_config_describe_hybrid (const AttnvizConfig *config);
 
 /* Number of parameters the description implies. */
 gint64 attnviz_config_n_params (const AttnvizConfig *config);

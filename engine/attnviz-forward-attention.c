@@ -28,7 +28,8 @@ typedef struct {
   float *out; int ldo;      /* (Tq, ldo) */
   int n_head, group, hd;
   AttnvizMask mask;
-  AttnvizScoreKind score;
+  AttnvizScoreKind score;   /* ATTNVIZ_SCORE_HYBRID: additive in the heads the config says */
+  const AttnvizConfig *config; /* whose hybrid heads */
   const float *score_v;     /* (n_head, hd) additive scoring */
   AttnvizAttention *att;    /* where the layer is recorded, or NULL */
   int li;                   /* its index among the recorded layers, or -1 */
@@ -60,9 +61,7 @@ additive_scores (const AttnArgs *a, int head, int i0, int m, int n_keys, float *
       const float *qi = a->q + (gsize) (i0 + r) * a->ldq + (gsize) head * hd;
       for (int j = 0; j < n_keys; j++)
         {
-          if ((mk->causal && j > i) || (mk->key_mask && !mk->key_mask[j])
-              || (mk->window > 0 && abs (i - j) >= mk->window)
-              || (mk->stride > 0 && abs (i - j) >= mk->stride && abs (i - j) % mk->stride != 0))
+          if (!_attnviz_mask_visible (mk, i, j))
             {
               row[j] = -INFINITY;
               continue;
@@ -130,7 +129,8 @@ attend_head (const AttnArgs *a, int head)
       int keys = a->mask.causal ? MIN (a->q0 + i0 + m, Tk) : Tk;
       gsize lds = dense ? (gsize) Tk : (gsize) keys;
       float *S = dense ? dense + (gsize) i0 * Tk : scratch;
-      if (a->score == ATTNVIZ_SCORE_ADDITIVE)
+      if (a->score == ATTNVIZ_SCORE_ADDITIVE
+          || (a->score == ATTNVIZ_SCORE_HYBRID && attnviz_config_head_additive (a->config, a->layer, head)))
         additive_scores (a, head, i0, m, keys, S, lds);
       else
         _attnviz_scores (&a->mask, head, a->q + (gsize) i0 * a->ldq + (gsize) head * hd, a->ldq, a->q0 + i0, m,
@@ -233,7 +233,7 @@ AttnvizMask
 _attnviz_forward_self_mask (const Effective *e)
 {
   const AttnvizConfig *c = e->config;
-  return (AttnvizMask) { .causal = e->causal, .window = e->window, .stride = e->stride,
+  return (AttnvizMask) { .causal = e->causal, .pattern = e->pattern,
                          .key_mask = e->key_mask, .scale = e->scale,
                          .rel_bias = e->rel_bias, .rel_buckets = c->rel_buckets,
                          .rel_max_distance = c->rel_max_distance, .n_head = c->n_head,
@@ -298,7 +298,7 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
     .q = s->q, .ldq = dq, .k = keys, .ldk = dkv, .v = values, .ldv = dkv,
     .out = s->att, .ldo = dq,
     .n_head = c->n_head, .group = c->n_head / c->n_kv_head, .hd = hd,
-    .mask = _attnviz_forward_self_mask (e), .score = e->score, .score_v = L->score_v,
+    .mask = _attnviz_forward_self_mask (e), .score = e->score, .config = c, .score_v = L->score_v,
     .att = att, .li = li, .layer = layer, .variant = e->variant, .measures = s->opt->measures,
     .fnorm = s->opt->measures ? fnorm : NULL, .state = cache ? NULL : s,
   };
@@ -329,7 +329,7 @@ _attnviz_forward_cross_attention_block (RunState *s, const AttnvizLayerWeights *
     .out = s->att, .ldo = dq,
     .n_head = c->n_head, .group = 1, .hd = hd,
     .mask = { .key_mask = src_mask, .scale = s->eff->scale },
-    .score = s->eff->score, .score_v = L->cross_score_v,
+    .score = s->eff->score, .config = c, .score_v = L->cross_score_v,
     .att = att, .li = li, .layer = layer,
   };
   attend (&a);

@@ -17,8 +17,7 @@ G_BEGIN_DECLS
 typedef struct {
   const AttnvizConfig *config;
   gboolean causal;          /* self-attention mask */
-  int window;               /* > 0: |i - j| < window */
-  int stride;               /* > 0: |i - j| < stride or |i - j| % stride == 0 */
+  AttnvizPattern pattern;   /* the sparse pattern (attnviz-pattern.h) */
   AttnvizScoreKind score;
   float scale;              /* dot-product scores */
   AttnvizPositionKind pos;  /* how positions enter */

@@ -96,11 +96,12 @@ _attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const Attn
   e->variant = o->variant;
   switch (v->mask)
     {
-    case ATTNVIZ_MASK_MODEL: e->causal = c->causal; e->window = c->window; break;
+    case ATTNVIZ_MASK_MODEL: e->causal = c->causal; e->pattern = c->pattern; break;
     case ATTNVIZ_MASK_CAUSAL: e->causal = TRUE; break;
     case ATTNVIZ_MASK_BIDIRECTIONAL: e->causal = FALSE; break;
-    case ATTNVIZ_MASK_WINDOW: e->causal = c->causal; e->window = v->window; break;
-    case ATTNVIZ_MASK_STRIDED: e->causal = c->causal; e->stride = v->stride; break;
+    case ATTNVIZ_MASK_WINDOW:
+    case ATTNVIZ_MASK_STRIDED:
+    case ATTNVIZ_MASK_PATTERN: e->causal = c->causal; e->pattern = v->pattern; break;
     default: g_assert_not_reached ();
     }
 
@@ -210,8 +211,8 @@ attention_for (const AttnvizModel *model, AttnvizStack stack, int n_rows, int n_
     case ATTNVIZ_STORAGE_RECOMPUTE: dense = FALSE; break;
     default: dense = dense_bytes <= MIN (ATTNVIZ_ATTENTION_DENSE_BYTES, limit); break;
     }
-  if (e->score == ATTNVIZ_SCORE_ADDITIVE)
-    dense = TRUE;
+  if (e->score == ATTNVIZ_SCORE_ADDITIVE || e->score == ATTNVIZ_SCORE_HYBRID)
+    dense = TRUE;   /* no q.k product to recompute an additive head from */
   guint64 need = dense ? dense_bytes : kept_bytes;
   if (need > limit)
     {
@@ -513,7 +514,7 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
   Effective enc_eff;
   _attnviz_forward_effective_init (&enc_eff, model, &defaults, S);
   enc_eff.causal = FALSE;
-  enc_eff.window = 0;
+  memset (&enc_eff.pattern, 0, sizeof enc_eff.pattern);
   Effective dec_eff;
   _attnviz_forward_effective_init (&dec_eff, model, o, T);
   if (o->variant)

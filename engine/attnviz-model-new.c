@@ -76,7 +76,7 @@ random_block (AttnvizModel *m, guint64 *s, AttnvizLayerWeights *L)
   if (c->gated_mlp)
     L->gate = random_linear (m, s, d, ff, c->mlp_bias);
   L->down = random_linear (m, s, ff, d, c->mlp_bias);
-  if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+  if (attnviz_config_has_score_v (c))
     L->score_v = random_tensor (m, s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
 }
 
@@ -121,7 +121,7 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
           L->ck = random_linear (m, &s, d, dq, c->qkv_bias);
           L->cv = random_linear (m, &s, d, dq, c->qkv_bias);
           L->co = random_linear (m, &s, dq, d, c->out_bias);
-          if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+          if (attnviz_config_has_score_v (c))
             L->cross_score_v = random_tensor (m, &s, (gsize) c->n_head * c->head_dim, 0.0f, 0.3f);
         }
     }

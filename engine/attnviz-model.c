@@ -442,7 +442,7 @@ load_attnviz_attention (Loader *l, const char *prefix, AttnvizLinear *q, Attnviz
   *k = _attnviz_loader_linear (l, nk, d, dq, TRUE);
   *v = _attnviz_loader_linear (l, nv, d, dq, TRUE);
   *o = _attnviz_loader_linear (l, no, dq, d, TRUE);
-  if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+  if (attnviz_config_has_score_v (c))
     *score_v = _attnviz_loader_get (l, c->n_head, c->head_dim, FALSE, "%s.score_v", prefix);
 }
 

@@ -280,43 +280,6 @@ attnviz_train_parse_position (const char *s, AttnvizPositionKind *pos, GError **
 }
 
 gboolean
-attnviz_train_parse_score (const char *s, AttnvizScoreKind *score, GError **error)
-{
-  if (g_strcmp0 (s, "scaled_dot") == 0 || g_strcmp0 (s, "scaled-dot") == 0 || g_strcmp0 (s, "scaled") == 0)
-    *score = ATTNVIZ_SCORE_SCALED_DOT;
-  else if (g_strcmp0 (s, "dot") == 0)
-    *score = ATTNVIZ_SCORE_DOT;
-  else if (g_strcmp0 (s, "additive") == 0)
-    *score = ATTNVIZ_SCORE_ADDITIVE;
-  else
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "unknown compatibility function \"%s\" (scaled_dot, dot or additive)", s);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-gboolean
-attnviz_train_parse_mask (const char *s, int *window, GError **error)
-{
-  gint64 w = 0;
-  if (g_strcmp0 (s, "causal") == 0)
-    {
-      *window = 0;
-      return TRUE;
-    }
-  if (s != NULL && g_str_has_prefix (s, "window:")
-      && g_ascii_string_to_signed (s + strlen ("window:"), 10, 1, 1 << 20, &w, NULL))
-    {
-      *window = (int) w;
-      return TRUE;
-    }
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown mask \"%s\" (causal or window:W)", s);
-  return FALSE;
-}
-
-gboolean
 attnviz_train_parse_activation (const char *s, AttnvizActivation *act, GError **error)
 {
   if (g_strcmp0 (s, "relu") == 0)

@@ -18,12 +18,6 @@
 
 /* ---------------------------------------------------------------- saving */
 
-const char *
-attnviz_train_score_to_string (AttnvizScoreKind s)
-{
-  return s == ATTNVIZ_SCORE_ADDITIVE ? "additive" : s == ATTNVIZ_SCORE_DOT ? "dot" : "scaled_dot";
-}
-
 static const char *
 activation_name (AttnvizActivation a)
 {
@@ -55,8 +49,10 @@ config_json (AttnvizTrainer *t, const AttnvizTask *task, GHashTable *extra)
   INT ("n_ctx", c->n_ctx);
   STR ("position", attnviz_position_kind_to_string (c->pos));
   DBL ("rope_theta", c->rope_theta);
-  STR ("score", attnviz_train_score_to_string (c->score));
-  g_autofree char *mask = c->window > 0 ? g_strdup_printf ("window:%d", c->window) : g_strdup ("causal");
+  g_autofree char *score = attnviz_config_score_to_string (c);
+  STR ("score", score);
+  g_autofree char *mask = attnviz_pattern_is_dense (&c->pattern) ? g_strdup ("causal")
+                                                                  : attnviz_pattern_to_string (&c->pattern);
   STR ("mask", mask);
   STR ("activation", activation_name (c->act));
   DBL ("norm_eps", c->norm_eps);

@@ -113,7 +113,9 @@ layout_attention (Layout *lay, const AttnvizConfig *c, AttnOff *o, const char *p
   o->bv = layout_add (lay, INIT_ZERO, dq, 0, "%s.v.bias", prefix);
   o->wo = layout_add (lay, INIT_RESIDUAL, d, dq, "%s.o.weight", prefix);
   o->bo = layout_add (lay, INIT_ZERO, d, 0, "%s.o.bias", prefix);
-  if (c->score == ATTNVIZ_SCORE_ADDITIVE)
+  /* a hybrid model's too, a row per head (the scaled-dot heads' rows
+   * stay unused: their gradient is 0) */
+  if (attnviz_config_has_score_v (c))
     o->score_v = layout_add (lay, INIT_SCORE_V, c->n_head, c->head_dim, "%s.score_v", prefix);
 }
 
@@ -184,11 +186,12 @@ layout_clear (Layout *lay)
 /* ---------------------------------------------------------------- the network, twice */
 
 /* Whether query I may attend to key J: keys past KLEN are padding; a
- * causal mask hides later keys, a window those WINDOW or more behind. */
+ * causal mask hides later keys, and a causal self-attention's PATTERN
+ * (NULL: dense) those it leaves out, as the engine's AttnvizMask does. */
 static inline gboolean
-key_allowed (int i, int j, int klen, gboolean causal, int window)
+key_allowed (int i, int j, int klen, gboolean causal, const AttnvizPattern *pattern)
 {
-  return j < klen && (!causal || j <= i) && (window <= 0 || !causal || i - j < window);
+  return j < klen && (!causal || (j <= i && (pattern == NULL || attnviz_pattern_allows (pattern, i, j))));
 }
 
 /* Net_f and its activations: attnviz-train-private.h. */
@@ -319,7 +322,8 @@ attnviz_trainer_new (const AttnvizConfig *config,
                      int max_T,
                      GError **error)
 {
-  if (!check_config (config, error))
+  AttnvizConfig checked = *config;
+  if (!check_config (config, error) || !attnviz_config_check_score (&checked, error))
     return NULL;
   if (opt->batch < 1 || opt->steps < 0 || !(opt->lr > 0.0) || opt->dropout < 0.0 || opt->dropout >= 1.0)
     {
@@ -337,7 +341,7 @@ attnviz_trainer_new (const AttnvizConfig *config,
     }
 
   g_autoptr(AttnvizTrainer) t = g_new0 (AttnvizTrainer, 1);
-  t->config = *config;
+  t->config = checked;
   t->config.architecture = g_strdup (config->encoder_decoder ? "AttnvizSeq2Seq" : "AttnvizDecoder");
   t->config.model_type = g_strdup ("attnviz");
   t->opt = *opt;

@@ -241,14 +241,10 @@ void attnviz_train_config_init (AttnvizConfig *config, const AttnvizTask *task, 
 /* The context a model needs for TASK's examples. */
 int attnviz_train_context_for (const AttnvizTask *task, gboolean seq2seq, int *max_S, int *max_T);
 
-/* "sinusoidal", "learned", "rope", "none"; "scaled_dot" (or "scaled-dot",
- * "scaled"), "dot", "additive"; "causal", "window:W"; "relu", "gelu",
- * "gelu_new". */
+/* "sinusoidal", "learned", "rope", "none"; "relu", "gelu", "gelu_new".
+ * Scores: attnviz_config_parse_score; masks: attnviz_pattern_parse. */
 gboolean attnviz_train_parse_position (const char *s, AttnvizPositionKind *pos, GError **error);
-gboolean attnviz_train_parse_score (const char *s, AttnvizScoreKind *score, GError **error);
-gboolean attnviz_train_parse_mask (const char *s, int *window, GError **error);
 gboolean attnviz_train_parse_activation (const char *s, AttnvizActivation *act, GError **error);
-const char *attnviz_train_score_to_string (AttnvizScoreKind score);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizTrainer, attnviz_trainer_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizBatch, attnviz_batch_free)

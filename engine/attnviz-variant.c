@@ -72,12 +72,16 @@ parse_pair (AttnvizVariant *v, const char *key, const char *value, GError **erro
         v->mask = ATTNVIZ_MASK_CAUSAL;
       else if (strcmp (value, "bidirectional") == 0 || strcmp (value, "none") == 0)
         v->mask = ATTNVIZ_MASK_BIDIRECTIONAL;
-      else if (g_str_has_prefix (value, "window:") && parse_positive (value + 7, &v->window))
-        v->mask = ATTNVIZ_MASK_WINDOW;
-      else if (g_str_has_prefix (value, "strided:") && parse_positive (value + 8, &v->stride))
-        v->mask = ATTNVIZ_MASK_STRIDED;
+      else if (strcmp (value, "dense") != 0 && attnviz_pattern_parse (&v->pattern, value, NULL))
+        {
+          const AttnvizPattern *p = &v->pattern;
+          gboolean only_window = p->stride == 0 && p->block == 0 && p->global == 0;
+          gboolean only_stride = p->window == 0 && p->block == 0 && p->global == 0;
+          v->mask = only_window ? ATTNVIZ_MASK_WINDOW : only_stride ? ATTNVIZ_MASK_STRIDED : ATTNVIZ_MASK_PATTERN;
+        }
       else
-        return fail (error, key, value, "model, causal, bidirectional, window:W or strided:S");
+        return fail (error, key, value,
+                     "model, causal, bidirectional, window:W, strided:S, block:B or window:W+global:G");
     }
   else if (strcmp (key, "exclude") == 0)
     {
@@ -218,7 +222,7 @@ attnviz_variant_check (const AttnvizVariant *v, const AttnvizConfig *c, GError *
       return FALSE;
     }
   if ((v->score == ATTNVIZ_SCORE_VARIANT_DOT || v->score == ATTNVIZ_SCORE_VARIANT_SCALE)
-      && c->score == ATTNVIZ_SCORE_ADDITIVE)
+      && attnviz_config_has_score_v (c))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "variant: this model scores additively; dot-product scales do not apply");
@@ -252,8 +256,14 @@ attnviz_variant_to_string (const AttnvizVariant *v)
     case ATTNVIZ_MASK_MODEL: break;
     case ATTNVIZ_MASK_CAUSAL: g_string_append (s, ",mask=causal"); break;
     case ATTNVIZ_MASK_BIDIRECTIONAL: g_string_append (s, ",mask=bidirectional"); break;
-    case ATTNVIZ_MASK_WINDOW: g_string_append_printf (s, ",mask=window:%d", v->window); break;
-    case ATTNVIZ_MASK_STRIDED: g_string_append_printf (s, ",mask=strided:%d", v->stride); break;
+    case ATTNVIZ_MASK_WINDOW:
+    case ATTNVIZ_MASK_STRIDED:
+    case ATTNVIZ_MASK_PATTERN:
+      {
+        g_autofree char *pattern = attnviz_pattern_to_string (&v->pattern);
+        g_string_append_printf (s, ",mask=%s", pattern);
+        break;
+      }
     default: g_assert_not_reached ();
     }
   if (v->exclude_special || v->n_exclude)

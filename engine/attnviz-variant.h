@@ -6,7 +6,8 @@
  * and figure's metadata, so an output says exactly what was run.
  *
  * Keys and values:
- *   mask=model | causal | bidirectional | window:W | strided:S
+ *   mask=model | causal | bidirectional | a pattern (attnviz-pattern.h):
+ *        window:W | strided:S | block:B | window:W+global:G ...
  *   exclude=special | I+J+...       keys removed from every row, rows renormalised
  *   pos=model | none | sinusoidal | shuffled[:SEED] | reversed | rope-theta:THETA
  *   score=model | dot | scale:S     (additive only where the model has it: score=additive)
@@ -27,6 +28,7 @@ typedef enum {
   ATTNVIZ_MASK_BIDIRECTIONAL,
   ATTNVIZ_MASK_WINDOW,         /* |i - j| < window (and j <= i when causal) */
   ATTNVIZ_MASK_STRIDED,        /* |i - j| < stride or (i - j) % stride == 0 (and j <= i when causal) */
+  ATTNVIZ_MASK_PATTERN,        /* any other pattern: blocks, global tokens, terms combined */
 } AttnvizMaskKind;
 
 typedef enum {
@@ -57,8 +59,7 @@ typedef struct {
 
 typedef struct {
   AttnvizMaskKind mask;
-  int window;                  /* ATTNVIZ_MASK_WINDOW */
-  int stride;                  /* ATTNVIZ_MASK_STRIDED */
+  AttnvizPattern pattern;      /* ATTNVIZ_MASK_WINDOW, _STRIDED (pattern.window, .stride alone), _PATTERN */
 
   gboolean exclude_special;    /* keys flagged special (BOS, [CLS], [SEP]) removed */
   int *exclude;                /* (n_exclude) token positions removed as keys */

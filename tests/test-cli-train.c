@@ -88,6 +88,80 @@ test_train_refuses_bad_options (void)
   g_assert_nonnull (strstr (e.err, "RoPE"));
 }
 
+/* A bad --score or --mask is one line naming the option, exit 2. */
+static void
+test_train_refuses_bad_score_and_mask_specs (void)
+{
+  static const char *const bad[][2] = {
+    { "--score", "hybrid:heads=99" },      /* the model has 4 heads */
+    { "--score", "hybrid:additive=x" },
+    { "--score", "hybrid:additive=2" },    /* layers 0-1 */
+    { "--score", "hybrid:heads=0" },
+    { "--score", "hybrid:" },
+    { "--mask", "block:0" },
+    { "--mask", "window:4+global:x" },
+    { "--mask", "global:2" },              /* nothing for the global tokens to stand out from */
+    { "--mask", "window:4+window:2" },
+    { "--mask", "strided:-3" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(AttnvizTestRun) r = { 0 };
+      attnviz_test_run_attnviz (&r, "train", "--task", "copy", "--steps", "1", bad[i][0], bad[i][1], NULL);
+      g_test_message ("%s %s: %s", bad[i][0], bad[i][1], r.err);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_true (g_str_has_prefix (r.err, "attnviz: --"));
+      g_assert_nonnull (strstr (r.err, bad[i][0]));
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+    }
+}
+
+/* A hybrid, sparse model saves its score and mask, and the engine opens
+ * it as such. */
+static void
+test_train_hybrid_sparse_model_reopens (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-hybrid-XXXXXX", &error);
+  g_autofree char *out = g_build_filename (tmp, "model", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "train", "--task", "reverse", "--arch", "decoder", "--d-model", "16", "--heads", "2",
+                            "--score", "hybrid:additive=0", "--mask", "window:3+global:1", "--steps", "3", "--batch", "4",
+                            "--eval-examples", "5", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "hybrid:additive=0 scoring, mask window:3+global:1"));
+  g_auto(AttnvizTestRun) info = { 0 };
+  attnviz_test_run_attnviz (&info, "info", out, NULL);
+  g_assert_cmpint (info.status, ==, 0);
+  g_assert_nonnull (strstr (info.out, "sparse window:3+global:1, hybrid (additive: every head of layer 0, scaled dot elsewhere)"));
+  attnviz_test_remove_tree (tmp);
+}
+
+static void
+test_sweep_compares_scores_and_masks (void)
+{
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "sweep", "--task", "reverse", "--arch", "decoder", "--score",
+                            "scaled_dot,dot,additive,hybrid,hybrid:additive=0,1", "--mask", "causal,block:4",
+                            "--d-model", "16", "--steps", "2", "--batch", "2", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "| score | mask | parameters |"));
+  g_assert_nonnull (strstr (r.out, "| hybrid | causal |"));
+  g_assert_nonnull (strstr (r.out, "| hybrid:additive=0,1 | block:4 |"));
+  int rows = 0;
+  for (const char *p = r.out; (p = strstr (p, "\n|")) != NULL; p++)
+    rows++;
+  g_assert_cmpint (rows, ==, 2 + 5 * 2);
+
+  /* a combination that cannot be is refused before anything trains */
+  g_auto(AttnvizTestRun) bad = { 0 };
+  attnviz_test_run_attnviz (&bad, "sweep", "--task", "reverse", "--heads", "2,8", "--score", "hybrid:heads=4",
+                            "--steps", "2", NULL);
+  g_assert_cmpint (bad.status, ==, 2);
+  g_assert_nonnull (strstr (bad.err, "2 heads"));
+  g_assert_null (strstr (bad.err, "[1/"));
+}
+
 static void
 test_sweep_table (void)
 {
@@ -109,6 +183,9 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cli/train/trains-saves-and-the-model-opens", test_train_and_use);
   g_test_add_func ("/cli/train/refuses-bad-options", test_train_refuses_bad_options);
+  g_test_add_func ("/cli/train/refuses-bad-score-and-mask-specs", test_train_refuses_bad_score_and_mask_specs);
+  g_test_add_func ("/cli/train/hybrid-sparse-model-reopens", test_train_hybrid_sparse_model_reopens);
   g_test_add_func ("/cli/sweep/writes-a-table", test_sweep_table);
+  g_test_add_func ("/cli/sweep/compares-scores-and-masks", test_sweep_compares_scores_and_masks);
   return g_test_run ();
 }

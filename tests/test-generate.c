@@ -189,7 +189,7 @@ random_decoder (RandomKind kind)
   c.score = kind == RANDOM_ADDITIVE_POST_NORM ? ATTNVIZ_SCORE_ADDITIVE : ATTNVIZ_SCORE_SCALED_DOT;
   c.pos = kind == RANDOM_SINUSOIDAL_WINDOW ? ATTNVIZ_POS_SINUSOIDAL
         : kind == RANDOM_ADDITIVE_POST_NORM ? ATTNVIZ_POS_LEARNED : ATTNVIZ_POS_NONE;
-  c.window = kind == RANDOM_SINUSOIDAL_WINDOW ? 5 : 0;
+  c.pattern.window = kind == RANDOM_SINUSOIDAL_WINDOW ? 5 : 0;
   c.qkv_bias = c.out_bias = c.mlp_bias = TRUE;
   return attnviz_model_new_random (&c, 11 + kind);
 }

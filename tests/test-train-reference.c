@@ -115,20 +115,26 @@ typedef struct {
   const char *name;
   gboolean seq2seq;
   AttnvizPositionKind pos;
-  AttnvizScoreKind score;
-  int window;
+  const char *score;   /* as `train --score` spells it */
+  const char *mask;    /* as `train --mask` spells it */
 } EngineCase;
 
 static const EngineCase engine_cases[] = {
-  { "decoder-scaled-learned", FALSE, ATTNVIZ_POS_LEARNED, ATTNVIZ_SCORE_SCALED_DOT, 0 },
-  { "decoder-scaled-rope", FALSE, ATTNVIZ_POS_ROPE, ATTNVIZ_SCORE_SCALED_DOT, 0 },
-  { "decoder-scaled-sinusoidal", FALSE, ATTNVIZ_POS_SINUSOIDAL, ATTNVIZ_SCORE_SCALED_DOT, 0 },
-  { "decoder-scaled-none", FALSE, ATTNVIZ_POS_NONE, ATTNVIZ_SCORE_SCALED_DOT, 0 },
-  { "decoder-dot-window", FALSE, ATTNVIZ_POS_LEARNED, ATTNVIZ_SCORE_DOT, 3 },
-  { "decoder-additive", FALSE, ATTNVIZ_POS_SINUSOIDAL, ATTNVIZ_SCORE_ADDITIVE, 0 },
-  { "seq2seq-scaled-sinusoidal", TRUE, ATTNVIZ_POS_SINUSOIDAL, ATTNVIZ_SCORE_SCALED_DOT, 0 },
-  { "seq2seq-additive-rope", TRUE, ATTNVIZ_POS_ROPE, ATTNVIZ_SCORE_ADDITIVE, 0 },
-  { "seq2seq-dot-learned-window", TRUE, ATTNVIZ_POS_LEARNED, ATTNVIZ_SCORE_DOT, 2 },
+  { "decoder-scaled-learned", FALSE, ATTNVIZ_POS_LEARNED, "scaled_dot", "causal" },
+  { "decoder-scaled-rope", FALSE, ATTNVIZ_POS_ROPE, "scaled_dot", "causal" },
+  { "decoder-scaled-sinusoidal", FALSE, ATTNVIZ_POS_SINUSOIDAL, "scaled_dot", "causal" },
+  { "decoder-scaled-none", FALSE, ATTNVIZ_POS_NONE, "scaled_dot", "causal" },
+  { "decoder-dot-window", FALSE, ATTNVIZ_POS_LEARNED, "dot", "window:3" },
+  { "decoder-additive", FALSE, ATTNVIZ_POS_SINUSOIDAL, "additive", "causal" },
+  { "decoder-hybrid-per-head-rope", FALSE, ATTNVIZ_POS_ROPE, "hybrid:heads=2", "causal" },
+  { "decoder-hybrid-per-layer", FALSE, ATTNVIZ_POS_SINUSOIDAL, "hybrid:additive=1", "causal" },
+  { "decoder-scaled-strided", FALSE, ATTNVIZ_POS_LEARNED, "scaled_dot", "strided:3" },
+  { "decoder-scaled-window-global", FALSE, ATTNVIZ_POS_SINUSOIDAL, "scaled_dot", "window:2+global:2" },
+  { "decoder-hybrid-block", FALSE, ATTNVIZ_POS_ROPE, "hybrid:heads=1", "block:4" },
+  { "seq2seq-scaled-sinusoidal", TRUE, ATTNVIZ_POS_SINUSOIDAL, "scaled_dot", "causal" },
+  { "seq2seq-additive-rope", TRUE, ATTNVIZ_POS_ROPE, "additive", "causal" },
+  { "seq2seq-dot-learned-window", TRUE, ATTNVIZ_POS_LEARNED, "dot", "window:2" },
+  { "seq2seq-hybrid-per-layer-block", TRUE, ATTNVIZ_POS_SINUSOIDAL, "hybrid:additive=0", "block:3" },
 };
 
 static void
@@ -144,8 +150,9 @@ test_engine_agrees (gconstpointer data)
   c.head_dim = 6;
   c.d_ff = 48;
   c.pos = ec->pos;
-  c.score = ec->score;
-  c.window = ec->window;
+  g_assert_true (attnviz_config_parse_score (&c, ec->score, &error));
+  g_assert_true (attnviz_pattern_parse (&c.pattern, ec->mask, &error));
+  g_assert_no_error (error);
   c.act = ATTNVIZ_ACT_GELU_ERF;
   AttnvizTrainOptions opt;
   attnviz_train_options_init (&opt);
@@ -168,6 +175,11 @@ test_engine_agrees (gconstpointer data)
   g_autoptr(AttnvizModel) model = attnviz_model_load (dir, &error);
   g_assert_no_error (error);
   g_assert_nonnull (model->tokenizer);
+  /* it reopens with the score of every head and the mask it was trained with */
+  g_autofree char *score = attnviz_config_score_to_string (&model->config);
+  g_autofree char *mask = attnviz_pattern_to_string (&model->config.pattern);
+  g_assert_cmpstr (score, ==, ec->score);
+  g_assert_cmpstr (mask, ==, strcmp (ec->mask, "causal") == 0 ? "dense" : ec->mask);
   g_assert_cmpstr (attnviz_tokenizer_get_kind_name (model->tokenizer), ==, "chars");
 
   /* "kqbzv" -> "vzbqk" */
@@ -203,6 +215,18 @@ test_engine_agrees (gconstpointer data)
   int V = c.vocab_size, H = c.n_head;
   gboolean ok = TRUE;
   ok &= attnviz_test_check_tensor (rec->logits, mine->logits, (gsize) T * V, 1e-5f, "logits");
+  /* the decoder's self-attention sees exactly the keys its pattern allows */
+  for (int l = 0; l < c.n_layer; l++)
+    for (int h = 0; h < H; h++)
+      {
+        const float *P = attnviz_recording_get_attention (rec, l, 0) + (gsize) h * T * T;
+        for (int i = 0; i < T; i++)
+          for (int j = 0; j < T; j++)
+            if (j <= i && attnviz_pattern_allows (&c.pattern, i, j))
+              g_assert_cmpfloat (P[(gsize) i * T + j], >, 0.0f);
+            else
+              g_assert_cmpfloat (P[(gsize) i * T + j], ==, 0.0f);
+      }
   for (int l = 0; l < c.n_layer; l++)
     {
       g_autofree char *label = g_strdup_printf ("layer %d self-attention", l);

@@ -17,7 +17,7 @@
 /* A tiny model of the given kind for TASK. */
 static void
 tiny_config (AttnvizConfig *c, const AttnvizTask *task, gboolean seq2seq, AttnvizPositionKind pos,
-             AttnvizScoreKind score, AttnvizActivation act, int window, int head_dim)
+             const char *score, AttnvizActivation act, const char *mask, int head_dim)
 {
   memset (c, 0, sizeof *c);
   c->family = ATTNVIZ_FAMILY_ATTNVIZ;
@@ -39,8 +39,8 @@ tiny_config (AttnvizConfig *c, const AttnvizTask *task, gboolean seq2seq, Attnvi
   c->act = act;
   c->pos = pos;
   c->causal = TRUE;
-  c->window = window;
-  c->score = score;
+  g_assert_true (attnviz_config_parse_score (c, score, NULL));
+  g_assert_true (attnviz_pattern_parse (&c->pattern, mask, NULL));
   c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
   c->tied_embeddings = TRUE;
   c->has_lm_head = TRUE;
@@ -56,21 +56,29 @@ typedef struct {
   const char *task;
   gboolean seq2seq;
   AttnvizPositionKind pos;
-  AttnvizScoreKind score;
+  const char *score;   /* as `train --score` spells it */
   AttnvizActivation act;
-  int window;
+  const char *mask;    /* as `train --mask` spells it */
   int head_dim;
   double dropout;
 } GradCase;
 
 static const GradCase grad_cases[] = {
-  { "decoder-scaled-learned-gelu", "repeat", FALSE, ATTNVIZ_POS_LEARNED, ATTNVIZ_SCORE_SCALED_DOT, ATTNVIZ_ACT_GELU_ERF, 0, 4, 0.0 },
-  { "decoder-additive-rope-window", "reverse", FALSE, ATTNVIZ_POS_ROPE, ATTNVIZ_SCORE_ADDITIVE, ATTNVIZ_ACT_GELU_TANH, 3, 6, 0.0 },
-  { "decoder-dot-sinusoidal-dropout", "copy", FALSE, ATTNVIZ_POS_SINUSOIDAL, ATTNVIZ_SCORE_DOT, ATTNVIZ_ACT_GELU_ERF, 0, 3, 0.2 },
-  { "seq2seq-additive-sinusoidal", "dates", TRUE, ATTNVIZ_POS_SINUSOIDAL, ATTNVIZ_SCORE_ADDITIVE, ATTNVIZ_ACT_GELU_ERF, 0, 5, 0.0 },
-  { "seq2seq-scaled-learned", "sort", TRUE, ATTNVIZ_POS_LEARNED, ATTNVIZ_SCORE_SCALED_DOT, ATTNVIZ_ACT_GELU_TANH, 0, 4, 0.0 },
-  { "seq2seq-dot-rope-window-dropout", "reverse", TRUE, ATTNVIZ_POS_ROPE, ATTNVIZ_SCORE_DOT, ATTNVIZ_ACT_GELU_ERF, 2, 4, 0.1 },
-  { "seq2seq-scaled-none-relu", "copy", TRUE, ATTNVIZ_POS_NONE, ATTNVIZ_SCORE_SCALED_DOT, ATTNVIZ_ACT_RELU, 0, 4, 0.0 },
+  { "decoder-scaled-learned-gelu", "repeat", FALSE, ATTNVIZ_POS_LEARNED, "scaled_dot", ATTNVIZ_ACT_GELU_ERF, "causal", 4, 0.0 },
+  { "decoder-additive-rope-window", "reverse", FALSE, ATTNVIZ_POS_ROPE, "additive", ATTNVIZ_ACT_GELU_TANH, "window:3", 6, 0.0 },
+  { "decoder-dot-sinusoidal-dropout", "copy", FALSE, ATTNVIZ_POS_SINUSOIDAL, "dot", ATTNVIZ_ACT_GELU_ERF, "causal", 3, 0.2 },
+  { "seq2seq-additive-sinusoidal", "dates", TRUE, ATTNVIZ_POS_SINUSOIDAL, "additive", ATTNVIZ_ACT_GELU_ERF, "causal", 5, 0.0 },
+  { "seq2seq-scaled-learned", "sort", TRUE, ATTNVIZ_POS_LEARNED, "scaled_dot", ATTNVIZ_ACT_GELU_TANH, "causal", 4, 0.0 },
+  { "seq2seq-dot-rope-window-dropout", "reverse", TRUE, ATTNVIZ_POS_ROPE, "dot", ATTNVIZ_ACT_GELU_ERF, "window:2", 4, 0.1 },
+  { "decoder-hybrid-per-head-rope", "reverse", FALSE, ATTNVIZ_POS_ROPE, "hybrid:heads=1", ATTNVIZ_ACT_GELU_ERF, "causal", 4, 0.0 },
+  { "decoder-hybrid-per-layer-dropout", "copy", FALSE, ATTNVIZ_POS_LEARNED, "hybrid:additive=0", ATTNVIZ_ACT_RELU, "causal", 4, 0.1 },
+  { "seq2seq-hybrid-per-head", "dates", TRUE, ATTNVIZ_POS_SINUSOIDAL, "hybrid:heads=1", ATTNVIZ_ACT_GELU_TANH, "causal", 3, 0.0 },
+  { "seq2seq-hybrid-per-layer", "sort", TRUE, ATTNVIZ_POS_ROPE, "hybrid:additive=1", ATTNVIZ_ACT_GELU_ERF, "causal", 4, 0.0 },
+  { "decoder-scaled-strided", "reverse", FALSE, ATTNVIZ_POS_LEARNED, "scaled_dot", ATTNVIZ_ACT_GELU_ERF, "strided:3", 4, 0.0 },
+  { "decoder-additive-window-global", "copy", FALSE, ATTNVIZ_POS_SINUSOIDAL, "additive", ATTNVIZ_ACT_GELU_TANH, "window:2+global:2", 4, 0.0 },
+  { "decoder-hybrid-block-dropout", "sort", FALSE, ATTNVIZ_POS_ROPE, "hybrid:heads=1", ATTNVIZ_ACT_RELU, "block:3", 4, 0.1 },
+  { "seq2seq-dot-block", "reverse", TRUE, ATTNVIZ_POS_SINUSOIDAL, "dot", ATTNVIZ_ACT_GELU_ERF, "block:2", 4, 0.0 },
+  { "seq2seq-scaled-none-relu", "copy", TRUE, ATTNVIZ_POS_NONE, "scaled_dot", ATTNVIZ_ACT_RELU, "causal", 4, 0.0 },
 };
 
 /* Every parameter kind must be covered by the cases above. */
@@ -108,7 +116,7 @@ test_gradcheck (gconstpointer data)
   g_autoptr(AttnvizTask) task = attnviz_task_new (gc->task, 0, &error);
   g_assert_no_error (error);
   AttnvizConfig c;
-  tiny_config (&c, task, gc->seq2seq, gc->pos, gc->score, gc->act, gc->window, gc->head_dim);
+  tiny_config (&c, task, gc->seq2seq, gc->pos, gc->score, gc->act, gc->mask, gc->head_dim);
   AttnvizTrainOptions opt;
   attnviz_train_options_init (&opt);
   opt.batch = 3;
@@ -243,6 +251,53 @@ test_policy_gradient (gconstpointer data)
   g_assert_true (changed);
 }
 
+/* A hybrid model's scaled-dot heads never touch their row of score_v: its
+ * gradient is zero there and not in the additive heads' rows. */
+static void
+test_hybrid_only_additive_heads_use_score_v (gconstpointer data)
+{
+  const char *spec = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizTask) task = attnviz_task_new ("reverse", 0, &error);
+  AttnvizConfig c;
+  tiny_config (&c, task, FALSE, ATTNVIZ_POS_SINUSOIDAL, spec, ATTNVIZ_ACT_RELU, "causal", 4);
+  AttnvizTrainOptions opt;
+  attnviz_train_options_init (&opt);
+  opt.batch = 3;
+  g_autoptr(AttnvizTrainer) t = attnviz_trainer_new (&c, &opt, 64, 64, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizBatch) batch = sample_batch (task, FALSE, 3, 5, 64);
+  attnviz_trainer_forward_backward (t, batch);
+  const float *g = attnviz_trainer_get_grads (t);
+  const AttnvizConfig *tc = attnviz_trainer_get_config (t);
+  int n_additive = 0;
+  for (int l = 0; l < tc->n_layer; l++)
+    {
+      g_autofree char *name = g_strdup_printf ("layers.%d.attn.score_v", l);
+      gsize offset = 0, size = 0;
+      for (guint i = 0; i < attnviz_trainer_get_n_tensors (t); i++)
+        if (g_strcmp0 (attnviz_trainer_get_tensor (t, i, &offset, &size, NULL, NULL), name) == 0)
+          break;
+      g_assert_cmpuint (size, ==, (gsize) tc->n_head * tc->head_dim);
+      for (int h = 0; h < tc->n_head; h++)
+        {
+          double norm = 0.0;
+          for (int e = 0; e < tc->head_dim; e++)
+            norm += fabs (g[offset + (gsize) h * tc->head_dim + e]);
+          if (attnviz_config_head_additive (tc, l, h))
+            {
+              g_assert_cmpfloat (norm, >, 0.0);
+              n_additive++;
+            }
+          else
+            g_assert_cmpfloat (norm, ==, 0.0);
+        }
+    }
+  /* tiny_config has 2 layers of 2 heads: one additive head in each layer, or
+   * both heads of layer 1 */
+  g_assert_cmpint (n_additive, ==, 2);
+}
+
 /* Saved, loaded back by the engine's loader and into a trainer: the same
  * parameters, bit for bit. */
 static void
@@ -314,7 +369,7 @@ test_config_schema (void)
   g_assert_cmpint (c.d_ff, ==, 100);
   g_assert_cmpint (c.pos, ==, ATTNVIZ_POS_LEARNED);
   g_assert_cmpint (c.score, ==, ATTNVIZ_SCORE_ADDITIVE);
-  g_assert_cmpint (c.window, ==, 4);
+  g_assert_cmpint (c.pattern.window, ==, 4);
   g_assert_true (c.causal);
   g_assert_cmpint (c.act, ==, ATTNVIZ_ACT_GELU_ERF);
   g_assert_true (c.pre_norm && c.final_norm && c.tied_embeddings && c.has_lm_head);
@@ -357,6 +412,10 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/train/gradcheck/covers-every-parameter-kind", test_gradcheck_covers_every_kind);
   g_test_add_func ("/train/deterministic-for-a-seed", test_deterministic);
+  g_test_add_data_func ("/train/hybrid/per-head/only-additive-heads-use-score-v", "hybrid:heads=1",
+                        test_hybrid_only_additive_heads_use_score_v);
+  g_test_add_data_func ("/train/hybrid/per-layer/only-additive-heads-use-score-v", "hybrid:additive=1",
+                        test_hybrid_only_additive_heads_use_score_v);
   g_test_add_func ("/train/config-schema", test_config_schema);
   g_test_add_func ("/train/save-load-round-trip", test_save_load_round_trip);
   g_test_add_data_func ("/train/policy-gradient/seq2seq", "reverse", test_policy_gradient);

@@ -116,10 +116,10 @@ classify (const AttnvizVariant *v, double *param)
       case ATTNVIZ_MASK_BIDIRECTIONAL:
         return ATTNVIZ_VARIANT_PRESET_BIDIRECTIONAL;
       case ATTNVIZ_MASK_WINDOW:
-        *param = v->window;
+        *param = v->pattern.window;
         return ATTNVIZ_VARIANT_PRESET_WINDOW;
       case ATTNVIZ_MASK_STRIDED:
-        *param = v->stride;
+        *param = v->pattern.stride;
         return ATTNVIZ_VARIANT_PRESET_STRIDED;
       default:
         return ATTNVIZ_VARIANT_PRESET_CUSTOM;
