@@ -252,7 +252,8 @@ attnviz_cmd_sweep (int argc, char **argv)
   GString *table = g_string_new (NULL);
   g_string_append_printf (table,
                           "Task `%s`, %s, %d steps of %d sequences, lr %g, %s; held-out exact match on %u examples "
-                          "(greedy decoding) and training time on %d thread%s.\n\n",
+                          "(greedy decoding) and training time on %d thread%s; time / first: the training time over the "
+                          "first row's, measured in the same sweep.\n\n",
                           task_spec, seq2seq ? "encoder-decoder" : "decoder-only", steps, batch, lr,
                           dropout > 0.0 ? "dropout" : "no dropout", attnviz_task_get_test_set (task)->len,
                           n_threads, n_threads > 1 ? "s" : "");
@@ -260,11 +261,12 @@ attnviz_cmd_sweep (int argc, char **argv)
   for (int a = 0; a < N_AXES; a++)
     if (counts[a] > 1)
       g_string_append_printf (table, " %s |", axes[a].name);
-  g_string_append (table, " parameters | held-out exact match | token accuracy | training time |\n|");
+  g_string_append (table, " parameters | held-out exact match | token accuracy | training time | time / first |\n|");
   for (int a = 0; a < N_AXES; a++)
     if (counts[a] > 1)
       g_string_append (table, "---|");
-  g_string_append (table, "---:|---:|---:|---:|\n");
+  g_string_append (table, "---:|---:|---:|---:|---:|\n");
+  double first_seconds = 0.0;
 
   for (int run = 0; run < n_runs; run++)
     {
@@ -319,8 +321,11 @@ attnviz_cmd_sweep (int argc, char **argv)
       for (int a = 0; a < N_AXES; a++)
         if (counts[a] > 1)
           g_string_append_printf (table, " %s |", axes[a].values[idx[a]]);
-      g_string_append_printf (table, " %.1fk | %.1f%% | %.1f%% | %.0f s |\n", n_params / 1000.0, 100.0 * res.exact,
-                              100.0 * res.tokens, train_seconds);
+      if (run == 0)
+        first_seconds = train_seconds;
+      g_string_append_printf (table, " %.1fk | %.1f%% | %.1f%% | %.0f s | %.2f |\n", n_params / 1000.0,
+                              100.0 * res.exact, 100.0 * res.tokens, train_seconds,
+                              train_seconds / MAX (first_seconds, 1e-9));
     }
 
   for (int a = 0; a < N_AXES; a++)

@@ -169,7 +169,7 @@ test_sweep_table (void)
   attnviz_test_run_attnviz (&r, "sweep", "--task", "reverse", "--heads", "1,2", "--pos", "learned,none", "--d-model", "16",
                             "--steps", "5", "--batch", "4", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  g_assert_nonnull (strstr (r.out, "| heads | positions | parameters | held-out exact match |"));
+  g_assert_nonnull (strstr (r.out, "| heads | positions | parameters | held-out exact match | token accuracy | training time | time / first |"));
   g_assert_nonnull (strstr (r.out, "| 2 | none |"));
   int rows = 0;
   for (const char *p = r.out; (p = strstr (p, "\n|")) != NULL; p++)
