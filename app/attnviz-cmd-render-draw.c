@@ -509,6 +509,21 @@ _attnviz_render_draw (const RenderRun *run, const RenderRequest *req)
       spec.font_size = font_size;
       /* (shared when given, for the run or fixed: above) */
       spec.scale = scale;
+      /* a hybrid model's additive heads chipped "a", as in the app's grid
+       * (every layer and head drawn: the grid's cells are the model's) */
+      g_autofree guint8 *additive = NULL;
+      if (!compare && rec->head_additive != NULL && n_head == rec->n_head
+          && n_layer == (kind == ATTENTION_ENCODER ? rec->n_enc_layer : rec->n_layer))
+        {
+          additive = g_new0 (guint8, MAX (n, 1));
+          for (int k = 0; k < n; k++)
+            additive[k] = attnviz_recording_head_additive (rec, k / n_head, k % n_head);
+          spec.marks = additive;
+          spec.mark_label = "a";
+          char *sub = g_strdup_printf ("%s · a: additive head", subtitle);
+          g_free (subtitle);
+          subtitle = sub;
+        }
 
       g_autofree double *tvd = NULL;
       g_autofree float *thumbs = NULL;

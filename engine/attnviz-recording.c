@@ -94,6 +94,7 @@ attnviz_recording_free (AttnvizRecording *rec)
   g_free (rec->src_ids);
   g_free (rec->variant);
   g_free (rec->residuals);
+  g_free (rec->head_additive);
   g_free (rec);
 }
 
@@ -124,4 +125,14 @@ attnviz_recording_mean_loss (const AttnvizRecording *rec)
         n++;
       }
   return n ? sum / n : NAN;
+}
+
+gboolean
+attnviz_recording_head_additive (const AttnvizRecording *rec, int layer, int head)
+{
+  g_return_val_if_fail (rec != NULL, FALSE);
+  if (rec->head_additive == NULL || layer < 0 || head < 0 || head >= rec->n_head
+      || layer >= MAX (rec->n_layer, rec->n_enc_layer))
+    return FALSE;
+  return rec->head_additive[(gsize) layer * rec->n_head + head] != 0;
 }

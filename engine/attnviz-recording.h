@@ -69,7 +69,15 @@ typedef struct {
   float *enc_attn;        /* (n_enc_layer, n_head, S, S) when dense, else NULL */
   float *cross_attn;      /* (n_layer, n_head, T, S) when dense, else NULL; rows targets */
   gboolean owns_dense;    /* attn, enc_attn and cross_attn are the recording's own (the trainer's) */
+
+  /* (MAX (n_layer, n_enc_layer), n_head): 1 where layer l's head h scored
+   * additively in this run (every attention of layer l of each stack), 0
+   * where by a dot product; NULL when every head took a dot product */
+  guint8 *head_additive;
 } AttnvizRecording;
+
+/* Whether HEAD of LAYER scored additively in REC's run. */
+gboolean attnviz_recording_head_additive (const AttnvizRecording *rec, int layer, int head);
 
 /* Bytes the attention buffer of a run would take. */
 guint64 attnviz_recording_attention_bytes (int n_rec_layers, int n_rec_heads, int T);

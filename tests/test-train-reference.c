@@ -215,6 +215,12 @@ test_engine_agrees (gconstpointer data)
   int V = c.vocab_size, H = c.n_head;
   gboolean ok = TRUE;
   ok &= attnviz_test_check_tensor (rec->logits, mine->logits, (gsize) T * V, 1e-5f, "logits");
+  /* the run says which heads scored additively, as the model's config does */
+  g_assert_true ((rec->head_additive != NULL) == attnviz_config_has_score_v (&model->config));
+  for (int l = 0; l < c.n_layer; l++)
+    for (int h = 0; h < c.n_head; h++)
+      g_assert_cmpint (attnviz_recording_head_additive (rec, l, h), ==,
+                       attnviz_config_head_additive (&model->config, l, h));
   /* the decoder's self-attention sees exactly the keys its pattern allows */
   for (int l = 0; l < c.n_layer; l++)
     for (int h = 0; h < H; h++)

@@ -332,6 +332,64 @@ on_head_activated (AttnvizGridView *grid, int layer, int head, int *out)
   out[1] = head;
 }
 
+/* A hybrid model's run says which heads scored additively: the grid
+ * chips those thumbnails "a" and its subtitle says what the chip means;
+ * a run of dot-product heads only has neither. */
+static void
+test_grid_view_marks_additive_heads (void)
+{
+  AttnvizResult *result = attnviz_test_random_result (2, 3, 8, 11);
+  GtkWidget *grid = attnviz_grid_view_new ();
+  AttnvizViewState *state = figure_state (ATTNVIZ_GRID_VIEW (grid));
+  attnviz_view_state_set_run (state, result);
+  AttnvizGridSpec spec;
+
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_null (spec.marks);
+  g_assert_null (strstr (spec.subtitle, "additive"));
+
+  /* as attnviz_forward fills it for hybrid:heads=1 */
+  AttnvizRecording *rec = (AttnvizRecording *) attnviz_result_get_recording (result);
+  rec->head_additive = g_new0 (guint8, 2 * 3);
+  rec->head_additive[0 * 3 + 0] = rec->head_additive[1 * 3 + 0] = 1;
+  g_assert_true (attnviz_grid_view_get_spec (ATTNVIZ_GRID_VIEW (grid), &spec));
+  g_assert_nonnull (spec.marks);
+  g_assert_cmpstr (spec.mark_label, ==, "a");
+  for (int l = 0; l < 2; l++)
+    for (int h = 0; h < 3; h++)
+      g_assert_cmpint (spec.marks[l * 3 + h], ==, h == 0);
+  g_assert_nonnull (strstr (spec.subtitle, "a: additive head"));
+
+  /* drawn: the chip's white letter on its dark backing, bottom right of
+   * head 0's thumbnail and not of head 1's */
+  AttnvizGridLayout layout;
+  attnviz_grid_layout (&spec, 600, 400, &layout);
+  cairo_surface_t *image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 600, 400);
+  cairo_t *cr = cairo_create (image);
+  attnviz_paint_grid (cr, &spec, 600, 400);
+  cairo_destroy (cr);
+  cairo_surface_flush (image);
+  int dark[2] = { 0, 0 };
+  for (int h = 0; h < 2; h++)
+    {
+      AttnvizRect r;
+      g_assert_true (attnviz_grid_layout_cell_rect (&layout, 0, h, &r));
+      const guint8 *data = cairo_image_surface_get_data (image);
+      int stride = cairo_image_surface_get_stride (image);
+      /* a pixel inside the chip, left of its letter */
+      int x = (int) (r.x + r.width - 2), y = (int) (r.y + r.height - 2);
+      guint32 px = *(const guint32 *) (data + (gsize) y * stride + 4 * x);
+      int red = (px >> 16) & 0xff, green = (px >> 8) & 0xff, blue = px & 0xff;
+      dark[h] = red + green + blue;
+    }
+  cairo_surface_destroy (image);
+  g_test_message ("bottom-right corner of head 0: %d, head 1: %d", dark[0], dark[1]);
+  g_assert_cmpint (dark[0], !=, dark[1]);
+  g_object_ref_sink (grid);
+  g_assert_finalize_object (grid);
+  g_assert_finalize_object (result);
+}
+
 /* Whole run and fixed 0–1 give every thumbnail one range, said under the
  * bar and in the subtitle; per head each its own (no range, no caption). */
 static void
@@ -688,6 +746,7 @@ main (int argc, char **argv)
                    test_grid_view_shows_each_layers_mean_under_mean_over_heads);
   g_test_add_func ("/ui/grid-view/labels-grow-with-the-window", test_grid_view_labels_grow_with_the_window);
   g_test_add_func ("/ui/grid-view/follows-the-range-mode", test_grid_view_follows_the_range_mode);
+  g_test_add_func ("/ui/grid-view/marks-additive-heads", test_grid_view_marks_additive_heads);
   g_test_add_func ("/ui/lines-view/refuses-long-inputs", test_lines_view);
   g_test_add_func ("/ui/token-strip/chips-select-their-token", test_token_strip);
   g_test_add_func ("/ui/window/actions-exist-and-errors-stay-in-the-window", test_window_actions);

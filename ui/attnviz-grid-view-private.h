@@ -46,6 +46,7 @@ struct _AttnvizGridView
   const float **ordered_maps;      /* the spec's per-head arrays in the drawn order */
   const float **ordered_overviews;
   double *ordered_scores;
+  guint8 *additive;                /* (n_layer * n_head) as drawn: the heads that scored additively; or NULL */
 };
 
 enum {

@@ -152,6 +152,32 @@ pooling_note (AttnvizGridView *self, const char *what, double pixels)
   return g_strdup_printf (" · %s of ≥ %d × %d tokens per pixel", what, br, bc);
 }
 
+/* A hybrid (or additive) model's additive heads: chipped "a", and the
+ * subtitle says so.  After the overlays, which may reorder the heads. */
+static void
+mark_additive_heads (AttnvizGridView *self, AttnvizGridSpec *spec)
+{
+  const AttnvizRecording *rec = attnviz_result_get_recording (figure_result (self));
+  int L = spec->n_layer, H = spec->n_head;
+
+  g_clear_pointer (&self->additive, g_free);
+  if (rec == NULL || rec->head_additive == NULL || ATTNVIZ_IS_DIFFERENCE (figure_result (self)))
+    return;
+  self->additive = g_new0 (guint8, (gsize) L * H);
+  for (int l = 0; l < L; l++)
+    for (int c = 0; c < H; c++)
+      {
+        int head = spec->cell_head_index ? spec->cell_head_index[l * H + c] : c;
+        self->additive[l * H + c] = attnviz_recording_head_additive (rec, l, head);
+      }
+  spec->marks = self->additive;
+  spec->mark_label = "a";
+  char *subtitle = g_strconcat (spec->subtitle ? spec->subtitle : "", " · a: additive head", NULL);
+  g_free (self->subtitle);
+  self->subtitle = subtitle;
+  spec->subtitle = self->subtitle;
+}
+
 gboolean
 attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
 {
@@ -252,6 +278,7 @@ attnviz_grid_view_get_spec (AttnvizGridView *self, AttnvizGridSpec *spec)
                                                : g_steal_pointer (&run);
   spec->subtitle = self->subtitle;
   _attnviz_grid_view_apply_overlays (self, spec);
+  mark_additive_heads (self, spec);
   return TRUE;
 }
 
@@ -572,6 +599,7 @@ attnviz_grid_view_finalize (GObject *object)
   g_free (ATTNVIZ_GRID_VIEW (object)->ordered_maps);
   g_free (ATTNVIZ_GRID_VIEW (object)->ordered_overviews);
   g_free (ATTNVIZ_GRID_VIEW (object)->ordered_scores);
+  g_free (ATTNVIZ_GRID_VIEW (object)->additive);
   G_OBJECT_CLASS (attnviz_grid_view_parent_class)->finalize (object);
 }
 

@@ -13,7 +13,9 @@
 #include "attnviz-head-table.h"
 #include "attnviz-run-result.h"
 
-/* The columns before the measures. */
+/* The columns before the measures; "score" only for a model with
+ * additive heads (a hybrid's say which). */
+#define COLUMN_SCORE (-3)
 #define COLUMN_LAYER (-2)
 #define COLUMN_HEAD (-1)
 
@@ -37,6 +39,7 @@ struct _AttnvizHeadTableRow
 {
   GObject parent_instance;
   int layer, head;
+  gboolean additive;                       /* the head scored additively */
   double values[ATTNVIZ_HEAD_N_COLUMNS];   /* NaN where not computed */
 };
 
@@ -55,7 +58,8 @@ attnviz_head_table_row_init (AttnvizHeadTableRow *self)
 static double
 row_value (const AttnvizHeadTableRow *row, int column)
 {
-  return column == COLUMN_LAYER ? row->layer : column == COLUMN_HEAD ? row->head : row->values[column];
+  return column == COLUMN_LAYER ? row->layer : column == COLUMN_HEAD ? row->head
+       : column == COLUMN_SCORE ? row->additive : row->values[column];
 }
 
 /* ---- The table ------------------------------------------------------------ */
@@ -87,7 +91,7 @@ struct _AttnvizHeadTable
   GtkFilter *filter;
   GtkSortListModel *sorted;
   GtkSingleSelection *selection;
-  GtkColumnViewColumn *layer_column, *head_column;
+  GtkColumnViewColumn *layer_column, *head_column, *score_column;
   GtkColumnViewColumn *columns[ATTNVIZ_HEAD_N_COLUMNS];
 };
 
@@ -116,6 +120,8 @@ static guint signals[N_SIGNALS];
 static const char *
 column_name (int column)
 {
+  if (column == COLUMN_SCORE)
+    return "score";
   if (column == COLUMN_LAYER)
     return "layer";
   if (column == COLUMN_HEAD)
@@ -130,7 +136,7 @@ column_from_name (const char *name, int *column)
 {
   AttnvizMeasure m;
 
-  for (int c = COLUMN_LAYER; c < ATTNVIZ_HEAD_N_COLUMNS; c++)
+  for (int c = COLUMN_SCORE; c < ATTNVIZ_HEAD_N_COLUMNS; c++)
     if (c >= ATTNVIZ_N_MEASURES || c < 0)
       if (g_strcmp0 (name, column_name (c)) == 0)
         {
@@ -182,7 +188,9 @@ bind_cell (GtkSignalListItemFactory *factory, GtkListItem *item, gpointer data)
   double v = row_value (row, column);
   char text[G_ASCII_DTOSTR_BUF_SIZE];
 
-  if (column < 0)
+  if (column == COLUMN_SCORE)
+    g_strlcpy (text, v > 0 ? "additive" : "scaled dot", sizeof text);
+  else if (column < 0)
     g_snprintf (text, sizeof text, "%d", (int) v);
   else if (isnan (v))
     g_strlcpy (text, "—", sizeof text);
@@ -258,12 +266,14 @@ rebuild_rows (AttnvizHeadTable *self)
   const AttnvizHeadMeasures *m = self->measures;
   int n = m ? m->n_layer * m->n_head : 0;
   g_autoptr(GPtrArray) rows = g_ptr_array_new_full (n, g_object_unref);
+  const AttnvizRecording *rec = self->run ? attnviz_result_get_recording (self->run) : NULL;
 
   for (int k = 0; k < n; k++)
     {
       AttnvizHeadTableRow *row = g_object_new (ATTNVIZ_TYPE_HEAD_TABLE_ROW, NULL);
       row->layer = k / m->n_head;
       row->head = k % m->n_head;
+      row->additive = rec != NULL && attnviz_recording_head_additive (rec, row->layer, row->head);
       const double *v = attnviz_head_measures_at (m, row->layer, row->head);
       for (int c = 0; c < ATTNVIZ_N_MEASURES; c++)
         row->values[c] = v[c];
@@ -275,6 +285,7 @@ rebuild_rows (AttnvizHeadTable *self)
   g_list_store_splice (self->rows, 0, g_list_model_get_n_items (G_LIST_MODEL (self->rows)), rows->pdata, rows->len);
   for (int c = 0; c < ATTNVIZ_HEAD_N_COLUMNS; c++)
     gtk_column_view_column_set_visible (self->columns[c], has_column (self, c));
+  gtk_column_view_column_set_visible (self->score_column, rec != NULL && rec->head_additive != NULL);
   select_current (self);
   update_actions (self);
 }
@@ -565,6 +576,7 @@ attnviz_head_table_init (AttnvizHeadTable *self)
   g_signal_connect (self->view, "activate", G_CALLBACK (on_activate), self);
   self->layer_column = add_column (self, COLUMN_LAYER);
   self->head_column = add_column (self, COLUMN_HEAD);
+  self->score_column = add_column (self, COLUMN_SCORE);
   for (int c = 0; c < ATTNVIZ_HEAD_N_COLUMNS; c++)
     self->columns[c] = add_column (self, c);
 
@@ -750,7 +762,8 @@ attnviz_head_table_get_column (AttnvizHeadTable *self, const char *name)
   g_return_val_if_fail (ATTNVIZ_IS_HEAD_TABLE (self), NULL);
   if (!column_from_name (name, &c))
     return NULL;
-  return c == COLUMN_LAYER ? self->layer_column : c == COLUMN_HEAD ? self->head_column : self->columns[c];
+  return c == COLUMN_LAYER ? self->layer_column : c == COLUMN_HEAD ? self->head_column
+       : c == COLUMN_SCORE ? self->score_column : self->columns[c];
 }
 
 GtkColumnView *

@@ -479,6 +479,31 @@ draw_cell_heads (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *s
       }
 }
 
+/* MARK_LABEL in the bottom-right corner of each marked thumbnail, on a
+ * dark chip, when it fits. */
+static void
+draw_cell_marks (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec, const AttnvizGridLayout *layout)
+{
+  double fs = MIN (layout->font_size, layout->thumb * 0.4);
+
+  if (fs < 5 || spec->mark_label == NULL)
+    return;
+  for (int l = 0; l < spec->n_layer; l++)
+    for (int h = 0; h < spec->n_head; h++)
+      {
+        AttnvizRect r;
+        if (!spec->marks[l * spec->n_head + h] || !attnviz_grid_layout_cell_rect (layout, l, h, &r))
+          continue;
+        double w = attnviz_painter_text_set (text, spec->mark_label, fs, TRUE, 0);
+        double lh = attnviz_painter_text_line_height (text, fs);
+        cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
+        cairo_rectangle (cr, r.x + r.width - w - 0.5 * fs, r.y + r.height - lh, w + 0.5 * fs, lh);
+        cairo_fill (cr);
+        cairo_set_source_rgb (cr, 1, 1, 1);
+        attnviz_painter_text_draw (text, r.x + r.width - 0.25 * fs, r.y + r.height, 1.0, 1.0);
+      }
+}
+
 static void
 draw_indices (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec, const AttnvizGridLayout *layout)
 {
@@ -572,6 +597,8 @@ attnviz_paint_grid (cairo_t *cr, const AttnvizGridSpec *spec, double width, doub
       draw_frames (cr, spec, &layout);
       if (spec->cell_head_index != NULL)
         draw_cell_heads (cr, &text, spec, &layout);
+      if (spec->marks != NULL)
+        draw_cell_marks (cr, &text, spec, &layout);
     }
 
   AttnvizRect cur;

@@ -195,6 +195,11 @@ typedef struct {
    * when each layer orders its heads its own way (by similarity), printed
    * in the thumbnail's corner; the column indices are then left out. */
   const int *cell_head_index;
+  /* (n_layer * n_head) layer-major as drawn, or NULL: thumbnails chipped
+   * with MARK_LABEL in their bottom-right corner (a hybrid model's
+   * additive heads: "a"), which the subtitle should explain. */
+  const guint8 *marks;
+  const char *mark_label;
   AttnvizPooling pooling;
   AttnvizGridAggregate aggregate;   /* a column of each layer's heads combined, or none */
   AttnvizColormap colormap;
