@@ -111,6 +111,36 @@ test_strided_pattern_keeps_local_and_strided_keys (void)
   assert_rows_sum_to_one (r);
 }
 
+/* Blocks, and a window with global tokens: a key is seen exactly when
+ * the shared pattern (attnviz-pattern.h) allows it, causality holding. */
+static void
+test_block_and_global_patterns_keep_the_keys_they_allow (void)
+{
+  g_autoptr(AttnvizModel) m = load_fixture ("gpt2-tiny");
+  int T = GPT2_T;
+  static const char *const specs[] = { "mask=block:3", "mask=window:2+global:2" };
+  for (guint v = 0; v < G_N_ELEMENTS (specs); v++)
+    {
+      g_autoptr(AttnvizRecording) r = run_variant (m, gpt2_ids, T, specs[v]);
+      AttnvizPattern p;
+      g_assert_true (attnviz_pattern_parse (&p, specs[v] + strlen ("mask="), NULL));
+      for (gsize k = 0; k < (gsize) r->n_rec_layers * r->n_rec_heads; k++)
+        for (int i = 0; i < T; i++)
+          for (int j = 0; j < T; j++)
+            if (j > i || !attnviz_pattern_allows (&p, i, j))
+              g_assert_cmpfloat (r->attn[k * T * T + i * T + j], ==, 0.0f);
+            else
+              g_assert_cmpfloat (r->attn[k * T * T + i * T + j], >, 0.0f);
+      assert_rows_sum_to_one (r);
+    }
+  /* the global tokens: row 1 (global) sees keys 0 and 1, row T - 1 sees
+   * keys 0, 1 (global) and T - 2, T - 1 (its window), nothing between */
+  AttnvizPattern wg = { .window = 2, .global = 2 };
+  g_assert_true (attnviz_pattern_allows (&wg, T - 1, 0) && attnviz_pattern_allows (&wg, T - 1, 1));
+  g_assert_false (attnviz_pattern_allows (&wg, T - 1, T - 3));
+  g_assert_true (attnviz_pattern_allows (&wg, 1, 0));
+}
+
 static void
 check_bidirectional_on_causal (const AttnvizModel *m, const gint32 *ids, int T)
 {
@@ -272,7 +302,8 @@ static void
 test_variant_specs_round_trip (void)
 {
   static const char *specs[] = {
-    "model", "mask=causal", "mask=window:8,pos=none", "mask=strided:4,exclude=special+3",
+    "model", "mask=causal", "mask=window:8,pos=none", "mask=strided:4,exclude=special+3", "mask=block:4",
+    "mask=window:3+global:2", "mask=strided:3+block:6",
     "pos=shuffled:7,score=dot", "pos=rope-theta:500000", "score=scale:0.125", "ablate=L0H1+L3H2,ablate-mode=mean",
   };
   for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
@@ -284,7 +315,7 @@ test_variant_specs_round_trip (void)
       g_assert_cmpstr (s, ==, specs[i]);
       attnviz_variant_clear (&v);
     }
-  static const char *bad[] = { "mask=window:0", "pos=sideways", "nonsense", "ablate=H3", "score=scale:-1", "key=1",
+  static const char *bad[] = { "mask=window:0", "mask=global:2", "mask=block:4+block:2", "mask=dense", "pos=sideways", "nonsense", "ablate=H3", "score=scale:-1", "key=1",
                                "score=scale:1e300" /* inf as a float: found by fuzz-variant */ };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -331,6 +362,8 @@ main (int argc, char *argv[])
                         test_sliding_window_is_zero_outside_the_band);
   g_test_add_data_func ("/engine/variants/sliding-window-is-zero-outside-the-band/bidirectional", "bert-tiny",
                         test_sliding_window_is_zero_outside_the_band);
+  g_test_add_func ("/engine/variants/block-and-global-patterns-keep-the-keys-they-allow",
+                   test_block_and_global_patterns_keep_the_keys_they_allow);
   g_test_add_func ("/engine/variants/strided-pattern-keeps-local-and-strided-keys",
                    test_strided_pattern_keeps_local_and_strided_keys);
   g_test_add_func ("/engine/variants/bidirectional-on-a-causal-model-changes-every-row-but-the-last",
