@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <time.h>
 
 #include "attnviz-train.h"
 #include "attnviz-train-private.h"
@@ -469,6 +470,15 @@ attnviz_trainer_record (AttnvizTrainer *t, const gint32 *src_ids, int S, const g
 }
 /* ---------------------------------------------------------------- the loop */
 
+/* CPU seconds the process has used, all its threads. */
+static double
+process_cpu_seconds (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 gboolean
 attnviz_trainer_run (AttnvizTrainer *t,
                      AttnvizTask *task,
@@ -487,6 +497,7 @@ attnviz_trainer_run (AttnvizTrainer *t,
   int n_sum = 0;
   gboolean stopped = FALSE;
   gint64 train_us = 0;
+  double train_cpu = 0.0;
 
   g_autofree char *base_dir = loop->out_path == NULL ? NULL
                               : g_str_has_suffix (loop->out_path, ".safetensors")
@@ -499,7 +510,9 @@ attnviz_trainer_run (AttnvizTrainer *t,
         return FALSE;
       double acc = 0.0;
       gint64 s0 = g_get_monotonic_time ();
+      double c0 = process_cpu_seconds ();
       sum_loss += attnviz_trainer_train_step (t, task, &rng, &acc);
+      train_cpu += process_cpu_seconds () - c0;
       train_us += g_get_monotonic_time () - s0;
       sum_acc += acc;
       n_sum++;
@@ -539,6 +552,7 @@ attnviz_trainer_run (AttnvizTrainer *t,
           rep.lr = _attnviz_trainer_learning_rate (t, step);
           rep.seconds = (g_get_monotonic_time () - t0) / 1e6;
           rep.train_seconds = train_us / 1e6;
+          rep.train_cpu_seconds = train_cpu;
           loop->report (&rep, loop->report_data);
           sum_loss = sum_acc = 0.0;
           n_sum = 0;
@@ -556,7 +570,7 @@ attnviz_trainer_run (AttnvizTrainer *t,
                                  .accuracy = sum_acc / MAX (n_sum, 1),
                                  .lr = _attnviz_trainer_learning_rate (t, t->step),
                                  .seconds = (g_get_monotonic_time () - t0) / 1e6,
-                                 .train_seconds = train_us / 1e6,
+                                 .train_seconds = train_us / 1e6, .train_cpu_seconds = train_cpu,
                                  .heldout_exact = result->exact, .heldout_tokens = result->tokens, .final = TRUE };
       loop->report (&rep, loop->report_data);
     }

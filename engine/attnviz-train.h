@@ -203,6 +203,8 @@ typedef struct {
   double lr;
   double seconds;         /* since the start */
   double train_seconds;   /* of which in training steps (not evaluating or saving) */
+  double train_cpu_seconds; /* the CPU time of the process (every thread) in those steps: on a
+                             * machine other jobs share, a cost that their load does not inflate */
   double heldout_exact;   /* < 0 when not measured at this report */
   double heldout_tokens;
   const char *checkpoint; /* the folder just written, or NULL */

@@ -137,6 +137,29 @@ test_train_hybrid_sparse_model_reopens (void)
   attnviz_test_remove_tree (tmp);
 }
 
+/* --bench gives the CPU time of the training steps beside their wall
+ * time: a cost that other jobs on the machine do not inflate. */
+static void
+test_train_bench_gives_cpu_time (void)
+{
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "train", "--task", "copy", "--steps", "5", "--batch", "8", "--threads", "1",
+                            "--eval-every", "0", "--eval-examples", "5", "--bench", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  const char *line = strstr (r.out, "bench: CPU ");
+  g_assert_nonnull (line);
+  g_assert_nonnull (strchr (line, '('));
+  double cpu = g_ascii_strtod (strchr (line, '(') + 1, NULL);   /* ms a step */
+  const char *per_wall = strstr (line, "ms/step, ");
+  g_assert_nonnull (per_wall);
+  double share = g_ascii_strtod (per_wall + strlen ("ms/step, "), NULL);
+  g_assert_cmpfloat (cpu, >, 0.0);
+  /* one thread: at most one CPU second a wall second (and some slack for
+   * the clocks' granularity) */
+  g_assert_cmpfloat (share, >, 0.0);
+  g_assert_cmpfloat (share, <=, 1.05);
+}
+
 static void
 test_sweep_compares_scores_and_masks (void)
 {
@@ -185,6 +208,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train/refuses-bad-options", test_train_refuses_bad_options);
   g_test_add_func ("/cli/train/refuses-bad-score-and-mask-specs", test_train_refuses_bad_score_and_mask_specs);
   g_test_add_func ("/cli/train/hybrid-sparse-model-reopens", test_train_hybrid_sparse_model_reopens);
+  g_test_add_func ("/cli/train/bench-gives-cpu-time", test_train_bench_gives_cpu_time);
   g_test_add_func ("/cli/sweep/writes-a-table", test_sweep_table);
   g_test_add_func ("/cli/sweep/compares-scores-and-masks", test_sweep_compares_scores_and_masks);
   return g_test_run ();
