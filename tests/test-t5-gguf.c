@@ -22,6 +22,7 @@
 #include "attnviz-forward.h"
 #include "attnviz-model.h"
 #include "attnviz-test-seq2seq.h"
+#include "attnviz-test-tokenizer-gguf.h"
 #include "attnviz-test-util.h"
 #include "attnviz-tokenizer.h"
 
@@ -37,8 +38,8 @@ typedef struct {
 } Case;
 
 static const Case cases[] = {
-  { "t5-gguf-tiny", "model-f32.gguf", "reference", FALSE, FALSE, 2, 3 },
-  { "t5-gguf-tiny", "model-q8_0.gguf", "reference-q8_0", FALSE, FALSE, 2, 3 },
+  { "t5-gguf-tiny", "model-f32.gguf", "reference", FALSE, FALSE, 3, 2 },
+  { "t5-gguf-tiny", "model-q8_0.gguf", "reference-q8_0", FALSE, FALSE, 3, 2 },
   { "flan-t5-gguf-tiny", "model-f32.gguf", "reference", TRUE, TRUE, 2, 2 },
 };
 
@@ -181,6 +182,35 @@ test_tokenizer_matches_sentencepiece (gconstpointer data)
     }
 }
 
+/* llama.cpp's own tokenizer on the GGUF (which reads the precompiled
+ * charsmap itself) gives the same ids, with and without </s>. */
+static void
+test_gguf_tokenizer_matches_llama_cpp (void)
+{
+  g_autofree char *libdir = NULL;
+  if (!attnviz_test_have_llref (&libdir))
+    {
+      g_test_skip (LLREF " is absent: no comparison with llama.cpp's tokenizer");
+      return;
+    }
+  g_autoptr(AttnvizModel) m = load ("t5-gguf-tiny", "model-f32.gguf");
+  g_autofree char *gguf = attnviz_test_fixture_path ("t5-gguf-tiny", "model-f32.gguf", NULL);
+  g_autofree char *path = attnviz_test_fixture_path ("t5-gguf-tiny", "tokenization.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  JsonArray *cases = json_node_get_array (json_parser_get_root (parser));
+  g_autoptr(GPtrArray) texts = g_ptr_array_new ();
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      const char *text = json_object_get_string_member (json_array_get_object_element (cases, i), "text");
+      if (text[0] != '\0')   /* llref reads a file: an empty one is no text */
+        g_ptr_array_add (texts, (gpointer) text);
+    }
+  g_assert_cmpuint (attnviz_test_compare_with_llama_cpp (m->tokenizer, gguf, (const char *const *) texts->pdata,
+                                                         NULL, texts->len), ==, 0);
+}
+
 /* A sentinel is one token whose span is the whole "<extra_id_N>" as
  * typed, and full-width letters keep their own bytes as spans (a word's
  * first token starts at the space before it, its "▁"). */
@@ -300,6 +330,7 @@ main (int argc, char **argv)
                         test_tokenizer_matches_sentencepiece);
   g_test_add_data_func ("/engine/t5-gguf/tokenizer/gguf-matches-sentencepiece", "model-f32.gguf",
                         test_tokenizer_matches_sentencepiece);
+  g_test_add_func ("/engine/t5-gguf/tokenizer/gguf-matches-llama-cpp", test_gguf_tokenizer_matches_llama_cpp);
   g_test_add_data_func ("/engine/t5-gguf/tokenizer/folder-keeps-sentinel-and-nfkc-spans", "hf",
                         test_sentinels_and_normalized_text_keep_their_spans);
   g_test_add_data_func ("/engine/t5-gguf/tokenizer/gguf-keeps-sentinel-and-nfkc-spans", "model-f32.gguf",

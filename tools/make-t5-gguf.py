@@ -4,7 +4,8 @@ llama.cpp's `t5` layout, with their PyTorch reference.
 
     /usr/bin/python3 tools/make-t5-gguf.py [OUT]     (default tests/fixtures)
 
-Writes OUT/t5-gguf-tiny (ReLU, untied head, 2 encoder and 3 decoder layers)
+Writes OUT/t5-gguf-tiny (ReLU, untied head, 3 encoder and 2 decoder layers:
+llama.cpp cannot load more decoder layers than encoder ones)
 and OUT/flan-t5-gguf-tiny (gated GELU, tied head, 2 and 2), each with
 
     hf/                  config.json, model.safetensors, tokenizer.json
@@ -23,14 +24,17 @@ and OUT/flan-t5-gguf-tiny (gated GELU, tied head, 2 and 2), each with
                          attentions (decoder self), cross_attentions, logits
                          (.npy, float32) from the PyTorch forward of
                          tools/fixtures_t5.py (transformers' modeling_t5)
-    reference-q8_0/      the same on the Q8_0 file's weights as dequantized
-    tokenization.json    [{text, ids}]: SentencePiece's own ids (python3-
+    reference-q8_0/      t5-gguf-tiny only: the same on the Q8_0 file's
+                         weights as dequantized
+    tokenization.json    t5-gguf-tiny only: [{text, ids}]: SentencePiece's own ids (python3-
                          sentencepiece, nmt_nfkc) for strings with full-width
                          letters, ligatures, repeated spaces and sentinels; a
                          sentinel is matched whole and the text between is
                          encoded on its own, as Hugging Face's T5 tokenizer
                          does, then </s>
 
+flan-t5-gguf-tiny's tokenizer has no normalizer and no charsmap (the
+charsmap is 240 kB; one copy in the fixtures is enough).
 relative_attention_max_distance is 128, the value llama.cpp fixes (GGUF has
 no key for it).  GGUF is written here directly (the format is small), so
 the fixtures need neither llama.cpp nor its gguf-py.  Deterministic.
@@ -414,7 +418,7 @@ def main():
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         sp, proto = train_tokenizer(tmp)
-        make(out, "t5-gguf-tiny", "relu", False, 2, 3, 61, sp, proto, True)
+        make(out, "t5-gguf-tiny", "relu", False, 3, 2, 61, sp, proto, True)
         make(out, "flan-t5-gguf-tiny", "gated-gelu", True, 2, 2, 62, sp, proto, False)
     print(f"wrote t5-gguf-tiny and flan-t5-gguf-tiny under {out}")
 
