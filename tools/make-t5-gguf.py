@@ -35,6 +35,7 @@ and OUT/flan-t5-gguf-tiny (gated GELU, tied head, 2 and 2), each with
 
 flan-t5-gguf-tiny's tokenizer has no normalizer and no charsmap (the
 charsmap is 240 kB; one copy in the fixtures is enough).
+Without OUT it also writes the GGUF fuzzers' T5 seed (write_fuzz_seed).
 relative_attention_max_distance is 128, the value llama.cpp fixes (GGUF has
 no key for it).  GGUF is written here directly (the format is small), so
 the fixtures need neither llama.cpp nor its gguf-py.  Deterministic.
@@ -413,6 +414,30 @@ def write_safetensors(path, p):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
+def write_fuzz_seed(path):
+    """A T5 small enough for the GGUF fuzzers (under their 64 KiB inputs):
+    d_model 8, 2 heads of 4, 1 encoder and 1 decoder layer, 4 buckets, a
+    16-piece "t5" vocabulary with a sentinel and a 4-byte stand-in
+    charsmap (attnviz only asks whether there is one)."""
+    c = fixtures_t5.t5_config("gated-gelu", False, 1, 1, "t5-fuzz-seed")
+    c.update(d_model=8, d_kv=4, num_heads=2, d_ff=8, vocab_size=16, relative_attention_num_buckets=4,
+             relative_attention_max_distance=128)
+    p = fixtures_t5.t5_params(c, 7)
+    pieces = ["<pad>", "</s>", "<unk>", "\u2581", "\u2581the", "e", "t", "h", "a", "\u2581a", "s", "n", "o", "r",
+              "\u2581to", "<extra_id_0>"]
+    types = [3, 3, 2] + [1] * 12 + [4]
+    scores = [0.0, 0.0, 0.0] + [-1.0 - 0.25 * i for i in range(12)] + [-1000.0]
+    kvs = model_kvs(c, "t5-fuzz-seed") + [
+        ("tokenizer.ggml.model", GGUF_STRING, "t5"),
+        ("tokenizer.ggml.tokens", GGUF_ARRAY, (GGUF_STRING, pieces)),
+        ("tokenizer.ggml.scores", GGUF_ARRAY, (GGUF_FLOAT32, scores)),
+        ("tokenizer.ggml.token_type", GGUF_ARRAY, (GGUF_INT32, types)),
+        ("tokenizer.ggml.precompiled_charsmap", GGUF_ARRAY, (GGUF_UINT8, [0, 0, 0, 0])),
+    ]
+    tensors, _ = gguf_tensors(p, False)
+    write_gguf(path, kvs, tensors)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "tests", "fixtures")
     torch.set_num_threads(1)
@@ -421,6 +446,10 @@ def main():
         make(out, "t5-gguf-tiny", "relu", False, 3, 2, 61, sp, proto, True)
         make(out, "flan-t5-gguf-tiny", "gated-gelu", True, 2, 2, 62, sp, proto, False)
     print(f"wrote t5-gguf-tiny and flan-t5-gguf-tiny under {out}")
+    if len(sys.argv) == 1:
+        for harness in ("gguf", "tokenizer-gguf"):
+            write_fuzz_seed(os.path.join(ROOT, "tests", "fuzz", "corpus", harness, "model-t5.gguf"))
+        print("wrote the fuzzers' T5 seed, tests/fuzz/corpus/{gguf,tokenizer-gguf}/model-t5.gguf")
 
 
 if __name__ == "__main__":
