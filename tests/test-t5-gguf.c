@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "attnviz-forward.h"
+#include "attnviz-gguf.h"
 #include "attnviz-model.h"
+#include "attnviz-quant.h"
 #include "attnviz-test-seq2seq.h"
 #include "attnviz-test-tokenizer-gguf.h"
 #include "attnviz-test-util.h"
@@ -145,6 +147,91 @@ test_folder_and_gguf_agree (gconstpointer data)
   g_assert_true (attnviz_test_check_tensor (a->logits, b->logits, (gsize) T * c->vocab_size, 1e-5f, "logits"));
 }
 
+/* ---- other stored types: a file is read as the weights it holds ---- */
+
+static const AttnvizWeightType stored_types[] = {
+  /* (Q4_K needs rows of 256: the fixture has none) */
+  ATTNVIZ_WEIGHT_F16, ATTNVIZ_WEIGHT_BF16, ATTNVIZ_WEIGHT_Q4_0, ATTNVIZ_WEIGHT_Q8_0,
+};
+
+/* The F32 fixture written twice by attnviz's GGUF writer: every tensor
+ * whose rows split into TYPE's blocks (the relative bias tables and norms
+ * too, when they do) in TYPE, and an F32 file of those tensors'
+ * dequantized values.  Both are the same weights: the three attentions and
+ * the logits agree to float rounding, so the bias tables, the stacks'
+ * matrices and the head are read right in TYPE. */
+static void
+test_stored_type_reads_as_its_dequantized_weights (gconstpointer data)
+{
+  AttnvizWeightType type = *(const AttnvizWeightType *) data;
+  g_autofree char *src_path = attnviz_test_fixture_path ("t5-gguf-tiny", "model-f32.gguf", NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizGguf *src = attnviz_gguf_open (src_path, &error);
+  g_assert_no_error (error);
+  AttnvizGgufWriter *wq = attnviz_gguf_writer_new (), *wf = attnviz_gguf_writer_new ();
+  attnviz_gguf_writer_copy_kv (wq, src, NULL, NULL);
+  attnviz_gguf_writer_copy_kv (wf, src, NULL, NULL);
+  int block = attnviz_weight_type_block_size (type), in_type = 0;
+  for (guint i = 0; i < attnviz_gguf_get_n_tensors (src); i++)
+    {
+      const AttnvizGgufTensor *t = attnviz_gguf_get_tensor (src, i);
+      g_assert_cmpint (t->type, ==, ATTNVIZ_WEIGHT_F32);
+      if (t->ne[0] % block != 0)
+        {
+          attnviz_gguf_writer_add_tensor (wq, t->name, t->type, t->n_dims, t->ne, t->data, t->n_bytes, NULL);
+          attnviz_gguf_writer_add_tensor (wf, t->name, t->type, t->n_dims, t->ne, t->data, t->n_bytes, NULL);
+          continue;
+        }
+      gint64 rows = t->n_elements / t->ne[0];
+      gsize row_bytes = 0;
+      g_assert_true (attnviz_weight_row_bytes (type, t->ne[0], &row_bytes));
+      guint8 *q = g_malloc (row_bytes * rows);
+      float *back = g_new (float, t->n_elements);
+      for (gint64 r = 0; r < rows; r++)
+        {
+          attnviz_quantize_row (type, (const float *) t->data + r * t->ne[0], q + r * row_bytes, t->ne[0]);
+          attnviz_dequantize_row (type, q + r * row_bytes, back + r * t->ne[0], t->ne[0]);
+        }
+      attnviz_gguf_writer_add_tensor (wq, t->name, type, t->n_dims, t->ne, q, row_bytes * rows, g_free);
+      attnviz_gguf_writer_add_tensor (wf, t->name, ATTNVIZ_WEIGHT_F32, t->n_dims, t->ne, back,
+                                      sizeof (float) * t->n_elements, g_free);
+      in_type++;
+    }
+  g_autofree char *dir = g_dir_make_tmp ("attnviz-t5-gguf-XXXXXX", NULL);
+  g_autofree char *qpath = g_build_filename (dir, "stored.gguf", NULL);
+  g_autofree char *fpath = g_build_filename (dir, "dequantized.gguf", NULL);
+  g_assert_true (attnviz_gguf_writer_write (wq, qpath, &error));
+  g_assert_true (attnviz_gguf_writer_write (wf, fpath, &error));
+  attnviz_gguf_writer_free (wq);
+  attnviz_gguf_writer_free (wf);
+  attnviz_gguf_free (src);
+  g_test_message ("%d tensors in %s", in_type, attnviz_weight_type_name (type));
+  g_assert_cmpint (in_type, >=, 20);
+
+  g_autoptr(AttnvizModel) mq = attnviz_model_load (qpath, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizModel) mf = attnviz_model_load (fpath, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (mq->layers[0].cq.w.type, ==, type);
+  int S, T;
+  g_autofree gint32 *srcids = attnviz_test_load_ids ("t5-gguf-tiny", "source_ids.npy", &S);
+  g_autofree gint32 *tgt = attnviz_test_load_ids ("t5-gguf-tiny", "target_ids.npy", &T);
+  AttnvizRunOptions o = { .keep_logits = TRUE, .storage = ATTNVIZ_STORAGE_DENSE };
+  g_autoptr(AttnvizRecording) a = attnviz_forward_seq2seq (mq, srcids, S, tgt, T, &o, &error);
+  g_assert_no_error (error);
+  g_autoptr(AttnvizRecording) b = attnviz_forward_seq2seq (mf, srcids, S, tgt, T, &o, &error);
+  g_assert_no_error (error);
+  const AttnvizConfig *c = &mf->config;
+  int H = c->n_head;
+  g_assert_true (attnviz_test_check_tensor (a->enc_attn, b->enc_attn, (gsize) c->n_enc_layer * H * S * S, 1e-5f,
+                                            "encoder"));
+  g_assert_true (attnviz_test_check_tensor (a->attn, b->attn, (gsize) c->n_layer * H * T * T, 1e-5f, "decoder"));
+  g_assert_true (attnviz_test_check_tensor (a->cross_attn, b->cross_attn, (gsize) c->n_layer * H * T * S, 1e-5f,
+                                            "cross"));
+  g_assert_true (attnviz_test_check_tensor (a->logits, b->logits, (gsize) T * c->vocab_size, 1e-5f, "logits"));
+  attnviz_test_remove_tree (dir);
+}
+
 /* ---- the tokenizer: SentencePiece's own ids, from the folder and the file ---- */
 
 static void
@@ -267,7 +354,7 @@ llref_t5_logits (const char *libdir, const char *gguf, const gint32 *src, int S,
   int fd = g_file_open_tmp ("attnviz-llref-t5-XXXXXX.f32", &out, &error);
   g_assert_no_error (error);
   close (fd);
-  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE);
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
   g_subprocess_launcher_setenv (launcher, "LLREF_LIBDIR", libdir, TRUE);
   g_autoptr(GSubprocess) proc = g_subprocess_launcher_spawn (launcher, &error, LLREF_T5, gguf, s->str, t->str, out,
                                                              NULL);
@@ -321,6 +408,12 @@ main (int argc, char **argv)
       g_autofree char *p2 = g_strdup_printf ("/engine/t5-gguf/%s/matches-pytorch", name);
       g_test_add_data_func (p1, &cases[i], test_gguf_reads_the_description);
       g_test_add_data_func (p2, &cases[i], test_gguf_matches_pytorch);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (stored_types); i++)
+    {
+      g_autofree char *p = g_strdup_printf ("/engine/t5-gguf/t5-gguf-tiny/%s/reads-as-its-dequantized-weights",
+                                            attnviz_weight_type_name (stored_types[i]));
+      g_test_add_data_func (p, &stored_types[i], test_stored_type_reads_as_its_dequantized_weights);
     }
   g_test_add_data_func ("/engine/t5-gguf/t5-gguf-tiny/folder-and-gguf-agree", "t5-gguf-tiny",
                         test_folder_and_gguf_agree);
