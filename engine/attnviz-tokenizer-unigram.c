@@ -284,7 +284,10 @@ normalize_nfkc (const char *text, gsize len, GArray *from, GArray *to)
         }
       gunichar c = g_utf8_get_char (p);
       gsize before = out->len;
-      if (q == g_utf8_next_char (p) && g_unichar_type (c) == G_UNICODE_CONTROL && !g_unichar_isspace (c))
+      gboolean alone = q == g_utf8_next_char (p);
+      if (alone && c >= 0x20 && c < 0x7f)
+        g_string_append_c (out, (char) c);   /* ASCII stays itself: no allocation per letter */
+      else if (alone && g_unichar_type (c) == G_UNICODE_CONTROL && !g_unichar_isspace (c))
         ;
       else
         {
