@@ -32,7 +32,8 @@
  *   S.blk.N.ffn_norm.weight (d)
  *   S.blk.N.ffn_up.weight (d, d_ff), ffn_down.weight (d_ff, d)
  *   S.blk.N.ffn_gate.weight (d, d_ff)        present: Flan-T5's gated GELU (tanh form:
- *                                            wi_0 is the gate, wi_1 up); absent: ReLU
+ *                                            wi_0 is the gate, wi_1 up); absent: ReLU;
+ *                                            every layer or none (else refused)
  *   enc.output_norm.weight, dec.output_norm.weight (d)
  *   output.weight (d, V)                     absent: tied to token_embd
  *
@@ -165,6 +166,10 @@ load_t5_stack (Loader *l, const char *stack, AttnvizLayerWeights *layers, int n_
       L->mlp_norm_w = _attnviz_gguf_loader_vector (l, FALSE, d, "%sffn_norm.weight", p);
       if (c->gated_mlp)
         L->gate = linear (l, p, "ffn_gate", d, ff);
+      g_autofree char *gate = g_strconcat (p, "ffn_gate.weight", NULL);
+      if (!c->gated_mlp && !l->failed && attnviz_gguf_lookup (l->g, gate) != NULL)
+        _attnviz_gguf_loader_fail (l, "tensor \"%s\": a gated MLP in a model whose enc.blk.0 has none "
+                                   "(T5's layers are all gated or none)", gate);
       L->up = linear (l, p, "ffn_up", d, ff);
       L->down = linear (l, p, "ffn_down", ff, d);
       g_autofree char *own_bias = g_strdup_printf ("%sattn_rel_b.weight", p);
