@@ -42,7 +42,8 @@ print_report (const AttnvizTrainReport *r, gpointer data)
               100.0 * r->heldout_exact, r->final ? "all held-out" : "quick", sampled);
       fflush (stdout);
     }
-  if (p->quiet)
+  /* The evaluation before the first step is only the curve's. */
+  if (p->quiet || r->step == 0)
     return;
   double rate = r->train_seconds > 0.0 ? r->step / r->train_seconds : 0.0;
   g_autofree char *heldout = r->heldout_exact >= 0.0
@@ -269,7 +270,8 @@ attnviz_cmd_train (int argc, char **argv)
 
   gsize n_params;
   attnviz_trainer_get_params (t, &n_params);
-  Printer printer = { isatty (fileno (stdout)), 0, quiet, 0.0, opt.objective != ATTNVIZ_OBJECTIVE_CE, bench };
+  gboolean pg = opt.objective != ATTNVIZ_OBJECTIVE_CE;
+  Printer printer = { isatty (fileno (stdout)), 0, quiet, 0.0, pg, bench && pg };
   if (!quiet)
     {
       const AttnvizConfig *tc = attnviz_trainer_get_config (t);

@@ -59,6 +59,19 @@ test_train_and_use (void)
                             "5", "--batch", "8", "--eval-examples", "10", "--lr", "1e-4", "-o", pg, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_true (g_file_test (pg, G_FILE_TEST_EXISTS));
+  /* the joint objective, self-critical, with a mixed reward and the curve */
+  g_autofree char *joint = g_build_filename (tmp, "copy-ce-pg", NULL);
+  g_auto(AttnvizTestRun) r3 = { 0 };
+  attnviz_test_run_attnviz (&r3, "train", "--task", "copy", "--init", out, "--objective", "ce+pg", "--pg-weight", "0.5",
+                            "--pg-ramp", "2", "--entropy", "0.01", "--reward", "mix:0.5", "--steps", "4", "--batch", "8",
+                            "--eval-every", "2", "--eval-examples", "10", "--lr", "1e-4", "--bench", "-o", joint, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  g_assert_nonnull (strstr (r3.out, "cross-entropy + policy gradient"));
+  /* the curve: before the first step, at step 2, and the whole held-out set at the end */
+  g_assert_nonnull (strstr (r3.out, "curve: step 0 "));
+  g_assert_nonnull (strstr (r3.out, "curve: step 2 "));
+  g_assert_nonnull (strstr (r3.out, "curve: step 4 "));
+  g_assert_nonnull (strstr (r3.out, "(all held-out)"));
   g_autofree char *beside = g_build_filename (tmp, "tokenizer.json", NULL);
   g_assert_true (g_file_test (beside, G_FILE_TEST_EXISTS));
 
@@ -86,6 +99,30 @@ test_train_refuses_bad_options (void)
   attnviz_test_run_attnviz (&e, "train", "--task", "copy", "--pos", "rope", "--head-dim", "5", "--steps", "1", NULL);
   g_assert_cmpint (e.status, ==, 2);
   g_assert_nonnull (strstr (e.err, "RoPE"));
+
+  /* policy-gradient options: each refusal names its option */
+  static const char *const bad[][3] = {
+    { "--reward", "mix:2", "--reward" },
+    { "--reward", "bleu", "--reward" },
+    { "--pg-weight", "1.5", "--pg-weight" },
+    { "--baseline", "median", "--baseline" },
+    { "--entropy", "-1", "--entropy" },
+    { "--objective", "rl", "--objective" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(AttnvizTestRun) f = { 0 };
+      attnviz_test_run_attnviz (&f, "train", "--task", "copy", "--objective", "ce+pg", bad[i][0], bad[i][1], "--steps", "1",
+                                NULL);
+      g_assert_cmpint (f.status, ==, 2);
+      g_assert_nonnull (strstr (f.err, bad[i][2]));
+      g_assert_true (strchr (f.err, '\n') == f.err + strlen (f.err) - 1); /* one line */
+    }
+  /* greedy outputs against the greedy baseline would have no advantage */
+  g_auto(AttnvizTestRun) g = { 0 };
+  attnviz_test_run_attnviz (&g, "train", "--task", "copy", "--objective", "pg", "--pg-greedy", "--steps", "1", NULL);
+  g_assert_cmpint (g.status, ==, 2);
+  g_assert_nonnull (strstr (g.err, "--baseline average"));
 }
 
 static void
