@@ -138,6 +138,19 @@ test_sweep_table (void)
   for (const char *p = r.out; (p = strstr (p, "\n|")) != NULL; p++)
     rows++;
   g_assert_cmpint (rows, ==, 2 + 4); /* the rule, the header's end, four runs */
+
+  /* --pg-steps: each model also continued with CE and, apart, with CE+PG */
+  g_auto(AttnvizTestRun) p = { 0 };
+  attnviz_test_run_attnviz (&p, "sweep", "--task", "reverse", "--heads", "1,2", "--d-model", "16", "--steps", "5",
+                            "--batch", "4", "--pg-steps", "2", "--pg-weight", "0.3", NULL);
+  g_assert_cmpint (p.status, ==, 0);
+  g_assert_nonnull (strstr (p.out, "| then 2 CE steps | then 2 CE+PG steps (lambda 0.3) | their times |"));
+  g_assert_nonnull (strstr (p.out, "|---:|---:|---:|---:|---:|---:|---:|"));
+  g_assert_nonnull (strstr (p.err, "then CE"));
+  g_auto(AttnvizTestRun) q = { 0 };
+  attnviz_test_run_attnviz (&q, "sweep", "--task", "reverse", "--pg-steps", "2", "--pg-weight", "7", NULL);
+  g_assert_cmpint (q.status, ==, 2);
+  g_assert_nonnull (strstr (q.err, "--pg-weight"));
 }
 
 int
