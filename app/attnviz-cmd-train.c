@@ -23,6 +23,7 @@ typedef struct {
   double train_seconds;   /* from the last report */
   gboolean pg;            /* the loss column is the mean reward */
   gboolean curve;         /* --bench with pg: one line per held-out evaluation */
+  double sampled;         /* the exact match of the last report's samples */
 } Printer;
 
 static void
@@ -30,6 +31,9 @@ print_report (const AttnvizTrainReport *r, gpointer data)
 {
   Printer *p = data;
   p->train_seconds = r->train_seconds;
+  /* The final report comes right after the last step's: it has no samples of its own. */
+  if (!r->final && r->step > 0)
+    p->sampled = r->accuracy;
   if (p->curve && r->heldout_exact >= 0.0)
     {
       /* step, seconds since the start, greedy held-out exact match, the
@@ -37,7 +41,7 @@ print_report (const AttnvizTrainReport *r, gpointer data)
       if (p->tty && p->width > 0)
         printf ("\r%*s\r", p->width, "");
       p->width = 0;
-      g_autofree char *sampled = r->step > 0 ? g_strdup_printf ("%.2f%%", 100.0 * r->accuracy) : g_strdup ("-");
+      g_autofree char *sampled = r->step > 0 ? g_strdup_printf ("%.2f%%", 100.0 * p->sampled) : g_strdup ("-");
       printf ("curve: step %d  %.1f s  greedy %.2f%% (%s)  sampled %s\n", r->step, r->seconds,
               100.0 * r->heldout_exact, r->final ? "all held-out" : "quick", sampled);
       fflush (stdout);
