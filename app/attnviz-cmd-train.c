@@ -24,6 +24,7 @@ typedef struct {
   gboolean pg;            /* the loss column is the mean reward */
   gboolean curve;         /* --bench with pg: one line per held-out evaluation */
   double sampled;         /* the exact match of the last report's samples */
+  double better, worse;   /* and the shares of them above and below their baseline */
 } Printer;
 
 static void
@@ -33,7 +34,11 @@ print_report (const AttnvizTrainReport *r, gpointer data)
   p->train_seconds = r->train_seconds;
   /* The final report comes right after the last step's: it has no samples of its own. */
   if (!r->final && r->step > 0)
-    p->sampled = r->accuracy;
+    {
+      p->sampled = r->accuracy;
+      p->better = r->pg_better;
+      p->worse = r->pg_worse;
+    }
   if (p->curve && r->heldout_exact >= 0.0)
     {
       /* step, seconds since the start, greedy held-out exact match, the
@@ -42,8 +47,12 @@ print_report (const AttnvizTrainReport *r, gpointer data)
         printf ("\r%*s\r", p->width, "");
       p->width = 0;
       g_autofree char *sampled = r->step > 0 ? g_strdup_printf ("%.2f%%", 100.0 * p->sampled) : g_strdup ("-");
-      printf ("curve: step %d  %.1f s  greedy %.2f%% (%s)  sampled %s\n", r->step, r->seconds,
-              100.0 * r->heldout_exact, r->final ? "all held-out" : "quick", sampled);
+      g_autofree char *signal = r->step > 0 && p->better >= 0.0
+                                  ? g_strdup_printf ("  better than the baseline %.1f%%, worse %.1f%%", 100.0 * p->better,
+                                                     100.0 * p->worse)
+                                  : g_strdup ("");
+      printf ("curve: step %d  %.1f s  greedy %.2f%% (%s)  sampled %s%s\n", r->step, r->seconds,
+              100.0 * r->heldout_exact, r->final ? "all held-out" : "quick", sampled, signal);
       fflush (stdout);
     }
   /* The evaluation before the first step is only the curve's. */

@@ -397,7 +397,8 @@ attnviz_trainer_run (AttnvizTrainer *t,
       _attnviz_train_gemm_paused = TRUE;
       attnviz_trainer_evaluate (t, task, test_ex, n_quick, &first);
       _attnviz_train_gemm_paused = FALSE;
-      AttnvizTrainReport rep = { .step = t->step, .steps = t->opt.steps, .heldout_exact = first.exact,
+      AttnvizTrainReport rep = { .step = t->step, .steps = t->opt.steps, .pg_better = -1.0, .pg_worse = -1.0,
+                                 .heldout_exact = first.exact,
                                  .heldout_tokens = first.tokens, .lr = _attnviz_trainer_learning_rate (t, t->step),
                                  .seconds = (g_get_monotonic_time () - t0) / 1e6 };
       loop->report (&rep, loop->report_data);
@@ -416,7 +417,8 @@ attnviz_trainer_run (AttnvizTrainer *t,
       int step = t->step;
       gboolean last = step == t->opt.steps;
 
-      AttnvizTrainReport rep = { .step = step, .steps = t->opt.steps, .heldout_exact = -1.0, .heldout_tokens = -1.0 };
+      AttnvizTrainReport rep = { .step = step, .steps = t->opt.steps, .heldout_exact = -1.0, .heldout_tokens = -1.0,
+                                 .pg_better = -1.0, .pg_worse = -1.0 };
       gboolean report = loop->report_every > 0 && (step % loop->report_every == 0 || last);
       if (loop->eval_every > 0 && step % loop->eval_every == 0 && !last)
         {
@@ -449,9 +451,15 @@ attnviz_trainer_run (AttnvizTrainer *t,
           rep.lr = _attnviz_trainer_learning_rate (t, step);
           rep.seconds = (g_get_monotonic_time () - t0) / 1e6;
           rep.train_seconds = train_us / 1e6;
+          if (t->pg_rows > 0)
+            {
+              rep.pg_better = (double) t->pg_better / t->pg_rows;
+              rep.pg_worse = (double) t->pg_worse / t->pg_rows;
+            }
           loop->report (&rep, loop->report_data);
           sum_loss = sum_acc = 0.0;
           n_sum = 0;
+          t->pg_rows = t->pg_better = t->pg_worse = 0;
         }
     }
 
@@ -467,7 +475,8 @@ attnviz_trainer_run (AttnvizTrainer *t,
                                  .lr = _attnviz_trainer_learning_rate (t, t->step),
                                  .seconds = (g_get_monotonic_time () - t0) / 1e6,
                                  .train_seconds = train_us / 1e6,
-                                 .heldout_exact = result->exact, .heldout_tokens = result->tokens, .final = TRUE };
+                                 .heldout_exact = result->exact, .heldout_tokens = result->tokens, .final = TRUE,
+                                 .pg_better = -1.0, .pg_worse = -1.0 };
       loop->report (&rep, loop->report_data);
     }
   return TRUE;

@@ -261,6 +261,9 @@ _attnviz_train_pg_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, d
     {
       mean += rows[b].reward;
       exact += rows[b].exact;
+      t->pg_rows++;
+      t->pg_better += rows[b].reward > rows[b].baseline;
+      t->pg_worse += rows[b].reward < rows[b].baseline;
       attnviz_example_clear (&ex[b]);
     }
   if (accuracy)

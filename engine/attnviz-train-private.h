@@ -84,6 +84,9 @@ struct _AttnvizTrainer
   int step;              /* optimizer steps taken */
   double baseline;       /* PG */
   gboolean have_baseline;
+  int pg_rows;           /* PG samples since the loop's last report */
+  int pg_better;         /* of which the reward beat the baseline */
+  int pg_worse;          /* and fell short of it */
 };
 
 /* ---- attnviz-train.c ---- */

@@ -246,6 +246,9 @@ typedef struct {
   double lr;
   double seconds;         /* since the start */
   double train_seconds;   /* of which in training steps (not evaluating or saving) */
+  double pg_better;       /* PG: the share of samples since the last report whose reward beat their
+                           * baseline (self-critical: the greedy output's); < 0 without samples */
+  double pg_worse;        /* and of those whose reward fell short of it */
   double heldout_exact;   /* < 0 when not measured at this report */
   double heldout_tokens;
   const char *checkpoint; /* the folder just written, or NULL */

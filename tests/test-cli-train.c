@@ -72,6 +72,8 @@ test_train_and_use (void)
   g_assert_nonnull (strstr (r3.out, "curve: step 2 "));
   g_assert_nonnull (strstr (r3.out, "curve: step 4 "));
   g_assert_nonnull (strstr (r3.out, "(all held-out)"));
+  /* and how many samples beat their baseline (the greedy output) or fell short */
+  g_assert_nonnull (strstr (r3.out, "better than the baseline "));
   g_autofree char *beside = g_build_filename (tmp, "tokenizer.json", NULL);
   g_assert_true (g_file_test (beside, G_FILE_TEST_EXISTS));
 
