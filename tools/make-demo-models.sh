@@ -13,8 +13,10 @@
 #                       ("Thu 3rd Jun 1982", "thursday 03 june 1982"); all
 #                       1000 held-out dates exactly right.  Its
 #                       cross-attention draws the alignment between the
-#                       source and target characters.  4000 steps, ~70 s
-#                       on an idle 2-core machine.
+#                       source and target characters.  4000 steps: 567 s
+#                       measured on a machine loaded with other builds;
+#                       ~80 s expected at the 51 steps/s one thread gave
+#                       idle (not measured).
 #   induction-decoder/  2-layer decoder-only with RoPE on the repeat task:
 #                       layer 0 grows previous-token heads, layer 1 induction
 #                       heads (score > 0.9).  The circuit forms between steps
