@@ -16,6 +16,8 @@ bash tools/install-deps.sh || { echo "could not install the Debian packages"; ec
 if [ -d ../shared/tools/llref ] && command -v npm >/dev/null \
    && timeout 900 bash ../shared/tools/llref/build.sh >/dev/null 2>&1; then
   echo "llama.cpp reference: /tmp/llref/llref"
+  # its encoder-decoder driver (T5's llama_encode + llama_decode), built the same way
+  bash tools/build-llref-t5.sh >/dev/null 2>&1 || echo "llref-t5 not built: the T5 comparison with llama.cpp skips"
 else
   echo "llama.cpp reference not built (no ../shared, npm or network): comparisons with llama.cpp skip"
 fi

@@ -112,14 +112,44 @@ keep_train_seconds (const AttnvizTrainReport *report, gpointer data)
   *(double *) data = report->train_seconds;
 }
 
+/* --pg-steps: from the weights T trained, N more steps of OBJECTIVE (ce or
+ * ce+pg) with the same batch, at LR with a 20-step warm-up and a cosine
+ * decay to a tenth; the held-out result into RES, the training time into
+ * *SECONDS. */
+static gboolean
+continue_training (AttnvizTrainer *t, AttnvizTask *task, AttnvizObjective objective, int n, double lr,
+                   double pg_weight, int max_S, int max_T, AttnvizEvalResult *res, double *seconds, GError **error)
+{
+  AttnvizTrainOptions opt = *attnviz_trainer_get_options (t);
+  opt.objective = objective;
+  opt.steps = n;
+  opt.lr = lr;
+  opt.warmup = MIN (20, n);
+  opt.reward = ATTNVIZ_REWARD_MIX;
+  opt.reward_mix = 0.5;
+  opt.pg_weight = pg_weight;
+  opt.seed += 1000;
+  g_autoptr(AttnvizTrainer) t2 = attnviz_trainer_new (attnviz_trainer_get_config (t), &opt, max_S, max_T, error);
+  if (t2 == NULL)
+    return FALSE;
+  gsize n1, n2;
+  float *from = attnviz_trainer_get_params (t, &n1);
+  float *to = attnviz_trainer_get_params (t2, &n2);
+  g_assert (n1 == n2);
+  memcpy (to, from, sizeof (float) * n1);
+  *seconds = 0.0;
+  AttnvizTrainLoop loop = { .report = keep_train_seconds, .report_data = seconds };
+  return attnviz_trainer_run (t2, task, &loop, res, error);
+}
+
 int
 attnviz_cmd_sweep (int argc, char **argv)
 {
   g_autofree char *task_spec = NULL, *arch = NULL, *out = NULL, *save_dir = NULL;
   g_autofree char *layers = NULL, *d_model = NULL, *heads = NULL, *head_dim = NULL, *pos = NULL, *score = NULL;
   g_autofree char *mask = NULL, *act = NULL, *seeds = NULL;
-  int steps = 1500, batch = 32, warmup = 100, threads = 0;
-  double lr = 1e-3, dropout = 0.0;
+  int steps = 1500, batch = 32, warmup = 100, threads = 0, pg_steps = 0;
+  double lr = 1e-3, dropout = 0.0, pg_lr = 1e-4, pg_weight = 0.5;
   const GOptionEntry entries[] = {
     { "task", 't', 0, G_OPTION_ARG_STRING, &task_spec, "copy, reverse, sort, dates, repeat or file:PATH", "TASK" },
     { "arch", 0, 0, G_OPTION_ARG_STRING, &arch, "seq2seq or decoder (default: what the task suits)", "ARCH" },
@@ -138,6 +168,10 @@ attnviz_cmd_sweep (int argc, char **argv)
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, "Warm-up steps (default 100)", "N" },
     { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "Dropout (default 0)", "P" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 2, or 1 on one core)", "N" },
+    { "pg-steps", 0, 0, G_OPTION_ARG_INT, &pg_steps,
+      "Then N more steps of ce, and apart N of ce+pg, from each model: two more columns (default 0: none)", "N" },
+    { "pg-lr", 0, 0, G_OPTION_ARG_DOUBLE, &pg_lr, "Peak learning rate of those steps (default 1e-4)", "LR" },
+    { "pg-weight", 0, 0, G_OPTION_ARG_DOUBLE, &pg_weight, "ce+pg's lambda (default 0.5)", "L" },
     { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, "Save each model in a folder under DIR", "DIR" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Write the table here (default: stdout)", "FILE" },
     { NULL }
@@ -162,8 +196,11 @@ attnviz_cmd_sweep (int argc, char **argv)
   if ((out != NULL && !attnviz_cli_check_output ("-o", out, &error))
       || (save_dir != NULL && !attnviz_output_check_dir (save_dir, NULL, &error)))
     return attnviz_cli_fail_error (error);
-  if (steps < 1 || batch < 1 || !(lr > 0.0) || threads < 0 || dropout < 0.0 || dropout >= 1.0)
+  if (steps < 1 || batch < 1 || !(lr > 0.0) || threads < 0 || dropout < 0.0 || dropout >= 1.0 || pg_steps < 0
+      || !(pg_lr > 0.0))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "steps, batch and rates must be positive, dropout in [0, 1)");
+  if (!(pg_weight >= 0.0 && pg_weight <= 1.0))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-weight: %g is not in [0, 1]", pg_weight);
 
   g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, 0, &error);
   if (task == NULL)
@@ -175,6 +212,8 @@ attnviz_cmd_sweep (int argc, char **argv)
     seq2seq = strcmp (arch, "seq2seq") == 0;
   if (seq2seq && !attnviz_task_has_source (task))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch seq2seq: a plain-text task has no source");
+  if (pg_steps > 0 && !attnviz_task_has_source (task))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-steps needs a task with targets to reward, not plain text");
 
   /* Each list option, its column title and its default. */
   static const struct { const char *option; const char *title; const char *fallback; } lists[N_AXES] = {
@@ -261,11 +300,15 @@ attnviz_cmd_sweep (int argc, char **argv)
   for (int a = 0; a < N_AXES; a++)
     if (counts[a] > 1)
       g_string_append_printf (table, " %s |", axes[a].name);
-  g_string_append (table, " parameters | held-out exact match | token accuracy | training time | time / first |\n|");
+  g_string_append (table, " parameters | held-out exact match | token accuracy | training time | time / first |");
+  if (pg_steps > 0)
+    g_string_append_printf (table, " then %d CE steps | then %d CE+PG steps (lambda %g) | their times |", pg_steps,
+                            pg_steps, pg_weight);
+  g_string_append (table, "\n|");
   for (int a = 0; a < N_AXES; a++)
     if (counts[a] > 1)
       g_string_append (table, "---|");
-  g_string_append (table, "---:|---:|---:|---:|---:|\n");
+  g_string_append (table, pg_steps > 0 ? "---:|---:|---:|---:|---:|---:|---:|---:|\n" : "---:|---:|---:|---:|---:|\n");
   double first_seconds = 0.0;
 
   for (int run = 0; run < n_runs; run++)
@@ -323,9 +366,25 @@ attnviz_cmd_sweep (int argc, char **argv)
           g_string_append_printf (table, " %s |", axes[a].values[idx[a]]);
       if (run == 0)
         first_seconds = train_seconds;
-      g_string_append_printf (table, " %.1fk | %.1f%% | %.1f%% | %.0f s | %.2f |\n", n_params / 1000.0,
+      g_string_append_printf (table, " %.1fk | %.1f%% | %.1f%% | %.0f s | %.2f |", n_params / 1000.0,
                               100.0 * res.exact, 100.0 * res.tokens, train_seconds,
                               train_seconds / MAX (first_seconds, 1e-9));
+      if (pg_steps > 0)
+        {
+          /* The same start, the same number of steps: cross-entropy alone, then with policy gradient. */
+          AttnvizEvalResult ce, pg;
+          double ce_s, pg_s;
+          if (!continue_training (t, task, ATTNVIZ_OBJECTIVE_CE, pg_steps, pg_lr, pg_weight, max_S, max_T, &ce, &ce_s,
+                                  &error)
+              || !continue_training (t, task, ATTNVIZ_OBJECTIVE_CE_PG, pg_steps, pg_lr, pg_weight, max_S, max_T, &pg,
+                                     &pg_s, &error))
+            return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", label->str, error->message);
+          fprintf (stderr, "[%d/%d] then CE %.1f%% exact (%.1f s), CE+PG %.1f%% exact (%.1f s)\n", run + 1, n_runs,
+                   100.0 * ce.exact, ce_s, 100.0 * pg.exact, pg_s);
+          g_string_append_printf (table, " %.1f%% | %.1f%% | %.0f s, %.0f s |", 100.0 * ce.exact, 100.0 * pg.exact, ce_s,
+                                  pg_s);
+        }
+      g_string_append_c (table, '\n');
     }
 
   for (int a = 0; a < N_AXES; a++)

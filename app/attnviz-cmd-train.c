@@ -22,6 +22,9 @@ typedef struct {
   gboolean quiet;
   double train_seconds;   /* from the last report */
   gboolean pg;            /* the loss column is the mean reward */
+  gboolean curve;         /* --bench with pg: one line per held-out evaluation */
+  double sampled;         /* the exact match of the last report's samples */
+  double better, worse;   /* and the shares of them above and below their baseline */
   double train_cpu_seconds; /* from the last report */
 } Printer;
 
@@ -31,7 +34,31 @@ print_report (const AttnvizTrainReport *r, gpointer data)
   Printer *p = data;
   p->train_seconds = r->train_seconds;
   p->train_cpu_seconds = r->train_cpu_seconds;
-  if (p->quiet)
+  /* The final report comes right after the last step's: it has no samples of its own. */
+  if (!r->final && r->step > 0)
+    {
+      p->sampled = r->accuracy;
+      p->better = r->pg_better;
+      p->worse = r->pg_worse;
+    }
+  if (p->curve && r->heldout_exact >= 0.0)
+    {
+      /* step, seconds since the start, greedy held-out exact match, the
+       * exact match of the outputs sampled for training since the last report */
+      if (p->tty && p->width > 0)
+        printf ("\r%*s\r", p->width, "");
+      p->width = 0;
+      g_autofree char *sampled = r->step > 0 ? g_strdup_printf ("%.2f%%", 100.0 * p->sampled) : g_strdup ("-");
+      g_autofree char *signal = r->step > 0 && p->better >= 0.0
+                                  ? g_strdup_printf ("  better than the baseline %.1f%%, worse %.1f%%", 100.0 * p->better,
+                                                     100.0 * p->worse)
+                                  : g_strdup ("");
+      printf ("curve: step %d  %.1f s  greedy %.2f%% (%s)  sampled %s%s\n", r->step, r->seconds,
+              100.0 * r->heldout_exact, r->final ? "all held-out" : "quick", sampled, signal);
+      fflush (stdout);
+    }
+  /* The evaluation before the first step is only the curve's. */
+  if (p->quiet || r->step == 0)
     return;
   double rate = r->train_seconds > 0.0 ? r->step / r->train_seconds : 0.0;
   g_autofree char *heldout = r->heldout_exact >= 0.0
@@ -79,7 +106,9 @@ attnviz_cmd_train (int argc, char **argv)
   g_autofree char *objective = NULL, *reward = NULL, *init = NULL, *out = NULL;
   int layers = 2, enc_layers = -1, d_model = 64, heads = 4, head_dim = 0, d_ff = 0, ctx = 0, text_window = 0;
   int steps = 2000, batch = 32, warmup = 100, eval_every = 250, eval_examples = 200, checkpoint_every = 0;
-  int log_every = 0, threads = 0;
+  int log_every = 0, threads = 0, pg_ramp = 0;
+  double pg_weight = 0.5, entropy = 0.0;
+  g_autofree char *baseline = NULL;
   double lr = 1e-3, weight_decay = 0.01, clip = 1.0, dropout = 0.0, stop_at = 0.0, min_lr = 0.1;
   gint64 seed = 1;
   gboolean pg_greedy = FALSE, bench = FALSE, quiet = FALSE;
@@ -99,9 +128,18 @@ attnviz_cmd_train (int argc, char **argv)
     { "dropout", 0, 0, G_OPTION_ARG_DOUBLE, &dropout, "On each block's output (default 0)", "P" },
     { "ctx", 0, 0, G_OPTION_ARG_INT, &ctx, "Context length (default: what the task needs)", "N" },
     { "window", 0, 0, G_OPTION_ARG_INT, &text_window, "Plain-text tasks: characters per example (default 64)", "N" },
-    { "objective", 0, 0, G_OPTION_ARG_STRING, &objective, "ce (cross-entropy, default) or pg (policy gradient)", "OBJ" },
-    { "reward", 0, 0, G_OPTION_ARG_STRING, &reward, "pg: exact (default) or tokens", "REWARD" },
-    { "pg-greedy", 0, 0, G_OPTION_ARG_NONE, &pg_greedy, "pg: reward the greedy output instead of samples", NULL },
+    { "objective", 0, 0, G_OPTION_ARG_STRING, &objective,
+      "ce (cross-entropy, default), pg (policy gradient) or ce+pg (both)", "OBJ" },
+    { "reward", 0, 0, G_OPTION_ARG_STRING, &reward,
+      "pg: exact (default), token (accuracy) or mix:A (A * exact + (1 - A) * token)", "REWARD" },
+    { "baseline", 0, 0, G_OPTION_ARG_STRING, &baseline,
+      "pg: greedy (self-critical, default) or average (moving average of the reward)", "B" },
+    { "pg-weight", 0, 0, G_OPTION_ARG_DOUBLE, &pg_weight, "ce+pg: lambda in [0, 1], the weight of PG (default 0.5)",
+      "L" },
+    { "pg-ramp", 0, 0, G_OPTION_ARG_INT, &pg_ramp, "ce+pg: raise lambda from 0 over N steps (default 0)", "N" },
+    { "entropy", 0, 0, G_OPTION_ARG_DOUBLE, &entropy, "pg: weight of the entropy bonus (default 0)", "BETA" },
+    { "pg-greedy", 0, 0, G_OPTION_ARG_NONE, &pg_greedy,
+      "pg: reward the greedy output instead of samples (with --baseline average)", NULL },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &init, "Start from this trained model (e.g. to fine-tune with pg)", "MODEL" },
     { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, "Optimizer steps (default 2000)", "N" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Sequences per step (default 32)", "N" },
@@ -117,7 +155,9 @@ attnviz_cmd_train (int argc, char **argv)
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, "Save checkpoints/step-N/ every N steps", "N" },
     { "log-every", 0, 0, G_OPTION_ARG_INT, &log_every, "Steps between progress lines", "N" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 2, or 1 on one core)", "N" },
-    { "bench", 0, 0, G_OPTION_ARG_NONE, &bench, "Report steps/s and the share of time in GEMM", NULL },
+    { "bench", 0, 0, G_OPTION_ARG_NONE, &bench,
+      "Report steps/s and the share of time in GEMM; pg: the curve (step, seconds, greedy and sampled exact match)",
+      NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the result", NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Model folder, or a .safetensors file", "PATH" },
     { NULL }
@@ -204,14 +244,30 @@ attnviz_cmd_train (int argc, char **argv)
   opt.dropout = dropout;
   opt.seed = (guint64) seed;
   opt.pg_sample = !pg_greedy;
-  if (objective != NULL && strcmp (objective, "ce") != 0 && strcmp (objective, "pg") != 0)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective: \"%s\" (ce or pg)", objective);
-  opt.objective = g_strcmp0 (objective, "pg") == 0 ? ATTNVIZ_OBJECTIVE_PG : ATTNVIZ_OBJECTIVE_CE;
-  if (reward != NULL && strcmp (reward, "exact") != 0 && strcmp (reward, "tokens") != 0)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--reward: \"%s\" (exact or tokens)", reward);
-  opt.reward = g_strcmp0 (reward, "tokens") == 0 ? ATTNVIZ_REWARD_TOKENS : ATTNVIZ_REWARD_EXACT;
-  if (opt.objective == ATTNVIZ_OBJECTIVE_PG && !attnviz_task_has_source (task))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective pg needs a task with targets to reward, not plain text");
+  if (objective != NULL && strcmp (objective, "ce") != 0 && strcmp (objective, "pg") != 0
+      && strcmp (objective, "ce+pg") != 0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective: \"%s\" (ce, pg or ce+pg)", objective);
+  opt.objective = g_strcmp0 (objective, "pg") == 0      ? ATTNVIZ_OBJECTIVE_PG
+                  : g_strcmp0 (objective, "ce+pg") == 0 ? ATTNVIZ_OBJECTIVE_CE_PG
+                                                        : ATTNVIZ_OBJECTIVE_CE;
+  if (reward != NULL && !attnviz_train_parse_reward (reward, &opt.reward, &opt.reward_mix, &error))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--reward: %s", error->message);
+  if (baseline != NULL && strcmp (baseline, "greedy") != 0 && strcmp (baseline, "average") != 0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--baseline: \"%s\" (greedy or average)", baseline);
+  opt.baseline = g_strcmp0 (baseline, "average") == 0 ? ATTNVIZ_BASELINE_AVERAGE : ATTNVIZ_BASELINE_GREEDY;
+  if (!(pg_weight >= 0.0 && pg_weight <= 1.0))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-weight: %g is not in [0, 1]", pg_weight);
+  if (pg_ramp < 0 || !(entropy >= 0.0 && entropy < 1e3))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-ramp and --entropy must not be negative");
+  opt.pg_weight = pg_weight;
+  opt.pg_ramp = pg_ramp;
+  opt.entropy = entropy;
+  if (pg_greedy && opt.baseline == ATTNVIZ_BASELINE_GREEDY && opt.objective != ATTNVIZ_OBJECTIVE_CE)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE,
+                             "--pg-greedy with the greedy baseline: every advantage would be 0 (add --baseline average)");
+  if (opt.objective != ATTNVIZ_OBJECTIVE_CE && !attnviz_task_has_source (task))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective %s needs a task with targets to reward, not plain text",
+                             objective);
 
   /* The matrices are small: more than two threads only wait on each other
    * (on the 2-core machine two run the dates recipe 20% faster than one;
@@ -231,7 +287,8 @@ attnviz_cmd_train (int argc, char **argv)
 
   gsize n_params;
   attnviz_trainer_get_params (t, &n_params);
-  Printer printer = { isatty (fileno (stdout)), 0, quiet, 0.0, opt.objective == ATTNVIZ_OBJECTIVE_PG };
+  gboolean pg = opt.objective != ATTNVIZ_OBJECTIVE_CE;
+  Printer printer = { isatty (fileno (stdout)), 0, quiet, 0.0, pg, bench && pg };
   if (!quiet)
     {
       const AttnvizConfig *tc = attnviz_trainer_get_config (t);
@@ -245,7 +302,10 @@ attnviz_cmd_train (int argc, char **argv)
               task_spec, tc->encoder_decoder ? "encoder-decoder" : "decoder-only", tc->n_layer, enc, tc->d_model,
               tc->n_head, tc->head_dim, attnviz_position_kind_to_string (tc->pos),
               scoring, win,
-              opt.objective == ATTNVIZ_OBJECTIVE_PG ? "policy gradient" : "cross-entropy", n_params / 1000.0);
+              opt.objective == ATTNVIZ_OBJECTIVE_PG      ? "policy gradient"
+              : opt.objective == ATTNVIZ_OBJECTIVE_CE_PG ? "cross-entropy + policy gradient"
+                                                         : "cross-entropy",
+              n_params / 1000.0);
       fflush (stdout);
     }
 
@@ -257,6 +317,7 @@ attnviz_cmd_train (int argc, char **argv)
     .report_every = log_every > 0 ? log_every : printer.tty ? 10 : MAX (steps / 20, 50),
     .eval_every = eval_every,
     .eval_examples = eval_examples,
+    .eval_first = bench && opt.objective != ATTNVIZ_OBJECTIVE_CE,
     .stop_at = stop_at,
     .checkpoint_every = checkpoint_every,
     .out_path = out,

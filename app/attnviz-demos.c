@@ -31,6 +31,7 @@ attnviz_demo_free (AttnvizDemo *demo)
   g_free (demo->path);
   g_free (demo->title);
   g_free (demo->description);
+  g_free (demo->inputs);
   g_strfreev (demo->samples);
   g_free (demo);
 }
@@ -68,6 +69,9 @@ attnviz_demo_load (const char *model_dir, GError **error)
   demo->path = g_strdup (model_dir);
   if (!(demo->title = dup_string (obj, "title", 80, file, error))
       || !(demo->description = dup_string (obj, "description", ATTNVIZ_DEMO_MAX_TEXT, file, error)))
+    return NULL;
+  if (json_object_has_member (obj, "inputs")
+      && !(demo->inputs = dup_string (obj, "inputs", ATTNVIZ_DEMO_MAX_TEXT, file, error)))
     return NULL;
   JsonNode *samples = json_object_get_member (obj, "samples");
   JsonArray *array = samples && JSON_NODE_HOLDS_ARRAY (samples) ? json_node_get_array (samples) : NULL;

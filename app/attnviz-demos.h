@@ -2,7 +2,11 @@
  *
  * A demo is a model folder holding demo.json:
  *
- *   { "title": "Dates", "description": "...", "samples": ["21 nov 2026", ...] }
+ *   { "title": "Dates", "description": "...", "inputs": "...", "samples": ["21 nov 2026", ...] }
+ *
+ * "inputs" (optional) says in a sentence or two which inputs suit the
+ * model, since a small trained model knows only its task's inputs; the
+ * welcome page shows it on the demo's card.
  *
  * read through the project's JSON reader (attnviz-json.h) like any other
  * file.  The built-in ones live in data/models and are installed into
@@ -21,6 +25,7 @@ typedef struct {
   char *path;          /* the model folder */
   char *title;         /* "Dates" */
   char *description;   /* one paragraph */
+  char *inputs;        /* which inputs suit the model; NULL when demo.json does not say */
   char **samples;      /* NULL-terminated, at least one */
 } AttnvizDemo;
 

@@ -98,6 +98,20 @@ demo_card (const AttnvizDemo *demo)
   gtk_widget_add_css_class (description, "caption");
   gtk_box_append (GTK_BOX (card), description);
 
+  if (demo->inputs != NULL)
+    {
+      /* A small trained model knows only its task's inputs: say which. */
+      g_autofree char *text = g_strdup_printf ("Suits: %s", demo->inputs);
+      GtkWidget *inputs = gtk_label_new (text);
+      gtk_label_set_wrap (GTK_LABEL (inputs), TRUE);
+      gtk_label_set_xalign (GTK_LABEL (inputs), 0);
+      gtk_label_set_max_width_chars (GTK_LABEL (inputs), 44);
+      gtk_label_set_width_chars (GTK_LABEL (inputs), 20);
+      gtk_widget_add_css_class (inputs, "caption");
+      gtk_widget_add_css_class (inputs, "attnviz-demo-inputs");
+      gtk_box_append (GTK_BOX (card), inputs);
+    }
+
   /* The other samples, as chips: one click opens and runs. */
   GtkWidget *chips = gtk_flow_box_new ();
   gtk_flow_box_set_selection_mode (GTK_FLOW_BOX (chips), GTK_SELECTION_NONE);

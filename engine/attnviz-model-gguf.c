@@ -1,7 +1,8 @@
 /* attnviz-model-gguf.c: a GGUF file (llama.cpp's format) onto the generic
  * transformer
  *
- * Metadata read, ARCH = general.architecture (llama, qwen2, gpt2, bert):
+ * Metadata read, ARCH = general.architecture (llama, qwen2, gpt2, bert;
+ * t5, the encoder-decoder, in attnviz-model-gguf-t5.c):
  *   ARCH.context_length           longest sequence (n_ctx)
  *   ARCH.embedding_length         d_model
  *   ARCH.block_count              layers
@@ -57,23 +58,10 @@
 #include <string.h>
 
 #include "attnviz-fileutil.h"
-#include "attnviz-model-private.h"
+#include "attnviz-model-gguf-private.h"
 
-typedef enum { ARCH_LLAMA, ARCH_QWEN2, ARCH_GPT2, ARCH_BERT } Arch;
-
-typedef struct {
-  AttnvizModel *m;
-  const AttnvizGguf *g;
-  const char *file;
-  const char *arch;   /* general.architecture */
-  GError **error;
-  gboolean failed;
-} Loader;
-
-static void loader_fail (Loader *l, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-
-static void
-loader_fail (Loader *l, const char *fmt, ...)
+void
+_attnviz_gguf_loader_fail (Loader *l, const char *fmt, ...)
 {
   if (l->failed)
     return;
@@ -89,8 +77,8 @@ loader_fail (Loader *l, const char *fmt, ...)
 
 /* ARCH.SUFFIX as an integer in [LO, HI]; FALLBACK when absent (G_MININT:
  * required). */
-static int
-read_int (Loader *l, const char *suffix, int fallback, int lo, int hi)
+int
+_attnviz_gguf_loader_int (Loader *l, const char *suffix, int fallback, int lo, int hi)
 {
   if (l->failed)
     return fallback == G_MININT ? lo : fallback;
@@ -104,8 +92,8 @@ read_int (Loader *l, const char *suffix, int fallback, int lo, int hi)
   return (int) v;
 }
 
-static double
-read_float (Loader *l, const char *suffix, double fallback)
+double
+_attnviz_gguf_loader_float (Loader *l, const char *suffix, double fallback)
 {
   if (l->failed)
     return fallback;
@@ -117,8 +105,8 @@ read_float (Loader *l, const char *suffix, double fallback)
 }
 
 /* tokenizer.ggml.NAME_token_id, -1 when absent or 0xffffffff. */
-static int
-read_token_id (Loader *l, const char *name, int vocab_size)
+int
+_attnviz_gguf_loader_token_id (Loader *l, const char *name, int vocab_size)
 {
   if (l->failed)
     return -1;
@@ -133,7 +121,7 @@ read_token_id (Loader *l, const char *name, int vocab_size)
     return -1;
   if (v < 0 || v >= vocab_size)
     {
-      loader_fail (l, "%s = %" G_GINT64_FORMAT " is outside the vocabulary (0 to %d)", key, v,
+      _attnviz_gguf_loader_fail (l, "%s = %" G_GINT64_FORMAT " is outside the vocabulary (0 to %d)", key, v,
                    vocab_size - 1);
       return -1;
     }
@@ -152,8 +140,8 @@ static const char *const file_types[] = {
   [37] = "TQ2_0", [38] = "MXFP4_MOE",
 };
 
-static char *
-file_type_name (Loader *l)
+char *
+_attnviz_gguf_loader_file_type (Loader *l)
 {
   gint64 ft = -1;
   if (attnviz_gguf_read_int (l->g, "general.file_type", FALSE, 0, G_MAXINT32, &ft, NULL)
@@ -181,8 +169,8 @@ file_type_name (Loader *l)
 
 /* NAME checked to be (ne0) or, with NE1 > 0, (ne0, ne1) in ggml order, of a
  * type attnviz reads.  NULL when absent and OPTIONAL. */
-static const AttnvizGgufTensor *
-find_tensor (Loader *l, gboolean optional, gint64 ne0, gint64 ne1, const char *name)
+const AttnvizGgufTensor *
+_attnviz_gguf_loader_tensor (Loader *l, gboolean optional, gint64 ne0, gint64 ne1, const char *name)
 {
   if (l->failed)
     return NULL;
@@ -190,7 +178,7 @@ find_tensor (Loader *l, gboolean optional, gint64 ne0, gint64 ne1, const char *n
   if (t == NULL)
     {
       if (!optional)
-        loader_fail (l, "missing tensor \"%s\" (a %s model needs it)", name, l->arch);
+        _attnviz_gguf_loader_fail (l, "missing tensor \"%s\" (a %s model needs it)", name, l->arch);
       return NULL;
     }
   gint64 want[ATTNVIZ_GGUF_MAX_DIMS] = { ne0, ne1 > 0 ? ne1 : 1, 1, 1 };
@@ -206,17 +194,17 @@ find_tensor (Loader *l, gboolean optional, gint64 ne0, gint64 ne1, const char *n
       g_string_append_c (got, ']');
       g_autofree char *got_str = g_string_free (got, FALSE);
       if (ne1 > 0)
-        loader_fail (l, "tensor \"%s\" has shape %s, expected [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
+        _attnviz_gguf_loader_fail (l, "tensor \"%s\" has shape %s, expected [%" G_GINT64_FORMAT ", %" G_GINT64_FORMAT
                      "] from the metadata", name, got_str, ne0, ne1);
       else
-        loader_fail (l, "tensor \"%s\" has shape %s, expected [%" G_GINT64_FORMAT "] from the metadata",
+        _attnviz_gguf_loader_fail (l, "tensor \"%s\" has shape %s, expected [%" G_GINT64_FORMAT "] from the metadata",
                      name, got_str, ne0);
       return NULL;
     }
   if (!attnviz_weight_type_supported (t->type))
     {
       const char *type = attnviz_weight_type_name (t->type);
-      loader_fail (l, "tensor \"%s\" is %s, a type attnviz cannot read (it reads F32, F16, BF16, "
+      _attnviz_gguf_loader_fail (l, "tensor \"%s\" is %s, a type attnviz cannot read (it reads F32, F16, BF16, "
                    "Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K and Q6_K)",
                    name, type ? type : "of an unknown type");
       return NULL;
@@ -226,17 +214,14 @@ find_tensor (Loader *l, gboolean optional, gint64 ne0, gint64 ne1, const char *n
 
 /* A vector (or small table) as float32: in place when F32, converted
  * otherwise; non-finite values are refused. */
-static const float *
-get_vector (Loader *l, gboolean optional, gint64 n, const char *fmt, ...) G_GNUC_PRINTF (4, 5);
-
-static const float *
-get_vector (Loader *l, gboolean optional, gint64 n, const char *fmt, ...)
+const float *
+_attnviz_gguf_loader_vector (Loader *l, gboolean optional, gint64 n, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
   g_autofree char *name = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  const AttnvizGgufTensor *t = find_tensor (l, optional, n, 0, name);
+  const AttnvizGgufTensor *t = _attnviz_gguf_loader_tensor (l, optional, n, 0, name);
   if (t == NULL)
     return NULL;
   const float *v;
@@ -252,7 +237,7 @@ get_vector (Loader *l, gboolean optional, gint64 n, const char *fmt, ...)
   for (gint64 i = 0; i < n; i++)
     if (!isfinite (v[i]))
       {
-        loader_fail (l, "tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
+        _attnviz_gguf_loader_fail (l, "tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
                      name, v[i], i);
         return NULL;
       }
@@ -260,18 +245,15 @@ get_vector (Loader *l, gboolean optional, gint64 n, const char *fmt, ...)
 }
 
 /* A matrix of ROWS rows of COLS values, in place in its stored type. */
-static AttnvizMatrix
-get_matrix (Loader *l, gboolean optional, gint64 cols, gint64 rows, const char *fmt, ...) G_GNUC_PRINTF (5, 6);
-
-static AttnvizMatrix
-get_matrix (Loader *l, gboolean optional, gint64 cols, gint64 rows, const char *fmt, ...)
+AttnvizMatrix
+_attnviz_gguf_loader_matrix (Loader *l, gboolean optional, gint64 cols, gint64 rows, const char *fmt, ...)
 {
   va_list ap;
   va_start (ap, fmt);
   g_autofree char *name = g_strdup_vprintf (fmt, ap);
   va_end (ap);
   AttnvizMatrix m = { 0 };
-  const AttnvizGgufTensor *t = find_tensor (l, optional, cols, rows, name);
+  const AttnvizGgufTensor *t = _attnviz_gguf_loader_tensor (l, optional, cols, rows, name);
   if (t == NULL)
     return m;
   /* Kept in its stored type, so checked here on its bits: the forward
@@ -281,7 +263,7 @@ get_matrix (Loader *l, gboolean optional, gint64 cols, gint64 rows, const char *
   gint64 at = attnviz_weight_first_non_finite (t->type, t->data, rows * cols, &bad);
   if (at >= 0)
     {
-      loader_fail (l, "tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
+      _attnviz_gguf_loader_fail (l, "tensor \"%s\" holds a non-finite value (%g at element %" G_GINT64_FORMAT ")",
                    name, bad, at);
       return m;
     }
@@ -301,12 +283,12 @@ get_matrix (Loader *l, gboolean optional, gint64 cols, gint64 rows, const char *
   return m;
 }
 
-static AttnvizLinear
-get_linear (Loader *l, int n_in, int n_out, gboolean bias, const char *name)
+AttnvizLinear
+_attnviz_gguf_loader_linear (Loader *l, int n_in, int n_out, gboolean bias, const char *name)
 {
   AttnvizLinear lin = { .n_in = n_in, .n_out = n_out };
-  lin.w = get_matrix (l, FALSE, n_in, n_out, "%s.weight", name);
-  lin.b = bias ? get_vector (l, FALSE, n_out, "%s.bias", name) : NULL;
+  lin.w = _attnviz_gguf_loader_matrix (l, FALSE, n_in, n_out, "%s.weight", name);
+  lin.b = bias ? _attnviz_gguf_loader_vector (l, FALSE, n_out, "%s.bias", name) : NULL;
   return lin;
 }
 
@@ -332,13 +314,13 @@ read_rope_scaling (Loader *l)
   if (strcmp (type, "linear") != 0)
     {
       g_autofree char *quoted = attnviz_quote_name (type);
-      loader_fail (l, "%s = \"%s\" is not supported (attnviz follows none and linear RoPE scaling)", type_key,
+      _attnviz_gguf_loader_fail (l, "%s = \"%s\" is not supported (attnviz follows none and linear RoPE scaling)", type_key,
                    quoted);
       return;
     }
-  double factor = read_float (l, "rope.scaling.factor", 1.0);
+  double factor = _attnviz_gguf_loader_float (l, "rope.scaling.factor", 1.0);
   if (!l->failed && !(factor >= 1.0 && factor <= 1024.0))
-    loader_fail (l, "%s.rope.scaling.factor = %g is outside [1, 1024]", l->arch, factor);
+    _attnviz_gguf_loader_fail (l, "%s.rope.scaling.factor = %g is outside [1, 1024]", l->arch, factor);
   l->m->config.rope_scale = (float) factor;
 }
 
@@ -346,34 +328,34 @@ static gboolean
 read_config (Loader *l, Arch arch)
 {
   AttnvizConfig *c = &l->m->config;
-  c->n_ctx = read_int (l, "context_length", G_MININT, 1, ATTNVIZ_CONFIG_MAX_CTX);
-  c->d_model = read_int (l, "embedding_length", G_MININT, 1, ATTNVIZ_CONFIG_MAX_DIM);
-  c->n_layer = read_int (l, "block_count", G_MININT, 1, ATTNVIZ_CONFIG_MAX_LAYER);
-  c->d_ff = read_int (l, "feed_forward_length", G_MININT, 1, 8 * ATTNVIZ_CONFIG_MAX_DIM);
-  c->n_head = read_int (l, "attention.head_count", G_MININT, 1, ATTNVIZ_CONFIG_MAX_HEAD);
-  c->n_kv_head = read_int (l, "attention.head_count_kv", c->n_head, 1, ATTNVIZ_CONFIG_MAX_HEAD);
+  c->n_ctx = _attnviz_gguf_loader_int (l, "context_length", G_MININT, 1, ATTNVIZ_CONFIG_MAX_CTX);
+  c->d_model = _attnviz_gguf_loader_int (l, "embedding_length", G_MININT, 1, ATTNVIZ_CONFIG_MAX_DIM);
+  c->n_layer = _attnviz_gguf_loader_int (l, "block_count", G_MININT, 1, ATTNVIZ_CONFIG_MAX_LAYER);
+  c->d_ff = _attnviz_gguf_loader_int (l, "feed_forward_length", G_MININT, 1, 8 * ATTNVIZ_CONFIG_MAX_DIM);
+  c->n_head = _attnviz_gguf_loader_int (l, "attention.head_count", G_MININT, 1, ATTNVIZ_CONFIG_MAX_HEAD);
+  c->n_kv_head = _attnviz_gguf_loader_int (l, "attention.head_count_kv", c->n_head, 1, ATTNVIZ_CONFIG_MAX_HEAD);
   if (l->failed)
     return FALSE;
   if (c->n_head % c->n_kv_head != 0)
-    loader_fail (l, "%s.attention.head_count = %d cannot share %s.attention.head_count_kv = %d "
+    _attnviz_gguf_loader_fail (l, "%s.attention.head_count = %d cannot share %s.attention.head_count_kv = %d "
                  "key/value heads", l->arch, c->n_head, l->arch, c->n_kv_head);
   int default_hd = c->d_model % c->n_head == 0 ? c->d_model / c->n_head : 0;
-  c->head_dim = read_int (l, "attention.key_length", default_hd, 1, ATTNVIZ_CONFIG_MAX_DIM);
-  int value_dim = read_int (l, "attention.value_length", c->head_dim, 1, ATTNVIZ_CONFIG_MAX_DIM);
+  c->head_dim = _attnviz_gguf_loader_int (l, "attention.key_length", default_hd, 1, ATTNVIZ_CONFIG_MAX_DIM);
+  int value_dim = _attnviz_gguf_loader_int (l, "attention.value_length", c->head_dim, 1, ATTNVIZ_CONFIG_MAX_DIM);
   if (!l->failed && c->head_dim == 0)
-    loader_fail (l, "%s.embedding_length = %d is not a multiple of the %d heads", l->arch,
+    _attnviz_gguf_loader_fail (l, "%s.embedding_length = %d is not a multiple of the %d heads", l->arch,
                  c->d_model, c->n_head);
   if (!l->failed && value_dim != c->head_dim)
-    loader_fail (l, "%s.attention.value_length = %d differs from key_length %d; attnviz needs them equal",
+    _attnviz_gguf_loader_fail (l, "%s.attention.value_length = %d differs from key_length %d; attnviz needs them equal",
                  l->arch, value_dim, c->head_dim);
 
   /* The vocabulary: the embedding's rows (the tokenizer may list fewer). */
   const AttnvizGgufTensor *emb = attnviz_gguf_lookup (l->g, "token_embd.weight");
   gint64 vocab = emb && emb->n_dims >= 2 ? emb->ne[1] : 0;
-  c->vocab_size = read_int (l, "vocab_size", (int) CLAMP (vocab, 0, ATTNVIZ_CONFIG_MAX_VOCAB), 1,
+  c->vocab_size = _attnviz_gguf_loader_int (l, "vocab_size", (int) CLAMP (vocab, 0, ATTNVIZ_CONFIG_MAX_VOCAB), 1,
                             ATTNVIZ_CONFIG_MAX_VOCAB);
   if (!l->failed && c->vocab_size < 1)
-    loader_fail (l, "missing tensor \"token_embd.weight\" (a %s model needs it)", l->arch);
+    _attnviz_gguf_loader_fail (l, "missing tensor \"token_embd.weight\" (a %s model needs it)", l->arch);
 
   gboolean llama_like = arch == ARCH_LLAMA || arch == ARCH_QWEN2;
   c->architecture = g_strdup (l->arch);
@@ -381,8 +363,8 @@ read_config (Loader *l, Arch arch)
   c->family = llama_like ? ATTNVIZ_FAMILY_LLAMA : arch == ARCH_GPT2 ? ATTNVIZ_FAMILY_GPT2
                                                                     : ATTNVIZ_FAMILY_BERT;
   c->norm = llama_like ? ATTNVIZ_NORM_RMSNORM : ATTNVIZ_NORM_LAYERNORM;
-  c->norm_eps = llama_like ? read_float (l, "attention.layer_norm_rms_epsilon", 1e-5)
-                           : read_float (l, "attention.layer_norm_epsilon", 1e-5);
+  c->norm_eps = llama_like ? _attnviz_gguf_loader_float (l, "attention.layer_norm_rms_epsilon", 1e-5)
+                           : _attnviz_gguf_loader_float (l, "attention.layer_norm_epsilon", 1e-5);
   c->pre_norm = arch != ARCH_BERT;
   c->final_norm = arch != ARCH_BERT;
   c->embedding_norm = arch == ARCH_BERT;
@@ -400,22 +382,22 @@ read_config (Loader *l, Arch arch)
   c->pos = llama_like ? ATTNVIZ_POS_ROPE : ATTNVIZ_POS_LEARNED;
   if (llama_like)
     {
-      c->rope_theta = read_float (l, "rope.freq_base", 10000.0);
+      c->rope_theta = _attnviz_gguf_loader_float (l, "rope.freq_base", 10000.0);
       /* RoPE turns pairs inside one head: at most head_dim dimensions (a
        * head of 1 once turned half of the next head's first value). */
       if (!l->failed && c->head_dim < 2)
-        loader_fail (l, "the head dimension %d is below 2, too small for RoPE, which turns pairs",
+        _attnviz_gguf_loader_fail (l, "the head dimension %d is below 2, too small for RoPE, which turns pairs",
                      c->head_dim);
-      c->rope_dims = read_int (l, "rope.dimension_count", c->head_dim, 2, MAX (c->head_dim, 2));
+      c->rope_dims = _attnviz_gguf_loader_int (l, "rope.dimension_count", c->head_dim, 2, MAX (c->head_dim, 2));
       c->rope_style = arch == ARCH_LLAMA ? ATTNVIZ_ROPE_PAIRS : ATTNVIZ_ROPE_HALVES;
       if (!l->failed && c->rope_dims % 2 != 0)
-        loader_fail (l, "%s.rope.dimension_count = %d is odd; RoPE turns pairs", l->arch, c->rope_dims);
+        _attnviz_gguf_loader_fail (l, "%s.rope.dimension_count = %d is odd; RoPE turns pairs", l->arch, c->rope_dims);
       if (!l->failed && !(c->rope_theta > 1.0f && isfinite (c->rope_theta)))
-        loader_fail (l, "%s.rope.freq_base = %g must be above 1", l->arch, c->rope_theta);
+        _attnviz_gguf_loader_fail (l, "%s.rope.freq_base = %g must be above 1", l->arch, c->rope_theta);
       read_rope_scaling (l);
     }
   if (!l->failed && !(c->norm_eps >= 0.0f && c->norm_eps < 1.0f))
-    loader_fail (l, "the norm epsilon %g is outside [0, 1)", c->norm_eps);
+    _attnviz_gguf_loader_fail (l, "the norm epsilon %g is outside [0, 1)", c->norm_eps);
   c->qkv_bias = arch != ARCH_LLAMA || attnviz_gguf_lookup (l->g, "blk.0.attn_q.bias") != NULL;
   c->out_bias = arch == ARCH_GPT2 || arch == ARCH_BERT
                 || (arch == ARCH_LLAMA && attnviz_gguf_lookup (l->g, "blk.0.attn_output.bias") != NULL);
@@ -427,11 +409,11 @@ read_config (Loader *l, Arch arch)
       const AttnvizGgufTensor *types = attnviz_gguf_lookup (l->g, "token_types.weight");
       c->n_token_types = types && types->n_dims >= 2 ? (int) CLAMP (types->ne[1], 0, 1024) : 0;
     }
-  c->bos_id = read_token_id (l, "bos", c->vocab_size);
-  c->eos_id = read_token_id (l, "eos", c->vocab_size);
-  c->pad_id = read_token_id (l, "padding", c->vocab_size);
+  c->bos_id = _attnviz_gguf_loader_token_id (l, "bos", c->vocab_size);
+  c->eos_id = _attnviz_gguf_loader_token_id (l, "eos", c->vocab_size);
+  c->pad_id = _attnviz_gguf_loader_token_id (l, "padding", c->vocab_size);
   if (!l->failed && attnviz_config_n_params (c) > ((gint64) 1 << 36))
-    loader_fail (l, "the sizes describe %" G_GINT64_FORMAT " parameters, more than attnviz will load",
+    _attnviz_gguf_loader_fail (l, "the sizes describe %" G_GINT64_FORMAT " parameters, more than attnviz will load",
                  attnviz_config_n_params (c));
   return !l->failed;
 }
@@ -457,8 +439,8 @@ load_layer (Loader *l, Arch arch, int i)
   if (arch == ARCH_GPT2)
     {
       /* One (d, 3d) matrix whose rows are Q's, then K's, then V's. */
-      AttnvizMatrix qkv = get_matrix (l, FALSE, d, 3 * d, "%sattn_qkv.weight", p);
-      const float *qkv_b = get_vector (l, FALSE, 3 * d, "%sattn_qkv.bias", p);
+      AttnvizMatrix qkv = _attnviz_gguf_loader_matrix (l, FALSE, d, 3 * d, "%sattn_qkv.weight", p);
+      const float *qkv_b = _attnviz_gguf_loader_vector (l, FALSE, 3 * d, "%sattn_qkv.bias", p);
       if (l->failed)
         return;
       for (int j = 0; j < 3; j++)
@@ -471,29 +453,29 @@ load_layer (Loader *l, Arch arch, int i)
     }
   else
     {
-      L->q = get_linear (l, d, dq, c->qkv_bias, q);
-      L->k = get_linear (l, d, dkv, c->qkv_bias, k);
-      L->v = get_linear (l, d, dkv, c->qkv_bias, v);
+      L->q = _attnviz_gguf_loader_linear (l, d, dq, c->qkv_bias, q);
+      L->k = _attnviz_gguf_loader_linear (l, d, dkv, c->qkv_bias, k);
+      L->v = _attnviz_gguf_loader_linear (l, d, dkv, c->qkv_bias, v);
     }
-  L->o = get_linear (l, dq, d, c->out_bias, o);
+  L->o = _attnviz_gguf_loader_linear (l, dq, d, c->out_bias, o);
   if (arch == ARCH_BERT)
     {
-      L->attn_norm_w = get_vector (l, FALSE, d, "%sattn_output_norm.weight", p);
-      L->attn_norm_b = get_vector (l, FALSE, d, "%sattn_output_norm.bias", p);
-      L->mlp_norm_w = get_vector (l, FALSE, d, "%slayer_output_norm.weight", p);
-      L->mlp_norm_b = get_vector (l, FALSE, d, "%slayer_output_norm.bias", p);
+      L->attn_norm_w = _attnviz_gguf_loader_vector (l, FALSE, d, "%sattn_output_norm.weight", p);
+      L->attn_norm_b = _attnviz_gguf_loader_vector (l, FALSE, d, "%sattn_output_norm.bias", p);
+      L->mlp_norm_w = _attnviz_gguf_loader_vector (l, FALSE, d, "%slayer_output_norm.weight", p);
+      L->mlp_norm_b = _attnviz_gguf_loader_vector (l, FALSE, d, "%slayer_output_norm.bias", p);
     }
   else
     {
-      L->attn_norm_w = get_vector (l, FALSE, d, "%sattn_norm.weight", p);
-      L->attn_norm_b = ln ? get_vector (l, FALSE, d, "%sattn_norm.bias", p) : NULL;
-      L->mlp_norm_w = get_vector (l, FALSE, d, "%sffn_norm.weight", p);
-      L->mlp_norm_b = ln ? get_vector (l, FALSE, d, "%sffn_norm.bias", p) : NULL;
+      L->attn_norm_w = _attnviz_gguf_loader_vector (l, FALSE, d, "%sattn_norm.weight", p);
+      L->attn_norm_b = ln ? _attnviz_gguf_loader_vector (l, FALSE, d, "%sattn_norm.bias", p) : NULL;
+      L->mlp_norm_w = _attnviz_gguf_loader_vector (l, FALSE, d, "%sffn_norm.weight", p);
+      L->mlp_norm_b = ln ? _attnviz_gguf_loader_vector (l, FALSE, d, "%sffn_norm.bias", p) : NULL;
     }
   if (c->gated_mlp)
-    L->gate = get_linear (l, d, ff, c->mlp_bias, gate);
-  L->up = get_linear (l, d, ff, c->mlp_bias, up);
-  L->down = get_linear (l, ff, d, c->mlp_bias, down);
+    L->gate = _attnviz_gguf_loader_linear (l, d, ff, c->mlp_bias, gate);
+  L->up = _attnviz_gguf_loader_linear (l, d, ff, c->mlp_bias, up);
+  L->down = _attnviz_gguf_loader_linear (l, ff, d, c->mlp_bias, down);
 }
 
 static void
@@ -503,22 +485,22 @@ load_weights (Loader *l, Arch arch)
   const AttnvizConfig *c = &m->config;
   int d = c->d_model;
 
-  m->tok_emb = get_matrix (l, FALSE, d, c->vocab_size, "token_embd.weight");
+  m->tok_emb = _attnviz_gguf_loader_matrix (l, FALSE, d, c->vocab_size, "token_embd.weight");
   if (c->pos == ATTNVIZ_POS_LEARNED)
-    m->pos_emb = get_matrix (l, FALSE, d, c->n_ctx, "position_embd.weight");
+    m->pos_emb = _attnviz_gguf_loader_matrix (l, FALSE, d, c->n_ctx, "position_embd.weight");
   if (arch == ARCH_BERT)
     {
       if (c->n_token_types > 0)
-        m->type_emb = get_matrix (l, FALSE, d, c->n_token_types, "token_types.weight");
-      m->emb_norm_w = get_vector (l, FALSE, d, "token_embd_norm.weight");
-      m->emb_norm_b = get_vector (l, FALSE, d, "token_embd_norm.bias");
+        m->type_emb = _attnviz_gguf_loader_matrix (l, FALSE, d, c->n_token_types, "token_types.weight");
+      m->emb_norm_w = _attnviz_gguf_loader_vector (l, FALSE, d, "token_embd_norm.weight");
+      m->emb_norm_b = _attnviz_gguf_loader_vector (l, FALSE, d, "token_embd_norm.bias");
     }
   if (c->pos == ATTNVIZ_POS_ROPE)
-    m->rope_freq_factors = get_vector (l, TRUE, c->rope_dims / 2, "rope_freqs.weight");
+    m->rope_freq_factors = _attnviz_gguf_loader_vector (l, TRUE, c->rope_dims / 2, "rope_freqs.weight");
   /* Each divides a frequency: 0 makes it infinite, and every angle NaN. */
   for (int i = 0; m->rope_freq_factors != NULL && !l->failed && i < c->rope_dims / 2; i++)
     if (!(m->rope_freq_factors[i] > 0))
-      loader_fail (l, "tensor \"rope_freqs.weight\" holds %g at element %d; frequency factors "
+      _attnviz_gguf_loader_fail (l, "tensor \"rope_freqs.weight\" holds %g at element %d; frequency factors "
                    "must be above 0", m->rope_freq_factors[i], i);
   /* A layer's tensors past the block count: llama.cpp refuses the file,
    * and loading only the first layers would show another model. */
@@ -532,7 +514,7 @@ load_weights (Loader *l, Arch arch)
       if (end != name + 4 && *end == '.' && n >= (guint64) c->n_layer)
         {
           g_autofree char *quoted = attnviz_quote_name (name);
-          loader_fail (l, "tensor \"%s\" belongs to layer %" G_GUINT64_FORMAT ", but %s.block_count = %d "
+          _attnviz_gguf_loader_fail (l, "tensor \"%s\" belongs to layer %" G_GUINT64_FORMAT ", but %s.block_count = %d "
                        "(the file holds more layers than it says)", quoted, n, l->arch, c->n_layer);
         }
     }
@@ -541,13 +523,13 @@ load_weights (Loader *l, Arch arch)
     load_layer (l, arch, i);
   if (c->final_norm)
     {
-      m->final_norm_w = get_vector (l, FALSE, d, "output_norm.weight");
-      m->final_norm_b = c->norm == ATTNVIZ_NORM_LAYERNORM ? get_vector (l, FALSE, d, "output_norm.bias")
+      m->final_norm_w = _attnviz_gguf_loader_vector (l, FALSE, d, "output_norm.weight");
+      m->final_norm_b = c->norm == ATTNVIZ_NORM_LAYERNORM ? _attnviz_gguf_loader_vector (l, FALSE, d, "output_norm.bias")
                                                           : NULL;
     }
   if (c->has_lm_head)
     {
-      AttnvizMatrix head = get_matrix (l, TRUE, d, c->vocab_size, "output.weight");
+      AttnvizMatrix head = _attnviz_gguf_loader_matrix (l, TRUE, d, c->vocab_size, "output.weight");
       m->lm_head = (AttnvizLinear) { .w = head.data ? head : m->tok_emb, .n_in = d, .n_out = c->vocab_size };
     }
 }
@@ -566,6 +548,7 @@ build_from_gguf (AttnvizModel *m, GError **error)
     return FALSE;
   static const struct { const char *name; Arch arch; } arches[] = {
     { "llama", ARCH_LLAMA }, { "qwen2", ARCH_QWEN2 }, { "gpt2", ARCH_GPT2 }, { "bert", ARCH_BERT },
+    { "t5", ARCH_T5 },
   };
   int arch = -1;
   for (guint i = 0; i < G_N_ELEMENTS (arches); i++)
@@ -575,18 +558,24 @@ build_from_gguf (AttnvizModel *m, GError **error)
     {
       g_autofree char *quoted = attnviz_quote_name (l.arch);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: architecture \"%s\" is not supported (attnviz reads llama, qwen2, gpt2 and bert)",
+                   "%s: architecture \"%s\" is not supported (attnviz reads llama, qwen2, gpt2, bert and t5)",
                    m->path, quoted);
       return FALSE;
     }
 
-  if (!read_config (&l, arch))
+  if (arch == ARCH_T5)
+    {
+      if (!_attnviz_gguf_load_t5 (&l))
+        return FALSE;
+    }
+  else if (!read_config (&l, arch))
     return FALSE;
-  load_weights (&l, arch);
+  else
+    load_weights (&l, arch);
   if (l.failed)
     return FALSE;
 
-  m->type_name = file_type_name (&l);
+  m->type_name = _attnviz_gguf_loader_file_type (&l);
   for (guint i = 0; i < attnviz_gguf_get_n_tensors (l.g); i++)
     m->weight_bytes += attnviz_gguf_get_tensor (l.g, i)->n_bytes;
 

@@ -78,7 +78,7 @@ static const char letters[] = "abcdefghijklmnopqrstuvwxyz";
 /* The repeat task's symbols: letters, digits and a little punctuation,
  * so typed text runs through the induction model too. */
 static const char repeat_symbols[] = "abcdefghijklmnopqrstuvwxyz0123456789 .,";
-static const char date_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789 ,./-";
+static const char date_chars[] = "abcdefghijklmnopqrstuvwxyzADFJMNOSTW0123456789 ,./-";
 
 #define SEQ_MIN 2
 #define SEQ_MAX 12
@@ -298,7 +298,7 @@ attnviz_task_new (const char *spec, int text_window, GError **error)
     { "copy", ATTNVIZ_TASK_COPY, letters, SEQ_MAX, SEQ_MAX },
     { "reverse", ATTNVIZ_TASK_REVERSE, letters, SEQ_MAX, SEQ_MAX },
     { "sort", ATTNVIZ_TASK_SORT, letters, SEQ_MAX, SEQ_MAX },
-    { "dates", ATTNVIZ_TASK_DATES, date_chars, 29, 10 },
+    { "dates", ATTNVIZ_TASK_DATES, date_chars, 36, 10 },
     { "repeat", ATTNVIZ_TASK_REPEAT, repeat_symbols, REPEAT_MAX + 1, REPEAT_MAX - 1 },
   };
   gboolean found = FALSE;
@@ -459,6 +459,43 @@ days_in_month (int y, int m)
   return days[m - 1] + (m == 2 && leap);
 }
 
+/* A name as typed: whole or its first three letters, in lower case or
+ * capitalised. */
+static void
+typed_name (GString *out, const char *name, AttnvizRng *rng)
+{
+  gsize start = out->len;
+  if (attnviz_rng_below (rng, 2))
+    g_string_append (out, name);
+  else
+    g_string_append_len (out, name, 3);
+  if (attnviz_rng_below (rng, 3) == 0)
+    out->str[start] = g_ascii_toupper (out->str[start]);
+}
+
+/* A day in words' company: 3, 03 or 3rd. */
+static void
+typed_day (GString *out, int d, AttnvizRng *rng)
+{
+  switch (attnviz_rng_below (rng, 3))
+    {
+    case 0: g_string_append_printf (out, "%d", d); break;
+    case 1: g_string_append_printf (out, "%02d", d); break;
+    default:
+      {
+        const char *suffix = d % 10 == 1 && d != 11 ? "st" : d % 10 == 2 && d != 12 ? "nd"
+                             : d % 10 == 3 && d != 13 ? "rd" : "th";
+        g_string_append_printf (out, "%d%s", d, suffix);
+        break;
+      }
+    }
+}
+
+/* A date as a person might type it: the layouts below ("W" a weekday,
+ * "D" a day, "M" a month's name, "Y" the year; numeric days and months
+ * with or without their zero), names whole or abbreviated, lower case or
+ * capitalised, days plain, zero-padded or ordinal, and now and then a
+ * doubled space.  The target is always YYYY-MM-DD. */
 static void
 sample_date (AttnvizRng *rng, AttnvizExample *ex)
 {
@@ -466,21 +503,32 @@ sample_date (AttnvizRng *rng, AttnvizExample *ex)
   int m = 1 + (int) attnviz_rng_below (rng, 12);
   int d = 1 + (int) attnviz_rng_below (rng, days_in_month (y, m));
   const char *month = month_names[m - 1], *wday = weekday_names[attnviz_weekday (y, m, d)];
-  char mon[4], wd[4];
-  g_strlcpy (mon, month, sizeof mon);
-  g_strlcpy (wd, wday, sizeof wd);
-
-  switch (attnviz_rng_below (rng, 8))
-    {
-    case 0: ex->source = g_strdup_printf ("%s %d %s %d", wday, d, month, y); break;
-    case 1: ex->source = g_strdup_printf ("%d %s %d", d, mon, y); break;
-    case 2: ex->source = g_strdup_printf ("%s %d, %d", month, d, y); break;
-    case 3: ex->source = g_strdup_printf ("%s %02d/%02d/%d", wd, d, m, y); break;
-    case 4: ex->source = g_strdup_printf ("%02d.%02d.%d", d, m, y); break;
-    case 5: ex->source = g_strdup_printf ("%d %s %d", d, month, y); break;
-    case 6: ex->source = g_strdup_printf ("%s, %s %d %d", wd, mon, d, y); break;
-    default: ex->source = g_strdup_printf ("%s, %s %d, %d", wday, month, d, y); break;
-    }
+  static const char *const layouts[] = {
+    "W D M Y", "D M Y", "M D, Y", "M D Y", "W, M D, Y", "W, D M Y", "W D/N/Y", "D/N/Y", "D.N.Y", "W M D Y",
+  };
+  const char *layout = layouts[attnviz_rng_below (rng, G_N_ELEMENTS (layouts))];
+  gboolean pad = attnviz_rng_below (rng, 2); /* numeric day and month: 03/06 or 3/6 */
+  g_autoptr(GString) src = g_string_new (NULL);
+  gboolean numeric = strchr (layout, 'N') != NULL;
+  for (const char *p = layout; *p; p++)
+    switch (*p)
+      {
+      case 'W': typed_name (src, wday, rng); break;
+      case 'M': typed_name (src, month, rng); break;
+      case 'Y': g_string_append_printf (src, "%d", y); break;
+      case 'N': g_string_append_printf (src, pad ? "%02d" : "%d", m); break;
+      case 'D':
+        if (numeric)
+          g_string_append_printf (src, pad ? "%02d" : "%d", d);
+        else
+          typed_day (src, d, rng);
+        break;
+      case ' ':
+        g_string_append (src, attnviz_rng_below (rng, 8) == 0 ? "  " : " ");
+        break;
+      default: g_string_append_c (src, *p); break;
+      }
+  ex->source = g_string_free (g_steal_pointer (&src), FALSE);
   ex->target = g_strdup_printf ("%04d-%02d-%02d", y, m, d);
 }
 

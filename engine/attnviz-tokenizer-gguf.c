@@ -8,7 +8,14 @@
  *                               with scores and "<0xNN>" byte fallback),
  *                               "gpt2" (byte-level BPE with merges) or
  *                               "bert" (WordPiece, word-initial pieces
- *                               stored with a "▁", continuations bare)
+ *                               stored with a "▁", continuations bare) or
+ *                               "t5" (SentencePiece Unigram: Viterbi over
+ *                               the scores, attnviz-tokenizer-unigram.c;
+ *                               unused pieces, the converter's "[PAD…]"
+ *                               fill, are never produced; user-defined
+ *                               ones, the <extra_id_N> sentinels when the
+ *                               converter had added_tokens.json, are cut
+ *                               out of the text whole)
  *   tokenizer.ggml.pre          string: the pre-tokenizer of a "gpt2" model
  *                               (attnviz-tokenizer-pretok.c lists the names);
  *                               absent means llama.cpp's "default"
@@ -48,6 +55,15 @@
  *                               unless told otherwise; "gpt2": BOS for the
  *                               Llama 3 pre-tokenizers; "bert": always
  *                               [CLS] ... [SEP])
+ *   tokenizer.ggml.precompiled_charsmap
+ *                               [u8], "t5": SentencePiece's normalization
+ *                               map; when present its effect, nmt_nfkc,
+ *                               is applied (NFKC, attnviz-tokenizer-
+ *                               unigram.c), the map itself is not read
+ *   tokenizer.ggml.add_space_prefix, remove_extra_whitespaces
+ *                               "t5": attnviz's Unigram always splits at
+ *                               white space and puts "▁" before each word,
+ *                               what T5's files say (both true)
  *   tokenizer.ggml.add_space_prefix
  *                               bool, "llama": put "▁" before the text and
  *                               after each special token cut out of it
@@ -64,6 +80,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -319,6 +336,13 @@ read_specials (GgufLoad *ld, GError **error)
     case ATTNVIZ_TOKENIZER_GPT2_BPE:
       add_bos = self->llama_pretok->add_bos;
       break;
+    case ATTNVIZ_TOKENIZER_UNIGRAM:
+      /* llama.cpp's "t5": no BOS, </s> after the text */
+      self->eos_id = 1;
+      self->unk_id = 2;
+      self->pad_id = 0;
+      add_eos = TRUE;
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -369,19 +393,6 @@ read_specials (GgufLoad *ld, GError **error)
 }
 
 /* ---------------------------------------------------------------- flags */
-
-static int
-by_length_then_id (gconstpointer a, gconstpointer b, gpointer data)
-{
-  GPtrArray *pieces = data;
-  gint32 ia = *(const gint32 *) a, ib = *(const gint32 *) b;
-  gsize la = strlen (g_ptr_array_index (pieces, ia));
-  gsize lb = strlen (g_ptr_array_index (pieces, ib));
-
-  if (la != lb)
-    return la > lb ? -1 : 1;
-  return (ia > ib) - (ia < ib);
-}
 
 static gboolean
 name_has (const char *value, const char *const *parts)
@@ -453,9 +464,7 @@ set_flags (GgufLoad *ld)
   if (lstrip_mask != NULL && _attnviz_tokenizer_vocab_lookup (self, lstrip_mask) >= 0)
     self->flags[_attnviz_tokenizer_vocab_lookup (self, lstrip_mask)] |= PIECE_LSTRIP;
 
-  g_array_sort_with_data (split, by_length_then_id, self->pieces);
-  self->n_split = (int) split->len;
-  self->split_ids = self->n_split > 0 ? g_memdup2 (split->data, split->len * sizeof (gint32)) : NULL;
+  _attnviz_tokenizer_set_split (self, split);
 }
 
 /* ---------------------------------------------------------------- families */
@@ -552,6 +561,33 @@ load_spm (GgufLoad *ld, gboolean add_space_prefix)
   _attnviz_tokenizer_build_score_pairs (self);
 }
 
+/* llama.cpp's UGM ("t5"). */
+static gboolean
+load_ugm (GgufLoad *ld, GError **error)
+{
+  AttnvizTokenizer *self = ld->self;
+  const char *charsmap = "tokenizer.ggml.precompiled_charsmap";
+  int k = attnviz_gguf_find_key (ld->gguf, charsmap);
+
+  if (self->scores == NULL)
+    return fail (error, ld, "tokenizer.ggml.scores", "a t5 (Unigram) vocabulary needs its pieces' scores");
+  for (gsize i = 0; i < ld->n; i++)
+    if (!isfinite (self->scores[i]))
+      return fail (error, ld, "tokenizer.ggml.scores", "piece %" G_GSIZE_FORMAT " has the score %g", i,
+                   self->scores[i]);
+  if (self->unk_id < 0)
+    return fail (error, ld, "tokenizer.ggml.unknown_token_id", "a t5 (Unigram) vocabulary needs an unknown piece");
+  if (k >= 0 && attnviz_gguf_get_kv_type (ld->gguf, k) != ATTNVIZ_GGUF_ARRAY)
+    return fail (error, ld, charsmap, "is not an array of bytes");
+  self->nfkc = k >= 0;
+  for (gsize i = 0; i < ld->n; i++)
+    if (ld->types[i] == TYPE_UNUSED)
+      self->flags[i] |= PIECE_SPECIAL;
+  self->n_scores = (guint) ld->n;
+  _attnviz_tokenizer_unigram_finish (self);
+  return TRUE;
+}
+
 AttnvizTokenizer *
 attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error)
 {
@@ -599,12 +635,14 @@ attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error)
       ld.self->kind = ATTNVIZ_TOKENIZER_WORDPIECE;
       ld.self->phantom_space = TRUE;
     }
+  else if (g_str_equal (model, "t5"))
+    ld.self->kind = ATTNVIZ_TOKENIZER_UNIGRAM;
   else
     {
       g_autofree char *name = shown (model);
 
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   "%s: key \"tokenizer.ggml.model\": tokenizer \"%s\" is not supported (llama, gpt2 or bert)",
+                   "%s: key \"tokenizer.ggml.model\": tokenizer \"%s\" is not supported (llama, gpt2, bert or t5)",
                    ld.path, name);
       attnviz_tokenizer_free (ld.self);
       return NULL;
@@ -626,6 +664,9 @@ attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error)
           break;
         case ATTNVIZ_TOKENIZER_GPT2_BPE:
           ok = load_gpt2 (&ld, error);
+          break;
+        case ATTNVIZ_TOKENIZER_UNIGRAM:
+          ok = load_ugm (&ld, error);
           break;
         case ATTNVIZ_TOKENIZER_WORDPIECE:
           ld.self->lowercase = lowercase;

@@ -11,10 +11,13 @@
  *   model.byte_fallback, model.fuse_unk, model.ignore_merges   BPE flags
  *   model.continuing_subword_prefix, model.max_input_chars_per_word  WordPiece
  *   added_tokens       [{ id, content, special }]: special ones are never
- *                      produced by merging and are skipped by decode
+ *                      produced by merging and are skipped by decode; a
+ *                      Unigram model's are all cut out of the text first,
+ *                      matched whole (T5's <extra_id_N> sentinels)
  *   normalizer         BertNormalizer {clean_text, handle_chinese_chars,
  *                      strip_accents, lowercase}; SentencePiece style
- *                      Sequence [Prepend "▁", Replace " " -> "▁"]
+ *                      Sequence [Prepend "▁", Replace " " -> "▁"];
+ *                      Precompiled or NFKC (Unigram: nmt_nfkc's effect)
  *   pre_tokenizer      ByteLevel {add_prefix_space, use_regex}, possibly in a
  *                      Sequence after a Split {pattern: {Regex}}; Metaspace
  *                      {replacement, prepend_scheme, split}; BertPreTokenizer
@@ -248,6 +251,8 @@ read_normalizer (AttnvizTokenizer *self, Loader *loader, JsonObject *norm)
     }
   else if (g_str_equal (type, "Lowercase"))
     self->lowercase = TRUE;
+  else if (g_str_equal (type, "Precompiled") || g_str_equal (type, "NFKC"))
+    self->nfkc = TRUE;   /* SentencePiece's nmt_nfkc map (T5): its effect, see attnviz-tokenizer-unigram.c */
   else if (g_str_equal (type, "StripAccents"))
     loader->strip_accents = 1;
   else
@@ -404,6 +409,7 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
     {
       if (!_attnviz_tokenizer_load_unigram (self, loader, model, path, error))
         return FALSE;
+      read_normalizer (self, loader, obj_object (root, "normalizer"));
     }
   else if (g_str_equal (type, "BPE"))
     {
@@ -551,6 +557,24 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
       if (obj_bool (tok, "special") == 1 && obj_int (tok, "id", &id) && id >= 0
           && (guint64) id < self->pieces->len)
         self->flags[id] |= PIECE_SPECIAL;
+    }
+  if (self->kind == ATTNVIZ_TOKENIZER_UNIGRAM)
+    {
+      /* Hugging Face matches every added token whole in the text before
+       * the model sees it: T5's <extra_id_N> sentinels. */
+      g_autoptr(GArray) split = g_array_new (FALSE, FALSE, sizeof (gint32));
+      for (guint i = 0; added != NULL && i < json_array_get_length (added); i++)
+        {
+          JsonObject *tok = json_node_get_object (json_array_get_element (added, i));
+          gint64 id;
+          if (obj_int (tok, "id", &id) && id >= 0 && (guint64) id < self->pieces->len)
+            {
+              gint32 id32 = (gint32) id;
+              g_array_append_val (split, id32);
+            }
+        }
+      _attnviz_tokenizer_set_split (self, split);
+      _attnviz_tokenizer_unigram_finish (self);
     }
   return TRUE;
 }

@@ -110,6 +110,28 @@ _attnviz_tokenizer_split_specials (const AttnvizTokenizer *self, const char *tex
   return frags;
 }
 
+static int
+by_length_then_id (gconstpointer a, gconstpointer b, gpointer data)
+{
+  GPtrArray *pieces = data;
+  gint32 ia = *(const gint32 *) a, ib = *(const gint32 *) b;
+  gsize la = strlen (g_ptr_array_index (pieces, ia));
+  gsize lb = strlen (g_ptr_array_index (pieces, ib));
+
+  if (la != lb)
+    return la > lb ? -1 : 1;
+  return (ia > ib) - (ia < ib);
+}
+
+void
+_attnviz_tokenizer_set_split (AttnvizTokenizer *self, GArray *ids)
+{
+  g_array_sort_with_data (ids, by_length_then_id, self->pieces);
+  g_free (self->split_ids);
+  self->n_split = (int) ids->len;
+  self->split_ids = self->n_split > 0 ? g_memdup2 (ids->data, ids->len * sizeof (gint32)) : NULL;
+}
+
 /* ---------------------------------------------------------------- WordPiece */
 
 /* One character of a word and the bytes of the text it came from. */

@@ -152,6 +152,10 @@ struct _AttnvizTokenizer
   gboolean split_on_space; /* Metaspace split: merges never cross a "▁" */
   double *scores;          /* (vocab_size) or NULL: merge by rank; Unigram: log probabilities */
   double min_score;        /* Unigram: the lowest score (an unknown costs 10 less) */
+  guint n_scores;          /* Unigram: entries of scores, the model's pieces; added tokens
+                            * past them are only ever split out of the text */
+  gboolean nfkc;           /* Unigram: T5's nmt_nfkc normalization first (a Precompiled
+                            * normalizer, a GGUF precompiled_charsmap): NFKC, controls dropped */
 
   /* WordPiece */
   gboolean clean_text;
@@ -236,6 +240,9 @@ gboolean _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader
                                           const char *path, GError **error);
 void _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len,
                                         GArray *tokens);
+/* What a Unigram model needs once its pieces, scores and flags are in:
+ * the lowest score, the "▁", the piece index. */
+void _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self);
 
 /* ---- attnviz-tokenizer-wordpiece.c ---- */
 
@@ -266,6 +273,9 @@ typedef struct {
  * first, as llama.cpp's tokenizer_st_partition does; empty text runs are
  * left out.  Returns an array of AttnvizFragment. */
 GArray *_attnviz_tokenizer_split_specials (const AttnvizTokenizer *self, const char *text, gsize len);
+/* The pieces IDS (gint32) as the ones split out of the text, longest
+ * first (then by id). */
+void _attnviz_tokenizer_set_split (AttnvizTokenizer *self, GArray *ids);
 /* llama.cpp's WordPiece (WPM): its own normalisation and word splitting,
  * then greedy longest match over "▁" + word. */
 void _attnviz_tokenizer_encode_wpm_phantom (const AttnvizTokenizer *self, const char *text, gsize len,

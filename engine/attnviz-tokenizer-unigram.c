@@ -13,9 +13,12 @@
  * starts with is the unknown piece, scored min_score - 10 (SentencePiece's
  * kUnkPenalty), and neighbouring unknowns fuse into one token.
  *
- * Not done: T5's Precompiled normalizer (nmt_nfkc's character map) is
- * not applied, so text that NFKC would change (full-width letters,
- * ligatures) is segmented as written.
+ * T5's Precompiled normalizer (nmt_nfkc's character map, or a GGUF's
+ * tokenizer.ggml.precompiled_charsmap) is not read as a map: its effect is
+ * applied with GLib's NFKC (normalize_nfkc below), and the tokens' spans
+ * point back into the text as typed.  Sentinels (<extra_id_N>) and other
+ * added tokens are split out of the text before this sees it, whole.
+ * GGUF's "t5" vocabulary (attnviz-tokenizer-gguf.c) comes here too.
  */
 #define G_LOG_DOMAIN "attnviz-tokenizer"
 #include "config.h"
@@ -78,7 +81,7 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
 
   self->kind = ATTNVIZ_TOKENIZER_UNIGRAM;
   self->scores = g_new (double, n);
-  self->min_score = 0.0;
+  self->n_scores = n;
   for (guint i = 0; i < n; i++)
     {
       JsonNode *e = json_array_get_element (vocab, i);
@@ -103,7 +106,6 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
       if (!_attnviz_tokenizer_vocab_add (self, piece, i, path, "model.vocab", error))
         return FALSE;
       self->scores[i] = json_node_get_double (s);
-      self->min_score = MIN (self->min_score, self->scores[i]);
     }
 
   JsonNode *unk = json_object_has_member (model, "unk_id") ? json_object_get_member (model, "unk_id") : NULL;
@@ -120,10 +122,22 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
       g_free (loader->unk_name);
       loader->unk_name = g_strdup (g_ptr_array_index (self->pieces, id));
     }
+  return TRUE;
+}
+
+void
+_attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self)
+{
+  /* An unknown costs 10 less than the least likely piece that can be
+   * produced (llama.cpp counts normal pieces only; HF's T5 files give
+   * their specials a score of 0, so the two agree). */
+  self->min_score = 0.0;
+  for (guint i = 0; i < self->n_scores; i++)
+    if (!(self->flags[i] & PIECE_SPECIAL))
+      self->min_score = MIN (self->min_score, self->scores[i]);
   g_free (self->space);
   self->space = g_strdup (METASPACE);
   _attnviz_piece_index_init (&self->piece_index, self);
-  return TRUE;
 }
 
 /* One word [ws, we) of TEXT: the best segmentation of "▁" + word.  The
@@ -186,7 +200,7 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
             continue;
           int e = char_at[end];
           int id = piece_at (self, work, pre, pow, off[s], end);
-          if (id < 0 || (self->flags[id] & PIECE_SPECIAL) || id == self->unk_id)
+          if (id < 0 || (guint) id >= self->n_scores || (self->flags[id] & PIECE_SPECIAL) || id == self->unk_id)
             continue;
           single |= e == s + 1;
           double sc = best[s] + self->scores[id];
@@ -225,8 +239,8 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
     }
 }
 
-void
-_attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
+static void
+encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
 {
   gsize i = 0, ps = 0;
   while (i < len)
@@ -243,5 +257,77 @@ _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *tex
         i = g_utf8_next_char (text + i) - text;
       if (i > ws)
         encode_word (self, text, ps, ws, i, tokens);
+    }
+}
+
+/* T5's nmt_nfkc, cluster by cluster: a character and the combining marks
+ * after it go through NFKC together (so "e" + U+0301 becomes "é", "ﬁ"
+ * "fi", full-width letters ASCII), a control character that is not white
+ * space is dropped.  FROM[b], TO[b]: the span of TEXT that byte b of the
+ * result came from.  SentencePiece's precompiled map is NFKC with a few
+ * NMT-specific changes (white space, controls), which this follows; a
+ * character where the two differ would tokenize differently. */
+static char *
+normalize_nfkc (const char *text, gsize len, GArray *from, GArray *to)
+{
+  GString *out = g_string_sized_new (len + 8);
+  const char *end = text + len;
+  for (const char *p = text; p < end; )
+    {
+      const char *q = g_utf8_next_char (p);
+      while (q < end)
+        {
+          GUnicodeType t = g_unichar_type (g_utf8_get_char (q));
+          if (t != G_UNICODE_NON_SPACING_MARK && t != G_UNICODE_SPACING_MARK && t != G_UNICODE_ENCLOSING_MARK)
+            break;
+          q = g_utf8_next_char (q);
+        }
+      gunichar c = g_utf8_get_char (p);
+      gsize before = out->len;
+      gboolean alone = q == g_utf8_next_char (p);
+      if (alone && c >= 0x20 && c < 0x7f)
+        g_string_append_c (out, (char) c);   /* ASCII stays itself: no allocation per letter */
+      else if (alone && g_unichar_type (c) == G_UNICODE_CONTROL && !g_unichar_isspace (c))
+        ;
+      else
+        {
+          g_autofree char *n = g_utf8_normalize (p, q - p, G_NORMALIZE_NFKC);
+          if (n != NULL)
+            g_string_append (out, n);
+          else
+            g_string_append_len (out, p, q - p);
+        }
+      guint32 a = (guint32) (p - text), b = (guint32) (q - text);
+      for (gsize k = before; k < out->len; k++)
+        {
+          g_array_append_val (from, a);
+          g_array_append_val (to, b);
+        }
+      p = q;
+    }
+  return g_string_free (out, FALSE);
+}
+
+void
+_attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
+{
+  if (!self->nfkc)
+    {
+      encode_words (self, text, len, tokens);
+      return;
+    }
+  g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) to = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autofree char *norm = normalize_nfkc (text, len, from, to);
+  guint first = tokens->len;
+  encode_words (self, norm, from->len, tokens);
+  /* spans back onto the text as typed: a token covers every character
+   * any of its bytes came from */
+  for (guint i = first; i < tokens->len; i++)
+    {
+      AttnvizToken *t = &g_array_index (tokens, AttnvizToken, i);
+      guint32 s = t->start, e = t->end;
+      t->start = s < from->len ? g_array_index (from, guint32, s) : (guint32) len;
+      t->end = e > s ? g_array_index (to, guint32, e - 1) : t->start;
     }
 }

@@ -32,8 +32,13 @@ attnviz_train_options_init (AttnvizTrainOptions *opt)
     .seed = 1,
     .objective = ATTNVIZ_OBJECTIVE_CE,
     .reward = ATTNVIZ_REWARD_EXACT,
+    .reward_mix = 0.5,
     .pg_sample = TRUE,
+    .baseline = ATTNVIZ_BASELINE_GREEDY,
     .baseline_decay = 0.9,
+    .pg_weight = 0.5,
+    .pg_ramp = 0,
+    .entropy = 0.0,
   };
 }
 
@@ -186,6 +191,7 @@ attnviz_batch_fill (AttnvizBatch *batch,
   batch->B = n;
   batch->S = S;
   batch->T = T;
+  batch->entropy = 0.0;
   for (int b = 0; b < n; b++)
     {
       example_rows (task, seq2seq, &examples[b], &r);

@@ -1,8 +1,8 @@
 /* attnviz-train-loop.c: running the trainer
  *
  * Greedy or sampled decoding of a batch of prompts, evaluation against a
- * task's targets, one training step (cross-entropy on the examples, or
- * policy gradient on sampled answers), the loop with its evaluations and
+ * task's targets, one training step (cross-entropy on the examples here,
+ * policy gradient in attnviz-train-pg.c), the loop with its evaluations and
  * checkpoints, and a recording of the trained network's attention for
  * one input.
  */
@@ -42,11 +42,8 @@ sample_f (const float *logits, int n, AttnvizRng *rng)
   return n - 1;
 }
 
-/* Decodes up to t->opt.batch examples at once.  OUT[b] gets the tokens
- * produced (without the final <eos>), ENDED[b] whether <eos> came.  RNG
- * samples; NULL decodes greedily. */
-static void
-decode_batch (AttnvizTrainer *t, const AttnvizTask *task, const AttnvizExample *ex, int n, int max_new,
+void
+_attnviz_train_decode_batch (AttnvizTrainer *t, const AttnvizTask *task, const AttnvizExample *ex, int n, int max_new,
               AttnvizRng *rng, GArray **out, gboolean *ended)
 {
   const AttnvizConfig *c = &t->config;
@@ -129,16 +126,16 @@ decode_batch (AttnvizTrainer *t, const AttnvizTask *task, const AttnvizExample *
 
 /* Tokens to decode: the target and its <eos>, or without a separator
  * just the target (such a model never says <eos>). */
-static int
-max_new_tokens (const AttnvizTrainer *t, const AttnvizTask *task)
+int
+_attnviz_train_max_new_tokens (const AttnvizTrainer *t, const AttnvizTask *task)
 {
   gboolean sep = t->config.encoder_decoder || attnviz_task_has_separator (task);
   return attnviz_task_get_max_target (task) + (sep ? 1 : 0);
 }
 
 /* Without a separator the output is as long as the target is. */
-static void
-cut_to_target (const AttnvizTrainer *t, const AttnvizTask *task, GArray *out, gboolean *ended, const GArray *want)
+void
+_attnviz_train_cut_to_target (const AttnvizTrainer *t, const AttnvizTask *task, GArray *out, gboolean *ended, const GArray *want)
 {
   if (t->config.encoder_decoder || attnviz_task_has_separator (task))
     return;
@@ -147,8 +144,8 @@ cut_to_target (const AttnvizTrainer *t, const AttnvizTask *task, GArray *out, gb
   *ended = out->len == want->len;
 }
 
-static double
-token_accuracy (const GArray *out, const GArray *want)
+double
+_attnviz_train_token_accuracy (const GArray *out, const GArray *want)
 {
   if (want->len == 0)
     return out->len == 0;
@@ -158,8 +155,8 @@ token_accuracy (const GArray *out, const GArray *want)
   return (double) right / MAX (want->len, out->len);
 }
 
-static gboolean
-exact_match (const GArray *out, gboolean ended, const GArray *want)
+gboolean
+_attnviz_train_exact_match (const GArray *out, gboolean ended, const GArray *want)
 {
   return ended && out->len == want->len && memcmp (out->data, want->data, sizeof (gint32) * want->len) == 0;
 }
@@ -203,14 +200,14 @@ attnviz_trainer_evaluate (AttnvizTrainer *t,
   for (int i = 0; i < n; i += B)
     {
       int m = MIN (B, n - i);
-      decode_batch (t, task, examples + i, m, max_new_tokens (t, task), NULL, out, ended);
+      _attnviz_train_decode_batch (t, task, examples + i, m, _attnviz_train_max_new_tokens (t, task), NULL, out, ended);
       for (int b = 0; b < m; b++)
         {
           g_array_set_size (want, 0);
           attnviz_task_encode (task, examples[i + b].target, want);
-          cut_to_target (t, task, out[b], &ended[b], want);
-          exact += exact_match (out[b], ended[b], want);
-          tokens += token_accuracy (out[b], want);
+          _attnviz_train_cut_to_target (t, task, out[b], &ended[b], want);
+          exact += _attnviz_train_exact_match (out[b], ended[b], want);
+          tokens += _attnviz_train_token_accuracy (out[b], want);
         }
     }
   for (int b = 0; b < B; b++)
@@ -235,7 +232,7 @@ attnviz_trainer_decode (AttnvizTrainer *t, const AttnvizTask *task, const char *
       int m = MIN (B, n - i);
       for (int b = 0; b < m; b++)
         ex[b].source = (char *) sources[i + b];
-      decode_batch (t, task, ex, m, t->cap_T, NULL, out, ended);
+      _attnviz_train_decode_batch (t, task, ex, m, t->cap_T, NULL, out, ended);
       for (int b = 0; b < m; b++)
         texts[i + b] = attnviz_task_decode (task, (gint32 *) out[b]->data, out[b]->len);
     }
@@ -246,6 +243,22 @@ attnviz_trainer_decode (AttnvizTrainer *t, const AttnvizTask *task, const char *
 
 /* ---------------------------------------------------------------- a step */
 
+double
+_attnviz_train_ce_gradients (AttnvizTrainer *t, const AttnvizExample *ex, int n, const AttnvizTask *task,
+                             double weight, gboolean accumulate, double *accuracy)
+{
+  g_autoptr(GError) error = NULL;
+  if (!attnviz_batch_fill (t->batch, task, t->config.encoder_decoder, ex, n, &error))
+    g_error ("%s", error->message); /* the caps come from the task: a bug */
+  for (int b = 0; b < n; b++)
+    t->batch->weight[b] = (float) weight;
+  t->batch->entropy = 0.0;
+  double loss = accumulate ? _attnviz_trainer_accumulate (t, t->batch) : attnviz_trainer_forward_backward (t, t->batch);
+  if (accuracy)
+    *accuracy = attnviz_trainer_batch_accuracy (t, t->batch);
+  return loss;
+}
+
 static double
 ce_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy)
 {
@@ -253,133 +266,18 @@ ce_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy
   g_autofree AttnvizExample *ex = g_new0 (AttnvizExample, B);
   for (int b = 0; b < B; b++)
     attnviz_task_sample (task, rng, &ex[b]);
-  g_autoptr(GError) error = NULL;
-  gboolean ok = attnviz_batch_fill (t->batch, task, t->config.encoder_decoder, ex, B, &error);
+  double loss = _attnviz_train_ce_gradients (t, ex, B, task, 1.0, FALSE, accuracy);
   for (int b = 0; b < B; b++)
     attnviz_example_clear (&ex[b]);
-  if (!ok)
-    g_error ("%s", error->message); /* the caps come from the task: a bug */
-  double loss = attnviz_trainer_forward_backward (t, t->batch);
-  if (accuracy)
-    *accuracy = attnviz_trainer_batch_accuracy (t, t->batch);
   attnviz_trainer_update (t);
   return loss;
-}
-
-/* REINFORCE: decode, reward against the target, and raise the
- * log-likelihood of each output in proportion to its reward above the
- * baseline. */
-static double
-pg_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy)
-{
-  const AttnvizConfig *c = &t->config;
-  int B = t->opt.batch;
-  g_autofree AttnvizExample *ex = g_new0 (AttnvizExample, B);
-  g_autofree GArray **out = g_new0 (GArray *, B);
-  g_autofree gboolean *ended = g_new0 (gboolean, B);
-  g_autofree double *reward = g_new0 (double, B);
-  g_autoptr(GArray) want = g_array_new (FALSE, FALSE, sizeof (gint32));
-  for (int b = 0; b < B; b++)
-    {
-      attnviz_task_sample (task, rng, &ex[b]);
-      out[b] = g_array_new (FALSE, FALSE, sizeof (gint32));
-    }
-  decode_batch (t, task, ex, B, max_new_tokens (t, task), t->opt.pg_sample ? &t->rng : NULL, out, ended);
-
-  double mean = 0.0, exact = 0.0;
-  gboolean sep = c->encoder_decoder || attnviz_task_has_separator (task);
-  for (int b = 0; b < B; b++)
-    {
-      g_array_set_size (want, 0);
-      attnviz_task_encode (task, ex[b].target, want);
-      cut_to_target (t, task, out[b], &ended[b], want);
-      gboolean hit = exact_match (out[b], ended[b], want);
-      reward[b] = t->opt.reward == ATTNVIZ_REWARD_EXACT ? hit : token_accuracy (out[b], want);
-      mean += reward[b];
-      exact += hit;
-    }
-  mean /= B;
-  if (!t->have_baseline)
-    {
-      t->baseline = mean;
-      t->have_baseline = TRUE;
-    }
-
-  /* The outputs as teacher-forced targets, weighted by the advantage:
-   * each row is its prompt, then the tokens decoded (built from the ids:
-   * an untrained model may say <unk> or <pad>), predicting them and <eos>
-   * when it came. */
-  AttnvizBatch *batch = t->batch;
-  g_autofree Rows *rows = g_new0 (Rows, B);
-  int S = 0, T = 0;
-  for (int b = 0; b < B; b++)
-    {
-      Rows *r = &rows[b];
-      _attnviz_train_rows_init (r);
-      _attnviz_train_example_prompt (task, c->encoder_decoder, ex[b].source, r->src, r->inp);
-      int prompt = r->inp->len;
-      gint32 last = ended[b] && sep ? ATTNVIZ_TASK_EOS : -1;
-      g_array_append_vals (r->inp, out[b]->data, out[b]->len);
-      for (int i = 0; i < prompt - 1; i++)
-        {
-          gint32 none = -1;
-          g_array_append_val (r->tgt, none);
-        }
-      g_array_append_vals (r->tgt, out[b]->data, out[b]->len);
-      g_array_append_val (r->tgt, last);
-      if (!sep)
-        {
-          /* the last token was not fed back: nothing predicts after it */
-          g_array_set_size (r->inp, r->inp->len - 1);
-          g_array_set_size (r->tgt, r->tgt->len - 1);
-        }
-      /* An output that filled the context: its last token was never fed back. */
-      if ((int) r->inp->len > t->cap_T)
-        {
-          g_array_set_size (r->inp, t->cap_T);
-          g_array_set_size (r->tgt, t->cap_T);
-        }
-      S = MAX (S, (int) r->src->len);
-      T = MAX (T, (int) r->inp->len);
-    }
-  g_assert (T <= t->cap_T && S <= MAX (t->cap_S, 0));
-  batch->B = B;
-  batch->S = S;
-  batch->T = T;
-  for (int b = 0; b < B; b++)
-    {
-      Rows *r = &rows[b];
-      for (int s = 0; s < S; s++)
-        batch->src[(gsize) b * S + s] = s < (int) r->src->len ? g_array_index (r->src, gint32, s) : ATTNVIZ_TASK_PAD;
-      batch->src_len[b] = r->src->len;
-      for (int i = 0; i < T; i++)
-        {
-          gboolean in = i < (int) r->inp->len;
-          batch->inp[(gsize) b * T + i] = in ? g_array_index (r->inp, gint32, i) : ATTNVIZ_TASK_PAD;
-          batch->tgt[(gsize) b * T + i] = in ? g_array_index (r->tgt, gint32, i) : -1;
-        }
-      batch->weight[b] = (float) (reward[b] - t->baseline);
-      _attnviz_train_rows_clear (r);
-    }
-  t->baseline = t->opt.baseline_decay * t->baseline + (1.0 - t->opt.baseline_decay) * mean;
-
-  attnviz_trainer_forward_backward (t, batch);
-  attnviz_trainer_update (t);
-  for (int b = 0; b < B; b++)
-    {
-      attnviz_example_clear (&ex[b]);
-      g_array_unref (out[b]);
-    }
-  if (accuracy)
-    *accuracy = exact / B;
-  return mean;
 }
 
 double
 attnviz_trainer_train_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy)
 {
-  if (t->opt.objective == ATTNVIZ_OBJECTIVE_PG)
-    return pg_step (t, task, rng, accuracy);
+  if (t->opt.objective != ATTNVIZ_OBJECTIVE_CE)
+    return _attnviz_train_pg_step (t, task, rng, accuracy);
   return ce_step (t, task, rng, accuracy);
 }
 
@@ -504,6 +402,19 @@ attnviz_trainer_run (AttnvizTrainer *t,
                                   ? g_path_get_dirname (loop->out_path)
                                   : g_strdup (loop->out_path);
 
+  if (loop->eval_first && loop->report != NULL)
+    {
+      AttnvizEvalResult first;
+      _attnviz_train_gemm_paused = TRUE;
+      attnviz_trainer_evaluate (t, task, test_ex, n_quick, &first);
+      _attnviz_train_gemm_paused = FALSE;
+      AttnvizTrainReport rep = { .step = t->step, .steps = t->opt.steps, .pg_better = -1.0, .pg_worse = -1.0,
+                                 .heldout_exact = first.exact,
+                                 .heldout_tokens = first.tokens, .lr = _attnviz_trainer_learning_rate (t, t->step),
+                                 .seconds = (g_get_monotonic_time () - t0) / 1e6 };
+      loop->report (&rep, loop->report_data);
+    }
+
   while (t->step < t->opt.steps && !stopped)
     {
       if (g_cancellable_set_error_if_cancelled (loop->cancellable, error))
@@ -519,7 +430,8 @@ attnviz_trainer_run (AttnvizTrainer *t,
       int step = t->step;
       gboolean last = step == t->opt.steps;
 
-      AttnvizTrainReport rep = { .step = step, .steps = t->opt.steps, .heldout_exact = -1.0, .heldout_tokens = -1.0 };
+      AttnvizTrainReport rep = { .step = step, .steps = t->opt.steps, .heldout_exact = -1.0, .heldout_tokens = -1.0,
+                                 .pg_better = -1.0, .pg_worse = -1.0 };
       gboolean report = loop->report_every > 0 && (step % loop->report_every == 0 || last);
       if (loop->eval_every > 0 && step % loop->eval_every == 0 && !last)
         {
@@ -553,9 +465,15 @@ attnviz_trainer_run (AttnvizTrainer *t,
           rep.seconds = (g_get_monotonic_time () - t0) / 1e6;
           rep.train_seconds = train_us / 1e6;
           rep.train_cpu_seconds = train_cpu;
+          if (t->pg_rows > 0)
+            {
+              rep.pg_better = (double) t->pg_better / t->pg_rows;
+              rep.pg_worse = (double) t->pg_worse / t->pg_rows;
+            }
           loop->report (&rep, loop->report_data);
           sum_loss = sum_acc = 0.0;
           n_sum = 0;
+          t->pg_rows = t->pg_better = t->pg_worse = 0;
         }
     }
 
@@ -571,7 +489,8 @@ attnviz_trainer_run (AttnvizTrainer *t,
                                  .lr = _attnviz_trainer_learning_rate (t, t->step),
                                  .seconds = (g_get_monotonic_time () - t0) / 1e6,
                                  .train_seconds = train_us / 1e6, .train_cpu_seconds = train_cpu,
-                                 .heldout_exact = result->exact, .heldout_tokens = result->tokens, .final = TRUE };
+                                 .heldout_exact = result->exact, .heldout_tokens = result->tokens, .final = TRUE,
+                                 .pg_better = -1.0, .pg_worse = -1.0 };
       loop->report (&rep, loop->report_data);
     }
   return TRUE;

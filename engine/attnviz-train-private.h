@@ -4,7 +4,8 @@
  * attnviz-train-net-types.inc) and the functions the files call across:
  *   attnviz-train.c        layout, network, trainer, update, gradient check
  *   attnviz-train-batch.c  options, the config for a task, batches
- *   attnviz-train-loop.c   decoding, evaluation, a step, the loop, recording
+ *   attnviz-train-loop.c   decoding, evaluation, a CE step, the loop, recording
+ *   attnviz-train-pg.c     policy gradient: rewards, baselines, the PG and CE+PG steps
  *   attnviz-train-save.c   config.json + model.safetensors
  */
 #pragma once
@@ -83,6 +84,9 @@ struct _AttnvizTrainer
   int step;              /* optimizer steps taken */
   double baseline;       /* PG */
   gboolean have_baseline;
+  int pg_rows;           /* PG samples since the loop's last report */
+  int pg_better;         /* of which the reward beat the baseline */
+  int pg_worse;          /* and fell short of it */
 };
 
 /* ---- attnviz-train.c ---- */
@@ -93,6 +97,31 @@ extern gboolean _attnviz_train_gemm_paused;
 void _attnviz_train_net_forward (Net_f *net, const AttnvizBatch *batch, gboolean reuse_encoder);
 /* Warmup, then cosine decay to min_lr, at STEP. */
 double _attnviz_trainer_learning_rate (const AttnvizTrainer *t, int step);
+/* attnviz_trainer_forward_backward without zeroing the gradients first:
+ * BATCH's gradient is added to what is there. */
+double _attnviz_trainer_accumulate (AttnvizTrainer *t, const AttnvizBatch *batch);
+
+/* ---- attnviz-train-loop.c ---- */
+
+/* Decodes N examples (at most the trainer's batch) in t->batch.  OUT[b]
+ * gets the tokens produced (without the final <eos>), ENDED[b] whether
+ * <eos> came.  RNG samples; NULL decodes greedily. */
+void _attnviz_train_decode_batch (AttnvizTrainer *t, const AttnvizTask *task, const AttnvizExample *ex, int n,
+                                  int max_new, AttnvizRng *rng, GArray **out, gboolean *ended);
+/* Tokens to decode for TASK's targets. */
+int _attnviz_train_max_new_tokens (const AttnvizTrainer *t, const AttnvizTask *task);
+/* Without a separator the output is cut to the target's length. */
+void _attnviz_train_cut_to_target (const AttnvizTrainer *t, const AttnvizTask *task, GArray *out, gboolean *ended,
+                                   const GArray *want);
+double _attnviz_train_token_accuracy (const GArray *out, const GArray *want);
+gboolean _attnviz_train_exact_match (const GArray *out, gboolean ended, const GArray *want);
+/* One CE step on examples from TASK (gradients, no update); the loss. */
+double _attnviz_train_ce_gradients (AttnvizTrainer *t, const AttnvizExample *ex, int n, const AttnvizTask *task,
+                                    double weight, gboolean accumulate, double *accuracy);
+
+/* ---- attnviz-train-pg.c ---- */
+
+double _attnviz_train_pg_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy);
 
 /* ---- attnviz-train-batch.c ---- */
 

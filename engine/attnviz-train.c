@@ -498,10 +498,16 @@ attnviz_trainer_forward (AttnvizTrainer *t, const AttnvizBatch *batch)
 double
 attnviz_trainer_forward_backward (AttnvizTrainer *t, const AttnvizBatch *batch)
 {
+  memset (t->grads, 0, sizeof (float) * t->lay.n_params);
+  return _attnviz_trainer_accumulate (t, batch);
+}
+
+double
+_attnviz_trainer_accumulate (AttnvizTrainer *t, const AttnvizBatch *batch)
+{
   check_batch (t, batch);
   t->net.train = t->opt.dropout > 0.0;
   t->net.drop_seed = attnviz_rng_next (&t->rng);
-  memset (t->grads, 0, sizeof (float) * t->lay.n_params);
   net_forward_f (&t->net, batch, FALSE);
   double loss = net_loss_f (&t->net, batch);
   net_backward_f (&t->net, batch);

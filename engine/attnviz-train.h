@@ -24,13 +24,21 @@ G_BEGIN_DECLS
 
 typedef enum {
   ATTNVIZ_OBJECTIVE_CE,   /* cross-entropy with teacher forcing */
-  ATTNVIZ_OBJECTIVE_PG,   /* REINFORCE with a moving-average baseline */
+  ATTNVIZ_OBJECTIVE_PG,   /* policy gradient (REINFORCE) on decoded outputs */
+  ATTNVIZ_OBJECTIVE_CE_PG,/* pg_weight * PG + (1 - pg_weight) * CE on the same examples */
 } AttnvizObjective;
 
 typedef enum {
   ATTNVIZ_REWARD_EXACT,   /* 1 when the output is the target, else 0 */
   ATTNVIZ_REWARD_TOKENS,  /* the share of target positions the output gets right */
+  ATTNVIZ_REWARD_MIX,     /* reward_mix * exact + (1 - reward_mix) * tokens */
 } AttnvizReward;
+
+typedef enum {
+  ATTNVIZ_BASELINE_GREEDY,  /* self-critical (Rennie et al. 2017): the reward of the
+                             * model's own greedy output for the same input */
+  ATTNVIZ_BASELINE_AVERAGE, /* a moving average of the mean reward */
+} AttnvizBaseline;
 
 typedef struct {
   int steps;              /* optimizer steps */
@@ -47,12 +55,19 @@ typedef struct {
   guint64 seed;           /* initial weights, batches, dropout, sampling */
   AttnvizObjective objective;
   AttnvizReward reward;   /* PG */
+  double reward_mix;      /* PG, ATTNVIZ_REWARD_MIX: the weight of exact match in [0, 1] */
   gboolean pg_sample;     /* PG: sample the output (else the greedy one) */
-  double baseline_decay;  /* PG: baseline = decay * baseline + (1 - decay) * mean reward */
+  AttnvizBaseline baseline;
+  double baseline_decay;  /* ATTNVIZ_BASELINE_AVERAGE: baseline = decay * baseline + (1 - decay) * mean reward */
+  double pg_weight;       /* CE_PG: lambda in [0, 1], the weight of PG */
+  int pg_ramp;            /* CE_PG: lambda grows linearly from 0 over this many steps; 0: at once */
+  double entropy;         /* PG, CE_PG: beta, the weight of the entropy bonus on the decoded outputs */
 } AttnvizTrainOptions;
 
 /* Defaults: 2000 steps of 32, lr 1e-3 with 100 warm-up steps, weight decay
- * 0.01, betas 0.9/0.98, clip 1, no dropout, seed 1, cross-entropy. */
+ * 0.01, betas 0.9/0.98, clip 1, no dropout, seed 1, cross-entropy; for PG
+ * sampled outputs, exact-match reward, the self-critical baseline,
+ * lambda 0.5 without ramp, no entropy bonus. */
 void attnviz_train_options_init (AttnvizTrainOptions *opt);
 
 /* Token ids of a batch, in the model's format:
@@ -72,6 +87,8 @@ typedef struct {
   gint32 *inp;    /* (B, T) decoder input */
   gint32 *tgt;    /* (B, T) next-token targets, -1: no loss */
   float *weight;  /* (B) per-sequence loss weight: 1, or the PG advantage */
+  double entropy; /* beta: the loss subtracts beta times the mean entropy of
+                   * the predicted distributions at the target positions */
 } AttnvizBatch;
 
 AttnvizBatch *attnviz_batch_new (int cap_B, int cap_S, int cap_T);
@@ -128,10 +145,36 @@ double attnviz_trainer_batch_accuracy (const AttnvizTrainer *t, const AttnvizBat
 double attnviz_trainer_update (AttnvizTrainer *t);
 
 /* One step of the trainer's objective on examples sampled from TASK with
- * RNG: CE, or PG (decode, reward, REINFORCE).  Returns the loss (CE) or
- * the mean reward (PG); *ACCURACY gets the batch's token accuracy (CE) or
- * exact match (PG). */
+ * RNG: CE, PG (decode, reward, REINFORCE) or both.  Returns the loss (CE)
+ * or the mean reward of the decoded outputs (PG, CE_PG); *ACCURACY gets
+ * the batch's token accuracy (CE) or their exact match (PG, CE_PG). */
 double attnviz_trainer_train_step (AttnvizTrainer *t, AttnvizTask *task, AttnvizRng *rng, double *accuracy);
+
+/* One decoded output of a policy-gradient batch. */
+typedef struct {
+  double reward;          /* of the output decoded (sampled, unless pg_sample is off) */
+  double baseline;        /* what it is measured against: the greedy output's reward, or the moving average */
+  gboolean exact;         /* the output is the target */
+  gboolean same_as_greedy;/* the output is the greedy one (SCST only; else FALSE) */
+} AttnvizPgRow;
+
+/* The policy-gradient surrogate for N examples (at most the trainer's
+ * batch): decodes an output for each (and, self-critically, the greedy
+ * one), rewards it and fills BATCH so that its weighted cross-entropy is
+ * -WEIGHT * sum (reward - baseline) log p (output) (over the output
+ * positions, as the loss averages them) minus the entropy bonus.  Its
+ * gradient is the policy gradient for these fixed outputs.  ROWS (N)
+ * gets each output's reward and baseline.  BATCH may be the trainer's own
+ * scratch batch only after it is read. */
+void attnviz_trainer_pg_batch (AttnvizTrainer *t,
+                               const AttnvizTask *task,
+                               const AttnvizExample *examples,
+                               int n,
+                               double weight,
+                               AttnvizBatch *batch,
+                               AttnvizPgRow *rows);
+/* CE_PG's lambda at STEP (ramped). */
+double attnviz_trainer_pg_weight (const AttnvizTrainer *t, int step);
 
 /* Greedy decoding of N examples' sources; ACCURACY: exact match and
  * token accuracy.  Plain text: teacher-forced next-character accuracy in
@@ -205,6 +248,9 @@ typedef struct {
   double train_seconds;   /* of which in training steps (not evaluating or saving) */
   double train_cpu_seconds; /* the CPU time of the process (every thread) in those steps: on a
                              * machine other jobs share, a cost that their load does not inflate */
+  double pg_better;       /* PG: the share of samples since the last report whose reward beat their
+                           * baseline (self-critical: the greedy output's); < 0 without samples */
+  double pg_worse;        /* and of those whose reward fell short of it */
   double heldout_exact;   /* < 0 when not measured at this report */
   double heldout_tokens;
   const char *checkpoint; /* the folder just written, or NULL */
@@ -217,6 +263,7 @@ typedef struct {
   int report_every;       /* steps between reports (loss, accuracy) */
   int eval_every;         /* steps between held-out evaluations; 0: only at the end */
   int eval_examples;      /* held-out examples those use; 0: all */
+  gboolean eval_first;    /* also one before the first step (reported as step 0) */
   double stop_at;         /* stop once held-out exact match reaches it; 0: never */
   int checkpoint_every;   /* every N steps but the last: checkpoints/step-NNNNNN/ beside the model; 0: none */
   const char *out_path;   /* where the model goes (and checkpoints/ beside it) */
@@ -243,6 +290,8 @@ void attnviz_train_config_init (AttnvizConfig *config, const AttnvizTask *task, 
 /* The context a model needs for TASK's examples. */
 int attnviz_train_context_for (const AttnvizTask *task, gboolean seq2seq, int *max_S, int *max_T);
 
+/* "exact", "token" (or "tokens"), "mix:A" (A in [0, 1], the weight of exact match) */
+gboolean attnviz_train_parse_reward (const char *s, AttnvizReward *reward, double *mix, GError **error);
 /* "sinusoidal", "learned", "rope", "none"; "relu", "gelu", "gelu_new".
  * Scores: attnviz_config_parse_score; masks: attnviz_pattern_parse. */
 gboolean attnviz_train_parse_position (const char *s, AttnvizPositionKind *pos, GError **error);

@@ -59,6 +59,21 @@ test_train_and_use (void)
                             "5", "--batch", "8", "--eval-examples", "10", "--lr", "1e-4", "-o", pg, NULL);
   g_assert_cmpint (r2.status, ==, 0);
   g_assert_true (g_file_test (pg, G_FILE_TEST_EXISTS));
+  /* the joint objective, self-critical, with a mixed reward and the curve */
+  g_autofree char *joint = g_build_filename (tmp, "copy-ce-pg", NULL);
+  g_auto(AttnvizTestRun) r3 = { 0 };
+  attnviz_test_run_attnviz (&r3, "train", "--task", "copy", "--init", out, "--objective", "ce+pg", "--pg-weight", "0.5",
+                            "--pg-ramp", "2", "--entropy", "0.01", "--reward", "mix:0.5", "--steps", "4", "--batch", "8",
+                            "--eval-every", "2", "--eval-examples", "10", "--lr", "1e-4", "--bench", "-o", joint, NULL);
+  g_assert_cmpint (r3.status, ==, 0);
+  g_assert_nonnull (strstr (r3.out, "cross-entropy + policy gradient"));
+  /* the curve: before the first step, at step 2, and the whole held-out set at the end */
+  g_assert_nonnull (strstr (r3.out, "curve: step 0 "));
+  g_assert_nonnull (strstr (r3.out, "curve: step 2 "));
+  g_assert_nonnull (strstr (r3.out, "curve: step 4 "));
+  g_assert_nonnull (strstr (r3.out, "(all held-out)"));
+  /* and how many samples beat their baseline (the greedy output) or fell short */
+  g_assert_nonnull (strstr (r3.out, "better than the baseline "));
   g_autofree char *beside = g_build_filename (tmp, "tokenizer.json", NULL);
   g_assert_true (g_file_test (beside, G_FILE_TEST_EXISTS));
 
@@ -86,6 +101,30 @@ test_train_refuses_bad_options (void)
   attnviz_test_run_attnviz (&e, "train", "--task", "copy", "--pos", "rope", "--head-dim", "5", "--steps", "1", NULL);
   g_assert_cmpint (e.status, ==, 2);
   g_assert_nonnull (strstr (e.err, "RoPE"));
+
+  /* policy-gradient options: each refusal names its option */
+  static const char *const bad[][3] = {
+    { "--reward", "mix:2", "--reward" },
+    { "--reward", "bleu", "--reward" },
+    { "--pg-weight", "1.5", "--pg-weight" },
+    { "--baseline", "median", "--baseline" },
+    { "--entropy", "-1", "--entropy" },
+    { "--objective", "rl", "--objective" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(AttnvizTestRun) f = { 0 };
+      attnviz_test_run_attnviz (&f, "train", "--task", "copy", "--objective", "ce+pg", bad[i][0], bad[i][1], "--steps", "1",
+                                NULL);
+      g_assert_cmpint (f.status, ==, 2);
+      g_assert_nonnull (strstr (f.err, bad[i][2]));
+      g_assert_true (strchr (f.err, '\n') == f.err + strlen (f.err) - 1); /* one line */
+    }
+  /* greedy outputs against the greedy baseline would have no advantage */
+  g_auto(AttnvizTestRun) g = { 0 };
+  attnviz_test_run_attnviz (&g, "train", "--task", "copy", "--objective", "pg", "--pg-greedy", "--steps", "1", NULL);
+  g_assert_cmpint (g.status, ==, 2);
+  g_assert_nonnull (strstr (g.err, "--baseline average"));
 }
 
 /* A bad --score or --mask is one line naming the option, exit 2. */
@@ -198,6 +237,19 @@ test_sweep_table (void)
   for (const char *p = r.out; (p = strstr (p, "\n|")) != NULL; p++)
     rows++;
   g_assert_cmpint (rows, ==, 2 + 4); /* the rule, the header's end, four runs */
+
+  /* --pg-steps: each model also continued with CE and, apart, with CE+PG */
+  g_auto(AttnvizTestRun) p = { 0 };
+  attnviz_test_run_attnviz (&p, "sweep", "--task", "reverse", "--heads", "1,2", "--d-model", "16", "--steps", "5",
+                            "--batch", "4", "--pg-steps", "2", "--pg-weight", "0.3", NULL);
+  g_assert_cmpint (p.status, ==, 0);
+  g_assert_nonnull (strstr (p.out, "| then 2 CE steps | then 2 CE+PG steps (lambda 0.3) | their times |"));
+  g_assert_nonnull (strstr (p.out, "|---:|---:|---:|---:|---:|---:|---:|"));
+  g_assert_nonnull (strstr (p.err, "then CE"));
+  g_auto(AttnvizTestRun) q = { 0 };
+  attnviz_test_run_attnviz (&q, "sweep", "--task", "reverse", "--pg-steps", "2", "--pg-weight", "7", NULL);
+  g_assert_cmpint (q.status, ==, 2);
+  g_assert_nonnull (strstr (q.err, "--pg-weight"));
 }
 
 int

@@ -28,6 +28,8 @@ test_every_built_in_demo_has_samples_that_fit_its_model (void)
       AttnvizDemo *demo = demos->pdata[i];
       g_test_message ("%s: %s, %u samples", demo->path, demo->title, g_strv_length (demo->samples));
       g_autoptr(GError) error = NULL;
+      /* each built-in demo says which inputs suit it */
+      g_assert_nonnull (demo->inputs);
       g_autoptr(AttnvizModel) model = attnviz_model_load (demo->path, &error);
       g_assert_no_error (error);
       g_assert_nonnull (model->tokenizer);
@@ -61,6 +63,8 @@ test_a_hostile_demo_file_is_a_one_line_error (void)
     { "{\"title\": \"t\", \"description\": \"d\", \"samples\": \"a\"}", "\"samples\" should be a list" },
     { "{\"title\": \"t\", \"description\": \"d\", \"samples\": [\"a\", 7]}", "sample 1 should be a text" },
     { "{\"title\": \"t\", \"description\": \"d\", \"samples\": [\"\"]}", "sample 0 should be a text" },
+    { "{\"title\": \"t\", \"description\": \"d\", \"inputs\": 3, \"samples\": [\"a\"]}", "\"inputs\" should be a text" },
+    { "{\"title\": \"t\", \"description\": \"d\", \"inputs\": \"\", \"samples\": [\"a\"]}", "\"inputs\" should be a text" },
   };
   g_autofree char *dir = g_dir_make_tmp ("attnviz-demo-XXXXXX", NULL);
   g_autofree char *file = g_build_filename (dir, "demo.json", NULL);

@@ -217,6 +217,12 @@ typedef struct {
   guint32 poke_bits;
   int poke_size;
   const char *needle;         /* what the message must say */
+  gboolean t5;                /* start from tests/fixtures/t5-gguf-tiny/model-f32.gguf instead */
+  const char *drop_tensor;    /* a tensor left out, or NULL */
+  const char *reshape_tensor; /* a tensor given the shape RESHAPE (its first bytes), or NULL */
+  gint64 reshape[2];
+  const char *copy_tensor;    /* a tensor also written as COPY_AS, or NULL */
+  const char *copy_as;
 } BadModel;
 
 static const BadModel bad_models[] = {
@@ -265,6 +271,33 @@ static const BadModel bad_models[] = {
   { "a-nan-scale-in-a-q6_k-embedding", .file = "tiny-q4_k_m.gguf", .poke_tensor = "token_embd.weight",
     .poke_at = 210 + 208, .poke_bits = 0x7e00, .poke_size = 2,
     .needle = "tensor \"token_embd.weight\" holds a non-finite value (nan at element 256)" },
+  /* T5 (llama.cpp's t5): the relative position bias and what sizes it */
+  { "t5-missing-the-encoder-bias", .t5 = TRUE, .drop_tensor = "enc.blk.0.attn_rel_b.weight",
+    .needle = "missing tensor \"enc.blk.0.attn_rel_b.weight\" (the encoder's relative position bias" },
+  { "t5-missing-the-decoder-bias", .t5 = TRUE, .drop_tensor = "dec.blk.0.attn_rel_b.weight",
+    .needle = "missing tensor \"dec.blk.0.attn_rel_b.weight\" (the decoder's relative position bias" },
+  { "t5-bias-of-the-wrong-shape", .t5 = TRUE, .reshape_tensor = "dec.blk.0.attn_rel_b.weight", .reshape = { 4, 7 },
+    .needle = "tensor \"dec.blk.0.attn_rel_b.weight\" has shape [4, 7], expected [4, 8] from the metadata" },
+  { "t5-bias-against-the-bucket-count", .t5 = TRUE, .set_key = "t5.attention.relative_buckets_count",
+    .set_type = ATTNVIZ_GGUF_UINT32, .set_int = 16,
+    .needle = "tensor \"enc.blk.0.attn_rel_b.weight\" has shape [4, 8], expected [4, 16] from the metadata" },
+  { "t5-missing-the-bucket-count", .t5 = TRUE, .drop_key = "t5.attention.relative_buckets_count",
+    .needle = "missing key \"t5.attention.relative_buckets_count\"" },
+  { "t5-buckets-past-the-maximum-distance", .t5 = TRUE, .set_key = "t5.attention.relative_buckets_count",
+    .set_type = ATTNVIZ_GGUF_UINT32, .set_int = 256,
+    .needle = "t5.attention.relative_buckets_count = 256: half of it must be below the maximum distance 128" },
+  { "t5-a-bias-per-layer", .t5 = TRUE, .copy_tensor = "enc.blk.0.attn_rel_b.weight",
+    .copy_as = "enc.blk.1.attn_rel_b.weight",
+    .needle = "tensor \"enc.blk.1.attn_rel_b.weight\": a relative position bias in a later layer (UMT5's per-layer bias) is not supported" },
+  { "t5-decoder-layers-past-the-count", .t5 = TRUE, .set_key = "t5.decoder_block_count",
+    .set_type = ATTNVIZ_GGUF_UINT32, .set_int = 1,
+    .needle = "tensor \"dec.blk.1.attn_q.weight\" belongs to layer 1, but t5.decoder_block_count = 1" },
+  { "t5-a-gate-in-one-layer-only", .t5 = TRUE, .copy_tensor = "dec.blk.1.ffn_up.weight",
+    .copy_as = "dec.blk.1.ffn_gate.weight",
+    .needle = "tensor \"dec.blk.1.ffn_gate.weight\": a gated MLP in a model whose enc.blk.0 has none" },
+  { "t5-start-token-outside-the-vocabulary", .t5 = TRUE, .set_key = "t5.decoder_start_token_id",
+    .set_type = ATTNVIZ_GGUF_UINT32, .set_int = 100,
+    .needle = "t5.decoder_start_token_id = 100 is outside the vocabulary (0 to 99)" },
 };
 
 static gboolean
@@ -278,8 +311,9 @@ static void
 test_a_hostile_model_file_is_refused_in_one_line (gconstpointer data)
 {
   const BadModel *bad = data;
-  g_autofree char *src_path = attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf",
-                                                        bad->file ? bad->file : "tiny-f32.gguf", NULL);
+  g_autofree char *src_path = bad->t5 ? attnviz_test_fixture_path ("t5-gguf-tiny", "model-f32.gguf", NULL)
+                                      : attnviz_test_shared_path ("models", "tiny-llama-gguf", "gguf",
+                                                                  bad->file ? bad->file : "tiny-f32.gguf", NULL);
   if (src_path == NULL)
     return;
   g_autoptr(GError) error = NULL;
@@ -297,7 +331,17 @@ test_a_hostile_model_file_is_refused_in_one_line (gconstpointer data)
   for (guint i = 0; i < attnviz_gguf_get_n_tensors (src); i++)
     {
       const AttnvizGgufTensor *t = attnviz_gguf_get_tensor (src, i);
-      if (g_strcmp0 (t->name, bad->retype_tensor) == 0)
+      if (g_strcmp0 (t->name, bad->drop_tensor) == 0)
+        continue;
+      if (g_strcmp0 (t->name, bad->copy_tensor) == 0)
+        attnviz_gguf_writer_add_tensor (w, bad->copy_as, t->type, t->n_dims, t->ne, t->data, t->n_bytes, NULL);
+      if (g_strcmp0 (t->name, bad->reshape_tensor) == 0)
+        {
+          gsize n = (gsize) bad->reshape[0] * bad->reshape[1] * sizeof (float);
+          g_assert_cmpuint (n, <=, t->n_bytes);
+          attnviz_gguf_writer_add_tensor (w, t->name, t->type, 2, bad->reshape, t->data, n, NULL);
+        }
+      else if (g_strcmp0 (t->name, bad->retype_tensor) == 0)
         {
           /* The right number of bytes for the new type, so only the type is wrong. */
           int block;

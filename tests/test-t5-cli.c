@@ -191,6 +191,67 @@ test_convert_refuses_t5 (void)
   attnviz_test_remove_tree (tmp);
 }
 
+/* A T5 GGUF (llama.cpp's layout) on the command line: dump with the
+ * fixture's ids writes the PyTorch reference's attentions, as the folder
+ * does; --text goes through the file's own "t5" tokenizer, sentinel and
+ * full-width letters included (SentencePiece's ids). */
+static void
+test_dump_of_a_t5_gguf_matches_pytorch (void)
+{
+  g_autofree char *model = attnviz_test_fixture_path ("t5-gguf-tiny", "model-f32.gguf", NULL);
+  g_autofree char *src = ids_list ("t5-gguf-tiny", "source_ids.npy");
+  g_autofree char *tgt = ids_list ("t5-gguf-tiny", "target_ids.npy");
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-t5-cli-XXXXXX", NULL);
+  g_autofree char *out = g_build_filename (tmp, "dump", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--ids", src, "--target-ids", tgt, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  assert_npy_matches (out, "encoder_attentions.npy", "t5-gguf-tiny", "encoder_attentions.npy");
+  assert_npy_matches (out, "attentions.npy", "t5-gguf-tiny", "attentions.npy");
+  assert_npy_matches (out, "cross_attentions.npy", "t5-gguf-tiny", "cross_attentions.npy");
+
+  g_autofree char *out2 = g_build_filename (tmp, "dump-text", NULL);
+  g_auto(AttnvizTestRun) r2 = { 0 };
+  attnviz_test_run_attnviz (&r2, "dump", model, "--text", "<extra_id_3>the<extra_id_2> end", "-o", out2, NULL);
+  g_assert_cmpint (r2.status, ==, 0);
+  g_autofree char *meta_path = g_build_filename (out2, "metadata.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_assert_true (json_parser_load_from_file (parser, meta_path, NULL));
+  JsonArray *toks = json_object_get_array_member (json_node_get_object (json_parser_get_root (parser)),
+                                                  "source_tokens");
+  /* tokenization.json: SentencePiece between the sentinels 96 and 97 */
+  static const int want[] = { 96, 3, 6, 97, 3, 5, 11, 12, 1 };
+  g_assert_cmpuint (json_array_get_length (toks), ==, G_N_ELEMENTS (want));
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++)
+    g_assert_cmpint (json_object_get_int_member (json_array_get_object_element (toks, i), "id"), ==, want[i]);
+  attnviz_test_remove_tree (tmp);
+}
+
+/* The fixture with its encoder's bias renamed away (same length, so the
+ * file stays valid GGUF): one line naming the file and the tensor. */
+static void
+test_a_t5_gguf_without_its_bias_is_one_line (void)
+{
+  g_autofree char *src = attnviz_test_fixture_path ("t5-gguf-tiny", "model-f32.gguf", NULL);
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (src, &data, &len, NULL));
+  static const char name[] = "enc.blk.0.attn_rel_b";
+  char *at = memmem (data, len, name, strlen (name));
+  g_assert_nonnull (at);
+  at[strlen (name) - 1] = 'X';
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-t5-cli-XXXXXX", NULL);
+  g_autofree char *bad = g_build_filename (tmp, "no-bias.gguf", NULL);
+  g_assert_true (g_file_set_contents (bad, data, (gssize) len, NULL));
+  g_autofree char *out = g_build_filename (tmp, "dump", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", bad, "--text", "the house", "-o", out, NULL);
+  attnviz_test_assert_one_line_error (&r, 1, "missing tensor \"enc.blk.0.attn_rel_b.weight\"");
+  g_assert_nonnull (strstr (r.err, bad));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  attnviz_test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -206,6 +267,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/t5/render/draws-the-cross-attention", test_render_draws_the_cross_attention);
   g_test_add_func ("/cli/t5/dump/bad-target-ids-are-one-line-errors", test_bad_target_ids_are_one_line_errors);
   g_test_add_func ("/cli/t5/convert/refuses-t5-in-one-line", test_convert_refuses_t5);
+  g_test_add_func ("/cli/t5/dump/a-gguf-matches-pytorch", test_dump_of_a_t5_gguf_matches_pytorch);
+  g_test_add_func ("/cli/t5/dump/a-gguf-without-its-bias-is-one-line", test_a_t5_gguf_without_its_bias_is_one_line);
   g_test_add_func ("/cli/t5/info/describes-the-relative-bias-and-the-tokenizer", test_info_describes_t5);
   return g_test_run ();
 }

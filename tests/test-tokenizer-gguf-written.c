@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <glib/gstdio.h>
@@ -313,9 +314,40 @@ typedef struct {
 } BadVocab;
 
 static void
+model_rwkv (AttnvizGgufWriter *w)
+{
+  attnviz_gguf_writer_add_string (w, "tokenizer.ggml.model", "rwkv");
+}
+
+/* llama.cpp's "t5" (Unigram) over the SPM base's pieces and scores */
+static void
 model_t5 (AttnvizGgufWriter *w)
 {
   attnviz_gguf_writer_add_string (w, "tokenizer.ggml.model", "t5");
+}
+
+static void
+t5_score_nan (AttnvizGgufWriter *w)
+{
+  float scores[264];
+  for (gsize i = 0; i < G_N_ELEMENTS (scores); i++)
+    scores[i] = i == 260 ? NAN : -1.0f;
+  model_t5 (w);
+  attnviz_gguf_writer_add_array (w, "tokenizer.ggml.scores", ATTNVIZ_GGUF_FLOAT32, scores, G_N_ELEMENTS (scores));
+}
+
+static void
+t5_without_unknown (AttnvizGgufWriter *w)
+{
+  model_t5 (w);
+  attnviz_gguf_writer_add_uint32 (w, "tokenizer.ggml.unknown_token_id", G_MAXUINT32);
+}
+
+static void
+t5_charsmap_a_string (AttnvizGgufWriter *w)
+{
+  model_t5 (w);
+  attnviz_gguf_writer_add_string (w, "tokenizer.ggml.precompiled_charsmap", "nmt_nfkc");
 }
 
 static void
@@ -441,7 +473,14 @@ merge_without_space (AttnvizGgufWriter *w)
 
 static const BadVocab bad_vocabs[] = {
   { "model-missing", BASE_SPM, "tokenizer.ggml.model", NULL, { "tokenizer.ggml.model", NULL } },
-  { "model-unknown", BASE_SPM, NULL, model_t5, { "tokenizer.ggml.model", "t5" } },
+  { "model-unknown", BASE_SPM, NULL, model_rwkv, { "tokenizer.ggml.model", "\"rwkv\" is not supported" } },
+  { "t5-without-scores", BASE_SPM, "tokenizer.ggml.scores", model_t5,
+    { "tokenizer.ggml.scores", "a t5 (Unigram) vocabulary needs its pieces' scores" } },
+  { "t5-with-a-nan-score", BASE_SPM, NULL, t5_score_nan, { "tokenizer.ggml.scores", "piece 260 has the score nan" } },
+  { "t5-without-an-unknown-piece", BASE_SPM, NULL, t5_without_unknown,
+    { "tokenizer.ggml.unknown_token_id", "needs an unknown piece" } },
+  { "t5-charsmap-not-bytes", BASE_SPM, NULL, t5_charsmap_a_string,
+    { "tokenizer.ggml.precompiled_charsmap", "is not an array of bytes" } },
   { "pre-unknown", BASE_GPT2, NULL, pre_unknown, { "tokenizer.ggml.pre", "no-such\\npre" } },
   { "tokens-missing", BASE_SPM, "tokenizer.ggml.tokens", NULL, { "tokenizer.ggml.tokens", NULL } },
   { "tokens-empty", BASE_SPM, NULL, tokens_empty, { "tokenizer.ggml.tokens", "empty" } },

@@ -41,15 +41,16 @@ test_dates_weekdays (void)
       g_autofree char *year = g_strdup_printf ("%d", y);
       g_assert_nonnull (strstr (ex.source, year));
       const char *wd = wdays[attnviz_weekday (y, m, d)];
+      g_autofree char *lower = g_ascii_strdown (ex.source, -1);
       for (int k = 0; k < 7; k++)
         {
           char abbr[4];
           g_strlcpy (abbr, wdays[k], sizeof abbr);
-          if (g_str_has_prefix (ex.source, abbr))
+          if (g_str_has_prefix (lower, abbr))
             {
               char want[4];
               g_strlcpy (want, wd, sizeof want);
-              g_assert_true (g_str_has_prefix (ex.source, want));
+              g_assert_true (g_str_has_prefix (lower, want));
               with_weekday++;
             }
         }
@@ -65,6 +66,55 @@ test_dates_weekdays (void)
   g_test_message ("%d of 4000 dates name their weekday; %d surface shapes", with_weekday, forms_seen);
   g_assert_cmpint (with_weekday, >, 1000);
   g_assert_cmpint (forms_seen, >=, 8);
+}
+
+/* The forms people type turn up: ordinal and zero-padded days beside
+ * month names, capitalised and abbreviated names, doubled spaces, years
+ * across 1900-2099. */
+static void
+test_dates_typed_forms (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizTask) task = attnviz_task_new ("dates", 0, &error);
+  g_assert_no_error (error);
+  AttnvizRng rng;
+  attnviz_rng_init (&rng, 5);
+  g_autoptr(GRegex) ordinal = g_regex_new ("\\b(1st|2nd|3rd|[0-9]*[04-9]th|1[123]th|2[1-3](st|nd|rd))\\b", 0, 0, NULL);
+  g_autoptr(GRegex) padded_word = g_regex_new ("\\b0[1-9] [A-Za-z]|[a-z] 0[1-9]\\b", 0, 0, NULL);
+  g_autoptr(GRegex) capital = g_regex_new ("\\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)", 0,
+                                           0, NULL);
+  g_autoptr(GRegex) abbr_month = g_regex_new ("\\b(jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)\\b", G_REGEX_CASELESS,
+                                              0, NULL);
+  int n_ordinal = 0, n_padded = 0, n_capital = 0, n_abbr = 0, n_spaces = 0, early = 0, late = 0;
+  for (int i = 0; i < 4000; i++)
+    {
+      AttnvizExample ex = { 0 };
+      attnviz_task_sample (task, &rng, &ex);
+      g_assert_cmpint ((int) strlen (ex.source), <=, attnviz_task_get_max_source (task));
+      n_ordinal += g_regex_match (ordinal, ex.source, 0, NULL);
+      n_padded += g_regex_match (padded_word, ex.source, 0, NULL);
+      n_capital += g_regex_match (capital, ex.source, 0, NULL);
+      n_abbr += g_regex_match (abbr_month, ex.source, 0, NULL);
+      n_spaces += strstr (ex.source, "  ") != NULL;
+      early += g_str_has_prefix (ex.target, "19");
+      late += g_str_has_prefix (ex.target, "20");
+      /* every character is one the task knows */
+      g_autoptr(GArray) ids = g_array_new (FALSE, FALSE, sizeof (gint32));
+      attnviz_task_encode (task, ex.source, ids);
+      for (guint k = 0; k < ids->len; k++)
+        g_assert_cmpint (g_array_index (ids, gint32, k), !=, ATTNVIZ_TASK_UNK);
+      attnviz_example_clear (&ex);
+    }
+  g_test_message ("of 4000: %d ordinal days, %d zero-padded beside words, %d capitalised, %d abbreviated months, "
+                  "%d doubled spaces; %d in 19xx, %d in 20xx",
+                  n_ordinal, n_padded, n_capital, n_abbr, n_spaces, early, late);
+  g_assert_cmpint (n_ordinal, >, 200);
+  g_assert_cmpint (n_padded, >, 200);
+  g_assert_cmpint (n_capital, >, 200);
+  g_assert_cmpint (n_abbr, >, 200);
+  g_assert_cmpint (n_spaces, >, 200);
+  g_assert_cmpint (early, >, 1500);
+  g_assert_cmpint (late, >, 1500);
 }
 
 static void
@@ -221,6 +271,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/task/dates/weekdays-are-true", test_dates_weekdays);
+  g_test_add_func ("/task/dates/typed-forms-occur", test_dates_typed_forms);
   g_test_add_func ("/task/held-out-split-is-disjoint", test_held_out_split);
   g_test_add_func ("/task/file", test_file_task);
   g_test_add_func ("/task/chars-tokenizer", test_chars_tokenizer);

@@ -319,7 +319,8 @@ def unigram_tokenizer(tmpdir):
         "padding": None,
         "added_tokens": [special(0, "<pad>"), special(1, "</s>"), special(2, "<unk>")],
         # trained with the identity normalization: T5's own files hold a
-        # Precompiled (nmt_nfkc) map here, which attnviz does not apply
+        # Precompiled (nmt_nfkc) map here (tools/make-t5-gguf.py's fixture
+        # has one, and checks attnviz's NFKC against SentencePiece's)
         "normalizer": None,
         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
             {"type": "WhitespaceSplit"},

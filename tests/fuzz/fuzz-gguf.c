@@ -10,7 +10,8 @@
  * the file goes to the model builder (attnviz-model-gguf.c), which either
  * fails with a one-line GError or gives a model whose tokenizer encodes a
  * text to ids inside the model's vocabulary; a model small enough is run
- * over three tokens, so every matrix is dequantized and multiplied. */
+ * over three tokens (an encoder-decoder, T5, over three a side), so every
+ * matrix is dequantized and multiplied. */
 
 #include <stdint.h>
 #include <string.h>
@@ -128,7 +129,7 @@ build_model (AttnvizGguf *g)
   g_free (attnviz_model_describe_storage (m));
   if (m->tokenizer != NULL)
     {
-      static const char text[] = "Hello, world! <s> 12 \xc3\xa9";
+      static const char text[] = "Hello, world! <s> 12 \xc3\xa9 <extra_id_0> \xef\xbd\x86\xef\xac\x81";
       GArray *tokens = attnviz_tokenizer_encode (m->tokenizer, text, strlen (text), TRUE, &error);
       if (tokens == NULL)
         g_clear_error (&error);
@@ -142,7 +143,8 @@ build_model (AttnvizGguf *g)
   if (attnviz_config_n_params (c) < 4000000 && c->n_ctx >= 3)
     {
       gint32 ids[3] = { 0, c->vocab_size - 1, 1 % c->vocab_size };
-      AttnvizRecording *rec = attnviz_forward (m, ids, 3, NULL, &error);
+      AttnvizRecording *rec = c->encoder_decoder ? attnviz_forward_seq2seq (m, ids, 3, ids, 3, NULL, &error)
+                                                 : attnviz_forward (m, ids, 3, NULL, &error);
       if (rec == NULL)
         {
           g_assert (error != NULL && strchr (error->message, '\n') == NULL);
