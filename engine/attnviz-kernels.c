@@ -52,6 +52,7 @@ attnviz_advise_huge_pages (void *p, gsize bytes)
 
 typedef float vsf __attribute__ ((vector_size (LANES * sizeof (float))));
 typedef gint32 vsi __attribute__ ((vector_size (LANES * sizeof (gint32))));
+typedef double vdf __attribute__ ((vector_size (LANES * sizeof (double))));
 
 #define SPLAT(v) { v, v, v, v }
 
@@ -90,6 +91,24 @@ load_tail (const float *x, gsize n, float pad)
   return v;
 }
 
+static inline vdf
+widen (vsf v)
+{
+  return __builtin_convertvector (v, vdf);
+}
+
+static inline vsf
+narrow (vdf v)
+{
+  return __builtin_convertvector (v, vsf);
+}
+
+static inline double
+sum_vdf (vdf v)
+{
+  return (v[0] + v[1]) + (v[2] + v[3]);
+}
+
 static inline vsf
 max_vsf (vsf m, vsf v)
 {
@@ -101,8 +120,17 @@ max_vsf (vsf m, vsf v)
 SIMD_CLONES float
 attnviz_max_of (const float *x, gsize n)
 {
-  vsf m = SPLAT (-INFINITY);
+  /* four running maxima, so four comparisons are under way at once */
+  vsf m = SPLAT (-INFINITY), m1 = m, m2 = m, m3 = m;
   gsize i = 0;
+  for (; i + 4 * LANES <= n; i += 4 * LANES)
+    {
+      m = max_vsf (m, load_vsf (x + i));
+      m1 = max_vsf (m1, load_vsf (x + i + LANES));
+      m2 = max_vsf (m2, load_vsf (x + i + 2 * LANES));
+      m3 = max_vsf (m3, load_vsf (x + i + 3 * LANES));
+    }
+  m = max_vsf (max_vsf (m, m1), max_vsf (m2, m3));
   for (; i + LANES <= n; i += LANES)
     m = max_vsf (m, load_vsf (x + i));
   m = max_vsf (m, load_tail (x + i, n - i, -INFINITY));
@@ -110,6 +138,55 @@ attnviz_max_of (const float *x, gsize n)
   for (int l = 0; l < LANES; l++)
     max = m[l] > max ? m[l] : max;
   return max;
+}
+
+/* Whether any of X[0..N) is an infinity or a NaN: integer operations on
+ * the exponent bits (an all-ones exponent carries into bit 31), eight
+ * floats at a time. */
+SIMD_CLONES gboolean
+attnviz_has_non_finite (const float *x, gsize n)
+{
+  const vsi exponent = SPLAT (0x7f800000), carry = SPLAT (0x00800000);
+  vsi acc = SPLAT (0), acc1 = acc;
+  gsize i = 0;
+  for (; i + 2 * LANES <= n; i += 2 * LANES)
+    {
+      acc |= ((vsi) load_vsf (x + i) & exponent) + carry;
+      acc1 |= ((vsi) load_vsf (x + i + LANES) & exponent) + carry;
+    }
+  acc |= acc1;
+  guint32 any = 0;
+  for (int l = 0; l < LANES; l++)
+    any |= (guint32) acc[l];
+  for (; i < n; i++)
+    {
+      guint32 bits;
+      memcpy (&bits, x + i, sizeof bits);
+      any |= (bits & 0x7f800000u) + 0x00800000u;
+    }
+  return (any & 0x80000000u) != 0;
+}
+
+/* The index of the first of X[0..N) not at most LIMIT (greater, or NaN),
+ * or N: sixteen at a time, one branch per sixteen. */
+SIMD_CLONES gsize
+attnviz_first_above (const float *x, gsize n, float limit)
+{
+  gsize i = 0;
+  for (; i + 4 * LANES <= n; i += 4 * LANES)
+    {
+      vsi above = ~(load_vsf (x + i) <= limit) | ~(load_vsf (x + i + LANES) <= limit)
+                  | ~(load_vsf (x + i + 2 * LANES) <= limit) | ~(load_vsf (x + i + 3 * LANES) <= limit);
+      gint32 any = 0;
+      for (int l = 0; l < LANES; l++)
+        any |= above[l];
+      if (any)
+        break;
+    }
+  for (; i < n; i++)
+    if (!(x[i] <= limit))
+      return i;
+  return n;
 }
 
 double
@@ -136,18 +213,36 @@ attnviz_scale_array (float *x, gsize n, float factor)
 
 /* ---------------------------------------------------------------- kernels */
 
-void
+/* In double, four lanes at a time (a lane's sum, then the lanes' in one
+ * order); every clone makes the same operations, so the same bits. */
+SIMD_CLONES void
 attnviz_layernorm (float *out, const float *x, const float *w, const float *b, int n, float eps)
 {
-  double mean = 0.0, var = 0.0;
-  for (int i = 0; i < n; i++)
+  gsize m = (gsize) n / LANES * LANES;
+  vdf acc = SPLAT (0.0);
+  for (gsize i = 0; i < m; i += LANES)
+    acc += widen (load_vsf (x + i));
+  double mean = sum_vdf (acc);
+  for (gsize i = m; i < (gsize) n; i++)
     mean += x[i];
   mean /= n;
-  for (int i = 0; i < n; i++)
+  acc = (vdf) SPLAT (0.0);
+  for (gsize i = 0; i < m; i += LANES)
+    {
+      vdf d = widen (load_vsf (x + i)) - mean;
+      acc += d * d;
+    }
+  double var = sum_vdf (acc);
+  for (gsize i = m; i < (gsize) n; i++)
     var += (x[i] - mean) * (x[i] - mean);
   var /= n;
   float inv = (float) (1.0 / sqrt (var + eps));
-  for (int i = 0; i < n; i++)
+  for (gsize i = 0; i < m; i += LANES)
+    {
+      vsf y = narrow (widen (load_vsf (x + i)) - mean) * inv * load_vsf (w + i);
+      store_vsf (out + i, y + (b ? load_vsf (b + i) : (vsf) SPLAT (0.0f)));
+    }
+  for (gsize i = m; i < (gsize) n; i++)
     out[i] = (float) (x[i] - mean) * inv * w[i] + (b ? b[i] : 0.0f);
 }
 

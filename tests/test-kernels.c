@@ -71,20 +71,21 @@ test_expf_is_within_2_ulp_of_libm_everywhere (void)
 {
   guint32 worst = 0;
   float worst_x = 0.0f;
-  /* Every 61st float of each sign, finite or not, from 0 to NaN. */
-  for (guint64 u = 0; u <= 0xffffffffu; u += 61)
+  /* Every 509th float of each sign, finite or not, from 0 to NaN. */
+  for (guint64 u = 0; u <= 0xffffffffu; u += 509)
     {
       float x = float_of ((guint32) u);
       assert_exp_close (x, _attnviz_expf (x), &worst, &worst_x);
     }
-  /* Every float where the result is subnormal or the exponent leaves the
-   * normal range ([-104, -87] and [87, 89]), and every one in [-1, 1]
-   * step 7 (the polynomial's own range and its neighbours). */
+  /* Every float where the exponent leaves the normal range and the
+   * result is subnormal ([-104, -87]) or overflows ([88, 89]), every 7th
+   * in [-1, 1] down to 2^-10 (the polynomial's own range), every 997th
+   * below it. */
   for (float x = -104.0f; x <= -87.0f; x = nextafterf (x, INFINITY))
     assert_exp_close (x, _attnviz_expf (x), &worst, &worst_x);
-  for (float x = 87.0f; x <= 89.0f; x = nextafterf (x, INFINITY))
+  for (float x = 88.0f; x <= 89.0f; x = nextafterf (x, INFINITY))
     assert_exp_close (x, _attnviz_expf (x), &worst, &worst_x);
-  for (guint32 u = bits_of (1.0f); u > 0; u = u > 7 ? u - 7 : 0)
+  for (guint32 u = bits_of (1.0f); u > 0; u = u > 997 ? u - (u > bits_of (0x1p-10f) ? 7 : 997) : 0)
     {
       assert_exp_close (float_of (u), _attnviz_expf (float_of (u)), &worst, &worst_x);
       assert_exp_close (-float_of (u), _attnviz_expf (-float_of (u)), &worst, &worst_x);
@@ -319,6 +320,35 @@ test_sums_of_exponentials_match_libm (void)
     check_sums (_attnviz_exp_kernels_avx2 ());
 }
 
+static void
+test_scans_find_what_a_plain_loop_finds (void)
+{
+  /* every length to 40 and every position in it, as vectors and tails */
+  float x[40];
+  for (gsize n = 0; n <= G_N_ELEMENTS (x); n++)
+    {
+      for (gsize i = 0; i < n; i++)
+        x[i] = (float) i - 100.0f;
+      g_assert_cmpuint (attnviz_first_above (x, n, 0.0f), ==, n);
+      g_assert_false (attnviz_has_non_finite (x, n));
+      for (gsize at = 0; at < n; at++)
+        {
+          float keep = x[at];
+          x[at] = 0.5f;
+          g_assert_cmpuint (attnviz_first_above (x, n, 0.0f), ==, at);
+          g_assert_cmpuint (attnviz_first_above (x, n, 0.5f), ==, n);   /* equal is not above */
+          x[at] = NAN;
+          g_assert_cmpuint (attnviz_first_above (x, n, 0.0f), ==, at);  /* NaN is not at most */
+          g_assert_true (attnviz_has_non_finite (x, n));
+          x[at] = -INFINITY;
+          g_assert_true (attnviz_has_non_finite (x, n));
+          x[at] = FLT_MAX;
+          g_assert_false (attnviz_has_non_finite (x, n));
+          x[at] = keep;
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -330,5 +360,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/kernels/activations-are-within-4-ulp-of-their-formulas",
                    test_activations_are_within_4_ulp_of_their_formulas);
   g_test_add_func ("/engine/kernels/sums-of-exponentials-match-libm", test_sums_of_exponentials_match_libm);
+  g_test_add_func ("/engine/kernels/scans-find-what-a-plain-loop-finds", test_scans_find_what_a_plain_loop_finds);
   return g_test_run ();
 }
