@@ -140,6 +140,36 @@ attnviz_max_of (const float *x, gsize n)
   return max;
 }
 
+/* X[i] += Y[i] over X[0..N). */
+SIMD_CLONES void
+attnviz_add_into (float *x, const float *y, gsize n)
+{
+  gsize i = 0;
+  for (; i + LANES <= n; i += LANES)
+    store_vsf (x + i, load_vsf (x + i) + load_vsf (y + i));
+  for (; i < n; i++)
+    x[i] += y[i];
+}
+
+/* SUM[i] += ROW[i] and BEST[i] = max (BEST[i], ROW[i]) (ROW[i] taken when
+ * greater) over [0, N). */
+SIMD_CLONES void
+attnviz_sum_max_into (float *sum, float *best, const float *row, gsize n)
+{
+  gsize i = 0;
+  for (; i + LANES <= n; i += LANES)
+    {
+      vsf v = load_vsf (row + i);
+      store_vsf (sum + i, load_vsf (sum + i) + v);
+      store_vsf (best + i, max_vsf (load_vsf (best + i), v));
+    }
+  for (; i < n; i++)
+    {
+      sum[i] += row[i];
+      best[i] = row[i] > best[i] ? row[i] : best[i];
+    }
+}
+
 /* Whether any of X[0..N) is an infinity or a NaN: integer operations on
  * the exponent bits (an all-ones exponent carries into bit 31), eight
  * floats at a time. */
