@@ -195,6 +195,7 @@ fold_by_vocab (RunState *s, const float *h, const VocabFold *f, const char *wher
   if (o->vocab_block > 0)
     nb = MIN (o->vocab_block, V);
   float *block = g_try_new (float, (gsize) T * nb);
+  attnviz_advise_huge_pages (block, (gsize) T * nb * sizeof (float));
   float *max = g_try_new (float, T);
   double *sum = g_try_new (double, T);
   float *topv = g_try_new (float, (gsize) T * K);
