@@ -52,6 +52,7 @@ attnviz_advise_huge_pages (void *p, gsize bytes)
 
 typedef float vsf __attribute__ ((vector_size (LANES * sizeof (float))));
 typedef gint32 vsi __attribute__ ((vector_size (LANES * sizeof (gint32))));
+typedef guint32 vsu __attribute__ ((vector_size (LANES * sizeof (guint32))));
 typedef double vdf __attribute__ ((vector_size (LANES * sizeof (double))));
 
 #define SPLAT(v) { v, v, v, v }
@@ -97,16 +98,10 @@ widen (vsf v)
   return __builtin_convertvector (v, vdf);
 }
 
-static inline vsf
-narrow (vdf v)
-{
-  return __builtin_convertvector (v, vsf);
-}
-
 static inline double
-sum_vdf (vdf v)
+sum_vdf (const vdf *v)
 {
-  return (v[0] + v[1]) + (v[2] + v[3]);
+  return ((*v)[0] + (*v)[1]) + ((*v)[2] + (*v)[3]);
 }
 
 static inline vsf
@@ -176,18 +171,18 @@ attnviz_sum_max_into (float *sum, float *best, const float *row, gsize n)
 SIMD_CLONES gboolean
 attnviz_has_non_finite (const float *x, gsize n)
 {
-  const vsi exponent = SPLAT (0x7f800000), carry = SPLAT (0x00800000);
-  vsi acc = SPLAT (0), acc1 = acc;
+  const vsu exponent = SPLAT (0x7f800000u), carry = SPLAT (0x00800000u);
+  vsu acc = SPLAT (0u), acc1 = acc;
   gsize i = 0;
   for (; i + 2 * LANES <= n; i += 2 * LANES)
     {
-      acc |= ((vsi) load_vsf (x + i) & exponent) + carry;
-      acc1 |= ((vsi) load_vsf (x + i + LANES) & exponent) + carry;
+      acc |= ((vsu) load_vsf (x + i) & exponent) + carry;
+      acc1 |= ((vsu) load_vsf (x + i + LANES) & exponent) + carry;
     }
   acc |= acc1;
   guint32 any = 0;
   for (int l = 0; l < LANES; l++)
-    any |= (guint32) acc[l];
+    any |= acc[l];
   for (; i < n; i++)
     {
       guint32 bits;
@@ -252,7 +247,7 @@ attnviz_layernorm (float *out, const float *x, const float *w, const float *b, i
   vdf acc = SPLAT (0.0);
   for (gsize i = 0; i < m; i += LANES)
     acc += widen (load_vsf (x + i));
-  double mean = sum_vdf (acc);
+  double mean = sum_vdf (&acc);
   for (gsize i = m; i < (gsize) n; i++)
     mean += x[i];
   mean /= n;
@@ -262,14 +257,14 @@ attnviz_layernorm (float *out, const float *x, const float *w, const float *b, i
       vdf d = widen (load_vsf (x + i)) - mean;
       acc += d * d;
     }
-  double var = sum_vdf (acc);
+  double var = sum_vdf (&acc);
   for (gsize i = m; i < (gsize) n; i++)
     var += (x[i] - mean) * (x[i] - mean);
   var /= n;
   float inv = (float) (1.0 / sqrt (var + eps));
   for (gsize i = 0; i < m; i += LANES)
     {
-      vsf y = narrow (widen (load_vsf (x + i)) - mean) * inv * load_vsf (w + i);
+      vsf y = __builtin_convertvector (widen (load_vsf (x + i)) - mean, vsf) * inv * load_vsf (w + i);
       store_vsf (out + i, y + (b ? load_vsf (b + i) : (vsf) SPLAT (0.0f)));
     }
   for (gsize i = m; i < (gsize) n; i++)
