@@ -353,14 +353,7 @@ _attnviz_attention_overview_add (AttnvizAttention *self, int li, int hi, int i0,
       memcpy (sum, row, sizeof (float) * n_keys);
       memcpy (best, row, sizeof (float) * n_keys);
       for (int rr = r + 1; rr < r_end; rr++)
-        {
-          row = P + (gsize) rr * ldp;
-          for (int j = 0; j < n_keys; j++)
-            {
-              sum[j] += row[j];
-              best[j] = row[j] > best[j] ? row[j] : best[j];
-            }
-        }
+        attnviz_sum_max_into (sum, best, P + (gsize) rr * ldp, n_keys);
       float *ms = mean + (gsize) br * C, *mm = mx + (gsize) br * C;
       for (int bc = 0; bc < C && cols[bc] < n_keys; bc++)
         {

@@ -34,13 +34,6 @@ mlp_block (RunState *s, const AttnvizLayerWeights *L)
   attnviz_linear (s->tmp, s->ff, &L->down, T);
 }
 
-static void
-add_into (float *x, const float *y, gsize n)
-{
-  for (gsize i = 0; i < n; i++)
-    x[i] += y[i];
-}
-
 /* Vaswani et al.: x[2i] += sin (pos / 10000^(2i/d)), x[2i+1] += cos (...). */
 static void
 add_sinusoidal (float *x, int pos, int d)
@@ -74,14 +67,14 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
       if (e->pos == ATTNVIZ_POS_LEARNED && pos_emb->data)
         {
           attnviz_matrix_get_row (pos_emb, pos + c->pos_offset, s->tmp);
-          add_into (x, s->tmp, d);
+          attnviz_add_into (x, s->tmp, d);
         }
       else if (e->pos == ATTNVIZ_POS_SINUSOIDAL)
         add_sinusoidal (x, pos, d);
       if (m->type_emb.data)
         {
           attnviz_matrix_get_row (&m->type_emb, s->opt->token_types ? s->opt->token_types[t] : 0, s->tmp);
-          add_into (x, s->tmp, d);
+          attnviz_add_into (x, s->tmp, d);
         }
     }
   if (c->embedding_norm)
@@ -138,36 +131,36 @@ _attnviz_forward_layer (RunState *s, const AttnvizLayerWeights *L, AttnvizAttent
       attnviz_norm_rows (c, s->h, s->x, L->attn_norm_w, L->attn_norm_b, T);
       if (!_attnviz_forward_attention_block (s, L, att, layer, error))
         return FALSE;
-      add_into (s->x, s->tmp, n);
+      attnviz_add_into (s->x, s->tmp, n);
       if (enc)
         {
           attnviz_norm_rows (c, s->h, s->x, L->cross_norm_w, L->cross_norm_b, T);
           if (!_attnviz_forward_cross_attention_block (s, L, cross, layer, enc, S, src_mask, error))
             return FALSE;
-          add_into (s->x, s->tmp, n);
+          attnviz_add_into (s->x, s->tmp, n);
         }
       attnviz_norm_rows (c, s->h, s->x, L->mlp_norm_w, L->mlp_norm_b, T);
       mlp_block (s, L);
-      add_into (s->x, s->tmp, n);
+      attnviz_add_into (s->x, s->tmp, n);
     }
   else
     {
       memcpy (s->h, s->x, n * sizeof (float));
       if (!_attnviz_forward_attention_block (s, L, att, layer, error))
         return FALSE;
-      add_into (s->x, s->tmp, n);
+      attnviz_add_into (s->x, s->tmp, n);
       attnviz_norm_rows (c, s->x, s->x, L->attn_norm_w, L->attn_norm_b, T);
       if (enc)
         {
           memcpy (s->h, s->x, n * sizeof (float));
           if (!_attnviz_forward_cross_attention_block (s, L, cross, layer, enc, S, src_mask, error))
             return FALSE;
-          add_into (s->x, s->tmp, n);
+          attnviz_add_into (s->x, s->tmp, n);
           attnviz_norm_rows (c, s->x, s->x, L->cross_norm_w, L->cross_norm_b, T);
         }
       memcpy (s->h, s->x, n * sizeof (float));
       mlp_block (s, L);
-      add_into (s->x, s->tmp, n);
+      attnviz_add_into (s->x, s->tmp, n);
       attnviz_norm_rows (c, s->x, s->x, L->mlp_norm_w, L->mlp_norm_b, T);
     }
   return TRUE;

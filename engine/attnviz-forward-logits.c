@@ -44,8 +44,9 @@ topk_insert (const float *row, int nb, int v0, int n, int K, gint32 *ids, float 
     return;
   for (int j = 0; j < nb; j++)
     {
-      if (n == K && row[j] <= vals[K - 1])
-        continue;
+      /* once full, skip to the next logit above the k-th (most are not) */
+      if (n == K && (j += (int) attnviz_first_above (row + j, nb - j, vals[K - 1])) >= nb)
+        break;
       int at = n < K ? n++ : K - 1;
       while (at > 0 && vals[at - 1] < row[j])
         {
@@ -95,23 +96,6 @@ loss_range (gpointer data, gsize start, gsize end)
     }
 }
 
-/* Whether any of the N floats of X is an infinity or a NaN: one pass of
- * integer ops over the exponent bits (vectorised, a few microseconds for
- * a (T, d_model) stream), so it can run after every layer. */
-static gboolean
-has_non_finite (const float *x, gsize n)
-{
-  guint32 acc = 0;
-  for (gsize i = 0; i < n; i++)
-    {
-      guint32 bits;
-      memcpy (&bits, x + i, sizeof bits);
-      /* an all-ones exponent carries into bit 31 */
-      acc |= (bits & 0x7f800000u) + 0x00800000u;
-    }
-  return (acc & 0x80000000u) != 0;
-}
-
 /* Weights that are finite can still overflow float32 on the way (3e38 *
  * 3e38): a run must not go on to record attention rows that sum to 0 and
  * NaN logits.  The residual stream after each layer carries whatever
@@ -119,7 +103,10 @@ has_non_finite (const float *x, gsize n)
 gboolean
 _attnviz_forward_check_finite (const float *x, gsize n, const char *where, int layer, GError **error)
 {
-  if (!has_non_finite (x, n))
+  /* one pass of integer operations over the exponent bits, vectorised:
+   * a few microseconds for a (T, d_model) stream, so it can run after
+   * every layer */
+  if (!attnviz_has_non_finite (x, n))
     return TRUE;
   if (layer >= 0)
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
@@ -208,6 +195,7 @@ fold_by_vocab (RunState *s, const float *h, const VocabFold *f, const char *wher
   if (o->vocab_block > 0)
     nb = MIN (o->vocab_block, V);
   float *block = g_try_new (float, (gsize) T * nb);
+  attnviz_advise_huge_pages (block, (gsize) T * nb * sizeof (float));
   float *max = g_try_new (float, T);
   double *sum = g_try_new (double, T);
   float *topv = g_try_new (float, (gsize) T * K);

@@ -1,10 +1,10 @@
 /* attnviz-kernels.c: the engine's small kernels, outputs first
  *
- * Norms, softmax and its exponentials, activations, RoPE: what the forward
- * pass and the attention source (attnviz-attention.c) compute outside
- * OpenBLAS, vectorised where it pays.  The same code computes a value
- * wherever it is used, so a head recomputed on demand equals the forward
- * pass's.
+ * Norms, softmax, activations, RoPE: what the forward pass and the
+ * attention source (attnviz-attention.c) compute outside OpenBLAS,
+ * vectorised where it pays; the exponentials are attnviz-kernels-exp.c's.
+ * The same code computes a value wherever it is used, so a head
+ * recomputed on demand equals the forward pass's.
  */
 #define G_LOG_DOMAIN "attnviz-kernels"
 #include "config.h"
@@ -17,6 +17,7 @@
 #endif
 
 #include "attnviz-kernels.h"
+#include "attnviz-kernels-private.h"
 #include "attnviz-parallel.h"
 
 /* ---------------------------------------------------------------- memory */
@@ -40,28 +41,19 @@ attnviz_advise_huge_pages (void *p, gsize bytes)
 #endif
 }
 
-/* ---------------------------------------------------------------- exp */
+/* ---------------------------------------------------------------- arrays */
 
-/* The exponentials (softmax, loss, GELU: some 160 million of them at
- * T = 1024 for GPT-2) run four at a time.  e^x is taken in double:
- * x = n ln2 + y with |y| <= ln2 / 2, e^y by its Taylor series to y^8
- * (relative error under 3e-10), 2^n put straight into the exponent bits.
- * Rounded once to float that is within 0.504 ulp over every float input
- * (glibc's expf: 0.502; the two differ by one ulp for 0.008% of inputs),
- * with expf's edge cases: e^-inf = 0, e^+inf = inf, NaN stays NaN, and
- * underflow and overflow happen in the rounding to float.
- *
- * The vector types are GCC's (Clang has them too); the compiler lowers
- * them to whatever the target has (SSE2 at the x86-64 baseline), and
- * x86-64 gets an AVX2 clone of each loop, chosen when the program starts.
- * There is no FMA contraction in ISO C mode, so every clone computes the
- * same bits. */
+/* The maxima and scaling of the softmax run four at a time.  The vector
+ * types are GCC's (Clang has them too); the compiler lowers them to
+ * whatever the target has (SSE2 at the x86-64 baseline), and x86-64 gets
+ * an AVX2 clone of each loop, chosen when the program starts.  Their
+ * exponentials are attnviz-kernels-exp.c's. */
 #define LANES 4
 
 typedef float vsf __attribute__ ((vector_size (LANES * sizeof (float))));
 typedef gint32 vsi __attribute__ ((vector_size (LANES * sizeof (gint32))));
+typedef guint32 vsu __attribute__ ((vector_size (LANES * sizeof (guint32))));
 typedef double vdf __attribute__ ((vector_size (LANES * sizeof (double))));
-typedef gint64 vdi __attribute__ ((vector_size (LANES * sizeof (gint64))));
 
 #define SPLAT(v) { v, v, v, v }
 
@@ -74,47 +66,6 @@ typedef gint64 vdi __attribute__ ((vector_size (LANES * sizeof (gint64))));
 /* Vectors pass by value only between these static inline helpers, never
  * across a call the ABI governs. */
 #pragma GCC diagnostic ignored "-Wpsabi"
-
-static inline vdf
-select_vdf (vdi mask, vdf a, vdf b)
-{
-  return (vdf) (((vdi) a & mask) | ((vdi) b & ~mask));
-}
-
-/* e^x, in double. */
-static inline vdf
-exp_vdf (vdf x)
-{
-  const vdf lo = SPLAT (-104.0);   /* e^-104 rounds to 0 in float */
-  const vdf hi = SPLAT (89.0);     /* e^89 rounds to inf */
-  const vdf shift = SPLAT (0x1.8p52);
-  /* NaN fails both tests and goes through as NaN. */
-  x = select_vdf (x < lo, lo, x);
-  x = select_vdf (x > hi, hi, x);
-  vdf kd = x * M_LOG2E + shift;  /* round (x / ln2) in the low bits */
-  vdi ki = (vdi) kd;
-  kd -= shift;
-  vdf y = x - kd * M_LN2;
-  /* Estrin's scheme: a shorter chain of dependent operations than Horner's. */
-  vdf y2 = y * y, y4 = y2 * y2;
-  vdf p = ((1.0 + y) + (0.5 + y * (1.0 / 6)) * y2)
-          + (((1.0 / 24) + y * (1.0 / 120)) + ((1.0 / 720) + y * (1.0 / 5040)) * y2) * y4
-          + (1.0 / 40320) * (y4 * y4);
-  vdi bits = (ki + 1023) << 52;         /* 2^n, n in [-150, 128] */
-  return p * (vdf) bits;
-}
-
-static inline vdf
-widen (vsf v)
-{
-  return __builtin_convertvector (v, vdf);
-}
-
-static inline vsf
-narrow (vdf v)
-{
-  return __builtin_convertvector (v, vsf);
-}
 
 static inline vsf
 load_vsf (const float *x)
@@ -141,20 +92,16 @@ load_tail (const float *x, gsize n, float pad)
   return v;
 }
 
-static inline void
-store_tail (float *x, gsize n, vsf v)
+static inline vdf
+widen (vsf v)
 {
-  for (gsize l = 0; l < n; l++)
-    x[l] = v[l];
+  return __builtin_convertvector (v, vdf);
 }
 
 static inline double
-sum_lanes (vdf v)
+sum_vdf (const vdf *v)
 {
-  double total = 0.0;
-  for (int l = 0; l < LANES; l++)
-    total += v[l];
-  return total;
+  return ((*v)[0] + (*v)[1]) + ((*v)[2] + (*v)[3]);
 }
 
 static inline vsf
@@ -168,8 +115,17 @@ max_vsf (vsf m, vsf v)
 SIMD_CLONES float
 attnviz_max_of (const float *x, gsize n)
 {
-  vsf m = SPLAT (-INFINITY);
+  /* four running maxima, so four comparisons are under way at once */
+  vsf m = SPLAT (-INFINITY), m1 = m, m2 = m, m3 = m;
   gsize i = 0;
+  for (; i + 4 * LANES <= n; i += 4 * LANES)
+    {
+      m = max_vsf (m, load_vsf (x + i));
+      m1 = max_vsf (m1, load_vsf (x + i + LANES));
+      m2 = max_vsf (m2, load_vsf (x + i + 2 * LANES));
+      m3 = max_vsf (m3, load_vsf (x + i + 3 * LANES));
+    }
+  m = max_vsf (max_vsf (m, m1), max_vsf (m2, m3));
   for (; i + LANES <= n; i += LANES)
     m = max_vsf (m, load_vsf (x + i));
   m = max_vsf (m, load_tail (x + i, n - i, -INFINITY));
@@ -179,38 +135,95 @@ attnviz_max_of (const float *x, gsize n)
   return max;
 }
 
-/* X[i] = e^(X[i] - SHIFT) over X[0..N); returns their sum. */
-SIMD_CLONES double
-attnviz_exp_shifted (float *x, gsize n, float shift)
+/* X[i] += Y[i] over X[0..N). */
+SIMD_CLONES void
+attnviz_add_into (float *x, const float *y, gsize n)
 {
-  vdf sum = SPLAT (0.0);
   gsize i = 0;
   for (; i + LANES <= n; i += LANES)
-    {
-      vdf e = exp_vdf (widen (load_vsf (x + i)) - shift);
-      sum += e;
-      store_vsf (x + i, narrow (e));
-    }
-  if (i < n)
-    {
-      vdf e = exp_vdf (widen (load_tail (x + i, n - i, -INFINITY)) - shift);
-      sum += e;
-      store_tail (x + i, n - i, narrow (e));
-    }
-  return sum_lanes (sum);
+    store_vsf (x + i, load_vsf (x + i) + load_vsf (y + i));
+  for (; i < n; i++)
+    x[i] += y[i];
 }
 
-/* The sum of e^(X[i] - SHIFT) over X[0..N), nothing stored. */
-SIMD_CLONES double
-attnviz_sum_exp_shifted (const float *x, gsize n, float shift)
+/* SUM[i] += ROW[i] and BEST[i] = max (BEST[i], ROW[i]) (ROW[i] taken when
+ * greater) over [0, N). */
+SIMD_CLONES void
+attnviz_sum_max_into (float *sum, float *best, const float *row, gsize n)
 {
-  vdf sum = SPLAT (0.0);
   gsize i = 0;
   for (; i + LANES <= n; i += LANES)
-    sum += exp_vdf (widen (load_vsf (x + i)) - shift);
-  if (i < n)
-    sum += exp_vdf (widen (load_tail (x + i, n - i, -INFINITY)) - shift);
-  return sum_lanes (sum);
+    {
+      vsf v = load_vsf (row + i);
+      store_vsf (sum + i, load_vsf (sum + i) + v);
+      store_vsf (best + i, max_vsf (load_vsf (best + i), v));
+    }
+  for (; i < n; i++)
+    {
+      sum[i] += row[i];
+      best[i] = row[i] > best[i] ? row[i] : best[i];
+    }
+}
+
+/* Whether any of X[0..N) is an infinity or a NaN: integer operations on
+ * the exponent bits (an all-ones exponent carries into bit 31), eight
+ * floats at a time. */
+SIMD_CLONES gboolean
+attnviz_has_non_finite (const float *x, gsize n)
+{
+  const vsu exponent = SPLAT (0x7f800000u), carry = SPLAT (0x00800000u);
+  vsu acc = SPLAT (0u), acc1 = acc;
+  gsize i = 0;
+  for (; i + 2 * LANES <= n; i += 2 * LANES)
+    {
+      acc |= ((vsu) load_vsf (x + i) & exponent) + carry;
+      acc1 |= ((vsu) load_vsf (x + i + LANES) & exponent) + carry;
+    }
+  acc |= acc1;
+  guint32 any = 0;
+  for (int l = 0; l < LANES; l++)
+    any |= acc[l];
+  for (; i < n; i++)
+    {
+      guint32 bits;
+      memcpy (&bits, x + i, sizeof bits);
+      any |= (bits & 0x7f800000u) + 0x00800000u;
+    }
+  return (any & 0x80000000u) != 0;
+}
+
+/* The index of the first of X[0..N) not at most LIMIT (greater, or NaN),
+ * or N: sixteen at a time, one branch per sixteen. */
+SIMD_CLONES gsize
+attnviz_first_above (const float *x, gsize n, float limit)
+{
+  gsize i = 0;
+  for (; i + 4 * LANES <= n; i += 4 * LANES)
+    {
+      vsi above = ~(load_vsf (x + i) <= limit) | ~(load_vsf (x + i + LANES) <= limit)
+                  | ~(load_vsf (x + i + 2 * LANES) <= limit) | ~(load_vsf (x + i + 3 * LANES) <= limit);
+      gint32 any = 0;
+      for (int l = 0; l < LANES; l++)
+        any |= above[l];
+      if (any)
+        break;
+    }
+  for (; i < n; i++)
+    if (!(x[i] <= limit))
+      return i;
+  return n;
+}
+
+double
+attnviz_exp_shifted (float *x, gsize n, float shift)
+{
+  return _attnviz_exp_kernels ()->exp_shifted (x, n, shift);
+}
+
+double
+attnviz_sum_exp_shifted (const float *x, gsize n, float shift)
+{
+  return _attnviz_exp_kernels ()->sum_exp_shifted (x, n, shift);
 }
 
 SIMD_CLONES void
@@ -223,59 +236,38 @@ attnviz_scale_array (float *x, gsize n, float factor)
     x[i] *= factor;
 }
 
-/* GPT-2's 0.5 x (1 + tanh u), u = sqrt(2/pi) (x + 0.044715 x^3), as
- * x / (1 + e^-2u): the same function (1 + tanh u = 2 / (1 + e^-2u)), with
- * no cancellation in 1 + tanh u for negative x.  u in float as PyTorch. */
-static inline vsf
-gelu_tanh_vsf (vsf v)
-{
-  const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-  vsf u = k * (v + 0.044715f * v * v * v);
-  return narrow (widen (v) / (1.0 + exp_vdf (widen (-2.0f * u))));
-}
-
-SIMD_CLONES static void
-gelu_tanh_array (float *x, gsize n)
-{
-  gsize i = 0;
-  for (; i + LANES <= n; i += LANES)
-    store_vsf (x + i, gelu_tanh_vsf (load_vsf (x + i)));
-  if (i < n)
-    store_tail (x + i, n - i, gelu_tanh_vsf (load_tail (x + i, n - i, 0.0f)));
-}
-
-/* SiLU x / (1 + e^-x). */
-static inline vsf
-silu_vsf (vsf v)
-{
-  vdf vd = widen (v);
-  return narrow (vd / (1.0 + exp_vdf (-vd)));
-}
-
-SIMD_CLONES static void
-silu_array (float *x, gsize n)
-{
-  gsize i = 0;
-  for (; i + LANES <= n; i += LANES)
-    store_vsf (x + i, silu_vsf (load_vsf (x + i)));
-  if (i < n)
-    store_tail (x + i, n - i, silu_vsf (load_tail (x + i, n - i, 0.0f)));
-}
-
 /* ---------------------------------------------------------------- kernels */
 
-void
+/* In double, four lanes at a time (a lane's sum, then the lanes' in one
+ * order); every clone makes the same operations, so the same bits. */
+SIMD_CLONES void
 attnviz_layernorm (float *out, const float *x, const float *w, const float *b, int n, float eps)
 {
-  double mean = 0.0, var = 0.0;
-  for (int i = 0; i < n; i++)
+  gsize m = (gsize) n / LANES * LANES;
+  vdf acc = SPLAT (0.0);
+  for (gsize i = 0; i < m; i += LANES)
+    acc += widen (load_vsf (x + i));
+  double mean = sum_vdf (&acc);
+  for (gsize i = m; i < (gsize) n; i++)
     mean += x[i];
   mean /= n;
-  for (int i = 0; i < n; i++)
+  acc = (vdf) SPLAT (0.0);
+  for (gsize i = 0; i < m; i += LANES)
+    {
+      vdf d = widen (load_vsf (x + i)) - mean;
+      acc += d * d;
+    }
+  double var = sum_vdf (&acc);
+  for (gsize i = m; i < (gsize) n; i++)
     var += (x[i] - mean) * (x[i] - mean);
   var /= n;
   float inv = (float) (1.0 / sqrt (var + eps));
-  for (int i = 0; i < n; i++)
+  for (gsize i = 0; i < m; i += LANES)
+    {
+      vsf y = __builtin_convertvector (widen (load_vsf (x + i)) - mean, vsf) * inv * load_vsf (w + i);
+      store_vsf (out + i, y + (b ? load_vsf (b + i) : (vsf) SPLAT (0.0f)));
+    }
+  for (gsize i = m; i < (gsize) n; i++)
     out[i] = (float) (x[i] - mean) * inv * w[i] + (b ? b[i] : 0.0f);
 }
 
@@ -332,14 +324,14 @@ activate_range (gpointer data, gsize start, gsize end)
   switch (job->act)
     {
     case ATTNVIZ_ACT_GELU_TANH:
-      gelu_tanh_array (x + start, end - start);
+      _attnviz_exp_kernels ()->gelu_tanh (x + start, end - start);
       break;
     case ATTNVIZ_ACT_GELU_ERF:
       for (gsize i = start; i < end; i++)
         x[i] = 0.5f * x[i] * (1.0f + erff (x[i] * (float) M_SQRT1_2));
       break;
     case ATTNVIZ_ACT_SILU:
-      silu_array (x + start, end - start);
+      _attnviz_exp_kernels ()->silu (x + start, end - start);
       break;
     case ATTNVIZ_ACT_RELU:
       for (gsize i = start; i < end; i++)

@@ -19,6 +19,16 @@ float attnviz_max_of (const float *x, gsize n);
 /* The index of the first NaN in X[0..N), or -1 (attnviz_max_of passes over
  * NaN, so a row of them would otherwise look fully masked). */
 gssize attnviz_first_nan (const float *x, gsize n);
+/* X[i] += Y[i] over X[0..N). */
+void attnviz_add_into (float *x, const float *y, gsize n);
+/* SUM[i] += ROW[i] and BEST[i] = max (BEST[i], ROW[i]) (ROW[i] taken when
+ * greater, so NaN never) over [0, N). */
+void attnviz_sum_max_into (float *sum, float *best, const float *row, gsize n);
+/* Whether any of X[0..N) is an infinity or a NaN. */
+gboolean attnviz_has_non_finite (const float *x, gsize n);
+/* The index of the first of X[0..N) not at most LIMIT (greater, or NaN),
+ * or N. */
+gsize attnviz_first_above (const float *x, gsize n, float limit);
 /* X[i] = e^(X[i] - SHIFT) over X[0..N); returns their sum (in double). */
 double attnviz_exp_shifted (float *x, gsize n, float shift);
 /* The sum of e^(X[i] - SHIFT) over X[0..N), nothing stored. */
