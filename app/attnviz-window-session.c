@@ -75,14 +75,6 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   const LoadArgs *a = data;
   GError *error = NULL;
   AttnvizSession *s = attnviz_session_load (a->path, a->tokens, a->source_tokens, 0, &error);
-  if (s != NULL && s->rec->attention == NULL)
-    {
-      g_autofree char *name = attnviz_printable_line (a->path);
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: a %d × %d cross-attention; the window shows "
-                   "square attention (draw this one with attnviz render --attention cross)", name, s->rec->T,
-                   s->rec->S);
-      g_clear_pointer (&s, attnviz_session_free);
-    }
   if (s == NULL)
     {
       g_task_return_error (task, error);
@@ -170,6 +162,11 @@ result_of_session (AttnvizSession *s)
   g_autofree char *name = attnviz_session_display_name (s);
   GArray *tokens = token_array (s->tokens, rec->T);
   char **labels = g_steal_pointer (&s->token_texts);
+  if (rec->attention == NULL)
+    /* a cross-attention made elsewhere, and nothing else */
+    return ATTNVIZ_RESULT (attnviz_run_result_new_cross (g_steal_pointer (&s->rec), labels, tokens,
+                                                         g_steal_pointer (&s->source_texts),
+                                                         token_array (s->source_tokens, rec->S), name));
   if (rec->S > 0)
     {
       g_autofree char *source = text_of_tokens (s->source_tokens, s->source_texts, rec->S);
@@ -215,6 +212,11 @@ describe_session (const AttnvizSession *s, const AttnvizResult *run)
 {
   g_autofree char *file = g_path_get_basename (s->path);
   const AttnvizRecording *rec = attnviz_result_get_recording ((AttnvizResult *) run);
+  if (s->origin == ATTNVIZ_SESSION_FOREIGN && rec->attention == NULL)
+    return g_strdup_printf ("Opened from %s: a cross-attention made elsewhere, %d %s × %d %s, %d target × %d source "
+                            "tokens%s; no self-attention, no model",
+                            file, rec->n_layer, rec->n_layer == 1 ? "layer" : "layers", rec->n_head,
+                            rec->n_head == 1 ? "head" : "heads", rec->T, rec->S, s->numbered ? " (numbered)" : "");
   if (s->origin == ATTNVIZ_SESSION_FOREIGN)
     return g_strdup_printf ("Opened from %s: attention made elsewhere, %d %s × %d %s, %d %s%s; no model",
                             file, rec->n_layer, rec->n_layer == 1 ? "layer" : "layers", rec->n_head,

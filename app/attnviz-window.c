@@ -179,7 +179,11 @@ _attnviz_window_update_state (AttnvizWindow *self)
   set_action_enabled (self, "compare-head", attnviz_view_state_get_result (self->state) != NULL && !seq2seq);
   set_action_enabled (self, "ablate-a", self->model != NULL && !seq2seq);
   set_action_enabled (self, "ablate-b", self->model != NULL && !seq2seq);
-  gboolean run_seq2seq = attnviz_view_state_get_run (self->state) != NULL && attnviz_result_is_seq2seq (attnviz_view_state_get_run (self->state));
+  AttnvizResult *run = attnviz_view_state_get_run (self->state);
+  /* the choice of attention, for a run that has more than one (a
+   * cross-attention made elsewhere has only that) */
+  gboolean run_seq2seq = run != NULL && attnviz_result_is_seq2seq (run)
+                         && attnviz_result_get_kind (run) == ATTNVIZ_ATTENTION_SELF;
   gtk_widget_set_visible (self->attention_bar, run_seq2seq && have_view && !_attnviz_window_showing_comparison (self));
   gtk_widget_set_visible (self->checkpoint_bar, self->checkpoints->len > 1 && self->final_run != NULL
                                                 && !_attnviz_window_showing_comparison (self));

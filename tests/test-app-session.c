@@ -375,6 +375,110 @@ test_an_encoder_decoder_dump_opens_with_its_source (Fixture *f, gconstpointer da
   g_assert_true (gtk_widget_get_visible (f->window->attention_bar));
 }
 
+/* A label under WIDGET whose text holds NEEDLE, shown, or NULL. */
+static GtkWidget *
+find_label_containing (GtkWidget *widget, const char *needle)
+{
+  if (!gtk_widget_get_visible (widget))
+    return NULL;
+  if (GTK_IS_LABEL (widget) && strstr (gtk_label_get_text (GTK_LABEL (widget)), needle) != NULL)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_label_containing (c, needle);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Pumps the main loop for about MS milliseconds (pages draw, workers report). */
+static void
+spin (int ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+}
+
+static void
+test_a_cross_attention_made_elsewhere_opens_target_by_source (Fixture *f, gconstpointer data)
+{
+  g_autofree char *npy = g_build_filename (f->dir, "cross.npy", NULL);
+  g_autofree char *targets = g_build_filename (f->dir, "targets.txt", NULL);
+  g_autofree char *sources = g_build_filename (f->dir, "sources.json", NULL);
+  enum { L = 2, H = 3, T = 4, S = 6 };
+  gint64 shape[] = { L, H, T, S };
+  float a[L * H * T * S];
+  for (int i = 0; i < L * H * T * S; i++)
+    a[i] = (float) ((i * 7) % 5 + 1);
+  for (int r = 0; r < L * H * T; r++)
+    {
+      float sum = 0;
+      for (int j = 0; j < S; j++)
+        sum += a[r * S + j];
+      for (int j = 0; j < S; j++)
+        a[r * S + j] /= sum;
+    }
+  g_autoptr(GError) error = NULL;
+  g_assert_true (attnviz_npy_write (npy, ATTNVIZ_NPY_F32, shape, 4, a, &error));
+  g_assert_true (g_file_set_contents (targets, "le\nchat\ndort\n.\n", -1, NULL));
+  g_assert_true (g_file_set_contents (sources, "[\"the\", \"cat\", \"is\", \"asleep\", \".\", \"</s>\"]", -1, NULL));
+  /* a run shown before: the file's takes its place */
+  g_assert_true (open_and_wait (f, f->dump));
+
+  int before = f->w.finished;
+  attnviz_window_open_session (f->window, npy, targets, sources);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 60);
+  g_assert_true (f->w.ok);
+  g_assert_null (attnviz_window_get_error (f->window));
+
+  /* the run is the cross-attention: target rows, source columns */
+  AttnvizResult *run = attnviz_window_get_run (f->window);
+  g_assert_cmpint (attnviz_result_get_kind (run), ==, ATTNVIZ_ATTENTION_CROSS);
+  g_assert_false (attnviz_result_is_square (run));
+  g_assert_cmpint (attnviz_result_get_n_layers (run), ==, L);
+  g_assert_cmpint (attnviz_result_get_n_heads (run), ==, H);
+  g_assert_cmpint (attnviz_result_get_n_tokens (run), ==, T);
+  g_assert_cmpint (attnviz_result_get_n_cols (run), ==, S);
+  g_assert_cmpstr (attnviz_result_get_label (run, 1), ==, "chat");
+  g_assert_cmpstr (attnviz_result_get_col_label (run, 3), ==, "asleep");
+  for (int l = 0; l < L; l++)
+    for (int h = 0; h < H; h++)
+      g_assert_cmpmem (attnviz_result_get_matrix (run, ATTNVIZ_AGGREGATE_HEAD, l, h), T * S * sizeof (float),
+                       a + (l * H + h) * T * S, T * S * sizeof (float));
+  /* it has no other attention to choose: the choice is hidden, and asking
+   * for the self-attention keeps the cross-attention */
+  g_assert_true (attnviz_window_get_result (f->window) == run);
+  attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_SELF);
+  g_assert_cmpint (attnviz_window_get_attention (f->window), ==, ATTNVIZ_ATTENTION_CROSS);
+  attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_ENCODER);
+  g_assert_cmpint (attnviz_window_get_attention (f->window), ==, ATTNVIZ_ATTENTION_CROSS);
+  g_assert_false (gtk_widget_get_visible (f->window->attention_bar));
+  g_assert_nonnull (strstr (gtk_label_get_text (f->window->model_details),
+                            "a cross-attention made elsewhere, 2 layers × 3 heads, 4 target × 6 source tokens"));
+
+  /* every page draws it or says plainly why not */
+  static const char *const pages[] = { "heatmap", "lines", "qk", "heads", "lens", "grid" };
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      adw_view_stack_set_visible_child_name (f->window->view_stack, pages[i]);
+      spin (100);
+    }
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window->source_strip)));
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (f->window->head_table), "cross-attention alone"));
+  /* the heatmap exports the T × S picture, its labels the file's tokens */
+  g_autofree char *svg = g_build_filename (f->dir, "cross.svg", NULL);
+  adw_view_stack_set_visible_child_name (f->window->view_stack, "heatmap");
+  int exported = f->w.exported;
+  attnviz_window_export (f->window, svg);
+  attnviz_test_wait_until (f->w.exported > exported, 60);
+  g_assert_no_error (f->w.export_error);
+  g_autofree char *contents = NULL;
+  g_assert_true (g_file_get_contents (svg, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "4 target × 6 source tokens"));
+}
+
 static void
 test_a_cancelled_open_shows_nothing (Fixture *f, gconstpointer data)
 {
@@ -418,6 +522,8 @@ main (int argc, char **argv)
   ADD ("a-bad-file-is-one-line-in-the-banner", test_a_bad_file_is_one_line_in_the_banner);
   ADD ("a-cancelled-open-shows-nothing", test_a_cancelled_open_shows_nothing);
   ADD ("an-encoder-decoder-dump-opens-with-its-source", test_an_encoder_decoder_dump_opens_with_its_source);
+  ADD ("a-cross-attention-made-elsewhere-opens-target-by-source",
+       test_a_cross_attention_made_elsewhere_opens_target_by_source);
   int status = g_test_run ();
   g_free (induction);
   return status;
