@@ -350,6 +350,9 @@ typedef struct {
   char *path;
   AttnvizDumpFormat format;
   char *model_path, *architecture, *model_type;
+  /* an encoder-decoder's source side, as the cross-attention labels it */
+  char **source_texts;          /* (S + 1), or NULL */
+  AttnvizToken *source_tokens;  /* (S), or NULL */
 } SaveArgs;
 
 static void
@@ -361,6 +364,8 @@ save_args_free (gpointer data)
   g_free (a->model_path);
   g_free (a->architecture);
   g_free (a->model_type);
+  g_strfreev (a->source_texts);
+  g_free (a->source_tokens);
   g_free (a);
 }
 
@@ -381,6 +386,7 @@ save_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
     .model_path = a->model_path, .architecture = a->architecture, .model_type = a->model_type,
     .variant = rec->variant, .tokens = tokens,
     .token_texts = (char **) attnviz_result_get_labels (a->run),
+    .source_tokens = a->source_tokens, .source_texts = a->source_texts,
   };
   AttnvizDumpOptions options = ATTNVIZ_DUMP_OPTIONS_INIT;
   options.format = a->format;
@@ -412,7 +418,24 @@ gboolean
 _attnviz_window_can_save_run (AttnvizWindow *self)
 {
   AttnvizResult *run = attnviz_view_state_get_run (self->state);
-  return run != NULL && ATTNVIZ_IS_RUN_RESULT (run) && !attnviz_result_is_seq2seq (run);
+  /* a cross-attention made elsewhere is no run a dump holds */
+  return run != NULL && ATTNVIZ_IS_RUN_RESULT (run) && attnviz_result_get_recording (run)->attention != NULL;
+}
+
+/* A's source side into A, when its run is an encoder-decoder's. */
+static void
+save_args_set_source (SaveArgs *a)
+{
+  g_autoptr(AttnvizResult) cross = attnviz_result_get_attention (a->run, ATTNVIZ_ATTENTION_CROSS);
+  if (cross == NULL)
+    return;
+  int S = attnviz_result_get_n_cols (cross);
+  a->source_texts = g_strdupv ((char **) attnviz_result_get_col_labels (cross));
+  if (attnviz_result_get_col_token (cross, 0) == NULL)
+    return;
+  a->source_tokens = g_new (AttnvizToken, S);
+  for (int s = 0; s < S; s++)
+    a->source_tokens[s] = *attnviz_result_get_col_token (cross, s);
 }
 
 void
@@ -421,12 +444,13 @@ attnviz_window_save_run (AttnvizWindow *self, const char *path)
   g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
   if (!_attnviz_window_can_save_run (self))
     {
-      _attnviz_window_show_error (self, "Save Run writes a single run of self-attention: there is none to save.");
+      _attnviz_window_show_error (self, "Save Run writes a model's run or a dump: there is none to save.");
       return;
     }
   SaveArgs *a = g_new0 (SaveArgs, 1);
   a->run = g_object_ref (attnviz_view_state_get_run (self->state));
   a->path = g_strdup (path);
+  save_args_set_source (a);
   a->format = g_str_has_suffix (path, ".safetensors") ? ATTNVIZ_DUMP_SAFETENSORS
             : g_str_has_suffix (path, ".json") ? ATTNVIZ_DUMP_JSON : ATTNVIZ_DUMP_NPY;
   if (self->session != NULL)
@@ -490,7 +514,13 @@ on_other_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       g_autoptr(AttnvizResult) b = result_of_session (other);
       const char *const *la = attnviz_result_get_labels (a), *const *lb = attnviz_result_get_labels (b);
-      if (attnviz_result_get_n_tokens (a) != attnviz_result_get_n_tokens (b) || !g_strv_equal (la, lb))
+      g_autoptr(AttnvizResult) ca = attnviz_result_get_attention (a, ATTNVIZ_ATTENTION_CROSS);
+      g_autoptr(AttnvizResult) cb = attnviz_result_get_attention (b, ATTNVIZ_ATTENTION_CROSS);
+      /* an encoder-decoder's: the same target and the same source */
+      gboolean same_source = (ca == NULL) == (cb == NULL)
+                             && (ca == NULL || g_strv_equal (attnviz_result_get_col_labels (ca),
+                                                             attnviz_result_get_col_labels (cb)));
+      if (attnviz_result_get_n_tokens (a) != attnviz_result_get_n_tokens (b) || !g_strv_equal (la, lb) || !same_source)
         g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                      "%s holds other tokens than the run shown: A − B compares runs of the same tokens",
                      other->path);
