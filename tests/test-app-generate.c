@@ -382,6 +382,35 @@ test_the_step_slider_shows_each_written_tokens_rows (Fixture *f, gconstpointer d
                          (gsize) cairo_image_surface_get_stride (images[0]) * h) != 0);
   cairo_surface_destroy (images[0]);
   cairo_surface_destroy (images[1]);
+  /* The figure is the page: the lines beside the row in every head, under
+   * the step's caption, in each format */
+  static const char *const formats[] = { "steps.svg", "steps.pdf", "steps.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, formats[i], NULL);
+      int exported = f->w.exported;
+      attnviz_window_export (f->window, path);
+      attnviz_test_wait_until (f->w.exported > exported, 60);
+      g_assert_no_error (f->w.export_error);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+      if (i == 0)
+        {
+          g_assert_nonnull (strstr (contents, "step 3 of 6"));
+          /* the panel's labels: every head and layer */
+          g_autofree char *last_head = g_strdup_printf (">H%d<", rec->n_head - 1);
+          g_autofree char *last_layer = g_strdup_printf (">L%d<", rec->n_layer - 1);
+          g_assert_nonnull (strstr (contents, last_head));
+          g_assert_nonnull (strstr (contents, last_layer));
+        }
+      else if (i == 1)
+        g_assert_true (g_str_has_prefix (contents, "%PDF"));
+      else
+        g_assert_true (length > 8 && memcmp (contents, "\x89PNG", 4) == 0);
+      if (g_getenv ("ATTNVIZ_KEEP_EXPORTS") == NULL)
+        g_unlink (path);
+    }
   g_rmdir (dir);
 
   /* A plain run has no steps: the page goes. */
