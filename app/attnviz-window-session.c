@@ -245,8 +245,8 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   self->busy = FALSE;
   if (s == NULL)
     {
+      /* the run shown is still what it was: not dimmed, the error in the banner */
       _attnviz_window_show_error (self, error->message);
-      _attnviz_window_set_stale (self, attnviz_view_state_get_run (self->state) != NULL);
       _attnviz_window_update_state (self);
       g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_BUSY]);
       g_signal_emit (self, _attnviz_window_signals[RUN_FINISHED], 0, FALSE);

@@ -340,9 +340,20 @@ test_a_bad_file_is_one_line_in_the_banner (Fixture *f, gconstpointer data)
   const char *message = attnviz_window_get_error (f->window);
   g_assert_nonnull (strstr (message, "is NaN"));
   g_assert_null (strchr (message, '\n'));
-  /* the run shown stays, marked out of date */
+  /* the run shown stays as valid as it was: not dimmed, still its own */
   g_assert_nonnull (attnviz_window_get_run (f->window));
-  g_assert_true (attnviz_window_get_stale (f->window));
+  g_assert_false (attnviz_window_get_stale (f->window));
+  assert_run_is_the_dump (f, f->dump);
+  g_assert_true (action_enabled (f, "save-run"));
+  /* nor does a model that fails to open */
+  g_autofree char *broken = g_build_filename (f->dir, "broken-model", NULL);
+  g_assert_cmpint (g_mkdir (broken, 0700), ==, 0);
+  g_autofree char *config = g_build_filename (broken, "config.json", NULL);
+  g_assert_true (g_file_set_contents (config, "{ not json", -1, NULL));
+  g_assert_false (open_and_wait (f, broken));
+  g_assert_nonnull (strstr (attnviz_window_get_error (f->window), "broken-model"));
+  g_assert_false (attnviz_window_get_stale (f->window));
+  assert_run_is_the_dump (f, f->dump);
 }
 
 static void
