@@ -2,7 +2,7 @@
  * compact layer × head panel
  *
  * For the state's selected query token (what the per-step slider picks:
- * the token written at step t), each cell of the panel is that token's
+ * the row that wrote step t's token, the token before it), each cell of the panel is that token's
  * row of one head: a bar for each key it may see, as tall as the row's
  * largest weight makes it and coloured by the state's colour map; rows
  * are layers, columns heads, the state's head outlined.  Where the
