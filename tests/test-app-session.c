@@ -572,6 +572,8 @@ test_an_encoder_decoder_run_saves_and_compares_as_its_dump (Fixture *f, gconstpo
   AttnvizResult *diff = attnviz_window_get_comparison (f->window);
   g_assert_true (ATTNVIZ_IS_DIFFERENCE (diff));
   g_assert_true (gtk_widget_get_visible (f->window->attention_bar));
+  /* the model has an LM head: the loss line does not say otherwise */
+  g_assert_null (strstr (gtk_label_get_text (f->window->loss_means), "no LM head"));
   /* the decoder's and the encoder's self-attention are the same: no distance */
   const double *tvd = attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (diff));
   for (int k = 0; k < attnviz_result_get_n_layers (diff) * attnviz_result_get_n_heads (diff); k++)
