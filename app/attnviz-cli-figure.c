@@ -242,6 +242,20 @@ attnviz_cli_figure_apply (const AttnvizCliFigure *f, AttnvizFigureKind kind, voi
           lines->highlight_row = -1;
       }
       break;
+    case ATTNVIZ_FIGURE_STEP:
+      {
+        AttnvizStepSpec *step = spec;
+        if (f->no_title)
+          step->title = NULL;
+        if (f->no_subtitle)
+          step->subtitle = NULL;
+        if (f->font_size > 0)
+          step->font_size = step->lines.font_size = step->panel.font_size = f->font_size;
+        /* the step's own row stays highlighted: it is what the figure shows */
+        if (!f->keep_selection)
+          step->panel.current_layer = step->panel.current_head = -1;
+      }
+      break;
     case ATTNVIZ_FIGURE_SCATTER:
       {
         AttnvizScatterSpec *scatter = spec;

@@ -55,14 +55,8 @@ attnviz_cmd_view (int argc, char **argv)
   g_autofree char *rows_note = attnviz_session_describe_rows (s);
   if (rows_note != NULL)
     g_printerr ("attnviz: warning: %s\n", rows_note);
-  /* the window shows square attention: a foreign (L, H, T, S) tensor is
-   * summed up here and drawn by render */
-  gboolean window_shows_it = s->rec->attention != NULL;
-  if (!info && !window_shows_it)
-    g_printerr ("attnviz: %s is a cross-attention alone (target rows, source columns): the window shows square "
-                "attention; draw it with attnviz render --attention cross\n", argv[1]);
 #ifdef HAVE_GUI
-  if (!info && window_shows_it && have_display ())
+  if (!info && have_display ())
     {
       /* the app opens it again, in its worker, as a window's session */
       g_autofree char *prgname = g_strdup ("attnviz");

@@ -17,6 +17,7 @@
 typedef struct {
   AttnvizLoadedModel *model;
   GArray *prompt_tokens;         /* AttnvizToken, from FROM; NULL: tokenize text */
+  int first_written;             /* FROM's first written token when it goes on from FROM's; -1: none */
   char *text;
   AttnvizGenerateOptions options;
   GMainContext *context;         /* where progress goes */
@@ -29,6 +30,7 @@ typedef struct {
 typedef struct {
   AttnvizResult *result;
   char *generated;
+  int n_new;                     /* tokens this job wrote */
 } JobOutput;
 
 static void
@@ -189,7 +191,10 @@ generate_thread (GTask *task, gpointer source_object, gpointer task_data, GCance
   JobOutput *out = g_new0 (JobOutput, 1);
   out->result = _attnviz_run_make_result (d->model, text, all, (gint32 *) ids->data, rec);
   _attnviz_run_measures_keep (out->result, model, acc);
-  attnviz_result_set_first_generated (out->result, n_prompt);
+  /* Every written token is marked, a second Continue's and the first's,
+   * as the text box marks them all. */
+  attnviz_result_set_first_generated (out->result, d->first_written >= 0 ? d->first_written : n_prompt);
+  out->n_new = n_new;
   out->generated = g_steal_pointer (&generated);
   g_task_return_pointer (task, out, (GDestroyNotify) job_output_free);
 }
@@ -213,6 +218,7 @@ attnviz_generate_job_async (AttnvizLoadedModel *model,
   JobData *d = g_new0 (JobData, 1);
   d->model = attnviz_loaded_model_ref (model);
   d->text = g_strdup (text);
+  d->first_written = -1;
   d->options = (AttnvizGenerateOptions) {
     .max_new = options->max_new,
     .temperature = MAX (options->temperature, 0.0),
@@ -228,6 +234,7 @@ attnviz_generate_job_async (AttnvizLoadedModel *model,
       d->prompt_tokens = g_array_sized_new (FALSE, FALSE, sizeof (AttnvizToken), T);
       for (int t = 0; t < T; t++)
         g_array_append_val (d->prompt_tokens, *attnviz_result_get_token (from, t));
+      d->first_written = attnviz_result_get_first_generated (from);
     }
   d->context = g_main_context_ref_thread_default ();
   d->progress = progress;
@@ -242,7 +249,7 @@ attnviz_generate_job_async (AttnvizLoadedModel *model,
 }
 
 AttnvizResult *
-attnviz_generate_job_finish (GAsyncResult *result, char **generated, GError **error)
+attnviz_generate_job_finish (GAsyncResult *result, char **generated, int *n_new, GError **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 
@@ -252,6 +259,8 @@ attnviz_generate_job_finish (GAsyncResult *result, char **generated, GError **er
   AttnvizResult *run = g_steal_pointer (&out->result);
   if (generated)
     *generated = g_steal_pointer (&out->generated);
+  if (n_new)
+    *n_new = out->n_new;
   job_output_free (out);
   return run;
 }

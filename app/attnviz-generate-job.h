@@ -36,8 +36,11 @@ void attnviz_generate_job_async (AttnvizLoadedModel *model,
                                  gpointer user_data);
 
 /* The run of the prompt and the tokens written; *GENERATED (may be NULL)
- * the text they add after TEXT.  Errors are sentences for the user
+ * the text they add after TEXT, *N_NEW (may be NULL) how many tokens this
+ * job wrote.  The run's first generated token is the first this job
+ * wrote, or, when it went on from FROM's tokens, FROM's: every written
+ * token stays marked, as the text box marks them.  Errors are sentences for the user
  * (G_IO_ERROR_CANCELLED when cancelled). */
-AttnvizResult *attnviz_generate_job_finish (GAsyncResult *result, char **generated, GError **error);
+AttnvizResult *attnviz_generate_job_finish (GAsyncResult *result, char **generated, int *n_new, GError **error);
 
 G_END_DECLS

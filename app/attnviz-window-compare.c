@@ -102,6 +102,8 @@ _attnviz_window_set_comparison (AttnvizWindow *self, AttnvizResult *comparison)
     return;
 
   attnviz_view_state_set_run (self->comparison_state, comparison);
+  /* an encoder-decoder pair shows the attention the run's views show */
+  attnviz_view_state_set_attention (self->comparison_state, attnviz_view_state_get_attention (self->state));
   if (comparison != NULL)
     {
       AttnvizResult *a = attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (comparison));

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "attnviz-export-dialog.h"
+#include "attnviz-step-panel.h"
 #include "attnviz-window-private.h"
 
 typedef struct {
@@ -22,7 +23,10 @@ typedef struct {
   AttnvizLinesSpec lines;
   AttnvizHeatmapRowSpec row;
   AttnvizScatterSpec scatter;
+  AttnvizStepSpec step;
   float *scatter_points;       /* a copy: the view recomputes its own */
+  float *step_rows;            /* copies of the step panel's rows and which were recorded */
+  gboolean *step_recorded;
   double width_pt, height_pt;
   char *title;                 /* copies: the views' strings change */
   char *subtitle;
@@ -39,6 +43,8 @@ export_job_free (ExportJob *job)
   g_free (job->path);
   g_free (job->table_text);
   g_free (job->scatter_points);
+  g_free (job->step_rows);
+  g_free (job->step_recorded);
   g_free (job->title);
   g_free (job->subtitle);
   for (int i = 0; i < ATTNVIZ_HEATMAP_ROW_MAX; i++)
@@ -122,6 +128,7 @@ export_job_spec (ExportJob *job)
        : job->kind == ATTNVIZ_FIGURE_LINES ? (void *) &job->lines
        : job->kind == ATTNVIZ_FIGURE_HEATMAP_ROW ? (void *) &job->row
        : job->kind == ATTNVIZ_FIGURE_SCATTER ? (void *) &job->scatter
+       : job->kind == ATTNVIZ_FIGURE_STEP ? (void *) &job->step
        : (void *) &job->heatmap;
 }
 
@@ -140,6 +147,44 @@ grid_job (ExportJob *job, AttnvizGridView *grid)
   job->grid.title = job->title;
   job->grid.subtitle = job->subtitle;
   return ok;
+}
+
+/* JOB draws the Steps page: the lines of the current head, its row the
+ * step's, beside the step's row in every head, under the page's caption. */
+static gboolean
+step_job (AttnvizWindow *self, ExportJob *job, GError **error)
+{
+  AttnvizStepSpec *step = &job->step;
+  AttnvizStepPanel *panel = ATTNVIZ_STEP_PANEL (self->step_panel);
+  if (!attnviz_lines_view_get_spec (self->step_lines, &step->lines, error))
+    return FALSE;
+  if (!attnviz_step_panel_get_spec (panel, &step->panel))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "Pick a step first: there is no row to export.");
+      return FALSE;
+    }
+  job->kind = ATTNVIZ_FIGURE_STEP;
+  gsize cells = (gsize) step->panel.n_layers * step->panel.n_heads;
+  job->step_rows = g_memdup2 (step->panel.rows, MAX (cells * step->panel.cols, 1) * sizeof (float));
+  job->step_recorded = g_memdup2 (step->panel.recorded, MAX (cells, 1) * sizeof (gboolean));
+  step->panel.rows = job->step_rows;
+  step->panel.recorded = job->step_recorded;
+  /* the figure's title says which step; the lines keep their head's */
+  job->title = g_strdup (gtk_label_get_text (self->step_caption));
+  job->subtitle = g_strdup (step->lines.subtitle);
+  job->panel_titles[0] = g_strdup (step->lines.title);
+  step->title = job->title;
+  step->subtitle = job->subtitle;
+  step->lines.title = job->panel_titles[0];
+  step->lines.subtitle = NULL;
+  if (attnviz_view_state_get_attention (self->state) == ATTNVIZ_ATTENTION_CROSS)
+    {
+      step->lines.left_caption = "target";
+      step->lines.right_caption = "source";
+    }
+  job->width_pt = 820;
+  job->height_pt = CLAMP (140.0 + 16.0 * MAX (step->lines.rows, step->lines.cols), 360.0, 1200.0);
+  return TRUE;
 }
 
 static ExportJob *
@@ -201,11 +246,11 @@ export_job_new (AttnvizWindow *self, const char *path, const AttnvizCliFigure *f
           job->scatter.subtitle = job->subtitle;
         }
     }
-  else if (g_strcmp0 (view, "lines") == 0 || g_strcmp0 (view, "steps") == 0)
+  else if (g_strcmp0 (view, "steps") == 0)
+    ok = step_job (self, job, error);
+  else if (g_strcmp0 (view, "lines") == 0)
     {
-      /* The Steps page exports its lines: the written token's, highlighted. */
-      ok = attnviz_lines_view_get_spec (g_strcmp0 (view, "steps") == 0 ? self->step_lines : self->lines_view,
-                                        &job->lines, error);
+      ok = attnviz_lines_view_get_spec (self->lines_view, &job->lines, error);
       job->kind = ATTNVIZ_FIGURE_LINES;
       job->width_pt = 480;
       job->height_pt = CLAMP (100.0 + 16.0 * MAX (job->lines.rows, job->lines.cols), 320.0, 1200.0);

@@ -60,7 +60,8 @@ on_generate_done (GObject *source, GAsyncResult *res, gpointer user_data)
   JobRef *ref = user_data;
   g_autoptr(GError) error = NULL;
   g_autofree char *generated = NULL;
-  g_autoptr(AttnvizResult) run = attnviz_generate_job_finish (res, &generated, &error);
+  int n_new = 0;
+  g_autoptr(AttnvizResult) run = attnviz_generate_job_finish (res, &generated, &n_new, &error);
   g_autoptr(AttnvizWindow) self = _attnviz_window_job_ref_get (ref);
 
   _attnviz_window_job_ref_free (ref);
@@ -107,13 +108,15 @@ on_generate_done (GObject *source, GAsyncResult *res, gpointer user_data)
   self->text_owner = g_strdup (attnviz_loaded_model_get_path (self->model));
 
   _attnviz_window_set_run (self, run);
-  int first = attnviz_result_get_first_generated (run), T = attnviz_result_get_n_tokens (run);
-  attnviz_view_state_set_selected_token (self->state, first);
+  /* the row that wrote this Continue's first token: the Steps page shows
+   * its step (all written tokens stay marked) */
+  int T = attnviz_result_get_n_tokens (run);
+  attnviz_view_state_set_selected_token (self->state, T - n_new - 1);
   _attnviz_window_update_state (self);
-  const char *tokens = T - first == 1 ? "token" : "tokens";
+  const char *tokens = n_new == 1 ? "token" : "tokens";
   g_autofree char *message = box_is_prompt
-    ? g_strdup_printf ("Wrote %d %s: the Steps page shows what each one attended to", T - first, tokens)
-    : g_strdup_printf ("Wrote %d %s (the text was edited meanwhile, so they are not added to it)", T - first, tokens);
+    ? g_strdup_printf ("Wrote %d %s: the Steps page shows what each one attended to", n_new, tokens)
+    : g_strdup_printf ("Wrote %d %s (the text was edited meanwhile, so they are not added to it)", n_new, tokens);
   _attnviz_window_show_toast (self, message);
   g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_BUSY]);
   g_signal_emit (self, _attnviz_window_signals[RUN_FINISHED], 0, TRUE);
@@ -273,26 +276,38 @@ build_controls (AttnvizWindow *self)
 
 /* ---- The Steps page ------------------------------------------------------------- */
 
+/* The Steps page shows, for the token written at step t (token w), the row
+ * that produced it: position w − 1's, whose prediction it is.  The state's
+ * selected token is that row; step t is selected token − first + 2. */
+static int
+step_of_row (int first, int row)
+{
+  return row - first + 2;
+}
+
 static void
 update_step_caption (AttnvizWindow *self)
 {
   AttnvizResult *run = attnviz_view_state_get_run (self->state);
-  int first = attnviz_result_get_first_generated (run), token = attnviz_view_state_get_selected_token (self->state);
+  int first = attnviz_result_get_first_generated (run), row = attnviz_view_state_get_selected_token (self->state);
   if (first < 0)
     {
       gtk_label_set_text (self->step_caption, "");
       return;
     }
-  int n = attnviz_result_get_n_tokens (run) - first;
-  if (token < first)
+  int T = attnviz_result_get_n_tokens (run), n = T - first;
+  if (row < first - 1 || row >= T - 1)
     {
-      g_autofree char *text = g_strdup_printf ("%d tokens written · the selected token is not one of them", n);
+      g_autofree char *text = g_strdup_printf ("%d tokens written · the selected token wrote none of them", n);
       gtk_label_set_text (self->step_caption, text);
       return;
     }
-  g_autofree char *shown = attnviz_painter_display_text (attnviz_result_get_label (run, token));
-  g_autofree char *text = g_strdup_printf ("step %d of %d · “%s” (token %d)", token - first + 1, n, shown, token);
+  g_autofree char *written = attnviz_painter_display_text (attnviz_result_get_label (run, row + 1));
+  g_autofree char *from = attnviz_painter_display_text (attnviz_result_get_label (run, row));
+  g_autofree char *text = g_strdup_printf ("step %d of %d · “%s” (token %d) from the row of “%s” (token %d)",
+                                           step_of_row (first, row), n, written, row + 1, from, row);
   gtk_label_set_text (self->step_caption, text);
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->step_caption), text);
 }
 
 static void
@@ -303,20 +318,21 @@ on_step_value_changed (GtkAdjustment *adjustment, AttnvizWindow *self)
   if (self->step_syncing || first < 0)
     return;
   self->step_syncing = TRUE;
-  attnviz_view_state_set_selected_token (self->state, first + (int) gtk_adjustment_get_value (adjustment) - 1);
+  /* the row that produced step t's token */
+  attnviz_view_state_set_selected_token (self->state, first + (int) gtk_adjustment_get_value (adjustment) - 2);
   self->step_syncing = FALSE;
 }
 
-/* The slider follows the selection while it is a written token. */
+/* The slider follows the selection while it is a row that wrote a token. */
 static void
 on_selection_changed (AttnvizWindow *self)
 {
   AttnvizResult *run = attnviz_view_state_get_run (self->state);
-  int first = attnviz_result_get_first_generated (run), token = attnviz_view_state_get_selected_token (self->state);
-  if (!self->step_syncing && first >= 0 && token >= first)
+  int first = attnviz_result_get_first_generated (run), row = attnviz_view_state_get_selected_token (self->state);
+  if (!self->step_syncing && first >= 0 && row >= first - 1 && row < attnviz_result_get_n_tokens (run) - 1)
     {
       self->step_syncing = TRUE;
-      gtk_adjustment_set_value (self->step_adjustment, token - first + 1);
+      gtk_adjustment_set_value (self->step_adjustment, step_of_row (first, row));
       self->step_syncing = FALSE;
     }
   update_step_caption (self);
@@ -337,7 +353,8 @@ build_steps_page (AttnvizWindow *self)
   gtk_range_set_round_digits (GTK_RANGE (scale), 0);
   gtk_scale_set_draw_value (GTK_SCALE (scale), FALSE);
   gtk_widget_set_hexpand (scale, TRUE);
-  gtk_widget_set_tooltip_text (scale, "The token written at each step: its lines, and its row in every head");
+  gtk_widget_set_tooltip_text (scale, "The token written at each step, and the row that wrote it: the token "
+                                      "before it, its lines and its row in every head");
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), scale);
   self->step_caption = GTK_LABEL (gtk_label_new (NULL));
   gtk_label_set_width_chars (self->step_caption, 30);
@@ -358,7 +375,8 @@ build_steps_page (AttnvizWindow *self)
   gtk_box_append (GTK_BOX (halves), GTK_WIDGET (self->step_lines));
 
   GtkWidget *side = gtk_box_new (GTK_ORIENTATION_VERTICAL, 6);
-  GtkWidget *caption = gtk_label_new ("Its row in every head: a bar per key, scaled to the row’s largest weight; "
+  GtkWidget *caption = gtk_label_new ("The row that wrote the step’s token (the token before it, whose prediction "
+                                      "it is) in every head: a bar per key, scaled to the row’s largest weight; "
                                       "the dashed line is where the written tokens start. Click a head to show it.");
   gtk_label_set_wrap (GTK_LABEL (caption), TRUE);
   gtk_label_set_xalign (GTK_LABEL (caption), 0);

@@ -107,6 +107,9 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
 
   if (!ok)
     {
+      /* Only a failed run of the model shown leaves its run out of date; a
+       * file that failed to open leaves the run shown as valid as it was. */
+      gboolean rerun_failed = model != NULL && model == self->model;
       /* The model may have loaded even though its run failed: nothing
        * of the last model stays. */
       if (model != NULL && model != self->model)
@@ -119,11 +122,12 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
         set_model (self, model);
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          g_autofree char *message = attnviz_view_state_get_run (self->state) != NULL
+          gboolean stale = rerun_failed && attnviz_view_state_get_run (self->state) != NULL;
+          g_autofree char *message = stale
             ? g_strdup_printf ("%s\nThe views show the last run, which is out of date.", error->message)
             : g_strdup (error->message);
           _attnviz_window_show_error (self, message);
-          _attnviz_window_set_stale (self, attnviz_view_state_get_run (self->state) != NULL);
+          _attnviz_window_set_stale (self, stale);
           /* Too long for a learned position table: offer the part that fits. */
           if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE) && self->model != NULL)
             {

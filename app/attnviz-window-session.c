@@ -75,14 +75,6 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   const LoadArgs *a = data;
   GError *error = NULL;
   AttnvizSession *s = attnviz_session_load (a->path, a->tokens, a->source_tokens, 0, &error);
-  if (s != NULL && s->rec->attention == NULL)
-    {
-      g_autofree char *name = attnviz_printable_line (a->path);
-      g_set_error (&error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "%s: a %d × %d cross-attention; the window shows "
-                   "square attention (draw this one with attnviz render --attention cross)", name, s->rec->T,
-                   s->rec->S);
-      g_clear_pointer (&s, attnviz_session_free);
-    }
   if (s == NULL)
     {
       g_task_return_error (task, error);
@@ -170,6 +162,11 @@ result_of_session (AttnvizSession *s)
   g_autofree char *name = attnviz_session_display_name (s);
   GArray *tokens = token_array (s->tokens, rec->T);
   char **labels = g_steal_pointer (&s->token_texts);
+  if (rec->attention == NULL)
+    /* a cross-attention made elsewhere, and nothing else */
+    return ATTNVIZ_RESULT (attnviz_run_result_new_cross (g_steal_pointer (&s->rec), labels, tokens,
+                                                         g_steal_pointer (&s->source_texts),
+                                                         token_array (s->source_tokens, rec->S), name));
   if (rec->S > 0)
     {
       g_autofree char *source = text_of_tokens (s->source_tokens, s->source_texts, rec->S);
@@ -215,6 +212,11 @@ describe_session (const AttnvizSession *s, const AttnvizResult *run)
 {
   g_autofree char *file = g_path_get_basename (s->path);
   const AttnvizRecording *rec = attnviz_result_get_recording ((AttnvizResult *) run);
+  if (s->origin == ATTNVIZ_SESSION_FOREIGN && rec->attention == NULL)
+    return g_strdup_printf ("Opened from %s: a cross-attention made elsewhere, %d %s × %d %s, %d target × %d source "
+                            "tokens%s; no self-attention, no model",
+                            file, rec->n_layer, rec->n_layer == 1 ? "layer" : "layers", rec->n_head,
+                            rec->n_head == 1 ? "head" : "heads", rec->T, rec->S, s->numbered ? " (numbered)" : "");
   if (s->origin == ATTNVIZ_SESSION_FOREIGN)
     return g_strdup_printf ("Opened from %s: attention made elsewhere, %d %s × %d %s, %d %s%s; no model",
                             file, rec->n_layer, rec->n_layer == 1 ? "layer" : "layers", rec->n_head,
@@ -243,8 +245,8 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   self->busy = FALSE;
   if (s == NULL)
     {
+      /* the run shown is still what it was: not dimmed, the error in the banner */
       _attnviz_window_show_error (self, error->message);
-      _attnviz_window_set_stale (self, attnviz_view_state_get_run (self->state) != NULL);
       _attnviz_window_update_state (self);
       g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_BUSY]);
       g_signal_emit (self, _attnviz_window_signals[RUN_FINISHED], 0, FALSE);
@@ -348,6 +350,9 @@ typedef struct {
   char *path;
   AttnvizDumpFormat format;
   char *model_path, *architecture, *model_type;
+  /* an encoder-decoder's source side, as the cross-attention labels it */
+  char **source_texts;          /* (S + 1), or NULL */
+  AttnvizToken *source_tokens;  /* (S), or NULL */
 } SaveArgs;
 
 static void
@@ -359,6 +364,8 @@ save_args_free (gpointer data)
   g_free (a->model_path);
   g_free (a->architecture);
   g_free (a->model_type);
+  g_strfreev (a->source_texts);
+  g_free (a->source_tokens);
   g_free (a);
 }
 
@@ -379,6 +386,7 @@ save_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
     .model_path = a->model_path, .architecture = a->architecture, .model_type = a->model_type,
     .variant = rec->variant, .tokens = tokens,
     .token_texts = (char **) attnviz_result_get_labels (a->run),
+    .source_tokens = a->source_tokens, .source_texts = a->source_texts,
   };
   AttnvizDumpOptions options = ATTNVIZ_DUMP_OPTIONS_INIT;
   options.format = a->format;
@@ -410,7 +418,24 @@ gboolean
 _attnviz_window_can_save_run (AttnvizWindow *self)
 {
   AttnvizResult *run = attnviz_view_state_get_run (self->state);
-  return run != NULL && ATTNVIZ_IS_RUN_RESULT (run) && !attnviz_result_is_seq2seq (run);
+  /* a cross-attention made elsewhere is no run a dump holds */
+  return run != NULL && ATTNVIZ_IS_RUN_RESULT (run) && attnviz_result_get_recording (run)->attention != NULL;
+}
+
+/* A's source side into A, when its run is an encoder-decoder's. */
+static void
+save_args_set_source (SaveArgs *a)
+{
+  g_autoptr(AttnvizResult) cross = attnviz_result_get_attention (a->run, ATTNVIZ_ATTENTION_CROSS);
+  if (cross == NULL)
+    return;
+  int S = attnviz_result_get_n_cols (cross);
+  a->source_texts = g_strdupv ((char **) attnviz_result_get_col_labels (cross));
+  if (attnviz_result_get_col_token (cross, 0) == NULL)
+    return;
+  a->source_tokens = g_new (AttnvizToken, S);
+  for (int s = 0; s < S; s++)
+    a->source_tokens[s] = *attnviz_result_get_col_token (cross, s);
 }
 
 void
@@ -419,12 +444,13 @@ attnviz_window_save_run (AttnvizWindow *self, const char *path)
   g_return_if_fail (ATTNVIZ_IS_WINDOW (self));
   if (!_attnviz_window_can_save_run (self))
     {
-      _attnviz_window_show_error (self, "Save Run writes a single run of self-attention: there is none to save.");
+      _attnviz_window_show_error (self, "Save Run writes a model's run or a dump: there is none to save.");
       return;
     }
   SaveArgs *a = g_new0 (SaveArgs, 1);
   a->run = g_object_ref (attnviz_view_state_get_run (self->state));
   a->path = g_strdup (path);
+  save_args_set_source (a);
   a->format = g_str_has_suffix (path, ".safetensors") ? ATTNVIZ_DUMP_SAFETENSORS
             : g_str_has_suffix (path, ".json") ? ATTNVIZ_DUMP_JSON : ATTNVIZ_DUMP_NPY;
   if (self->session != NULL)
@@ -488,7 +514,13 @@ on_other_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
     {
       g_autoptr(AttnvizResult) b = result_of_session (other);
       const char *const *la = attnviz_result_get_labels (a), *const *lb = attnviz_result_get_labels (b);
-      if (attnviz_result_get_n_tokens (a) != attnviz_result_get_n_tokens (b) || !g_strv_equal (la, lb))
+      g_autoptr(AttnvizResult) ca = attnviz_result_get_attention (a, ATTNVIZ_ATTENTION_CROSS);
+      g_autoptr(AttnvizResult) cb = attnviz_result_get_attention (b, ATTNVIZ_ATTENTION_CROSS);
+      /* an encoder-decoder's: the same target and the same source */
+      gboolean same_source = (ca == NULL) == (cb == NULL)
+                             && (ca == NULL || g_strv_equal (attnviz_result_get_col_labels (ca),
+                                                             attnviz_result_get_col_labels (cb)));
+      if (attnviz_result_get_n_tokens (a) != attnviz_result_get_n_tokens (b) || !g_strv_equal (la, lb) || !same_source)
         g_set_error (&error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                      "%s holds other tokens than the run shown: A − B compares runs of the same tokens",
                      other->path);

@@ -166,10 +166,10 @@ _attnviz_window_update_state (AttnvizWindow *self)
   /* Variants are compared on decoder-only and encoder models. */
   gboolean seq2seq = _attnviz_window_model_is_seq2seq (self);
   /* a comparison of two opened files can be left, not started again */
-  set_action_enabled (self, "compare", (self->model != NULL || (self->compare && self->comparison != NULL)) && !seq2seq);
+  set_action_enabled (self, "compare", (self->model != NULL && !seq2seq) || (self->compare && self->comparison != NULL));
   set_action_enabled (self, "save-run", _attnviz_window_can_save_run (self));
-  set_action_enabled (self, "compare-with", attnviz_view_state_get_run (self->state) != NULL
-                                            && !attnviz_result_is_seq2seq (attnviz_view_state_get_run (self->state)));
+  /* any run of a model or a dump (every attention of an encoder-decoder) */
+  set_action_enabled (self, "compare-with", _attnviz_window_can_save_run (self));
   set_action_enabled (self, "session-rerun", _attnviz_window_session_can_rerun (self));
   gtk_widget_set_visible (self->rerun_button, _attnviz_window_session_can_rerun (self));
   gtk_widget_set_sensitive (self->view_menu_button, self->model != NULL);
@@ -179,8 +179,15 @@ _attnviz_window_update_state (AttnvizWindow *self)
   set_action_enabled (self, "compare-head", attnviz_view_state_get_result (self->state) != NULL && !seq2seq);
   set_action_enabled (self, "ablate-a", self->model != NULL && !seq2seq);
   set_action_enabled (self, "ablate-b", self->model != NULL && !seq2seq);
-  gboolean run_seq2seq = attnviz_view_state_get_run (self->state) != NULL && attnviz_result_is_seq2seq (attnviz_view_state_get_run (self->state));
-  gtk_widget_set_visible (self->attention_bar, run_seq2seq && have_view && !_attnviz_window_showing_comparison (self));
+  AttnvizResult *run = attnviz_view_state_get_run (self->state);
+  /* the choice of attention, for a run that has more than one (a
+   * cross-attention made elsewhere has only that) */
+  gboolean run_seq2seq = run != NULL && attnviz_result_is_seq2seq (run)
+                         && attnviz_result_get_kind (run) == ATTNVIZ_ATTENTION_SELF;
+  gboolean comparing = _attnviz_window_showing_comparison (self);
+  if (comparing)
+    run_seq2seq = attnviz_result_is_seq2seq (self->comparison);
+  gtk_widget_set_visible (self->attention_bar, run_seq2seq && have_view);
   gtk_widget_set_visible (self->checkpoint_bar, self->checkpoints->len > 1 && self->final_run != NULL
                                                 && !_attnviz_window_showing_comparison (self));
   set_action_enabled (self, "next-step", self->checkpoints->len > 1 && self->final_run != NULL);
@@ -507,6 +514,13 @@ attnviz_window_class_init (AttnvizWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, AttnvizWindow, predictions_strip);
 }
 
+/* A comparison of encoder-decoder runs shows the attention chosen. */
+static void
+on_attention_changed (AttnvizWindow *self)
+{
+  attnviz_view_state_set_attention (self->comparison_state, attnviz_view_state_get_attention (self->state));
+}
+
 /* One state for the run's views and one for the comparison's, at the same
  * place: what moves in one moves in the other.  Stateful actions are the
  * state's properties. */
@@ -543,6 +557,7 @@ bind_states (AttnvizWindow *self)
   g_signal_connect_swapped (self->state, "notify::layer", G_CALLBACK (on_position_changed), self);
   g_signal_connect_swapped (self->state, "notify::head", G_CALLBACK (on_position_changed), self);
   g_signal_connect_swapped (self->state, "notify::aggregate", G_CALLBACK (_attnviz_window_update_state), self);
+  g_signal_connect_swapped (self->state, "notify::attention", G_CALLBACK (on_attention_changed), self);
   g_signal_connect_swapped (self->state, "notify::result", G_CALLBACK (on_result_changed), self);
   _attnviz_window_init_head_colour (self);
 }

@@ -201,9 +201,30 @@ test_a_second_continue_goes_on_from_the_written_tokens (Fixture *f, gconstpointe
   g_assert_cmpint (attnviz_result_get_n_tokens (second), ==, T1 + 6);
   /* The first run's tokens exactly (not its text read again), then six more. */
   g_assert_cmpmem (attnviz_result_get_recording (first)->ids, T1 * sizeof (gint32), rec->ids, T1 * sizeof (gint32));
-  g_assert_cmpint (attnviz_result_get_first_generated (second), ==, T1);
   g_autoptr(GArray) expected = engine_continuation (window_model (f), rec->ids, T1, 6, 0.0, 0);
   g_assert_cmpmem (expected->data, expected->len * sizeof (gint32), rec->ids, rec->T * sizeof (gint32));
+  /* Every written token stays marked, both Continues', in the strip as in
+   * the box: the tokens from the first written one on are the box's
+   * "generated" text; the newest are selected. */
+  int first_written = attnviz_result_get_first_generated (first);
+  g_assert_cmpint (first_written, ==, T1 - 5);
+  g_assert_cmpint (attnviz_result_get_first_generated (second), ==, first_written);
+  g_assert_true (attnviz_result_is_generated (second, first_written));
+  g_assert_false (attnviz_result_is_generated (second, first_written - 1));
+  g_assert_cmpint (attnviz_view_state_get_selected_token (attnviz_window_get_state (f->window)), ==, T1 - 1);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (f->window->text_view);
+  GtkTextTag *tag = gtk_text_tag_table_lookup (gtk_text_buffer_get_tag_table (buffer), "generated");
+  g_assert_nonnull (tag);
+  GtkTextIter start, end;
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  if (!gtk_text_iter_has_tag (&start, tag))
+    g_assert_true (gtk_text_iter_forward_to_tag_toggle (&start, tag));
+  GtkTextIter tag_end = start;
+  g_assert_true (gtk_text_iter_forward_to_tag_toggle (&tag_end, tag));
+  g_assert_true (gtk_text_iter_equal (&tag_end, &end));
+  g_autofree char *marked = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+  const AttnvizToken *first_token = attnviz_result_get_token (second, first_written);
+  g_assert_cmpstr (marked, ==, attnviz_result_get_text (second) + first_token->start);
   g_object_unref (first);
 }
 
@@ -249,6 +270,24 @@ test_sampling_takes_top_k_and_top_p (Fixture *f, gconstpointer data)
   g_assert_cmpmem (ids->data, ids->len * sizeof (gint32), rec->ids, rec->T * sizeof (gint32));
 }
 
+typedef struct {
+  AttnvizWindow *window;
+  gboolean cancel_was_enabled;
+  gboolean cancelled;
+} CancelAtProgress;
+
+/* Cancels C's window at the first progress past 1%, noting whether Cancel
+ * was on then. */
+static void
+cancel_at_progress (GtkProgressBar *bar, GParamSpec *pspec, CancelAtProgress *c)
+{
+  if (c->cancelled || gtk_progress_bar_get_fraction (bar) <= 0.01 || !attnviz_window_get_busy (c->window))
+    return;
+  c->cancel_was_enabled = g_action_group_get_action_enabled (G_ACTION_GROUP (c->window), "cancel");
+  g_action_group_activate_action (G_ACTION_GROUP (c->window), "cancel", NULL);
+  c->cancelled = TRUE;
+}
+
 static void
 test_cancel_stops_and_leaves_the_run_and_the_text (Fixture *f, gconstpointer data)
 {
@@ -256,14 +295,19 @@ test_cancel_stops_and_leaves_the_run_and_the_text (Fixture *f, gconstpointer dat
   AttnvizResult *before = attnviz_window_get_run (f->window);
   int finished = f->w.finished;
 
-  /* Long enough to be cancelled on its way: every token runs the whole text again. */
+  /* Cancelled on its way, at its first report of progress: the cached
+   * writer is fast enough to finish 400 tokens before a test polling the
+   * bar looks, so the cancel rides on the report itself (the worker's
+   * reports reach the window before its end does). */
+  CancelAtProgress c = { f->window, FALSE, FALSE };
+  gulong id = g_signal_connect (f->window->progress_bar, "notify::fraction", G_CALLBACK (cancel_at_progress), &c);
   attnviz_window_set_continue_options (f->window, 400, 0.0, 42);
   g_action_group_activate_action (G_ACTION_GROUP (f->window), "continue", NULL);
   g_assert_true (attnviz_window_get_busy (f->window));
-  attnviz_test_wait_until (gtk_progress_bar_get_fraction (f->window->progress_bar) > 0.01, 60);
-  g_assert_cmpfloat (gtk_progress_bar_get_fraction (f->window->progress_bar), >, 0.01);
-  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (f->window), "cancel"));
-  g_action_group_activate_action (G_ACTION_GROUP (f->window), "cancel", NULL);
+  attnviz_test_wait_until (c.cancelled, 60);
+  g_signal_handler_disconnect (f->window->progress_bar, id);
+  g_assert_true (c.cancelled);
+  g_assert_true (c.cancel_was_enabled);
   g_assert_false (attnviz_window_get_busy (f->window));
 
   /* Nothing the worker finishes later shows. */
@@ -316,9 +360,15 @@ test_the_step_slider_shows_each_written_tokens_rows (Fixture *f, gconstpointer d
   for (int step = 1; step <= 6; step++)
     {
       gtk_adjustment_set_value (f->window->step_adjustment, step);
-      int query = first + step - 1;
+      /* the row shown is the one that wrote step's token: the token before
+       * it, whose most likely next token (greedy) is the written one */
+      int written = first + step - 1, query = written - 1;
       g_assert_cmpint (attnviz_view_state_get_selected_token (state), ==, query);
       g_assert_cmpint (attnviz_step_panel_get_query (panel), ==, query);
+      AttnvizPrediction p;
+      g_assert_true (attnviz_result_get_prediction (run, query, &p));
+      g_assert_cmpint (p.ids[0], ==, rec->ids[written]);
+      g_assert_cmpint (p.next_id, ==, rec->ids[written]);
       g_assert_true (attnviz_step_panel_get_ready (panel));
       for (int l = 0; l < rec->n_layer; l++)
         for (int h = 0; h < rec->n_head; h++)
@@ -340,11 +390,19 @@ test_the_step_slider_shows_each_written_tokens_rows (Fixture *f, gconstpointer d
                        attnviz_recording_get_attention (rec, layer, head) + (gsize) query * T, T * sizeof (float));
       g_autofree char *caption = g_strdup_printf ("step %d of 6", step);
       g_assert_true (g_str_has_prefix (gtk_label_get_text (f->window->step_caption), caption));
+      g_autofree char *from = g_strdup_printf ("(token %d) from the row of", written);
+      g_assert_nonnull (strstr (gtk_label_get_text (f->window->step_caption), from));
+      g_autofree char *row = g_strdup_printf ("(token %d)", query);
+      g_assert_true (g_str_has_suffix (gtk_label_get_text (f->window->step_caption), row));
     }
 
-  /* Selecting a written token elsewhere moves the slider; a cell picks its head. */
+  /* Selecting a row that wrote a token elsewhere moves the slider to the
+   * step it wrote; a cell picks its head. */
   attnviz_view_state_set_selected_token (state, first + 2);
-  g_assert_cmpfloat (gtk_adjustment_get_value (f->window->step_adjustment), ==, 3);
+  g_assert_cmpfloat (gtk_adjustment_get_value (f->window->step_adjustment), ==, 4);
+  attnviz_view_state_set_selected_token (state, first - 1);
+  g_assert_cmpfloat (gtk_adjustment_get_value (f->window->step_adjustment), ==, 1);
+  attnviz_view_state_set_selected_token (state, first + 2);
   attnviz_test_wait_until (gtk_widget_get_width (GTK_WIDGET (panel)) > 0, 10);
   graphene_rect_t cell;
   g_assert_true (attnviz_step_panel_get_cell_rect (panel, 3, 5, &cell));
@@ -382,6 +440,35 @@ test_the_step_slider_shows_each_written_tokens_rows (Fixture *f, gconstpointer d
                          (gsize) cairo_image_surface_get_stride (images[0]) * h) != 0);
   cairo_surface_destroy (images[0]);
   cairo_surface_destroy (images[1]);
+  /* The figure is the page: the lines beside the row in every head, under
+   * the step's caption, in each format */
+  static const char *const formats[] = { "steps.svg", "steps.pdf", "steps.png" };
+  for (guint i = 0; i < G_N_ELEMENTS (formats); i++)
+    {
+      g_autofree char *path = g_build_filename (dir, formats[i], NULL);
+      int exported = f->w.exported;
+      attnviz_window_export (f->window, path);
+      attnviz_test_wait_until (f->w.exported > exported, 60);
+      g_assert_no_error (f->w.export_error);
+      g_autofree char *contents = NULL;
+      gsize length = 0;
+      g_assert_true (g_file_get_contents (path, &contents, &length, NULL));
+      if (i == 0)
+        {
+          g_assert_nonnull (strstr (contents, "step 4 of 6"));
+          /* the panel's labels: every head and layer */
+          g_autofree char *last_head = g_strdup_printf (">H%d<", rec->n_head - 1);
+          g_autofree char *last_layer = g_strdup_printf (">L%d<", rec->n_layer - 1);
+          g_assert_nonnull (strstr (contents, last_head));
+          g_assert_nonnull (strstr (contents, last_layer));
+        }
+      else if (i == 1)
+        g_assert_true (g_str_has_prefix (contents, "%PDF"));
+      else
+        g_assert_true (length > 8 && memcmp (contents, "\x89PNG", 4) == 0);
+      if (g_getenv ("ATTNVIZ_KEEP_EXPORTS") == NULL)
+        g_unlink (path);
+    }
   g_rmdir (dir);
 
   /* A plain run has no steps: the page goes. */

@@ -321,6 +321,9 @@ test_a_learned_position_table_refuses_a_longer_text (void)
   g_assert_nonnull (error);
   g_assert_nonnull (strstr (error, "at most 64"));
   g_assert_true (attnviz_window_get_result (window) == first);
+  /* a failed run of the model shown: its last run is dimmed, out of date */
+  g_assert_true (attnviz_window_get_stale (window));
+  g_assert_nonnull (strstr (error, "out of date"));
 
   /* Issue 11: the banner offers the part that fits, and runs it. */
   GAction *truncate = g_action_map_lookup_action (G_ACTION_MAP (window), "truncate-and-run");

@@ -340,9 +340,20 @@ test_a_bad_file_is_one_line_in_the_banner (Fixture *f, gconstpointer data)
   const char *message = attnviz_window_get_error (f->window);
   g_assert_nonnull (strstr (message, "is NaN"));
   g_assert_null (strchr (message, '\n'));
-  /* the run shown stays, marked out of date */
+  /* the run shown stays as valid as it was: not dimmed, still its own */
   g_assert_nonnull (attnviz_window_get_run (f->window));
-  g_assert_true (attnviz_window_get_stale (f->window));
+  g_assert_false (attnviz_window_get_stale (f->window));
+  assert_run_is_the_dump (f, f->dump);
+  g_assert_true (action_enabled (f, "save-run"));
+  /* nor does a model that fails to open */
+  g_autofree char *broken = g_build_filename (f->dir, "broken-model", NULL);
+  g_assert_cmpint (g_mkdir (broken, 0700), ==, 0);
+  g_autofree char *config = g_build_filename (broken, "config.json", NULL);
+  g_assert_true (g_file_set_contents (config, "{ not json", -1, NULL));
+  g_assert_false (open_and_wait (f, broken));
+  g_assert_nonnull (strstr (attnviz_window_get_error (f->window), "broken-model"));
+  g_assert_false (attnviz_window_get_stale (f->window));
+  assert_run_is_the_dump (f, f->dump);
 }
 
 static void
@@ -373,6 +384,230 @@ test_an_encoder_decoder_dump_opens_with_its_source (Fixture *f, gconstpointer da
   g_assert_cmpmem (attnviz_result_get_matrix (cross, ATTNVIZ_AGGREGATE_HEAD, 1, 3), cells * sizeof (float),
                    want + (1 * shape[1] + 3) * cells, cells * sizeof (float));
   g_assert_true (gtk_widget_get_visible (f->window->attention_bar));
+}
+
+/* A label under WIDGET whose text holds NEEDLE, shown, or NULL. */
+static GtkWidget *
+find_label_containing (GtkWidget *widget, const char *needle)
+{
+  if (!gtk_widget_get_visible (widget))
+    return NULL;
+  if (GTK_IS_LABEL (widget) && strstr (gtk_label_get_text (GTK_LABEL (widget)), needle) != NULL)
+    return widget;
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_label_containing (c, needle);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Pumps the main loop for about MS milliseconds (pages draw, workers report). */
+static void
+spin (int ms)
+{
+  gint64 until = g_get_monotonic_time () + ms * 1000;
+  while (g_get_monotonic_time () < until)
+    g_main_context_iteration (NULL, FALSE), g_usleep (1000);
+}
+
+static void
+test_a_cross_attention_made_elsewhere_opens_target_by_source (Fixture *f, gconstpointer data)
+{
+  g_autofree char *npy = g_build_filename (f->dir, "cross.npy", NULL);
+  g_autofree char *targets = g_build_filename (f->dir, "targets.txt", NULL);
+  g_autofree char *sources = g_build_filename (f->dir, "sources.json", NULL);
+  enum { L = 2, H = 3, T = 4, S = 6 };
+  gint64 shape[] = { L, H, T, S };
+  float a[L * H * T * S];
+  for (int i = 0; i < L * H * T * S; i++)
+    a[i] = (float) ((i * 7) % 5 + 1);
+  for (int r = 0; r < L * H * T; r++)
+    {
+      float sum = 0;
+      for (int j = 0; j < S; j++)
+        sum += a[r * S + j];
+      for (int j = 0; j < S; j++)
+        a[r * S + j] /= sum;
+    }
+  g_autoptr(GError) error = NULL;
+  g_assert_true (attnviz_npy_write (npy, ATTNVIZ_NPY_F32, shape, 4, a, &error));
+  g_assert_true (g_file_set_contents (targets, "le\nchat\ndort\n.\n", -1, NULL));
+  g_assert_true (g_file_set_contents (sources, "[\"the\", \"cat\", \"is\", \"asleep\", \".\", \"</s>\"]", -1, NULL));
+  /* a run shown before: the file's takes its place */
+  g_assert_true (open_and_wait (f, f->dump));
+
+  int before = f->w.finished;
+  attnviz_window_open_session (f->window, npy, targets, sources);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 60);
+  g_assert_true (f->w.ok);
+  g_assert_null (attnviz_window_get_error (f->window));
+
+  /* the run is the cross-attention: target rows, source columns */
+  AttnvizResult *run = attnviz_window_get_run (f->window);
+  g_assert_cmpint (attnviz_result_get_kind (run), ==, ATTNVIZ_ATTENTION_CROSS);
+  g_assert_false (attnviz_result_is_square (run));
+  g_assert_cmpint (attnviz_result_get_n_layers (run), ==, L);
+  g_assert_cmpint (attnviz_result_get_n_heads (run), ==, H);
+  g_assert_cmpint (attnviz_result_get_n_tokens (run), ==, T);
+  g_assert_cmpint (attnviz_result_get_n_cols (run), ==, S);
+  g_assert_cmpstr (attnviz_result_get_label (run, 1), ==, "chat");
+  g_assert_cmpstr (attnviz_result_get_col_label (run, 3), ==, "asleep");
+  for (int l = 0; l < L; l++)
+    for (int h = 0; h < H; h++)
+      g_assert_cmpmem (attnviz_result_get_matrix (run, ATTNVIZ_AGGREGATE_HEAD, l, h), T * S * sizeof (float),
+                       a + (l * H + h) * T * S, T * S * sizeof (float));
+  /* it has no other attention to choose: the choice is hidden, and asking
+   * for the self-attention keeps the cross-attention */
+  g_assert_true (attnviz_window_get_result (f->window) == run);
+  attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_SELF);
+  g_assert_cmpint (attnviz_window_get_attention (f->window), ==, ATTNVIZ_ATTENTION_CROSS);
+  attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_ENCODER);
+  g_assert_cmpint (attnviz_window_get_attention (f->window), ==, ATTNVIZ_ATTENTION_CROSS);
+  g_assert_false (gtk_widget_get_visible (f->window->attention_bar));
+  g_assert_nonnull (strstr (gtk_label_get_text (f->window->model_details),
+                            "a cross-attention made elsewhere, 2 layers × 3 heads, 4 target × 6 source tokens"));
+
+  /* every page draws it or says plainly why not */
+  static const char *const pages[] = { "heatmap", "lines", "qk", "heads", "lens", "grid" };
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      adw_view_stack_set_visible_child_name (f->window->view_stack, pages[i]);
+      spin (100);
+    }
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (f->window->source_strip)));
+  g_assert_nonnull (find_label_containing (GTK_WIDGET (f->window->head_table), "cross-attention alone"));
+  /* the heatmap exports the T × S picture, its labels the file's tokens */
+  g_autofree char *svg = g_build_filename (f->dir, "cross.svg", NULL);
+  adw_view_stack_set_visible_child_name (f->window->view_stack, "heatmap");
+  int exported = f->w.exported;
+  attnviz_window_export (f->window, svg);
+  attnviz_test_wait_until (f->w.exported > exported, 60);
+  g_assert_no_error (f->w.export_error);
+  g_autofree char *contents = NULL;
+  g_assert_true (g_file_get_contents (svg, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, "4 target × 6 source tokens"));
+}
+
+/* The bytes of DIR/NAME. */
+static GBytes *
+file_bytes (const char *dir, const char *name)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autofree char *contents = NULL;
+  gsize n;
+  g_assert_true (g_file_get_contents (path, &contents, &n, NULL));
+  return g_bytes_new_take (g_steal_pointer (&contents), n);
+}
+
+/* A copy of the npy dump FROM at TO, whose cross-attention has heads 0
+ * and 1 of layer 0 swapped. */
+static void
+copy_dump_swapping_cross_heads (const char *from, const char *to)
+{
+  g_assert_cmpint (g_mkdir (to, 0700), ==, 0);
+  g_autoptr(GDir) dir = g_dir_open (from, 0, NULL);
+  for (const char *name; (name = g_dir_read_name (dir)) != NULL;)
+    {
+      g_autoptr(GBytes) bytes = file_bytes (from, name);
+      g_autofree char *path = g_build_filename (to, name, NULL);
+      g_assert_true (g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), NULL));
+    }
+  g_autofree char *npy = g_build_filename (to, "cross_attentions.npy", NULL);
+  gint64 shape[4];
+  int n_dims;
+  gsize n;
+  g_autofree float *cross = attnviz_test_load_npy (npy, shape, &n_dims, &n);
+  gsize cells = (gsize) shape[2] * shape[3];
+  g_autofree float *head0 = g_memdup2 (cross, cells * sizeof (float));
+  memcpy (cross, cross + cells, cells * sizeof (float));
+  memcpy (cross + cells, head0, cells * sizeof (float));
+  g_autoptr(GError) error = NULL;
+  g_assert_true (attnviz_npy_write (npy, ATTNVIZ_NPY_F32, shape, 4, cross, &error));
+}
+
+static void
+test_an_encoder_decoder_run_saves_and_compares_as_its_dump (Fixture *f, gconstpointer data)
+{
+  g_autofree char *model = g_build_filename (g_getenv ("ATTNVIZ_DEMO_DIR"), "dates-seq2seq", NULL);
+  g_autofree char *cli = g_build_filename (f->dir, "cli-dates", NULL);
+  g_autofree char *saved = g_build_filename (f->dir, "app-dates", NULL);
+  g_autofree char *swapped = g_build_filename (f->dir, "swapped-dates", NULL);
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", model, "--text", "saturday 21 november 2026", "-o", cli, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  attnviz_window_set_text (f->window, "saturday 21 november 2026");
+  g_assert_true (open_and_wait (f, model));
+  g_assert_true (attnviz_result_is_seq2seq (attnviz_window_get_run (f->window)));
+
+  /* Save Run writes what dump writes: every attention, both sides' ids */
+  g_assert_true (action_enabled (f, "save-run"));
+  int before = f->saved;
+  attnviz_window_save_run (f->window, saved);
+  attnviz_test_wait_until (f->saved > before, 60);
+  g_assert_true (f->saved_ok);
+  static const char *const arrays[] = { "attentions.npy", "cross_attentions.npy", "encoder_attentions.npy",
+                                        "input_ids.npy", "source_ids.npy", "source_spans.npy", "token_spans.npy" };
+  for (guint i = 0; i < G_N_ELEMENTS (arrays); i++)
+    {
+      g_autoptr(GBytes) want = file_bytes (cli, arrays[i]);
+      g_autoptr(GBytes) got = file_bytes (saved, arrays[i]);
+      g_assert_true (g_bytes_equal (want, got));
+    }
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizSession) again = attnviz_session_load (saved, NULL, NULL, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (again->rec->S, ==, 26);
+  g_assert_cmpstr (again->source_texts[0], ==, "s");
+
+  /* compared with a dump of the same source and target: A − B of each
+   * attention, with its own distances */
+  copy_dump_swapping_cross_heads (cli, swapped);
+  g_assert_true (action_enabled (f, "compare-with"));
+  before = f->w.finished;
+  attnviz_window_compare_with (f->window, swapped);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 60);
+  g_assert_true (f->w.ok);
+  AttnvizResult *diff = attnviz_window_get_comparison (f->window);
+  g_assert_true (ATTNVIZ_IS_DIFFERENCE (diff));
+  g_assert_true (gtk_widget_get_visible (f->window->attention_bar));
+  /* the model has an LM head: the loss line does not say otherwise */
+  g_assert_null (strstr (gtk_label_get_text (f->window->loss_means), "no LM head"));
+  /* the decoder's and the encoder's self-attention are the same: no distance */
+  const double *tvd = attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (diff));
+  for (int k = 0; k < attnviz_result_get_n_layers (diff) * attnviz_result_get_n_heads (diff); k++)
+    g_assert_cmpfloat (tvd[k], ==, 0.0);
+  g_autoptr(AttnvizResult) enc = attnviz_result_get_attention (diff, ATTNVIZ_ATTENTION_ENCODER);
+  const double *enc_tvd = attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (enc));
+  for (int k = 0; k < attnviz_result_get_n_layers (enc) * attnviz_result_get_n_heads (enc); k++)
+    g_assert_cmpfloat (enc_tvd[k], ==, 0.0);
+  /* the cross-attention chosen: heads 0 and 1 of layer 0 differ by A's two heads */
+  attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_CROSS);
+  AttnvizResult *shown = attnviz_view_state_get_result (f->window->comparison_state);
+  g_assert_true (ATTNVIZ_IS_DIFFERENCE (shown));
+  g_assert_cmpint (attnviz_result_get_kind (shown), ==, ATTNVIZ_ATTENTION_CROSS);
+  g_assert_cmpint (attnviz_result_get_n_tokens (shown), ==, 11);
+  g_assert_cmpint (attnviz_result_get_n_cols (shown), ==, 26);
+  g_assert_cmpstr (attnviz_result_get_col_label (shown, 0), ==, "s");
+  g_autoptr(AttnvizResult) cross = attnviz_result_get_attention (attnviz_window_get_run (f->window),
+                                                                 ATTNVIZ_ATTENTION_CROSS);
+  const float *a0 = attnviz_result_get_matrix (cross, ATTNVIZ_AGGREGATE_HEAD, 0, 0);
+  const float *a1 = attnviz_result_get_matrix (cross, ATTNVIZ_AGGREGATE_HEAD, 0, 1);
+  const float *d0 = attnviz_result_get_matrix (shown, ATTNVIZ_AGGREGATE_HEAD, 0, 0);
+  for (int i = 0; i < 11 * 26; i++)
+    g_assert_cmpfloat (d0[i], ==, a0[i] - a1[i]);
+  const double *cross_tvd = attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (shown));
+  g_assert_cmpfloat (cross_tvd[0], >, 0.0);
+  g_assert_cmpfloat (cross_tvd[1], ==, cross_tvd[0]);
+  for (int k = 2; k < attnviz_result_get_n_layers (shown) * attnviz_result_get_n_heads (shown); k++)
+    g_assert_cmpfloat (cross_tvd[k], ==, 0.0);
+  g_assert_cmpstr (adw_view_stack_get_visible_child_name (f->window->view_stack), ==, "changes");
+  spin (200);
+  /* and the comparison can be left */
+  g_assert_true (action_enabled (f, "compare"));
+  g_action_group_activate_action (G_ACTION_GROUP (f->window), "compare", NULL);
+  g_assert_false (attnviz_window_get_compare (f->window));
 }
 
 static void
@@ -418,6 +653,10 @@ main (int argc, char **argv)
   ADD ("a-bad-file-is-one-line-in-the-banner", test_a_bad_file_is_one_line_in_the_banner);
   ADD ("a-cancelled-open-shows-nothing", test_a_cancelled_open_shows_nothing);
   ADD ("an-encoder-decoder-dump-opens-with-its-source", test_an_encoder_decoder_dump_opens_with_its_source);
+  ADD ("a-cross-attention-made-elsewhere-opens-target-by-source",
+       test_a_cross_attention_made_elsewhere_opens_target_by_source);
+  ADD ("an-encoder-decoder-run-saves-and-compares-as-its-dump",
+       test_an_encoder_decoder_run_saves_and_compares_as_its_dump);
   int status = g_test_run ();
   g_free (induction);
   return status;

@@ -49,14 +49,13 @@ static const float *
 attnviz_difference_get_matrix (AttnvizResult *result, AttnvizAggregate aggregate, int layer, int head)
 {
   AttnvizDifference *self = ATTNVIZ_DIFFERENCE (result);
-  const AttnvizRecording *rec = result->rec;
-  int H = rec->n_head;
+  int H = result->n_head;
 
   if (aggregate != ATTNVIZ_AGGREGATE_HEAD)
     head = 0;
   else if (head < 0 || head >= H)
     return NULL;
-  guint key = 1 + ((guint) aggregate * rec->n_layer + layer) * H + head;
+  guint key = 1 + ((guint) aggregate * result->n_layer + layer) * H + head;
   float *out = g_hash_table_lookup (self->differences, GUINT_TO_POINTER (key));
   if (out != NULL)
     return out;
@@ -65,10 +64,12 @@ attnviz_difference_get_matrix (AttnvizResult *result, AttnvizAggregate aggregate
   const float *mb = attnviz_result_get_matrix (self->b, aggregate, layer, head);
   if (ma == NULL || mb == NULL)
     return NULL;
-  out = g_try_malloc (MAX ((gsize) rec->T * rec->T, 1) * sizeof (float));
+  gsize n = (gsize) result->rows * result->cols;
+  out = g_try_malloc (MAX (n, 1) * sizeof (float));
   if (out == NULL)
     return NULL;
-  attnviz_attention_difference (out, ma, mb, rec->T);
+  for (gsize i = 0; i < n; i++)
+    out[i] = ma[i] - mb[i];
   g_hash_table_insert (self->differences, GUINT_TO_POINTER (key), out);
   return out;
 }
@@ -168,6 +169,25 @@ attnviz_difference_get_mean_loss (AttnvizResult *result)
   return attnviz_result_get_mean_loss (self->a) - attnviz_result_get_mean_loss (self->b);
 }
 
+static AttnvizDifference *difference_of_kind (AttnvizDifference *of, AttnvizResult *a, AttnvizResult *b);
+
+/* An encoder-decoder pair's other attentions: A's minus B's, the same way. */
+static AttnvizResult *
+attnviz_difference_get_attention (AttnvizResult *result, AttnvizAttentionKind kind)
+{
+  AttnvizDifference *self = ATTNVIZ_DIFFERENCE (result);
+
+  if (kind == result->kind)
+    return g_object_ref (result);
+  if (!result->seq2seq || result->kind != ATTNVIZ_ATTENTION_SELF)
+    return NULL;
+  g_autoptr(AttnvizResult) a = attnviz_result_get_attention (self->a, kind);
+  g_autoptr(AttnvizResult) b = attnviz_result_get_attention (self->b, kind);
+  if (a == NULL || b == NULL)
+    return NULL;
+  return ATTNVIZ_RESULT (difference_of_kind (self, a, b));
+}
+
 static gboolean
 attnviz_difference_supports_matrix (AttnvizResult *result, AttnvizMatrixKind matrix, GError **error)
 {
@@ -195,6 +215,7 @@ attnviz_difference_class_init (AttnvizDifferenceClass *klass)
   result_class->get_token_loss = attnviz_difference_get_token_loss;
   result_class->get_mean_loss = attnviz_difference_get_mean_loss;
   result_class->supports_matrix = attnviz_difference_supports_matrix;
+  result_class->get_attention = attnviz_difference_get_attention;
 }
 
 static void
@@ -219,6 +240,13 @@ attnviz_difference_new (AttnvizResult *a, AttnvizResult *b, GError **error)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            "A and B are not runs of the same tokens by the same model");
+      return NULL;
+    }
+  if (a->seq2seq != b->seq2seq || ra->S != rb->S || ra->n_enc_layer != rb->n_enc_layer
+      || (ra->S > 0 && memcmp (ra->src_ids, rb->src_ids, sizeof (gint32) * ra->S) != 0))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "A and B are not runs of the same source and target tokens by the same model");
       return NULL;
     }
   if (!complete (ra) || !complete (rb))
@@ -249,10 +277,62 @@ attnviz_difference_new (AttnvizResult *a, AttnvizResult *b, GError **error)
     }
   AttnvizDifference *self = g_object_new (ATTNVIZ_TYPE_DIFFERENCE, NULL);
   _attnviz_result_init_self (ATTNVIZ_RESULT (self), rec, labels, tokens, a->text, a->model_name);
+  ATTNVIZ_RESULT (self)->seq2seq = a->seq2seq;
   self->a = g_object_ref (a);
   self->b = g_object_ref (b);
   self->tvd = g_new0 (double, MAX ((gsize) ra->n_layer * ra->n_head, 1));
   attnviz_recording_tvd_per_head (ra, rb, self->tvd);
+  self->differences = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  return self;
+}
+
+/* A − B of A and B, the same attention (not the self-attention) of the
+ * runs OF compares: its own recording of no heads holds the pair's target
+ * and source ids. */
+static AttnvizDifference *
+difference_of_kind (AttnvizDifference *of, AttnvizResult *a, AttnvizResult *b)
+{
+  const AttnvizRecording *ra = ATTNVIZ_RESULT (of)->rec;
+  AttnvizRecording *rec = attnviz_recording_new (ra->T, ra->n_layer, ra->n_head, ra->vocab_size,
+                                                 NULL, 0, NULL, 0, FALSE, 0, NULL);
+  if (rec == NULL)
+    return NULL;
+  memcpy (rec->ids, ra->ids, sizeof (gint32) * ra->T);
+  rec->S = ra->S;
+  rec->n_enc_layer = ra->n_enc_layer;
+  rec->src_ids = g_memdup2 (ra->src_ids, sizeof (gint32) * ra->S);
+  rec->d_model = ra->d_model;
+  rec->variant = g_strdup (ra->variant);
+  for (int t = 0; t < rec->T; t++)
+    rec->loss[t] = NAN;
+
+  AttnvizDifference *self = g_object_new (ATTNVIZ_TYPE_DIFFERENCE, NULL);
+  AttnvizResult *r = ATTNVIZ_RESULT (self);
+  r->rec = rec;
+  r->kind = a->kind;
+  r->seq2seq = TRUE;
+  r->rows = a->rows;
+  r->cols = a->cols;
+  r->n_layer = a->n_layer;
+  r->n_head = a->n_head;
+  r->causal = FALSE;
+  /* target rows and source columns, or source both ways (the encoder) */
+  r->ids = a->kind == ATTNVIZ_ATTENTION_CROSS ? rec->ids : rec->src_ids;
+  r->col_ids = rec->src_ids;
+  r->labels = g_strdupv (a->labels);
+  r->col_labels = g_strdupv (a->col_labels);
+  r->tokens = a->tokens ? g_array_ref (a->tokens) : NULL;
+  r->col_tokens = a->col_tokens ? g_array_ref (a->col_tokens) : NULL;
+  r->text = g_strdup (a->text);
+  r->model_name = g_strdup (a->model_name);
+  _attnviz_result_alloc_maps (r);
+  self->a = g_object_ref (a);
+  self->b = g_object_ref (b);
+  gsize n = (gsize) r->n_layer * r->n_head;
+  self->tvd = g_new0 (double, MAX (n, 1));
+  AttnvizAttention *sa = attnviz_result_get_source (a), *sb = attnviz_result_get_source (b);
+  for (gsize k = 0; k < n && sa != NULL && sb != NULL; k++)
+    self->tvd[k] = attnviz_attention_total_variation (sa, sb, (int) (k / r->n_head), (int) (k % r->n_head));
   self->differences = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return self;
 }

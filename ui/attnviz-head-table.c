@@ -338,6 +338,8 @@ on_run_changed (AttnvizHeadTable *self)
     }
   else if (run == NULL)
     show_empty (self, "No Run Yet", "Run the model on a text to measure each of its heads.");
+  else if (attnviz_result_get_kind (run) == ATTNVIZ_ATTENTION_CROSS)
+    show_empty (self, "No Head Measures", "This run is a cross-attention alone; heads are measured on self-attention.");
   else if (attnviz_result_is_seq2seq (run))
     show_empty (self, "No Head Measures", "Heads are measured for decoder-only and encoder models.");
   else

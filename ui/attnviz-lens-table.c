@@ -84,6 +84,8 @@ unavailable (AttnvizResult *run)
   const AttnvizRecording *rec = run ? attnviz_result_get_recording (run) : NULL;
   if (rec == NULL)
     return "Run a text to read its logit lens.";
+  if (rec->S > 0 && rec->attention == NULL)
+    return "The logit lens reads a model's hidden states: this is a cross-attention alone, with no model.";
   if (rec->S > 0)
     return "The logit lens reads decoder-only and encoder models: this is an encoder-decoder.";
   return NULL;

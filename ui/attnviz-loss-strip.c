@@ -453,8 +453,11 @@ attnviz_loss_strip_describe_means (AttnvizLossStrip *self)
     }
   double a = attnviz_result_get_mean_loss (attnviz_difference_get_a (ATTNVIZ_DIFFERENCE (self->result)));
   double b = attnviz_result_get_mean_loss (attnviz_difference_get_b (ATTNVIZ_DIFFERENCE (self->result)));
-  if (isnan (a) || isnan (b))
+  if (isnan (a) && isnan (b))
     return g_strdup ("no loss: the model has no LM head");
+  /* a dump compared with a run that kept none, or the other way round */
+  if (isnan (a) || isnan (b))
+    return g_strdup_printf ("no loss to compare: %s kept none", isnan (a) ? "A" : "B");
   g_autofree char *delta = signed_number (a - b);
   return g_strdup_printf ("mean A %.2f · B %.2f · A − B %s", a, b, delta);
 }

@@ -674,6 +674,9 @@ attnviz_paint_figure (cairo_t *cr, AttnvizFigureKind kind, const void *spec, dou
     case ATTNVIZ_FIGURE_LINES:
       attnviz_paint_lines (cr, spec, width, height);
       break;
+    case ATTNVIZ_FIGURE_STEP:
+      attnviz_paint_step (cr, spec, width, height);
+      break;
     case ATTNVIZ_FIGURE_HEATMAP_ROW:
       attnviz_paint_heatmap_row (cr, spec, width, height);
       break;

@@ -38,6 +38,7 @@ typedef enum {
   ATTNVIZ_FIGURE_LINES,   /* spec: AttnvizLinesSpec */
   ATTNVIZ_FIGURE_HEATMAP_ROW, /* spec: AttnvizHeatmapRowSpec */
   ATTNVIZ_FIGURE_SCATTER, /* spec: AttnvizScatterSpec */
+  ATTNVIZ_FIGURE_STEP,    /* spec: AttnvizStepSpec */
 } AttnvizFigureKind;
 
 /* A token's text made visible for a label: space '␣', newline '↵', tab
@@ -362,6 +363,66 @@ int attnviz_scatter_layout_hit (const AttnvizScatterLayout *layout, const Attnvi
                                 double y);
 
 void attnviz_paint_scatter (cairo_t *cr, const AttnvizScatterSpec *spec, double width, double height);
+
+/* ---- One step of generation: its row in every head (attnviz-painter-step.c) */
+
+/* The row of one query token (the one that wrote a step's token) in every
+ * head, an L × H grid of cells of bars, one bar a key. */
+typedef struct {
+  const float *rows;                /* (n_layers * n_heads, cols) layer-major, or NULL: MESSAGE instead */
+  const gboolean *recorded;         /* (n_layers * n_heads) which heads were recorded, or NULL: all */
+  int n_layers;
+  int n_heads;
+  int cols;                         /* keys of a row */
+  int keys;                         /* the keys the query sees (a causal row: its position + 1) */
+  int first_generated;              /* the first written token's key, drawn dashed; -1: none */
+  int current_layer;                /* the head outlined; -1: none */
+  int current_head;
+  AttnvizColormap colormap;
+  const char *message;              /* shown without rows ("Pick a step…"), or NULL */
+  double font_size;                 /* 0: 10 */
+  AttnvizRGBA foreground;
+  AttnvizRGBA accent;               /* the outline; alpha 0: a blue */
+} AttnvizStepPanelSpec;
+
+/* Defaults: all COLS keys, no written tokens, no head outlined, viridis. */
+void attnviz_step_panel_spec_init (AttnvizStepPanelSpec *spec, const float *rows, int n_layers, int n_heads,
+                                   int cols);
+
+typedef struct {
+  double margin_left, margin_top;   /* the layers' and the heads' labels */
+  double cell_width, cell_height;   /* cells GAP apart, at most 110 tall */
+  int n_layers, n_heads;
+  double font_size;
+} AttnvizStepPanelLayout;
+
+void attnviz_step_panel_layout (const AttnvizStepPanelSpec *spec, double width, double height,
+                                AttnvizStepPanelLayout *out);
+/* The cell of LAYER, HEAD; FALSE when there is none or no room. */
+gboolean attnviz_step_panel_layout_cell (const AttnvizStepPanelLayout *layout, int layer, int head,
+                                         AttnvizRect *rect);
+void attnviz_paint_step_panel (cairo_t *cr, const AttnvizStepPanelSpec *spec, double width, double height);
+
+/* The Steps page as a figure: the lines of the current head (its query
+ * the step's row, highlighted) on the left, the step panel on the right,
+ * under one title and subtitle. */
+typedef struct {
+  AttnvizLinesSpec lines;
+  AttnvizStepPanelSpec panel;
+  const char *title;
+  const char *subtitle;
+  double font_size;                 /* of the titles; 0: 10 */
+} AttnvizStepSpec;
+
+typedef struct {
+  AttnvizRect title;
+  AttnvizRect subtitle;
+  AttnvizRect lines;                /* where the lines figure is drawn */
+  AttnvizRect panel;                /* where the step panel is drawn */
+} AttnvizStepLayout;
+
+void attnviz_step_layout (const AttnvizStepSpec *spec, double width, double height, AttnvizStepLayout *out);
+void attnviz_paint_step (cairo_t *cr, const AttnvizStepSpec *spec, double width, double height);
 
 /* ---- Any figure ---------------------------------------------------------- */
 

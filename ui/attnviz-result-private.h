@@ -56,6 +56,11 @@ void _attnviz_result_init_self (AttnvizResult *self, AttnvizRecording *rec, char
                                 const char *text, const char *model_name);
 /* The caches for SELF's n_layer layers of n_head heads, maps all NULL. */
 void _attnviz_result_alloc_maps (AttnvizResult *self);
+/* SELF shows REC's cross-attention (n_layer, n_head, T, S): target rows
+ * labelled LABELS and TOKENS, source columns SOURCE_LABELS and
+ * SOURCE_TOKENS (copied and referenced, not taken). */
+void _attnviz_result_init_cross (AttnvizResult *self, AttnvizRecording *rec, char **labels, GArray *tokens,
+                                 char **source_labels, GArray *source_tokens);
 
 /* The class's defaults for reading (attnviz-result-read.c) and for other
  * matrices (attnviz-result-matrix.c). */

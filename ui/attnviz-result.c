@@ -232,6 +232,28 @@ _attnviz_result_init_self (AttnvizResult *self, AttnvizRecording *rec, char **la
       self->maps[l * H + h] = attnviz_recording_get_attention (rec, l, h);
 }
 
+void
+_attnviz_result_init_cross (AttnvizResult *self, AttnvizRecording *rec, char **labels, GArray *tokens,
+                            char **source_labels, GArray *source_tokens)
+{
+  self->rec = rec;
+  self->kind = ATTNVIZ_ATTENTION_CROSS;
+  self->seq2seq = TRUE;
+  self->n_head = rec->n_head;
+  self->rows = rec->T;
+  self->cols = rec->S;
+  self->n_layer = rec->n_layer;
+  self->ids = rec->ids;
+  self->col_ids = rec->src_ids;
+  self->labels = g_strdupv (labels);
+  self->col_labels = g_strdupv (source_labels);
+  self->tokens = tokens ? g_array_ref (tokens) : NULL;
+  self->col_tokens = source_tokens ? g_array_ref (source_tokens) : NULL;
+  _attnviz_result_alloc_maps (self);
+  for (gsize i = 0; i < (gsize) self->n_layer * self->n_head; i++)
+    self->maps[i] = rec->cross_attn + i * (gsize) rec->T * rec->S;
+}
+
 gboolean
 attnviz_result_is_seq2seq (AttnvizResult *self)
 {

@@ -82,28 +82,15 @@ _attnviz_run_attention_new (AttnvizRunResult *run, AttnvizAttentionKind kind, ch
   view->rec = of->rec;
   view->kind = kind;
   view->seq2seq = TRUE;
-  view->n_head = rec->n_head;
   view->text = g_strdup (of->text);
   view->model_name = g_strdup (of->model_name);
   view->loss_predicts_next = of->loss_predicts_next;
   if (kind == ATTNVIZ_ATTENTION_CROSS)
-    {
-      /* Target rows (the decoder's queries), source columns. */
-      view->rows = rec->T;
-      view->cols = rec->S;
-      view->n_layer = rec->n_layer;
-      view->ids = rec->ids;
-      view->col_ids = rec->src_ids;
-      view->labels = g_strdupv (of->labels);
-      view->col_labels = g_strdupv (source_labels);
-      view->tokens = of->tokens ? g_array_ref (of->tokens) : NULL;
-      view->col_tokens = source_tokens ? g_array_ref (source_tokens) : NULL;
-      _attnviz_result_alloc_maps (view);
-      for (gsize i = 0; i < (gsize) view->n_layer * view->n_head; i++)
-        view->maps[i] = rec->cross_attn + i * (gsize) rec->T * rec->S;
-    }
+    /* Target rows (the decoder's queries), source columns. */
+    _attnviz_result_init_cross (view, of->rec, of->labels, of->tokens, source_labels, source_tokens);
   else
     {
+      view->n_head = rec->n_head;
       view->rows = view->cols = rec->S;
       view->n_layer = rec->n_enc_layer;
       view->ids = view->col_ids = rec->src_ids;

@@ -43,7 +43,8 @@ attnviz_run_result_get_attention (AttnvizResult *result, AttnvizAttentionKind ki
 
   if (kind == result->kind)
     return g_object_ref (result);
-  if (self->source_labels == NULL)
+  /* a cross-attention made elsewhere has no other attention */
+  if (self->source_labels == NULL || result->kind != ATTNVIZ_ATTENTION_SELF)
     return NULL;
   return _attnviz_run_attention_new (self, kind, self->source_labels, self->source_tokens);
 }
@@ -101,6 +102,28 @@ attnviz_run_result_new_seq2seq (AttnvizRecording *rec,
   self->source_labels = source_labels;
   self->source_tokens = source_tokens;
   self->target_text = g_strdup (target_text);
+  return self;
+}
+
+AttnvizRunResult *
+attnviz_run_result_new_cross (AttnvizRecording *rec, char **labels, GArray *tokens, char **source_labels,
+                              GArray *source_tokens, const char *model_name)
+{
+  g_return_val_if_fail (rec != NULL && rec->S > 0 && rec->attention == NULL && rec->cross_attn != NULL, NULL);
+  g_return_val_if_fail (labels != NULL && g_strv_length (labels) == (guint) rec->T, NULL);
+  g_return_val_if_fail (source_labels != NULL && g_strv_length (source_labels) == (guint) rec->S, NULL);
+  g_return_val_if_fail (tokens == NULL || tokens->len == (guint) rec->T, NULL);
+  g_return_val_if_fail (source_tokens == NULL || source_tokens->len == (guint) rec->S, NULL);
+
+  AttnvizRunResult *self = g_object_new (ATTNVIZ_TYPE_RUN_RESULT, NULL);
+  AttnvizResult *result = ATTNVIZ_RESULT (self);
+  _attnviz_result_init_cross (result, rec, labels, tokens, source_labels, source_tokens);
+  result->text = g_strdup ("");
+  result->model_name = g_strdup (model_name);
+  self->source_labels = source_labels;
+  self->source_tokens = source_tokens;
+  g_strfreev (labels);
+  g_clear_pointer (&tokens, g_array_unref);
   return self;
 }
 

@@ -42,6 +42,17 @@ AttnvizRunResult *attnviz_run_result_new_seq2seq (AttnvizRecording *rec,
                                                   const char *text,
                                                   const char *model_name);
 
+/* A cross-attention made elsewhere, with no self-attention (REC: S > 0,
+ * cross_attn (n_layer, n_head, T, S), no attention): the result shows it,
+ * T target rows (LABELS, TOKENS) by S source columns (SOURCE_LABELS,
+ * SOURCE_TOKENS), and gives no other attention.  Takes all five. */
+AttnvizRunResult *attnviz_run_result_new_cross (AttnvizRecording *rec,
+                                                char **labels,
+                                                GArray *tokens,
+                                                char **source_labels,
+                                                GArray *source_tokens,
+                                                const char *model_name);
+
 /* The decoded target of an encoder-decoder run, NULL otherwise. */
 const char *attnviz_run_result_get_target_text (AttnvizRunResult *self);
 /* What the run's own model decodes for the source, when the decoder read

@@ -3,9 +3,11 @@
  * The rows come from the result (attnviz_result_get_rect (), one row of
  * each recorded head: exactly the matrices' entries): at once for a run
  * that keeps its matrices, in a GTask for a long one, which recomputes
- * them; a newer query cancels the older read.  Each cell is drawn with
- * Cairo, one bar a key, pooled to the largest weight where keys outnumber
- * pixels, so a single strong key stays visible.
+ * them; a newer query cancels the older read.  The painter draws it
+ * (attnviz_paint_step_panel, ui/attnviz-painter-step.c): one bar a key,
+ * pooled to the largest weight where keys outnumber pixels, so a single
+ * strong key stays visible; the same picture goes into the Steps page's
+ * figure files.
  */
 #define G_LOG_DOMAIN "attnviz-step-panel"
 #include "config.h"
@@ -17,7 +19,8 @@
 #include "attnviz-predictions.h"
 #include "attnviz-step-panel.h"
 
-#define MARGIN_LEFT 34
+#define SCREEN_FONT_SIZE 11.0   /* the painter's labels on screen */
+#define MARGIN_LEFT 34          /* for the size request: about the painter's margins at that size */
 #define MARGIN_TOP 22
 #define GAP 4
 #define MAX_CELL_HEIGHT 110
@@ -178,17 +181,49 @@ reload (AttnvizStepPanel *self)
   g_task_run_in_thread (task, read_thread);
 }
 
-/* ---- Layout ---------------------------------------------------------------- */
+/* ---- Layout and drawing: the painter's step panel ---------------------------- */
 
-static gboolean
-cell_size (AttnvizStepPanel *self, double *cw, double *ch)
+gboolean
+attnviz_step_panel_get_spec (AttnvizStepPanel *self, AttnvizStepPanelSpec *spec)
 {
-  int width = gtk_widget_get_width (GTK_WIDGET (self)), height = gtk_widget_get_height (GTK_WIDGET (self));
-  if (self->n_layers == 0 || self->n_heads == 0)
+  g_return_val_if_fail (ATTNVIZ_IS_STEP_PANEL (self), FALSE);
+
+  gboolean rows = self->query >= 0 && self->ready;
+  attnviz_step_panel_spec_init (spec, rows ? self->rows : NULL, self->n_layers, self->n_heads, self->cols);
+  if (self->result == NULL)
     return FALSE;
-  *cw = (width - MARGIN_LEFT - GAP * (self->n_heads - 1)) / (double) self->n_heads;
-  *ch = MIN (MAX_CELL_HEIGHT, (height - MARGIN_TOP - GAP * (self->n_layers - 1)) / (double) self->n_layers);
-  return *cw >= 2 && *ch >= 2;
+  spec->recorded = rows ? self->recorded : NULL;
+  /* The keys the query may see: a causal row ends at its own token. */
+  spec->keys = attnviz_result_get_causal (self->result) && attnviz_result_is_square (self->result)
+               ? MIN (self->query + 1, self->cols) : self->cols;
+  AttnvizResult *run = self->state ? attnviz_view_state_get_run (self->state) : NULL;
+  spec->first_generated = attnviz_result_get_kind (self->result) == ATTNVIZ_ATTENTION_SELF
+                          ? attnviz_result_get_first_generated (run) : -1;
+  spec->colormap = self->colormap;
+  if (self->state && attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_HEAD)
+    {
+      spec->current_layer = self->layer;
+      spec->current_head = self->head;
+    }
+  spec->message = self->query < 0 ? "Pick a step (or a token) to see its row in every head"
+                : !self->ready ? "Reading the rows…" : NULL;
+  return rows;
+}
+
+static void
+screen_spec (AttnvizStepPanel *self, AttnvizStepPanelSpec *spec)
+{
+  GtkWidget *widget = GTK_WIDGET (self);
+  GdkRGBA fg, accent;
+  attnviz_step_panel_get_spec (self, spec);
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
+  if (!gtk_style_context_lookup_color (gtk_widget_get_style_context (widget), "accent_color", &accent))
+    accent = (GdkRGBA) { 0.21, 0.52, 0.89, 1 };
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  spec->foreground = (AttnvizRGBA) { fg.red, fg.green, fg.blue, fg.alpha };
+  spec->accent = (AttnvizRGBA) { accent.red, accent.green, accent.blue, accent.alpha };
+  spec->font_size = SCREEN_FONT_SIZE;
 }
 
 gboolean
@@ -196,10 +231,15 @@ attnviz_step_panel_get_cell_rect (AttnvizStepPanel *self, int layer, int head, g
 {
   g_return_val_if_fail (ATTNVIZ_IS_STEP_PANEL (self), FALSE);
 
-  double cw, ch;
-  if (layer < 0 || layer >= self->n_layers || head < 0 || head >= self->n_heads || !cell_size (self, &cw, &ch))
+  AttnvizStepPanelSpec spec;
+  AttnvizStepPanelLayout layout;
+  AttnvizRect r;
+  screen_spec (self, &spec);
+  attnviz_step_panel_layout (&spec, gtk_widget_get_width (GTK_WIDGET (self)), gtk_widget_get_height (GTK_WIDGET (self)),
+                             &layout);
+  if (!attnviz_step_panel_layout_cell (&layout, layer, head, &r))
     return FALSE;
-  *rect = GRAPHENE_RECT_INIT (MARGIN_LEFT + head * (cw + GAP), MARGIN_TOP + layer * (ch + GAP), cw, ch);
+  *rect = GRAPHENE_RECT_INIT (r.x, r.y, r.width, r.height);
   return TRUE;
 }
 
@@ -223,147 +263,18 @@ attnviz_step_panel_get_cell_at (AttnvizStepPanel *self, double x, double y, int 
   return FALSE;
 }
 
-/* ---- Drawing --------------------------------------------------------------- */
-
-static void
-set_source_colormap (cairo_t *cr, AttnvizColormap map, double t)
-{
-  double rgb[3];
-  attnviz_colormap_lookup (map, CLAMP (t, 0, 1), rgb);
-  cairo_set_source_rgb (cr, rgb[0], rgb[1], rgb[2]);
-}
-
-static void
-draw_cell (AttnvizStepPanel *self, cairo_t *cr, const graphene_rect_t *r, const float *row, const GdkRGBA *fg)
-{
-  /* The keys the query may see: a causal row ends at its own token. */
-  int keys = attnviz_result_get_causal (self->result) && attnviz_result_is_square (self->result)
-             ? MIN (self->query + 1, self->cols) : self->cols;
-  double max = 0;
-  for (int j = 0; j < keys; j++)
-    max = MAX (max, row[j]);
-
-  cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.06);
-  cairo_rectangle (cr, r->origin.x, r->origin.y, r->size.width, r->size.height);
-  cairo_fill (cr);
-  if (!(max > 0))
-    return;
-
-  /* One bar a key; where keys outnumber pixels, each pixel column the
-   * largest weight of its keys. */
-  double key_w = r->size.width / self->cols;
-  int n_bins = key_w >= 1 ? keys : MAX (1, (int) ceil (keys * key_w));
-  double bottom = r->origin.y + r->size.height;
-  for (int b = 0; b < n_bins; b++)
-    {
-      int j0 = key_w >= 1 ? b : (int) ((gint64) b * keys / n_bins);
-      int j1 = key_w >= 1 ? b + 1 : MAX (j0 + 1, (int) ((gint64) (b + 1) * keys / n_bins));
-      double w = 0;
-      for (int j = j0; j < j1; j++)
-        w = MAX (w, row[j]);
-      double x0 = r->origin.x + j0 * key_w, x1 = r->origin.x + j1 * key_w;
-      double h = (r->size.height - 2) * w / max;
-      if (h < 0.5)
-        continue;
-      set_source_colormap (cr, self->colormap, w / max);
-      cairo_rectangle (cr, x0, bottom - h, MAX (x1 - x0 - (key_w >= 3 ? 1 : 0), 0.75), h);
-      cairo_fill (cr);
-    }
-
-  /* Where the generated tokens start. */
-  AttnvizResult *run = self->state ? attnviz_view_state_get_run (self->state) : NULL;
-  int first = attnviz_result_get_kind (self->result) == ATTNVIZ_ATTENTION_SELF
-              ? attnviz_result_get_first_generated (run) : -1;
-  if (first > 0 && first < self->cols)
-    {
-      double x = r->origin.x + first * key_w;
-      static const double dash[] = { 2, 2 };
-      cairo_set_dash (cr, dash, 2, 0);
-      cairo_set_line_width (cr, 1);
-      cairo_set_source_rgba (cr, fg->red, fg->green, fg->blue, 0.5);
-      cairo_move_to (cr, floor (x) + 0.5, r->origin.y);
-      cairo_line_to (cr, floor (x) + 0.5, bottom);
-      cairo_stroke (cr);
-      cairo_set_dash (cr, NULL, 0, 0);
-    }
-}
-
-static void
-draw_text (cairo_t *cr, PangoLayout *layout, const char *text, double x, double y, double align)
-{
-  int w, h;
-  pango_layout_set_text (layout, text, -1);
-  pango_layout_get_pixel_size (layout, &w, &h);
-  cairo_move_to (cr, x - align * w, y - h / 2.0);
-  pango_cairo_show_layout (cr, layout);
-}
-
 static void
 attnviz_step_panel_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   AttnvizStepPanel *self = ATTNVIZ_STEP_PANEL (widget);
   int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  double cw, ch;
-  GdkRGBA fg, accent;
 
-  if (self->result == NULL || !cell_size (self, &cw, &ch))
+  if (self->result == NULL || self->n_layers * self->n_heads == 0)
     return;
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  gtk_style_context_get_color (gtk_widget_get_style_context (widget), &fg);
-  if (!gtk_style_context_lookup_color (gtk_widget_get_style_context (widget), "accent_color", &accent))
-    accent = (GdkRGBA) { 0.21, 0.52, 0.89, 1 };
-  G_GNUC_END_IGNORE_DEPRECATIONS
-
+  AttnvizStepPanelSpec spec;
+  screen_spec (self, &spec);
   cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
-  PangoLayout *layout = gtk_widget_create_pango_layout (widget, NULL);
-  PangoAttrList *attrs = pango_attr_list_new ();
-  pango_attr_list_insert (attrs, pango_attr_scale_new (PANGO_SCALE_SMALL));
-  pango_attr_list_insert (attrs, pango_attr_font_features_new ("tnum=1"));
-  pango_layout_set_attributes (layout, attrs);
-  pango_attr_list_unref (attrs);
-
-  cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.7);
-  for (int h = 0; h < self->n_heads; h++)
-    {
-      g_autofree char *label = g_strdup_printf ("H%d", h);
-      draw_text (cr, layout, label, MARGIN_LEFT + h * (cw + GAP) + cw / 2, MARGIN_TOP / 2.0, 0.5);
-    }
-  for (int l = 0; l < self->n_layers; l++)
-    {
-      g_autofree char *label = g_strdup_printf ("L%d", l);
-      cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.7);
-      draw_text (cr, layout, label, MARGIN_LEFT - 6, MARGIN_TOP + l * (ch + GAP) + ch / 2, 1.0);
-    }
-
-  if (self->query < 0 || !self->ready)
-    {
-      cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.55);
-      draw_text (cr, layout, self->query < 0 ? "Pick a step (or a token) to see its row in every head"
-                                             : "Reading the rows…",
-                 MARGIN_LEFT + (width - MARGIN_LEFT) / 2.0, MARGIN_TOP + (self->n_layers * (ch + GAP)) / 2.0, 0.5);
-    }
-  else
-    for (int l = 0; l < self->n_layers; l++)
-      for (int h = 0; h < self->n_heads; h++)
-        {
-          graphene_rect_t r;
-          gsize i = (gsize) l * self->n_heads + h;
-          attnviz_step_panel_get_cell_rect (self, l, h, &r);
-          if (self->recorded[i])
-            draw_cell (self, cr, &r, self->rows + i * self->cols, &fg);
-        }
-
-  /* The state's head. */
-  graphene_rect_t r;
-  if (attnviz_view_state_get_aggregate (self->state) == ATTNVIZ_AGGREGATE_HEAD
-      && attnviz_step_panel_get_cell_rect (self, self->layer, self->head, &r))
-    {
-      gdk_cairo_set_source_rgba (cr, &accent);
-      cairo_set_line_width (cr, 2);
-      cairo_rectangle (cr, r.origin.x - 1, r.origin.y - 1, r.size.width + 2, r.size.height + 2);
-      cairo_stroke (cr);
-    }
-  g_object_unref (layout);
+  attnviz_paint_step_panel (cr, &spec, width, height);
   cairo_destroy (cr);
 }
 

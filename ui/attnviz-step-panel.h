@@ -2,7 +2,7 @@
  * compact layer × head panel
  *
  * For the state's selected query token (what the per-step slider picks:
- * the token written at step t), each cell of the panel is that token's
+ * the row that wrote step t's token, the token before it), each cell of the panel is that token's
  * row of one head: a bar for each key it may see, as tall as the row's
  * largest weight makes it and coloured by the state's colour map; rows
  * are layers, columns heads, the state's head outlined.  Where the
@@ -14,6 +14,7 @@
 
 #include <gtk/gtk.h>
 
+#include "attnviz-painter.h"
 #include "attnviz-view-state.h"
 
 G_BEGIN_DECLS
@@ -40,6 +41,9 @@ const float *attnviz_step_panel_get_row (AttnvizStepPanel *self, int layer, int 
 gboolean attnviz_step_panel_get_cell_at (AttnvizStepPanel *self, double x, double y, int *layer, int *head);
 /* The box of a cell in the widget's coordinates; FALSE when there is none. */
 gboolean attnviz_step_panel_get_cell_rect (AttnvizStepPanel *self, int layer, int head, graphene_rect_t *rect);
+/* What the painter draws for it (the rows, while they last, are the
+ * panel's: copy them to keep them); FALSE when it has no rows to show. */
+gboolean attnviz_step_panel_get_spec (AttnvizStepPanel *self, AttnvizStepPanelSpec *spec);
 /* Its tooltip: "layer 1 · head 2 · row of 14 “Lily”: 3 “girl” 0.62 · …". */
 char *attnviz_step_panel_describe_cell (AttnvizStepPanel *self, int layer, int head);
 

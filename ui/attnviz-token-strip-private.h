@@ -27,6 +27,8 @@ struct _AttnvizTokenStrip
   AttnvizViewState *state;
   gboolean source;        /* the run's encoder tokens and the selected source */
   AttnvizResult *result;  /* what it shows, from the state */
+  gboolean columns;       /* its tokens are the result's columns (a cross-attention's source, when the run
+                           * has no encoder: one made elsewhere) */
   int selected_token;     /* the state's, within the result */
   int hover_token;
 

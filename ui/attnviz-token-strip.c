@@ -34,7 +34,17 @@ static GParamSpec *properties[N_PROPS];
 int
 _attnviz_token_strip_n_tokens (AttnvizTokenStrip *self)
 {
-  return self->result ? attnviz_result_get_n_tokens (self->result) : 0;
+  if (self->result == NULL)
+    return 0;
+  return self->columns ? attnviz_result_get_n_cols (self->result) : attnviz_result_get_n_tokens (self->result);
+}
+
+/* The strip's token INDEX: a row of its result, or a column */
+static const AttnvizToken *
+token_at (AttnvizTokenStrip *self, int index)
+{
+  return self->columns ? attnviz_result_get_col_token (self->result, index)
+                       : attnviz_result_get_token (self->result, index);
 }
 
 static void
@@ -68,7 +78,7 @@ chip_layout (AttnvizTokenStrip *self, const char *text, gboolean special)
 static gboolean
 is_special (AttnvizTokenStrip *self, int index)
 {
-  const AttnvizToken *token = attnviz_result_get_token (self->result, index);
+  const AttnvizToken *token = token_at (self, index);
   return token != NULL && token->special;
 }
 
@@ -204,9 +214,10 @@ attnviz_token_strip_describe_token (AttnvizTokenStrip *self, int index)
 
   if (index < 0 || index >= n_tokens (self))
     return NULL;
-  const AttnvizToken *token = attnviz_result_get_token (self->result, index);
-  gint32 id = attnviz_result_get_token_id (self->result, index);
-  const char *written = attnviz_result_is_generated (self->result, index) ? ", written by the model" : "";
+  const AttnvizToken *token = token_at (self, index);
+  gint32 id = self->columns ? attnviz_result_get_col_token_id (self->result, index)
+                            : attnviz_result_get_token_id (self->result, index);
+  const char *written = !self->source && attnviz_result_is_generated (self->result, index) ? ", written by the model" : "";
   if (token != NULL && token->special)
     return g_strdup_printf ("Token %d: special token, id %d%s", index, id, written);
   if (token != NULL)
@@ -654,13 +665,19 @@ show_result (AttnvizTokenStrip *self)
   g_autoptr(AttnvizResult) result = NULL;
   if (run != NULL)
     result = self->source ? attnviz_result_get_attention (run, ATTNVIZ_ATTENTION_ENCODER) : g_object_ref (run);
-  if (!g_set_object (&self->result, result))
+  /* a cross-attention with no encoder: its source is its columns */
+  gboolean columns = self->source && result == NULL && run != NULL && !attnviz_result_is_square (run);
+  if (columns)
+    result = g_object_ref (run);
+  if (!g_set_object (&self->result, result) && columns == self->columns)
     return;
+  self->columns = columns;
   int T = n_tokens (self);
   g_strfreev (self->shown);
   self->shown = g_new0 (char *, T + 1);
   for (int t = 0; t < T; t++)
-    self->shown[t] = chip_text (attnviz_result_get_label (result, t));
+    self->shown[t] = chip_text (columns ? attnviz_result_get_col_label (result, t)
+                                        : attnviz_result_get_label (result, t));
   self->hover_token = -1;
   invalidate_widths (self);
 }

@@ -125,9 +125,10 @@ update_result (AttnvizViewState *self)
 
   if (self->run != NULL && shown == NULL)
     {
-      /* A decoder-only run (or a comparison) has its self-attention only. */
+      /* A decoder-only run (or a comparison) has its self-attention only,
+       * a cross-attention made elsewhere its cross-attention only. */
       shown = g_object_ref (self->run);
-      set_int (self, (int *) &self->attention, ATTNVIZ_ATTENTION_SELF, PROP_ATTENTION);
+      set_int (self, (int *) &self->attention, attnviz_result_get_kind (self->run), PROP_ATTENTION);
     }
   if (g_set_object (&self->result, shown))
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RESULT]);
