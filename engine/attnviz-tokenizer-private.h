@@ -156,6 +156,7 @@ struct _AttnvizTokenizer
   gboolean split_on_space; /* Metaspace split: merges never cross a "▁" */
   double *scores;          /* (vocab_size) or NULL: merge by rank; Unigram: log probabilities */
   double min_score;        /* Unigram: the lowest score (an unknown costs 10 less) */
+  AttnvizTokenizer *target; /* Marian: the same ids scored by target.spm, for a target text; owned */
   gboolean unk_by_surface; /* Marian: an unknown span whose text is a vocabulary piece (a
                             * target-language piece) gets that piece's id, as MarianTokenizer
                             * looks SentencePiece's pieces up in vocab.json */

@@ -8,7 +8,8 @@
  * A Marian folder (Helsinki-NLP opus-mt, MarianTokenizer):
  *   source.spm   segments the source text (Viterbi over its pieces' scores,
  *                attnviz-tokenizer-unigram.c)
- *   target.spm   the target language's pieces (what generation decodes)
+ *   target.spm   the target language's pieces: what generation decodes, and
+ *                what segments a target text (attnviz_tokenizer_encode_target)
  *   vocab.json   { piece: id }, the model's ids for the pieces of both
  *   special_tokens_map.json / tokenizer_config.json: eos "</s>", unk
  *                "<unk>", pad "<pad>" (also the defaults)
@@ -136,6 +137,36 @@ check_pieces_in_vocab (AttnvizTokenizer *self, const AttnvizSpmModel *spm, const
   return TRUE;
 }
 
+/* SELF's vocabulary from vocab.json (ROOT, read from VOCAB_PATH), scored
+ * by SPM's pieces: the others are never chosen when segmenting. */
+static gboolean
+fill_from_vocab (AttnvizTokenizer *self, JsonNode *root, const AttnvizSpmModel *spm, const char *vocab_path,
+                 GError **error)
+{
+  if (!_attnviz_tokenizer_vocab_from_object (self, json_node_get_object (root), vocab_path, "vocab", error))
+    return FALSE;
+  guint n = self->pieces->len;
+  self->scores = g_new0 (double, n);
+  self->flags = g_new0 (guint8, n);
+  for (guint i = 0; i < n; i++)
+    self->flags[i] = PIECE_UNUSED;   /* until the .spm gives the piece a score */
+  self->min_score = 0.0;
+  for (int i = 0; i < spm->n_pieces; i++)
+    {
+      const AttnvizSpmPiece *p = &spm->pieces[i];
+      int id = _attnviz_tokenizer_vocab_lookup (self, p->piece);
+      if (id < 0 || (p->type != ATTNVIZ_SPM_NORMAL && p->type != ATTNVIZ_SPM_USER_DEFINED))
+        continue;
+      self->flags[id] &= ~PIECE_UNUSED;
+      self->scores[id] = p->score;
+      self->min_score = MIN (self->min_score, p->score);
+    }
+  self->unk_id = _attnviz_tokenizer_vocab_lookup (self, spm->pieces[spm->unk_id].piece);
+  self->unk_by_surface = TRUE;
+  finish_unigram (self);
+  return TRUE;
+}
+
 gboolean
 _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const char *source_path, GError **error)
 {
@@ -166,27 +197,17 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: not a { piece: id } object", vocab_path);
       return FALSE;
     }
-  if (!_attnviz_tokenizer_vocab_from_object (self, json_node_get_object (root), vocab_path, "vocab", error))
+  if (!fill_from_vocab (self, root, source, vocab_path, error))
     return FALSE;
-
-  guint n = self->pieces->len;
-  self->scores = g_new0 (double, n);
-  self->flags = g_new0 (guint8, n);
-  for (guint i = 0; i < n; i++)
-    self->flags[i] = PIECE_UNUSED;   /* until source.spm gives the piece a score */
   if (!check_pieces_in_vocab (self, source, source_path, vocab_path, error)
       || (target && !check_pieces_in_vocab (self, target, target_path, vocab_path, error)))
     return FALSE;
-  self->min_score = 0.0;
-  for (int i = 0; i < source->n_pieces; i++)
+  if (target)
     {
-      const AttnvizSpmPiece *p = &source->pieces[i];
-      int id = _attnviz_tokenizer_vocab_lookup (self, p->piece);
-      if (id < 0 || (p->type != ATTNVIZ_SPM_NORMAL && p->type != ATTNVIZ_SPM_USER_DEFINED))
-        continue;
-      self->flags[id] &= ~PIECE_UNUSED;
-      self->scores[id] = p->score;
-      self->min_score = MIN (self->min_score, p->score);
+      /* the target text (--target) is segmented by target.spm, over the same ids */
+      self->target = _attnviz_tokenizer_new ();
+      if (!fill_from_vocab (self->target, root, target, vocab_path, error))
+        return FALSE;
     }
 
   /* the names finish_loading resolves (the config files may rename them);
@@ -198,10 +219,15 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
   loader->prefix_names = g_ptr_array_new_with_free_func (g_free);
   loader->suffix_names = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (loader->suffix_names, g_strdup ("</s>"));
-  self->unk_by_surface = TRUE;
-  g_debug ("%s: Marian tokenizer, %u ids, source.spm %d pieces (normalizer %s%s)", loader->dir, n,
-           source->n_pieces, source->normalizer_name ? source->normalizer_name : "none",
+  g_debug ("%s: Marian tokenizer, %u ids, source.spm %d pieces (normalizer %s%s)", loader->dir,
+           self->pieces->len, source->n_pieces, source->normalizer_name ? source->normalizer_name : "none",
            source->has_charsmap ? ", its character map not applied" : "");
-  finish_unigram (self);
   return TRUE;
+}
+
+GArray *
+attnviz_tokenizer_encode_target (const AttnvizTokenizer *self, const char *text, gssize len, GError **error)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return attnviz_tokenizer_encode (self->target ? self->target : self, text, len, FALSE, error);
 }

@@ -97,6 +97,14 @@ GArray *attnviz_tokenizer_encode (const AttnvizTokenizer *self,
                                   gboolean add_special,
                                   GError **error);
 
+/* Encodes a seq2seq model's target text, without special tokens: a Marian
+ * folder's with target.spm (the same ids, the target language's pieces),
+ * any other tokenizer's as attnviz_tokenizer_encode does. */
+GArray *attnviz_tokenizer_encode_target (const AttnvizTokenizer *self,
+                                         const char *text,
+                                         gssize len,
+                                         GError **error);
+
 /* The vocabulary entry of ID as stored (e.g. "Ġthe", "##ing", "▁the",
  * "<0x0A>"), or NULL when out of range. */
 const char *attnviz_tokenizer_get_piece (const AttnvizTokenizer *self, int id);

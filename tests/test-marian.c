@@ -228,6 +228,27 @@ test_tokenizes_as_sentencepiece (void)
   attnviz_tokenizer_free (target);
 }
 
+/* A target text goes through target.spm: the reference's target ids after
+ * the start token. */
+static void
+test_segments_a_target_text_with_target_spm (void)
+{
+  g_autoptr(AttnvizModel) model = load_fixture ();
+  int T;
+  g_autofree gint32 *tgt = attnviz_test_load_ids (FIXTURE, "target_ids.npy", &T);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GArray) tokens = attnviz_tokenizer_encode_target (model->tokenizer, "Die Kinder spielen im Garten.", -1,
+                                                              &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tokens->len, ==, T - 1);
+  for (int t = 1; t < T; t++)
+    g_assert_cmpint (g_array_index (tokens, AttnvizToken, t - 1).id, ==, tgt[t]);
+  /* the source side segments it otherwise */
+  g_autoptr(GArray) as_source = attnviz_tokenizer_encode (model->tokenizer, "Die Kinder spielen im Garten.", -1, FALSE,
+                                                          &error);
+  g_assert_cmpuint (as_source->len, !=, tokens->len);
+}
+
 /* The decoder's pieces back to text: "▁" as spaces, the first one dropped,
  * the start (pad) and end tokens standing for nothing. */
 static void
@@ -251,5 +272,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/marian/spm/reads-pieces-scores-and-types", test_spm_reader_reads_pieces_scores_and_types);
   g_test_add_func ("/engine/marian/tokenizer/segments-as-sentencepiece", test_tokenizes_as_sentencepiece);
   g_test_add_func ("/engine/marian/tokenizer/decodes-target-pieces-to-text", test_decodes_target_pieces_to_text);
+  g_test_add_func ("/engine/marian/tokenizer/segments-a-target-text-with-target-spm",
+                   test_segments_a_target_text_with_target_spm);
   return g_test_run ();
 }

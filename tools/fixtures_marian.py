@@ -302,9 +302,22 @@ def make_marian(fresh_dir, write_json, write_safetensors, save_npy, attention_st
     save_npy(os.path.join(r, "attentions.npy"), dec.numpy(), np.float32)
     save_npy(os.path.join(r, "cross_attentions.npy"), cross.numpy(), np.float32)
     save_npy(os.path.join(r, "logits.npy"), logits.numpy(), np.float32)
+    # transformers' greedy generate, a whole forward pass a step: from the
+    # start (pad) token until "</s>" or 8 new tokens; MarianTokenizer.decode
+    # is target.spm's decode of the pieces, "</s>" left out
+    greedy = [c["decoder_start_token_id"]]
+    with torch.no_grad():
+        for _ in range(8):
+            nxt = int(marian_forward(c, p, src, torch.tensor(greedy))[3][-1].argmax())
+            greedy.append(nxt)
+            if nxt == c["eos_token_id"]:
+                break
+    pieces = {i: t for t, i in vocab.items()}
+    greedy_text = target.decode_pieces([pieces[i] for i in greedy[1:] if i != c["eos_token_id"]])
     write_json(os.path.join(r, "inputs.json"), {
         "source_text": SOURCE_SENTENCE, "target_text": tgt_text,
         "source_ids": src.tolist(), "target_ids": tgt.tolist(),
+        "greedy_ids": greedy, "greedy_text": greedy_text,
         "shuffled_7_source_positions": SHUFFLED_7_SOURCE, "shuffled_7_target_positions": SHUFFLED_7_TARGET,
         "reference": "tools/fixtures_marian.py: transformers modeling_marian eager semantics, float32",
     })
