@@ -63,14 +63,10 @@ finish_unigram (AttnvizTokenizer *self)
   _attnviz_piece_index_init (&self->piece_index, self);
 }
 
-AttnvizTokenizer *
-attnviz_tokenizer_new_from_spm (const char *path, GError **error)
+static AttnvizTokenizer *
+new_from_spm_model (const AttnvizSpmModel *spm, const char *path, GError **error)
 {
-  g_return_val_if_fail (path != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  g_autoptr(AttnvizSpmModel) spm = attnviz_spm_load (path, error);
-  if (spm == NULL || !check_unigram (spm, path, error))
+  if (!check_unigram (spm, path, error))
     return NULL;
   AttnvizTokenizer *self = _attnviz_tokenizer_new ();
   self->scores = g_new0 (double, spm->n_pieces);
@@ -111,6 +107,26 @@ attnviz_tokenizer_new_from_spm (const char *path, GError **error)
   self->pad_id = spm->pad_id;
   finish_unigram (self);
   return self;
+}
+
+AttnvizTokenizer *
+attnviz_tokenizer_new_from_spm (const char *path, GError **error)
+{
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_autoptr(AttnvizSpmModel) spm = attnviz_spm_load (path, error);
+  return spm ? new_from_spm_model (spm, path, error) : NULL;
+}
+
+AttnvizTokenizer *
+attnviz_tokenizer_new_from_spm_data (const guint8 *data, gsize len, const char *filename, GError **error)
+{
+  g_return_val_if_fail (data != NULL || len == 0, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_autoptr(AttnvizSpmModel) spm = attnviz_spm_parse (data, len, filename, error);
+  return spm ? new_from_spm_model (spm, filename, error) : NULL;
 }
 
 /* Every NORMAL piece of SPM (read from PATH) must be in vocab.json

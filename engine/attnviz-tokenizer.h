@@ -73,6 +73,10 @@ AttnvizTokenizer *attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GErr
  * EncodeAsIds does (without the normalizer's character map).  A file that
  * is not a SentencePiece model, or a BPE one, is a one-line error naming PATH. */
 AttnvizTokenizer *attnviz_tokenizer_new_from_spm (const char *path, GError **error);
+/* The same from LEN bytes at DATA; FILENAME names them in errors (the fuzz
+ * harness uses this). */
+AttnvizTokenizer *attnviz_tokenizer_new_from_spm_data (const guint8 *data, gsize len, const char *filename,
+                                                       GError **error);
 void attnviz_tokenizer_free (AttnvizTokenizer *self);
 
 AttnvizTokenizerKind attnviz_tokenizer_get_kind (const AttnvizTokenizer *self);
