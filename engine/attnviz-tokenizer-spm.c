@@ -28,7 +28,9 @@
  * Not applied: the normalizer's precompiled character map (nmt_nfkc), so
  * text NFKC would change (full-width letters, ligatures, compatibility
  * characters) is segmented as written; USER_DEFINED pieces are segmented
- * as normal pieces (SentencePiece matches them first); separate source
+ * as normal pieces (SentencePiece matches them first); byte_fallback
+ * (an unknown character as its UTF-8 bytes' pieces: opus-mt has none) is
+ * not applied, an unknown character is the unknown piece; separate source
  * and target vocabularies (a target_vocab.json) are not read.
  */
 #define G_LOG_DOMAIN "attnviz-tokenizer"
