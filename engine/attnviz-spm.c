@@ -302,6 +302,9 @@ attnviz_spm_parse (const guint8 *data, gsize len, const char *filename, GError *
   g_return_val_if_fail (data != NULL || len == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  static const guint8 nothing[1];
+  if (data == NULL)
+    data = nothing;   /* an empty mapping: no arithmetic on NULL */
   Reader r = { filename, error, FALSE };
   g_autoptr(AttnvizSpmModel) m = g_new0 (AttnvizSpmModel, 1);
   m->model_type = ATTNVIZ_SPM_MODEL_UNIGRAM;
@@ -357,14 +360,14 @@ attnviz_spm_parse (const guint8 *data, gsize len, const char *filename, GError *
                    filename);
       return NULL;
     }
-  if (!check_id (&r, m, "unk_id", &m->unk_id) || !check_id (&r, m, "bos_id", &m->bos_id)
-      || !check_id (&r, m, "eos_id", &m->eos_id) || !check_id (&r, m, "pad_id", &m->pad_id))
-    return NULL;
   if (m->unk_id < 0)
     {
       fail (&r, "it names no unknown piece (trainer_spec.unk_id)");
       return NULL;
     }
+  if (!check_id (&r, m, "unk_id", &m->unk_id) || !check_id (&r, m, "bos_id", &m->bos_id)
+      || !check_id (&r, m, "eos_id", &m->eos_id) || !check_id (&r, m, "pad_id", &m->pad_id))
+    return NULL;
   return g_steal_pointer (&m);
 }
 

@@ -166,6 +166,70 @@ test_spm_reader_reads_pieces_scores_and_types (void)
     }
 }
 
+/* Hostile .spm bytes, each a one-line error naming the file and what is wrong. */
+static const struct {
+  const char *name;
+  const char *bytes;
+  gsize len;
+  const char *message;
+} bad_spm[] = {
+  { "empty", "", 0, "x.spm: the SentencePiece model has no pieces" },
+  { "a-varint-of-eleven-bytes", "\x30\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12,
+    "x.spm: not a SentencePiece model: a varint is longer than 10 bytes" },
+  { "a-varint-cut-off", "\x30\xff", 2, "x.spm: not a SentencePiece model: a varint runs past the end of its message" },
+  { "a-group", "\x33", 1, "x.spm: not a SentencePiece model: field 6 has wire type 3, which ModelProto does not use" },
+  { "pieces-as-a-varint", "\x08\x01", 2, "x.spm: not a SentencePiece model: pieces (field 1) has wire type 0, expected 2" },
+  { "a-piece-longer-than-the-file", "\x0a\x7f\x0a", 3,
+    "x.spm: not a SentencePiece model: a length of 127 bytes runs past the end of its message" },
+  { "a-piece-longer-than-its-message", "\x0a\x02\x0a\x05" "hello", 9,
+    "x.spm: not a SentencePiece model: a length of 5 bytes runs past the end of its message" },
+  { "an-empty-piece", "\x0a\x02\x0a\x00", 4, "x.spm: not a SentencePiece model: piece 0 is empty" },
+  { "a-piece-not-utf8", "\x0a\x03\x0a\x01\xff", 5, "x.spm: not a SentencePiece model: a piece is not UTF-8 text" },
+  { "a-piece-with-nul", "\x0a\x04\x0a\x02" "a\x00", 6, "x.spm: not a SentencePiece model: a piece is not UTF-8 text" },
+  { "a-nan-score", "\x0a\x08\x0a\x01" "a\x15\x00\x00\xc0\x7f", 10,
+    "x.spm: not a SentencePiece model: piece 0 has a score that is not a finite number" },
+  { "a-score-cut-off", "\x0a\x05\x0a\x01" "a\x15\x00", 7,
+    "x.spm: not a SentencePiece model: piece 0's score runs past its end" },
+  { "a-type-out-of-range", "\x0a\x05\x0a\x01" "a\x18\x09", 7,
+    "x.spm: not a SentencePiece model: piece 0 has type 9 (expected 1 to 6)" },
+  { "an-unknown-id-beyond-the-pieces", "\x0a\x03\x0a\x01" "a\x12\x03\xc0\x02\x05", 10,
+    "x.spm: not a SentencePiece model: trainer_spec.unk_id = 5 is not one of the 1 pieces" },
+  { "no-unknown-piece", "\x0a\x03\x0a\x01" "a\x12\x0c\xc0\x02\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 19,
+    "x.spm: not a SentencePiece model: it names no unknown piece (trainer_spec.unk_id)" },
+  { "a-model-type-out-of-range", "\x12\x02\x18\x07", 4,
+    "x.spm: not a SentencePiece model: trainer_spec.model_type is 7 (expected 1 to 4)" },
+};
+
+static void
+test_spm_reader_refuses (gconstpointer data)
+{
+  const guint i = GPOINTER_TO_UINT (data);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizSpmModel) spm = attnviz_spm_parse ((const guint8 *) bad_spm[i].bytes, bad_spm[i].len, "x.spm",
+                                                      &error);
+  g_assert_null (spm);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpstr (error->message, ==, bad_spm[i].message);
+}
+
+/* A BPE model is read, but is no Unigram tokenizer. */
+static void
+test_spm_tokenizer_refuses_bpe (void)
+{
+  static const guint8 bpe[] = { 0x0a, 0x07, 0x0a, 0x05, '<', 'u', 'n', 'k', '>',   /* <unk>, <s>, </s>: the default ids */
+                                0x0a, 0x05, 0x0a, 0x03, '<', 's', '>',
+                                0x0a, 0x06, 0x0a, 0x04, '<', '/', 's', '>',
+                                0x12, 0x02, 0x18, 0x02 };                       /* model_type BPE */
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizSpmModel) spm = attnviz_spm_parse (bpe, sizeof bpe, "bpe.spm", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (spm->model_type, ==, ATTNVIZ_SPM_MODEL_BPE);
+  AttnvizTokenizer *tok = attnviz_tokenizer_new_from_spm_data (bpe, sizeof bpe, "bpe.spm", &error);
+  g_assert_null (tok);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_cmpstr (error->message, ==, "bpe.spm: a SentencePiece bpe model is not supported (attnviz reads Unigram models)");
+}
+
 /* Every token's span lies in the text, after the previous one's. */
 static void
 assert_spans_in_order (GArray *tokens, gsize len)
@@ -270,6 +334,12 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/marian/pos-none/removes-the-sinusoids", test_pos_none_removes_the_sinusoids);
   g_test_add_func ("/engine/marian/pos-shuffled/permutes-the-sinusoids", test_pos_shuffled_permutes_the_sinusoids);
   g_test_add_func ("/engine/marian/spm/reads-pieces-scores-and-types", test_spm_reader_reads_pieces_scores_and_types);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_spm); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/engine/marian/spm/refuses/%s", bad_spm[i].name);
+      g_test_add_data_func (path, GUINT_TO_POINTER (i), test_spm_reader_refuses);
+    }
+  g_test_add_func ("/engine/marian/spm/tokenizer-refuses-bpe", test_spm_tokenizer_refuses_bpe);
   g_test_add_func ("/engine/marian/tokenizer/segments-as-sentencepiece", test_tokenizes_as_sentencepiece);
   g_test_add_func ("/engine/marian/tokenizer/decodes-target-pieces-to-text", test_decodes_target_pieces_to_text);
   g_test_add_func ("/engine/marian/tokenizer/segments-a-target-text-with-target-spm",
