@@ -136,6 +136,34 @@ test_info_describes_marian (void)
   g_assert_nonnull (strstr (r.out, "sentencepiece-unigram, 186 tokens"));
 }
 
+/* tokenize on a bare .spm gives SentencePiece's own ids (no </s>); on the
+ * folder, MarianTokenizer's. */
+static void
+test_tokenize_reads_an_spm_file (void)
+{
+  g_autofree char *spm = attnviz_test_fixture_path (FIXTURE, "source.spm", NULL);
+  g_autofree char *model = attnviz_test_fixture_path (FIXTURE, NULL);
+  g_autofree char *path = attnviz_test_fixture_path (FIXTURE, "reference", "tokenization.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  JsonObject *first = json_array_get_object_element (json_node_get_array (json_parser_get_root (parser)), 0);
+  const char *text = json_object_get_string_member (first, "text");
+  const char *keys[] = { "source_spm_ids", "marian_ids" };
+  const char *models[] = { spm, model };
+  for (int k = 0; k < 2; k++)
+    {
+      JsonArray *want = json_object_get_array_member (first, keys[k]);
+      g_autoptr(GString) line = g_string_new (NULL);
+      for (guint i = 0; i < json_array_get_length (want); i++)
+        g_string_append_printf (line, "%s%d", i ? " " : "", (int) json_array_get_int_element (want, i));
+      g_auto(AttnvizTestRun) r = { 0 };
+      attnviz_test_run_attnviz (&r, "tokenize", models[k], "--text", text, NULL);
+      g_assert_cmpint (r.status, ==, 0);
+      g_assert_cmpstr (g_strstrip (r.out), ==, line->str);
+    }
+}
+
 /* A copy of the fixture in a new folder: every file linked but NAME, which
  * holds CONTENTS (LEN bytes). */
 static char *
@@ -246,6 +274,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/marian/generate/decodes-as-pytorch", test_generate_decodes_as_pytorch);
   g_test_add_func ("/cli/marian/render/draws-the-cross-attention", test_render_draws_the_cross_attention);
   g_test_add_func ("/cli/marian/info/describes-marian", test_info_describes_marian);
+  g_test_add_func ("/cli/marian/tokenize/reads-an-spm-file-and-the-folder", test_tokenize_reads_an_spm_file);
   g_test_add_func ("/cli/marian/refuses/a-source-spm-that-is-not-sentencepiece",
                    test_refuses_a_source_spm_that_is_not_sentencepiece);
   g_test_add_func ("/cli/marian/refuses/an-spm-with-no-pieces", test_refuses_an_spm_with_no_pieces);
