@@ -360,7 +360,7 @@ attnviz_cli_target_load (AttnvizCliInput *target,
     {
       target->source = g_strdup ("--target");
       g_autoptr(GError) local = NULL;
-      g_autoptr(GArray) toks = attnviz_tokenizer_encode (model->tokenizer, target_text, -1, FALSE, &local);
+      g_autoptr(GArray) toks = attnviz_tokenizer_encode_target (model->tokenizer, target_text, -1, &local);
       if (toks == NULL)
         {
           /* the text's fault (exit 2), or the tokenizer file's */

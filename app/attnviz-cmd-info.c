@@ -206,6 +206,10 @@ attnviz_cmd_info (int argc, char **argv)
     printf (" (theta %g)", c->rope_theta);
   else if (c->pos == ATTNVIZ_POS_RELATIVE)
     printf (" (a learned bias per head: %d buckets, log-spaced up to %d)", c->rel_buckets, c->rel_max_distance);
+  else if (c->pos == ATTNVIZ_POS_SINUSOIDAL && c->sin_halves)
+    printf (" (sin in the first half of the dimensions, cos in the second)");
+  if (c->emb_scale > 0.0f)
+    printf (", token embeddings times %g", c->emb_scale);
   printf ("\n");
   static const char *const scores[] = { "scaled dot product", "unscaled dot product", "additive (Bahdanau)",
                                         "hybrid" };

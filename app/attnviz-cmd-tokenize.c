@@ -4,7 +4,8 @@
  * each token's piece and the byte span of the text it came from.  MODEL is
  * a GGUF file (its tokenizer.ggml.* metadata: a vocabulary-only file is
  * enough, no tensor is read) or a Hugging Face model folder (or a
- * .safetensors file in one).  The ids of a
+ * .safetensors file in one), or a SentencePiece Unigram model (.spm,
+ * .model: its own ids, as SentencePiece's EncodeAsIds).  The ids of a
  * GGUF file are llama.cpp's (llama_tokenize with parse_special off).
  */
 #define G_LOG_DOMAIN "attnviz-cmd-tokenize"
@@ -36,6 +37,8 @@ open_tokenizer (const char *model, GError **error)
 
       return attnviz_tokenizer_load_dir (dir, error);
     }
+  if (g_str_has_suffix (model, ".spm") || g_str_has_suffix (model, ".model"))
+    return attnviz_tokenizer_new_from_spm (model, error);
   gguf = attnviz_gguf_open (model, error);
   if (gguf == NULL)
     return NULL;
@@ -123,8 +126,8 @@ attnviz_cmd_tokenize (int argc, char **argv)
   gsize len;
   gboolean help;
 
-  g_option_context_set_summary (ctx, "MODEL is a GGUF file (a vocabulary-only one will do) or a Hugging Face "
-                                     "model folder.");
+  g_option_context_set_summary (ctx, "MODEL is a GGUF file (a vocabulary-only one will do), a Hugging Face "
+                                     "model folder or a SentencePiece Unigram model (.spm, .model).");
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!attnviz_cli_parse (ctx, &argc, &argv, &help))
     return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;

@@ -46,5 +46,6 @@ gboolean _attnviz_config_parse_activation (Reader *r, const char *key, const cha
 /* attnviz-config-seq2seq.c */
 void _attnviz_config_parse_t5 (Reader *r, AttnvizConfig *c);
 void _attnviz_config_parse_bart (Reader *r, AttnvizConfig *c);
+void _attnviz_config_parse_marian (Reader *r, AttnvizConfig *c);
 
 G_END_DECLS

@@ -20,6 +20,17 @@
  *           LayerNorm with a layernorm_embedding per stack, learned
  *           positions 2 rows into their table, scaled dot-product scores,
  *           biases everywhere, final_logits_bias on the LM head.
+ *   Marian (MarianMTModel, Helsinki-NLP opus-mt): BART's stack keys, plus
+ *           activation_function (opus-mt: "swish", i.e. SiLU; default
+ *           gelu), scale_embedding (opus-mt: true), max_position_embeddings
+ *           (default 1024; the sinusoids extend past it),
+ *           decoder_start_token_id (default pad_token_id), eos/pad_token_id;
+ *           refused: normalize_before true, normalize_embedding true,
+ *           share_encoder_decoder_embeddings false, a decoder_vocab_size
+ *           other than vocab_size.  Always: post-norm LayerNorm without an
+ *           embedding norm, sinusoidal positions in halves (sin in the
+ *           first d/2 dimensions, cos in the rest: HF's
+ *           MarianSinusoidalPositionalEmbedding), from position 0.
  */
 #define G_LOG_DOMAIN "attnviz-config"
 #include "config.h"
@@ -85,10 +96,12 @@ _attnviz_config_parse_t5 (Reader *r, AttnvizConfig *c)
   c->bos_id = start >= 0 ? start : c->pad_id >= 0 ? c->pad_id : 0;
 }
 
-void
-_attnviz_config_parse_bart (Reader *r, AttnvizConfig *c)
+/* What BART and Marian share: their stacks' sizes, post-norm LayerNorm,
+ * scaled scores, biases everywhere, the activation (DEFAULT_ACT when the
+ * file names none), scale_embedding and the special ids. */
+static void
+parse_bart_like (Reader *r, AttnvizConfig *c, AttnvizActivation default_act)
 {
-  c->family = ATTNVIZ_FAMILY_BART;
   c->encoder_decoder = TRUE;
   c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
   c->d_model = _attnviz_config_read_int (r, KEYS ("d_model"), REQUIRED, 1, MAX_DIM);
@@ -101,26 +114,63 @@ _attnviz_config_parse_bart (Reader *r, AttnvizConfig *c)
   int dec_ff = _attnviz_config_read_int (r, KEYS ("decoder_ffn_dim"), c->d_ff, 1, 8 * MAX_DIM);
   if (!r->failed && (dec_heads != c->n_head || dec_ff != c->d_ff))
     _attnviz_config_fail (r, "the encoder and the decoder differ in heads (%d, %d) or MLP width (%d, %d); "
-                          "attnviz reads BART models whose stacks agree", c->n_head, dec_heads, c->d_ff, dec_ff);
-  c->n_ctx = _attnviz_config_read_int (r, KEYS ("max_position_embeddings"), REQUIRED, 1, MAX_CTX - 2);
-  c->pos_offset = 2;
+                          "attnviz reads %s models whose stacks agree", c->n_head, dec_heads, c->d_ff, dec_ff,
+                          c->family == ATTNVIZ_FAMILY_BART ? "BART" : "Marian");
   const char *act = _attnviz_config_read_string (r, "activation_function");
-  c->act = ATTNVIZ_ACT_GELU_ERF;
+  c->act = default_act;
   if (act != NULL)
     _attnviz_config_parse_activation (r, "activation_function", act, &c->act);
   c->emb_scale = _attnviz_config_read_bool (r, "scale_embedding", FALSE) ? sqrtf ((float) c->d_model) : 0.0f;
   c->norm_eps = 1e-5f;
   c->norm = ATTNVIZ_NORM_LAYERNORM;
   c->pre_norm = FALSE;
-  c->embedding_norm = TRUE;
   c->final_norm = FALSE;
-  c->pos = ATTNVIZ_POS_LEARNED;
   c->score = ATTNVIZ_SCORE_SCALED_DOT;
   c->causal = TRUE;
   c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
   c->tied_embeddings = _attnviz_config_read_bool (r, "tie_word_embeddings", TRUE);
   c->has_lm_head = TRUE;
   _attnviz_config_read_special_ids (r, c);
+}
+
+void
+_attnviz_config_parse_bart (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_BART;
+  parse_bart_like (r, c, ATTNVIZ_ACT_GELU_ERF);
+  c->n_ctx = _attnviz_config_read_int (r, KEYS ("max_position_embeddings"), REQUIRED, 1, MAX_CTX - 2);
+  c->pos_offset = 2;
+  c->embedding_norm = TRUE;
+  c->pos = ATTNVIZ_POS_LEARNED;
   int start = _attnviz_config_read_token_id (r, "decoder_start_token_id", c->vocab_size);
   c->bos_id = start >= 0 ? start : c->eos_id >= 0 ? c->eos_id : c->bos_id;
+}
+
+void
+_attnviz_config_parse_marian (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_MARIAN;
+  parse_bart_like (r, c, ATTNVIZ_ACT_GELU_ERF);   /* MarianConfig's default "gelu"; opus-mt: "swish" */
+  /* the sinusoids extend past the table HF makes of this many rows */
+  c->n_ctx = _attnviz_config_read_int (r, KEYS ("max_position_embeddings"), 1024, 1, MAX_CTX);
+  c->pos = ATTNVIZ_POS_SINUSOIDAL;
+  c->sin_halves = TRUE;
+  c->embedding_norm = FALSE;
+  if (!r->failed && _attnviz_config_read_bool (r, "normalize_before", FALSE))
+    _attnviz_config_fail (r, "\"normalize_before\": true (pre-norm) is not Marian's post-norm; "
+                          "attnviz reads Marian models with normalize_before false");
+  if (!r->failed && _attnviz_config_read_bool (r, "normalize_embedding", FALSE))
+    _attnviz_config_fail (r, "\"normalize_embedding\": true is not supported (Marian has no layernorm_embedding)");
+  if (!r->failed && !_attnviz_config_read_bool (r, "share_encoder_decoder_embeddings", TRUE))
+    _attnviz_config_fail (r, "\"share_encoder_decoder_embeddings\": false (separate source and target "
+                          "vocabularies) is not supported");
+  int dec_vocab = _attnviz_config_read_int (r, KEYS ("decoder_vocab_size"), c->vocab_size, 1, MAX_VOCAB);
+  if (!r->failed && dec_vocab != c->vocab_size)
+    _attnviz_config_fail (r, "\"decoder_vocab_size\" %d differs from \"vocab_size\" %d; "
+                          "attnviz reads Marian models with one shared vocabulary", dec_vocab, c->vocab_size);
+  /* the decoder starts from decoder_start_token_id, which is the pad token */
+  int start = _attnviz_config_read_token_id (r, "decoder_start_token_id", c->vocab_size);
+  c->bos_id = start >= 0 ? start : c->pad_id;
+  if (!r->failed && c->bos_id < 0)
+    _attnviz_config_fail (r, "no \"decoder_start_token_id\" or \"pad_token_id\": the decoder has no first token");
 }

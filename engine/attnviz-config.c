@@ -12,7 +12,7 @@
  *           head_dim (optional), max_position_embeddings, rms_norm_eps,
  *           rope_theta, hidden_act, tie_word_embeddings, attention_bias
  *           (Qwen2 always has Q/K/V biases), bos/eos/pad_token_id
- *   T5 / Flan-T5, BART: attnviz-config-seq2seq.c
+ *   T5 / Flan-T5, BART, Marian: attnviz-config-seq2seq.c
  *   attnviz's own models ("AttnvizDecoder", "AttnvizSeq2Seq", model_type
  *   "attnviz", written by `attnviz train`; tensors in attnviz-model.c):
  *           d_model, n_layer (decoder layers), n_enc_layer (AttnvizSeq2Seq
@@ -449,7 +449,7 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
 static const struct {
   const char *architecture;
   const char *model_type;
-  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz, 5 t5 */
+  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz, 5 t5, 6 bart, 7 marian */
 } known_architectures[] = {
   { "GPT2LMHeadModel", "gpt2", 0 },
   { "GPT2Model", "gpt2", 0 },
@@ -462,6 +462,7 @@ static const struct {
   { "AttnvizSeq2Seq", "attnviz", 4 },
   { "T5ForConditionalGeneration", "t5", 5 },
   { "BartForConditionalGeneration", "bart", 6 },
+  { "MarianMTModel", "marian", 7 },
 };
 
 gboolean
@@ -521,7 +522,8 @@ attnviz_config_parse (AttnvizConfig *config,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
                    "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
-                   "T5ForConditionalGeneration, BartForConditionalGeneration, AttnvizDecoder and AttnvizSeq2Seq",
+                   "T5ForConditionalGeneration, BartForConditionalGeneration, MarianMTModel, AttnvizDecoder and "
+                   "AttnvizSeq2Seq",
                    filename, qarch, qtype);
       return FALSE;
     }
@@ -536,6 +538,7 @@ attnviz_config_parse (AttnvizConfig *config,
     case 4: parse_attnviz (&r, config); break;
     case 5: _attnviz_config_parse_t5 (&r, config); break;
     case 6: _attnviz_config_parse_bart (&r, config); break;
+    case 7: _attnviz_config_parse_marian (&r, config); break;
     default: parse_llama (&r, config, kind == 3); break;
     }
 
@@ -620,6 +623,7 @@ attnviz_family_to_string (AttnvizFamily family)
     case ATTNVIZ_FAMILY_ATTNVIZ: return "attnviz";
     case ATTNVIZ_FAMILY_T5: return "t5";
     case ATTNVIZ_FAMILY_BART: return "bart";
+    case ATTNVIZ_FAMILY_MARIAN: return "marian";
     default: return "unknown";
     }
 }

@@ -29,6 +29,7 @@ typedef enum {
   ATTNVIZ_FAMILY_ATTNVIZ,  /* trained by attnviz itself: AttnvizDecoder, AttnvizSeq2Seq */
   ATTNVIZ_FAMILY_T5,       /* T5ForConditionalGeneration (T5, Flan-T5) */
   ATTNVIZ_FAMILY_BART,     /* BartForConditionalGeneration */
+  ATTNVIZ_FAMILY_MARIAN,   /* MarianMTModel (Helsinki-NLP opus-mt) */
 } AttnvizFamily;
 
 typedef enum {
@@ -46,7 +47,8 @@ typedef enum {
 typedef enum {
   ATTNVIZ_POS_NONE,
   ATTNVIZ_POS_LEARNED,     /* a (n_ctx, d_model) table added to the embeddings */
-  ATTNVIZ_POS_SINUSOIDAL,  /* Vaswani et al. sin/cos added to the embeddings */
+  ATTNVIZ_POS_SINUSOIDAL,  /* Vaswani et al. sin/cos added to the embeddings (interleaved,
+                            * or in halves: sin_halves) */
   ATTNVIZ_POS_ROPE,        /* rotary, Hugging Face rotate-half order */
   ATTNVIZ_POS_RELATIVE,    /* T5: a learned bias per head and bucketed distance added to the
                             * scores (rel_buckets, rel_max_distance; attnviz_relative_bucket) */
@@ -131,6 +133,8 @@ typedef struct {
                             * (T5 with a tied head: d_model^-0.5) */
   int pos_offset;          /* learned positions: row pos + pos_offset of the table (BART: 2) */
   float emb_scale;         /* token embeddings times this; 0: none (BART's scale_embedding: sqrt d) */
+  gboolean sin_halves;     /* the model's sinusoids: sin in the first d/2 dimensions, cos in the
+                            * second (Marian), not sin/cos interleaved */
 
   int bos_id;              /* -1 when unknown; a seq2seq decoder's first token (T5's
                             * decoder_start_token_id) */

@@ -191,9 +191,11 @@ _attnviz_convert_hf_architecture (Converter *cv)
                       "(convert writes LLaMA, Qwen2, GPT-2 and BERT models)", m->path);
       return NULL;
     case ATTNVIZ_FAMILY_BART:
+    case ATTNVIZ_FAMILY_MARIAN:
       _attnviz_converter_fail (cv, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                      "%s: llama.cpp has no BART architecture "
-                      "(convert writes LLaMA, Qwen2, GPT-2 and BERT models)", m->path);
+                      "%s: llama.cpp has no %s architecture "
+                      "(convert writes LLaMA, Qwen2, GPT-2 and BERT models)", m->path,
+                      c->family == ATTNVIZ_FAMILY_BART ? "BART" : "Marian");
       return NULL;
     default:
       _attnviz_converter_fail (cv, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,

@@ -34,15 +34,28 @@ mlp_block (RunState *s, const AttnvizLayerWeights *L)
   attnviz_linear (s->tmp, s->ff, &L->down, T);
 }
 
-/* Vaswani et al.: x[2i] += sin (pos / 10000^(2i/d)), x[2i+1] += cos (...). */
+/* Vaswani et al.: x[2i] += sin (pos / 10000^(2i/d)), x[2i+1] += cos (...);
+ * in HALVES (Hugging Face's MarianSinusoidalPositionalEmbedding):
+ * x[i] += sin (...), x[ceil(d/2) + i] += cos (...), each rounded to float
+ * from double as its table is. */
 static void
-add_sinusoidal (float *x, int pos, int d)
+add_sinusoidal (float *x, int pos, int d, gboolean halves)
 {
-  for (int i = 0; i < d / 2; i++)
+  int half = (d + 1) / 2;
+  for (int i = 0; i < half; i++)
     {
       double angle = pos / pow (10000.0, 2.0 * i / d);
-      x[2 * i] += (float) sin (angle);
-      x[2 * i + 1] += (float) cos (angle);
+      if (halves)
+        {
+          x[i] += (float) sin (angle);
+          if (half + i < d)
+            x[half + i] += (float) cos (angle);
+        }
+      else if (2 * i + 1 < d)
+        {
+          x[2 * i] += (float) sin (angle);
+          x[2 * i + 1] += (float) cos (angle);
+        }
     }
 }
 
@@ -70,7 +83,7 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
           attnviz_add_into (x, s->tmp, d);
         }
       else if (e->pos == ATTNVIZ_POS_SINUSOIDAL)
-        add_sinusoidal (x, pos, d);
+        add_sinusoidal (x, pos, d, e->sin_halves);
       if (m->type_emb.data)
         {
           attnviz_matrix_get_row (&m->type_emb, s->opt->token_types ? s->opt->token_types[t] : 0, s->tmp);

@@ -21,6 +21,7 @@ typedef struct {
   AttnvizScoreKind score;
   float scale;              /* dot-product scores */
   AttnvizPositionKind pos;  /* how positions enter */
+  gboolean sin_halves;      /* sinusoids in halves (the model's own, Marian's), not interleaved */
   const gint32 *positions;  /* (T) position ids, or NULL: 0 .. T-1 */
   guint8 *key_mask;         /* (T) owned, NULL: every key */
   const float *rel_bias;    /* (rel_buckets, n_head) the stack's relative bias when pos is

@@ -124,6 +124,9 @@ _attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const Attn
     e->pos = ATTNVIZ_POS_NONE;
   else if (v->positions == ATTNVIZ_POSITIONS_SINUSOIDAL)
     e->pos = ATTNVIZ_POS_SINUSOIDAL;
+  /* pos=sinusoidal puts Vaswani's interleaved sinusoids in place of the
+   * model's scheme; Marian's own are in halves */
+  e->sin_halves = c->sin_halves && v->positions != ATTNVIZ_POSITIONS_SINUSOIDAL;
   /* a decoder's (or the one stack's) causal buckets; the seq2seq encoder
    * sets its own */
   if (e->pos == ATTNVIZ_POS_RELATIVE)

@@ -24,6 +24,9 @@
  *     final_logits_bias (1, V), the LM head's bias; lm_head.weight (V, d) when untied
  *   Each BART layer (post-norm): x = norm (x + attn (x)); [x = norm (x +
  *   cross (x, enc))]; x = norm (x + fc2 (gelu (fc1 (x)))).
+ *   Marian (MarianMTModel): BART's names and layers without
+ *     S.embed_positions (sinusoids, computed; a saved table is not read) and
+ *     without S.layernorm_embedding; the activation is opus-mt's swish.
  */
 #define G_LOG_DOMAIN "attnviz-model"
 #include "config.h"
@@ -123,7 +126,7 @@ load_bart_attention (Loader *l, const char *prefix, AttnvizLinear *q, AttnvizLin
   *o = _attnviz_loader_linear (l, no, dq, d, TRUE);
 }
 
-/* One stack of BART: "model.encoder" or "model.decoder" (with cross-attention). */
+/* One stack of BART or Marian: "model.encoder" or "model.decoder" (with cross-attention). */
 static void
 load_bart_stack (Loader *l, const char *stack, AttnvizLayerWeights *layers, int n_layers, AttnvizMatrix *pos,
                  const float **norm_w, const float **norm_b)
@@ -131,9 +134,14 @@ load_bart_stack (Loader *l, const char *stack, AttnvizLayerWeights *layers, int 
   const AttnvizConfig *c = &l->model->config;
   int d = c->d_model, ff = c->d_ff;
   gboolean decoder = g_str_has_suffix (stack, "decoder");
-  *pos = _attnviz_loader_matrix (l, c->n_ctx + c->pos_offset, d, FALSE, "%s.embed_positions.weight", stack);
-  *norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%s.layernorm_embedding.weight", stack);
-  *norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%s.layernorm_embedding.bias", stack);
+  /* Marian: sinusoids (a table HF may have saved is not read) and no embedding norm */
+  if (c->pos == ATTNVIZ_POS_LEARNED)
+    *pos = _attnviz_loader_matrix (l, c->n_ctx + c->pos_offset, d, FALSE, "%s.embed_positions.weight", stack);
+  if (c->embedding_norm)
+    {
+      *norm_w = _attnviz_loader_get (l, d, 0, FALSE, "%s.layernorm_embedding.weight", stack);
+      *norm_b = _attnviz_loader_get (l, d, 0, FALSE, "%s.layernorm_embedding.bias", stack);
+    }
   for (int i = 0; i < n_layers && !l->failed; i++)
     {
       AttnvizLayerWeights *L = &layers[i];
@@ -158,6 +166,7 @@ load_bart_stack (Loader *l, const char *stack, AttnvizLayerWeights *layers, int 
     }
 }
 
+/* BART, and Marian (the same tensors but for positions and embedding norms) */
 void
 _attnviz_model_load_bart (Loader *l)
 {

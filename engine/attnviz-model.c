@@ -20,7 +20,7 @@
  *     model.layers.L.{input_layernorm,post_attention_layernorm}.weight
  *     model.layers.L.self_attn.{q,k,v,o}_proj.weight (+ q/k/v bias in Qwen2)
  *     model.layers.L.mlp.{gate,up,down}_proj.weight
- *   T5, BART: attnviz-model-seq2seq.c
+ *   T5, BART, Marian: attnviz-model-seq2seq.c
  *   attnviz's own ("AttnvizDecoder", "AttnvizSeq2Seq", written by `attnviz
  *   train`; config keys in attnviz-config.c), all float32, nn.Linear (out, in),
  *   dq = n_head * head_dim:
@@ -653,7 +653,8 @@ attnviz_model_load (const char *path, GError **error)
     case ATTNVIZ_FAMILY_LLAMA: load_llama (&l); break;
     case ATTNVIZ_FAMILY_ATTNVIZ: load_attnviz (&l); break;
     case ATTNVIZ_FAMILY_T5: _attnviz_model_load_t5 (&l); break;
-    case ATTNVIZ_FAMILY_BART: _attnviz_model_load_bart (&l); break;
+    case ATTNVIZ_FAMILY_BART:
+    case ATTNVIZ_FAMILY_MARIAN: _attnviz_model_load_bart (&l); break;
     default: g_assert_not_reached ();
     }
   if (l.failed)

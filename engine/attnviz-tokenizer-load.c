@@ -1,7 +1,8 @@
 /* attnviz-tokenizer-load.c: a tokenizer folder into the struct
  *
  * Which files a folder has decides how it is read (attnviz_tokenizer_load_dir):
- * tokenizer.json (attnviz-tokenizer-json.c), else the GPT-2 pair, else
+ * tokenizer.json (attnviz-tokenizer-json.c), else Marian's source.spm +
+ * target.spm + vocab.json (attnviz-tokenizer-spm.c), else the GPT-2 pair, else
  * BERT's vocab.txt; then the optional configs, and loading finishes the
  * struct: special ids, what add_special inserts, the byte ids and the merge
  * table.  Also the vocabulary itself (piece <-> id) and the merges as the
@@ -462,6 +463,7 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
   g_autofree char *vocab_json = NULL;
   g_autofree char *merges_txt = NULL;
   g_autofree char *vocab_txt = NULL;
+  g_autofree char *source_spm = NULL;
   AttnvizTokenizer *self;
   Loader loader = { 0 };
   gboolean ok;
@@ -478,6 +480,7 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
   vocab_json = g_build_filename (dir, "vocab.json", NULL);
   merges_txt = g_build_filename (dir, "merges.txt", NULL);
   vocab_txt = g_build_filename (dir, "vocab.txt", NULL);
+  source_spm = g_build_filename (dir, "source.spm", NULL);
 
   self = _attnviz_tokenizer_new ();
   loader.dir = dir;
@@ -488,6 +491,8 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
    * files are read; reading then refuses what is not a regular file. */
   if (attnviz_path_present (json_path))
     ok = _attnviz_tokenizer_load_json (self, &loader, json_path, error);
+  else if (attnviz_path_present (source_spm))
+    ok = _attnviz_tokenizer_load_marian (self, &loader, source_spm, error);
   else if (attnviz_path_present (vocab_json))
     {
       if (attnviz_path_present (merges_txt))
@@ -504,7 +509,7 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
   else
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                   "%s: no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt)", dir);
+                   "%s: no tokenizer (tokenizer.json, source.spm + vocab.json, vocab.json + merges.txt or vocab.txt)", dir);
       ok = FALSE;
     }
 
@@ -545,5 +550,6 @@ attnviz_tokenizer_free (AttnvizTokenizer *self)
   g_free (self->subword_prefix);
   g_free (self->split_ids);
   _attnviz_piece_index_clear (&self->piece_index);
+  attnviz_tokenizer_free (self->target);
   g_free (self);
 }

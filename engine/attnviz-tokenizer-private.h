@@ -9,6 +9,8 @@
  *                                  encoding
  *   attnviz-tokenizer-wordpiece.c  WordPiece encoding, the piece index
  *   attnviz-tokenizer-unigram.c    SentencePiece Unigram (tokenizer.json): loading, Viterbi
+ *   attnviz-tokenizer-spm.c        Unigram from .spm files (attnviz-spm.c): a bare model, Marian's
+ *                                  source.spm + target.spm + vocab.json
  *   attnviz-tokenizer-gguf.c    GGUF metadata (tokenizer.ggml.*)
  *   attnviz-tokenizer-pretok.c  llama.cpp's pre-tokenizers (tokenizer.ggml.pre)
  *   attnviz-tokenizer-llama.c   llama.cpp's other habits: user-defined tokens
@@ -40,6 +42,8 @@ enum {
   PIECE_BYTE = 1 << 1,    /* SentencePiece "<0xNN>" byte fallback */
   PIECE_LSTRIP = 1 << 2,  /* split out of the text: eats the white space before it */
   PIECE_RSTRIP = 1 << 3,  /* ... and after it (llama.cpp's phi-3 habit) */
+  PIECE_UNUSED = 1 << 4,  /* Unigram: never chosen when segmenting (an UNUSED or BYTE
+                           * SentencePiece piece; a Marian vocab.json piece source.spm lacks) */
 };
 
 /* (left id, right id) -> merge, open addressing. */
@@ -156,6 +160,10 @@ struct _AttnvizTokenizer
                             * past them are only ever split out of the text */
   gboolean nfkc;           /* Unigram: T5's nmt_nfkc normalization first (a Precompiled
                             * normalizer, a GGUF precompiled_charsmap): NFKC, controls dropped */
+  AttnvizTokenizer *target; /* Marian: the same ids scored by target.spm, for a target text; owned */
+  gboolean unk_by_surface; /* Marian: an unknown span whose text is a vocabulary piece (a
+                            * target-language piece) gets that piece's id, as MarianTokenizer
+                            * looks SentencePiece's pieces up in vocab.json */
 
   /* WordPiece */
   gboolean clean_text;
@@ -243,6 +251,13 @@ void _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char
 /* What a Unigram model needs once its pieces, scores and flags are in:
  * the lowest score, the "▁", the piece index. */
 void _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self);
+
+/* ---- attnviz-tokenizer-spm.c ---- */
+
+/* A Marian folder (loader->dir): SOURCE_PATH (source.spm), target.spm and
+ * vocab.json into SELF, and the names finish_loading resolves. */
+gboolean _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const char *source_path,
+                                         GError **error);
 
 /* ---- attnviz-tokenizer-wordpiece.c ---- */
 

@@ -200,7 +200,8 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
             continue;
           int e = char_at[end];
           int id = piece_at (self, work, pre, pow, off[s], end);
-          if (id < 0 || (guint) id >= self->n_scores || (self->flags[id] & PIECE_SPECIAL) || id == self->unk_id)
+          if (id < 0 || (guint) id >= self->n_scores || (self->flags[id] & (PIECE_SPECIAL | PIECE_UNUSED))
+              || id == self->unk_id)
             continue;
           single |= e == s + 1;
           double sc = best[s] + self->scores[id];
@@ -243,6 +244,7 @@ static void
 encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
 {
   gsize i = 0, ps = 0;
+  guint first = tokens->len;
   while (i < len)
     {
       while (i < len && g_unichar_isspace (g_utf8_get_char (text + i)))
@@ -257,6 +259,14 @@ encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray 
         i = g_utf8_next_char (text + i) - text;
       if (i > ws)
         encode_word (self, text, ps, ws, i, tokens);
+    }
+  for (guint k = first; self->unk_by_surface && k < tokens->len; k++)
+    {
+      AttnvizToken *t = &g_array_index (tokens, AttnvizToken, k);
+      int id = t->id == self->unk_id ? _attnviz_tokenizer_vocab_lookup_len (self, text + t->start, t->end - t->start)
+                                     : -1;
+      if (id >= 0)
+        t->id = id;
     }
 }
 

@@ -8,6 +8,9 @@
  *  - SentencePiece-style BPE (LLaMA): `tokenizer.json` with model.type "BPE",
  *    byte_fallback and a "▁" normalizer; merge priority from
  *    `sentencepiece_scores.json` when present, else from the merges ranks.
+ *  - SentencePiece Unigram: T5's `tokenizer.json` with model.type "Unigram",
+ *    or a Marian folder's `source.spm` + `target.spm` + `vocab.json`
+ *    (attnviz-tokenizer-spm.c).
  *  - Characters (attnviz's own trained models): `tokenizer.json` with
  *    model.type "attnviz-chars", model.vocab {piece: id} where every piece
  *    but the special tokens is one Unicode character, model.{pad,bos,eos,
@@ -65,6 +68,15 @@ AttnvizTokenizer *attnviz_tokenizer_load_dir (const char *dir, GError **error);
  * (G_IO_ERROR_INVALID_DATA, or G_IO_ERROR_NOT_SUPPORTED for a tokenizer or
  * pre-tokenizer attnviz does not know).  GGUF is not needed afterwards. */
 AttnvizTokenizer *attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error);
+/* The SentencePiece Unigram model at PATH (a .spm or .model file, read by
+ * attnviz-spm.c) with its own ids: encodes as SentencePiece's
+ * EncodeAsIds does (without the normalizer's character map).  A file that
+ * is not a SentencePiece model, or a BPE one, is a one-line error naming PATH. */
+AttnvizTokenizer *attnviz_tokenizer_new_from_spm (const char *path, GError **error);
+/* The same from LEN bytes at DATA; FILENAME names them in errors (the fuzz
+ * harness uses this). */
+AttnvizTokenizer *attnviz_tokenizer_new_from_spm_data (const guint8 *data, gsize len, const char *filename,
+                                                       GError **error);
 void attnviz_tokenizer_free (AttnvizTokenizer *self);
 
 AttnvizTokenizerKind attnviz_tokenizer_get_kind (const AttnvizTokenizer *self);
@@ -88,6 +100,14 @@ GArray *attnviz_tokenizer_encode (const AttnvizTokenizer *self,
                                   gssize len,
                                   gboolean add_special,
                                   GError **error);
+
+/* Encodes a seq2seq model's target text, without special tokens: a Marian
+ * folder's with target.spm (the same ids, the target language's pieces),
+ * any other tokenizer's as attnviz_tokenizer_encode does. */
+GArray *attnviz_tokenizer_encode_target (const AttnvizTokenizer *self,
+                                         const char *text,
+                                         gssize len,
+                                         GError **error);
 
 /* The vocabulary entry of ID as stored (e.g. "Ġthe", "##ing", "▁the",
  * "<0x0A>"), or NULL when out of range. */

@@ -392,7 +392,7 @@ test_folder_without_tokenizer_is_an_error (void)
   tok = attnviz_tokenizer_load_dir (dir, &error);
   g_assert_null (tok);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
-  want = g_strdup_printf ("%s: no tokenizer (tokenizer.json, vocab.json + merges.txt or vocab.txt)", dir);
+  want = g_strdup_printf ("%s: no tokenizer (tokenizer.json, source.spm + vocab.json, vocab.json + merges.txt or vocab.txt)", dir);
   g_assert_cmpstr (error->message, ==, want);
   attnviz_test_remove_temp_dir (dir);
 }

@@ -4,7 +4,7 @@
 #   tools/run-fuzzers.sh [-t SECONDS] [HARNESS...]
 #
 # HARNESS is any of safetensors config tokenizer special-ids variant gguf npy
-# tokenizer-gguf session (default: all); SECONDS per harness (default 60, or
+# tokenizer-gguf session spm (default: all); SECONDS per harness (default 60, or
 # $FUZZ_SECONDS).  Inputs may be up to 256 KiB (-max_len; 64 KiB for the
 # binary GGUF harnesses), enough for JSON nested deep enough to overflow a
 # recursive parser's stack; each harness has its dictionary
@@ -20,11 +20,11 @@ seconds=${FUZZ_SECONDS:-60}
 while getopts t: opt; do
   case $opt in
     t) seconds=$OPTARG ;;
-    *) echo "usage: $0 [-t SECONDS] [safetensors|config|tokenizer|special-ids|variant|gguf|tokenizer-gguf|npy|session ...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [-t SECONDS] [safetensors|config|tokenizer|special-ids|variant|gguf|tokenizer-gguf|npy|session|spm ...]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-harnesses=${*:-safetensors config tokenizer special-ids variant gguf tokenizer-gguf npy session}
+harnesses=${*:-safetensors config tokenizer special-ids variant gguf tokenizer-gguf npy session spm}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/_build-fuzz"
@@ -58,7 +58,7 @@ for h in $harnesses; do
   # JSON harnesses need room for nesting deep enough to overflow a
   # recursive parser; a GGUF seed holds tensor data after its header.
   case $h in
-    gguf|tokenizer-gguf|npy|session) max_len=-max_len=65536 ;;
+    gguf|tokenizer-gguf|npy|session|spm) max_len=-max_len=65536 ;;
     *) max_len=-max_len=262144 ;;
   esac
 
