@@ -12,8 +12,12 @@
  * vocab.json + merges.txt (GPT-2)
  *   vocab.json         { piece: id }, pieces in the bytes-to-unicode alphabet
  *   merges.txt         "#version: ..." then one "a b" pair per line, rank order
+ *   A vocabulary with "<s>" and "</s>" is RoBERTa's (and BART's): add_special
+ *   wraps the text in them, and <s>, </s>, <pad>, <unk> and <mask> typed in
+ *   the text are those tokens.
  *
- * vocab.txt (BERT)     one piece per line, id = line number - 1
+ * vocab.txt (BERT)     one piece per line, id = line number - 1; [CLS], [SEP],
+ *                      [PAD], [UNK] and [MASK] typed in the text are those tokens
  */
 #define G_LOG_DOMAIN "attnviz-tokenizer"
 
@@ -305,6 +309,43 @@ set_special_list (AttnvizTokenizer *self, GPtrArray *names, int *ids, int *n_ids
     }
 }
 
+/* The special pieces among NAMES typed in the text are those pieces, never
+ * split (the added tokens of Hugging Face's slow tokenizers); LSTRIP, when
+ * not NULL, takes the spaces before it (AddedToken lstrip). */
+static void
+split_named_specials (AttnvizTokenizer *self, const char *const *names, gsize n_names, const char *lstrip)
+{
+  GArray *split = g_array_new (FALSE, FALSE, sizeof (gint32));
+
+  for (gsize i = 0; i < n_names; i++)
+    {
+      gint32 id = _attnviz_tokenizer_vocab_lookup (self, names[i]);
+
+      if (id < 0)
+        continue;
+      self->flags[id] |= PIECE_SPECIAL;
+      if (g_strcmp0 (names[i], lstrip) == 0)
+        self->flags[id] |= PIECE_LSTRIP;
+      g_array_append_val (split, id);
+    }
+  self->n_split = (int) split->len;
+  self->split_ids = (gint32 *) g_array_free (split, FALSE);
+}
+
+/* RobertaTokenizer: <s> before the text and </s> after it; <mask> takes
+ * the spaces before it. */
+static void
+roberta_specials (AttnvizTokenizer *self)
+{
+  static const char *const names[] = { "<s>", "</s>", "<pad>", "<unk>", "<mask>" };
+
+  if (self->bos_id >= 0)
+    self->prefix[self->n_prefix++] = self->bos_id;
+  if (self->eos_id >= 0)
+    self->suffix[self->n_suffix++] = self->eos_id;
+  split_named_specials (self, names, G_N_ELEMENTS (names), "<mask>");
+}
+
 static gboolean
 finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
 {
@@ -316,7 +357,13 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
     [ATTNVIZ_TOKENIZER_CHARS] = { "<bos>", "<eos>", "<pad>", "<unk>" },
     [ATTNVIZ_TOKENIZER_UNIGRAM] = { NULL, "</s>", "<pad>", "<unk>" },   /* T5: no BOS */
   };
-  const char *const *def = defaults[self->kind];
+  /* RoBERTa's (and BART's) byte-level BPE: GPT-2's merges with fairseq's
+   * specials, which wrap the text as <s> ... </s> */
+  static const char *const roberta[4] = { "<s>", "</s>", "<pad>", "<unk>" };
+  gboolean is_roberta = self->kind == ATTNVIZ_TOKENIZER_GPT2_BPE && loader->prefix_names == NULL
+                        && _attnviz_tokenizer_vocab_lookup (self, "<s>") >= 0
+                        && _attnviz_tokenizer_vocab_lookup (self, "</s>") >= 0;
+  const char *const *def = is_roberta ? roberta : defaults[self->kind];
   int *special_ids[] = { &self->bos_id, &self->eos_id, &self->pad_id, &self->unk_id };
   g_autofree char *scores_path = NULL;
 
@@ -370,8 +417,16 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
         }
     }
 
+  if (is_roberta)
+    roberta_specials (self);
+
   if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE)
     {
+      /* BertTokenizer's specials typed in the text ("the [MASK] sat") */
+      static const char *const bert[] = { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" };
+
+      if (loader->prefix_names == NULL && self->split_ids == NULL)
+        split_named_specials (self, bert, G_N_ELEMENTS (bert), NULL);
       self->strip_accents = loader->strip_accents < 0 ? self->lowercase : loader->strip_accents;
       return TRUE;
     }
@@ -495,7 +550,7 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
       else
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                       "%s: vocab.json needs merges.txt beside it", dir);
+                       "%s: a GPT-2 vocabulary needs merges.txt beside it", vocab_json);
           ok = FALSE;
         }
     }
