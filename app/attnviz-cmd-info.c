@@ -202,6 +202,11 @@ attnviz_cmd_info (int argc, char **argv)
     printf (" (theta %g)", c->rope_theta);
   else if (c->pos == ATTNVIZ_POS_RELATIVE)
     printf (" (a learned bias per head: %d buckets, log-spaced up to %d)", c->rel_buckets, c->rel_max_distance);
+  else if (c->sinusoidal_table)
+    printf (" (a table of sinusoids: sinusoidal_pos_embds)");
+  else if (c->pos_offset > 0)
+    printf (" (counted from row %d of the table%s)", c->pos_offset,
+            c->pad_positions ? "; pad tokens read the padding row" : "");
   printf ("\n");
   static const char *const scores[] = { "scaled dot product", "unscaled dot product", "additive (Bahdanau)" };
   printf ("attention:      %s", c->causal ? "causal" : "bidirectional");
