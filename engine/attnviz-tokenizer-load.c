@@ -309,13 +309,33 @@ set_special_list (AttnvizTokenizer *self, GPtrArray *names, int *ids, int *n_ids
     }
 }
 
+static int
+longer_piece_first (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const AttnvizTokenizer *self = data;
+  gsize la = strlen (g_ptr_array_index (self->pieces, *(const gint32 *) a));
+  gsize lb = strlen (g_ptr_array_index (self->pieces, *(const gint32 *) b));
+
+  return la < lb ? 1 : la > lb ? -1 : 0;
+}
+
+void
+_attnviz_tokenizer_set_split (AttnvizTokenizer *self, GArray *ids)
+{
+  /* a piece inside a longer one ("<s>" and "<s>x") must not cut it */
+  g_array_sort_with_data (ids, longer_piece_first, self);
+  g_free (self->split_ids);
+  self->n_split = (int) ids->len;
+  self->split_ids = g_memdup2 (ids->data, ids->len * sizeof (gint32));
+}
+
 /* The special pieces among NAMES typed in the text are those pieces, never
  * split (the added tokens of Hugging Face's slow tokenizers); LSTRIP, when
  * not NULL, takes the spaces before it (AddedToken lstrip). */
 static void
 split_named_specials (AttnvizTokenizer *self, const char *const *names, gsize n_names, const char *lstrip)
 {
-  GArray *split = g_array_new (FALSE, FALSE, sizeof (gint32));
+  g_autoptr(GArray) split = g_array_new (FALSE, FALSE, sizeof (gint32));
 
   for (gsize i = 0; i < n_names; i++)
     {
@@ -323,13 +343,12 @@ split_named_specials (AttnvizTokenizer *self, const char *const *names, gsize n_
 
       if (id < 0)
         continue;
-      self->flags[id] |= PIECE_SPECIAL;
+      self->flags[id] |= PIECE_SPECIAL | PIECE_CONTROL;
       if (g_strcmp0 (names[i], lstrip) == 0)
         self->flags[id] |= PIECE_LSTRIP;
       g_array_append_val (split, id);
     }
-  self->n_split = (int) split->len;
-  self->split_ids = (gint32 *) g_array_free (split, FALSE);
+  _attnviz_tokenizer_set_split (self, split);
 }
 
 /* RobertaTokenizer: <s> before the text and </s> after it; <mask> takes

@@ -5,7 +5,8 @@
  * references after transformers' modeling_roberta and modeling_distilbert:
  * every layer's and head's attention and the MLM logits, plain, padded
  * (pads masked as keys) and, for RoBERTa, with a pad token inside the text;
- * and the ids their tokenizers give a few texts.
+ * and the ids their tokenizers give a few texts (RoBERTa's from vocab.json
+ * and merges.txt, and from a tokenizer.json).
  */
 #define G_LOG_DOMAIN "test-encoders"
 #include "config.h"
@@ -240,7 +241,7 @@ main (int argc, char **argv)
                                                cases[i].suffix);
       g_test_add_data_func (path, &cases[i], test_matches_pytorch);
     }
-  const char *tokenized[] = { "roberta-tiny", "distilbert-tiny" };
+  const char *tokenized[] = { "roberta-tiny", "roberta-tiny-bare", "distilbert-tiny" };
   for (guint i = 0; i < G_N_ELEMENTS (tokenized); i++)
     {
       g_autofree char *path = g_strdup_printf ("/engine/encoders/%s/tokenizer-gives-the-reference-ids", tokenized[i]);

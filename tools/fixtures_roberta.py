@@ -14,8 +14,9 @@ transformers' eager modeling_roberta outputs for them, step by step:
   RobertaLMHead: logits = decoder(LN(gelu(dense(x)))) + bias, gelu whatever
     hidden_act says, decoder = the word embeddings (tied)
 
-The folder carries a byte-level BPE tokenizer in GPT-2's format
-(vocab.json, merges.txt) with fairseq's specials at RoBERTa's ids 0-3 and
+roberta-tiny carries a byte-level BPE tokenizer in GPT-2's format
+(vocab.json, merges.txt), roberta-tiny-bare the same as a tokenizer.json
+(added tokens, RobertaProcessing), with fairseq's specials at RoBERTa's ids 0-3 and
 <mask> last: the 256 byte symbols and a few merges, and the expected ids of
 a few texts from the reference encoder below (GPT-2's pre-tokenizer and
 rank-ordered merges, then RobertaTokenizer's <s> ... </s> and <mask>
@@ -194,6 +195,26 @@ def write_tokenizer(d, vocab, write_json):
             f.write(f"{a} {b}\n")
 
 
+def tokenizer_json(vocab):
+    """roberta-base's tokenizer.json, in the small: the byte-level BPE, the
+    specials as added tokens (<mask> with lstrip), RobertaProcessing."""
+    def added(content, lstrip=False):
+        return {"id": vocab[content], "content": content, "single_word": False, "lstrip": lstrip,
+                "rstrip": False, "normalized": content != "<mask>", "special": True}
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [added("<s>"), added("<pad>"), added("</s>"), added("<unk>"), added("<mask>", True)],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+        "post_processor": {"type": "RobertaProcessing", "sep": ["</s>", vocab["</s>"]], "cls": ["<s>", vocab["<s>"]],
+                           "trim_offsets": True, "add_prefix_space": False},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "",
+                  "end_of_word_suffix": "", "fuse_unk": False, "byte_fallback": False,
+                  "vocab": vocab, "merges": [f"{a} {b}" for a, b in MERGES]},
+    }
+
+
 def make_roberta(fresh_dir, write_json, write_safetensors, save_npy, attention_stats):
     vocab = make_vocab()
     c = dict(d=32, ff=64, H=4, L=2, n_pos=34, V=len(vocab))
@@ -220,7 +241,10 @@ def make_roberta(fresh_dir, write_json, write_safetensors, save_npy, attention_s
         else:
             tensors = [(n[len("roberta."):], t, "F32") for n, t in p.items() if n.startswith("roberta.")]
         write_safetensors(os.path.join(d, "model.safetensors"), tensors)
-        write_tokenizer(d, vocab, write_json)
+        if prefixed:
+            write_tokenizer(d, vocab, write_json)
+        else:
+            write_json(os.path.join(d, "tokenizer.json"), tokenizer_json(vocab))
         r = os.path.join(d, "reference")
         save_npy(os.path.join(r, "input_ids.npy"), ids.numpy(), np.int64)
         save_npy(os.path.join(r, "attentions.npy"), att.numpy(), np.float32)
