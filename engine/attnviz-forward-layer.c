@@ -63,8 +63,9 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
   /* a BART encoder's own positions and norm */
   gboolean own = s->encoder && m->enc_pos_emb.data != NULL;
   const AttnvizMatrix *pos_emb = own ? &m->enc_pos_emb : &m->pos_emb;
-  /* RoBERTa: pad tokens before t do not count, a pad token reads row pad_id */
-  gboolean skip_pads = c->pad_positions && e->positions == NULL;
+  /* RoBERTa's own table: pad tokens before t do not count, a pad token
+   * reads row pad_id (not under positions or a scheme a variant gives) */
+  gboolean skip_pads = c->pad_positions && e->positions == NULL && e->pos == ATTNVIZ_POS_LEARNED;
   int n_pads = 0;
   for (int t = 0; t < s->T; t++)
     {
