@@ -219,6 +219,30 @@ test_gpt2_vocabulary_with_roberta_specials (void)
   attnviz_test_remove_tree (tmp);
 }
 
+/* DistilBERT's tokenizer is bert-base-uncased's (../shared): [MASK] typed
+ * in the text is one token, and the text is lower-cased around it. */
+static void
+test_bert_vocabulary_keeps_a_typed_mask_whole (void)
+{
+  g_autofree char *dir = attnviz_test_shared_path ("tokenizers", "bert-base-uncased", NULL);
+  if (dir == NULL)
+    return;
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  /* [CLS] the cat sat on the [MASK] . [SEP] */
+  static const gint32 want[] = { 101, 1996, 4937, 2938, 2006, 1996, 103, 1012, 102 };
+  g_autoptr(GArray) got = attnviz_tokenizer_encode (tok, "The Cat sat on the [MASK].", -1, TRUE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (got->len, ==, G_N_ELEMENTS (want));
+  for (guint t = 0; t < got->len; t++)
+    g_assert_cmpint (g_array_index (got, AttnvizToken, t).id, ==, want[t]);
+  /* the mask's span is its 6 bytes */
+  AttnvizToken *mask = &g_array_index (got, AttnvizToken, 6);
+  g_assert_cmpuint (mask->end - mask->start, ==, 6);
+  attnviz_tokenizer_free (tok);
+}
+
 static const Case cases[] = {
   { "roberta-tiny", "", ATTNVIZ_FAMILY_ROBERTA, TRUE },
   { "roberta-tiny", "-padded", ATTNVIZ_FAMILY_ROBERTA, TRUE },
@@ -250,6 +274,8 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/encoders/roberta/positions-start-after-the-padding",
                    test_roberta_positions_start_after_the_padding);
   g_test_add_func ("/engine/encoders/distilbert/sinusoidal-table-is-written", test_distilbert_sinusoidal_table_is_written);
+  g_test_add_func ("/engine/encoders/distilbert/bert-vocabulary-keeps-a-typed-mask-whole",
+                   test_bert_vocabulary_keeps_a_typed_mask_whole);
   g_test_add_func ("/engine/encoders/roberta/gpt2-vocabulary-with-roberta-specials",
                    test_gpt2_vocabulary_with_roberta_specials);
   return g_test_run ();
