@@ -145,8 +145,7 @@ vocab_build (Vocab *v, const AttnvizTokenizer *tok, int n_vocab,
         }
     }
   for (int i = 0; i < tok->n_split; i++)
-    if (!(tok->flags[tok->split_ids[i]] & PIECE_CONTROL))
-      v->types[tok->split_ids[i]] = TYPE_USER_DEFINED;
+    v->types[tok->split_ids[i]] = TYPE_USER_DEFINED;
   for (gsize id = 0; id < v->n; id++)
     {
       if (!g_hash_table_add (seen, v->pieces[id]))

@@ -10,10 +10,8 @@
  *   model.unk_token    piece of the unknown token
  *   model.byte_fallback, model.fuse_unk, model.ignore_merges   BPE flags
  *   model.continuing_subword_prefix, model.max_input_chars_per_word  WordPiece
- *   added_tokens       [{ id, content, special, lstrip, rstrip }]: special ones
- *                      are never produced by merging and are skipped by decode;
- *                      with byte-level BPE and WordPiece, typed in the text
- *                      they are those tokens (lstrip/rstrip take the spaces)
+ *   added_tokens       [{ id, content, special }]: special ones are never
+ *                      produced by merging and are skipped by decode
  *   normalizer         BertNormalizer {clean_text, handle_chinese_chars,
  *                      strip_accents, lowercase}; SentencePiece style
  *                      Sequence [Prepend "▁", Replace " " -> "▁"]
@@ -544,7 +542,6 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
 
   /* Flags need the final vocabulary size: mark the added specials now. */
   self->flags = g_new0 (guint8, self->pieces->len);
-  g_autoptr(GArray) split = g_array_new (FALSE, FALSE, sizeof (gint32));
   for (guint i = 0; added != NULL && i < json_array_get_length (added); i++)
     {
       JsonObject *tok = json_node_get_object (json_array_get_element (added, i));
@@ -553,17 +550,8 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
       /* Checked above: every id is a piece, within the flags. */
       if (obj_bool (tok, "special") == 1 && obj_int (tok, "id", &id) && id >= 0
           && (guint64) id < self->pieces->len)
-        {
-          self->flags[id] |= PIECE_SPECIAL | PIECE_CONTROL;
-          self->flags[id] |= (obj_bool (tok, "lstrip") == 1 ? PIECE_LSTRIP : 0)
-                             | (obj_bool (tok, "rstrip") == 1 ? PIECE_RSTRIP : 0);
-          g_array_append_val (split, id);
-        }
+        self->flags[id] |= PIECE_SPECIAL;
     }
-  /* byte-level BPE and WordPiece: the specials typed in the text are split
-   * out whole ("<mask>", "[MASK]"), as the tokenizers library does */
-  if (self->kind == ATTNVIZ_TOKENIZER_GPT2_BPE || self->kind == ATTNVIZ_TOKENIZER_WORDPIECE)
-    _attnviz_tokenizer_set_split (self, split);
   return TRUE;
 }
 

@@ -13,11 +13,9 @@
  *   vocab.json         { piece: id }, pieces in the bytes-to-unicode alphabet
  *   merges.txt         "#version: ..." then one "a b" pair per line, rank order
  *   A vocabulary with "<s>" and "</s>" is RoBERTa's (and BART's): add_special
- *   wraps the text in them, and <s>, </s>, <pad>, <unk> and <mask> typed in
- *   the text are those tokens.
+ *   wraps the text in them.
  *
- * vocab.txt (BERT)     one piece per line, id = line number - 1; [CLS], [SEP],
- *                      [PAD], [UNK] and [MASK] typed in the text are those tokens
+ * vocab.txt (BERT)     one piece per line, id = line number - 1
  */
 #define G_LOG_DOMAIN "attnviz-tokenizer"
 
@@ -309,60 +307,16 @@ set_special_list (AttnvizTokenizer *self, GPtrArray *names, int *ids, int *n_ids
     }
 }
 
-static int
-longer_piece_first (gconstpointer a, gconstpointer b, gpointer data)
-{
-  const AttnvizTokenizer *self = data;
-  gsize la = strlen (g_ptr_array_index (self->pieces, *(const gint32 *) a));
-  gsize lb = strlen (g_ptr_array_index (self->pieces, *(const gint32 *) b));
-
-  return la < lb ? 1 : la > lb ? -1 : 0;
-}
-
-void
-_attnviz_tokenizer_set_split (AttnvizTokenizer *self, GArray *ids)
-{
-  /* a piece inside a longer one ("<s>" and "<s>x") must not cut it */
-  g_array_sort_with_data (ids, longer_piece_first, self);
-  g_free (self->split_ids);
-  self->n_split = (int) ids->len;
-  self->split_ids = g_memdup2 (ids->data, ids->len * sizeof (gint32));
-}
-
-/* The special pieces among NAMES typed in the text are those pieces, never
- * split (the added tokens of Hugging Face's slow tokenizers); LSTRIP, when
- * not NULL, takes the spaces before it (AddedToken lstrip). */
-static void
-split_named_specials (AttnvizTokenizer *self, const char *const *names, gsize n_names, const char *lstrip)
-{
-  g_autoptr(GArray) split = g_array_new (FALSE, FALSE, sizeof (gint32));
-
-  for (gsize i = 0; i < n_names; i++)
-    {
-      gint32 id = _attnviz_tokenizer_vocab_lookup (self, names[i]);
-
-      if (id < 0)
-        continue;
-      self->flags[id] |= PIECE_SPECIAL | PIECE_CONTROL;
-      if (g_strcmp0 (names[i], lstrip) == 0)
-        self->flags[id] |= PIECE_LSTRIP;
-      g_array_append_val (split, id);
-    }
-  _attnviz_tokenizer_set_split (self, split);
-}
-
-/* RobertaTokenizer: <s> before the text and </s> after it; <mask> takes
- * the spaces before it. */
+/* RobertaTokenizer: <s> before the text and </s> after it.  Like every
+ * attnviz tokenizer (and llama.cpp without parse_special), specials typed
+ * in the text stay text. */
 static void
 roberta_specials (AttnvizTokenizer *self)
 {
-  static const char *const names[] = { "<s>", "</s>", "<pad>", "<unk>", "<mask>" };
-
   if (self->bos_id >= 0)
     self->prefix[self->n_prefix++] = self->bos_id;
   if (self->eos_id >= 0)
     self->suffix[self->n_suffix++] = self->eos_id;
-  split_named_specials (self, names, G_N_ELEMENTS (names), "<mask>");
 }
 
 static gboolean
@@ -441,11 +395,6 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
 
   if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE)
     {
-      /* BertTokenizer's specials typed in the text ("the [MASK] sat") */
-      static const char *const bert[] = { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" };
-
-      if (loader->prefix_names == NULL && self->split_ids == NULL)
-        split_named_specials (self, bert, G_N_ELEMENTS (bert), NULL);
       self->strip_accents = loader->strip_accents < 0 ? self->lowercase : loader->strip_accents;
       return TRUE;
     }

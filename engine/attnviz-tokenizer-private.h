@@ -40,8 +40,6 @@ enum {
   PIECE_BYTE = 1 << 1,    /* SentencePiece "<0xNN>" byte fallback */
   PIECE_LSTRIP = 1 << 2,  /* split out of the text: eats the white space before it */
   PIECE_RSTRIP = 1 << 3,  /* ... and after it (llama.cpp's phi-3 habit) */
-  PIECE_CONTROL = 1 << 4, /* split out of the text though a control token (Hugging Face's
-                           * specials, which GGUF writes as CONTROL, not USER_DEFINED) */
 };
 
 /* (left id, right id) -> merge, open addressing. */
@@ -193,10 +191,6 @@ _attnviz_tokenizer_push_token (GArray *tokens, gint32 id, guint32 start, guint32
 /* ---- attnviz-tokenizer-load.c, for the other loaders ---- */
 
 AttnvizTokenizer *_attnviz_tokenizer_new (void);
-/* IDS (special pieces, flags set) typed in the text are those pieces,
- * never split by the tokenizer (Hugging Face's added tokens); the longer
- * first.  attnviz-tokenizer-load.c */
-void _attnviz_tokenizer_set_split (AttnvizTokenizer *self, GArray *ids);
 int _attnviz_tokenizer_vocab_lookup (const AttnvizTokenizer *self, const char *piece);
 /* Looks up LEN bytes of S without requiring a terminating NUL. */
 int _attnviz_tokenizer_vocab_lookup_len (const AttnvizTokenizer *self, const char *s, gsize len);

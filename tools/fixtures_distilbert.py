@@ -58,14 +58,11 @@ def wordpiece(word, vocab):
 
 
 def encode(text, vocab):
-    """BertTokenizer(text), lower case, with [CLS] ... [SEP]; [MASK] kept whole."""
+    """BertTokenizer(text), lower case, with [CLS] ... [SEP]; a [MASK] typed
+    in the text stays text, as attnviz keeps every typed special."""
     ids = [vocab["[CLS]"]]
-    for chunk in re.split(r"(\[MASK\])", text):
-        if chunk == "[MASK]":
-            ids.append(vocab["[MASK]"])
-            continue
-        for word in re.findall(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]", chunk.lower()):
-            ids.extend(wordpiece(word, vocab))
+    for word in re.findall(r"[A-Za-z0-9]+|[^\sA-Za-z0-9]", text.lower()):
+        ids.extend(wordpiece(word, vocab))
     ids.append(vocab["[SEP]"])
     return ids
 

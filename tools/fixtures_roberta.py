@@ -19,8 +19,8 @@ roberta-tiny carries a byte-level BPE tokenizer in GPT-2's format
 (added tokens, RobertaProcessing), with fairseq's specials at RoBERTa's ids 0-3 and
 <mask> last: the 256 byte symbols and a few merges, and the expected ids of
 a few texts from the reference encoder below (GPT-2's pre-tokenizer and
-rank-ordered merges, then RobertaTokenizer's <s> ... </s> and <mask>
-taking the spaces before it).
+rank-ordered merges, then RobertaTokenizer's <s> ... </s>; a <mask>
+typed in the text stays text, as attnviz keeps every typed special).
 """
 
 import math
@@ -91,15 +91,11 @@ def encode(text, vocab):
     b2u = bytes_to_unicode()
     ranks = {m: i for i, m in enumerate(MERGES)}
     ids = [vocab["<s>"]]
-    # <mask> is never split and takes the spaces before it (lstrip)
-    chunks = re.split(r"\s*(<mask>)", text)
-    for chunk in chunks:
-        if chunk == "<mask>":
-            ids.append(vocab["<mask>"])
-            continue
-        for word in PRETOK.findall(chunk):
-            sym = "".join(b2u[b] for b in word.encode("utf-8"))
-            ids.extend(vocab[p] for p in bpe_word(sym, ranks))
+    # specials typed in the text stay text in attnviz (as in llama.cpp
+    # without parse_special): "<mask>" is "<", "mask", ">"
+    for word in PRETOK.findall(text):
+        sym = "".join(b2u[b] for b in word.encode("utf-8"))
+        ids.extend(vocab[p] for p in bpe_word(sym, ranks))
     ids.append(vocab["</s>"])
     return ids
 
