@@ -244,6 +244,7 @@ static const Case cases[] = {
   { "roberta-tiny", "", ATTNVIZ_FAMILY_ROBERTA, TRUE },
   { "roberta-tiny", "-padded", ATTNVIZ_FAMILY_ROBERTA, TRUE },
   { "roberta-tiny", "-pad-inside", ATTNVIZ_FAMILY_ROBERTA, TRUE },
+  { "roberta-tiny-relu", "", ATTNVIZ_FAMILY_ROBERTA, TRUE },   /* the LM head keeps GELU */
   { "roberta-tiny-bare", "", ATTNVIZ_FAMILY_ROBERTA, FALSE },
   { "roberta-tiny-bare", "-padded", ATTNVIZ_FAMILY_ROBERTA, FALSE },
   { "distilbert-tiny", "", ATTNVIZ_FAMILY_DISTILBERT, TRUE },

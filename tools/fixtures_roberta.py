@@ -2,7 +2,8 @@
 
 A random-weight RobertaForMaskedLM in Hugging Face layout ("roberta."
 prefix, the LM head's decoder tied to the word embeddings, so absent) and
-the same weights as a bare RobertaModel (no prefix, no head), with what
+the same weights as a bare RobertaModel (no prefix, no head) and with
+hidden_act relu (roberta-tiny-relu: the LM head keeps GELU), with what
 transformers' eager modeling_roberta outputs for them, step by step:
 
   position ids: create_position_ids_from_input_ids (padding_idx =
@@ -31,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROBERTA_NAMES = ["roberta-tiny", "roberta-tiny-bare"]
+ROBERTA_NAMES = ["roberta-tiny", "roberta-tiny-bare", "roberta-tiny-relu"]
 
 F32_MIN = torch.finfo(torch.float32).min
 
@@ -148,7 +149,7 @@ def roberta_params(c, seed):
     return p
 
 
-def roberta_forward(c, p, ids, attention_mask):
+def roberta_forward(c, p, ids, attention_mask, act=F.gelu):
     d, H, eps, pad = c["d"], c["H"], 1e-5, 1
     hd = d // H
     T = ids.shape[0]
@@ -175,9 +176,9 @@ def roberta_forward(c, p, ids, attention_mask):
         h = linear((w @ v).transpose(0, 1).reshape(T, d), b + "attention.output.dense")
         x = F.layer_norm(x + h, (d,), p[b + "attention.output.LayerNorm.weight"],
                          p[b + "attention.output.LayerNorm.bias"], eps)
-        h = linear(F.gelu(linear(x, b + "intermediate.dense")), b + "output.dense")
+        h = linear(act(linear(x, b + "intermediate.dense")), b + "output.dense")
         x = F.layer_norm(x + h, (d,), p[b + "output.LayerNorm.weight"], p[b + "output.LayerNorm.bias"], eps)
-    h = F.gelu(linear(x, "lm_head.dense"))
+    h = F.gelu(linear(x, "lm_head.dense"))  # RobertaLMHead: gelu, whatever hidden_act says
     h = F.layer_norm(h, (d,), p["lm_head.layer_norm.weight"], p["lm_head.layer_norm.bias"], eps)
     logits = h @ p[e + "word_embeddings.weight"].t() + p["lm_head.bias"]
     return torch.stack(atts), logits
@@ -264,4 +265,21 @@ def make_roberta(fresh_dir, write_json, write_safetensors, save_npy, attention_s
                                    "count their positions without it"},
             "reference": "tools/fixtures_roberta.py: transformers modeling_roberta eager semantics, float32",
         })
-    return {"roberta-tiny": attention_stats(att)}
+    # hidden_act relu: the layers take it, the LM head keeps GELU
+    with torch.no_grad():
+        att_r, logits_r = roberta_forward(c, p, ids, torch.ones(T, dtype=torch.int64), F.relu)
+    d = fresh_dir("roberta-tiny-relu")
+    config = roberta_config(c, "RobertaForMaskedLM")
+    config["hidden_act"] = "relu"
+    write_json(os.path.join(d, "config.json"), config)
+    write_safetensors(os.path.join(d, "model.safetensors"), [(n, t, "F32") for n, t in p.items()])
+    r = os.path.join(d, "reference")
+    save_npy(os.path.join(r, "input_ids.npy"), ids.numpy(), np.int64)
+    save_npy(os.path.join(r, "attentions.npy"), att_r.numpy(), np.float32)
+    save_npy(os.path.join(r, "logits.npy"), logits_r.numpy(), np.float32)
+    write_json(os.path.join(r, "inputs.json"), {
+        "input_ids": ids.tolist(),
+        "note": "hidden_act relu in the layers; RobertaLMHead still activates by gelu",
+        "reference": "tools/fixtures_roberta.py: transformers modeling_roberta eager semantics, float32",
+    })
+    return {"roberta-tiny": attention_stats(att), "roberta-tiny-relu": attention_stats(att_r)}
