@@ -208,6 +208,11 @@ attnviz_cmd_info (int argc, char **argv)
     printf (" (a learned bias per head: %d buckets, log-spaced up to %d)", c->rel_buckets, c->rel_max_distance);
   else if (c->pos == ATTNVIZ_POS_SINUSOIDAL && c->sin_halves)
     printf (" (sin in the first half of the dimensions, cos in the second)");
+  else if (c->sinusoidal_table)
+    printf (" (a table of sinusoids: sinusoidal_pos_embds)");
+  else if (c->pos_offset > 0)
+    printf (" (counted from row %d of the table%s)", c->pos_offset,
+            c->pad_positions ? "; pad tokens read the padding row" : "");
   if (c->emb_scale > 0.0f)
     printf (", token embeddings times %g", c->emb_scale);
   printf ("\n");

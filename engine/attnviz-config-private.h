@@ -1,6 +1,7 @@
 /* attnviz-config-private.h: what attnviz-config.c (the reader, the
- * decoder-only and encoder families) and attnviz-config-seq2seq.c (the
- * pretrained encoder-decoders: T5) share */
+ * decoder-only and BERT families), attnviz-config-encoder.c (RoBERTa,
+ * DistilBERT) and attnviz-config-seq2seq.c (the pretrained
+ * encoder-decoders: T5, BART) share */
 #pragma once
 
 #include <json-glib/json-glib.h>
@@ -47,5 +48,8 @@ gboolean _attnviz_config_parse_activation (Reader *r, const char *key, const cha
 void _attnviz_config_parse_t5 (Reader *r, AttnvizConfig *c);
 void _attnviz_config_parse_bart (Reader *r, AttnvizConfig *c);
 void _attnviz_config_parse_marian (Reader *r, AttnvizConfig *c);
+/* attnviz-config-encoder.c */
+void _attnviz_config_parse_roberta (Reader *r, AttnvizConfig *c);
+void _attnviz_config_parse_distilbert (Reader *r, AttnvizConfig *c);
 
 G_END_DECLS

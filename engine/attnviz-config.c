@@ -12,6 +12,7 @@
  *           head_dim (optional), max_position_embeddings, rms_norm_eps,
  *           rope_theta, hidden_act, tie_word_embeddings, attention_bias
  *           (Qwen2 always has Q/K/V biases), bos/eos/pad_token_id
+ *   RoBERTa, DistilBERT: attnviz-config-encoder.c
  *   T5 / Flan-T5, BART, Marian: attnviz-config-seq2seq.c
  *   attnviz's own models ("AttnvizDecoder", "AttnvizSeq2Seq", model_type
  *   "attnviz", written by `attnviz train`; tensors in attnviz-model.c):
@@ -449,7 +450,7 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
 static const struct {
   const char *architecture;
   const char *model_type;
-  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz, 5 t5, 6 bart, 7 marian */
+  int kind; /* 0 gpt2, 1 bert, 2 llama, 3 qwen2, 4 attnviz, 5 t5, 6 bart, 7 marian, 8 roberta, 9 distilbert */
 } known_architectures[] = {
   { "GPT2LMHeadModel", "gpt2", 0 },
   { "GPT2Model", "gpt2", 0 },
@@ -463,6 +464,10 @@ static const struct {
   { "T5ForConditionalGeneration", "t5", 5 },
   { "BartForConditionalGeneration", "bart", 6 },
   { "MarianMTModel", "marian", 7 },
+  { "RobertaForMaskedLM", "roberta", 8 },
+  { "RobertaModel", "roberta", 8 },
+  { "DistilBertForMaskedLM", "distilbert", 9 },
+  { "DistilBertModel", "distilbert", 9 },
 };
 
 gboolean
@@ -521,7 +526,8 @@ attnviz_config_parse (AttnvizConfig *config,
       g_autofree char *qtype = model_type ? attnviz_printable (model_type) : g_strdup ("(none)");
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                    "%s: unsupported architecture \"%s\" (model_type \"%s\"); attnviz reads "
-                   "GPT2LMHeadModel, BertModel, BertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
+                   "GPT2LMHeadModel, BertModel, BertForMaskedLM, RobertaModel, RobertaForMaskedLM, "
+                   "DistilBertModel, DistilBertForMaskedLM, LlamaForCausalLM, Qwen2ForCausalLM, "
                    "T5ForConditionalGeneration, BartForConditionalGeneration, MarianMTModel, AttnvizDecoder and "
                    "AttnvizSeq2Seq",
                    filename, qarch, qtype);
@@ -539,6 +545,8 @@ attnviz_config_parse (AttnvizConfig *config,
     case 5: _attnviz_config_parse_t5 (&r, config); break;
     case 6: _attnviz_config_parse_bart (&r, config); break;
     case 7: _attnviz_config_parse_marian (&r, config); break;
+    case 8: _attnviz_config_parse_roberta (&r, config); break;
+    case 9: _attnviz_config_parse_distilbert (&r, config); break;
     default: parse_llama (&r, config, kind == 3); break;
     }
 
@@ -606,7 +614,7 @@ attnviz_config_n_params (const AttnvizConfig *c)
   if (c->encoder_decoder)
     n += (gint64) c->n_enc_layer * per_layer + (gint64) c->n_layer * (2 * d * q + 2 * d * kv);
   if (c->pos == ATTNVIZ_POS_LEARNED)
-    n += (gint64) c->n_ctx * d;
+    n += (gint64) (c->n_ctx + c->pos_offset) * d;
   if (c->has_lm_head && !c->tied_embeddings)
     n += (gint64) c->vocab_size * d;
   return n;
@@ -624,6 +632,8 @@ attnviz_family_to_string (AttnvizFamily family)
     case ATTNVIZ_FAMILY_T5: return "t5";
     case ATTNVIZ_FAMILY_BART: return "bart";
     case ATTNVIZ_FAMILY_MARIAN: return "marian";
+    case ATTNVIZ_FAMILY_ROBERTA: return "roberta";
+    case ATTNVIZ_FAMILY_DISTILBERT: return "distilbert";
     default: return "unknown";
     }
 }

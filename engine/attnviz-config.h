@@ -30,6 +30,8 @@ typedef enum {
   ATTNVIZ_FAMILY_T5,       /* T5ForConditionalGeneration (T5, Flan-T5) */
   ATTNVIZ_FAMILY_BART,     /* BartForConditionalGeneration */
   ATTNVIZ_FAMILY_MARIAN,   /* MarianMTModel (Helsinki-NLP opus-mt) */
+  ATTNVIZ_FAMILY_ROBERTA,  /* RobertaModel, RobertaForMaskedLM */
+  ATTNVIZ_FAMILY_DISTILBERT, /* DistilBertModel, DistilBertForMaskedLM */
 } AttnvizFamily;
 
 typedef enum {
@@ -109,6 +111,7 @@ typedef struct {
   gboolean tied_embeddings;
   gboolean has_lm_head;    /* FALSE for a bare BertModel: no logits */
   gboolean mlm_transform;  /* BERT: dense + act + LayerNorm before the decoder */
+  gboolean mlm_gelu;       /* the transform's act is GELU (erf) whatever act is (RoBERTa's lm_head) */
 
   AttnvizScoreKind score;  /* compatibility function of every attention */
   /* ATTNVIZ_SCORE_HYBRID: which heads are additive.  Per layer: every
@@ -131,7 +134,12 @@ typedef struct {
   int rel_max_distance;    /* relative_attention_max_distance */
   float head_scale;        /* the final hidden state times this before the LM head; 0: none
                             * (T5 with a tied head: d_model^-0.5) */
-  int pos_offset;          /* learned positions: row pos + pos_offset of the table (BART: 2) */
+  int pos_offset;          /* learned positions: row pos + pos_offset of the table (BART: 2,
+                            * RoBERTa: pad_token_id + 1); the table has n_ctx + pos_offset rows */
+  gboolean sinusoidal_table; /* DistilBERT's sinusoidal_pos_embds: the learned table holds Vaswani's
+                            * sinusoids (written at load when the folder has no table) */
+  gboolean pad_positions;  /* RoBERTa: a pad token (pad_id) reads row pad_id and the tokens after
+                            * it count their positions without it (create_position_ids_from_input_ids) */
   float emb_scale;         /* token embeddings times this; 0: none (BART's scale_embedding: sqrt d) */
   gboolean sin_halves;     /* the model's sinusoids: sin in the first d/2 dimensions, cos in the
                             * second (Marian), not sin/cos interleaved */

@@ -197,6 +197,12 @@ _attnviz_convert_hf_architecture (Converter *cv)
                       "(convert writes LLaMA, Qwen2, GPT-2 and BERT models)", m->path,
                       c->family == ATTNVIZ_FAMILY_BART ? "BART" : "Marian");
       return NULL;
+    case ATTNVIZ_FAMILY_ROBERTA:
+    case ATTNVIZ_FAMILY_DISTILBERT:
+      _attnviz_converter_fail (cv, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                      "%s: attnviz does not write %s to GGUF "
+                      "(convert writes LLaMA, Qwen2, GPT-2 and BERT models)", m->path, c->architecture);
+      return NULL;
     default:
       _attnviz_converter_fail (cv, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
                       "%s: %s is attnviz's own architecture, which llama.cpp has none for "

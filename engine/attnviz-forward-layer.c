@@ -69,6 +69,10 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
   /* a BART encoder's own positions and norm */
   gboolean own = s->encoder && m->enc_pos_emb.data != NULL;
   const AttnvizMatrix *pos_emb = own ? &m->enc_pos_emb : &m->pos_emb;
+  /* RoBERTa's own table: pad tokens before t do not count, a pad token
+   * reads row pad_id (not under positions or a scheme a variant gives) */
+  gboolean skip_pads = c->pad_positions && e->positions == NULL && e->pos == ATTNVIZ_POS_LEARNED;
+  int n_pads = 0;
   for (int t = 0; t < s->T; t++)
     {
       float *x = s->x + (gsize) t * d;
@@ -76,7 +80,12 @@ _attnviz_forward_embed (RunState *s, const gint32 *ids)
       if (c->emb_scale > 0.0f)
         for (int i = 0; i < d; i++)
           x[i] *= c->emb_scale;
-      int pos = e->positions ? e->positions[t] : s->pos0 + t;
+      int pos = e->positions ? e->positions[t] : s->pos0 + t - n_pads;
+      if (skip_pads && ids[t] == c->pad_id)
+        {
+          pos = c->pad_id - c->pos_offset;
+          n_pads++;
+        }
       if (e->pos == ATTNVIZ_POS_LEARNED && pos_emb->data)
         {
           attnviz_matrix_get_row (pos_emb, pos + c->pos_offset, s->tmp);

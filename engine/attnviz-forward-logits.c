@@ -288,7 +288,7 @@ _attnviz_forward_head_input (const AttnvizModel *m, const float *x, int n, float
   if (c->mlm_transform)
     {
       attnviz_linear (tmp, h, &m->mlm_dense, n);
-      attnviz_activate (tmp, (gsize) n * c->d_model, c->act);
+      attnviz_activate (tmp, (gsize) n * c->d_model, c->mlm_gelu ? ATTNVIZ_ACT_GELU_ERF : c->act);
       attnviz_norm_rows (c, out, tmp, m->mlm_norm_w, m->mlm_norm_b, n);
       h = out;
     }

@@ -100,7 +100,7 @@ attnviz_model_new_random (const AttnvizConfig *config, guint64 seed)
 
   m->tok_emb = random_matrix (m, &s, c->vocab_size, d, 0.0f, 0.02f);
   if (c->pos == ATTNVIZ_POS_LEARNED)
-    m->pos_emb = random_matrix (m, &s, c->n_ctx, d, 0.0f, 0.01f);
+    m->pos_emb = random_matrix (m, &s, c->n_ctx + c->pos_offset, d, 0.0f, 0.01f);
   if (c->n_token_types > 0)
     m->type_emb = random_matrix (m, &s, c->n_token_types, d, 0.0f, 0.02f);
   if (c->embedding_norm)

@@ -44,6 +44,14 @@ AttnvizMatrix _attnviz_loader_matrix (AttnvizHfLoader *l, gint64 d0, gint64 d1, 
 /* nn.Linear "NAME.weight" (out, in) and, with BIAS, "NAME.bias" (out). */
 AttnvizLinear _attnviz_loader_linear (AttnvizHfLoader *l, const char *name, int n_in, int n_out, gboolean bias);
 
+/* LayerNorm "BASE.weight" / "BASE.bias" (BIAS), or TensorFlow's
+ * "BASE.gamma" / "BASE.beta", of D floats. */
+const float *_attnviz_loader_norm (AttnvizHfLoader *l, const char *base, gboolean bias, int d);
+
+/* attnviz-model-encoder.c */
+void _attnviz_model_load_roberta_head (AttnvizHfLoader *l);
+void _attnviz_model_load_distilbert (AttnvizHfLoader *l);
+
 /* attnviz-model-seq2seq.c */
 void _attnviz_model_load_t5 (AttnvizHfLoader *l);
 void _attnviz_model_load_bart (AttnvizHfLoader *l);

@@ -20,6 +20,8 @@
  *     model.layers.L.{input_layernorm,post_attention_layernorm}.weight
  *     model.layers.L.self_attn.{q,k,v,o}_proj.weight (+ q/k/v bias in Qwen2)
  *     model.layers.L.mlp.{gate,up,down}_proj.weight
+ *   RoBERTa ("roberta." or "" prefix): BERT's names, its MLM head and
+ *     DistilBERT: attnviz-model-encoder.c
  *   T5, BART, Marian: attnviz-model-seq2seq.c
  *   attnviz's own ("AttnvizDecoder", "AttnvizSeq2Seq", written by `attnviz
  *   train`; config keys in attnviz-config.c), all float32, nn.Linear (out, in),
@@ -263,8 +265,8 @@ _attnviz_loader_matrix (Loader *l, gint64 d0, gint64 d1, gboolean optional, cons
 }
 
 /* A LayerNorm weight or bias under either spelling (weight/gamma, bias/beta). */
-static const float *
-loader_get_norm (Loader *l, const char *base, gboolean bias, int d)
+const float *
+_attnviz_loader_norm (Loader *l, const char *base, gboolean bias, int d)
 {
   g_autofree char *a = g_strconcat (base, bias ? ".bias" : ".weight", NULL);
   g_autofree char *b = g_strconcat (base, bias ? ".beta" : ".gamma", NULL);
@@ -339,6 +341,8 @@ load_gpt2 (Loader *l)
     }
 }
 
+/* BERT and RoBERTa (whose tensors are BERT's, its position table
+ * pos_offset rows longer and its MLM head lm_head.*). */
 static void
 load_bert (Loader *l)
 {
@@ -347,11 +351,11 @@ load_bert (Loader *l)
   int d = c->d_model, ff = c->d_ff;
 
   m->tok_emb = _attnviz_loader_matrix (l, c->vocab_size, d, FALSE, "embeddings.word_embeddings.weight");
-  m->pos_emb = _attnviz_loader_matrix (l, c->n_ctx, d, FALSE, "embeddings.position_embeddings.weight");
+  m->pos_emb = _attnviz_loader_matrix (l, c->n_ctx + c->pos_offset, d, FALSE, "embeddings.position_embeddings.weight");
   if (c->n_token_types > 0)
     m->type_emb = _attnviz_loader_matrix (l, c->n_token_types, d, FALSE, "embeddings.token_type_embeddings.weight");
-  m->emb_norm_w = loader_get_norm (l, "embeddings.LayerNorm", FALSE, d);
-  m->emb_norm_b = loader_get_norm (l, "embeddings.LayerNorm", TRUE, d);
+  m->emb_norm_w = _attnviz_loader_norm (l, "embeddings.LayerNorm", FALSE, d);
+  m->emb_norm_b = _attnviz_loader_norm (l, "embeddings.LayerNorm", TRUE, d);
   for (int i = 0; i < c->n_layer && !l->failed; i++)
     {
       AttnvizLayerWeights *L = &m->layers[i];
@@ -368,21 +372,23 @@ load_bert (Loader *l)
       L->k = _attnviz_loader_linear (l, k, d, d, TRUE);
       L->v = _attnviz_loader_linear (l, v, d, d, TRUE);
       L->o = _attnviz_loader_linear (l, o, d, d, TRUE);
-      L->attn_norm_w = loader_get_norm (l, an, FALSE, d);
-      L->attn_norm_b = loader_get_norm (l, an, TRUE, d);
+      L->attn_norm_w = _attnviz_loader_norm (l, an, FALSE, d);
+      L->attn_norm_b = _attnviz_loader_norm (l, an, TRUE, d);
       L->up = _attnviz_loader_linear (l, up, d, ff, TRUE);
       L->down = _attnviz_loader_linear (l, down, ff, d, TRUE);
-      L->mlp_norm_w = loader_get_norm (l, mn, FALSE, d);
-      L->mlp_norm_b = loader_get_norm (l, mn, TRUE, d);
+      L->mlp_norm_w = _attnviz_loader_norm (l, mn, FALSE, d);
+      L->mlp_norm_b = _attnviz_loader_norm (l, mn, TRUE, d);
     }
 
-  if (c->has_lm_head && !l->failed)
+  if (c->has_lm_head && !l->failed && c->family == ATTNVIZ_FAMILY_ROBERTA)
+    _attnviz_model_load_roberta_head (l);
+  else if (c->has_lm_head && !l->failed)
     {
       const char *prefix = l->prefix;
       l->prefix = "";
       m->mlm_dense = _attnviz_loader_linear (l, "cls.predictions.transform.dense", d, d, TRUE);
-      m->mlm_norm_w = loader_get_norm (l, "cls.predictions.transform.LayerNorm", FALSE, d);
-      m->mlm_norm_b = loader_get_norm (l, "cls.predictions.transform.LayerNorm", TRUE, d);
+      m->mlm_norm_w = _attnviz_loader_norm (l, "cls.predictions.transform.LayerNorm", FALSE, d);
+      m->mlm_norm_b = _attnviz_loader_norm (l, "cls.predictions.transform.LayerNorm", TRUE, d);
       AttnvizMatrix head = _attnviz_loader_matrix (l, c->vocab_size, d, TRUE, "cls.predictions.decoder.weight");
       const float *bias = _attnviz_loader_get_names (l, NAMES ("cls.predictions.bias", "cls.predictions.decoder.bias"),
                                            c->vocab_size, 0, FALSE);
@@ -629,6 +635,8 @@ attnviz_model_load (const char *path, GError **error)
   static const struct { AttnvizFamily family; const char *probe; const char *prefixes[3]; } prefixes[] = {
     { ATTNVIZ_FAMILY_GPT2, "wte.weight", { "", "transformer.", NULL } },
     { ATTNVIZ_FAMILY_BERT, "embeddings.word_embeddings.weight", { "bert.", "", NULL } },
+    { ATTNVIZ_FAMILY_ROBERTA, "embeddings.word_embeddings.weight", { "roberta.", "", NULL } },
+    { ATTNVIZ_FAMILY_DISTILBERT, "embeddings.word_embeddings.weight", { "distilbert.", "", NULL } },
     { ATTNVIZ_FAMILY_LLAMA, "model.embed_tokens.weight", { "", NULL, NULL } },
   };
   for (guint i = 0; i < G_N_ELEMENTS (prefixes); i++)
@@ -649,7 +657,9 @@ attnviz_model_load (const char *path, GError **error)
   switch (c->family)
     {
     case ATTNVIZ_FAMILY_GPT2: load_gpt2 (&l); break;
-    case ATTNVIZ_FAMILY_BERT: load_bert (&l); break;
+    case ATTNVIZ_FAMILY_BERT:
+    case ATTNVIZ_FAMILY_ROBERTA: load_bert (&l); break;
+    case ATTNVIZ_FAMILY_DISTILBERT: _attnviz_model_load_distilbert (&l); break;
     case ATTNVIZ_FAMILY_LLAMA: load_llama (&l); break;
     case ATTNVIZ_FAMILY_ATTNVIZ: load_attnviz (&l); break;
     case ATTNVIZ_FAMILY_T5: _attnviz_model_load_t5 (&l); break;

@@ -13,6 +13,8 @@
  * vocab.json + merges.txt (GPT-2)
  *   vocab.json         { piece: id }, pieces in the bytes-to-unicode alphabet
  *   merges.txt         "#version: ..." then one "a b" pair per line, rank order
+ *   A vocabulary with "<s>" and "</s>" is RoBERTa's (and BART's): add_special
+ *   wraps the text in them.
  *
  * vocab.txt (BERT)     one piece per line, id = line number - 1
  */
@@ -306,6 +308,18 @@ set_special_list (AttnvizTokenizer *self, GPtrArray *names, int *ids, int *n_ids
     }
 }
 
+/* RobertaTokenizer: <s> before the text and </s> after it.  Like every
+ * attnviz tokenizer (and llama.cpp without parse_special), specials typed
+ * in the text stay text. */
+static void
+roberta_specials (AttnvizTokenizer *self)
+{
+  if (self->bos_id >= 0)
+    self->prefix[self->n_prefix++] = self->bos_id;
+  if (self->eos_id >= 0)
+    self->suffix[self->n_suffix++] = self->eos_id;
+}
+
 static gboolean
 finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
 {
@@ -317,7 +331,13 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
     [ATTNVIZ_TOKENIZER_CHARS] = { "<bos>", "<eos>", "<pad>", "<unk>" },
     [ATTNVIZ_TOKENIZER_UNIGRAM] = { NULL, "</s>", "<pad>", "<unk>" },   /* T5: no BOS */
   };
-  const char *const *def = defaults[self->kind];
+  /* RoBERTa's (and BART's) byte-level BPE: GPT-2's merges with fairseq's
+   * specials, which wrap the text as <s> ... </s> */
+  static const char *const roberta[4] = { "<s>", "</s>", "<pad>", "<unk>" };
+  gboolean is_roberta = self->kind == ATTNVIZ_TOKENIZER_GPT2_BPE && loader->prefix_names == NULL
+                        && _attnviz_tokenizer_vocab_lookup (self, "<s>") >= 0
+                        && _attnviz_tokenizer_vocab_lookup (self, "</s>") >= 0;
+  const char *const *def = is_roberta ? roberta : defaults[self->kind];
   int *special_ids[] = { &self->bos_id, &self->eos_id, &self->pad_id, &self->unk_id };
   g_autofree char *scores_path = NULL;
 
@@ -370,6 +390,9 @@ finish_loading (AttnvizTokenizer *self, Loader *loader, GError **error)
             self->suffix[self->n_suffix++] = self->eos_id;
         }
     }
+
+  if (is_roberta)
+    roberta_specials (self);
 
   if (self->kind == ATTNVIZ_TOKENIZER_WORDPIECE)
     {
@@ -500,7 +523,7 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
       else
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                       "%s: vocab.json needs merges.txt beside it", dir);
+                       "%s: a GPT-2 vocabulary needs merges.txt beside it", vocab_json);
           ok = FALSE;
         }
     }

@@ -49,6 +49,49 @@ test_bert_is_post_ln_bidirectional (void)
   attnviz_config_clear (&c);
 }
 
+/* roberta-base's config.json: positions from pad_token_id + 1 = 2 of the
+ * 514 rows, so 512 of them; its MLM head activated by GELU */
+static void
+test_roberta_counts_positions_after_the_padding (void)
+{
+  AttnvizConfig c;
+  parse_ok (&c, "{\"architectures\": [\"RobertaForMaskedLM\"], \"model_type\": \"roberta\", \"vocab_size\": 50265,"
+                " \"hidden_size\": 768, \"num_hidden_layers\": 12, \"num_attention_heads\": 12,"
+                " \"intermediate_size\": 3072, \"hidden_act\": \"gelu\", \"max_position_embeddings\": 514,"
+                " \"type_vocab_size\": 1, \"layer_norm_eps\": 1e-05, \"pad_token_id\": 1, \"bos_token_id\": 0,"
+                " \"eos_token_id\": 2}");
+  g_assert_cmpint (c.family, ==, ATTNVIZ_FAMILY_ROBERTA);
+  g_assert_cmpint (c.n_ctx, ==, 512);
+  g_assert_cmpint (c.pos_offset, ==, 2);
+  g_assert_true (c.pad_positions && c.mlm_transform && c.mlm_gelu && c.has_lm_head);
+  g_assert_cmpint (c.n_token_types, ==, 1);
+  g_assert_false (c.pre_norm || c.causal);
+  g_assert_cmpfloat (c.norm_eps, ==, 1e-5f);
+  attnviz_config_clear (&c);
+}
+
+/* distilbert-base-uncased's config.json: its own keys */
+static void
+test_distilbert_reads_its_own_keys (void)
+{
+  AttnvizConfig c;
+  parse_ok (&c, "{\"activation\": \"gelu\", \"architectures\": [\"DistilBertForMaskedLM\"], \"dim\": 768,"
+                " \"hidden_dim\": 3072, \"max_position_embeddings\": 512, \"model_type\": \"distilbert\","
+                " \"n_heads\": 12, \"n_layers\": 6, \"pad_token_id\": 0, \"sinusoidal_pos_embds\": false,"
+                " \"tie_weights_\": true, \"vocab_size\": 30522}");
+  g_assert_cmpint (c.family, ==, ATTNVIZ_FAMILY_DISTILBERT);
+  g_assert_cmpint (c.d_model, ==, 768);
+  g_assert_cmpint (c.n_layer, ==, 6);
+  g_assert_cmpint (c.head_dim, ==, 64);
+  g_assert_cmpint (c.d_ff, ==, 3072);
+  g_assert_cmpint (c.n_token_types, ==, 0);
+  g_assert_cmpint (c.pos_offset, ==, 0);
+  g_assert_false (c.sinusoidal_table || c.mlm_gelu || c.pad_positions);
+  g_assert_true (c.mlm_transform && c.has_lm_head);
+  g_assert_cmpfloat (c.norm_eps, ==, 1e-12f);
+  attnviz_config_clear (&c);
+}
+
 static void
 test_llama_has_gqa_rope_and_swiglu (void)
 {
@@ -100,6 +143,20 @@ static const BadConfig bad_configs[] = {
     " \"intermediate_size\": 500000, \"num_hidden_layers\": 1000, \"num_attention_heads\": 512}", "parameters" },
   { "{\"architectures\": [\"GPT2LMHeadModel\"], \"vocab_size\": 10, \"n_positions\": 8, \"n_embd\": 8,"
     " \"n_layer\": 1, \"n_head\": 2, \"activation_function\": \"swoosh\"}", "swoosh" },
+  { "{\"architectures\": [\"DistilBertModel\"], \"vocab_size\": 10, \"dim\": 8, \"n_layers\": 1,"
+    " \"hidden_dim\": 16}", "missing \"n_heads\"" },
+  { "{\"architectures\": [\"DistilBertModel\"], \"vocab_size\": 10, \"dim\": 9, \"n_layers\": 1, \"n_heads\": 3,"
+    " \"hidden_dim\": 16, \"sinusoidal_pos_embds\": true}", "\"sinusoidal_pos_embds\" needs an even \"dim\", not 9" },
+  { "{\"model_type\": \"distilbert\", \"vocab_size\": 10, \"dim\": 8, \"n_layers\": 1, \"n_heads\": 2,"
+    " \"hidden_dim\": 16, \"activation\": \"swoosh\"}", "unsupported \"activation\": \"swoosh\"" },
+  { "{\"architectures\": [\"RobertaModel\"], \"vocab_size\": 10, \"hidden_size\": 8, \"num_hidden_layers\": 1,"
+    " \"num_attention_heads\": 2, \"intermediate_size\": 16, \"pad_token_id\": 7, \"max_position_embeddings\": 8}",
+    "\"max_position_embeddings\" = 8 leaves no position: RoBERTa's positions start at pad_token_id + 1 = 8" },
+  { "{\"architectures\": [\"RobertaForMaskedLM\"], \"vocab_size\": 10, \"num_hidden_layers\": 1,"
+    " \"num_attention_heads\": 2, \"intermediate_size\": 16}", "missing \"hidden_size\"" },
+  { "{\"architectures\": [\"RobertaModel\"], \"vocab_size\": 10, \"hidden_size\": 8, \"num_hidden_layers\": 1,"
+    " \"num_attention_heads\": 2, \"intermediate_size\": 16, \"position_embedding_type\": \"relative_key\"}",
+    "unsupported \"position_embedding_type\": \"relative_key\"" },
 };
 
 static void
@@ -133,6 +190,9 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/config/gpt2-is-pre-ln-causal-with-learned-positions",
                    test_gpt2_is_pre_ln_causal_with_learned_positions);
   g_test_add_func ("/engine/config/bert-is-post-ln-and-bidirectional", test_bert_is_post_ln_bidirectional);
+  g_test_add_func ("/engine/config/roberta-counts-positions-after-the-padding",
+                   test_roberta_counts_positions_after_the_padding);
+  g_test_add_func ("/engine/config/distilbert-reads-its-own-keys", test_distilbert_reads_its_own_keys);
   g_test_add_func ("/engine/config/llama-has-gqa-rope-and-swiglu", test_llama_has_gqa_rope_and_swiglu);
   g_test_add_func ("/engine/config/qwen2-has-qkv-biases", test_qwen2_has_qkv_biases);
   for (guint i = 0; i < G_N_ELEMENTS (bad_configs); i++)

@@ -113,6 +113,57 @@ config_bos_past_vocab (AttnvizTestCtx *ctx)
   attnviz_test_config_set_raw (ctx, "bos_token_id", "97");
 }
 
+/* the encoders beside BERT: a missing key, too few positions for
+ * RoBERTa's offset, a tensor of the wrong shape, a tokenizer file alone */
+static void
+distilbert_without_dim (AttnvizTestCtx *ctx)
+{
+  attnviz_test_copy_fixture (ctx, "distilbert-tiny");
+  attnviz_test_config_set_raw (ctx, "dim", NULL);
+}
+
+static void
+roberta_without_hidden_size (AttnvizTestCtx *ctx)
+{
+  attnviz_test_copy_fixture (ctx, "roberta-tiny");
+  attnviz_test_config_set_raw (ctx, "hidden_size", NULL);
+}
+
+static void
+roberta_positions_within_the_offset (AttnvizTestCtx *ctx)
+{
+  attnviz_test_copy_fixture (ctx, "roberta-tiny");
+  attnviz_test_config_set_raw (ctx, "max_position_embeddings", "2");
+}
+
+static void
+roberta_position_table_too_short (AttnvizTestCtx *ctx)
+{
+  attnviz_test_copy_fixture (ctx, "roberta-tiny");
+  attnviz_test_config_set_raw (ctx, "max_position_embeddings", "40");
+}
+
+static void
+distilbert_ffn_of_the_wrong_width (AttnvizTestCtx *ctx)
+{
+  attnviz_test_copy_fixture (ctx, "distilbert-tiny");
+  attnviz_test_config_set_raw (ctx, "hidden_dim", "48");
+}
+
+static void
+distilbert_untied_without_projector (AttnvizTestCtx *ctx)
+{
+  attnviz_test_copy_fixture (ctx, "distilbert-tiny");
+  attnviz_test_config_set_raw (ctx, "tie_word_embeddings", "false");
+}
+
+static void
+roberta_vocab_json_without_merges (AttnvizTestCtx *ctx)
+{
+  attnviz_test_copy_fixture (ctx, "roberta-tiny");
+  attnviz_test_put (ctx, "@M/vocab.json", "{\"<s>\": 0, \"<pad>\": 1, \"</s>\": 2, \"a\": 3}");
+}
+
 static void
 config_eos_minus_1 (AttnvizTestCtx *ctx)
 {
@@ -457,6 +508,24 @@ static const AttnvizTestHostileCase cases[] = {
     "@M/config.json", "\"eos_token_id\"[1] = 100000 is outside" },
   { "/hostile/ids/config-pad-id-not-an-id", config_pad_not_an_id, { "info", "@M" }, 1,
     "@M/config.json", "\"pad_token_id\" is not a token id" },
+
+  { "/hostile/encoders/distilbert-without-dim", distilbert_without_dim, { "info", "@M" }, 1,
+    "@M/config.json", "missing \"dim\"" },
+  { "/hostile/encoders/roberta-without-hidden-size", roberta_without_hidden_size, { "info", "@M" }, 1,
+    "@M/config.json", "missing \"hidden_size\"" },
+  { "/hostile/encoders/roberta-positions-within-the-offset", roberta_positions_within_the_offset,
+    { "info", "@M" }, 1, "@M/config.json",
+    "\"max_position_embeddings\" = 2 leaves no position: RoBERTa's positions start at pad_token_id + 1 = 2" },
+  { "/hostile/encoders/roberta-position-table-too-short", roberta_position_table_too_short, { "info", "@M" }, 1,
+    "@M/model.safetensors",
+    "tensor \"roberta.embeddings.position_embeddings.weight\" has shape [34, 32], expected [40, 32]" },
+  { "/hostile/encoders/distilbert-ffn-of-the-wrong-width", distilbert_ffn_of_the_wrong_width, { "info", "@M" }, 1,
+    "@M/model.safetensors", "tensor \"distilbert.transformer.layer.0.ffn.lin1.weight\" has shape [64, 32], "
+    "expected [48, 32]" },
+  { "/hostile/encoders/distilbert-untied-without-projector", distilbert_untied_without_projector,
+    { "info", "@M" }, 1, "@M/model.safetensors", "missing tensor \"vocab_projector.weight\"" },
+  { "/hostile/encoders/roberta-vocab-json-without-merges", roberta_vocab_json_without_merges, { "info", "@M" }, 1,
+    "@M/vocab.json", "a GPT-2 vocabulary needs merges.txt beside it" },
 
   /* 2. empty lists and empty items: usage errors naming the option */
   { "/hostile/lists/dump-ids-empty", NULL, { "dump", "@M", "--ids", "", "-o", "@T/o.json" }, 2, "--ids", "empty" },

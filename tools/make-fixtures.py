@@ -34,6 +34,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixtures_bart  # noqa: E402  (BART, beside this script)
 import fixtures_marian  # noqa: E402  (Marian / opus-mt, beside this script)
+import fixtures_distilbert  # noqa: E402  (DistilBERT, beside this script)
+import fixtures_roberta  # noqa: E402  (RoBERTa, beside this script)
 import fixtures_t5  # noqa: E402  (T5 / Flan-T5, beside this script)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -50,7 +52,8 @@ FIXTURE_NAMES = [
     "llama-gqa-tiny-f16",
     "llama-gqa-tiny-bf16",
     "qwen2-tiny",
-] + fixtures_t5.T5_NAMES + fixtures_bart.BART_NAMES + fixtures_marian.MARIAN_NAMES
+] + fixtures_t5.T5_NAMES + fixtures_bart.BART_NAMES + fixtures_marian.MARIAN_NAMES \
+  + fixtures_roberta.ROBERTA_NAMES + fixtures_distilbert.DISTILBERT_NAMES
 
 F32_MIN = torch.finfo(torch.float32).min
 
@@ -778,6 +781,9 @@ def main():
     stats.update(fixtures_t5.make_t5(fresh_dir, write_json, write_safetensors, save_npy, attention_stats))
     stats.update(fixtures_bart.make_bart(fresh_dir, write_json, write_safetensors, save_npy, attention_stats))
     stats.update(fixtures_marian.make_marian(fresh_dir, write_json, write_safetensors, save_npy, attention_stats))
+    stats.update(fixtures_roberta.make_roberta(fresh_dir, write_json, write_safetensors, save_npy, attention_stats))
+    stats.update(fixtures_distilbert.make_distilbert(fresh_dir, write_json, write_safetensors, save_npy,
+                                                     attention_stats))
     total = verify()
     for k, (ent, mx) in stats.items():
         print(f"{k:22s} mean row entropy {ent:.3f}  mean row max {mx:.3f}", file=sys.stderr)
