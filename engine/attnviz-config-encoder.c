@@ -33,26 +33,8 @@ void
 _attnviz_config_parse_roberta (Reader *r, AttnvizConfig *c)
 {
   c->family = ATTNVIZ_FAMILY_ROBERTA;
-  c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
-  c->d_model = _attnviz_config_read_int (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
-  c->n_layer = _attnviz_config_read_int (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
-  c->n_head = _attnviz_config_read_int (r, KEYS ("num_attention_heads"), REQUIRED, 1, MAX_HEAD);
-  c->n_kv_head = c->n_head;
-  c->d_ff = _attnviz_config_read_int (r, KEYS ("intermediate_size"), REQUIRED, 1, 4 * MAX_DIM);
-  int rows = _attnviz_config_read_int (r, KEYS ("max_position_embeddings"), 512, 1, MAX_CTX);
-  c->n_token_types = _attnviz_config_read_int (r, KEYS ("type_vocab_size"), 2, 0, 1024);
-  const char *act = _attnviz_config_read_string (r, "hidden_act");
-  c->act = ATTNVIZ_ACT_GELU_ERF;
-  if (act != NULL)
-    _attnviz_config_parse_activation (r, "hidden_act", act, &c->act);
-  c->norm_eps = _attnviz_config_read_double (r, "layer_norm_eps", 1e-12);
-  const char *pos_type = _attnviz_config_read_string (r, "position_embedding_type");
-  if (pos_type != NULL && strcmp (pos_type, "absolute") != 0)
-    {
-      g_autofree char *quoted = attnviz_printable (pos_type);
-      _attnviz_config_fail (r, "unsupported \"position_embedding_type\": \"%s\" (expected absolute)", quoted);
-    }
-  _attnviz_config_read_special_ids (r, c);
+  _attnviz_config_parse_bert_layout (r, c);
+  int rows = c->n_ctx; /* max_position_embeddings */
   /* RobertaConfig's default padding id; the positions start after it */
   if (c->pad_id < 0 && !r->failed)
     {
@@ -67,14 +49,6 @@ _attnviz_config_parse_roberta (Reader *r, AttnvizConfig *c)
     _attnviz_config_fail (r, "\"max_position_embeddings\" = %d leaves no position: RoBERTa's positions start at "
                           "pad_token_id + 1 = %d", rows, c->pos_offset);
   c->pad_positions = TRUE;
-  c->pos = ATTNVIZ_POS_LEARNED;
-  c->norm = ATTNVIZ_NORM_LAYERNORM;
-  c->pre_norm = FALSE;
-  c->embedding_norm = TRUE;
-  c->final_norm = FALSE;
-  c->causal = FALSE;
-  c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
-  c->tied_embeddings = _attnviz_config_read_bool (r, "tie_word_embeddings", TRUE);
   c->has_lm_head = strcmp (c->architecture, "RobertaForMaskedLM") == 0;
   c->mlm_transform = c->has_lm_head;
   c->mlm_gelu = TRUE;

@@ -48,6 +48,8 @@ gboolean _attnviz_config_parse_activation (Reader *r, const char *key, const cha
 void _attnviz_config_parse_t5 (Reader *r, AttnvizConfig *c);
 void _attnviz_config_parse_bart (Reader *r, AttnvizConfig *c);
 void _attnviz_config_parse_marian (Reader *r, AttnvizConfig *c);
+/* attnviz-config.c: BERT's keys and layout, shared with RoBERTa */
+void _attnviz_config_parse_bert_layout (Reader *r, AttnvizConfig *c);
 /* attnviz-config-encoder.c */
 void _attnviz_config_parse_roberta (Reader *r, AttnvizConfig *c);
 void _attnviz_config_parse_distilbert (Reader *r, AttnvizConfig *c);

@@ -255,10 +255,11 @@ parse_gpt2 (Reader *r, AttnvizConfig *c)
   _attnviz_config_read_special_ids (r, c);
 }
 
-static void
-parse_bert (Reader *r, AttnvizConfig *c)
+/* BERT's keys and layout, which RoBERTa shares: every field but the
+ * family and the MLM head; pad_id stays -1 when the file has none. */
+void
+_attnviz_config_parse_bert_layout (Reader *r, AttnvizConfig *c)
 {
-  c->family = ATTNVIZ_FAMILY_BERT;
   c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
   c->d_model = _attnviz_config_read_int (r, KEYS ("hidden_size"), REQUIRED, 1, MAX_DIM);
   c->n_layer = _attnviz_config_read_int (r, KEYS ("num_hidden_layers"), REQUIRED, 1, MAX_LAYER);
@@ -286,10 +287,17 @@ parse_bert (Reader *r, AttnvizConfig *c)
   c->causal = FALSE;
   c->qkv_bias = c->out_bias = c->mlp_bias = TRUE;
   c->tied_embeddings = _attnviz_config_read_bool (r, "tie_word_embeddings", TRUE);
+  _attnviz_config_read_special_ids (r, c);
+}
+
+static void
+parse_bert (Reader *r, AttnvizConfig *c)
+{
+  c->family = ATTNVIZ_FAMILY_BERT;
+  _attnviz_config_parse_bert_layout (r, c);
   c->has_lm_head = strcmp (c->architecture, "BertForMaskedLM") == 0
                    || strcmp (c->architecture, "BertForPreTraining") == 0;
   c->mlm_transform = c->has_lm_head;
-  _attnviz_config_read_special_ids (r, c);
   if (c->pad_id < 0)
     c->pad_id = 0;
 }

@@ -97,24 +97,11 @@ _attnviz_model_load_distilbert (Loader *l)
     {
       AttnvizLayerWeights *L = &m->layers[i];
       g_autofree char *p = g_strdup_printf ("transformer.layer.%d.", i);
-      g_autofree char *q = g_strconcat (p, "attention.q_lin", NULL);
-      g_autofree char *k = g_strconcat (p, "attention.k_lin", NULL);
-      g_autofree char *v = g_strconcat (p, "attention.v_lin", NULL);
-      g_autofree char *o = g_strconcat (p, "attention.out_lin", NULL);
-      g_autofree char *an = g_strconcat (p, "sa_layer_norm", NULL);
-      g_autofree char *up = g_strconcat (p, "ffn.lin1", NULL);
-      g_autofree char *down = g_strconcat (p, "ffn.lin2", NULL);
-      g_autofree char *mn = g_strconcat (p, "output_layer_norm", NULL);
-      L->q = _attnviz_loader_linear (l, q, d, d, TRUE);
-      L->k = _attnviz_loader_linear (l, k, d, d, TRUE);
-      L->v = _attnviz_loader_linear (l, v, d, d, TRUE);
-      L->o = _attnviz_loader_linear (l, o, d, d, TRUE);
-      L->attn_norm_w = _attnviz_loader_norm (l, an, FALSE, d);
-      L->attn_norm_b = _attnviz_loader_norm (l, an, TRUE, d);
-      L->up = _attnviz_loader_linear (l, up, d, ff, TRUE);
-      L->down = _attnviz_loader_linear (l, down, ff, d, TRUE);
-      L->mlp_norm_w = _attnviz_loader_norm (l, mn, FALSE, d);
-      L->mlp_norm_b = _attnviz_loader_norm (l, mn, TRUE, d);
+      static const AttnvizPostLnNames names = {
+        "attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin",
+        "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm",
+      };
+      _attnviz_loader_post_ln_layer (l, L, p, &names, d, ff);
     }
   if (c->has_lm_head && !l->failed)
     load_mlm_head (l, "vocab_transform", "vocab_layer_norm", "vocab_projector", NAMES ("vocab_projector.bias"));

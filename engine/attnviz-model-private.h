@@ -48,6 +48,19 @@ AttnvizLinear _attnviz_loader_linear (AttnvizHfLoader *l, const char *name, int 
  * "BASE.gamma" / "BASE.beta", of D floats. */
 const float *_attnviz_loader_norm (AttnvizHfLoader *l, const char *base, gboolean bias, int d);
 
+/* The tensor names of a post-LN encoder layer, after its prefix. */
+typedef struct {
+  const char *q, *k, *v, *o; /* attention's linears */
+  const char *attn_norm;     /* the LayerNorm after attention */
+  const char *up, *down;     /* the feed-forward's linears */
+  const char *mlp_norm;      /* the LayerNorm after the feed-forward */
+} AttnvizPostLnNames;
+
+/* A post-LN encoder layer's weights (BERT, RoBERTa, DistilBERT) into L:
+ * PREFIX + each name, every linear and LayerNorm with its bias. */
+void _attnviz_loader_post_ln_layer (AttnvizHfLoader *l, AttnvizLayerWeights *L, const char *prefix,
+                                    const AttnvizPostLnNames *names, int d, int ff);
+
 /* attnviz-model-encoder.c */
 void _attnviz_model_load_roberta_head (AttnvizHfLoader *l);
 void _attnviz_model_load_distilbert (AttnvizHfLoader *l);

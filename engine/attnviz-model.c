@@ -341,6 +341,32 @@ load_gpt2 (Loader *l)
     }
 }
 
+/* A post-LN encoder layer (BERT's, DistilBERT's): PREFIX + each of NAMES,
+ * every linear and norm with its bias. */
+void
+_attnviz_loader_post_ln_layer (Loader *l, AttnvizLayerWeights *L, const char *prefix, const AttnvizPostLnNames *names,
+                               int d, int ff)
+{
+  g_autofree char *q = g_strconcat (prefix, names->q, NULL);
+  g_autofree char *k = g_strconcat (prefix, names->k, NULL);
+  g_autofree char *v = g_strconcat (prefix, names->v, NULL);
+  g_autofree char *o = g_strconcat (prefix, names->o, NULL);
+  g_autofree char *an = g_strconcat (prefix, names->attn_norm, NULL);
+  g_autofree char *up = g_strconcat (prefix, names->up, NULL);
+  g_autofree char *down = g_strconcat (prefix, names->down, NULL);
+  g_autofree char *mn = g_strconcat (prefix, names->mlp_norm, NULL);
+  L->q = _attnviz_loader_linear (l, q, d, d, TRUE);
+  L->k = _attnviz_loader_linear (l, k, d, d, TRUE);
+  L->v = _attnviz_loader_linear (l, v, d, d, TRUE);
+  L->o = _attnviz_loader_linear (l, o, d, d, TRUE);
+  L->attn_norm_w = _attnviz_loader_norm (l, an, FALSE, d);
+  L->attn_norm_b = _attnviz_loader_norm (l, an, TRUE, d);
+  L->up = _attnviz_loader_linear (l, up, d, ff, TRUE);
+  L->down = _attnviz_loader_linear (l, down, ff, d, TRUE);
+  L->mlp_norm_w = _attnviz_loader_norm (l, mn, FALSE, d);
+  L->mlp_norm_b = _attnviz_loader_norm (l, mn, TRUE, d);
+}
+
 /* BERT and RoBERTa (whose tensors are BERT's, its position table
  * pos_offset rows longer and its MLM head lm_head.*). */
 static void
@@ -360,24 +386,11 @@ load_bert (Loader *l)
     {
       AttnvizLayerWeights *L = &m->layers[i];
       g_autofree char *p = g_strdup_printf ("encoder.layer.%d.", i);
-      g_autofree char *q = g_strconcat (p, "attention.self.query", NULL);
-      g_autofree char *k = g_strconcat (p, "attention.self.key", NULL);
-      g_autofree char *v = g_strconcat (p, "attention.self.value", NULL);
-      g_autofree char *o = g_strconcat (p, "attention.output.dense", NULL);
-      g_autofree char *an = g_strconcat (p, "attention.output.LayerNorm", NULL);
-      g_autofree char *up = g_strconcat (p, "intermediate.dense", NULL);
-      g_autofree char *down = g_strconcat (p, "output.dense", NULL);
-      g_autofree char *mn = g_strconcat (p, "output.LayerNorm", NULL);
-      L->q = _attnviz_loader_linear (l, q, d, d, TRUE);
-      L->k = _attnviz_loader_linear (l, k, d, d, TRUE);
-      L->v = _attnviz_loader_linear (l, v, d, d, TRUE);
-      L->o = _attnviz_loader_linear (l, o, d, d, TRUE);
-      L->attn_norm_w = _attnviz_loader_norm (l, an, FALSE, d);
-      L->attn_norm_b = _attnviz_loader_norm (l, an, TRUE, d);
-      L->up = _attnviz_loader_linear (l, up, d, ff, TRUE);
-      L->down = _attnviz_loader_linear (l, down, ff, d, TRUE);
-      L->mlp_norm_w = _attnviz_loader_norm (l, mn, FALSE, d);
-      L->mlp_norm_b = _attnviz_loader_norm (l, mn, TRUE, d);
+      static const AttnvizPostLnNames names = {
+        "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+        "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm",
+      };
+      _attnviz_loader_post_ln_layer (l, L, p, &names, d, ff);
     }
 
   if (c->has_lm_head && !l->failed && c->family == ATTNVIZ_FAMILY_ROBERTA)
