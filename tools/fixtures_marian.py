@@ -20,7 +20,6 @@ starts from decoder_start_token_id, the pad token.
 """
 
 import io
-import json
 import math
 import os
 
@@ -28,6 +27,10 @@ import numpy as np
 import sentencepiece as spm
 import torch
 import torch.nn.functional as F
+
+# Marian's layers are BART's (transformers copies modeling_bart into
+# modeling_marian): the same reference functions, beside this script
+from fixtures_bart import attention, layer_norm, linear  # noqa: E402
 
 MARIAN_NAMES = ["marian-tiny"]
 
@@ -123,29 +126,6 @@ def sinusoids(n_pos, dim):
     out[:, 0:sentinel] = torch.FloatTensor(np.sin(position_enc[:, 0::2]))
     out[:, sentinel:] = torch.FloatTensor(np.cos(position_enc[:, 1::2]))
     return out
-
-
-def layer_norm(x, p, name):
-    return F.layer_norm(x, (x.shape[-1],), p[name + ".weight"], p[name + ".bias"], 1e-5)
-
-
-def linear(x, p, name):
-    return x @ p[name + ".weight"].T + p[name + ".bias"]
-
-
-def attention(p, prefix, xq, xkv, H, causal):
-    Tq, Tk, d = xq.shape[0], xkv.shape[0], xq.shape[1]
-    hd = d // H
-    q = (linear(xq, p, prefix + ".q_proj") * hd ** -0.5).view(Tq, H, hd).transpose(0, 1)
-    k = linear(xkv, p, prefix + ".k_proj").view(Tk, H, hd).transpose(0, 1)
-    v = linear(xkv, p, prefix + ".v_proj").view(Tk, H, hd).transpose(0, 1)
-    scores = q @ k.transpose(1, 2)
-    if causal:
-        mask = torch.triu(torch.ones(Tq, Tk, dtype=torch.bool), 1)
-        scores = scores + torch.where(mask, torch.finfo(torch.float32).min, 0.0)
-    w = F.softmax(scores, dim=-1)
-    out = (w @ v).transpose(0, 1).reshape(Tq, d)
-    return linear(out, p, prefix + ".out_proj"), w
 
 
 def marian_forward(c, p, src, tgt, src_pos=None, tgt_pos=None, positions=True):
