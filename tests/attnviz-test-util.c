@@ -144,6 +144,22 @@ attnviz_test_load_npy (const char *path, gint64 *shape, int *n_dims, gsize *n)
 }
 
 void
+attnviz_test_assert_npy_close (const char *path, const char *ref_path, float tol, const char *label)
+{
+  gint64 s1[8], s2[8];
+  int d1, d2;
+  gsize n1, n2;
+  g_autofree float *mine = attnviz_test_load_npy (path, s1, &d1, &n1);
+  g_autofree float *ref = attnviz_test_load_npy (ref_path, s2, &d2, &n2);
+  g_assert_nonnull (mine);
+  g_assert_nonnull (ref);
+  g_assert_cmpint (d1, ==, d2);
+  for (int i = 0; i < d1; i++)
+    g_assert_cmpint (s1[i], ==, s2[i]);
+  g_assert_true (attnviz_test_check_tensor (mine, ref, n1, tol, label));
+}
+
+void
 attnviz_test_run_clear (AttnvizTestRun *r)
 {
   g_free (r->out);

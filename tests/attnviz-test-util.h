@@ -19,6 +19,9 @@ gboolean attnviz_test_check_tensor (const float *a, const float *b, gsize n,
 /* Reads a .npy file of little-endian <f4, <f8 or <i4/<i8 (converted to float). */
 float *attnviz_test_load_npy (const char *path, gint64 *shape, int *n_dims, gsize *n);
 
+/* The .npy at PATH has REF_PATH's shape and every value within TOL of it. */
+void attnviz_test_assert_npy_close (const char *path, const char *ref_path, float tol, const char *label);
+
 /* One run of the attnviz executable ($ATTNVIZ_EXE): its exit status and
  * what it wrote, as UTF-8. */
 typedef struct {

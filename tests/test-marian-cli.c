@@ -49,17 +49,7 @@ assert_npy_matches_reference (const char *dump_dir, const char *name)
 {
   g_autofree char *mine_path = g_build_filename (dump_dir, name, NULL);
   g_autofree char *ref_path = attnviz_test_fixture_path (FIXTURE, "reference", name, NULL);
-  gint64 s1[8], s2[8];
-  int d1, d2;
-  gsize n1, n2;
-  g_autofree float *mine = attnviz_test_load_npy (mine_path, s1, &d1, &n1);
-  g_autofree float *ref = attnviz_test_load_npy (ref_path, s2, &d2, &n2);
-  g_assert_nonnull (mine);
-  g_assert_nonnull (ref);
-  g_assert_cmpint (d1, ==, d2);
-  for (int i = 0; i < d1; i++)
-    g_assert_cmpint (s1[i], ==, s2[i]);
-  g_assert_true (attnviz_test_check_tensor (mine, ref, n1, 1e-4f, name));
+  attnviz_test_assert_npy_close (mine_path, ref_path, 1e-4f, name);
 }
 
 static void
