@@ -4,7 +4,8 @@
 # in the load falls on every tool alike), medians over the rounds, and ratios.
 #
 #   tools/bench-compare.sh [--model gpt2|llama1b|qwen05b|FILE.gguf] [--sizes 512]
-#                          [--repeat 3] [--threads 2] [--no-pytorch] [--no-llama-cpp]
+#                          [--repeat 3] [--per-round 3] [--threads 2]
+#                          [--no-pytorch] [--no-llama-cpp]
 #
 #   gpt2     attnviz's built-in GPT-2 (124M) shape with random weights, and
 #            PyTorch eager on the same shape (tools/bench-pytorch.py --gpt2).
@@ -16,6 +17,12 @@
 #   qwen05b  the same with a Qwen2.5-0.5B shape.
 #   FILE.gguf  attnviz and llama.cpp on that file.
 #
+# Within a round each tool starts afresh, runs once unmeasured (threads
+# woken, buffers touched) and then --per-round timed passes, whose median is
+# the round's figure: one timed pass per process moved by up to 20% from
+# process to process on the quiet machine (0.73-0.89 s for the same GPT-2
+# pass), more than passes within one process do.
+#
 # Each tool does the same work: a forward pass over T random tokens that
 # keeps every logit; attnviz and PyTorch also keep every head's attention
 # (llama.cpp cannot).  llama.cpp comes from the npm package node-llama-cpp
@@ -24,16 +31,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-model=gpt2 sizes=512 repeat=3 threads=$(nproc) pytorch=1 llamacpp=1
+model=gpt2 sizes=512 repeat=3 per_round=3 threads=$(nproc) pytorch=1 llamacpp=1
 while [ $# -gt 0 ]; do
   case $1 in
     --model) model=$2; shift 2 ;;
     --sizes) sizes=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
+    --per-round) per_round=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --no-pytorch) pytorch=0; shift ;;
     --no-llama-cpp) llamacpp=0; shift ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "bench-compare: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -82,19 +90,19 @@ load=$(cut -d' ' -f1 /proc/loadavg)
 # between tools falls on all of them alike; medians over the rounds.
 for round in $(seq "$repeat"); do
   echo "round $round of $repeat: attnviz ..." >&2
-  "$exe" bench ${gguf:+"$gguf"} --sizes "$sizes" --repeat 1 --threads "$threads" --json > "$tmp/attnviz.$round.json"
+  "$exe" bench ${gguf:+"$gguf"} --sizes "$sizes" --repeat "$per_round" --generate 0 --threads "$threads" --json > "$tmp/attnviz.$round.json"
 
   if [ $pytorch = 1 ] && { [ $model = gpt2 ] || [ -n "$hf" ]; }; then
     echo "round $round of $repeat: PyTorch eager ..." >&2
     if [ $model = gpt2 ]; then src=(--gpt2); else src=(--hf "$hf"); fi
-    /usr/bin/python3 tools/bench-pytorch.py "${src[@]}" --sizes "$sizes" --repeat 1 \
+    /usr/bin/python3 tools/bench-pytorch.py "${src[@]}" --sizes "$sizes" --repeat "$per_round" \
       --threads "$threads" > "$tmp/pytorch.$round.json" || { echo "note: PyTorch failed" >&2; rm -f "$tmp/pytorch.$round.json"; }
   fi
 
   if [ -n "$llref" ] && [ -n "$gguf" ]; then
     echo "round $round of $repeat: llama.cpp ..." >&2
     for T in ${sizes//,/ }; do
-      "$llref" bench "$gguf" "$T" 1 "$threads" 2>/dev/null | tail -n 1 >> "$tmp/llama.txt"
+      "$llref" bench "$gguf" "$T" "$per_round" "$threads" 2>/dev/null | tail -n 1 >> "$tmp/llama.txt"
     done
   fi
 done
