@@ -272,12 +272,18 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   /* the text the model read: an encoder-decoder's source */
   self->session_text = s->rec->S > 0 ? text_of_tokens (s->source_tokens, s->source_texts, s->rec->S)
                                      : text_of_tokens (s->tokens, s->token_texts, s->rec->T);
+  /* (read before the run takes the labels) */
+  g_autofree char *listed = s->numbered || s->token_texts == NULL ? NULL : g_strjoinv (" ", s->token_texts);
   g_autoptr(AttnvizResult) run = result_of_session (s);
   if (owned_measures != NULL)
     attnviz_run_result_set_measures (ATTNVIZ_RUN_RESULT (run), g_steal_pointer (&owned_measures));
-  /* the box shows the dump's text when its tokens give it back */
+  /* the box shows the dump's text when its tokens give it back; else the
+   * file's own token list, spaced, or nothing: never an earlier run's text,
+   * which these views do not show */
   if (self->session_text != NULL)
     _attnviz_window_fill_text (self, self->session_text, s->model_path);
+  else
+    _attnviz_window_fill_text (self, listed ? listed : "", s->model_path);
   g_autofree char *details = describe_session (s, run);
   g_autofree char *name = attnviz_session_display_name (s);
   gtk_label_set_text (self->model_label, name);

@@ -325,6 +325,9 @@ test_attention_saved_elsewhere_opens_with_its_tokens (Fixture *f, gconstpointer 
   g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f->window->samples_button)));
   /* Its tokens are the file's, not some text the box held before. */
   g_assert_cmpstr (gtk_label_get_text (f->window->token_count), ==, "4 · from the file");
+  /* and the box shows them, not the text the demo model read */
+  g_autofree char *box = _attnviz_window_get_text (f->window);
+  g_assert_cmpstr (box, ==, "the cat sat down");
 }
 
 static void
