@@ -14,6 +14,7 @@
 
 #include "attnviz-cli.h"
 #include "attnviz-fileutil.h"
+#include "attnviz-parallel.h"
 #include "attnviz-train.h"
 
 typedef struct {
@@ -154,7 +155,7 @@ attnviz_cmd_train (int argc, char **argv)
     { "stop-at", 0, 0, G_OPTION_ARG_DOUBLE, &stop_at, "Stop once held-out exact match reaches this (0.99)", "A" },
     { "checkpoint-every", 0, 0, G_OPTION_ARG_INT, &checkpoint_every, "Save checkpoints/step-N/ every N steps", "N" },
     { "log-every", 0, 0, G_OPTION_ARG_INT, &log_every, "Steps between progress lines", "N" },
-    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 2, or 1 on one core)", "N" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "Threads, OpenBLAS's and the engine's (default 2, or 1 on one core)", "N" },
     { "bench", 0, 0, G_OPTION_ARG_NONE, &bench,
       "Report steps/s and the share of time in GEMM; pg: the curve (step, seconds, greedy and sampled exact match)",
       NULL },
@@ -272,7 +273,11 @@ attnviz_cmd_train (int argc, char **argv)
   /* The matrices are small: more than two threads only wait on each other
    * (on the 2-core machine two run the dates recipe 20% faster than one;
    * the weights come out the same either way). */
-  openblas_set_num_threads (threads > 0 ? threads : MIN (2, (int) g_get_num_processors ()));
+  int n_threads = threads > 0 ? threads : MIN (2, (int) g_get_num_processors ());
+  openblas_set_num_threads (n_threads);
+  /* and the engine's own threads (evaluation's forward passes): --threads 1
+   * is one thread, whatever else the machine is doing */
+  attnviz_set_n_threads (n_threads);
 
   int max_S, max_T;
   attnviz_train_context_for (task, c.encoder_decoder, &max_S, &max_T);

@@ -136,3 +136,15 @@ attnviz_config_describe_hybrid (const AttnvizConfig *c)
   g_string_append (s, ", scaled dot elsewhere");
   return g_string_free (s, FALSE);
 }
+
+guint8 *
+attnviz_config_additive_mask (const AttnvizConfig *c)
+{
+  if (c->score != ATTNVIZ_SCORE_HYBRID)
+    return NULL;
+  guint8 *mask = g_new0 (guint8, MAX (c->n_layer * c->n_head, 1));
+  for (int l = 0; l < c->n_layer; l++)
+    for (int h = 0; h < c->n_head; h++)
+      mask[l * c->n_head + h] = attnviz_config_head_additive (c, l, h);
+  return mask;
+}

@@ -112,6 +112,26 @@ build_metadata (JsonBuilder *b, const AttnvizDump *d, const AttnvizRecording *re
   json_builder_add_int_value (b, p->n_head);
   json_builder_set_member_name (b, "causal");
   json_builder_add_boolean_value (b, rec ? rec->causal : p->causal);
+  if (p->score != NULL)
+    {
+      json_builder_set_member_name (b, "score");
+      json_builder_add_string_value (b, p->score);
+    }
+  if (p->additive != NULL)
+    {
+      /* per layer, the heads that score additively (of every stack alike) */
+      json_builder_set_member_name (b, "additive_heads");
+      json_builder_begin_array (b);
+      for (int l = 0; l < p->n_layer; l++)
+        {
+          json_builder_begin_array (b);
+          for (int h = 0; h < p->n_head; h++)
+            if (p->additive[l * p->n_head + h])
+              json_builder_add_int_value (b, h);
+          json_builder_end_array (b);
+        }
+      json_builder_end_array (b);
+    }
   add_int_array (b, "layers", p->rec_layers, p->n_rec_layers);
   add_int_array (b, "heads", p->rec_heads, p->n_rec_heads);
   add_stack_shape (b, d, &d->stacks[0]);

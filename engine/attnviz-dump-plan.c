@@ -75,6 +75,8 @@ _attnviz_dump_plan_from_run (Plan *p, const AttnvizModel *model, const AttnvizRu
   p->top_k = with_logits ? attnviz_run_options_top_k (run, c->vocab_size) : 0;
   p->lens_layers = with_logits && run->logit_lens ? c->n_layer : 0;
   p->causal = c->causal || c->encoder_decoder;
+  p->score = attnviz_config_score_to_string (c);
+  p->additive = attnviz_config_additive_mask (c);
 }
 
 void

@@ -72,6 +72,8 @@ dump_free (AttnvizDump *d)
   g_clear_pointer (&d->dir, attnviz_atomic_dir_abort);
   g_free (d->plan.rec_layers);
   g_free (d->plan.rec_heads);
+  g_free (d->plan.score);
+  g_free (d->plan.additive);
   g_free (d->all_layers);
   g_free (d->all_enc_layers);
   g_free (d->all_heads);

@@ -80,6 +80,7 @@ attnviz_head_measures_free (AttnvizHeadMeasures *self)
   if (self == NULL)
     return;
   g_free (self->values);
+  g_free (self->additive);
   g_free (self);
 }
 
@@ -120,10 +121,17 @@ row_at (const int *order, int k)
   return order ? order[k] : k;
 }
 
+/* A hybrid model's head: "additive" or "dot"; NULL when the table has one score. */
+static const char *
+score_of (const AttnvizHeadMeasures *self, int r)
+{
+  return self->additive == NULL ? NULL : self->additive[r] ? "additive" : "dot";
+}
+
 char *
 attnviz_head_measures_to_text (const AttnvizHeadMeasures *self, const int *order)
 {
-  GString *s = g_string_new ("layer  head");
+  GString *s = g_string_new (self->additive ? "layer  head     score" : "layer  head");
   for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
     if (self->has[m])
       g_string_append_printf (s, " %*s", MAX (9, (int) strlen (attnviz_measure_get_name (m))),
@@ -133,6 +141,8 @@ attnviz_head_measures_to_text (const AttnvizHeadMeasures *self, const int *order
     {
       int r = row_at (order, k);
       g_string_append_printf (s, "%5d  %4d", r / self->n_head, r % self->n_head);
+      if (self->additive)
+        g_string_append_printf (s, " %9s", score_of (self, r));
       for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
         if (self->has[m])
           {
@@ -159,7 +169,7 @@ append_number (GString *s, double v)
 char *
 attnviz_head_measures_to_csv (const AttnvizHeadMeasures *self, const int *order)
 {
-  GString *s = g_string_new ("layer,head");
+  GString *s = g_string_new (self->additive ? "layer,head,score" : "layer,head");
   for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
     if (self->has[m])
       g_string_append_printf (s, ",%s", attnviz_measure_get_name (m));
@@ -168,6 +178,8 @@ attnviz_head_measures_to_csv (const AttnvizHeadMeasures *self, const int *order)
     {
       int r = row_at (order, k);
       g_string_append_printf (s, "%d,%d", r / self->n_head, r % self->n_head);
+      if (self->additive)
+        g_string_append_printf (s, ",%s", score_of (self, r));
       for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
         if (self->has[m])
           {
@@ -185,6 +197,8 @@ char *
 attnviz_head_measures_to_json (const AttnvizHeadMeasures *self, const int *order)
 {
   GString *s = g_string_new ("{\n  \"columns\": [\"layer\", \"head\"");
+  if (self->additive)
+    g_string_append (s, ", \"score\"");
   for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
     if (self->has[m])
       g_string_append_printf (s, ", \"%s\"", attnviz_measure_get_name (m));
@@ -194,6 +208,8 @@ attnviz_head_measures_to_json (const AttnvizHeadMeasures *self, const int *order
       int r = row_at (order, k);
       g_string_append_printf (s, "%s\n    {\"layer\": %d, \"head\": %d", k ? "," : "", r / self->n_head,
                               r % self->n_head);
+      if (self->additive)
+        g_string_append_printf (s, ", \"score\": \"%s\"", score_of (self, r));
       for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
         if (self->has[m])
           {
