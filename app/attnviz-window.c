@@ -142,8 +142,13 @@ _attnviz_window_update_state (AttnvizWindow *self)
       if (self->model != NULL && self->loading_path == NULL)
         {
           g_autofree char *details = attnviz_loaded_model_describe (self->model);
+          /* a model without a tokenizer cannot read the text: no invitation to Run */
+          gboolean reads_text = attnviz_loaded_model_get_model (self->model)->tokenizer != NULL;
           g_autofree char *description =
-            g_strdup_printf ("%s\nWrite a text on the left and press Run (Ctrl+Enter).", details);
+            g_strdup_printf ("%s\n%s", details,
+                             reads_text ? "Write a text on the left and press Run (Ctrl+Enter)."
+                                        : "It has no tokenizer, so it cannot read a text: open a folder "
+                                          "that has its tokenizer files.");
           adw_status_page_set_title (self->ready_page, attnviz_loaded_model_get_name (self->model));
           adw_status_page_set_description (self->ready_page, description);
         }

@@ -344,6 +344,25 @@ test_an_empty_box_counts_no_tokens (Fixture *f, gconstpointer data)
   g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (self->token_strip), "stale"));
 }
 
+/* A model without a tokenizer does not invite the user to write a text
+ * and press Run: its page says why it cannot read one. */
+static void
+test_a_model_without_a_tokenizer_says_so_on_its_page (Fixture *f, gconstpointer data)
+{
+  AttnvizWindow *self = f->window;
+  g_autofree char *rel = g_build_filename (g_getenv ("G_TEST_SRCDIR"), "fixtures", "bart-tiny", NULL);
+  g_autofree char *bart = g_canonicalize_filename (rel, NULL);
+  int before = f->w.finished;
+  attnviz_window_set_text (f->window, "hello world");
+  attnviz_window_open (f->window, bart);
+  attnviz_test_wait_until (f->w.finished > before && !attnviz_window_get_busy (f->window), 120);
+  g_assert_false (f->w.ok);
+  g_assert_nonnull (strstr (attnviz_window_get_error (f->window), "no tokenizer"));
+  const char *description = adw_status_page_get_description (self->ready_page);
+  g_assert_nonnull (strstr (description, "It has no tokenizer, so it cannot read a text"));
+  g_assert_null (strstr (description, "press Run"));
+}
+
 /* The sidebar is never wider than the room it has, with the app's style
  * (its padding) applied: nothing of it is cut off on the right, and
  * focusing a control of a popover in it (Continue's settings) cannot
@@ -550,6 +569,7 @@ main (int argc, char **argv)
   ADD ("an-empty-box-counts-no-tokens-and-marks-the-last-run", test_an_empty_box_counts_no_tokens);
   ADD ("the-window-works-at-800-by-600-with-compare", test_the_window_works_at_800_by_600);
   ADD ("the-sidebar-fits-its-width", test_the_sidebar_fits_its_width);
+  ADD ("a-model-without-a-tokenizer-says-so-on-its-page", test_a_model_without_a_tokenizer_says_so_on_its_page);
   g_test_add_func ("/ui/first/compare-panels-share-a-size-and-subtitles-wrap",
                    test_compare_panels_share_a_size_and_subtitles_wrap);
   g_test_add_func ("/ui/first/a-narrow-panels-title-wraps", test_a_narrow_panels_title_wraps);
