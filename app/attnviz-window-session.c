@@ -223,8 +223,11 @@ describe_session (const AttnvizSession *s, const AttnvizResult *run)
                             rec->n_head == 1 ? "head" : "heads", rec->T, rec->T == 1 ? "token" : "tokens",
                             s->numbered ? " (numbered)" : "");
   g_autofree char *model = attnviz_model_display_name (s->model_path);
-  return g_strdup_printf ("Opened from %s: an attnviz dump of %s (%s), %d tokens%s%s; the model is not loaded",
-                          file, model, *s->model_type ? s->model_type : "?", rec->T,
+  /* an encoder-decoder's dump counts both its sides, as the token strip does */
+  g_autofree char *tokens = rec->S > 0 ? g_strdup_printf ("%d source · %d target tokens", rec->S, rec->T)
+                                       : g_strdup_printf ("%d tokens", rec->T);
+  return g_strdup_printf ("Opened from %s: an attnviz dump of %s (%s), %s%s%s; the model is not loaded",
+                          file, model, *s->model_type ? s->model_type : "?", tokens,
                           g_strcmp0 (rec->variant, "model") != 0 ? ", variant " : "",
                           g_strcmp0 (rec->variant, "model") != 0 ? rec->variant : "");
 }

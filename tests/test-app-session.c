@@ -373,6 +373,8 @@ test_an_encoder_decoder_dump_opens_with_its_source (Fixture *f, gconstpointer da
   g_assert_cmpstr (attnviz_run_result_get_target_text (ATTNVIZ_RUN_RESULT (run)), ==, "2026-11-21");
   g_autofree char *text = _attnviz_window_get_text (f->window);
   g_assert_cmpstr (text, ==, "saturday 21 november 2026");
+  /* the sidebar counts both sides, not the target alone */
+  g_assert_nonnull (strstr (gtk_label_get_text (f->window->model_details), "26 source · 11 target tokens"));
   /* the cross-attention shown is the dump's */
   attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_CROSS);
   AttnvizResult *cross = attnviz_window_get_result (f->window);
