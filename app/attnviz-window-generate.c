@@ -410,7 +410,11 @@ _attnviz_window_generate_update (AttnvizWindow *self)
   gboolean can_continue = model_can_write (self) && self->loading_path == NULL && !self->compare
                           && !_attnviz_window_text_is_blank (text);
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), can_continue);
-  gtk_widget_set_visible (GTK_WIDGET (self->generate_box), self->model == NULL || model_can_write (self));
+  /* Without a model it shows what Continue is, except over an
+   * encoder-decoder's run opened from a file: its model could never write. */
+  gboolean seq2seq_file = self->model == NULL && run != NULL && attnviz_result_is_seq2seq (run);
+  gtk_widget_set_visible (GTK_WIDGET (self->generate_box),
+                          (self->model == NULL && !seq2seq_file) || model_can_write (self));
   /* Its count and sampling options too: they do nothing while it is off. */
   gtk_widget_set_sensitive (GTK_WIDGET (self->generate_box), can_continue);
 

@@ -375,6 +375,8 @@ test_an_encoder_decoder_dump_opens_with_its_source (Fixture *f, gconstpointer da
   g_assert_cmpstr (text, ==, "saturday 21 november 2026");
   /* the sidebar counts both sides, not the target alone */
   g_assert_nonnull (strstr (gtk_label_get_text (f->window->model_details), "26 source · 11 target tokens"));
+  /* Continue is for decoder-only models: an encoder-decoder's file does not show it */
+  g_assert_false (gtk_widget_get_visible (GTK_WIDGET (f->window->generate_box)));
   /* the cross-attention shown is the dump's */
   attnviz_window_set_attention (f->window, ATTNVIZ_ATTENTION_CROSS);
   AttnvizResult *cross = attnviz_window_get_result (f->window);
