@@ -380,7 +380,7 @@ attnviz_cli_target_load (AttnvizCliInput *target,
     {
       target->source = g_strdup ("the decoded target");
       AttnvizGenerateOptions o = {
-        .max_new = c->n_ctx,
+        .max_new = attnviz_generate_seq2seq_budget (c, source->T),
         .bos_id = bos,
         .eos_id = c->eos_id >= 0 ? c->eos_id : attnviz_tokenizer_get_eos_id (model->tokenizer),
         .stop_id = -1,

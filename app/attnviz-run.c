@@ -494,7 +494,7 @@ seq2seq_thread (GTask *task, RunData *d, AttnvizLoadedModel *loaded, RunOutput *
 
   report (task, 0.0, g_strdup ("Decoding the target…"));
   AttnvizGenerateOptions go = {
-    .max_new = config->n_ctx,
+    .max_new = attnviz_generate_seq2seq_budget (config, S),
     .bos_id = config->bos_id >= 0 ? config->bos_id : attnviz_tokenizer_get_bos_id (model->tokenizer),
     .eos_id = config->eos_id >= 0 ? config->eos_id : attnviz_tokenizer_get_eos_id (model->tokenizer),
     .stop_id = -1,

@@ -43,6 +43,17 @@ gboolean attnviz_generate (const AttnvizModel *model, GArray *ids, const Attnviz
 GArray *attnviz_generate_seq2seq (const AttnvizModel *model, const gint32 *src_ids, int S,
                                   const AttnvizGenerateOptions *options, GError **error);
 
+/* The most new tokens a target decoded for S source tokens may take when
+ * the user gives none: twice the source and 16 more, at least 64, within
+ * the context with BOS.  A translation or a date ends far sooner at EOS;
+ * a model that never writes EOS (random weights) stops there, not at a
+ * context of 512 after minutes of decoding. */
+static inline int
+attnviz_generate_seq2seq_budget (const AttnvizConfig *config, int S)
+{
+  return MAX (MIN (MAX (2 * S + 16, 64), config->n_ctx - 1), 0);
+}
+
 /* The tokens of an encoder-decoder's target IDS (N, starting with BOS), to
  * label and dump it: *TEXT gets the bytes the tokens after BOS stand for,
  * made valid UTF-8, and each token its span there; the special tokens
