@@ -294,6 +294,25 @@ attnviz_cli_input_load (AttnvizCliInput *in,
   return TRUE;
 }
 
+/* A decoder's T target tokens against its positions, as a source's are
+ * (attnviz_cli_input_load): a learned table refuses past its rows; relative
+ * or sinusoidal positions go on past the trained context, with a note. */
+static gboolean
+target_length_ok (const AttnvizConfig *c, const char *source, int T, GQuark domain, int code, GError **error)
+{
+  int limit = attnviz_config_max_positions (c);
+  if (T > limit)
+    {
+      g_set_error (error, domain, code, "%s: %d target tokens are more than the model's context of %d", source, T,
+                   limit);
+      return FALSE;
+    }
+  if (T > c->n_ctx)
+    fprintf (stderr, "attnviz: note: %s: %d target tokens run past the model's trained context of %d "
+             "(its positions go on)\n", source, T, c->n_ctx);
+  return TRUE;
+}
+
 gboolean
 attnviz_cli_target_load (AttnvizCliInput *target,
                          const AttnvizModel *model,
@@ -324,12 +343,8 @@ attnviz_cli_target_load (AttnvizCliInput *target,
                          target->ids[t], c->vocab_size - 1);
             return FALSE;
           }
-      if (target->T > c->n_ctx)
-        {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       "--target-ids: %d tokens are more than the model's context of %d", target->T, c->n_ctx);
-          return FALSE;
-        }
+      if (!target_length_ok (c, "--target-ids", target->T, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, error))
+        return FALSE;
       if (model->tokenizer)
         {
           target->tokens = attnviz_generate_target_tokens (model->tokenizer, target->ids, target->T, &target->text);
@@ -389,12 +404,8 @@ attnviz_cli_target_load (AttnvizCliInput *target,
       if (ids == NULL)
         return FALSE;
     }
-  if ((int) ids->len > c->n_ctx)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "%s: %u tokens with BOS are more than the model's context of %d", target->source, ids->len, c->n_ctx);
-      return FALSE;
-    }
+  if (!target_length_ok (c, target->source, (int) ids->len, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, error))
+    return FALSE;
 
   /* Spans into the target's own text, as the source's are into --text. */
   target->T = ids->len;

@@ -180,17 +180,20 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
   _attnviz_piece_index_prefixes (ix, work, wl, pre, pow);
 
   /* best[i]: the best score of the first i characters, from[i] where its
-   * last piece starts, piece[i] that piece (-1: unknown) */
+   * last piece starts (-1: not reached yet), piece[i] that piece (-1:
+   * unknown).  Reached is from[i], not the score: finite scores of -1e308
+   * add up to -inf on a path that is there all the same. */
   g_autofree double *best = g_new (double, nc + 1);
   g_autofree int *from = g_new (int, nc + 1);
   g_autofree gint32 *piece = g_new (gint32, nc + 1);
   best[0] = 0.0;
+  from[0] = 0;
   for (int i = 1; i <= nc; i++)
-    best[i] = -INFINITY;
+    best[i] = -INFINITY, from[i] = -1;
   double unk_score = self->min_score - UNK_PENALTY;
   for (int s = 0; s < nc; s++)
     {
-      if (best[s] == -INFINITY)
+      if (from[s] < 0)
         continue;
       gboolean single = FALSE;
       for (guint k = 0; k < ix->n_lengths; k++)
@@ -205,14 +208,14 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
             continue;
           single |= e == s + 1;
           double sc = best[s] + self->scores[id];
-          if (sc > best[e])
+          if (from[e] < 0 || sc > best[e])
             {
               best[e] = sc;
               from[e] = s;
               piece[e] = id;
             }
         }
-      if (!single && best[s] + unk_score > best[s + 1])
+      if (!single && (from[s + 1] < 0 || best[s] + unk_score > best[s + 1]))
         {
           best[s + 1] = best[s] + unk_score;
           from[s + 1] = s;

@@ -256,6 +256,40 @@ test_refuses_a_config_without_its_sizes (void)
     }
 }
 
+/* The decoder's sinusoids go on past max_position_embeddings as the
+ * encoder's do: a target longer than it runs, with a note as the source
+ * gets, and its attention is the one a config with room for it gives. */
+static void
+test_runs_a_target_past_the_trained_context (void)
+{
+  g_autofree char *config = fixture_text ("config.json");
+  g_autoptr(GString) s = g_string_new (config);
+  g_assert_cmpuint (g_string_replace (s, "\"max_position_embeddings\": 64", "\"max_position_embeddings\": 2", 1), ==, 1);
+  g_autofree char *dir = fixture_with ("config.json", s->str, -1);
+  g_autofree char *model = attnviz_test_fixture_path (FIXTURE, NULL);
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-marian-cli-XXXXXX", NULL);
+  g_autofree char *short_out = g_build_filename (tmp, "short", NULL);
+  g_autofree char *full_out = g_build_filename (tmp, "full", NULL);
+
+  g_auto(AttnvizTestRun) r = { 0 };
+  attnviz_test_run_attnviz (&r, "dump", dir, "--ids", "5,6,7", "--target-ids", "185,8,9,10", "-o", short_out, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.err, "--target-ids: 4 target tokens run past the model's trained context of 2"));
+  g_auto(AttnvizTestRun) full = { 0 };
+  attnviz_test_run_attnviz (&full, "dump", model, "--ids", "5,6,7", "--target-ids", "185,8,9,10", "-o", full_out,
+                            NULL);
+  g_assert_cmpint (full.status, ==, 0);
+  static const char *const names[] = { "attentions.npy", "cross_attentions.npy", "encoder_attentions.npy" };
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      g_autofree char *mine = g_build_filename (short_out, names[i], NULL);
+      g_autofree char *want = g_build_filename (full_out, names[i], NULL);
+      attnviz_test_assert_npy_close (mine, want, 0.0f, names[i]);
+    }
+  attnviz_test_remove_tree (dir);
+  attnviz_test_remove_tree (tmp);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -270,5 +304,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/marian/refuses/an-spm-with-no-pieces", test_refuses_an_spm_with_no_pieces);
   g_test_add_func ("/cli/marian/refuses/a-vocab-json-that-disagrees", test_refuses_a_vocab_json_that_disagrees);
   g_test_add_func ("/cli/marian/refuses/a-config-without-its-sizes", test_refuses_a_config_without_its_sizes);
+  g_test_add_func ("/cli/marian/dump/runs-a-target-past-the-trained-context", test_runs_a_target_past_the_trained_context);
   return g_test_run ();
 }

@@ -374,6 +374,34 @@ test_unigram_refuses_a_bad_piece (void)
   attnviz_test_remove_tree (dir);
 }
 
+/* Scores of -1.7e308 are finite, but two of them add up to -inf: the
+ * Viterbi pass still knows which positions it reached, and the text
+ * comes out whole as the pieces there are (it used to read from[] where
+ * nothing had been written). */
+static void
+test_unigram_survives_scores_that_overflow (void)
+{
+  g_autofree char *dir = folder_with ("tokenizer.json",
+                                      "{\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, "
+                                      "\"vocab\": [[\"<unk>\", 0.0], [\"\\u2581\", -1.7e308], [\"a\", -1.7e308], "
+                                      "[\"b\", -1.7e308]]}}");
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_no_error (error);
+  g_autoptr(GArray) toks = attnviz_tokenizer_encode (tok, "ab ba", -1, FALSE, &error);
+  g_assert_no_error (error);
+  static const gint32 ids[] = { 1, 2, 3, 1, 3, 2 };   /* ▁ a b ▁ b a */
+  static const guint32 ends[] = { 0, 1, 2, 3, 4, 5 };
+  g_assert_cmpuint (toks->len, ==, G_N_ELEMENTS (ids));
+  for (guint i = 0; i < toks->len; i++)
+    {
+      g_assert_cmpint (g_array_index (toks, AttnvizToken, i).id, ==, ids[i]);
+      g_assert_cmpuint (g_array_index (toks, AttnvizToken, i).end, ==, ends[i]);
+    }
+  attnviz_tokenizer_free (tok);
+  attnviz_test_remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -392,5 +420,6 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/t5/unigram/a-megabyte-piece-is-one-token", test_unigram_megabyte_piece);
   g_test_add_func ("/engine/t5/unigram/refuses-a-vocabulary-with-no-pieces", test_unigram_refuses_an_empty_vocabulary);
   g_test_add_func ("/engine/t5/unigram/refuses-a-piece-without-a-score", test_unigram_refuses_a_bad_piece);
+  g_test_add_func ("/engine/t5/unigram/survives-scores-that-overflow", test_unigram_survives_scores_that_overflow);
   return g_test_run ();
 }
