@@ -140,11 +140,12 @@ attnviz_config_describe_hybrid (const AttnvizConfig *c)
 guint8 *
 attnviz_config_additive_mask (const AttnvizConfig *c)
 {
-  if (c->score != ATTNVIZ_SCORE_HYBRID)
+  if (c->score != ATTNVIZ_SCORE_ADDITIVE && c->score != ATTNVIZ_SCORE_HYBRID)
     return NULL;
-  guint8 *mask = g_new0 (guint8, MAX (c->n_layer * c->n_head, 1));
-  for (int l = 0; l < c->n_layer; l++)
+  int rows = MAX (c->n_layer, c->encoder_decoder ? c->n_enc_layer : 0);
+  guint8 *mask = g_new0 (guint8, MAX ((gsize) rows * c->n_head, 1));
+  for (int l = 0; l < rows; l++)
     for (int h = 0; h < c->n_head; h++)
-      mask[l * c->n_head + h] = attnviz_config_head_additive (c, l, h);
+      mask[(gsize) l * c->n_head + h] = attnviz_config_head_additive (c, l, h);
   return mask;
 }

@@ -209,8 +209,9 @@ gboolean attnviz_config_check_score (AttnvizConfig *config, GError **error);
 /* "additive heads 0-1 of every layer", "additive layers 0, 2", or NULL
  * when the model is not hybrid: for captions. */
 char *attnviz_config_describe_hybrid (const AttnvizConfig *config);
-/* (n_layer, n_head) 1 where a hybrid model's head scores additively, for
- * tables and dumps; NULL when the model has one score for every head. */
+/* (rows, n_head), rows the deeper stack's layers (an encoder-decoder's
+ * encoder may have more): 1 where head h of layer l scores additively, for
+ * recordings, tables and dumps; NULL when no head does. */
 guint8 *attnviz_config_additive_mask (const AttnvizConfig *config);
 
 /* Number of parameters the description implies. */

@@ -76,7 +76,8 @@ _attnviz_dump_plan_from_run (Plan *p, const AttnvizModel *model, const AttnvizRu
   p->lens_layers = with_logits && run->logit_lens ? c->n_layer : 0;
   p->causal = c->causal || c->encoder_decoder;
   p->score = attnviz_config_score_to_string (c);
-  p->additive = attnviz_config_additive_mask (c);
+  if (c->score == ATTNVIZ_SCORE_HYBRID)
+    p->additive = attnviz_config_additive_mask (c);
 }
 
 void

@@ -29,7 +29,7 @@ typedef struct {
   int lens_layers;          /* n_layer with the logit lens, else 0 */
   gboolean causal;          /* the model's own; the metadata takes the run's */
   char *score;              /* the model's score as config.json spells it; NULL: not known (a saved run) */
-  guint8 *additive;         /* (n_layer, n_head) 1 where a hybrid model's head scores additively; NULL: not hybrid */
+  guint8 *additive;         /* (rows >= n_layer, n_head) 1 where a hybrid model's head scores additively; NULL: not hybrid */
   const gint32 *ids;        /* (T) the caller's, for the metadata before the run */
   const gint32 *src_ids;    /* (S) */
 } Plan;

@@ -266,15 +266,9 @@ recording_for (const AttnvizModel *model, const AttnvizRunOptions *o, const Effe
   rec->variant = o->variant ? attnviz_variant_to_string (o->variant) : g_strdup ("model");
   for (int t = 0; t < T; t++)
     rec->loss[t] = NAN;
+  /* which heads the views mark additive (e->score is the model's own here) */
   if (e->score == ATTNVIZ_SCORE_ADDITIVE || e->score == ATTNVIZ_SCORE_HYBRID)
-    {
-      /* which heads the views mark additive (e->score is the model's own here) */
-      int rows = MAX (c->n_layer, c->encoder_decoder ? c->n_enc_layer : 0);
-      rec->head_additive = g_new0 (guint8, (gsize) rows * c->n_head);
-      for (int l = 0; l < rows; l++)
-        for (int h = 0; h < c->n_head; h++)
-          rec->head_additive[(gsize) l * c->n_head + h] = attnviz_config_head_additive (c, l, h);
-    }
+    rec->head_additive = attnviz_config_additive_mask (c);
 
   if (n_layers > 0 && n_heads > 0)
     {

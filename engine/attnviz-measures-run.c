@@ -238,7 +238,9 @@ attnviz_measures_run (const AttnvizModel *model, const gint32 *ids, int T, const
   if (base == NULL)
     return NULL;
   g_autoptr(AttnvizHeadMeasures) table = attnviz_head_measures_new (c->n_layer, c->n_head);
-  table->additive = attnviz_config_additive_mask (c);
+  /* a score column only where heads differ: a hybrid model */
+  if (c->score == ATTNVIZ_SCORE_HYBRID)
+    table->additive = attnviz_config_additive_mask (c);
   attnviz_measures_acc_finish (acc, table);
   if (base_loss)
     *base_loss = attnviz_recording_mean_loss (base);

@@ -104,7 +104,7 @@ typedef struct {
   int n_layer, n_head;
   double *values;           /* (n_layer, n_head, ATTNVIZ_N_MEASURES); NaN where not computed */
   gboolean has[ATTNVIZ_N_MEASURES]; /* which columns the table has */
-  guint8 *additive;         /* (n_layer, n_head) a hybrid model's: 1 where the head scores additively,
+  guint8 *additive;         /* (rows >= n_layer, n_head) a hybrid model's: 1 where the head scores additively,
                              * a "score" column (additive or dot) after the head; NULL: one score, no column */
 } AttnvizHeadMeasures;
 
