@@ -186,6 +186,16 @@ fixture_text (const char *name)
   return text;
 }
 
+/* The fixture with NAME's text changed once, FROM to TO (asserted). */
+static char *
+fixture_with_edit (const char *name, const char *from, const char *to)
+{
+  g_autofree char *text = fixture_text (name);
+  g_autoptr(GString) s = g_string_new (text);
+  g_assert_cmpuint (g_string_replace (s, from, to, 1), ==, 1);
+  return fixture_with (name, s->str, -1);
+}
+
 static void
 assert_info_fails (const char *dir, const char *needle)
 {
@@ -226,11 +236,8 @@ test_refuses_an_spm_with_no_pieces (void)
 static void
 test_refuses_a_vocab_json_that_disagrees (void)
 {
-  g_autofree char *vocab = fixture_text ("vocab.json");
-  g_autoptr(GString) s = g_string_new (vocab);
   /* "▁garden" renamed: source.spm's piece has no id */
-  g_assert_cmpuint (g_string_replace (s, "\"\\u2581garden\"", "\"\\u2581gardens\"", 1), ==, 1);
-  g_autofree char *dir = fixture_with ("vocab.json", s->str, -1);
+  g_autofree char *dir = fixture_with_edit ("vocab.json", "\"\\u2581garden\"", "\"\\u2581gardens\"");
   g_autofree char *want = g_strdup_printf ("%s/vocab.json: disagrees with source.spm: source.spm's piece", dir);
   assert_info_fails (dir, want);
   attnviz_test_remove_tree (dir);
@@ -241,12 +248,9 @@ test_refuses_a_config_without_its_sizes (void)
 {
   static const char *const keys[] = { "\"d_model\": 32,", "\"encoder_layers\": 2,", ",\n  \"vocab_size\": 186" };
   static const char *const names[] = { "d_model", "encoder_layers", "vocab_size" };
-  g_autofree char *config = fixture_text ("config.json");
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     {
-      g_autoptr(GString) s = g_string_new (config);
-      g_assert_cmpuint (g_string_replace (s, keys[i], "", 1), ==, 1);
-      g_autofree char *dir = fixture_with ("config.json", s->str, -1);
+      g_autofree char *dir = fixture_with_edit ("config.json", keys[i], "");
       g_autofree char *file = g_build_filename (dir, "config.json", NULL);
       g_auto(AttnvizTestRun) r = { 0 };
       attnviz_test_run_attnviz (&r, "info", dir, NULL);
@@ -262,10 +266,8 @@ test_refuses_a_config_without_its_sizes (void)
 static void
 test_runs_a_target_past_the_trained_context (void)
 {
-  g_autofree char *config = fixture_text ("config.json");
-  g_autoptr(GString) s = g_string_new (config);
-  g_assert_cmpuint (g_string_replace (s, "\"max_position_embeddings\": 64", "\"max_position_embeddings\": 2", 1), ==, 1);
-  g_autofree char *dir = fixture_with ("config.json", s->str, -1);
+  g_autofree char *dir = fixture_with_edit ("config.json", "\"max_position_embeddings\": 64",
+                                            "\"max_position_embeddings\": 2");
   g_autofree char *model = attnviz_test_fixture_path (FIXTURE, NULL);
   g_autofree char *tmp = g_dir_make_tmp ("attnviz-marian-cli-XXXXXX", NULL);
   g_autofree char *short_out = g_build_filename (tmp, "short", NULL);
