@@ -55,6 +55,7 @@ _attnviz_window_update_checkpoints (AttnvizWindow *self)
   g_hash_table_remove_all (self->checkpoint_runs);
   _attnviz_window_cancel_checkpoint_job (self);
   g_clear_object (&self->final_run);
+  _attnviz_window_forget_continues (self);
   if (self->model != NULL)
     {
       const AttnvizModel *model = attnviz_loaded_model_get_model (self->model);

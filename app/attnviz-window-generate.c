@@ -102,8 +102,21 @@ on_generate_done (GObject *source, GAsyncResult *res, gpointer user_data)
   const char *run_text = attnviz_result_get_text (run);
   gsize prompt_len = strlen (run_text) - strlen (generated);
   gboolean box_is_prompt = strlen (text) == prompt_len && strncmp (text, run_text, prompt_len) == 0;
+  /* The chain Undo and Redo walk: the run this Continue went on from,
+   * then this one.  An edit meanwhile starts no chain. */
+  AttnvizResult *from = attnviz_view_state_get_run (self->state);
+  if (!box_is_prompt || from == NULL)
+    _attnviz_window_forget_continues (self);
+  else if (self->continue_runs->len == 0 || g_ptr_array_index (self->continue_runs, self->continue_runs->len - 1) != from)
+    {
+      _attnviz_window_forget_continues (self);
+      g_ptr_array_add (self->continue_runs, g_object_ref (from));
+    }
   if (box_is_prompt)
-    append_generated (self, generated);
+    {
+      g_ptr_array_add (self->continue_runs, g_object_ref (run));
+      append_generated (self, generated);
+    }
   g_free (self->text_owner);
   self->text_owner = g_strdup (attnviz_loaded_model_get_path (self->model));
 
@@ -120,6 +133,55 @@ on_generate_done (GObject *source, GAsyncResult *res, gpointer user_data)
   _attnviz_window_show_toast (self, message);
   g_object_notify_by_pspec (G_OBJECT (self), _attnviz_window_properties[PROP_BUSY]);
   g_signal_emit (self, _attnviz_window_signals[RUN_FINISHED], 0, TRUE);
+}
+
+void
+_attnviz_window_forget_continues (AttnvizWindow *self)
+{
+  if (self->continue_runs != NULL)
+    g_ptr_array_set_size (self->continue_runs, 0);
+}
+
+/* After an edit of the box: when it holds the text of a run of the
+ * Continue chain (Ctrl+Z took a Continue back, or Ctrl+Shift+Z brought it
+ * again), that run is shown again, as it was, instead of the last one
+ * dimmed as out of date. */
+void
+_attnviz_window_follow_continues (AttnvizWindow *self)
+{
+  if (self->continue_runs == NULL || self->continue_runs->len == 0 || self->busy || self->model == NULL)
+    return;
+  g_autofree char *text = _attnviz_window_get_text (self);
+  for (guint i = 0; i < self->continue_runs->len; i++)
+    {
+      AttnvizResult *run = g_ptr_array_index (self->continue_runs, i);
+      if (g_strcmp0 (attnviz_result_get_text (run), text) != 0)
+        continue;
+      if (run == attnviz_view_state_get_run (self->state))
+        return;
+      g_set_object (&self->final_run, run);
+      g_hash_table_remove_all (self->checkpoint_runs);
+      _attnviz_window_cancel_checkpoint_job (self);
+      if (self->checkpoints->len > 1)
+        {
+          self->checkpoint = self->checkpoints->len - 1;
+          gtk_adjustment_set_value (self->checkpoint_adjustment, self->checkpoint);
+        }
+      /* Redo brings the text back without its tint: the chain's first
+       * run is the prompt, the rest the model wrote. */
+      GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->text_view);
+      GtkTextIter start, from, end;
+      gtk_text_buffer_get_bounds (buffer, &start, &end);
+      gtk_text_buffer_remove_tag (buffer, self->generated_tag, &start, &end);
+      const char *prompt = attnviz_result_get_text (g_ptr_array_index (self->continue_runs, 0));
+      gtk_text_buffer_get_iter_at_offset (buffer, &from, (int) g_utf8_strlen (prompt, -1));
+      if (i > 0)
+        gtk_text_buffer_apply_tag (buffer, self->generated_tag, &from, &end);
+      _attnviz_window_set_stale (self, FALSE);
+      _attnviz_window_set_run (self, run);
+      _attnviz_window_update_state (self);
+      return;
+    }
 }
 
 void

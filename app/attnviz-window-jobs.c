@@ -164,6 +164,7 @@ on_job_done (GObject *source, GAsyncResult *res, gpointer user_data)
       /* The model's own run: the last mark of the training-step slider,
        * whose other marks now run this input. */
       g_set_object (&self->final_run, result);
+      _attnviz_window_forget_continues (self);
       g_hash_table_remove_all (self->checkpoint_runs);
       _attnviz_window_cancel_checkpoint_job (self);
       if (self->checkpoints->len > 1)

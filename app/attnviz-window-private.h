@@ -100,6 +100,8 @@ struct _AttnvizWindow
   GtkSpinButton *generate_top_p;
   GtkSpinButton *generate_seed;
   GtkTextTag *generated_tag;           /* the text Continue added to the box */
+  GPtrArray *continue_runs;            /* AttnvizResult: the run a Continue went on from, then each
+                                        * Continue's run, while the box follows them (Undo, Redo) */
   AdwViewStackPage *steps_page;
   GtkAdjustment *step_adjustment;      /* 1 .. the generated tokens */
   GtkLabel *step_caption;
@@ -191,6 +193,8 @@ void _attnviz_window_focus_view (AttnvizWindow *self);
 gboolean _attnviz_window_model_is_seq2seq (AttnvizWindow *self);
 gboolean _attnviz_window_showing_comparison (AttnvizWindow *self);
 void _attnviz_window_update_state (AttnvizWindow *self);
+void _attnviz_window_forget_continues (AttnvizWindow *self);
+void _attnviz_window_follow_continues (AttnvizWindow *self);
 void _attnviz_window_update_token_count (AttnvizWindow *self);
 void _attnviz_window_set_busy (AttnvizWindow *self, gboolean busy);
 

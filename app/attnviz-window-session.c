@@ -265,6 +265,7 @@ on_session_loaded (GObject *source, GAsyncResult *res, gpointer user_data)
   attnviz_token_counter_set_model (self->token_counter, NULL);
   _attnviz_window_update_samples (self);   /* no demo open: no Samples menu */
   g_clear_object (&self->final_run);
+  _attnviz_window_forget_continues (self);
   g_array_set_size (self->checkpoints, 0);
   g_hash_table_remove_all (self->checkpoint_runs);
   _attnviz_window_cancel_checkpoint_job (self);

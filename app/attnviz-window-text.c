@@ -50,7 +50,10 @@ static void
 on_text_changed (AttnvizWindow *self)
 {
   if (!self->filling_text)
-    g_clear_pointer (&self->text_owner, g_free);
+    {
+      g_clear_pointer (&self->text_owner, g_free);
+      _attnviz_window_follow_continues (self);
+    }
 }
 
 void

@@ -159,6 +159,19 @@ _attnviz_window_update_state (AttnvizWindow *self)
         }
     }
 
+  /* The sidebar names the model as soon as it is asked for: a model
+   * opening with its text runs (and an encoder-decoder decodes) before
+   * the job returns it. */
+  if (self->model == NULL && self->session == NULL)
+    {
+      g_autofree char *name = self->loading_path ? g_path_get_basename (self->loading_path) : NULL;
+      g_autofree char *opening = name ? g_strdup_printf ("Opening %s…", name) : NULL;
+      gtk_label_set_text (self->model_label, opening ? opening : "No model");
+      gtk_label_set_text (self->model_details, opening ? "Reading the model and running the text"
+                                                       : "Open a model folder, a .safetensors or a .gguf file");
+      gtk_widget_set_tooltip_text (GTK_WIDGET (self->model_label), self->loading_path);
+    }
+
   g_autofree char *text = _attnviz_window_get_text (self);
   set_action_enabled (self, "run", have_model && !_attnviz_window_text_is_blank (text));
   set_action_enabled (self, "cancel", self->busy);
@@ -360,6 +373,7 @@ attnviz_window_dispose (GObject *object)
   g_clear_object (&self->state);
   g_clear_object (&self->comparison_state);
   g_clear_object (&self->final_run);
+  g_clear_pointer (&self->continue_runs, g_ptr_array_unref);
   g_clear_pointer (&self->checkpoint_runs, g_hash_table_unref);
   g_clear_object (&self->comparison);
   g_clear_pointer (&self->model, attnviz_loaded_model_unref);
@@ -573,6 +587,7 @@ attnviz_window_init (AttnvizWindow *self)
   self->checkpoints = g_array_new (FALSE, FALSE, sizeof (AttnvizCheckpoint));
   g_array_set_clear_func (self->checkpoints, attnviz_checkpoint_clear);
   self->checkpoint_runs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->continue_runs = g_ptr_array_new_with_free_func (g_object_unref);
   self->checkpoint_cancellable = g_cancellable_new ();
   self->compare_mode = ATTNVIZ_COMPARE_SIDE_BY_SIDE;
 

@@ -113,8 +113,14 @@ test_the_welcome_page_runs_a_demo (Fixture *f, gconstpointer data)
 
   int before = f->w.finished;
   gtk_widget_activate (dates_button);
+  /* The sidebar names the model while it opens, runs and decodes (a
+   * button clicks a moment after its activation). */
+  attnviz_test_wait_until (attnviz_window_get_busy (f->window) || f->w.finished > before, 10);
+  g_assert_cmpint (f->w.finished, ==, before);
+  g_assert_cmpstr (gtk_label_get_text (f->window->model_label), ==, "Opening dates-seq2seq…");
   wait_for_run (f, before);
   g_assert_true (f->w.ok);
+  g_assert_cmpstr (gtk_label_get_text (f->window->model_label), ==, "dates-seq2seq");
   g_autofree char *text = window_text (f);
   g_assert_cmpstr (text, ==, "saturday 21 november 2026");
   g_assert_cmpstr (attnviz_window_get_output (f->window), ==, "2026-11-21");

@@ -228,6 +228,47 @@ test_a_second_continue_goes_on_from_the_written_tokens (Fixture *f, gconstpointe
   g_object_unref (first);
 }
 
+/* Undo of a Continue shows again the run it went on from, as it was
+ * (not the longer run dimmed as out of date); Redo shows the longer one,
+ * its written text tinted again; any other edit leaves the run dimmed. */
+static void
+test_undo_and_redo_of_a_continue_show_its_runs (Fixture *f, gconstpointer data)
+{
+  g_assert_true (open_with (f, stories, TEXT));
+  AttnvizResult *prompt_run = attnviz_window_get_run (f->window);
+  g_assert_true (continue_with (f, 4, 0.0, 42));
+  AttnvizResult *first = attnviz_window_get_run (f->window);
+  g_assert_true (continue_with (f, 5, 0.0, 42));
+  AttnvizResult *second = attnviz_window_get_run (f->window);
+  g_assert_true (first != prompt_run && second != first);
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (f->window->text_view);
+
+  gtk_text_buffer_undo (buffer);
+  g_assert_true (attnviz_window_get_run (f->window) == first);
+  g_autofree char *count = g_strdup (gtk_label_get_text (f->window->token_count));
+  g_assert_null (strstr (count, "last run"));
+  g_assert_false (gtk_widget_has_css_class (GTK_WIDGET (f->window->token_strip), "stale"));
+  gtk_text_buffer_undo (buffer);
+  g_assert_true (attnviz_window_get_run (f->window) == prompt_run);
+  g_assert_false (adw_view_stack_page_get_visible (f->window->steps_page));
+
+  gtk_text_buffer_redo (buffer);
+  gtk_text_buffer_redo (buffer);
+  g_assert_true (attnviz_window_get_run (f->window) == second);
+  GtkTextIter at;
+  gtk_text_buffer_get_iter_at_offset (buffer, &at, g_utf8_strlen (TEXT, -1));
+  g_assert_true (gtk_text_iter_has_tag (&at, f->window->generated_tag));
+  gtk_text_buffer_get_iter_at_offset (buffer, &at, 0);
+  g_assert_false (gtk_text_iter_has_tag (&at, f->window->generated_tag));
+
+  GtkTextIter end;
+  gtk_text_buffer_get_end_iter (buffer, &end);
+  gtk_text_buffer_insert (buffer, &end, " And then", -1);
+  g_assert_true (attnviz_window_get_run (f->window) == second);
+  g_autofree char *edited = g_strdup (gtk_label_get_text (f->window->token_count));
+  g_assert_nonnull (strstr (edited, "last run"));
+}
+
 static void
 test_sampling_follows_temperature_and_seed (Fixture *f, gconstpointer data)
 {
@@ -691,6 +732,7 @@ main (int argc, char **argv)
   ADD ("continue-writes-n-tokens-marked-and-every-view-covers-them",
        test_continue_writes_n_tokens_marked_and_every_view_covers_them);
   ADD ("a-second-continue-goes-on-from-the-written-tokens", test_a_second_continue_goes_on_from_the_written_tokens);
+  ADD ("undo-and-redo-of-a-continue-show-its-runs", test_undo_and_redo_of_a_continue_show_its_runs);
   ADD ("sampling-follows-temperature-and-seed", test_sampling_follows_temperature_and_seed);
   ADD ("sampling-takes-top-k-and-top-p", test_sampling_takes_top_k_and_top_p);
   ADD ("cancel-stops-and-leaves-the-run-and-the-text", test_cancel_stops_and_leaves_the_run_and_the_text);
