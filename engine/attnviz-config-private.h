@@ -27,6 +27,7 @@ typedef struct {
   const char *filename;
   GError **error;
   gboolean failed;
+  const char *norm_eps_key;   /* the key norm_eps was read from, NULL: a fixed value */
 } Reader;
 
 /* "FILENAME: message", once. */
@@ -35,6 +36,8 @@ void _attnviz_config_fail (Reader *r, const char *fmt, ...) G_GNUC_PRINTF (2, 3)
  * or an error when that is REQUIRED. */
 int _attnviz_config_read_int (Reader *r, const char *const *keys, int fallback, int lo, int hi);
 double _attnviz_config_read_double (Reader *r, const char *key, double fallback);
+/* The norm's epsilon from KEY, remembered for the range check's message. */
+float _attnviz_config_read_norm_eps (Reader *r, const char *key, double fallback);
 gboolean _attnviz_config_read_bool (Reader *r, const char *key, gboolean fallback);
 /* NULL when absent or null. */
 const char *_attnviz_config_read_string (Reader *r, const char *key);

@@ -62,7 +62,7 @@ _attnviz_config_parse_t5 (Reader *r, AttnvizConfig *c)
     _attnviz_config_fail (r, "\"relative_attention_max_distance\" = %d must exceed half the %d buckets",
                  c->rel_max_distance, c->rel_buckets);
   c->n_ctx = _attnviz_config_read_int (r, KEYS ("n_positions"), 512, 1, MAX_CTX);
-  c->norm_eps = _attnviz_config_read_double (r, "layer_norm_epsilon", 1e-6);
+  c->norm_eps = _attnviz_config_read_norm_eps (r, "layer_norm_epsilon", 1e-6);
 
   const char *ff = _attnviz_config_read_string (r, "feed_forward_proj");
   c->act = ATTNVIZ_ACT_RELU;

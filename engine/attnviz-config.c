@@ -103,6 +103,13 @@ _attnviz_config_read_int (Reader *r, const char *const *keys, int fallback, int 
 }
 
 
+float
+_attnviz_config_read_norm_eps (Reader *r, const char *key, double fallback)
+{
+  r->norm_eps_key = key;
+  return (float) _attnviz_config_read_double (r, key, fallback);
+}
+
 double
 _attnviz_config_read_double (Reader *r, const char *key, double fallback)
 {
@@ -243,7 +250,7 @@ parse_gpt2 (Reader *r, AttnvizConfig *c)
   c->act = ATTNVIZ_ACT_GELU_TANH;
   if (act != NULL)
     _attnviz_config_parse_activation (r, "activation_function", act, &c->act);
-  c->norm_eps = _attnviz_config_read_double (r, "layer_norm_epsilon", 1e-5);
+  c->norm_eps = _attnviz_config_read_norm_eps (r, "layer_norm_epsilon", 1e-5);
   c->norm = ATTNVIZ_NORM_LAYERNORM;
   c->pre_norm = TRUE;
   c->final_norm = TRUE;
@@ -272,7 +279,7 @@ _attnviz_config_parse_bert_layout (Reader *r, AttnvizConfig *c)
   c->act = ATTNVIZ_ACT_GELU_ERF;
   if (act != NULL)
     _attnviz_config_parse_activation (r, "hidden_act", act, &c->act);
-  c->norm_eps = _attnviz_config_read_double (r, "layer_norm_eps", 1e-12);
+  c->norm_eps = _attnviz_config_read_norm_eps (r, "layer_norm_eps", 1e-12);
   c->norm = ATTNVIZ_NORM_LAYERNORM;
   c->pre_norm = FALSE;
   c->embedding_norm = TRUE;
@@ -373,7 +380,7 @@ parse_llama (Reader *r, AttnvizConfig *c, gboolean qwen2)
   if (act != NULL)
     _attnviz_config_parse_activation (r, "hidden_act", act, &c->act);
   c->gated_mlp = TRUE;
-  c->norm_eps = _attnviz_config_read_double (r, "rms_norm_eps", 1e-6);
+  c->norm_eps = _attnviz_config_read_norm_eps (r, "rms_norm_eps", 1e-6);
   c->rope_theta = _attnviz_config_read_double (r, "rope_theta", 10000.0);
   parse_rope_scaling (r, c);
   c->norm = ATTNVIZ_NORM_RMSNORM;
@@ -405,7 +412,7 @@ parse_attnviz (Reader *r, AttnvizConfig *c)
     c->d_ff = 4 * c->d_model;
   c->vocab_size = _attnviz_config_read_int (r, KEYS ("vocab_size"), REQUIRED, 1, MAX_VOCAB);
   c->n_ctx = _attnviz_config_read_int (r, KEYS ("n_ctx"), REQUIRED, 1, MAX_CTX);
-  c->norm_eps = _attnviz_config_read_double (r, "norm_eps", 1e-5);
+  c->norm_eps = _attnviz_config_read_norm_eps (r, "norm_eps", 1e-5);
   c->rope_theta = _attnviz_config_read_double (r, "rope_theta", 10000.0);
 
   const char *pos = _attnviz_config_read_string (r, "position");
@@ -569,7 +576,8 @@ attnviz_config_parse (AttnvizConfig *config,
   if (!r.failed && config->pos == ATTNVIZ_POS_ROPE && config->head_dim % 2 != 0)
     _attnviz_config_fail (&r, "RoPE needs an even head dimension, not %d", config->head_dim);
   if (!r.failed && !(config->norm_eps >= 0.0f && config->norm_eps < 1.0f))
-    _attnviz_config_fail (&r, "norm epsilon %g is outside [0, 1)", config->norm_eps);
+    _attnviz_config_fail (&r, "\"%s\" = %g is outside [0, 1)", r.norm_eps_key ? r.norm_eps_key : "norm epsilon",
+                          config->norm_eps);
   if (!r.failed && config->pos == ATTNVIZ_POS_ROPE && !(config->rope_theta > 1.0f))
     _attnviz_config_fail (&r, "\"rope_theta\" = %g must be above 1", config->rope_theta);
   /* Bound the total size: a few tens of billions of parameters at most. */

@@ -157,6 +157,12 @@ static const BadConfig bad_configs[] = {
   { "{\"architectures\": [\"RobertaModel\"], \"vocab_size\": 10, \"hidden_size\": 8, \"num_hidden_layers\": 1,"
     " \"num_attention_heads\": 2, \"intermediate_size\": 16, \"position_embedding_type\": \"relative_key\"}",
     "unsupported \"position_embedding_type\": \"relative_key\"" },
+  { "{\"architectures\": [\"LlamaForCausalLM\"], \"vocab_size\": 10, \"hidden_size\": 8, \"intermediate_size\": 8,"
+    " \"num_hidden_layers\": 1, \"num_attention_heads\": 2, \"rms_norm_eps\": 2.5}",
+    "\"rms_norm_eps\" = 2.5 is outside [0, 1)" },
+  { "{\"architectures\": [\"T5ForConditionalGeneration\"], \"vocab_size\": 10, \"d_model\": 8, \"d_kv\": 4,"
+    " \"d_ff\": 16, \"num_layers\": 1, \"num_heads\": 2, \"relative_attention_num_buckets\": 8,"
+    " \"layer_norm_epsilon\": -1}", "\"layer_norm_epsilon\" = -1 is outside [0, 1)" },
 };
 
 static void
