@@ -93,7 +93,12 @@ read_t5_config (Loader *l)
   double eps = _attnviz_gguf_loader_float (l, "attention.layer_norm_epsilon", 1e-6);
   c->norm_eps = _attnviz_gguf_loader_float (l, "attention.layer_norm_rms_epsilon", eps);
   if (!l->failed && !(c->norm_eps >= 0.0f && c->norm_eps < 1.0f))
-    _attnviz_gguf_loader_fail (l, "the norm epsilon %g is outside [0, 1)", c->norm_eps);
+    {
+      g_autofree char *rms_key = g_strdup_printf ("%s.attention.layer_norm_rms_epsilon", l->arch);
+      gboolean rms = attnviz_gguf_find_key (l->g, rms_key) >= 0;
+      _attnviz_gguf_loader_fail (l, "%s.attention.layer_norm_%sepsilon = %g is outside [0, 1)", l->arch,
+                                 rms ? "rms_" : "", c->norm_eps);
+    }
 
   const AttnvizGgufTensor *emb = attnviz_gguf_lookup (l->g, "token_embd.weight");
   gint64 vocab = emb && emb->n_dims >= 2 ? emb->ne[1] : 0;

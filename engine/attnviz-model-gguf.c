@@ -397,7 +397,9 @@ read_config (Loader *l, Arch arch)
       read_rope_scaling (l);
     }
   if (!l->failed && !(c->norm_eps >= 0.0f && c->norm_eps < 1.0f))
-    _attnviz_gguf_loader_fail (l, "the norm epsilon %g is outside [0, 1)", c->norm_eps);
+    _attnviz_gguf_loader_fail (l, "%s.%s = %g is outside [0, 1)", l->arch,
+                               llama_like ? "attention.layer_norm_rms_epsilon" : "attention.layer_norm_epsilon",
+                               c->norm_eps);
   c->qkv_bias = arch != ARCH_LLAMA || attnviz_gguf_lookup (l->g, "blk.0.attn_q.bias") != NULL;
   c->out_bias = arch == ARCH_GPT2 || arch == ARCH_BERT
                 || (arch == ARCH_LLAMA && attnviz_gguf_lookup (l->g, "blk.0.attn_output.bias") != NULL);

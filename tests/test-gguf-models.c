@@ -243,6 +243,8 @@ static const BadModel bad_models[] = {
     .set_int = G_MAXINT64, .needle = "llama.block_count" },
   { "context-of-zero", .set_key = "llama.context_length", .set_type = ATTNVIZ_GGUF_UINT32,
     .set_int = 0, .needle = "llama.context_length" },
+  { "norm-epsilon-of-two", .set_key = "llama.attention.layer_norm_rms_epsilon", .set_type = ATTNVIZ_GGUF_FLOAT32,
+    .set_int = 2, .needle = "llama.attention.layer_norm_rms_epsilon = 2 is outside [0, 1)" },
   { "string-where-a-number-belongs", .set_key = "llama.embedding_length", .set_type = ATTNVIZ_GGUF_STRING,
     .set_string = "256", .needle = "llama.embedding_length" },
   { "yarn-rope-scaling", .set_key = "llama.rope.scaling.type", .set_type = ATTNVIZ_GGUF_STRING,
@@ -324,6 +326,8 @@ test_a_hostile_model_file_is_refused_in_one_line (gconstpointer data)
   attnviz_gguf_writer_copy_kv (w, src, skip_key, (gpointer) bad);
   if (bad->set_key && bad->set_type == ATTNVIZ_GGUF_STRING)
     attnviz_gguf_writer_add_string (w, bad->set_key, bad->set_string);
+  else if (bad->set_key && bad->set_type == ATTNVIZ_GGUF_FLOAT32)
+    attnviz_gguf_writer_add_float32 (w, bad->set_key, (float) bad->set_int);
   else if (bad->set_key && bad->set_type == ATTNVIZ_GGUF_UINT32)
     attnviz_gguf_writer_add_uint32 (w, bad->set_key, (guint32) bad->set_int);
   else if (bad->set_key)
