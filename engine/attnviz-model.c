@@ -699,7 +699,8 @@ attnviz_model_load (const char *path, GError **error)
   else if (attnviz_tokenizer_get_vocab_size (m->tokenizer) > c->vocab_size)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "%s: the tokenizer has %d tokens but the model only %d", m->dir,
+                   "%s: %d tokens, but the model's vocabulary has only %d",
+                   attnviz_tokenizer_get_file (m->tokenizer) ? attnviz_tokenizer_get_file (m->tokenizer) : m->dir,
                    attnviz_tokenizer_get_vocab_size (m->tokenizer), c->vocab_size);
       return NULL;
     }

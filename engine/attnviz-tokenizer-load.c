@@ -538,6 +538,11 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
 
   if (ok)
     ok = finish_loading (self, &loader, error);
+  /* the file whose pieces it holds (Marian's: vocab.json beside the .spm) */
+  if (ok)
+    self->file = g_strdup (attnviz_path_present (json_path)    ? json_path
+                           : attnviz_path_present (vocab_json) ? vocab_json
+                                                               : vocab_txt);
 
   g_array_unref (loader.merges);
   g_free (loader.bos_name);
@@ -562,6 +567,7 @@ attnviz_tokenizer_free (AttnvizTokenizer *self)
 {
   if (self == NULL)
     return;
+  g_free (self->file);
   g_hash_table_unref (self->vocab);
   g_ptr_array_unref (self->pieces);
   g_free (self->flags);

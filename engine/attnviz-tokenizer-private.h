@@ -115,6 +115,7 @@ int _attnviz_piece_index_lookup (const AttnvizPieceIndex *ix, const guint64 *pre
 struct _AttnvizTokenizer
 {
   AttnvizTokenizerKind kind;
+  char *file;        /* the file its vocabulary was read from, for messages; NULL when unknown */
 
   GPtrArray *pieces; /* (vocab_size) id -> piece, owned; NULL for holes */
   GHashTable *vocab; /* piece -> id, keys borrowed from pieces */

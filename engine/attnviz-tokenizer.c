@@ -46,6 +46,13 @@ attnviz_tokenizer_get_kind (const AttnvizTokenizer *self)
 }
 
 const char *
+attnviz_tokenizer_get_file (const AttnvizTokenizer *self)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  return self->file;
+}
+
+const char *
 attnviz_tokenizer_get_kind_name (const AttnvizTokenizer *self)
 {
   g_return_val_if_fail (self != NULL, NULL);

@@ -82,6 +82,9 @@ void attnviz_tokenizer_free (AttnvizTokenizer *self);
 AttnvizTokenizerKind attnviz_tokenizer_get_kind (const AttnvizTokenizer *self);
 /* A short human name: "gpt2-bpe", "wordpiece", "sentencepiece-bpe", "chars". */
 const char *attnviz_tokenizer_get_kind_name (const AttnvizTokenizer *self);
+/* The file of a folder's tokenizer its vocabulary came from
+ * (tokenizer.json, vocab.json or vocab.txt); NULL for one read otherwise. */
+const char *attnviz_tokenizer_get_file (const AttnvizTokenizer *self);
 int attnviz_tokenizer_get_vocab_size (const AttnvizTokenizer *self);
 
 /* Special token ids, or -1 when the tokenizer has none. */

@@ -107,6 +107,18 @@ tokenizer_config_decoder_other_piece (AttnvizTestCtx *ctx)
        "{\"added_tokens_decoder\": {\"3\": {\"content\": \"[MASK]\", \"special\": true}}}");
 }
 
+/* a tokenizer with more pieces than the model has rows of embeddings */
+static void
+tokenizer_past_the_models_vocabulary (AttnvizTestCtx *ctx)
+{
+  GString *j = g_string_new ("{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"[UNK]\": 0");
+  for (int i = 1; i < 200; i++)
+    g_string_append_printf (j, ", \"w%d\": %d", i, i);
+  g_string_append (j, "}}}");
+  attnviz_test_put (ctx, "@M/tokenizer.json", j->str);
+  g_string_free (j, TRUE);
+}
+
 static void
 config_bos_past_vocab (AttnvizTestCtx *ctx)
 {
@@ -500,6 +512,8 @@ static const AttnvizTestHostileCase cases[] = {
     "@M/tokenizer_config.json", "added_tokens_decoder[\"-1\"]: id -1" },
   { "/hostile/ids/special-tokens-map-names-another-piece", tokenizer_config_decoder_other_piece,
     { "info", "@M" }, 1, "@M/special_tokens_map.json", "id 3 is “[MASK]” here but “a”" },
+  { "/hostile/ids/tokenizer-past-the-models-vocabulary", tokenizer_past_the_models_vocabulary, { "info", "@M" }, 1,
+    "@M/tokenizer.json", "200 tokens, but the model's vocabulary has only 97" },
   { "/hostile/ids/config-bos-id-past-the-vocabulary", config_bos_past_vocab, { "info", "@M" }, 1,
     "@M/config.json", "\"bos_token_id\" = 97 is outside the vocabulary (0..96)" },
   { "/hostile/ids/config-eos-id-minus-1", config_eos_minus_1, { "info", "@M" }, 1,
