@@ -56,10 +56,11 @@
  *                               Llama 3 pre-tokenizers; "bert": always
  *                               [CLS] ... [SEP])
  *   tokenizer.ggml.precompiled_charsmap
- *                               [u8], "t5": SentencePiece's normalization
- *                               map; when present its effect, nmt_nfkc,
- *                               is applied (NFKC, attnviz-tokenizer-
- *                               unigram.c), the map itself is not read
+ *                               [u8] (or [i8]), "t5": SentencePiece's
+ *                               compiled normalization map, applied as
+ *                               SentencePiece applies it (attnviz-
+ *                               charsmap.c); absent or empty: none, the
+ *                               text is segmented as typed (llama.cpp)
  *   tokenizer.ggml.add_space_prefix, remove_extra_whitespaces
  *                               "t5": attnviz's Unigram always splits at
  *                               white space and puts "▁" before each word,
@@ -577,9 +578,22 @@ load_ugm (GgufLoad *ld, GError **error)
                    self->scores[i]);
   if (self->unk_id < 0)
     return fail (error, ld, "tokenizer.ggml.unknown_token_id", "a t5 (Unigram) vocabulary needs an unknown piece");
-  if (k >= 0 && attnviz_gguf_get_kv_type (ld->gguf, k) != ATTNVIZ_GGUF_ARRAY)
+  if (k >= 0 && (attnviz_gguf_get_kv_type (ld->gguf, k) != ATTNVIZ_GGUF_ARRAY
+                 || (attnviz_gguf_get_array_type (ld->gguf, k) != ATTNVIZ_GGUF_UINT8
+                     && attnviz_gguf_get_array_type (ld->gguf, k) != ATTNVIZ_GGUF_INT8)))
     return fail (error, ld, charsmap, "is not an array of bytes");
-  self->nfkc = k >= 0;
+  if (k >= 0 && attnviz_gguf_get_array_length (ld->gguf, k) > 0)
+    {
+      gsize n = 0;
+      g_autofree gint64 *bytes = attnviz_gguf_dup_int_array (ld->gguf, charsmap, TRUE, &n, error);
+      if (bytes == NULL)
+        return FALSE;
+      g_autofree guint8 *blob = g_malloc (MAX (n, 1));
+      for (gsize i = 0; i < n; i++)
+        blob[i] = (guint8) bytes[i];   /* int8 or uint8: the byte either way */
+      if ((self->charsmap = attnviz_charsmap_new (blob, n, ld->path, error)) == NULL)
+        return FALSE;
+    }
   for (gsize i = 0; i < ld->n; i++)
     if (ld->types[i] == TYPE_UNUSED)
       self->flags[i] |= PIECE_SPECIAL;

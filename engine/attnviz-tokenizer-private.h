@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "attnviz-charsmap.h"
 #include "attnviz-json.h"
 
 #include "attnviz-tokenizer.h"
@@ -158,8 +159,10 @@ struct _AttnvizTokenizer
   double min_score;        /* Unigram: the lowest score (an unknown costs 10 less) */
   guint n_scores;          /* Unigram: entries of scores, the model's pieces; added tokens
                             * past them are only ever split out of the text */
-  gboolean nfkc;           /* Unigram: T5's nmt_nfkc normalization first (a Precompiled
-                            * normalizer, a GGUF precompiled_charsmap): NFKC, controls dropped */
+  AttnvizCharsmap *charsmap; /* Unigram: SentencePiece's precompiled character map (a .spm's,
+                              * a Precompiled normalizer's, a GGUF's), applied first; owned */
+  gboolean nfkc;           /* Unigram without a map: a tokenizer.json that names NFKC (or a
+                            * Precompiled normalizer with no map): GLib's NFKC, controls dropped */
   AttnvizTokenizer *target; /* Marian: the same ids scored by target.spm, for a target text; owned */
   gboolean unk_by_surface; /* Marian: an unknown span whose text is a vocabulary piece (a
                             * target-language piece) gets that piece's id, as MarianTokenizer

@@ -25,9 +25,15 @@
  * rather than segmenting differently from SentencePiece (which would make
  * MarianTokenizer's unknown of it).
  *
- * Not applied: the normalizer's precompiled character map (nmt_nfkc), so
- * text NFKC would change (full-width letters, ligatures, compatibility
- * characters) is segmented as written; USER_DEFINED pieces are segmented
+ * Each .spm's normalizer_spec.precompiled_charsmap (nmt_nfkc's: full-width
+ * letters, ligatures, compatibility characters, white space and controls)
+ * is applied before segmenting, as SentencePiece's Normalizer does
+ * (attnviz-charsmap.c); a model without one segments the text as written.
+ * Its white-space rules are SentencePiece's defaults whatever the spec's
+ * flags say (runs of spaces as one, a "▁" before the text: what every
+ * opus-mt model has).
+ *
+ * Not applied: USER_DEFINED pieces are segmented
  * as normal pieces (SentencePiece matches them first); byte_fallback
  * (an unknown character as its UTF-8 bytes' pieces: opus-mt has none) is
  * not applied, an unknown character is the unknown piece; separate source
@@ -67,7 +73,7 @@ finish_unigram (AttnvizTokenizer *self)
 }
 
 static AttnvizTokenizer *
-new_from_spm_model (const AttnvizSpmModel *spm, const char *path, GError **error)
+new_from_spm_model (AttnvizSpmModel *spm, const char *path, GError **error)
 {
   if (!check_unigram (spm, path, error))
     return NULL;
@@ -108,6 +114,7 @@ new_from_spm_model (const AttnvizSpmModel *spm, const char *path, GError **error
   self->bos_id = spm->bos_id;
   self->eos_id = spm->eos_id;
   self->pad_id = spm->pad_id;
+  self->charsmap = g_steal_pointer (&spm->charsmap);
   finish_unigram (self);
   return self;
 }
@@ -218,6 +225,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
     }
   if (!fill_from_vocab (self, root, source, vocab_path, error))
     return FALSE;
+  self->charsmap = g_steal_pointer (&source->charsmap);
   if (!check_pieces_in_vocab (self, source, source_path, vocab_path, error)
       || (target && !check_pieces_in_vocab (self, target, target_path, vocab_path, error)))
     return FALSE;
@@ -227,6 +235,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
       self->target = _attnviz_tokenizer_new ();
       if (!fill_from_vocab (self->target, root, target, vocab_path, error))
         return FALSE;
+      self->target->charsmap = g_steal_pointer (&target->charsmap);
     }
 
   /* the names finish_loading resolves (the config files may rename them);
@@ -240,7 +249,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
   g_ptr_array_add (loader->suffix_names, g_strdup ("</s>"));
   g_debug ("%s: Marian tokenizer, %u ids, source.spm %d pieces (normalizer %s%s)", loader->dir,
            self->pieces->len, source->n_pieces, source->normalizer_name ? source->normalizer_name : "none",
-           source->has_charsmap ? ", its character map not applied" : "");
+           source->has_charsmap ? ", its character map applied" : "");
   return TRUE;
 }
 

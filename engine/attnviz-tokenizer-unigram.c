@@ -13,10 +13,21 @@
  * starts with is the unknown piece, scored min_score - 10 (SentencePiece's
  * kUnkPenalty), and neighbouring unknowns fuse into one token.
  *
- * T5's Precompiled normalizer (nmt_nfkc's character map, or a GGUF's
- * tokenizer.ggml.precompiled_charsmap) is not read as a map: its effect is
- * applied with GLib's NFKC (normalize_nfkc below), and the tokens' spans
- * point back into the text as typed.  Sentinels (<extra_id_N>) and other
+ * Normalization first, then the split into words:
+ *   a precompiled character map (a .spm's normalizer_spec, T5's
+ *   Precompiled normalizer, a GGUF's tokenizer.ggml.precompiled_charsmap):
+ *     applied as SentencePiece's Normalizer applies it (attnviz-charsmap.c),
+ *     then its white-space rules with the spec's defaults, which T5's and
+ *     opus-mt's files keep: words are split at ' ' only (the map has made
+ *     tabs, newlines, NBSP, U+3000 and the like spaces), runs of spaces
+ *     count once, each word gets its "▁" (add_dummy_prefix, then
+ *     escape_whitespaces);
+ *   no map, but a tokenizer.json normalizer that names NFKC (or a
+ *     Precompiled one without precompiled_charsmap): GLib's NFKC stands in
+ *     (normalize_nfkc below), words split at any white space;
+ *   neither: the text as typed, split at any white space.
+ * The tokens' spans point back into the text as typed, through the
+ * normalizer's byte alignment.  Sentinels (<extra_id_N>) and other
  * added tokens are split out of the text before this sees it, whole.
  * GGUF's "t5" vocabulary (attnviz-tokenizer-gguf.c) comes here too.
  */
@@ -243,14 +254,22 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
     }
 }
 
+/* White space between words: only ' ' after a character map (what
+ * SentencePiece's Normalizer treats as one), any white space otherwise. */
+static inline gboolean
+is_space (const char *p, gboolean space_only)
+{
+  return space_only ? *p == ' ' : g_unichar_isspace (g_utf8_get_char (p));
+}
+
 static void
-encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
+encode_words (const AttnvizTokenizer *self, const char *text, gsize len, gboolean space_only, GArray *tokens)
 {
   gsize i = 0, ps = 0;
   guint first = tokens->len;
   while (i < len)
     {
-      while (i < len && g_unichar_isspace (g_utf8_get_char (text + i)))
+      while (i < len && is_space (text + i, space_only))
         {
           ps = i;
           i = g_utf8_next_char (text + i) - text;
@@ -258,7 +277,7 @@ encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray 
       gsize ws = i;
       if (ws == 0)
         ps = 0;
-      while (i < len && !g_unichar_isspace (g_utf8_get_char (text + i)))
+      while (i < len && !is_space (text + i, space_only))
         i = g_utf8_next_char (text + i) - text;
       if (i > ws)
         encode_word (self, text, ps, ws, i, tokens);
@@ -273,13 +292,14 @@ encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray 
     }
 }
 
-/* T5's nmt_nfkc, cluster by cluster: a character and the combining marks
- * after it go through NFKC together (so "e" + U+0301 becomes "é", "ﬁ"
- * "fi", full-width letters ASCII), a control character that is not white
- * space is dropped.  FROM[b], TO[b]: the span of TEXT that byte b of the
- * result came from.  SentencePiece's precompiled map is NFKC with a few
- * NMT-specific changes (white space, controls), which this follows; a
- * character where the two differ would tokenize differently. */
+/* A tokenizer.json that names NFKC but carries no precompiled map: GLib's
+ * NFKC, cluster by cluster: a character and the combining marks after it
+ * go through NFKC together (so "e" + U+0301 becomes "é", "ﬁ" "fi",
+ * full-width letters ASCII), a control character that is not white space
+ * is dropped.  FROM[b], TO[b]: the span of TEXT that byte b of the result
+ * came from.  This only approximates SentencePiece's nmt_nfkc (which
+ * differs on white space, controls and some compatibility characters):
+ * with a map, the map is applied instead (attnviz-charsmap.c). */
 static char *
 normalize_nfkc (const char *text, gsize len, GArray *from, GArray *to)
 {
@@ -324,23 +344,31 @@ normalize_nfkc (const char *text, gsize len, GArray *from, GArray *to)
 void
 _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
 {
-  if (!self->nfkc)
+  if (self->charsmap == NULL && !self->nfkc)
     {
-      encode_words (self, text, len, tokens);
+      encode_words (self, text, len, FALSE, tokens);
       return;
     }
   g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr(GArray) to = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autofree char *norm = normalize_nfkc (text, len, from, to);
+  g_autofree char *norm = self->charsmap ? attnviz_charsmap_normalize (self->charsmap, text, len, from, to)
+                                         : normalize_nfkc (text, len, from, to);
   guint first = tokens->len;
-  encode_words (self, norm, from->len, tokens);
+  encode_words (self, norm, from->len, self->charsmap != NULL, tokens);
   /* spans back onto the text as typed: a token covers every character
-   * any of its bytes came from */
+   * any of its bytes came from, but a character whose replacement is cut
+   * between tokens ("ﬁ" as "▁f" "i") belongs to the first of them, and
+   * the others start after it (empty when they lie within it), so spans
+   * stay in order and do not overlap */
+  const guint32 *fr = (const guint32 *) from->data, *tr = (const guint32 *) to->data;
   for (guint i = first; i < tokens->len; i++)
     {
       AttnvizToken *t = &g_array_index (tokens, AttnvizToken, i);
       guint32 s = t->start, e = t->end;
-      t->start = s < from->len ? g_array_index (from, guint32, s) : (guint32) len;
-      t->end = e > s ? g_array_index (to, guint32, e - 1) : t->start;
+      if (s >= from->len)
+        t->start = (guint32) len;
+      else
+        t->start = s > 0 && fr[s - 1] == fr[s] ? tr[s] : fr[s];
+      t->end = e > s ? MAX (tr[e - 1], t->start) : t->start;
     }
 }
