@@ -55,6 +55,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures_charsmap  # noqa: E402
 import fixtures_t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -428,8 +429,9 @@ def write_safetensors(path, p):
 def write_fuzz_seed(path):
     """A T5 small enough for the GGUF fuzzers (under their 64 KiB inputs):
     d_model 8, 2 heads of 4, 1 encoder and 1 decoder layer, 4 buckets, a
-    16-piece "t5" vocabulary with a sentinel and a 4-byte stand-in
-    charsmap (attnviz only asks whether there is one)."""
+    16-piece "t5" vocabulary with a sentinel and a small real charsmap
+    (fixtures_charsmap.rules_model's: attnviz applies the map, so it is
+    fuzzed too)."""
     c = fixtures_t5.t5_config("gated-gelu", False, 1, 1, "t5-fuzz-seed")
     c.update(d_model=8, d_kv=4, num_heads=2, d_ff=8, vocab_size=16, relative_attention_num_buckets=4,
              relative_attention_max_distance=128)
@@ -443,7 +445,7 @@ def write_fuzz_seed(path):
         ("tokenizer.ggml.tokens", GGUF_ARRAY, (GGUF_STRING, pieces)),
         ("tokenizer.ggml.scores", GGUF_ARRAY, (GGUF_FLOAT32, scores)),
         ("tokenizer.ggml.token_type", GGUF_ARRAY, (GGUF_INT32, types)),
-        ("tokenizer.ggml.precompiled_charsmap", GGUF_ARRAY, (GGUF_UINT8, [0, 0, 0, 0])),
+        ("tokenizer.ggml.precompiled_charsmap", GGUF_ARRAY, (GGUF_UINT8, list(fixtures_charsmap.rules_model()[1]))),
     ]
     tensors, _ = gguf_tensors(p, False)
     write_gguf(path, kvs, tensors)
