@@ -206,41 +206,6 @@ read_post_processor (Loader *loader, JsonObject *pp)
     }
 }
 
-/* A Precompiled normalizer's map (in NORM or a Sequence of it), for a
- * Unigram model: a non-empty precompiled_charsmap must be base64 of a map
- * attnviz_charsmap_new accepts; an absent, null or empty one is no map. */
-static gboolean
-read_precompiled (AttnvizTokenizer *self, JsonObject *norm, const char *path, GError **error)
-{
-  const char *type = obj_string (norm, "type");
-
-  if (type != NULL && g_str_equal (type, "Sequence"))
-    {
-      JsonArray *list = obj_array (norm, "normalizers");
-
-      for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
-        {
-          JsonNode *n = json_array_get_element (list, i);
-
-          if (JSON_NODE_HOLDS_OBJECT (n) && !read_precompiled (self, json_node_get_object (n), path, error))
-            return FALSE;
-        }
-      return TRUE;
-    }
-  if (type == NULL || !g_str_equal (type, "Precompiled"))
-    return TRUE;
-  JsonNode *map = obj_member (norm, "precompiled_charsmap");
-  if (map == NULL || JSON_NODE_HOLDS_NULL (map))
-    return TRUE;
-  const char *b64 = JSON_NODE_HOLDS_VALUE (map) && json_node_get_value_type (map) == G_TYPE_STRING
-                      ? json_node_get_string (map) : NULL;
-  if (b64 != NULL && b64[0] == '\0')
-    return TRUE;
-  attnviz_charsmap_free (self->charsmap);
-  self->charsmap = attnviz_charsmap_new_from_base64 (b64, path, error);
-  return self->charsmap != NULL;
-}
-
 /* Walks a normalizer (or a Sequence of them) for the settings we honour. */
 static void
 read_normalizer (AttnvizTokenizer *self, Loader *loader, JsonObject *norm)
@@ -290,7 +255,7 @@ read_normalizer (AttnvizTokenizer *self, Loader *loader, JsonObject *norm)
   else if (g_str_equal (type, "Lowercase"))
     self->lowercase = TRUE;
   else if (g_str_equal (type, "Precompiled") || g_str_equal (type, "NFKC"))
-    self->nfkc = TRUE;   /* without a map (read_precompiled): NFKC, see attnviz-tokenizer-unigram.c */
+    self->nfkc = TRUE;   /* without a map (_attnviz_tokenizer_read_precompiled): NFKC */
   else if (g_str_equal (type, "StripAccents"))
     loader->strip_accents = 1;
   else
@@ -448,7 +413,7 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
       if (!_attnviz_tokenizer_load_unigram (self, loader, model, path, error))
         return FALSE;
       read_normalizer (self, loader, obj_object (root, "normalizer"));
-      if (!read_precompiled (self, obj_object (root, "normalizer"), path, error))
+      if (!_attnviz_tokenizer_read_precompiled (self, obj_object (root, "normalizer"), path, error))
         return FALSE;
     }
   else if (g_str_equal (type, "BPE"))

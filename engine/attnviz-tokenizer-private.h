@@ -251,6 +251,11 @@ gboolean _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader
                                           const char *path, GError **error);
 void _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len,
                                         GArray *tokens);
+/* tokenizer.json's normalizer NORM (or a Sequence holding it): a
+ * Precompiled normalizer's non-empty precompiled_charsmap, base64, into
+ * self->charsmap; a broken one is an error naming PATH. */
+gboolean _attnviz_tokenizer_read_precompiled (AttnvizTokenizer *self, JsonObject *norm, const char *path,
+                                              GError **error);
 /* What a Unigram model needs once its pieces, scores and flags are in:
  * the lowest score, the "▁", the piece index. */
 void _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self);

@@ -136,6 +136,39 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
   return TRUE;
 }
 
+gboolean
+_attnviz_tokenizer_read_precompiled (AttnvizTokenizer *self, JsonObject *norm, const char *path, GError **error)
+{
+  JsonNode *t = norm && json_object_has_member (norm, "type") ? json_object_get_member (norm, "type") : NULL;
+  const char *type = t && JSON_NODE_HOLDS_VALUE (t) && json_node_get_value_type (t) == G_TYPE_STRING
+                       ? json_node_get_string (t) : "";
+
+  if (g_str_equal (type, "Sequence"))
+    {
+      JsonNode *l = json_object_get_member (norm, "normalizers");
+      JsonArray *list = l && JSON_NODE_HOLDS_ARRAY (l) ? json_node_get_array (l) : NULL;
+      for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+        {
+          JsonNode *n = json_array_get_element (list, i);
+          if (JSON_NODE_HOLDS_OBJECT (n)
+              && !_attnviz_tokenizer_read_precompiled (self, json_node_get_object (n), path, error))
+            return FALSE;
+        }
+      return TRUE;
+    }
+  JsonNode *map = g_str_equal (type, "Precompiled") && json_object_has_member (norm, "precompiled_charsmap")
+                    ? json_object_get_member (norm, "precompiled_charsmap") : NULL;
+  if (map == NULL || JSON_NODE_HOLDS_NULL (map))
+    return TRUE;
+  const char *b64 = JSON_NODE_HOLDS_VALUE (map) && json_node_get_value_type (map) == G_TYPE_STRING
+                      ? json_node_get_string (map) : NULL;
+  if (b64 != NULL && b64[0] == '\0')
+    return TRUE;
+  attnviz_charsmap_free (self->charsmap);
+  self->charsmap = attnviz_charsmap_new_from_base64 (b64, path, error);
+  return self->charsmap != NULL;
+}
+
 void
 _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self)
 {
