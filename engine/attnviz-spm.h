@@ -48,7 +48,7 @@ typedef struct {
   gboolean has_charsmap;     /* a non-empty precompiled_charsmap is present */
   AttnvizCharsmap *charsmap; /* it, read (NULL without one): what normalizes the text */
   gboolean add_dummy_prefix; /* a "▁" before the text (default TRUE) */
-  gboolean remove_extra_whitespaces; /* (default TRUE) */
+  gboolean remove_extra_whitespaces; /* spaces at either end dropped, a run as one (default TRUE) */
 } AttnvizSpmModel;
 
 /* Reads the model in DATA (LEN bytes); FILENAME names it in errors.  A file

@@ -62,9 +62,12 @@
  *                               charsmap.c); absent or empty: none, the
  *                               text is segmented as typed (llama.cpp)
  *   tokenizer.ggml.add_space_prefix, remove_extra_whitespaces
- *                               "t5": attnviz's Unigram always splits at
- *                               white space and puts "▁" before each word,
- *                               what T5's files say (both true)
+ *                               bools, "t5" (default true): with a
+ *                               charsmap, SentencePiece's add_dummy_prefix
+ *                               and remove_extra_whitespaces; without
+ *                               one, attnviz splits at white space and
+ *                               puts "▁" before each word whatever they
+ *                               say
  *   tokenizer.ggml.add_space_prefix
  *                               bool, "llama": put "▁" before the text and
  *                               after each special token cut out of it
@@ -562,10 +565,11 @@ load_spm (GgufLoad *ld, gboolean add_space_prefix)
   _attnviz_tokenizer_build_score_pairs (self);
 }
 
-/* llama.cpp's UGM ("t5"). */
+/* llama.cpp's UGM ("t5"); ADD_SPACE_PREFIX: the file's (or true). */
 static gboolean
-load_ugm (GgufLoad *ld, GError **error)
+load_ugm (GgufLoad *ld, gboolean add_space_prefix, GError **error)
 {
+  gboolean remove_extra = TRUE;
   AttnvizTokenizer *self = ld->self;
   const char *charsmap = "tokenizer.ggml.precompiled_charsmap";
   int k = attnviz_gguf_find_key (ld->gguf, charsmap);
@@ -582,6 +586,10 @@ load_ugm (GgufLoad *ld, GError **error)
                  || (attnviz_gguf_get_array_type (ld->gguf, k) != ATTNVIZ_GGUF_UINT8
                      && attnviz_gguf_get_array_type (ld->gguf, k) != ATTNVIZ_GGUF_INT8)))
     return fail (error, ld, charsmap, "is not an array of bytes");
+  if (!read_bool (ld, "tokenizer.ggml.remove_extra_whitespaces", &remove_extra, error))
+    return FALSE;
+  self->no_dummy_prefix = !add_space_prefix;
+  self->keep_extra_spaces = !remove_extra;
   if (k >= 0 && attnviz_gguf_get_array_length (ld->gguf, k) > 0)
     {
       gsize n = 0;
@@ -680,7 +688,7 @@ attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error)
           ok = load_gpt2 (&ld, error);
           break;
         case ATTNVIZ_TOKENIZER_UNIGRAM:
-          ok = load_ugm (&ld, error);
+          ok = load_ugm (&ld, add_space_prefix, error);
           break;
         case ATTNVIZ_TOKENIZER_WORDPIECE:
           ld.self->lowercase = lowercase;

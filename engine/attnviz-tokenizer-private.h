@@ -161,6 +161,8 @@ struct _AttnvizTokenizer
                             * past them are only ever split out of the text */
   AttnvizCharsmap *charsmap; /* Unigram: SentencePiece's precompiled character map (a .spm's,
                               * a Precompiled normalizer's, a GGUF's), applied first; owned */
+  gboolean no_dummy_prefix;   /* Unigram after a map: the spec's add_dummy_prefix is false */
+  gboolean keep_extra_spaces; /* Unigram after a map: the spec's remove_extra_whitespaces is false */
   gboolean nfkc;           /* Unigram without a map: a tokenizer.json that names NFKC (or a
                             * Precompiled normalizer with no map): GLib's NFKC, controls dropped */
   AttnvizTokenizer *target; /* Marian: the same ids scored by target.spm, for a target text; owned */

@@ -29,9 +29,9 @@
  * letters, ligatures, compatibility characters, white space and controls)
  * is applied before segmenting, as SentencePiece's Normalizer does
  * (attnviz-charsmap.c); a model without one segments the text as written.
- * Its white-space rules are SentencePiece's defaults whatever the spec's
- * flags say (runs of spaces as one, a "▁" before the text: what every
- * opus-mt model has).
+ * After it, the spec's white-space rules: add_dummy_prefix (a "▁" before
+ * the text) and remove_extra_whitespaces (runs of spaces as one, none at
+ * either end), both true in every opus-mt model.
  *
  * Not applied: USER_DEFINED pieces are segmented
  * as normal pieces (SentencePiece matches them first); byte_fallback
@@ -60,6 +60,16 @@ check_unigram (const AttnvizSpmModel *spm, const char *path, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+/* SPM's character map (moved to SELF) and its white-space flags, which
+ * count after a map (attnviz-tokenizer-unigram.c) */
+static void
+take_normalizer (AttnvizTokenizer *self, AttnvizSpmModel *spm)
+{
+  self->charsmap = g_steal_pointer (&spm->charsmap);
+  self->no_dummy_prefix = !spm->add_dummy_prefix;
+  self->keep_extra_spaces = !spm->remove_extra_whitespaces;
 }
 
 static void
@@ -114,7 +124,7 @@ new_from_spm_model (AttnvizSpmModel *spm, const char *path, GError **error)
   self->bos_id = spm->bos_id;
   self->eos_id = spm->eos_id;
   self->pad_id = spm->pad_id;
-  self->charsmap = g_steal_pointer (&spm->charsmap);
+  take_normalizer (self, spm);
   finish_unigram (self);
   return self;
 }
@@ -225,7 +235,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
     }
   if (!fill_from_vocab (self, root, source, vocab_path, error))
     return FALSE;
-  self->charsmap = g_steal_pointer (&source->charsmap);
+  take_normalizer (self, source);
   if (!check_pieces_in_vocab (self, source, source_path, vocab_path, error)
       || (target && !check_pieces_in_vocab (self, target, target_path, vocab_path, error)))
     return FALSE;
@@ -235,7 +245,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
       self->target = _attnviz_tokenizer_new ();
       if (!fill_from_vocab (self->target, root, target, vocab_path, error))
         return FALSE;
-      self->target->charsmap = g_steal_pointer (&target->charsmap);
+      take_normalizer (self->target, target);
     }
 
   /* the names finish_loading resolves (the config files may rename them);

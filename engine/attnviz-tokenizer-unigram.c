@@ -17,11 +17,13 @@
  *   a precompiled character map (a .spm's normalizer_spec, T5's
  *   Precompiled normalizer, a GGUF's tokenizer.ggml.precompiled_charsmap):
  *     applied as SentencePiece's Normalizer applies it (attnviz-charsmap.c),
- *     then its white-space rules with the spec's defaults, which T5's and
- *     opus-mt's files keep: words are split at ' ' only (the map has made
- *     tabs, newlines, NBSP, U+3000 and the like spaces), runs of spaces
- *     count once, each word gets its "▁" (add_dummy_prefix, then
- *     escape_whitespaces);
+ *     then its white-space rules: words are split at ' ' only (the map
+ *     has made tabs, newlines, NBSP, U+3000 and the like spaces), each
+ *     space the "▁" of the word after it (escape_whitespaces); runs of
+ *     spaces count once and none at either end (remove_extra_whitespaces,
+ *     unless keep_extra_spaces: encode_chunks); the first word gets a "▁"
+ *     too (add_dummy_prefix, unless no_dummy_prefix).  A .spm's and a
+ *     GGUF's flags say which; tokenizer.json's T5 files have the defaults;
  *   no map, but a tokenizer.json normalizer that names NFKC (or a
  *     Precompiled one without precompiled_charsmap): GLib's NFKC stands in
  *     (normalize_nfkc below), words split at any white space;
@@ -184,14 +186,16 @@ _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self)
   _attnviz_piece_index_init (&self->piece_index, self);
 }
 
-/* One word [ws, we) of TEXT: the best segmentation of "▁" + word.  The
- * "▁" stands for the white-space character [ps, ws) before the word, as
- * a space is its "▁" in SentencePiece BPE (empty at the text's start). */
+/* One word [ws, we) of TEXT: the best segmentation of "▁" + word (of
+ * the word alone without PREFIX).  The "▁" stands for the white-space
+ * character [ps, ws) before the word, as a space is its "▁" in
+ * SentencePiece BPE (empty at the text's start). */
 static void
-encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws, gsize we, GArray *tokens)
+encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws, gsize we, gboolean prefix,
+             GArray *tokens)
 {
   /* work: "▁" then the word */
-  gsize ml = strlen (METASPACE), wl = ml + (we - ws);
+  gsize ml = prefix ? strlen (METASPACE) : 0, wl = ml + (we - ws);
   g_autofree char *work = g_malloc (wl + 1);
   memcpy (work, METASPACE, ml);
   memcpy (work + ml, text + ws, we - ws);
@@ -295,11 +299,41 @@ is_space (const char *p, gboolean space_only)
   return space_only ? *p == ' ' : g_unichar_isspace (g_utf8_get_char (p));
 }
 
+/* After a map whose spec keeps extra white space (remove_extra_whitespaces
+ * false): every ' ' is a "▁" that starts a chunk, the non-space text
+ * after it its word (so "a  b" is "▁a" "▁" "▁b"); the text's first word
+ * gets the dummy "▁" (empty, at 0) when DUMMY, alone when the text starts
+ * with a space.  As SentencePiece segments "▁a▁▁b" when no piece holds a
+ * "▁" past its start (split_by_whitespace, the trainer's default). */
+static void
+encode_chunks (const AttnvizTokenizer *self, const char *text, gsize len, gboolean dummy, GArray *tokens)
+{
+  gsize i = 0;
+  while (i < len && text[i] != ' ')
+    i = g_utf8_next_char (text + i) - text;
+  if (i > 0 || (len > 0 && dummy))
+    encode_word (self, text, 0, 0, i, dummy, tokens);
+  while (i < len)
+    {
+      gsize ps = i++, ws = i;
+      while (i < len && text[i] != ' ')
+        i = g_utf8_next_char (text + i) - text;
+      encode_word (self, text, ps, ws, i, TRUE, tokens);
+    }
+}
+
 static void
 encode_words (const AttnvizTokenizer *self, const char *text, gsize len, gboolean space_only, GArray *tokens)
 {
   gsize i = 0, ps = 0;
   guint first = tokens->len;
+  /* the spec's white-space flags count after a map only (space_only) */
+  gboolean dummy = !(space_only && self->no_dummy_prefix);
+  if (space_only && self->keep_extra_spaces)
+    {
+      encode_chunks (self, text, len, dummy, tokens);
+      i = len;
+    }
   while (i < len)
     {
       while (i < len && is_space (text + i, space_only))
@@ -313,7 +347,7 @@ encode_words (const AttnvizTokenizer *self, const char *text, gsize len, gboolea
       while (i < len && !is_space (text + i, space_only))
         i = g_utf8_next_char (text + i) - text;
       if (i > ws)
-        encode_word (self, text, ps, ws, i, tokens);
+        encode_word (self, text, ps, ws, i, dummy || tokens->len > first, tokens);
     }
   for (guint k = first; self->unk_by_surface && k < tokens->len; k++)
     {

@@ -11,9 +11,13 @@
 #include <string.h>
 #include <gio/gio.h>
 
+#include <json-glib/json-glib.h>
+
 #include "attnviz-charsmap.h"
+#include "attnviz-gguf.h"
 #include "attnviz-spm.h"
 #include "attnviz-test-util.h"
+#include "attnviz-tokenizer.h"
 
 #define VALUE (1u << 31)
 #define LEAF (1u << 8)
@@ -189,6 +193,73 @@ test_a_hostile_trie_is_bounded_at_use (void)
   g_assert_cmpstr (spans, ==, "0-256,256-512,512-768,768-1000,");
 }
 
+/* The tokenizer of tests/fixtures/charsmap/NAME.EXT (.spm or .gguf) */
+static AttnvizTokenizer *
+rules_tokenizer (const char *name, const char *ext)
+{
+  g_autofree char *file = g_strconcat (name, ext, NULL);
+  g_autofree char *path = attnviz_test_fixture_path ("charsmap", file, NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = NULL;
+  if (g_str_equal (ext, ".spm"))
+    tok = attnviz_tokenizer_new_from_spm (path, &error);
+  else
+    {
+      AttnvizGguf *gguf = attnviz_gguf_open (path, &error);
+      g_assert_no_error (error);
+      tok = attnviz_tokenizer_new_from_gguf (gguf, &error);
+      attnviz_gguf_free (gguf);
+    }
+  g_assert_no_error (error);
+  return tok;
+}
+
+/* tools/fixtures_charsmap.py's model, trained with a rule table of its
+ * own three ways (the spec's defaults, add_dummy_prefix false,
+ * remove_extra_whitespaces false): from its .spm and from its GGUF,
+ * attnviz gives python3-sentencepiece's ids on white space leading,
+ * trailing, repeated, mapped to a space and removed, and its spans stay
+ * in order between characters as typed. */
+static void
+test_white_space_rules_follow_the_spec (gconstpointer data)
+{
+  const char *ext = data;
+  g_autofree char *path = attnviz_test_fixture_path ("charsmap", "tokenization.json", NULL);
+  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr(GError) error = NULL;
+  g_assert_true (json_parser_load_from_file (parser, path, &error));
+  JsonArray *cases = json_node_get_array (json_parser_get_root (parser));
+  g_assert_cmpuint (json_array_get_length (cases), >=, 27);
+  for (guint i = 0; i < json_array_get_length (cases); i++)
+    {
+      JsonObject *o = json_array_get_object_element (cases, i);
+      const char *text = json_object_get_string_member (o, "text");
+      JsonArray *want = json_object_get_array_member (o, "ids");
+      AttnvizTokenizer *tok = rules_tokenizer (json_object_get_string_member (o, "model"), ext);
+      g_autoptr(GArray) tokens = attnviz_tokenizer_encode (tok, text, -1, FALSE, &error);
+      g_assert_no_error (error);
+      g_autoptr(GString) got = g_string_new (NULL), expected = g_string_new (NULL);
+      guint32 prev = 0;
+      gsize len = strlen (text);
+      for (guint t = 0; t < tokens->len; t++)
+        {
+          const AttnvizToken *tk = &g_array_index (tokens, AttnvizToken, t);
+          g_string_append_printf (got, "%d ", tk->id);
+          g_assert_cmpuint (tk->start, >=, prev);
+          g_assert_cmpuint (tk->start, <=, tk->end);
+          g_assert_cmpuint (tk->end, <=, len);
+          g_assert_true (tk->start == len || (text[tk->start] & 0xc0) != 0x80);
+          g_assert_true (tk->end == len || (text[tk->end] & 0xc0) != 0x80);
+          prev = tk->end;
+        }
+      for (guint t = 0; t < json_array_get_length (want); t++)
+        g_string_append_printf (expected, "%d ", (int) json_array_get_int_element (want, t));
+      g_test_message ("%s%s \"%s\": %s", json_object_get_string_member (o, "model"), ext, text, got->str);
+      g_assert_cmpstr (got->str, ==, expected->str);
+      attnviz_tokenizer_free (tok);
+    }
+}
+
 /* Broken blobs: one line naming the file and precompiled_charsmap. */
 static const struct {
   const char *name;
@@ -243,6 +314,10 @@ main (int argc, char **argv)
                    test_an_invalid_byte_becomes_the_replacement_character);
   g_test_add_func ("/engine/charsmap/nmt-nfkc-maps-what-nfkc-does-not", test_nmt_nfkc_maps_what_nfkc_does_not);
   g_test_add_func ("/engine/charsmap/a-hostile-trie-is-bounded-at-use", test_a_hostile_trie_is_bounded_at_use);
+  g_test_add_data_func ("/engine/charsmap/spm/white-space-rules-follow-the-spec", ".spm",
+                        test_white_space_rules_follow_the_spec);
+  g_test_add_data_func ("/engine/charsmap/gguf/white-space-rules-follow-the-spec", ".gguf",
+                        test_white_space_rules_follow_the_spec);
   for (guint i = 0; i < G_N_ELEMENTS (bad_blobs); i++)
     {
       g_autofree char *path = g_strdup_printf ("/engine/charsmap/refuses/%s", bad_blobs[i].name);
