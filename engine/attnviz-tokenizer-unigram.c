@@ -303,15 +303,17 @@ is_space (const char *p, gboolean space_only)
  * false): every ' ' is a "▁" that starts a chunk, the non-space text
  * after it its word (so "a  b" is "▁a" "▁" "▁b"); the text's first word
  * gets the dummy "▁" (empty, at 0) when DUMMY, alone when the text starts
- * with a space.  As SentencePiece segments "▁a▁▁b" when no piece holds a
+ * with a space or the map removed all of it (TYPED: the text as typed was
+ * not empty).  As SentencePiece segments "▁a▁▁b" when no piece holds a
  * "▁" past its start (split_by_whitespace, the trainer's default). */
 static void
-encode_chunks (const AttnvizTokenizer *self, const char *text, gsize len, gboolean dummy, GArray *tokens)
+encode_chunks (const AttnvizTokenizer *self, const char *text, gsize len, gboolean typed, gboolean dummy,
+               GArray *tokens)
 {
   gsize i = 0;
   while (i < len && text[i] != ' ')
     i = g_utf8_next_char (text + i) - text;
-  if (i > 0 || (len > 0 && dummy))
+  if (i > 0 || (typed && dummy))
     encode_word (self, text, 0, 0, i, dummy, tokens);
   while (i < len)
     {
@@ -322,8 +324,11 @@ encode_chunks (const AttnvizTokenizer *self, const char *text, gsize len, gboole
     }
 }
 
+/* The words of TEXT (LEN bytes); SPACE_ONLY after a map (which has left
+ * LEN bytes of a text TYPED bytes long). */
 static void
-encode_words (const AttnvizTokenizer *self, const char *text, gsize len, gboolean space_only, GArray *tokens)
+encode_words (const AttnvizTokenizer *self, const char *text, gsize len, gboolean space_only, gsize typed,
+              GArray *tokens)
 {
   gsize i = 0, ps = 0;
   guint first = tokens->len;
@@ -331,7 +336,7 @@ encode_words (const AttnvizTokenizer *self, const char *text, gsize len, gboolea
   gboolean dummy = !(space_only && self->no_dummy_prefix);
   if (space_only && self->keep_extra_spaces)
     {
-      encode_chunks (self, text, len, dummy, tokens);
+      encode_chunks (self, text, len, typed > 0, dummy, tokens);
       i = len;
     }
   while (i < len)
@@ -413,7 +418,7 @@ _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *tex
 {
   if (self->charsmap == NULL && !self->nfkc)
     {
-      encode_words (self, text, len, FALSE, tokens);
+      encode_words (self, text, len, FALSE, len, tokens);
       return;
     }
   g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (guint32));
@@ -421,7 +426,7 @@ _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *tex
   g_autofree char *norm = self->charsmap ? attnviz_charsmap_normalize (self->charsmap, text, len, from, to)
                                          : normalize_nfkc (text, len, from, to);
   guint first = tokens->len;
-  encode_words (self, norm, from->len, self->charsmap != NULL, tokens);
+  encode_words (self, norm, from->len, self->charsmap != NULL, len, tokens);
   /* spans back onto the text as typed: a token covers every character
    * any of its bytes came from, but a character whose replacement is cut
    * between tokens ("ﬁ" as "▁f" "i") belongs to the first of them, and

@@ -103,6 +103,8 @@ STRINGS = [
     "a\u00a0 b\t\t",
     "cafe\u0301 in  the \u2460 field",
     "\u3000\u3000x",
+    "\u200b",
+    " ",
     "",
     "x",
 ]
