@@ -15,6 +15,9 @@ compiled map of about 1 kB: the same darts-clone layout as nmt_nfkc's
     tests/fuzz/corpus/spm/unigram-charsmap.spm            the model
     tests/fuzz/corpus/tokenizer/unigram-precompiled.json  the same as a
                         tokenizer.json with a Precompiled normalizer
+    tests/fuzz/corpus/spm/unigram-charsmap-keep-spaces.spm,
+    tests/fuzz/corpus/tokenizer-gguf/t5-charsmap-keep-spaces.gguf
+                        the "keep-spaces" model below
     tests/fixtures/charsmap/NAME.spm, NAME.gguf   the model trained three
                         ways: "rules" (the spec's defaults), "no-dummy"
                         (add_dummy_prefix false), "keep-spaces"
@@ -177,6 +180,13 @@ def main():
             f.write(m)
         with open(os.path.join(out, name + ".gguf"), "wb") as f:
             f.write(gguf_tokenizer(m, c, spec))
+        if name == "keep-spaces":   # the fuzzers reach encode_chunks from here
+            with open(os.path.join(ROOT, "tests", "fuzz", "corpus", "spm", "unigram-charsmap-keep-spaces.spm"),
+                      "wb") as f:
+                f.write(m)
+            with open(os.path.join(ROOT, "tests", "fuzz", "corpus", "tokenizer-gguf", "t5-charsmap-keep-spaces.gguf"),
+                      "wb") as f:
+                f.write(gguf_tokenizer(m, c, spec))
         sp = spm.SentencePieceProcessor(model_proto=m)
         cases += [{"model": name, "text": t, "ids": sp.encode(t)} for t in STRINGS]
     with open(os.path.join(out, "tokenization.json"), "w", encoding="utf-8") as f:
