@@ -22,7 +22,8 @@
  *       43  pad_id (-1); a negative int32 is a 10-byte varint
  *   3  normalizer_spec (NormalizerSpec, message)
  *        1  name (string)           "nmt_nfkc", "nfkc", "identity", ...
- *        2  precompiled_charsmap (bytes)   read past: not applied
+ *        2  precompiled_charsmap (bytes)   the compiled rules (attnviz-charsmap.c),
+ *                                   checked and kept; empty: none (identity)
  *        3  add_dummy_prefix (bool, default true)
  *        4  remove_extra_whitespaces (bool, default true)
  *   4  self_test_data, 5 denormalizer_spec: read past
@@ -37,6 +38,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "attnviz-charsmap.h"
 #include "attnviz-fileutil.h"
 #include "attnviz-spm.h"
 
@@ -274,9 +276,17 @@ read_normalizer_spec (Reader *r, Cursor c, AttnvizSpmModel *m)
           m->normalizer_name = read_string (r, &c, field, "normalizer_spec.name", wire);
           break;
         case 2:
-          m->has_charsmap = TRUE;
-          if (expect_wire (r, field, "normalizer_spec.precompiled_charsmap", wire, 2))
-            skip_value (r, &c, field, wire);
+          {
+            Cursor map;
+            if (!expect_wire (r, field, "normalizer_spec.precompiled_charsmap", wire, 2) || !read_bytes (r, &c, &map))
+              break;
+            g_clear_pointer (&m->charsmap, attnviz_charsmap_free);
+            m->has_charsmap = map.end > map.p;
+            if (m->has_charsmap
+                && (m->charsmap = attnviz_charsmap_new (map.p, (gsize) (map.end - map.p), r->filename, r->error))
+                     == NULL)
+              r->failed = TRUE;   /* the message names the file and precompiled_charsmap */
+          }
           break;
         case 3: read_bool (r, &c, field, "normalizer_spec.add_dummy_prefix", wire, &m->add_dummy_prefix); break;
         case 4:
@@ -390,6 +400,7 @@ attnviz_spm_free (AttnvizSpmModel *model)
     g_free (model->pieces[i].piece);
   g_free (model->pieces);
   g_free (model->normalizer_name);
+  attnviz_charsmap_free (model->charsmap);
   g_free (model);
 }
 

@@ -3,12 +3,14 @@
  * A SentencePiece model is a protocol buffer (sentencepiece_model.proto's
  * ModelProto).  attnviz reads what segmenting needs: the pieces with their
  * scores and types, the trainer spec's model type and special ids, and the
- * normalizer spec's name.  The file format is documented field by field at
+ * normalizer spec's name, character map and white-space flags.  The file format is documented field by field at
  * the top of attnviz-spm.c.
  */
 #pragma once
 
 #include <glib.h>
+
+#include "attnviz-charsmap.h"
 
 G_BEGIN_DECLS
 
@@ -43,14 +45,16 @@ typedef struct {
   int unk_id, bos_id, eos_id, pad_id;   /* -1: none (the trainer's defaults 0, 1, 2, -1 when absent) */
   gboolean byte_fallback;
   char *normalizer_name;     /* "nmt_nfkc", "identity", ...; NULL when the file names none */
-  gboolean has_charsmap;     /* a precompiled_charsmap is present (attnviz does not apply it) */
+  gboolean has_charsmap;     /* a non-empty precompiled_charsmap is present */
+  AttnvizCharsmap *charsmap; /* it, read (NULL without one): what normalizes the text */
   gboolean add_dummy_prefix; /* a "▁" before the text (default TRUE) */
-  gboolean remove_extra_whitespaces; /* (default TRUE) */
+  gboolean remove_extra_whitespaces; /* spaces at either end dropped, a run as one (default TRUE) */
 } AttnvizSpmModel;
 
 /* Reads the model in DATA (LEN bytes); FILENAME names it in errors.  A file
  * that is not a SentencePiece model (a bad varint or length, a wire type
- * ModelProto does not use there, a piece that is not UTF-8), one with no
+ * ModelProto does not use there, a piece that is not UTF-8, a broken
+ * precompiled_charsmap), one with no
  * pieces or whose special ids are not among its pieces, is a one-line
  * G_IO_ERROR_INVALID_DATA naming FILENAME and the problem. */
 AttnvizSpmModel *attnviz_spm_parse (const guint8 *data, gsize len, const char *filename, GError **error);

@@ -56,14 +56,18 @@
  *                               Llama 3 pre-tokenizers; "bert": always
  *                               [CLS] ... [SEP])
  *   tokenizer.ggml.precompiled_charsmap
- *                               [u8], "t5": SentencePiece's normalization
- *                               map; when present its effect, nmt_nfkc,
- *                               is applied (NFKC, attnviz-tokenizer-
- *                               unigram.c), the map itself is not read
+ *                               [u8] (or [i8]), "t5": SentencePiece's
+ *                               compiled normalization map, applied as
+ *                               SentencePiece applies it (attnviz-
+ *                               charsmap.c); absent or empty: none, the
+ *                               text is segmented as typed (llama.cpp)
  *   tokenizer.ggml.add_space_prefix, remove_extra_whitespaces
- *                               "t5": attnviz's Unigram always splits at
- *                               white space and puts "▁" before each word,
- *                               what T5's files say (both true)
+ *                               bools, "t5" (default true): with a
+ *                               charsmap, SentencePiece's add_dummy_prefix
+ *                               and remove_extra_whitespaces; without
+ *                               one, attnviz splits at white space and
+ *                               puts "▁" before each word whatever they
+ *                               say
  *   tokenizer.ggml.add_space_prefix
  *                               bool, "llama": put "▁" before the text and
  *                               after each special token cut out of it
@@ -561,10 +565,11 @@ load_spm (GgufLoad *ld, gboolean add_space_prefix)
   _attnviz_tokenizer_build_score_pairs (self);
 }
 
-/* llama.cpp's UGM ("t5"). */
+/* llama.cpp's UGM ("t5"); ADD_SPACE_PREFIX: the file's (or true). */
 static gboolean
-load_ugm (GgufLoad *ld, GError **error)
+load_ugm (GgufLoad *ld, gboolean add_space_prefix, GError **error)
 {
+  gboolean remove_extra = TRUE;
   AttnvizTokenizer *self = ld->self;
   const char *charsmap = "tokenizer.ggml.precompiled_charsmap";
   int k = attnviz_gguf_find_key (ld->gguf, charsmap);
@@ -577,9 +582,26 @@ load_ugm (GgufLoad *ld, GError **error)
                    self->scores[i]);
   if (self->unk_id < 0)
     return fail (error, ld, "tokenizer.ggml.unknown_token_id", "a t5 (Unigram) vocabulary needs an unknown piece");
-  if (k >= 0 && attnviz_gguf_get_kv_type (ld->gguf, k) != ATTNVIZ_GGUF_ARRAY)
+  if (k >= 0 && (attnviz_gguf_get_kv_type (ld->gguf, k) != ATTNVIZ_GGUF_ARRAY
+                 || (attnviz_gguf_get_array_type (ld->gguf, k) != ATTNVIZ_GGUF_UINT8
+                     && attnviz_gguf_get_array_type (ld->gguf, k) != ATTNVIZ_GGUF_INT8)))
     return fail (error, ld, charsmap, "is not an array of bytes");
-  self->nfkc = k >= 0;
+  if (!read_bool (ld, "tokenizer.ggml.remove_extra_whitespaces", &remove_extra, error))
+    return FALSE;
+  self->no_dummy_prefix = !add_space_prefix;
+  self->keep_extra_spaces = !remove_extra;
+  if (k >= 0 && attnviz_gguf_get_array_length (ld->gguf, k) > 0)
+    {
+      gsize n = 0;
+      g_autofree gint64 *bytes = attnviz_gguf_dup_int_array (ld->gguf, charsmap, TRUE, &n, error);
+      if (bytes == NULL)
+        return FALSE;
+      g_autofree guint8 *blob = g_malloc (MAX (n, 1));
+      for (gsize i = 0; i < n; i++)
+        blob[i] = (guint8) bytes[i];   /* int8 or uint8: the byte either way */
+      if ((self->charsmap = attnviz_charsmap_new (blob, n, ld->path, error)) == NULL)
+        return FALSE;
+    }
   for (gsize i = 0; i < ld->n; i++)
     if (ld->types[i] == TYPE_UNUSED)
       self->flags[i] |= PIECE_SPECIAL;
@@ -666,7 +688,7 @@ attnviz_tokenizer_new_from_gguf (const AttnvizGguf *gguf, GError **error)
           ok = load_gpt2 (&ld, error);
           break;
         case ATTNVIZ_TOKENIZER_UNIGRAM:
-          ok = load_ugm (&ld, error);
+          ok = load_ugm (&ld, add_space_prefix, error);
           break;
         case ATTNVIZ_TOKENIZER_WORDPIECE:
           ld.self->lowercase = lowercase;

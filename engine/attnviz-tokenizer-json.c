@@ -17,7 +17,10 @@
  *   normalizer         BertNormalizer {clean_text, handle_chinese_chars,
  *                      strip_accents, lowercase}; SentencePiece style
  *                      Sequence [Prepend "▁", Replace " " -> "▁"];
- *                      Precompiled or NFKC (Unigram: nmt_nfkc's effect)
+ *                      Precompiled {precompiled_charsmap: base64 of
+ *                      SentencePiece's compiled map, applied as it is
+ *                      (attnviz-charsmap.c)}; NFKC, or a Precompiled
+ *                      without a map: GLib's NFKC (Unigram only)
  *   pre_tokenizer      ByteLevel {add_prefix_space, use_regex}, possibly in a
  *                      Sequence after a Split {pattern: {Regex}}; Metaspace
  *                      {replacement, prepend_scheme, split}; BertPreTokenizer
@@ -252,7 +255,7 @@ read_normalizer (AttnvizTokenizer *self, Loader *loader, JsonObject *norm)
   else if (g_str_equal (type, "Lowercase"))
     self->lowercase = TRUE;
   else if (g_str_equal (type, "Precompiled") || g_str_equal (type, "NFKC"))
-    self->nfkc = TRUE;   /* SentencePiece's nmt_nfkc map (T5): its effect, see attnviz-tokenizer-unigram.c */
+    self->nfkc = TRUE;   /* without a map (_attnviz_tokenizer_read_precompiled): NFKC */
   else if (g_str_equal (type, "StripAccents"))
     loader->strip_accents = 1;
   else
@@ -410,6 +413,8 @@ _attnviz_tokenizer_load_json (AttnvizTokenizer *self, Loader *loader, const char
       if (!_attnviz_tokenizer_load_unigram (self, loader, model, path, error))
         return FALSE;
       read_normalizer (self, loader, obj_object (root, "normalizer"));
+      if (!_attnviz_tokenizer_read_precompiled (self, obj_object (root, "normalizer"), path, error))
+        return FALSE;
     }
   else if (g_str_equal (type, "BPE"))
     {

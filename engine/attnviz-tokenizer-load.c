@@ -579,6 +579,7 @@ attnviz_tokenizer_free (AttnvizTokenizer *self)
   g_free (self->subword_prefix);
   g_free (self->split_ids);
   _attnviz_piece_index_clear (&self->piece_index);
+  attnviz_charsmap_free (self->charsmap);
   attnviz_tokenizer_free (self->target);
   g_free (self);
 }

@@ -22,6 +22,7 @@
 #include <glib.h>
 #include <json-glib/json-glib.h>
 
+#include "attnviz-charsmap.h"
 #include "attnviz-json.h"
 
 #include "attnviz-tokenizer.h"
@@ -159,8 +160,12 @@ struct _AttnvizTokenizer
   double min_score;        /* Unigram: the lowest score (an unknown costs 10 less) */
   guint n_scores;          /* Unigram: entries of scores, the model's pieces; added tokens
                             * past them are only ever split out of the text */
-  gboolean nfkc;           /* Unigram: T5's nmt_nfkc normalization first (a Precompiled
-                            * normalizer, a GGUF precompiled_charsmap): NFKC, controls dropped */
+  AttnvizCharsmap *charsmap; /* Unigram: SentencePiece's precompiled character map (a .spm's,
+                              * a Precompiled normalizer's, a GGUF's), applied first; owned */
+  gboolean no_dummy_prefix;   /* Unigram after a map: the spec's add_dummy_prefix is false */
+  gboolean keep_extra_spaces; /* Unigram after a map: the spec's remove_extra_whitespaces is false */
+  gboolean nfkc;           /* Unigram without a map: a tokenizer.json that names NFKC (or a
+                            * Precompiled normalizer with no map): GLib's NFKC, controls dropped */
   AttnvizTokenizer *target; /* Marian: the same ids scored by target.spm, for a target text; owned */
   gboolean unk_by_surface; /* Marian: an unknown span whose text is a vocabulary piece (a
                             * target-language piece) gets that piece's id, as MarianTokenizer
@@ -249,6 +254,11 @@ gboolean _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader
                                           const char *path, GError **error);
 void _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len,
                                         GArray *tokens);
+/* tokenizer.json's normalizer NORM (or a Sequence holding it): a
+ * Precompiled normalizer's non-empty precompiled_charsmap, base64, into
+ * self->charsmap; a broken one is an error naming PATH. */
+gboolean _attnviz_tokenizer_read_precompiled (AttnvizTokenizer *self, JsonObject *norm, const char *path,
+                                              GError **error);
 /* What a Unigram model needs once its pieces, scores and flags are in:
  * the lowest score, the "▁", the piece index. */
 void _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self);

@@ -25,9 +25,15 @@
  * rather than segmenting differently from SentencePiece (which would make
  * MarianTokenizer's unknown of it).
  *
- * Not applied: the normalizer's precompiled character map (nmt_nfkc), so
- * text NFKC would change (full-width letters, ligatures, compatibility
- * characters) is segmented as written; USER_DEFINED pieces are segmented
+ * Each .spm's normalizer_spec.precompiled_charsmap (nmt_nfkc's: full-width
+ * letters, ligatures, compatibility characters, white space and controls)
+ * is applied before segmenting, as SentencePiece's Normalizer does
+ * (attnviz-charsmap.c); a model without one segments the text as written.
+ * After it, the spec's white-space rules: add_dummy_prefix (a "▁" before
+ * the text) and remove_extra_whitespaces (runs of spaces as one, none at
+ * either end), both true in every opus-mt model.
+ *
+ * Not applied: USER_DEFINED pieces are segmented
  * as normal pieces (SentencePiece matches them first); byte_fallback
  * (an unknown character as its UTF-8 bytes' pieces: opus-mt has none) is
  * not applied, an unknown character is the unknown piece; separate source
@@ -56,6 +62,16 @@ check_unigram (const AttnvizSpmModel *spm, const char *path, GError **error)
   return TRUE;
 }
 
+/* SPM's character map (moved to SELF) and its white-space flags, which
+ * count after a map (attnviz-tokenizer-unigram.c) */
+static void
+take_normalizer (AttnvizTokenizer *self, AttnvizSpmModel *spm)
+{
+  self->charsmap = g_steal_pointer (&spm->charsmap);
+  self->no_dummy_prefix = !spm->add_dummy_prefix;
+  self->keep_extra_spaces = !spm->remove_extra_whitespaces;
+}
+
 static void
 finish_unigram (AttnvizTokenizer *self)
 {
@@ -67,7 +83,7 @@ finish_unigram (AttnvizTokenizer *self)
 }
 
 static AttnvizTokenizer *
-new_from_spm_model (const AttnvizSpmModel *spm, const char *path, GError **error)
+new_from_spm_model (AttnvizSpmModel *spm, const char *path, GError **error)
 {
   if (!check_unigram (spm, path, error))
     return NULL;
@@ -108,6 +124,7 @@ new_from_spm_model (const AttnvizSpmModel *spm, const char *path, GError **error
   self->bos_id = spm->bos_id;
   self->eos_id = spm->eos_id;
   self->pad_id = spm->pad_id;
+  take_normalizer (self, spm);
   finish_unigram (self);
   return self;
 }
@@ -218,6 +235,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
     }
   if (!fill_from_vocab (self, root, source, vocab_path, error))
     return FALSE;
+  take_normalizer (self, source);
   if (!check_pieces_in_vocab (self, source, source_path, vocab_path, error)
       || (target && !check_pieces_in_vocab (self, target, target_path, vocab_path, error)))
     return FALSE;
@@ -227,6 +245,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
       self->target = _attnviz_tokenizer_new ();
       if (!fill_from_vocab (self->target, root, target, vocab_path, error))
         return FALSE;
+      take_normalizer (self->target, target);
     }
 
   /* the names finish_loading resolves (the config files may rename them);
@@ -240,7 +259,7 @@ _attnviz_tokenizer_load_marian (AttnvizTokenizer *self, Loader *loader, const ch
   g_ptr_array_add (loader->suffix_names, g_strdup ("</s>"));
   g_debug ("%s: Marian tokenizer, %u ids, source.spm %d pieces (normalizer %s%s)", loader->dir,
            self->pieces->len, source->n_pieces, source->normalizer_name ? source->normalizer_name : "none",
-           source->has_charsmap ? ", its character map not applied" : "");
+           source->has_charsmap ? ", its character map applied" : "");
   return TRUE;
 }
 

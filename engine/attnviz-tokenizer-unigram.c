@@ -13,10 +13,23 @@
  * starts with is the unknown piece, scored min_score - 10 (SentencePiece's
  * kUnkPenalty), and neighbouring unknowns fuse into one token.
  *
- * T5's Precompiled normalizer (nmt_nfkc's character map, or a GGUF's
- * tokenizer.ggml.precompiled_charsmap) is not read as a map: its effect is
- * applied with GLib's NFKC (normalize_nfkc below), and the tokens' spans
- * point back into the text as typed.  Sentinels (<extra_id_N>) and other
+ * Normalization first, then the split into words:
+ *   a precompiled character map (a .spm's normalizer_spec, T5's
+ *   Precompiled normalizer, a GGUF's tokenizer.ggml.precompiled_charsmap):
+ *     applied as SentencePiece's Normalizer applies it (attnviz-charsmap.c),
+ *     then its white-space rules: words are split at ' ' only (the map
+ *     has made tabs, newlines, NBSP, U+3000 and the like spaces), each
+ *     space the "▁" of the word after it (escape_whitespaces); runs of
+ *     spaces count once and none at either end (remove_extra_whitespaces,
+ *     unless keep_extra_spaces: encode_chunks); the first word gets a "▁"
+ *     too (add_dummy_prefix, unless no_dummy_prefix).  A .spm's and a
+ *     GGUF's flags say which; tokenizer.json's T5 files have the defaults;
+ *   no map, but a tokenizer.json normalizer that names NFKC (or a
+ *     Precompiled one without precompiled_charsmap): GLib's NFKC stands in
+ *     (normalize_nfkc below), words split at any white space;
+ *   neither: the text as typed, split at any white space.
+ * The tokens' spans point back into the text as typed, through the
+ * normalizer's byte alignment.  Sentinels (<extra_id_N>) and other
  * added tokens are split out of the text before this sees it, whole.
  * GGUF's "t5" vocabulary (attnviz-tokenizer-gguf.c) comes here too.
  */
@@ -125,6 +138,39 @@ _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObj
   return TRUE;
 }
 
+gboolean
+_attnviz_tokenizer_read_precompiled (AttnvizTokenizer *self, JsonObject *norm, const char *path, GError **error)
+{
+  JsonNode *t = norm && json_object_has_member (norm, "type") ? json_object_get_member (norm, "type") : NULL;
+  const char *type = t && JSON_NODE_HOLDS_VALUE (t) && json_node_get_value_type (t) == G_TYPE_STRING
+                       ? json_node_get_string (t) : "";
+
+  if (g_str_equal (type, "Sequence"))
+    {
+      JsonNode *l = json_object_get_member (norm, "normalizers");
+      JsonArray *list = l && JSON_NODE_HOLDS_ARRAY (l) ? json_node_get_array (l) : NULL;
+      for (guint i = 0; list != NULL && i < json_array_get_length (list); i++)
+        {
+          JsonNode *n = json_array_get_element (list, i);
+          if (JSON_NODE_HOLDS_OBJECT (n)
+              && !_attnviz_tokenizer_read_precompiled (self, json_node_get_object (n), path, error))
+            return FALSE;
+        }
+      return TRUE;
+    }
+  JsonNode *map = g_str_equal (type, "Precompiled") && json_object_has_member (norm, "precompiled_charsmap")
+                    ? json_object_get_member (norm, "precompiled_charsmap") : NULL;
+  if (map == NULL || JSON_NODE_HOLDS_NULL (map))
+    return TRUE;
+  const char *b64 = JSON_NODE_HOLDS_VALUE (map) && json_node_get_value_type (map) == G_TYPE_STRING
+                      ? json_node_get_string (map) : NULL;
+  if (b64 != NULL && b64[0] == '\0')
+    return TRUE;
+  attnviz_charsmap_free (self->charsmap);
+  self->charsmap = attnviz_charsmap_new_from_base64 (b64, path, error);
+  return self->charsmap != NULL;
+}
+
 void
 _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self)
 {
@@ -140,14 +186,16 @@ _attnviz_tokenizer_unigram_finish (AttnvizTokenizer *self)
   _attnviz_piece_index_init (&self->piece_index, self);
 }
 
-/* One word [ws, we) of TEXT: the best segmentation of "▁" + word.  The
- * "▁" stands for the white-space character [ps, ws) before the word, as
- * a space is its "▁" in SentencePiece BPE (empty at the text's start). */
+/* One word [ws, we) of TEXT: the best segmentation of "▁" + word (of
+ * the word alone without PREFIX).  The "▁" stands for the white-space
+ * character [ps, ws) before the word, as a space is its "▁" in
+ * SentencePiece BPE (empty at the text's start). */
 static void
-encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws, gsize we, GArray *tokens)
+encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws, gsize we, gboolean prefix,
+             GArray *tokens)
 {
   /* work: "▁" then the word */
-  gsize ml = strlen (METASPACE), wl = ml + (we - ws);
+  gsize ml = prefix ? strlen (METASPACE) : 0, wl = ml + (we - ws);
   g_autofree char *work = g_malloc (wl + 1);
   memcpy (work, METASPACE, ml);
   memcpy (work + ml, text + ws, we - ws);
@@ -243,14 +291,57 @@ encode_word (const AttnvizTokenizer *self, const char *text, gsize ps, gsize ws,
     }
 }
 
+/* White space between words: only ' ' after a character map (what
+ * SentencePiece's Normalizer treats as one), any white space otherwise. */
+static inline gboolean
+is_space (const char *p, gboolean space_only)
+{
+  return space_only ? *p == ' ' : g_unichar_isspace (g_utf8_get_char (p));
+}
+
+/* After a map whose spec keeps extra white space (remove_extra_whitespaces
+ * false): every ' ' is a "▁" that starts a chunk, the non-space text
+ * after it its word (so "a  b" is "▁a" "▁" "▁b"); the text's first word
+ * gets the dummy "▁" (empty, at 0) when DUMMY, alone when the text starts
+ * with a space or the map removed all of it (TYPED: the text as typed was
+ * not empty).  As SentencePiece segments "▁a▁▁b" when no piece holds a
+ * "▁" past its start (split_by_whitespace, the trainer's default). */
 static void
-encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
+encode_chunks (const AttnvizTokenizer *self, const char *text, gsize len, gboolean typed, gboolean dummy,
+               GArray *tokens)
+{
+  gsize i = 0;
+  while (i < len && text[i] != ' ')
+    i = g_utf8_next_char (text + i) - text;
+  if (i > 0 || (typed && dummy))
+    encode_word (self, text, 0, 0, i, dummy, tokens);
+  while (i < len)
+    {
+      gsize ps = i++, ws = i;
+      while (i < len && text[i] != ' ')
+        i = g_utf8_next_char (text + i) - text;
+      encode_word (self, text, ps, ws, i, TRUE, tokens);
+    }
+}
+
+/* The words of TEXT (LEN bytes); SPACE_ONLY after a map (which has left
+ * LEN bytes of a text TYPED bytes long). */
+static void
+encode_words (const AttnvizTokenizer *self, const char *text, gsize len, gboolean space_only, gsize typed,
+              GArray *tokens)
 {
   gsize i = 0, ps = 0;
   guint first = tokens->len;
+  /* the spec's white-space flags count after a map only (space_only) */
+  gboolean dummy = !(space_only && self->no_dummy_prefix);
+  if (space_only && self->keep_extra_spaces)
+    {
+      encode_chunks (self, text, len, typed > 0, dummy, tokens);
+      i = len;
+    }
   while (i < len)
     {
-      while (i < len && g_unichar_isspace (g_utf8_get_char (text + i)))
+      while (i < len && is_space (text + i, space_only))
         {
           ps = i;
           i = g_utf8_next_char (text + i) - text;
@@ -258,10 +349,10 @@ encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray 
       gsize ws = i;
       if (ws == 0)
         ps = 0;
-      while (i < len && !g_unichar_isspace (g_utf8_get_char (text + i)))
+      while (i < len && !is_space (text + i, space_only))
         i = g_utf8_next_char (text + i) - text;
       if (i > ws)
-        encode_word (self, text, ps, ws, i, tokens);
+        encode_word (self, text, ps, ws, i, dummy || tokens->len > first, tokens);
     }
   for (guint k = first; self->unk_by_surface && k < tokens->len; k++)
     {
@@ -273,13 +364,14 @@ encode_words (const AttnvizTokenizer *self, const char *text, gsize len, GArray 
     }
 }
 
-/* T5's nmt_nfkc, cluster by cluster: a character and the combining marks
- * after it go through NFKC together (so "e" + U+0301 becomes "é", "ﬁ"
- * "fi", full-width letters ASCII), a control character that is not white
- * space is dropped.  FROM[b], TO[b]: the span of TEXT that byte b of the
- * result came from.  SentencePiece's precompiled map is NFKC with a few
- * NMT-specific changes (white space, controls), which this follows; a
- * character where the two differ would tokenize differently. */
+/* A tokenizer.json that names NFKC but carries no precompiled map: GLib's
+ * NFKC, cluster by cluster: a character and the combining marks after it
+ * go through NFKC together (so "e" + U+0301 becomes "é", "ﬁ" "fi",
+ * full-width letters ASCII), a control character that is not white space
+ * is dropped.  FROM[b], TO[b]: the span of TEXT that byte b of the result
+ * came from.  This only approximates SentencePiece's nmt_nfkc (which
+ * differs on white space, controls and some compatibility characters):
+ * with a map, the map is applied instead (attnviz-charsmap.c). */
 static char *
 normalize_nfkc (const char *text, gsize len, GArray *from, GArray *to)
 {
@@ -324,23 +416,31 @@ normalize_nfkc (const char *text, gsize len, GArray *from, GArray *to)
 void
 _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
 {
-  if (!self->nfkc)
+  if (self->charsmap == NULL && !self->nfkc)
     {
-      encode_words (self, text, len, tokens);
+      encode_words (self, text, len, FALSE, len, tokens);
       return;
     }
   g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr(GArray) to = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autofree char *norm = normalize_nfkc (text, len, from, to);
+  g_autofree char *norm = self->charsmap ? attnviz_charsmap_normalize (self->charsmap, text, len, from, to)
+                                         : normalize_nfkc (text, len, from, to);
   guint first = tokens->len;
-  encode_words (self, norm, from->len, tokens);
+  encode_words (self, norm, from->len, self->charsmap != NULL, len, tokens);
   /* spans back onto the text as typed: a token covers every character
-   * any of its bytes came from */
+   * any of its bytes came from, but a character whose replacement is cut
+   * between tokens ("ﬁ" as "▁f" "i") belongs to the first of them, and
+   * the others start after it (empty when they lie within it), so spans
+   * stay in order and do not overlap */
+  const guint32 *fr = (const guint32 *) from->data, *tr = (const guint32 *) to->data;
   for (guint i = first; i < tokens->len; i++)
     {
       AttnvizToken *t = &g_array_index (tokens, AttnvizToken, i);
       guint32 s = t->start, e = t->end;
-      t->start = s < from->len ? g_array_index (from, guint32, s) : (guint32) len;
-      t->end = e > s ? g_array_index (to, guint32, e - 1) : t->start;
+      if (s >= from->len)
+        t->start = (guint32) len;
+      else
+        t->start = s > 0 && fr[s - 1] == fr[s] ? tr[s] : fr[s];
+      t->end = e > s ? MAX (tr[e - 1], t->start) : t->start;
     }
 }

@@ -152,6 +152,7 @@ test_spm_reader_reads_pieces_scores_and_types (void)
   g_assert_cmpint (spm->pad_id, ==, -1);
   g_assert_cmpstr (spm->normalizer_name, ==, "nmt_nfkc");
   g_assert_true (spm->has_charsmap);
+  g_assert_nonnull (spm->charsmap);
   g_assert_cmpstr (spm->pieces[0].piece, ==, "<unk>");
   g_assert_cmpint (spm->pieces[0].type, ==, ATTNVIZ_SPM_UNKNOWN);
   g_assert_cmpstr (spm->pieces[2].piece, ==, "</s>");
@@ -198,6 +199,19 @@ static const struct {
     "x.spm: not a SentencePiece model: it names no unknown piece (trainer_spec.unk_id)" },
   { "a-model-type-out-of-range", "\x12\x02\x18\x07", 4,
     "x.spm: not a SentencePiece model: trainer_spec.model_type is 7 (expected 1 to 4)" },
+  /* normalizer_spec (3) { precompiled_charsmap (2): the blob } */
+  { "a-charsmap-as-a-varint", "\x1a\x02\x10\x01", 4,
+    "x.spm: not a SentencePiece model: normalizer_spec.precompiled_charsmap (field 2) has wire type 0, expected 2" },
+  { "a-charsmap-longer-than-its-message", "\x1a\x02\x12\x09", 4,
+    "x.spm: not a SentencePiece model: a length of 9 bytes runs past the end of its message" },
+  { "a-truncated-charsmap", "\x1a\x04\x12\x02\x04\x00", 6,
+    "x.spm: precompiled_charsmap is 2 bytes, too short for its trie's size" },
+  { "a-charsmap-trie-past-its-end", "\x1a\x0a\x12\x08\x10\x00\x00\x00" "abcd", 12,
+    "x.spm: precompiled_charsmap says its trie is 16 bytes, past its end (4 bytes)" },
+  { "a-charsmap-trie-of-partial-units", "\x1a\x0a\x12\x08\x02\x00\x00\x00" "ab" "X\x00", 12,
+    "x.spm: precompiled_charsmap has a trie of 2 bytes, not a whole number of 4-byte units" },
+  { "a-charsmap-string-without-nul", "\x1a\x0c\x12\x0a\x04\x00\x00\x00" "\x00\x04\x00\x00" "XY", 14,
+    "x.spm: precompiled_charsmap has a last replacement string without its NUL" },
 };
 
 static void
@@ -230,9 +244,11 @@ test_spm_tokenizer_refuses_bpe (void)
   g_assert_cmpstr (error->message, ==, "bpe.spm: a SentencePiece bpe model is not supported (attnviz reads Unigram models)");
 }
 
-/* Every token's span lies in the text, after the previous one's. */
+/* Every token's span lies in the text, after the previous one's, and
+ * starts and ends between characters of the text as typed (not inside a
+ * full-width letter or a ligature the map rewrote). */
 static void
-assert_spans_in_order (GArray *tokens, gsize len)
+assert_spans_in_order (const char *text, GArray *tokens, gsize len)
 {
   guint32 prev = 0;
   for (guint i = 0; i < tokens->len; i++)
@@ -241,6 +257,8 @@ assert_spans_in_order (GArray *tokens, gsize len)
       g_assert_cmpuint (t->start, <=, t->end);
       g_assert_cmpuint (t->end, <=, len);
       g_assert_cmpuint (t->start, >=, prev);
+      g_assert_true (t->start == len || (text[t->start] & 0xc0) != 0x80);
+      g_assert_true (t->end == len || (text[t->end] & 0xc0) != 0x80);
       prev = t->end;
     }
 }
@@ -258,7 +276,37 @@ assert_ids (const AttnvizTokenizer *tok, const char *text, gboolean add_special,
     g_string_append_printf (expected, "%d ", (int) json_array_get_int_element (want, i));
   g_test_message ("%s \"%s\": %s", what, text, got->str);
   g_assert_cmpstr (got->str, ==, expected->str);
-  assert_spans_in_order (tokens, strlen (text));
+  assert_spans_in_order (text, tokens, strlen (text));
+}
+
+/* Through nmt_nfkc's map, "ｆｕｌｌ" U+3000 "ﬁ" is SentencePiece's "▁f" "u"
+ * "ll" "▁f" "i" (python3-sentencepiece on source.spm): each token spans
+ * the characters it came from, the second word's "▁" its ideographic
+ * space, and the ligature, cut between "▁f" and "i", belongs to the
+ * first, the "i" left empty after it. */
+static void
+test_spans_point_back_through_the_map (void)
+{
+  g_autofree char *path = attnviz_test_fixture_path (FIXTURE, "source.spm", NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_new_from_spm (path, &error);
+  g_assert_no_error (error);
+  const char *text = "\xef\xbd\x86\xef\xbd\x95\xef\xbd\x8c\xef\xbd\x8c\xe3\x80\x80\xef\xac\x81";
+  static const char *const want[] = { "\xef\xbd\x86", "\xef\xbd\x95", "\xef\xbd\x8c\xef\xbd\x8c",
+                                      "\xe3\x80\x80\xef\xac\x81", "" };
+  static const char *const pieces[] = { "\xe2\x96\x81" "f", "u", "ll", "\xe2\x96\x81" "f", "i" };
+  g_autoptr(GArray) tokens = attnviz_tokenizer_encode (tok, text, -1, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (tokens->len, ==, G_N_ELEMENTS (want));
+  for (guint i = 0; i < tokens->len; i++)
+    {
+      const AttnvizToken *t = &g_array_index (tokens, AttnvizToken, i);
+      g_autofree char *span = g_strndup (text + t->start, t->end - t->start);
+      g_assert_cmpstr (span, ==, want[i]);
+      g_assert_cmpstr (attnviz_tokenizer_get_piece (tok, t->id), ==, pieces[i]);
+    }
+  assert_spans_in_order (text, tokens, strlen (text));
+  attnviz_tokenizer_free (tok);
 }
 
 static void
@@ -341,6 +389,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/engine/marian/spm/tokenizer-refuses-bpe", test_spm_tokenizer_refuses_bpe);
   g_test_add_func ("/engine/marian/tokenizer/segments-as-sentencepiece", test_tokenizes_as_sentencepiece);
+  g_test_add_func ("/engine/marian/tokenizer/spans-point-back-through-the-map", test_spans_point_back_through_the_map);
   g_test_add_func ("/engine/marian/tokenizer/decodes-target-pieces-to-text", test_decodes_target_pieces_to_text);
   g_test_add_func ("/engine/marian/tokenizer/segments-a-target-text-with-target-spm",
                    test_segments_a_target_text_with_target_spm);

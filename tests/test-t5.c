@@ -374,6 +374,41 @@ test_unigram_refuses_a_bad_piece (void)
   attnviz_test_remove_tree (dir);
 }
 
+/* A Precompiled normalizer's map is hostile input: each broken one is a
+ * one-line error naming the file and precompiled_charsmap, never a crash. */
+static const struct {
+  const char *name;
+  const char *value;   /* precompiled_charsmap's JSON */
+  const char *message;
+} bad_charsmaps[] = {
+  { "not-base64", "\"@@@@\"", "tokenizer.json: precompiled_charsmap is not a base64 string" },
+  { "a-number", "42", "tokenizer.json: precompiled_charsmap is not a base64 string" },
+  { "truncated", "\"BAA=\"", "tokenizer.json: precompiled_charsmap is 2 bytes, too short for its trie's size" },
+  { "a-trie-past-its-end", "\"CAAAAGFiY2Q=\"",
+    "tokenizer.json: precompiled_charsmap says its trie is 8 bytes, past its end (4 bytes)" },
+  { "a-string-without-nul", "\"BAAAAAAEAABYWQ==\"",
+    "tokenizer.json: precompiled_charsmap has a last replacement string without its NUL" },
+};
+
+static void
+test_unigram_refuses_a_broken_charsmap (gconstpointer data)
+{
+  guint i = GPOINTER_TO_UINT (data);
+  g_autofree char *json = g_strdup_printf ("{\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": "
+                                           "[{\"type\": \"Precompiled\", \"precompiled_charsmap\": %s}]}, "
+                                           "\"model\": {\"type\": \"Unigram\", \"unk_id\": 0, "
+                                           "\"vocab\": [[\"<unk>\", 0.0], [\"a\", -1.0]]}}", bad_charsmaps[i].value);
+  g_autofree char *dir = folder_with ("tokenizer.json", json);
+  g_autoptr(GError) error = NULL;
+  AttnvizTokenizer *tok = attnviz_tokenizer_load_dir (dir, &error);
+  g_assert_null (tok);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_test_message ("%s", error->message);
+  g_assert_null (strchr (error->message, '\n'));
+  g_assert_true (g_str_has_suffix (error->message, bad_charsmaps[i].message));
+  attnviz_test_remove_tree (dir);
+}
+
 /* Scores of -1.7e308 are finite, but two of them add up to -inf: the
  * Viterbi pass still knows which positions it reached, and the text
  * comes out whole as the pieces there are (it used to read from[] where
@@ -421,5 +456,10 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/t5/unigram/refuses-a-vocabulary-with-no-pieces", test_unigram_refuses_an_empty_vocabulary);
   g_test_add_func ("/engine/t5/unigram/refuses-a-piece-without-a-score", test_unigram_refuses_a_bad_piece);
   g_test_add_func ("/engine/t5/unigram/survives-scores-that-overflow", test_unigram_survives_scores_that_overflow);
+  for (guint i = 0; i < G_N_ELEMENTS (bad_charsmaps); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/engine/t5/unigram/refuses-a-charsmap/%s", bad_charsmaps[i].name);
+      g_test_add_data_func (path, GUINT_TO_POINTER (i), test_unigram_refuses_a_broken_charsmap);
+    }
   return g_test_run ();
 }

@@ -350,6 +350,40 @@ t5_charsmap_a_string (AttnvizGgufWriter *w)
   attnviz_gguf_writer_add_string (w, "tokenizer.ggml.precompiled_charsmap", "nmt_nfkc");
 }
 
+/* A broken precompiled charsmap, as bytes (the file names it, attnviz-charsmap.c says what is wrong) */
+static void
+t5_charsmap (AttnvizGgufWriter *w, const char *bytes, gsize n)
+{
+  model_t5 (w);
+  attnviz_gguf_writer_add_array (w, "tokenizer.ggml.precompiled_charsmap", ATTNVIZ_GGUF_UINT8, bytes, n);
+}
+
+static void
+t5_charsmap_truncated (AttnvizGgufWriter *w)
+{
+  t5_charsmap (w, "\x04\x00", 2);
+}
+
+static void
+t5_charsmap_trie_past_its_end (AttnvizGgufWriter *w)
+{
+  t5_charsmap (w, "\x08\x00\x00\x00" "abcd", 8);
+}
+
+static void
+t5_charsmap_string_without_nul (AttnvizGgufWriter *w)
+{
+  t5_charsmap (w, "\x04\x00\x00\x00" "\x00\x04\x00\x00" "XY", 10);
+}
+
+static void
+t5_charsmap_of_floats (AttnvizGgufWriter *w)
+{
+  static const float f[2] = { 1.0f, 2.0f };
+  model_t5 (w);
+  attnviz_gguf_writer_add_array (w, "tokenizer.ggml.precompiled_charsmap", ATTNVIZ_GGUF_FLOAT32, f, 2);
+}
+
 static void
 pre_unknown (AttnvizGgufWriter *w)
 {
@@ -481,6 +515,14 @@ static const BadVocab bad_vocabs[] = {
     { "tokenizer.ggml.unknown_token_id", "needs an unknown piece" } },
   { "t5-charsmap-not-bytes", BASE_SPM, NULL, t5_charsmap_a_string,
     { "tokenizer.ggml.precompiled_charsmap", "is not an array of bytes" } },
+  { "t5-charsmap-of-floats", BASE_SPM, NULL, t5_charsmap_of_floats,
+    { "tokenizer.ggml.precompiled_charsmap", "is not an array of bytes" } },
+  { "t5-charsmap-truncated", BASE_SPM, NULL, t5_charsmap_truncated,
+    { "precompiled_charsmap is 2 bytes, too short for its trie's size", NULL } },
+  { "t5-charsmap-trie-past-its-end", BASE_SPM, NULL, t5_charsmap_trie_past_its_end,
+    { "precompiled_charsmap says its trie is 8 bytes, past its end (4 bytes)", NULL } },
+  { "t5-charsmap-string-without-nul", BASE_SPM, NULL, t5_charsmap_string_without_nul,
+    { "precompiled_charsmap has a last replacement string without its NUL", NULL } },
   { "pre-unknown", BASE_GPT2, NULL, pre_unknown, { "tokenizer.ggml.pre", "no-such\\npre" } },
   { "tokens-missing", BASE_SPM, "tokenizer.ggml.tokens", NULL, { "tokenizer.ggml.tokens", NULL } },
   { "tokens-empty", BASE_SPM, NULL, tokens_empty, { "tokenizer.ggml.tokens", "empty" } },

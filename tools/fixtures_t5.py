@@ -320,7 +320,7 @@ def unigram_tokenizer(tmpdir):
         "added_tokens": [special(0, "<pad>"), special(1, "</s>"), special(2, "<unk>")],
         # trained with the identity normalization: T5's own files hold a
         # Precompiled (nmt_nfkc) map here (tools/make-t5-gguf.py's fixture
-        # has one, and checks attnviz's NFKC against SentencePiece's)
+        # has one, and checks attnviz applies it as SentencePiece does)
         "normalizer": None,
         "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
             {"type": "WhitespaceSplit"},

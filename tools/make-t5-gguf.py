@@ -55,6 +55,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixtures_charsmap  # noqa: E402
 import fixtures_t5  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -71,6 +72,17 @@ STRINGS = [
     "Translate English to German: <extra_id_0> house <extra_id_1>.",
     "<extra_id_3>the<extra_id_2> end",
     "caf\u00e9 cafe\u0301 \u00bd \u2460",
+    # where nmt_nfkc's map and GLib's NFKC part, or the map matters
+    # (attnviz applies the map itself, attnviz-charsmap.c)
+    "\uff46\uff55\uff4c\uff4c \uff37\uff49\uff44\uff54\uff48",                # full-width letters
+    "\ufb01 \u2460\u2461 \u2122 \u2026 \u00bd",                           # ligature, circled digits, TM, ellipsis
+    "a\u00a0b\u3000c\u2003d \u202fe",                                     # NBSP, ideographic and other spaces
+    "zero\u200bwidth\u200djoin \ufeffbom \u00adsoft",                    # zero-width and format characters
+    "ctrl\u0001\u0007x\u007f\u0085y\u2028z",                              # control characters, NEL, LS
+    "tab\there\r\nline \x0bvt\x0cff",                                     # tabs, newlines, VT, FF
+    "e\u0301 a\u0308 \u212b n\u0303\u0327",                               # combining accents, the angstrom sign
+    "\ud55c\uad6d\uc5b4 \u1100\u1161\u11a8 \u3131",                      # Hangul: syllables, conjoining jamo
+    "\U0001f600\U0001f44d\U0001f3fd \u263a\ufe0f",                          # emoji, skin tone, variation selector
     "",
     "x",
 ]
@@ -417,8 +429,9 @@ def write_safetensors(path, p):
 def write_fuzz_seed(path):
     """A T5 small enough for the GGUF fuzzers (under their 64 KiB inputs):
     d_model 8, 2 heads of 4, 1 encoder and 1 decoder layer, 4 buckets, a
-    16-piece "t5" vocabulary with a sentinel and a 4-byte stand-in
-    charsmap (attnviz only asks whether there is one)."""
+    16-piece "t5" vocabulary with a sentinel and a small real charsmap
+    (fixtures_charsmap.rules_model's: attnviz applies the map, so it is
+    fuzzed too)."""
     c = fixtures_t5.t5_config("gated-gelu", False, 1, 1, "t5-fuzz-seed")
     c.update(d_model=8, d_kv=4, num_heads=2, d_ff=8, vocab_size=16, relative_attention_num_buckets=4,
              relative_attention_max_distance=128)
@@ -432,7 +445,7 @@ def write_fuzz_seed(path):
         ("tokenizer.ggml.tokens", GGUF_ARRAY, (GGUF_STRING, pieces)),
         ("tokenizer.ggml.scores", GGUF_ARRAY, (GGUF_FLOAT32, scores)),
         ("tokenizer.ggml.token_type", GGUF_ARRAY, (GGUF_INT32, types)),
-        ("tokenizer.ggml.precompiled_charsmap", GGUF_ARRAY, (GGUF_UINT8, [0, 0, 0, 0])),
+        ("tokenizer.ggml.precompiled_charsmap", GGUF_ARRAY, (GGUF_UINT8, list(fixtures_charsmap.rules_model()[1]))),
     ]
     tensors, _ = gguf_tensors(p, False)
     write_gguf(path, kvs, tensors)
