@@ -63,6 +63,26 @@ usage_error (GError **error, const char *option, const char *fmt, ...)
   return FALSE;
 }
 
+gboolean
+attnviz_cli_option_given (int argc, char **argv, const char *long_name, char short_name)
+{
+  gsize n = strlen (long_name);
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if (strcmp (a, "--") == 0)
+        return FALSE;
+      if (strncmp (a, long_name, n) == 0 && (a[n] == '\0' || a[n] == '='))
+        return TRUE;
+      if (short_name != 0 && a[0] == '-' && a[1] == short_name)
+        return TRUE;
+      /* an option's value is never an option of its own */
+      if (a[0] == '-' && a[1] == '-' && strchr (a, '=') == NULL && i + 1 < argc && argv[i + 1][0] != '-')
+        i++;
+    }
+  return FALSE;
+}
+
 char **
 attnviz_cli_split_list (const char *option, const char *spec, GError **error)
 {

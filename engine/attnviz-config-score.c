@@ -55,6 +55,8 @@ attnviz_config_parse_score (AttnvizConfig *c, const char *s, GError **error)
           gint64 l;
           if (!g_ascii_string_to_signed (layers[i], 10, 0, 63, &l, NULL))
             return fail (error, s, "the layers must be numbers from 0 to 63, joined by commas");
+          if ((bits >> l) & 1)
+            return fail (error, s, "a layer listed twice");
           bits |= G_GUINT64_CONSTANT (1) << l;
         }
       if (bits == 0)
