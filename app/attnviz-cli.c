@@ -196,16 +196,15 @@ attnviz_cli_tokenizer_file (const AttnvizModel *model)
   return g_strdup (model->dir ? model->dir : model->path);
 }
 
-gboolean
-attnviz_cli_input_load (AttnvizCliInput *in,
-                        const AttnvizModel *model,
-                        const char *text,
-                        const char *text_file,
-                        const char *ids,
-                        gboolean truncate,
-                        GError **error)
+static gboolean
+input_fill (AttnvizCliInput *in,
+            const AttnvizModel *model,
+            const char *text,
+            const char *text_file,
+            const char *ids,
+            gboolean truncate,
+            GError **error)
 {
-  memset (in, 0, sizeof *in);
   int given = (text != NULL) + (text_file != NULL) + (ids != NULL);
   if (given != 1)
     {
@@ -458,6 +457,23 @@ attnviz_cli_input_and_target_load (AttnvizCliInput *input,
     return TRUE;
   attnviz_cli_input_clear (input);
   attnviz_cli_input_clear (target);
+  return FALSE;
+}
+
+gboolean
+attnviz_cli_input_load (AttnvizCliInput *in,
+                        const AttnvizModel *model,
+                        const char *text,
+                        const char *text_file,
+                        const char *ids,
+                        gboolean truncate,
+                        GError **error)
+{
+  memset (in, 0, sizeof *in);
+  /* A refusal leaves nothing for the caller to free. */
+  if (input_fill (in, model, text, text_file, ids, truncate, error))
+    return TRUE;
+  attnviz_cli_input_clear (in);
   return FALSE;
 }
 

@@ -87,6 +87,7 @@ typedef struct {
   char **token_texts;   /* (T + 1) NULL-terminated: each token's text for display */
 } AttnvizCliInput;
 
+/* Fills INPUT; on a refusal it holds nothing to free. */
 gboolean attnviz_cli_input_load (AttnvizCliInput *input,
                                  const AttnvizModel *model,
                                  const char *text,
