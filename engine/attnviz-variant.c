@@ -176,6 +176,9 @@ attnviz_variant_parse (AttnvizVariant *v, const char *spec, GError **error)
   if (spec == NULL || *spec == '\0' || strcmp (spec, "model") == 0)
     return TRUE;
   g_auto(GStrv) items = g_strsplit (spec, ",", -1);
+  /* "mask=window:8,mask=block:4" would keep only the last: say so instead
+   * (exclude and ablate add up, so they may come again) */
+  g_autoptr(GHashTable) single = g_hash_table_new (g_str_hash, g_str_equal);
   for (int i = 0; items[i]; i++)
     {
       char *item = g_strstrip (items[i]);
@@ -196,7 +199,16 @@ attnviz_variant_parse (AttnvizVariant *v, const char *spec, GError **error)
           return FALSE;
         }
       *eq = '\0';
-      if (!parse_pair (v, g_strstrip (item), g_strstrip (eq + 1), error))
+      const char *key = g_strstrip (item);
+      gboolean once = strcmp (key, "exclude") != 0 && strcmp (key, "ablate") != 0;
+      if (once && !g_hash_table_add (single, (gpointer) key))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "variant: %s given twice in \"%s\"", key,
+                       spec);
+          attnviz_variant_clear (v);
+          return FALSE;
+        }
+      if (!parse_pair (v, key, g_strstrip (eq + 1), error))
         {
           attnviz_variant_clear (v);
           return FALSE;

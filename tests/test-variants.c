@@ -316,7 +316,9 @@ test_variant_specs_round_trip (void)
       attnviz_variant_clear (&v);
     }
   static const char *bad[] = { "mask=window:0", "mask=global:2", "mask=block:4+block:2", "mask=dense", "pos=sideways", "nonsense", "ablate=H3", "score=scale:-1", "key=1",
-                               "score=scale:1e300" /* inf as a float: found by fuzz-variant */ };
+                               "score=scale:1e300" /* inf as a float: found by fuzz-variant */,
+                               "mask=window:2+global:1,mask=block:2" /* the first would be dropped */,
+                               "pos=none, pos=reversed", "ablate=L0H0,ablate-mode=mean,ablate-mode=zero" };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       AttnvizVariant v;
