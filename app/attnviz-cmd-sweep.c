@@ -306,6 +306,8 @@ attnviz_cmd_sweep (int argc, char **argv)
               {
                 g_autofree char *first = attnviz_printable (axes[a].values[j]);
                 g_free (key);
+                if (strcmp (first, quoted) == 0)
+                  return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: \"%s\" is listed twice", lists[a].option, quoted);
                 return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: \"%s\" is \"%s\" again", lists[a].option, quoted,
                                          first);
               }

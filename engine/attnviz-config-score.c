@@ -103,7 +103,8 @@ attnviz_config_check_score (AttnvizConfig *c, GError **error)
   if (c->additive_heads > c->n_head)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "compatibility function \"%s\": the model has %d heads per layer", spec, c->n_head);
+                   "compatibility function \"%s\": the model has %d head%s per layer", spec, c->n_head,
+                   c->n_head == 1 ? "" : "s");
       return FALSE;
     }
   if (n_layer < 64 && (c->additive_layers >> n_layer) != 0)
