@@ -275,7 +275,15 @@ test_train_hybrid_sparse_model_reopens (void)
   g_assert_cmpint (heads.status, ==, 0);
   g_assert_true (g_str_has_prefix (heads.out, "layer,head,score,"));
   g_assert_nonnull (strstr (heads.out, "\n0,1,additive,"));
-  g_assert_nonnull (strstr (heads.out, "\n1,0,dot,"));
+  /* the other heads scale their dot product, as `--score scaled_dot` does
+   * (a bare "dot" would read as `--score dot`, unscaled) */
+  g_assert_nonnull (strstr (heads.out, "\n1,0,scaled_dot,"));
+  g_auto(AttnvizTestRun) text = { 0 };
+  attnviz_test_run_attnviz (&text, "heads", out, "--text", "abc", NULL);
+  g_assert_cmpint (text.status, ==, 0);
+  g_assert_true (g_str_has_prefix (text.out, "layer  head      score "));
+  g_assert_nonnull (strstr (text.out, "\n    1     0 scaled_dot "));
+  g_assert_nonnull (strstr (text.out, "\n    0     1   additive "));
   /* and so does a dump's metadata: per layer, its additive heads */
   g_autofree char *dump = g_build_filename (tmp, "run.json", NULL);
   g_auto(AttnvizTestRun) dumped = { 0 };
