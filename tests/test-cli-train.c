@@ -293,6 +293,8 @@ test_train_hybrid_sparse_model_reopens (void)
   g_assert_true (json_parser_load_from_file (parser, dump, &error));
   JsonObject *meta = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "metadata");
   g_assert_cmpstr (json_object_get_string_member (meta, "score"), ==, "hybrid:additive=0");
+  /* and the sparse pattern it was trained with */
+  g_assert_cmpstr (json_object_get_string_member (meta, "mask"), ==, "window:3+global:1");
   JsonArray *additive = json_object_get_array_member (meta, "additive_heads");
   g_assert_cmpint (json_array_get_length (additive), ==, 2);
   JsonArray *layer0 = json_array_get_array_element (additive, 0);
