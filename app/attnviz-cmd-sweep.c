@@ -341,6 +341,16 @@ attnviz_cmd_sweep (int argc, char **argv)
                           task_spec, seq2seq ? "encoder-decoder" : "decoder-only", steps, batch, lr,
                           dropout > 0.0 ? "dropout" : "no dropout", attnviz_task_get_test_set (task)->len,
                           n_threads, n_threads > 1 ? "s" : "");
+  /* The choices no column shows, so that the table says what it measured. */
+  gboolean fixed_any = FALSE;
+  for (int a = 0; a < N_AXES; a++)
+    if (counts[a] == 1)
+      {
+        g_string_append_printf (table, "%s %s %s", fixed_any ? "," : "Every run:", axes[a].name, axes[a].values[0]);
+        fixed_any = TRUE;
+      }
+  if (fixed_any)
+    g_string_append (table, ".\n\n");
   g_string_append (table, "|");
   for (int a = 0; a < N_AXES; a++)
     if (counts[a] > 1)

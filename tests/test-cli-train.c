@@ -370,6 +370,9 @@ test_sweep_table (void)
                             "--steps", "5", "--batch", "4", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "| heads | positions | parameters | held-out exact match | token accuracy | training time | time / first |"));
+  /* and the choices no column shows are said above the table */
+  g_assert_nonnull (strstr (r.out, "Every run: layers 2, d_model 16, head dim auto, score scaled_dot, mask causal, "
+                                   "activation relu, seed 1.\n"));
   g_assert_nonnull (strstr (r.out, "| 2 | none |"));
   int rows = 0;
   for (const char *p = r.out; (p = strstr (p, "\n|")) != NULL; p++)
