@@ -227,6 +227,16 @@ attnviz_variant_check (const AttnvizVariant *v, const AttnvizConfig *c, GError *
                    attnviz_position_kind_to_string (c->pos));
       return FALSE;
     }
+  /* A hybrid model has both kinds of head, trained as they are: its
+   * dot-product heads have no trained additive weights, and its additive
+   * heads no dot product to rescale. */
+  if (v->score == ATTNVIZ_SCORE_VARIANT_ADDITIVE && c->score == ATTNVIZ_SCORE_HYBRID)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "variant: score=additive: this hybrid model's scaled dot-product heads were not trained to score "
+                   "additively");
+      return FALSE;
+    }
   if (v->score == ATTNVIZ_SCORE_VARIANT_ADDITIVE && c->score != ATTNVIZ_SCORE_ADDITIVE)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -237,7 +247,10 @@ attnviz_variant_check (const AttnvizVariant *v, const AttnvizConfig *c, GError *
       && attnviz_config_has_score_v (c))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "variant: this model scores additively; dot-product scales do not apply");
+                   c->score == ATTNVIZ_SCORE_HYBRID
+                     ? "variant: score=%s: this hybrid model's additive heads have no dot product to rescale"
+                     : "variant: score=%s: this model scores additively; dot-product scales do not apply",
+                   v->score == ATTNVIZ_SCORE_VARIANT_DOT ? "dot" : "scale");
       return FALSE;
     }
   for (int i = 0; i < v->n_ablate; i++)

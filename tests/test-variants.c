@@ -345,6 +345,33 @@ test_rope_base_needs_a_rope_model (void)
   g_assert_true (memcmp (a->attn + 64, b->attn + 64, 64 * 4) != 0);
 }
 
+/* A hybrid model trained each head with its own score: a variant that
+ * would give every head one score is refused, saying why in its terms. */
+static void
+test_score_variants_refused_on_a_hybrid_say_why (void)
+{
+  AttnvizConfig c = { 0 };
+  c.n_layer = 2;
+  c.n_head = 2;
+  g_assert_true (attnviz_config_parse_score (&c, "hybrid:heads=1", NULL));
+  static const char *const specs[][2] = {
+    { "score=additive", "scaled dot-product heads were not trained to score additively" },
+    { "score=dot", "additive heads have no dot product to rescale" },
+    { "score=scale:0.5", "additive heads have no dot product to rescale" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    {
+      AttnvizVariant v;
+      g_autoptr(GError) error = NULL;
+      g_assert_true (attnviz_variant_parse (&v, specs[i][0], &error));
+      g_assert_false (attnviz_variant_check (&v, &c, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "hybrid"));
+      g_assert_nonnull (strstr (error->message, specs[i][1]));
+      attnviz_variant_clear (&v);
+    }
+}
+
 static void
 test_total_variation_is_zero_for_equal_and_one_for_disjoint (void)
 {
@@ -381,6 +408,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/variants/reusing-a-run-gives-the-same-numbers", test_reusing_a_run_gives_the_same_numbers);
   g_test_add_func ("/engine/variants/specs-round-trip", test_variant_specs_round_trip);
   g_test_add_func ("/engine/variants/rope-base-needs-a-rope-model", test_rope_base_needs_a_rope_model);
+  g_test_add_func ("/engine/variants/score-variants-refused-on-a-hybrid-say-why",
+                   test_score_variants_refused_on_a_hybrid_say_why);
   g_test_add_func ("/engine/metrics/total-variation-is-zero-for-equal-rows",
                    test_total_variation_is_zero_for_equal_and_one_for_disjoint);
   return g_test_run ();
