@@ -372,6 +372,50 @@ test_score_variants_refused_on_a_hybrid_say_why (void)
     }
 }
 
+/* A run records the mask it used, so that a view can say a cell's 0 is
+ * the mask's: the cells attnviz_recording_masks names are exactly those of
+ * weight 0, for a mask variant and for a model's own sparse pattern. */
+static void
+assert_masked_cells_are_the_zeros (const AttnvizRecording *r)
+{
+  int T = r->T;
+  for (gsize m = 0; m < (gsize) r->n_rec_layers * r->n_rec_heads; m++)
+    for (int i = 0; i < T; i++)
+      for (int j = 0; j < T; j++)
+        {
+          float a = r->attn[(m * T + i) * T + j];
+          if (attnviz_recording_masks (r, i, j))
+            g_assert_cmpfloat (a, ==, 0.0f);
+          else
+            g_assert_cmpfloat (a, >, 0.0f);
+        }
+}
+
+static void
+test_recording_names_the_cells_its_mask_hid (void)
+{
+  g_autoptr(AttnvizModel) m = load_fixture ("gpt2-tiny");
+  g_autoptr(AttnvizRecording) dense = run_variant (m, gpt2_ids, GPT2_T, "model");
+  g_assert_true (attnviz_pattern_is_dense (&dense->pattern));
+  g_assert_true (attnviz_recording_masks (dense, 2, 3));    /* causal: a later key */
+  g_assert_false (attnviz_recording_masks (dense, 9, 0));
+  assert_masked_cells_are_the_zeros (dense);
+
+  g_autoptr(AttnvizRecording) window = run_variant (m, gpt2_ids, GPT2_T, "mask=window:3+global:1");
+  g_autofree char *spelled = attnviz_pattern_to_string (&window->pattern);
+  g_assert_cmpstr (spelled, ==, "window:3+global:1");
+  g_assert_true (attnviz_recording_masks (window, 9, 5));   /* 4 back, past the window */
+  g_assert_false (attnviz_recording_masks (window, 9, 0));  /* a global key */
+  assert_masked_cells_are_the_zeros (window);
+
+  /* a model trained sparse runs with its own pattern, and records it */
+  m->config.pattern = (AttnvizPattern) { .block = 4 };
+  g_autoptr(AttnvizRecording) own = run_variant (m, gpt2_ids, GPT2_T, "model");
+  g_assert_cmpint (own->pattern.block, ==, 4);
+  g_assert_true (attnviz_recording_masks (own, 4, 3));
+  assert_masked_cells_are_the_zeros (own);
+}
+
 static void
 test_total_variation_is_zero_for_equal_and_one_for_disjoint (void)
 {
@@ -410,6 +454,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/variants/rope-base-needs-a-rope-model", test_rope_base_needs_a_rope_model);
   g_test_add_func ("/engine/variants/score-variants-refused-on-a-hybrid-say-why",
                    test_score_variants_refused_on_a_hybrid_say_why);
+  g_test_add_func ("/engine/variants/a-recording-names-the-cells-its-mask-hid",
+                   test_recording_names_the_cells_its_mask_hid);
   g_test_add_func ("/engine/metrics/total-variation-is-zero-for-equal-rows",
                    test_total_variation_is_zero_for_equal_and_one_for_disjoint);
   return g_test_run ();
