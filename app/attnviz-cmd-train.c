@@ -363,9 +363,13 @@ attnviz_cmd_train (int argc, char **argv)
 
   int max_S, max_T;
   attnviz_train_context_for (task, c.encoder_decoder, &max_S, &max_T);
-  if (MAX (max_S, max_T) > c.n_ctx)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "the task's examples need a context of %d, the model has %d",
+  /* too short a context: --ctx's (a usage error), or the --init model's */
+  if (MAX (max_S, max_T) > c.n_ctx && init == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--ctx: the task's examples need a context of %d, not %d",
                              MAX (max_S, max_T), c.n_ctx);
+  if (MAX (max_S, max_T) > c.n_ctx)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--init %s: the task's examples need a context of %d, the model has %d",
+                             init, MAX (max_S, max_T), c.n_ctx);
   g_autoptr(AttnvizTrainer) t = attnviz_trainer_new (&c, &opt, max_S, max_T, &error);
   if (t == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--layers, --d-model, --heads, --head-dim, --d-ff, --batch: %s",

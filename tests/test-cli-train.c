@@ -140,6 +140,7 @@ test_train_refuses_each_bad_number_naming_it (void)
     { "--batch", "2147483647" }, { "--d-model", "1000000000" }, { "--heads", "1000000000" },
     { "--head-dim", "1000000000" }, { "--d-ff", "2000000000" }, { "--ctx", "100000000" }, { "--layers", "100000" },
     { "--enc-layers", "0" },
+    { "--ctx", "1" },   /* in range, but shorter than the task's examples */
   };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
