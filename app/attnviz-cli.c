@@ -63,6 +63,26 @@ usage_error (GError **error, const char *option, const char *fmt, ...)
   return FALSE;
 }
 
+gboolean
+attnviz_cli_option_given (int argc, char **argv, const char *long_name, char short_name)
+{
+  gsize n = strlen (long_name);
+  for (int i = 1; i < argc; i++)
+    {
+      const char *a = argv[i];
+      if (strcmp (a, "--") == 0)
+        return FALSE;
+      if (strncmp (a, long_name, n) == 0 && (a[n] == '\0' || a[n] == '='))
+        return TRUE;
+      if (short_name != 0 && a[0] == '-' && a[1] == short_name)
+        return TRUE;
+      /* an option's value is never an option of its own */
+      if (a[0] == '-' && a[1] == '-' && strchr (a, '=') == NULL && i + 1 < argc && argv[i + 1][0] != '-')
+        i++;
+    }
+  return FALSE;
+}
+
 char **
 attnviz_cli_split_list (const char *option, const char *spec, GError **error)
 {
@@ -176,16 +196,15 @@ attnviz_cli_tokenizer_file (const AttnvizModel *model)
   return g_strdup (model->dir ? model->dir : model->path);
 }
 
-gboolean
-attnviz_cli_input_load (AttnvizCliInput *in,
-                        const AttnvizModel *model,
-                        const char *text,
-                        const char *text_file,
-                        const char *ids,
-                        gboolean truncate,
-                        GError **error)
+static gboolean
+input_fill (AttnvizCliInput *in,
+            const AttnvizModel *model,
+            const char *text,
+            const char *text_file,
+            const char *ids,
+            gboolean truncate,
+            GError **error)
 {
-  memset (in, 0, sizeof *in);
   int given = (text != NULL) + (text_file != NULL) + (ids != NULL);
   if (given != 1)
     {
@@ -438,6 +457,23 @@ attnviz_cli_input_and_target_load (AttnvizCliInput *input,
     return TRUE;
   attnviz_cli_input_clear (input);
   attnviz_cli_input_clear (target);
+  return FALSE;
+}
+
+gboolean
+attnviz_cli_input_load (AttnvizCliInput *in,
+                        const AttnvizModel *model,
+                        const char *text,
+                        const char *text_file,
+                        const char *ids,
+                        gboolean truncate,
+                        GError **error)
+{
+  memset (in, 0, sizeof *in);
+  /* A refusal leaves nothing for the caller to free. */
+  if (input_fill (in, model, text, text_file, ids, truncate, error))
+    return TRUE;
+  attnviz_cli_input_clear (in);
   return FALSE;
 }
 

@@ -45,6 +45,12 @@ gboolean attnviz_cli_parse (GOptionContext *context, int *argc, char ***argv, gb
  * else ATTNVIZ_EXIT_BAD_INPUT (a bad file). */
 int attnviz_cli_fail_error (const GError *error);
 
+/* Whether ARGV, before attnviz_cli_parse, gives the option LONG_NAME
+ * ("--init", "--init=X") or its SHORT_NAME ("-l 2", "-l2"; 0: none), for
+ * options whose default cannot tell whether they were given: a value that
+ * would be ignored is refused instead. */
+gboolean attnviz_cli_option_given (int argc, char **argv, const char *long_name, char short_name);
+
 /* Every list option of every command goes through these.  The items of a
  * comma-separated list, blanks around each stripped; an empty list, or an
  * empty item ("1,,2", ",", ""), is a G_OPTION_ERROR naming OPTION. */
@@ -65,6 +71,8 @@ gboolean attnviz_cli_check_output (const char *option, const char *path, GError 
 /* The file a model's tokenizer was read from, for errors that blame it. */
 char *attnviz_cli_tokenizer_file (const AttnvizModel *model);
 
+/* train's and sweep's largest --layers, --d-model, --heads and --head-dim. */
+#define ATTNVIZ_CLI_MAX_TRAIN_SIZE 4096
 /* --text-file larger than this is refused, not read. */
 #define ATTNVIZ_CLI_MAX_TEXT_BYTES ((gsize) 64 << 20)
 
@@ -79,6 +87,7 @@ typedef struct {
   char **token_texts;   /* (T + 1) NULL-terminated: each token's text for display */
 } AttnvizCliInput;
 
+/* Fills INPUT; on a refusal it holds nothing to free. */
 gboolean attnviz_cli_input_load (AttnvizCliInput *input,
                                  const AttnvizModel *model,
                                  const char *text,

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +30,8 @@ apply (AttnvizConfig *c, guint64 *seed, int axis, const char *value, GError **er
   gboolean numeric = axis == AX_LAYERS || axis == AX_D_MODEL || axis == AX_HEADS || axis == AX_HEAD_DIM
                      || axis == AX_SEED;
   if (numeric && !(g_strcmp0 (value, "auto") == 0 && axis == AX_HEAD_DIM)
-      && !g_ascii_string_to_signed (value, 10, axis == AX_SEED ? 0 : 1, axis == AX_SEED ? G_MAXINT64 : 4096, &n,
+      && !g_ascii_string_to_signed (value, 10, axis == AX_SEED ? 0 : 1,
+                                    axis == AX_SEED ? G_MAXINT64 : ATTNVIZ_CLI_MAX_TRAIN_SIZE, &n,
                                     error))
     return FALSE;
   switch (axis)
@@ -61,6 +63,26 @@ apply (AttnvizConfig *c, guint64 *seed, int axis, const char *value, GError **er
       return TRUE;
     default:
       g_assert_not_reached ();
+    }
+}
+
+/* What AXIS's value made of C and SEED: two values with the same key
+ * ("scaled" and "scaled_dot", "01" and "1") would train the same run. */
+static char *
+axis_key (int axis, const AttnvizConfig *c, guint64 seed)
+{
+  switch (axis)
+    {
+    case AX_LAYERS: return g_strdup_printf ("%d", c->n_layer);
+    case AX_D_MODEL: return g_strdup_printf ("%d", c->d_model);
+    case AX_HEADS: return g_strdup_printf ("%d", c->n_head);
+    case AX_HEAD_DIM: return g_strdup_printf ("%d", c->head_dim);
+    case AX_POS: return g_strdup (attnviz_position_kind_to_string (c->pos));
+    case AX_SCORE: return attnviz_config_score_to_string (c);
+    case AX_MASK: return attnviz_pattern_to_string (&c->pattern);
+    case AX_ACT: return g_strdup_printf ("%d", (int) c->act);
+    case AX_SEED: return g_strdup_printf ("%" G_GUINT64_FORMAT, seed);
+    default: g_assert_not_reached ();
     }
 }
 
@@ -182,6 +204,8 @@ attnviz_cmd_sweep (int argc, char **argv)
     "Every combination of the lists is trained with the same budget and seed.\n"
     "Example:\n  attnviz sweep --task dates --heads 1,2,4,8 --pos sinusoidal,learned,rope,none --steps 1500 "
     "-o sweep.md\n");
+  gboolean pg_lr_given = attnviz_cli_option_given (argc, argv, "--pg-lr", 0);
+  gboolean pg_weight_given = attnviz_cli_option_given (argc, argv, "--pg-weight", 0);
   gboolean help;
   if (!attnviz_cli_parse (octx, &argc, &argv, &help))
     return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;
@@ -196,11 +220,26 @@ attnviz_cmd_sweep (int argc, char **argv)
   if ((out != NULL && !attnviz_cli_check_output ("-o", out, &error))
       || (save_dir != NULL && !attnviz_output_check_dir (save_dir, NULL, &error)))
     return attnviz_cli_fail_error (error);
-  if (steps < 1 || batch < 1 || !(lr > 0.0) || threads < 0 || dropout < 0.0 || dropout >= 1.0 || pg_steps < 0
-      || !(pg_lr > 0.0))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "steps, batch and rates must be positive, dropout in [0, 1)");
+  /* each number on its own, the refusal naming it (NaN fails every test) */
+  const struct { const char *name; int value, min, max; } ints[] = {
+    { "--steps", steps, 1, G_MAXINT }, { "--batch", batch, 1, 1 << 16 }, { "--warmup", warmup, 0, G_MAXINT },
+    { "--threads", threads, 0, 1024 }, { "--pg-steps", pg_steps, 0, G_MAXINT },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ints); i++)
+    if (ints[i].value < ints[i].min || ints[i].value > ints[i].max)
+      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %d is not in [%d, %d]", ints[i].name, ints[i].value,
+                               ints[i].min, ints[i].max);
+  if (!(lr > 0.0 && isfinite (lr)))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--lr: %g is not a positive number", lr);
+  if (!(pg_lr > 0.0 && isfinite (pg_lr)))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-lr: %g is not a positive number", pg_lr);
+  if (!(dropout >= 0.0 && dropout < 1.0))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--dropout: %g is not in [0, 1)", dropout);
   if (!(pg_weight >= 0.0 && pg_weight <= 1.0))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-weight: %g is not in [0, 1]", pg_weight);
+  /* They only shape the --pg-steps columns: without them, refused rather than ignored. */
+  if (pg_steps == 0 && (pg_lr_given || pg_weight_given))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: only with --pg-steps N", pg_lr_given ? "--pg-lr" : "--pg-weight");
 
   g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, 0, &error);
   if (task == NULL)
@@ -229,16 +268,17 @@ attnviz_cmd_sweep (int argc, char **argv)
   };
   const char *given[N_AXES] = { layers, d_model, heads, head_dim, pos, score, mask, act, seeds };
   Axis axes[N_AXES] = { { 0 } };
+  /* the lists' strings, freed on every way out */
+  g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
   int n_runs = 1;
   int counts[N_AXES];
   for (int a = 0; a < N_AXES; a++)
     {
       axes[a].name = lists[a].title;
       axes[a].values = attnviz_cli_split_list (lists[a].option, given[a] ? given[a] : lists[a].fallback, &error);
+      g_ptr_array_add (owned, axes[a].values);
       if (axes[a].values == NULL)
         {
-          for (int b = 0; b < a; b++)
-            g_strfreev (axes[b].values);
           return attnviz_cli_fail_error (error);
         }
       if (a == AX_SCORE)
@@ -246,27 +286,36 @@ attnviz_cmd_sweep (int argc, char **argv)
       counts[a] = g_strv_length (axes[a].values);
       n_runs = (int) MIN ((gint64) n_runs * counts[a], 1 << 20);
     }
-  /* Every value is checked before the first run trains. */
+  /* Every value is checked before the first run trains, and none is given
+   * twice (the second run would repeat the first, and --save-dir write it
+   * over the first's folder). */
   for (int a = 0; a < N_AXES; a++)
-    for (int i = 0; i < counts[a]; i++)
-      {
-        AttnvizConfig probe;
-        guint64 probe_seed;
-        attnviz_train_config_init (&probe, task, seq2seq);
-        if (!apply (&probe, &probe_seed, a, axes[a].values[i], &error))
-          {
-            g_autofree char *quoted = attnviz_printable (axes[a].values[i]);
-            for (int b = 0; b < N_AXES; b++)
-              g_strfreev (axes[b].values);
-            return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: \"%s\": %s", lists[a].option, quoted, error->message);
-          }
-      }
-  if (n_runs > 256)
     {
-      for (int b = 0; b < N_AXES; b++)
-        g_strfreev (axes[b].values);
-      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%d combinations: more than 256", n_runs);
+      g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func (g_free);
+      for (int i = 0; i < counts[a]; i++)
+        {
+          AttnvizConfig probe;
+          guint64 probe_seed = 1;
+          attnviz_train_config_init (&probe, task, seq2seq);
+          g_autofree char *quoted = attnviz_printable (axes[a].values[i]);
+          if (!apply (&probe, &probe_seed, a, axes[a].values[i], &error))
+            return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: \"%s\": %s", lists[a].option, quoted, error->message);
+          char *key = axis_key (a, &probe, probe_seed);
+          for (guint j = 0; j < keys->len; j++)
+            if (strcmp (key, keys->pdata[j]) == 0)
+              {
+                g_autofree char *first = attnviz_printable (axes[a].values[j]);
+                g_free (key);
+                if (strcmp (first, quoted) == 0)
+                  return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: \"%s\" is listed twice", lists[a].option, quoted);
+                return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: \"%s\" is \"%s\" again", lists[a].option, quoted,
+                                         first);
+              }
+          g_ptr_array_add (keys, key);
+        }
     }
+  if (n_runs > 256)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%d combinations: more than 256", n_runs);
   AttnvizConfig base;
   attnviz_train_config_init (&base, task, seq2seq);
   /* and every combination (hybrid:heads=K against each --heads) */
@@ -276,11 +325,7 @@ attnviz_cmd_sweep (int argc, char **argv)
       guint64 seed;
       int idx[N_AXES];
       if (!run_config (&c, &seed, &base, axes, counts, run, idx, &error))
-        {
-          for (int b = 0; b < N_AXES; b++)
-            g_strfreev (axes[b].values);
-          return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--score: %s", error->message);
-        }
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--score: %s", error->message);
     }
 
   int n_threads = threads > 0 ? threads : MIN (2, (int) g_get_num_processors ());
@@ -296,6 +341,16 @@ attnviz_cmd_sweep (int argc, char **argv)
                           task_spec, seq2seq ? "encoder-decoder" : "decoder-only", steps, batch, lr,
                           dropout > 0.0 ? "dropout" : "no dropout", attnviz_task_get_test_set (task)->len,
                           n_threads, n_threads > 1 ? "s" : "");
+  /* The choices no column shows, so that the table says what it measured. */
+  gboolean fixed_any = FALSE;
+  for (int a = 0; a < N_AXES; a++)
+    if (counts[a] == 1)
+      {
+        g_string_append_printf (table, "%s %s %s", fixed_any ? "," : "Every run:", axes[a].name, axes[a].values[0]);
+        fixed_any = TRUE;
+      }
+  if (fixed_any)
+    g_string_append (table, ".\n\n");
   g_string_append (table, "|");
   for (int a = 0; a < N_AXES; a++)
     if (counts[a] > 1)
@@ -387,8 +442,6 @@ attnviz_cmd_sweep (int argc, char **argv)
       g_string_append_c (table, '\n');
     }
 
-  for (int a = 0; a < N_AXES; a++)
-    g_strfreev (axes[a].values);
   g_autofree char *text = g_string_free (table, FALSE);
   if (out == NULL)
     {

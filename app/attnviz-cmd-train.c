@@ -170,6 +170,27 @@ attnviz_cmd_train (int argc, char **argv)
     "                --objective ce --steps 3000 --batch 32 --lr 1e-3 --seed 1 -o dates-model\n"
     "Fine-tune with policy gradient:\n  attnviz train --task dates --init dates-model --objective pg --lr 1e-4 "
     "--steps 500 -o dates-pg\n");
+  /* Which options were given, before parsing takes them out of argv. */
+  static const struct { const char *name; char short_name; } shape_options[] = {
+    { "--arch", 0 }, { "--layers", 'l' }, { "--enc-layers", 0 }, { "--d-model", 'd' }, { "--heads", 'H' },
+    { "--head-dim", 0 }, { "--d-ff", 0 }, { "--pos", 0 }, { "--score", 0 }, { "--mask", 0 }, { "--act", 0 },
+    { "--ctx", 0 },
+  };
+  static const char *const pg_options[] = { "--reward", "--baseline", "--entropy", "--pg-greedy" };
+  static const char *const ce_pg_options[] = { "--pg-weight", "--pg-ramp" };
+  const char *shape_given = NULL, *pg_given = NULL, *ce_pg_given = NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (shape_options) && shape_given == NULL; i++)
+    if (attnviz_cli_option_given (argc, argv, shape_options[i].name, shape_options[i].short_name))
+      shape_given = shape_options[i].name;
+  for (guint i = 0; i < G_N_ELEMENTS (pg_options) && pg_given == NULL; i++)
+    if (attnviz_cli_option_given (argc, argv, pg_options[i], 0))
+      pg_given = pg_options[i];
+  for (guint i = 0; i < G_N_ELEMENTS (ce_pg_options) && ce_pg_given == NULL; i++)
+    if (attnviz_cli_option_given (argc, argv, ce_pg_options[i], 0))
+      ce_pg_given = ce_pg_options[i];
+  gboolean window_given = attnviz_cli_option_given (argc, argv, "--window", 0);
+  gboolean enc_layers_given = attnviz_cli_option_given (argc, argv, "--enc-layers", 0);
+
   gboolean help;
   if (!attnviz_cli_parse (octx, &argc, &argv, &help))
     return help ? ATTNVIZ_EXIT_OK : ATTNVIZ_EXIT_USAGE;
@@ -183,13 +204,72 @@ attnviz_cmd_train (int argc, char **argv)
   if (out != NULL && !(g_str_has_suffix (out, ".safetensors") ? attnviz_output_check (out, &error)
                                                               : attnviz_output_check_dir (out, NULL, &error)))
     return attnviz_cli_fail_error (error);
-  if (steps < 1 || batch < 1 || layers < 1 || d_model < 1 || heads < 1 || head_dim < 0 || d_ff < 0 || ctx < 0
-      || threads < 0 || eval_every < 0 || checkpoint_every < 0 || !(lr > 0.0) || dropout < 0.0 || dropout >= 1.0)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "sizes, steps and rates must be positive, dropout in [0, 1)");
+  /* Each number on its own, the refusal naming it.  Sizes stop where the
+   * sweep's do (a model far past them would not fit in memory anyway);
+   * 0 keeps the default where the help says so. */
+  const struct { const char *name; int value, min, max; } ints[] = {
+    { "--layers", layers, 1, ATTNVIZ_CLI_MAX_TRAIN_SIZE },
+    { "--enc-layers", enc_layers_given ? enc_layers : 1, 1, ATTNVIZ_CLI_MAX_TRAIN_SIZE },
+    { "--d-model", d_model, 1, ATTNVIZ_CLI_MAX_TRAIN_SIZE },
+    { "--heads", heads, 1, ATTNVIZ_CLI_MAX_TRAIN_SIZE },
+    { "--head-dim", head_dim, 0, ATTNVIZ_CLI_MAX_TRAIN_SIZE },
+    { "--d-ff", d_ff, 0, 4 * ATTNVIZ_CLI_MAX_TRAIN_SIZE },
+    { "--ctx", ctx, 0, 1 << 16 },
+    { "--window", text_window, 0, 1 << 16 },
+    { "--steps", steps, 1, G_MAXINT },
+    { "--batch", batch, 1, 1 << 16 },
+    { "--warmup", warmup, 0, G_MAXINT },
+    { "--eval-every", eval_every, 0, G_MAXINT },
+    { "--eval-examples", eval_examples, 0, G_MAXINT },
+    { "--checkpoint-every", checkpoint_every, 0, G_MAXINT },
+    { "--log-every", log_every, 0, G_MAXINT },
+    { "--threads", threads, 0, 1024 },
+    { "--pg-ramp", pg_ramp, 0, G_MAXINT },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ints); i++)
+    if (ints[i].value < ints[i].min || ints[i].value > ints[i].max)
+      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %d is not in [%d, %d]", ints[i].name, ints[i].value,
+                               ints[i].min, ints[i].max);
+  /* and each rate: finite, in its range (max_open: the top is excluded) */
+  const struct { const char *name; double value, min, max; gboolean min_open, max_open; } rates[] = {
+    { "--lr", lr, 0.0, G_MAXDOUBLE, TRUE, FALSE },
+    { "--min-lr", min_lr, 0.0, 1.0, FALSE, FALSE },
+    { "--weight-decay", weight_decay, 0.0, G_MAXDOUBLE, FALSE, FALSE },
+    { "--clip", clip, 0.0, G_MAXDOUBLE, FALSE, FALSE },
+    { "--dropout", dropout, 0.0, 1.0, FALSE, TRUE },
+    { "--stop-at", stop_at, 0.0, 1.0, FALSE, FALSE },
+    { "--pg-weight", pg_weight, 0.0, 1.0, FALSE, FALSE },
+    { "--entropy", entropy, 0.0, 1e3, FALSE, TRUE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (rates); i++)
+    {
+      double v = rates[i].value;
+      if (v >= rates[i].min && v <= rates[i].max && !(rates[i].min_open && v == rates[i].min)
+          && !(rates[i].max_open && v == rates[i].max))
+        continue;
+      g_autofree char *top = rates[i].max == G_MAXDOUBLE ? g_strdup ("inf)")
+                                                         : g_strdup_printf ("%g%s", rates[i].max, rates[i].max_open ? ")" : "]");
+      return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: %g is not in %s%g, %s", rates[i].name, v,
+                               rates[i].min_open ? "(" : "[", rates[i].min, top);
+    }
+  /* A value that would change nothing is refused, not ignored. */
+  if (init != NULL && shape_given != NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE,
+                             "%s: fine-tuning --init %s keeps that model's shape, score and mask", shape_given, init);
+  if (objective != NULL && strcmp (objective, "ce") != 0 && strcmp (objective, "pg") != 0
+      && strcmp (objective, "ce+pg") != 0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective: \"%s\" (ce, pg or ce+pg)", objective);
+  if (pg_given != NULL && (objective == NULL || strcmp (objective, "ce") == 0))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: only with --objective pg or ce+pg", pg_given);
+  if (ce_pg_given != NULL && g_strcmp0 (objective, "ce+pg") != 0)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: only with --objective ce+pg", ce_pg_given);
 
   g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, text_window, &error);
   if (task == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--task: %s", error->message);
+
+  if (window_given && attnviz_task_has_source (task))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--window: only for plain-text tasks (file:PATH without tabs)");
 
   g_autoptr(AttnvizModel) init_model = NULL;
   AttnvizConfig c;
@@ -215,22 +295,31 @@ attnviz_cmd_train (int argc, char **argv)
         seq2seq = strcmp (arch, "seq2seq") == 0;
       if (seq2seq && !attnviz_task_has_source (task))
         return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch seq2seq: a plain-text task has no source");
+      if (enc_layers_given && !seq2seq)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--enc-layers: a decoder-only model has no encoder");
       attnviz_train_config_init (&c, task, seq2seq);
       c.n_layer = layers;
-      c.n_enc_layer = seq2seq ? (enc_layers > 0 ? enc_layers : layers) : 0;
+      c.n_enc_layer = seq2seq ? (enc_layers_given ? enc_layers : layers) : 0;
       c.d_model = d_model;
       c.n_head = c.n_kv_head = heads;
       c.head_dim = head_dim > 0 ? head_dim : MAX (d_model / heads, 1);
       c.d_ff = d_ff > 0 ? d_ff : 4 * d_model;
       if (ctx > 0)
         c.n_ctx = ctx;
-      if ((pos && !attnviz_train_parse_position (pos, &c.pos, &error))
-          || (act && !attnviz_train_parse_activation (act, &c.act, &error)))
-        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
+      if (pos && !attnviz_train_parse_position (pos, &c.pos, &error))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pos: %s", error->message);
+      if (act && !attnviz_train_parse_activation (act, &c.act, &error))
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--act: %s", error->message);
       if (score && !(attnviz_config_parse_score (&c, score, &error) && attnviz_config_check_score (&c, &error)))
         return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--score: %s", error->message);
       if (mask && !attnviz_pattern_parse (&c.pattern, mask, &error))
         return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--mask: %s", error->message);
+      if ((gint64) c.n_head * c.head_dim > ATTNVIZ_CLI_MAX_TRAIN_SIZE * 16)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--heads, --head-dim: %d heads of %d, more than %d in all",
+                                 c.n_head, c.head_dim, ATTNVIZ_CLI_MAX_TRAIN_SIZE * 16);
+      if (c.pos == ATTNVIZ_POS_ROPE && c.head_dim % 2 != 0)
+        return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--head-dim: RoPE needs an even head dimension, not %d",
+                                 c.head_dim);
     }
 
   AttnvizTrainOptions opt;
@@ -245,9 +334,6 @@ attnviz_cmd_train (int argc, char **argv)
   opt.dropout = dropout;
   opt.seed = (guint64) seed;
   opt.pg_sample = !pg_greedy;
-  if (objective != NULL && strcmp (objective, "ce") != 0 && strcmp (objective, "pg") != 0
-      && strcmp (objective, "ce+pg") != 0)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--objective: \"%s\" (ce, pg or ce+pg)", objective);
   opt.objective = g_strcmp0 (objective, "pg") == 0      ? ATTNVIZ_OBJECTIVE_PG
                   : g_strcmp0 (objective, "ce+pg") == 0 ? ATTNVIZ_OBJECTIVE_CE_PG
                                                         : ATTNVIZ_OBJECTIVE_CE;
@@ -256,10 +342,6 @@ attnviz_cmd_train (int argc, char **argv)
   if (baseline != NULL && strcmp (baseline, "greedy") != 0 && strcmp (baseline, "average") != 0)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--baseline: \"%s\" (greedy or average)", baseline);
   opt.baseline = g_strcmp0 (baseline, "average") == 0 ? ATTNVIZ_BASELINE_AVERAGE : ATTNVIZ_BASELINE_GREEDY;
-  if (!(pg_weight >= 0.0 && pg_weight <= 1.0))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-weight: %g is not in [0, 1]", pg_weight);
-  if (pg_ramp < 0 || !(entropy >= 0.0 && entropy < 1e3))
-    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--pg-ramp and --entropy must not be negative");
   opt.pg_weight = pg_weight;
   opt.pg_ramp = pg_ramp;
   opt.entropy = entropy;
@@ -281,10 +363,17 @@ attnviz_cmd_train (int argc, char **argv)
 
   int max_S, max_T;
   attnviz_train_context_for (task, c.encoder_decoder, &max_S, &max_T);
-  if (MAX (max_S, max_T) > c.n_ctx)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "the task's examples need a context of %d, the model has %d",
+  /* too short a context: --ctx's (a usage error), or the --init model's */
+  if (MAX (max_S, max_T) > c.n_ctx && init == NULL)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--ctx: the task's examples need a context of %d, not %d",
                              MAX (max_S, max_T), c.n_ctx);
+  if (MAX (max_S, max_T) > c.n_ctx)
+    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--init %s: the task's examples need a context of %d, the model has %d",
+                             init, MAX (max_S, max_T), c.n_ctx);
   g_autoptr(AttnvizTrainer) t = attnviz_trainer_new (&c, &opt, max_S, max_T, &error);
+  if (t == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+    return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--layers, --d-model, --heads, --head-dim, --d-ff, --batch: %s",
+                             error->message);
   if (t == NULL)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s", error->message);
   if (init_model != NULL && !attnviz_trainer_load_weights (t, init_model, &error))

@@ -79,14 +79,23 @@ attnviz_loaded_model_describe (AttnvizLoadedModel *self)
 {
   const AttnvizConfig *c = &self->model->config;
   g_autofree char *storage = attnviz_model_describe_storage (self->model);
+  /* How its heads score and what its decoder may see, when not the usual
+   * scaled dot product and causal mask (as `attnviz train` prints them):
+   * nothing else in the window says a model is hybrid or sparse. */
+  g_autofree char *score = attnviz_config_score_to_string (c);
+  g_autofree char *pattern = attnviz_pattern_to_string (&c->pattern);
+  g_autofree char *scoring = c->score == ATTNVIZ_SCORE_SCALED_DOT ? g_strdup ("")
+                                                                   : g_strdup_printf (" · %s scoring", score);
+  g_autofree char *how = attnviz_pattern_is_dense (&c->pattern) ? g_strdup (scoring)
+                                                                : g_strdup_printf ("%s · mask %s", scoring, pattern);
   if (c->encoder_decoder)
-    return g_strdup_printf ("%s · %s · encoder-decoder · %d + %d layers · %d heads · context %d%s", storage,
+    return g_strdup_printf ("%s · %s · encoder-decoder · %d + %d layers · %d heads · context %d%s%s", storage,
                             c->model_type ? c->model_type : attnviz_family_to_string (c->family),
-                            c->n_enc_layer, c->n_layer, c->n_head, c->n_ctx,
+                            c->n_enc_layer, c->n_layer, c->n_head, c->n_ctx, how,
                             self->model->tokenizer ? "" : " · no tokenizer");
-  return g_strdup_printf ("%s · %s · %d layers · %d heads · context %d%s", storage,
+  return g_strdup_printf ("%s · %s · %d layers · %d heads · context %d%s%s", storage,
                           c->model_type ? c->model_type : attnviz_family_to_string (c->family),
-                          c->n_layer, c->n_head, c->n_ctx,
+                          c->n_layer, c->n_head, c->n_ctx, how,
                           self->model->tokenizer ? "" : " · no tokenizer");
 }
 

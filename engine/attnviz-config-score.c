@@ -55,6 +55,8 @@ attnviz_config_parse_score (AttnvizConfig *c, const char *s, GError **error)
           gint64 l;
           if (!g_ascii_string_to_signed (layers[i], 10, 0, 63, &l, NULL))
             return fail (error, s, "the layers must be numbers from 0 to 63, joined by commas");
+          if ((bits >> l) & 1)
+            return fail (error, s, "a layer listed twice");
           bits |= G_GUINT64_CONSTANT (1) << l;
         }
       if (bits == 0)
@@ -101,7 +103,8 @@ attnviz_config_check_score (AttnvizConfig *c, GError **error)
   if (c->additive_heads > c->n_head)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "compatibility function \"%s\": the model has %d heads per layer", spec, c->n_head);
+                   "compatibility function \"%s\": the model has %d head%s per layer", spec, c->n_head,
+                   c->n_head == 1 ? "" : "s");
       return FALSE;
     }
   if (n_layer < 64 && (c->additive_layers >> n_layer) != 0)

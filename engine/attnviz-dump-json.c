@@ -132,6 +132,13 @@ build_metadata (JsonBuilder *b, const AttnvizDump *d, const AttnvizRecording *re
         }
       json_builder_end_array (b);
     }
+  if (p->mask != NULL)
+    {
+      /* the sparse pattern the model was trained with: its keys outside it
+       * hold 0 by construction, not by what the model learned */
+      json_builder_set_member_name (b, "mask");
+      json_builder_add_string_value (b, p->mask);
+    }
   add_int_array (b, "layers", p->rec_layers, p->n_rec_layers);
   add_int_array (b, "heads", p->rec_heads, p->n_rec_heads);
   add_stack_shape (b, d, &d->stacks[0]);

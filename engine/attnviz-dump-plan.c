@@ -78,6 +78,8 @@ _attnviz_dump_plan_from_run (Plan *p, const AttnvizModel *model, const AttnvizRu
   p->score = attnviz_config_score_to_string (c);
   if (c->score == ATTNVIZ_SCORE_HYBRID)
     p->additive = attnviz_config_additive_mask (c);
+  if (!attnviz_pattern_is_dense (&c->pattern))
+    p->mask = attnviz_pattern_to_string (&c->pattern);
 }
 
 void

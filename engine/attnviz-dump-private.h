@@ -30,6 +30,7 @@ typedef struct {
   gboolean causal;          /* the model's own; the metadata takes the run's */
   char *score;              /* the model's score as config.json spells it; NULL: not known (a saved run) */
   guint8 *additive;         /* (rows >= n_layer, n_head) 1 where a hybrid model's head scores additively; NULL: not hybrid */
+  char *mask;               /* a sparse model's own pattern ("window:4+global:2"); NULL: dense, or not known */
   const gint32 *ids;        /* (T) the caller's, for the metadata before the run */
   const gint32 *src_ids;    /* (S) */
 } Plan;

@@ -74,6 +74,7 @@ dump_free (AttnvizDump *d)
   g_free (d->plan.rec_heads);
   g_free (d->plan.score);
   g_free (d->plan.additive);
+  g_free (d->plan.mask);
   g_free (d->all_layers);
   g_free (d->all_enc_layers);
   g_free (d->all_heads);

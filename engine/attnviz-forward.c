@@ -410,6 +410,7 @@ attnviz_forward (const AttnvizModel *model,
     }
   memcpy (rec->ids, ids, sizeof (gint32) * T);
   rec->causal = eff.causal;
+  rec->pattern = eff.pattern;
 
   gsize n = (gsize) T * c->d_model;
   int first = 0;
@@ -564,6 +565,7 @@ attnviz_forward_seq2seq (const AttnvizModel *model,
   rec->n_enc_layer = c->n_enc_layer;
   rec->src_ids = g_memdup2 (src_ids, sizeof (gint32) * S);
   rec->causal = dec_eff.causal;
+  rec->pattern = dec_eff.pattern;
   {
     g_autofree int *enc_layers = index_range (c->n_enc_layer);
     g_autofree int *dec_layers = index_range (c->n_layer);

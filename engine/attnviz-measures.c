@@ -121,17 +121,19 @@ row_at (const int *order, int k)
   return order ? order[k] : k;
 }
 
-/* A hybrid model's head: "additive" or "dot"; NULL when the table has one score. */
+/* A hybrid model's head: "additive" or "scaled_dot" (as `train --score`
+ * spells them: a hybrid's other heads are scaled, and "dot" there means
+ * unscaled); NULL when the table has one score. */
 static const char *
 score_of (const AttnvizHeadMeasures *self, int r)
 {
-  return self->additive == NULL ? NULL : self->additive[r] ? "additive" : "dot";
+  return self->additive == NULL ? NULL : self->additive[r] ? "additive" : "scaled_dot";
 }
 
 char *
 attnviz_head_measures_to_text (const AttnvizHeadMeasures *self, const int *order)
 {
-  GString *s = g_string_new (self->additive ? "layer  head     score" : "layer  head");
+  GString *s = g_string_new (self->additive ? "layer  head      score" : "layer  head");
   for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
     if (self->has[m])
       g_string_append_printf (s, " %*s", MAX (9, (int) strlen (attnviz_measure_get_name (m))),
@@ -142,7 +144,7 @@ attnviz_head_measures_to_text (const AttnvizHeadMeasures *self, const int *order
       int r = row_at (order, k);
       g_string_append_printf (s, "%5d  %4d", r / self->n_head, r % self->n_head);
       if (self->additive)
-        g_string_append_printf (s, " %9s", score_of (self, r));
+        g_string_append_printf (s, " %10s", score_of (self, r));
       for (int m = 0; m < ATTNVIZ_N_MEASURES; m++)
         if (self->has[m])
           {

@@ -128,6 +128,13 @@ attnviz_recording_mean_loss (const AttnvizRecording *rec)
 }
 
 gboolean
+attnviz_recording_masks (const AttnvizRecording *rec, int i, int j)
+{
+  g_return_val_if_fail (rec != NULL, FALSE);
+  return (rec->causal && j > i) || !attnviz_pattern_allows (&rec->pattern, i, j);
+}
+
+gboolean
 attnviz_recording_head_additive (const AttnvizRecording *rec, int layer, int head)
 {
   g_return_val_if_fail (rec != NULL, FALSE);

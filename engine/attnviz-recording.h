@@ -19,6 +19,8 @@
  * (AttnvizRunOptions.top_k chooses another number). */
 #define ATTNVIZ_TOP_K 10
 
+#include "attnviz-pattern.h"
+
 G_BEGIN_DECLS
 
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
   int n_head;
   int vocab_size;
   gboolean causal;        /* the mask the run used */
+  AttnvizPattern pattern; /* and the sparse pattern of its self-attention (the model's, or a variant's); dense: none */
 
   gint32 *ids;            /* (T) */
 
@@ -75,6 +78,11 @@ typedef struct {
    * where by a dot product; NULL when every head took a dot product */
   guint8 *head_additive;
 } AttnvizRecording;
+
+/* Whether REC's run hid key J from query I of its self-attention: a later
+ * key of a causal run, or one its sparse pattern leaves out.  Such a
+ * cell's weight is 0 by construction, not by what the model does. */
+gboolean attnviz_recording_masks (const AttnvizRecording *rec, int i, int j);
 
 /* Whether HEAD of LAYER scored additively in REC's run. */
 gboolean attnviz_recording_head_additive (const AttnvizRecording *rec, int layer, int head);

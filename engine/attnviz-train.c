@@ -22,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "attnviz-train.h"
 #include "attnviz-train-private.h"
@@ -183,6 +184,16 @@ layout_clear (Layout *lay)
   g_clear_pointer (&lay->enc, g_free);
 }
 
+/* The most a trainer asks for, in bytes: half the machine's memory.
+ * Past it an allocation fails, or (overcommitted) succeeds and the pages
+ * are killed for when touched, on a machine others share. */
+static gsize
+memory_budget (void)
+{
+  long pages = sysconf (_SC_PHYS_PAGES), page = sysconf (_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? (gsize) pages * (gsize) page / 2 : G_MAXSIZE / 4;
+}
+
 /* ---------------------------------------------------------------- the network, twice */
 
 /* Whether query I may attend to key J: keys past KLEN are padding; a
@@ -290,6 +301,8 @@ init_weights (AttnvizTrainer *t)
     }
 }
 
+#define MAX_SIZE (1 << 16)
+
 static gboolean
 check_config (const AttnvizConfig *c, GError **error)
 {
@@ -299,6 +312,13 @@ check_config (const AttnvizConfig *c, GError **error)
   else if (c->d_model < 1 || c->n_layer < 1 || c->n_head < 1 || c->head_dim < 1 || c->d_ff < 1
            || c->vocab_size < 1 || c->n_ctx < 1 || (c->encoder_decoder && c->n_enc_layer < 1))
     why = "every size must be at least 1";
+  /* The layout multiplies sizes in int (n_head * head_dim, ...): far below
+   * where that overflows, and far past any model that fits in memory. */
+  else if (c->d_model > MAX_SIZE || c->n_layer > MAX_SIZE || c->n_enc_layer > MAX_SIZE || c->n_head > MAX_SIZE
+           || c->head_dim > MAX_SIZE || c->d_ff > 4 * MAX_SIZE || c->vocab_size > MAX_SIZE * 64
+           || c->n_ctx > MAX_SIZE * 16 || (gint64) c->n_head * c->head_dim > MAX_SIZE)
+    why = "a size is past what attnviz trains (65536, d_ff 262144, vocabulary 4194304, context 1048576, "
+          "heads * head_dim 65536)";
   else if (c->pos == ATTNVIZ_POS_ROPE && c->head_dim % 2 != 0)
     why = "RoPE needs an even head dimension";
   else if (!c->causal)
@@ -325,11 +345,18 @@ attnviz_trainer_new (const AttnvizConfig *config,
   AttnvizConfig checked = *config;
   if (!check_config (config, error) || !attnviz_config_check_score (&checked, error))
     return NULL;
-  if (opt->batch < 1 || opt->steps < 0 || !(opt->lr > 0.0) || opt->dropout < 0.0 || opt->dropout >= 1.0)
+  /* NaN fails every comparison, so each test says what is allowed. */
+  if (opt->batch < 1 || opt->steps < 0 || opt->warmup < 0 || !(opt->lr > 0.0 && isfinite (opt->lr))
+      || !(opt->min_lr >= 0.0 && opt->min_lr <= 1.0) || !(opt->dropout >= 0.0 && opt->dropout < 1.0)
+      || !(opt->weight_decay >= 0.0 && isfinite (opt->weight_decay))
+      || !(opt->grad_clip >= 0.0 && isfinite (opt->grad_clip)) || !(opt->pg_weight >= 0.0 && opt->pg_weight <= 1.0)
+      || !(opt->entropy >= 0.0 && isfinite (opt->entropy)) || opt->pg_ramp < 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "bad training options: batch %d, steps %d, lr %g, dropout %g", opt->batch, opt->steps,
-                   opt->lr, opt->dropout);
+                   "bad training options: batch %d, steps %d, warm-up %d, lr %g (final %g of it), dropout %g, "
+                   "weight decay %g, clip %g, pg weight %g, entropy %g, pg ramp %d", opt->batch, opt->steps,
+                   opt->warmup, opt->lr, opt->min_lr, opt->dropout, opt->weight_decay, opt->grad_clip,
+                   opt->pg_weight, opt->entropy, opt->pg_ramp);
       return NULL;
     }
   if (max_T > config->n_ctx || max_S > config->n_ctx || max_T < 1)
@@ -349,11 +376,14 @@ attnviz_trainer_new (const AttnvizConfig *config,
   t->cap_T = max_T;
   layout_init (&t->lay, &t->config);
 
-  gsize n = t->lay.n_params;
-  t->mem = g_try_new0 (float, 4 * n);
+  gsize n = t->lay.n_params, budget = memory_budget ();
+  /* the parameters, their gradients and Adam's two moments */
+  t->mem = 4 * n * sizeof (float) <= budget ? g_try_new0 (float, 4 * n) : NULL;
   if (t->mem == NULL)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory for %" G_GSIZE_FORMAT " parameters", n);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "%" G_GSIZE_FORMAT " parameters need %.1f GB to train, more than this machine gives (%.1f GB)", n,
+                   4.0 * n * sizeof (float) / 1e9, budget / 1e9);
       return NULL;
     }
   t->params = t->mem;
@@ -362,10 +392,12 @@ attnviz_trainer_new (const AttnvizConfig *config,
   t->v = t->mem + 3 * n;
   init_weights (t);
 
-  if (!net_init_f (&t->net, &t->config, &t->lay, opt->batch, t->cap_S, t->cap_T, opt->dropout))
+  if (!net_init_f (&t->net, &t->config, &t->lay, opt->batch, t->cap_S, t->cap_T, opt->dropout,
+                   budget - 4 * n * sizeof (float)))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory for the activations of %d sequences",
-                   opt->batch);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE,
+                   "the activations of %d sequences do not fit in the memory this machine gives (%.1f GB)",
+                   opt->batch, budget / 1e9);
       return NULL;
     }
   t->net.w = t->params;
@@ -571,7 +603,8 @@ attnviz_trainer_gradcheck (AttnvizTrainer *t, const AttnvizBatch *batch, double 
   check_batch (t, batch);
   gsize n = t->lay.n_params;
   Net_d net;
-  if (!net_init_d (&net, &t->config, &t->lay, batch->B, MAX (batch->S, 1), batch->T, t->opt.dropout))
+  if (!net_init_d (&net, &t->config, &t->lay, batch->B, MAX (batch->S, 1), batch->T, t->opt.dropout,
+                   G_MAXSIZE))
     g_error ("out of memory for the gradient check");
   g_autofree double *w = g_new (double, n);
   g_autofree double *g = g_new0 (double, n);

@@ -176,6 +176,9 @@ attnviz_variant_parse (AttnvizVariant *v, const char *spec, GError **error)
   if (spec == NULL || *spec == '\0' || strcmp (spec, "model") == 0)
     return TRUE;
   g_auto(GStrv) items = g_strsplit (spec, ",", -1);
+  /* "mask=window:8,mask=block:4" would keep only the last: say so instead
+   * (exclude and ablate add up, so they may come again) */
+  g_autoptr(GHashTable) single = g_hash_table_new (g_str_hash, g_str_equal);
   for (int i = 0; items[i]; i++)
     {
       char *item = g_strstrip (items[i]);
@@ -196,7 +199,16 @@ attnviz_variant_parse (AttnvizVariant *v, const char *spec, GError **error)
           return FALSE;
         }
       *eq = '\0';
-      if (!parse_pair (v, g_strstrip (item), g_strstrip (eq + 1), error))
+      const char *key = g_strstrip (item);
+      gboolean once = strcmp (key, "exclude") != 0 && strcmp (key, "ablate") != 0;
+      if (once && !g_hash_table_add (single, (gpointer) key))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "variant: %s given twice in \"%s\"", key,
+                       spec);
+          attnviz_variant_clear (v);
+          return FALSE;
+        }
+      if (!parse_pair (v, key, g_strstrip (eq + 1), error))
         {
           attnviz_variant_clear (v);
           return FALSE;
@@ -215,6 +227,16 @@ attnviz_variant_check (const AttnvizVariant *v, const AttnvizConfig *c, GError *
                    attnviz_position_kind_to_string (c->pos));
       return FALSE;
     }
+  /* A hybrid model has both kinds of head, trained as they are: its
+   * dot-product heads have no trained additive weights, and its additive
+   * heads no dot product to rescale. */
+  if (v->score == ATTNVIZ_SCORE_VARIANT_ADDITIVE && c->score == ATTNVIZ_SCORE_HYBRID)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "variant: score=additive: this hybrid model's scaled dot-product heads were not trained to score "
+                   "additively");
+      return FALSE;
+    }
   if (v->score == ATTNVIZ_SCORE_VARIANT_ADDITIVE && c->score != ATTNVIZ_SCORE_ADDITIVE)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -225,7 +247,10 @@ attnviz_variant_check (const AttnvizVariant *v, const AttnvizConfig *c, GError *
       && attnviz_config_has_score_v (c))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "variant: this model scores additively; dot-product scales do not apply");
+                   c->score == ATTNVIZ_SCORE_HYBRID
+                     ? "variant: score=%s: this hybrid model's additive heads have no dot product to rescale"
+                     : "variant: score=%s: this model scores additively; dot-product scales do not apply",
+                   v->score == ATTNVIZ_SCORE_VARIANT_DOT ? "dot" : "scale");
       return FALSE;
     }
   for (int i = 0; i < v->n_ablate; i++)

@@ -479,6 +479,40 @@ test_an_encoder_decoder_run_says_it_has_no_table (Fixture *f, gconstpointer data
   g_assert_cmpuint (attnviz_head_table_get_n_rows (f->table), ==, 8);
 }
 
+/* A hybrid, sparse model trained by attnviz: the sidebar says how its
+ * heads score and what its mask is, and the table's score column which
+ * heads are additive (every head of layer 0 here), the others scaled dot. */
+static void
+test_a_hybrid_sparse_model_says_so (Fixture *f, gconstpointer data)
+{
+  g_autofree char *model = g_build_filename (f->dir, "hybrid", NULL);
+  g_auto(AttnvizTestRun) train = { 0 };
+  attnviz_test_run_attnviz (&train, "train", "--task", "reverse", "--arch", "decoder", "--d-model", "16", "--heads", "2",
+                            "--score", "hybrid:additive=0", "--mask", "window:3+global:1", "--steps", "2", "--batch",
+                            "2", "--eval-examples", "2", "-q", "-o", model, NULL);
+  g_assert_cmpint (train.status, ==, 0);
+  g_assert_true (open_with (f, model, "abcdef"));
+  const char *details = gtk_label_get_text (f->window->model_details);
+  g_test_message ("details: %s", details);
+  g_assert_nonnull (strstr (details, " · 2 layers · 2 heads · context "));
+  g_assert_true (g_str_has_suffix (details, " · hybrid:additive=0 scoring · mask window:3+global:1"));
+
+  show_heads (f);
+  g_assert_true (gtk_column_view_column_get_visible (attnviz_head_table_get_column (f->table, "score")));
+  g_assert_cmpuint (attnviz_head_table_get_n_rows (f->table), ==, 2 * 2);
+  for (guint i = 0; i < 4; i++)
+    {
+      int layer, head;
+      attnviz_head_table_get_row (f->table, i, &layer, &head);
+      g_assert_cmpint (attnviz_head_table_get_value (f->table, i, "score") > 0, ==, layer == 0);
+    }
+
+  /* the built-in models score as usual: nothing added */
+  g_assert_true (open_with (f, induction, INDUCTION_TEXT));
+  g_assert_null (strstr (gtk_label_get_text (f->window->model_details), "scoring"));
+  g_assert_null (strstr (gtk_label_get_text (f->window->model_details), "mask"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -513,6 +547,7 @@ main (int argc, char **argv)
   ADD ("the-costly-measures-ask-first-on-a-long-run", test_the_costly_measures_ask_first_on_a_long_run);
   ADD ("export-writes-the-csv-and-json-attnviz-heads-writes", test_export_writes_the_engines_csv);
   ADD ("an-encoder-decoder-run-says-it-has-no-table", test_an_encoder_decoder_run_says_it_has_no_table);
+  ADD ("a-hybrid-sparse-model-says-so-in-the-sidebar-and-the-score-column", test_a_hybrid_sparse_model_says_so);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);

@@ -127,6 +127,102 @@ test_train_refuses_bad_options (void)
   g_assert_nonnull (strstr (g.err, "--baseline average"));
 }
 
+/* Every number is checked on its own, and its refusal names it: no NaN or
+ * infinity reaches the optimizer, no size overflows or asks for more
+ * memory than the machine has. */
+static void
+test_train_refuses_each_bad_number_naming_it (void)
+{
+  static const char *const bad[][2] = {
+    { "--lr", "inf" }, { "--min-lr", "nan" }, { "--min-lr", "-1" }, { "--weight-decay", "nan" },
+    { "--clip", "-1" }, { "--dropout", "nan" }, { "--stop-at", "2" }, { "--warmup", "-5" },
+    { "--eval-examples", "-1" }, { "--log-every", "-1" }, { "--threads", "100000" }, { "--entropy", "inf" },
+    { "--batch", "2147483647" }, { "--d-model", "1000000000" }, { "--heads", "1000000000" },
+    { "--head-dim", "1000000000" }, { "--d-ff", "2000000000" }, { "--ctx", "100000000" }, { "--layers", "100000" },
+    { "--enc-layers", "0" },
+    { "--ctx", "1" },   /* in range, but shorter than the task's examples */
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(AttnvizTestRun) r = { 0 };
+      attnviz_test_run_attnviz (&r, "train", "--task", "copy", "--objective", "pg", "--steps", "1", bad[i][0], bad[i][1],
+                                NULL);
+      g_test_message ("%s %s: %s", bad[i][0], bad[i][1], r.err);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_true (g_str_has_prefix (r.err, "attnviz: "));
+      g_assert_nonnull (strstr (r.err, bad[i][0]));
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+    }
+  /* sizes each within bounds whose model would not fit: refused before any
+   * allocation, naming the options that size it */
+  static const char *const big[][4] = {
+    { "--heads", "4096", "--head-dim", "4096" },
+    { "--layers", "4096", "--d-model", "4096" },
+    { "--batch", "65536", "--d-model", "4096" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (big); i++)
+    {
+      g_auto(AttnvizTestRun) r = { 0 };
+      attnviz_test_run_attnviz (&r, "train", "--task", "copy", "--steps", "1", big[i][0], big[i][1], big[i][2],
+                                big[i][3], NULL);
+      g_test_message ("%s %s %s %s: %s", big[i][0], big[i][1], big[i][2], big[i][3], r.err);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_nonnull (strstr (r.err, big[i][0]));
+      g_assert_nonnull (strstr (r.err, big[i][2]));
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+    }
+}
+
+/* An option that would change nothing is refused, not ignored: the
+ * policy-gradient options without that objective, a shape beside --init
+ * (the model keeps its own), --window on a task with sources. */
+static void
+test_train_refuses_values_it_would_ignore (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *tmp = g_dir_make_tmp ("attnviz-cli-ignored-XXXXXX", &error);
+  g_autofree char *model = g_build_filename (tmp, "model", NULL);
+  g_auto(AttnvizTestRun) base = { 0 };
+  attnviz_test_run_attnviz (&base, "train", "--task", "copy", "--layers", "1", "--d-model", "8", "--heads", "2",
+                            "--steps", "1", "--batch", "2", "--eval-examples", "2", "-q", "-o", model, NULL);
+  g_assert_cmpint (base.status, ==, 0);
+
+  static const char *const ignored[][5] = {
+    /* the options, then the one the refusal names */
+    { "--reward", "mix:0.5", NULL, NULL, "--reward" },
+    { "--objective", "ce", "--entropy", "0.1", "--entropy" },
+    { "--objective", "ce", "--pg-greedy", NULL, "--pg-greedy" },
+    { "--objective", "pg", "--pg-weight", "0.3", "--pg-weight" },
+    { "--objective", "pg", "--pg-ramp", "10", "--pg-ramp" },
+    { "--init", "MODEL", "--score", "hybrid:heads=1", "--score" },
+    { "--init", "MODEL", "-H", "4", "--heads" },
+    { "--init", "MODEL", "--mask", "window:2", "--mask" },
+    { "--window", "10", NULL, NULL, "--window" },
+    { "--arch", "decoder", "--enc-layers", "2", "--enc-layers" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (ignored); i++)
+    {
+      const char *args[4];
+      for (int k = 0; k < 4; k++)
+        args[k] = g_strcmp0 (ignored[i][k], "MODEL") == 0 ? model : ignored[i][k];
+      g_auto(AttnvizTestRun) r = { 0 };
+      attnviz_test_run_attnviz (&r, "train", "--task", "copy", "--steps", "1", "--batch", "2", "--eval-examples", "2",
+                                args[0], args[1], args[2], args[3], NULL);
+      g_test_message ("%s %s %s %s: %s", args[0], args[1], args[2], args[3], r.err);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_true (g_str_has_prefix (r.err, "attnviz: "));
+      g_assert_nonnull (strstr (r.err, ignored[i][4]));
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+    }
+  /* and where each does change something, it is taken */
+  g_auto(AttnvizTestRun) ok = { 0 };
+  attnviz_test_run_attnviz (&ok, "train", "--task", "copy", "--init", model, "--objective", "ce+pg", "--pg-weight",
+                            "0.3", "--pg-ramp", "1", "--reward", "token", "--entropy", "0.01", "--steps", "1", "--batch",
+                            "2", "--eval-examples", "2", "-q", NULL);
+  g_assert_cmpint (ok.status, ==, 0);
+  attnviz_test_remove_tree (tmp);
+}
+
 /* A bad --score or --mask is one line naming the option, exit 2. */
 static void
 test_train_refuses_bad_score_and_mask_specs (void)
@@ -137,6 +233,7 @@ test_train_refuses_bad_score_and_mask_specs (void)
     { "--score", "hybrid:additive=2" },    /* layers 0-1 */
     { "--score", "hybrid:heads=0" },
     { "--score", "hybrid:" },
+    { "--score", "hybrid:additive=0,0" },  /* a typo for 0,1, not layer 0 twice as additive */
     { "--mask", "block:0" },
     { "--mask", "window:4+global:x" },
     { "--mask", "global:2" },              /* nothing for the global tokens to stand out from */
@@ -179,7 +276,15 @@ test_train_hybrid_sparse_model_reopens (void)
   g_assert_cmpint (heads.status, ==, 0);
   g_assert_true (g_str_has_prefix (heads.out, "layer,head,score,"));
   g_assert_nonnull (strstr (heads.out, "\n0,1,additive,"));
-  g_assert_nonnull (strstr (heads.out, "\n1,0,dot,"));
+  /* the other heads scale their dot product, as `--score scaled_dot` does
+   * (a bare "dot" would read as `--score dot`, unscaled) */
+  g_assert_nonnull (strstr (heads.out, "\n1,0,scaled_dot,"));
+  g_auto(AttnvizTestRun) text = { 0 };
+  attnviz_test_run_attnviz (&text, "heads", out, "--text", "abc", NULL);
+  g_assert_cmpint (text.status, ==, 0);
+  g_assert_true (g_str_has_prefix (text.out, "layer  head      score "));
+  g_assert_nonnull (strstr (text.out, "\n    1     0 scaled_dot "));
+  g_assert_nonnull (strstr (text.out, "\n    0     1   additive "));
   /* and so does a dump's metadata: per layer, its additive heads */
   g_autofree char *dump = g_build_filename (tmp, "run.json", NULL);
   g_auto(AttnvizTestRun) dumped = { 0 };
@@ -189,6 +294,8 @@ test_train_hybrid_sparse_model_reopens (void)
   g_assert_true (json_parser_load_from_file (parser, dump, &error));
   JsonObject *meta = json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)), "metadata");
   g_assert_cmpstr (json_object_get_string_member (meta, "score"), ==, "hybrid:additive=0");
+  /* and the sparse pattern it was trained with */
+  g_assert_cmpstr (json_object_get_string_member (meta, "mask"), ==, "window:3+global:1");
   JsonArray *additive = json_object_get_array_member (meta, "additive_heads");
   g_assert_cmpint (json_array_get_length (additive), ==, 2);
   JsonArray *layer0 = json_array_get_array_element (additive, 0);
@@ -264,6 +371,9 @@ test_sweep_table (void)
                             "--steps", "5", "--batch", "4", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "| heads | positions | parameters | held-out exact match | token accuracy | training time | time / first |"));
+  /* and the choices no column shows are said above the table */
+  g_assert_nonnull (strstr (r.out, "Every run: layers 2, d_model 16, head dim auto, score scaled_dot, mask causal, "
+                                   "activation relu, seed 1.\n"));
   g_assert_nonnull (strstr (r.out, "| 2 | none |"));
   int rows = 0;
   for (const char *p = r.out; (p = strstr (p, "\n|")) != NULL; p++)
@@ -284,6 +394,36 @@ test_sweep_table (void)
   g_assert_nonnull (strstr (q.err, "--pg-weight"));
 }
 
+/* A sweep's lists name each run once: a value given twice, in any
+ * spelling, would train the same run again (and --save-dir write over it);
+ * options only the --pg-steps columns use are refused without them. */
+static void
+test_sweep_refuses_repeats_and_stray_options (void)
+{
+  static const char *const bad[][3] = {
+    { "--score", "scaled,scaled_dot", "--score" },
+    { "--score", "dot,hybrid:additive=0,dot", "--score" },
+    { "--seeds", "1,01", "--seeds" },
+    { "--mask", "window:2,window:2", "--mask" },
+    { "--pg-lr", "1e-3", "--pg-lr" },
+    { "--pg-weight", "0.3", "--pg-weight" },
+    { "--lr", "inf", "--lr" },
+    { "--warmup", "-3", "--warmup" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_auto(AttnvizTestRun) r = { 0 };
+      attnviz_test_run_attnviz (&r, "sweep", "--task", "reverse", "--arch", "decoder", "--d-model", "8", "--steps", "1",
+                                "--batch", "2", bad[i][0], bad[i][1], NULL);
+      g_test_message ("%s %s: %s", bad[i][0], bad[i][1], r.err);
+      g_assert_cmpint (r.status, ==, 2);
+      g_assert_true (g_str_has_prefix (r.err, "attnviz: "));
+      g_assert_nonnull (strstr (r.err, bad[i][2]));
+      g_assert_cmpint (strchr (r.err, '\n') - r.err, ==, (int) strlen (r.err) - 1);
+      g_assert_null (strstr (r.err, "[1/"));   /* before anything trained */
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -291,9 +431,12 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/train/trains-saves-and-the-model-opens", test_train_and_use);
   g_test_add_func ("/cli/train/refuses-bad-options", test_train_refuses_bad_options);
   g_test_add_func ("/cli/train/refuses-bad-score-and-mask-specs", test_train_refuses_bad_score_and_mask_specs);
+  g_test_add_func ("/cli/train/refuses-each-bad-number-naming-it", test_train_refuses_each_bad_number_naming_it);
+  g_test_add_func ("/cli/train/refuses-values-it-would-ignore", test_train_refuses_values_it_would_ignore);
   g_test_add_func ("/cli/train/hybrid-sparse-model-reopens", test_train_hybrid_sparse_model_reopens);
   g_test_add_func ("/cli/train/bench-gives-cpu-time", test_train_bench_gives_cpu_time);
   g_test_add_func ("/cli/sweep/writes-a-table", test_sweep_table);
   g_test_add_func ("/cli/sweep/compares-scores-and-masks", test_sweep_compares_scores_and_masks);
+  g_test_add_func ("/cli/sweep/refuses-repeats-and-stray-options", test_sweep_refuses_repeats_and_stray_options);
   return g_test_run ();
 }

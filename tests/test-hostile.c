@@ -568,6 +568,12 @@ static const AttnvizTestHostileCase cases[] = {
     "item 2" },
   { "/hostile/lists/sweep-seeds-bad-value", NULL, { "sweep", "--task", "copy", "--seeds", "1,x" }, 2, "--seeds",
     "\"x\"" },
+  /* text for a model without a tokenizer: refused, nothing of the input
+   * left behind (a sanitizer build fails on a leak) */
+  { "/hostile/lists/heads-text-without-a-tokenizer", NULL, { "heads", "@M", "--text", "ab" }, 1, "@M",
+    "no tokenizer" },
+  { "/hostile/lists/render-rollout-text-without-a-tokenizer", NULL,
+    { "render", "@M", "--text", "ab", "--view", "rollout", "-o", "@T/o.png" }, 1, "@M", "no tokenizer" },
 
   /* 3. deep JSON in every JSON file, and the bypasses of a naive count */
   { "/hostile/json/deep-config", deep_config, { "info", "@M" }, 1, "@M/config.json", "nests deeper than 64" },

@@ -204,6 +204,77 @@ test_deterministic (void)
   g_assert_true (memcmp (a, c, n1 * sizeof (float)) != 0);
 }
 
+/* attnviz_trainer_new is the engine's door for configs and options from
+ * outside (train, sweep, a program of its own): what cannot train is an
+ * error there, before any allocation, not an overflow or an abort. */
+static void
+test_trainer_refuses_what_cannot_train (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizTask) task = attnviz_task_new ("copy", 0, &error);
+  g_assert_no_error (error);
+  AttnvizTrainOptions opt;
+  attnviz_train_options_init (&opt);
+  AttnvizConfig c;
+
+  /* n_head * head_dim past int's range, each alone within it */
+  tiny_config (&c, task, TRUE, ATTNVIZ_POS_SINUSOIDAL, "dot", ATTNVIZ_ACT_RELU, "dense", 4);
+  c.n_head = c.n_kv_head = 1 << 16;
+  c.head_dim = 1 << 16;
+  g_assert_null (attnviz_trainer_new (&c, &opt, 16, 16, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* within every bound, but some terabytes of parameters: refused, not
+   * handed to malloc (which a sanitizer aborts on, and an overcommitting
+   * kernel grants until the pages are touched) */
+  tiny_config (&c, task, TRUE, ATTNVIZ_POS_SINUSOIDAL, "dot", ATTNVIZ_ACT_RELU, "dense", 4);
+  c.n_layer = c.n_enc_layer = 4096;
+  c.d_model = 4096;
+  c.d_ff = 16384;
+  g_assert_null (attnviz_trainer_new (&c, &opt, 16, 16, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  g_clear_error (&error);
+
+  /* the activations of a batch that large */
+  tiny_config (&c, task, TRUE, ATTNVIZ_POS_SINUSOIDAL, "dot", ATTNVIZ_ACT_RELU, "dense", 4);
+  opt.batch = G_MAXINT;
+  g_assert_null (attnviz_trainer_new (&c, &opt, 16, 16, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  g_clear_error (&error);
+
+  /* options that are no numbers to train with: NaN fails every comparison */
+  static const struct { const char *what; double lr, min_lr, weight_decay, grad_clip, pg_weight, entropy; } bad[] = {
+    { "lr inf", INFINITY, 0.1, 0.01, 1.0, 0.5, 0.0 },
+    { "min_lr nan", 1e-3, NAN, 0.01, 1.0, 0.5, 0.0 },
+    { "min_lr above 1", 1e-3, 2.0, 0.01, 1.0, 0.5, 0.0 },
+    { "weight decay nan", 1e-3, 0.1, NAN, 1.0, 0.5, 0.0 },
+    { "negative clip", 1e-3, 0.1, 0.01, -1.0, 0.5, 0.0 },
+    { "pg weight nan", 1e-3, 0.1, 0.01, 1.0, NAN, 0.0 },
+    { "entropy inf", 1e-3, 0.1, 0.01, 1.0, 0.5, INFINITY },
+  };
+  tiny_config (&c, task, TRUE, ATTNVIZ_POS_SINUSOIDAL, "dot", ATTNVIZ_ACT_RELU, "dense", 4);
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      attnviz_train_options_init (&opt);
+      opt.lr = bad[i].lr;
+      opt.min_lr = bad[i].min_lr;
+      opt.weight_decay = bad[i].weight_decay;
+      opt.grad_clip = bad[i].grad_clip;
+      opt.pg_weight = bad[i].pg_weight;
+      opt.entropy = bad[i].entropy;
+      g_test_message ("%s", bad[i].what);
+      g_assert_null (attnviz_trainer_new (&c, &opt, 16, 16, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  /* and the same tiny model with the defaults trains */
+  attnviz_train_options_init (&opt);
+  g_autoptr(AttnvizTrainer) t = attnviz_trainer_new (&c, &opt, 16, 16, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (t);
+}
+
 /* ---------------------------------------------------------------- policy gradient */
 
 static void
@@ -412,6 +483,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/train/gradcheck/covers-every-parameter-kind", test_gradcheck_covers_every_kind);
   g_test_add_func ("/train/deterministic-for-a-seed", test_deterministic);
+  g_test_add_func ("/train/refuses-what-cannot-train", test_trainer_refuses_what_cannot_train);
   g_test_add_data_func ("/train/hybrid/per-head/only-additive-heads-use-score-v", "hybrid:heads=1",
                         test_hybrid_only_additive_heads_use_score_v);
   g_test_add_data_func ("/train/hybrid/per-layer/only-additive-heads-use-score-v", "hybrid:additive=1",

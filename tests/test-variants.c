@@ -316,7 +316,9 @@ test_variant_specs_round_trip (void)
       attnviz_variant_clear (&v);
     }
   static const char *bad[] = { "mask=window:0", "mask=global:2", "mask=block:4+block:2", "mask=dense", "pos=sideways", "nonsense", "ablate=H3", "score=scale:-1", "key=1",
-                               "score=scale:1e300" /* inf as a float: found by fuzz-variant */ };
+                               "score=scale:1e300" /* inf as a float: found by fuzz-variant */,
+                               "mask=window:2+global:1,mask=block:2" /* the first would be dropped */,
+                               "pos=none, pos=reversed", "ablate=L0H0,ablate-mode=mean,ablate-mode=zero" };
   for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
     {
       AttnvizVariant v;
@@ -341,6 +343,77 @@ test_rope_base_needs_a_rope_model (void)
   g_autoptr(AttnvizRecording) a = run_variant (l, ids, 8, "model");
   g_autoptr(AttnvizRecording) b = run_variant (l, ids, 8, "pos=rope-theta:500");
   g_assert_true (memcmp (a->attn + 64, b->attn + 64, 64 * 4) != 0);
+}
+
+/* A hybrid model trained each head with its own score: a variant that
+ * would give every head one score is refused, saying why in its terms. */
+static void
+test_score_variants_refused_on_a_hybrid_say_why (void)
+{
+  AttnvizConfig c = { 0 };
+  c.n_layer = 2;
+  c.n_head = 2;
+  g_assert_true (attnviz_config_parse_score (&c, "hybrid:heads=1", NULL));
+  static const char *const specs[][2] = {
+    { "score=additive", "scaled dot-product heads were not trained to score additively" },
+    { "score=dot", "additive heads have no dot product to rescale" },
+    { "score=scale:0.5", "additive heads have no dot product to rescale" },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (specs); i++)
+    {
+      AttnvizVariant v;
+      g_autoptr(GError) error = NULL;
+      g_assert_true (attnviz_variant_parse (&v, specs[i][0], &error));
+      g_assert_false (attnviz_variant_check (&v, &c, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "hybrid"));
+      g_assert_nonnull (strstr (error->message, specs[i][1]));
+      attnviz_variant_clear (&v);
+    }
+}
+
+/* A run records the mask it used, so that a view can say a cell's 0 is
+ * the mask's: the cells attnviz_recording_masks names are exactly those of
+ * weight 0, for a mask variant and for a model's own sparse pattern. */
+static void
+assert_masked_cells_are_the_zeros (const AttnvizRecording *r)
+{
+  int T = r->T;
+  for (gsize m = 0; m < (gsize) r->n_rec_layers * r->n_rec_heads; m++)
+    for (int i = 0; i < T; i++)
+      for (int j = 0; j < T; j++)
+        {
+          float a = r->attn[(m * T + i) * T + j];
+          if (attnviz_recording_masks (r, i, j))
+            g_assert_cmpfloat (a, ==, 0.0f);
+          else
+            g_assert_cmpfloat (a, >, 0.0f);
+        }
+}
+
+static void
+test_recording_names_the_cells_its_mask_hid (void)
+{
+  g_autoptr(AttnvizModel) m = load_fixture ("gpt2-tiny");
+  g_autoptr(AttnvizRecording) dense = run_variant (m, gpt2_ids, GPT2_T, "model");
+  g_assert_true (attnviz_pattern_is_dense (&dense->pattern));
+  g_assert_true (attnviz_recording_masks (dense, 2, 3));    /* causal: a later key */
+  g_assert_false (attnviz_recording_masks (dense, 9, 0));
+  assert_masked_cells_are_the_zeros (dense);
+
+  g_autoptr(AttnvizRecording) window = run_variant (m, gpt2_ids, GPT2_T, "mask=window:3+global:1");
+  g_autofree char *spelled = attnviz_pattern_to_string (&window->pattern);
+  g_assert_cmpstr (spelled, ==, "window:3+global:1");
+  g_assert_true (attnviz_recording_masks (window, 9, 5));   /* 4 back, past the window */
+  g_assert_false (attnviz_recording_masks (window, 9, 0));  /* a global key */
+  assert_masked_cells_are_the_zeros (window);
+
+  /* a model trained sparse runs with its own pattern, and records it */
+  m->config.pattern = (AttnvizPattern) { .block = 4 };
+  g_autoptr(AttnvizRecording) own = run_variant (m, gpt2_ids, GPT2_T, "model");
+  g_assert_cmpint (own->pattern.block, ==, 4);
+  g_assert_true (attnviz_recording_masks (own, 4, 3));
+  assert_masked_cells_are_the_zeros (own);
 }
 
 static void
@@ -379,6 +452,10 @@ main (int argc, char *argv[])
   g_test_add_func ("/engine/variants/reusing-a-run-gives-the-same-numbers", test_reusing_a_run_gives_the_same_numbers);
   g_test_add_func ("/engine/variants/specs-round-trip", test_variant_specs_round_trip);
   g_test_add_func ("/engine/variants/rope-base-needs-a-rope-model", test_rope_base_needs_a_rope_model);
+  g_test_add_func ("/engine/variants/score-variants-refused-on-a-hybrid-say-why",
+                   test_score_variants_refused_on_a_hybrid_say_why);
+  g_test_add_func ("/engine/variants/a-recording-names-the-cells-its-mask-hid",
+                   test_recording_names_the_cells_its_mask_hid);
   g_test_add_func ("/engine/metrics/total-variation-is-zero-for-equal-rows",
                    test_total_variation_is_zero_for_equal_and_one_for_disjoint);
   return g_test_run ();

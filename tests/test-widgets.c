@@ -360,8 +360,10 @@ test_grid_view_marks_additive_heads (void)
       g_assert_cmpint (spec.marks[l * 3 + h], ==, h == 0);
   g_assert_nonnull (strstr (spec.subtitle, "a: additive head"));
 
-  /* drawn: the chip's white letter on its dark backing, bottom right of
-   * head 0's thumbnail and not of head 1's */
+  /* drawn: the chip's white letter on its dark backing, top right of head
+   * 0's thumbnail and not of head 1's: in the causal future, no query's
+   * weight, where head 1 shows the no-data grey; and the weights in the
+   * bottom-right corner (the last query on itself) are as without chips */
   AttnvizGridLayout layout;
   attnviz_grid_layout (&spec, 600, 400, &layout);
   cairo_surface_t *image = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 600, 400);
@@ -369,22 +371,60 @@ test_grid_view_marks_additive_heads (void)
   attnviz_paint_grid (cr, &spec, 600, 400);
   cairo_destroy (cr);
   cairo_surface_flush (image);
-  int dark[2] = { 0, 0 };
+  AttnvizGridSpec plain = spec;
+  plain.marks = NULL;
+  cairo_surface_t *unmarked = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 600, 400);
+  cr = cairo_create (unmarked);
+  attnviz_paint_grid (cr, &plain, 600, 400);
+  cairo_destroy (cr);
+  cairo_surface_flush (unmarked);
+  int stride = cairo_image_surface_get_stride (image);
+  const guint8 *data = cairo_image_surface_get_data (image);
+  const guint8 *data0 = cairo_image_surface_get_data (unmarked);
+  guint32 top_right[2], bottom_right[2], bottom_right0[2];
   for (int h = 0; h < 2; h++)
     {
       AttnvizRect r;
       g_assert_true (attnviz_grid_layout_cell_rect (&layout, 0, h, &r));
-      const guint8 *data = cairo_image_surface_get_data (image);
-      int stride = cairo_image_surface_get_stride (image);
-      /* a pixel inside the chip, left of its letter */
-      int x = (int) (r.x + r.width - 2), y = (int) (r.y + r.height - 2);
-      guint32 px = *(const guint32 *) (data + (gsize) y * stride + 4 * x);
-      int red = (px >> 16) & 0xff, green = (px >> 8) & 0xff, blue = px & 0xff;
-      dark[h] = red + green + blue;
+      int x = (int) (r.x + r.width - 2), top = (int) (r.y + 2), bottom = (int) (r.y + r.height - 2);
+      top_right[h] = *(const guint32 *) (data + (gsize) top * stride + 4 * x);
+      bottom_right[h] = *(const guint32 *) (data + (gsize) bottom * stride + 4 * x);
+      bottom_right0[h] = *(const guint32 *) (data0 + (gsize) bottom * stride + 4 * x);
     }
   cairo_surface_destroy (image);
-  g_test_message ("bottom-right corner of head 0: %d, head 1: %d", dark[0], dark[1]);
-  g_assert_cmpint (dark[0], !=, dark[1]);
+  cairo_surface_destroy (unmarked);
+  g_test_message ("top-right corner of head 0: %08x, head 1: %08x", top_right[0], top_right[1]);
+  g_assert_cmpuint (top_right[0], !=, top_right[1]);
+  /* the chip is dark: darker than the grey it sits on */
+  int sum0 = ((top_right[0] >> 16) & 0xff) + ((top_right[0] >> 8) & 0xff) + (top_right[0] & 0xff);
+  int sum1 = ((top_right[1] >> 16) & 0xff) + ((top_right[1] >> 8) & 0xff) + (top_right[1] & 0xff);
+  g_assert_cmpint (sum0, <, sum1);
+  for (int h = 0; h < 2; h++)
+    g_assert_cmpuint (bottom_right[h], ==, bottom_right0[h]);
+  /* a map that is not causal (cross-attention) has no empty corner: the
+   * chip goes bottom right */
+  AttnvizGridSpec square = spec;
+  square.lower_triangular = FALSE;
+  AttnvizGridLayout square_layout;
+  attnviz_grid_layout (&square, 600, 400, &square_layout);
+  AttnvizRect r0;
+  g_assert_true (attnviz_grid_layout_cell_rect (&square_layout, 0, 0, &r0));
+  cairo_surface_t *marked = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 600, 400);
+  cr = cairo_create (marked);
+  attnviz_paint_grid (cr, &square, 600, 400);
+  cairo_destroy (cr);
+  square.marks = NULL;
+  cairo_surface_t *bare = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, 600, 400);
+  cr = cairo_create (bare);
+  attnviz_paint_grid (cr, &square, 600, 400);
+  cairo_destroy (cr);
+  cairo_surface_flush (marked);
+  cairo_surface_flush (bare);
+  gsize at = (gsize) (int) (r0.y + r0.height - 2) * stride + 4 * (int) (r0.x + r0.width - 2);
+  g_assert_cmpuint (*(const guint32 *) (cairo_image_surface_get_data (marked) + at), !=,
+                    *(const guint32 *) (cairo_image_surface_get_data (bare) + at));
+  cairo_surface_destroy (marked);
+  cairo_surface_destroy (bare);
   g_object_ref_sink (grid);
   g_assert_finalize_object (grid);
   g_assert_finalize_object (result);

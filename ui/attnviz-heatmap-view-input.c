@@ -298,6 +298,16 @@ attnviz_heatmap_view_describe_cell (AttnvizHeatmapView *self, int row, int col)
   return self->bin > 1 ? long_bin_markup (self, row, col, self->bin) : long_cell_markup (self, row, col);
 }
 
+/* Whether RESULT's run hid key COL from query ROW by its sparse pattern
+ * (the self-attention of a model trained sparse, or of a mask variant). */
+static gboolean
+pattern_hides (AttnvizResult *result, int row, int col)
+{
+  const AttnvizRecording *rec = attnviz_result_get_recording (result);
+  return !ATTNVIZ_IS_DIFFERENCE (result) && rec != NULL && attnviz_result_get_kind (result) == ATTNVIZ_ATTENTION_SELF
+         && !attnviz_pattern_is_dense (&rec->pattern) && attnviz_recording_masks (rec, row, col);
+}
+
 static gboolean
 on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
 {
@@ -316,6 +326,16 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
       g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
       markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\nmasked: a later key, which this query does not see",
                                 q, k);
+    }
+  else if (row >= 0 && col >= 0 && self->bin <= 1 && !is_long (self) && pattern_hides (shown_result (self), row, col))
+    {
+      /* A sparse pattern's 0 is the mask's, not a weight the model gave. */
+      const AttnvizRecording *rec = attnviz_result_get_recording (shown_result (self));
+      g_autofree char *q = token_markup (self, ATTNVIZ_AXIS_ROWS, row);
+      g_autofree char *k = token_markup (self, ATTNVIZ_AXIS_COLS, col);
+      g_autofree char *pattern = attnviz_pattern_to_string (&rec->pattern);
+      markup = g_strdup_printf ("<b>query</b> %s\n<b>key</b> %s\nmasked: outside the %s pattern, so this query "
+                                "does not see it", q, k, pattern);
     }
   else if (row >= 0 && col >= 0 && is_long (self))
     {

@@ -479,12 +479,15 @@ draw_cell_heads (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *s
       }
 }
 
-/* MARK_LABEL in the bottom-right corner of each marked thumbnail, on a
- * dark chip, when it fits. */
+/* MARK_LABEL on a dark chip in a corner of each marked thumbnail, when it
+ * fits: top right on a causal map, in the future no query sees, so that
+ * it hides no weight (bottom right held the last query's weight on
+ * itself); bottom right elsewhere (cross-attention, encoders). */
 static void
 draw_cell_marks (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *spec, const AttnvizGridLayout *layout)
 {
   double fs = MIN (layout->font_size, layout->thumb * 0.4);
+  gboolean top = spec->lower_triangular;
 
   if (fs < 5 || spec->mark_label == NULL)
     return;
@@ -496,11 +499,12 @@ draw_cell_marks (cairo_t *cr, AttnvizPainterText *text, const AttnvizGridSpec *s
           continue;
         double w = attnviz_painter_text_set (text, spec->mark_label, fs, TRUE, 0);
         double lh = attnviz_painter_text_line_height (text, fs);
+        double y = top ? r.y : r.y + r.height - lh;
         cairo_set_source_rgba (cr, 0, 0, 0, 0.6);
-        cairo_rectangle (cr, r.x + r.width - w - 0.5 * fs, r.y + r.height - lh, w + 0.5 * fs, lh);
+        cairo_rectangle (cr, r.x + r.width - w - 0.5 * fs, y, w + 0.5 * fs, lh);
         cairo_fill (cr);
         cairo_set_source_rgb (cr, 1, 1, 1);
-        attnviz_painter_text_draw (text, r.x + r.width - 0.25 * fs, r.y + r.height, 1.0, 1.0);
+        attnviz_painter_text_draw (text, r.x + r.width - 0.25 * fs, y + lh, 1.0, 1.0);
       }
 }
 

@@ -197,8 +197,9 @@ typedef struct {
    * in the thumbnail's corner; the column indices are then left out. */
   const int *cell_head_index;
   /* (n_layer * n_head) layer-major as drawn, or NULL: thumbnails chipped
-   * with MARK_LABEL in their bottom-right corner (a hybrid model's
-   * additive heads: "a"), which the subtitle should explain. */
+   * with MARK_LABEL in a corner (a hybrid model's additive heads: "a"),
+   * which the subtitle should explain: top right, in a lower-triangular
+   * map's empty future, else bottom right. */
   const guint8 *marks;
   const char *mark_label;
   AttnvizPooling pooling;
