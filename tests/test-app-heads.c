@@ -513,6 +513,37 @@ test_a_hybrid_sparse_model_says_so (Fixture *f, gconstpointer data)
   g_assert_null (strstr (gtk_label_get_text (f->window->model_details), "mask"));
 }
 
+/* An encoder-decoder hybrid (train's own recipe for reverse): no
+ * measures, but the table still lists every head with its score, and no
+ * costly measures are offered. */
+static void
+test_an_encoder_decoder_hybrid_lists_each_heads_score (Fixture *f, gconstpointer data)
+{
+  g_autofree char *model = g_build_filename (f->dir, "hybrid-seq2seq", NULL);
+  g_auto(AttnvizTestRun) train = { 0 };
+  attnviz_test_run_attnviz (&train, "train", "--task", "reverse", "--d-model", "16", "--heads", "2", "--score",
+                            "hybrid:heads=1", "--steps", "2", "--batch", "2", "--eval-examples", "2", "-q", "-o", model,
+                            NULL);
+  g_assert_cmpint (train.status, ==, 0);
+  g_assert_true (open_with (f, model, "abcdef"));
+  show_heads (f);
+  g_assert_true (gtk_column_view_column_get_visible (attnviz_head_table_get_column (f->table, "score")));
+  const AttnvizRecording *rec = attnviz_result_get_recording (attnviz_window_get_run (f->window));
+  int n_layer = MAX (rec->n_layer, rec->n_enc_layer);
+  g_assert_cmpuint (attnviz_head_table_get_n_rows (f->table), ==, (guint) n_layer * 2);
+  for (guint i = 0; i < (guint) n_layer * 2; i++)
+    {
+      int layer, head;
+      attnviz_head_table_get_row (f->table, i, &layer, &head);
+      g_assert_cmpint (attnviz_head_table_get_value (f->table, i, "score") > 0, ==, head == 0);
+    }
+  g_assert_false (gtk_column_view_column_get_visible (attnviz_head_table_get_column (f->table, "entropy")));
+  /* no measures to compute or write */
+  g_assert_null (attnviz_head_table_get_measures (f->table));
+  gtk_widget_activate_action (GTK_WIDGET (f->table), "heads.compute", NULL);
+  g_assert_false (attnviz_head_table_get_computing (f->table));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -548,6 +579,7 @@ main (int argc, char **argv)
   ADD ("export-writes-the-csv-and-json-attnviz-heads-writes", test_export_writes_the_engines_csv);
   ADD ("an-encoder-decoder-run-says-it-has-no-table", test_an_encoder_decoder_run_says_it_has_no_table);
   ADD ("a-hybrid-sparse-model-says-so-in-the-sidebar-and-the-score-column", test_a_hybrid_sparse_model_says_so);
+  ADD ("an-encoder-decoder-hybrid-lists-each-heads-score", test_an_encoder_decoder_hybrid_lists_each_heads_score);
 
   int status = g_test_run ();
   g_autofree char *recent = g_build_filename (data_home, "attnviz", "recent", NULL);

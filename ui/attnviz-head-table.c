@@ -77,6 +77,7 @@ struct _AttnvizHeadTable
 
   GtkWidget *box;
   GtkWidget *toolbar;                /* hidden while there is no table */
+  gboolean score_only;               /* an encoder-decoder hybrid's table: no measures, each head's score */
   GtkDropDown *layer_dropdown;
   GtkStringList *layer_names;
   GtkWidget *caption;
@@ -235,7 +236,7 @@ update_actions (AttnvizHeadTable *self)
   gboolean complete = attnviz_head_table_get_complete (self);
 
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "heads.compute",
-                                 self->measures != NULL && !self->computing && !complete);
+                                 self->measures != NULL && !self->score_only && !self->computing && !complete);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "heads.cancel", self->computing);
   gtk_widget_set_visible (self->compute_button, !self->computing && !complete);
   gtk_widget_set_visible (GTK_WIDGET (self->progress), self->computing);
@@ -327,6 +328,7 @@ on_run_changed (AttnvizHeadTable *self)
   g_set_object (&self->run, run);
   g_clear_pointer (&self->measures, attnviz_head_measures_free);
   g_clear_pointer (&self->probe, attnviz_head_measures_free);
+  self->score_only = FALSE;
 
   const AttnvizHeadMeasures *m = run ? attnviz_run_result_measures_of (run) : NULL;
   if (m != NULL)
@@ -340,11 +342,20 @@ on_run_changed (AttnvizHeadTable *self)
     show_empty (self, "No Run Yet", "Run the model on a text to measure each of its heads.");
   else if (attnviz_result_get_kind (run) == ATTNVIZ_ATTENTION_CROSS)
     show_empty (self, "No Head Measures", "This run is a cross-attention alone; heads are measured on self-attention.");
+  else if (attnviz_result_is_seq2seq (run) && attnviz_result_get_recording (run)->head_additive != NULL)
+    {
+      /* No measures, but a hybrid's heads still say how each one scores:
+       * a table of its layers (of both stacks) and heads, its score alone. */
+      const AttnvizRecording *rec = attnviz_result_get_recording (run);
+      self->measures = attnviz_head_measures_new (MAX (rec->n_layer, rec->n_enc_layer), rec->n_head);
+      self->score_only = TRUE;
+      gtk_stack_set_visible_child_name (self->stack, "table");
+    }
   else if (attnviz_result_is_seq2seq (run))
     show_empty (self, "No Head Measures", "Heads are measured for decoder-only and encoder models.");
   else
     show_empty (self, "No Head Measures", "This run was made without them.");
-  gtk_widget_set_visible (self->toolbar, self->measures != NULL);
+  gtk_widget_set_visible (self->toolbar, self->measures != NULL && !self->score_only);
   update_layers (self);
   rebuild_rows (self);
 }
@@ -648,7 +659,7 @@ const AttnvizHeadMeasures *
 attnviz_head_table_get_measures (AttnvizHeadTable *self)
 {
   g_return_val_if_fail (ATTNVIZ_IS_HEAD_TABLE (self), NULL);
-  return self->measures;
+  return self->score_only ? NULL : self->measures;   /* a score-only table has none */
 }
 
 void
