@@ -460,6 +460,8 @@ _attnviz_render_draw (const RenderRun *run, const RenderRequest *req)
       spec.scale = scale;
       spec.scale_caption = range_caption;
       spec.mask_future = rec->causal && kind == ATTENTION_SELF;
+      if (kind == ATTENTION_SELF && draw_rows == rows && draw_cols == cols)
+        spec.pattern = rec->pattern;   /* its left-out cells: no data, not weight 0 */
       attnviz_cli_figure_apply (fig, ATTNVIZ_FIGURE_HEATMAP, &spec);
       AttnvizExportOptions eo = attnviz_cli_figure_export_options (fig, title);
       ok = attnviz_paint_to_file_full (out, ATTNVIZ_FIGURE_HEATMAP, &spec, fig_w, fig_h, &eo, &error);

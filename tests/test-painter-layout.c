@@ -209,6 +209,51 @@ test_heatmap_of_causal_matrix_is_zero_above_diagonal (void)
     }
 }
 
+/* A sparse pattern's left-out cells are drawn in the no-data colour, as a
+ * causal model's future is, and the cells it keeps in their weight's
+ * colour, even a weight of 0. */
+static void
+test_a_patterns_left_out_cells_are_no_data (void)
+{
+  enum { T = 8 };
+  float m[T * T] = { 0 };
+  AttnvizPattern pattern = { .window = 3, .global = 1 };
+  for (int i = 0; i < T; i++)
+    for (int j = 0; j <= i; j++)
+      m[i * T + j] = attnviz_pattern_allows (&pattern, i, j) && j != 1 ? 0.5f : 0.0f;
+  AttnvizHeatmapSpec spec;
+  attnviz_heatmap_spec_init (&spec, m, T, T);
+  spec.colorbar = FALSE;
+  spec.mask_future = TRUE;
+  spec.pattern = pattern;
+  attnviz_scale_init (&spec.scale, ATTNVIZ_SCALE_LINEAR, 0.0, 1.0);
+  cairo_surface_t *s = cairo_image_surface_create (CAIRO_FORMAT_RGB24, 400, 400);
+  cairo_t *cr = cairo_create (s);
+  attnviz_paint_heatmap (cr, &spec, 400, 400);
+  cairo_destroy (cr);
+  cairo_surface_flush (s);
+  AttnvizHeatmapLayout layout;
+  attnviz_heatmap_layout (&spec, 400, 400, &layout);
+  double rgb[3];
+  attnviz_colormap_nodata (spec.colormap, rgb);
+  guint32 nodata = attnviz_colormap_pack (rgb);
+  attnviz_colormap_lookup (spec.colormap, 0.0, rgb);
+  guint32 zero = attnviz_colormap_pack (rgb);
+  for (int i = 0; i < T; i++)
+    for (int j = 0; j < T; j++)
+      {
+        guint32 px = pixel_at (s, layout.matrix.x + (j + 0.5) * layout.cell, layout.matrix.y + (i + 0.5) * layout.cell);
+        gboolean hidden = j > i || !attnviz_pattern_allows (&pattern, i, j);
+        if (hidden)
+          g_assert_cmphex (px, ==, nodata);
+        else if (j == 1)
+          g_assert_cmphex (px, ==, zero);   /* kept, and 0: the colour of 0 */
+        else
+          g_assert_cmphex (px, !=, nodata);
+      }
+  cairo_surface_destroy (s);
+}
+
 /* The table-driven colouring of log and power scales agrees with
  * colormap (scale_map (v)) to one level of the colour table. */
 static void
@@ -590,6 +635,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/ui/painter/labels-never-overlap", test_labels_never_overlap);
+  g_test_add_func ("/ui/painter/a-patterns-left-out-cells-are-no-data", test_a_patterns_left_out_cells_are_no_data);
   g_test_add_func ("/ui/painter/hit-test-finds-cells-and-labels", test_hit_test_finds_cells);
   g_test_add_func ("/ui/painter/heatmap-of-causal-matrix-is-zero-above-diagonal",
                    test_heatmap_of_causal_matrix_is_zero_above_diagonal);

@@ -122,6 +122,11 @@ fill_spec (AttnvizHeatmapView *self, AttnvizHeatmapSpec *spec, const float *matr
   spec->subtitle = self->subtitle;
   spec->colormap = figure_colormap (self);
   spec->mask_future = is_square (self) && attnviz_result_get_causal (shown_result (self));
+  /* A sparse pattern's left-out cells are no data too (cells, not bins). */
+  const AttnvizRecording *rec = attnviz_result_get_recording (shown_result (self));
+  if (bin == 1 && is_square (self) && rec != NULL && attnviz_result_get_kind (shown_result (self)) == ATTNVIZ_ATTENTION_SELF
+      && (kind == ATTNVIZ_MATRIX_WEIGHTS || kind == ATTNVIZ_MATRIX_VALUE_WEIGHTED))
+    spec->pattern = rec->pattern;
   attnviz_scale_init (&spec->scale, figure_scale (self), self->vmin, self->vmax);
   apply_range_mode (self, spec);
   spec->highlight_row = attnviz_view_state_get_row_token (figure_state (self));

@@ -533,6 +533,8 @@ paint_visible_cells (cairo_t *cr, const AttnvizHeatmapSpec *spec, const AttnvizS
                                                            i1 - i0, j1 - j0, spec->cols);
   if (spec->mask_future)
     attnviz_painter_mask_future (&colorizer, image, i0, j0);
+  if (!attnviz_pattern_is_dense (&spec->pattern))
+    attnviz_painter_mask_pattern (&colorizer, image, i0, j0, &spec->pattern);
   attnviz_colorizer_clear (&colorizer);
   if (image != NULL)
     {

@@ -487,6 +487,26 @@ attnviz_painter_mask_future (const AttnvizColorizer *c, cairo_surface_t *surface
   cairo_surface_mark_dirty (surface);
 }
 
+void
+attnviz_painter_mask_pattern (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0,
+                              const AttnvizPattern *pattern)
+{
+  if (surface == NULL)
+    return;
+  int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
+  int stride = cairo_image_surface_get_stride (surface);
+  cairo_surface_flush (surface);
+  guchar *data = cairo_image_surface_get_data (surface);
+  for (int i = 0; i < h; i++)
+    {
+      guint32 *row = (guint32 *) (data + (gsize) i * stride);
+      for (int j = 0; j < w; j++)
+        if (!attnviz_pattern_allows (pattern, row0 + i, col0 + j))
+          row[j] = c->nodata;
+    }
+  cairo_surface_mark_dirty (surface);
+}
+
 /* SURFACE (RGB24) with each pixel repeated KX times across and KY down. */
 static cairo_surface_t *
 upscale_nearest (cairo_surface_t *surface, int kx, int ky)

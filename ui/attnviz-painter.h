@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "attnviz-colormap.h"
+#include "attnviz-pattern.h"
 #include "attnviz-scale.h"
 
 G_BEGIN_DECLS
@@ -66,6 +67,10 @@ typedef struct {
    * both axes) right of the diagonal, column > row, are masked (future)
    * and drawn in the colour map's no-data colour, not the colour of 0. */
   gboolean mask_future;
+  /* A sparse model's (or variant's) pattern over a square picture of
+   * cells: cell (i, j) it leaves out is drawn in the no-data colour too,
+   * since its weight is 0 by construction.  Zero: dense. */
+  AttnvizPattern pattern;
   /* The cells reach beyond the scale's ends (a long run's difference,
    * scaled to its overview): the colour bar says so, "≥ vmax" over its top
    * and "≤ vmin" under its bottom. */
