@@ -242,8 +242,9 @@ attnviz_cmd_sweep (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: only with --pg-steps N", pg_lr_given ? "--pg-lr" : "--pg-weight");
 
   g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, 0, &error);
-  if (task == NULL)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--task: %s", error->message);
+  if (task == NULL)   /* a name it does not know is usage; a file:PATH that fails, bad input */
+    return attnviz_cli_fail (g_str_has_prefix (task_spec, "file:") ? ATTNVIZ_EXIT_BAD_INPUT : ATTNVIZ_EXIT_USAGE,
+                             "--task: %s", error->message);
   gboolean seq2seq = attnviz_task_prefers_seq2seq (task);
   if (arch != NULL && strcmp (arch, "seq2seq") != 0 && strcmp (arch, "decoder") != 0)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--arch: \"%s\" (seq2seq or decoder)", arch);

@@ -265,8 +265,9 @@ attnviz_cmd_train (int argc, char **argv)
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "%s: only with --objective ce+pg", ce_pg_given);
 
   g_autoptr(AttnvizTask) task = attnviz_task_new (task_spec, text_window, &error);
-  if (task == NULL)
-    return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "--task: %s", error->message);
+  if (task == NULL)   /* a name it does not know is usage; a file:PATH that fails, bad input */
+    return attnviz_cli_fail (g_str_has_prefix (task_spec, "file:") ? ATTNVIZ_EXIT_BAD_INPUT : ATTNVIZ_EXIT_USAGE,
+                             "--task: %s", error->message);
 
   if (window_given && attnviz_task_has_source (task))
     return attnviz_cli_fail (ATTNVIZ_EXIT_USAGE, "--window: only for plain-text tasks (file:PATH without tabs)");

@@ -85,8 +85,16 @@ test_train_refuses_bad_options (void)
 {
   g_auto(AttnvizTestRun) a = { 0 };
   attnviz_test_run_attnviz (&a, "train", "--task", "nonsense", NULL);
-  g_assert_cmpint (a.status, ==, 1);
+  g_assert_cmpint (a.status, ==, 2);
   g_assert_nonnull (strstr (a.err, "unknown task"));
+  /* a task file that cannot be read is bad input, not usage */
+  g_auto(AttnvizTestRun) a2 = { 0 };
+  attnviz_test_run_attnviz (&a2, "train", "--task", "file:/nonexistent/attnviz-task.txt", NULL);
+  g_assert_cmpint (a2.status, ==, 1);
+  g_assert_nonnull (strstr (a2.err, "/nonexistent/attnviz-task.txt"));
+  g_auto(AttnvizTestRun) a3 = { 0 };
+  attnviz_test_run_attnviz (&a3, "sweep", "--task", "nonsense", NULL);
+  g_assert_cmpint (a3.status, ==, 2);
   g_auto(AttnvizTestRun) b = { 0 };
   attnviz_test_run_attnviz (&b, "train", "--task", "copy", "--pos", "spiral", NULL);
   g_assert_cmpint (b.status, ==, 2);
