@@ -72,8 +72,15 @@ parse_pair (AttnvizVariant *v, const char *key, const char *value, GError **erro
         v->mask = ATTNVIZ_MASK_CAUSAL;
       else if (strcmp (value, "bidirectional") == 0 || strcmp (value, "none") == 0)
         v->mask = ATTNVIZ_MASK_BIDIRECTIONAL;
-      else if (strcmp (value, "dense") != 0 && attnviz_pattern_parse (&v->pattern, value, NULL))
+      else if (strcmp (value, "dense") != 0 && strchr (value, ':') != NULL)
         {
+          /* a pattern: its own message says what is wrong with it */
+          g_autoptr(GError) why = NULL;
+          if (!attnviz_pattern_parse (&v->pattern, value, &why))
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "variant: %s", why->message);
+              return FALSE;
+            }
           const AttnvizPattern *p = &v->pattern;
           gboolean only_window = p->stride == 0 && p->block == 0 && p->global == 0;
           gboolean only_stride = p->window == 0 && p->block == 0 && p->global == 0;

@@ -326,6 +326,11 @@ test_variant_specs_round_trip (void)
       g_assert_false (attnviz_variant_parse (&v, bad[i], &error));
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
     }
+  /* a pattern's refusal says what is wrong with it */
+  AttnvizVariant v;
+  g_autoptr(GError) error = NULL;
+  g_assert_false (attnviz_variant_parse (&v, "mask=window:0", &error));
+  g_assert_nonnull (strstr (error->message, "mask \"window:0\": each size must be a whole number from 1"));
 }
 
 static void
