@@ -16,6 +16,8 @@
 
 #include "attnviz-fileutil.h"
 #include "attnviz-npy.h"
+#include "attnviz-pattern.h"
+#include "attnviz-variant.h"
 #include "attnviz-session-private.h"
 
 /* ---- arrays ---- */
@@ -575,7 +577,24 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
     return FALSE;
   if (encoder_decoder && !read_source_side (self, f, meta, T, n_layer, n_head, error))
     return FALSE;
+  /* a sparse model's pattern: the keys outside it are 0 by construction */
+  g_autofree char *mask = meta_string (meta, "mask");
+  if (*mask != '\0')
+    {
+      g_autoptr(GError) why = NULL;
+      if (!attnviz_pattern_parse (&rec->pattern, mask, &why))
+        return _attnviz_session_fail (error, f->path, "the metadata's %s", why->message);
+    }
   g_autofree char *variant = meta_string (meta, "variant");
+  /* a variant's mask takes the model's place, as in the run it came from
+   * (attnviz-forward.c: effective_options) */
+  g_auto(AttnvizVariant) v = { 0 };
+  if (*variant && attnviz_variant_parse (&v, variant, NULL) && v.mask != ATTNVIZ_MASK_MODEL)
+    {
+      AttnvizPattern dense = { 0 };
+      gboolean own = v.mask == ATTNVIZ_MASK_WINDOW || v.mask == ATTNVIZ_MASK_STRIDED || v.mask == ATTNVIZ_MASK_PATTERN;
+      rec->pattern = own ? v.pattern : dense;
+    }
   g_free (rec->variant);
   rec->variant = *variant ? g_steal_pointer (&variant) : g_strdup ("model");
   for (int t = 0; t < T; t++)

@@ -610,10 +610,39 @@ test_a_dump_s_model_path_names_the_model_whatever_it_holds (void)
   g_assert_null (strchr (shown, '\a'));
 }
 
+/* A sparse model's dump names its pattern; reopened, its run hides the
+ * same keys (the views draw them as no data); a pattern that does not
+ * parse is one line naming the file. */
+static void
+test_a_dumps_mask_comes_back_with_it (void)
+{
+  const char *json = "{\"metadata\": {\"n_tokens\": 4, \"n_layer\": 1, \"n_head\": 1, \"causal\": true, "
+                     "\"mask\": \"window:2\", \"layers\": [0], \"heads\": [0], "
+                     "\"tokens\": [{\"id\": 1}, {\"id\": 2}, {\"id\": 3}, {\"id\": 4}]}, "
+                     "\"attentions\": [[[[1, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0.5, 0.5, 0], [0, 0, 0.5, 0.5]]]]}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizSession) s = attnviz_session_load_bytes ((const guint8 *) json, strlen (json), "run.json", 0,
+                                                            &error);
+  g_assert_no_error (error);
+  const AttnvizRecording *rec = s->rec;
+  g_assert_true (attnviz_recording_masks (rec, 3, 1));
+  g_assert_false (attnviz_recording_masks (rec, 3, 2));
+  g_assert_true (attnviz_recording_masks (rec, 1, 2));   /* causal too */
+
+  g_autofree char *bad = g_strdup (json);
+  memcpy (strstr (bad, "window:2"), "window:0", 8);
+  g_autoptr(AttnvizSession) t = attnviz_session_load_bytes ((const guint8 *) bad, strlen (bad), "run.json", 0, &error);
+  g_assert_null (t);
+  g_assert_nonnull (strstr (error->message, "run.json"));
+  g_assert_nonnull (strstr (error->message, "window:0"));
+  g_assert_null (strchr (error->message, '\n'));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/engine/session/a-dumps-mask-comes-back-with-it", test_a_dumps_mask_comes_back_with_it);
   static const DumpCase dumps[] = {
     { ATTNVIZ_DUMP_NPY, "run", NULL },
     { ATTNVIZ_DUMP_SAFETENSORS, "run.safetensors", NULL },
