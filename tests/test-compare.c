@@ -279,6 +279,23 @@ test_difference_result (void)
   g_autoptr(AttnvizResult) same = ATTNVIZ_RESULT (attnviz_difference_new (a, a, NULL));
   for (int i = 0; i < 6; i++)
     g_assert_cmpfloat (attnviz_difference_get_tvd (ATTNVIZ_DIFFERENCE (same))[i], ==, 0);
+  g_assert_null (attnviz_result_get_recording (same)->head_additive);
+
+  /* A hybrid's additive heads, the same in A and B, stay marked in A − B
+   * (the changes' grid shows its "a" chips); where they differ, none. */
+  AttnvizRecording *rec_a = (AttnvizRecording *) attnviz_result_get_recording (a);
+  AttnvizRecording *rec_b = (AttnvizRecording *) attnviz_result_get_recording (b);
+  rec_a->head_additive = g_new0 (guint8, 6);
+  rec_b->head_additive = g_new0 (guint8, 6);
+  rec_a->head_additive[3] = rec_b->head_additive[3] = 1;   /* layer 1, head 0 */
+  g_autoptr(AttnvizResult) hybrid = ATTNVIZ_RESULT (attnviz_difference_new (a, b, NULL));
+  const AttnvizRecording *rd = attnviz_result_get_recording (hybrid);
+  for (int l = 0; l < 2; l++)
+    for (int h = 0; h < 3; h++)
+      g_assert_cmpint (attnviz_recording_head_additive (rd, l, h), ==, l == 1 && h == 0);
+  rec_b->head_additive[4] = 1;
+  g_autoptr(AttnvizResult) unlike = ATTNVIZ_RESULT (attnviz_difference_new (a, b, NULL));
+  g_assert_null (attnviz_result_get_recording (unlike)->head_additive);
 }
 
 /* ---- The window on stories260K --------------------------------------------- */

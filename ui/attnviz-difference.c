@@ -267,6 +267,11 @@ attnviz_difference_new (AttnvizResult *a, AttnvizResult *b, GError **error)
   for (int t = 0; t < rec->T; t++)
     rec->loss[t] = NAN;
   rec->variant = g_strdup_printf ("A: %s − B: %s", attnviz_result_get_variant (a), attnviz_result_get_variant (b));
+  /* Heads additive in both runs alike stay marked in the changes' grid. */
+  gsize n_marks = (gsize) MAX (ra->n_layer, ra->n_enc_layer) * ra->n_head;
+  if (ra->head_additive != NULL && rb->head_additive != NULL && ra->n_enc_layer == rb->n_enc_layer
+      && memcmp (ra->head_additive, rb->head_additive, n_marks) == 0)
+    rec->head_additive = g_memdup2 (ra->head_additive, n_marks);
 
   char **labels = g_strdupv (a->labels);
   GArray *tokens = NULL;
@@ -303,6 +308,8 @@ difference_of_kind (AttnvizDifference *of, AttnvizResult *a, AttnvizResult *b)
   rec->src_ids = g_memdup2 (ra->src_ids, sizeof (gint32) * ra->S);
   rec->d_model = ra->d_model;
   rec->variant = g_strdup (ra->variant);
+  if (ra->head_additive != NULL)
+    rec->head_additive = g_memdup2 (ra->head_additive, (gsize) MAX (ra->n_layer, ra->n_enc_layer) * ra->n_head);
   for (int t = 0; t < rec->T; t++)
     rec->loss[t] = NAN;
 

@@ -161,7 +161,8 @@ mark_additive_heads (AttnvizGridView *self, AttnvizGridSpec *spec)
   int L = spec->n_layer, H = spec->n_head;
 
   g_clear_pointer (&self->additive, g_free);
-  if (rec == NULL || rec->head_additive == NULL || ATTNVIZ_IS_DIFFERENCE (figure_result (self)))
+  /* (A − B keeps the marks only where A and B score alike: attnviz-difference.c) */
+  if (rec == NULL || rec->head_additive == NULL)
     return;
   self->additive = g_new0 (guint8, (gsize) L * H);
   for (int l = 0; l < L; l++)
