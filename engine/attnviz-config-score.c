@@ -113,6 +113,23 @@ attnviz_config_check_score (AttnvizConfig *c, GError **error)
                    "compatibility function \"%s\": the model has layers 0-%d", spec, n_layer - 1);
       return FALSE;
     }
+  /* A hybrid mixes: one whose every head is additive is "additive", and
+   * would be labelled hybrid where it is not. */
+  if (c->additive_layers == 0 && c->additive_heads == c->n_head)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "compatibility function \"%s\": with %d head%s per layer every head would be additive; a hybrid "
+                   "needs at least one scaled dot-product head (use additive, or hybrid:additive=L)", spec,
+                   c->n_head, c->n_head == 1 ? "" : "s");
+      return FALSE;
+    }
+  if (c->additive_layers != 0 && n_layer < 64 && c->additive_layers == (((guint64) 1 << n_layer) - 1))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "compatibility function \"%s\": every layer would be additive; a hybrid needs at least one "
+                   "scaled dot-product layer (use additive)", spec);
+      return FALSE;
+    }
   return TRUE;
 }
 

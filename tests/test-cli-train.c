@@ -352,7 +352,7 @@ test_sweep_compares_scores_and_masks (void)
   g_auto(AttnvizTestRun) r = { 0 };
   attnviz_test_run_attnviz (&r, "sweep", "--task", "reverse", "--arch", "decoder", "--score",
                             "scaled_dot,dot,additive,hybrid,hybrid:additive=0,1", "--mask", "causal,block:4",
-                            "--d-model", "16", "--steps", "2", "--batch", "2", NULL);
+                            "--layers", "3", "--d-model", "16", "--steps", "2", "--batch", "2", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "| score | mask | parameters |"));
   g_assert_nonnull (strstr (r.out, "| hybrid | causal |"));
@@ -369,6 +369,19 @@ test_sweep_compares_scores_and_masks (void)
   g_assert_cmpint (bad.status, ==, 2);
   g_assert_nonnull (strstr (bad.err, "2 heads"));
   g_assert_null (strstr (bad.err, "[1/"));
+  /* a "hybrid" whose every head would be additive is no hybrid: refused
+   * before anything trains, as train refuses it */
+  g_auto(AttnvizTestRun) all = { 0 };
+  attnviz_test_run_attnviz (&all, "sweep", "--task", "reverse", "--heads", "1,2", "--score", "hybrid", "--steps", "2",
+                            NULL);
+  g_assert_cmpint (all.status, ==, 2);
+  g_assert_nonnull (strstr (all.err, "with 1 head per layer every head would be additive"));
+  g_assert_null (strstr (all.err, "[1/"));
+  g_auto(AttnvizTestRun) layers = { 0 };
+  attnviz_test_run_attnviz (&layers, "train", "--task", "reverse", "--arch", "decoder", "--layers", "2", "--score",
+                            "hybrid:additive=0,1", "--steps", "2", "-o", "/nonexistent/never-written", NULL);
+  g_assert_cmpint (layers.status, ==, 2);
+  g_assert_nonnull (strstr (layers.err, "every layer would be additive"));
 }
 
 static void
