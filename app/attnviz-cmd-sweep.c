@@ -422,8 +422,9 @@ attnviz_cmd_sweep (int argc, char **argv)
           g_string_append_printf (table, " %s |", axes[a].values[idx[a]]);
       if (run == 0)
         first_seconds = train_seconds;
-      g_string_append_printf (table, " %.1fk | %.1f%% | %.1f%% | %.0f s | %.2f |", n_params / 1000.0,
-                              100.0 * res.exact, 100.0 * res.tokens, train_seconds,
+      /* whole seconds, tenths under ten: a run of 0.4 s is not "0 s" */
+      g_string_append_printf (table, " %.1fk | %.1f%% | %.1f%% | %.*f s | %.2f |", n_params / 1000.0,
+                              100.0 * res.exact, 100.0 * res.tokens, train_seconds < 9.95 ? 1 : 0, train_seconds,
                               train_seconds / MAX (first_seconds, 1e-9));
       if (pg_steps > 0)
         {
@@ -437,8 +438,8 @@ attnviz_cmd_sweep (int argc, char **argv)
             return attnviz_cli_fail (ATTNVIZ_EXIT_BAD_INPUT, "%s: %s", label->str, error->message);
           fprintf (stderr, "[%d/%d] then CE %.1f%% exact (%.1f s), CE+PG %.1f%% exact (%.1f s)\n", run + 1, n_runs,
                    100.0 * ce.exact, ce_s, 100.0 * pg.exact, pg_s);
-          g_string_append_printf (table, " %.1f%% | %.1f%% | %.0f s, %.0f s |", 100.0 * ce.exact, 100.0 * pg.exact, ce_s,
-                                  pg_s);
+          g_string_append_printf (table, " %.1f%% | %.1f%% | %.*f s, %.*f s |", 100.0 * ce.exact, 100.0 * pg.exact,
+                                  ce_s < 9.95 ? 1 : 0, ce_s, pg_s < 9.95 ? 1 : 0, pg_s);
         }
       g_string_append_c (table, '\n');
     }
