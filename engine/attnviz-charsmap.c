@@ -86,7 +86,8 @@ attnviz_charsmap_new (const guint8 *blob, gsize len, const char *filename, GErro
       map->units[i] = (guint32) u[0] | (guint32) u[1] << 8 | (guint32) u[2] << 16 | (guint32) u[3] << 24;
     }
   map->n_strings = n_strings;
-  map->strings = g_memdup2 (blob + 4 + trie, n_strings + (n_strings == 0));   /* never NULL */
+  /* never NULL; a blob that ends with its trie has no byte to copy */
+  map->strings = n_strings > 0 ? g_memdup2 (blob + 4 + trie, n_strings) : g_malloc0 (1);
   return map;
 }
 

@@ -193,6 +193,25 @@ test_a_hostile_trie_is_bounded_at_use (void)
   g_assert_cmpstr (spans, ==, "0-256,256-512,512-768,768-1000,");
 }
 
+/* A blob that ends with its trie (no replacement strings): read from a
+ * buffer of exactly its size, nothing past it; no key has a value. */
+static void
+test_a_trie_without_strings_maps_nothing (void)
+{
+  gsize n;
+  g_autofree guint32 *u = two_keys (&n);
+  g_autoptr(GByteArray) b = blob_new (u, n, "", 0);
+  g_autofree guint8 *exact = g_memdup2 (b->data, b->len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizCharsmap) map = attnviz_charsmap_new (exact, b->len, "hand.bin", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (map->n_strings, ==, 0);
+  g_autofree char *spans = NULL;
+  g_autofree char *out = normalize (map, "ab", 2, &spans);
+  g_assert_cmpstr (out, ==, "ab");
+  g_assert_cmpstr (spans, ==, "0-1,1-2,");
+}
+
 /* The tokenizer of tests/fixtures/charsmap/NAME.EXT (.spm or .gguf) */
 static AttnvizTokenizer *
 rules_tokenizer (const char *name, const char *ext)
@@ -314,6 +333,7 @@ main (int argc, char **argv)
                    test_an_invalid_byte_becomes_the_replacement_character);
   g_test_add_func ("/engine/charsmap/nmt-nfkc-maps-what-nfkc-does-not", test_nmt_nfkc_maps_what_nfkc_does_not);
   g_test_add_func ("/engine/charsmap/a-hostile-trie-is-bounded-at-use", test_a_hostile_trie_is_bounded_at_use);
+  g_test_add_func ("/engine/charsmap/a-trie-without-strings-maps-nothing", test_a_trie_without_strings_maps_nothing);
   g_test_add_data_func ("/engine/charsmap/spm/white-space-rules-follow-the-spec", ".spm",
                         test_white_space_rules_follow_the_spec);
   g_test_add_data_func ("/engine/charsmap/gguf/white-space-rules-follow-the-spec", ".gguf",
