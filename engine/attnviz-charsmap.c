@@ -44,9 +44,11 @@
 #define MAX_KEY 256
 
 /* A text may grow by this much whatever its length (nmt_nfkc's longest
- * replacement, U+FDFA's 33 bytes for 3, needs a text of 1.6 million of
- * them to get there). */
-#define MAX_GROWTH ((gsize) 16 << 20)
+ * replacement, U+FDFA's 33 bytes for 3, needs a text of 100000 of them to
+ * get there): so a map costs at most what a text of twice the length and
+ * a megabyte more costs without one (a million one-byte tokens are 1.5 GB
+ * as tokenize --json). */
+#define MAX_GROWTH ((gsize) 1 << 20)
 
 static gboolean G_GNUC_PRINTF (3, 4)
 fail (GError **error, const char *filename, const char *format, ...)

@@ -39,7 +39,7 @@ void attnviz_charsmap_free (AttnvizCharsmap *map);
  * TO (guint32 arrays, appended to) get the span of TEXT it came from.
  * The result is NUL-terminated; its length is the number of entries
  * appended to FROM.  A result longer than the text by more than the
- * text's length or 16 MiB, whichever is more, is refused: NULL and a
+ * text's length or 1 MiB, whichever is more, is refused: NULL and a
  * one-line G_IO_ERROR_INVALID_DATA "FILENAME: precompiled_charsmap makes
  * a text of N bytes longer than M bytes" (FROM and TO then hold part of
  * the spans). */
