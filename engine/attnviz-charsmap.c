@@ -21,10 +21,15 @@
  * and its whole units, the strings' final NUL are checked.  At use: every
  * unit index is checked against the trie (an index past it ends the
  * search), a value past the strings, or at a string (or the middle of
- * one) that is not UTF-8, is no match, and a search looks at
- * most MAX_KEY bytes ahead, so a trie that cycles or matches everything
- * costs a bounded amount per input byte.  Every replacement ends inside
- * the strings, at their last NUL at the latest.
+ * one) that is not UTF-8, is no match (which offsets start UTF-8 is
+ * worked out once, at load: a long string is not validated at each match),
+ * and a search looks at most MAX_KEY bytes ahead, so a trie that cycles or
+ * matches everything costs a bounded amount per input byte.  Every
+ * replacement ends inside the strings, at their last NUL at the latest.
+ * A map whose replacements are longer than their keys could make a text
+ * of a megabyte a gigabyte (and its spans eight more): a result that
+ * outgrows the text by more than the text's length or MAX_GROWTH,
+ * whichever is more, is refused.
  */
 #define G_LOG_DOMAIN "attnviz-charsmap"
 #include "config.h"
@@ -38,6 +43,13 @@
  * few characters; this only bounds the cost of a hostile trie. */
 #define MAX_KEY 256
 
+/* A text may grow by this much whatever its length (nmt_nfkc's longest
+ * replacement, U+FDFA's 33 bytes for 3, needs a text of 100000 of them to
+ * get there): so a map costs at most what a text of twice the length and
+ * a megabyte more costs without one (a million one-byte tokens are 1.5 GB
+ * as tokenize --json). */
+#define MAX_GROWTH ((gsize) 1 << 20)
+
 static gboolean G_GNUC_PRINTF (3, 4)
 fail (GError **error, const char *filename, const char *format, ...)
 {
@@ -47,6 +59,21 @@ fail (GError **error, const char *filename, const char *format, ...)
   va_end (args);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s: precompiled_charsmap %s", filename, msg);
   return FALSE;
+}
+
+/* ok[v]: the replacement starting at byte V of S (N bytes, the last a
+ * NUL) is UTF-8 up to its NUL: its first character is whole and valid,
+ * and so is the rest. */
+static guint8 *
+utf8_starts (const char *s, gsize n)
+{
+  guint8 *ok = g_malloc0 (n + 1);
+  for (gsize v = n; v-- > 0; )
+    {
+      gsize k = (gsize) g_utf8_skip[(guchar) s[v]];
+      ok[v] = s[v] == '\0' || (v + k < n && g_utf8_validate_len (s + v, k, NULL) && ok[v + k]);
+    }
+  return ok;
 }
 
 AttnvizCharsmap *
@@ -86,7 +113,10 @@ attnviz_charsmap_new (const guint8 *blob, gsize len, const char *filename, GErro
       map->units[i] = (guint32) u[0] | (guint32) u[1] << 8 | (guint32) u[2] << 16 | (guint32) u[3] << 24;
     }
   map->n_strings = n_strings;
-  map->strings = g_memdup2 (blob + 4 + trie, n_strings + (n_strings == 0));   /* never NULL */
+  /* never NULL; a blob that ends with its trie has no byte to copy */
+  map->strings = n_strings > 0 ? g_memdup2 (blob + 4 + trie, n_strings) : g_malloc0 (1);
+  map->utf8 = utf8_starts (map->strings, n_strings);
+  map->filename = g_strdup (filename);
   return map;
 }
 
@@ -115,6 +145,8 @@ attnviz_charsmap_free (AttnvizCharsmap *map)
     return;
   g_free (map->units);
   g_free (map->strings);
+  g_free (map->utf8);
+  g_free (map->filename);
   g_free (map);
 }
 
@@ -152,7 +184,7 @@ longest_key (const AttnvizCharsmap *map, const guint8 *s, gsize n, guint32 *valu
           if (id >= map->n_units)
             break;
           guint32 v = map->units[id] & ((1u << 31) - 1);
-          if (v < map->n_strings && g_utf8_validate (map->strings + v, -1, NULL))
+          if (v < map->n_strings && map->utf8[v])
             {
               best = i + 1;
               *value = v;
@@ -163,10 +195,14 @@ longest_key (const AttnvizCharsmap *map, const guint8 *s, gsize n, guint32 *valu
 }
 
 char *
-attnviz_charsmap_normalize (const AttnvizCharsmap *map, const char *text, gsize len, GArray *from, GArray *to)
+attnviz_charsmap_normalize (const AttnvizCharsmap *map, const char *text, gsize len, GArray *from, GArray *to,
+                            GError **error)
 {
   g_return_val_if_fail (map != NULL && (text != NULL || len == 0), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  gsize limit = len + MAX (len, MAX_GROWTH);
+  limit = MIN (limit, (gsize) G_MAXUINT32 - 8);   /* the spans are 32-bit */
   GString *out = g_string_sized_new (len + 8);
   gsize at = 0;
   while (at < len)
@@ -174,22 +210,34 @@ attnviz_charsmap_normalize (const AttnvizCharsmap *map, const char *text, gsize 
       guint32 value = 0;
       gsize used = longest_key (map, (const guint8 *) text + at, len - at, &value);
       gsize before = out->len;
+      const char *piece = map->strings + value;   /* what replaces [at, at + used) */
+      gsize plen;
       if (used > 0)
-        g_string_append (out, map->strings + value);
+        plen = strlen (piece);
       else
         {
           gunichar c = g_utf8_get_char_validated (text + at, (gssize) MIN (len - at, 4));
           if (c == (gunichar) -1 || c == (gunichar) -2)
             {
-              g_string_append (out, "\xef\xbf\xbd");   /* U+FFFD for the one byte */
+              piece = "\xef\xbf\xbd";   /* U+FFFD for the one byte */
+              plen = 3;
               used = 1;
             }
           else
             {
-              used = (gsize) g_unichar_to_utf8 (c, NULL);
-              g_string_append_len (out, text + at, (gssize) used);
+              piece = text + at;
+              plen = used = (gsize) g_unichar_to_utf8 (c, NULL);
             }
         }
+      if (plen > limit - out->len)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                       "%s: precompiled_charsmap makes a text of %" G_GSIZE_FORMAT " bytes longer than %"
+                       G_GSIZE_FORMAT " bytes", map->filename, len, limit);
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+      g_string_append_len (out, piece, (gssize) plen);
       guint32 a = (guint32) at, b = (guint32) (at + used);
       for (gsize k = before; k < out->len; k++)
         {

@@ -18,6 +18,8 @@ typedef struct {
   gsize n_units;
   char *strings;   /* (n_strings) NUL-terminated replacements; strings[n_strings - 1] == '\0' */
   gsize n_strings;
+  guint8 *utf8;    /* (n_strings) 1 where a replacement starting there is UTF-8 up to its NUL */
+  char *filename;  /* what errors name */
 } AttnvizCharsmap;
 
 /* Reads the map in BLOB (LEN bytes).  A blob too short for its size word,
@@ -36,8 +38,13 @@ void attnviz_charsmap_free (AttnvizCharsmap *map);
  * invalid byte becoming U+FFFD.  For each byte of the result, FROM and
  * TO (guint32 arrays, appended to) get the span of TEXT it came from.
  * The result is NUL-terminated; its length is the number of entries
- * appended to FROM. */
-char *attnviz_charsmap_normalize (const AttnvizCharsmap *map, const char *text, gsize len, GArray *from, GArray *to);
+ * appended to FROM.  A result longer than the text by more than the
+ * text's length or 1 MiB, whichever is more, is refused: NULL and a
+ * one-line G_IO_ERROR_INVALID_DATA "FILENAME: precompiled_charsmap makes
+ * a text of N bytes longer than M bytes" (FROM and TO then hold part of
+ * the spans). */
+char *attnviz_charsmap_normalize (const AttnvizCharsmap *map, const char *text, gsize len, GArray *from, GArray *to,
+                                  GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (AttnvizCharsmap, attnviz_charsmap_free)
 

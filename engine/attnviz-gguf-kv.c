@@ -492,3 +492,15 @@ attnviz_gguf_dup_int_array (const AttnvizGguf *self, const char *key, gboolean r
   *n_out = n;
   return g_steal_pointer (&out);
 }
+
+const guint8 *
+attnviz_gguf_get_byte_array (const AttnvizGguf *self, guint i, gsize *n_out)
+{
+  g_return_val_if_fail (self != NULL && i < self->kvs->len && n_out != NULL, NULL);
+  const AttnvizGgufKv *kv = nth_kv (self, i);
+  *n_out = 0;
+  if (kv->type != ATTNVIZ_GGUF_ARRAY || (kv->array_type != ATTNVIZ_GGUF_UINT8 && kv->array_type != ATTNVIZ_GGUF_INT8))
+    return NULL;
+  *n_out = (gsize) kv->n;
+  return kv->elems;
+}

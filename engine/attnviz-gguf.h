@@ -115,6 +115,10 @@ float *attnviz_gguf_dup_float_array (const AttnvizGguf *self, const char *key, g
  * above G_MAXINT64 is an error. */
 gint64 *attnviz_gguf_dup_int_array (const AttnvizGguf *self, const char *key, gboolean required,
                                     gsize *n_out, GError **error);
+/* KV entry I's elements as they lie in the file, when it is an array of
+ * uint8 or int8 (owned by SELF; N_OUT gets their number); else NULL.  A
+ * blob (a precompiled_charsmap) is read without a gint64 per byte. */
+const guint8 *attnviz_gguf_get_byte_array (const AttnvizGguf *self, guint i, gsize *n_out);
 
 /* ---- tensors ---- */
 

@@ -593,12 +593,9 @@ load_ugm (GgufLoad *ld, gboolean add_space_prefix, GError **error)
   if (k >= 0 && attnviz_gguf_get_array_length (ld->gguf, k) > 0)
     {
       gsize n = 0;
-      g_autofree gint64 *bytes = attnviz_gguf_dup_int_array (ld->gguf, charsmap, TRUE, &n, error);
-      if (bytes == NULL)
-        return FALSE;
-      g_autofree guint8 *blob = g_malloc (MAX (n, 1));
-      for (gsize i = 0; i < n; i++)
-        blob[i] = (guint8) bytes[i];   /* int8 or uint8: the byte either way */
+      /* int8 or uint8: the bytes either way, read where they lie (a
+       * gint64 per byte made a 64 MB map cost over half a gigabyte) */
+      const guint8 *blob = attnviz_gguf_get_byte_array (ld->gguf, (guint) k, &n);
       if ((self->charsmap = attnviz_charsmap_new (blob, n, ld->path, error)) == NULL)
         return FALSE;
     }

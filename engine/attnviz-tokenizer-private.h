@@ -252,8 +252,8 @@ void _attnviz_tokenizer_encode_spm (const AttnvizTokenizer *self, const char *te
 /* tokenizer.json's Unigram MODEL (pieces, scores, unk_id) into SELF. */
 gboolean _attnviz_tokenizer_load_unigram (AttnvizTokenizer *self, Loader *loader, JsonObject *model,
                                           const char *path, GError **error);
-void _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len,
-                                        GArray *tokens);
+gboolean _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len,
+                                            GArray *tokens, GError **error);
 /* tokenizer.json's normalizer NORM (or a Sequence holding it): a
  * Precompiled normalizer's non-empty precompiled_charsmap, base64, into
  * self->charsmap; a broken one is an error naming PATH. */

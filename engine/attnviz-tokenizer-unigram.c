@@ -413,18 +413,21 @@ normalize_nfkc (const char *text, gsize len, GArray *from, GArray *to)
   return g_string_free (out, FALSE);
 }
 
-void
-_attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens)
+gboolean
+_attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *text, gsize len, GArray *tokens,
+                                   GError **error)
 {
   if (self->charsmap == NULL && !self->nfkc)
     {
       encode_words (self, text, len, FALSE, len, tokens);
-      return;
+      return TRUE;
     }
   g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr(GArray) to = g_array_new (FALSE, FALSE, sizeof (guint32));
-  g_autofree char *norm = self->charsmap ? attnviz_charsmap_normalize (self->charsmap, text, len, from, to)
+  g_autofree char *norm = self->charsmap ? attnviz_charsmap_normalize (self->charsmap, text, len, from, to, error)
                                          : normalize_nfkc (text, len, from, to);
+  if (norm == NULL)
+    return FALSE;   /* the map lengthens the text too much */
   guint first = tokens->len;
   encode_words (self, norm, from->len, self->charsmap != NULL, len, tokens);
   /* spans back onto the text as typed: a token covers every character
@@ -443,4 +446,5 @@ _attnviz_tokenizer_encode_unigram (const AttnvizTokenizer *self, const char *tex
         t->start = s > 0 && fr[s - 1] == fr[s] ? tr[s] : fr[s];
       t->end = e > s ? MAX (tr[e - 1], t->start) : t->start;
     }
+  return TRUE;
 }

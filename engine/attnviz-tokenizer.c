@@ -183,8 +183,7 @@ encode_text (const AttnvizTokenizer *self, const char *text, gsize n, GArray *to
       encode_chars (self, text, n, tokens);
       return TRUE;
     case ATTNVIZ_TOKENIZER_UNIGRAM:
-      _attnviz_tokenizer_encode_unigram (self, text, n, tokens);
-      return TRUE;
+      return _attnviz_tokenizer_encode_unigram (self, text, n, tokens, error);
     default:
       g_assert_not_reached ();
     }

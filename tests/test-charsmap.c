@@ -74,7 +74,9 @@ normalize (const AttnvizCharsmap *map, const char *text, gsize len, char **spans
 {
   g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr(GArray) to = g_array_new (FALSE, FALSE, sizeof (guint32));
-  char *out = attnviz_charsmap_normalize (map, text, len, from, to);
+  g_autoptr(GError) error = NULL;
+  char *out = attnviz_charsmap_normalize (map, text, len, from, to, &error);
+  g_assert_no_error (error);
   g_assert_cmpuint (strlen (out), ==, from->len);
   g_assert_cmpuint (to->len, ==, from->len);
   g_assert_true (g_utf8_validate (out, -1, NULL));
@@ -191,6 +193,78 @@ test_a_hostile_trie_is_bounded_at_use (void)
   g_autofree char *o4 = normalize (m4, many, 1000, &spans);
   g_assert_cmpstr (o4, ==, "XXXX");
   g_assert_cmpstr (spans, ==, "0-256,256-512,512-768,768-1000,");
+}
+
+/* "a" -> 1000 "x": a megabyte of text would be a gigabyte, and its spans
+ * eight more.  A text may grow by its own length or 1 MiB, whichever is
+ * more: 1000 "a" (1 MB) are mapped, 1100 (1.1 MB) refused, naming the
+ * map's file. */
+static void
+test_a_text_the_map_lengthens_too_much_is_refused (void)
+{
+  gsize n;
+  g_autofree guint32 *u = two_keys (&n);
+  g_autofree char *strings = g_malloc0 (1001);
+  memset (strings, 'x', 1000);
+  g_autoptr(AttnvizCharsmap) map = map_from (u, n, strings, 1001);
+
+  g_autofree char *fits = g_strnfill (1000, 'a');
+  g_autoptr(GArray) from = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) to = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = attnviz_charsmap_normalize (map, fits, 1000, from, to, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (strlen (out), ==, 1000000);
+  g_assert_cmpuint (from->len, ==, 1000000);
+  g_assert_cmpuint (g_array_index (from, guint32, 999999), ==, 999);
+  g_assert_cmpuint (g_array_index (to, guint32, 999999), ==, 1000);
+
+  g_autofree char *more = g_strnfill (1100, 'a');
+  g_autoptr(GArray) from2 = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr(GArray) to2 = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autofree char *refused = attnviz_charsmap_normalize (map, more, 1100, from2, to2, &error);
+  g_assert_null (refused);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_cmpstr (error->message, ==,
+                   "hand.bin: precompiled_charsmap makes a text of 1100 bytes longer than 1049676 bytes");
+  g_assert_cmpuint (from2->len, <=, 1049676);
+}
+
+/* A value is checked from where it points, to the NUL: into "\xff" "X"
+ * at the "X" it is a match, at the 0xff none ("ab" is then not a key,
+ * "a" is, "b" stays). */
+static void
+test_a_replacement_is_checked_from_where_its_value_points (void)
+{
+  gsize n;
+  g_autofree guint32 *u = two_keys (&n);
+  u[352] = VALUE | 1;
+  u[259] = VALUE | 0;
+  static const char strings[] = "\xff" "X";
+  g_autoptr(AttnvizCharsmap) map = map_from (u, n, strings, sizeof strings);
+  g_autofree char *spans = NULL;
+  g_autofree char *out = normalize (map, "ab", 2, &spans);
+  g_assert_cmpstr (out, ==, "Xb");
+  g_assert_cmpstr (spans, ==, "0-1,1-2,");
+}
+
+/* A blob that ends with its trie (no replacement strings): read from a
+ * buffer of exactly its size, nothing past it; no key has a value. */
+static void
+test_a_trie_without_strings_maps_nothing (void)
+{
+  gsize n;
+  g_autofree guint32 *u = two_keys (&n);
+  g_autoptr(GByteArray) b = blob_new (u, n, "", 0);
+  g_autofree guint8 *exact = g_memdup2 (b->data, b->len);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizCharsmap) map = attnviz_charsmap_new (exact, b->len, "hand.bin", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (map->n_strings, ==, 0);
+  g_autofree char *spans = NULL;
+  g_autofree char *out = normalize (map, "ab", 2, &spans);
+  g_assert_cmpstr (out, ==, "ab");
+  g_assert_cmpstr (spans, ==, "0-1,1-2,");
 }
 
 /* The tokenizer of tests/fixtures/charsmap/NAME.EXT (.spm or .gguf) */
@@ -314,6 +388,11 @@ main (int argc, char **argv)
                    test_an_invalid_byte_becomes_the_replacement_character);
   g_test_add_func ("/engine/charsmap/nmt-nfkc-maps-what-nfkc-does-not", test_nmt_nfkc_maps_what_nfkc_does_not);
   g_test_add_func ("/engine/charsmap/a-hostile-trie-is-bounded-at-use", test_a_hostile_trie_is_bounded_at_use);
+  g_test_add_func ("/engine/charsmap/a-text-the-map-lengthens-too-much-is-refused",
+                   test_a_text_the_map_lengthens_too_much_is_refused);
+  g_test_add_func ("/engine/charsmap/a-replacement-is-checked-from-where-its-value-points",
+                   test_a_replacement_is_checked_from_where_its_value_points);
+  g_test_add_func ("/engine/charsmap/a-trie-without-strings-maps-nothing", test_a_trie_without_strings_maps_nothing);
   g_test_add_data_func ("/engine/charsmap/spm/white-space-rules-follow-the-spec", ".spm",
                         test_white_space_rules_follow_the_spec);
   g_test_add_data_func ("/engine/charsmap/gguf/white-space-rules-follow-the-spec", ".gguf",

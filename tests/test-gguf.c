@@ -427,6 +427,34 @@ test_kv_text_escapes_control_characters (void)
   attnviz_gguf_free (g);
 }
 
+/* A byte array is read where it lies: tests/fixtures/charsmap/rules.gguf's
+ * precompiled_charsmap, element for element what dup_int_array reads, and
+ * its string array is no byte array. */
+static void
+test_a_byte_array_is_read_in_place (void)
+{
+  g_autofree char *path = attnviz_test_fixture_path ("charsmap", "rules.gguf", NULL);
+  g_autoptr(GError) error = NULL;
+  AttnvizGguf *gguf = attnviz_gguf_open (path, &error);
+  g_assert_no_error (error);
+  int k = attnviz_gguf_find_key (gguf, "tokenizer.ggml.precompiled_charsmap");
+  g_assert_cmpint (k, >=, 0);
+  gsize n = 0, n_ints = 0;
+  const guint8 *bytes = attnviz_gguf_get_byte_array (gguf, (guint) k, &n);
+  g_autofree gint64 *ints = attnviz_gguf_dup_int_array (gguf, "tokenizer.ggml.precompiled_charsmap", TRUE, &n_ints,
+                                                         &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bytes);
+  g_assert_cmpuint (n, ==, n_ints);
+  g_assert_cmpuint (n, >, 1000);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpint (bytes[i], ==, ints[i]);
+  int t = attnviz_gguf_find_key (gguf, "tokenizer.ggml.tokens");
+  g_assert_null (attnviz_gguf_get_byte_array (gguf, (guint) t, &n));
+  g_assert_cmpuint (n, ==, 0);
+  attnviz_gguf_free (gguf);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -448,6 +476,7 @@ main (int argc, char *argv[])
                    test_kv_text_escapes_control_characters);
   g_test_add_func ("/engine/gguf/accepts/arrays-nested-8-deep", test_arrays_nested_8_deep_open);
   g_test_add_func ("/engine/gguf/accepts/an-empty-tensor", test_empty_tensor_opens);
+  g_test_add_func ("/engine/gguf/metadata/a-byte-array-is-read-in-place", test_a_byte_array_is_read_in_place);
 
   return g_test_run ();
 }
