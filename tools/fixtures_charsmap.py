@@ -44,7 +44,8 @@ RULES = [("FF46", "66"), ("FF55", "75"), ("FF4C", "6C"), ("FB01", "66 69"), ("30
 CORPUS = ["the full file fine", "a cafe in the field", "fill the fun"] * 3
 
 
-def _field(buf, want):
+def proto_fields(buf):
+    """(field number, wire type, value) of a protobuf message's fields."""
     i = 0
 
     def varint():
@@ -61,17 +62,43 @@ def _field(buf, want):
         key = varint()
         field, wire = key >> 3, key & 7
         if wire == 0:
-            varint()
+            yield field, wire, varint()
         elif wire == 2:
             n = varint()
-            if field == want:
-                return bytes(buf[i:i + n])
+            yield field, wire, buf[i:i + n]
             i += n
-        elif wire in (1, 5):
-            i += 8 if wire == 1 else 4
+        elif wire == 5:
+            yield field, wire, buf[i:i + 4]
+            i += 4
+        elif wire == 1:
+            yield field, wire, buf[i:i + 8]
+            i += 8
         else:
             raise ValueError(wire)
+
+
+def _field(buf, want):
+    """The bytes of the first length-delimited field WANT, or b\"\"."""
+    for field, wire, value in proto_fields(buf):
+        if field == want and wire == 2:
+            return bytes(value)
     return b""
+
+
+# Texts where nmt_nfkc's map and GLib's NFKC part, or the map matters
+# (attnviz applies the map itself, attnviz-charsmap.c): the T5 and Marian
+# fixtures check their tokenizers on them.
+HARD_STRINGS = [
+    "\uff46\uff55\uff4c\uff4c \uff37\uff49\uff44\uff54\uff48",                # full-width letters
+    "\ufb01 \u2460\u2461 \u2122 \u2026 \u00bd",                           # ligature, circled digits, TM, ellipsis
+    "a\u00a0b\u3000c\u2003d \u202fe",                                     # NBSP, ideographic and other spaces
+    "zero\u200bwidth\u200djoin \ufeffbom \u00adsoft",                    # zero-width and format characters
+    "ctrl\u0001\u0007x\u007f\u0085y\u2028z",                              # control characters, NEL, LS
+    "tab\there\r\nline \x0bvt\x0cff",                                     # tabs, newlines, VT, FF
+    "e\u0301 a\u0308 \u212b n\u0303\u0327",                               # combining accents, the angstrom sign
+    "\ud55c\uad6d\uc5b4 \u1100\u1161\u11a8 \u3131",                      # Hangul: syllables, conjoining jamo
+    "\U0001f600\U0001f44d\U0001f3fd \u263a\ufe0f",                          # emoji, skin tone, variation selector
+]
 
 
 def rules_model(**spec):

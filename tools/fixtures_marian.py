@@ -31,6 +31,7 @@ import torch.nn.functional as F
 # Marian's layers are BART's (transformers copies modeling_bart into
 # modeling_marian): the same reference functions, beside this script
 from fixtures_bart import attention, layer_norm, linear  # noqa: E402
+import fixtures_charsmap  # noqa: E402
 
 MARIAN_NAMES = ["marian-tiny"]
 
@@ -95,17 +96,7 @@ TOKENIZE_STRINGS = [
     "Zug nach Koeln",
     "naïve café über 北京",
     "a\u00e6\u00f8b \u263a\u263a c",
-    # where nmt_nfkc's map and GLib's NFKC part, or the map matters
-    # (attnviz applies the map itself, attnviz-charsmap.c)
-    "\uff46\uff55\uff4c\uff4c \uff37\uff49\uff44\uff54\uff48",                # full-width letters
-    "\ufb01 \u2460\u2461 \u2122 \u2026 \u00bd",                           # ligature, circled digits, TM, ellipsis
-    "a\u00a0b\u3000c\u2003d \u202fe",                                     # NBSP, ideographic and other spaces
-    "zero\u200bwidth\u200djoin \ufeffbom \u00adsoft",                    # zero-width and format characters
-    "ctrl\u0001\u0007x\u007f\u0085y\u2028z",                              # control characters, NEL, LS
-    "tab\there\r\nline \x0bvt\x0cff",                                     # tabs, newlines, VT, FF
-    "e\u0301 a\u0308 \u212b n\u0303\u0327",                               # combining accents, the angstrom sign
-    "\ud55c\uad6d\uc5b4 \u1100\u1161\u11a8 \u3131",                      # Hangul: syllables, conjoining jamo
-    "\U0001f600\U0001f44d\U0001f3fd \u263a\ufe0f",                          # emoji, skin tone, variation selector
+    *fixtures_charsmap.HARD_STRINGS,
     "",
     "mat",
 ]

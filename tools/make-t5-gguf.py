@@ -72,17 +72,7 @@ STRINGS = [
     "Translate English to German: <extra_id_0> house <extra_id_1>.",
     "<extra_id_3>the<extra_id_2> end",
     "caf\u00e9 cafe\u0301 \u00bd \u2460",
-    # where nmt_nfkc's map and GLib's NFKC part, or the map matters
-    # (attnviz applies the map itself, attnviz-charsmap.c)
-    "\uff46\uff55\uff4c\uff4c \uff37\uff49\uff44\uff54\uff48",                # full-width letters
-    "\ufb01 \u2460\u2461 \u2122 \u2026 \u00bd",                           # ligature, circled digits, TM, ellipsis
-    "a\u00a0b\u3000c\u2003d \u202fe",                                     # NBSP, ideographic and other spaces
-    "zero\u200bwidth\u200djoin \ufeffbom \u00adsoft",                    # zero-width and format characters
-    "ctrl\u0001\u0007x\u007f\u0085y\u2028z",                              # control characters, NEL, LS
-    "tab\there\r\nline \x0bvt\x0cff",                                     # tabs, newlines, VT, FF
-    "e\u0301 a\u0308 \u212b n\u0303\u0327",                               # combining accents, the angstrom sign
-    "\ud55c\uad6d\uc5b4 \u1100\u1161\u11a8 \u3131",                      # Hangul: syllables, conjoining jamo
-    "\U0001f600\U0001f44d\U0001f3fd \u263a\ufe0f",                          # emoji, skin tone, variation selector
+    *fixtures_charsmap.HARD_STRINGS,
     "",
     "x",
 ]
@@ -169,48 +159,15 @@ def train_tokenizer(tmp):
     return spm.SentencePieceProcessor(model_file=prefix + ".model"), proto
 
 
-def proto_fields(buf):
-    """(field number, wire type, value) of a protobuf message's fields."""
-    i = 0
-
-    def varint():
-        nonlocal i
-        v, shift = 0, 0
-        while True:
-            b = buf[i]
-            i += 1
-            v |= (b & 0x7F) << shift
-            shift += 7
-            if b < 0x80:
-                return v
-    while i < len(buf):
-        key = varint()
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            yield field, wire, varint()
-        elif wire == 2:
-            n = varint()
-            yield field, wire, buf[i:i + n]
-            i += n
-        elif wire == 5:
-            yield field, wire, buf[i:i + 4]
-            i += 4
-        elif wire == 1:
-            yield field, wire, buf[i:i + 8]
-            i += 8
-        else:
-            raise ValueError(wire)
-
-
 def normalizer_spec(model):
     """sentencepiece_model.proto's ModelProto.normalizer_spec (field 3):
     precompiled_charsmap (2), add_dummy_prefix (3, default true),
     remove_extra_whitespaces (4, default true); python3-sentencepiece has
     no protobuf module here to read it."""
     spec = types.SimpleNamespace(precompiled_charsmap=b"", add_dummy_prefix=True, remove_extra_whitespaces=True)
-    for field, _, value in proto_fields(model):
+    for field, _, value in fixtures_charsmap.proto_fields(model):
         if field == 3:
-            for f, _, v in proto_fields(value):
+            for f, _, v in fixtures_charsmap.proto_fields(value):
                 if f == 2:
                     spec.precompiled_charsmap = bytes(v)
                 elif f == 3:
