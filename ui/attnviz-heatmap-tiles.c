@@ -427,8 +427,8 @@ color_surface (AttnvizHeatmapTiles *self, const float *values, int rows, int col
     }
   attnviz_colorizer_init (&colorizer, &scale, self->colormap, COLOR_VALUES);
   cairo_surface_t *s = attnviz_painter_matrix_surface (&colorizer, values, rows, cols, cols);
-  if (attnviz_result_get_causal (self->result) && attnviz_result_is_square (self->result))
-    attnviz_painter_mask_future (&colorizer, s, row0, col0);
+  gboolean future = attnviz_result_get_causal (self->result) && attnviz_result_is_square (self->result);
+  attnviz_painter_mask_cells (&colorizer, s, row0, col0, future, NULL);
   attnviz_colorizer_clear (&colorizer);
   return s;
 }

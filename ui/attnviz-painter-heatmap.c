@@ -531,10 +531,7 @@ paint_visible_cells (cairo_t *cr, const AttnvizHeatmapSpec *spec, const AttnvizS
   attnviz_colorizer_init (&colorizer, scale, spec->colormap, (gsize) spec->rows * spec->cols);
   cairo_surface_t *image = attnviz_painter_matrix_surface (&colorizer, spec->matrix + (gsize) i0 * spec->cols + j0,
                                                            i1 - i0, j1 - j0, spec->cols);
-  if (spec->mask_future)
-    attnviz_painter_mask_future (&colorizer, image, i0, j0);
-  if (!attnviz_pattern_is_dense (&spec->pattern))
-    attnviz_painter_mask_pattern (&colorizer, image, i0, j0, &spec->pattern);
+  attnviz_painter_mask_cells (&colorizer, image, i0, j0, spec->mask_future, &spec->pattern);
   attnviz_colorizer_clear (&colorizer);
   if (image != NULL)
     {

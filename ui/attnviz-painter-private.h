@@ -85,13 +85,12 @@ guint32 attnviz_colorizer_pixel (const AttnvizColorizer *c, float v);
 cairo_surface_t *attnviz_painter_matrix_surface (const AttnvizColorizer *c, const float *matrix,
                                                  int rows, int cols, gsize row_stride);
 /* Paints the pixels of SURFACE (RGB24, one a cell or bin, its top-left
- * pixel the matrix's row ROW0 and column COL0) right of the diagonal
- * (column > row) in C's no-data colour: a causal model's masked cells. */
-void attnviz_painter_mask_future (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0);
-/* The same for the cells PATTERN leaves out (pixel (i, j) is cell
- * (row0 + i, col0 + j)). */
-void attnviz_painter_mask_pattern (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0,
-                                   const AttnvizPattern *pattern);
+ * pixel the matrix's row ROW0 and column COL0) that are no data in C's
+ * no-data colour: with FUTURE, those right of the diagonal (column > row,
+ * a causal model's masked cells); with PATTERN (NULL or dense: none), the
+ * cells it leaves out (pixel (i, j) is cell (row0 + i, col0 + j)). */
+void attnviz_painter_mask_cells (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0,
+                                 gboolean future, const AttnvizPattern *pattern);
 /* Fills RECT with SURFACE scaled to it, always with CAIRO_FILTER_NEAREST. */
 void attnviz_painter_draw_surface (cairo_t *cr, cairo_surface_t *surface, const AttnvizRect *rect);
 

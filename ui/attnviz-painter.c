@@ -469,9 +469,11 @@ attnviz_painter_matrix_surface (const AttnvizColorizer *c, const float *matrix, 
 }
 
 void
-attnviz_painter_mask_future (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0)
+attnviz_painter_mask_cells (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0, gboolean future,
+                            const AttnvizPattern *pattern)
 {
-  if (surface == NULL)
+  gboolean sparse = pattern != NULL && !attnviz_pattern_is_dense (pattern);
+  if (surface == NULL || (!future && !sparse))
     return;
   int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
   int stride = cairo_image_surface_get_stride (surface);
@@ -480,29 +482,13 @@ attnviz_painter_mask_future (const AttnvizColorizer *c, cairo_surface_t *surface
   for (int i = 0; i < h; i++)
     {
       guint32 *row = (guint32 *) (data + (gsize) i * stride);
-      /* Pixel j is column col0 + j: masked from column row0 + i + 1 on. */
-      for (int j = MAX (0, row0 + i + 1 - col0); j < w; j++)
-        row[j] = c->nodata;
-    }
-  cairo_surface_mark_dirty (surface);
-}
-
-void
-attnviz_painter_mask_pattern (const AttnvizColorizer *c, cairo_surface_t *surface, int row0, int col0,
-                              const AttnvizPattern *pattern)
-{
-  if (surface == NULL)
-    return;
-  int w = cairo_image_surface_get_width (surface), h = cairo_image_surface_get_height (surface);
-  int stride = cairo_image_surface_get_stride (surface);
-  cairo_surface_flush (surface);
-  guchar *data = cairo_image_surface_get_data (surface);
-  for (int i = 0; i < h; i++)
-    {
-      guint32 *row = (guint32 *) (data + (gsize) i * stride);
-      for (int j = 0; j < w; j++)
+      /* Pixel j is column col0 + j: the future from column row0 + i + 1 on. */
+      int first_future = future ? CLAMP (row0 + i + 1 - col0, 0, w) : w;
+      for (int j = 0; sparse && j < first_future; j++)
         if (!attnviz_pattern_allows (pattern, row0 + i, col0 + j))
           row[j] = c->nodata;
+      for (int j = first_future; j < w; j++)
+        row[j] = c->nodata;
     }
   cairo_surface_mark_dirty (surface);
 }
