@@ -96,14 +96,15 @@ _attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const Attn
   e->variant = o->variant;
   switch (v->mask)
     {
-    case ATTNVIZ_MASK_MODEL: e->causal = c->causal; e->pattern = c->pattern; break;
+    case ATTNVIZ_MASK_MODEL: e->causal = c->causal; break;
     case ATTNVIZ_MASK_CAUSAL: e->causal = TRUE; break;
     case ATTNVIZ_MASK_BIDIRECTIONAL: e->causal = FALSE; break;
     case ATTNVIZ_MASK_WINDOW:
     case ATTNVIZ_MASK_STRIDED:
-    case ATTNVIZ_MASK_PATTERN: e->causal = c->causal; e->pattern = v->pattern; break;
+    case ATTNVIZ_MASK_PATTERN: e->causal = c->causal; break;
     default: g_assert_not_reached ();
     }
+  e->pattern = attnviz_variant_effective_pattern (v, &c->pattern);
 
   e->score = c->score;
   e->scale = c->score == ATTNVIZ_SCORE_DOT ? 1.0f : 1.0f / sqrtf ((float) c->head_dim);

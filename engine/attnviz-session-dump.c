@@ -586,15 +586,10 @@ _attnviz_session_read_dump (AttnvizSession *self, const SessionFile *f, JsonObje
         return _attnviz_session_fail (error, f->path, "the metadata's %s", why->message);
     }
   g_autofree char *variant = meta_string (meta, "variant");
-  /* a variant's mask takes the model's place, as in the run it came from
-   * (attnviz-forward.c: effective_options) */
+  /* a variant's mask takes the model's place, as in the run it came from */
   g_auto(AttnvizVariant) v = { 0 };
-  if (*variant && attnviz_variant_parse (&v, variant, NULL) && v.mask != ATTNVIZ_MASK_MODEL)
-    {
-      AttnvizPattern dense = { 0 };
-      gboolean own = v.mask == ATTNVIZ_MASK_WINDOW || v.mask == ATTNVIZ_MASK_STRIDED || v.mask == ATTNVIZ_MASK_PATTERN;
-      rec->pattern = own ? v.pattern : dense;
-    }
+  if (*variant && attnviz_variant_parse (&v, variant, NULL))
+    rec->pattern = attnviz_variant_effective_pattern (&v, &rec->pattern);
   g_free (rec->variant);
   rec->variant = *variant ? g_steal_pointer (&variant) : g_strdup ("model");
   for (int t = 0; t < T; t++)

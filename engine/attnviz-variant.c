@@ -279,6 +279,20 @@ append_float (GString *s, float f)
   g_string_append (s, buf);
 }
 
+AttnvizPattern
+attnviz_variant_effective_pattern (const AttnvizVariant *variant, const AttnvizPattern *model_pattern)
+{
+  AttnvizPattern none = { 0 };
+  switch (variant->mask)
+    {
+    case ATTNVIZ_MASK_MODEL: return *model_pattern;
+    case ATTNVIZ_MASK_WINDOW:
+    case ATTNVIZ_MASK_STRIDED:
+    case ATTNVIZ_MASK_PATTERN: return variant->pattern;
+    default: return none;
+    }
+}
+
 char *
 attnviz_variant_to_string (const AttnvizVariant *v)
 {

@@ -93,6 +93,11 @@ gboolean attnviz_variant_check (const AttnvizVariant *variant, const AttnvizConf
  * keys in a fixed order ("mask=window:8,pos=none"). */
 char *attnviz_variant_to_string (const AttnvizVariant *variant);
 
+/* The sparse pattern a run of a model trained with MODEL_PATTERN takes
+ * under VARIANT: the model's (mask=model), none (causal, bidirectional),
+ * or the variant's own. */
+AttnvizPattern attnviz_variant_effective_pattern (const AttnvizVariant *variant, const AttnvizPattern *model_pattern);
+
 gboolean attnviz_variant_is_model (const AttnvizVariant *variant);
 
 /* The first layer whose computation differs from the model's own: 0 when
