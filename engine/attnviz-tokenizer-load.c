@@ -512,14 +512,25 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
 
   /* Present (even as a dangling link or a FIFO) is what decides which
    * files are read; reading then refuses what is not a regular file. */
+  /* the file whose pieces it holds, for messages (Marian's: vocab.json beside the .spm) */
+  const char *file = NULL;
   if (attnviz_path_present (json_path))
-    ok = _attnviz_tokenizer_load_json (self, &loader, json_path, error);
+    {
+      file = json_path;
+      ok = _attnviz_tokenizer_load_json (self, &loader, json_path, error);
+    }
   else if (attnviz_path_present (source_spm))
-    ok = _attnviz_tokenizer_load_marian (self, &loader, source_spm, error);
+    {
+      ok = _attnviz_tokenizer_load_marian (self, &loader, source_spm, error);
+      file = vocab_json;
+    }
   else if (attnviz_path_present (vocab_json))
     {
       if (attnviz_path_present (merges_txt))
-        ok = load_gpt2_files (self, &loader, vocab_json, merges_txt, error);
+        {
+          file = vocab_json;
+          ok = load_gpt2_files (self, &loader, vocab_json, merges_txt, error);
+        }
       else
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -528,7 +539,10 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
         }
     }
   else if (attnviz_path_present (vocab_txt))
-    ok = load_vocab_txt (self, vocab_txt, error);
+    {
+      file = vocab_txt;
+      ok = load_vocab_txt (self, vocab_txt, error);
+    }
   else
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -538,11 +552,8 @@ attnviz_tokenizer_load_dir (const char *dir, GError **error)
 
   if (ok)
     ok = finish_loading (self, &loader, error);
-  /* the file whose pieces it holds (Marian's: vocab.json beside the .spm) */
   if (ok)
-    self->file = g_strdup (attnviz_path_present (json_path)    ? json_path
-                           : attnviz_path_present (vocab_json) ? vocab_json
-                                                               : vocab_txt);
+    self->file = g_strdup (file);
 
   g_array_unref (loader.merges);
   g_free (loader.bos_name);
