@@ -17,6 +17,7 @@
 #include <cblas.h>
 #include <stdio.h>
 #include <string.h>
+#include <math.h>
 #include <sys/resource.h>
 
 #include <json-glib/json-glib.h>
@@ -263,7 +264,36 @@ typedef struct {
   double cached;          /* seconds, the prompt's run included */
   double uncached;
   gboolean same;          /* both wrote the same tokens */
+  double max_diff;        /* the largest difference of a step's logits between the two */
 } GenRow;
+
+/* Each step's logits: kept by the first generation, compared by the
+ * second. */
+typedef struct {
+  GArray *kept;           /* of float, steps x V */
+  gboolean compare;
+  double max_diff;
+} StepLogits;
+
+static void
+step_logits (int step, const float *logits, int V, gint32 picked, gpointer data)
+{
+  StepLogits *s = data;
+  if (!s->compare)
+    {
+      g_array_append_vals (s->kept, logits, V);
+      return;
+    }
+  gsize at = (gsize) step * V;
+  if (at + V > s->kept->len)
+    {
+      s->max_diff = INFINITY;
+      return;
+    }
+  const float *kept = &g_array_index (s->kept, float, at);
+  for (int j = 0; j < V; j++)
+    s->max_diff = MAX (s->max_diff, fabs ((double) logits[j] - kept[j]));
+}
 
 /* Greedy generation of N tokens after a prompt of 8 random ids, keeping
  * the keys and values (attnviz-kv-decoder.h) and running the whole
@@ -283,17 +313,22 @@ time_generation (const AttnvizModel *model, int n, GenRow *row, GError **error)
     }
   g_rand_free (rand);
   g_autoptr(GArray) b = g_array_copy (a);
-  AttnvizGenerateOptions o = { .max_new = row->tokens, .bos_id = -1, .eos_id = -1, .stop_id = -1 };
+  g_autoptr(GArray) kept = g_array_new (FALSE, FALSE, sizeof (float));
+  StepLogits steps = { kept, FALSE, 0.0 };
+  AttnvizGenerateOptions o = { .max_new = row->tokens, .bos_id = -1, .eos_id = -1, .stop_id = -1,
+                               .step_func = step_logits, .step_data = &steps };
   double t0 = now ();
   if (!attnviz_generate (model, a, &o, error))
     return FALSE;
   row->cached = now () - t0;
   o.no_cache = TRUE;
+  steps.compare = TRUE;
   t0 = now ();
   if (!attnviz_generate (model, b, &o, error))
     return FALSE;
   row->uncached = now () - t0;
   row->same = a->len == b->len && memcmp (a->data, b->data, sizeof (gint32) * a->len) == 0;
+  row->max_diff = steps.max_diff;
   return TRUE;
 }
 
@@ -361,6 +396,8 @@ print_json (const AttnvizModel *model, const char *name, double load_s, double s
       json_builder_add_double_value (b, gen->tokens / gen->uncached);
       json_builder_set_member_name (b, "same_tokens");
       json_builder_add_boolean_value (b, gen->same);
+      json_builder_set_member_name (b, "max_logit_diff");
+      json_builder_add_double_value (b, gen->max_diff);
       json_builder_end_object (b);
     }
   json_builder_end_object (b);
@@ -506,9 +543,12 @@ attnviz_cmd_bench (int argc, char **argv)
   printf ("(GFLOP counts every linear layer and the full T x T of each head; GFLOP/s is of the median run.)\n");
   if (with_gen)
     printf ("\ngeneration:      %d tokens greedily after %d: %.1f tokens/s keeping keys and values (%.3f s), "
-            "%.1f tokens/s running the sequence again each step (%.3f s): %.1fx faster, %s\n",
+            "%.1f tokens/s running the sequence again each step (%.3f s): %.1fx faster, %s, %s\n",
             gen.tokens, gen.prompt, gen.tokens / gen.cached, gen.cached, gen.tokens / gen.uncached, gen.uncached,
-            gen.uncached / gen.cached, gen.same ? "the same tokens" : "TOKENS DIFFER");
+            gen.uncached / gen.cached, gen.same ? "the same tokens" : "TOKENS DIFFER",
+            gen.max_diff == 0.0 ? "the same logits to the bit" : "logits apart");
+  if (with_gen && gen.max_diff != 0.0)
+    printf ("                 the logits differ by %.3g at most\n", gen.max_diff);
   if (with_gen && !gen.same)
     return ATTNVIZ_EXIT_BAD_INPUT;
 

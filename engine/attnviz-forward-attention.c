@@ -38,6 +38,8 @@ typedef struct {
   AttnvizMeasuresAcc *measures;  /* self-attention: the run's measures, or NULL */
   const float *fnorm;       /* (n_head, Tk) value norms ||v_j W_O^h|| for the measures, or NULL */
   RunState *state;          /* self-attention: whose progress the heads move, or NULL */
+  int tile;                 /* > 0: rows as a cached step's (attend_head_tiled); K and V have zero
+                             * rows up to Tk rounded up to whole tiles */
 } AttnArgs;
 
 /* Query rows a head takes at once.  A causal block [i0, i1) only attends
@@ -105,6 +107,52 @@ value_ratio_rows (const AttnArgs *a, int head, int i0, int m, const float *P, gs
   attnviz_measures_acc_add_value_rows (a->measures, a->layer, head, i0, m, weighted, mean);
 }
 
+/* One head of a run whose rows must come out the same however many run
+ * together (generation, attnviz_linear_rows ()): blocks of a tile of
+ * query rows by position, each block over the keys up to its end (masked
+ * past a row's own), so a row's products have the same shape and its place
+ * in them whether it comes in a whole run or as a cached step's one row;
+ * the block's other rows are zeros.  Records nothing. */
+static void
+attend_head_tiled (const AttnArgs *a, int head)
+{
+  int hd = a->hd, kvh = head / a->group, tile = a->tile;
+  int first = a->q0, last = a->q0 + a->Tq;
+  g_assert (a->li < 0 && a->measures == NULL && a->mask.causal && a->mask.key_mask == NULL
+            && a->mask.positions == NULL && a->mask.rel_bias == NULL);
+  gboolean additive = a->score == ATTNVIZ_SCORE_ADDITIVE
+                      || (a->score == ATTNVIZ_SCORE_HYBRID && attnviz_config_head_additive (a->config, a->layer, head));
+  int max_keys = (last + tile - 1) / tile * tile;
+  float *Q = attnviz_thread_scratch (ATTNVIZ_SCRATCH_TILE_IN, (gsize) tile * hd);
+  float *O = attnviz_thread_scratch (ATTNVIZ_SCRATCH_TILE_OUT, (gsize) tile * hd);
+  float *S = attnviz_thread_scratch (ATTNVIZ_SCRATCH_SCORES, (gsize) tile * max_keys);
+  for (int b0 = first - first % tile; b0 < last; b0 += tile)
+    {
+      int r0 = MAX (b0, first), r1 = MIN (b0 + tile, last), keys = b0 + tile;
+      memset (Q, 0, sizeof (float) * tile * hd);
+      for (int i = r0; i < r1; i++)
+        memcpy (Q + (gsize) (i - b0) * hd, a->q + (gsize) (i - first) * a->ldq + (gsize) head * hd,
+                sizeof (float) * hd);
+      if (additive)   /* element by element: the same bits in any block */
+        additive_scores (a, head, r0 - first, r1 - r0, keys, S + (gsize) (r0 - b0) * keys, keys);
+      else
+        _attnviz_scores (&a->mask, head, Q, hd, b0, tile, a->k + (gsize) kvh * hd, a->ldk, 0, keys, hd, S, keys);
+      for (int r = 0; r < tile; r++)
+        {
+          float mx, inv, *row = S + (gsize) r * keys;
+          if (b0 + r >= r0 && b0 + r < r1)
+            _attnviz_softmax_row (row, keys, &mx, &inv);
+          else
+            memset (row, 0, sizeof (float) * keys);
+        }
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, tile, hd, keys, 1.0f, S, keys,
+                   a->v + (gsize) kvh * hd, a->ldv, 0.0f, O, hd);
+      for (int i = r0; i < r1; i++)
+        memcpy (a->out + (gsize) (i - first) * a->ldo + (gsize) head * hd, O + (gsize) (i - b0) * hd,
+                sizeof (float) * hd);
+    }
+}
+
 /* One head, row block by row block: scores, softmax (keeping each row's
  * statistics when recorded), the overview, and the block's share of the
  * output, P (m, keys) V_h (keys, hd).  No (Tq, Tk) buffer but the dense
@@ -116,6 +164,11 @@ attend_head (const AttnArgs *a, int head)
 {
   int hd = a->hd, kvh = head / a->group, Tq = a->Tq, Tk = a->Tk;
   g_assert (a->q0 == 0 || (a->li < 0 && a->measures == NULL));
+  if (a->tile > 0)
+    {
+      attend_head_tiled (a, head);
+      return;
+    }
   int hi = a->li >= 0 ? _attnviz_attention_head_index (a->att, head) : -1;
   float *dense = hi >= 0 && attnviz_attention_is_dense (a->att) ? _attnviz_attention_dense (a->att, a->li, hi) : NULL;
   float *row_max = NULL, *row_inv = NULL;
@@ -201,6 +254,7 @@ typedef struct {
   const float *in;
   const AttnvizLinear *lin;
   int T, hd, n_heads, group;
+  int row0;         /* as attnviz_linear_rows () takes it */
 } ProjectJob;
 
 static void
@@ -212,7 +266,7 @@ project_range (gpointer data, gsize start, gsize end)
     {
       int h0 = (int) g * job->group, n = MIN (job->group, job->n_heads - h0);
       AttnvizLinear slice = attnviz_linear_slice (job->lin, h0 * job->hd, n * job->hd);
-      attnviz_linear_serial_ld (job->out + (gsize) h0 * job->hd, job->ldo, job->in, &slice, job->T);
+      attnviz_linear_serial_rows (job->out + (gsize) h0 * job->hd, job->ldo, job->in, &slice, job->T, job->row0);
     }
   attnviz_blas_serial_end ();
 }
@@ -222,10 +276,10 @@ project_range (gpointer data, gsize start, gsize end)
  * very products a recomputed head makes (attnviz-attention-recompute.c),
  * so both get the same bits whatever OpenBLAS does for small matrices. */
 static void
-project_heads (float *out, const float *in, const AttnvizLinear *lin, int T, int n_heads, int hd)
+project_heads (float *out, const float *in, const AttnvizLinear *lin, int T, int n_heads, int hd, int row0)
 {
   int group = _attnviz_projection_group (hd);
-  ProjectJob job = { out, n_heads * hd, in, lin, T, hd, n_heads, group };
+  ProjectJob job = { out, n_heads * hd, in, lin, T, hd, n_heads, group, row0 };
   attnviz_parallel_for ((n_heads + group - 1) / group, 1, project_range, &job);
 }
 
@@ -254,9 +308,10 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
 
   if (li >= 0 && !_attnviz_attention_keep_inputs (att, li, s->h, s->h, error))
     return FALSE;
-  project_heads (s->q, s->h, &L->q, T, c->n_head, hd);
-  project_heads (s->k, s->h, &L->k, T, c->n_kv_head, hd);
-  attnviz_linear (s->v, s->h, &L->v, T);
+  int row0 = _attnviz_run_row0 (s), tile = row0 >= 0 ? attnviz_row_tile () : 0;
+  project_heads (s->q, s->h, &L->q, T, c->n_head, hd, row0);
+  project_heads (s->k, s->h, &L->k, T, c->n_kv_head, hd, row0);
+  attnviz_linear_rows (s->v, s->h, &L->v, T, row0);
   if (e->pos == ATTNVIZ_POS_ROPE)
     {
       int n_rot = c->rope_dims > 0 ? c->rope_dims : hd;
@@ -275,6 +330,14 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
       keys = cache->k + at;
       values = cache->v + at;
       Tk = s->pos0 + T;
+      g_assert (tile == 0 || cache->capacity % tile == 0);
+    }
+  else if (tile > 0)
+    {
+      /* the rows of the last tile past the run: zero keys and values */
+      int pad = (T + tile - 1) / tile * tile - T;
+      memset (s->k + (gsize) T * dkv, 0, sizeof (float) * pad * dkv);
+      memset (s->v + (gsize) T * dkv, 0, sizeof (float) * pad * dkv);
     }
 
   /* Kobayashi's value norms: kept with the recorded heads, and for the
@@ -300,11 +363,11 @@ _attnviz_forward_attention_block (RunState *s, const AttnvizLayerWeights *L, Att
     .n_head = c->n_head, .group = c->n_head / c->n_kv_head, .hd = hd,
     .mask = _attnviz_forward_self_mask (e), .score = e->score, .config = c, .score_v = L->score_v,
     .att = att, .li = li, .layer = layer, .variant = e->variant, .measures = s->opt->measures,
-    .fnorm = s->opt->measures ? fnorm : NULL, .state = cache ? NULL : s,
+    .fnorm = s->opt->measures ? fnorm : NULL, .state = cache ? NULL : s, .tile = tile,
   };
   s->heads_done = 0;   /* no head runs between layers */
   attend (&a);
-  attnviz_linear (s->tmp, s->att, &L->o, T);
+  attnviz_linear_rows (s->tmp, s->att, &L->o, T, row0);
   return TRUE;
 }
 
@@ -320,8 +383,8 @@ _attnviz_forward_cross_attention_block (RunState *s, const AttnvizLayerWeights *
 
   if (li >= 0 && !_attnviz_attention_keep_inputs (att, li, s->h, enc, error))
     return FALSE;
-  project_heads (s->q, s->h, &L->cq, T, c->n_head, hd);
-  project_heads (s->k, enc, &L->ck, S, c->n_head, hd);
+  project_heads (s->q, s->h, &L->cq, T, c->n_head, hd, -1);
+  project_heads (s->k, enc, &L->ck, S, c->n_head, hd, -1);
   attnviz_linear (s->v, enc, &L->cv, S);
   AttnArgs a = {
     .Tq = T, .Tk = S,

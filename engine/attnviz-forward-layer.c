@@ -18,20 +18,20 @@ static void
 mlp_block (RunState *s, const AttnvizLayerWeights *L)
 {
   const AttnvizConfig *c = &s->model->config;
-  int T = s->T;
+  int T = s->T, row0 = _attnviz_run_row0 (s);
   gsize n = (gsize) T * c->d_ff;
 
-  attnviz_linear (s->ff, s->h, &L->up, T);
+  attnviz_linear_rows (s->ff, s->h, &L->up, T, row0);
   if (c->gated_mlp)
     {
-      attnviz_linear (s->ff2, s->h, &L->gate, T);
+      attnviz_linear_rows (s->ff2, s->h, &L->gate, T, row0);
       attnviz_activate (s->ff2, n, c->act);
       for (gsize i = 0; i < n; i++)
         s->ff[i] *= s->ff2[i];
     }
   else
     attnviz_activate (s->ff, n, c->act);
-  attnviz_linear (s->tmp, s->ff, &L->down, T);
+  attnviz_linear_rows (s->tmp, s->ff, &L->down, T, row0);
 }
 
 /* Vaswani et al.: x[2i] += sin (pos / 10000^(2i/d)), x[2i+1] += cos (...);

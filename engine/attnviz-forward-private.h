@@ -68,6 +68,14 @@ typedef struct {
                    * time, in order, under a lock (attnviz-forward-attention.c) */
 } RunState;
 
+/* ROW0 for attnviz_linear_rows (): the position of row 0 when the run's
+ * rows must come out as a cached step's do, else -1. */
+static inline int
+_attnviz_run_row0 (const RunState *s)
+{
+  return s->opt->row_tiles ? s->pos0 : -1;
+}
+
 /* The variant, the model and the options, resolved into what a run of T
  * tokens does (E->key_mask is the caller's to free). */
 void _attnviz_forward_effective_init (Effective *e, const AttnvizModel *m, const AttnvizRunOptions *o, int T);

@@ -386,6 +386,13 @@ attnviz_forward (const AttnvizModel *model,
     }
   if (!check_inputs (model, ids, T, o, error))
     return NULL;
+  if (o->row_tiles && (!o->record_none || o->variant || !c->causal || o->key_mask || o->positions || o->measures
+                       || o->logit_lens || o->keep_logits || o->logits_func || o->keep_residuals || o->reuse))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "rows in whole tiles are for a causal model as it is, recording nothing");
+      return NULL;
+    }
 
   gint64 t0 = g_get_monotonic_time ();
   Effective eff;
@@ -395,7 +402,8 @@ attnviz_forward (const AttnvizModel *model,
     eff.positions = variant_positions;
 
   RunState s = { .model = model, .opt = o, .eff = &eff, .T = T };
-  g_autofree float *mem = _attnviz_forward_run_state_alloc (&s, c, T, T, error);
+  int tile = o->row_tiles ? attnviz_row_tile () : 1;
+  g_autofree float *mem = _attnviz_forward_run_state_alloc (&s, c, T, (T + tile - 1) / tile * tile, error);
   if (mem == NULL)
     {
       g_free (eff.key_mask);
@@ -470,7 +478,15 @@ attnviz_forward (const AttnvizModel *model,
   if (rec->residuals)
     memcpy (rec->residuals + (gsize) c->n_layer * n, s.x, n * sizeof (float));
 
-  if (rec->last_logits && !_attnviz_forward_head_and_loss (&s, rec, ids, error))
+  if (rec->last_logits && o->row_tiles)
+    {
+      /* the last row alone, as a cached step's (attnviz-kv-decoder.c) */
+      const float *h = _attnviz_forward_head_input (model, s.x + (gsize) (T - 1) * c->d_model, 1, s.h, s.tmp);
+      attnviz_linear (rec->last_logits, h, &model->lm_head, 1);
+      if (!_attnviz_forward_check_finite (rec->last_logits, c->vocab_size, "the output layer (logits)", -1, error))
+        goto failed;
+    }
+  else if (rec->last_logits && !_attnviz_forward_head_and_loss (&s, rec, ids, error))
     goto failed;
   if (o->progress)
     o->progress (1.0, o->progress_data);

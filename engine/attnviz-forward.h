@@ -36,6 +36,10 @@ typedef struct {
   int n_heads;
   gboolean record_none;         /* record no attention at all (generation) */
   gboolean skip_logits;         /* leave logits and loss out */
+  gboolean row_tiles;           /* every row's bits the same however many rows run with it (generation
+                                 * without its cache, attnviz-generate.c): products in whole tiles by
+                                 * position (attnviz_linear_rows); a causal model as it is, recording
+                                 * nothing, computing rec->last_logits only */
   gboolean keep_logits;         /* keep every position's logits in rec->logits (default: only when
                                  * they take at most ATTNVIZ_KEEP_LOGITS_BYTES) */
   int top_k;                    /* candidates each position keeps (rec->top_k): 0 for ATTNVIZ_TOP_K;

@@ -97,7 +97,8 @@ generate_uncached (const AttnvizModel *model, GArray *ids, const AttnvizGenerate
                    GError **error)
 {
   const AttnvizConfig *c = &model->config;
-  AttnvizRunOptions opt = { .record_none = TRUE, .cancellable = o->cancellable };
+  /* Rows in whole tiles, as the cache's steps run them: the same bits. */
+  AttnvizRunOptions opt = { .record_none = TRUE, .row_tiles = TRUE, .cancellable = o->cancellable };
   /* A RoPE model writes on past the length it was trained at, as llama.cpp
    * lets it (stories260K's GGUF says 128 where llama2.c runs 512). */
   for (int step = 0; step < o->max_new && (int) ids->len < attnviz_config_max_positions (c); step++)

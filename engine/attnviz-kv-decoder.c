@@ -18,7 +18,7 @@
 
 struct _AttnvizKvDecoder {
   const AttnvizModel *model;
-  AttnvizRunOptions opt;   /* the model as it is, nothing recorded */
+  AttnvizRunOptions opt;   /* the model as it is, nothing recorded, rows in whole tiles */
   Effective eff;
   RunState s;              /* work space for up to rows tokens */
   float *mem;              /* owns the work space */
@@ -41,9 +41,12 @@ ensure_capacity (AttnvizKvDecoder *self, int n, GError **error)
   if (n <= cache->capacity)
     return TRUE;
   int capacity = (int) MIN ((gint64) self->limit, MAX ((gint64) n, 2 * (gint64) cache->capacity));
+  /* whole tiles of zeros past the positions filled (attend_head_tiled) */
+  int tile = attnviz_row_tile ();
+  capacity = (capacity + tile - 1) / tile * tile;
   int L = self->model->config.n_layer, dkv = cache->dkv;
   gsize size = (gsize) L * capacity * dkv;
-  float *kv = g_try_new (float, 2 * size);
+  float *kv = g_try_new0 (float, 2 * size);
   if (kv == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "out of memory: keys and values of %d positions need %.2f GiB",
@@ -84,6 +87,8 @@ attnviz_kv_decoder_new (const AttnvizModel *model, int capacity, GError **error)
     }
   AttnvizKvDecoder *self = g_new0 (AttnvizKvDecoder, 1);
   self->model = model;
+  self->opt.record_none = TRUE;
+  self->opt.row_tiles = TRUE;
   self->limit = capacity;
   self->cache = (KvCache) { .capacity = 0, .len = 0, .dkv = c->n_kv_head * c->head_dim };
   _attnviz_forward_effective_init (&self->eff, model, &self->opt, capacity);

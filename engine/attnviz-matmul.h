@@ -66,6 +66,21 @@ void attnviz_linear (float *out, const float *in, const AttnvizLinear *lin, int 
 void attnviz_linear_serial (float *out, const float *in, const AttnvizLinear *lin, int T);
 /* The same into OUT (T, ...) whose rows are LDO floats apart. */
 void attnviz_linear_serial_ld (float *out, int ldo, const float *in, const AttnvizLinear *lin, int T);
+/* Rows that come out the same however many run together: the T rows of
+ * IN are positions ROW0 .. ROW0 + T - 1 of a longer sequence, and each is
+ * multiplied at its position's place in whole tiles of
+ * attnviz_row_tile () rows (rows of partial tiles padded with zeros), so a
+ * cached generation step's one row gets the bits the whole run gives it
+ * (OpenBLAS sums an element by its row's place in its kernel's tile, and
+ * the rows of a last, partial tile go through other kernels).  ROW0 < 0:
+ * attnviz_linear (). */
+void attnviz_linear_rows (float *out, const float *in, const AttnvizLinear *lin, int T, int row0);
+/* ... on the calling thread, which must run OpenBLAS serially
+ * (attnviz_blas_serial_begin ()) for the bits to hold. */
+void attnviz_linear_serial_rows (float *out, int ldo, const float *in, const AttnvizLinear *lin, int T, int row0);
+/* The rows of OpenBLAS's tile a row's bits depend on: 12 for its Haswell
+ * kernels (Haswell, Zen), else 48, a multiple of every x86 kernel's. */
+int attnviz_row_tile (void);
 /* The layer restricted to its output columns [O0, O0 + N) (one head's rows
  * of W_q, say): the same weights and bias, read in place. */
 AttnvizLinear attnviz_linear_slice (const AttnvizLinear *lin, int o0, int n);

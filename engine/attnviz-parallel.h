@@ -43,6 +43,8 @@ void attnviz_blas_serial_end (void);
 typedef enum {
   ATTNVIZ_SCRATCH_PANEL,    /* a weight panel being dequantized (attnviz-matmul.c) */
   ATTNVIZ_SCRATCH_SCORES,   /* a block of a head's scores (attnviz-forward-attention.c) */
+  ATTNVIZ_SCRATCH_TILE_IN,  /* rows padded to a whole tile (attnviz-matmul.c, a tiled head's queries) */
+  ATTNVIZ_SCRATCH_TILE_OUT, /* their products */
   ATTNVIZ_N_SCRATCH
 } AttnvizScratchSlot;
 
