@@ -134,6 +134,21 @@ ensure_rows (AttnvizKvDecoder *self, int n, GError **error)
   return TRUE;
 }
 
+/* A failed feed's N rows past the cache's length back to zeros, in every
+ * layer; FALSE, for the caller to return. */
+static gboolean
+forget_rows (AttnvizKvDecoder *self, int n)
+{
+  KvCache *cache = &self->cache;
+  for (int l = 0; l < self->model->config.n_layer; l++)
+    {
+      gsize at = ((gsize) l * cache->capacity + cache->len) * cache->dkv;
+      memset (cache->k + at, 0, sizeof (float) * n * cache->dkv);
+      memset (cache->v + at, 0, sizeof (float) * n * cache->dkv);
+    }
+  return FALSE;
+}
+
 gboolean
 attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float *logits, GCancellable *cancellable,
                          GError **error)
@@ -164,7 +179,9 @@ attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float
     return FALSE;
 
   /* The rows written into the cache count only once every layer ran: a
-   * failed feed leaves the cache's length, so the next one overwrites them. */
+   * failed feed leaves the cache's length, and zeros in place of what it
+   * wrote (a tiled head reads the keys and values to the end of its tile,
+   * weighting the rows past its own by zero, and 0 * inf is NaN). */
   RunState *s = &self->s;
   s->T = n;
   s->pos0 = cache->len;
@@ -175,10 +192,10 @@ attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float
   for (int layer = 0; layer < c->n_layer; layer++)
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
+        return forget_rows (self, n);
       if (!_attnviz_forward_layer (s, &m->layers[layer], NULL, NULL, layer, NULL, 0, NULL, error)
           || !_attnviz_forward_check_finite (s->x, size, "layer", layer, error))
-        return FALSE;
+        return forget_rows (self, n);
     }
   if (logits != NULL)
     {
@@ -186,7 +203,7 @@ attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float
       const float *h = _attnviz_forward_head_input (m, last, 1, s->h, s->tmp);
       attnviz_linear (logits, h, &m->lm_head, 1);
       if (!_attnviz_forward_check_finite (logits, c->vocab_size, "the output layer (logits)", -1, error))
-        return FALSE;
+        return forget_rows (self, n);
     }
   cache->len += n;
   return TRUE;

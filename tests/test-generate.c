@@ -273,6 +273,65 @@ test_a_refused_feed_leaves_the_cache_as_it_was (void)
   g_assert_true (logits_agree (logits, rec->last_logits, 1, model->config.vocab_size, "after a refused feed"));
 }
 
+/* A feed that fails on a non-finite value has written its rows' keys and
+ * values into the cache past its length.  The next feed at that length
+ * must not read them: a tiled head multiplies the keys up to the end of
+ * its tile, masked rows by zero, and 0 * inf is NaN.  A post-norm model
+ * (the attention reads the raw embedding) where one token's embedding is
+ * so large its value overflows. */
+static void
+test_a_failed_feed_leaves_no_trace (void)
+{
+  AttnvizConfig c = { 0 };
+  c.family = ATTNVIZ_FAMILY_ATTNVIZ;
+  c.n_layer = 2;
+  c.d_model = 32;
+  c.n_head = 4;
+  c.n_kv_head = 4;
+  c.head_dim = 8;
+  c.d_ff = 64;
+  c.vocab_size = 50;
+  c.n_ctx = 64;
+  c.norm_eps = 1e-5f;
+  c.has_lm_head = c.causal = TRUE;
+  c.norm = ATTNVIZ_NORM_LAYERNORM;
+  c.act = ATTNVIZ_ACT_GELU_TANH;
+  c.final_norm = TRUE;
+  c.pre_norm = FALSE;
+  c.score = ATTNVIZ_SCORE_SCALED_DOT;
+  c.pos = ATTNVIZ_POS_NONE;
+  g_autoptr(AttnvizModel) model = attnviz_model_new_random (&c, 5);
+  /* token 7: every embedding value 3e38, and value 0 of layer 0 sums them */
+  gint32 huge = 7;
+  g_assert_true (model->tok_emb.type == ATTNVIZ_WEIGHT_F32 && model->layers[0].v.w.type == ATTNVIZ_WEIGHT_F32);
+  float *emb = (float *) ((guint8 *) model->tok_emb.data + (gsize) huge * model->tok_emb.row_bytes);
+  for (int i = 0; i < c.d_model; i++)
+    emb[i] = 3e38f;
+  float *wv = (float *) model->layers[0].v.w.data;
+  for (int i = 0; i < c.d_model; i++)
+    wv[i] = 1.0f;
+
+  gint32 ids[] = { 1, 2, 3, huge };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(AttnvizKvDecoder) dec = attnviz_kv_decoder_new (model, 16, &error);
+  g_assert_no_error (error);
+  g_autofree float *logits = g_new (float, c.vocab_size);
+  g_assert_true (attnviz_kv_decoder_feed (dec, ids, 2, logits, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (attnviz_kv_decoder_feed (dec, ids + 2, 2, logits, NULL, &error));
+  g_assert_nonnull (error);
+  g_test_message ("the failed feed: %s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpint (attnviz_kv_decoder_get_length (dec), ==, 2);
+
+  g_assert_true (attnviz_kv_decoder_feed (dec, ids + 2, 1, logits, NULL, &error));
+  g_assert_no_error (error);
+  AttnvizRunOptions tiled = { .record_none = TRUE, .row_tiles = TRUE };
+  g_autoptr(AttnvizRecording) rec = attnviz_forward (model, ids, 3, &tiled, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (logits, sizeof (float) * c.vocab_size, rec->last_logits, sizeof (float) * c.vocab_size);
+}
+
 /* A run in whole tiles is generation's: it refuses to record attention
  * or to run a variant, and computes the last row's logits only. */
 static void
@@ -535,6 +594,7 @@ main (int argc, char **argv)
   g_test_add_func ("/engine/kv-decoder/feeding-in-pieces-equals-whole-runs", test_feeding_in_pieces_equals_whole_runs);
   g_test_add_func ("/engine/kv-decoder/a-refused-feed-leaves-the-cache-as-it-was",
                    test_a_refused_feed_leaves_the_cache_as_it_was);
+  g_test_add_func ("/engine/kv-decoder/a-failed-feed-leaves-no-trace", test_a_failed_feed_leaves_no_trace);
   g_test_add_func ("/engine/forward/a-tiled-run-is-for-generation-only", test_a_tiled_run_is_for_generation_only);
   g_test_add_func ("/engine/generate/sampling-keeps-to-the-top-k-and-top-p", test_sampling_keeps_to_the_top_k_and_top_p);
   g_test_add_func ("/engine/forward/predictions-follow-from-the-logits", test_predictions_follow_from_the_logits);
