@@ -225,9 +225,13 @@ linear_in_out_panels (float *out, int ldo, const float *in, const AttnvizLinear 
       int n = MIN (P, n_in - k0);
       attnviz_dequantize_rows (w->type, (const guint8 *) w->data + (gsize) k0 * w->row_bytes, w->row_bytes,
                                n, w->cols, panel, w->cols);
-      /* T rows of n_in values, of which columns k0 .. k0 + n */
-      product (row0, CblasNoTrans, T, n_out, n, in + k0, n_in, panel + lin->col0,
-               w->cols, beta, out, ldo);
+      /* T rows of n_in values, of which columns k0 .. k0 + n; sgemm even
+       * for one row outside tiles, as before them */
+      if (row0 < 0)
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, T, n_out, n, 1.0f, in + k0, n_in,
+                     panel + lin->col0, w->cols, beta, out, ldo);
+      else
+        product (row0, CblasNoTrans, T, n_out, n, in + k0, n_in, panel + lin->col0, w->cols, beta, out, ldo);
       beta = 1.0f;
     }
 }

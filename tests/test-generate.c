@@ -77,7 +77,8 @@ steps_clear (Steps *s)
 }
 
 /* Generates N tokens after PROMPT (n_prompt ids) with and without the
- * cache: the same tokens, and every step's logits within LOGITS_TOL. */
+ * cache: the same tokens, and every step's logits within LOGITS_TOL, in
+ * fact the same bits. */
 static void
 assert_cache_changes_nothing (const AttnvizModel *model, const gint32 *prompt, int n_prompt, int n)
 {
@@ -105,6 +106,9 @@ assert_cache_changes_nothing (const AttnvizModel *model, const gint32 *prompt, i
   g_assert_cmpint (with.logits->len, ==, without.logits->len);
   g_assert_true (logits_agree ((float *) with.logits->data, (float *) without.logits->data, with.picked->len,
                                with.V, "cached vs recomputed logits"));
+  /* and, as both run in whole tiles, the same bits */
+  g_assert_cmpmem (with.logits->data, with.logits->len * sizeof (float), without.logits->data,
+                   without.logits->len * sizeof (float));
   steps_clear (&with);
   steps_clear (&without);
 }

@@ -1,6 +1,6 @@
 /* Products in whole tiles (attnviz_linear_rows): a row comes out with the
  * same bits whether it runs alone, at its position, or among any number of
- * others, for every way a weight is stored; and those bits are the
+ * others, for the ways a weight is stored (F32, F16, BF16, Q8_0, Q4_K); and those bits are the
  * product's, within float32 rounding of a float64 sum. */
 #define G_LOG_DOMAIN "test-matmul"
 #include "config.h"
@@ -10,16 +10,24 @@
 
 #include "attnviz-matmul.h"
 #include "attnviz-parallel.h"
-#include "attnviz-safetensors.h"
+#include "attnviz-quant.h"
 
-#define N_IN 67
-#define N_OUT 150
+#define N_IN 256   /* a whole Q4_K block */
+#define N_OUT 160  /* whole Q8_0 blocks in (n_in, n_out) */
 #define ROWS 41
 
-typedef enum { HF_F32, IN_OUT_F32, HF_F16, IN_OUT_F16 } Layout;
+typedef enum { HF_F32, IN_OUT_F32, HF_F16, IN_OUT_F16, HF_BF16, HF_Q8_0, HF_Q4_K, IN_OUT_Q8_0 } Layout;
 
-static const char *const layout_names[] = { "(n_out, n_in) F32", "(n_in, n_out) F32", "(n_out, n_in) F16",
-                                            "(n_in, n_out) F16" };
+static const struct {
+  const char *name;
+  AttnvizWeightType type;
+  gboolean in_out;
+} layouts[] = {
+  { "(n_out, n_in) F32", ATTNVIZ_WEIGHT_F32, FALSE }, { "(n_in, n_out) F32", ATTNVIZ_WEIGHT_F32, TRUE },
+  { "(n_out, n_in) F16", ATTNVIZ_WEIGHT_F16, FALSE }, { "(n_in, n_out) F16", ATTNVIZ_WEIGHT_F16, TRUE },
+  { "(n_out, n_in) BF16", ATTNVIZ_WEIGHT_BF16, FALSE }, { "(n_out, n_in) Q8_0", ATTNVIZ_WEIGHT_Q8_0, FALSE },
+  { "(n_out, n_in) Q4_K", ATTNVIZ_WEIGHT_Q4_K, FALSE }, { "(n_in, n_out) Q8_0", ATTNVIZ_WEIGHT_Q8_0, TRUE },
+};
 
 typedef struct {
   AttnvizLinear lin;
@@ -31,34 +39,29 @@ typedef struct {
 static void
 layer_init (Layer *l, Layout layout, GRand *rand)
 {
-  gboolean in_out = layout == IN_OUT_F32 || layout == IN_OUT_F16;
-  gboolean f16 = layout == HF_F16 || layout == IN_OUT_F16;
+  gboolean in_out = layouts[layout].in_out;
+  AttnvizWeightType type = layouts[layout].type;
   int rows = in_out ? N_IN : N_OUT, cols = in_out ? N_OUT : N_IN;
   l->w = g_new (float, N_OUT * N_IN);
   l->bias = g_new (float, N_OUT);
-  float *plain = g_new (float, rows * cols);
-  guint16 *half = g_new (guint16, rows * cols);
+  g_autofree float *plain = g_new (float, rows * cols);
   for (int i = 0; i < rows * cols; i++)
-    {
-      plain[i] = (float) g_rand_double_range (rand, -0.5, 0.5);
-      half[i] = attnviz_f32_to_f16 (plain[i]);
-    }
+    plain[i] = (float) g_rand_double_range (rand, -0.5, 0.5);
   for (int o = 0; o < N_OUT; o++)
     l->bias[o] = (float) g_rand_double_range (rand, -1.0, 1.0);
-  l->lin = (AttnvizLinear) { .b = l->bias, .n_in = N_IN, .n_out = N_OUT, .in_out = in_out };
-  if (f16)
-    {
-      l->lin.w = (AttnvizMatrix) { .data = half, .type = ATTNVIZ_WEIGHT_F16, .rows = rows, .cols = cols,
-                                   .row_bytes = cols * sizeof (guint16) };
-      l->stored = half;
-      g_free (plain);
-    }
+  gsize row_bytes = 0;
+  g_assert_true (attnviz_weight_row_bytes (type, cols, &row_bytes));
+  guint8 *stored = g_malloc (row_bytes * rows);
+  if (type == ATTNVIZ_WEIGHT_F32)
+    memcpy (stored, plain, row_bytes * rows);
   else
-    {
-      l->lin.w = attnviz_matrix_f32 (plain, rows, cols, cols);
-      l->stored = plain;
-      g_free (half);
-    }
+    for (int r = 0; r < rows; r++)
+      attnviz_quantize_row (type, plain + (gsize) r * cols, stored + r * row_bytes, cols);
+  l->stored = stored;
+  l->lin = (AttnvizLinear) { .b = l->bias, .n_in = N_IN, .n_out = N_OUT, .in_out = in_out,
+                             .w = { .data = stored, .type = type, .rows = rows, .cols = cols,
+                                    .row_bytes = row_bytes } };
+  /* the weights as the layer computes with them, rounded as stored */
   float *row = g_new (float, cols);
   for (int r = 0; r < rows; r++)
     {
@@ -87,7 +90,7 @@ test_a_row_alone_equals_the_row_among_others (gconstpointer data)
   g_autofree float *in = g_new (float, ROWS * N_IN);
   for (int i = 0; i < ROWS * N_IN; i++)
     in[i] = (float) g_rand_double_range (rand, -2.0, 2.0);
-  g_test_message ("%s, tiles of %d rows", layout_names[layout], attnviz_row_tile ());
+  g_test_message ("%s, tiles of %d rows", layouts[layout].name, attnviz_row_tile ());
 
   /* every row of a whole run, within rounding of the float64 product */
   g_autofree float *whole = g_new (float, ROWS * N_OUT);
@@ -102,7 +105,7 @@ test_a_row_alone_equals_the_row_among_others (gconstpointer data)
         worst = MAX (worst, fabs (whole[t * N_OUT + o] - want));
       }
   g_test_message ("max |whole - float64| %.3g", worst);
-  g_assert_cmpfloat (worst, <, 1e-5);
+  g_assert_cmpfloat (worst, <, 1e-4);   /* 256 products of values up to 2 */
 
   /* each row alone at its position: the same bits */
   g_autofree float *one = g_new (float, N_OUT);
@@ -148,7 +151,7 @@ test_rows_as_they_come_agree_within_rounding (void)
   attnviz_linear_rows (tiled, in, &l.lin, ROWS, 0);
   attnviz_linear (plain, in, &l.lin, ROWS);
   for (int i = 0; i < ROWS * N_OUT; i++)
-    g_assert_cmpfloat_with_epsilon (tiled[i], plain[i], 1e-5);
+    g_assert_cmpfloat_with_epsilon (tiled[i], plain[i], 1e-6 * MAX (1.0f, fabsf (plain[i])) * 8);
   layer_clear (&l);
 }
 
@@ -156,14 +159,14 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_data_func ("/matmul/row-tiles/hf-f32", GINT_TO_POINTER (HF_F32),
-                        test_a_row_alone_equals_the_row_among_others);
-  g_test_add_data_func ("/matmul/row-tiles/in-out-f32", GINT_TO_POINTER (IN_OUT_F32),
-                        test_a_row_alone_equals_the_row_among_others);
-  g_test_add_data_func ("/matmul/row-tiles/hf-f16", GINT_TO_POINTER (HF_F16),
-                        test_a_row_alone_equals_the_row_among_others);
-  g_test_add_data_func ("/matmul/row-tiles/in-out-f16", GINT_TO_POINTER (IN_OUT_F16),
-                        test_a_row_alone_equals_the_row_among_others);
+  static const char *const paths[] = { "hf-f32", "in-out-f32", "hf-f16", "in-out-f16", "hf-bf16", "hf-q8_0",
+                                       "hf-q4_k", "in-out-q8_0" };
+  G_STATIC_ASSERT (G_N_ELEMENTS (paths) == G_N_ELEMENTS (layouts));
+  for (guint i = 0; i < G_N_ELEMENTS (paths); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/matmul/row-tiles/%s", paths[i]);
+      g_test_add_data_func (path, GINT_TO_POINTER (i), test_a_row_alone_equals_the_row_among_others);
+    }
   g_test_add_func ("/matmul/rows-as-they-come", test_rows_as_they_come_agree_within_rounding);
   return g_test_run ();
 }
