@@ -295,6 +295,16 @@ _attnviz_forward_head_input (const AttnvizModel *m, const float *x, int n, float
   return h;
 }
 
+gboolean
+_attnviz_forward_last_logits (RunState *s, float *logits, GError **error)
+{
+  const AttnvizModel *m = s->model;
+  const float *last = s->x + (gsize) (s->T - 1) * m->config.d_model;
+  const float *h = _attnviz_forward_head_input (m, last, 1, s->h, s->tmp);
+  attnviz_linear (logits, h, &m->lm_head, 1);
+  return _attnviz_forward_check_finite (logits, m->config.vocab_size, "the output layer (logits)", -1, error);
+}
+
 /* The lens after LAYER: the stream read as the output reads it when its
  * logits are neither kept nor streamed (the same fold), so the last
  * layer's equals the output's top-k then to the bit.  s->h and s->tmp are

@@ -108,6 +108,10 @@ gboolean _attnviz_forward_check_finite (const float *x, gsize n, const char *whe
  * the final norm (and a masked LM's transform) into OUT (n, d_model), TMP
  * (n, d_model) scratch; returns OUT, or X when the model applies nothing. */
 const float *_attnviz_forward_head_input (const AttnvizModel *m, const float *x, int n, float *out, float *tmp);
+/* LOGITS (V) of the run's last row alone, through the final norm and the
+ * LM head (one row: sgemv): a cached step's and generation's uncached run
+ * alike, so they agree to the bit. */
+gboolean _attnviz_forward_last_logits (RunState *s, float *logits, GError **error);
 /* The final norm, the LM head and the loss into REC. */
 gboolean _attnviz_forward_head_and_loss (RunState *s, AttnvizRecording *rec, const gint32 *ids, GError **error);
 

@@ -478,15 +478,10 @@ attnviz_forward (const AttnvizModel *model,
   if (rec->residuals)
     memcpy (rec->residuals + (gsize) c->n_layer * n, s.x, n * sizeof (float));
 
-  if (rec->last_logits && o->row_tiles)
-    {
-      /* the last row alone, as a cached step's (attnviz-kv-decoder.c) */
-      const float *h = _attnviz_forward_head_input (model, s.x + (gsize) (T - 1) * c->d_model, 1, s.h, s.tmp);
-      attnviz_linear (rec->last_logits, h, &model->lm_head, 1);
-      if (!_attnviz_forward_check_finite (rec->last_logits, c->vocab_size, "the output layer (logits)", -1, error))
-        goto failed;
-    }
-  else if (rec->last_logits && !_attnviz_forward_head_and_loss (&s, rec, ids, error))
+  /* in whole tiles, the last row's logits alone, as a cached step's */
+  if (rec->last_logits
+      && !(o->row_tiles ? _attnviz_forward_last_logits (&s, rec->last_logits, error)
+                        : _attnviz_forward_head_and_loss (&s, rec, ids, error)))
     goto failed;
   if (o->progress)
     o->progress (1.0, o->progress_data);

@@ -197,14 +197,8 @@ attnviz_kv_decoder_feed (AttnvizKvDecoder *self, const gint32 *ids, int n, float
           || !_attnviz_forward_check_finite (s->x, size, "layer", layer, error))
         return forget_rows (self, n);
     }
-  if (logits != NULL)
-    {
-      const float *last = s->x + (gsize) (n - 1) * c->d_model;
-      const float *h = _attnviz_forward_head_input (m, last, 1, s->h, s->tmp);
-      attnviz_linear (logits, h, &m->lm_head, 1);
-      if (!_attnviz_forward_check_finite (logits, c->vocab_size, "the output layer (logits)", -1, error))
-        return forget_rows (self, n);
-    }
+  if (logits != NULL && !_attnviz_forward_last_logits (s, logits, error))
+    return forget_rows (self, n);
   cache->len += n;
   return TRUE;
 }
