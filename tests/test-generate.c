@@ -160,6 +160,7 @@ typedef enum {
   RANDOM_SINUSOIDAL_WINDOW,
   RANDOM_ADDITIVE_POST_NORM,
   RANDOM_NO_POSITIONS_GQA,
+  RANDOM_POST_NORM_UNTIED,   /* no positions, a head of its own (test_a_failed_feed_leaves_no_trace) */
 } RandomKind;
 
 static AttnvizModel *
@@ -177,11 +178,12 @@ random_decoder (RandomKind kind)
   c.n_ctx = 256;
   c.norm_eps = 1e-5f;
   c.rope_theta = 10000.0f;
-  c.has_lm_head = c.tied_embeddings = c.causal = TRUE;
+  c.has_lm_head = c.causal = TRUE;
+  c.tied_embeddings = kind != RANDOM_POST_NORM_UNTIED;
   c.norm = ATTNVIZ_NORM_LAYERNORM;
   c.act = ATTNVIZ_ACT_GELU_TANH;
   c.final_norm = TRUE;
-  c.pre_norm = kind != RANDOM_ADDITIVE_POST_NORM;
+  c.pre_norm = kind != RANDOM_ADDITIVE_POST_NORM && kind != RANDOM_POST_NORM_UNTIED;
   c.score = kind == RANDOM_ADDITIVE_POST_NORM ? ATTNVIZ_SCORE_ADDITIVE : ATTNVIZ_SCORE_SCALED_DOT;
   c.pos = kind == RANDOM_SINUSOIDAL_WINDOW ? ATTNVIZ_POS_SINUSOIDAL
         : kind == RANDOM_ADDITIVE_POST_NORM ? ATTNVIZ_POS_LEARNED : ATTNVIZ_POS_NONE;
@@ -286,25 +288,8 @@ test_a_refused_feed_leaves_the_cache_as_it_was (void)
 static void
 test_a_failed_feed_leaves_no_trace (void)
 {
-  AttnvizConfig c = { 0 };
-  c.family = ATTNVIZ_FAMILY_ATTNVIZ;
-  c.n_layer = 2;
-  c.d_model = 32;
-  c.n_head = 4;
-  c.n_kv_head = 4;
-  c.head_dim = 8;
-  c.d_ff = 64;
-  c.vocab_size = 50;
-  c.n_ctx = 64;
-  c.norm_eps = 1e-5f;
-  c.has_lm_head = c.causal = TRUE;
-  c.norm = ATTNVIZ_NORM_LAYERNORM;
-  c.act = ATTNVIZ_ACT_GELU_TANH;
-  c.final_norm = TRUE;
-  c.pre_norm = FALSE;
-  c.score = ATTNVIZ_SCORE_SCALED_DOT;
-  c.pos = ATTNVIZ_POS_NONE;
-  g_autoptr(AttnvizModel) model = attnviz_model_new_random (&c, 5);
+  g_autoptr(AttnvizModel) model = random_decoder (RANDOM_POST_NORM_UNTIED);
+  const AttnvizConfig c = model->config;
   /* token 7: every embedding value 3e38, and value 0 of layer 0 sums them */
   gint32 huge = 7;
   g_assert_true (model->tok_emb.type == ATTNVIZ_WEIGHT_F32 && model->layers[0].v.w.type == ATTNVIZ_WEIGHT_F32);
